@@ -1,0 +1,163 @@
+"""The database layer: declarative base, column types, async engine and session factories.
+
+Both backends behave the same from Python: Telegram ids are 64-bit, timestamps go in and come
+out as tz-aware UTC (SQLite stores UTC text and gets its tzinfo back here), JSON is JSONB on
+PostgreSQL and JSON text on SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
+
+from core.settings import DatabaseSettings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UTC = dt.UTC
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """A timestamp that is always tz-aware UTC in Python.
+
+    PostgreSQL: ``timestamptz``. SQLite: UTC text without offset (sorts and compares as time).
+    Naive datetimes are refused: every timestamp in gatepulse is made aware at the source.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: gatepulse stores tz-aware UTC only")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        when: dt.datetime = (
+            dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        )  # text when SQLite hands back a raw expression
+        if when.tzinfo is None:
+            return when.replace(tzinfo=UTC)
+        return when.astimezone(UTC)
+
+
+TelegramId = sa.BigInteger
+"""Telegram user and chat ids exceed 2**31: always BIGINT."""
+
+SurrogateKey = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""Auto-increment primary keys: BIGINT on PostgreSQL, INTEGER (rowid alias) on SQLite."""
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        int: sa.BigInteger(),
+        dt.datetime: UTCDateTime(),
+        dt.date: sa.Date(),
+        dict[str, Any]: JSONType,
+        float: sa.Float(),
+        bool: sa.Boolean(),
+        str: sa.String(),
+    }
+
+
+def backend_of(url: str) -> str:
+    """``"sqlite"`` or ``"postgresql"`` for a SQLAlchemy URL."""
+    return make_url(url).get_backend_name()
+
+
+def sync_url(url: str) -> str:
+    """The synchronous SQLAlchemy URL for the same database (psycopg2 / pysqlite)."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return u.set(drivername="sqlite").render_as_string(hide_password=False)
+    return u.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
+def plain_url(url: str) -> str:
+    """A driver-less URL (``postgresql://`` or ``sqlite:///``) for connectorx, ADBC, libpq."""
+    u = make_url(url)
+    name = u.get_backend_name()
+    return u.set(drivername=name).render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> str:
+    """The file path of a SQLite URL."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database:
+        raise ValueError(f"not a SQLite file URL: {url}")
+    return u.database
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_engine(
+    settings: DatabaseSettings | None = None, *, url: str | None = None, pool: bool = True
+) -> AsyncEngine:
+    """An async engine for ``settings.url`` (or ``url``) with the configured pool.
+
+    PostgreSQL gets ``pool_pre_ping``, the configured size/overflow and recycling. SQLite gets
+    WAL, a busy timeout and foreign keys on every connection; its parent folder is created.
+    ``pool=False`` uses ``NullPool`` (migrations, short CLI runs).
+    """
+    settings = settings or DatabaseSettings()
+    url = url or settings.url
+    kwargs: dict[str, Any] = {"echo": settings.echo}
+    if backend_of(url) == "sqlite":
+        path = make_url(url).database
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30}
+        if not pool:
+            kwargs["poolclass"] = NullPool
+    else:
+        if pool:
+            kwargs.update(
+                pool_pre_ping=settings.pool_pre_ping,
+                pool_size=settings.pool_size,
+                max_overflow=settings.max_overflow,
+                pool_recycle=settings.pool_recycle_s,
+            )
+        else:
+            kwargs["poolclass"] = NullPool
+    engine = _create_async_engine(url, **kwargs)
+    if backend_of(url) == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

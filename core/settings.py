@@ -1,0 +1,275 @@
+"""Settings for every part of gatepulse, read from the environment and `.env`.
+
+One class per area. Each has its own env prefix where that helps; `DATABASE_URL` and
+`MESSAGE_CONTENT` keep their conventional names. Nothing here reads the environment at import
+time: call :func:`get_settings` (or build a class yourself in tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ENV = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    validate_by_name=True,
+    validate_by_alias=True,
+)
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_SCHEME_ALIASES = {
+    "sqlite": "sqlite",
+    "sqlite+aiosqlite": "sqlite",
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+    "postgresql+asyncpg": "postgresql",
+    "postgresql+psycopg2": "postgresql",
+    "postgresql+psycopg": "postgresql",
+}
+
+
+class SettingsError(ValueError):
+    """A setting is invalid. ``str()`` is one line that names the variable."""
+
+
+def normalize_database_url(value: str | None) -> str:
+    """Return ``value`` with the async driver gatepulse uses, or raise ``ValueError``.
+
+    Accepts ``sqlite:///path``, ``postgresql://...`` (and ``postgres://``) and their async
+    spellings; anything else is refused with a message saying what is accepted.
+    """
+    if value is None or not value.strip():
+        return ""  # DatabaseSettings fills in the embedded default
+    value = value.strip()
+    if "://" not in value:
+        raise ValueError(
+            f"{value!r} is not a database URL; expected sqlite:///path/to/file.db "
+            "or postgresql://user:password@host:5432/dbname"
+        )
+    scheme, rest = value.split("://", 1)
+    backend = _SCHEME_ALIASES.get(scheme.lower())
+    if backend is None:
+        raise ValueError(
+            f"unsupported scheme {scheme!r}; use sqlite:/// or postgresql:// "
+            "(drivers aiosqlite and asyncpg are chosen for you)"
+        )
+    if backend == "sqlite":
+        if not rest.startswith("/"):
+            raise ValueError(f"{value!r} has no file path; expected sqlite:///path/to/file.db")
+    else:
+        host_part = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        if not host_part or "/" not in rest or not rest.split("/", 1)[1].split("?")[0]:
+            raise ValueError(
+                f"{_redact(value)!r} needs a host and a database name, "
+                "e.g. postgresql://user:password@127.0.0.1:5432/gatepulse"
+            )
+        port = host_part.rsplit(":", 1)[1] if ":" in host_part.strip("[]") else ""
+        if port and not port.isdigit():
+            raise ValueError(f"{_redact(value)!r} has a non-numeric port {port!r}")
+    return f"{ASYNC_DRIVERS[backend]}://{rest}"
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+DatabaseUrl = Annotated[str, BeforeValidator(normalize_database_url)]
+
+
+class MessageContent(StrEnum):
+    """How much of a group message the bot stores in ``messages.content``."""
+
+    FULL = "full"
+    NONE = "none"
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the data lives. ``DATABASE_URL`` defaults to a SQLite file under ``var/``."""
+
+    model_config = SettingsConfigDict(**_ENV, env_prefix="DB_")
+
+    url: DatabaseUrl = Field(default=None, validation_alias="DATABASE_URL")  # type: ignore[assignment]
+    var_dir: Path = Field(default=Path("var"), validation_alias="GATEPULSE_VAR_DIR")
+    pool_size: int = Field(default=10, ge=1, le=200)
+    max_overflow: int = Field(default=20, ge=0, le=500)
+    pool_pre_ping: bool = True
+    pool_recycle_s: int = Field(default=1800, ge=-1)
+    echo: bool = False
+
+    @model_validator(mode="after")
+    def _default_url(self) -> DatabaseSettings:
+        if not self.url:
+            path = (self.var_dir / "gatepulse.db").resolve()
+            self.url = f"sqlite+aiosqlite:///{path}"
+        return self
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
+
+
+class BotSettings(BaseSettings):
+    """The Telegram bot: token, API server, polling or webhook."""
+
+    model_config = SettingsConfigDict(**_ENV, env_prefix="BOT_")
+
+    token: SecretStr = SecretStr("123456:TEST-TOKEN-for-the-fake-server")
+    api_base: str = Field(default="https://api.telegram.org", validation_alias="BOT_API_BASE")
+    mode: str = Field(default="polling", pattern="^(polling|webhook)$")
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_path: str = "/telegram/webhook"
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    polling_timeout_s: int = Field(default=10, ge=0, le=50)
+
+
+class GateSettings(BaseSettings):
+    """The force-join gate: cache lifetimes, prompt throttling, outgoing rate limits."""
+
+    model_config = SettingsConfigDict(**_ENV, env_prefix="GATE_")
+
+    cache_member_ttl_s: float = Field(default=600.0, gt=0)
+    cache_non_member_ttl_s: float = Field(default=60.0, gt=0)
+    cache_jitter: float = Field(default=0.15, ge=0, lt=1)
+    cache_max_entries: int = Field(default=100_000, ge=100)
+    prompt_throttle_s: float = Field(default=60.0, ge=0)
+    group_messages_per_minute: int = Field(default=20, ge=1)
+    global_messages_per_second: int = Field(default=30, ge=1)
+    user_upsert_interval_s: float = Field(default=3600.0, ge=0)
+    message_content: MessageContent = Field(
+        default=MessageContent.FULL, validation_alias="MESSAGE_CONTENT"
+    )
+
+
+class LogWriterSettings(BaseSettings):
+    """The batched raw-log writer."""
+
+    model_config = SettingsConfigDict(**_ENV, env_prefix="LOG_WRITER_")
+
+    batch_size: int = Field(default=2000, ge=1)
+    flush_interval_s: float = Field(default=0.5, gt=0)
+    max_queue: int = Field(default=100_000, ge=10)
+    spool_dir: Path = Path("var/spool")
+    retry_max_s: float = Field(default=30.0, gt=0)
+
+
+class PipelineSettings(BaseSettings):
+    """Dagster pipelines: partitions, retention, member-count sync."""
+
+    model_config = SettingsConfigDict(**_ENV, env_prefix="PIPELINES_")
+
+    partitions_start: dt.date = dt.date(2026, 1, 1)
+    retention_days: int = Field(default=90, ge=1, validation_alias="RETENTION_DAYS")
+    retention_overrides: dict[str, int] = Field(
+        default_factory=dict, validation_alias="RETENTION_DAYS_OVERRIDES"
+    )
+    retention_batch_size: int = Field(default=5000, ge=100)
+    sync_concurrency: int = Field(default=8, ge=1)
+    sync_rate_per_s: float = Field(default=20.0, gt=0)
+    dagster_home: Path = Field(default=Path("var/dagster"), validation_alias="DAGSTER_HOME")
+
+    @field_validator("retention_overrides")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if v < 1}
+        if bad:
+            raise ValueError(f"retention days must be >= 1, got {bad}")
+        return value
+
+
+class DashboardSettings(BaseSettings):
+    """The Streamlit dashboard."""
+
+    model_config = SettingsConfigDict(**_ENV, env_prefix="DASHBOARD_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8501, ge=1, le=65535)
+    password: SecretStr = SecretStr("")
+    database_url: DatabaseUrl = ""
+    cache_ttl_s: int = Field(default=60, ge=0)
+    stale_after_h: float = Field(default=26.0, gt=0)
+
+
+class Settings:
+    """Every area, loaded together. Attribute per area."""
+
+    def __init__(self, **areas: Any) -> None:
+        self.db: DatabaseSettings = areas.get("db") or DatabaseSettings()
+        self.bot: BotSettings = areas.get("bot") or BotSettings()
+        self.gate: GateSettings = areas.get("gate") or GateSettings()
+        self.writer: LogWriterSettings = areas.get("writer") or LogWriterSettings()
+        self.pipelines: PipelineSettings = areas.get("pipelines") or PipelineSettings()
+        self.dashboard: DashboardSettings = areas.get("dashboard") or DashboardSettings()
+
+
+def describe_error(exc: ValidationError, prefix: str = "") -> str:
+    """One line naming each bad variable and why, no traceback."""
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        name = loc[0] if loc else "?"
+        variable = name if name.isupper() else f"{prefix}{name}".upper()
+        message = err.get("msg", "invalid").removeprefix("Value error, ")
+        parts.append(f"{variable}: {message}")
+    return "; ".join(parts)
+
+
+_PREFIXES = {
+    DatabaseSettings: "DB_",
+    BotSettings: "BOT_",
+    GateSettings: "GATE_",
+    LogWriterSettings: "LOG_WRITER_",
+    PipelineSettings: "PIPELINES_",
+    DashboardSettings: "DASHBOARD_",
+}
+
+
+def _load(cls: type[BaseSettings]) -> Any:
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise SettingsError(describe_error(exc, _PREFIXES.get(cls, ""))) from None
+
+
+def load_settings() -> Settings:
+    """Read every area from the environment; raise :class:`SettingsError` on bad values."""
+    return Settings(**{name: _load(cls) for name, cls in _AREAS.items()})
+
+
+_AREAS: dict[str, type[BaseSettings]] = {
+    "db": DatabaseSettings,
+    "bot": BotSettings,
+    "gate": GateSettings,
+    "writer": LogWriterSettings,
+    "pipelines": PipelineSettings,
+    "dashboard": DashboardSettings,
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached). Tests build their own instead."""
+    return load_settings()

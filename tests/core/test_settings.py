@@ -1,0 +1,95 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from pydantic import SecretStr
+
+from core.settings import (
+    BotSettings,
+    DatabaseSettings,
+    SettingsError,
+    load_settings,
+    normalize_database_url,
+)
+
+
+def test_default_database_is_a_sqlite_file_under_var(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("GATEPULSE_VAR_DIR", str(tmp_path / "var"))
+    db = DatabaseSettings(_env_file=None)
+    assert db.url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'gatepulse.db'}"
+    assert db.backend == "sqlite"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@127.0.0.1:5432/gp", "postgresql+asyncpg://u:p@127.0.0.1:5432/gp"),
+        ("postgres://u@db/gp", "postgresql+asyncpg://u@db/gp"),
+        ("postgresql+asyncpg://u@db/gp", "postgresql+asyncpg://u@db/gp"),
+        ("sqlite:////tmp/x.db", "sqlite+aiosqlite:////tmp/x.db"),
+    ],
+)
+def test_database_urls_get_the_async_driver(given, expected):
+    assert normalize_database_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["mysql://u@h/db", "not a url", "postgresql://u@h:port/db", "postgresql://u@h", "sqlite://"],
+)
+def test_bad_database_url_is_refused_with_the_variable_named(monkeypatch, bad):
+    monkeypatch.setenv("DATABASE_URL", bad)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith("DATABASE_URL: ")
+    assert "\n" not in message
+
+
+def test_bad_database_url_on_the_command_line_is_one_line_not_a_traceback(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "mysql://root@localhost/gp"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "tables"], env=env, capture_output=True, text=True,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert "DATABASE_URL" in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_other_areas_name_their_prefixed_variable(monkeypatch):
+    monkeypatch.setenv("GATE_CACHE_JITTER", "2")
+    with pytest.raises(SettingsError, match=r"^GATE_CACHE_JITTER: "):
+        load_settings()
+
+
+def test_bot_token_is_secret_and_never_printed(monkeypatch):
+    monkeypatch.setenv("BOT_TOKEN", "42:very-secret")
+    bot = BotSettings(_env_file=None)
+    assert isinstance(bot.token, SecretStr)
+    assert "very-secret" not in repr(bot)
+    assert "very-secret" not in str(bot.model_dump())
+    assert bot.token.get_secret_value() == "42:very-secret"
+
+
+def test_env_example_lists_every_setting():
+    from pathlib import Path
+
+    from core import settings as s
+
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    listed = {
+        line.split("=", 1)[0].lstrip("# ").strip() for line in text.splitlines() if "=" in line
+    }
+    missing = []
+    for cls, prefix in s._PREFIXES.items():
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias
+            variable = alias if isinstance(alias, str) else f"{prefix}{name}".upper()
+            if variable not in listed:
+                missing.append(variable)
+    assert not missing, f".env.example lacks {missing}"
