@@ -1,0 +1,151 @@
+"""A deterministic world for the simulator: groups, their linked channels, and people.
+
+Everything is drawn from one ``random.Random(seed)``, so a seed gives the same world.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+GROUP_ID_BASE = -1_001_500_000_000
+CHANNEL_ID_BASE = -1_002_500_000_000
+USER_ID_BASE = 5_000_000_000  # above 2**32: real Telegram ids are this large now
+
+_GROUP_NAMES = [
+    ("Kyiv Python", "python"), ("Rust Learners", "rust"), ("Crypto Signals", "crypto"),
+    ("Book Club", "books"), ("Runners of Lviv", "sport"), ("Remote Jobs EU", "jobs"),
+    ("Home Bakers", "food"), ("Indie Games", "games"), ("Data Science RU", "data"),
+    ("Photo Walks", "photo"), ("Startup Founders", "startup"), ("Language Exchange", "lang"),
+    ("DevOps Chat", "devops"), ("Plant Parents", "plants"), ("Film Nerds", "film"),
+    ("Board Gamers", "games"), ("Cycling Odesa", "sport"), ("Frontend Guild", "frontend"),
+]  # fmt: skip
+
+_FIRST_NAMES = [
+    "Olena", "Taras", "Anna", "Dmytro", "Iryna", "Max", "Sofia", "Andrii", "Kateryna", "Ivan",
+    "Maria", "Oleh", "Yulia", "Pavlo", "Nina", "Alex", "Emma", "Liam", "Noah", "Mia", "Lucas",
+    "Zoe", "Artem", "Daria", "Bohdan", "Vera", "Igor", "Alina", "Marta", "Roman",
+]  # fmt: skip
+
+
+class Persona(StrEnum):
+    """How a newcomer responds to the gate."""
+
+    SUBSCRIBED = "subscribed"  # already in every linked channel
+    COMPLIES = "complies"  # joins the channels after the prompt, then clicks "I joined"
+    EAGER_CLICKER = "eager_clicker"  # clicks before joining (fails), joins, clicks again
+    NEVER = "never"  # never subscribes
+    SPAMMER = "spammer"  # arrives in the spam wave, never subscribes, tries to post
+
+
+@dataclass
+class SimChannel:
+    chat_id: int
+    title: str
+    username: str | None
+    invite_link: str | None
+    subscribers: int
+
+
+@dataclass
+class SimGroup:
+    chat_id: int
+    title: str
+    topic: str
+    creator_id: int
+    admin_ids: list[int]
+    channel_ids: list[int]
+    chattiness: float  # mean messages per day
+    newcomers_per_day: float
+    members: list[int] = field(default_factory=list)  # active, verified members
+    legacy_unsubscribed: list[int] = field(default_factory=list)  # joined before the gate
+    base_members: int = 0
+
+
+@dataclass
+class SimUser:
+    user_id: int
+    first_name: str
+    username: str | None
+    language_code: str
+    activity: float  # relative posting weight
+
+
+@dataclass
+class Scenario:
+    seed: int
+    days: int
+    groups: list[SimGroup]
+    channels: dict[int, SimChannel]
+    users: dict[int, SimUser]
+    spam_day: int  # index of the day with the spam wave
+    spam_group: int  # chat id of the group it hits
+    next_user_id: int
+
+    def new_user(self, rng: random.Random, *, bot_like: bool = False) -> SimUser:
+        uid = self.next_user_id
+        self.next_user_id += rng.randint(1, 97)
+        if bot_like:
+            name = rng.choice(["Free", "Crypto", "Promo", "Win", "Earn"]) + str(rng.randint(1, 999))
+            user = SimUser(uid, name, f"promo{uid % 100000}", "en", 1.0)
+        else:
+            name = rng.choice(_FIRST_NAMES)
+            username = f"{name.lower()}{uid % 10000}" if rng.random() < 0.7 else None
+            user = SimUser(uid, name, username, rng.choice(["uk", "ru", "en", "en"]),
+                           rng.paretovariate(1.6))  # fmt: skip
+        self.users[uid] = user
+        return user
+
+
+def build_scenario(*, seed: int, days: int, groups: int, scale: float) -> Scenario:
+    """A world with ``groups`` groups sized so that ``scale=1`` gives a realistic month."""
+    if groups < 1 or groups > len(_GROUP_NAMES):
+        raise ValueError(f"groups must be between 1 and {len(_GROUP_NAMES)}, got {groups}")
+    if days < 1:
+        raise ValueError(f"days must be >= 1, got {days}")
+    if scale <= 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    rng = random.Random(seed)
+    scenario = Scenario(seed, days, [], {}, {}, spam_day=max(0, (2 * days) // 3),
+                        spam_group=0, next_user_id=USER_ID_BASE)  # fmt: skip
+
+    n_channels = max(1, round(groups * 0.75))
+    for j in range(n_channels):
+        title, topic = _GROUP_NAMES[j % len(_GROUP_NAMES)]
+        public = rng.random() < 0.7
+        cid = CHANNEL_ID_BASE - j
+        scenario.channels[cid] = SimChannel(
+            chat_id=cid,
+            title=f"{title} News",
+            username=f"{topic}_news_{j}" if public else None,
+            invite_link=None if public else f"https://t.me/+sim{abs(cid) % 10**8:08d}",
+            subscribers=int(rng.lognormvariate(7.5, 0.8)),
+        )
+    channel_ids = list(scenario.channels)
+
+    for i in range(groups):
+        title, topic = _GROUP_NAMES[i]
+        creator = scenario.new_user(rng)
+        admins = [scenario.new_user(rng).user_id for _ in range(rng.randint(0, 2))]
+        linked = rng.sample(channel_ids, k=min(len(channel_ids), rng.choice([1, 1, 2, 2, 3])))
+        group = SimGroup(
+            chat_id=GROUP_ID_BASE - i,
+            title=title,
+            topic=topic,
+            creator_id=creator.user_id,
+            admin_ids=admins,
+            channel_ids=linked,
+            chattiness=scale * rng.lognormvariate(5.6, 0.6),  # ~320 messages a day, skewed
+            newcomers_per_day=scale * rng.lognormvariate(2.3, 0.5),  # ~10 a day
+        )
+        n_members = max(5, int(scale * rng.lognormvariate(4.2, 0.5)))
+        group.members = [scenario.new_user(rng).user_id for _ in range(n_members)]
+        group.legacy_unsubscribed = [
+            scenario.new_user(rng).user_id for _ in range(max(1, n_members // 12))
+        ]
+        group.base_members = n_members * rng.randint(4, 12)  # lurkers who never write
+        scenario.groups.append(group)
+
+    scenario.spam_group = max(scenario.groups, key=lambda g: g.chattiness).chat_id
+    return scenario

@@ -1,0 +1,262 @@
+"""What people do, as a time-ordered stream of events.
+
+:class:`Planner` lays out each simulated day (messages with a daily and weekly rhythm,
+newcomers, people leaving channels and groups, one spam wave) and tells how a person reacts
+when the gate mutes them (:meth:`Planner.on_muted`), according to their :class:`Persona`.
+It decides nothing about the bot: the runner plays the events through the real bot and feeds
+what the bot did back in here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.simulator.scenario import Persona, Scenario, SimGroup
+
+# Share of a day's messages in each UTC hour: quiet nights, a lunch bump, a long evening.
+HOURLY_PROFILE = [
+    0.6, 0.35, 0.2, 0.15, 0.15, 0.3, 0.8, 1.6, 2.6, 3.4, 3.8, 4.2,
+    4.8, 4.6, 4.2, 4.0, 4.2, 4.8, 5.6, 6.4, 6.6, 5.8, 4.0, 1.8,
+]  # fmt: skip
+WEEKDAY_FACTOR = [1.0, 1.05, 1.05, 1.0, 0.95, 0.7, 0.6]  # Monday first
+
+_TOPIC_WORDS = {
+    "python": "python asyncio pandas typing poetry uv django fastapi decorator generator",
+    "rust": "rust borrow checker lifetimes cargo tokio traits async unsafe crate clippy",
+    "crypto": "bitcoin ethereum wallet staking airdrop exchange ledger altcoin chart pump",
+    "books": "novel chapter author poetry library translation fantasy ending audiobook shelf",
+    "sport": "marathon intervals pace shoes stretching trail tempo recovery race training",
+    "jobs": "vacancy salary remote interview resume contract visa relocation offer senior",
+    "food": "sourdough starter flour oven proofing crumb croissant butter recipe yeast",
+    "games": "steam demo pixel level boss itch roguelike jam sprite release",
+    "data": "dataset polars model feature notebook pipeline dashboard metric sql cluster",
+    "photo": "lens aperture film sunset portrait tripod exposure walk street light",
+    "startup": "funding pitch investors runway product users growth churn hiring mvp",
+    "lang": "grammar vocabulary pronunciation idiom exchange speaking accent lesson fluent",
+    "devops": "kubernetes terraform docker pipeline helm prometheus grafana incident deploy",
+    "plants": "monstera watering repotting soil sunlight cutting fertilizer pests leaves",
+    "film": "director cinema festival screenplay sequel trailer soundtrack premiere cast",
+    "frontend": "react css layout vite typescript component accessibility bundle hooks",
+}
+_PHRASES = {
+    "en": [
+        "has anyone tried {a} with {b}?", "I think {a} is overrated, {b} works better",
+        "quick question about {a}", "thanks, the {a} tip helped a lot",
+        "does {a} still need {b} these days?", "sharing my notes on {a} and {b}",
+        "what is your favourite {a}?", "good morning everyone", "agree with you on {a}",
+    ],
+    "uk": [
+        "хтось пробував {a} разом з {b}?", "дякую, порада про {a} дуже допомогла",
+        "питання щодо {a}", "мені здається {a} краще ніж {b}", "всім доброго ранку",
+        "ділюся нотатками про {a}", "згоден щодо {a}",
+    ],
+    "ru": [
+        "кто-нибудь пробовал {a} вместе с {b}?", "спасибо, совет про {a} очень помог",
+        "вопрос про {a}", "мне кажется {a} лучше чем {b}", "всем доброе утро",
+        "делюсь заметками про {a}", "согласен насчёт {a}",
+    ],
+}  # fmt: skip
+_SPAM = [
+    "🔥 FREE crypto airdrop, click the link in my bio 🔥",
+    "Earn $500 a day from home!!! DM me now",
+    "💰💰 Best signals, 100% profit guaranteed, join now 💰💰",
+]
+
+
+class EventKind(StrEnum):
+    JOIN = "join"  # joins a group
+    MESSAGE = "message"  # writes in a group
+    SUBSCRIBE = "subscribe"  # joins a channel
+    CLICK = "click"  # presses "I joined" under the bot's prompt
+    CHANNEL_LEAVE = "channel_leave"  # leaves a channel
+    GROUP_LEAVE = "group_leave"  # leaves a group
+
+
+@dataclass(order=True)
+class Event:
+    at: dt.datetime
+    seq: int
+    kind: EventKind = field(compare=False)
+    chat_id: int = field(compare=False)
+    user_id: int = field(compare=False)
+    text: str | None = field(default=None, compare=False)
+    reply_to_seq: int | None = field(default=None, compare=False)  # a MESSAGE event's seq
+
+
+class Planner:
+    """Lays out the days of a scenario; deterministic for the scenario's seed."""
+
+    def __init__(self, scenario: Scenario, start: dt.datetime) -> None:
+        self.scenario = scenario
+        self.start = start
+        self.rng = random.Random(scenario.seed * 7919 + 1)
+        self._seq = itertools.count(1)
+        self.personas: dict[tuple[int, int], Persona] = {}
+        self._recent: dict[int, list[int]] = {g.chat_id: [] for g in scenario.groups}
+        for group in scenario.groups:
+            for uid in group.legacy_unsubscribed:
+                self.personas[(group.chat_id, uid)] = self._draw_persona(legacy=True)
+
+    # ------------------------------------------------------------------ helpers
+    def _event(self, at: dt.datetime, kind: EventKind, chat_id: int, user_id: int,
+               text: str | None = None, reply_to_seq: int | None = None) -> Event:  # fmt: skip
+        return Event(at, next(self._seq), kind, chat_id, user_id, text, reply_to_seq)
+
+    def _draw_persona(self, *, legacy: bool = False) -> Persona:
+        r = self.rng.random()
+        if legacy:
+            return Persona.COMPLIES if r < 0.55 else Persona.NEVER
+        if r < 0.38:
+            return Persona.SUBSCRIBED
+        if r < 0.68:
+            return Persona.COMPLIES
+        if r < 0.80:
+            return Persona.EAGER_CLICKER
+        return Persona.NEVER
+
+    def _moment(self, day: dt.datetime) -> dt.datetime:
+        hour = self.rng.choices(range(24), weights=HOURLY_PROFILE)[0]
+        return day + dt.timedelta(hours=hour, seconds=self.rng.uniform(0, 3600))
+
+    def _text(self, group: SimGroup, language: str) -> str:
+        words = _TOPIC_WORDS.get(group.topic, "chat news idea plan").split()
+        a, b = self.rng.sample(words, 2)
+        phrase = self.rng.choice(_PHRASES.get(language, _PHRASES["en"])).format(a=a, b=b)
+        if self.rng.random() < 0.08:
+            phrase += " " + " ".join(self.rng.choices(words, k=self.rng.randint(10, 60)))
+        return phrase
+
+    # ------------------------------------------------------------------ days
+    def plan_day(self, index: int) -> list[Event]:
+        """Everything that happens on day ``index`` (0 = the first simulated day)."""
+        day = self.start + dt.timedelta(days=index)
+        weekday = WEEKDAY_FACTOR[day.weekday()]
+        growth = 1.0 + 0.5 * index / max(1, self.scenario.days)
+        events: list[Event] = []
+        for group in self.scenario.groups:
+            noise = self.rng.lognormvariate(0.0, 0.15)
+            events += self._messages(group, day, int(group.chattiness * weekday * noise))
+            events += self._newcomers(group, day, group.newcomers_per_day * growth * noise)
+            events += self._departures(group, day)
+            if index == self.scenario.spam_day and group.chat_id == self.scenario.spam_group:
+                events += self._spam_wave(group, day)
+        events.sort()
+        return events
+
+    def _messages(self, group: SimGroup, day: dt.datetime, count: int) -> list[Event]:
+        authors = group.members + group.legacy_unsubscribed + group.admin_ids
+        if not authors or count <= 0:
+            return []
+        users = self.scenario.users
+        weights = [users[u].activity if u in users else 1.0 for u in authors]
+        moments = sorted(self._moment(day) for _ in range(count))
+        recent = self._recent[group.chat_id]
+        out = []
+        for at in moments:
+            uid = self.rng.choices(authors, weights=weights)[0]
+            language = users[uid].language_code if uid in users else "en"
+            reply = None
+            if recent and self.rng.random() < 0.3:
+                # replies cluster on a few popular messages: threads
+                reply = recent[-1 - min(len(recent) - 1, int(self.rng.expovariate(0.4)))]
+            event = self._event(at, EventKind.MESSAGE, group.chat_id, uid,
+                                self._text(group, language), reply)  # fmt: skip
+            recent.append(event.seq)
+            out.append(event)
+        del recent[:-50]
+        return out
+
+    def _newcomers(self, group: SimGroup, day: dt.datetime, rate: float) -> list[Event]:
+        count = self._poisson(rate)
+        out = []
+        for _ in range(count):
+            user = self.scenario.new_user(self.rng)
+            persona = self._draw_persona()
+            self.personas[(group.chat_id, user.user_id)] = persona
+            out.append(self._event(self._moment(day), EventKind.JOIN, group.chat_id, user.user_id))
+        return out
+
+    def _departures(self, group: SimGroup, day: dt.datetime) -> list[Event]:
+        out: list[Event] = []
+        if not group.members:
+            return out
+        for _ in range(self._poisson(len(group.members) * 0.004)):
+            uid = self.rng.choice(group.members)
+            channel = self.rng.choice(group.channel_ids)
+            at = self._moment(day)
+            out.append(self._event(at, EventKind.CHANNEL_LEAVE, channel, uid))
+            self.personas[(group.chat_id, uid)] = (
+                Persona.COMPLIES if self.rng.random() < 0.6 else Persona.NEVER
+            )
+        for _ in range(self._poisson(len(group.members) * 0.002)):
+            uid = self.rng.choice(group.members)
+            out.append(self._event(self._moment(day), EventKind.GROUP_LEAVE, group.chat_id, uid))
+        return out
+
+    def _spam_wave(self, group: SimGroup, day: dt.datetime) -> list[Event]:
+        """Dozens of throwaway accounts join within two hours and try to post."""
+        out = []
+        wave_start = day + dt.timedelta(hours=self.rng.randint(8, 20))
+        for _ in range(max(20, int(group.newcomers_per_day * 12))):
+            user = self.scenario.new_user(self.rng, bot_like=True)
+            self.personas[(group.chat_id, user.user_id)] = Persona.SPAMMER
+            at = wave_start + dt.timedelta(seconds=self.rng.uniform(0, 7200))
+            out.append(self._event(at, EventKind.JOIN, group.chat_id, user.user_id))
+            for k in range(self.rng.randint(1, 4)):
+                when = at + dt.timedelta(seconds=5 + 20 * k)
+                text = self.rng.choice(_SPAM)
+                out.append(self._event(when, EventKind.MESSAGE, group.chat_id, user.user_id, text))
+        return out
+
+    def _poisson(self, lam: float) -> int:
+        # Knuth for small rates, a rounded normal for large ones; deterministic via self.rng
+        if lam <= 0:
+            return 0
+        if lam > 50:
+            return max(0, round(self.rng.gauss(lam, lam**0.5)))
+        limit, k, p = pow(2.718281828459045, -lam), 0, 1.0
+        while True:
+            p *= self.rng.random()
+            if p <= limit:
+                return k
+            k += 1
+
+    # ------------------------------------------------------------------ reactions
+    def persona(self, group_id: int, user_id: int) -> Persona:
+        return self.personas.setdefault((group_id, user_id), self._draw_persona(legacy=True))
+
+    def on_muted(self, group: SimGroup, user_id: int, at: dt.datetime,
+                 missing: list[int]) -> list[Event]:  # fmt: skip
+        """What a freshly muted person does next, by persona. ``missing``: channels to join."""
+        persona = self.persona(group.chat_id, user_id)
+        out: list[Event] = []
+        t = at
+        if persona is Persona.EAGER_CLICKER:
+            t += dt.timedelta(seconds=self.rng.uniform(5, 40))
+            out.append(self._event(t, EventKind.CLICK, group.chat_id, user_id))
+        if persona in (Persona.COMPLIES, Persona.EAGER_CLICKER):
+            for channel in missing:
+                t += dt.timedelta(seconds=self.rng.lognormvariate(4.5, 1.0))  # ~1.5 min
+                out.append(self._event(t, EventKind.SUBSCRIBE, channel, user_id))
+            t += dt.timedelta(seconds=self.rng.uniform(5, 90))
+            out.append(self._event(t, EventKind.CLICK, group.chat_id, user_id))
+        elif persona is Persona.NEVER and self.rng.random() < 0.3:
+            t += dt.timedelta(seconds=self.rng.uniform(10, 600))
+            out.append(self._event(t, EventKind.CLICK, group.chat_id, user_id))
+        return out
+
+    def on_verified(self, group: SimGroup, user_id: int) -> None:
+        """A person passed the gate: from now on they take part in the chat."""
+        if user_id not in group.members and user_id not in group.admin_ids:
+            group.members.append(user_id)
+        if user_id in group.legacy_unsubscribed:
+            group.legacy_unsubscribed.remove(user_id)
+
+    def on_left(self, group: SimGroup, user_id: int) -> None:
+        for pool in (group.members, group.legacy_unsubscribed):
+            if user_id in pool:
+                pool.remove(user_id)
