@@ -159,6 +159,8 @@ class GateSettings(BaseSettings):
     group_messages_per_minute: int = Field(default=20, ge=1)
     global_messages_per_second: int = Field(default=30, ge=1)
     user_upsert_interval_s: float = Field(default=3600.0, ge=0)
+    config_ttl_s: float = Field(default=30.0, gt=0)
+    admin_cache_ttl_s: float = Field(default=300.0, gt=0)
     message_content: MessageContent = Field(
         default=MessageContent.FULL, validation_alias="MESSAGE_CONTENT"
     )

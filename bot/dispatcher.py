@@ -1,0 +1,102 @@
+"""The dispatcher factory: services, middlewares, routers, error handling."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Dispatcher
+from aiogram.types import ErrorEvent
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.cache import InMemoryMembershipCache, MembershipCache
+from bot.gate import GateService
+from bot.middlewares import RawLogMiddleware
+from bot.repo import ConfigRepo, StateWriter
+from bot.routers import get_routers
+from bot.services import BotServices
+from core.clock import Clock, SystemClock
+from core.log_writer import LogWriter
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    writer: LogWriter,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock | None = None,
+    cache: MembershipCache | None = None,
+) -> BotServices:
+    """The shared objects behind the handlers (also handy on their own in tests)."""
+    clock = clock or SystemClock()
+    gate_settings = settings.gate
+    cache = cache or InMemoryMembershipCache(gate_settings, clock=clock)
+    repo = ConfigRepo(sessions, clock=clock, ttl_s=gate_settings.config_ttl_s)
+    state = StateWriter(
+        sessions,
+        clock=clock,
+        upsert_interval_s=gate_settings.user_upsert_interval_s,
+    )
+    gate = GateService(
+        writer=writer,
+        cache=cache,
+        repo=repo,
+        state=state,
+        settings=gate_settings,
+        clock=clock,
+        admin_ttl_s=gate_settings.admin_cache_ttl_s,
+    )
+    return BotServices(
+        settings=settings,
+        writer=writer,
+        sessions=sessions,
+        clock=clock,
+        cache=cache,
+        repo=repo,
+        state=state,
+        gate=gate,
+    )
+
+
+async def on_error(event: ErrorEvent) -> bool:
+    """Any exception a handler lets through: log it (type and update id only) and move on."""
+    exc = event.exception
+    log.error(
+        "update %s: unhandled %s in a handler; skipped",
+        getattr(event.update, "update_id", "?"),
+        type(exc).__name__,
+    )
+    log.debug("details of the skipped update", exc_info=(type(exc), exc, exc.__traceback__))
+    return True
+
+
+def create_dispatcher(
+    settings: Settings,
+    *,
+    writer: LogWriter,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock | None = None,
+    cache: MembershipCache | None = None,
+) -> Dispatcher:
+    """A Dispatcher with every router, the raw-log middleware and an error handler.
+
+    Shared objects are Dispatcher keyword arguments: handlers receive ``services``
+    (:class:`BotServices`), ``writer``, ``gate``, ``repo``, ``settings`` and ``clock``.
+    ``dp["services"]`` gives the services back (drain them before reading the database).
+    """
+    services = build_services(settings, writer=writer, sessions=sessions, clock=clock, cache=cache)
+    dp = Dispatcher(
+        services=services,
+        writer=writer,
+        gate=services.gate,
+        repo=services.repo,
+        settings=settings,
+        clock=services.clock,
+    )
+    dp.update.outer_middleware(RawLogMiddleware(services))
+    dp.errors.register(on_error)
+    dp.include_routers(*get_routers())
+    dp.shutdown.register(services.state.close)
+    return dp

@@ -1,0 +1,407 @@
+"""The gate: is this user a member of every channel the group links? Mute, prompt, unmute.
+
+:meth:`GateService.check` answers for one (user, group) over all linked channels: cached
+answers first, then one ``getChatMember`` per missing channel, all concurrently
+(``asyncio.gather``). Each check writes one ``verification_log`` row through the log writer.
+:meth:`GateService.enforce` acts on the answer (mute, delete the message, post a throttled
+prompt) and :meth:`GateService.release` lifts a mute.
+
+Telegram faults never escape: a failed ``getChatMember`` makes the check an ``error`` (the
+user is left alone: the gate fails open rather than muting people because Telegram hiccuped);
+a failed ``restrictChatMember``/``sendMessage``/``deleteMessage`` is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.enums import ChatMemberStatus
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    ChatMember,
+    ChatPermissions,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+)
+
+from bot import texts
+from bot.cache import MembershipCache
+from bot.repo import ChannelInfo, ConfigRepo, GroupConfig, StateWriter
+from bot.telegram import classify_error
+from core.clock import Clock, SystemClock
+from core.log_writer import LogWriter
+from core.models import ErrorType, VerificationStatus, VerificationTrigger
+from core.settings import GateSettings
+
+log = logging.getLogger(__name__)
+
+MEMBER_STATUSES = frozenset(
+    {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
+)
+ADMIN_STATUSES = frozenset({ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR})
+
+MUTED = ChatPermissions(
+    can_send_messages=False,
+    can_send_audios=False,
+    can_send_documents=False,
+    can_send_photos=False,
+    can_send_videos=False,
+    can_send_video_notes=False,
+    can_send_voice_notes=False,
+    can_send_polls=False,
+    can_send_other_messages=False,
+    can_add_web_page_previews=False,
+)
+UNMUTED = ChatPermissions(
+    can_send_messages=True,
+    can_send_audios=True,
+    can_send_documents=True,
+    can_send_photos=True,
+    can_send_videos=True,
+    can_send_video_notes=True,
+    can_send_voice_notes=True,
+    can_send_polls=True,
+    can_send_other_messages=True,
+    can_add_web_page_previews=True,
+)
+
+
+class JoinedCallback(CallbackData, prefix="gpj"):
+    """The "I joined" button: only ``user_id`` may press it."""
+
+    user_id: int
+
+
+def is_member(member: ChatMember) -> bool:
+    """Creator, administrator, member, or restricted while still a member."""
+    status = member.status
+    if status in MEMBER_STATUSES:
+        return True
+    return status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False))
+
+
+@dataclass(slots=True)
+class GateResult:
+    """The outcome of one check of (user, group) over the group's linked channels."""
+
+    status: VerificationStatus
+    missing: tuple[ChannelInfo, ...] = ()
+    cached: bool = False
+    latency_ms: float = 0.0
+    error_type: ErrorType | None = None
+    channels_checked: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.status is VerificationStatus.SUCCESS
+
+    @property
+    def failed(self) -> bool:
+        return self.status is VerificationStatus.FAILED
+
+
+@dataclass
+class GateCounters:
+    """In-process counters (handy for logs and the simulator)."""
+
+    checks: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    cached: int = 0
+    mutes: int = 0
+    unmutes: int = 0
+    prompts: int = 0
+    bypassed: int = 0
+    by_trigger: dict[str, int] = field(default_factory=dict)
+
+
+class GateService:
+    """Membership checks and the actions that follow them."""
+
+    def __init__(
+        self,
+        *,
+        writer: LogWriter,
+        cache: MembershipCache,
+        repo: ConfigRepo,
+        state: StateWriter,
+        settings: GateSettings | None = None,
+        clock: Clock | None = None,
+        bot: Bot | None = None,
+        admin_ttl_s: float = 300.0,
+    ) -> None:
+        self.writer = writer
+        self.cache = cache
+        self.repo = repo
+        self.state = state
+        self.settings = settings or GateSettings()
+        self.clock: Clock = clock or SystemClock()
+        self.bot = bot
+        self.admin_ttl_s = admin_ttl_s
+        self.counters = GateCounters()
+        self._admins: dict[int, tuple[frozenset[int], float]] = {}
+        self._prompted: dict[tuple[int, int], float] = {}
+
+    # ------------------------------------------------------------------ checks
+    async def check(
+        self,
+        user_id: int,
+        group_id: int,
+        trigger: VerificationTrigger | str,
+        bypass_cache: bool = False,
+        *,
+        bot: Bot | None = None,
+        config: GroupConfig | None = None,
+    ) -> GateResult:
+        """Check every linked channel of the group; log one ``verification_log`` row."""
+        started = time.perf_counter()
+        trigger = VerificationTrigger(trigger)
+        if config is None:
+            config = await self.repo.group(group_id)
+        channels = config.channels if config is not None else ()
+        bot = bot or self.bot
+        missing: list[ChannelInfo] = []
+        to_ask: list[ChannelInfo] = []
+        cache = self.cache
+        for channel in channels:
+            answer = None if bypass_cache else await cache.get(user_id, channel.id)
+            if answer is None:
+                to_ask.append(channel)
+            elif not answer:
+                missing.append(channel)
+        error: BaseException | None = None
+        if to_ask:
+            if bot is None:
+                raise RuntimeError("GateService.check needs a bot for getChatMember")
+            replies: Sequence[ChatMember | BaseException] = await asyncio.gather(
+                *(bot.get_chat_member(channel.id, user_id) for channel in to_ask),
+                return_exceptions=True,
+            )
+            for channel, reply in zip(to_ask, replies, strict=True):
+                if isinstance(reply, BaseException):
+                    if not isinstance(reply, Exception):
+                        raise reply  # CancelledError, KeyboardInterrupt: not ours to swallow
+                    error = error or reply
+                    continue
+                member = is_member(reply)
+                await cache.set(user_id, channel.id, member)
+                if not member:
+                    missing.append(channel)
+        if missing:
+            status = VerificationStatus.FAILED
+        elif error is not None:
+            status = VerificationStatus.ERROR
+        else:
+            status = VerificationStatus.SUCCESS
+        error_type = _classify(error) if error is not None else None
+        if status is VerificationStatus.FAILED:
+            order = {c.id: i for i, c in enumerate(channels)}
+            missing.sort(key=lambda c: order.get(c.id, 0))
+        result = GateResult(
+            status=status,
+            missing=tuple(missing),
+            cached=not to_ask,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            error_type=error_type,
+            channels_checked=len(channels),
+        )
+        self.writer.put(
+            "verification_log",
+            {
+                "user_id": user_id,
+                "group_id": group_id,
+                "status": status.value,
+                "cached": result.cached,
+                "latency_ms": result.latency_ms,
+                "error_type": error_type.value if error_type is not None else None,
+                "trigger": trigger.value,
+                "channels_checked": len(channels),
+                "timestamp": self.clock.now(),
+            },
+        )
+        c = self.counters
+        c.checks += 1
+        c.by_trigger[trigger.value] = c.by_trigger.get(trigger.value, 0) + 1
+        if result.cached:
+            c.cached += 1
+        if status is VerificationStatus.SUCCESS:
+            c.passed += 1
+        elif status is VerificationStatus.FAILED:
+            c.failed += 1
+        else:
+            c.errors += 1
+            log.info(
+                "check of user %s in %s: %s (%s)", user_id, group_id, status.value, error_type
+            )
+        return result
+
+    # ------------------------------------------------------------------ who skips the check
+    async def is_admin(self, bot: Bot, group_id: int, user_id: int) -> bool:
+        """Whether the user administers the group (admin list cached for ``admin_ttl_s``)."""
+        now = self.clock.monotonic()
+        entry = self._admins.get(group_id)
+        if entry is None or entry[1] <= now:
+            try:
+                admins = await bot.get_chat_administrators(group_id)
+            except Exception as exc:
+                log.info("getChatAdministrators(%s) failed: %s", group_id, type(exc).__name__)
+                if entry is not None:  # keep the previous list a little longer
+                    self._admins[group_id] = (entry[0], now + 30.0)
+                    return user_id in entry[0]
+                return await self._is_admin_direct(bot, group_id, user_id)
+            entry = (frozenset(a.user.id for a in admins), now + self.admin_ttl_s)
+            self._admins[group_id] = entry
+        return user_id in entry[0]
+
+    async def _is_admin_direct(self, bot: Bot, group_id: int, user_id: int) -> bool:
+        try:
+            member = await bot.get_chat_member(group_id, user_id)
+        except Exception:
+            return False
+        return member.status in ADMIN_STATUSES
+
+    def forget_admins(self, group_id: int) -> None:
+        self._admins.pop(group_id, None)
+
+    async def bypasses(self, bot: Bot, config: GroupConfig, user: Any) -> bool:
+        """Bots, whitelisted users and the group's admins pass without a check."""
+        if getattr(user, "is_bot", False) or user.id in config.whitelist:
+            self.counters.bypassed += 1
+            return True
+        if await self.is_admin(bot, config.group_id, user.id):
+            self.counters.bypassed += 1
+            return True
+        return False
+
+    # ------------------------------------------------------------------ actions
+    async def enforce(
+        self,
+        bot: Bot,
+        config: GroupConfig,
+        user: Any,
+        trigger: VerificationTrigger,
+        *,
+        message_id: int | None = None,
+    ) -> GateResult | None:
+        """Check the user unless they bypass; on failure mute, delete the message, prompt.
+
+        Returns the check's result, or ``None`` when the user bypassed the check.
+        """
+        if await self.bypasses(bot, config, user):
+            return None
+        result = await self.check(user.id, config.group_id, trigger, bot=bot, config=config)
+        if result.failed:
+            await self.mute(bot, config.group_id, user.id, reason=f"not_subscribed:{trigger}")
+            if message_id is not None:
+                await _quietly(bot.delete_message(config.group_id, message_id), "deleteMessage")
+            await self.prompt(bot, config, user, result.missing)
+        return result
+
+    async def mute(self, bot: Bot, group_id: int, user_id: int, *, reason: str) -> bool:
+        ok = await _quietly(
+            bot.restrict_chat_member(group_id, user_id, MUTED), "restrictChatMember"
+        )
+        if ok:
+            self.counters.mutes += 1
+            self.state.mute(user_id, group_id, reason[:64], self.clock.now())
+        return ok
+
+    async def release(self, bot: Bot, group_id: int, user_id: int) -> bool:
+        """Lift the gate's mute (restrict with full permissions) and record it."""
+        ok = await _quietly(
+            bot.restrict_chat_member(group_id, user_id, UNMUTED), "restrictChatMember"
+        )
+        if ok:
+            self.counters.unmutes += 1
+            self.state.lift(user_id, group_id, self.clock.now())
+            self._prompted.pop((user_id, group_id), None)
+        return ok
+
+    async def prompt(
+        self, bot: Bot, config: GroupConfig, user: Any, missing: Sequence[ChannelInfo]
+    ) -> bool:
+        """Post the join prompt unless one went to this user in this group recently."""
+        key = (user.id, config.group_id)
+        now = self.clock.monotonic()
+        last = self._prompted.get(key)
+        if last is not None and now - last < self.settings.prompt_throttle_s:
+            return False
+        self._prompted[key] = now
+        if len(self._prompted) > 100_000:
+            cutoff = now - self.settings.prompt_throttle_s
+            self._prompted = {k: t for k, t in self._prompted.items() if t >= cutoff}
+        sent = await _quietly(
+            bot.send_message(
+                config.group_id,
+                prompt_text(user, missing),
+                reply_markup=prompt_keyboard(user.id, missing),
+                parse_mode="HTML",
+            ),
+            "sendMessage",
+        )
+        if sent:
+            self.counters.prompts += 1
+            self.writer.put(
+                "messages",
+                {
+                    "telegram_message_id": sent.message_id,
+                    "chat_id": config.group_id,
+                    "user_id": bot.id,
+                    "content": sent.text if self.settings.message_content == "full" else None,
+                    "content_type": "text",
+                    "reply_to_message_id": None,
+                    "is_bot_message": True,
+                    "created_at": self.clock.now(),
+                },
+            )
+        return bool(sent)
+
+
+def prompt_text(user: Any, missing: Sequence[ChannelInfo]) -> str:
+    name = html.escape((getattr(user, "first_name", None) or "there")[:64])
+    mention = f'<a href="tg://user?id={int(user.id)}">{name}</a>'
+    channels = ", ".join(html.escape(c.label) for c in missing) or "the linked channels"
+    return texts.PROMPT.format(mention=mention, channels=channels)
+
+
+def prompt_keyboard(user_id: int, missing: Sequence[ChannelInfo]) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(text=texts.JOIN_BUTTON.format(label=c.label), url=c.join_url)]
+        for c in missing
+        if c.join_url
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=texts.JOINED_BUTTON, callback_data=JoinedCallback(user_id=user_id).pack()
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _classify(exc: BaseException) -> ErrorType:
+    kind = classify_error(exc)
+    if kind is not None:
+        return kind
+    if isinstance(exc, TelegramNetworkError | TimeoutError):
+        return ErrorType.NETWORK_ERROR
+    return ErrorType.TELEGRAM_ERROR
+
+
+async def _quietly(call: Any, what: str) -> Any:
+    """Await a Bot API call; on a Telegram or network fault log it and return ``None``."""
+    try:
+        return await call
+    except Exception as exc:  # Telegram faults, timeouts, odd replies: never crash the gate
+        log.info("%s failed: %s", what, _classify(exc).value)
+        return None

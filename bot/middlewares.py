@@ -1,0 +1,91 @@
+"""Middlewares: raw logging of what the bot sees, registered on ``dp.update.outer_middleware``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Message, TelegramObject, Update
+
+from bot.services import BotServices
+from core.settings import MessageContent
+
+log = logging.getLogger(__name__)
+
+GROUP_TYPES = frozenset({"group", "supergroup"})
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def clean_text(text: str | None, limit: int = 16_384) -> str | None:
+    """Text safe for both databases: no NUL (PostgreSQL refuses it), valid UTF-8, bounded."""
+    if text is None:
+        return None
+    if len(text) > limit:
+        text = text[:limit]
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+class RawLogMiddleware(BaseMiddleware):
+    """Before any handler: note the user (throttled upsert), log every group message.
+
+    Runs as an update outer middleware so that every message is logged whichever router
+    handles it (commands included). Its own failures are logged and never stop the update.
+    """
+
+    def __init__(self, services: BotServices) -> None:
+        self.services = services
+        self.state = services.state
+        self.writer = services.writer
+        self.clock = services.clock
+        self.full = services.settings.gate.message_content == MessageContent.FULL
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        gate = self.services.gate
+        if gate.bot is None:
+            gate.bot = data.get("bot")
+        try:
+            user = data.get("event_from_user")
+            if user is not None:
+                self.state.seen_user(user)
+            if isinstance(event, Update) and event.message is not None:
+                self.log_message(event.message)
+        except Exception:
+            log.exception("raw logging failed for update %s", getattr(event, "update_id", "?"))
+        return await handler(event, data)
+
+    def log_message(self, message: Message) -> None:
+        chat = message.chat
+        if chat.type not in GROUP_TYPES:
+            return
+        sender = message.from_user
+        content = None
+        if self.full:
+            content = clean_text(message.text if message.text is not None else message.caption)
+        reply = message.reply_to_message
+        self.writer.put(
+            "messages",
+            {
+                "telegram_message_id": message.message_id,
+                "chat_id": chat.id,
+                "user_id": sender.id if sender is not None else None,
+                "content": content,
+                "content_type": _content_type(message),
+                "reply_to_message_id": reply.message_id if reply is not None else None,
+                "is_bot_message": bool(sender.is_bot) if sender is not None else False,
+                "created_at": self.clock.now(),
+            },
+        )
+
+
+def _content_type(message: Message) -> str:
+    kind = message.content_type
+    return str(getattr(kind, "value", kind))[:32]

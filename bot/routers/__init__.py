@@ -1,0 +1,12 @@
+"""The bot's routers, one per module; :func:`get_routers` returns them in dispatch order."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def get_routers() -> list[Router]:
+    """Private chat, admin commands, callbacks, channels, then the gate's catch-all last."""
+    from bot.routers import admin, callbacks, channels, gate, private
+
+    return [private.router, admin.router, callbacks.router, channels.router, gate.router]

@@ -1,0 +1,81 @@
+"""The bot's shared objects, built once per process and handed to handlers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.cache import MembershipCache
+from bot.gate import GateService
+from bot.repo import ConfigRepo, GroupConfig, StateWriter
+from core.clock import Clock
+from core.log_writer import LogWriter
+from core.models import MemberEventType
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+JOIN_DEDUP_S = 60.0
+
+
+@dataclass
+class BotServices:
+    """Everything a handler needs; passed to the Dispatcher as ``services`` (and piecewise)."""
+
+    settings: Settings
+    writer: LogWriter
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    cache: MembershipCache
+    repo: ConfigRepo
+    state: StateWriter
+    gate: GateService
+    _joins: dict[tuple[int, int], float] = field(default_factory=dict, repr=False)
+
+    async def group_config(self, group_id: int) -> GroupConfig | None:
+        """The group's gate config; ``None`` when unprotected or unknown (database down and
+        nothing cached: the gate then lets everyone through rather than stall)."""
+        try:
+            return await self.repo.group(group_id)
+        except Exception as exc:
+            log.warning("no config for group %s: %s", group_id, type(exc).__name__)
+            return None
+
+    async def groups_for_channel(self, channel_id: int) -> tuple[int, ...]:
+        try:
+            return await self.repo.groups_for_channel(channel_id)
+        except Exception as exc:
+            log.warning("no links for channel %s: %s", channel_id, type(exc).__name__)
+            return ()
+
+    def note_join(self, chat_id: int, user_id: int) -> bool:
+        """``True`` the first time a join of (chat, user) is seen within a minute: Telegram
+        may report one join twice (a chat_member update and a new_chat_members message)."""
+        now = self.clock.monotonic()
+        key = (chat_id, user_id)
+        last = self._joins.get(key)
+        self._joins[key] = now
+        if len(self._joins) > 50_000:
+            cutoff = now - JOIN_DEDUP_S
+            self._joins = {k: t for k, t in self._joins.items() if t >= cutoff}
+        return last is None or now - last >= JOIN_DEDUP_S
+
+    def member_event(self, chat_id: int, user_id: int, event: MemberEventType) -> None:
+        if event is not MemberEventType.JOIN:
+            self._joins.pop((chat_id, user_id), None)
+        self.writer.put(
+            "member_events",
+            {
+                "chat_id": chat_id,
+                "user_id": user_id,
+                "event": event.value,
+                "timestamp": self.clock.now(),
+            },
+        )
+
+    async def drain(self) -> None:
+        """Apply every queued state write and flush the log writer (tests, shutdown)."""
+        await self.state.drain()
+        await self.writer.flush()

@@ -1,0 +1,42 @@
+"""Every text the bot sends, in one place."""
+
+from __future__ import annotations
+
+HELP = (
+    "gatepulse keeps a group for subscribers: newcomers must join the group's linked "
+    "channels before they can write.\n\n"
+    "Add me to your group and to each channel as an administrator, then in the group:\n"
+    "/protect @channel [@channel ...] - require these channels\n"
+    "/unprotect [@channel] - stop requiring one channel (or all)\n"
+    "/status - linked channels, muted users, today's checks\n"
+    "/settings gate on|off - switch the gate on or off\n"
+    "/allow @user - let a user write without the check\n"
+    "/deny @user - take a user off the allow list\n\n"
+    "Only the group's creator and administrators can use these commands."
+)
+
+START = "Hello! I am gatepulse, a subscription gate for Telegram groups.\n\n" + HELP
+
+NOT_ADMIN = "Only the group's administrators can do that."
+GROUP_ONLY = "This command works in a group where I am an administrator."
+DB_UNAVAILABLE = "I cannot reach my database right now; nothing was changed. Try again later."
+TELEGRAM_UNAVAILABLE = "Telegram did not answer in time; nothing was changed. Try again later."
+
+USAGE_PROTECT = "Usage: /protect @channel [@channel ...] (up to 10 channels)"
+USAGE_UNPROTECT = "Usage: /unprotect [@channel] (no argument: unlink every channel)"
+USAGE_SETTINGS = "Usage: /settings gate on|off"
+USAGE_ALLOW = "Usage: /allow @username (or a numeric user id, or reply to their message)"
+USAGE_DENY = "Usage: /deny @username (or a numeric user id, or reply to their message)"
+
+PROMPT = (
+    "{mention}, to write in this group please join {channels} first, then press "
+    '"I joined".'
+)
+JOINED_BUTTON = "I joined"
+JOIN_BUTTON = "Join {label}"
+
+CALLBACK_OK = "Thanks! You can write now."
+CALLBACK_MISSING = "You still need to join: {channels}"
+CALLBACK_ERROR = "I could not check right now. Please try again in a moment."
+CALLBACK_NOT_YOURS = "This button is for someone else."
+CALLBACK_EXPIRED = "This button has expired."
