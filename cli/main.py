@@ -28,9 +28,9 @@ def _check_settings() -> None:
 
 
 def _register() -> None:
-    from cli import db, demo
+    from cli import db, demo, production
 
-    for module in (db, demo):
+    for module in (db, demo, production):
         app.registered_commands.extend(module.app.registered_commands)
 
 

@@ -1,0 +1,222 @@
+"""The dashboard's read-only role: reads the dashboard tables, nothing else, writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cli.db import alembic_config, run_migrations
+from cli.production import (
+    READONLY_ROLE,
+    ReadonlyUserError,
+    ensure_readonly_user,
+)
+from core.db import plain_url
+from core.models import (
+    ANALYTICS_TABLES,
+    RAW_LOG_TABLES,
+    AnalyticsGroupDaily,
+    Base,
+    ProtectedGroup,
+)
+
+ROLE_REVISION = "ce1097037c19"
+BEFORE_ROLE = "c9760c0853d7"
+DASHBOARD_TABLES = {
+    *ANALYTICS_TABLES,
+    "member_count_snapshots",
+    "summaries",
+    "analytics_materializations",
+    "protected_groups",
+    "enforced_channels",
+}
+HIDDEN_TABLES = set(Base.metadata.tables) - DASHBOARD_TABLES
+
+
+def _dsn(url: str, user: str | None = None) -> str:
+    u = make_url(plain_url(url))
+    if user is not None:
+        u = u.set(username=user, password=None)
+    return u.render_as_string(hide_password=False)
+
+
+async def _privileges(url: str, grantee: str) -> dict[str, set[str]]:
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        out: dict[str, set[str]] = {}
+        for table in Base.metadata.tables:
+            out[table] = {
+                p
+                for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES")
+                if await conn.fetchval("SELECT has_table_privilege($1, $2, $3)", grantee, table, p)
+            }
+        return out
+    finally:
+        await conn.close()
+
+
+async def _role_exists(url: str, role: str) -> bool:
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role))
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def readonly_user(db_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
+    """A login user in the read-only role, with one row in two dashboard tables."""
+    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(ProtectedGroup).values(id=-1001, title="Readers", enabled=True)
+        )
+        counts = dict(messages=5, active_users=2, verifications=3, passed=2, failed=1, joins=1)
+        await conn.execute(
+            sa.insert(AnalyticsGroupDaily).values(
+                day=now.date(), group_id=-1001, leaves=0, **counts
+            )
+        )
+    name = f"gp_ro_{uuid.uuid4().hex[:10]}"
+    result = await ensure_readonly_user(db_url, name, "not-checked-under-trust-auth")
+    assert result.created and result.role == READONLY_ROLE
+    yield name
+    admin = await asyncpg.connect(_dsn(db_url))
+    try:
+        await admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+    finally:
+        await admin.close()
+
+
+@pytest.mark.postgres
+async def test_role_reads_exactly_the_dashboard_tables(db_url: str) -> None:
+    privileges = await _privileges(db_url, READONLY_ROLE)
+    readable = {t for t, p in privileges.items() if "SELECT" in p}
+    assert readable == DASHBOARD_TABLES, "grant new dashboard tables in their migration"
+    assert set(RAW_LOG_TABLES) <= HIDDEN_TABLES
+    writable = {t: p - {"SELECT"} for t, p in privileges.items() if p - {"SELECT"}}
+    assert writable == {}
+
+
+@pytest.mark.postgres
+async def test_readonly_user_selects_dashboard_tables_and_nothing_else(
+    db_url: str, readonly_user: str
+) -> None:
+    conn = await asyncpg.connect(_dsn(db_url, readonly_user))
+    try:
+        assert await conn.fetchval("SELECT title FROM protected_groups WHERE id = -1001") == (
+            "Readers"
+        )
+        assert await conn.fetchval("SELECT messages FROM analytics_group_daily") == 5
+        for table in sorted(DASHBOARD_TABLES):
+            await conn.fetch(f"SELECT * FROM {table} LIMIT 1")
+        for table in sorted(HIDDEN_TABLES):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.fetch(f"SELECT * FROM {table} LIMIT 1")
+    finally:
+        await conn.close()
+
+
+WRITES = (
+    "INSERT INTO summaries (chat_id, summary_type, content, token_count, period_start, "
+    "period_end, created_at) VALUES (1, '7day', 'x', 1, now(), now(), now())",
+    "UPDATE protected_groups SET enabled = false",
+    "DELETE FROM analytics_group_daily",
+    "TRUNCATE analytics_group_daily",
+    "CREATE TABLE sneaky (id int)",
+    "INSERT INTO verification_log (user_id, group_id, status, cached, latency_ms, trigger, "
+    "channels_checked, timestamp) VALUES (1, 1, 'success', false, 1, 'join', 1, now())",
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", WRITES, ids=lambda s: " ".join(s.split()[:2]))
+async def test_readonly_user_cannot_write(db_url: str, readonly_user: str, statement: str) -> None:
+    conn = await asyncpg.connect(_dsn(db_url, readonly_user))
+    try:
+        # Its sessions start read-only...
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await conn.execute(statement)
+        # ...and with that switched off by the user, the grants still say no.
+        await conn.execute("SET default_transaction_read_only = off")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+    admin = await asyncpg.connect(_dsn(db_url))
+    try:
+        assert await admin.fetchval("SELECT count(*) FROM analytics_group_daily") == 1
+        assert await admin.fetchval("SELECT enabled FROM protected_groups") is True
+        assert await admin.fetchval("SELECT to_regclass('sneaky')") is None
+    finally:
+        await admin.close()
+
+
+@pytest.mark.postgres
+async def test_create_readonly_user_is_idempotent_and_refuses_the_owner(
+    db_url: str, readonly_user: str
+) -> None:
+    again = await ensure_readonly_user(db_url, readonly_user, "another-password")
+    assert not again.created
+    owner = make_url(db_url).username or "postgres"
+    with pytest.raises(ReadonlyUserError, match="superuser, the connecting user"):
+        await ensure_readonly_user(db_url, owner, "x")
+    with pytest.raises(ReadonlyUserError, match="does not exist"):
+        await ensure_readonly_user(db_url, readonly_user, "x", role="no_such_role")
+    assert await _role_exists(db_url, READONLY_ROLE)
+
+
+@pytest.mark.postgres
+def test_role_migration_up_down_up(empty_db_url: str) -> None:
+    import asyncio
+
+    run_migrations(empty_db_url)
+    granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
+    assert {t for t, p in granted.items() if p} == DASHBOARD_TABLES
+
+    command.downgrade(alembic_config(empty_db_url), BEFORE_ROLE)
+    if asyncio.run(_role_exists(empty_db_url, READONLY_ROLE)):  # kept: used by other databases
+        granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
+        assert {t for t, p in granted.items() if p} == set()
+
+    run_migrations(empty_db_url)
+    granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
+    assert {t for t, p in granted.items() if p} == DASHBOARD_TABLES
+
+
+def test_role_migration_is_a_no_op_on_sqlite(tmp_path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ro.db'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, ROLE_REVISION)
+    command.downgrade(cfg, BEFORE_ROLE)
+    command.upgrade(cfg, "head")
+
+
+async def test_readonly_user_is_refused_on_sqlite_and_for_odd_names(tmp_path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    with pytest.raises(ReadonlyUserError, match="only on PostgreSQL"):
+        await ensure_readonly_user(url, "dashboard", "pw")
+    for bad in ("Robert'); DROP TABLE users;--", "UPPER", "", "x" * 64):
+        with pytest.raises(ReadonlyUserError, match="not a plain PostgreSQL role name"):
+            await ensure_readonly_user(url, bad, "pw")
+
+
+def test_cli_explains_a_missing_password_variable(tmp_path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "create-readonly-user", "dash", "--password-env",
+         "GATEPULSE_SURELY_UNSET"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "GATEPULSE_SURELY_UNSET is unset or empty" in done.stderr
+    assert "Traceback" not in done.stderr
