@@ -1,0 +1,115 @@
+"""The gatepulse dashboard's entry script: password gate, shared filters, navigation.
+
+Run it with ``gatepulse dashboard`` (``streamlit run dashboards/app.py``). The page scripts live
+in ``dashboards/views/``; this script renders the sidebar filters on every run so they are
+shared by every page, and stores them in ``st.session_state`` for the page to read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+import streamlit as st
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+
+from core.settings import DashboardSettings, DatabaseSettings, describe_error
+from dashboards import auth, queries, ui
+from dashboards.metrics import DateRange
+
+PAGES = (
+    ("views/overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("views/verification.py", "Verification", ":material/verified_user:", "verification"),
+    ("views/activity.py", "Activity", ":material/monitoring:", "activity"),
+    ("views/groups.py", "Groups & channels", ":material/groups:", "groups"),
+    ("views/api_calls.py", "API calls", ":material/api:", "api-calls"),
+    ("views/summaries.py", "Summaries", ":material/summarize:", "summaries"),
+)
+DATE_KEY = "date_range"
+GROUPS_KEY = "groups"
+DEFAULT_DAYS = 7
+
+
+def _settings() -> tuple[DashboardSettings, str]:
+    try:
+        dashboard = DashboardSettings()
+        url = queries.database_url(dashboard, DatabaseSettings())
+    except ValidationError as exc:
+        st.error(f"Invalid settings: {describe_error(exc, 'DASHBOARD_')}")
+        st.stop()
+    return dashboard, url
+
+
+def _date_range(today: dt.date) -> DateRange:
+    default = (today - dt.timedelta(days=DEFAULT_DAYS - 1), today)
+    picked = st.sidebar.date_input(
+        "Date range (UTC)", value=default, key=DATE_KEY, format="YYYY-MM-DD"
+    )
+    if isinstance(picked, dt.date):
+        return DateRange(picked, picked)
+    days = [d for d in picked if isinstance(d, dt.date)]
+    if not days:
+        return DateRange(*default)
+    return DateRange(min(days), max(days))  # a half-picked range counts as one day
+
+
+def _sidebar(url: str, dashboard: DashboardSettings) -> ui.PageContext:
+    catalog = queries.groups(url)
+    titles = {int(i): (t or "") for i, t in zip(catalog["id"], catalog["title"], strict=True)}
+    today = dt.datetime.now(dt.UTC).date()
+    st.sidebar.header("Filters")
+    date_range = _date_range(today)
+    selected = st.sidebar.multiselect(
+        "Groups",
+        options=list(titles),
+        format_func=lambda g: f"{titles.get(g) or 'untitled'} ({g})",
+        key=GROUPS_KEY,
+        placeholder="All groups",
+    )
+    if st.sidebar.button("Refresh data", key="refresh", help="Forget cached query results"):
+        st.cache_data.clear()
+    if auth.is_required(dashboard.password) and st.sidebar.button("Sign out", key="sign_out"):
+        auth.logout()
+        st.rerun()
+    ctx = ui.PageContext(
+        url=url,
+        range=date_range,
+        groups=tuple(sorted(int(g) for g in selected)),
+        group_titles=titles,
+        stale_after_h=dashboard.stale_after_h,
+    )
+    st.session_state[ui.CONTEXT_KEY] = ctx
+    return ctx
+
+
+def _database_error(url: str, exc: sa.exc.SQLAlchemyError) -> None:
+    where = make_url(url).render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    st.error(
+        f"Cannot read the dashboard database ({where}): {reason}. "
+        "Check DASHBOARD_DATABASE_URL / DATABASE_URL and run `gatepulse migrate`."
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="gatepulse", page_icon=":material/shield:", layout="wide")
+    dashboard, url = _settings()
+    if not auth.is_authenticated(dashboard.password):
+        login = st.Page(
+            lambda: auth.login_page(dashboard.password), title="Sign in", url_path="login"
+        )
+        st.navigation([login]).run()
+        return
+    try:
+        _sidebar(url, dashboard)
+        pages = [
+            st.Page(path, title=title, icon=icon, url_path=slug, default=(i == 0))
+            for i, (path, title, icon, slug) in enumerate(PAGES)
+        ]
+        st.navigation(pages).run()
+    except sa.exc.SQLAlchemyError as exc:
+        _database_error(url, exc)
+
+
+main()

@@ -1,0 +1,126 @@
+"""Plotly figures for the pages. Each takes a tidy frame and returns a figure; no queries here."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from dashboards.metrics import bucket_label
+
+STATUS_COLORS = {"success": "#2e9e5b", "failed": "#e8a33d", "error": "#d9534f"}
+HEIGHT = 340
+
+
+def _style(fig: go.Figure, *, title: str, height: int = HEIGHT) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        legend_title_text="",
+    )
+    return fig
+
+
+def _days(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["day"] = pd.to_datetime(out["day"])
+    return out
+
+
+def stacked_by_day(
+    frame: pd.DataFrame, value: str, color: str, *, title: str, colors: dict[str, str] | None = None
+) -> go.Figure:
+    """Bars per day stacked by ``color``."""
+    fig = px.bar(
+        _days(frame),
+        x="day",
+        y=value,
+        color=color,
+        color_discrete_map=colors or {},
+        labels={"day": "", value: value.replace("_", " ")},
+    )
+    fig.update_xaxes(dtick="D1" if frame["day"].nunique() <= 31 else None, tickformat="%b %d")
+    return _style(fig, title=title)
+
+
+def lines_by_day(frame: pd.DataFrame, columns: list[str], *, title: str, y_title: str) -> go.Figure:
+    """One line per column over days."""
+    long = _days(frame).melt(id_vars="day", value_vars=columns, var_name="series")
+    fig = px.line(long, x="day", y="value", color="series", markers=True)
+    fig.update_yaxes(title_text=y_title)
+    fig.update_xaxes(title_text="", tickformat="%b %d")
+    return _style(fig, title=title)
+
+
+def rate_line(frame: pd.DataFrame, column: str, *, title: str) -> go.Figure:
+    fig = px.line(_days(frame), x="day", y=column, markers=True)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], title_text="")
+    fig.update_xaxes(title_text="", tickformat="%b %d")
+    return _style(fig, title=title)
+
+
+def histogram_bars(buckets: list[tuple[float | None, int]], *, title: str) -> go.Figure:
+    labels = [bucket_label(bound) for bound, _ in buckets]
+    counts = [count for _, count in buckets]
+    fig = go.Figure(go.Bar(x=labels, y=counts, marker_color="#4c78a8"))
+    fig.update_xaxes(type="category", title_text="latency")
+    fig.update_yaxes(title_text="count")
+    return _style(fig, title=title)
+
+
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    title: str,
+    color: str | None = None,
+    horizontal: bool = False,
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    if horizontal:
+        fig = px.bar(frame, x=y, y=x, color=color, orientation="h", color_discrete_map=colors or {})
+        fig.update_yaxes(type="category", autorange="reversed", title_text="")
+    else:
+        fig = px.bar(frame, x=x, y=y, color=color, color_discrete_map=colors or {})
+        fig.update_xaxes(type="category", title_text="")
+    return _style(fig, title=title)
+
+
+def heatmap(frame: pd.DataFrame, value: str, *, title: str) -> go.Figure:
+    """Day (rows) x hour (columns) heatmap of ``value``; missing hours are 0."""
+    pivot = (
+        frame.pivot_table(index="day", columns="hour", values=value, aggfunc="sum", fill_value=0)
+        .reindex(columns=range(24), fill_value=0)
+        .sort_index()
+    )
+    fig = go.Figure(
+        go.Heatmap(
+            z=pivot.to_numpy(),
+            x=[f"{h:02d}" for h in pivot.columns],
+            y=[str(d) for d in pivot.index],
+            colorscale="Blues",
+            colorbar={"title": value},
+            hovertemplate="%{y} %{x}:00 UTC<br>%{z}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="hour (UTC)", type="category")
+    fig.update_yaxes(type="category", autorange="reversed")
+    return _style(fig, title=title, height=max(HEIGHT, 60 + 22 * len(pivot.index)))
+
+
+def history_lines(frame: pd.DataFrame, names: dict[int, str], *, title: str) -> go.Figure:
+    """Member/subscriber counts over days, one line per chat."""
+    data = _days(frame)
+    data["chat"] = [names.get(int(c), str(c)) for c in data["chat_id"]]
+    fig = px.line(data, x="day", y="member_count", color="chat", markers=True)
+    fig.update_xaxes(title_text="", tickformat="%b %d")
+    fig.update_yaxes(title_text="members")
+    return _style(fig, title=title)
+
+
+def donut(labels: list[str], values: list[int], *, title: str) -> go.Figure:
+    fig = go.Figure(go.Pie(labels=labels, values=values, hole=0.55, sort=False))
+    return _style(fig, title=title)

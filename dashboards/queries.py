@@ -1,0 +1,501 @@
+"""Every query the dashboard runs: analytics tables, snapshots, summaries, freshness metadata.
+
+The dashboard never reads raw logs. Every query over a daily table is bounded by a ``day`` range
+(each analytics table has an index that starts with ``day``), so its cost follows the size of
+the summarized range, not the volume of raw events behind it.
+
+The ``load_*`` functions are plain Python (used by the benchmark and by tests); the cached
+wrappers without the prefix are what the pages call: ``st.cache_data`` with the TTL from
+``DASHBOARD_CACHE_TTL_S``. The engine is a synchronous SQLAlchemy engine (psycopg2 / pysqlite)
+shared through ``st.cache_resource``. Every function takes the database URL first, so cached
+results never leak between databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+from sqlalchemy.engine import Connection, Engine
+
+from core.db import UTCDateTime, backend_of, sync_url
+from core.models import (
+    AnalyticsApiCallsDaily,
+    AnalyticsGroupDaily,
+    AnalyticsHourlyActivity,
+    AnalyticsLatencyHistogramDaily,
+    AnalyticsMaterialization,
+    AnalyticsVerificationDaily,
+    EnforcedChannel,
+    MemberCountSnapshot,
+    ProtectedGroup,
+    Summary,
+)
+from core.settings import DashboardSettings, DatabaseSettings
+
+GroupIds = tuple[int, ...]
+"""Selected group ids; empty means every group."""
+
+VERIFICATION = AnalyticsVerificationDaily.__table__
+API_CALLS = AnalyticsApiCallsDaily.__table__
+HOURLY = AnalyticsHourlyActivity.__table__
+HISTOGRAM = AnalyticsLatencyHistogramDaily.__table__
+GROUP_DAILY = AnalyticsGroupDaily.__table__
+SNAPSHOTS = MemberCountSnapshot.__table__
+SUMMARIES = Summary.__table__
+MATERIALIZATIONS = AnalyticsMaterialization.__table__
+GROUPS = ProtectedGroup.__table__
+CHANNELS = EnforcedChannel.__table__
+
+
+# --------------------------------------------------------------------------- connection
+
+
+def database_url(
+    dashboard: DashboardSettings | None = None, db: DatabaseSettings | None = None
+) -> str:
+    """``DASHBOARD_DATABASE_URL`` (a read-only role in production), else ``DATABASE_URL``."""
+    dashboard = dashboard or DashboardSettings()
+    if dashboard.database_url:
+        return dashboard.database_url
+    return (db or DatabaseSettings()).url
+
+
+def make_engine(url: str) -> Engine:
+    """A synchronous engine for ``url`` (async spellings are accepted and converted)."""
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if backend_of(url) == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["connect_args"] = {"options": "-c timezone=UTC"}
+        kwargs.update(pool_size=4, max_overflow=4, pool_recycle=1800)
+    return sa.create_engine(sync_url(url), **kwargs)
+
+
+def _dispose(engine: Engine) -> None:
+    engine.dispose()
+
+
+@st.cache_resource(show_spinner=False, on_release=_dispose)
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url``."""
+    return make_engine(url)
+
+
+def _ttl() -> int:
+    return DashboardSettings().cache_ttl_s
+
+
+def _frame(conn: Connection, stmt: sa.Executable) -> pd.DataFrame:
+    result = conn.execute(stmt)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _in_groups(column: sa.ColumnElement[int], groups: GroupIds) -> sa.ColumnElement[bool]:
+    return column.in_(groups) if groups else sa.true()
+
+
+def _day_of(column: Any, backend: str) -> sa.ColumnElement[dt.date]:
+    """The UTC calendar day of a timestamp column, on either backend."""
+    if backend == "sqlite":  # UTC text 'YYYY-MM-DD HH:MM:SS...'
+        return sa.type_coerce(sa.func.substr(column, 1, 10), sa.Date())
+    return sa.cast(sa.func.timezone("UTC", column), sa.Date())
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def load_groups(engine: Engine) -> pd.DataFrame:
+    """Protected groups: id, title, enabled, member_count, last_sync_at, created_at."""
+    stmt = sa.select(
+        GROUPS.c.id,
+        GROUPS.c.title,
+        GROUPS.c.enabled,
+        GROUPS.c.member_count,
+        GROUPS.c.last_sync_at,
+        GROUPS.c.created_at,
+    ).order_by(GROUPS.c.title, GROUPS.c.id)
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+def load_channels(engine: Engine) -> pd.DataFrame:
+    """Enforced channels: id, username, title, subscriber_count, last_sync_at."""
+    stmt = sa.select(
+        CHANNELS.c.id,
+        CHANNELS.c.username,
+        CHANNELS.c.title,
+        CHANNELS.c.subscriber_count,
+        CHANNELS.c.last_sync_at,
+    ).order_by(CHANNELS.c.title, CHANNELS.c.id)
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+def load_verification(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Checks per day, status, cached, error type and trigger (summed over the groups)."""
+    t = VERIFICATION
+    keys = (t.c.day, t.c.status, t.c.cached, t.c.error_type, t.c.trigger)
+    stmt = (
+        sa.select(
+            *keys,
+            sa.func.sum(t.c.checks).label("checks"),
+            sa.func.sum(t.c.latency_ms_sum).label("latency_ms_sum"),
+            sa.func.max(t.c.latency_ms_max).label("latency_ms_max"),
+        )
+        .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
+        .group_by(*keys)
+        .order_by(t.c.day)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
+    """Latency histogram counts per day and bucket for ``source`` (verification | api)."""
+    t = HISTOGRAM
+    stmt = (
+        sa.select(t.c.day, t.c.bucket_le_ms, sa.func.sum(t.c.count).label("count"))
+        .where(t.c.day.between(start, end), t.c.source == source)
+        .group_by(t.c.day, t.c.bucket_le_ms)
+        .order_by(t.c.day)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """API calls per day, method, success and error type."""
+    t = API_CALLS
+    keys = (t.c.day, t.c.method, t.c.success, t.c.error_type)
+    stmt = (
+        sa.select(
+            *keys,
+            sa.func.sum(t.c.calls).label("calls"),
+            sa.func.sum(t.c.latency_ms_sum).label("latency_ms_sum"),
+            sa.func.max(t.c.latency_ms_max).label("latency_ms_max"),
+        )
+        .where(t.c.day.between(start, end))
+        .group_by(*keys)
+        .order_by(t.c.day)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+def load_hourly(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Verifications, messages and joins per day and hour (summed over the groups)."""
+    t = HOURLY
+    stmt = (
+        sa.select(
+            t.c.day,
+            t.c.hour,
+            sa.func.sum(t.c.verifications).label("verifications"),
+            sa.func.sum(t.c.messages).label("messages"),
+            sa.func.sum(t.c.joins).label("joins"),
+        )
+        .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
+        .group_by(t.c.day, t.c.hour)
+        .order_by(t.c.day, t.c.hour)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+def load_group_daily(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """One row per day and group: messages, active users, checks, passed, failed, joins, leaves."""
+    t = GROUP_DAILY
+    stmt = (
+        sa.select(
+            t.c.day,
+            t.c.group_id,
+            t.c.messages,
+            t.c.active_users,
+            t.c.verifications,
+            t.c.passed,
+            t.c.failed,
+            t.c.joins,
+            t.c.leaves,
+        )
+        .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
+        .order_by(t.c.day, t.c.group_id)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+def load_counts_at(
+    engine: Engine, kind: str, until: dt.datetime, chat_ids: Sequence[int]
+) -> pd.DataFrame:
+    """The newest snapshot before ``until`` of each chat: chat_id, member_count, synced_at.
+
+    One index probe per chat on (chat_id, synced_at): cost follows the number of chats only.
+    """
+    if not chat_ids:
+        return pd.DataFrame(columns=["chat_id", "member_count", "synced_at"])
+    s = SNAPSHOTS
+    newest = (
+        sa.select(s.c.id)
+        .where(s.c.chat_id == sa.bindparam("chat"), s.c.kind == kind, s.c.synced_at < until)
+        .order_by(s.c.synced_at.desc())
+        .limit(1)
+    )
+    ids: list[int] = []
+    with engine.connect() as conn:
+        for chat in chat_ids:
+            found = conn.execute(newest, {"chat": int(chat)}).scalar()
+            if found is not None:
+                ids.append(found)
+        if not ids:
+            return pd.DataFrame(columns=["chat_id", "member_count", "synced_at"])
+        stmt = sa.select(s.c.chat_id, s.c.member_count, s.c.synced_at).where(s.c.id.in_(ids))
+        return _frame(conn, stmt)
+
+
+def load_snapshot_history(
+    engine: Engine, kind: str, start: dt.date, end: dt.date, chat_ids: Sequence[int]
+) -> pd.DataFrame:
+    """Daily member count (the day's highest snapshot) per chat: chat_id, day, member_count."""
+    if not chat_ids:
+        return pd.DataFrame(columns=["chat_id", "day", "member_count"])
+    s = SNAPSHOTS
+    day = _day_of(s.c.synced_at, engine.dialect.name).label("day")
+    stmt = (
+        sa.select(s.c.chat_id, day, sa.func.max(s.c.member_count).label("member_count"))
+        .where(
+            s.c.chat_id.in_([int(c) for c in chat_ids]),
+            s.c.kind == kind,
+            s.c.synced_at >= _start_of(start),
+            s.c.synced_at < _start_of(end + dt.timedelta(days=1)),
+        )
+        .group_by(s.c.chat_id, day)
+        .order_by(s.c.chat_id, day)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+def load_freshness(engine: Engine) -> pd.DataFrame:
+    """Per table: last materialized_at, newest raw event seen, newest partition day, runs."""
+    t = MATERIALIZATIONS
+    stmt = (
+        sa.select(
+            t.c.table_name,
+            sa.func.max(t.c.materialized_at).label("last_materialized_at"),
+            sa.func.max(t.c.newest_source_at).label("newest_source_at"),
+            sa.func.max(t.c.partition_day).label("newest_partition"),
+            sa.func.count().label("materializations"),
+        )
+        .group_by(t.c.table_name)
+        .order_by(t.c.table_name)
+    )
+    with engine.connect() as conn:
+        frame = _frame(conn, stmt)
+    # aggregates over UTCDateTime keep the type on PostgreSQL; make SQLite's text aware too
+    for column in ("last_materialized_at", "newest_source_at"):
+        frame[column] = [_aware(v) for v in frame[column]]
+    return frame
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    return UTCDateTime().process_result_value(value, sa.engine.default.DefaultDialect())
+
+
+def load_newest_day(engine: Engine) -> dt.date | None:
+    """The newest day in the daily analytics tables (for empty states), or None."""
+    with engine.connect() as conn:
+        a = conn.execute(sa.select(sa.func.max(VERIFICATION.c.day))).scalar()
+        b = conn.execute(sa.select(sa.func.max(GROUP_DAILY.c.day))).scalar()
+    days = [d for d in (a, b) if d is not None]
+    return max(days) if days else None
+
+
+def load_summary_index(engine: Engine) -> pd.DataFrame:
+    """Chats with summaries: chat_id, summary_type, summaries, latest_created_at."""
+    t = SUMMARIES
+    stmt = (
+        sa.select(
+            t.c.chat_id,
+            t.c.summary_type,
+            sa.func.count().label("summaries"),
+            sa.func.max(t.c.created_at).label("latest_created_at"),
+        )
+        .group_by(t.c.chat_id, t.c.summary_type)
+        .order_by(t.c.chat_id, t.c.summary_type)
+    )
+    with engine.connect() as conn:
+        frame = _frame(conn, stmt)
+    frame["latest_created_at"] = [_aware(v) for v in frame["latest_created_at"]]
+    return frame
+
+
+def load_summaries(engine: Engine, chat_id: int, limit: int = 500) -> pd.DataFrame:
+    """Every summary of one chat, newest first (up to ``limit``)."""
+    t = SUMMARIES
+    stmt = (
+        sa.select(
+            t.c.id,
+            t.c.summary_type,
+            t.c.period_start,
+            t.c.period_end,
+            t.c.created_at,
+            t.c.token_count,
+            t.c.content,
+        )
+        .where(t.c.chat_id == int(chat_id))
+        .order_by(t.c.created_at.desc(), t.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+# --------------------------------------------------------------------------- cached wrappers
+# st.cache_data reads its TTL when decorated; DASHBOARD_CACHE_TTL_S is therefore read lazily on
+# first use through _cached(), never at import time.
+
+_CACHED: dict[str, Any] = {}
+
+
+def _cached(name: str, func: Any) -> Any:
+    wrapped = _CACHED.get(name)
+    if wrapped is None:
+        wrapped = st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=256)(func)
+        _CACHED[name] = wrapped
+    return wrapped
+
+
+def _groups_cached(url: str) -> pd.DataFrame:
+    return load_groups(get_engine(url))
+
+
+def _channels_cached(url: str) -> pd.DataFrame:
+    return load_channels(get_engine(url))
+
+
+def _verification_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
+    return load_verification(get_engine(url), start, end, groups)
+
+
+def _histogram_cached(url: str, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
+    return load_histogram(get_engine(url), start, end, source)
+
+
+def _api_cached(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    return load_api_calls(get_engine(url), start, end)
+
+
+def _hourly_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
+    return load_hourly(get_engine(url), start, end, groups)
+
+
+def _group_daily_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
+    return load_group_daily(get_engine(url), start, end, groups)
+
+
+def _counts_at_cached(
+    url: str, kind: str, until: dt.datetime, chat_ids: tuple[int, ...]
+) -> pd.DataFrame:
+    return load_counts_at(get_engine(url), kind, until, chat_ids)
+
+
+def _history_cached(
+    url: str, kind: str, start: dt.date, end: dt.date, chat_ids: tuple[int, ...]
+) -> pd.DataFrame:
+    return load_snapshot_history(get_engine(url), kind, start, end, chat_ids)
+
+
+def _freshness_cached(url: str) -> pd.DataFrame:
+    return load_freshness(get_engine(url))
+
+
+def _newest_day_cached(url: str) -> dt.date | None:
+    return load_newest_day(get_engine(url))
+
+
+def _summary_index_cached(url: str) -> pd.DataFrame:
+    return load_summary_index(get_engine(url))
+
+
+def _summaries_cached(url: str, chat_id: int) -> pd.DataFrame:
+    return load_summaries(get_engine(url), chat_id)
+
+
+def groups(url: str) -> pd.DataFrame:
+    return _cached("groups", _groups_cached)(url)  # type: ignore[no-any-return]
+
+
+def channels(url: str) -> pd.DataFrame:
+    return _cached("channels", _channels_cached)(url)  # type: ignore[no-any-return]
+
+
+def verification(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
+    return _cached("verification", _verification_cached)(url, start, end, groups)  # type: ignore[no-any-return]
+
+
+def histogram(url: str, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
+    return _cached("histogram", _histogram_cached)(url, start, end, source)  # type: ignore[no-any-return]
+
+
+def api_calls(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    return _cached("api_calls", _api_cached)(url, start, end)  # type: ignore[no-any-return]
+
+
+def hourly(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
+    return _cached("hourly", _hourly_cached)(url, start, end, groups)  # type: ignore[no-any-return]
+
+
+def group_daily(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
+    return _cached("group_daily", _group_daily_cached)(url, start, end, groups)  # type: ignore[no-any-return]
+
+
+def counts_at(url: str, kind: str, until: dt.datetime, chat_ids: Sequence[int]) -> pd.DataFrame:
+    ids = tuple(int(c) for c in chat_ids)
+    return _cached("counts_at", _counts_at_cached)(url, kind, until, ids)  # type: ignore[no-any-return]
+
+
+def snapshot_history(
+    url: str, kind: str, start: dt.date, end: dt.date, chat_ids: Sequence[int]
+) -> pd.DataFrame:
+    ids = tuple(int(c) for c in chat_ids)
+    return _cached("history", _history_cached)(url, kind, start, end, ids)  # type: ignore[no-any-return]
+
+
+def freshness(url: str) -> pd.DataFrame:
+    return _cached("freshness", _freshness_cached)(url)  # type: ignore[no-any-return]
+
+
+def newest_day(url: str) -> dt.date | None:
+    return _cached("newest_day", _newest_day_cached)(url)  # type: ignore[no-any-return]
+
+
+def summary_index(url: str) -> pd.DataFrame:
+    return _cached("summary_index", _summary_index_cached)(url)  # type: ignore[no-any-return]
+
+
+def summaries(url: str, chat_id: int) -> pd.DataFrame:
+    return _cached("summaries", _summaries_cached)(url, int(chat_id))  # type: ignore[no-any-return]
+
+
+def clear_caches() -> None:
+    """Forget every cached result and dispose every engine (tests, the "refresh" button)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -1,0 +1,99 @@
+"""Small building blocks shared by the pages: the page context, tables with a CSV download,
+empty states."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards.metrics import DateRange
+
+CONTEXT_KEY = "gatepulse_context"
+
+HOW_TO_FILL = (
+    "Run `make demo` to simulate traffic and build everything, or `gatepulse materialize` "
+    "to build the analytics tables from the bot's raw logs."
+)
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What every page needs: where the data is and the shared filters."""
+
+    url: str
+    range: DateRange
+    groups: tuple[int, ...]
+    group_titles: dict[int, str] = field(default_factory=dict)
+    stale_after_h: float = 26.0
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def group_name(self, group_id: int) -> str:
+        title = self.group_titles.get(int(group_id))
+        return f"{title} ({group_id})" if title else str(group_id)
+
+    @property
+    def scope(self) -> str:
+        """``all groups`` or the selected group names, for captions."""
+        if not self.groups:
+            return "all groups"
+        names = [self.group_name(g) for g in self.groups]
+        return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
+def context() -> PageContext:
+    """The context the entry script stored for this run."""
+    ctx = st.session_state.get(CONTEXT_KEY)
+    if not isinstance(ctx, PageContext):  # a page run without the entry script (never in the app)
+        st.error("Open the dashboard through its entry script: `gatepulse dashboard`.")
+        st.stop()
+    return ctx
+
+
+def header(title: str, ctx: PageContext, *, grouped: bool = True) -> None:
+    st.title(title)
+    scope = f" · {ctx.scope}" if grouped else ""
+    st.caption(f"{ctx.range.label()} (UTC, {ctx.range.days} days){scope}")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "table"
+
+
+def table(
+    frame: pd.DataFrame, name: str, *, key: str | None = None, height: int | None = None
+) -> None:
+    """A dataframe and, under it, a button that downloads exactly those rows as CSV."""
+    slug = _slug(name)
+    if height is None:
+        st.dataframe(frame, hide_index=True, width="stretch")
+    else:
+        st.dataframe(frame, hide_index=True, width="stretch", height=height)
+    st.download_button(
+        f"Download {name} (CSV)",
+        data=frame.to_csv(index=False).encode("utf-8"),
+        file_name=f"gatepulse_{slug}.csv",
+        mime="text/csv",
+        key=key or f"csv_{slug}",
+        on_click="ignore",
+    )
+
+
+def chart(figure: go.Figure, key: str) -> None:
+    st.plotly_chart(figure, width="stretch", key=key, config={"displaylogo": False})
+
+
+def empty_state(what: str, ctx: PageContext, newest: dt.date | None) -> None:
+    """Explain why there is nothing to show and what to run."""
+    if newest is None:
+        st.info(f"No {what} yet: the analytics tables are empty. {HOW_TO_FILL}")
+    else:
+        st.info(
+            f"No {what} between {ctx.range.start} and {ctx.range.end} for {ctx.scope}. "
+            f"The newest analytics day is {newest}: widen the date range in the sidebar, "
+            f"or run `gatepulse materialize` to bring the tables up to date."
+        )

@@ -1,0 +1,255 @@
+"""Seed the tables the dashboard reads, directly with SQLAlchemy (no pipelines needed).
+
+The data is small and regular so tests can compute every expected figure from ``Seed.rows``
+with plain Python. Days run from ``today - 13`` to ``today``: the dashboard's default range is
+the last 7 of them, the 7 before are the "previous range" its KPI deltas compare with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from core.db import sync_url
+from core.models import (
+    ANALYTICS_TABLES,
+    AnalyticsApiCallsDaily,
+    AnalyticsGroupDaily,
+    AnalyticsHourlyActivity,
+    AnalyticsLatencyHistogramDaily,
+    AnalyticsMaterialization,
+    AnalyticsVerificationDaily,
+    EnforcedChannel,
+    MemberCountSnapshot,
+    ProtectedGroup,
+    Summary,
+)
+
+ALPHA, BETA, GAMMA, DELTA = -1001, -1002, -1003, -1004
+NEWS_A, NEWS_B = -2001, -2002
+DAYS = 14
+
+
+@dataclass
+class Seed:
+    today: dt.date
+    now: dt.datetime
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, table: str, **row: Any) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    def where(self, table: str, start: dt.date, end: dt.date, **match: Any) -> list[dict[str, Any]]:
+        """Rows of ``table`` with ``start <= day <= end`` and the given column values."""
+        return [
+            r
+            for r in self.rows.get(table, [])
+            if start <= r["day"] <= end and all(r.get(k) == v for k, v in match.items())
+        ]
+
+
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=dt.UTC)
+
+
+def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
+    """The seed rows (not written). ``stale`` dates every materialization three days back."""
+    now = dt.datetime.now(dt.UTC)
+    today = today or now.date()
+    seed = Seed(today=today, now=now)
+    first = today - dt.timedelta(days=DAYS - 1)
+    created = _at(first - dt.timedelta(days=30), 8)
+    for gid, title, enabled, made in (
+        (ALPHA, "Alpha", True, created),
+        (BETA, "Beta", True, created),
+        (GAMMA, "Gamma", False, created),
+        (DELTA, "Delta", True, _at(today - dt.timedelta(days=2), 6)),
+    ):
+        seed.add(
+            "protected_groups", id=gid, title=title, enabled=enabled, created_at=made,
+            updated_at=made, settings={}, member_count=None, last_sync_at=None,
+        )  # fmt: skip
+    for cid, username, subscribers in ((NEWS_A, "alpha_news", 500), (NEWS_B, "beta_news", 300)):
+        seed.add(
+            "enforced_channels", id=cid, username=username, title=username.title(),
+            subscriber_count=subscribers, last_sync_at=now, created_at=created,
+        )  # fmt: skip
+
+    for i in range(DAYS):
+        day = first + dt.timedelta(days=i)
+        current = day > today - dt.timedelta(days=7)
+        ver = "analytics_verification_daily"
+        a_ok = 10 + i
+        seed.add(
+            ver,
+            day=day,
+            group_id=ALPHA,
+            status="success",
+            cached=True,
+            error_type=None,
+            trigger="message",
+            checks=a_ok,
+            latency_ms_sum=2.0 * a_ok,
+            latency_ms_max=5.0,
+        )
+        seed.add(
+            ver,
+            day=day,
+            group_id=ALPHA,
+            status="failed",
+            cached=False,
+            error_type=None,
+            trigger="join",
+            checks=3,
+            latency_ms_sum=60.0,
+            latency_ms_max=40.0,
+        )
+        if i % 2 == 0:
+            seed.add(
+                ver,
+                day=day,
+                group_id=ALPHA,
+                status="error",
+                cached=False,
+                error_type="Forbidden",
+                trigger="callback",
+                checks=1,
+                latency_ms_sum=100.0,
+                latency_ms_max=100.0,
+            )
+        seed.add(
+            ver,
+            day=day,
+            group_id=BETA,
+            status="success",
+            cached=False,
+            error_type=None,
+            trigger="join",
+            checks=5,
+            latency_ms_sum=150.0,
+            latency_ms_max=60.0,
+        )
+        seed.add(ver, day=day, group_id=BETA, status="error", cached=False,
+                 error_type="NetworkError", trigger="message", checks=2,
+                 latency_ms_sum=400.0, latency_ms_max=300.0)  # fmt: skip
+
+        hist = "analytics_latency_histogram_daily"
+        buckets = {10.0: 5, 25.0: 5} if current else {5.0: 10}
+        for bound, count in buckets.items():
+            seed.add(hist, day=day, source="verification", bucket_le_ms=bound, count=count)
+        seed.add(hist, day=day, source="verification", bucket_le_ms=None, count=0)
+        seed.add(hist, day=day, source="api", bucket_le_ms=50.0, count=20)
+        seed.add(hist, day=day, source="api", bucket_le_ms=100.0, count=43)
+
+        api = "analytics_api_calls_daily"
+        seed.add(
+            api,
+            day=day,
+            method="sendMessage",
+            success=True,
+            error_type=None,
+            calls=20,
+            latency_ms_sum=600.0,
+            latency_ms_max=80.0,
+        )
+        seed.add(
+            api,
+            day=day,
+            method="sendMessage",
+            success=False,
+            error_type="RetryAfter",
+            calls=1,
+            latency_ms_sum=10.0,
+            latency_ms_max=10.0,
+        )
+        seed.add(api, day=day, method="getChatMember", success=True, error_type=None, calls=40,
+                 latency_ms_sum=2000.0, latency_ms_max=95.0)  # fmt: skip
+        if current:
+            seed.add(api, day=day, method="getChatMember", success=False,
+                     error_type="Forbidden", calls=2, latency_ms_sum=50.0,
+                     latency_ms_max=30.0)  # fmt: skip
+
+        hourly = "analytics_hourly_activity"
+        seed.add(hourly, day=day, hour=9, group_id=ALPHA, verifications=3, messages=7, joins=1)
+        seed.add(hourly, day=day, hour=20, group_id=BETA, verifications=2, messages=4, joins=0)
+
+        alpha_checks = a_ok + 3 + (1 if i % 2 == 0 else 0)
+        seed.add(
+            "analytics_group_daily",
+            day=day,
+            group_id=ALPHA,
+            messages=7 + i,
+            active_users=3,
+            verifications=alpha_checks,
+            passed=a_ok,
+            failed=3,
+            joins=1,
+            leaves=0,
+        )
+        seed.add("analytics_group_daily", day=day, group_id=BETA, messages=4, active_users=2,
+                 verifications=7, passed=5, failed=0, joins=0, leaves=1)  # fmt: skip
+
+        snap = "member_count_snapshots"
+        seed.add(snap, chat_id=ALPHA, kind="group", member_count=100 + i, synced_at=_at(day, 12))
+        seed.add(snap, chat_id=BETA, kind="group", member_count=50 + i, synced_at=_at(day, 12))
+        if i >= DAYS - 3:
+            seed.add(snap, chat_id=DELTA, kind="group", member_count=10, synced_at=_at(day, 12))
+        seed.add(
+            snap, chat_id=NEWS_A, kind="channel", member_count=400 + 5 * i, synced_at=_at(day, 12)
+        )
+        seed.add(snap, chat_id=NEWS_B, kind="channel", member_count=300, synced_at=_at(day, 12))
+
+    for created_day, kind, text in (
+        (today - dt.timedelta(days=7), "7day", "Older week: people asked about **pricing**."),
+        (today, "7day", "This week: the release date was announced."),
+        (today, "30day", "This month: onboarding questions dominated."),
+    ):
+        seed.add(
+            "summaries", chat_id=ALPHA, summary_type=kind, content=text, token_count=len(text),
+            period_start=_at(created_day - dt.timedelta(days=7 if kind == "7day" else 30), 0),
+            period_end=_at(created_day, 0), created_at=_at(created_day, 1),
+        )  # fmt: skip
+
+    age = dt.timedelta(days=3) if stale else dt.timedelta(hours=1)
+    for table in (*ANALYTICS_TABLES, "member_count_snapshots", "summaries"):
+        seed.add(
+            "analytics_materializations", table_name=table, partition_day=today, row_count=1,
+            newest_source_at=now - age - dt.timedelta(minutes=30), materialized_at=now - age,
+        )  # fmt: skip
+    return seed
+
+
+MODELS = {
+    "protected_groups": ProtectedGroup,
+    "enforced_channels": EnforcedChannel,
+    "analytics_verification_daily": AnalyticsVerificationDaily,
+    "analytics_latency_histogram_daily": AnalyticsLatencyHistogramDaily,
+    "analytics_api_calls_daily": AnalyticsApiCallsDaily,
+    "analytics_hourly_activity": AnalyticsHourlyActivity,
+    "analytics_group_daily": AnalyticsGroupDaily,
+    "member_count_snapshots": MemberCountSnapshot,
+    "summaries": Summary,
+    "analytics_materializations": AnalyticsMaterialization,
+}
+
+
+def write_seed(url: str, seed: Seed) -> None:
+    """Insert every seed row into the (migrated) database at ``url``."""
+    engine = sa.create_engine(sync_url(url))
+    try:
+        with engine.begin() as conn:
+            for name, model in MODELS.items():
+                rows = seed.rows.get(name)
+                if rows:
+                    conn.execute(sa.insert(model.__table__), rows)
+    finally:
+        engine.dispose()
+
+
+def seed_dashboard(url: str, today: dt.date | None = None, *, stale: bool = False) -> Seed:
+    seed = build_seed(today, stale=stale)
+    write_seed(url, seed)
+    return seed
