@@ -144,6 +144,10 @@ class BotSettings(BaseSettings):
     webhook_secret: SecretStr = SecretStr("")
     request_timeout_s: float = Field(default=30.0, gt=0)
     polling_timeout_s: int = Field(default=10, ge=0, le=50)
+    # retries of the Telegram client (bot/telegram.py): 429 RetryAfter waits and 5xx/network
+    retry_max_attempts: int = Field(default=3, ge=0, le=20)
+    retry_max_wait_s: float = Field(default=60.0, gt=0)
+    transient_retries: int = Field(default=1, ge=0, le=10)
 
 
 class GateSettings(BaseSettings):

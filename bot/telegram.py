@@ -1,0 +1,420 @@
+"""The Telegram client factory: one aiogram ``Bot`` for the bot and the pipelines alike.
+
+:func:`create_bot` builds the bot on an ``AiohttpSession`` pointed at ``BOT_API_BASE`` (or on a
+session you pass, e.g. :class:`bot.fake_telegram.FakeTelegramSession`) and registers two request
+middlewares on it, outermost first:
+
+1. :class:`OutgoingLimiter` — Telegram's outgoing limits (at most ``group_messages_per_minute``
+   messages a minute into one group, ``global_messages_per_second`` a second overall) for the
+   message-sending methods, and retries: a 429 ``RetryAfter`` is waited out and retried a
+   bounded number of times (every method but ``getUpdates``: a 429 means nothing was done); a
+   5xx or connection error is retried for read-only methods only (never a timeout).
+2. :class:`ApiCallLogger` — times every attempt with ``time.perf_counter`` (real wall time, also
+   under a ManualClock) and writes one ``api_call_log`` row per attempt through the log writer,
+   stamped with ``clock.now()``; ``error_type`` comes from :func:`classify_error`.
+
+Simulations on a ManualClock: pass ``clock=manual_clock`` and either no ``sleep`` (the limiter
+then *advances the ManualClock* instead of sleeping) or your own ``sleep`` coroutine. Waits cost
+no wall time either way. With the system clock the default sleep is ``asyncio.sleep``.
+
+The bot token never reaches a log line or an ``error_message``: every message is passed through
+:func:`redact` first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import aiohttp
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    AiogramError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.utils.token import TokenValidationError
+
+from core.clock import Clock, SystemClock
+from core.models import ErrorType
+from core.settings import BotSettings, GateSettings
+
+if TYPE_CHECKING:
+    from core.log_writer import LogWriter
+
+log = logging.getLogger("gatepulse.telegram")
+
+Sleep = Callable[[float], Awaitable[Any]]
+ERROR_MESSAGE_MAX = 512
+
+#: Methods that post a message into a chat: these count against Telegram's outgoing limits.
+SEND_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendAudio",
+        "sendDocument",
+        "sendVideo",
+        "sendAnimation",
+        "sendVoice",
+        "sendVideoNote",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendVenue",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "sendSticker",
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+    }
+)
+#: Never retried here: the poller has its own back-off.
+NO_RETRY_METHODS = frozenset({"getUpdates", "logOut", "close"})
+#: Safe to repeat after a 5xx or a connection error (they change nothing).
+READ_ONLY_METHODS = frozenset(
+    {
+        "getMe",
+        "getChat",
+        "getChatMember",
+        "getChatMemberCount",
+        "getChatAdministrators",
+        "getWebhookInfo",
+        "getMyCommands",
+        "getFile",
+        "getUserProfilePhotos",
+    }
+)
+_TOKEN_LIKE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
+
+
+class RowSink(Protocol):
+    """What the middleware needs of a log writer (``core.log_writer.LogWriter`` fits)."""
+
+    def put(self, table: str, row: Mapping[str, Any]) -> None: ...
+
+
+# ---------------------------------------------------------------------------- errors
+def classify_error(exc: BaseException) -> ErrorType | None:
+    """The ``error_type`` for an exception from a Bot API call (None if it is not one)."""
+    if isinstance(exc, TelegramRetryAfter):
+        return ErrorType.RETRY_AFTER
+    if isinstance(exc, TelegramForbiddenError):
+        return ErrorType.FORBIDDEN
+    if isinstance(exc, TelegramBadRequest):
+        if "chat not found" in exc.message.lower():
+            return ErrorType.CHAT_NOT_FOUND
+        return ErrorType.BAD_REQUEST
+    if isinstance(exc, TelegramNetworkError | TimeoutError | aiohttp.ClientError | ConnectionError):
+        return ErrorType.NETWORK_ERROR
+    if isinstance(exc, TelegramAPIError | AiogramError):
+        return ErrorType.TELEGRAM_ERROR
+    return None
+
+
+def redact(text: str, token: str | None = None) -> str:
+    """``text`` without the bot token (nor anything shaped like one)."""
+    if token:
+        text = text.replace(token, "<token>")
+    return _TOKEN_LIKE.sub("<token>", text)
+
+
+def error_message(exc: BaseException, token: str | None = None) -> str:
+    """A short, token-free description of ``exc`` (Telegram's own text when there is one)."""
+    if isinstance(exc, TelegramAPIError | AiogramError):
+        text = str(getattr(exc, "message", "") or exc)
+    else:
+        text = str(exc) or type(exc).__name__
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError) and not str(exc):
+        text = "Request timeout error"
+    return redact(text, token)[:ERROR_MESSAGE_MAX]
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return int(value)
+    return None
+
+
+# ---------------------------------------------------------------------------- API call log
+class ApiCallLogger(BaseRequestMiddleware):
+    """One ``api_call_log`` row per Bot API request: method, chat_id, user_id, success,
+    latency_ms (wall time), error_type, error_message, timestamp (``clock.now()``)."""
+
+    def __init__(
+        self,
+        writer: RowSink | None,
+        *,
+        clock: Clock | None = None,
+        token: str | None = None,
+        exclude: Collection[str] = (),
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.writer = writer
+        self.clock: Clock = clock or SystemClock()
+        self.token = token
+        self.exclude = frozenset(exclude)
+        self.timer = timer
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        started = self.timer()
+        try:
+            response = await make_request(bot, method)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._record(bot, method, started, exc)
+            raise
+        self._record(bot, method, started, None)
+        return response
+
+    def _record(
+        self,
+        bot: Bot,
+        method: TelegramMethod[Any],
+        started: float,
+        exc: BaseException | None,
+    ) -> None:
+        name = method.__api_method__
+        latency_ms = (self.timer() - started) * 1000.0
+        token = self.token or bot.token
+        error_type = None
+        message = None
+        if exc is not None:
+            error_type = classify_error(exc) or ErrorType.TELEGRAM_ERROR
+            message = error_message(exc, token)
+            log.warning(
+                "Bot API %s failed after %.1f ms: %s: %s", name, latency_ms, error_type, message
+            )
+        if self.writer is None or name in self.exclude:
+            return
+        self.writer.put(
+            "api_call_log",
+            {
+                "method": name,
+                "chat_id": _int_or_none(getattr(method, "chat_id", None)),
+                "user_id": _int_or_none(getattr(method, "user_id", None)),
+                "success": exc is None,
+                "latency_ms": round(latency_ms, 3),
+                "error_type": str(error_type) if error_type else None,
+                "error_message": message,
+                "timestamp": self.clock.now(),
+            },
+        )
+
+
+# ---------------------------------------------------------------------------- limits
+def clock_sleep(clock: Any) -> Sleep:
+    """A ``sleep`` that advances a ManualClock instead of waiting (then yields once)."""
+
+    async def _sleep(seconds: float) -> None:
+        if seconds > 0:
+            clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    return _sleep
+
+
+class OutgoingLimiter(BaseRequestMiddleware):
+    """Telegram's outgoing limits and safe retries, as a request middleware.
+
+    Sliding windows on ``clock.monotonic()``: at most ``per_chat_per_minute`` sends into one
+    group (chat ids < 0 or ``@names``) in any 60 s and ``global_per_second`` sends in any 1 s.
+    Every wait goes through ``sleep`` and is recorded in ``waits`` (seconds).
+    """
+
+    def __init__(
+        self,
+        *,
+        per_chat_per_minute: int = 20,
+        global_per_second: int = 30,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        max_retries: int = 3,
+        max_retry_wait_s: float = 60.0,
+        transient_retries: int = 1,
+        transient_backoff_s: float = 0.5,
+        limited_methods: Collection[str] = SEND_METHODS,
+    ) -> None:
+        if per_chat_per_minute < 1 or global_per_second < 1:
+            raise ValueError("message limits must be at least 1")
+        self.per_chat_per_minute = per_chat_per_minute
+        self.global_per_second = global_per_second
+        self.clock: Clock = clock or SystemClock()
+        if sleep is None:
+            sleep = clock_sleep(self.clock) if hasattr(self.clock, "advance") else asyncio.sleep
+        self.sleep: Sleep = sleep
+        self.max_retries = max_retries
+        self.max_retry_wait_s = max_retry_wait_s
+        self.transient_retries = transient_retries
+        self.transient_backoff_s = transient_backoff_s
+        self.limited_methods = frozenset(limited_methods)
+        self.waits: list[float] = []
+        self.retries = 0
+        self._global: deque[float] = deque()
+        self._per_chat: dict[int | str, deque[float]] = {}
+
+    @classmethod
+    def from_settings(
+        cls,
+        gate: GateSettings,
+        bot: BotSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> OutgoingLimiter:
+        bot = bot or BotSettings.model_construct()
+        return cls(
+            per_chat_per_minute=gate.group_messages_per_minute,
+            global_per_second=gate.global_messages_per_second,
+            clock=clock,
+            sleep=sleep,
+            max_retries=bot.retry_max_attempts,
+            max_retry_wait_s=bot.retry_max_wait_s,
+            transient_retries=bot.transient_retries,
+        )
+
+    async def _wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await self.sleep(seconds)
+
+    async def acquire(self, chat_id: int | str | None) -> float:
+        """Wait until one more message may go into ``chat_id``; returns the seconds waited."""
+        key = chat_id if isinstance(chat_id, str) or (chat_id is not None and chat_id < 0) else None
+        waited = 0.0
+        while True:
+            now = self.clock.monotonic()
+            window = self._global
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+            wait = window[0] + 1.0 - now if len(window) >= self.global_per_second else 0.0
+            chat_window = None
+            if key is not None:
+                chat_window = self._per_chat.get(key)
+                if chat_window is None:
+                    if len(self._per_chat) > 10_000:
+                        self._sweep(now)
+                    chat_window = self._per_chat[key] = deque()
+                while chat_window and chat_window[0] <= now - 60.0:
+                    chat_window.popleft()
+                if len(chat_window) >= self.per_chat_per_minute:
+                    wait = max(wait, chat_window[0] + 60.0 - now)
+            if wait <= 0:
+                window.append(now)
+                if chat_window is not None:
+                    chat_window.append(now)
+                return waited
+            wait = max(wait, 0.001)  # a ManualClock counts whole microseconds
+            waited += wait
+            await self._wait(wait)
+
+    def _sweep(self, now: float) -> None:
+        stale = [k for k, w in self._per_chat.items() if not w or w[-1] <= now - 60.0]
+        for k in stale:
+            del self._per_chat[k]
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        name = method.__api_method__
+        rate_retries = 0
+        transient = 0
+        while True:
+            if name in self.limited_methods:
+                await self.acquire(getattr(method, "chat_id", None))
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if (
+                    name in NO_RETRY_METHODS
+                    or rate_retries >= self.max_retries
+                    or exc.retry_after > self.max_retry_wait_s
+                ):
+                    raise
+                rate_retries += 1
+                self.retries += 1
+                await self._wait(float(exc.retry_after))
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                if (
+                    name not in READ_ONLY_METHODS
+                    or transient >= self.transient_retries
+                    or "timeout" in exc.message.lower()
+                ):
+                    raise
+                transient += 1
+                self.retries += 1
+                await self._wait(self.transient_backoff_s * 2 ** (transient - 1))
+
+
+# ---------------------------------------------------------------------------- the factory
+def create_bot(
+    settings: BotSettings,
+    writer: LogWriter | RowSink | None = None,
+    *,
+    clock: Clock | None = None,
+    session: BaseSession | None = None,
+    limiter: OutgoingLimiter | None = None,
+    gate: GateSettings | None = None,
+    sleep: Sleep | None = None,
+) -> Bot:
+    """The aiogram ``Bot`` every part of gatepulse uses, with API-call logging and limits.
+
+    ``session`` defaults to an ``AiohttpSession`` on ``settings.api_base``; ``limiter`` to an
+    :class:`OutgoingLimiter` from ``gate`` (or the default 20/min per group, 30/s overall) on
+    ``clock`` and ``sleep``. Raises ``ValueError`` with a clear message for a malformed token.
+    """
+    token = settings.token.get_secret_value()
+    if session is None:
+        base = settings.api_base.strip().rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            raise ValueError(f"BOT_API_BASE must be an http(s) URL, got {base!r}")
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(base), timeout=settings.request_timeout_s
+        )
+    if limiter is None:
+        limiter = OutgoingLimiter.from_settings(
+            gate or GateSettings.model_construct(), settings, clock=clock, sleep=sleep
+        )
+    session.middleware(limiter)
+    session.middleware(ApiCallLogger(writer, clock=clock, token=token))
+    try:
+        return Bot(token=token, session=session, default=DefaultBotProperties())
+    except TokenValidationError:
+        raise ValueError(
+            "BOT_TOKEN is not a bot token (expected the form 123456:ABC-DEF... from @BotFather)"
+        ) from None
