@@ -180,6 +180,7 @@ class LogWriterSettings(BaseSettings):
     max_queue: int = Field(default=100_000, ge=10)
     spool_dir: Path = Path("var/spool")
     retry_max_s: float = Field(default=30.0, gt=0)
+    write_timeout_s: float = Field(default=30.0, gt=0)
 
 
 class PipelineSettings(BaseSettings):
