@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from aiogram import Dispatcher
 from aiogram.types import ErrorEvent
@@ -15,8 +16,10 @@ from bot.repo import ConfigRepo, StateWriter
 from bot.routers import get_routers
 from bot.services import BotServices
 from core.clock import Clock, SystemClock
-from core.log_writer import LogWriter
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.log_writer import LogWriter
 
 log = logging.getLogger(__name__)
 

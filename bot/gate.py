@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.enums import ChatMemberStatus
@@ -35,11 +35,12 @@ from aiogram.types import (
 from bot import texts
 from bot.cache import MembershipCache
 from bot.repo import ChannelInfo, ConfigRepo, GroupConfig, StateWriter
-from bot.telegram import classify_error
 from core.clock import Clock, SystemClock
-from core.log_writer import LogWriter
 from core.models import ErrorType, VerificationStatus, VerificationTrigger
 from core.settings import GateSettings
+
+if TYPE_CHECKING:
+    from core.log_writer import LogWriter
 
 log = logging.getLogger(__name__)
 
@@ -239,9 +240,7 @@ class GateService:
             c.failed += 1
         else:
             c.errors += 1
-            log.info(
-                "check of user %s in %s: %s (%s)", user_id, group_id, status.value, error_type
-            )
+            log.info("check of user %s in %s: %s (%s)", user_id, group_id, status.value, error_type)
         return result
 
     # ------------------------------------------------------------------ who skips the check
@@ -390,6 +389,8 @@ def prompt_keyboard(user_id: int, missing: Sequence[ChannelInfo]) -> InlineKeybo
 
 
 def _classify(exc: BaseException) -> ErrorType:
+    from bot.telegram import classify_error  # the one mapping of aiogram errors (lazy: cold path)
+
     kind = classify_error(exc)
     if kind is not None:
         return kind

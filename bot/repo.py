@@ -152,7 +152,8 @@ class ConfigRepo:
             except Exception as exc:
                 if entry is None:
                     raise
-                log.warning("config reload failed (%s); serving the cached copy", type(exc).__name__)
+                reason = type(exc).__name__
+                log.warning("config reload failed (%s); serving the cached copy", reason)
                 value = entry.value
                 store[key] = _Cached(value, now + self.stale_retry_s)
             else:

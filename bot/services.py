@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -11,9 +12,11 @@ from bot.cache import MembershipCache
 from bot.gate import GateService
 from bot.repo import ConfigRepo, GroupConfig, StateWriter
 from core.clock import Clock
-from core.log_writer import LogWriter
 from core.models import MemberEventType
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.log_writer import LogWriter
 
 log = logging.getLogger(__name__)
 

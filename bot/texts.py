@@ -28,10 +28,7 @@ USAGE_SETTINGS = "Usage: /settings gate on|off"
 USAGE_ALLOW = "Usage: /allow @username (or a numeric user id, or reply to their message)"
 USAGE_DENY = "Usage: /deny @username (or a numeric user id, or reply to their message)"
 
-PROMPT = (
-    "{mention}, to write in this group please join {channels} first, then press "
-    '"I joined".'
-)
+PROMPT = '{mention}, to write in this group please join {channels} first, then press "I joined".'
 JOINED_BUTTON = "I joined"
 JOIN_BUTTON = "Join {label}"
 

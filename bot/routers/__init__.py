@@ -6,7 +6,8 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    """Private chat, admin commands, callbacks, channels, then the gate's catch-all last."""
+    """Fresh routers (a router joins one Dispatcher only): private chat, admin commands,
+    callbacks, channels, then the gate's catch-all last."""
     from bot.routers import admin, callbacks, channels, gate, private
 
-    return [private.router, admin.router, callbacks.router, channels.router, gate.router]
+    return [m.create_router() for m in (private, admin, callbacks, channels, gate)]

@@ -8,6 +8,7 @@ caller). Refusals are audited with ``success = false``; every change lands in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from typing import Any
@@ -25,8 +26,6 @@ from core.models import ErrorType, VerificationTrigger
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
-router.message.filter(InGroup())
 
 MAX_CHANNELS = 10
 ON_WORDS = frozenset({"on", "enable", "enabled", "true", "yes", "1"})
@@ -152,7 +151,6 @@ async def _target_user(message: Message, services: BotServices, args: list[str])
 # --------------------------------------------------------------------------- commands
 
 
-@router.message(Command("protect"))
 async def cmd_protect(
     message: Message, command: CommandObject, bot: Bot, services: BotServices
 ) -> None:
@@ -206,7 +204,6 @@ async def cmd_protect(
         await _reply(message, f"Already linked: {labels}. Nothing new.")
 
 
-@router.message(Command("unprotect"))
 async def cmd_unprotect(
     message: Message, command: CommandObject, bot: Bot, services: BotServices
 ) -> None:
@@ -242,7 +239,6 @@ async def cmd_unprotect(
     await _reply(message, f"Unlinked {len(removed)} channel(s).")
 
 
-@router.message(Command("status"))
 async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
     if not await _authorized(message, bot, services, "status"):
         return
@@ -250,10 +246,8 @@ async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
     try:
         config = await services.repo.group(group_id)
         muted = await services.repo.muted_count(group_id)
-        try:  # rows still queued in the writer count too
+        with contextlib.suppress(Exception):  # rows still queued in the writer count too
             await asyncio.wait_for(services.writer.flush(), 2.0)
-        except Exception:
-            pass
         now = services.clock.now()
         start = dt.datetime(now.year, now.month, now.day, tzinfo=dt.UTC)
         checks, cached = await services.repo.checks_between(
@@ -280,7 +274,6 @@ async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
     await _reply(message, "\n".join(lines))
 
 
-@router.message(Command("settings"))
 async def cmd_settings(
     message: Message, command: CommandObject, bot: Bot, services: BotServices
 ) -> None:
@@ -317,14 +310,12 @@ async def cmd_settings(
     await _reply(message, f"Gate is {'on' if enabled else 'off'}.")
 
 
-@router.message(Command("allow"))
 async def cmd_allow(
     message: Message, command: CommandObject, bot: Bot, services: BotServices
 ) -> None:
     await _access(message, command, bot, services, allow=True)
 
 
-@router.message(Command("deny"))
 async def cmd_deny(
     message: Message, command: CommandObject, bot: Bot, services: BotServices
 ) -> None:
@@ -389,3 +380,15 @@ async def _access(
     else:
         await _reply(message, f"{name} is off the allow list and will be checked again.")
 
+
+def create_router() -> Router:
+    """A fresh router with this module's handlers (one per Dispatcher)."""
+    router = Router(name=__name__)
+    router.message.filter(InGroup())
+    router.message.register(cmd_protect, Command("protect"))
+    router.message.register(cmd_unprotect, Command("unprotect"))
+    router.message.register(cmd_status, Command("status"))
+    router.message.register(cmd_settings, Command("settings"))
+    router.message.register(cmd_allow, Command("allow"))
+    router.message.register(cmd_deny, Command("deny"))
+    return router

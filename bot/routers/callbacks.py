@@ -10,14 +10,11 @@ from bot.gate import JoinedCallback, _quietly
 from bot.services import BotServices
 from core.models import VerificationTrigger
 
-router = Router(name=__name__)
-
 
 async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
     await _quietly(query.answer(text=text, show_alert=alert), "answerCallbackQuery")
 
 
-@router.callback_query(JoinedCallback.filter())
 async def on_joined(
     query: CallbackQuery, callback_data: JoinedCallback, bot: Bot, services: BotServices
 ) -> None:
@@ -49,7 +46,14 @@ async def on_joined(
         await _answer(query, texts.CALLBACK_ERROR, alert=True)
 
 
-@router.callback_query()
 async def on_other_callback(query: CallbackQuery) -> None:
     """Buttons we do not know (old or forged): stop the client's spinner, nothing else."""
     await _answer(query)
+
+
+def create_router() -> Router:
+    """A fresh router with this module's handlers (one per Dispatcher)."""
+    router = Router(name=__name__)
+    router.callback_query.register(on_joined, JoinedCallback.filter())
+    router.callback_query.register(on_other_callback)
+    return router

@@ -15,10 +15,7 @@ from core.models import MemberEventType, VerificationTrigger
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
 
-
-@router.chat_member(F.chat.type == "channel")
 async def on_channel_member(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
     channel_id = update.chat.id
     groups = await services.groups_for_channel(channel_id)
@@ -46,3 +43,10 @@ async def on_channel_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
         for result in results:
             if isinstance(result, Exception):
                 log.warning("re-check after a channel leave failed: %s", type(result).__name__)
+
+
+def create_router() -> Router:
+    """A fresh router with this module's handlers (one per Dispatcher)."""
+    router = Router(name=__name__)
+    router.chat_member.register(on_channel_member, F.chat.type == "channel")
+    return router

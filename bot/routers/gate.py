@@ -15,7 +15,6 @@ from core.models import MemberEventType, VerificationTrigger
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
 
 SERVICE_FIELDS = (
     "left_chat_member",
@@ -34,7 +33,6 @@ SERVICE_FIELDS = (
 )
 
 
-@router.message(InGroup(), F.new_chat_members)
 async def on_new_members(message: Message, bot: Bot, services: BotServices) -> None:
     config = await services.group_config(message.chat.id)
     for user in message.new_chat_members or ():
@@ -47,7 +45,6 @@ async def on_new_members(message: Message, bot: Bot, services: BotServices) -> N
             await services.gate.enforce(bot, config, user, VerificationTrigger.JOIN)
 
 
-@router.message(InGroup())
 async def on_group_message(message: Message, bot: Bot, services: BotServices) -> None:
     user = message.from_user
     if user is None or message.sender_chat is not None or user.id == bot.id:
@@ -62,7 +59,6 @@ async def on_group_message(message: Message, bot: Bot, services: BotServices) ->
     )
 
 
-@router.chat_member(F.chat.type.in_(GROUP_TYPES))
 async def on_group_member(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
     user = update.new_chat_member.user
     if user.id == bot.id:
@@ -80,3 +76,12 @@ async def on_group_member(update: ChatMemberUpdated, bot: Bot, services: BotServ
         kicked = update.new_chat_member.status == "kicked"
         event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
         services.member_event(chat_id, user.id, event)
+
+
+def create_router() -> Router:
+    """A fresh router with this module's handlers (one per Dispatcher)."""
+    router = Router(name=__name__)
+    router.message.register(on_new_members, InGroup(), F.new_chat_members)
+    router.message.register(on_group_message, InGroup())
+    router.chat_member.register(on_group_member, F.chat.type.in_(GROUP_TYPES))
+    return router

@@ -1,0 +1,179 @@
+"""Running the bot: polling or webhook, with every part wired together and shut down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.base import BaseSession
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+from core.log_writer import LogWriter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.dispatcher import create_dispatcher
+from bot.services import BotServices
+from bot.telegram import create_bot
+from core.clock import Clock
+from core.db import create_engine, create_session_factory
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Replace the bot token in every log record (belt and braces: we never log it)."""
+
+    def __init__(self, *secrets_: str) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets_ if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(s in message for s in self.secrets):
+            for s in self.secrets:
+                message = message.replace(s, "***")
+            record.msg, record.args = message, None
+        return True
+
+
+def install_redaction(settings: Settings) -> None:
+    """Attach :class:`TokenRedactingFilter` to every root handler."""
+    token = settings.bot.token.get_secret_value()
+    secret = settings.bot.webhook_secret.get_secret_value()
+    redact = TokenRedactingFilter(token, token.split(":", 1)[-1], secret)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+
+
+@dataclass
+class BotRuntime:
+    """A running bot's parts: engine, log writer, bot (API client) and dispatcher."""
+
+    settings: Settings
+    engine: AsyncEngine
+    writer: LogWriter
+    bot: Bot
+    dp: Dispatcher
+
+    @property
+    def services(self) -> BotServices:
+        services: BotServices = self.dp["services"]
+        return services
+
+    async def close(self) -> None:
+        """Apply pending state writes, drain the log writer, close the session and engine."""
+        try:
+            await self.services.state.close()
+        finally:
+            try:
+                await self.writer.close()
+            finally:
+                await self.bot.session.close()
+                await self.engine.dispose()
+
+
+async def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    session: BaseSession | None = None,
+    engine: AsyncEngine | None = None,
+) -> BotRuntime:
+    """Engine, started log writer, bot from :func:`bot.telegram.create_bot`, dispatcher."""
+    engine = engine or create_engine(settings.db)
+    writer = LogWriter(engine, settings.writer)
+    await writer.start()
+    bot = create_bot(settings.bot, writer, clock=clock, session=session)
+    dp = create_dispatcher(
+        settings, writer=writer, sessions=create_session_factory(engine), clock=clock
+    )
+    return BotRuntime(settings, engine, writer, bot, dp)
+
+
+async def run_polling(settings: Settings) -> None:
+    """Long-poll getUpdates until SIGINT/SIGTERM, then shut down cleanly."""
+    install_redaction(settings)
+    runtime = await build_runtime(settings)
+    try:
+        me = await runtime.bot.get_me()
+        log.info("polling as @%s (id %s) against %s", me.username, me.id, _api_host(settings))
+        await runtime.bot.delete_webhook(drop_pending_updates=False)
+        await runtime.dp.start_polling(
+            runtime.bot,
+            allowed_updates=runtime.dp.resolve_used_update_types(),
+            polling_timeout=settings.bot.polling_timeout_s,
+            handle_signals=True,
+            close_bot_session=False,
+        )
+    finally:
+        await runtime.close()
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The configured secret, or a random one for this run (logged as generated, not shown)."""
+    secret = settings.bot.webhook_secret.get_secret_value()
+    if secret:
+        return secret
+    log.warning("BOT_WEBHOOK_SECRET is empty: using a random secret for this run")
+    return secrets.token_urlsafe(32)
+
+
+def create_webhook_app(
+    dp: Dispatcher, bot: Bot, *, path: str, secret: str, **data: Any
+) -> web.Application:
+    """The aiohttp app serving the webhook at ``path``; requests without the secret token in
+    ``X-Telegram-Bot-Api-Secret-Token`` get 401 and never reach the dispatcher."""
+    if not secret:
+        raise ValueError("a webhook needs a secret token")
+    app = web.Application()
+    handler = SimpleRequestHandler(
+        dispatcher=dp, bot=bot, secret_token=secret, handle_in_background=False, **data
+    )
+    handler.register(app, path=path)
+    setup_application(app, dp, bot=bot)
+    return app
+
+
+async def run_webhook(settings: Settings) -> None:
+    """Serve the webhook on BOT_WEBHOOK_HOST:PORT until SIGINT/SIGTERM.
+
+    With ``BOT_WEBHOOK_URL`` set, registers it with Telegram (setWebhook with the secret).
+    """
+    install_redaction(settings)
+    runtime = await build_runtime(settings)
+    cfg = settings.bot
+    secret = webhook_secret(settings)
+    app = create_webhook_app(runtime.dp, runtime.bot, path=cfg.webhook_path, secret=secret)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    try:
+        if cfg.webhook_url:
+            await runtime.bot.set_webhook(
+                cfg.webhook_url,
+                secret_token=secret,
+                allowed_updates=runtime.dp.resolve_used_update_types(),
+            )
+        await runner.setup()
+        site = web.TCPSite(runner, cfg.webhook_host, cfg.webhook_port)
+        await site.start()
+        log.info(
+            "webhook listening on %s:%s%s", cfg.webhook_host, cfg.webhook_port, cfg.webhook_path
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # emits the dispatcher's shutdown (state writes applied)
+        await runtime.close()
+
+
+def _api_host(settings: Settings) -> str:
+    base = settings.bot.api_base
+    return base.split("://", 1)[-1].split("/", 1)[0]

@@ -1,0 +1,38 @@
+"""`gatepulse bot [--webhook]`: run the gate bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from core.settings import load_settings
+
+app = typer.Typer()
+
+
+@app.command("bot")
+def bot_cmd(
+    webhook: bool = typer.Option(
+        False,
+        "--webhook",
+        help="Serve a webhook on BOT_WEBHOOK_HOST:BOT_WEBHOOK_PORT (BOT_WEBHOOK_PATH) instead "
+        "of long polling; requests must carry BOT_WEBHOOK_SECRET. BOT_MODE=webhook does the same.",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level."),
+) -> None:
+    """Run the gate bot (polling by default) against BOT_API_BASE, logging to DATABASE_URL."""
+    from bot.app import run_polling, run_webhook
+
+    settings = load_settings()
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    use_webhook = webhook or settings.bot.mode == "webhook"
+    runner = run_webhook if use_webhook else run_polling
+    try:
+        asyncio.run(runner(settings))
+    except KeyboardInterrupt:
+        typer.echo("stopped")

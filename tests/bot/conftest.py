@@ -1,0 +1,180 @@
+"""Bot fixtures: a scripted Telegram world, a bot on it, the dispatcher, a database.
+
+``harness`` runs the whole bot in process (FakeTelegramSession); ``http_harness`` runs it with
+the real AiohttpSession against a FakeTelegramServer on 127.0.0.1. Both use the real log
+writer on the test's database (SQLite or PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import core.models  # noqa: F401 - registers the tables on Base.metadata
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.dispatcher import create_dispatcher
+from bot.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeTelegramSession, FakeWorld
+from bot.repo import ChannelInfo
+from bot.services import BotServices
+from bot.telegram import create_bot
+from core.clock import ManualClock
+from core.db import Base, create_engine, create_session_factory
+from core.log_writer import LogWriter
+from core.settings import (
+    BotSettings,
+    DatabaseSettings,
+    GateSettings,
+    LogWriterSettings,
+    Settings,
+)
+
+TOKEN = DEFAULT_TOKEN
+BOT_ID = int(TOKEN.split(":", 1)[0])
+
+GROUP = -1001000000001
+GROUP2 = -1001000000002
+CH_NEWS = -1002000000001
+CH_DEALS = -1002000000002
+CH_PRIVATE = -1002000000003  # the bot is not an administrator here
+CREATOR = 1001
+ADMIN = 1002
+ALICE = 2001  # subscribed to nothing
+BOB = 2002  # subscribed to both channels
+CAROL = 2003  # restricted in a channel but still a member
+DAVE = 2004  # whitelisted
+START = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def make_world(**kwargs: Any) -> FakeWorld:
+    """Two groups, two linked channels and a channel the bot does not administer."""
+    world = FakeWorld(bot_id=BOT_ID, **kwargs)
+    world.add_user(CREATOR, "Creator", username="creator")
+    world.add_user(ADMIN, "Admin", username="admin")
+    world.add_user(ALICE, "Alice", username="alice")
+    world.add_user(BOB, "Bob", username="bob")
+    world.add_user(CAROL, "Carol", username="carol")
+    world.add_user(DAVE, "Dave", username="dave")
+    world.add_group(GROUP, "Group one", creator_id=CREATOR, admin_ids=[ADMIN])
+    world.add_group(GROUP2, "Group two", creator_id=CREATOR)
+    world.add_channel(CH_NEWS, "News", username="gp_news")
+    world.add_channel(CH_DEALS, "Deals", invite_link="https://t.me/+deals_invite")
+    world.add_channel(CH_PRIVATE, "Secret", username="gp_secret", bot_is_admin=False)
+    for channel in (CH_NEWS, CH_DEALS):
+        world.set_member(channel, BOB, "member")
+        world.set_member(channel, CAROL, "restricted", is_member=True)
+    return world
+
+
+NEWS = ChannelInfo(CH_NEWS, "gp_news", "News", None)
+DEALS = ChannelInfo(CH_DEALS, None, "Deals", "https://t.me/+deals_invite")
+
+
+def make_settings(db_url: str, tmp_path: Any, **gate: Any) -> Settings:
+    return Settings(
+        db=DatabaseSettings(DATABASE_URL=db_url),
+        bot=BotSettings(token=TOKEN, request_timeout_s=5.0),
+        gate=GateSettings(**gate),
+        writer=LogWriterSettings(
+            flush_interval_s=0.05, spool_dir=tmp_path / "spool", retry_max_s=0.5
+        ),
+    )
+
+
+@dataclass
+class Harness:
+    """One bot wired to one world and one database; feed updates, then look."""
+
+    world: FakeWorld
+    bot: Bot
+    dp: Dispatcher
+    writer: LogWriter
+    engine: AsyncEngine
+    settings: Settings
+    clock: ManualClock | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def services(self) -> BotServices:
+        services: BotServices = self.dp["services"]
+        return services
+
+    async def feed(self, update: Mapping[str, Any]) -> Any:
+        return await self.dp.feed_update(self.bot, Update.model_validate(dict(update)))
+
+    async def drain(self) -> None:
+        await self.services.drain()
+
+    async def protect(self, group_id: int = GROUP, channels: Iterable[ChannelInfo] = (NEWS, DEALS)) -> None:
+        """Link channels directly through the repository (the admin command is tested apart)."""
+        creator = type("Actor", (), {"id": CREATOR, "username": "creator", "first_name": "C"})()
+        now = self.clock.now() if self.clock else dt.datetime.now(dt.UTC)
+        await self.services.repo.protect(group_id, "Group", creator, list(channels), now)
+
+    async def rows(self, table: str, **where: Any) -> list[dict[str, Any]]:
+        await self.drain()
+        tbl = Base.metadata.tables[table]
+        async with self.engine.connect() as conn:
+            query = sa.select(tbl).order_by(*tbl.primary_key.columns)
+            for key, value in where.items():
+                query = query.where(tbl.c[key] == value)
+            return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+
+    def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.world.sent_messages if m["chat"]["id"] == chat_id]
+
+    def muted(self, chat_id: int, user_id: int) -> bool:
+        return self.world.is_muted(chat_id, user_id)
+
+
+async def _harness(
+    db_url: str, tmp_path: Any, *, http: bool, clock: ManualClock | None = None, **gate: Any
+) -> AsyncIterator[Harness]:
+    settings = make_settings(db_url, tmp_path, **gate)
+    world = make_world(clock=clock) if clock else make_world()
+    engine = create_engine(url=db_url)
+    writer = LogWriter(engine, settings.writer)
+    await writer.start()
+    server: FakeTelegramServer | None = None
+    if http:
+        server = FakeTelegramServer(world, TOKEN)
+        await server.start()
+        settings.bot = BotSettings(token=TOKEN, api_base=server.base_url, request_timeout_s=5.0)
+        bot = create_bot(settings.bot, writer, clock=clock, gate=settings.gate)
+    else:
+        session = FakeTelegramSession(world, token=TOKEN, instant_timeouts=True)
+        bot = create_bot(settings.bot, writer, clock=clock, session=session, gate=settings.gate)
+    dp = create_dispatcher(
+        settings, writer=writer, sessions=create_session_factory(engine), clock=clock
+    )
+    harness = Harness(world, bot, dp, writer, engine, settings, clock)
+    try:
+        yield harness
+    finally:
+        await harness.services.state.close()
+        await writer.close()
+        await bot.session.close()
+        if server is not None:
+            await server.stop()
+        await engine.dispose()
+
+
+@pytest.fixture
+async def harness(db_url: str, tmp_path: Any) -> AsyncIterator[Harness]:
+    """The bot in process: FakeTelegramSession, real log writer, this test's database."""
+    async for h in _harness(db_url, tmp_path, http=False, clock=ManualClock(START)):
+        yield h
+
+
+@pytest.fixture
+async def http_harness(db_url: str, tmp_path: Any) -> AsyncIterator[Harness]:
+    """The bot over real HTTP: AiohttpSession against a FakeTelegramServer on 127.0.0.1."""
+    async for h in _harness(db_url, tmp_path, http=True):
+        yield h
