@@ -1,0 +1,140 @@
+"""Chat summaries (7day and 30day windows ending at the end of each partition day)."""
+
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import polars as pl
+import sqlalchemy as sa
+
+from core.models import Summary
+from pipelines.io import (
+    SUMMARY_MESSAGES,
+    day_bounds,
+    record_materialization,
+    sync_engine,
+)
+from pipelines.partitions import partition_days
+from pipelines.resources import DatabaseResource
+from pipelines.schemas import SummaryRow, split_valid
+from pipelines.transforms.summaries import WINDOWS, summarize
+
+GROUP = "summaries"
+SUMMARIES = "summaries"
+OUTPUT_CHECK = "output_valid"
+"""Blocking: every summary row matches its pandera model (else nothing is written)."""
+
+LONGEST_WINDOW = max(WINDOWS.values())
+
+
+def read_users(url: str, user_ids: list[int]) -> pl.DataFrame:
+    """``id, username, first_name`` of the given users."""
+    schema = {"id": pl.Int64, "username": pl.String, "first_name": pl.String}
+    if not user_ids:
+        return pl.DataFrame(schema=schema)
+    users = sa.table("users", sa.column("id"), sa.column("username"), sa.column("first_name"))
+    rows: list[tuple[Any, ...]] = []
+    with sync_engine(url).connect() as conn:
+        for i in range(0, len(user_ids), 5000):
+            chunk = user_ids[i : i + 5000]
+            rows.extend(
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(users.c.id, users.c.username, users.c.first_name).where(
+                        users.c.id.in_(chunk)
+                    )
+                )
+            )
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def compute_summaries(db: DatabaseResource, days: list[dt.date]) -> tuple[pl.DataFrame, dict[dt.date, Any]]:
+    """Summary rows for every day in ``days`` and the newest message each day's windows saw."""
+    start, end = day_bounds(days[0] - LONGEST_WINDOW + dt.timedelta(days=1), days[-1])
+    check = db.raw.valid(SUMMARY_MESSAGES, start, end)
+    messages = check.valid
+    users = read_users(
+        db.database_url, sorted(messages["user_id"].drop_nulls().unique().to_list())
+    )
+    frames, newest = [], {}
+    for day in days:
+        period_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+        in_window = messages.filter(
+            (pl.col("created_at") >= period_end - LONGEST_WINDOW)
+            & (pl.col("created_at") < period_end)
+        )
+        frames.append(summarize(in_window, users, period_end))
+        newest[day] = in_window["created_at"].max() if in_window.height else None
+    return pl.concat(frames), newest
+
+
+def write_summaries(
+    url: str, frame: pl.DataFrame, days: list[dt.date], newest: dict[dt.date, Any]
+) -> int:
+    """Replace the summaries whose window ends at the end of one of ``days`` (one transaction).
+
+    History is kept: one row per chat, type and window end; re-running a day replaces that
+    day's rows instead of stacking duplicates.
+    """
+    target = Summary.__table__
+    ends = [dt.datetime.combine(d + dt.timedelta(days=1), dt.time(), dt.UTC) for d in days]
+    now = dt.datetime.now(dt.UTC)
+    rows = [{**r, "created_at": now} for r in frame.to_dicts()]
+    per_day = {d: 0 for d in days}
+    for r in rows:
+        per_day[(r["period_end"] - dt.timedelta(days=1)).date()] += 1
+    with sync_engine(url).begin() as conn:
+        conn.execute(sa.delete(target).where(target.c.period_end.in_(ends)))
+        if rows:
+            conn.execute(sa.insert(target), rows)
+        for d in days:
+            record_materialization(
+                conn,
+                SUMMARIES,
+                per_day[d],
+                partition_day=d,
+                newest_source_at=newest.get(d),
+                materialized_at=now,
+            )
+    return len(rows)
+
+
+def build_summaries_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=SUMMARIES,
+        group_name=GROUP,
+        kinds={"polars", "sql"},
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=[dg.AssetCheckSpec(OUTPUT_CHECK, asset=SUMMARIES, blocking=True)],
+    )
+    def summaries(
+        context: dg.AssetExecutionContext, database: DatabaseResource
+    ) -> Iterator[dg.MaterializeResult[Any]]:
+        """Extractive 7-day and 30-day summaries of every chat with messages, per day
+        (window ending at the end of the partition day); history kept, one row per window."""
+        days = partition_days(context.partition_keys)
+        frame, newest = compute_summaries(database, days)
+        check = split_valid(frame, SummaryRow)
+        result = dg.AssetCheckResult(
+            check_name=OUTPUT_CHECK,
+            passed=check.ok,
+            metadata={
+                k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v
+                for k, v in check.metadata().items()
+            },
+        )
+        if not check.ok:
+            yield dg.MaterializeResult(
+                metadata={"row_count": 0, "written": False}, check_results=[result]
+            )
+            return
+        written = write_summaries(database.database_url, frame, days, newest)
+        yield dg.MaterializeResult(
+            metadata={"row_count": written, "chats": frame["chat_id"].n_unique(), "written": True},
+            check_results=[result],
+        )
+
+    return summaries

@@ -1,0 +1,84 @@
+"""Jobs and schedules.
+
+- today's partition of every analytics table, hourly (minute 5);
+- yesterday finalized daily at 00:30 UTC: analytics and summaries; retention at 00:45 UTC;
+- member-count sync every 15 minutes.
+"""
+
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+
+from pipelines.assets.analytics import GROUP as ANALYTICS_GROUP
+from pipelines.assets.maintenance import GROUP as MAINTENANCE_GROUP
+from pipelines.assets.summaries import SUMMARIES
+from pipelines.assets.telegram import MEMBER_COUNTS
+
+
+def _day_of(context: dg.ScheduleEvaluationContext, offset_days: int = 0) -> str:
+    when = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+    return (when.astimezone(dt.UTC).date() + dt.timedelta(days=offset_days)).isoformat()
+
+
+def build_jobs(partitions: dg.PartitionsDefinition) -> dict[str, Any]:
+    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
+    return {
+        "analytics_job": dg.define_asset_job(
+            "analytics_job", selection=analytics, partitions_def=partitions,
+            description="Every analytics table for one UTC day.",
+        ),
+        "finalize_day_job": dg.define_asset_job(
+            "finalize_day_job", selection=analytics | dg.AssetSelection.assets(SUMMARIES),
+            partitions_def=partitions,
+            description="A finished UTC day: analytics tables and chat summaries.",
+        ),
+        "retention_job": dg.define_asset_job(
+            "retention_job", selection=dg.AssetSelection.groups(MAINTENANCE_GROUP),
+            description="Prune raw logs past their retention.",
+        ),
+        "member_counts_job": dg.define_asset_job(
+            "member_counts_job", selection=dg.AssetSelection.assets(MEMBER_COUNTS),
+            description="Sync member and subscriber counts from Telegram.",
+        ),
+    }  # fmt: skip
+
+
+def build_schedules(
+    jobs: dict[str, Any],
+) -> Sequence[dg.ScheduleDefinition]:
+    @dg.schedule(cron_schedule="5 * * * *", job=jobs["analytics_job"], execution_timezone="UTC")
+    def analytics_today_hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        """Refresh today's (still growing) partition every hour."""
+        day = _day_of(context)
+        return dg.RunRequest(run_key=f"today-{context.scheduled_execution_time}", partition_key=day)
+
+    @dg.schedule(
+        cron_schedule="30 0 * * *", job=jobs["finalize_day_job"], execution_timezone="UTC"
+    )
+    def finalize_yesterday_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        """Finalize yesterday: its analytics partitions and its summaries."""
+        day = _day_of(context, -1)
+        return dg.RunRequest(run_key=f"finalize-{day}", partition_key=day)
+
+    retention_daily = dg.ScheduleDefinition(
+        name="retention_daily",
+        cron_schedule="45 0 * * *",
+        job=jobs["retention_job"],
+        execution_timezone="UTC",
+        description="Prune raw logs once a day, after yesterday is finalized.",
+    )
+    member_counts_every_15_minutes = dg.ScheduleDefinition(
+        name="member_counts_every_15_minutes",
+        cron_schedule="*/15 * * * *",
+        job=jobs["member_counts_job"],
+        execution_timezone="UTC",
+    )
+    return [
+        analytics_today_hourly,
+        finalize_yesterday_daily,
+        retention_daily,
+        member_counts_every_15_minutes,
+    ]

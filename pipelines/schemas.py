@@ -1,0 +1,264 @@
+"""pandera (polars) models of the raw inputs and of every pipeline output.
+
+Raw models describe the rows a transform may aggregate; :func:`split_valid` separates the rows
+that break them (they are excluded from the aggregates, counted, and reported in the asset's
+metadata and in its raw-input check — never dropped silently). Output models back the blocking
+asset checks: a frame that fails one is not written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaError, SchemaErrors
+
+from core.models import (
+    LATENCY_BUCKETS_MS,
+    ErrorType,
+    HistogramSource,
+    MemberEventType,
+    SummaryType,
+    VerificationStatus,
+    VerificationTrigger,
+)
+
+STATUSES = [s.value for s in VerificationStatus]
+TRIGGERS = [t.value for t in VerificationTrigger]
+ERROR_TYPES = [e.value for e in ErrorType]
+MEMBER_EVENTS = [e.value for e in MemberEventType]
+SOURCES = [s.value for s in HistogramSource]
+
+UTC_TS = pl.Datetime("us", "UTC")
+
+
+class _Model(pa.DataFrameModel):
+    class Config:
+        strict = False  # extra columns are allowed on raw inputs
+        coerce = False
+
+
+# --------------------------------------------------------------------------- raw inputs
+
+
+class VerificationRaw(_Model):
+    """A ``verification_log`` row as read for aggregation."""
+
+    group_id: pl.Int64 = pa.Field(nullable=False)
+    user_id: pl.Int64 = pa.Field(nullable=True)
+    status: pl.String = pa.Field(isin=STATUSES)
+    cached: pl.Boolean = pa.Field(nullable=False)
+    error_type: pl.String = pa.Field(nullable=True, isin=ERROR_TYPES)
+    trigger: pl.String = pa.Field(isin=TRIGGERS)
+    latency_ms: pl.Float64 = pa.Field(ge=0)
+    timestamp: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
+
+
+class ApiCallRaw(_Model):
+    """An ``api_call_log`` row as read for aggregation."""
+
+    method: pl.String = pa.Field(str_length={"min_value": 1})
+    success: pl.Boolean = pa.Field(nullable=False)
+    error_type: pl.String = pa.Field(nullable=True, isin=ERROR_TYPES)
+    latency_ms: pl.Float64 = pa.Field(ge=0)
+    timestamp: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
+
+
+class MessageRaw(_Model):
+    """A ``messages`` row as read for aggregation (no content)."""
+
+    chat_id: pl.Int64 = pa.Field(nullable=False)
+    user_id: pl.Int64 = pa.Field(nullable=True)
+    is_bot_message: pl.Boolean = pa.Field(nullable=False)
+    created_at: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
+
+
+class MemberEventRaw(_Model):
+    """A ``member_events`` row of a group (channel events are not read)."""
+
+    chat_id: pl.Int64 = pa.Field(nullable=False)
+    user_id: pl.Int64 = pa.Field(nullable=True)
+    event: pl.String = pa.Field(isin=MEMBER_EVENTS)
+    timestamp: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
+
+
+class SummaryMessageRaw(_Model):
+    """A ``messages`` row as read for summaries (content may be NULL)."""
+
+    chat_id: pl.Int64 = pa.Field(nullable=False)
+    telegram_message_id: pl.Int64 = pa.Field(nullable=False)
+    user_id: pl.Int64 = pa.Field(nullable=True)
+    content: pl.String = pa.Field(nullable=True)
+    reply_to_message_id: pl.Int64 = pa.Field(nullable=True)
+    is_bot_message: pl.Boolean = pa.Field(nullable=False)
+    created_at: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
+
+
+RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "verifications": VerificationRaw,
+    "api_calls": ApiCallRaw,
+    "messages": MessageRaw,
+    "member_events": MemberEventRaw,
+    "summary_messages": SummaryMessageRaw,
+}
+"""Raw model of each read (``pipelines.io`` source names)."""
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+class _Output(pa.DataFrameModel):
+    class Config:
+        strict = True  # exactly the table's columns
+        coerce = False
+
+
+class VerificationDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    group_id: pl.Int64 = pa.Field(nullable=False)
+    status: pl.String = pa.Field(isin=STATUSES)
+    cached: pl.Boolean = pa.Field(nullable=False)
+    error_type: pl.String = pa.Field(nullable=True, isin=ERROR_TYPES)
+    trigger: pl.String = pa.Field(isin=TRIGGERS)
+    checks: pl.Int64 = pa.Field(gt=0)
+    latency_ms_sum: pl.Float64 = pa.Field(ge=0)
+    latency_ms_max: pl.Float64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "group_id", "status", "cached", "error_type", "trigger"]
+
+
+class ApiCallsDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    method: pl.String = pa.Field(str_length={"min_value": 1})
+    success: pl.Boolean = pa.Field(nullable=False)
+    error_type: pl.String = pa.Field(nullable=True, isin=ERROR_TYPES)
+    calls: pl.Int64 = pa.Field(gt=0)
+    latency_ms_sum: pl.Float64 = pa.Field(ge=0)
+    latency_ms_max: pl.Float64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "method", "success", "error_type"]
+
+
+class HourlyActivity(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    hour: pl.Int16 = pa.Field(in_range={"min_value": 0, "max_value": 23})
+    group_id: pl.Int64 = pa.Field(nullable=False)
+    verifications: pl.Int64 = pa.Field(ge=0)
+    messages: pl.Int64 = pa.Field(ge=0)
+    joins: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "hour", "group_id"]
+
+
+class LatencyHistogramDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    source: pl.String = pa.Field(isin=SOURCES)
+    bucket_le_ms: pl.Float64 = pa.Field(nullable=True, isin=[float(b) for b in LATENCY_BUCKETS_MS])
+    count: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "source", "bucket_le_ms"]
+
+
+class GroupDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    group_id: pl.Int64 = pa.Field(nullable=False)
+    messages: pl.Int64 = pa.Field(ge=0)
+    active_users: pl.Int64 = pa.Field(ge=0)
+    verifications: pl.Int64 = pa.Field(ge=0)
+    passed: pl.Int64 = pa.Field(ge=0)
+    failed: pl.Int64 = pa.Field(ge=0)
+    joins: pl.Int64 = pa.Field(ge=0)
+    leaves: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "group_id"]
+
+    @pa.dataframe_check
+    def outcomes_within_checks(cls, data: Any) -> pl.LazyFrame:
+        """passed + failed never exceed verifications; active users never exceed messages."""
+        return data.lazyframe.select(
+            (pl.col("passed") + pl.col("failed") <= pl.col("verifications"))
+            & (pl.col("active_users") <= pl.col("messages"))
+        )
+
+
+class SummaryRow(_Output):
+    chat_id: pl.Int64 = pa.Field(nullable=False)
+    summary_type: pl.String = pa.Field(isin=[s.value for s in SummaryType])
+    content: pl.String = pa.Field(str_length={"min_value": 1})
+    token_count: pl.Int64 = pa.Field(gt=0)
+    period_start: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
+    period_end: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
+
+    @pa.dataframe_check
+    def period_ordered(cls, data: Any) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("period_start") < pl.col("period_end"))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class Validation:
+    """The outcome of checking a frame against a model."""
+
+    valid: pl.DataFrame
+    invalid: pl.DataFrame
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.invalid.height == 0 and not self.problems
+
+    def metadata(self, limit: int = 20) -> dict[str, Any]:
+        """Counts plus the first ``limit`` failing rows and problems, JSON-friendly."""
+        return {
+            "invalid_rows": self.invalid.height,
+            "failing_rows": _jsonable(self.invalid.head(limit)),
+            "problems": self.problems[:limit],
+        }
+
+
+def _jsonable(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dicts():
+        out.append({k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v))
+                    for k, v in row.items()})
+    return out
+
+
+def split_valid(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> Validation:
+    """Validate ``frame`` against ``model`` and split it into valid and invalid rows.
+
+    Schema-level problems (a missing column, a wrong dtype) cannot be pinned on rows: they are
+    returned in ``problems`` and every row counts as invalid.
+    """
+    try:
+        model.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        cases = exc.failure_cases
+        with_index = cases.filter(pl.col("index").is_not_null())
+        problems = [
+            {"column": r["column"], "check": r["check"], "failure_case": r["failure_case"]}
+            for r in cases.filter(pl.col("index").is_null()).head(50).to_dicts()
+        ]
+        if problems and with_index.height == 0:
+            return Validation(frame.clear(), frame, problems)
+        bad = with_index["index"].cast(pl.Int64).unique()
+        indexed = frame.with_row_index("__row")
+        mask = pl.col("__row").is_in(bad.implode())
+        invalid = indexed.filter(mask).drop("__row")
+        valid = indexed.filter(~mask).drop("__row")
+        reasons = (
+            with_index.group_by("column", "check").len().sort("column", "check").to_dicts()
+        )
+        return Validation(valid, invalid, problems + reasons)
+    except SchemaError as exc:  # pragma: no cover - lazy=True raises SchemaErrors
+        return Validation(frame.clear(), frame, [{"check": str(exc)}])
+    return Validation(frame, frame.clear())

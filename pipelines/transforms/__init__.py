@@ -1,0 +1,1 @@
+"""Pure polars transforms: frames in, frame out. No Dagster, no database."""

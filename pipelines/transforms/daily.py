@@ -1,0 +1,197 @@
+"""The daily analytics aggregates, one function per analytics table.
+
+Inputs are raw frames that passed their raw models (see :mod:`pipelines.schemas`); every
+timestamp is ``Datetime("us", "UTC")`` and the UTC day/hour come from it. Outputs have exactly
+the analytics table's columns (no ``id``), sorted by their key so that re-runs are identical.
+
+Conventions (also in the README):
+- ``messages`` counts human messages (``is_bot_message`` false); bot prompts are not activity.
+- ``active_users`` counts distinct authors of those messages.
+- ``leaves`` counts ``leave`` and ``kick`` events; ``joins`` counts ``join`` events.
+- ``passed``/``failed`` count ``success``/``failed`` checks; ``error`` checks count only in
+  ``verifications``.
+- The latency histogram has every bucket (zeros included) for each day and source with rows;
+  a latency goes to the first bound it does not exceed, NULL is +inf.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from core.models import LATENCY_BUCKETS_MS
+
+VERIFICATION_KEYS = ("group_id", "status", "cached", "error_type", "trigger")
+API_KEYS = ("method", "success", "error_type")
+
+
+def _day(ts: str) -> pl.Expr:
+    return pl.col(ts).dt.date().alias("day")
+
+
+def _hour(ts: str) -> pl.Expr:
+    return pl.col(ts).dt.hour().cast(pl.Int16).alias("hour")
+
+
+def verification_daily(verifications: pl.DataFrame) -> pl.DataFrame:
+    """``analytics_verification_daily``: checks and latency per day, group and outcome."""
+    keys = ["day", *VERIFICATION_KEYS]
+    return (
+        verifications.lazy()
+        .with_columns(_day("timestamp"))
+        .group_by(keys)
+        .agg(
+            pl.len().cast(pl.Int64).alias("checks"),
+            pl.col("latency_ms").sum().alias("latency_ms_sum"),
+            pl.col("latency_ms").max().alias("latency_ms_max"),
+        )
+        .sort(keys, nulls_last=True)
+        .collect()
+    )
+
+
+def api_calls_daily(api_calls: pl.DataFrame) -> pl.DataFrame:
+    """``analytics_api_calls_daily``: calls and latency per day, method and outcome."""
+    keys = ["day", *API_KEYS]
+    return (
+        api_calls.lazy()
+        .with_columns(_day("timestamp"))
+        .group_by(keys)
+        .agg(
+            pl.len().cast(pl.Int64).alias("calls"),
+            pl.col("latency_ms").sum().alias("latency_ms_sum"),
+            pl.col("latency_ms").max().alias("latency_ms_max"),
+        )
+        .sort(keys, nulls_last=True)
+        .collect()
+    )
+
+
+def _human(messages: pl.LazyFrame) -> pl.LazyFrame:
+    return messages.filter(~pl.col("is_bot_message"))
+
+
+def hourly_activity(
+    verifications: pl.DataFrame, messages: pl.DataFrame, member_events: pl.DataFrame
+) -> pl.DataFrame:
+    """``analytics_hourly_activity``: verifications, messages and joins per day, hour, group.
+
+    Only (day, hour, group) cells with some activity get a row.
+    """
+    keys = ["day", "hour", "group_id"]
+    v = (
+        verifications.lazy()
+        .group_by(_day("timestamp"), _hour("timestamp"), pl.col("group_id"))
+        .agg(pl.len().cast(pl.Int64).alias("verifications"))
+    )
+    m = (
+        _human(messages.lazy())
+        .group_by(_day("created_at"), _hour("created_at"), pl.col("chat_id").alias("group_id"))
+        .agg(pl.len().cast(pl.Int64).alias("messages"))
+    )
+    j = (
+        member_events.lazy()
+        .filter(pl.col("event") == "join")
+        .group_by(_day("timestamp"), _hour("timestamp"), pl.col("chat_id").alias("group_id"))
+        .agg(pl.len().cast(pl.Int64).alias("joins"))
+    )
+    joined = v.join(m, on=keys, how="full", coalesce=True).join(
+        j, on=keys, how="full", coalesce=True
+    )
+    return (
+        joined.select(
+            *keys,
+            *(pl.col(c).fill_null(0) for c in ("verifications", "messages", "joins")),
+        )
+        .sort(keys)
+        .collect()
+    )
+
+
+def latency_histogram_daily(
+    verifications: pl.DataFrame, api_calls: pl.DataFrame
+) -> pl.DataFrame:
+    """``analytics_latency_histogram_daily``: fixed-bucket latency counts per day and source."""
+    parts = [
+        _histogram(verifications, "verification"),
+        _histogram(api_calls, "api"),
+    ]
+    return pl.concat(parts).sort("day", "source", "bucket_le_ms", nulls_last=True)
+
+
+def bucket_of(latency_ms: pl.Series) -> pl.Series:
+    """The histogram bound of each latency (first bound >= it), NULL for +inf."""
+    bounds = pl.Series("b", LATENCY_BUCKETS_MS, dtype=pl.Float64)
+    index = bounds.search_sorted(latency_ms, side="left")
+    return pl.Series("bucket_le_ms", [*LATENCY_BUCKETS_MS, None], dtype=pl.Float64).gather(index)
+
+
+def _histogram(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+    schema = {"day": pl.Date, "source": pl.String, "bucket_le_ms": pl.Float64, "count": pl.Int64}
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    counted = (
+        frame.select(_day("timestamp"), bucket_of(frame["latency_ms"]))
+        .group_by("day", "bucket_le_ms")
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+    )
+    grid = (
+        counted.select("day")
+        .unique()
+        .join(
+            pl.DataFrame(
+                {"bucket_le_ms": [*LATENCY_BUCKETS_MS, None]},
+                schema={"bucket_le_ms": pl.Float64},
+            ),
+            how="cross",
+        )
+    )
+    return (
+        grid.join(counted, on=["day", "bucket_le_ms"], how="left", nulls_equal=True)
+        .select(
+            "day",
+            pl.lit(source).alias("source"),
+            "bucket_le_ms",
+            pl.col("count").fill_null(0),
+        )
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+def group_daily(
+    verifications: pl.DataFrame, messages: pl.DataFrame, member_events: pl.DataFrame
+) -> pl.DataFrame:
+    """``analytics_group_daily``: one row per day and group with any activity."""
+    keys = ["day", "group_id"]
+    v = (
+        verifications.lazy()
+        .group_by(_day("timestamp"), pl.col("group_id"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("verifications"),
+            (pl.col("status") == "success").sum().cast(pl.Int64).alias("passed"),
+            (pl.col("status") == "failed").sum().cast(pl.Int64).alias("failed"),
+        )
+    )
+    m = (
+        _human(messages.lazy())
+        .group_by(_day("created_at"), pl.col("chat_id").alias("group_id"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("messages"),
+            pl.col("user_id").drop_nulls().n_unique().cast(pl.Int64).alias("active_users"),
+        )
+    )
+    e = (
+        member_events.lazy()
+        .group_by(_day("timestamp"), pl.col("chat_id").alias("group_id"))
+        .agg(
+            (pl.col("event") == "join").sum().cast(pl.Int64).alias("joins"),
+            pl.col("event").is_in(["leave", "kick"]).sum().cast(pl.Int64).alias("leaves"),
+        )
+    )
+    counts = ("messages", "active_users", "verifications", "passed", "failed", "joins", "leaves")
+    return (
+        v.join(m, on=keys, how="full", coalesce=True)
+        .join(e, on=keys, how="full", coalesce=True)
+        .select(*keys, *(pl.col(c).fill_null(0) for c in counts))
+        .sort(keys)
+        .collect()
+    )
