@@ -324,7 +324,7 @@ class FakeWorld:
     def __init__(
         self,
         *,
-        bot_id: int = 7000000001,
+        bot_id: int = 123456,  # the id in the default token 123456:TEST-TOKEN-...
         bot_username: str = "gatepulse_bot",
         bot_name: str = "gatepulse",
         clock: Clock | None = None,
