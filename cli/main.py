@@ -28,9 +28,9 @@ def _check_settings() -> None:
 
 
 def _register() -> None:
-    from cli import dashboard, db, demo, production, telegram
+    from cli import bot, dashboard, db, demo, pipelines, production, telegram
 
-    for module in (dashboard, db, demo, production, telegram):
+    for module in (bot, dashboard, db, demo, pipelines, production, telegram):
         app.registered_commands.extend(module.app.registered_commands)
 
 

@@ -44,13 +44,16 @@ def _chunks(start: dt.date, end: dt.date, size: int) -> list[tuple[dt.date, dt.d
 
 
 def _row_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    # A partition-range step reports one materialization per partition, each carrying the
+    # step's metadata: count each asset once per run.
     counts: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization  # type: ignore[union-attr]
-        value = mat.metadata.get("row_count")
-        rows = int(value.value) if value is not None else 0  # type: ignore[arg-type]
         name = mat.asset_key.to_user_string()
-        counts[name] = counts.get(name, 0) + rows
+        if name in counts:
+            continue
+        value = mat.metadata.get("row_count")
+        counts[name] = int(value.value) if value is not None else 0  # type: ignore[arg-type]
     return counts
 
 
@@ -96,9 +99,11 @@ def materialize_range(
     url = normalize_database_url(database_url) if database_url else DatabaseSettings().url
     settings = PipelineSettings()
     partitions = daily_partitions(min(settings.partitions_start, start))
-    assets: list[Any] = [spec_asset for spec_asset in _analytics_assets(partitions)]
-    if summaries:
-        assets.append(build_summaries_asset(partitions))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=dg.BetaWarning)
+        assets: list[Any] = list(_analytics_assets(partitions))
+        if summaries:
+            assets.append(build_summaries_asset(partitions))
     resources = default_resources(url, telegram)
     instance = dg.DagsterInstance.ephemeral()
     totals: dict[str, int] = {}

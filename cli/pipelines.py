@@ -1,0 +1,130 @@
+"""`gatepulse pipelines` (the Dagster UI) and `gatepulse materialize` (every asset, a range)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.settings import DatabaseSettings, PipelineSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+DAGSTER_YAML = ROOT / "dagster.yaml"
+
+app = typer.Typer()
+
+
+def prepare_dagster_home(home: Path | None = None) -> Path:
+    """Create ``DAGSTER_HOME`` (default ``var/dagster``) and put the repo's dagster.yaml there.
+
+    An existing dagster.yaml in the folder is kept (it may have been edited on purpose).
+    """
+    home = (home or PipelineSettings().dagster_home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    if not target.exists():
+        shutil.copyfile(DAGSTER_YAML, target)
+    return home
+
+
+@app.command("pipelines")
+def pipelines_cmd(
+    host: str = typer.Option("127.0.0.1", help="Interface the Dagster UI listens on."),
+    port: int = typer.Option(3000, min=1, max=65535, help="Port of the Dagster UI."),
+) -> None:
+    """Start the Dagster UI (dagster dev) for gatepulse's assets, schedules and checks."""
+    home = prepare_dagster_home()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    typer.echo(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl+C stops it")
+    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions",
+           "-h", host, "-p", str(port)]  # fmt: skip
+    try:
+        code = subprocess.run(cmd, env=env, cwd=ROOT).returncode
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
+def _parse_day(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a day; use YYYY-MM-DD", param_hint=name) from None
+
+
+def first_raw_day(url: str) -> dt.date | None:
+    """The UTC day of the oldest raw event (verifications, API calls, messages, joins)."""
+    from pipelines.io import read_table
+
+    found = []
+    for table, column in (("verification_log", "timestamp"), ("api_call_log", "timestamp"),
+                          ("messages", "created_at"), ("member_events", "timestamp")):  # fmt: skip
+        rows = read_table(url, f'SELECT MIN("{column}") FROM "{table}"')  # noqa: S608
+        value = rows[0][0] if rows else None
+        if value is not None:
+            text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+            found.append(dt.date.fromisoformat(text[:10]))
+    return min(found) if found else None
+
+
+@app.command("materialize")
+def materialize_cmd(
+    from_day: str | None = typer.Option(
+        None, "--from", help="First UTC day (YYYY-MM-DD). Default: the oldest raw event's day."
+    ),
+    to_day: str | None = typer.Option(None, "--to", help="Last UTC day. Default: today (UTC)."),
+    summaries: bool = typer.Option(True, help="Also write chat summaries for each day."),
+    member_counts: bool = typer.Option(
+        False, "--member-counts", help="Also sync member counts from Telegram (BOT_API_BASE)."
+    ),
+    retention: bool = typer.Option(False, "--retention", help="Also prune old raw logs."),
+    chunk_days: int = typer.Option(7, min=1, max=366, help="Days per Dagster run."),
+) -> None:
+    """Materialize every analytics asset (and summaries) for each day in a range."""
+    from pipelines.runner import MaterializeError, materialize_range
+
+    url = DatabaseSettings().url
+    end = _parse_day(to_day, "--to") or dt.datetime.now(dt.UTC).date()
+    start = _parse_day(from_day, "--from")
+    if start is None:
+        try:
+            start = first_raw_day(url) or end
+        except Exception as exc:  # no schema yet, unreachable server...
+            typer.secho(f"error: cannot read the database: {exc}", fg="red", err=True)
+            raise typer.Exit(1) from None
+        start = min(start, end)
+    if start > end:
+        typer.secho(f"error: --from {start} is after --to {end}", fg="red", err=True)
+        raise typer.Exit(2)
+    console = Console()
+    started = dt.datetime.now(dt.UTC)
+    try:
+        totals = materialize_range(
+            start,
+            end,
+            database_url=url,
+            progress=True,
+            summaries=summaries,
+            member_counts_sync=member_counts,
+            retention=retention,
+            chunk_days=chunk_days,
+        )
+    except MaterializeError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    table = Table(title=f"materialized {start}..{end} in {seconds:.1f}s", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows written", justify="right")
+    for name in sorted(totals):
+        table.add_row(name, f"{totals[name]:,}")
+    console.print(table)
