@@ -7,6 +7,7 @@ writer on the test's database (SQLite or PostgreSQL).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,12 +15,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
-import core.models  # noqa: F401 - registers the tables on Base.metadata
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import core.models  # noqa: F401 - registers the tables on Base.metadata
 from bot.dispatcher import create_dispatcher
 from bot.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeTelegramSession, FakeWorld
 from bot.repo import ChannelInfo
@@ -112,7 +112,9 @@ class Harness:
     async def drain(self) -> None:
         await self.services.drain()
 
-    async def protect(self, group_id: int = GROUP, channels: Iterable[ChannelInfo] = (NEWS, DEALS)) -> None:
+    async def protect(
+        self, group_id: int = GROUP, channels: Iterable[ChannelInfo] = (NEWS, DEALS)
+    ) -> None:
         """Link channels directly through the repository (the admin command is tested apart)."""
         creator = type("Actor", (), {"id": CREATOR, "username": "creator", "first_name": "C"})()
         now = self.clock.now() if self.clock else dt.datetime.now(dt.UTC)
@@ -134,6 +136,11 @@ class Harness:
         return self.world.is_muted(chat_id, user_id)
 
 
+async def _no_wait(seconds: float) -> None:
+    """The outgoing limiter's sleep in tests: RetryAfter is honoured (retried) without waiting."""
+    await asyncio.sleep(0)
+
+
 async def _harness(
     db_url: str, tmp_path: Any, *, http: bool, clock: ManualClock | None = None, **gate: Any
 ) -> AsyncIterator[Harness]:
@@ -147,7 +154,7 @@ async def _harness(
         server = FakeTelegramServer(world, TOKEN)
         await server.start()
         settings.bot = BotSettings(token=TOKEN, api_base=server.base_url, request_timeout_s=5.0)
-        bot = create_bot(settings.bot, writer, clock=clock, gate=settings.gate)
+        bot = create_bot(settings.bot, writer, clock=clock, gate=settings.gate, sleep=_no_wait)
     else:
         session = FakeTelegramSession(world, token=TOKEN, instant_timeouts=True)
         bot = create_bot(settings.bot, writer, clock=clock, session=session, gate=settings.gate)

@@ -56,7 +56,7 @@ async def test_cache_jitter_stays_within_15_percent() -> None:
     member = [cache.ttl_for(True) for _ in range(2000)]
     non_member = [cache.ttl_for(False) for _ in range(2000)]
     assert 510 <= min(member) < 530 and 670 < max(member) <= 690
-    assert 51 <= min(non_member) and max(non_member) <= 69
+    assert min(non_member) >= 51 and max(non_member) <= 69
     assert len(set(member)) > 1000  # really random, not a constant
 
 

@@ -1,0 +1,219 @@
+"""Whole flows over real HTTP: aiogram's AiohttpSession against the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+
+import pytest
+
+from bot.fake_telegram import FaultPlan
+from bot.gate import JoinedCallback
+from tests.bot.conftest import (
+    ALICE,
+    BOB,
+    CAROL,
+    CH_DEALS,
+    CH_NEWS,
+    CREATOR,
+    DAVE,
+    GROUP,
+    GROUP2,
+    NEWS,
+    TOKEN,
+    Harness,
+)
+
+pytestmark = pytest.mark.slow
+
+KIND_TO_ERROR_TYPE = {
+    "retry_after": "RetryAfter",
+    "forbidden": "Forbidden",
+    "chat_not_found": "ChatNotFound",
+    "bad_request": "BadRequest",
+    "server_error": "TelegramError",
+    "timeout": "NetworkError",
+}
+
+
+async def test_the_whole_gate_over_http(http_harness: Harness) -> None:
+    h = http_harness
+    world = h.world
+    await h.feed(world.message_update(GROUP, CREATOR, "/protect @gp_news " + str(CH_DEALS)))
+    await h.protect(GROUP2, [NEWS])
+    assert "Protected" in h.sent_to(GROUP)[-1]["text"]
+
+    # an unsubscribed newcomer is muted and prompted
+    await h.feed(world.join_update(GROUP, ALICE))
+    assert h.muted(GROUP, ALICE)
+    prompt = h.sent_to(GROUP)[-1]
+    assert "please join" in prompt["text"]
+    data = JoinedCallback(user_id=ALICE).pack()
+
+    # she joins both channels and presses the button: unmuted, prompt gone, callback answered
+    world.set_member(CH_NEWS, ALICE, "member")
+    await h.feed(world.join_update(CH_DEALS, ALICE))
+    await h.feed(world.callback_update(GROUP, ALICE, data, message_id=prompt["message_id"]))
+    assert not h.muted(GROUP, ALICE)
+    assert (GROUP, prompt["message_id"]) in world.deleted_messages
+    assert world.answered_callbacks[-1]["text"] == "Thanks! You can write now."
+
+    # she leaves a channel: muted again in every group linking it
+    await h.feed(world.leave_update(CH_NEWS, ALICE))
+    assert h.muted(GROUP, ALICE) and h.muted(GROUP2, ALICE)
+
+    # restricted-but-member, admins and whitelisted users pass
+    await h.services.repo.allow(GROUP, DAVE, CREATOR, h.services.clock.now())
+    for user in (CAROL, CREATOR, DAVE, BOB):
+        await h.feed(world.message_update(GROUP, user, "hello"))
+        assert not h.muted(GROUP, user)
+
+    # a non-admin's /protect is refused and audited
+    await h.feed(world.message_update(GROUP, BOB, "/protect @gp_secret"))
+    assert h.sent_to(GROUP)[-1]["text"] == "Only the group's administrators can do that."
+    # an admin's /protect on a channel where the bot is not admin explains why
+    await h.feed(world.message_update(GROUP, CREATOR, "/protect @gp_secret"))
+    assert "not an administrator" in h.sent_to(GROUP)[-1]["text"]
+
+    await h.drain()
+    checks = await h.rows("verification_log")
+    triggers = collections.Counter((r["trigger"], r["status"]) for r in checks)
+    assert triggers[("join", "failed")] == 1
+    assert triggers[("callback", "success")] == 1
+    assert triggers[("channel_leave", "failed")] == 2
+    # Carol, Bob, and Bob's refused /protect (a non-admin's command is gated like any message);
+    # the creator and Dave bypass the check
+    assert triggers[("message", "success")] == 3
+    audit = await h.rows("admin_audit_log")
+    assert [(a["action"], a["actor_id"], a["success"]) for a in audit] == [
+        ("protect", CREATOR, True),
+        ("protect", CREATOR, True),
+        ("protect", BOB, False),
+        ("protect", CREATOR, False),
+    ]
+    calls = await h.rows("api_call_log")
+    assert len(calls) == len(world.calls)  # every call, logged once
+    restrict = [c for c in calls if c["method"] == "restrictChatMember"]
+    assert {(c["chat_id"], c["user_id"]) for c in restrict} == {(GROUP, ALICE), (GROUP2, ALICE)}
+    restrictions = await h.rows("user_restrictions", user_id=ALICE)
+    assert sorted((r["group_id"], r["is_active"]) for r in restrictions) == sorted(
+        [(GROUP, False), (GROUP, True), (GROUP2, True)]
+    )
+    members = await h.rows("member_events")
+    assert (CH_NEWS, ALICE, "leave") in {(m["chat_id"], m["user_id"], m["event"]) for m in members}
+
+
+async def test_polling_delivers_updates_to_the_gate(http_harness: Harness) -> None:
+    h = http_harness
+    await h.protect()
+    polling = asyncio.create_task(
+        h.dp.start_polling(
+            h.bot,
+            handle_signals=False,
+            close_bot_session=False,
+            polling_timeout=1,
+            allowed_updates=h.dp.resolve_used_update_types(),
+        )
+    )
+    try:
+        h.world.push_update(h.world.join_update(GROUP, ALICE))
+        h.world.push_update(h.world.message_update(GROUP, BOB, "hello"))
+        for _ in range(200):
+            if h.muted(GROUP, ALICE) and len(await h.rows("messages")) >= 1:
+                break
+            await asyncio.sleep(0.05)
+        assert h.muted(GROUP, ALICE)
+        assert "chat_member" in (h.world.allowed_updates or [])
+    finally:
+        await h.dp.stop_polling()
+        await polling
+    messages = await h.rows("messages")
+    assert [m["content"] for m in messages if not m["is_bot_message"]] == ["hello"]
+    assert [m["user_id"] for m in messages if m["is_bot_message"]] == [h.bot.id]  # the prompt
+
+
+async def test_injected_faults_never_crash_and_are_classified(
+    http_harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = http_harness
+    await h.protect()
+    world = h.world
+    users = list(range(5000, 5040))
+    for user in users:
+        world.add_user(user, f"U{user}")
+        if user % 2:
+            world.set_member(CH_NEWS, user, "member")
+            world.set_member(CH_DEALS, user, "member")
+    world.faults = FaultPlan(
+        rate=0.35,
+        seed=7,
+        kinds=("retry_after", "forbidden", "chat_not_found", "bad_request", "server_error"),
+    )
+    caplog.set_level(logging.INFO)
+    for user in users:
+        await h.feed(world.join_update(GROUP, user))
+        await h.feed(world.message_update(GROUP, user, "hi"))
+        data = JoinedCallback(user_id=user).pack()
+        prompts = [m for m in h.sent_to(GROUP) if data in str(m.get("reply_markup"))]
+        if prompts:
+            msg_id = prompts[-1]["message_id"]
+            await h.feed(world.callback_update(GROUP, user, data, message_id=msg_id))
+    # the faulted world still answered most calls, and the gate kept deciding
+    assert len(world.injected_faults) > 20
+    assert not [r for r in caplog.records if "unhandled" in r.getMessage()]
+    await h.drain()
+    calls = await h.rows("api_call_log")
+    failed = collections.Counter((c["method"], c["error_type"]) for c in calls if not c["success"])
+    expected = collections.Counter((m, KIND_TO_ERROR_TYPE[k]) for m, k in world.injected_faults)
+    assert expected - failed == collections.Counter()  # every injected fault, rightly typed
+    # anything else that failed is Telegram refusing a call as it would (e.g. deleting a prompt
+    # whose deletion timed out... here: a 400 after a faulted earlier step)
+    assert {kind for _, kind in failed - expected} <= {"BadRequest"}
+    assert all(c["error_message"] for c in calls if not c["success"])
+    checks = await h.rows("verification_log")
+    errors = [r for r in checks if r["status"] == "error"]
+    assert errors, "some checks must have hit a fault"
+    assert {r["error_type"] for r in errors} <= set(KIND_TO_ERROR_TYPE.values())
+    assert all(r["error_type"] for r in errors)
+    # a deterministic one: chat not found on the channel check
+    world.faults = FaultPlan()
+    h.services.cache.__init__(h.settings.gate, clock=h.services.clock)  # type: ignore[misc]
+    world.fail_next("getChatMember", "chat_not_found")
+    result = await h.services.gate.check(users[1], GROUP, "message", bot=h.bot)
+    assert result.status.value == "error" and result.error_type is not None
+    assert result.error_type.value == "ChatNotFound"
+
+
+async def test_timeouts_in_process_are_network_errors(harness: Harness) -> None:
+    h = harness
+    await h.protect()
+    h.world.fail_next("getChatMember", "timeout", count=2)  # both channels
+    await h.feed(h.world.join_update(GROUP, ALICE))
+    assert not h.muted(GROUP, ALICE)  # fail open on a Telegram fault
+    row = (await h.rows("verification_log"))[-1]
+    assert (row["status"], row["error_type"]) == ("error", "NetworkError")
+    failed = [c for c in await h.rows("api_call_log") if not c["success"]]
+    assert [(c["method"], c["error_type"]) for c in failed] == [
+        ("getChatMember", "NetworkError")
+    ] * 2
+
+
+async def test_the_token_never_reaches_the_logs(
+    http_harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    h = http_harness
+    world = h.world
+    world.faults = FaultPlan(rate=0.3, seed=3, kinds=("forbidden", "server_error"))
+    await h.feed(world.message_update(GROUP, CREATOR, "/protect @gp_news"))
+    for user in (ALICE, BOB, CAROL):
+        await h.feed(world.join_update(GROUP, user))
+        await h.feed(world.message_update(GROUP, user, "hello"))
+    await h.feed(world.message_update(GROUP, CREATOR, "/status"))
+    await h.drain()
+    secret = TOKEN.split(":", 1)[1]
+    assert caplog.records, "the flow must have logged something"
+    assert secret not in caplog.text
+    for record in caplog.records:
+        assert secret not in record.getMessage()
