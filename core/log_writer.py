@@ -966,7 +966,6 @@ class LogWriter:
         if limit <= 0:  # memory is full of fresh rows: write (or spool) those first
             await self._flush_pending(force=True)
             return True
-        start = cursor.file.tell()
         lines, end = cursor.read(limit)
         if not lines:
             cursor.finish()
@@ -985,8 +984,7 @@ class LogWriter:
                         batch, on_xid=lambda xid: cursor.mark_pending(end, xid), replay=True
                     )
             except _Unavailable as exc:
-                self._mark_down(exc.__cause__ or exc)
-                cursor.file.seek(start)
+                self._mark_down(exc.__cause__ or exc)  # drops the cursor; progress is on disk
                 return False
             if bad:
                 self._write_rejected(bad)
