@@ -69,9 +69,14 @@ def sample_rows() -> dict[str, list[dict[str, Any]]]:
     return {
         "verification_log": [
             verification(0),
-            verification(1, status="error", error_type="NetworkError", cached=False,
-                         timestamp=dt.datetime(2026, 11, 21, 5, 30, tzinfo=IST)),
-        ],  # fmt: skip
+            verification(
+                1,
+                status="error",
+                error_type="NetworkError",
+                cached=False,
+                timestamp=dt.datetime(2026, 11, 21, 5, 30, tzinfo=IST),
+            ),
+        ],
         "api_call_log": [
             {
                 "method": "getChatMember",
@@ -83,9 +88,17 @@ def sample_rows() -> dict[str, list[dict[str, Any]]]:
                 "error_message": ODD_TEXT[:100],
                 "timestamp": ts,
             },
-            {"method": "sendMessage", "chat_id": None, "user_id": None, "success": True,
-             "latency_ms": 1e-3, "error_type": None, "error_message": None, "timestamp": ts},
-        ],  # fmt: skip
+            {
+                "method": "sendMessage",
+                "chat_id": None,
+                "user_id": None,
+                "success": True,
+                "latency_ms": 1e-3,
+                "error_type": None,
+                "error_message": None,
+                "timestamp": ts,
+            },
+        ],
         "messages": [
             {
                 "telegram_message_id": 2**31 + 7,
@@ -97,10 +110,17 @@ def sample_rows() -> dict[str, list[dict[str, Any]]]:
                 "is_bot_message": False,
                 "created_at": ts,
             },
-            {"telegram_message_id": 1, "chat_id": -5, "user_id": None, "content": None,
-             "content_type": "photo", "reply_to_message_id": None, "is_bot_message": True,
-             "created_at": ts},
-        ],  # fmt: skip
+            {
+                "telegram_message_id": 1,
+                "chat_id": -5,
+                "user_id": None,
+                "content": None,
+                "content_type": "photo",
+                "reply_to_message_id": None,
+                "is_bot_message": True,
+                "created_at": ts,
+            },
+        ],
         "member_events": [
             {"chat_id": -BIG, "user_id": BIG, "event": "join", "timestamp": ts},
             {"chat_id": -BIG, "user_id": BIG, "event": "leave", "timestamp": ts},
@@ -138,11 +158,11 @@ async def user_ids(engine: AsyncEngine) -> list[int]:
         return sorted((await conn.execute(sa.select(t.c.user_id))).scalars())
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
     while not await check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {timeout} s")
+            raise AssertionError(f"condition not reached within {within} s")
         await asyncio.sleep(0.02)
 
 
@@ -189,7 +209,7 @@ async def test_unknown_table_or_column_is_a_value_error(tmp_path: Path) -> None:
         writer.put_many("nope", [verification(1)])
     with pytest.raises(ValueError, match="ids are assigned by the database"):
         writer.put("verification_log", {**verification(1), "id": 5})
-    with pytest.raises(ValueError, match="unknown column.*colour"):
+    with pytest.raises(ValueError, match=r"unknown column.*colour"):
         writer.put("member_events", {"chat_id": 1, "user_id": 2, "event": "join", "colour": 1})
     assert writer.stats.queued == 0 and writer.stats.in_memory == 0
     await engine.dispose()
