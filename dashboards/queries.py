@@ -95,6 +95,11 @@ def _frame(conn: Connection, stmt: sa.Executable) -> pd.DataFrame:
     return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
+def _isum(column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """SUM of an integer column as an integer (PostgreSQL's SUM(bigint) is numeric)."""
+    return sa.cast(sa.func.sum(column), sa.BigInteger())
+
+
 def _in_groups(column: sa.ColumnElement[int], groups: GroupIds) -> sa.ColumnElement[bool]:
     return column.in_(groups) if groups else sa.true()
 
@@ -149,7 +154,7 @@ def load_verification(
     stmt = (
         sa.select(
             *keys,
-            sa.func.sum(t.c.checks).label("checks"),
+            _isum(t.c.checks).label("checks"),
             sa.func.sum(t.c.latency_ms_sum).label("latency_ms_sum"),
             sa.func.max(t.c.latency_ms_max).label("latency_ms_max"),
         )
@@ -165,7 +170,7 @@ def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) ->
     """Latency histogram counts per day and bucket for ``source`` (verification | api)."""
     t = HISTOGRAM
     stmt = (
-        sa.select(t.c.day, t.c.bucket_le_ms, sa.func.sum(t.c.count).label("count"))
+        sa.select(t.c.day, t.c.bucket_le_ms, _isum(t.c.count).label("count"))
         .where(t.c.day.between(start, end), t.c.source == source)
         .group_by(t.c.day, t.c.bucket_le_ms)
         .order_by(t.c.day)
@@ -181,7 +186,7 @@ def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame
     stmt = (
         sa.select(
             *keys,
-            sa.func.sum(t.c.calls).label("calls"),
+            _isum(t.c.calls).label("calls"),
             sa.func.sum(t.c.latency_ms_sum).label("latency_ms_sum"),
             sa.func.max(t.c.latency_ms_max).label("latency_ms_max"),
         )
@@ -202,9 +207,9 @@ def load_hourly(
         sa.select(
             t.c.day,
             t.c.hour,
-            sa.func.sum(t.c.verifications).label("verifications"),
-            sa.func.sum(t.c.messages).label("messages"),
-            sa.func.sum(t.c.joins).label("joins"),
+            _isum(t.c.verifications).label("verifications"),
+            _isum(t.c.messages).label("messages"),
+            _isum(t.c.joins).label("joins"),
         )
         .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
         .group_by(t.c.day, t.c.hour)

@@ -1,0 +1,146 @@
+"""End to end: `streamlit run` over a seeded database, every page opened in the OS Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from cli.dashboard import streamlit_command
+from tests.dashboards.seed import seed_dashboard
+from tests.support.browser import CHROMIUM_FLAGS, ensure_chromium
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+PASSWORD = "e2e-secret"
+PAGES = (  # sidebar link, page title, plotly charts the page must show at least
+    ("Overview", "Overview", 1),
+    ("Verification", "Verification", 6),
+    ("Activity", "Activity", 3),
+    ("Groups & channels", "Groups & channels", 5),
+    ("API calls", "API calls", 4),
+    ("Summaries", "Summaries", 1),
+)
+READY_JS = """(minCharts) => {
+  const running = document.querySelector('[data-testid="stStatusWidget"]');
+  const charts = document.querySelectorAll('.js-plotly-plot .main-svg').length;
+  const title = document.querySelector('h1');
+  if (document.querySelector('[data-testid="stException"]')) return 'EXCEPTION';
+  return !running && charts >= minCharts && title ? title.innerText.trim() : null;
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def dashboard_server(db_url: str, tmp_path: Path) -> Iterator[str]:
+    seed_dashboard(db_url)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DASHBOARD_DATABASE_URL": db_url,
+        "DASHBOARD_PASSWORD": PASSWORD,
+        "DASHBOARD_CACHE_TTL_S": "60",
+    }
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        streamlit_command("127.0.0.1", port), env=env, cwd=tmp_path, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
+                    if reply.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(
+                    "streamlit did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:]
+                )
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _wait_ready(page: Page, title: str, min_charts: int) -> None:
+    """Wait (polling the DOM over CDP) until the page has run, shows its title and its charts,
+    and stays so for a moment; half-rendered pages make useless screenshots."""
+    deadline = time.monotonic() + 60
+    stable = 0
+    while time.monotonic() < deadline:
+        seen = page.evaluate(READY_JS, min_charts)
+        if seen == "EXCEPTION":
+            _no_exception(page, title)
+        stable = stable + 1 if seen == title else 0
+        if stable >= 3:
+            return
+        page.wait_for_timeout(250)
+    shot = SCREENSHOTS / f"timeout_{title.replace(' ', '_')}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    pytest.fail(f"page {title!r} never became ready with {min_charts} charts (see {shot})")
+
+
+def _no_exception(page: Page, name: str) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    if errors.count():
+        pytest.fail(f"Streamlit exception on {name}: {errors.first.inner_text()[:1500]}")
+
+
+@pytest.mark.slow
+def test_every_page_renders_in_chromium(
+    dashboard_server: str, tmp_path: Path, backend: str
+) -> None:
+    chromium = ensure_chromium()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(chromium),
+            headless=True,
+            args=list(CHROMIUM_FLAGS),
+            viewport={"width": 1440, "height": 2200},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.goto(dashboard_server, wait_until="domcontentloaded")
+            # the password gate comes first, and shows nothing else
+            password = page.get_by_label("Password", exact=True)
+            password.wait_for(timeout=30_000)
+            assert page.locator(".js-plotly-plot").count() == 0
+            password.fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            for link, title, min_charts in PAGES:
+                page.locator('[data-testid="stSidebarNav"]').get_by_role(
+                    "link", name=link, exact=True
+                ).click()
+                _wait_ready(page, title, min_charts)
+                _no_exception(page, title)
+                slug = title.lower().replace(" & ", "_").replace(" ", "_")
+                page.screenshot(path=str(SCREENSHOTS / f"{backend}_{slug}.png"), full_page=True)
+            # the last page is Summaries: the latest 7-day summary of the first chat is shown
+            assert (
+                "release date was announced" in page.locator('[data-testid="stMain"]').inner_text()
+            )
+        finally:
+            context.close()

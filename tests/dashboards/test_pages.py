@@ -1,0 +1,315 @@
+"""Every page through Streamlit's AppTest over seeded analytics tables: the figures shown are
+the seeded ones, the shared filters change them, and no page raises."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboards.seed import ALPHA, BETA, DELTA, GAMMA, Seed, seed_dashboard
+
+Open = Callable[[str], AppTest]
+VER = "analytics_verification_daily"
+API = "analytics_api_calls_daily"
+GROUP_DAILY = "analytics_group_daily"
+PAGES = (
+    "views/overview.py",
+    "views/verification.py",
+    "views/activity.py",
+    "views/groups.py",
+    "views/api_calls.py",
+    "views/summaries.py",
+)
+
+
+def metric(at: AppTest, label: str) -> Any:
+    found = [m for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r} in {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def frame(at: AppTest, *columns: str) -> Any:
+    """The first dataframe on the page that has all ``columns``."""
+    for df in at.dataframe:
+        value = df.value
+        if all(c in value.columns for c in columns):
+            return value
+    raise AssertionError(f"no table with columns {columns}")
+
+
+def current(seed: Seed) -> tuple[dt.date, dt.date]:
+    return seed.today - dt.timedelta(days=6), seed.today
+
+
+def previous(seed: Seed) -> tuple[dt.date, dt.date]:
+    return seed.today - dt.timedelta(days=13), seed.today - dt.timedelta(days=7)
+
+
+def total(rows: list[dict[str, Any]], column: str, **match: Any) -> int:
+    return sum(r[column] for r in rows if all(r.get(k) == v for k, v in match.items()))
+
+
+def members_at(seed: Seed, end: dt.date, groups: set[int]) -> tuple[int, int]:
+    """(enabled groups created by the end of ``end``, their members at that moment)."""
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    chosen = [
+        g["id"]
+        for g in seed.rows["protected_groups"]
+        if g["enabled"] and g["created_at"] < until and g["id"] in groups
+    ]
+    members = 0
+    for gid in chosen:
+        snaps = [
+            s
+            for s in seed.rows["member_count_snapshots"]
+            if s["chat_id"] == gid and s["synced_at"] < until
+        ]
+        if snaps:
+            members += max(snaps, key=lambda s: s["synced_at"])["member_count"]
+    return len(chosen), members
+
+
+def expected_overview(seed: Seed, groups: set[int]) -> dict[str, tuple[str, str]]:
+    out: dict[str, list[Any]] = {}
+    for start, end in (current(seed), previous(seed)):
+        ver = [r for r in seed.where(VER, start, end) if r["group_id"] in groups]
+        api = seed.where(API, start, end)
+        checks = total(ver, "checks")
+        calls = total(api, "calls")
+        n_groups, members = members_at(seed, end, groups)
+        figures = {
+            "Checks": checks,
+            "Pass rate": total(ver, "checks", status="success") / checks,
+            "Cache hit rate": total(ver, "checks", cached=True) / checks,
+            "API calls": calls,
+            "API error rate": total(api, "calls", success=False) / calls,
+            "Protected groups": n_groups,
+            "Members": members,
+        }
+        for key, value in figures.items():
+            out.setdefault(key, []).append(value)
+    shown: dict[str, tuple[str, str]] = {}
+    for key, (now, before) in out.items():
+        if isinstance(now, float):
+            shown[key] = (f"{now:.1%}", f"{(now - before) * 100:+.1f} pp")
+        else:
+            shown[key] = (f"{now:,}", f"{now - before:+,}")
+    return shown
+
+
+ALL = {ALPHA, BETA, GAMMA, DELTA}
+
+
+# --------------------------------------------------------------------------- overview
+
+
+def test_overview_kpis_equal_the_seeded_data(dashboard_env: str, open_page: Open) -> None:
+    seed = seed_dashboard(dashboard_env)
+    at = open_page("views/overview.py")
+    for label, (value, delta) in expected_overview(seed, ALL).items():
+        assert (metric(at, label).value, metric(at, label).delta) == (value, delta), label
+    # p95 from the merged histograms: this week 35 checks <=10 ms and 35 <=25 ms -> 23.5 ms;
+    # last week all 70 <=5 ms -> 4.75 ms
+    p95 = metric(at, "p95 check latency")
+    assert (p95.value, p95.delta) == ("23.5 ms", "+18.8 ms")
+    assert metric(at, "Protected groups").value == "3"  # Gamma is disabled
+    assert not at.warning  # everything materialized an hour ago
+    fresh = frame(at, "table", "status")
+    assert len(fresh) == 7 and set(fresh["status"]) == {"fresh"}
+
+
+def test_overview_filters_change_the_figures(dashboard_env: str, open_page: Open) -> None:
+    seed = seed_dashboard(dashboard_env)
+    at = open_page("views/overview.py")
+    at.multiselect(key="groups").set_value([BETA]).run()
+    assert not at.exception
+    for label, (value, delta) in expected_overview(seed, {BETA}).items():
+        assert (metric(at, label).value, metric(at, label).delta) == (value, delta), label
+    assert metric(at, "Members").value == "63"
+
+    at.multiselect(key="groups").set_value([]).run()
+    day = seed.today - dt.timedelta(days=3)
+    at.date_input(key="date_range").set_value((day, day)).run()
+    assert not at.exception
+    rows = seed.where(VER, day, day)
+    assert metric(at, "Checks").value == f"{total(rows, 'checks'):,}"
+    before = seed.where(VER, day - dt.timedelta(days=1), day - dt.timedelta(days=1))
+    assert metric(at, "Checks").delta == f"{total(rows, 'checks') - total(before, 'checks'):+,}"
+
+
+def test_overview_warns_when_stale(dashboard_env: str, open_page: Open) -> None:
+    seed_dashboard(dashboard_env, stale=True)
+    at = open_page("views/overview.py")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Stale data" in warnings and "gatepulse materialize" in warnings
+    assert "newest raw event" in warnings
+    assert set(frame(at, "table", "status")["status"]) == {"stale"}
+
+
+# --------------------------------------------------------------------------- other pages
+
+
+def test_verification_page(dashboard_env: str, open_page: Open) -> None:
+    seed = seed_dashboard(dashboard_env)
+    at = open_page("views/verification.py")
+    rows = seed.where(VER, *current(seed))
+    assert metric(at, "Checks").value == f"{total(rows, 'checks'):,}"
+    assert metric(at, "Passed").value == f"{total(rows, 'checks', status='success'):,}"
+    assert metric(at, "Failed").value == f"{total(rows, 'checks', status='failed'):,}"
+    assert metric(at, "Errors").value == f"{total(rows, 'checks', status='error'):,}"
+    assert metric(at, "p95").value == "23.5 ms"
+    errors = frame(at, "error_type", "checks").set_index("error_type")["checks"].to_dict()
+    assert errors == {
+        "Forbidden": total(rows, "checks", error_type="Forbidden"),
+        "NetworkError": total(rows, "checks", error_type="NetworkError"),
+    }
+    daily = frame(at, "day", "checks", "cache_hits")
+    assert len(daily) == 7
+    for row in daily.itertuples():
+        day_rows = seed.where(VER, row.day, row.day)
+        assert row.checks == total(day_rows, "checks")
+        assert row.cache_hits == total(day_rows, "checks", cached=True)
+    triggers = frame(at, "trigger").set_index("trigger")
+    assert triggers.loc["join", "success"] == total(
+        rows, "checks", trigger="join", status="success"
+    )
+
+    at.multiselect(key="groups").set_value([ALPHA]).run()
+    alpha = [r for r in rows if r["group_id"] == ALPHA]
+    assert metric(at, "Checks").value == f"{total(alpha, 'checks'):,}"
+    assert set(frame(at, "error_type", "checks")["error_type"]) == {"Forbidden"}
+
+
+def test_activity_page(dashboard_env: str, open_page: Open) -> None:
+    seed = seed_dashboard(dashboard_env)
+    at = open_page("views/activity.py")
+    rows = seed.where(GROUP_DAILY, *current(seed))
+    assert metric(at, "Messages").value == f"{total(rows, 'messages'):,}"
+    assert metric(at, "Joins").value == f"{total(rows, 'joins'):,}"
+    assert metric(at, "Leaves").value == f"{total(rows, 'leaves'):,}"
+    daily = frame(at, "day", "messages", "active_users")
+    assert len(daily) == 7
+    first = daily.iloc[0]
+    assert first["messages"] == total(
+        seed.where(GROUP_DAILY, first["day"], first["day"]), "messages"
+    )
+    at.segmented_control(key="activity_metric").set_value("Joins").run()
+    assert not at.exception
+    at.multiselect(key="groups").set_value([BETA]).run()
+    beta = [r for r in rows if r["group_id"] == BETA]
+    assert metric(at, "Messages").value == f"{total(beta, 'messages'):,}"
+    assert metric(at, "Leaves").value == f"{total(beta, 'leaves'):,}"
+
+
+def test_groups_page(dashboard_env: str, open_page: Open) -> None:
+    seed = seed_dashboard(dashboard_env)
+    at = open_page("views/groups.py")
+    rows = seed.where(GROUP_DAILY, *current(seed))
+    per_group = frame(at, "group_id", "checks", "messages").set_index("group_id")
+    assert set(per_group.index) == {ALPHA, BETA}
+    assert per_group.loc[ALPHA, "checks"] == total(rows, "verifications", group_id=ALPHA)
+    assert per_group.loc[BETA, "messages"] == total(rows, "messages", group_id=BETA)
+    catalog = frame(at, "id", "title", "enabled")
+    assert dict(zip(catalog["title"], catalog["enabled"], strict=True)) == {
+        "Alpha": True,
+        "Beta": True,
+        "Gamma": False,
+        "Delta": True,
+    }
+    assert len(frame(at, "id", "username", "subscriber_count")) == 2
+    at.multiselect(key="groups").set_value([BETA]).run()
+    assert not at.exception
+    assert list(frame(at, "group_id", "checks", "messages")["group_id"]) == [BETA]
+
+
+def test_api_calls_page(dashboard_env: str, open_page: Open) -> None:
+    seed = seed_dashboard(dashboard_env)
+    at = open_page("views/api_calls.py")
+    rows = seed.where(API, *current(seed))
+    assert metric(at, "Calls").value == f"{total(rows, 'calls'):,}"
+    assert metric(at, "Errors").value == f"{total(rows, 'calls', success=False):,}"
+    methods = frame(at, "method", "calls", "errors").set_index("method")
+    for method in ("sendMessage", "getChatMember"):
+        assert methods.loc[method, "calls"] == total(rows, "calls", method=method)
+        assert methods.loc[method, "errors"] == total(rows, "calls", method=method, success=False)
+    errors = frame(at, "method", "error_type", "calls")
+    assert set(errors["error_type"]) == {"RetryAfter", "Forbidden"}
+    # the week before had no Forbidden getChatMember errors
+    start, end = previous(seed)
+    at.date_input(key="date_range").set_value((start, end)).run()
+    assert not at.exception
+    assert set(frame(at, "method", "error_type", "calls")["error_type"]) == {"RetryAfter"}
+    assert metric(at, "Calls").value == f"{total(seed.where(API, start, end), 'calls'):,}"
+
+
+def test_summaries_page(dashboard_env: str, open_page: Open) -> None:
+    seed_dashboard(dashboard_env)
+    at = open_page("views/summaries.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert "release date was announced" in text
+    assert "onboarding questions dominated" in text
+    assert "pricing" not in text
+    history = frame(at, "summary_type", "content")
+    assert len(history) == 3
+    older = int(history[history["content"].str.contains("pricing")]["id"].iloc[0])
+    at.selectbox(key="summary_pick").set_value(older).run()
+    assert not at.exception
+    assert "pricing" in " ".join(m.value for m in at.markdown)
+    # a group without summaries: the picker has nothing, the page says what to run
+    at.multiselect(key="groups").set_value([BETA]).run()
+    assert "gatepulse materialize" in " ".join(i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_table_has_a_csv_download(dashboard_env: str, open_page: Open, page: str) -> None:
+    seed_dashboard(dashboard_env)
+    at = open_page(page)
+    assert len(at.dataframe) >= 1
+    assert len(at.get("download_button")) == len(at.dataframe)
+
+
+# --------------------------------------------------------------------------- gate and empty
+
+
+def test_password_gate(dashboard_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.dashboards.conftest import APP
+
+    seed_dashboard(dashboard_env)
+    monkeypatch.setenv("DASHBOARD_PASSWORD", "s3cret")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert not at.metric and not at.dataframe and not at.multiselect  # nothing but the form
+    at.text_input(key="password").input("wrong")  # a form: the value goes with the submit
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["Wrong password."]
+    assert not at.metric
+    at.text_input(key="password").input("s3cret")
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert metric(at, "Checks").value != "—"
+    at.switch_page("views/verification.py").run()
+    assert metric(at, "Passed")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_empty_database_says_what_to_run(open_page: Open, page: str) -> None:
+    at = open_page(page)
+    hints = " ".join(i.value for i in at.info)
+    assert "make demo" in hints or "gatepulse materialize" in hints, hints
+
+
+def test_unmigrated_database_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from tests.dashboards.conftest import APP
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", f"sqlite:///{tmp_path / 'nothing.db'}")
+    monkeypatch.delenv("DASHBOARD_PASSWORD", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert "gatepulse migrate" in at.error[0].value
