@@ -44,7 +44,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol
@@ -75,6 +75,7 @@ PROGRESS_SUFFIX = ".progress"
 REJECTED_FILE = "rejected.jsonl"
 
 _MISSING: Any = object()
+_TZINFO = attrgetter("tzinfo")
 Row = tuple[Any, ...]
 Batch = dict["_TableSpec", list[Row]]
 
@@ -93,7 +94,6 @@ class WriterStats:
     in-doubt transaction turned out to have committed (not written twice).
     """
 
-    queued: int = 0
     written: int = 0
     spooled: int = 0
     replayed: int = 0
@@ -105,12 +105,17 @@ class WriterStats:
     database_available: bool = True
     last_error: str | None = None
     last_error_at: dt.datetime | None = None
-    _in_memory: Callable[[], int] = field(default=lambda: 0, repr=False, compare=False)
+    _source: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def queued(self) -> int:
+        """Rows accepted by ``put``/``put_many`` so far."""
+        return int(self._source._queued) if self._source is not None else 0
 
     @property
     def in_memory(self) -> int:
         """Rows held in memory right now (queued, in flight or being replayed)."""
-        return self._in_memory()
+        return int(self._source._held) if self._source is not None else 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -218,14 +223,20 @@ class _TableSpec:
 
     def naive_rows(self, rows: list[Row]) -> list[int]:
         """Indexes of rows with a naive datetime (refused: gatepulse stores tz-aware UTC)."""
-        bad: list[int] = []
+        bad: set[int] = set()
         for i in self.dt_idx:
-            bad.extend(
+            values = list(map(itemgetter(i), rows))
+            try:
+                if None not in map(_TZINFO, values):
+                    continue  # the usual case: every value has a tzinfo (checked in C)
+            except AttributeError:
+                pass
+            bad.update(
                 n
-                for n, r in enumerate(rows)
-                if (v := r[i]) is not None and (not isinstance(v, dt.datetime) or v.tzinfo is None)
+                for n, v in enumerate(values)
+                if v is not None and (not isinstance(v, dt.datetime) or v.tzinfo is None)
             )
-        return sorted(set(bad))
+        return sorted(bad)
 
     def pg_records(self, rows: list[Row]) -> list[Row]:
         if not self.json_idx:
@@ -580,8 +591,10 @@ class LogWriter:
         self._copy = engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
         self._spool = _Spool(Path(self.settings.spool_dir))
         self._pending_n = 0  # rows in the specs' pending lists
-        self._busy_n = 0  # rows taken out of memory lists but not yet settled (in flight)
-        self.stats = WriterStats(_in_memory=lambda: self._pending_n + self._busy_n)
+        self._held = 0  # rows in memory: pending, in flight or being replayed
+        self._limit = self._max_queue  # put() spools past this; 0 once closed
+        self._queued = 0
+        self.stats = WriterStats(_source=self)
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -601,14 +614,21 @@ class LogWriter:
         spec = self._specs.get(table)
         if spec is None:
             raise ValueError(f"unknown table {table!r}; the writer takes {WRITABLE_TABLES}")
-        values = spec.convert(row)
-        self.stats.queued += 1
-        if self._pending_n + self._busy_n >= self._max_queue or self._closed:
+        if len(row) == spec.fast_len:  # every column given: one C call (inlined for speed)
+            try:
+                values = spec.getter(row)
+            except KeyError:
+                values = spec.convert(row)
+        else:
+            values = spec.convert(row)
+        self._queued += 1
+        if self._held >= self._limit:
             self._overflow(spec, [values])
             return
         spec.pending.append(values)
+        self._held += 1
         self._pending_n += 1
-        if self._pending_n >= self._batch_size and not self._wake.is_set():
+        if self._pending_n == self._batch_size:
             self._wake.set()
 
     def put_many(self, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -617,12 +637,13 @@ class LogWriter:
         if spec is None:
             raise ValueError(f"unknown table {table!r}; the writer takes {WRITABLE_TABLES}")
         converted = [spec.convert(r) for r in rows]
-        self.stats.queued += len(converted)
-        room = 0 if self._closed else max(0, self._max_queue - self._pending_n - self._busy_n)
+        self._queued += len(converted)
+        room = max(0, self._limit - self._held)
         if len(converted) > room:
             self._overflow(spec, converted[room:])
             converted = converted[:room]
         spec.pending.extend(converted)
+        self._held += len(converted)
         self._pending_n += len(converted)
         if self._pending_n >= self._batch_size and not self._wake.is_set():
             self._wake.set()
@@ -639,6 +660,7 @@ class LogWriter:
         if self._task is not None:
             return
         self._closed = self._stopping = False
+        self._limit = self._max_queue
         try:
             self._spool.ensure_dir()
             self._spool.remove_orphans()
@@ -669,7 +691,8 @@ class LogWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self._closed = True  # from here on put() goes straight to the spool
+        self._closed = True
+        self._limit = 0  # from here on put() goes straight to the spool
         try:
             await self.flush()
         finally:
@@ -737,9 +760,7 @@ class LogWriter:
             if spec.pending:
                 batch[spec] = spec.pending
                 spec.pending = []
-        moved = self._pending_n
-        self._pending_n = 0
-        self._busy_n += moved
+        self._pending_n = 0  # the rows stay in self._held until settled
         return batch
 
     async def _flush_pending(self, force: bool) -> None:
@@ -766,7 +787,7 @@ class LogWriter:
             self._spool_rows(batch)
             raise
         finally:
-            self._busy_n -= count
+            self._held -= count
             self._spool.flush()
 
     def _flush_memory_to_spool(self) -> None:
@@ -774,7 +795,7 @@ class LogWriter:
             batch = self._take_pending()
             count = sum(map(len, batch.values()))
             self._spool_rows(batch)
-            self._busy_n -= count
+            self._held -= count
 
     def _spool_rows(self, batch: Batch, xid: int | None = None) -> bool:
         lines = [spec.spool_line(r, xid) for spec, rows in batch.items() for r in rows]
@@ -787,6 +808,7 @@ class LogWriter:
             for spec, rows in batch.items():
                 spec.pending.extend(rows)
                 self._pending_n += len(rows)
+                self._held += len(rows)
             return False
         self.stats.spooled += len(lines)
         self._spool_dirty = True
@@ -961,7 +983,7 @@ class LogWriter:
                 self._mark_down(exc.__cause__ or exc)
                 return False
         cursor = self._cursor
-        room = self._max_queue - self._pending_n - self._busy_n
+        room = self._max_queue - self._held
         limit = min(max(self._batch_size, 1000), room)
         if limit <= 0:  # memory is full of fresh rows: write (or spool) those first
             await self._flush_pending(force=True)
@@ -974,7 +996,7 @@ class LogWriter:
             return True
         batch, tagged, bad = self._parse(lines)
         count = sum(map(len, batch.values())) + sum(len(rows) for _, rows in tagged)
-        self._busy_n += count
+        self._held += count
         try:
             try:
                 skipped = await self._drop_committed(tagged, batch)
@@ -994,7 +1016,7 @@ class LogWriter:
             self._mark_up()
             return True
         finally:
-            self._busy_n -= count
+            self._held -= count
 
     def _next_segment(self) -> _ReplayCursor | None:
         for path in self._spool.segments():
