@@ -136,7 +136,7 @@ class FakeTelegramServer:
             await runner.cleanup()
             raise OSError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
         self.port = sock.getsockname()[1]
-        await web.SockSite(runner, sock, shutdown_timeout=0.5).start()
+        await web.SockSite(runner, sock).start()
         self._runner = runner
         self._delivery = asyncio.create_task(self._deliver_webhooks(), name="fake-tg-webhook")
 

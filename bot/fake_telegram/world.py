@@ -258,13 +258,15 @@ class _Params:
     def __contains__(self, name: str) -> bool:
         return self.raw.get(name) not in (None, "")
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def text(self, name: str, default: str | None = None) -> str | None:
         value = self.raw.get(name)
         if value is None:
             return default
         return value if isinstance(value, str) else json.dumps(value)
 
-    def int(self, name: str, default: int | None = None, *, required: bool = False) -> int | None:
+    def integer(
+        self, name: str, default: int | None = None, *, required: bool = False
+    ) -> int | None:
         value = self.raw.get(name)
         if value in (None, ""):
             if required:
@@ -275,7 +277,7 @@ class _Params:
         except (TypeError, ValueError):
             raise ApiError(400, f"Bad Request: invalid {name} specified") from None
 
-    def float(self, name: str, default: float = 0.0) -> float:
+    def number(self, name: str, default: float = 0.0) -> float:
         value = self.raw.get(name)
         if value in (None, ""):
             return default
@@ -284,7 +286,7 @@ class _Params:
         except (TypeError, ValueError):
             raise ApiError(400, f"Bad Request: invalid {name} specified") from None
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         value = self.raw.get(name)
         if value in (None, ""):
             return default
@@ -292,7 +294,7 @@ class _Params:
             return value
         return str(value).strip().lower() in ("true", "1")
 
-    def json(self, name: str) -> Any:
+    def obj(self, name: str) -> Any:
         value = self.raw.get(name)
         if value in (None, ""):
             return None
@@ -804,11 +806,11 @@ class FakeWorld:
     def _get_updates(self, p: _Params) -> Any:
         if self.webhook["url"]:
             raise ApiError(409, WEBHOOK_ACTIVE)
-        allowed = p.json("allowed_updates")
+        allowed = p.obj("allowed_updates")
         if isinstance(allowed, list):
             self.allowed_updates = [str(a) for a in allowed] or None
-        offset = p.int("offset")
-        limit = max(1, min(100, p.int("limit", 100) or 100))
+        offset = p.integer("offset")
+        limit = max(1, min(100, p.integer("limit", 100) or 100))
         if offset is not None:
             if offset < 0:
                 self.updates = self.updates[offset:]
@@ -820,25 +822,25 @@ class FakeWorld:
         batch = self.updates[:limit]
         if not batch:
             reply = Reply.success([])
-            reply.poll_s = p.float("timeout", 0.0)
+            reply.poll_s = p.number("timeout", 0.0)
             return reply
         return batch
 
     def _set_webhook(self, p: _Params) -> bool:
-        url = p.str("url") or ""
+        url = p.text("url") or ""
         if url and not url.startswith(("http://", "https://")):
             raise ApiError(400, BAD_WEBHOOK_URL)
-        if p.bool("drop_pending_updates"):
+        if p.flag("drop_pending_updates"):
             self.updates.clear()
-        allowed = p.json("allowed_updates")
+        allowed = p.obj("allowed_updates")
         if isinstance(allowed, list):
             self.allowed_updates = [str(a) for a in allowed] or None
-        self.webhook = {"url": url, "secret_token": p.str("secret_token")}
+        self.webhook = {"url": url, "secret_token": p.text("secret_token")}
         self._wake()
         return True
 
     def _delete_webhook(self, p: _Params) -> bool:
-        if p.bool("drop_pending_updates"):
+        if p.flag("drop_pending_updates"):
             self.updates.clear()
         self.webhook = {"url": "", "secret_token": None}
         self._wake()
@@ -861,7 +863,7 @@ class FakeWorld:
 
     def _send_message(self, p: _Params) -> JsonDict:
         chat = self._target_chat(p.chat_ref())
-        text = p.str("text") or ""
+        text = p.text("text") or ""
         if not text.strip():
             raise ApiError(400, TEXT_EMPTY)
         if len(text) > 4096:
@@ -869,12 +871,12 @@ class FakeWorld:
         if chat.type == "channel" and not self._bot_right(chat, "can_post_messages"):
             raise ApiError(400, NOT_ENOUGH_RIGHTS_SEND)
         message = self._new_message(chat, self.bot_user, text=text)
-        markup = p.json("reply_markup")
+        markup = p.obj("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup
-        reply = p.json("reply_parameters")
+        reply = p.obj("reply_parameters")
         reply_to = reply.get("message_id") if isinstance(reply, dict) else None
-        reply_to = reply_to or p.int("reply_to_message_id")
+        reply_to = reply_to or p.integer("reply_to_message_id")
         if reply_to is not None and reply_to in chat.messages:
             message["reply_to_message"] = {
                 k: v for k, v in chat.messages[reply_to].items() if k != "reply_to_message"
@@ -888,14 +890,14 @@ class FakeWorld:
 
     def _delete_message(self, p: _Params) -> bool:
         chat = self._target_chat(p.chat_ref())
-        message_id = p.int("message_id", required=True)
+        message_id = p.integer("message_id", required=True)
         assert message_id is not None
         self._delete_one(chat, message_id)
         return True
 
     def _delete_messages(self, p: _Params) -> bool:
         chat = self._target_chat(p.chat_ref())
-        ids = p.json("message_ids") or []
+        ids = p.obj("message_ids") or []
         for message_id in ids:
             if int(message_id) in chat.messages:
                 self._delete_one(chat, int(message_id))
@@ -913,14 +915,14 @@ class FakeWorld:
 
     def _edit_message_text(self, p: _Params) -> JsonDict:
         chat = self._target_chat(p.chat_ref())
-        message_id = p.int("message_id", required=True)
+        message_id = p.integer("message_id", required=True)
         message = chat.messages.get(message_id or 0)
         if message is None or message.get("from", {}).get("id") != self.bot_id:
             raise ApiError(400, MESSAGE_TO_EDIT_NOT_FOUND)
-        text = p.str("text") or ""
+        text = p.text("text") or ""
         if not text.strip():
             raise ApiError(400, TEXT_EMPTY)
-        markup = p.json("reply_markup")
+        markup = p.obj("reply_markup")
         if text == message.get("text") and markup == message.get("reply_markup"):
             raise ApiError(400, MESSAGE_NOT_MODIFIED)
         message["text"] = text
@@ -934,10 +936,10 @@ class FakeWorld:
 
     def _edit_message_reply_markup(self, p: _Params) -> JsonDict:
         chat = self._target_chat(p.chat_ref())
-        message = chat.messages.get(p.int("message_id", required=True) or 0)
+        message = chat.messages.get(p.integer("message_id", required=True) or 0)
         if message is None or message.get("from", {}).get("id") != self.bot_id:
             raise ApiError(400, MESSAGE_TO_EDIT_NOT_FOUND)
-        markup = p.json("reply_markup")
+        markup = p.obj("reply_markup")
         if markup == message.get("reply_markup"):
             raise ApiError(400, MESSAGE_NOT_MODIFIED)
         if isinstance(markup, dict) and "inline_keyboard" in markup:
@@ -949,7 +951,7 @@ class FakeWorld:
 
     def _restrict_chat_member(self, p: _Params) -> bool:
         chat = self._target_chat(p.chat_ref())
-        user_id = p.int("user_id", required=True)
+        user_id = p.integer("user_id", required=True)
         assert user_id is not None
         if chat.type != "supergroup":
             raise ApiError(400, SUPERGROUPS_ONLY)
@@ -964,16 +966,16 @@ class FakeWorld:
             raise ApiError(400, CANT_REMOVE_OWNER)
         if current is not None and current.status == "administrator":
             raise ApiError(400, USER_IS_ADMIN)
-        given = p.json("permissions")
+        given = p.obj("permissions")
         if not isinstance(given, dict):
             raise ApiError(400, "Bad Request: can't parse permissions JSON object")
         perms = {name: bool(given.get(name, False)) for name in PERMISSION_FIELDS}
         # Telegram's dependent permissions: any media right implies the right to send text.
-        if not p.bool("use_independent_chat_permissions") and any(
+        if not p.flag("use_independent_chat_permissions") and any(
             perms[n] for n in PERMISSION_FIELDS[1:10]
         ):
             perms["can_send_messages"] = True
-        until = p.int("until_date", 0) or 0
+        until = p.integer("until_date", 0) or 0
         self.restrictions[(chat.id, user_id)] = dict(perms, until_date=until)
         was_member = current is not None and (
             current.status == "member" or (current.status == "restricted" and current.is_member)
@@ -992,7 +994,7 @@ class FakeWorld:
 
     def _ban_chat_member(self, p: _Params) -> bool:
         chat = self._target_chat(p.chat_ref())
-        user_id = p.int("user_id", required=True)
+        user_id = p.integer("user_id", required=True)
         assert user_id is not None
         if not self._bot_right(chat, "can_restrict_members"):
             raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
@@ -1001,21 +1003,21 @@ class FakeWorld:
             raise ApiError(400, CANT_REMOVE_OWNER)
         if current is not None and current.status == "administrator":
             raise ApiError(400, USER_IS_ADMIN)
-        until = p.int("until_date", 0) or 0
+        until = p.integer("until_date", 0) or 0
         chat.members[user_id] = _Member("kicked", is_member=False, until_date=until)
         self.bans[(chat.id, user_id)] = until
         return True
 
     def _unban_chat_member(self, p: _Params) -> bool:
         chat = self._target_chat(p.chat_ref())
-        user_id = p.int("user_id", required=True)
+        user_id = p.integer("user_id", required=True)
         assert user_id is not None
         if not self._bot_right(chat, "can_restrict_members"):
             raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
         current = chat.members.get(user_id)
         if current is not None and (
             current.status == "kicked"
-            or (not p.bool("only_if_banned") and current.status not in ("creator", "left"))
+            or (not p.flag("only_if_banned") and current.status not in ("creator", "left"))
         ):
             chat.members[user_id] = _Member("left", is_member=False)
         self.bans.pop((chat.id, user_id), None)
@@ -1023,7 +1025,7 @@ class FakeWorld:
 
     def _get_chat_member(self, p: _Params) -> JsonDict:
         ref = p.chat_ref()
-        user_id = p.int("user_id", required=True)
+        user_id = p.integer("user_id", required=True)
         assert user_id is not None
         chat = self._readable_chat(ref)
         if chat.type == "channel" and not self._bot_in(chat):
@@ -1080,16 +1082,16 @@ class FakeWorld:
         ]
 
     def _answer_callback_query(self, p: _Params) -> bool:
-        query_id = p.str("callback_query_id") or ""
+        query_id = p.text("callback_query_id") or ""
         if query_id not in self._open_callbacks:
             raise ApiError(400, QUERY_TOO_OLD)
         self._open_callbacks.discard(query_id)
         self.answered_callbacks.append(
             {
                 "callback_query_id": query_id,
-                "text": p.str("text"),
-                "show_alert": p.bool("show_alert"),
-                "url": p.str("url"),
+                "text": p.text("text"),
+                "show_alert": p.flag("show_alert"),
+                "url": p.text("url"),
             }
         )
         return True
@@ -1101,16 +1103,16 @@ class FakeWorld:
         link: JsonDict = {
             "invite_link": self._make_link(),
             "creator": dict(self.bot_user),
-            "creates_join_request": p.bool("creates_join_request"),
+            "creates_join_request": p.flag("creates_join_request"),
             "is_primary": False,
             "is_revoked": False,
         }
         if "name" in p:
-            link["name"] = p.str("name")
+            link["name"] = p.text("name")
         if "expire_date" in p:
-            link["expire_date"] = p.int("expire_date")
+            link["expire_date"] = p.integer("expire_date")
         if "member_limit" in p:
-            link["member_limit"] = p.int("member_limit")
+            link["member_limit"] = p.integer("member_limit")
         chat.invite_links.append(link)
         return link
 
@@ -1122,7 +1124,7 @@ class FakeWorld:
         return chat.invite_link
 
     def _set_my_commands(self, p: _Params) -> bool:
-        commands = p.json("commands")
+        commands = p.obj("commands")
         if not isinstance(commands, list):
             raise ApiError(400, "Bad Request: can't parse commands JSON object")
         self.commands = [dict(c) for c in commands if isinstance(c, dict)]
@@ -1192,10 +1194,10 @@ class FakeWorld:
                 if str(user.get("username", "")).lower() == name and user_id != self.bot_id:
                     return self.chats.get(user_id) or self._private_chat(user_id)
             return None
-        chat = self.chats.get(ref)
-        if chat is None and ref > 0 and ref in self.users and ref != self.bot_id:
-            chat = self._private_chat(ref)
-        return chat
+        found = self.chats.get(ref)
+        if found is None and ref > 0 and ref in self.users and ref != self.bot_id:
+            found = self._private_chat(ref)
+        return found
 
     def _bot_in(self, chat: _Chat) -> bool:
         if chat.type == "private":
