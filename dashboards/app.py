@@ -83,7 +83,7 @@ def _sidebar(url: str, dashboard: DashboardSettings) -> ui.PageContext:
     return ctx
 
 
-def _database_error(url: str, exc: sa.exc.SQLAlchemyError) -> None:
+def _database_error(url: str, exc: sa.exc.DBAPIError) -> None:
     where = make_url(url).render_as_string(hide_password=True)
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     st.error(
@@ -108,7 +108,7 @@ def main() -> None:
             for i, (path, title, icon, slug) in enumerate(PAGES)
         ]
         st.navigation(pages).run()
-    except sa.exc.SQLAlchemyError as exc:
+    except sa.exc.DBAPIError as exc:  # unreachable server, missing tables, no permission
         _database_error(url, exc)
 
 

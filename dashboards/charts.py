@@ -9,6 +9,16 @@ import plotly.graph_objects as go
 from dashboards.metrics import bucket_label
 
 STATUS_COLORS = {"success": "#2e9e5b", "failed": "#e8a33d", "error": "#d9534f"}
+ERROR_COLORS = {
+    "ok": "#4c78a8",
+    "RetryAfter": "#e8a33d",
+    "Forbidden": "#d9534f",
+    "ChatNotFound": "#b279a2",
+    "BadRequest": "#9d755d",
+    "NetworkError": "#f58518",
+    "TelegramError": "#72282c",
+    "unknown error": "#bab0ac",
+}
 HEIGHT = 340
 
 
@@ -83,9 +93,10 @@ def bars(
     if horizontal:
         fig = px.bar(frame, x=y, y=x, color=color, orientation="h", color_discrete_map=colors or {})
         fig.update_yaxes(type="category", autorange="reversed", title_text="")
-    else:
-        fig = px.bar(frame, x=x, y=y, color=color, color_discrete_map=colors or {})
-        fig.update_xaxes(type="category", title_text="")
+        fig.update_traces(width=0.6)
+        return _style(fig, title=title, height=min(HEIGHT * 2, 120 + 34 * frame[x].nunique()))
+    fig = px.bar(frame, x=x, y=y, color=color, color_discrete_map=colors or {})
+    fig.update_xaxes(type="category", title_text="")
     return _style(fig, title=title)
 
 

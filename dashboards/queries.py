@@ -248,26 +248,30 @@ def load_counts_at(
 ) -> pd.DataFrame:
     """The newest snapshot before ``until`` of each chat: chat_id, member_count, synced_at.
 
-    One index probe per chat on (chat_id, synced_at): cost follows the number of chats only.
+    One correlated lookup per chat on the (chat_id, synced_at) index, in one statement: the
+    cost follows the number of chats, not the length of the history.
     """
+    columns = ["chat_id", "member_count", "synced_at"]
     if not chat_ids:
-        return pd.DataFrame(columns=["chat_id", "member_count", "synced_at"])
+        return pd.DataFrame(columns=columns)
     s = SNAPSHOTS
+    chats = (GROUPS if kind == "group" else CHANNELS).alias("chats")
     newest = (
         sa.select(s.c.id)
-        .where(s.c.chat_id == sa.bindparam("chat"), s.c.kind == kind, s.c.synced_at < until)
+        .where(s.c.chat_id == chats.c.id, s.c.kind == kind, s.c.synced_at < until)
         .order_by(s.c.synced_at.desc())
         .limit(1)
+        .correlate(chats)
+        .scalar_subquery()
     )
-    ids: list[int] = []
+    stmt = (
+        sa.select(s.c.chat_id, s.c.member_count, s.c.synced_at)
+        .select_from(chats)
+        .join(s, s.c.id == newest)
+        .where(chats.c.id.in_([int(c) for c in chat_ids]))
+        .order_by(s.c.chat_id)
+    )
     with engine.connect() as conn:
-        for chat in chat_ids:
-            found = conn.execute(newest, {"chat": int(chat)}).scalar()
-            if found is not None:
-                ids.append(found)
-        if not ids:
-            return pd.DataFrame(columns=["chat_id", "member_count", "synced_at"])
-        stmt = sa.select(s.c.chat_id, s.c.member_count, s.c.synced_at).where(s.c.id.in_(ids))
         return _frame(conn, stmt)
 
 

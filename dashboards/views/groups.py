@@ -110,7 +110,6 @@ def _configuration(catalog: pd.DataFrame, channels: pd.DataFrame) -> None:
         ui.table(
             catalog.drop(columns=["created_at"]).rename(columns={"member_count": "members"}),
             "protected groups",
-            height=260,
         )
     ui.table(channels, "enforced channels")
 
