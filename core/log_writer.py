@@ -75,6 +75,7 @@ PROGRESS_SUFFIX = ".progress"
 REJECTED_FILE = "rejected.jsonl"
 
 _MISSING: Any = object()
+_TRIAL_BUDGET = 64  # rolled-back trial writes spent isolating bad rows in one batch
 _TZINFO = attrgetter("tzinfo")
 Row = tuple[Any, ...]
 Batch = dict["_TableSpec", list[Row]]
@@ -678,8 +679,10 @@ class LogWriter:
         because the database is down.
         """
         async with self._lock:
+            attempted = self._pending_n > 0
             await self._flush_pending(force=True)
-            await self._replay_all()
+            if not (attempted and self._down_since is not None):  # no second futile attempt
+                await self._replay_all()
 
     async def close(self) -> None:
         """Drain everything (written, or spooled when the database is unreachable) and stop."""
@@ -798,7 +801,20 @@ class LogWriter:
             self._held -= count
 
     def _spool_rows(self, batch: Batch, xid: int | None = None) -> bool:
-        lines = [spec.spool_line(r, xid) for spec, rows in batch.items() for r in rows]
+        try:
+            lines = [spec.spool_line(r, xid) for spec, rows in batch.items() for r in rows]
+        except (TypeError, ValueError):  # a value JSON cannot hold even via str(): one by one
+            lines = []
+            unencodable = []
+            for spec, rows in batch.items():
+                for r in rows:
+                    try:
+                        lines.append(spec.spool_line(r, xid))
+                    except (TypeError, ValueError) as exc:
+                        unencodable.append(
+                            {"table": spec.name, "raw": repr(r), "reason": _describe(exc)}
+                        )
+            self._write_rejected(unencodable)
         try:
             self._spool.append(lines)
         except OSError as exc:
@@ -868,51 +884,69 @@ class LogWriter:
                 await conn.close()
 
     async def _write_guarded(
-        self, batch: Batch, on_xid: Callable[[int], None] | None, *, replay: bool = False
+        self,
+        batch: Batch,
+        on_xid: Callable[[int], None] | None,
+        before_reject: Callable[[], None] | None = None,
     ) -> int:
-        """Write ``batch`` in one transaction; reject bad rows. Returns rows written.
+        """Write ``batch`` in one transaction, isolating bad rows. Returns rows written.
 
+        Bad rows are recorded in ``rejected.jsonl`` only once the good rows are committed
+        (``before_reject`` runs first), so a retried batch does not reject its rows twice.
         Raises :class:`_Unavailable` (or :class:`_InDoubt`) when the database is the problem.
         """
         try:
             async with self._session() as session:
-                return await self._write_isolating(session, batch, on_xid, replay)
+                written, bad = await self._write_isolating(session, batch, on_xid)
         except _Unavailable:
             raise
         except Exception as exc:
             raise _Unavailable(_describe(exc)) from exc
+        if before_reject is not None:
+            before_reject()
+        if bad:
+            self._reject(bad)
+        return written
 
     async def _write_isolating(
-        self, session: _Session, batch: Batch, on_xid: Callable[[int], None] | None, replay: bool
-    ) -> int:
-        batch = self._drop_naive(batch)
+        self, session: _Session, batch: Batch, on_xid: Callable[[int], None] | None
+    ) -> tuple[int, list[tuple[_TableSpec, Row, str]]]:
+        batch, bad = self._drop_naive(batch)
         while batch:
             try:
                 await session.write(batch, on_xid)
-                return sum(map(len, batch.values()))
+                return sum(map(len, batch.values())), bad
             except Exception as exc:
                 if not _is_data_error(exc):
                     raise
                 error = exc
-            bad: list[tuple[_TableSpec, Row, str]] = []
+            found: list[tuple[_TableSpec, Row, str]] = []
+            budget = [_TRIAL_BUDGET]
             for spec, rows in batch.items():
-                bad.extend(
-                    (spec, row, why) for row, why in await self._find_bad(session, spec, rows)
+                found.extend(
+                    (spec, row, why)
+                    for row, why in await self._find_bad(session, spec, rows, budget)
                 )
-            if not bad:  # the batch fails only as a whole: keep it, but out of the way
-                bad = [(s, r, _describe(error)) for s, rows in batch.items() for r in rows]
-            self._reject(bad)
-            rejected = {(s, id(r)) for s, r, _ in bad}
+            if not found:  # the batch fails only as a whole: keep it, but out of the way
+                found = [(s, r, _describe(error)) for s, rows in batch.items() for r in rows]
+            bad.extend(found)
+            rejected = {(s, id(r)) for s, r, _ in found}
             batch = {
                 spec: kept
                 for spec, rows in batch.items()
                 if (kept := [r for r in rows if (spec, id(r)) not in rejected])
             }
-        return 0
+        return 0, bad
 
     async def _find_bad(
-        self, session: _Session, spec: _TableSpec, rows: list[Row]
+        self, session: _Session, spec: _TableSpec, rows: list[Row], budget: list[int]
     ) -> list[tuple[Row, str]]:
+        """Bisect ``rows`` with rolled-back trial writes down to the rows that fail.
+
+        After ``_TRIAL_BUDGET`` trials (a systematic error, e.g. every row bad) a failing
+        slice is rejected whole instead of row by row, so isolation never stalls the writer.
+        """
+        budget[0] -= 1
         error = await session.trial(spec, rows)
         if error is None:
             return []
@@ -920,12 +954,14 @@ class LogWriter:
             raise _Unavailable(_describe(error)) from error
         if len(rows) == 1:
             return [(rows[0], _describe(error))]
+        if budget[0] <= 0:
+            why = f"{_describe(error)} (one of {len(rows)} rows rejected together)"
+            return [(r, why) for r in rows]
         mid = len(rows) // 2
-        return await self._find_bad(session, spec, rows[:mid]) + await self._find_bad(
-            session, spec, rows[mid:]
-        )
+        left = await self._find_bad(session, spec, rows[:mid], budget)
+        return left + await self._find_bad(session, spec, rows[mid:], budget)
 
-    def _drop_naive(self, batch: Batch) -> Batch:
+    def _drop_naive(self, batch: Batch) -> tuple[Batch, list[tuple[_TableSpec, Row, str]]]:
         bad: list[tuple[_TableSpec, Row, str]] = []
         for spec, rows in list(batch.items()):
             if not spec.dt_idx:
@@ -933,12 +969,10 @@ class LogWriter:
             idx = spec.naive_rows(rows)
             if idx:
                 drop = set(idx)
-                bad.extend((spec, rows[i], "ValueError: naive or non-datetime timestamp")
-                           for i in idx)  # fmt: skip
+                why = "ValueError: naive or non-datetime timestamp (tz-aware UTC required)"
+                bad.extend((spec, rows[i], why) for i in idx)
                 batch[spec] = [r for n, r in enumerate(rows) if n not in drop]
-        if bad:
-            self._reject(bad)
-        return {s: r for s, r in batch.items() if r}
+        return {s: r for s, r in batch.items() if r}, bad
 
     def _reject(self, bad: list[tuple[_TableSpec, Row, str]]) -> None:
         now = dt.datetime.now(dt.UTC).isoformat()
@@ -949,6 +983,8 @@ class LogWriter:
         self._write_rejected(records)
 
     def _write_rejected(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
         reasons = sorted({f"{r.get('table', '?')}: {r['reason']}" for r in records})
         log.warning("log writer: the database refused %d row(s), kept in %s: %s",
                     len(records), self._spool.dir / REJECTED_FILE,
@@ -1003,14 +1039,17 @@ class LogWriter:
                 written = 0
                 if batch:
                     written = await self._write_guarded(
-                        batch, on_xid=lambda xid: cursor.mark_pending(end, xid), replay=True
+                        batch,
+                        on_xid=lambda xid: cursor.mark_pending(end, xid),
+                        before_reject=lambda: cursor.advance(end),
                     )
             except _Unavailable as exc:
                 self._mark_down(exc.__cause__ or exc)  # drops the cursor; progress is on disk
                 return False
+            if not batch:
+                cursor.advance(end)
             if bad:
                 self._write_rejected(bad)
-            cursor.advance(end)
             self.stats.replayed += written
             self.stats.replay_skipped += skipped
             self._mark_up()
