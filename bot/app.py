@@ -89,7 +89,7 @@ async def build_runtime(
     engine = engine or create_engine(settings.db)
     writer = LogWriter(engine, settings.writer)
     await writer.start()
-    bot = create_bot(settings.bot, writer, clock=clock, session=session)
+    bot = create_bot(settings.bot, writer, clock=clock, session=session, gate=settings.gate)
     dp = create_dispatcher(
         settings, writer=writer, sessions=create_session_factory(engine), clock=clock
     )

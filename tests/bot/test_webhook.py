@@ -1,0 +1,80 @@
+"""Webhook mode: real HTTP into the aiohttp app; the secret token is required."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.app import create_webhook_app
+from tests.bot.conftest import ALICE, BOB, GROUP, Harness
+
+SECRET = "webhook-secret_123"
+PATH = "/telegram/webhook"
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def webhook(http_harness: Harness) -> AsyncIterator[str]:
+    app = create_webhook_app(http_harness.dp, http_harness.bot, path=PATH, secret=SECRET)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}{PATH}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_webhook_requires_the_secret(http_harness: Harness, webhook: str) -> None:
+    h = http_harness
+    await h.protect()
+    update = h.world.join_update(GROUP, ALICE)
+    async with aiohttp.ClientSession() as client:
+        async with client.post(webhook, json=update) as resp:
+            assert resp.status == 401
+        async with client.post(webhook, json=update, headers={HEADER: "wrong"}) as resp:
+            assert resp.status == 401
+        async with client.post(webhook, json=update, headers={HEADER: SECRET + "x"}) as resp:
+            assert resp.status == 401
+        assert not h.muted(GROUP, ALICE)  # rejected requests never reached the dispatcher
+        assert not [m for m, _ in h.world.calls if m == "getChatMember"]
+        async with client.post(webhook, json=update, headers={HEADER: SECRET}) as resp:
+            assert resp.status == 200
+    assert h.muted(GROUP, ALICE)
+
+
+async def test_telegram_delivers_to_the_webhook_with_the_secret(
+    http_harness: Harness, webhook: str
+) -> None:
+    h = http_harness
+    await h.protect()
+    await h.bot.set_webhook(
+        webhook, secret_token=SECRET, allowed_updates=h.dp.resolve_used_update_types()
+    )
+    h.world.push_update(h.world.join_update(GROUP, ALICE))
+    h.world.push_update(h.world.message_update(GROUP, BOB, "over the webhook"))
+    for _ in range(200):
+        if h.muted(GROUP, ALICE) and not h.world.updates:
+            break
+        await asyncio.sleep(0.05)
+    assert h.muted(GROUP, ALICE)
+    assert h.world.webhook_errors == []
+    messages = await h.rows("messages")
+    assert "over the webhook" in [m["content"] for m in messages]
+
+
+def test_a_webhook_without_a_secret_is_refused(http_harness: Harness) -> None:
+    with pytest.raises(ValueError, match="secret"):
+        create_webhook_app(http_harness.dp, http_harness.bot, path=PATH, secret="")
