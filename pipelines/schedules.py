@@ -23,16 +23,16 @@ def _day_of(context: dg.ScheduleEvaluationContext, offset_days: int = 0) -> str:
     return (when.astimezone(dt.UTC).date() + dt.timedelta(days=offset_days)).isoformat()
 
 
-def build_jobs(partitions: dg.PartitionsDefinition) -> dict[str, Any]:
+def build_jobs() -> dict[str, Any]:
+    """Partitioned jobs take their partitions from the selected assets."""
     analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
     return {
         "analytics_job": dg.define_asset_job(
-            "analytics_job", selection=analytics, partitions_def=partitions,
+            "analytics_job", selection=analytics,
             description="Every analytics table for one UTC day.",
         ),
         "finalize_day_job": dg.define_asset_job(
             "finalize_day_job", selection=analytics | dg.AssetSelection.assets(SUMMARIES),
-            partitions_def=partitions,
             description="A finished UTC day: analytics tables and chat summaries.",
         ),
         "retention_job": dg.define_asset_job(

@@ -24,6 +24,15 @@ VERIFICATION_KEYS = ("group_id", "status", "cached", "error_type", "trigger")
 API_KEYS = ("method", "success", "error_type")
 
 
+def _exact_sum(column: str) -> pl.Expr:
+    """A sum that does not depend on row order: integer microseconds, back to milliseconds.
+
+    Float sums change in the last bits with the order rows arrive in; re-runs must be
+    identical, so latencies are summed at 1 µs resolution in integers.
+    """
+    return (pl.col(column) * 1000).round().cast(pl.Int64).sum() / 1000
+
+
 def _day(ts: str) -> pl.Expr:
     return pl.col(ts).dt.date().alias("day")
 
@@ -41,7 +50,7 @@ def verification_daily(verifications: pl.DataFrame) -> pl.DataFrame:
         .group_by(keys)
         .agg(
             pl.len().cast(pl.Int64).alias("checks"),
-            pl.col("latency_ms").sum().alias("latency_ms_sum"),
+            _exact_sum("latency_ms").alias("latency_ms_sum"),
             pl.col("latency_ms").max().alias("latency_ms_max"),
         )
         .sort(keys, nulls_last=True)
@@ -58,7 +67,7 @@ def api_calls_daily(api_calls: pl.DataFrame) -> pl.DataFrame:
         .group_by(keys)
         .agg(
             pl.len().cast(pl.Int64).alias("calls"),
-            pl.col("latency_ms").sum().alias("latency_ms_sum"),
+            _exact_sum("latency_ms").alias("latency_ms_sum"),
             pl.col("latency_ms").max().alias("latency_ms_max"),
         )
         .sort(keys, nulls_last=True)

@@ -20,6 +20,7 @@ TOP_KEYWORDS = 10
 TOP_REPLIED = 3
 QUOTE_CHARS = 120
 MIN_WORD_CHARS = 3
+MAX_WORD_CHARS = 32
 WINDOWS: dict[str, dt.timedelta] = {"7day": dt.timedelta(days=7), "30day": dt.timedelta(days=30)}
 
 _WORD = r"[\p{L}][\p{L}\p{N}'’-]*"
@@ -79,7 +80,8 @@ def keywords(texts: pl.Series, top: int = TOP_KEYWORDS) -> list[tuple[str, int]]
         .str.strip_chars("'’-")
     )
     words = words.filter(
-        (words.str.len_chars() >= MIN_WORD_CHARS) & ~words.is_in(pl.Series(list(STOPWORDS)).implode())
+        words.str.len_chars().is_between(MIN_WORD_CHARS, MAX_WORD_CHARS)
+        & ~words.is_in(pl.Series(list(STOPWORDS)).implode())
     )
     if words.len() == 0:
         return []
@@ -128,7 +130,8 @@ def summarize_chat(
         lines.append("Most replied:")
         for _mid, author, text, replies in replied:
             quote = truncate(text) if text else "(no text)"
-            lines.append(f'- {_user_label(author, names)}: "{quote}" ({replies} replies)')
+            noun = "reply" if replies == 1 else "replies"
+            lines.append(f'- {_user_label(author, names)}: "{quote}" ({replies} {noun})')
     return "\n".join(lines)
 
 

@@ -1,0 +1,209 @@
+"""The analytics assets over seeded raw logs, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import warnings
+from typing import Any
+
+import dagster as dg
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from core.models import ANALYTICS_TABLES
+from pipelines.assets import analytics
+from pipelines.definitions import build_definitions, default_resources, defs
+from pipelines.io import sync_engine
+from pipelines.partitions import daily_partitions
+from pipelines.resources import FakeTelegramResource
+from pipelines.runner import MaterializeError, materialize_range
+from tests.pipelines.seed import DAYS, FIRST_DAY, seed
+
+LAST_DAY = FIRST_DAY + dt.timedelta(days=DAYS - 1)
+PARTITIONS = daily_partitions(dt.date(2026, 1, 1))
+
+
+def _day(backend: str, column: str) -> str:
+    if backend == "postgresql":
+        return f"to_char(\"{column}\" AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    return f'substr("{column}", 1, 10)'
+
+
+def _rows(url: str, sql: str) -> dict[Any, Any]:
+    with sync_engine(url).connect() as conn:
+        out = {}
+        for row in conn.execute(sa.text(sql)):
+            key = tuple(str(v) for v in row[:-1]) if len(row) > 2 else str(row[0])
+            out[key] = row[-1] if len(row) == 2 else tuple(row[len(row) - 1 :])
+        return out
+
+
+def _per_day(url: str, sql: str) -> dict[str, tuple[int, ...]]:
+    with sync_engine(url).connect() as conn:
+        return {str(r[0]): tuple(int(v) for v in r[1:]) for r in conn.execute(sa.text(sql))}
+
+
+def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    with sync_engine(url).connect() as conn:
+        for name in ANALYTICS_TABLES:
+            cols = [c for c in sa.inspect(conn).get_columns(name) if c["name"] != "id"]
+            names = ", ".join(f'"{c["name"]}"' for c in cols)
+            rows = conn.execute(sa.text(f'SELECT {names} FROM "{name}"')).all()
+            out[name] = sorted((tuple(r) for r in rows), key=repr)
+    return out
+
+
+@pytest.fixture
+def seeded(db_url: str) -> str:
+    seed(db_url)
+    return db_url
+
+
+def test_totals_per_day_equal_sql_counts_over_raw_rows(seeded: str, backend: str) -> None:
+    url = seeded
+    totals = materialize_range(FIRST_DAY, LAST_DAY, database_url=url, progress=False, chunk_days=3)
+    assert totals["analytics_verification_daily"] > 0 and totals["summaries"] > 0
+    v, m, e, a = (_day(backend, c) for c in ("timestamp", "created_at", "timestamp", "timestamp"))
+    raw_v = _per_day(url, f"SELECT {v}, count(*), "
+                          "sum(CASE WHEN status = 'success' THEN 1 ELSE 0 END), "
+                          "sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) "
+                          "FROM verification_log GROUP BY 1")  # fmt: skip
+    raw_a = _per_day(url, f"SELECT {a}, count(*) FROM api_call_log GROUP BY 1")
+    raw_m = _per_day(url, f"SELECT {m}, count(*) FROM messages WHERE NOT is_bot_message GROUP BY 1")
+    raw_e = _per_day(url, f"SELECT {e}, sum(CASE WHEN event = 'join' THEN 1 ELSE 0 END), "
+                          "sum(CASE WHEN event IN ('leave', 'kick') THEN 1 ELSE 0 END) "
+                          "FROM member_events WHERE chat_id NOT IN (SELECT id FROM enforced_channels) "
+                          "GROUP BY 1")  # fmt: skip
+    assert len(raw_v) == DAYS - 1  # one seeded day is empty
+
+    got = _per_day(url, "SELECT day, sum(checks) FROM analytics_verification_daily GROUP BY day")
+    assert got == {d: (n[0],) for d, n in raw_v.items()}
+    got = _per_day(url, "SELECT day, sum(calls) FROM analytics_api_calls_daily GROUP BY day")
+    assert got == raw_a
+    got = _per_day(url, "SELECT day, sum(verifications), sum(messages), sum(joins) "
+                        "FROM analytics_hourly_activity GROUP BY day")  # fmt: skip
+    assert got == {d: (raw_v[d][0], raw_m[d][0], raw_e[d][0]) for d in raw_v}
+    got = _per_day(url, "SELECT day, sum(count) FROM analytics_latency_histogram_daily "
+                        "WHERE source = 'verification' GROUP BY day")  # fmt: skip
+    assert got == {d: (n[0],) for d, n in raw_v.items()}
+    got = _per_day(url, "SELECT day, sum(count) FROM analytics_latency_histogram_daily "
+                        "WHERE source = 'api' GROUP BY day")  # fmt: skip
+    assert got == raw_a
+    got = _per_day(url, "SELECT day, sum(messages), sum(verifications), sum(passed), sum(failed), "
+                        "sum(joins), sum(leaves) FROM analytics_group_daily GROUP BY day")  # fmt: skip
+    assert got == {
+        d: (raw_m[d][0], raw_v[d][0], raw_v[d][1], raw_v[d][2], raw_e[d][0], raw_e[d][1])
+        for d in raw_v
+    }
+    active = _per_day(url, f"SELECT {m}, sum(n) FROM (SELECT {m}, chat_id, "
+                           "count(DISTINCT user_id) AS n FROM messages WHERE NOT is_bot_message "
+                           "GROUP BY 1, 2) AS t GROUP BY 1".replace(f"SELECT {m}, sum(n)", "SELECT d, sum(n)").replace(f"SELECT {m}, chat_id", f"SELECT {m} AS d, chat_id"))  # fmt: skip
+    got = _per_day(url, "SELECT day, sum(active_users) FROM analytics_group_daily GROUP BY day")
+    assert got == active
+
+    # freshness rows: one per table and day (the empty day too, with zero rows)
+    marks = _per_day(url, "SELECT table_name, count(*), sum(row_count) "
+                          "FROM analytics_materializations GROUP BY table_name")  # fmt: skip
+    for name in ANALYTICS_TABLES:
+        assert marks[name][0] == DAYS
+    assert marks["summaries"][0] == DAYS
+
+
+def test_rerunning_a_partition_leaves_every_table_identical(seeded: str) -> None:
+    materialize_range(FIRST_DAY, LAST_DAY, database_url=seeded, progress=False)
+    before = _snapshot(seeded)
+    assert all(before[name] for name in ANALYTICS_TABLES)
+    materialize_range(FIRST_DAY, FIRST_DAY, database_url=seeded, progress=False)
+    materialize_range(FIRST_DAY, LAST_DAY, database_url=seeded, progress=False, chunk_days=1)
+    assert _snapshot(seeded) == before
+    with sync_engine(seeded).connect() as conn:
+        per_window = conn.execute(
+            sa.text("SELECT count(*), count(DISTINCT chat_id || summary_type || period_end) "
+                    "FROM summaries")  # fmt: skip
+        ).one()
+    assert per_window[0] == per_window[1]  # summaries: history per window, no duplicates
+
+
+def _materialize(assets: list[Any], url: str, day: dt.date) -> dg.ExecuteInProcessResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dg.materialize(
+            assets,
+            resources=default_resources(url, FakeTelegramResource()),
+            partition_key=day.isoformat(),
+            raise_on_error=False,
+        )
+
+
+def _check(result: dg.ExecuteInProcessResult, name: str) -> Any:
+    found = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_bad_raw_row_is_reported_and_excluded(seeded: str, backend: str) -> None:
+    with sync_engine(seeded).begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO verification_log (user_id, group_id, status, cached, latency_ms, "
+                    "trigger, channels_checked, timestamp) VALUES "
+                    "(1, -1001, 'bogus', false, 3.0, 'join', 1, :ts)"),  # fmt: skip
+            {"ts": "2026-03-01 12:00:00.000000" if backend == "sqlite" else dt.datetime(
+                2026, 3, 1, 12, tzinfo=dt.UTC)},
+        )  # fmt: skip
+    asset = analytics.build_analytics_assets(PARTITIONS)[0]
+    result = _materialize([asset], seeded, FIRST_DAY)
+    assert result.success  # a bad raw row warns, it does not block
+    raw = _check(result, analytics.RAW_CHECK)
+    assert not raw.passed
+    assert raw.metadata["invalid_rows"].value == 1
+    details = raw.metadata["details"].value
+    assert details["verifications"]["failing_rows"][0]["status"] == "bogus"
+    assert _check(result, analytics.OUTPUT_CHECK).passed
+    mat = result.get_asset_materialization_events()[0].materialization
+    assert mat.metadata["raw_verifications_invalid"].value == 1
+    with sync_engine(seeded).connect() as conn:
+        checks = conn.execute(sa.text("SELECT sum(checks) FROM analytics_verification_daily")).scalar()
+        valid = conn.execute(sa.text("SELECT count(*) FROM verification_log "
+                                     "WHERE status <> 'bogus' AND group_id IS NOT NULL")).scalar()  # fmt: skip
+    day_rows = 60  # seed: 60 verifications a day
+    assert checks == day_rows and valid >= day_rows
+
+
+def test_bad_output_fails_the_blocking_check_and_writes_nothing(seeded: str) -> None:
+    materialize_range(FIRST_DAY, FIRST_DAY, database_url=seeded, progress=False)
+    before = _snapshot(seeded)["analytics_group_daily"]
+
+    def broken(*frames: pl.DataFrame) -> pl.DataFrame:
+        out = analytics.daily.group_daily(*frames)
+        return out.with_columns(passed=pl.col("verifications") + 1)  # impossible
+
+    spec = dataclasses.replace(analytics.SPEC_BY_TABLE[analytics.GROUP_DAILY], transform=broken)
+    result = _materialize([analytics._build_asset(spec, PARTITIONS)], seeded, FIRST_DAY)
+    assert not result.success
+    check = _check(result, analytics.OUTPUT_CHECK)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["invalid_rows"].value == 3
+    assert len(check.metadata["failing_rows"].value) == 3
+    assert _snapshot(seeded)["analytics_group_daily"] == before
+    with pytest.raises(MaterializeError):
+        raise MaterializeError("runner raises on a failed run")  # the runner's contract
+
+
+def test_definitions_load() -> None:
+    loaded = defs()
+    assert isinstance(loaded, dg.Definitions)
+    graph = build_definitions().resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert set(ANALYTICS_TABLES) <= keys
+    assert {"summaries", "raw_log_retention", "member_counts"} <= keys
+    jobs = {j.name for j in loaded.resolve_all_job_defs()}
+    assert {"analytics_job", "finalize_day_job", "retention_job", "member_counts_job"} <= jobs
+    schedules = {s.name for s in loaded.schedules or []}
+    assert {"analytics_today_hourly", "finalize_yesterday_daily", "retention_daily",
+            "member_counts_every_15_minutes"} == schedules  # fmt: skip
+    checks = loaded.resolve_asset_graph().asset_check_keys
+    freshness = [c for c in checks if "freshness" in c.name]
+    assert len(freshness) == len(ANALYTICS_TABLES)

@@ -1,0 +1,266 @@
+"""The pure polars transforms on hand-made frames, with exact expected numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from pipelines import schemas
+from pipelines.transforms import daily, summaries
+from pipelines.transforms.retention import cutoffs
+
+UTC = dt.UTC
+TS = pl.Datetime("us", "UTC")
+D1 = dt.date(2026, 3, 1)
+D2 = dt.date(2026, 3, 2)
+
+
+def at(day: dt.date, h: int = 0, m: int = 0, s: int = 0, us: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, h, m, s, us, tzinfo=UTC)
+
+
+def verifications(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
+    cols = ["group_id", "user_id", "status", "cached", "error_type", "trigger", "latency_ms",
+            "timestamp"]  # fmt: skip
+    return pl.DataFrame(
+        rows,
+        schema={"group_id": pl.Int64, "user_id": pl.Int64, "status": pl.String,
+                "cached": pl.Boolean, "error_type": pl.String, "trigger": pl.String,
+                "latency_ms": pl.Float64, "timestamp": TS},  # fmt: skip
+        orient="row",
+    ).select(cols)
+
+
+def api_calls(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
+    return pl.DataFrame(
+        rows,
+        schema={"method": pl.String, "success": pl.Boolean, "error_type": pl.String,
+                "latency_ms": pl.Float64, "timestamp": TS},  # fmt: skip
+        orient="row",
+    )
+
+
+def messages(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
+    return pl.DataFrame(
+        rows,
+        schema={"chat_id": pl.Int64, "user_id": pl.Int64, "is_bot_message": pl.Boolean,
+                "created_at": TS},  # fmt: skip
+        orient="row",
+    )
+
+
+def events(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
+    return pl.DataFrame(
+        rows,
+        schema={"chat_id": pl.Int64, "user_id": pl.Int64, "event": pl.String, "timestamp": TS},
+        orient="row",
+    )
+
+
+V = verifications(
+    [
+        (-1, 10, "success", True, None, "join", 4.0, at(D1)),  # midnight: day 1, hour 0
+        (-1, 11, "error", False, "NetworkError", "message", 12.5, at(D1, 23, 59, 59, 999999)),
+        (-1, 12, "success", True, None, "join", 6.0, at(D1, 0, 30)),
+        (-2, 10, "failed", False, None, "callback", 5000.0, at(D2)),  # midnight: day 2
+        (-2, 10, "failed", False, None, "callback", 5000.1, at(D2, 1)),
+    ]
+)
+A = api_calls(
+    [
+        ("getChatMember", True, None, 5.0, at(D1, 1)),
+        ("getChatMember", False, "RetryAfter", 100.0, at(D1, 2)),
+        ("getChatMember", True, None, 7.0, at(D1, 3)),
+        ("sendMessage", False, None, 2500.0, at(D2, 4)),  # failure with a NULL error type
+    ]
+)
+M = messages(
+    [
+        (-1, 10, False, at(D1, 0, 5)),
+        (-1, 10, False, at(D1, 0, 6)),
+        (-1, 11, False, at(D1, 23)),
+        (-1, None, True, at(D1, 23)),  # the bot's own message: not activity
+        (-3, 12, False, at(D2, 5)),
+    ]
+)
+E = events(
+    [
+        (-1, 20, "join", at(D1, 0, 10)),
+        (-1, 21, "leave", at(D1, 3)),
+        (-2, 22, "kick", at(D2, 1)),
+        (-3, 23, "join", at(D2, 5)),
+    ]
+)
+
+
+def test_verification_daily_groups_and_sums() -> None:
+    out = daily.verification_daily(V)
+    schemas.VerificationDaily.validate(out)
+    assert out.rows() == [
+        (D1, -1, "error", False, "NetworkError", "message", 1, 12.5, 12.5),
+        (D1, -1, "success", True, None, "join", 2, 10.0, 6.0),
+        (D2, -2, "failed", False, None, "callback", 2, 10000.1, 5000.1),
+    ]
+
+
+def test_api_calls_daily_keeps_null_error_types() -> None:
+    out = daily.api_calls_daily(A)
+    schemas.ApiCallsDaily.validate(out)
+    assert out.rows() == [
+        (D1, "getChatMember", False, "RetryAfter", 1, 100.0, 100.0),
+        (D1, "getChatMember", True, None, 2, 12.0, 7.0),
+        (D2, "sendMessage", False, None, 1, 2500.0, 2500.0),
+    ]
+
+
+def test_hourly_activity_midnight_edges_and_bot_messages() -> None:
+    out = daily.hourly_activity(V, M, E)
+    schemas.HourlyActivity.validate(out)
+    assert out.rows() == [
+        (D1, 0, -1, 2, 2, 1),
+        (D1, 23, -1, 1, 1, 0),
+        (D2, 0, -2, 1, 0, 0),
+        (D2, 1, -2, 1, 0, 0),
+        (D2, 5, -3, 0, 1, 1),
+    ]
+
+
+def test_latency_histogram_buckets() -> None:
+    out = daily.latency_histogram_daily(V, A)
+    schemas.LatencyHistogramDaily.validate(out)
+    nonzero = out.filter(pl.col("count") > 0).rows()
+    assert nonzero == [
+        (D1, "api", 5.0, 1),  # 5.0 <= 5: the bound is inclusive
+        (D1, "api", 10.0, 1),
+        (D1, "api", 100.0, 1),
+        (D1, "verification", 5.0, 1),
+        (D1, "verification", 10.0, 1),
+        (D1, "verification", 25.0, 1),
+        (D2, "api", 2500.0, 1),
+        (D2, "verification", 5000.0, 1),
+        (D2, "verification", None, 1),  # above 5000 ms: +inf
+    ]
+    # every bucket for each (day, source) with rows: 2 days x 2 sources x 11 buckets
+    assert out.height == 44
+    assert out["count"].sum() == V.height + A.height
+
+
+def test_group_daily() -> None:
+    out = daily.group_daily(V, M, E)
+    schemas.GroupDaily.validate(out)
+    assert out.rows() == [
+        (D1, -1, 3, 2, 3, 2, 0, 1, 1),
+        (D2, -3, 1, 1, 0, 0, 0, 1, 0),
+        (D2, -2, 0, 0, 2, 0, 2, 0, 1),
+    ]
+
+
+def test_empty_day_gives_empty_frames_with_the_right_schema() -> None:
+    v, a, m, e = V.clear(), A.clear(), M.clear(), E.clear()
+    for out, model in (
+        (daily.verification_daily(v), schemas.VerificationDaily),
+        (daily.api_calls_daily(a), schemas.ApiCallsDaily),
+        (daily.hourly_activity(v, m, e), schemas.HourlyActivity),
+        (daily.latency_histogram_daily(v, a), schemas.LatencyHistogramDaily),
+        (daily.group_daily(v, m, e), schemas.GroupDaily),
+    ):
+        assert out.height == 0
+        model.validate(out)
+
+
+def test_single_row_day() -> None:
+    one = V.head(1)
+    assert daily.group_daily(one, M.clear(), E.clear()).rows() == [(D1, -1, 0, 0, 1, 1, 0, 0, 0)]
+    assert daily.hourly_activity(one, M.clear(), E.clear()).rows() == [(D1, 0, -1, 1, 0, 0)]
+    hist = daily.latency_histogram_daily(one, A.clear())
+    assert hist.filter(pl.col("count") > 0).rows() == [(D1, "verification", 5.0, 1)]
+
+
+def test_split_valid_reports_bad_raw_rows() -> None:
+    bad = verifications(
+        [
+            (-1, 10, "bogus", True, None, "join", 4.0, at(D1)),
+            (-1, 10, "success", True, "Weird", "join", 4.0, at(D1)),
+            (-1, 10, "success", True, None, "join", -1.0, at(D1)),
+        ]
+    )
+    result = schemas.split_valid(pl.concat([V, bad]), schemas.VerificationRaw)
+    assert result.valid.height == V.height
+    assert result.invalid.height == 3
+    meta = result.metadata()
+    assert meta["invalid_rows"] == 3
+    assert {r["status"] for r in meta["failing_rows"]} == {"bogus", "success"}
+    assert {p["column"] for p in meta["problems"]} == {"status", "error_type", "latency_ms"}
+
+
+def test_split_valid_flags_wrong_columns_as_problems() -> None:
+    out = daily.group_daily(V, M, E).with_columns(extra=pl.lit(1))
+    result = schemas.split_valid(out, schemas.GroupDaily)
+    assert not result.ok
+    assert result.problems[0]["check"] == "column_in_schema"
+
+
+def test_summary_content_is_extractive_and_deterministic() -> None:
+    msgs = pl.DataFrame(
+        {
+            "chat_id": [-1, -1, -1, -1, -1, -2],
+            "telegram_message_id": [1, 2, 3, 4, 5, 1],
+            "user_id": [10, 11, 10, 12, None, 10],
+            "content": [
+                "Release of gatepulse is ready, please test the release " + "x" * 200,
+                "привет, релиз готов",
+                "Тест релиз gatepulse",
+                "дякую за реліз",
+                None,
+                "other chat",
+            ],
+            "reply_to_message_id": [None, 1, 1, 2, None, None],
+            "is_bot_message": [False, False, False, False, True, False],
+            "created_at": [at(D1, 9), at(D1, 9, 5), at(D1, 10), at(D1, 9, 30), at(D1, 11),
+                           at(D1, 12)],  # fmt: skip
+        },
+        schema_overrides={"created_at": TS, "reply_to_message_id": pl.Int64},
+    )
+    users = pl.DataFrame(
+        {"id": [10, 11, 12], "username": ["alice", None, None], "first_name": ["A", "Bob", None]}
+    )
+    end = at(D2)
+    out = summaries.summarize(msgs, users, end)
+    assert out.height == 4  # two chats x 7day/30day
+    schemas.SummaryRow.validate(out)
+    first = out.filter((pl.col("chat_id") == -1) & (pl.col("summary_type") == "7day")).row(0, named=True)
+    text = first["content"]
+    assert "Messages: 4. Active users: 3." in text  # the bot message is not counted
+    assert "Top posters: @alice (2), Bob (1), user 12 (1)." in text
+    assert "Busiest hour: 09:00–09:59 UTC (3 messages)." in text
+    assert "Top keywords: gatepulse (2), release (2), релиз (2), please (1)" in text  # stopwords dropped
+    keywords = text.split("Top keywords:")[1].split("\n")[0]
+    assert "привет (1)" in keywords and "the" not in keywords.split() and "xxx" not in keywords
+    assert '- @alice: "Release of gatepulse' in text and "(2 replies)" in text
+    quoted = text.split('- @alice: "')[1].split('"')[0]
+    assert len(quoted) == summaries.QUOTE_CHARS and quoted.endswith("…")
+    assert '- Bob: "привет, релиз готов" (1 reply)' in text
+    assert first["token_count"] == summaries.estimate_tokens(text)
+    assert first["period_start"] == end - dt.timedelta(days=7)
+    assert summaries.summarize(msgs, users, end).equals(out)
+
+
+def test_summary_of_nothing_is_empty() -> None:
+    empty = pl.DataFrame(schema={"chat_id": pl.Int64, "telegram_message_id": pl.Int64,
+                                 "user_id": pl.Int64, "content": pl.String,
+                                 "reply_to_message_id": pl.Int64, "is_bot_message": pl.Boolean,
+                                 "created_at": TS})  # fmt: skip
+    assert summaries.summarize(empty, pl.DataFrame(), at(D2)).height == 0
+
+
+def test_retention_cutoffs() -> None:
+    now = at(D2)
+    got = cutoffs(now, 90, {"messages": 30})
+    assert got["messages"] == now - dt.timedelta(days=30)
+    assert got["verification_log"] == now - dt.timedelta(days=90)
+    assert set(got) == {"verification_log", "api_call_log", "messages", "member_events",
+                        "admin_audit_log"}  # fmt: skip
+    with pytest.raises(ValueError, match="unknown tables"):
+        cutoffs(now, 90, {"analytics_group_daily": 1})
