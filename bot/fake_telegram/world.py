@@ -334,7 +334,12 @@ class FakeWorld:
         faults: FaultPlan | None = None,
         latency_s: float = 0.0,
         strict_allowed_updates: bool = True,
+        history_limit: int = 100_000,
     ) -> None:
+        #: The records below (calls, sent_messages, ...) and each chat's remembered messages
+        #: keep at most about this many entries (the oldest half goes), so that a long
+        #: simulation stays in bounded memory.
+        self.history_limit = max(10, history_limit)
         self.clock: Clock = clock or SystemClock()
         self.bot_user: JsonDict = {
             "id": bot_id,
@@ -688,6 +693,9 @@ class FakeWorld:
         query_id = str(self._next_callback * 1000003 + 17)
         self._next_callback += 1
         self._open_callbacks.add(query_id)
+        if len(self._open_callbacks) > self.history_limit:
+            oldest = sorted(self._open_callbacks, key=int)[: self.history_limit // 2]
+            self._open_callbacks.difference_update(oldest)
         query = {
             "id": query_id,
             "from": dict(user),
@@ -739,7 +747,7 @@ class FakeWorld:
         Faults are drawn first (a failed call changes nothing); then the method runs.
         """
         raw = dict(params or {})
-        self.calls.append((method, raw))
+        self._remember(self.calls, (method, raw))
         handler = self._handlers.get(method)
         if handler is None:
             method = self._by_lower.get(method.lower(), method)  # Telegram ignores case
@@ -749,7 +757,7 @@ class FakeWorld:
         fault = self._draw_fault(method)
         if fault is not None:
             kind, retry_after = fault
-            self.injected_faults.append((method, kind))
+            self._remember(self.injected_faults, (method, kind))
             reply = self._fault_reply(method, kind, retry_after)
             if reply is not None:
                 return reply
@@ -881,7 +889,7 @@ class FakeWorld:
             message["reply_to_message"] = {
                 k: v for k, v in chat.messages[reply_to].items() if k != "reply_to_message"
             }
-        self.sent_messages.append(message)
+        self._remember(self.sent_messages, message)
         return message
 
     def _send_chat_action(self, p: _Params) -> bool:
@@ -911,6 +919,8 @@ class FakeWorld:
         if not own and chat.type != "private" and not self._bot_right(chat, "can_delete_messages"):
             raise ApiError(400, MESSAGE_CANT_BE_DELETED)
         del chat.messages[message_id]
+        if len(self.deleted_messages) >= self.history_limit:
+            self.deleted_messages.clear()
         self.deleted_messages.add((chat.id, message_id))
 
     def _edit_message_text(self, p: _Params) -> JsonDict:
@@ -931,7 +941,7 @@ class FakeWorld:
             message["reply_markup"] = markup
         else:
             message.pop("reply_markup", None)
-        self.edited_messages.append(dict(message))
+        self._remember(self.edited_messages, dict(message))
         return message
 
     def _edit_message_reply_markup(self, p: _Params) -> JsonDict:
@@ -1086,13 +1096,14 @@ class FakeWorld:
         if query_id not in self._open_callbacks:
             raise ApiError(400, QUERY_TOO_OLD)
         self._open_callbacks.discard(query_id)
-        self.answered_callbacks.append(
+        self._remember(
+            self.answered_callbacks,
             {
                 "callback_query_id": query_id,
                 "text": p.text("text"),
                 "show_alert": p.flag("show_alert"),
                 "url": p.text("url"),
-            }
+            },
         )
         return True
 
@@ -1146,6 +1157,11 @@ class FakeWorld:
         return True
 
     # ------------------------------------------------------------------ helpers
+    def _remember(self, records: list[Any], item: Any) -> None:
+        records.append(item)
+        if len(records) > self.history_limit:
+            del records[: self.history_limit // 2]
+
     def _now(self) -> int:
         return int(self.clock.now().timestamp())
 
@@ -1316,6 +1332,9 @@ class FakeWorld:
         if text is not None:
             message["text"] = text
         chat.messages[message_id] = message
+        if len(chat.messages) > self.history_limit:
+            for old in list(chat.messages)[: self.history_limit // 2]:
+                del chat.messages[old]
         return message
 
     def _chat_member_update(

@@ -8,6 +8,7 @@ answer exactly like the HTTP server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
@@ -564,3 +565,92 @@ async def test_in_process_session_timeouts_and_latency_cost_no_wall_time() -> No
     assert sleeps == [0.25]
     with pytest.raises(TelegramUnauthorizedError):
         await Bot("1:" + "x" * 30, session=FakeTelegramSession(world, token=DEFAULT_TOKEN)).get_me()
+
+
+async def test_dispatcher_polling_receives_pushed_updates(
+    server: FakeTelegramServer, world: FakeWorld
+) -> None:
+    from aiogram import Dispatcher
+    from aiogram.types import ChatMemberUpdated as MemberUpdate
+
+    dp = Dispatcher()
+    seen: list[str] = []
+    done = asyncio.Event()
+
+    @dp.message()
+    async def on_message(message: Message) -> None:
+        seen.append(f"message:{message.text}")
+        await message.answer("got it")
+
+    @dp.chat_member()
+    async def on_member(event: MemberUpdate) -> None:
+        seen.append(f"chat_member:{event.new_chat_member.status}")
+        done.set()
+
+    bot = http_bot(server)
+    polling = asyncio.create_task(
+        dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=True)
+    )
+    try:
+        world.push_update(world.message_update(GROUP, ALICE, "hi"))
+        world.push_update(world.join_update(CHANNEL, EVE))  # chat_member: polled because used
+        await asyncio.wait_for(done.wait(), 15)
+    finally:
+        await dp.stop_polling()
+        await asyncio.wait_for(polling, 15)
+    assert seen == ["message:hi", "chat_member:member"]
+    assert world.sent_messages[-1]["text"] == "got it"
+    assert world.allowed_updates and "chat_member" in world.allowed_updates
+
+
+def test_history_stays_bounded() -> None:
+    world = make_world(history_limit=20)
+    for n in range(100):
+        world.call("getMe", {})
+        world.message_update(GROUP, ALICE, f"m{n}")
+    assert 10 <= len(world.calls) <= 20
+    assert len(world.chats[GROUP].messages) <= 20
+    assert world.chats[GROUP].messages[100]["text"] == "m99"  # the newest are kept
+
+
+# ---------------------------------------------------------------------------- the command
+def test_cli_help_and_bad_arguments() -> None:
+    from typer.testing import CliRunner
+
+    from cli.telegram import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "BOT_API_BASE" in result.output and "--fault-rate" in result.output
+    result = runner.invoke(app, ["--scenario", "nope"])
+    assert result.exit_code == 2 and "unknown scenario 'nope'" in result.output
+    result = runner.invoke(app, ["--token", "no-colon"])
+    assert result.exit_code == 2 and "--token must look like" in result.output
+    result = runner.invoke(app, ["--fault-rate", "3"])
+    assert result.exit_code == 2
+
+
+async def test_cli_serves_the_demo_world(capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.telegram import _serve
+
+    world = build_world("demo")
+    serving = asyncio.create_task(_serve(world, DEFAULT_TOKEN, "127.0.0.1", 0, "demo"))
+    try:
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            out = capsys.readouterr().out
+            if "BOT_API_BASE=" in out:
+                break
+        base = out.split("BOT_API_BASE=", 1)[1].strip()
+        session = AiohttpSession(api=TelegramAPIServer.from_base(base))
+        demo_bot = Bot(DEFAULT_TOKEN, session=session)
+        try:
+            chat = await demo_bot.get_chat(DEMO_GROUP_ID)
+            assert chat.title == "gatepulse demo group"
+        finally:
+            await session.close()
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
