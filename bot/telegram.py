@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiogram import Bot
@@ -44,6 +45,7 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     AiogramError,
+    DetailedAiogramError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -152,6 +154,18 @@ def error_message(exc: BaseException, token: str | None = None) -> str:
     return redact(text, token)[:ERROR_MESSAGE_MAX]
 
 
+def scrub(exc: BaseException, token: str | None) -> None:
+    """Remove the token from ``exc`` in place, should a message carry it (e.g. an aiohttp
+    ``InvalidURL`` holding the request URL): its message is redacted and a cause that mentions
+    the token is dropped, so that handlers logging the exception cannot leak it."""
+    if isinstance(exc, DetailedAiogramError) and isinstance(exc.message, str):
+        exc.message = redact(exc.message, token)
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and ((token and token in str(cause)) or _TOKEN_LIKE.search(str(cause))):
+        exc.__cause__ = None
+        exc.__suppress_context__ = True
+
+
 def _int_or_none(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -196,6 +210,7 @@ class ApiCallLogger(BaseRequestMiddleware):
             raise
         except Exception as exc:
             self._record(bot, method, started, exc)
+            scrub(exc, self.token or bot.token)
             raise
         self._record(bot, method, started, None)
         return response
@@ -240,8 +255,12 @@ def clock_sleep(clock: Any) -> Sleep:
     """A ``sleep`` that advances a ManualClock instead of waiting (then yields once)."""
 
     async def _sleep(seconds: float) -> None:
-        if seconds > 0:
-            clock.advance(seconds)
+        # "sleep until": waiters that started together wake together instead of each pushing
+        # the shared clock further
+        target = clock.monotonic() + seconds
+        now = clock.monotonic()
+        if target > now:
+            clock.advance(target - now)
         await asyncio.sleep(0)
 
     return _sleep
@@ -401,8 +420,16 @@ def create_bot(
     token = settings.token.get_secret_value()
     if session is None:
         base = settings.api_base.strip().rstrip("/")
-        if not base.startswith(("http://", "https://")):
-            raise ValueError(f"BOT_API_BASE must be an http(s) URL, got {base!r}")
+        try:
+            url = urlsplit(base)
+            valid = url.scheme in ("http", "https") and bool(url.hostname) and url.port != 0
+        except ValueError:  # a bad port, brackets, ...
+            valid = False
+        if not valid:
+            raise ValueError(
+                f"BOT_API_BASE must be an http(s) URL such as https://api.telegram.org, "
+                f"got {base!r}"
+            )
         session = AiohttpSession(
             api=TelegramAPIServer.from_base(base), timeout=settings.request_timeout_s
         )

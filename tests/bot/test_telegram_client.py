@@ -33,6 +33,7 @@ from aiogram.types import ChatMemberMember, ChatPermissions
 
 from bot.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeTelegramSession, FakeWorld
 from bot.telegram import (
+    ApiCallLogger,
     OutgoingLimiter,
     classify_error,
     create_bot,
@@ -351,6 +352,28 @@ async def test_limiter_default_sleep_advances_a_manual_clock(clock: ManualClock)
     assert times[2] - times[0] >= 60.0
     assert limiter.waits and clock.now() >= START + dt.timedelta(seconds=60)
 
+    # concurrent waiters sleep *until* the same moment: the shared clock moves once, not 3x
+    sent_at: list[float] = []
+
+    async def make_request(bot: Any, method: Any) -> Any:
+        sent_at.append(clock.monotonic())
+        return True
+
+    limiter = OutgoingLimiter(clock=clock, per_chat_per_minute=1)
+    start = clock.monotonic()
+    await asyncio.gather(
+        *(
+            limiter(make_request, None, SendMessage(chat_id=-1001800000000 - n, text="x"))  # type: ignore[arg-type]
+            for n in range(3)
+        ),
+        *(
+            limiter(make_request, None, SendMessage(chat_id=GROUP2, text="x"))  # type: ignore[arg-type]
+            for _ in range(2)
+        ),
+    )
+    assert len(sent_at) == 5
+    assert clock.monotonic() - start == pytest.approx(60.0, abs=0.01)
+
 
 async def test_limiter_on_the_real_bot(
     server: FakeTelegramServer, recorder: Recorder, clock: ManualClock, sleeps: Sleeps
@@ -408,8 +431,29 @@ async def test_token_never_reaches_logs_or_error_messages(
 def test_create_bot_refuses_bad_settings() -> None:
     with pytest.raises(ValueError, match="BOT_TOKEN is not a bot token"):
         create_bot(BotSettings(token="not a token"))
-    with pytest.raises(ValueError, match="BOT_API_BASE must be an http"):
-        create_bot(BotSettings(api_base="localhost:8081"))
+    for base in ("localhost:8081", "http://", "ftp://example.org", "http://[::1"):
+        with pytest.raises(ValueError, match="BOT_API_BASE must be an http"):
+            create_bot(BotSettings(api_base=base))
+
+
+async def test_exceptions_leaving_the_client_carry_no_token(recorder: Recorder) -> None:
+    """Even an error whose text holds the request URL (aiohttp's InvalidURL) is scrubbed."""
+    url = f"http://127.0.0.1:1/bot{DEFAULT_TOKEN}/getMe"
+
+    async def make_request(bot: Any, method: Any) -> Any:
+        try:
+            raise aiohttp.InvalidURL(url)
+        except aiohttp.ClientError as exc:
+            raise TelegramNetworkError(method=method, message=f"InvalidURL: {exc}") from exc
+
+    logger = ApiCallLogger(recorder, token=DEFAULT_TOKEN)
+    with pytest.raises(TelegramNetworkError) as info:
+        await logger(make_request, None, GetChat(chat_id=GROUP))  # type: ignore[arg-type]
+    assert SECRET_PART not in str(info.value) and "<token>" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    [row] = recorder.api_calls
+    assert row["error_type"] == ErrorType.NETWORK_ERROR
+    assert SECRET_PART not in row["error_message"]
 
 
 async def test_real_log_writer_stores_api_calls(
