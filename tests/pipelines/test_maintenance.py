@@ -157,7 +157,7 @@ def test_member_count_sync_with_faults(db_url: str, fake_telegram: FakeTelegramS
                                      "WHERE table_name = 'member_count_snapshots'")).all()  # fmt: skip
     assert groups[GROUPS[0]] == 5  # creator, the bot (an admin) and 3 members
     assert groups[GROUPS[1]] is None and groups[GROUPS[2]] is None  # failed / disabled
-    assert channels == {CHANNELS[0]: 500, CHANNELS[1]: 42}
+    assert channels == {CHANNELS[0]: 501, CHANNELS[1]: 43}  # subscribers + the bot (admin)
     assert sorted(s[0] for s in snaps) == sorted([GROUPS[0], *CHANNELS])
     assert {s[1] for s in snaps} == {"group", "channel"}
     assert any(not ok and err == "RetryAfter" for _, ok, err in calls)
