@@ -420,6 +420,15 @@ class _Progress:
     pending_xid: int | None = None
 
 
+@dataclass
+class _Attempt:
+    """One batch on its way in: what is left to write, what was refused, the last xid."""
+
+    batch: Batch
+    bad: list[tuple[_TableSpec, Row, str]] = field(default_factory=list)
+    xid: int | None = None
+
+
 class _ReplayCursor:
     """One sealed spool segment, locked for replay, with its progress sidecar."""
 
@@ -599,6 +608,7 @@ class LogWriter:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._closing: asyncio.Future[None] | None = None
         self._stopping = False
         self._closed = False
         self._down_since: float | None = None
@@ -676,8 +686,12 @@ class LogWriter:
 
         When the database is reachable this also replays the spool, so after ``flush()``
         every row put so far is in the database, in ``rejected.jsonl``, or in the spool
-        because the database is down.
+        because the database is down. Cancelling the caller (``wait_for``) does not interrupt
+        a write in progress: it finishes in the background.
         """
+        await asyncio.shield(self._flush_now())
+
+    async def _flush_now(self) -> None:
         async with self._lock:
             attempted = self._pending_n > 0
             await self._flush_pending(force=True)
@@ -685,9 +699,21 @@ class LogWriter:
                 await self._replay_all()
 
     async def close(self) -> None:
-        """Drain everything (written, or spooled when the database is unreachable) and stop."""
-        if self._closed:
+        """Drain everything (written, or spooled when the database is unreachable) and stop.
+
+        Safe to call twice; a cancelled caller does not interrupt the drain.
+        """
+        if self._closed and self._closing is None:
             return
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        try:
+            await asyncio.shield(self._closing)
+        finally:
+            if self._closing.done():
+                self._closing = None
+
+    async def _close(self) -> None:
         self._stopping = True
         self._wake.set()
         if self._task is not None:
@@ -697,11 +723,9 @@ class LogWriter:
         self._closed = True
         self._limit = 0  # from here on put() goes straight to the spool
         try:
-            await self.flush()
+            await self._flush_now()
         finally:
-            if self._cursor is not None:
-                self._cursor.close()
-                self._cursor = None
+            self._drop_cursor()
             self._flush_memory_to_spool()  # rows put during the final flush's awaits
             try:
                 self._spool.seal(sync=True)
@@ -772,26 +796,31 @@ class LogWriter:
             return
         batch = self._take_pending()
         count = sum(map(len, batch.values()))
+        attempt = _Attempt(batch)
         try:
             if self._down_since is not None and not force and time.monotonic() < self._retry_at:
                 self._spool_rows(batch)  # still backing off: straight to the spool
                 return
             self.stats.flushes += 1
-            written = await self._write_guarded(batch, on_xid=None)
+            written = await self._write_guarded(attempt)
             self.stats.written += written
             self._mark_up()
-        except _InDoubt as exc:
-            self._mark_down(exc)
-            self._spool_rows(batch, xid=exc.xid)
         except _Unavailable as exc:
-            self._mark_down(exc.__cause__ or exc)
-            self._spool_rows(batch)
-        except BaseException:  # cancelled mid-write: keep the rows
-            self._spool_rows(batch)
+            self._mark_down(exc if isinstance(exc, _InDoubt) else exc.__cause__ or exc)
+            self._spool_attempt(attempt)
+        except BaseException:  # cancelled mid-write (e.g. wait_for around flush()): keep them
+            self._spool_attempt(attempt)
             raise
         finally:
             self._held -= count
             self._spool.flush()
+
+    def _spool_attempt(self, attempt: _Attempt) -> None:
+        """A write failed: rows already found bad are rejected, the rest spooled, tagged with
+        the transaction id of the last attempt (replay skips them if it did commit)."""
+        if attempt.bad:
+            self._reject(attempt.bad)
+        self._spool_rows(attempt.batch, xid=attempt.xid)
 
     def _flush_memory_to_spool(self) -> None:
         if self._pending_n:
@@ -846,6 +875,9 @@ class LogWriter:
         else:
             self._backoff = min(self._backoff * 2, self.settings.retry_max_s)
         self._retry_at = now + self._backoff
+        self._drop_cursor()
+
+    def _drop_cursor(self) -> None:
         if self._cursor is not None:
             self._cursor.close()
             self._cursor = None
@@ -885,8 +917,8 @@ class LogWriter:
 
     async def _write_guarded(
         self,
-        batch: Batch,
-        on_xid: Callable[[int], None] | None,
+        attempt: _Attempt,
+        on_xid: Callable[[int], None] | None = None,
         before_reject: Callable[[], None] | None = None,
     ) -> int:
         """Write ``batch`` in one transaction, isolating bad rows. Returns rows written.
@@ -897,25 +929,32 @@ class LogWriter:
         """
         try:
             async with self._session() as session:
-                written, bad = await self._write_isolating(session, batch, on_xid)
+                written = await self._write_isolating(session, attempt, on_xid)
         except _Unavailable:
             raise
         except Exception as exc:
             raise _Unavailable(_describe(exc)) from exc
         if before_reject is not None:
             before_reject()
-        if bad:
-            self._reject(bad)
+        if attempt.bad:
+            self._reject(attempt.bad)
         return written
 
     async def _write_isolating(
-        self, session: _Session, batch: Batch, on_xid: Callable[[int], None] | None
-    ) -> tuple[int, list[tuple[_TableSpec, Row, str]]]:
-        batch, bad = self._drop_naive(batch)
-        while batch:
+        self, session: _Session, attempt: _Attempt, on_xid: Callable[[int], None] | None
+    ) -> int:
+        attempt.batch, attempt.bad = self._drop_naive(attempt.batch)
+
+        def remember(xid: int) -> None:
+            attempt.xid = xid
+            if on_xid is not None:
+                on_xid(xid)
+
+        while attempt.batch:
+            batch = attempt.batch
             try:
-                await session.write(batch, on_xid)
-                return sum(map(len, batch.values())), bad
+                await session.write(batch, remember)
+                return sum(map(len, batch.values()))
             except Exception as exc:
                 if not _is_data_error(exc):
                     raise
@@ -929,14 +968,14 @@ class LogWriter:
                 )
             if not found:  # the batch fails only as a whole: keep it, but out of the way
                 found = [(s, r, _describe(error)) for s, rows in batch.items() for r in rows]
-            bad.extend(found)
+            attempt.bad.extend(found)
             rejected = {(s, id(r)) for s, r, _ in found}
-            batch = {
+            attempt.batch = {
                 spec: kept
                 for spec, rows in batch.items()
                 if (kept := [r for r in rows if (spec, id(r)) not in rejected])
             }
-        return 0, bad
+        return 0
 
     async def _find_bad(
         self, session: _Session, spec: _TableSpec, rows: list[Row], budget: list[int]
@@ -1039,13 +1078,16 @@ class LogWriter:
                 written = 0
                 if batch:
                     written = await self._write_guarded(
-                        batch,
+                        _Attempt(batch),
                         on_xid=lambda xid: cursor.mark_pending(end, xid),
                         before_reject=lambda: cursor.advance(end),
                     )
             except _Unavailable as exc:
                 self._mark_down(exc.__cause__ or exc)  # drops the cursor; progress is on disk
                 return False
+            except BaseException:  # cancelled: reopen from the progress file next time
+                self._drop_cursor()
+                raise
             if not batch:
                 cursor.advance(end)
             if bad:

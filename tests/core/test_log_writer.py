@@ -538,8 +538,7 @@ async def test_crash_between_replay_commit_and_progress_update(
     monkeypatch.setattr(lw._ReplayCursor, "advance", crash_on_second_chunk)
     with pytest.raises(_Crash):
         await first.start()
-    assert first._cursor is not None
-    first._cursor.close()  # the dead process's lock goes away with it
+    assert first._cursor is None  # its lock is released, as a dead process's would be
     monkeypatch.setattr(lw._ReplayCursor, "advance", real_advance)
 
     second = LogWriter(engine, settings)
@@ -563,3 +562,26 @@ async def test_a_batch_of_only_bad_rows_does_not_stall_the_writer(
     assert await user_ids(engine) == [BIG + 5000]
     assert writer.stats.rejected == 3000 and writer.stats.written == 1
     assert len(read_rejected(settings.spool_dir)) == 3000
+
+
+async def test_a_cancelled_flush_neither_loses_nor_duplicates(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``wait_for(writer.flush(), 2.0)`` (the bot's /status) must not cut a commit in half."""
+    for cls in (lw._CopySession, lw._CoreSession):
+
+        async def slow_return(
+            self: Any, batch: Any, on_xid: Any, _original: Any = cls.write
+        ) -> None:
+            await _original(self, batch, on_xid)
+            await asyncio.sleep(0.3)  # committed; the caller gives up meanwhile
+
+        monkeypatch.setattr(cls, "write", slow_return)
+    settings = writer_settings(tmp_path, flush_interval_s=3600)
+    async with LogWriter(engine, settings) as writer:
+        writer.put_many("verification_log", [verification(i) for i in range(100)])
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(writer.flush(), 0.05)
+        writer.put_many("verification_log", [verification(i) for i in range(100, 200)])
+    assert await user_ids(engine) == [BIG + i for i in range(200)]
+    assert writer.stats.written == 200 and writer.stats.spooled == 0
