@@ -8,7 +8,16 @@ hanging on a ``timeout`` fault). Everything random comes from ``random.Random(se
 scenario replays identically for a given seed.
 
 Parameters arrive the way aiogram sends them: multipart form fields whose values are strings
-(numbers and nested objects JSON-encoded), or a JSON body with typed values. Both are accepted.
+(numbers and nested objects JSON-encoded), or a JSON body with typed values. Both are accepted,
+and ``calls`` records them as received (form values stay strings).
+
+Telegram behaviours kept: error texts and status codes; ``chat_member`` updates only for clients
+that ask for them in ``allowed_updates``; a public channel the bot is not in is visible to
+getChat but its member list is inaccessible; timed restrictions and bans run out (``until_date``
+under 30 s or over 366 days means forever); restricting with the group's default rights makes
+a plain member again; getUpdates conflicts with an active webhook. Not emulated: updates caused
+by the bot's own actions (a restrict does not emit ``chat_member``), muted users being unable to
+write (the builders script whatever you ask), files, forums, inline mode, payments.
 """
 
 from __future__ import annotations
@@ -546,12 +555,12 @@ class FakeWorld:
     def member_status(self, chat_id: int, user_id: int) -> str:
         """The status getChatMember would report (``left`` when unknown)."""
         chat = self.chats.get(chat_id)
-        member = chat.members.get(user_id) if chat else None
+        member = self._current(chat, user_id) if chat else None
         return member.status if member else "left"
 
     def is_member(self, chat_id: int, user_id: int) -> bool:
         chat = self.chats.get(chat_id)
-        member = chat.members.get(user_id) if chat else None
+        member = self._current(chat, user_id) if chat else None
         if member is None:
             return False
         if member.status == "restricted":
@@ -561,7 +570,7 @@ class FakeWorld:
     def is_muted(self, chat_id: int, user_id: int) -> bool:
         """True when the user is restricted in the chat without the right to send messages."""
         chat = self.chats.get(chat_id)
-        member = chat.members.get(user_id) if chat else None
+        member = self._current(chat, user_id) if chat else None
         return bool(
             member
             and member.status == "restricted"
@@ -633,7 +642,7 @@ class FakeWorld:
         chat = self._chat_or_fail(chat_id)
         user = self._ensure_user(user_id)
         old = self._member_json(chat, user_id)
-        current = chat.members.get(user_id)
+        current = self._current(chat, user_id)
         if current is not None and current.status == "restricted":
             current.is_member = True
         elif current is None or current.status in ("left", "kicked"):
@@ -646,7 +655,7 @@ class FakeWorld:
         chat = self._chat_or_fail(chat_id)
         user = self._ensure_user(user_id)
         old = self._member_json(chat, user_id)
-        current = chat.members.get(user_id)
+        current = self._current(chat, user_id)
         if current is not None and current.status == "restricted":
             current.is_member = False
         else:
@@ -971,7 +980,7 @@ class FakeWorld:
             raise ApiError(400, CANT_RESTRICT_SELF)
         if user_id not in self.users:
             raise ApiError(400, USER_NOT_FOUND)
-        current = chat.members.get(user_id)
+        current = self._current(chat, user_id)
         if current is not None and current.status == "creator":
             raise ApiError(400, CANT_REMOVE_OWNER)
         if current is not None and current.status == "administrator":
@@ -985,7 +994,7 @@ class FakeWorld:
             perms[n] for n in PERMISSION_FIELDS[1:10]
         ):
             perms["can_send_messages"] = True
-        until = p.integer("until_date", 0) or 0
+        until = self._until(p)
         self.restrictions[(chat.id, user_id)] = dict(perms, until_date=until)
         was_member = current is not None and (
             current.status == "member" or (current.status == "restricted" and current.is_member)
@@ -1008,12 +1017,12 @@ class FakeWorld:
         assert user_id is not None
         if not self._bot_right(chat, "can_restrict_members"):
             raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
-        current = chat.members.get(user_id)
+        current = self._current(chat, user_id)
         if current is not None and current.status == "creator":
             raise ApiError(400, CANT_REMOVE_OWNER)
         if current is not None and current.status == "administrator":
             raise ApiError(400, USER_IS_ADMIN)
-        until = p.integer("until_date", 0) or 0
+        until = self._until(p)
         chat.members[user_id] = _Member("kicked", is_member=False, until_date=until)
         self.bans[(chat.id, user_id)] = until
         return True
@@ -1024,7 +1033,7 @@ class FakeWorld:
         assert user_id is not None
         if not self._bot_right(chat, "can_restrict_members"):
             raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
-        current = chat.members.get(user_id)
+        current = self._current(chat, user_id)
         if current is not None and (
             current.status == "kicked"
             or (not p.flag("only_if_banned") and current.status not in ("creator", "left"))
@@ -1215,6 +1224,26 @@ class FakeWorld:
             found = self._private_chat(ref)
         return found
 
+    def _current(self, chat: _Chat, user_id: int) -> _Member | None:
+        """The member record, after a timed restriction or ban has run out (as on Telegram)."""
+        member = chat.members.get(user_id)
+        if (
+            member is not None
+            and member.status in ("restricted", "kicked")
+            and 0 < member.until_date <= self._now()
+        ):
+            if member.status == "restricted" and member.is_member:
+                member = chat.members[user_id] = _Member("member")
+            else:
+                member = chat.members[user_id] = _Member("left", is_member=False)
+        return member
+
+    def _until(self, p: _Params) -> int:
+        """``until_date`` as Telegram applies it: under 30 s or over 366 days away is forever."""
+        until = p.integer("until_date", 0) or 0
+        ahead = until - self._now()
+        return until if 30 <= ahead <= 366 * 86400 else 0
+
     def _bot_in(self, chat: _Chat) -> bool:
         if chat.type == "private":
             return True
@@ -1274,7 +1303,7 @@ class FakeWorld:
 
     def _member_json(self, chat: _Chat, user_id: int) -> JsonDict:
         user = dict(self.users.get(user_id) or {"id": user_id, "is_bot": False, "first_name": "?"})
-        member = chat.members.get(user_id)
+        member = self._current(chat, user_id)
         status = member.status if member else "left"
         if member is None or status == "left":
             return {"status": "left", "user": user}

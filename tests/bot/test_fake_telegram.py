@@ -218,6 +218,22 @@ async def test_restrict_then_lift(bot: Bot, world: FakeWorld) -> None:
     assert not world.is_muted(GROUP, ALICE)
 
 
+async def test_timed_restrictions_run_out(bot: Bot, world: FakeWorld) -> None:
+    clock = world.clock
+    assert isinstance(clock, ManualClock)
+    hour = clock.now() + dt.timedelta(hours=1)
+    await bot.restrict_chat_member(GROUP, ALICE, ChatPermissions(), until_date=hour)
+    soon = clock.now() + dt.timedelta(seconds=10)  # under 30 s: Telegram makes it forever
+    await bot.ban_chat_member(GROUP, DAN, until_date=soon)
+    assert world.restrictions[(GROUP, ALICE)]["until_date"] == int(hour.timestamp())
+    clock.advance(3601)
+    assert isinstance(await bot.get_chat_member(GROUP, ALICE), ChatMemberMember)
+    assert not world.is_muted(GROUP, ALICE)
+    banned = await bot.get_chat_member(GROUP, DAN)
+    assert isinstance(banned, ChatMemberBanned)
+    assert banned.until_date.timestamp() == 0
+
+
 async def test_restrict_a_user_who_is_not_in_the_group(bot: Bot, world: FakeWorld) -> None:
     assert await bot.restrict_chat_member(GROUP, BOB, ChatPermissions(can_send_messages=False))
     member = await bot.get_chat_member(GROUP, BOB)
