@@ -337,23 +337,13 @@ def load_newest_day(engine: Engine) -> dt.date | None:
     return max(days) if days else None
 
 
-def load_summary_index(engine: Engine) -> pd.DataFrame:
-    """Chats with summaries: chat_id, summary_type, summaries, latest_created_at."""
+def load_summary_chats(engine: Engine) -> list[int]:
+    """Protected groups that have at least one summary (one index probe per group)."""
     t = SUMMARIES
-    stmt = (
-        sa.select(
-            t.c.chat_id,
-            t.c.summary_type,
-            sa.func.count().label("summaries"),
-            sa.func.max(t.c.created_at).label("latest_created_at"),
-        )
-        .group_by(t.c.chat_id, t.c.summary_type)
-        .order_by(t.c.chat_id, t.c.summary_type)
-    )
+    has_summary = sa.exists().where(t.c.chat_id == GROUPS.c.id)
+    stmt = sa.select(GROUPS.c.id).where(has_summary).order_by(GROUPS.c.title, GROUPS.c.id)
     with engine.connect() as conn:
-        frame = _frame(conn, stmt)
-    frame["latest_created_at"] = [_aware(v) for v in frame["latest_created_at"]]
-    return frame
+        return [int(chat) for chat in conn.execute(stmt).scalars()]
 
 
 def load_summaries(engine: Engine, chat_id: int, limit: int = 500) -> pd.DataFrame:
@@ -440,8 +430,8 @@ def _newest_day_cached(url: str) -> dt.date | None:
     return load_newest_day(get_engine(url))
 
 
-def _summary_index_cached(url: str) -> pd.DataFrame:
-    return load_summary_index(get_engine(url))
+def _summary_chats_cached(url: str) -> list[int]:
+    return load_summary_chats(get_engine(url))
 
 
 def _summaries_cached(url: str, chat_id: int) -> pd.DataFrame:
@@ -496,8 +486,8 @@ def newest_day(url: str) -> dt.date | None:
     return _cached("newest_day", _newest_day_cached)(url)  # type: ignore[no-any-return]
 
 
-def summary_index(url: str) -> pd.DataFrame:
-    return _cached("summary_index", _summary_index_cached)(url)  # type: ignore[no-any-return]
+def summary_chats(url: str) -> list[int]:
+    return _cached("summary_chats", _summary_chats_cached)(url)  # type: ignore[no-any-return]
 
 
 def summaries(url: str, chat_id: int) -> pd.DataFrame:

@@ -28,8 +28,7 @@ def render() -> None:
     ctx = ui.context()
     ui.header("Summaries", ctx)
     st.caption("The latest summaries are shown whatever the date range; older ones below.")
-    index = queries.summary_index(ctx.url)
-    chats = sorted({int(c) for c in index["chat_id"]})
+    chats = queries.summary_chats(ctx.url)
     if ctx.groups:
         chats = [c for c in chats if c in ctx.groups]
     if not chats:
