@@ -587,7 +587,9 @@ class LogWriter:
 
     ``put``/``put_many`` never block and never raise on database trouble (``ValueError`` for an
     unknown table or column). Use as ``async with LogWriter(engine, settings) as writer:``
-    or call :meth:`start` and :meth:`close` yourself.
+    or call :meth:`start` and :meth:`close` yourself. Call it from the event loop's thread
+    (it is not thread-safe). Rows are dicts of column -> value without ``id``; timestamps
+    must be tz-aware; omitted columns get the model's default, or NULL.
     """
 
     def __init__(self, engine: AsyncEngine, settings: LogWriterSettings | None = None) -> None:
@@ -677,8 +679,12 @@ class LogWriter:
             self._spool.remove_orphans()
         except OSError as exc:
             log.error("log writer: spool directory %s unusable: %s", self._spool.dir, exc)
-        async with self._lock:
-            await self._replay_all()
+        try:
+            async with self._lock:
+                await self._replay_all()
+        except Exception:  # never keep the bot from starting; the flusher retries later
+            log.exception("log writer: replaying the spool at start failed")
+            self._drop_cursor()
         self._task = asyncio.create_task(self._run(), name="gatepulse-log-writer")
 
     async def flush(self) -> None:
@@ -1100,10 +1106,14 @@ class LogWriter:
             self._held -= count
 
     def _next_segment(self) -> _ReplayCursor | None:
-        for path in self._spool.segments():
-            cursor = self._spool.lock(path)
-            if cursor is not None:
-                return cursor
+        try:
+            for path in self._spool.segments():
+                cursor = self._spool.lock(path)
+                if cursor is not None:
+                    return cursor
+        except OSError as exc:
+            self.stats.spool_errors += 1
+            log.error("log writer: cannot read the spool in %s: %s", self._spool.dir, exc)
         return None
 
     async def _resolve_pending(self, cursor: _ReplayCursor) -> None:

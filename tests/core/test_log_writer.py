@@ -355,6 +355,19 @@ async def test_sqlite_locked_database_spools_then_replays(
             assert writer.stats.database_available is True
         assert await user_ids(engine) == [BIG + i for i in range(400)]
         assert spool_files(settings.spool_dir) == []
+
+        # closed while still locked: the rows wait in the spool for the next start()
+        locker.execute("BEGIN EXCLUSIVE")
+        async with LogWriter(engine, settings) as writer:
+            writer.put_many("verification_log", [verification(i) for i in range(400, 450)])
+        assert writer.stats.spooled == 50 and writer.stats.written == 0
+        locker.execute("ROLLBACK")
+        again = LogWriter(engine, settings)
+        await again.start()
+        await again.close()
+        assert again.stats.replayed == 50
+        assert await user_ids(engine) == [BIG + i for i in range(450)]
+        assert spool_files(settings.spool_dir) == []
     finally:
         locker.close()
         await engine.dispose()
@@ -585,3 +598,49 @@ async def test_a_cancelled_flush_neither_loses_nor_duplicates(
         writer.put_many("verification_log", [verification(i) for i in range(100, 200)])
     assert await user_ids(engine) == [BIG + i for i in range(200)]
     assert writer.stats.written == 200 and writer.stats.spooled == 0
+
+
+def _leftover_segment(spool: Path) -> Path:
+    spool.mkdir(parents=True)
+    spec = lw._specs()["verification_log"]
+    good = [spec.spool_line(spec.convert(verification(i))) for i in range(3)]
+    segment = spool / "spool-20260101T000000-1-abcdef-000001.jsonl"
+    segment.write_text(
+        good[0]
+        + '{"t":"no_such_table","r":{}}\n'
+        + "not json at all\n"
+        + good[1]
+        + good[2][: len(good[2]) // 2]  # torn: the process died while writing this line
+    )
+    return segment
+
+
+async def test_leftover_spool_with_torn_and_foreign_lines(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A previous process died mid-line: good lines land, the rest goes to rejected.jsonl."""
+    settings = writer_settings(tmp_path)
+    spool = Path(settings.spool_dir)
+    segment = _leftover_segment(spool)
+    async with LogWriter(engine, settings) as writer:
+        assert writer.stats.replayed == 2
+    assert await user_ids(engine) == [BIG, BIG + 1]
+    reasons = [r["reason"] for r in read_rejected(spool)]
+    assert len(reasons) == 3
+    assert any("no_such_table" in r for r in reasons) and any("truncated" in r for r in reasons)
+    assert not segment.exists()
+
+
+async def test_two_writers_replaying_one_spool_write_each_row_once(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    settings = writer_settings(tmp_path, max_queue=10, batch_size=100)
+    leaver = LogWriter(engine, settings)  # never started: everything past 10 rows spools
+    leaver.put_many("verification_log", [verification(i) for i in range(1500)])
+    leaver._flush_memory_to_spool()
+    leaver._spool.seal()
+    first, second = LogWriter(engine, settings), LogWriter(engine, settings)
+    await asyncio.gather(first.start(), second.start())
+    await asyncio.gather(first.close(), second.close())
+    assert first.stats.replayed + second.stats.replayed == 1500
+    assert await user_ids(engine) == [BIG + i for i in range(1500)]
