@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +99,8 @@ GROUP_DEFAULT_PERMISSIONS: dict[str, bool] = {
     name: name not in ("can_change_info", "can_pin_messages", "can_manage_topics", "can_edit_tag")
     for name in PERMISSION_FIELDS
 }
+
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 # Telegram's own description texts.
 CHAT_NOT_FOUND = "Bad Request: chat not found"
@@ -847,12 +850,15 @@ class FakeWorld:
         url = p.text("url") or ""
         if url and not url.startswith(("http://", "https://")):
             raise ApiError(400, BAD_WEBHOOK_URL)
+        secret = p.text("secret_token")
+        if secret and not _SECRET_TOKEN.fullmatch(secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
         if p.flag("drop_pending_updates"):
             self.updates.clear()
         allowed = p.obj("allowed_updates")
         if isinstance(allowed, list):
             self.allowed_updates = [str(a) for a in allowed] or None
-        self.webhook = {"url": url, "secret_token": p.text("secret_token")}
+        self.webhook = {"url": url, "secret_token": secret}
         self._wake()
         return True
 

@@ -302,6 +302,53 @@ async def test_answer_callback_query_once(bot: Bot, world: FakeWorld) -> None:
         await bot.answer_callback_query(query_id)
 
 
+async def test_every_served_method_is_accepted_by_aiogram(bot: Bot, world: FakeWorld) -> None:
+    """One pass over every method the world serves, each through aiogram's own models."""
+    from aiogram.types import BotCommand
+
+    sent = await bot.send_message(GROUP, "hello")
+    world.push_update(world.message_update(GROUP, ALICE, "hi"))
+    query = world.callback_update(GROUP, ALICE, "x", message_id=sent.message_id)["callback_query"]
+    results = [
+        await bot.get_me(),
+        await bot.get_updates(timeout=0),
+        await bot.get_webhook_info(),
+        await bot.send_chat_action(GROUP, "typing"),
+        await bot.edit_message_text("edited", chat_id=GROUP, message_id=sent.message_id),
+        await bot.edit_message_reply_markup(
+            chat_id=GROUP,
+            message_id=sent.message_id,
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[[InlineKeyboardButton(text="ok", callback_data="ok")]]
+            ),
+        ),
+        await bot.answer_callback_query(query["id"]),
+        await bot.get_chat(GROUP),
+        await bot.get_chat_member(GROUP, ALICE),
+        await bot.get_chat_member_count(GROUP),
+        await bot.get_chat_administrators(GROUP),
+        await bot.restrict_chat_member(GROUP, ALICE, ChatPermissions()),
+        await bot.ban_chat_member(GROUP, ALICE),
+        await bot.unban_chat_member(GROUP, ALICE),
+        await bot.create_chat_invite_link(GROUP),
+        await bot.export_chat_invite_link(GROUP),
+        await bot.set_my_commands([BotCommand(command="help", description="Help")]),
+        await bot.get_my_commands(),
+        await bot.delete_my_commands(),
+        await bot.delete_message(GROUP, sent.message_id),
+        await bot.delete_messages(GROUP, [sent.message_id + 5]),
+        await bot.set_webhook("http://127.0.0.1:9/hook"),
+        await bot.delete_webhook(),
+        await bot.leave_chat(GROUP),
+        await bot.log_out(),
+        await bot.close(),
+    ]
+    assert all(result is not None for result in results)
+    assert {method for method, _ in world.calls} == set(world.methods)
+    with pytest.raises(TelegramBadRequest, match="secret token contains unallowed characters"):
+        await bot.set_webhook("http://127.0.0.1:9/hook", secret_token="not allowed!")
+
+
 # ---------------------------------------------------------------------------- updates
 async def test_pushed_updates_parse_as_aiogram_updates(bot: Bot, world: FakeWorld) -> None:
     sent = await bot.send_message(GROUP, "prompt")
