@@ -780,6 +780,9 @@ class FakeWorld:
             result = handler(_Params(raw))
         except ApiError as exc:
             reply = Reply.error(exc.status, exc.description, exc.retry_after)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            # malformed parameters (a number where a list belongs, ...): a 400, never a crash
+            reply = Reply.error(400, f"Bad Request: invalid parameters ({type(exc).__name__})")
         else:
             reply = result if isinstance(result, Reply) else Reply.success(result)
         reply.delay_s += self.latency_s + extra
@@ -1153,7 +1156,9 @@ class FakeWorld:
         commands = p.obj("commands")
         if not isinstance(commands, list):
             raise ApiError(400, "Bad Request: can't parse commands JSON object")
-        self.commands = [dict(c) for c in commands if isinstance(c, dict)]
+        if not all(isinstance(c, dict) and c.get("command") for c in commands):
+            raise ApiError(400, "Bad Request: can't parse commands JSON object")
+        self.commands = [dict(c) for c in commands]
         return True
 
     def _get_my_commands(self, p: _Params) -> list[JsonDict]:

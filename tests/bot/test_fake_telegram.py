@@ -666,6 +666,26 @@ async def test_dispatcher_polling_receives_pushed_updates(
     assert world.allowed_updates and "chat_member" in world.allowed_updates
 
 
+def test_malformed_parameters_get_a_400_not_a_crash() -> None:
+    world = make_world()
+    cases = [
+        ("deleteMessages", {"chat_id": str(GROUP), "message_ids": "5"}),
+        ("sendMessage", {"chat_id": str(GROUP), "text": "x", "reply_markup": "{not json"}),
+        ("getChatMember", {"chat_id": "not-a-chat", "user_id": "1"}),
+        ("getChatMember", {"chat_id": str(GROUP), "user_id": "abc"}),
+        ("getChatMember", {"chat_id": str(GROUP)}),
+        ("getUpdates", {"limit": "many"}),
+        ("restrictChatMember", {"chat_id": str(GROUP), "user_id": str(ALICE)}),
+        ("answerCallbackQuery", {}),
+        ("setMyCommands", {"commands": "[1, 2]"}),
+    ]
+    for method, params in cases:
+        reply = world.call(method, params)
+        assert reply.status == 400, (method, params, reply.body)
+        assert reply.body["ok"] is False
+        assert reply.body["description"].startswith("Bad Request: ")
+
+
 def test_history_stays_bounded() -> None:
     world = make_world(history_limit=20)
     for n in range(100):
