@@ -157,7 +157,10 @@ def _timestamps(rng: np.random.Generator, n: int, world: World) -> np.ndarray:
     hour = rng.choice(24, n, p=HOUR_P).astype("int64")
     usec = rng.integers(0, 3_600_000_000, n)
     base = np.datetime64(world.first_day.isoformat(), "us")
-    return base + (day * 86_400_000_000 + hour * 3_600_000_000 + usec).astype("timedelta64[us]")
+    stamps: np.ndarray = base + (day * 86_400_000_000 + hour * 3_600_000_000 + usec).astype(
+        "timedelta64[us]"
+    )
+    return stamps
 
 
 def _where(mask: np.ndarray, values: np.ndarray) -> pl.Series:

@@ -439,59 +439,61 @@ def _summaries_cached(url: str, chat_id: int) -> pd.DataFrame:
 
 
 def groups(url: str) -> pd.DataFrame:
-    return _cached("groups", _groups_cached)(url)  # type: ignore[no-any-return]
+    return _cached("groups", _groups_cached)(url)
 
 
 def channels(url: str) -> pd.DataFrame:
-    return _cached("channels", _channels_cached)(url)  # type: ignore[no-any-return]
+    return _cached("channels", _channels_cached)(url)
 
 
 def verification(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
-    return _cached("verification", _verification_cached)(url, start, end, groups)  # type: ignore[no-any-return]
+    return _cached("verification", _verification_cached)(url, start, end, groups)
 
 
 def histogram(url: str, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
-    return _cached("histogram", _histogram_cached)(url, start, end, source)  # type: ignore[no-any-return]
+    return _cached("histogram", _histogram_cached)(url, start, end, source)
 
 
 def api_calls(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    return _cached("api_calls", _api_cached)(url, start, end)  # type: ignore[no-any-return]
+    return _cached("api_calls", _api_cached)(url, start, end)
 
 
 def hourly(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
-    return _cached("hourly", _hourly_cached)(url, start, end, groups)  # type: ignore[no-any-return]
+    return _cached("hourly", _hourly_cached)(url, start, end, groups)
 
 
 def group_daily(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
-    return _cached("group_daily", _group_daily_cached)(url, start, end, groups)  # type: ignore[no-any-return]
+    return _cached("group_daily", _group_daily_cached)(url, start, end, groups)
 
 
 def counts_at(url: str, kind: str, until: dt.datetime, chat_ids: Sequence[int]) -> pd.DataFrame:
     ids = tuple(int(c) for c in chat_ids)
-    return _cached("counts_at", _counts_at_cached)(url, kind, until, ids)  # type: ignore[no-any-return]
+    return _cached("counts_at", _counts_at_cached)(url, kind, until, ids)
 
 
 def snapshot_history(
     url: str, kind: str, start: dt.date, end: dt.date, chat_ids: Sequence[int]
 ) -> pd.DataFrame:
     ids = tuple(int(c) for c in chat_ids)
-    return _cached("history", _history_cached)(url, kind, start, end, ids)  # type: ignore[no-any-return]
+    return _cached("history", _history_cached)(url, kind, start, end, ids)
 
 
 def freshness(url: str) -> pd.DataFrame:
-    return _cached("freshness", _freshness_cached)(url)  # type: ignore[no-any-return]
+    return _cached("freshness", _freshness_cached)(url)
 
 
 def newest_day(url: str) -> dt.date | None:
-    return _cached("newest_day", _newest_day_cached)(url)  # type: ignore[no-any-return]
+    newest: dt.date | None = _cached("newest_day", _newest_day_cached)(url)
+    return newest
 
 
 def summary_chats(url: str) -> list[int]:
-    return _cached("summary_chats", _summary_chats_cached)(url)  # type: ignore[no-any-return]
+    chats: list[int] = _cached("summary_chats", _summary_chats_cached)(url)
+    return chats
 
 
 def summaries(url: str, chat_id: int) -> pd.DataFrame:
-    return _cached("summaries", _summaries_cached)(url, int(chat_id))  # type: ignore[no-any-return]
+    return _cached("summaries", _summaries_cached)(url, int(chat_id))
 
 
 def clear_caches() -> None:

@@ -244,7 +244,7 @@ def write_seed(url: str, seed: Seed) -> None:
             for name, model in MODELS.items():
                 rows = seed.rows.get(name)
                 if rows:
-                    conn.execute(sa.insert(model.__table__), rows)
+                    conn.execute(sa.insert(model), rows)
     finally:
         engine.dispose()
 

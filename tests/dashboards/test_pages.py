@@ -313,3 +313,46 @@ def test_unmigrated_database_is_a_clear_error(
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert "gatepulse migrate" in at.error[0].value
+
+
+ALLOWED = {
+    "analytics_verification_daily",
+    "analytics_api_calls_daily",
+    "analytics_hourly_activity",
+    "analytics_latency_histogram_daily",
+    "analytics_group_daily",
+    "analytics_materializations",
+    "member_count_snapshots",
+    "summaries",
+    "protected_groups",
+    "enforced_channels",
+}
+
+
+def test_pages_read_only_analytics_tables(dashboard_env: str, open_page: Open) -> None:
+    """Every statement any page runs names only analytics/freshness/config tables."""
+    import re
+
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    seed_dashboard(dashboard_env)
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        for page in PAGES:
+            open_page(page)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    tables = {
+        name
+        for sql in seen
+        for name in re.findall(r'\b(?:FROM|JOIN)\s+"?([a-z_]+)"?', sql, flags=re.IGNORECASE)
+    }
+    assert {"analytics_verification_daily", "summaries", "member_count_snapshots"} <= tables
+    assert tables <= ALLOWED, tables - ALLOWED
+    writes = [s for s in seen if re.match(r"\s*(INSERT|UPDATE|DELETE|CREATE|DROP)", s, re.I)]
+    assert not writes
