@@ -52,7 +52,8 @@ from typing import IO, Any, Protocol
 import asyncpg.exceptions as apg_exc
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import core.models  # noqa: F401 - registers every table on Base.metadata
 from core.db import Base, UTCDateTime
@@ -172,6 +173,7 @@ class _TableSpec:
         self.defaults: list[Callable[[], Any] | None] = [self._default_of(c) for c in cols]
         self.insert = sa.insert(table)
         self.pending: list[Row] = []
+        self._sqlite: tuple[Dialect, str, list[tuple[int, Any]]] | None = None
 
     @staticmethod
     def _default_of(column: sa.Column[Any]) -> Callable[[], Any] | None:
@@ -238,6 +240,32 @@ class _TableSpec:
                 if v is not None and (not isinstance(v, dt.datetime) or v.tzinfo is None)
             )
         return sorted(bad)
+
+    def sqlite_params(self, dialect: Dialect, rows: list[Row]) -> tuple[str, list[Row]]:
+        """``INSERT ... VALUES (?, ...)`` and the rows run through each column's bind processor."""
+        if self._sqlite is None or self._sqlite[0] is not dialect:
+            quote = dialect.identifier_preparer.quote
+            sql = (
+                f"INSERT INTO {quote(self.name)} ({', '.join(map(quote, self.columns))}) "
+                f"VALUES ({', '.join('?' * len(self.columns))})"
+            )
+            procs: list[tuple[int, Any]] = []
+            for i, name in enumerate(self.columns):
+                impl = self.table.c[name].type.dialect_impl(dialect)
+                proc = impl.bind_processor(dialect)
+                if proc is not None:
+                    procs.append((i, proc))
+            self._sqlite = (dialect, sql, procs)
+        _, sql, procs = self._sqlite
+        if not procs:
+            return sql, rows
+        out: list[Row] = []
+        for row in rows:
+            values = list(row)
+            for i, proc in procs:
+                values[i] = proc(values[i])
+            out.append(tuple(values))
+        return sql, out
 
     def pg_records(self, rows: list[Row]) -> list[Row]:
         if not self.json_idx:
@@ -319,22 +347,36 @@ class _Session(Protocol):
 
 
 class _CoreSession:
-    """Core ``executemany`` in one transaction per write (SQLite, or a non-asyncpg driver)."""
+    """Core ``executemany`` in one transaction per write (SQLite, or a non-asyncpg driver).
+
+    On SQLite the rows skip SQLAlchemy's per-row parameter dictionaries: each column's own
+    bind processor (``UTCDateTime`` -> naive UTC text, JSON -> text, bool -> int) is applied
+    in one tight loop and the tuples go to ``exec_driver_sql``, which stores exactly what an
+    ``insert(table)`` executemany would, several times faster.
+    """
 
     def __init__(self, engine: AsyncEngine, timeout: float) -> None:
         self._engine = engine
         self._timeout = timeout
+        self._raw = engine.dialect.name == "sqlite" and engine.dialect.paramstyle == "qmark"
+
+    async def _insert(self, conn: AsyncConnection, spec: _TableSpec, rows: list[Row]) -> None:
+        if self._raw:
+            sql, params = spec.sqlite_params(conn.dialect, rows)
+            await conn.exec_driver_sql(sql, params)
+        else:
+            await conn.execute(spec.insert, [spec.as_dict(r) for r in rows])
 
     async def write(self, batch: Batch, on_xid: Callable[[int], None] | None) -> None:
         async with asyncio.timeout(self._timeout), self._engine.begin() as conn:
             for spec, rows in batch.items():
-                await conn.execute(spec.insert, [spec.as_dict(r) for r in rows])
+                await self._insert(conn, spec, rows)
 
     async def trial(self, spec: _TableSpec, rows: list[Row]) -> BaseException | None:
         async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
             trans = await conn.begin()
             try:
-                await conn.execute(spec.insert, [spec.as_dict(r) for r in rows])
+                await self._insert(conn, spec, rows)
             except Exception as exc:
                 return exc
             finally:

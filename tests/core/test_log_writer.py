@@ -644,3 +644,22 @@ async def test_two_writers_replaying_one_spool_write_each_row_once(
     await asyncio.gather(first.close(), second.close())
     assert first.stats.replayed + second.stats.replayed == 1500
     assert await user_ids(engine) == [BIG + i for i in range(1500)]
+
+
+async def test_stored_values_match_a_plain_sqlalchemy_insert(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The writer's fast paths store exactly what ``insert(table)`` stores (raw, unconverted)."""
+    rows = sample_rows()
+    async with LogWriter(engine, writer_settings(tmp_path)) as writer:
+        for table, table_rows in rows.items():
+            writer.put_many(table, table_rows)
+    for table, table_rows in rows.items():
+        t = Base.metadata.tables[table]
+        async with engine.begin() as conn:
+            await conn.execute(sa.insert(t), table_rows)
+        cols = ", ".join(c.name for c in t.columns if c.name != "id")
+        async with engine.connect() as conn:
+            raw = (await conn.exec_driver_sql(f"SELECT {cols} FROM {table} ORDER BY id")).all()
+        n = len(table_rows)
+        assert raw[:n] == raw[n:], table
