@@ -173,8 +173,12 @@ def test_dagster_services_use_the_postgres_instance(config: dict[str, Any]) -> N
         assert env["DAGSTER_PG_HOST"] == "postgres", name
         assert env["DAGSTER_PG_DB"] == "dagster", name
         assert env["DAGSTER_PG_PASSWORD"] == "change-me-postgres", name
-        assert f"--workspace={DAGSTER_HOME}/workspace.yaml" in service["command"], name
-    assert config["services"]["dagster-daemon"]["command"][:2] == ["dagster-daemon", "run"]
+        assert f"--workspace={DAGSTER_HOME}/workspace.yaml" in " ".join(service["command"]), name
+    daemon = config["services"]["dagster-daemon"]
+    script = daemon["command"][-1]
+    assert "dagster schedule start --start-all" in script
+    assert script.endswith(f"exec dagster-daemon run --workspace={DAGSTER_HOME}/workspace.yaml")
+    assert daemon["environment"]["DAGSTER_START_SCHEDULES"] == "true"
 
     instance = yaml.safe_load((ROOT / "deploy/dagster/dagster.yaml").read_text())
     postgres = instance["storage"]["postgres"]["postgres_db"]

@@ -8,16 +8,26 @@ connection.
 
 # No `from __future__ import annotations`: Dagster inspects the asset's context annotation.
 import datetime as dt
+import os
 import shutil
+import subprocess
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import psycopg2
 import pytest
+import sqlalchemy as sa
+import yaml
+from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 from sqlalchemy.engine import make_url
 
+from pipelines.definitions import build_definitions, default_resources
+from pipelines.io import sync_engine
+from pipelines.resources import FakeTelegramResource
+from tests.pipelines.seed import FIRST_DAY, seed
 from tests.support.pg import ENV_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +50,6 @@ def _admin(pg_url: str, sql: str) -> None:
 @pytest.fixture
 def dagster_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A fresh database for Dagster's storage, and the env the instance file reads."""
-    import os
 
     pg_url = os.environ[ENV_URL]
     u = make_url(pg_url)
@@ -126,3 +135,79 @@ def test_a_partition_run_is_recorded_in_postgres(
         assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
         materialized = again.get_materialized_partitions(day_of_week.key)
         assert materialized == {"2026-03-04"}
+
+
+def test_a_real_pipelines_partition_runs_on_the_postgres_instance(
+    instance: dg.DagsterInstance, dagster_db: dict[str, str], db_url: str
+) -> None:
+    """gatepulse's own analytics job, one day, storage in Postgres, data in Postgres."""
+    seed(db_url, days=1)
+    definitions = build_definitions(resources=default_resources(db_url, FakeTelegramResource()))
+    job = definitions.resolve_job_def("analytics_job")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = job.execute_in_process(partition_key=FIRST_DAY.isoformat(), instance=instance)
+    assert result.success
+
+    rows = _query(
+        dagster_db, "SELECT status, partition, pipeline_name FROM runs WHERE run_id = %s",
+        result.run_id,
+    )  # fmt: skip
+    assert rows == [("SUCCESS", FIRST_DAY.isoformat(), "analytics_job")]
+    materialized = _query(
+        dagster_db,
+        "SELECT count(DISTINCT asset_key) FROM event_logs "
+        "WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
+        result.run_id,
+    )
+    assert materialized[0][0] >= 5  # every analytics table
+    with sync_engine(db_url).connect() as conn:
+        days = conn.execute(sa.text("SELECT DISTINCT day FROM analytics_group_daily")).all()
+        fresh = conn.execute(
+            sa.text("SELECT count(*) FROM analytics_materializations WHERE partition_day = :d"),
+            {"d": FIRST_DAY},
+        ).scalar_one()
+    assert [d for (d,) in days] == [FIRST_DAY]
+    assert fresh >= 5
+
+
+def test_the_stack_turns_the_schedules_on_in_postgres(
+    dagster_db: dict[str, str], tmp_path: Path
+) -> None:
+    """What the dagster-daemon service runs first: every schedule RUNNING, kept in Postgres."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+    workspace = yaml.safe_load((ROOT / "deploy/dagster/workspace.yaml").read_text())
+    workspace["load_from"][0]["python_module"]["working_directory"] = str(ROOT)
+    (home / "workspace.yaml").write_text(yaml.safe_dump(workspace))
+    env = {**os.environ, **dagster_db, "DAGSTER_HOME": str(home)}
+    command = _compose_schedule_command()
+    done = subprocess.run(
+        [part.replace("/opt/dagster/home", str(home)) for part in command],
+        env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    expected = {s.name for s in build_definitions().schedules or ()}
+    assert expected
+    rows = _query(
+        dagster_db,
+        "SELECT status, count(*) FROM instigators WHERE instigator_type = 'SCHEDULE' "
+        "GROUP BY status",
+    )
+    assert rows == [("RUNNING", len(expected))]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        states = instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
+        running = {s.instigator_name for s in states if s.status == InstigatorStatus.RUNNING}
+    assert running == expected
+
+
+def _compose_schedule_command() -> list[str]:
+    """The `dagster schedule start` command line of docker-compose.yml's dagster-daemon."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    script = compose["services"]["dagster-daemon"]["command"][-1]
+    found = [part.strip() for part in script.split(";") if "dagster schedule start" in part]
+    assert len(found) == 1, script
+    words = found[0].split()
+    return words[words.index("dagster") :]

@@ -152,7 +152,8 @@ async def test_webhook_bot_takes_updates_over_http_only_with_the_secret(
         # Telegram (the fake) delivers a join over HTTP with the secret: gate, mute, prompt.
         world.push_update(world.join_update(GROUP, NEWCOMER))
         await _until("the newcomer muted", lambda: world.is_muted(GROUP, NEWCOMER), proc, log)
-        assert any(m["chat"]["id"] == GROUP for m in world.sent_messages)
+        prompted = lambda: any(m["chat"]["id"] == GROUP for m in world.sent_messages)  # noqa: E731
+        await _until("the join prompt", prompted, proc, log)
         assert world.webhook_errors == []
 
         async def logged() -> bool:
