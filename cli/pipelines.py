@@ -43,8 +43,18 @@ def pipelines_cmd(
     home = prepare_dagster_home()
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     typer.echo(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl+C stops it")
-    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions",
-           "-h", host, "-p", str(port)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "pipelines.definitions",
+        "-h",
+        host,
+        "-p",
+        str(port),
+    ]
     try:
         code = subprocess.run(cmd, env=env, cwd=ROOT).returncode
     except KeyboardInterrupt:
@@ -58,7 +68,9 @@ def _parse_day(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a day; use YYYY-MM-DD", param_hint=name) from None
+        raise typer.BadParameter(
+            f"{value!r} is not a day; use YYYY-MM-DD", param_hint=name
+        ) from None
 
 
 def first_raw_day(url: str) -> dt.date | None:
@@ -66,9 +78,13 @@ def first_raw_day(url: str) -> dt.date | None:
     from pipelines.io import read_table
 
     found = []
-    for table, column in (("verification_log", "timestamp"), ("api_call_log", "timestamp"),
-                          ("messages", "created_at"), ("member_events", "timestamp")):  # fmt: skip
-        rows = read_table(url, f'SELECT MIN("{column}") FROM "{table}"')  # noqa: S608
+    for table, column in (
+        ("verification_log", "timestamp"),
+        ("api_call_log", "timestamp"),
+        ("messages", "created_at"),
+        ("member_events", "timestamp"),
+    ):
+        rows = read_table(url, f'SELECT MIN("{column}") FROM "{table}"')
         value = rows[0][0] if rows else None
         if value is not None:
             text = value.isoformat() if isinstance(value, dt.datetime) else str(value)

@@ -29,8 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
-from core.db import backend_of, plain_url, sqlite_path, sync_url
-from core.models import AnalyticsMaterialization, Base
+from core.db import Base, backend_of, plain_url, sqlite_path, sync_url
 from pipelines.schemas import RAW_MODELS, Validation, split_valid
 
 UTC = dt.UTC
@@ -55,7 +54,6 @@ VERIFICATIONS = RawSource(
     "verification_log",
     {
         "group_id": pl.Int64,
-        "user_id": pl.Int64,
         "status": pl.String,
         "cached": pl.Boolean,
         "error_type": pl.String,
@@ -86,7 +84,7 @@ MESSAGES = RawSource(
 MEMBER_EVENTS = RawSource(
     "member_events",
     "member_events",
-    {"chat_id": pl.Int64, "user_id": pl.Int64, "event": pl.String, "timestamp": _TS},
+    {"chat_id": pl.Int64, "event": pl.String, "timestamp": _TS},
     "timestamp",
     # group activity only: joins/leaves of linked channels are not group events
     "chat_id NOT IN (SELECT id FROM enforced_channels)",
@@ -119,7 +117,9 @@ def _select_sql(source: RawSource, placeholder: tuple[str, str]) -> str:
     # Column and table names come from the module constants above, never from input;
     # the time window is always a bound parameter.
     cols = ", ".join(f'"{c}"' for c in source.columns)
-    where = f'"{source.time_column}" >= {placeholder[0]} AND "{source.time_column}" < {placeholder[1]}'
+    where = (
+        f'"{source.time_column}" >= {placeholder[0]} AND "{source.time_column}" < {placeholder[1]}'
+    )
     if source.extra_where:
         where += f" AND {source.extra_where}"
     return f'SELECT {cols} FROM "{source.table}" WHERE {where}'
@@ -178,7 +178,7 @@ def _read_sqlite(url: str, source: RawSource, start: dt.datetime, end: dt.dateti
         elif dtype == pl.Boolean:
             exprs.append(col.cast(pl.Int64, strict=False).cast(pl.Boolean))
         else:
-            exprs.append(col.cast(dtype, strict=False))  # type: ignore[arg-type]
+            exprs.append(col.cast(dtype, strict=False))
     return frame.select(exprs)
 
 
@@ -189,7 +189,7 @@ def _conform(frame: pl.DataFrame, source: RawSource) -> pl.DataFrame:
     for name, dtype in source.columns.items():
         col = pl.col(name)
         if frame.schema[name] != dtype:
-            col = col.cast(dtype, strict=False)  # type: ignore[arg-type]
+            col = col.cast(dtype, strict=False)
         exprs.append(col)
     return frame.select(exprs)
 
@@ -306,7 +306,7 @@ def replace_days(
         conn.execute(sa.delete(target).where(target.c.day.between(days[0], days[-1])))
         if frame.height:
             insert_frame(conn, target, frame)
-        conn.execute(sa.insert(AnalyticsMaterialization.__table__), marks)
+        conn.execute(sa.insert(table("analytics_materializations")), marks)
     return counts
 
 
@@ -317,11 +317,10 @@ def insert_frame(conn: sa.Connection, target: sa.Table, frame: pl.DataFrame) -> 
         frame.write_csv(buffer, include_header=False, null_value="", float_precision=None)
         buffer.seek(0)
         cols = ", ".join(f'"{c}"' for c in frame.columns)
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
+        raw: Any = conn.connection.dbapi_connection
         with raw.cursor() as cur:
             cur.copy_expert(
-                f'COPY "{target.name}" ({cols}) FROM STDIN WITH (FORMAT csv)',  # noqa: S608
+                f'COPY "{target.name}" ({cols}) FROM STDIN WITH (FORMAT csv)',
                 buffer,
             )
     else:
@@ -338,7 +337,7 @@ def record_materialization(
     materialized_at: dt.datetime | None = None,
 ) -> None:
     conn.execute(
-        sa.insert(AnalyticsMaterialization.__table__),
+        sa.insert(table("analytics_materializations")),
         {
             "table_name": table_name,
             "partition_day": partition_day,

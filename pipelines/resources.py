@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from core.settings import BotSettings, DatabaseSettings, PipelineSettings, normalize_database_url
 from pipelines.io import RawStore
@@ -57,7 +57,7 @@ class PipelineConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Retention and sync knobs; zero/empty fields fall back to ``PipelineSettings``."""
 
     retention_days: int = 0
-    retention_overrides: dict[str, int] = {}
+    retention_overrides: dict[str, int] = Field(default_factory=dict)
     retention_batch_size: int = 0
     sync_concurrency: int = 0
     sync_rate_per_s: float = 0.0
@@ -131,8 +131,8 @@ class BotTelegramResource(TelegramResource):
 class FakeTelegramResource(TelegramResource):
     """A network-free stand-in for tests: fixed counts; chats in ``failing`` raise."""
 
-    counts: dict[int, int] = {}
-    failing: list[int] = []
+    counts: dict[int, int] = Field(default_factory=dict)
+    failing: list[int] = Field(default_factory=list)
 
     @asynccontextmanager
     async def _counter(self, writer: LogWriter | None) -> AsyncIterator[MemberCounter]:

@@ -129,9 +129,12 @@ def materialize_range(
 
     def run_single(asset: dg.AssetsDefinition) -> None:
         result = dg.materialize(
-            [asset], resources=resources, instance=instance, run_config=QUIET_RUN_CONFIG,
+            [asset],
+            resources=resources,
+            instance=instance,
+            run_config=QUIET_RUN_CONFIG,
             raise_on_error=False,
-        )  # fmt: skip
+        )
         for name, rows in _row_counts(result).items():
             totals[name] = totals.get(name, 0) + rows
         if not result.success:

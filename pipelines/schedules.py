@@ -5,7 +5,6 @@
 - member-count sync every 15 minutes.
 """
 
-
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -28,22 +27,26 @@ def build_jobs() -> dict[str, Any]:
     analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
     return {
         "analytics_job": dg.define_asset_job(
-            "analytics_job", selection=analytics,
+            "analytics_job",
+            selection=analytics,
             description="Every analytics table for one UTC day.",
         ),
         "finalize_day_job": dg.define_asset_job(
-            "finalize_day_job", selection=analytics | dg.AssetSelection.assets(SUMMARIES),
+            "finalize_day_job",
+            selection=analytics | dg.AssetSelection.assets(SUMMARIES),
             description="A finished UTC day: analytics tables and chat summaries.",
         ),
         "retention_job": dg.define_asset_job(
-            "retention_job", selection=dg.AssetSelection.groups(MAINTENANCE_GROUP),
+            "retention_job",
+            selection=dg.AssetSelection.groups(MAINTENANCE_GROUP),
             description="Prune raw logs past their retention.",
         ),
         "member_counts_job": dg.define_asset_job(
-            "member_counts_job", selection=dg.AssetSelection.assets(MEMBER_COUNTS),
+            "member_counts_job",
+            selection=dg.AssetSelection.assets(MEMBER_COUNTS),
             description="Sync member and subscriber counts from Telegram.",
         ),
-    }  # fmt: skip
+    }
 
 
 def build_schedules(
@@ -55,9 +58,7 @@ def build_schedules(
         day = _day_of(context)
         return dg.RunRequest(run_key=f"today-{context.scheduled_execution_time}", partition_key=day)
 
-    @dg.schedule(
-        cron_schedule="30 0 * * *", job=jobs["finalize_day_job"], execution_timezone="UTC"
-    )
+    @dg.schedule(cron_schedule="30 0 * * *", job=jobs["finalize_day_job"], execution_timezone="UTC")
     def finalize_yesterday_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         """Finalize yesterday: its analytics partitions and its summaries."""
         day = _day_of(context, -1)

@@ -47,7 +47,6 @@ class VerificationRaw(_Model):
     """A ``verification_log`` row as read for aggregation."""
 
     group_id: pl.Int64 = pa.Field(nullable=False)
-    user_id: pl.Int64 = pa.Field(nullable=True)
     status: pl.String = pa.Field(isin=STATUSES)
     cached: pl.Boolean = pa.Field(nullable=False)
     error_type: pl.String = pa.Field(nullable=True, isin=ERROR_TYPES)
@@ -79,7 +78,6 @@ class MemberEventRaw(_Model):
     """A ``member_events`` row of a group (channel events are not read)."""
 
     chat_id: pl.Int64 = pa.Field(nullable=False)
-    user_id: pl.Int64 = pa.Field(nullable=True)
     event: pl.String = pa.Field(isin=MEMBER_EVENTS)
     timestamp: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
 
@@ -127,7 +125,7 @@ class VerificationDaily(_Output):
     latency_ms_max: pl.Float64 = pa.Field(ge=0)
 
     class Config:
-        unique = ["day", "group_id", "status", "cached", "error_type", "trigger"]
+        unique = ["day", "group_id", "status", "cached", "error_type", "trigger"]  # noqa: RUF012
 
 
 class ApiCallsDaily(_Output):
@@ -140,7 +138,7 @@ class ApiCallsDaily(_Output):
     latency_ms_max: pl.Float64 = pa.Field(ge=0)
 
     class Config:
-        unique = ["day", "method", "success", "error_type"]
+        unique = ["day", "method", "success", "error_type"]  # noqa: RUF012
 
 
 class HourlyActivity(_Output):
@@ -152,7 +150,7 @@ class HourlyActivity(_Output):
     joins: pl.Int64 = pa.Field(ge=0)
 
     class Config:
-        unique = ["day", "hour", "group_id"]
+        unique = ["day", "hour", "group_id"]  # noqa: RUF012
 
 
 class LatencyHistogramDaily(_Output):
@@ -162,7 +160,7 @@ class LatencyHistogramDaily(_Output):
     count: pl.Int64 = pa.Field(ge=0)
 
     class Config:
-        unique = ["day", "source", "bucket_le_ms"]
+        unique = ["day", "source", "bucket_le_ms"]  # noqa: RUF012
 
 
 class GroupDaily(_Output):
@@ -177,12 +175,13 @@ class GroupDaily(_Output):
     leaves: pl.Int64 = pa.Field(ge=0)
 
     class Config:
-        unique = ["day", "group_id"]
+        unique = ["day", "group_id"]  # noqa: RUF012
 
     @pa.dataframe_check
-    def outcomes_within_checks(cls, data: Any) -> pl.LazyFrame:
+    def outcomes_within_checks(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
         """passed + failed never exceed verifications; active users never exceed messages."""
-        return data.lazyframe.select(
+        frame: pl.LazyFrame = data.lazyframe
+        return frame.select(
             (pl.col("passed") + pl.col("failed") <= pl.col("verifications"))
             & (pl.col("active_users") <= pl.col("messages"))
         )
@@ -197,8 +196,9 @@ class SummaryRow(_Output):
     period_end: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
 
     @pa.dataframe_check
-    def period_ordered(cls, data: Any) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("period_start") < pl.col("period_end"))
+    def period_ordered(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
+        frame: pl.LazyFrame = data.lazyframe
+        return frame.select(pl.col("period_start") < pl.col("period_end"))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -228,8 +228,12 @@ class Validation:
 def _jsonable(frame: pl.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in frame.to_dicts():
-        out.append({k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v))
-                    for k, v in row.items()})
+        out.append(
+            {
+                k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v))
+                for k, v in row.items()
+            }
+        )
     return out
 
 
@@ -255,9 +259,7 @@ def split_valid(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> Validati
         mask = pl.col("__row").is_in(bad.implode())
         invalid = indexed.filter(mask).drop("__row")
         valid = indexed.filter(~mask).drop("__row")
-        reasons = (
-            with_index.group_by("column", "check").len().sort("column", "check").to_dicts()
-        )
+        reasons = with_index.group_by("column", "check").len().sort("column", "check").to_dicts()
         return Validation(valid, invalid, problems + reasons)
     except SchemaError as exc:  # pragma: no cover - lazy=True raises SchemaErrors
         return Validation(frame.clear(), frame, [{"check": str(exc)}])

@@ -10,7 +10,6 @@ Partition ranges run as one step (``BackfillPolicy.single_run``): a backfill of 
 each raw table once and writes each table once.
 """
 
-
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -180,9 +179,7 @@ def _check_results(spec: AnalyticsSpec, computed: ComputedDays) -> list[dg.Asset
             metadata={
                 "rows": computed.output.height,
                 **{
-                    k: dg.MetadataValue.json(v)
-                    if isinstance(v, (list, dict))
-                    else v
+                    k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v
                     for k, v in computed.output_check.metadata().items()
                 },
             },
@@ -194,9 +191,7 @@ def _check_results(spec: AnalyticsSpec, computed: ComputedDays) -> list[dg.Asset
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "invalid_rows": sum(c.invalid.height for c in computed.raw_checks.values()),
-                "details": dg.MetadataValue.json(
-                    {n: c.metadata() for n, c in invalid_raw.items()}
-                ),
+                "details": dg.MetadataValue.json({n: c.metadata() for n, c in invalid_raw.items()}),
             },
         ),
     ]

@@ -1,6 +1,5 @@
 """Retention pruning: delete raw log rows past their retention, in short bounded batches."""
 
-
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -15,9 +14,7 @@ from pipelines.transforms.retention import TIME_COLUMNS, cutoffs
 GROUP = "maintenance"
 
 
-def prune(
-    url: str, table_cutoffs: Mapping[str, dt.datetime], batch_size: int
-) -> dict[str, int]:
+def prune(url: str, table_cutoffs: Mapping[str, dt.datetime], batch_size: int) -> dict[str, int]:
     """Delete rows older than each table's cutoff, ``batch_size`` rows per transaction.
 
     Each batch is ``DELETE ... WHERE id IN (SELECT id ... ORDER BY id LIMIT n)`` committed on

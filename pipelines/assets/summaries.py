@@ -1,6 +1,5 @@
 """Chat summaries (7day and 30day windows ending at the end of each partition day)."""
 
-
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -9,12 +8,12 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from core.models import Summary
 from pipelines.io import (
     SUMMARY_MESSAGES,
     day_bounds,
     record_materialization,
     sync_engine,
+    table,
 )
 from pipelines.partitions import partition_days
 from pipelines.resources import DatabaseResource
@@ -50,14 +49,14 @@ def read_users(url: str, user_ids: list[int]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def compute_summaries(db: DatabaseResource, days: list[dt.date]) -> tuple[pl.DataFrame, dict[dt.date, Any]]:
+def compute_summaries(
+    db: DatabaseResource, days: list[dt.date]
+) -> tuple[pl.DataFrame, dict[dt.date, Any]]:
     """Summary rows for every day in ``days`` and the newest message each day's windows saw."""
     start, end = day_bounds(days[0] - LONGEST_WINDOW + dt.timedelta(days=1), days[-1])
     check = db.raw.valid(SUMMARY_MESSAGES, start, end)
     messages = check.valid
-    users = read_users(
-        db.database_url, sorted(messages["user_id"].drop_nulls().unique().to_list())
-    )
+    users = read_users(db.database_url, sorted(messages["user_id"].drop_nulls().unique().to_list()))
     frames, newest = [], {}
     for day in days:
         period_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
@@ -78,7 +77,7 @@ def write_summaries(
     History is kept: one row per chat, type and window end; re-running a day replaces that
     day's rows instead of stacking duplicates.
     """
-    target = Summary.__table__
+    target = table("summaries")
     ends = [dt.datetime.combine(d + dt.timedelta(days=1), dt.time(), dt.UTC) for d in days]
     now = dt.datetime.now(dt.UTC)
     rows = [{**r, "created_at": now} for r in frame.to_dicts()]

@@ -1,6 +1,5 @@
 """Member-count sync: getChatMemberCount for every enabled group and every linked channel."""
 
-
 import asyncio
 import datetime as dt
 from typing import Any
@@ -9,8 +8,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from core.db import create_engine
-from core.models import EnforcedChannel, MemberCountSnapshot, ProtectedGroup
-from pipelines.io import read_table, record_materialization, sync_engine
+from pipelines.io import read_table, record_materialization, sync_engine, table
 from pipelines.membersync import SyncOutcome, SyncTarget, fetch_counts
 from pipelines.resources import DatabaseResource, PipelineConfigResource, TelegramResource
 
@@ -44,11 +42,10 @@ async def run_sync(
 
     engine = create_engine(url=url, pool=False)
     try:
-        async with LogWriter(engine) as writer:
-            async with telegram.member_counter(writer) as counter:
-                return await fetch_counts(
-                    targets, counter, concurrency=concurrency, rate_per_s=rate_per_s
-                )
+        async with LogWriter(engine) as writer, telegram.member_counter(writer) as counter:
+            return await fetch_counts(
+                targets, counter, concurrency=concurrency, rate_per_s=rate_per_s
+            )
     finally:
         await engine.dispose()
 
@@ -56,8 +53,8 @@ async def run_sync(
 def write_counts(url: str, outcomes: list[SyncOutcome], synced_at: dt.datetime) -> int:
     """Current values on the config tables plus one snapshot per success (one transaction)."""
     ok = [o for o in outcomes if o.ok]
-    groups = ProtectedGroup.__table__
-    channels = EnforcedChannel.__table__
+    groups = table("protected_groups")
+    channels = table("enforced_channels")
     with sync_engine(url).begin() as conn:
         for o in ok:
             if o.kind == "group":
@@ -74,17 +71,24 @@ def write_counts(url: str, outcomes: list[SyncOutcome], synced_at: dt.datetime) 
                 )
         if ok:
             conn.execute(
-                sa.insert(MemberCountSnapshot.__table__),
+                sa.insert(table("member_count_snapshots")),
                 [
-                    {"chat_id": o.chat_id, "kind": o.kind, "member_count": o.count,
-                     "synced_at": synced_at}
+                    {
+                        "chat_id": o.chat_id,
+                        "kind": o.kind,
+                        "member_count": o.count,
+                        "synced_at": synced_at,
+                    }
                     for o in ok
                 ],
             )
         record_materialization(
-            conn, "member_count_snapshots", len(ok), newest_source_at=synced_at,
+            conn,
+            "member_count_snapshots",
+            len(ok),
+            newest_source_at=synced_at,
             materialized_at=synced_at,
-        )  # fmt: skip
+        )
     return len(ok)
 
 

@@ -116,9 +116,7 @@ def hourly_activity(
     )
 
 
-def latency_histogram_daily(
-    verifications: pl.DataFrame, api_calls: pl.DataFrame
-) -> pl.DataFrame:
+def latency_histogram_daily(verifications: pl.DataFrame, api_calls: pl.DataFrame) -> pl.DataFrame:
     """``analytics_latency_histogram_daily``: fixed-bucket latency counts per day and source."""
     parts = [
         _histogram(verifications, "verification"),

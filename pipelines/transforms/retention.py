@@ -32,6 +32,5 @@ def cutoffs(
             f"{list(RAW_LOG_TABLES)}"
         )
     return {
-        name: now - dt.timedelta(days=overrides.get(name, default_days))
-        for name in RAW_LOG_TABLES
+        name: now - dt.timedelta(days=overrides.get(name, default_days)) for name in RAW_LOG_TABLES
     }

@@ -180,10 +180,10 @@ def summarize(
             (pl.col("created_at") >= period_start) & (pl.col("created_at") < period_end)
         )
         for chat_id in sorted(window["chat_id"].unique().to_list()):
-            chat = window.filter(pl.col("chat_id") == chat_id).sort("created_at", "telegram_message_id")
-            content = summarize_chat(
-                chat_id, chat, names, summary_type, period_start, period_end
+            chat = window.filter(pl.col("chat_id") == chat_id).sort(
+                "created_at", "telegram_message_id"
             )
+            content = summarize_chat(chat_id, chat, names, summary_type, period_start, period_end)
             rows.append(
                 {
                     "chat_id": chat_id,

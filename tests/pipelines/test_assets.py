@@ -67,46 +67,69 @@ def test_totals_per_day_equal_sql_counts_over_raw_rows(seeded: str, backend: str
     totals = materialize_range(FIRST_DAY, LAST_DAY, database_url=url, progress=False, chunk_days=3)
     assert totals["analytics_verification_daily"] > 0 and totals["summaries"] > 0
     v, m, e, a = (_day(backend, c) for c in ("timestamp", "created_at", "timestamp", "timestamp"))
-    raw_v = _per_day(url, f"SELECT {v}, count(*), "
-                          "sum(CASE WHEN status = 'success' THEN 1 ELSE 0 END), "
-                          "sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) "
-                          "FROM verification_log GROUP BY 1")  # fmt: skip
+    raw_v = _per_day(
+        url,
+        f"SELECT {v}, count(*), "
+        "sum(CASE WHEN status = 'success' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) "
+        "FROM verification_log GROUP BY 1",
+    )
     raw_a = _per_day(url, f"SELECT {a}, count(*) FROM api_call_log GROUP BY 1")
     raw_m = _per_day(url, f"SELECT {m}, count(*) FROM messages WHERE NOT is_bot_message GROUP BY 1")
-    raw_e = _per_day(url, f"SELECT {e}, sum(CASE WHEN event = 'join' THEN 1 ELSE 0 END), "
-                          "sum(CASE WHEN event IN ('leave', 'kick') THEN 1 ELSE 0 END) "
-                          "FROM member_events WHERE chat_id NOT IN (SELECT id FROM enforced_channels) "
-                          "GROUP BY 1")  # fmt: skip
+    raw_e = _per_day(
+        url,
+        f"SELECT {e}, sum(CASE WHEN event = 'join' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN event IN ('leave', 'kick') THEN 1 ELSE 0 END) "
+        "FROM member_events WHERE chat_id NOT IN (SELECT id FROM enforced_channels) "
+        "GROUP BY 1",
+    )
     assert len(raw_v) == DAYS - 1  # one seeded day is empty
 
     got = _per_day(url, "SELECT day, sum(checks) FROM analytics_verification_daily GROUP BY day")
     assert got == {d: (n[0],) for d, n in raw_v.items()}
     got = _per_day(url, "SELECT day, sum(calls) FROM analytics_api_calls_daily GROUP BY day")
     assert got == raw_a
-    got = _per_day(url, "SELECT day, sum(verifications), sum(messages), sum(joins) "
-                        "FROM analytics_hourly_activity GROUP BY day")  # fmt: skip
+    got = _per_day(
+        url,
+        "SELECT day, sum(verifications), sum(messages), sum(joins) "
+        "FROM analytics_hourly_activity GROUP BY day",
+    )
     assert got == {d: (raw_v[d][0], raw_m[d][0], raw_e[d][0]) for d in raw_v}
-    got = _per_day(url, "SELECT day, sum(count) FROM analytics_latency_histogram_daily "
-                        "WHERE source = 'verification' GROUP BY day")  # fmt: skip
+    got = _per_day(
+        url,
+        "SELECT day, sum(count) FROM analytics_latency_histogram_daily "
+        "WHERE source = 'verification' GROUP BY day",
+    )
     assert got == {d: (n[0],) for d, n in raw_v.items()}
-    got = _per_day(url, "SELECT day, sum(count) FROM analytics_latency_histogram_daily "
-                        "WHERE source = 'api' GROUP BY day")  # fmt: skip
+    got = _per_day(
+        url,
+        "SELECT day, sum(count) FROM analytics_latency_histogram_daily "
+        "WHERE source = 'api' GROUP BY day",
+    )
     assert got == raw_a
-    got = _per_day(url, "SELECT day, sum(messages), sum(verifications), sum(passed), sum(failed), "
-                        "sum(joins), sum(leaves) FROM analytics_group_daily GROUP BY day")  # fmt: skip
+    got = _per_day(
+        url,
+        "SELECT day, sum(messages), sum(verifications), sum(passed), sum(failed), "
+        "sum(joins), sum(leaves) FROM analytics_group_daily GROUP BY day",
+    )
     assert got == {
         d: (raw_m[d][0], raw_v[d][0], raw_v[d][1], raw_v[d][2], raw_e[d][0], raw_e[d][1])
         for d in raw_v
     }
-    active = _per_day(url, f"SELECT {m}, sum(n) FROM (SELECT {m}, chat_id, "
-                           "count(DISTINCT user_id) AS n FROM messages WHERE NOT is_bot_message "
-                           "GROUP BY 1, 2) AS t GROUP BY 1".replace(f"SELECT {m}, sum(n)", "SELECT d, sum(n)").replace(f"SELECT {m}, chat_id", f"SELECT {m} AS d, chat_id"))  # fmt: skip
+    active = _per_day(
+        url,
+        f"SELECT d, sum(n) FROM (SELECT {m} AS d, chat_id, count(DISTINCT user_id) AS n "
+        "FROM messages WHERE NOT is_bot_message GROUP BY 1, 2) AS t GROUP BY d",
+    )
     got = _per_day(url, "SELECT day, sum(active_users) FROM analytics_group_daily GROUP BY day")
     assert got == active
 
     # freshness rows: one per table and day (the empty day too, with zero rows)
-    marks = _per_day(url, "SELECT table_name, count(*), sum(row_count) "
-                          "FROM analytics_materializations GROUP BY table_name")  # fmt: skip
+    marks = _per_day(
+        url,
+        "SELECT table_name, count(*), sum(row_count) "
+        "FROM analytics_materializations GROUP BY table_name",
+    )
     for name in ANALYTICS_TABLES:
         assert marks[name][0] == DAYS
     assert marks["summaries"][0] == DAYS
@@ -121,8 +144,10 @@ def test_rerunning_a_partition_leaves_every_table_identical(seeded: str) -> None
     assert _snapshot(seeded) == before
     with sync_engine(seeded).connect() as conn:
         per_window = conn.execute(
-            sa.text("SELECT count(*), count(DISTINCT chat_id || summary_type || period_end) "
-                    "FROM summaries")  # fmt: skip
+            sa.text(
+                "SELECT count(*), count(DISTINCT chat_id || summary_type || period_end) "
+                "FROM summaries"
+            )
         ).one()
     assert per_window[0] == per_window[1]  # summaries: history per window, no duplicates
 
@@ -147,12 +172,17 @@ def _check(result: dg.ExecuteInProcessResult, name: str) -> Any:
 def test_bad_raw_row_is_reported_and_excluded(seeded: str, backend: str) -> None:
     with sync_engine(seeded).begin() as conn:
         conn.execute(
-            sa.text("INSERT INTO verification_log (user_id, group_id, status, cached, latency_ms, "
-                    "trigger, channels_checked, timestamp) VALUES "
-                    "(1, -1001, 'bogus', false, 3.0, 'join', 1, :ts)"),  # fmt: skip
-            {"ts": "2026-03-01 12:00:00.000000" if backend == "sqlite" else dt.datetime(
-                2026, 3, 1, 12, tzinfo=dt.UTC)},
-        )  # fmt: skip
+            sa.text(
+                "INSERT INTO verification_log (user_id, group_id, status, cached, latency_ms, "
+                "trigger, channels_checked, timestamp) VALUES "
+                "(1, -1001, 'bogus', false, 3.0, 'join', 1, :ts)"
+            ),
+            {
+                "ts": "2026-03-01 12:00:00.000000"
+                if backend == "sqlite"
+                else dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+            },
+        )
     asset = analytics.build_analytics_assets(PARTITIONS)[0]
     result = _materialize([asset], seeded, FIRST_DAY)
     assert result.success  # a bad raw row warns, it does not block
@@ -165,9 +195,15 @@ def test_bad_raw_row_is_reported_and_excluded(seeded: str, backend: str) -> None
     mat = result.get_asset_materialization_events()[0].materialization
     assert mat.metadata["raw_verifications_invalid"].value == 1
     with sync_engine(seeded).connect() as conn:
-        checks = conn.execute(sa.text("SELECT sum(checks) FROM analytics_verification_daily")).scalar()
-        valid = conn.execute(sa.text("SELECT count(*) FROM verification_log "
-                                     "WHERE status <> 'bogus' AND group_id IS NOT NULL")).scalar()  # fmt: skip
+        checks = conn.execute(
+            sa.text("SELECT sum(checks) FROM analytics_verification_daily")
+        ).scalar()
+        valid = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM verification_log "
+                "WHERE status <> 'bogus' AND group_id IS NOT NULL"
+            )
+        ).scalar()
     day_rows = 60  # seed: 60 verifications a day
     assert checks == day_rows and valid >= day_rows
 
@@ -202,8 +238,12 @@ def test_definitions_load() -> None:
     jobs = {j.name for j in loaded.resolve_all_job_defs()}
     assert {"analytics_job", "finalize_day_job", "retention_job", "member_counts_job"} <= jobs
     schedules = {s.name for s in loaded.schedules or []}
-    assert {"analytics_today_hourly", "finalize_yesterday_daily", "retention_daily",
-            "member_counts_every_15_minutes"} == schedules  # fmt: skip
+    assert {
+        "analytics_today_hourly",
+        "finalize_yesterday_daily",
+        "retention_daily",
+        "member_counts_every_15_minutes",
+    } == schedules
     checks = loaded.resolve_asset_graph().asset_check_keys
     freshness = [c for c in checks if "freshness" in c.name]
     assert len(freshness) == len(ANALYTICS_TABLES)

@@ -26,14 +26,30 @@ def test_dagster_asset_materialize_cli(db_url: str, tmp_path: Path) -> None:
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     env = {**os.environ, "DAGSTER_HOME": str(home), "DATABASE_URL": db_url}
     done = subprocess.run(
-        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "pipelines.definitions",
-         "--select", "analytics_group_daily,analytics_api_calls_daily",
-         "--partition", "2026-03-02"],  # fmt: skip
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "pipelines.definitions",
+            "--select",
+            "analytics_group_daily,analytics_api_calls_daily",
+            "--partition",
+            "2026-03-02",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     with sync_engine(db_url).connect() as conn:
-        days = conn.execute(sa.text("SELECT DISTINCT day FROM analytics_group_daily")).scalars().all()
+        days = (
+            conn.execute(sa.text("SELECT DISTINCT day FROM analytics_group_daily")).scalars().all()
+        )
         api = conn.execute(sa.text("SELECT sum(calls) FROM analytics_api_calls_daily")).scalar()
         other = conn.execute(sa.text("SELECT count(*) FROM analytics_hourly_activity")).scalar()
     assert [str(d) for d in days] == ["2026-03-02"]
@@ -53,5 +69,7 @@ def test_gatepulse_materialize_command(db_url: str, monkeypatch: pytest.MonkeyPa
     assert done.exit_code == 0, done.output
     assert "analytics_group_daily" in done.output and "summaries" not in done.output
     with sync_engine(db_url).connect() as conn:
-        days = conn.execute(sa.text("SELECT DISTINCT day FROM analytics_group_daily")).scalars().all()
+        days = (
+            conn.execute(sa.text("SELECT DISTINCT day FROM analytics_group_daily")).scalars().all()
+        )
     assert sorted(str(d) for d in days) == ["2026-03-01", "2026-03-02", "2026-03-04"]

@@ -34,8 +34,9 @@ def _count(url: str, sql: str, **params: Any) -> int:
 
 def test_retention_deletes_exactly_the_rows_past_the_cutoff(db_url: str) -> None:
     seed(db_url)  # raw logs on 2026-03-01 .. 03-04 (03-03 empty)
-    materialize_range(FIRST_DAY, FIRST_DAY + dt.timedelta(days=3), database_url=db_url,
-                      progress=False)  # fmt: skip
+    materialize_range(
+        FIRST_DAY, FIRST_DAY + dt.timedelta(days=3), database_url=db_url, progress=False
+    )
     analytics_before = _count(db_url, "SELECT count(*) FROM analytics_verification_daily")
     summaries_before = _count(db_url, "SELECT count(*) FROM summaries")
     cutoff = dt.datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -49,8 +50,12 @@ def test_retention_deletes_exactly_the_rows_past_the_cutoff(db_url: str) -> None
 
             table = Base.metadata.tables[name]
             col = table.c[TIME_COLUMNS[name]]
-            expected[name] = conn.execute(sa.select(sa.func.count()).where(col < cutoff)).scalar_one()
-            remaining[name] = conn.execute(sa.select(sa.func.count()).where(col >= cutoff)).scalar_one()
+            expected[name] = conn.execute(
+                sa.select(sa.func.count()).where(col < cutoff)
+            ).scalar_one()
+            remaining[name] = conn.execute(
+                sa.select(sa.func.count()).where(col >= cutoff)
+            ).scalar_one()
             del t
     # messages keep a longer retention: only rows before 03-01 12:00 go
     message_cutoff = cutoff - dt.timedelta(days=1)
@@ -58,7 +63,9 @@ def test_retention_deletes_exactly_the_rows_past_the_cutoff(db_url: str) -> None
         from core.models import Base
 
         col = Base.metadata.tables["messages"].c.created_at
-        expected["messages"] = conn.execute(sa.select(sa.func.count()).where(col < message_cutoff)).scalar_one()
+        expected["messages"] = conn.execute(
+            sa.select(sa.func.count()).where(col < message_cutoff)
+        ).scalar_one()
     cutoffs = {name: cutoff for name in RAW_LOG_TABLES}
     cutoffs["messages"] = message_cutoff
     deleted = prune(db_url, cutoffs, batch_size=7)  # many small batches
@@ -76,8 +83,10 @@ def test_retention_asset_uses_the_configured_days(db_url: str) -> None:
     total = _count(db_url, "SELECT count(*) FROM verification_log")
     result = dg.materialize(
         [raw_log_retention],
-        resources={**default_resources(db_url, FakeTelegramResource()),
-                   "pipeline_config": PipelineConfigResource(retention_days=36500)},  # fmt: skip
+        resources={
+            **default_resources(db_url, FakeTelegramResource()),
+            "pipeline_config": PipelineConfigResource(retention_days=36500),
+        },
     )
     assert result.success
     mat = result.get_asset_materialization_events()[0].materialization
@@ -85,9 +94,10 @@ def test_retention_asset_uses_the_configured_days(db_url: str) -> None:
     assert _count(db_url, "SELECT count(*) FROM verification_log") == total
     result = dg.materialize(
         [raw_log_retention],
-        resources={**default_resources(db_url, FakeTelegramResource()),
-                   "pipeline_config": PipelineConfigResource(
-                       retention_days=1, retention_batch_size=100)},  # fmt: skip
+        resources={
+            **default_resources(db_url, FakeTelegramResource()),
+            "pipeline_config": PipelineConfigResource(retention_days=1, retention_batch_size=100),
+        },
     )
     deleted = result.get_asset_materialization_events()[0].materialization.metadata["deleted"]
     assert deleted.value["verification_log"] == total
@@ -133,9 +143,10 @@ def test_member_count_sync_with_faults(db_url: str, fake_telegram: FakeTelegramS
     telegram = BotTelegramResource(api_base=fake_telegram.base_url)
     result = dg.materialize(
         [member_counts],
-        resources={**default_resources(db_url, telegram),
-                   "pipeline_config": PipelineConfigResource(sync_concurrency=2,
-                                                             sync_rate_per_s=50)},  # fmt: skip
+        resources={
+            **default_resources(db_url, telegram),
+            "pipeline_config": PipelineConfigResource(sync_concurrency=2, sync_rate_per_s=50),
+        },
     )
     assert result.success  # one failing chat does not fail the others
     meta = result.get_asset_materialization_events()[0].materialization.metadata
@@ -148,13 +159,26 @@ def test_member_count_sync_with_faults(db_url: str, fake_telegram: FakeTelegramS
     assert "not found" in failed[0]["error"].lower()
     with sync_engine(db_url).connect() as conn:
         groups = dict(conn.execute(sa.text("SELECT id, member_count FROM protected_groups")).all())
-        channels = dict(conn.execute(sa.text("SELECT id, subscriber_count FROM enforced_channels")).all())
-        snaps = conn.execute(sa.text("SELECT chat_id, kind, member_count FROM member_count_snapshots "
-                                     "ORDER BY chat_id")).all()  # fmt: skip
-        calls = conn.execute(sa.text("SELECT chat_id, success, error_type FROM api_call_log "
-                                     "WHERE method = 'getChatMemberCount'")).all()  # fmt: skip
-        marks = conn.execute(sa.text("SELECT row_count FROM analytics_materializations "
-                                     "WHERE table_name = 'member_count_snapshots'")).all()  # fmt: skip
+        channels = dict(
+            conn.execute(sa.text("SELECT id, subscriber_count FROM enforced_channels")).all()
+        )
+        snaps = conn.execute(
+            sa.text(
+                "SELECT chat_id, kind, member_count FROM member_count_snapshots ORDER BY chat_id"
+            )
+        ).all()
+        calls = conn.execute(
+            sa.text(
+                "SELECT chat_id, success, error_type FROM api_call_log "
+                "WHERE method = 'getChatMemberCount'"
+            )
+        ).all()
+        marks = conn.execute(
+            sa.text(
+                "SELECT row_count FROM analytics_materializations "
+                "WHERE table_name = 'member_count_snapshots'"
+            )
+        ).all()
     assert groups[GROUPS[0]] == 5  # creator, the bot (an admin) and 3 members
     assert groups[GROUPS[1]] is None and groups[GROUPS[2]] is None  # failed / disabled
     assert channels == {CHANNELS[0]: 501, CHANNELS[1]: 43}  # subscribers + the bot (admin)

@@ -22,13 +22,28 @@ def at(day: dt.date, h: int = 0, m: int = 0, s: int = 0, us: int = 0) -> dt.date
 
 
 def verifications(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
-    cols = ["group_id", "user_id", "status", "cached", "error_type", "trigger", "latency_ms",
-            "timestamp"]  # fmt: skip
+    cols = [
+        "group_id",
+        "user_id",
+        "status",
+        "cached",
+        "error_type",
+        "trigger",
+        "latency_ms",
+        "timestamp",
+    ]
     return pl.DataFrame(
         rows,
-        schema={"group_id": pl.Int64, "user_id": pl.Int64, "status": pl.String,
-                "cached": pl.Boolean, "error_type": pl.String, "trigger": pl.String,
-                "latency_ms": pl.Float64, "timestamp": TS},  # fmt: skip
+        schema={
+            "group_id": pl.Int64,
+            "user_id": pl.Int64,
+            "status": pl.String,
+            "cached": pl.Boolean,
+            "error_type": pl.String,
+            "trigger": pl.String,
+            "latency_ms": pl.Float64,
+            "timestamp": TS,
+        },
         orient="row",
     ).select(cols)
 
@@ -36,8 +51,13 @@ def verifications(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
 def api_calls(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
     return pl.DataFrame(
         rows,
-        schema={"method": pl.String, "success": pl.Boolean, "error_type": pl.String,
-                "latency_ms": pl.Float64, "timestamp": TS},  # fmt: skip
+        schema={
+            "method": pl.String,
+            "success": pl.Boolean,
+            "error_type": pl.String,
+            "latency_ms": pl.Float64,
+            "timestamp": TS,
+        },
         orient="row",
     )
 
@@ -45,8 +65,12 @@ def api_calls(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
 def messages(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
     return pl.DataFrame(
         rows,
-        schema={"chat_id": pl.Int64, "user_id": pl.Int64, "is_bot_message": pl.Boolean,
-                "created_at": TS},  # fmt: skip
+        schema={
+            "chat_id": pl.Int64,
+            "user_id": pl.Int64,
+            "is_bot_message": pl.Boolean,
+            "created_at": TS,
+        },
         orient="row",
     )
 
@@ -218,8 +242,14 @@ def test_summary_content_is_extractive_and_deterministic() -> None:
             ],
             "reply_to_message_id": [None, 1, 1, 2, None, None],
             "is_bot_message": [False, False, False, False, True, False],
-            "created_at": [at(D1, 9), at(D1, 9, 5), at(D1, 10), at(D1, 9, 30), at(D1, 11),
-                           at(D1, 12)],  # fmt: skip
+            "created_at": [
+                at(D1, 9),
+                at(D1, 9, 5),
+                at(D1, 10),
+                at(D1, 9, 30),
+                at(D1, 11),
+                at(D1, 12),
+            ],
         },
         schema_overrides={"created_at": TS, "reply_to_message_id": pl.Int64},
     )
@@ -230,12 +260,16 @@ def test_summary_content_is_extractive_and_deterministic() -> None:
     out = summaries.summarize(msgs, users, end)
     assert out.height == 4  # two chats x 7day/30day
     schemas.SummaryRow.validate(out)
-    first = out.filter((pl.col("chat_id") == -1) & (pl.col("summary_type") == "7day")).row(0, named=True)
+    first = out.filter((pl.col("chat_id") == -1) & (pl.col("summary_type") == "7day")).row(
+        0, named=True
+    )
     text = first["content"]
     assert "Messages: 4. Active users: 3." in text  # the bot message is not counted
     assert "Top posters: @alice (2), Bob (1), user 12 (1)." in text
     assert "Busiest hour: 09:00–09:59 UTC (3 messages)." in text
-    assert "Top keywords: gatepulse (2), release (2), релиз (2), please (1)" in text  # stopwords dropped
+    assert (
+        "Top keywords: gatepulse (2), release (2), релиз (2), please (1)" in text
+    )  # stopwords dropped
     keywords = text.split("Top keywords:")[1].split("\n")[0]
     assert "привет (1)" in keywords and "the" not in keywords.split() and "xxx" not in keywords
     assert '- @alice: "Release of gatepulse' in text and "(2 replies)" in text
@@ -248,10 +282,17 @@ def test_summary_content_is_extractive_and_deterministic() -> None:
 
 
 def test_summary_of_nothing_is_empty() -> None:
-    empty = pl.DataFrame(schema={"chat_id": pl.Int64, "telegram_message_id": pl.Int64,
-                                 "user_id": pl.Int64, "content": pl.String,
-                                 "reply_to_message_id": pl.Int64, "is_bot_message": pl.Boolean,
-                                 "created_at": TS})  # fmt: skip
+    empty = pl.DataFrame(
+        schema={
+            "chat_id": pl.Int64,
+            "telegram_message_id": pl.Int64,
+            "user_id": pl.Int64,
+            "content": pl.String,
+            "reply_to_message_id": pl.Int64,
+            "is_bot_message": pl.Boolean,
+            "created_at": TS,
+        }
+    )
     assert summaries.summarize(empty, pl.DataFrame(), at(D2)).height == 0
 
 
@@ -260,7 +301,12 @@ def test_retention_cutoffs() -> None:
     got = cutoffs(now, 90, {"messages": 30})
     assert got["messages"] == now - dt.timedelta(days=30)
     assert got["verification_log"] == now - dt.timedelta(days=90)
-    assert set(got) == {"verification_log", "api_call_log", "messages", "member_events",
-                        "admin_audit_log"}  # fmt: skip
+    assert set(got) == {
+        "verification_log",
+        "api_call_log",
+        "messages",
+        "member_events",
+        "admin_audit_log",
+    }
     with pytest.raises(ValueError, match="unknown tables"):
         cutoffs(now, 90, {"analytics_group_daily": 1})
