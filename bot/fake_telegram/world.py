@@ -382,6 +382,7 @@ class FakeWorld:
         # updates and webhook
         self.updates: list[JsonDict] = []  # pending, in update_id order
         self._last_update_id = 0
+        self._max_pushed_id = 0
         self.allowed_updates: list[str] | None = None
         self.webhook: JsonDict = {"url": "", "secret_token": None}
         self.webhook_errors: list[str] = []
@@ -601,10 +602,11 @@ class FakeWorld:
         """Queue an update for getUpdates / webhook delivery; returns its update_id."""
         data = dict(update)
         update_id = data.get("update_id")
-        if not isinstance(update_id, int) or update_id <= self._last_pushed_id():
-            update_id = self._new_update_id()
+        if not isinstance(update_id, int) or update_id <= self._max_pushed_id:
+            update_id = self._new_update_id()  # ids only grow, as getUpdates offsets rely on
         else:
             self._last_update_id = max(self._last_update_id, update_id)
+        self._max_pushed_id = update_id
         data["update_id"] = update_id
         self.updates.append(data)
         self._wake()
@@ -632,10 +634,13 @@ class FakeWorld:
             chat.members[user_id] = _Member("member")
         message = self._new_message(chat, user, text=text, message_id=message_id)
         if reply_to is not None:
-            message["reply_to_message"] = chat.messages.get(reply_to) or {
+            original = chat.messages.get(reply_to) or {
                 "message_id": reply_to,
                 "date": message["date"],
                 "chat": self._chat_json(chat),
+            }
+            message["reply_to_message"] = {
+                k: v for k, v in original.items() if k != "reply_to_message"
             }
         return {"update_id": self._new_update_id(), "message": message}
 
@@ -671,6 +676,8 @@ class FakeWorld:
         memberships change too)."""
         chat = self._chat_or_fail(chat_id)
         users = [self._ensure_user(uid) for uid in user_ids]
+        if not users:
+            raise ValueError("new_members_update needs at least one user id")
         for user in users:
             current = chat.members.get(user["id"])
             if current is None or current.status in ("left", "kicked"):
@@ -1188,9 +1195,6 @@ class FakeWorld:
     def _new_update_id(self) -> int:
         self._last_update_id += 1
         return self._last_update_id
-
-    def _last_pushed_id(self) -> int:
-        return self.updates[-1]["update_id"] if self.updates else 0
 
     def _wake(self) -> None:
         for future in self._waiters:

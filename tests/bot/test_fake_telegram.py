@@ -397,6 +397,24 @@ async def test_pushed_updates_parse_as_aiogram_updates(bot: Bot, world: FakeWorl
     assert again == []
 
 
+async def test_update_ids_only_grow(bot: Bot, world: FakeWorld) -> None:
+    early = world.message_update(GROUP, ALICE, "built first, pushed last")
+    world.push_update(world.message_update(GROUP, ALICE, "one"))
+    [first] = await bot.get_updates(timeout=0)
+    assert await bot.get_updates(offset=first.update_id + 1, timeout=0) == []
+    late_id = world.push_update(early)
+    assert late_id > first.update_id
+    [late] = await bot.get_updates(offset=first.update_id + 1, timeout=0)
+    assert late.message and late.message.text == "built first, pushed last"
+    reply = world.message_update(GROUP, BOB, "re", reply_to=late.message.message_id)
+    world.push_update(
+        world.message_update(GROUP, ALICE, "re-re", reply_to=reply["message"]["message_id"])
+    )
+    [_, nested] = await bot.get_updates(offset=late.update_id, timeout=0)
+    assert nested.message and nested.message.reply_to_message
+    assert nested.message.reply_to_message.reply_to_message is None
+
+
 async def test_chat_member_updates_need_allowed_updates(bot: Bot, world: FakeWorld) -> None:
     world.push_update(world.join_update(CHANNEL, EVE))
     world.push_update(world.message_update(GROUP, ALICE, "hi"))
