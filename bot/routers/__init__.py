@@ -6,8 +6,14 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    """Fresh routers (a router joins one Dispatcher only): private chat, admin commands,
-    callbacks, channels, then the gate's catch-all last."""
+    """Fresh routers (a router joins one Dispatcher only), ordered for the hot path.
+
+    A group message visits the admin router (a root filter lets only ``/commands`` in) and is
+    then taken by the gate's catch-all, without visiting the routers after it: every router
+    visited costs aiogram's middleware and filter plumbing. The gate's handlers only take
+    group events, so private messages, callback queries and channel updates fall through to
+    the routers after it.
+    """
     from bot.routers import admin, callbacks, channels, gate, private
 
-    return [m.create_router() for m in (private, admin, callbacks, channels, gate)]
+    return [m.create_router() for m in (admin, gate, private, callbacks, channels)]

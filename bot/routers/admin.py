@@ -18,7 +18,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot import texts
-from bot.filters import InGroup
+from bot.filters import CommandLike, InGroup
 from bot.gate import ADMIN_STATUSES, _classify, _quietly
 from bot.repo import CHAT_ID_RE, USERNAME_RE, ChannelInfo
 from bot.services import BotServices
@@ -384,7 +384,7 @@ async def _access(
 def create_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
     router = Router(name=__name__)
-    router.message.filter(InGroup())
+    router.message.filter(InGroup(), CommandLike())
     router.message.register(cmd_protect, Command("protect"))
     router.message.register(cmd_unprotect, Command("unprotect"))
     router.message.register(cmd_status, Command("status"))

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.types import ChatMemberUpdated
 
+from bot.filters import InChannel
 from bot.gate import is_member
 from bot.services import BotServices
 from core.models import MemberEventType, VerificationTrigger
@@ -48,5 +49,5 @@ async def on_channel_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
 def create_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
     router = Router(name=__name__)
-    router.chat_member.register(on_channel_member, F.chat.type == "channel")
+    router.chat_member.register(on_channel_member, InChannel())
     return router

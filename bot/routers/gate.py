@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.types import ChatMemberUpdated, Message
 
-from bot.filters import GROUP_TYPES, InGroup
+from bot.filters import HasNewMembers, InGroup
 from bot.gate import is_member
 from bot.services import BotServices
 from core.models import MemberEventType, VerificationTrigger
@@ -49,7 +49,7 @@ async def on_group_message(message: Message, bot: Bot, services: BotServices) ->
     user = message.from_user
     if user is None or message.sender_chat is not None or user.id == bot.id:
         return  # anonymous admins, channel posts forwarded into the group, ourselves
-    if any(getattr(message, name, None) for name in SERVICE_FIELDS):
+    if message.text is None and any(getattr(message, f, None) for f in SERVICE_FIELDS):
         return
     config = await services.group_config(message.chat.id)
     if config is None or not config.active:
@@ -81,7 +81,7 @@ async def on_group_member(update: ChatMemberUpdated, bot: Bot, services: BotServ
 def create_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
     router = Router(name=__name__)
-    router.message.register(on_new_members, InGroup(), F.new_chat_members)
+    router.message.register(on_new_members, InGroup(), HasNewMembers())
     router.message.register(on_group_message, InGroup())
-    router.chat_member.register(on_group_member, F.chat.type.in_(GROUP_TYPES))
+    router.chat_member.register(on_group_member, InGroup())
     return router

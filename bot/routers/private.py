@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
 from bot import texts
-from bot.filters import InPrivate
+from bot.filters import CommandLike, InPrivate
 from bot.gate import _quietly
 
 GROUP_COMMANDS = ("protect", "unprotect", "status", "settings", "allow", "deny")
@@ -36,5 +36,5 @@ def create_router() -> Router:
     router.message.register(cmd_start, CommandStart())
     router.message.register(cmd_help, Command("help"))
     router.message.register(cmd_group_only, Command(*GROUP_COMMANDS))
-    router.message.register(on_unknown_command, F.text.startswith("/"))
+    router.message.register(on_unknown_command, CommandLike())
     return router
