@@ -224,3 +224,35 @@ def test_cli_explains_a_missing_password_variable(monkeypatch: pytest.MonkeyPatc
     done = CliRunner().invoke(app, ["create-readonly-user", "Bad Name", "--password-env", "X"])
     assert done.exit_code == 2
     assert "not a plain PostgreSQL role name" in done.output
+
+
+@pytest.mark.postgres
+async def test_every_dashboard_query_runs_as_the_readonly_user(
+    db_url: str, readonly_user: str
+) -> None:
+    """What the dashboard really runs, through the role the compose stack gives it."""
+    from dashboards import queries
+
+    url = make_url(db_url).set(username=readonly_user, password=None)
+    engine = queries.make_engine(url.render_as_string(hide_password=False))
+    day, until = dt.date(2026, 3, 1), dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    try:
+        groups = (-1001,)
+        assert list(queries.load_groups(engine)["id"]) == [-1001]
+        assert queries.load_group_daily(engine, day, day, groups)["messages"].sum() == 5
+        assert queries.load_newest_day(engine) == day
+        for frame in (
+            queries.load_channels(engine),
+            queries.load_verification(engine, day, day, groups),
+            queries.load_histogram(engine, day, day, "verification"),
+            queries.load_api_calls(engine, day, day),
+            queries.load_hourly(engine, day, day, groups),
+            queries.load_counts_at(engine, "group", until, list(groups)),
+            queries.load_snapshot_history(engine, "group", day, day, list(groups)),
+            queries.load_freshness(engine),
+            queries.load_summaries(engine, -1001),
+        ):
+            assert frame is not None
+        assert queries.load_summary_chats(engine) == []
+    finally:
+        engine.dispose()
