@@ -247,3 +247,23 @@ def test_definitions_load() -> None:
     checks = loaded.resolve_asset_graph().asset_check_keys
     freshness = [c for c in checks if "freshness" in c.name]
     assert len(freshness) == len(ANALYTICS_TABLES)
+
+
+def test_malformed_sqlite_timestamp_is_reported_not_fatal(seeded: str, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("only SQLite stores timestamps as text; PostgreSQL refuses malformed ones")
+    with sync_engine(seeded).begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO api_call_log (method, success, latency_ms, timestamp) "
+                "VALUES ('getMe', 1, 1.0, '2026-03-01 noon')"
+            )
+        )
+    asset = analytics.build_analytics_assets(PARTITIONS)[1]  # analytics_api_calls_daily
+    result = _materialize([asset], seeded, FIRST_DAY)
+    assert result.success
+    raw = _check(result, analytics.RAW_CHECK)
+    assert not raw.passed and raw.metadata["invalid_rows"].value == 1
+    with sync_engine(seeded).connect() as conn:
+        calls = conn.execute(sa.text("SELECT sum(calls) FROM analytics_api_calls_daily")).scalar()
+    assert calls == 40  # the seeded day, without the malformed row
