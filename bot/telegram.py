@@ -266,6 +266,16 @@ def clock_sleep(clock: Any) -> Sleep:
     return _sleep
 
 
+def simulated_timer(clock: Clock) -> Callable[[], float]:
+    """A latency timer for simulations: real elapsed time plus the time a ManualClock was moved
+    meanwhile (e.g. by a FakeTelegramSession whose ``sleep`` advances it to play latency)."""
+
+    def _timer() -> float:
+        return clock.monotonic() + time.perf_counter()
+
+    return _timer
+
+
 class OutgoingLimiter(BaseRequestMiddleware):
     """Telegram's outgoing limits and safe retries, as a request middleware.
 
@@ -410,12 +420,15 @@ def create_bot(
     limiter: OutgoingLimiter | None = None,
     gate: GateSettings | None = None,
     sleep: Sleep | None = None,
+    timer: Callable[[], float] | None = None,
 ) -> Bot:
     """The aiogram ``Bot`` every part of gatepulse uses, with API-call logging and limits.
 
     ``session`` defaults to an ``AiohttpSession`` on ``settings.api_base``; ``limiter`` to an
     :class:`OutgoingLimiter` from ``gate`` (or the default 20/min per group, 30/s overall) on
-    ``clock`` and ``sleep``. Raises ``ValueError`` with a clear message for a malformed token.
+    ``clock`` and ``sleep``. ``timer`` measures latency_ms (default ``time.perf_counter``: real
+    wall time; see :func:`simulated_timer` for simulations). Raises ``ValueError`` with a clear
+    message for a malformed token or API base.
     """
     token = settings.token.get_secret_value()
     if session is None:
@@ -438,7 +451,9 @@ def create_bot(
             gate or GateSettings.model_construct(), settings, clock=clock, sleep=sleep
         )
     session.middleware(limiter)
-    session.middleware(ApiCallLogger(writer, clock=clock, token=token))
+    session.middleware(
+        ApiCallLogger(writer, clock=clock, token=token, timer=timer or time.perf_counter)
+    )
     try:
         return Bot(token=token, session=session, default=DefaultBotProperties())
     except TokenValidationError:

@@ -30,6 +30,12 @@ def fake_telegram_cmd(
         help="Share of calls (0..1) that fail: 429, 403, chat not found, 400, 500 or a timeout.",
     ),
     latency_ms: float = typer.Option(0.0, min=0.0, help="Added latency of every call, in ms."),
+    latency_spread: float = typer.Option(
+        0.0,
+        min=0.0,
+        max=3.0,
+        help="Spread of the latency (sigma of a log-normal factor; 0: always --latency-ms).",
+    ),
     seed: int = typer.Option(0, help="Seed of the fault draws and invite links (deterministic)."),
     scenario: str = typer.Option("demo", help=f"Pre-populated world: {' or '.join(SCENARIOS)}."),
 ) -> None:
@@ -54,6 +60,7 @@ def fake_telegram_cmd(
             seed=seed,
             fault_rate=fault_rate,
             latency_s=latency_ms / 1000,
+            latency_spread=latency_spread,
             bot_id=int(token.split(":", 1)[0]),
         )
     except ValueError as exc:

@@ -21,6 +21,7 @@ def build_world(
     seed: int = 0,
     fault_rate: float = 0.0,
     latency_s: float = 0.0,
+    latency_spread: float = 0.0,
     clock: Clock | None = None,
     bot_id: int = 123456,
 ) -> FakeWorld:
@@ -32,6 +33,7 @@ def build_world(
         seed=seed,
         faults=FaultPlan(rate=fault_rate, seed=seed),
         latency_s=latency_s,
+        latency_spread=latency_spread,
         clock=clock,
     )
     if scenario == "demo":

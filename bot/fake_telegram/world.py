@@ -345,6 +345,7 @@ class FakeWorld:
         seed: int = 0,
         faults: FaultPlan | None = None,
         latency_s: float = 0.0,
+        latency_spread: float = 0.0,
         strict_allowed_updates: bool = True,
         history_limit: int = 100_000,
     ) -> None:
@@ -361,7 +362,11 @@ class FakeWorld:
         }
         self.users: dict[int, JsonDict] = {bot_id: dict(self.bot_user)}
         self.chats: dict[int, _Chat] = {}
+        #: Latency of every call: ``latency_s`` times a log-normal factor with sigma
+        #: ``latency_spread`` (0 = always exactly ``latency_s``), drawn from the seed.
         self.latency_s = latency_s
+        self.latency_spread = latency_spread
+        self._latency_rng = random.Random(seed + 1)
         self.faults = faults or FaultPlan(seed=seed)
         #: When true, chat_member (and reaction) updates reach getUpdates/webhook only if the
         #: client asked for them in allowed_updates, as on Telegram.
@@ -792,7 +797,7 @@ class FakeWorld:
             reply = Reply.error(400, f"Bad Request: invalid parameters ({type(exc).__name__})")
         else:
             reply = result if isinstance(result, Reply) else Reply.success(result)
-        reply.delay_s += self.latency_s + extra
+        reply.delay_s += self.draw_latency() + extra
         return reply
 
     def _draw_fault(self, method: str) -> tuple[str, int] | None:
@@ -1183,6 +1188,14 @@ class FakeWorld:
             chat.members[self.bot_id] = _Member("left", is_member=False)
         return True
 
+    def draw_latency(self) -> float:
+        """The latency of one call, in seconds."""
+        if self.latency_s <= 0:
+            return 0.0
+        if self.latency_spread <= 0:
+            return self.latency_s
+        return self.latency_s * self._latency_rng.lognormvariate(0.0, self.latency_spread)
+
     # ------------------------------------------------------------------ helpers
     def _remember(self, records: list[Any], item: Any) -> None:
         records.append(item)
@@ -1437,7 +1450,7 @@ async def complete_reply(
         if waited:
             again = world._handlers["getUpdates"](_Params(dict(params or {}, timeout=0)))
             reply = again if isinstance(again, Reply) else Reply.success(again)
-            reply.delay_s += world.latency_s
+            reply.delay_s += world.draw_latency()
     if reply.delay_s > 0:
         await sleep(reply.delay_s)
     return reply

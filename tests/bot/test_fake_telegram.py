@@ -570,6 +570,17 @@ def test_fault_plan_is_deterministic_for_a_seed() -> None:
         FaultPlan(rate=1.5)
 
 
+def test_latency_spread_is_seeded() -> None:
+    def draws(seed: int) -> list[float]:
+        world = FakeWorld(seed=seed, latency_s=0.05, latency_spread=0.5)
+        return [world.call("getMe", {}).delay_s for _ in range(50)]
+
+    first = draws(3)
+    assert first == draws(3) and first != draws(4)
+    assert len(set(first)) == 50 and all(d > 0 for d in first)
+    assert FakeWorld(latency_s=0.05).call("getMe", {}).delay_s == 0.05
+
+
 def test_scripting_mistakes_are_refused() -> None:
     world = make_world()
     with pytest.raises(ValueError, match="unknown status"):

@@ -39,6 +39,7 @@ from bot.telegram import (
     create_bot,
     error_message,
     redact,
+    simulated_timer,
 )
 from core.clock import ManualClock
 from core.models import ApiCallLog, ErrorType
@@ -263,6 +264,22 @@ async def test_middlewares_run_on_the_in_process_session(
         await bot.get_chat_member(CHANNEL, BOB)
     assert isinstance(await bot.get_chat_member(CHANNEL, BOB), ChatMemberMember)
     assert [r["error_type"] for r in recorder.api_calls] == [ErrorType.CHAT_NOT_FOUND, None]
+
+
+async def test_simulated_timer_counts_played_latency(
+    recorder: Recorder, clock: ManualClock
+) -> None:
+    world = make_world()
+    world.latency_s = 0.2
+    sleeps = Sleeps(clock)
+    session = FakeTelegramSession(world, sleep=sleeps)
+    bot = create_bot(
+        settings_for(None), recorder, clock=clock, session=session, timer=simulated_timer(clock)
+    )
+    await bot.get_chat(GROUP)
+    [row] = recorder.api_calls
+    assert sleeps.waits == [0.2]
+    assert 200.0 <= row["latency_ms"] < 1000.0
 
 
 # ---------------------------------------------------------------------------- retries
