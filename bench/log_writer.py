@@ -185,6 +185,7 @@ async def run(url: str, args: argparse.Namespace, spool: Path) -> dict[str, floa
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.log_writer",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description=(
             "Rows/s into verification_log on a throwaway PostgreSQL: the LogWriter vs one raw "
             "asyncpg COPY and vs an ORM add+commit per row. Last line: log_writer: "
@@ -195,10 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orm-rows", type=int, default=2_000, help="rows for the ORM run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best one counts")
     parser.add_argument("--batch-size", type=int, default=LogWriterSettings().batch_size,
-                        help="LogWriter batch_size (default: the setting's default)")  # fmt: skip
+                        help="LogWriter batch_size (the setting's default)")  # fmt: skip
     parser.add_argument("--max-queue", type=int, default=0,
-                        help="LogWriter max_queue (default: --rows, so the producer, which is "
-                        "far faster than any database, never overflows to the spool)")  # fmt: skip
+                        help="LogWriter max_queue; 0 means --rows, so the producer, which is "
+                        "far faster than any database, never overflows to the spool")  # fmt: skip
     args = parser.parse_args(argv)
     args.max_queue = args.max_queue or args.rows
     if args.rows < 1000 or args.orm_rows < 10 or args.rounds < 1 or args.batch_size < 1:
