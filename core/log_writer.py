@@ -661,6 +661,7 @@ class LogWriter:
         self._spool_dirty = True  # there may be segments to replay
         self._last_scan = 0.0
         self._cursor: _ReplayCursor | None = None
+        self._spool_error_logged = -1e9
 
     # -- hot path ---------------------------------------------------------------------------
 
@@ -896,8 +897,13 @@ class LogWriter:
             self._spool.append(lines)
         except OSError as exc:
             self.stats.spool_errors += 1
-            log.error("log writer: cannot spool %d rows to %s: %s; keeping them in memory",
-                      len(lines), self._spool.dir, exc)  # fmt: skip
+            self.stats.last_error = f"spool: {_describe(exc)}"
+            now = time.monotonic()
+            if now - self._spool_error_logged > 10.0:  # at most one line per 10 s, not per row
+                self._spool_error_logged = now
+                log.error("log writer: cannot spool to %s: %s; keeping rows in memory "
+                          "(%d spool errors so far)", self._spool.dir, exc,
+                          self.stats.spool_errors)  # fmt: skip
             for spec, rows in batch.items():
                 spec.pending.extend(rows)
                 self._pending_n += len(rows)

@@ -663,3 +663,22 @@ async def test_stored_values_match_a_plain_sqlalchemy_insert(
             raw = (await conn.exec_driver_sql(f"SELECT {cols} FROM {table} ORDER BY id")).all()
         n = len(table_rows)
         assert raw[:n] == raw[n:], table
+
+
+async def test_unusable_spool_directory_keeps_rows_in_memory(
+    engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Memory full and the spool cannot be written: rows stay in memory, nothing raises."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings = writer_settings(tmp_path, max_queue=10, spool_dir=blocker / "spool")
+    writer = LogWriter(engine, settings)
+    writer.put_many("verification_log", [verification(i) for i in range(30)])
+    for i in range(30, 50):
+        writer.put("verification_log", verification(i))
+    assert writer.stats.spool_errors == 21 and writer.stats.in_memory == 50
+    assert len([r for r in caplog.records if "cannot spool" in r.getMessage()]) == 1
+    async with writer:
+        pass
+    assert await user_ids(engine) == [BIG + i for i in range(50)]
+    assert writer.stats.written == 50
