@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import logging
+import os
+import signal
+import sys
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from bot.fake_telegram import FaultPlan
+from bot.fake_telegram import FakeTelegramServer, FaultPlan
 from bot.gate import JoinedCallback
+from bot.repo import ConfigRepo
+from cli.db import run_migrations
+from core.db import create_engine, create_session_factory
+from core.models import ApiCallLog, VerificationLog
 from tests.bot.conftest import (
     ALICE,
     BOB,
@@ -23,6 +33,7 @@ from tests.bot.conftest import (
     NEWS,
     TOKEN,
     Harness,
+    make_world,
 )
 
 pytestmark = pytest.mark.slow
@@ -217,3 +228,58 @@ async def test_the_token_never_reaches_the_logs(
     assert secret not in caplog.text
     for record in caplog.records:
         assert secret not in record.getMessage()
+
+
+async def test_gatepulse_bot_polls_the_server_bot_api_base_names(tmp_path: Path) -> None:
+    """`gatepulse bot` in its own process, polling the fake server at BOT_API_BASE; SIGINT
+    stops it cleanly with every row written. (Its own SQLite file: the process start-up is
+    slow enough that one backend is plenty; the webhook twin in tests/production runs on both.)"""
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await asyncio.to_thread(run_migrations, db_url)
+    world = make_world()
+    engine = create_engine(url=db_url)
+    repo = ConfigRepo(create_session_factory(engine))
+    actor = type("Actor", (), {"id": CREATOR, "username": "creator", "first_name": "C"})()
+    await repo.protect(GROUP, "Group", actor, [NEWS], dt.datetime.now(dt.UTC))
+    async with FakeTelegramServer(world, TOKEN) as server:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "LOG_", "GATE_"))},
+            "DATABASE_URL": db_url,
+            "GATEPULSE_VAR_DIR": str(tmp_path / "var"),
+            "LOG_WRITER_SPOOL_DIR": str(tmp_path / "spool"),
+            "BOT_TOKEN": TOKEN,
+            "BOT_API_BASE": server.base_url,
+            "BOT_POLLING_TIMEOUT_S": "1",
+        }
+        log = tmp_path / "bot.log"
+        with log.open("wb") as out:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "cli", "bot", env=env, stdout=out, stderr=out, cwd=tmp_path
+            )
+        try:
+            world.push_update(world.join_update(GROUP, ALICE))
+            for _ in range(300):
+                if world.is_muted(GROUP, ALICE) or proc.returncode is not None:
+                    break
+                await asyncio.sleep(0.1)
+            assert world.is_muted(GROUP, ALICE), log.read_text()[-2000:]
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    await asyncio.wait_for(proc.wait(), 20)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+    output = log.read_text()
+    assert proc.returncode == 0, output[-2000:]
+    assert "polling as @" in output
+    assert TOKEN.split(":", 1)[1] not in output
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(sa.select(VerificationLog.status, VerificationLog.trigger))
+        ).all()
+        calls = await conn.scalar(sa.select(sa.func.count()).select_from(ApiCallLog))
+    await engine.dispose()
+    assert [tuple(r) for r in rows] == [("failed", "join")]
+    assert calls and calls >= 3  # getMe, deleteWebhook, getUpdates, getChatMember, ...
