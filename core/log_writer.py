@@ -555,8 +555,16 @@ class _Spool:
         if self._active is None:
             self.ensure_dir()
             path = self.dir / f"{self._prefix}{next(self._seq):06d}{SPOOL_SUFFIX}"
-            handle = open(path, "a", encoding="ascii")  # noqa: SIM115 - kept open on purpose
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Locked under a hidden name first, so no replayer can see it unlocked (and take
+            # it for an empty leftover); the rename keeps the inode and so the lock.
+            hidden = self.dir / f".{path.name}.new"
+            handle = open(hidden, "a", encoding="ascii")  # noqa: SIM115 - kept open on purpose
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.rename(hidden, path)
+            except OSError:
+                handle.close()
+                raise
             self._active, self._active_path = handle, path
         self._active.writelines(lines)
 
