@@ -83,7 +83,7 @@ class JoinedCallback(CallbackData, prefix="gpj"):
 
 def is_member(member: ChatMember) -> bool:
     """Creator, administrator, member, or restricted while still a member."""
-    status = member.status
+    status = getattr(member, "status", None)
     if status in MEMBER_STATUSES:
         return True
     return status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False))
@@ -312,7 +312,7 @@ class GateService:
         if ok:
             self.counters.mutes += 1
             self.state.mute(user_id, group_id, reason[:64], self.clock.now())
-        return ok
+        return bool(ok)
 
     async def release(self, bot: Bot, group_id: int, user_id: int) -> bool:
         """Lift the gate's mute (restrict with full permissions) and record it."""
@@ -323,7 +323,7 @@ class GateService:
             self.counters.unmutes += 1
             self.state.lift(user_id, group_id, self.clock.now())
             self._prompted.pop((user_id, group_id), None)
-        return ok
+        return bool(ok)
 
     async def prompt(
         self, bot: Bot, config: GroupConfig, user: Any, missing: Sequence[ChannelInfo]

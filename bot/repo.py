@@ -157,6 +157,9 @@ class ConfigRepo:
                 value = entry.value
                 store[key] = _Cached(value, now + self.stale_retry_s)
             else:
+                if len(store) >= 100_000:  # bound memory: drop what has expired
+                    for old in [k for k, e in store.items() if e.expires_at <= now]:
+                        del store[old]
                 store[key] = _Cached(value, self.clock.monotonic() + self.ttl_s)
             future.set_result(value)
             return value
