@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +102,9 @@ GROUP_DEFAULT_PERMISSIONS: dict[str, bool] = {
     for name in PERMISSION_FIELDS
 }
 
+#: Telegram's documented outgoing limits (enforced with ``enforce_flood_limits=True``).
+FLOOD_GROUP_PER_MINUTE = 20
+FLOOD_GLOBAL_PER_SECOND = 30
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 # Telegram's own description texts.
@@ -348,6 +353,7 @@ class FakeWorld:
         latency_spread: float = 0.0,
         strict_allowed_updates: bool = True,
         history_limit: int = 100_000,
+        enforce_flood_limits: bool = False,
     ) -> None:
         #: The records below (calls, sent_messages, ...) and each chat's remembered messages
         #: keep at most about this many entries (the oldest half goes), so that a long
@@ -371,6 +377,10 @@ class FakeWorld:
         #: When true, chat_member (and reaction) updates reach getUpdates/webhook only if the
         #: client asked for them in allowed_updates, as on Telegram.
         self.strict_allowed_updates = strict_allowed_updates
+        #: When true, sendMessage answers 429 past Telegram's limits (see ``_check_flood``).
+        self.enforce_flood_limits = enforce_flood_limits
+        self._flood_global: deque[float] = deque()
+        self._flood_groups: dict[int, deque[float]] = {}
         self._rng = random.Random(seed)
 
         # what happened
@@ -782,7 +792,7 @@ class FakeWorld:
         if fault is not None:
             kind, retry_after = fault
             self._remember(self.injected_faults, (method, kind))
-            reply = self._fault_reply(method, kind, retry_after)
+            reply = self._fault_reply(method, kind, retry_after, raw)
             if reply is not None:
                 return reply
             extra = self.faults.slow_s
@@ -808,11 +818,13 @@ class FakeWorld:
         kind = self.faults.draw(method)
         return (kind, self.faults.retry_after) if kind else None
 
-    def _fault_reply(self, method: str, kind: str, retry_after: int) -> Reply | None:
+    def _fault_reply(
+        self, method: str, kind: str, retry_after: int, params: Mapping[str, Any]
+    ) -> Reply | None:
         if kind == "retry_after":
             return Reply.error(429, TOO_MANY_REQUESTS.format(n=retry_after), retry_after)
         if kind == "forbidden":
-            return Reply.error(403, "Forbidden: bot was kicked from the supergroup chat")
+            return Reply.error(403, self._forbidden_text(params))
         if kind == "chat_not_found":
             return Reply.error(400, CHAT_NOT_FOUND)
         if kind == "bad_request":
@@ -826,6 +838,43 @@ class FakeWorld:
             reply.delay_s = self.faults.hang_s
             return reply
         return None  # "slow": answer normally, later
+
+    def _forbidden_text(self, params: Mapping[str, Any]) -> str:
+        """Telegram's 403 text for the chat a call is about."""
+        try:
+            chat = self._find(_Params(params).chat_ref())
+        except ApiError:
+            chat = None
+        if chat is not None and chat.type == "private":
+            return "Forbidden: bot was blocked by the user"
+        if chat is not None and chat.type == "channel":
+            return "Forbidden: bot is not a member of the channel chat"
+        kind = chat.type if chat is not None else "supergroup"
+        return f"Forbidden: bot was kicked from the {kind} chat"
+
+    def _check_flood(self, chat: _Chat) -> None:
+        """Telegram's flood control, when ``enforce_flood_limits`` is on: a 429 past 20 messages
+        a minute into one group or 30 a second overall (on the world's clock)."""
+        now = self.clock.monotonic()
+        overall = self._flood_global
+        while overall and overall[0] <= now - 1.0:
+            overall.popleft()
+        waits = []
+        if len(overall) >= FLOOD_GLOBAL_PER_SECOND:
+            waits.append(overall[0] + 1.0 - now)
+        group = None
+        if chat.type in ("group", "supergroup", "channel"):
+            group = self._flood_groups.setdefault(chat.id, deque())
+            while group and group[0] <= now - 60.0:
+                group.popleft()
+            if len(group) >= FLOOD_GROUP_PER_MINUTE:
+                waits.append(group[0] + 60.0 - now)
+        if waits:
+            retry_after = max(1, math.ceil(max(waits)))
+            raise ApiError(429, TOO_MANY_REQUESTS.format(n=retry_after), retry_after)
+        overall.append(now)
+        if group is not None:
+            group.append(now)
 
     # ------------------------------------------------------------------ method handlers
     def _get_me(self, p: _Params) -> JsonDict:
@@ -908,6 +957,8 @@ class FakeWorld:
             raise ApiError(400, TEXT_TOO_LONG)
         if chat.type == "channel" and not self._bot_right(chat, "can_post_messages"):
             raise ApiError(400, NOT_ENOUGH_RIGHTS_SEND)
+        if self.enforce_flood_limits:
+            self._check_flood(chat)
         message = self._new_message(chat, self.bot_user, text=text)
         markup = p.obj("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:

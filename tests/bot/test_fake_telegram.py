@@ -514,7 +514,7 @@ async def test_error_replies_look_like_telegram(
     ("kind", "exception", "text"),
     [
         ("retry_after", TelegramRetryAfter, "Too Many Requests: retry after 7"),
-        ("forbidden", TelegramForbiddenError, "Forbidden: bot was kicked"),
+        ("forbidden", TelegramForbiddenError, "Forbidden: bot is not a member of the channel"),
         ("chat_not_found", TelegramBadRequest, "Bad Request: chat not found"),
         ("bad_request", TelegramBadRequest, "Bad Request: PARTICIPANT_ID_INVALID"),
         ("server_error", TelegramServerError, "Internal Server Error"),
@@ -530,6 +530,18 @@ async def test_fail_next_raises_the_real_aiogram_exception(
         assert isinstance(info.value, TelegramRetryAfter) and info.value.retry_after == 7
     # only the next call failed
     assert isinstance(await bot.get_chat_member(CHANNEL, BOB), ChatMemberMember)
+
+
+async def test_forbidden_fault_texts_follow_the_chat(bot: Bot, world: FakeWorld) -> None:
+    expected = {
+        ALICE: "Forbidden: bot was blocked by the user",
+        CHANNEL: "Forbidden: bot is not a member of the channel chat",
+        GROUP: "Forbidden: bot was kicked from the supergroup chat",
+    }
+    for chat_id, text in expected.items():
+        world.fail_next("sendMessage", "forbidden")
+        with pytest.raises(TelegramForbiddenError, match=text):
+            await bot.send_message(chat_id, "hi")
 
 
 async def test_timeout_fault_times_the_client_out(server: FakeTelegramServer) -> None:

@@ -417,6 +417,33 @@ async def test_limiter_on_the_real_bot(
     assert clock.monotonic() >= 120.0
 
 
+async def test_limiter_keeps_the_bot_under_telegram_flood_control(
+    recorder: Recorder, clock: ManualClock, sleeps: Sleeps
+) -> None:
+    """The fake enforces Telegram's 20 a minute per group: bare aiogram hits a 429, the
+    limited client never does."""
+    flooded = make_world()
+    flooded.clock = clock
+    flooded.enforce_flood_limits = True
+    bare = Bot(DEFAULT_TOKEN, session=FakeTelegramSession(flooded))
+    for n in range(20):
+        await bare.send_message(GROUP, f"bare {n}")
+    with pytest.raises(TelegramRetryAfter) as info:
+        await bare.send_message(GROUP, "one too many")
+    assert info.value.retry_after == 60
+
+    world = make_world()
+    world.clock = clock
+    world.enforce_flood_limits = True
+    session = FakeTelegramSession(world, sleep=sleeps)
+    bot = create_bot(settings_for(None), recorder, clock=clock, session=session, sleep=sleeps)
+    for n in range(45):
+        await bot.send_message(GROUP if n % 3 else GROUP2, f"limited {n}")
+    assert len(world.sent_messages) == 45
+    assert all(row["success"] for row in recorder.api_calls)
+    assert len(recorder.api_calls) == 45
+
+
 # ---------------------------------------------------------------------------- token & factory
 async def test_token_never_reaches_logs_or_error_messages(
     caplog: pytest.LogCaptureFixture, server: FakeTelegramServer, recorder: Recorder
