@@ -36,6 +36,11 @@ def fake_telegram_cmd(
         max=3.0,
         help="Spread of the latency (sigma of a log-normal factor; 0: always --latency-ms).",
     ),
+    flood_limits: bool = typer.Option(
+        False,
+        "--flood-limits",
+        help="Answer 429 like Telegram past 20 messages a minute per group or 30 a second.",
+    ),
     seed: int = typer.Option(0, help="Seed of the fault draws and invite links (deterministic)."),
     scenario: str = typer.Option("demo", help=f"Pre-populated world: {' or '.join(SCENARIOS)}."),
 ) -> None:
@@ -66,6 +71,7 @@ def fake_telegram_cmd(
     except ValueError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
+    world.enforce_flood_limits = flood_limits
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(world, token, host, port, scenario))
 
