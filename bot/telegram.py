@@ -14,11 +14,13 @@ middlewares on it, outermost first:
    stamped with ``clock.now()``; ``error_type`` comes from :func:`classify_error`.
 
 Simulations on a ManualClock: pass ``clock=manual_clock`` and either no ``sleep`` (the limiter
-then *advances the ManualClock* instead of sleeping) or your own ``sleep`` coroutine. Waits cost
-no wall time either way. With the system clock the default sleep is ``asyncio.sleep``.
+then *advances the ManualClock* to the end of each wait instead of sleeping) or your own
+``sleep`` coroutine. Waits cost no wall time either way. With the system clock the default sleep
+is ``asyncio.sleep``. To have latency that a FakeTelegramSession plays on the ManualClock show in
+``latency_ms``, pass ``timer=simulated_timer(clock)``.
 
 The bot token never reaches a log line or an ``error_message``: every message is passed through
-:func:`redact` first.
+:func:`redact` first, and exceptions leaving the client are scrubbed (:func:`scrub`).
 """
 
 from __future__ import annotations
@@ -281,7 +283,8 @@ class OutgoingLimiter(BaseRequestMiddleware):
 
     Sliding windows on ``clock.monotonic()``: at most ``per_chat_per_minute`` sends into one
     group (chat ids < 0 or ``@names``) in any 60 s and ``global_per_second`` sends in any 1 s.
-    Every wait goes through ``sleep`` and is recorded in ``waits`` (seconds).
+    Every wait goes through ``sleep`` and is recorded in ``waits`` (the latest, seconds) and
+    ``waited_s`` (the total); ``retries`` counts retried attempts.
     """
 
     def __init__(
@@ -310,7 +313,8 @@ class OutgoingLimiter(BaseRequestMiddleware):
         self.transient_retries = transient_retries
         self.transient_backoff_s = transient_backoff_s
         self.limited_methods = frozenset(limited_methods)
-        self.waits: list[float] = []
+        self.waits: deque[float] = deque(maxlen=10_000)  # the latest waits, for inspection
+        self.waited_s = 0.0
         self.retries = 0
         self._global: deque[float] = deque()
         self._per_chat: dict[int | str, deque[float]] = {}
@@ -337,6 +341,7 @@ class OutgoingLimiter(BaseRequestMiddleware):
 
     async def _wait(self, seconds: float) -> None:
         self.waits.append(seconds)
+        self.waited_s += seconds
         await self.sleep(seconds)
 
     async def acquire(self, chat_id: int | str | None) -> float:
