@@ -730,6 +730,12 @@ class LogWriter:
             self._spool.remove_orphans()
         except OSError as exc:
             log.error("log writer: spool directory %s unusable: %s", self._spool.dir, exc)
+        with contextlib.suppress(OSError):  # a status line only; replay handles trouble
+            leftovers = spool_files(self._spool.dir)
+            if leftovers:
+                size = sum(p.stat().st_size for p in leftovers)
+                log.info("log writer: replaying %d spool segment(s) (%.1f MB) left in %s",
+                         len(leftovers), size / 1e6, self._spool.dir)  # fmt: skip
         try:
             async with self._lock:
                 await self._replay_all()
