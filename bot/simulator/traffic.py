@@ -19,9 +19,31 @@ from bot.simulator.scenario import Persona, Scenario, SimGroup
 
 # Share of a day's messages in each UTC hour: quiet nights, a lunch bump, a long evening.
 HOURLY_PROFILE = [
-    0.6, 0.35, 0.2, 0.15, 0.15, 0.3, 0.8, 1.6, 2.6, 3.4, 3.8, 4.2,
-    4.8, 4.6, 4.2, 4.0, 4.2, 4.8, 5.6, 6.4, 6.6, 5.8, 4.0, 1.8,
-]  # fmt: skip
+    0.6,
+    0.35,
+    0.2,
+    0.15,
+    0.15,
+    0.3,
+    0.8,
+    1.6,
+    2.6,
+    3.4,
+    3.8,
+    4.2,
+    4.8,
+    4.6,
+    4.2,
+    4.0,
+    4.2,
+    4.8,
+    5.6,
+    6.4,
+    6.6,
+    5.8,
+    4.0,
+    1.8,
+]
 WEEKDAY_FACTOR = [1.0, 1.05, 1.05, 1.0, 0.95, 0.7, 0.6]  # Monday first
 
 _TOPIC_WORDS = {
@@ -44,22 +66,35 @@ _TOPIC_WORDS = {
 }
 _PHRASES = {
     "en": [
-        "has anyone tried {a} with {b}?", "I think {a} is overrated, {b} works better",
-        "quick question about {a}", "thanks, the {a} tip helped a lot",
-        "does {a} still need {b} these days?", "sharing my notes on {a} and {b}",
-        "what is your favourite {a}?", "good morning everyone", "agree with you on {a}",
+        "has anyone tried {a} with {b}?",
+        "I think {a} is overrated, {b} works better",
+        "quick question about {a}",
+        "thanks, the {a} tip helped a lot",
+        "does {a} still need {b} these days?",
+        "sharing my notes on {a} and {b}",
+        "what is your favourite {a}?",
+        "good morning everyone",
+        "agree with you on {a}",
     ],
     "uk": [
-        "хтось пробував {a} разом з {b}?", "дякую, порада про {a} дуже допомогла",
-        "питання щодо {a}", "мені здається {a} краще ніж {b}", "всім доброго ранку",
-        "ділюся нотатками про {a}", "згоден щодо {a}",
+        "хтось пробував {a} разом з {b}?",
+        "дякую, порада про {a} дуже допомогла",
+        "питання щодо {a}",
+        "мені здається {a} краще ніж {b}",
+        "всім доброго ранку",
+        "ділюся нотатками про {a}",
+        "згоден щодо {a}",
     ],
     "ru": [
-        "кто-нибудь пробовал {a} вместе с {b}?", "спасибо, совет про {a} очень помог",
-        "вопрос про {a}", "мне кажется {a} лучше чем {b}", "всем доброе утро",
-        "делюсь заметками про {a}", "согласен насчёт {a}",
+        "кто-нибудь пробовал {a} вместе с {b}?",
+        "спасибо, совет про {a} очень помог",
+        "вопрос про {a}",
+        "мне кажется {a} лучше чем {b}",
+        "всем доброе утро",
+        "делюсь заметками про {a}",
+        "согласен насчёт {a}",
     ],
-}  # fmt: skip
+}
 _SPAM = [
     "🔥 FREE crypto airdrop, click the link in my bio 🔥",
     "Earn $500 a day from home!!! DM me now",
@@ -96,14 +131,20 @@ class Planner:
         self.rng = random.Random(scenario.seed * 7919 + 1)
         self._seq = itertools.count(1)
         self.personas: dict[tuple[int, int], Persona] = {}
-        self._recent: dict[int, list[int]] = {g.chat_id: [] for g in scenario.groups}
         for group in scenario.groups:
             for uid in group.legacy_unsubscribed:
                 self.personas[(group.chat_id, uid)] = self._draw_persona(legacy=True)
 
     # ------------------------------------------------------------------ helpers
-    def _event(self, at: dt.datetime, kind: EventKind, chat_id: int, user_id: int,
-               text: str | None = None, reply_to_seq: int | None = None) -> Event:  # fmt: skip
+    def _event(
+        self,
+        at: dt.datetime,
+        kind: EventKind,
+        chat_id: int,
+        user_id: int,
+        text: str | None = None,
+        reply_to_seq: int | None = None,
+    ) -> Event:
         return Event(at, next(self._seq), kind, chat_id, user_id, text, reply_to_seq)
 
     def _draw_persona(self, *, legacy: bool = False) -> Persona:
@@ -148,26 +189,34 @@ class Planner:
         return events
 
     def _messages(self, group: SimGroup, day: dt.datetime, count: int) -> list[Event]:
+        """About ``count`` messages, written in conversations: a few people trading messages
+        for some minutes, replying to each other, at times that follow the daily rhythm."""
         authors = group.members + group.legacy_unsubscribed + group.admin_ids
         if not authors or count <= 0:
             return []
         users = self.scenario.users
         weights = [users[u].activity if u in users else 1.0 for u in authors]
-        moments = sorted(self._moment(day) for _ in range(count))
-        recent = self._recent[group.chat_id]
-        out = []
-        for at in moments:
-            uid = self.rng.choices(authors, weights=weights)[0]
-            language = users[uid].language_code if uid in users else "en"
-            reply = None
-            if recent and self.rng.random() < 0.3:
-                # replies cluster on a few popular messages: threads
-                reply = recent[-1 - min(len(recent) - 1, int(self.rng.expovariate(0.4)))]
-            event = self._event(at, EventKind.MESSAGE, group.chat_id, uid,
-                                self._text(group, language), reply)  # fmt: skip
-            recent.append(event.seq)
-            out.append(event)
-        del recent[:-50]
+        out: list[Event] = []
+        while len(out) < count:
+            start = self._moment(day)
+            size = min(count - len(out), max(1, int(self.rng.lognormvariate(2.3, 0.7))))
+            people = list(dict.fromkeys(self.rng.choices(authors, weights=weights, k=4)))
+            people = people[: self.rng.randint(1, len(people))]
+            at = start
+            thread: list[int] = []
+            for _ in range(size):
+                at += dt.timedelta(seconds=self.rng.expovariate(1 / 25))
+                uid = self.rng.choice(people)
+                language = users[uid].language_code if uid in users else "en"
+                reply = None
+                if thread and self.rng.random() < 0.45:
+                    # replies cluster on the opening message and the last few: threads
+                    reply = thread[0] if self.rng.random() < 0.4 else self.rng.choice(thread[-3:])
+                event = self._event(
+                    at, EventKind.MESSAGE, group.chat_id, uid, self._text(group, language), reply
+                )
+                thread.append(event.seq)
+                out.append(event)
         return out
 
     def _newcomers(self, group: SimGroup, day: dt.datetime, rate: float) -> list[Event]:
@@ -229,8 +278,9 @@ class Planner:
     def persona(self, group_id: int, user_id: int) -> Persona:
         return self.personas.setdefault((group_id, user_id), self._draw_persona(legacy=True))
 
-    def on_muted(self, group: SimGroup, user_id: int, at: dt.datetime,
-                 missing: list[int]) -> list[Event]:  # fmt: skip
+    def on_muted(
+        self, group: SimGroup, user_id: int, at: dt.datetime, missing: list[int]
+    ) -> list[Event]:
         """What a freshly muted person does next, by persona. ``missing``: channels to join."""
         persona = self.persona(group.chat_id, user_id)
         out: list[Event] = []

@@ -1,0 +1,354 @@
+"""Plays a scenario through the real bot: dispatcher, gate, batched writer, logged client.
+
+History runs on a :class:`~core.clock.ManualClock` against the fake Telegram world in process
+(:class:`~bot.fake_telegram.session.FakeTelegramSession`): Telegram latency and the limiter's
+waits advance the simulated clock instead of wall time, so weeks pass in seconds and every row
+carries simulated time. Nothing is written by hand: each event becomes a Bot API update fed to
+the dispatcher, and what people do next depends on what the bot did (a muted person cannot
+write; a prompted one may join the channels and press "I joined").
+
+The live phase then runs the real bot polling the same world over HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import heapq
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import BotRuntime, build_runtime
+from bot.fake_telegram.server import FakeTelegramServer
+from bot.fake_telegram.session import FakeTelegramSession
+from bot.fake_telegram.world import FakeWorld, FaultPlan
+from bot.gate import JoinedCallback
+from bot.simulator.scenario import Persona, Scenario, SimGroup
+from bot.simulator.traffic import Event, EventKind, Planner
+from core.clock import ManualClock, SystemClock
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Median Telegram latency in the simulation, and the rate of injected API faults.
+SIM_LATENCY_S = 0.045
+SIM_FAULT_RATE = 0.004
+SIM_FAULT_KINDS = ("retry_after", "forbidden", "bad_request", "server_error", "timeout", "slow")
+
+
+@dataclass
+class SimulationStats:
+    """What the simulation did, counted by the simulator (the bot's rows are in the database)."""
+
+    events: Counter[str] = field(default_factory=Counter)
+    updates_fed: int = 0
+    skipped_muted: int = 0
+    muted: int = 0
+    verified: int = 0
+    wall_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "updates_fed": self.updates_fed,
+            "muted": self.muted,
+            "verified": self.verified,
+            "skipped_while_muted": self.skipped_muted,
+            **{f"events_{k}": v for k, v in sorted(self.events.items())},
+            "wall_s": round(self.wall_s, 1),
+        }
+
+
+def build_world(scenario: Scenario, clock: ManualClock | SystemClock) -> FakeWorld:
+    """The fake Telegram world the scenario describes (faults off: setup must not fail)."""
+    world = FakeWorld(clock=clock, seed=scenario.seed, latency_s=SIM_LATENCY_S)
+    for user in scenario.users.values():
+        world.add_user(
+            user.user_id, user.first_name, user.username, language_code=user.language_code
+        )
+    for channel in scenario.channels.values():
+        world.add_channel(
+            channel.chat_id,
+            channel.title,
+            username=channel.username,
+            invite_link=channel.invite_link,
+            subscribers=channel.subscribers,
+        )
+    for group in scenario.groups:
+        world.add_group(
+            group.chat_id, group.title, creator_id=group.creator_id, admin_ids=group.admin_ids
+        )
+        world.chats[group.chat_id].extra_members = group.base_members
+        for uid in group.members:
+            world.set_member(group.chat_id, uid, "member")
+            for channel_id in group.channel_ids:
+                world.set_member(channel_id, uid, "member")
+        for uid in group.legacy_unsubscribed:
+            world.set_member(group.chat_id, uid, "member")
+    return world
+
+
+def _sim_sleep(clock: ManualClock, rng: random.Random) -> Callable[[float], Any]:
+    """Latency on the simulated clock: "sleep until", jittered around the requested delay.
+
+    Calls that start together (the gate's concurrent getChatMember) end around the same
+    simulated moment, as they would on the wire.
+    """
+
+    async def sleep(seconds: float) -> None:
+        if seconds > 0:
+            target = clock.monotonic() + seconds * rng.lognormvariate(0.0, 0.45)
+            await asyncio.sleep(0)
+            now = clock.monotonic()
+            if target > now:
+                clock.advance(target - now)
+        else:
+            await asyncio.sleep(0)
+
+    return sleep
+
+
+class Simulation:
+    """One run of a scenario from ``start`` to ``end`` through the real bot."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        scenario: Scenario,
+        *,
+        start: dt.datetime,
+        end: dt.datetime,
+        engine: AsyncEngine,
+    ) -> None:
+        # Configuration only changes through admin commands, which invalidate the caches: on the
+        # fast simulated clock a short TTL would only turn into database reads.
+        gate = settings.gate.model_copy(
+            update={"config_ttl_s": 6 * 3600.0, "admin_cache_ttl_s": 6 * 3600.0}
+        )
+        self.settings = Settings(**{**vars(settings), "gate": gate})
+        self.scenario = scenario
+        self.start = start
+        self.end = end
+        self.engine = engine
+        self.clock = ManualClock(start)
+        self.world = build_world(scenario, self.clock)
+        self.planner = Planner(scenario, start)
+        self.groups = {g.chat_id: g for g in scenario.groups}
+        self.groups_by_channel: dict[int, list[SimGroup]] = {}
+        for group in scenario.groups:
+            for channel_id in group.channel_ids:
+                self.groups_by_channel.setdefault(channel_id, []).append(group)
+        self.stats = SimulationStats()
+        self._queue: list[Event] = []
+        self._message_ids: dict[int, int] = {}  # MESSAGE event seq -> telegram message id
+        self._prompts: dict[tuple[int, int], int] = {}  # (group, user) -> prompt message id
+        self._runtime: BotRuntime | None = None
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def runtime(self) -> BotRuntime:
+        assert self._runtime is not None, "call run() first"
+        return self._runtime
+
+    async def _feed(self, update: dict[str, Any]) -> None:
+        runtime = self.runtime
+        await runtime.dp.feed_raw_update(runtime.bot, update)
+        self.stats.updates_fed += 1
+
+    def _find_prompt(self, group_id: int, user_id: int) -> None:
+        data = JoinedCallback(user_id=user_id).pack()
+        for sent in reversed(self.world.sent_messages[-60:]):
+            if sent.get("chat", {}).get("id") != group_id:
+                continue
+            rows = (sent.get("reply_markup") or {}).get("inline_keyboard") or []
+            if any(b.get("callback_data") == data for row in rows for b in row):
+                self._prompts[(group_id, user_id)] = int(sent["message_id"])
+                return
+
+    def _after_gate(self, group: SimGroup, user_id: int, was_muted: bool) -> None:
+        """React to what the bot did to ``user_id`` in ``group``."""
+        muted = self.world.is_muted(group.chat_id, user_id)
+        if muted and not was_muted:
+            self.stats.muted += 1
+            self._find_prompt(group.chat_id, user_id)
+            missing = [c for c in group.channel_ids if not self.world.is_member(c, user_id)]
+            for event in self.planner.on_muted(group, user_id, self.clock.now(), missing):
+                heapq.heappush(self._queue, event)
+        elif was_muted and not muted:
+            self.stats.verified += 1
+            self.planner.on_verified(group, user_id)
+
+    # ------------------------------------------------------------------ events
+    async def _play(self, event: Event) -> None:
+        world = self.world
+        kind = event.kind
+        self.stats.events[kind] += 1
+        if kind is EventKind.MESSAGE:
+            group = self.groups[event.chat_id]
+            if world.is_muted(group.chat_id, event.user_id):
+                self.stats.skipped_muted += 1  # Telegram would not let them write
+                return
+            if world.member_status(group.chat_id, event.user_id) in ("left", "kicked"):
+                return
+            reply_to = self._message_ids.get(event.reply_to_seq or -1)
+            update = world.message_update(
+                group.chat_id, event.user_id, event.text or "", reply_to=reply_to
+            )
+            self._message_ids[event.seq] = int(update["message"]["message_id"])
+            await self._feed(update)
+            self._after_gate(group, event.user_id, was_muted=False)
+        elif kind is EventKind.JOIN:
+            group = self.groups[event.chat_id]
+            if self.planner.persona(group.chat_id, event.user_id) is Persona.SUBSCRIBED:
+                for channel_id in group.channel_ids:  # subscribed long before
+                    world.set_member(channel_id, event.user_id, "member")
+            was_muted = world.is_muted(group.chat_id, event.user_id)
+            await self._feed(world.join_update(group.chat_id, event.user_id))
+            self._after_gate(group, event.user_id, was_muted)
+            if not world.is_muted(group.chat_id, event.user_id):
+                self.planner.on_verified(group, event.user_id)
+        elif kind is EventKind.SUBSCRIBE:
+            if not world.is_member(event.chat_id, event.user_id):
+                await self._feed(world.join_update(event.chat_id, event.user_id))
+        elif kind is EventKind.CLICK:
+            group = self.groups[event.chat_id]
+            prompt = self._prompts.get((group.chat_id, event.user_id))
+            if prompt is None or not world.is_muted(group.chat_id, event.user_id):
+                return
+            data = JoinedCallback(user_id=event.user_id).pack()
+            await self._feed(
+                world.callback_update(group.chat_id, event.user_id, data, message_id=prompt)
+            )
+            self._after_gate(group, event.user_id, was_muted=True)
+        elif kind is EventKind.CHANNEL_LEAVE:
+            if not world.is_member(event.chat_id, event.user_id):
+                return
+            linked = self.groups_by_channel.get(event.chat_id, [])
+            before = {g.chat_id: world.is_muted(g.chat_id, event.user_id) for g in linked}
+            await self._feed(world.leave_update(event.chat_id, event.user_id))
+            for group in linked:
+                self._after_gate(group, event.user_id, before[group.chat_id])
+        elif kind is EventKind.GROUP_LEAVE:
+            group = self.groups[event.chat_id]
+            if world.member_status(group.chat_id, event.user_id) in ("left", "kicked"):
+                return
+            await self._feed(world.leave_update(group.chat_id, event.user_id))
+            self.planner.on_left(group, event.user_id)
+
+    async def _setup(self) -> None:
+        """Each creator protects their group with ``/protect`` (the real admin flow)."""
+        for group in self.scenario.groups:
+            refs = []
+            for channel_id in group.channel_ids:
+                channel = self.scenario.channels[channel_id]
+                refs.append(f"@{channel.username}" if channel.username else str(channel_id))
+            update = self.world.message_update(
+                group.chat_id, group.creator_id, "/protect " + " ".join(refs)
+            )
+            await self._feed(update)
+            self.clock.advance(1.0)
+
+    async def run(self, on_day: Callable[[int, dt.date], None] | None = None) -> SimulationStats:
+        """Play every day from ``start`` up to ``end``; ``on_day`` after each simulated day."""
+        started = time.perf_counter()
+        session = FakeTelegramSession(
+            self.world,
+            sleep=_sim_sleep(self.clock, random.Random(self.scenario.seed)),
+            instant_timeouts=True,
+        )
+        self._runtime = await build_runtime(
+            self.settings, clock=self.clock, session=session, engine=self.engine
+        )
+        try:
+            await self._setup()
+            self.world.faults = FaultPlan(
+                rate=SIM_FAULT_RATE, kinds=SIM_FAULT_KINDS, seed=self.scenario.seed
+            )
+            days = (self.end.date() - self.start.date()).days + 1
+            for index in range(days):
+                for event in self.planner.plan_day(index):
+                    heapq.heappush(self._queue, event)
+                day_end = self.start + dt.timedelta(days=index + 1)
+                while self._queue and self._queue[0].at < min(day_end, self.end):
+                    event = heapq.heappop(self._queue)
+                    if event.at > self.clock.now():
+                        self.clock.set(event.at)
+                    await self._play(event)
+                if on_day:
+                    on_day(index, (self.start + dt.timedelta(days=index)).date())
+                if day_end >= self.end:
+                    break
+            self.clock.set(max(self.clock.now(), self.end))
+        finally:
+            await self.runtime.close()
+        self.stats.wall_s = time.perf_counter() - started
+        return self.stats
+
+
+async def run_live(
+    settings: Settings, world: FakeWorld, scenario: Scenario, *, seconds: float, engine: AsyncEngine
+) -> int:
+    """The real bot polling the fake server over HTTP for ``seconds``; returns updates taken.
+
+    A few people write and join meanwhile, pushed into the world as Telegram would push them.
+    """
+    world.clock = SystemClock()
+    world.faults = FaultPlan(rate=0.0)
+    world.latency_s = 0.01
+    rng = random.Random(scenario.seed + 1)
+    async with FakeTelegramServer(world=world, token=settings.bot.token.get_secret_value()) as srv:
+        live = Settings(
+            **{**vars(settings), "bot": settings.bot.model_copy(update={"api_base": srv.base_url})}
+        )
+        runtime = await build_runtime(live, engine=engine)
+        bot: Bot = runtime.bot
+        pushed = 0
+
+        async def push() -> None:
+            nonlocal pushed
+            groups = scenario.groups
+            loop_end = time.monotonic() + seconds
+            while time.monotonic() < loop_end:
+                group = rng.choice(groups)
+                if group.members and rng.random() < 0.85:
+                    uid = rng.choice(group.members)
+                    if not world.is_muted(group.chat_id, uid):
+                        world.push_update(world.message_update(group.chat_id, uid, "live 👋"))
+                        pushed += 1
+                else:
+                    user = scenario.new_user(rng)
+                    world.add_user(user.user_id, user.first_name, user.username)
+                    world.push_update(world.join_update(group.chat_id, user.user_id))
+                    pushed += 1
+                await asyncio.sleep(0.02)
+
+        polling = asyncio.create_task(
+            runtime.dp.start_polling(
+                bot,
+                allowed_updates=runtime.dp.resolve_used_update_types(),
+                polling_timeout=1,
+                handle_signals=False,
+                close_bot_session=False,
+            )
+        )
+        try:
+            await push()
+            for _ in range(100):  # let the bot catch up with what was pushed
+                if world.pending_update_count() == 0:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            with contextlib.suppress(RuntimeError):
+                await runtime.dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(polling, 10)
+            await runtime.close()
+    return pushed - world.pending_update_count()
