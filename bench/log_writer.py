@@ -230,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"LogWriter put+close:   {writer:,.0f} rows/s (median {result['writer_median']:,.0f})")
     print(f"ORM add+commit per row: {orm:,.0f} rows/s (median {result['orm_median']:,.0f}; "
           f"{args.orm_rows:,} rows)")  # fmt: skip
+    medians = (result["writer_median"] / result["copy_median"],
+               result["writer_median"] / result["orm_median"])  # fmt: skip
+    print(f"medians: writer_vs_copy {medians[0]:.2f}, writer_vs_orm {medians[1]:.1f}")
     print(f"writer_vs_copy: {writer / copy:.2f}")
     print(f"writer_vs_orm: {writer / orm:.1f}")
     print(f"log_writer: {writer / copy:.2f}")
