@@ -10,7 +10,7 @@ connection.
 import datetime as dt
 import os
 import shutil
-import subprocess
+import sys
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -22,6 +22,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
+from dagster._core.test_utils import in_process_test_workspace
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from sqlalchemy.engine import make_url
 
 from pipelines.definitions import build_definitions, default_resources
@@ -171,23 +173,25 @@ def test_a_real_pipelines_partition_runs_on_the_postgres_instance(
     assert fresh >= 5
 
 
-def test_the_stack_turns_the_schedules_on_in_postgres(
-    dagster_db: dict[str, str], tmp_path: Path
+def test_the_schedules_turn_on_and_stay_on_in_postgres(
+    instance: dg.DagsterInstance, dagster_db: dict[str, str], tmp_path: Path
 ) -> None:
-    """What the dagster-daemon service runs first: every schedule RUNNING, kept in Postgres."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+    """What the dagster-daemon service does first (`dagster schedule start --start-all` on
+    deploy/dagster/workspace.yaml), in process: every schedule RUNNING, kept in Postgres."""
     workspace = yaml.safe_load((ROOT / "deploy/dagster/workspace.yaml").read_text())
-    workspace["load_from"][0]["python_module"]["working_directory"] = str(ROOT)
-    (home / "workspace.yaml").write_text(yaml.safe_dump(workspace))
-    env = {**os.environ, **dagster_db, "DAGSTER_HOME": str(home)}
-    command = _compose_schedule_command()
-    done = subprocess.run(
-        [part.replace("/opt/dagster/home", str(home)) for part in command],
-        env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    module = workspace["load_from"][0]["python_module"]["module_name"]
+    origin = LoadableTargetOrigin(
+        executable_path=sys.executable, module_name=module, working_directory=str(ROOT)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with in_process_test_workspace(instance, origin) as context:
+            entries = context.get_code_location_entries().values()
+            locations = [e.code_location for e in entries if e.code_location is not None]
+            assert len(locations) == 1, [e.load_error for e in entries]
+            for repository in locations[0].get_repositories().values():
+                for schedule in repository.get_schedules():
+                    instance.start_schedule(schedule)
 
     expected = {s.name for s in build_definitions().schedules or ()}
     assert expected
@@ -197,17 +201,8 @@ def test_the_stack_turns_the_schedules_on_in_postgres(
         "GROUP BY status",
     )
     assert rows == [("RUNNING", len(expected))]
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        states = instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
+    # A fresh instance from the same file (the daemon's view) sees them running.
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as again:
+        states = again.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
         running = {s.instigator_name for s in states if s.status == InstigatorStatus.RUNNING}
     assert running == expected
-
-
-def _compose_schedule_command() -> list[str]:
-    """The `dagster schedule start` command line of docker-compose.yml's dagster-daemon."""
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    script = compose["services"]["dagster-daemon"]["command"][-1]
-    found = [part.strip() for part in script.split(";") if "dagster schedule start" in part]
-    assert len(found) == 1, script
-    words = found[0].split()
-    return words[words.index("dagster") :]
