@@ -26,7 +26,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # Then the project itself (editable into /app, where alembic.ini and migrations/ live).
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev
+    uv sync --locked --no-dev \
+ && /opt/venv/bin/python -m compileall -q core bot pipelines dashboards cli migrations
 
 # --- runtime ------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -145,10 +145,33 @@ def test_dashboard_connects_only_through_the_readonly_user(config: dict[str, Any
     assert (readonly.host, readonly.database) == ("postgres", "gatepulse")
     assert env["DATABASE_URL"] == env["DASHBOARD_DATABASE_URL"]
     assert "change-me-postgres" not in json.dumps(dashboard)  # never the owner's password
+    assert env["DASHBOARD_PASSWORD"] == ""  # from .env.example, through interpolation
     assert dashboard["command"][:2] == ["gatepulse", "dashboard"]
     assert "0.0.0.0" in dashboard["command"]
     migrate_env = config["services"]["migrate"]["environment"]
     assert migrate_env["DASHBOARD_DB_USER"] == readonly.username
+
+
+def test_dot_env_reaches_every_app_service_but_the_dashboard(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".env").write_text(
+        (ROOT / ".env.example").read_text() + "BOT_TOKEN=42:marker-token\nRETENTION_DAYS=7\n"
+    )
+    done = run_compose(
+        ["-f", str(ROOT / "docker-compose.yml"), "--project-directory", str(project),
+         "config", "--format", "json"],
+        cwd=project, docker_config=tmp_path / "docker",
+        env_overrides={name: None for name in _example_values()},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    for name in APP_SERVICES - {"dashboard"}:
+        env = services[name]["environment"]
+        assert (env["BOT_TOKEN"], env["RETENTION_DAYS"]) == ("42:marker-token", "7"), name
+    dashboard = services["dashboard"]["environment"]
+    assert not {"BOT_TOKEN", "POSTGRES_PASSWORD", "DAGSTER_PG_PASSWORD"} & set(dashboard)
+    assert "marker-token" not in json.dumps(services["dashboard"])
 
 
 def test_bot_polls_by_default_and_takes_webhooks_by_env(
