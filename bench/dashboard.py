@@ -279,20 +279,20 @@ SUMMARIZE = {
              latency_ms_max)
         SELECT {_day("timestamp")}, group_id, status, cached, error_type, trigger, count(*),
                sum(latency_ms), max(latency_ms)
-        FROM verification_log GROUP BY 1, 2, 3, 4, 5, 6""",
+        FROM verification_log GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1""",
     "analytics_api_calls_daily": f"""
         INSERT INTO analytics_api_calls_daily
             (day, method, success, error_type, calls, latency_ms_sum, latency_ms_max)
         SELECT {_day("timestamp")}, method, success, error_type, count(*), sum(latency_ms),
                max(latency_ms)
-        FROM api_call_log GROUP BY 1, 2, 3, 4""",
+        FROM api_call_log GROUP BY 1, 2, 3, 4 ORDER BY 1""",
     "analytics_latency_histogram_daily": f"""
         INSERT INTO analytics_latency_histogram_daily (day, source, bucket_le_ms, count)
         SELECT {_day("timestamp")}, 'verification', {_bucket("latency_ms")}, count(*)
         FROM verification_log GROUP BY 1, 3
         UNION ALL
         SELECT {_day("timestamp")}, 'api', {_bucket("latency_ms")}, count(*)
-        FROM api_call_log GROUP BY 1, 3""",
+        FROM api_call_log GROUP BY 1, 3 ORDER BY 1""",
     "analytics_hourly_activity": f"""
         INSERT INTO analytics_hourly_activity (day, hour, group_id, verifications, messages, joins)
         SELECT day, hour, group_id, sum(v), sum(m), sum(j) FROM (
@@ -309,7 +309,7 @@ SUMMARIZE = {
                    chat_id, 0, 0, count(*)
             FROM member_events WHERE event = 'join'
               AND chat_id IN (SELECT id FROM protected_groups) GROUP BY 1, 2, 3
-        ) AS x GROUP BY 1, 2, 3""",
+        ) AS x GROUP BY 1, 2, 3 ORDER BY 1""",
     "analytics_group_daily": f"""
         INSERT INTO analytics_group_daily
             (day, group_id, messages, active_users, verifications, passed, failed, joins, leaves)
@@ -327,7 +327,7 @@ SUMMARIZE = {
                    count(*) FILTER (WHERE event = 'join'),
                    count(*) FILTER (WHERE event IN ('leave', 'kick'))
             FROM member_events WHERE chat_id IN (SELECT id FROM protected_groups) GROUP BY 1, 2
-        ) AS x GROUP BY 1, 2""",
+        ) AS x GROUP BY 1, 2 ORDER BY 1""",
 }
 
 
@@ -449,7 +449,7 @@ def load_deployment(
                     "FROM generate_series(%s::date, %s::date, interval '1 day') AS d",
                     (table, world.first_day, world.last_day),
                 )
-            cur.execute("ANALYZE")
+            cur.execute("VACUUM ANALYZE")  # autovacuum would, on tables this old
     finally:
         conn.close()
     return counts
@@ -475,9 +475,9 @@ def dashboard_pages(engine: Engine, r: DateRange) -> dict[str, Callable[[], Page
         q = queries
         newest = q.load_newest_day(engine)
         fresh = q.load_freshness(engine)
-        ver = q.load_verification(engine, p.start, r.end)
+        ver = q.load_verification_totals(engine, p.start, r.end)
         hist = q.load_histogram(engine, p.start, r.end, "verification")
-        api = q.load_api_calls(engine, p.start, r.end)
+        api = q.load_api_totals(engine, p.start, r.end)
         groups = q.load_groups(engine)
         ids = [int(i) for i in groups.loc[groups["enabled"], "id"]]
         now_members = q.load_counts_at(engine, "group", end_ts, ids)
@@ -509,17 +509,16 @@ def dashboard_pages(engine: Engine, r: DateRange) -> dict[str, Callable[[], Page
 
     def activity() -> PageData:
         hourly = queries.load_hourly(engine, r.start, r.end)
-        daily = queries.load_group_daily(engine, r.start, r.end)
+        daily = queries.load_group_days(engine, r.start, r.end)
         return {
             "messages": int(hourly["messages"].sum()),
-            "messages_per_day": daily.groupby("day")["messages"].sum().to_dict(),
+            "messages_per_day": daily.set_index("day")["messages"].to_dict(),
         }
 
     def groups() -> PageData:
         catalog = queries.load_groups(engine)
         channels = queries.load_channels(engine)
-        daily = queries.load_group_daily(engine, r.start, r.end)
-        per_group = daily.groupby("group_id")[["verifications", "messages"]].sum()
+        per_group = queries.load_group_totals(engine, r.start, r.end).set_index("group_id")
         top = catalog.sort_values("member_count", ascending=False)["id"].head(10)
         queries.load_snapshot_history(engine, "group", r.start, r.end, [int(i) for i in top])
         chan = channels.sort_values("subscriber_count", ascending=False)["id"].head(5)
@@ -755,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=90, help="days of history")
     parser.add_argument("--groups", type=int, default=200, help="protected groups")
     parser.add_argument("--range-days", type=int, default=7, help="days the pages show")
-    parser.add_argument("--repeat", type=int, default=7, help="timed dashboard runs per page")
+    parser.add_argument("--repeat", type=int, default=15, help="timed dashboard runs per page")
     parser.add_argument("--raw-repeat", type=int, default=3, help="timed raw runs per page")
     args = parser.parse_args(argv)
     if min(args.raw_rows, args.small_raw_rows, args.days, args.groups, args.repeat) < 1:

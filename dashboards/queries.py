@@ -67,7 +67,8 @@ def database_url(
 
 def make_engine(url: str) -> Engine:
     """A synchronous engine for ``url`` (async spellings are accepted and converted)."""
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # reads only: autocommit spares a BEGIN/ROLLBACK round trip per query
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "isolation_level": "AUTOCOMMIT"}
     if backend_of(url) == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
     else:
@@ -92,7 +93,11 @@ def _ttl() -> int:
 
 def _frame(conn: Connection, stmt: sa.Executable) -> pd.DataFrame:
     result = conn.execute(stmt)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
+    keys = list(result.keys())
+    rows = result.all()
+    if not rows:
+        return pd.DataFrame(columns=keys)
+    return pd.DataFrame(dict(zip(keys, zip(*rows, strict=True), strict=True)))
 
 
 def _isum(column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
@@ -166,6 +171,22 @@ def load_verification(
         return _frame(conn, stmt)
 
 
+def load_verification_totals(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Checks per day, status and cached only: what the Overview's KPIs need."""
+    t = VERIFICATION
+    keys = (t.c.day, t.c.status, t.c.cached)
+    stmt = (
+        sa.select(*keys, _isum(t.c.checks).label("checks"))
+        .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
+        .group_by(*keys)
+        .order_by(t.c.day)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
 def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
     """Latency histogram counts per day and bucket for ``source`` (verification | api)."""
     t = HISTOGRAM
@@ -198,6 +219,19 @@ def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame
         return _frame(conn, stmt)
 
 
+def load_api_totals(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """API calls per day and success only: what the Overview's error rate needs."""
+    t = API_CALLS
+    stmt = (
+        sa.select(t.c.day, t.c.success, _isum(t.c.calls).label("calls"))
+        .where(t.c.day.between(start, end))
+        .group_by(t.c.day, t.c.success)
+        .order_by(t.c.day)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
 def load_hourly(
     engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
@@ -219,28 +253,44 @@ def load_hourly(
         return _frame(conn, stmt)
 
 
-def load_group_daily(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+GROUP_MEASURES = (
+    "messages",
+    "active_users",
+    "verifications",
+    "passed",
+    "failed",
+    "joins",
+    "leaves",
+)
+
+
+def _group_daily_by(
+    engine: Engine, key: str, start: dt.date, end: dt.date, groups: GroupIds
 ) -> pd.DataFrame:
-    """One row per day and group: messages, active users, checks, passed, failed, joins, leaves."""
     t = GROUP_DAILY
     stmt = (
-        sa.select(
-            t.c.day,
-            t.c.group_id,
-            t.c.messages,
-            t.c.active_users,
-            t.c.verifications,
-            t.c.passed,
-            t.c.failed,
-            t.c.joins,
-            t.c.leaves,
-        )
+        sa.select(t.c[key], *(_isum(t.c[m]).label(m) for m in GROUP_MEASURES))
         .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
-        .order_by(t.c.day, t.c.group_id)
+        .group_by(t.c[key])
+        .order_by(t.c[key])
     )
     with engine.connect() as conn:
         return _frame(conn, stmt)
+
+
+def load_group_days(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Per day, summed over the groups: messages, active users (per-group distinct senders,
+    summed), checks, passed, failed, joins, leaves."""
+    return _group_daily_by(engine, "day", start, end, groups)
+
+
+def load_group_totals(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Per group, summed over the days: the same measures as :func:`load_group_days`."""
+    return _group_daily_by(engine, "group_id", start, end, groups)
 
 
 def load_counts_at(
@@ -255,7 +305,7 @@ def load_counts_at(
     if not chat_ids:
         return pd.DataFrame(columns=columns)
     s = SNAPSHOTS
-    chats = (GROUPS if kind == "group" else CHANNELS).alias("chats")
+    chats = GROUPS if kind == "group" else CHANNELS
     newest = (
         sa.select(s.c.id)
         .where(s.c.chat_id == chats.c.id, s.c.kind == kind, s.c.synced_at < until)
@@ -264,11 +314,14 @@ def load_counts_at(
         .correlate(chats)
         .scalar_subquery()
     )
+    latest = (
+        sa.select(newest.label("snapshot_id"))
+        .where(chats.c.id.in_([int(c) for c in chat_ids]))
+        .subquery()
+    )
     stmt = (
         sa.select(s.c.chat_id, s.c.member_count, s.c.synced_at)
-        .select_from(chats)
-        .join(s, s.c.id == newest)
-        .where(chats.c.id.in_([int(c) for c in chat_ids]))
+        .join_from(latest, s, s.c.id == latest.c.snapshot_id)
         .order_by(s.c.chat_id)
     )
     with engine.connect() as conn:
@@ -394,6 +447,12 @@ def _verification_cached(url: str, start: dt.date, end: dt.date, groups: GroupId
     return load_verification(get_engine(url), start, end, groups)
 
 
+def _verification_totals_cached(
+    url: str, start: dt.date, end: dt.date, groups: GroupIds
+) -> pd.DataFrame:
+    return load_verification_totals(get_engine(url), start, end, groups)
+
+
 def _histogram_cached(url: str, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
     return load_histogram(get_engine(url), start, end, source)
 
@@ -406,8 +465,16 @@ def _hourly_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> 
     return load_hourly(get_engine(url), start, end, groups)
 
 
-def _group_daily_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
-    return load_group_daily(get_engine(url), start, end, groups)
+def _group_days_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
+    return load_group_days(get_engine(url), start, end, groups)
+
+
+def _group_totals_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
+    return load_group_totals(get_engine(url), start, end, groups)
+
+
+def _api_totals_cached(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    return load_api_totals(get_engine(url), start, end)
 
 
 def _counts_at_cached(
@@ -450,6 +517,12 @@ def verification(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) 
     return _cached("verification", _verification_cached)(url, start, end, groups)
 
 
+def verification_totals(
+    url: str, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    return _cached("verification_totals", _verification_totals_cached)(url, start, end, groups)
+
+
 def histogram(url: str, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
     return _cached("histogram", _histogram_cached)(url, start, end, source)
 
@@ -462,8 +535,16 @@ def hourly(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.
     return _cached("hourly", _hourly_cached)(url, start, end, groups)
 
 
-def group_daily(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
-    return _cached("group_daily", _group_daily_cached)(url, start, end, groups)
+def group_days(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
+    return _cached("group_days", _group_days_cached)(url, start, end, groups)
+
+
+def group_totals(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
+    return _cached("group_totals", _group_totals_cached)(url, start, end, groups)
+
+
+def api_totals(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    return _cached("api_totals", _api_totals_cached)(url, start, end)
 
 
 def counts_at(url: str, kind: str, until: dt.datetime, chat_ids: Sequence[int]) -> pd.DataFrame:

@@ -13,14 +13,12 @@ def render() -> None:
     ctx = ui.context()
     ui.header("Activity", ctx)
     hourly = queries.hourly(ctx.url, ctx.range.start, ctx.range.end, ctx.groups)
-    per_group = queries.group_daily(ctx.url, ctx.range.start, ctx.range.end, ctx.groups)
-    if hourly.empty and per_group.empty:
+    per_day = queries.group_days(ctx.url, ctx.range.start, ctx.range.end, ctx.groups)
+    if hourly.empty and per_day.empty:
         ui.empty_state("activity", ctx, queries.newest_day(ctx.url))
         return
 
-    daily = per_group.groupby("day", as_index=False)[
-        ["messages", "active_users", "joins", "leaves", "verifications"]
-    ].sum()
+    daily = per_day[["day", "messages", "active_users", "joins", "leaves", "verifications"]]
     cols = st.columns(4)
     cols[0].metric("Messages", f"{int(daily['messages'].sum()):,}")
     cols[1].metric(

@@ -11,12 +11,12 @@ TOP = 10
 
 
 def _per_group(ctx: ui.PageContext) -> pd.DataFrame:
-    daily = queries.group_daily(ctx.url, ctx.range.start, ctx.range.end, ctx.groups)
-    if daily.empty:
-        return daily
-    totals = daily.groupby("group_id", as_index=False)[
-        ["verifications", "passed", "failed", "messages", "joins", "leaves"]
-    ].sum()
+    totals = queries.group_totals(ctx.url, ctx.range.start, ctx.range.end, ctx.groups)
+    if totals.empty:
+        return totals
+    totals = totals[
+        ["group_id", "verifications", "passed", "failed", "messages", "joins", "leaves"]
+    ]
     totals.insert(1, "group", [ctx.group_name(g) for g in totals["group_id"]])
     totals["pass_rate"] = (
         totals["passed"] / totals["verifications"].where(totals["verifications"] > 0)

@@ -156,9 +156,9 @@ def render() -> None:
         return
     current, previous = ctx.range, ctx.range.previous()
     frames = {
-        "ver": queries.verification(ctx.url, previous.start, current.end, ctx.groups),
+        "ver": queries.verification_totals(ctx.url, previous.start, current.end, ctx.groups),
         "hist": queries.histogram(ctx.url, previous.start, current.end, "verification"),
-        "api": queries.api_calls(ctx.url, previous.start, current.end),
+        "api": queries.api_totals(ctx.url, previous.start, current.end),
     }
     now = _range_kpis(ctx, current.start, current.end, frames)
     before = _range_kpis(ctx, previous.start, previous.end, frames)
