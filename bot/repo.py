@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -91,7 +93,12 @@ class _Cached:
 
 
 class ConfigRepo:
-    """Group configuration with a short in-process cache, and the admin commands' writes."""
+    """Group configuration with a short in-process cache, and the admin commands' writes.
+
+    The cache lifetime runs on wall time (``timer``), not on the injected clock: it bounds
+    database load and staleness across replicas, both real-time matters, and a simulation
+    that moves a ManualClock by hours per update should not reload the config every update.
+    """
 
     def __init__(
         self,
@@ -100,9 +107,11 @@ class ConfigRepo:
         clock: Clock | None = None,
         ttl_s: float = 30.0,
         stale_retry_s: float = 5.0,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
         self.clock: Clock = clock or SystemClock()
+        self.timer = timer
         self.ttl_s = ttl_s
         self.stale_retry_s = stale_retry_s
         self._groups: dict[int, _Cached] = {}
@@ -137,7 +146,7 @@ class ConfigRepo:
         key: int,
         loader: Callable[[int], Awaitable[Any]],
     ) -> Any:
-        now = self.clock.monotonic()
+        now = self.timer()
         entry = store.get(key)
         if entry is not None and entry.expires_at > now:
             return entry.value
@@ -160,7 +169,7 @@ class ConfigRepo:
                 if len(store) >= 100_000:  # bound memory: drop what has expired
                     for old in [k for k, e in store.items() if e.expires_at <= now]:
                         del store[old]
-                store[key] = _Cached(value, self.clock.monotonic() + self.ttl_s)
+                store[key] = _Cached(value, self.timer() + self.ttl_s)
             future.set_result(value)
             return value
         except BaseException as exc:
@@ -446,9 +455,10 @@ class StateWriter:
     """Ordered, retried background writes of gate state: mutes, lifts, user upserts.
 
     ``mute``/``lift``/``seen_user`` return at once; one task applies the queued operations in
-    order. While the database is down the head operation is retried with backoff (nothing is
-    lost unless more than ``max_pending`` operations pile up). :meth:`drain` waits for the
-    queue to empty (tests, shutdown).
+    order, up to ``batch_size`` of them per transaction. While the database is down the head
+    batch is retried with backoff (nothing is lost unless more than ``max_pending`` operations
+    pile up; past that new ones are dropped and counted). :meth:`drain` waits for the queue to
+    empty (tests, shutdown).
     """
 
     def __init__(
@@ -459,15 +469,18 @@ class StateWriter:
         upsert_interval_s: float = 3600.0,
         max_pending: int = 50_000,
         retry_max_s: float = 5.0,
+        batch_size: int = 500,
     ) -> None:
         self.sessions = sessions
         self.clock: Clock = clock or SystemClock()
         self.upsert_interval_s = upsert_interval_s
         self.max_pending = max_pending
         self.retry_max_s = retry_max_s
+        self.batch_size = batch_size
         self.stats = StateWriterStats()
         self._ops: deque[Op] = deque()
         self._users: dict[int, dict[str, Any]] = {}
+        self._users_written: list[dict[str, Any]] = []
         self._last_upsert: dict[int, float] = {}
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -543,10 +556,10 @@ class StateWriter:
 
     def _push(self, op: Op) -> None:
         if len(self._ops) >= self.max_pending:
-            self._ops.popleft()
             self.stats.dropped += 1
-            log.warning("state writer backlog full: dropped the oldest pending operation")
-        self._ops.append(op)
+            log.warning("state writer backlog full (database down for long?): dropped a write")
+        else:
+            self._ops.append(op)
         self._wake()
 
     def _wake(self) -> None:
@@ -579,13 +592,15 @@ class StateWriter:
             while self._ops or self._users:
                 if not self._ops:
                     self._ops.append(self._upsert_users)
-                op = self._ops[0]
-                try:
+                batch = list(itertools.islice(self._ops, self.batch_size))
+                try:  # one transaction for a batch: all of it lands or none (then retried)
                     async with self.sessions() as session, session.begin():
-                        await op(session)
+                        for op in batch:
+                            await op(session)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    self._users_written.clear()
                     self.stats.failed_attempts += 1
                     log.warning(
                         "state write failed (%s); retrying in %.2fs", type(exc).__name__, delay
@@ -594,8 +609,13 @@ class StateWriter:
                     delay = min(delay * 2, self.retry_max_s)
                     continue
                 delay = 0.05
-                self._ops.popleft()
-                self.stats.done += 1
+                for row in self._users_written:  # keep rows noted again while this ran
+                    if self._users.get(row["id"]) is row:
+                        del self._users[row["id"]]
+                self._users_written.clear()
+                for _ in batch:
+                    self._ops.popleft()
+                self.stats.done += len(batch)
                 self.stats.pending = len(self._ops)
         finally:
             self._idle.set()
@@ -620,9 +640,7 @@ class StateWriter:
             },
         )
         await session.execute(stmt, rows)
-        for row in rows:  # keep rows noted while this ran
-            if self._users.get(row["id"]) is row:
-                del self._users[row["id"]]
+        self._users_written.extend(rows)  # forgotten once the transaction commits
 
 
 def _clip(value: Any, size: int) -> str | None:

@@ -337,6 +337,8 @@ async def _access(
     if not await _authorized(message, bot, services, action):
         return
     group_id = message.chat.id
+    with contextlib.suppress(TimeoutError):  # users seen a moment ago: let them land first
+        await asyncio.wait_for(services.state.drain(), 2.0)
     try:
         target = await _target_user(message, services, args)
         target_id = target.id if target is not None else None
