@@ -70,7 +70,11 @@ def render() -> None:
         daily = outcome.groupby(["day", "outcome"], as_index=False)["calls"].sum()
         ui.chart(
             charts.stacked_by_day(
-                daily, "calls", "outcome", title="Success and error types per day"
+                daily,
+                "calls",
+                "outcome",
+                title="Success and error types per day",
+                colors=charts.ERROR_COLORS,
             ),
             "api_outcomes",
         )

@@ -356,3 +356,18 @@ def test_pages_read_only_analytics_tables(dashboard_env: str, open_page: Open) -
     assert tables <= ALLOWED, tables - ALLOWED
     writes = [s for s in seen if re.match(r"\s*(INSERT|UPDATE|DELETE|CREATE|DROP)", s, re.I)]
     assert not writes
+
+
+def test_filters_are_shared_across_pages(dashboard_env: str, open_page: Open) -> None:
+    seed = seed_dashboard(dashboard_env)
+    at = open_page("views/overview.py")
+    day = seed.today - dt.timedelta(days=2)
+    at.multiselect(key="groups").set_value([BETA]).run()
+    at.date_input(key="date_range").set_value((day, day)).run()
+    at.switch_page("views/verification.py").run()
+    assert not at.exception
+    rows = [r for r in seed.where(VER, day, day) if r["group_id"] == BETA]
+    assert metric(at, "Checks").value == f"{total(rows, 'checks'):,}"
+    at.switch_page("views/activity.py").run()
+    days = seed.where(GROUP_DAILY, day, day, group_id=BETA)
+    assert metric(at, "Messages").value == f"{total(days, 'messages'):,}"
