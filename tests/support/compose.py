@@ -54,10 +54,15 @@ def link_plugin(docker_config: Path | None = None) -> Path:
     plugins.mkdir(parents=True, exist_ok=True)
     link = plugins / "docker-compose"
     target = compose_binary()
-    if link.is_symlink() or link.exists():
+    if link.is_symlink():
         if link.resolve() == target.resolve():
             return link
-        link.unlink()
+        link.unlink()  # a link into an older environment
+    elif link.exists():
+        raise ComposeUnavailable(
+            f"{link} exists and is not ours (a Docker install?): use it, or set DOCKER_CONFIG "
+            "to another folder"
+        )
     link.symlink_to(target)
     return link
 
