@@ -51,7 +51,7 @@ def check(service: str, env: dict[str, str]) -> tuple[bool, str]:
         return _http_ok(url), url
     if service == "dagster-daemon":
         done = subprocess.run(
-            ["dagster-daemon", "liveness-check"], capture_output=True, text=True, timeout=60
+            ["dagster-daemon", "liveness-check"], capture_output=True, text=True, timeout=45
         )
         return done.returncode == 0, "dagster-daemon liveness-check"
     if service == "bot":
