@@ -50,9 +50,12 @@ def check(service: str, env: dict[str, str]) -> tuple[bool, str]:
         url = f"http://127.0.0.1:{env.get('DAGSTER_WEBSERVER_PORT', '3000')}/server_info"
         return _http_ok(url), url
     if service == "dagster-daemon":
-        done = subprocess.run(
-            ["dagster-daemon", "liveness-check"], capture_output=True, text=True, timeout=45
-        )
+        try:
+            done = subprocess.run(
+                ["dagster-daemon", "liveness-check"], capture_output=True, text=True, timeout=45
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return False, f"dagster-daemon liveness-check: {type(exc).__name__}"
         return done.returncode == 0, "dagster-daemon liveness-check"
     if service == "bot":
         if env.get("BOT_MODE", "polling") != "webhook":
