@@ -1,0 +1,1 @@
+"""Dagster pipelines: raw logs -> analytics tables, summaries, member counts, retention."""
