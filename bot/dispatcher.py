@@ -35,7 +35,8 @@ def build_services(
     """The shared objects behind the handlers (also handy on their own in tests)."""
     clock = clock or SystemClock()
     gate_settings = settings.gate
-    cache = cache or InMemoryMembershipCache(gate_settings, clock=clock)
+    if cache is None:  # (not `or`: an empty cache is falsy)
+        cache = InMemoryMembershipCache(gate_settings, clock=clock)
     repo = ConfigRepo(sessions, clock=clock, ttl_s=gate_settings.config_ttl_s)
     state = StateWriter(
         sessions,

@@ -329,3 +329,32 @@ async def test_new_chat_members_message_also_triggers_the_gate(harness: Harness)
         (BOB, "join"),
     ]
     assert len(harness.sent_to(GROUP)) == 1
+
+
+async def test_two_replicas_share_one_cache(harness: Harness) -> None:
+    """Behind the MembershipCache interface one cache can serve several dispatchers (what a
+    Redis implementation would do for several bot processes)."""
+    from bot.cache import MembershipCache
+    from bot.dispatcher import create_dispatcher
+    from core.db import create_session_factory
+
+    shared: MembershipCache = harness.services.cache
+    other = create_dispatcher(
+        harness.settings,
+        writer=harness.writer,
+        sessions=create_session_factory(harness.engine),
+        clock=harness.clock,
+        cache=shared,
+    )
+    await harness.protect()
+    await harness.feed(harness.world.message_update(GROUP, BOB, "via replica one"))
+    calls = len(harness.world.calls)
+    update = harness.world.message_update(GROUP, BOB, "via replica two")
+    from aiogram.types import Update
+
+    await other.feed_update(harness.bot, Update.model_validate(update))
+    asked = [m for m, _ in harness.world.calls[calls:] if m == "getChatMember"]
+    assert asked == []  # answered from the shared cache
+    rows = await harness.rows("verification_log")
+    assert [r["cached"] for r in rows] == [False, True]
+    await other["services"].state.close()
