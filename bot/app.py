@@ -13,7 +13,6 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
-from core.log_writer import LogWriter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.dispatcher import create_dispatcher
@@ -21,6 +20,7 @@ from bot.services import BotServices
 from bot.telegram import create_bot
 from core.clock import Clock
 from core.db import create_engine, create_session_factory
+from core.log_writer import LogWriter
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
