@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from tests.bot.conftest import (
     NEWS,
     START,
     Harness,
+    _harness,
 )
 
 # --------------------------------------------------------------------------- the cache
@@ -275,7 +277,6 @@ async def test_messages_are_logged_with_reply_and_content_settings(
     await harness.feed(
         world.message_update(GROUP, BOB, "second", reply_to=first["message"]["message_id"])
     )
-    harness.services.settings.gate.message_content = "none"  # type: ignore[assignment]
     rows = await harness.rows("messages")
     assert [(r["content"], r["reply_to_message_id"]) for r in rows] == [
         ("first", None),
@@ -358,3 +359,17 @@ async def test_two_replicas_share_one_cache(harness: Harness) -> None:
     rows = await harness.rows("verification_log")
     assert [r["cached"] for r in rows] == [False, True]
     await other["services"].state.close()
+
+
+async def test_message_content_none_keeps_only_metadata(db_url: str, tmp_path: Path) -> None:
+    async for h in _harness(
+        db_url, tmp_path, http=False, clock=ManualClock(START), message_content="none"
+    ):
+        await h.protect()
+        await h.feed(h.world.message_update(GROUP, BOB, "secret text"))
+        await h.feed(h.world.join_update(GROUP, ALICE))  # the bot's prompt: no text either
+        rows = await h.rows("messages")
+        assert [(r["user_id"], r["content"], r["content_type"]) for r in rows] == [
+            (BOB, None, "text"),
+            (h.bot.id, None, "text"),
+        ]
