@@ -16,8 +16,10 @@ It then times, for the default view (the last 7 days, every group):
 * ``raw``: the same figures computed from the raw logs on request (the seed project's way),
   on ``big``. The totals are cross-checked against the dashboard's.
 
-Median of ``--repeat`` runs after a warm-up. Prints a table, ``dashboard_10M_vs_10k`` (target
-<= 1.5) and, last, ``dashboard_vs_raw`` (target >= 50).
+Medians of ``--repeat`` dashboard and ``--raw-repeat`` raw runs after a warm-up, the three
+kinds of run alternating so the shared machine's load weighs on all alike. Prints a table,
+``dashboard_10M_vs_10k`` (target <= 1.5) and, last, ``dashboard_vs_raw`` (target >= 50).
+Loading 10M raw rows takes 3-5 minutes here (2 shared cores); ``--raw-rows`` scales it.
 
     uv run python -m bench.dashboard [--raw-rows 10000000] [--small-raw-rows 10000]
 """
@@ -473,29 +475,19 @@ def dashboard_pages(engine: Engine, r: DateRange) -> dict[str, Callable[[], Page
 
     def overview() -> PageData:
         q = queries
-        newest = q.load_newest_day(engine)
-        fresh = q.load_freshness(engine)
         ver = q.load_verification_totals(engine, p.start, r.end)
         hist = q.load_histogram(engine, p.start, r.end, "verification")
         api = q.load_api_totals(engine, p.start, r.end)
         groups = q.load_groups(engine)
         ids = [int(i) for i in groups.loc[groups["enabled"], "id"]]
-        now_members = q.load_counts_at(engine, "group", end_ts, ids)
-        prev_members = q.load_counts_at(engine, "group", prev_ts, ids)
+        members = q.load_counts_at(engine, "group", [end_ts, prev_ts], ids)
+        fresh = q.load_freshness(engine)
         cur = ver[ver["day"] >= r.start]
+        now_members = int(members.loc[members["at"] == 0, "member_count"].sum())
         figures = kpis(
-            cur,
-            hist[hist["day"] >= r.start],
-            api[api["day"] >= r.start],
-            len(ids),
-            int(now_members["member_count"].sum()),
+            cur, hist[hist["day"] >= r.start], api[api["day"] >= r.start], len(ids), now_members
         )
-        return {
-            "checks": figures.checks,
-            "newest": newest,
-            "fresh": len(fresh),
-            "prev_members": int(prev_members["member_count"].sum()),
-        }
+        return {"checks": figures.checks, "fresh": len(fresh), "members": now_members}
 
     def verification() -> PageData:
         ver = queries.load_verification(engine, r.start, r.end)
@@ -589,8 +581,7 @@ def raw_pages(engine: Engine, r: DateRange) -> dict[str, Callable[[], PageData]]
             frame(f"SELECT max({col}) FROM {table}", {})
         groups = queries.load_groups(engine)
         ids = [int(i) for i in groups.loc[groups["enabled"], "id"]]
-        queries.load_counts_at(engine, "group", win["end"], ids)
-        queries.load_counts_at(engine, "group", both["cur"], ids)
+        queries.load_counts_at(engine, "group", [win["end"], both["cur"]], ids)
         return {"checks": int(ver.loc[ver["current"], "checks"].sum())}
 
     def verification() -> PageData:
@@ -703,35 +694,37 @@ def _timed(load: Callable[[], PageData]) -> float:
     return time.perf_counter() - started
 
 
-def measure(
-    pages: dict[str, Callable[[], PageData]], repeat: int
-) -> tuple[dict[str, float], dict[str, PageData]]:
-    """Median seconds per page (after one warm-up run) and each page's data."""
-    times: dict[str, float] = {}
-    data: dict[str, PageData] = {}
-    for name, load in pages.items():
-        data[name] = load()  # warm-up: connections, plans, buffer cache
-        times[name] = statistics.median(_timed(load) for _ in range(repeat))
-    return times, data
-
-
-def measure_pair(
+def measure_all(
     small: dict[str, Callable[[], PageData]],
     big: dict[str, Callable[[], PageData]],
+    raw: dict[str, Callable[[], PageData]],
     repeat: int,
-) -> tuple[dict[str, float], dict[str, float], dict[str, PageData]]:
-    """Like :func:`measure` for two databases, alternating runs so that the machine's load
-    (shared, noisy) weighs on both the same. Returns small times, big times, big data."""
-    small_t: dict[str, float] = {}
-    big_t: dict[str, float] = {}
-    data: dict[str, PageData] = {}
+    raw_repeat: int,
+) -> tuple[
+    dict[str, float], dict[str, float], dict[str, float], dict[str, PageData], dict[str, PageData]
+]:
+    """Median seconds per page on ``small``, ``big`` and from ``raw`` logs, after a warm-up of
+    each. The runs alternate (small, big, now and then raw) so that the load of this shared,
+    noisy machine weighs on all three alike. Also returns the big and raw pages' data."""
+    times: dict[str, dict[str, float]] = {"small": {}, "big": {}, "raw": {}}
+    big_data: dict[str, PageData] = {}
+    raw_data: dict[str, PageData] = {}
+    step = max(1, repeat // max(1, raw_repeat))
     for name in small:
         small[name]()
-        data[name] = big[name]()
-        runs = [(_timed(small[name]), _timed(big[name])) for _ in range(repeat)]
-        small_t[name] = statistics.median(a for a, _ in runs)
-        big_t[name] = statistics.median(b for _, b in runs)
-    return small_t, big_t, data
+        big_data[name] = big[name]()
+        raw_data[name] = raw[name]()
+        runs: dict[str, list[float]] = {"small": [], "big": [], "raw": []}
+        for i in range(repeat):
+            runs["small"].append(_timed(small[name]))
+            runs["big"].append(_timed(big[name]))
+            if i % step == 0 and len(runs["raw"]) < raw_repeat:
+                runs["raw"].append(_timed(raw[name]))
+        while len(runs["raw"]) < raw_repeat:
+            runs["raw"].append(_timed(raw[name]))
+        for kind, values in runs.items():
+            times[kind][name] = statistics.median(values)
+    return times["small"], times["big"], times["raw"], big_data, raw_data
 
 
 def _short(n: int) -> str:
@@ -795,10 +788,13 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"loaded in {time.perf_counter() - started:.0f} s")
 
         engines = {name: queries.make_engine(url) for name, url in urls.items()}
-        small_t, big_t, big_d = measure_pair(
-            dashboard_pages(engines["small"], r), dashboard_pages(engines["big"], r), args.repeat
+        small_t, big_t, raw_t, big_d, raw_d = measure_all(
+            dashboard_pages(engines["small"], r),
+            dashboard_pages(engines["big"], r),
+            raw_pages(engines["big"], r),
+            args.repeat,
+            args.raw_repeat,
         )
-        raw_t, raw_d = measure(raw_pages(engines["big"], r), args.raw_repeat)
         for engine in engines.values():
             engine.dispose()
     finally:

@@ -294,35 +294,40 @@ def load_group_totals(
 
 
 def load_counts_at(
-    engine: Engine, kind: str, until: dt.datetime, chat_ids: Sequence[int]
+    engine: Engine, kind: str, instants: Sequence[dt.datetime], chat_ids: Sequence[int]
 ) -> pd.DataFrame:
-    """The newest snapshot before ``until`` of each chat: chat_id, member_count, synced_at.
+    """The newest snapshot before each instant of each chat: at, chat_id, member_count,
+    synced_at (``at`` is the index of the instant in ``instants``).
 
-    One correlated lookup per chat on the (chat_id, synced_at) index, in one statement: the
-    cost follows the number of chats, not the length of the history.
+    One correlated lookup per chat and instant on the (chat_id, synced_at) index, all in one
+    statement: the cost follows the number of chats, not the length of the history.
     """
-    columns = ["chat_id", "member_count", "synced_at"]
-    if not chat_ids:
+    columns = ["at", "chat_id", "member_count", "synced_at"]
+    if not chat_ids or not instants:
         return pd.DataFrame(columns=columns)
     s = SNAPSHOTS
     chats = GROUPS if kind == "group" else CHANNELS
-    newest = (
-        sa.select(s.c.id)
-        .where(s.c.chat_id == chats.c.id, s.c.kind == kind, s.c.synced_at < until)
-        .order_by(s.c.synced_at.desc())
-        .limit(1)
-        .correlate(chats)
-        .scalar_subquery()
-    )
-    latest = (
-        sa.select(newest.label("snapshot_id"))
-        .where(chats.c.id.in_([int(c) for c in chat_ids]))
-        .subquery()
-    )
+    ids = [int(c) for c in chat_ids]
+    parts = []
+    for index, until in enumerate(instants):
+        newest = (
+            sa.select(s.c.id)
+            .where(s.c.chat_id == chats.c.id, s.c.kind == kind, s.c.synced_at < until)
+            .order_by(s.c.synced_at.desc())
+            .limit(1)
+            .correlate(chats)
+            .scalar_subquery()
+        )
+        parts.append(
+            sa.select(sa.literal(index).label("at"), newest.label("snapshot_id")).where(
+                chats.c.id.in_(ids)
+            )
+        )
+    latest = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     stmt = (
-        sa.select(s.c.chat_id, s.c.member_count, s.c.synced_at)
+        sa.select(latest.c.at, s.c.chat_id, s.c.member_count, s.c.synced_at)
         .join_from(latest, s, s.c.id == latest.c.snapshot_id)
-        .order_by(s.c.chat_id)
+        .order_by(latest.c.at, s.c.chat_id)
     )
     with engine.connect() as conn:
         return _frame(conn, stmt)
@@ -478,9 +483,9 @@ def _api_totals_cached(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
 
 
 def _counts_at_cached(
-    url: str, kind: str, until: dt.datetime, chat_ids: tuple[int, ...]
+    url: str, kind: str, instants: tuple[dt.datetime, ...], chat_ids: tuple[int, ...]
 ) -> pd.DataFrame:
-    return load_counts_at(get_engine(url), kind, until, chat_ids)
+    return load_counts_at(get_engine(url), kind, instants, chat_ids)
 
 
 def _history_cached(
@@ -547,9 +552,11 @@ def api_totals(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     return _cached("api_totals", _api_totals_cached)(url, start, end)
 
 
-def counts_at(url: str, kind: str, until: dt.datetime, chat_ids: Sequence[int]) -> pd.DataFrame:
+def counts_at(
+    url: str, kind: str, instants: Sequence[dt.datetime], chat_ids: Sequence[int]
+) -> pd.DataFrame:
     ids = tuple(int(c) for c in chat_ids)
-    return _cached("counts_at", _counts_at_cached)(url, kind, until, ids)
+    return _cached("counts_at", _counts_at_cached)(url, kind, tuple(instants), ids)
 
 
 def snapshot_history(

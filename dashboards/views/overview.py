@@ -28,28 +28,32 @@ def _end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
-def _group_figures(ctx: ui.PageContext, until: dt.datetime) -> tuple[int, int]:
-    """(enabled protected groups created before ``until``, their members at ``until``)."""
+def _group_figures(ctx: ui.PageContext, ends: list[dt.date]) -> list[tuple[int, int]]:
+    """Per range end: (enabled protected groups that existed then, their members then)."""
     catalog = queries.groups(ctx.url)
     chosen = catalog[catalog["enabled"].astype(bool)]
     if ctx.groups:
         chosen = chosen[chosen["id"].isin(ctx.groups)]
     created = pd.to_datetime(chosen["created_at"], utc=True)
-    existing = chosen[created < pd.Timestamp(until)]
-    counts = queries.counts_at(ctx.url, "group", until, [int(i) for i in existing["id"]])
-    return len(existing), int(counts["member_count"].sum()) if not counts.empty else 0
+    instants = [_end_of(end) for end in ends]
+    counts = queries.counts_at(ctx.url, "group", instants, [int(i) for i in chosen["id"]])
+    figures = []
+    for index, until in enumerate(instants):
+        existing = set(chosen.loc[created < pd.Timestamp(until), "id"].astype(int))
+        at = counts[(counts["at"] == index) & counts["chat_id"].isin(existing)]
+        figures.append((len(existing), int(at["member_count"].sum()) if not at.empty else 0))
+    return figures
 
 
 def _range_kpis(
-    ctx: ui.PageContext, start: dt.date, end: dt.date, frames: dict[str, pd.DataFrame]
+    start: dt.date, end: dt.date, frames: dict[str, pd.DataFrame], groups: tuple[int, int]
 ) -> Kpis:
     def part(frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             return frame
         return frame[(frame["day"] >= start) & (frame["day"] <= end)]
 
-    groups, members = _group_figures(ctx, _end_of(end))
-    return kpis(part(frames["ver"]), part(frames["hist"]), part(frames["api"]), groups, members)
+    return kpis(part(frames["ver"]), part(frames["hist"]), part(frames["api"]), *groups)
 
 
 def _kpi_tiles(now: Kpis, before: Kpis) -> None:
@@ -149,25 +153,29 @@ def _freshness(ctx: ui.PageContext) -> None:
 def render() -> None:
     ctx = ui.context()
     ui.header("Overview", ctx)
-    newest = queries.newest_day(ctx.url)
-    fresh = queries.freshness(ctx.url)
-    if newest is None and fresh.empty:
-        ui.empty_state("analytics data", ctx, None)
-        return
     current, previous = ctx.range, ctx.range.previous()
     frames = {
         "ver": queries.verification_totals(ctx.url, previous.start, current.end, ctx.groups),
         "hist": queries.histogram(ctx.url, previous.start, current.end, "verification"),
         "api": queries.api_totals(ctx.url, previous.start, current.end),
     }
-    now = _range_kpis(ctx, current.start, current.end, frames)
-    before = _range_kpis(ctx, previous.start, previous.end, frames)
+    nothing = (
+        all(f.empty for f in frames.values())
+        and queries.newest_day(ctx.url) is None
+        and queries.freshness(ctx.url).empty
+    )
+    if nothing:
+        ui.empty_state("analytics data", ctx, None)
+        return
+    at_end, at_previous_end = _group_figures(ctx, [current.end, previous.end])
+    now = _range_kpis(current.start, current.end, frames, at_end)
+    before = _range_kpis(previous.start, previous.end, frames, at_previous_end)
     st.caption(f"Changes are against {previous.label()}.")
     _kpi_tiles(now, before)
     ver = frames["ver"]
     ver = ver[ver["day"] >= current.start] if not ver.empty else ver
     if ver.empty:
-        ui.empty_state("gate checks", ctx, newest)
+        ui.empty_state("gate checks", ctx, queries.newest_day(ctx.url))
     else:
         daily = ver.groupby(["day", "status"], as_index=False)["checks"].sum()
         ui.chart(
