@@ -1,9 +1,10 @@
 """Materialize every asset over a range of days, in process, fast (``gatepulse materialize``).
 
 One real Dagster run per chunk of up to ``chunk_days`` days on an ephemeral instance: the
-analytics assets (and summaries) run with a partition *range* (``BackfillPolicy.single_run``),
-so each raw table is read once per chunk and each analytics table written once per chunk, with
-all checks evaluated. Member counts and retention are separate unpartitioned runs, on request.
+analytics assets (and summaries) run with a partition *range* (as Dagster backfills do,
+``BackfillPolicy.multi_run``), so each raw table is read once per chunk and each analytics
+table written once per chunk, with all checks evaluated. Member counts and retention are
+separate unpartitioned runs, on request.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pipelines.assets.maintenance import raw_log_retention
 from pipelines.assets.summaries import SUMMARIES, build_summaries_asset
 from pipelines.assets.telegram import MEMBER_COUNTS, member_counts
 from pipelines.definitions import default_resources
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import MAX_DAYS_PER_RUN, daily_partitions
 from pipelines.resources import TelegramResource
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -82,7 +83,7 @@ def materialize_range(
     member_counts_sync: bool = False,
     retention: bool = False,
     telegram: TelegramResource | None = None,
-    chunk_days: int = 7,
+    chunk_days: int = MAX_DAYS_PER_RUN,
     on_chunk: Callable[[dt.date, dt.date], None] | None = None,
 ) -> dict[str, int]:
     """Materialize every analytics asset (and summaries) for each UTC day in ``[start, end]``.

@@ -6,11 +6,12 @@ and in the non-blocking ``raw_inputs_valid`` check), run its pure polars transfo
 the output (the BLOCKING ``output_valid`` check; a failing frame is NOT written and the run
 fails), then replace its days in one transaction.
 
-Partition ranges run as one step (``BackfillPolicy.single_run``): a backfill of 30 days reads
-each raw table once and writes each table once.
+Partition ranges run as one step (``BackfillPolicy.multi_run``, up to ``MAX_DAYS_PER_RUN``
+days): a range reads each raw table once and writes each table once.
 """
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ from pipelines.io import (
     day_bounds,
     replace_days,
 )
-from pipelines.partitions import partition_days
+from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
 from pipelines.resources import DatabaseResource
 from pipelines.schemas import Validation, split_valid
 from pipelines.transforms import daily
@@ -207,13 +208,20 @@ def _sources_for(keys: Any) -> list[RawSource]:
 
 
 def _build_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    with warnings.catch_warnings():
+        # backfill_policy is a beta parameter of @asset
+        warnings.simplefilter("ignore", category=dg.BetaWarning)
+        return _define_asset(spec, partitions)
+
+
+def _define_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         name=spec.table,
         group_name=GROUP,
         kinds={"polars", "sql"},
         description=spec.description,
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN),
         check_specs=[
             dg.AssetCheckSpec(
                 OUTPUT_CHECK,

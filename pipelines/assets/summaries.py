@@ -1,6 +1,7 @@
 """Chat summaries (7day and 30day windows ending at the end of each partition day)."""
 
 import datetime as dt
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from pipelines.io import (
     sync_engine,
     table,
 )
-from pipelines.partitions import partition_days
+from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
 from pipelines.resources import DatabaseResource
 from pipelines.schemas import SummaryRow, split_valid
 from pipelines.transforms.summaries import WINDOWS, summarize
@@ -101,12 +102,19 @@ def write_summaries(
 
 
 def build_summaries_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    with warnings.catch_warnings():
+        # backfill_policy is a beta parameter of @asset
+        warnings.simplefilter("ignore", category=dg.BetaWarning)
+        return _define_summaries(partitions)
+
+
+def _define_summaries(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         name=SUMMARIES,
         group_name=GROUP,
         kinds={"polars", "sql"},
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN),
         check_specs=[dg.AssetCheckSpec(OUTPUT_CHECK, asset=SUMMARIES, blocking=True)],
     )
     def summaries(
