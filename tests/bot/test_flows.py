@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -283,3 +284,41 @@ async def test_gatepulse_bot_polls_the_server_bot_api_base_names(tmp_path: Path)
     await engine.dispose()
     assert [tuple(r) for r in rows] == [("failed", "join")]
     assert calls and calls >= 3  # getMe, deleteWebhook, getUpdates, getChatMember, ...
+
+
+async def test_build_runtime_on_a_manual_clock_for_simulations(db_url: str, tmp_path: Path) -> None:
+    """The path the demo simulator drives: build_runtime + FakeTelegramSession on a
+    ManualClock; Telegram latency and the outgoing limits cost simulated time, not wall time."""
+    from aiogram.types import Update
+
+    from bot.app import build_runtime
+    from bot.fake_telegram import FakeTelegramSession
+    from bot.telegram import clock_sleep
+    from core.clock import ManualClock
+    from tests.bot.conftest import START, make_settings
+
+    clock = ManualClock(START)
+    world = make_world(clock=clock, latency_s=5.0)  # slow Telegram, in simulated seconds
+    session = FakeTelegramSession(world, token=TOKEN, sleep=clock_sleep(clock))
+    runtime = await build_runtime(make_settings(db_url, tmp_path), clock=clock, session=session)
+    try:
+        creator = type("Actor", (), {"id": CREATOR, "username": "c", "first_name": "C"})()
+        await runtime.services.repo.protect(GROUP, "Group", creator, [NEWS], clock.now())
+        started = asyncio.get_running_loop().time()
+        for user in range(7000, 7030):  # 30 newcomers: 30 prompts > 20 a minute into one group
+            world.add_user(user, f"U{user}")
+            update = Update.model_validate(world.join_update(GROUP, user))
+            await runtime.dp.feed_update(runtime.bot, update)
+        assert asyncio.get_running_loop().time() - started < 30  # no real 5 s sleeps
+        assert all(world.is_muted(GROUP, u) for u in range(7000, 7030))
+        assert clock.now() - START > dt.timedelta(minutes=5)  # latency and limits: simulated time
+        await runtime.services.drain()
+        checks = await _all(runtime.engine, VerificationLog)
+        assert len(checks) == 30 and all(r.timestamp >= START for r in checks)
+    finally:
+        await runtime.close()
+
+
+async def _all(engine: Any, model: type) -> list[Any]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(sa.select(model))).all())
