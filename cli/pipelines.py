@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -41,25 +42,31 @@ def pipelines_cmd(
 ) -> None:
     """Start the Dagster UI (dagster dev) for gatepulse's assets, schedules and checks."""
     home = prepare_dagster_home()
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": path}
     typer.echo(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl+C stops it")
-    cmd = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-m",
-        "pipelines.definitions",
-        "-h",
-        host,
-        "-p",
-        str(port),
-    ]
+    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions",
+           "-d", str(ROOT), "-h", host, "-p", str(port)]  # fmt: skip
+    # run from DAGSTER_HOME so that Dagster finds its dagster.yaml there (and does not warn
+    # about the repo's copy); SIGINT restored for the child in case ours is ignored
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=home, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
+
+    def stop(_signum: int, _frame: object) -> None:
+        proc.send_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        code = subprocess.run(cmd, env=env, cwd=ROOT).returncode
+        code = proc.wait()
     except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+    raise typer.Exit(0 if code in (0, -signal.SIGINT, 130) else code)
 
 
 def _parse_day(value: str | None, name: str) -> dt.date | None:

@@ -73,3 +73,15 @@ def test_gatepulse_materialize_command(db_url: str, monkeypatch: pytest.MonkeyPa
             conn.execute(sa.text("SELECT DISTINCT day FROM analytics_group_daily")).scalars().all()
         )
     assert sorted(str(d) for d in days) == ["2026-03-01", "2026-03-02", "2026-03-04"]
+
+
+def test_prepare_dagster_home_copies_the_repo_config_once(tmp_path: Path) -> None:
+    from cli.pipelines import prepare_dagster_home
+
+    home = prepare_dagster_home(tmp_path / "var" / "dagster")
+    config = home / "dagster.yaml"
+    assert config.read_text() == (ROOT / "dagster.yaml").read_text()
+    assert "telemetry" in config.read_text()
+    config.write_text("telemetry:\n  enabled: false\n")  # an operator's edit is kept
+    assert prepare_dagster_home(home) == home
+    assert config.read_text() == "telemetry:\n  enabled: false\n"
