@@ -32,6 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from core.db import Base, backend_of, plain_url, sqlite_path, sync_url
 from pipelines.schemas import RAW_MODELS, Validation, split_valid
+from pipelines.transforms.daily import newest_per_day
 
 UTC = dt.UTC
 SQLITE_TS_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
@@ -238,6 +239,7 @@ class RawStore:
         self.url = url
         self._frames: dict[tuple[str, dt.datetime, dt.datetime], pl.DataFrame] = {}
         self._validations: dict[tuple[str, dt.datetime, dt.datetime], Validation] = {}
+        self._newest: dict[tuple[str, dt.datetime, dt.datetime], dict[dt.date, dt.datetime]] = {}
         self._lock = threading.Lock()
 
     def get(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
@@ -270,10 +272,25 @@ class RawStore:
                 self._validations[key] = found
         return found
 
+    def newest_per_day(
+        self, source: RawSource, start: dt.datetime, end: dt.datetime
+    ) -> dict[dt.date, dt.datetime]:
+        """The newest valid raw timestamp of each day (computed once per run)."""
+        key = (source.name, start, end)
+        with self._lock:
+            found = self._newest.get(key)
+        if found is None:
+            frame = self.valid(source, start, end).valid
+            found = dict(newest_per_day(frame, source.time_column).iter_rows())
+            with self._lock:
+                self._newest[key] = found
+        return found
+
     def clear(self) -> None:
         with self._lock:
             self._frames.clear()
             self._validations.clear()
+            self._newest.clear()
 
 
 # --------------------------------------------------------------------------- writes

@@ -117,18 +117,6 @@ class ComputedDays:
     newest_source_at: dict[dt.date, dt.datetime | None]
 
 
-def _newest_per_day(frames: Sequence[tuple[pl.DataFrame, str]]) -> dict[dt.date, dt.datetime]:
-    newest: dict[dt.date, dt.datetime] = {}
-    for frame, column in frames:
-        if frame.height == 0:
-            continue
-        per_day = frame.group_by(pl.col(column).dt.date().alias("day")).agg(pl.col(column).max())
-        for day, when in per_day.iter_rows():
-            if day not in newest or when > newest[day]:
-                newest[day] = when
-    return newest
-
-
 def compute(
     spec: AnalyticsSpec,
     db: DatabaseResource,
@@ -140,7 +128,11 @@ def compute(
     db.raw.prefetch({s.name: s for s in (*spec.sources, *prefetch)}.values(), start, end)
     raw_checks = {s.name: db.raw.valid(s, start, end) for s in spec.sources}
     output = spec.transform(*(raw_checks[s.name].valid for s in spec.sources))
-    newest = _newest_per_day([(raw_checks[s.name].valid, s.time_column) for s in spec.sources])
+    newest: dict[dt.date, dt.datetime] = {}
+    for source in spec.sources:
+        for day, when in db.raw.newest_per_day(source, start, end).items():
+            if day not in newest or when > newest[day]:
+                newest[day] = when
     return ComputedDays(
         days=days,
         output=output,
