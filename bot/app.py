@@ -6,6 +6,8 @@ import asyncio
 import logging
 import secrets
 import signal
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,14 +86,21 @@ async def build_runtime(
     clock: Clock | None = None,
     session: BaseSession | None = None,
     engine: AsyncEngine | None = None,
+    timer: Callable[[], float] | None = None,
 ) -> BotRuntime:
     """Engine, started log writer, bot from :func:`bot.telegram.create_bot`, dispatcher."""
     engine = engine or create_engine(settings.db)
     writer = LogWriter(engine, settings.writer)
     await writer.start()
-    bot = create_bot(settings.bot, writer, clock=clock, session=session, gate=settings.gate)
+    bot = create_bot(
+        settings.bot, writer, clock=clock, session=session, gate=settings.gate, timer=timer
+    )
     dp = create_dispatcher(
-        settings, writer=writer, sessions=create_session_factory(engine), clock=clock
+        settings,
+        writer=writer,
+        sessions=create_session_factory(engine),
+        clock=clock,
+        timer=timer or time.perf_counter,
     )
     return BotRuntime(settings, engine, writer, bot, dp)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiogram import Dispatcher
@@ -31,6 +33,7 @@ def build_services(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock | None = None,
     cache: MembershipCache | None = None,
+    timer: Callable[[], float] = time.perf_counter,
 ) -> BotServices:
     """The shared objects behind the handlers (also handy on their own in tests)."""
     clock = clock or SystemClock()
@@ -51,6 +54,7 @@ def build_services(
         settings=gate_settings,
         clock=clock,
         admin_ttl_s=gate_settings.admin_cache_ttl_s,
+        timer=timer,
     )
     return BotServices(
         settings=settings,
@@ -83,6 +87,7 @@ def create_dispatcher(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock | None = None,
     cache: MembershipCache | None = None,
+    timer: Callable[[], float] = time.perf_counter,
 ) -> Dispatcher:
     """A Dispatcher with every router, the raw-log middleware and an error handler.
 
@@ -90,7 +95,9 @@ def create_dispatcher(
     (:class:`BotServices`), ``writer``, ``gate``, ``repo``, ``settings`` and ``clock``.
     ``dp["services"]`` gives the services back (drain them before reading the database).
     """
-    services = build_services(settings, writer=writer, sessions=sessions, clock=clock, cache=cache)
+    services = build_services(
+        settings, writer=writer, sessions=sessions, clock=clock, cache=cache, timer=timer
+    )
     dp = Dispatcher(
         services=services,
         writer=writer,

@@ -17,7 +17,7 @@ import asyncio
 import html
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -139,8 +139,12 @@ class GateService:
         clock: Clock | None = None,
         bot: Bot | None = None,
         admin_ttl_s: float = 300.0,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """``timer`` measures a check's latency: wall time, or for a simulation on a
+        ManualClock :func:`bot.telegram.simulated_timer` (the played Telegram latency too)."""
         self.writer = writer
+        self.timer = timer
         self.cache = cache
         self.repo = repo
         self.state = state
@@ -164,7 +168,7 @@ class GateService:
         config: GroupConfig | None = None,
     ) -> GateResult:
         """Check every linked channel of the group; log one ``verification_log`` row."""
-        started = time.perf_counter()
+        started = self.timer()
         trigger = VerificationTrigger(trigger)
         if config is None:
             config = await self.repo.group(group_id)
@@ -211,7 +215,7 @@ class GateService:
             status=status,
             missing=tuple(missing),
             cached=not to_ask,
-            latency_ms=(time.perf_counter() - started) * 1000.0,
+            latency_ms=(self.timer() - started) * 1000.0,
             error_type=error_type,
             channels_checked=len(channels),
         )

@@ -470,8 +470,12 @@ class StateWriter:
         max_pending: int = 50_000,
         retry_max_s: float = 5.0,
         batch_size: int = 500,
+        linger_s: float = 0.05,
     ) -> None:
         self.sessions = sessions
+        #: After a wake-up, wait this long (wall time) so that the writes of a burst of
+        #: updates share one transaction instead of one each.
+        self.linger_s = linger_s
         self.clock: Clock = clock or SystemClock()
         self.upsert_interval_s = upsert_interval_s
         self.max_pending = max_pending
@@ -499,9 +503,9 @@ class StateWriter:
                 )
                 .limit(1)
             )
-            if active is None:
-                session.add(
-                    UserRestriction(
+            if active is None:  # Core, not session.add: no unit-of-work flush per mute
+                await session.execute(
+                    sa.insert(UserRestriction).values(
                         user_id=user_id,
                         group_id=group_id,
                         reason=reason,
@@ -590,6 +594,8 @@ class StateWriter:
         delay = 0.05
         try:
             while self._ops or self._users:
+                if self.linger_s > 0 and len(self._ops) < self.batch_size:
+                    await asyncio.sleep(self.linger_s)
                 if not self._ops:
                     self._ops.append(self._upsert_users)
                 batch = list(itertools.islice(self._ops, self.batch_size))

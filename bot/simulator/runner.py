@@ -32,6 +32,7 @@ from bot.fake_telegram.server import FakeTelegramServer
 from bot.fake_telegram.session import FakeTelegramSession
 from bot.fake_telegram.world import FakeWorld, FaultPlan
 from bot.gate import JoinedCallback
+from bot.telegram import simulated_timer
 from bot.simulator.scenario import Persona, Scenario, SimGroup
 from bot.simulator.traffic import Event, EventKind, Planner
 from core.clock import ManualClock, SystemClock
@@ -265,7 +266,11 @@ class Simulation:
             instant_timeouts=True,
         )
         self._runtime = await build_runtime(
-            self.settings, clock=self.clock, session=session, engine=self.engine
+            self.settings,
+            clock=self.clock,
+            session=session,
+            engine=self.engine,
+            timer=simulated_timer(self.clock),
         )
         try:
             await self._setup()
