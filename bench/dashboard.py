@@ -46,7 +46,7 @@ from sqlalchemy.engine import Engine
 
 from cli.db import run_migrations
 from dashboards import queries
-from dashboards.metrics import DateRange, daily_quantiles, kpis, merge_histogram
+from dashboards.metrics import DateRange, checks_per_day, daily_quantiles, kpis, merge_histogram
 from tests.support.pg import PostgresUnavailable, TempPostgres
 
 console = Console(stderr=True)
@@ -475,7 +475,9 @@ def dashboard_pages(engine: Engine, r: DateRange) -> dict[str, Callable[[], Page
 
     def overview() -> PageData:
         q = queries
-        ver = q.load_verification_totals(engine, p.start, r.end)
+        ver = checks_per_day(
+            q.load_group_days(engine, p.start, r.end), q.load_cache_hits(engine, p.start, r.end)
+        )
         hist = q.load_histogram(engine, p.start, r.end, "verification")
         api = q.load_api_totals(engine, p.start, r.end)
         groups = q.load_groups(engine)

@@ -113,21 +113,40 @@ class Kpis:
     members: int
 
 
+def checks_per_day(group_days: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
+    """Per day: checks, passed, failed, errors and cache hits, from the per-day sums of
+    ``analytics_group_daily`` and the cache hits of ``analytics_verification_daily``."""
+    columns = ["day", "checks", "passed", "failed", "errors", "hits"]
+    if group_days.empty:
+        return pd.DataFrame(columns=columns)
+    frame = group_days[["day", "verifications", "passed", "failed"]].rename(
+        columns={"verifications": "checks"}
+    )
+    frame = frame.merge(hits[["day", "hits"]], on="day", how="left")
+    frame["hits"] = frame["hits"].fillna(0).astype("int64")
+    frame["errors"] = frame["checks"] - frame["passed"] - frame["failed"]
+    return frame[columns]
+
+
 def ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
 def kpis(
-    verification: pd.DataFrame,
+    checks_per_day: pd.DataFrame,
     histogram: pd.DataFrame,
     api_calls: pd.DataFrame,
     protected_groups: int,
     members: int,
 ) -> Kpis:
-    """Compute the KPIs of a range from its analytics frames."""
-    checks = int(verification["checks"].sum()) if not verification.empty else 0
-    passed = int(verification.loc[verification["status"] == "success", "checks"].sum())
-    hits = int(verification.loc[verification["cached"].astype(bool), "checks"].sum())
+    """Compute the KPIs of a range from its analytics frames.
+
+    ``checks_per_day`` has columns ``checks``, ``passed`` and ``hits`` (cache hits);
+    ``api_calls`` has ``success`` and ``calls``.
+    """
+    checks = int(checks_per_day["checks"].sum()) if not checks_per_day.empty else 0
+    passed = int(checks_per_day["passed"].sum()) if not checks_per_day.empty else 0
+    hits = int(checks_per_day["hits"].sum()) if not checks_per_day.empty else 0
     calls = int(api_calls["calls"].sum()) if not api_calls.empty else 0
     failed_calls = int(api_calls.loc[~api_calls["success"].astype(bool), "calls"].sum())
     return Kpis(

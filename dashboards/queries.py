@@ -171,16 +171,15 @@ def load_verification(
         return _frame(conn, stmt)
 
 
-def load_verification_totals(
+def load_cache_hits(
     engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
-    """Checks per day, status and cached only: what the Overview's KPIs need."""
+    """Checks answered from the membership cache, per day: day, hits."""
     t = VERIFICATION
-    keys = (t.c.day, t.c.status, t.c.cached)
     stmt = (
-        sa.select(*keys, _isum(t.c.checks).label("checks"))
-        .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
-        .group_by(*keys)
+        sa.select(t.c.day, _isum(t.c.checks).label("hits"))
+        .where(t.c.day.between(start, end), t.c.cached, _in_groups(t.c.group_id, groups))
+        .group_by(t.c.day)
         .order_by(t.c.day)
     )
     with engine.connect() as conn:
@@ -452,10 +451,8 @@ def _verification_cached(url: str, start: dt.date, end: dt.date, groups: GroupId
     return load_verification(get_engine(url), start, end, groups)
 
 
-def _verification_totals_cached(
-    url: str, start: dt.date, end: dt.date, groups: GroupIds
-) -> pd.DataFrame:
-    return load_verification_totals(get_engine(url), start, end, groups)
+def _cache_hits_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
+    return load_cache_hits(get_engine(url), start, end, groups)
 
 
 def _histogram_cached(url: str, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
@@ -522,10 +519,8 @@ def verification(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) 
     return _cached("verification", _verification_cached)(url, start, end, groups)
 
 
-def verification_totals(
-    url: str, start: dt.date, end: dt.date, groups: GroupIds = ()
-) -> pd.DataFrame:
-    return _cached("verification_totals", _verification_totals_cached)(url, start, end, groups)
+def cache_hits(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
+    return _cached("cache_hits", _cache_hits_cached)(url, start, end, groups)
 
 
 def histogram(url: str, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:

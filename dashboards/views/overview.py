@@ -12,6 +12,7 @@ from dashboards import charts, queries, ui
 from dashboards.metrics import (
     Kpis,
     age_text,
+    checks_per_day,
     delta_int,
     delta_ms,
     delta_pp,
@@ -155,7 +156,10 @@ def render() -> None:
     ui.header("Overview", ctx)
     current, previous = ctx.range, ctx.range.previous()
     frames = {
-        "ver": queries.verification_totals(ctx.url, previous.start, current.end, ctx.groups),
+        "ver": checks_per_day(
+            queries.group_days(ctx.url, previous.start, current.end, ctx.groups),
+            queries.cache_hits(ctx.url, previous.start, current.end, ctx.groups),
+        ),
         "hist": queries.histogram(ctx.url, previous.start, current.end, "verification"),
         "api": queries.api_totals(ctx.url, previous.start, current.end),
     }
@@ -177,7 +181,16 @@ def render() -> None:
     if ver.empty:
         ui.empty_state("gate checks", ctx, queries.newest_day(ctx.url))
     else:
-        daily = ver.groupby(["day", "status"], as_index=False)["checks"].sum()
+        daily = (
+            ver.rename(columns={"passed": "success", "errors": "error"})
+            .drop(columns="checks")
+            .melt(
+                id_vars="day",
+                value_vars=["success", "failed", "error"],
+                var_name="status",
+                value_name="checks",
+            )
+        )
         ui.chart(
             charts.stacked_by_day(
                 daily, "checks", "status", title="Checks per day", colors=charts.STATUS_COLORS
