@@ -32,9 +32,9 @@ from bot.fake_telegram.server import FakeTelegramServer
 from bot.fake_telegram.session import FakeTelegramSession
 from bot.fake_telegram.world import FakeWorld, FaultPlan
 from bot.gate import JoinedCallback
-from bot.telegram import simulated_timer
 from bot.simulator.scenario import Persona, Scenario, SimGroup
 from bot.simulator.traffic import Event, EventKind, Planner
+from bot.telegram import simulated_timer
 from core.clock import ManualClock, SystemClock
 from core.settings import Settings
 
@@ -258,7 +258,22 @@ class Simulation:
             self.clock.advance(1.0)
 
     async def run(self, on_day: Callable[[int, dt.date], None] | None = None) -> SimulationStats:
-        """Play every day from ``start`` up to ``end``; ``on_day`` after each simulated day."""
+        """Play every day from ``start`` up to ``end``; ``on_day`` after each simulated day.
+
+        The faults injected on purpose are counted in ``api_call_log``; their one-line
+        warnings are kept off the console meanwhile.
+        """
+        quiet = [logging.getLogger(name) for name in ("bot", "aiogram")]
+        levels = [logger.level for logger in quiet]
+        for logger in quiet:
+            logger.setLevel(logging.ERROR)
+        try:
+            return await self._run(on_day)
+        finally:
+            for logger, level in zip(quiet, levels, strict=True):
+                logger.setLevel(level)
+
+    async def _run(self, on_day: Callable[[int, dt.date], None] | None) -> SimulationStats:
         started = time.perf_counter()
         session = FakeTelegramSession(
             self.world,
