@@ -371,3 +371,42 @@ def test_filters_are_shared_across_pages(dashboard_env: str, open_page: Open) ->
     at.switch_page("views/activity.py").run()
     days = seed.where(GROUP_DAILY, day, day, group_id=BETA)
     assert metric(at, "Messages").value == f"{total(days, 'messages'):,}"
+
+
+@pytest.mark.postgres
+def test_every_page_works_through_the_read_only_role(
+    dashboard_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production reads through gatepulse_readonly (migrations grant it exactly the tables
+    the dashboard reads): every page must work with nothing more."""
+    import uuid
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from core.db import sync_url
+    from tests.dashboards.conftest import APP
+
+    seed_dashboard(dashboard_env)
+    user = f"dash_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(sync_url(dashboard_env), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {user} LOGIN IN ROLE gatepulse_readonly")
+    try:
+        monkeypatch.setenv(
+            "DASHBOARD_DATABASE_URL",
+            make_url(dashboard_env).set(username=user).render_as_string(hide_password=False),
+        )
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        for page in PAGES:
+            at.switch_page(page).run()
+            assert not at.exception, (page, [e.value for e in at.exception])
+            assert not at.error, (page, [e.value for e in at.error])
+        assert metric(at.switch_page("views/overview.py").run(), "Checks").value != "0"
+    finally:
+        import streamlit as st
+
+        st.cache_resource.clear()  # disposes the engine: its connections end before the drop
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {user}")
+        admin.dispose()
