@@ -243,8 +243,20 @@ def _pipeline_child(url: str, day: dt.date, queue: Any) -> None:
     began = time.perf_counter()
     totals = materialize_range(day, day, database_url=url, progress=False, summaries=False)
     seconds = time.perf_counter() - began
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((seconds, peak_mb, totals))
+    queue.put((seconds, _peak_rss_mb(), totals))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. ``ru_maxrss`` survives fork+exec (it would report the parent's
+    seeding peak), so read the kernel's high-water mark of this address space instead."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def time_pipeline(url: str, day: dt.date) -> tuple[float, float, dict[str, int]]:
