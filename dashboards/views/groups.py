@@ -10,8 +10,10 @@ from dashboards import charts, queries, ui
 TOP = 10
 
 
-def _per_group(ctx: ui.PageContext) -> pd.DataFrame:
+def _per_group(ctx: ui.PageContext, channels: pd.DataFrame) -> pd.DataFrame:
     totals = queries.group_totals(ctx.url, ctx.range.start, ctx.range.end, ctx.groups)
+    # the daily table also counts joins/leaves of linked channels under their own ids
+    totals = totals[~totals["group_id"].isin(channels["id"])] if not totals.empty else totals
     if totals.empty:
         return totals
     totals = totals[
@@ -125,7 +127,7 @@ def render() -> None:
             "`make demo` for simulated groups."
         )
         return
-    _top(ctx, _per_group(ctx))
+    _top(ctx, _per_group(ctx, channels))
     _history(ctx, catalog, channels)
     _configuration(catalog, channels)
 

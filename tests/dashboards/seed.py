@@ -189,6 +189,9 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             joins=1,
             leaves=0,
         )
+        # as the pipelines do: joins/leaves of a linked channel under the channel's id
+        seed.add("analytics_group_daily", day=day, group_id=NEWS_A, messages=0, active_users=0,
+                 verifications=0, passed=0, failed=0, joins=2, leaves=1)  # fmt: skip
         seed.add("analytics_group_daily", day=day, group_id=BETA, messages=4, active_users=2,
                  verifications=7, passed=5, failed=0, joins=0, leaves=1)  # fmt: skip
 
