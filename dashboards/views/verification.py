@@ -22,6 +22,8 @@ def _daily_table(ver: pd.DataFrame) -> pd.DataFrame:
     daily["pass_rate"] = (daily["passed"] / daily["checks"]).round(4)
     daily["cache_hit_rate"] = (daily["cache_hits"] / daily["checks"]).round(4)
     daily["avg_latency_ms"] = (daily["latency_ms_sum"] / daily["checks"]).round(1)
+    highest = ver.groupby("day")["latency_ms_max"].max().round(1)
+    daily["max_latency_ms"] = daily["day"].map(highest)
     return daily.drop(columns="latency_ms_sum")
 
 

@@ -173,6 +173,7 @@ def test_verification_page(dashboard_env: str, open_page: Open) -> None:
         day_rows = seed.where(VER, row.day, row.day)
         assert row.checks == total(day_rows, "checks")
         assert row.cache_hits == total(day_rows, "checks", cached=True)
+        assert row.max_latency_ms == max(r["latency_ms_max"] for r in day_rows)
     triggers = frame(at, "trigger").set_index("trigger")
     assert triggers.loc["join", "success"] == total(
         rows, "checks", trigger="join", status="success"
