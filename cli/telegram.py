@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 import typer
 
-from bot.fake_telegram.scenarios import SCENARIOS, build_world
-from bot.fake_telegram.server import DEFAULT_TOKEN, FakeTelegramServer
-from bot.fake_telegram.world import FakeWorld
+from core.settings import BotSettings
+
+if TYPE_CHECKING:  # aiogram is imported when the command runs, not when `gatepulse` starts
+    from bot.fake_telegram.world import FakeWorld
 
 app = typer.Typer()
+DEFAULT_TOKEN = BotSettings.model_fields["token"].get_default().get_secret_value()
+SCENARIOS = ("demo", "empty")  # bot.fake_telegram.scenarios.SCENARIOS; a test keeps them equal
 
 
 @app.command("fake-telegram")
@@ -59,6 +63,8 @@ def fake_telegram_cmd(
             err=True,
         )
         raise typer.Exit(2)
+    from bot.fake_telegram.scenarios import build_world
+
     try:
         world = build_world(
             scenario,
@@ -77,6 +83,8 @@ def fake_telegram_cmd(
 
 
 async def _serve(world: FakeWorld, token: str, host: str, port: int, scenario: str) -> None:
+    from bot.fake_telegram.server import FakeTelegramServer
+
     server = FakeTelegramServer(world, token=token, host=host, port=port)
     try:
         await server.start()

@@ -788,3 +788,11 @@ async def test_cli_serves_the_demo_world(capsys: pytest.CaptureFixture[str]) -> 
         serving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await serving
+
+
+def test_the_command_knows_the_real_scenarios_and_token():
+    from bot.fake_telegram import scenarios, server
+    from cli import telegram
+
+    assert telegram.SCENARIOS == scenarios.SCENARIOS
+    assert telegram.DEFAULT_TOKEN == server.DEFAULT_TOKEN
