@@ -33,6 +33,17 @@ def _style(fig: go.Figure, *, title: str, height: int = HEIGHT) -> go.Figure:
     return fig
 
 
+DAY_MS = 86_400_000
+
+
+def _day_axis(fig: go.Figure, frame: pd.DataFrame) -> None:
+    """Date ticks at most one per day (a day, not hours, is the unit of every daily chart)."""
+    days = pd.to_datetime(frame["day"]).nunique() if not frame.empty else 0
+    fig.update_xaxes(title_text="", tickformat="%b %d", dtick=DAY_MS if days <= 14 else None)
+    if days <= 1:  # one day: no zoom into hours
+        fig.update_xaxes(type="category", tickformat=None)
+
+
 def _days(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["day"] = pd.to_datetime(out["day"])
@@ -51,7 +62,7 @@ def stacked_by_day(
         color_discrete_map=colors or {},
         labels={"day": "", value: value.replace("_", " ")},
     )
-    fig.update_xaxes(dtick="D1" if frame["day"].nunique() <= 31 else None, tickformat="%b %d")
+    _day_axis(fig, frame)
     return _style(fig, title=title)
 
 
@@ -60,14 +71,14 @@ def lines_by_day(frame: pd.DataFrame, columns: list[str], *, title: str, y_title
     long = _days(frame).melt(id_vars="day", value_vars=columns, var_name="series")
     fig = px.line(long, x="day", y="value", color="series", markers=True)
     fig.update_yaxes(title_text=y_title)
-    fig.update_xaxes(title_text="", tickformat="%b %d")
+    _day_axis(fig, frame)
     return _style(fig, title=title)
 
 
 def rate_line(frame: pd.DataFrame, column: str, *, title: str) -> go.Figure:
     fig = px.line(_days(frame), x="day", y=column, markers=True)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], title_text="")
-    fig.update_xaxes(title_text="", tickformat="%b %d")
+    _day_axis(fig, frame)
     return _style(fig, title=title)
 
 
@@ -127,9 +138,12 @@ def history_lines(frame: pd.DataFrame, names: dict[int, str], *, title: str) -> 
     data = _days(frame)
     data["chat"] = [names.get(int(c), str(c)) for c in data["chat_id"]]
     fig = px.line(data, x="day", y="member_count", color="chat", markers=True)
-    fig.update_xaxes(title_text="", tickformat="%b %d")
+    _day_axis(fig, frame)
     fig.update_yaxes(title_text="members")
-    return _style(fig, title=title)
+    fig = _style(fig, title=title, height=HEIGHT + 60)
+    # many chats: a legend under the plot, not over the title
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0})
+    return fig
 
 
 def donut(labels: list[str], values: list[int], *, title: str) -> go.Figure:

@@ -110,7 +110,7 @@ class Kpis:
     api_calls: int
     api_error_rate: float | None
     protected_groups: int
-    members: int
+    members: int | None
 
 
 def checks_per_day(group_days: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
@@ -137,7 +137,7 @@ def kpis(
     histogram: pd.DataFrame,
     api_calls: pd.DataFrame,
     protected_groups: int,
-    members: int,
+    members: int | None,
 ) -> Kpis:
     """Compute the KPIs of a range from its analytics frames.
 

@@ -76,7 +76,7 @@ def _history(ctx: ui.PageContext, catalog: pd.DataFrame, channels: pd.DataFrame)
             )
     with right:
         names = {
-            int(i): (f"@{u}" if u else (t or str(i)))
+            int(i): _channel_name(int(i), u, t)
             for i, u, t in zip(channels["id"], channels["username"], channels["title"], strict=True)
         }
         ranked = channels.sort_values("subscriber_count", ascending=False, na_position="last")
@@ -97,6 +97,12 @@ def _history(ctx: ui.PageContext, catalog: pd.DataFrame, channels: pd.DataFrame)
                 charts.history_lines(history, names, title="Channel subscribers (daily high)"),
                 "hist_channels",
             )
+
+
+def _channel_name(chat_id: int, username: object, title: object) -> str:
+    if isinstance(username, str) and username:
+        return f"@{username}"
+    return title if isinstance(title, str) and title else str(chat_id)
 
 
 def _configuration(catalog: pd.DataFrame, channels: pd.DataFrame) -> None:

@@ -29,7 +29,7 @@ def _end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
-def _group_figures(ctx: ui.PageContext, ends: list[dt.date]) -> list[tuple[int, int]]:
+def _group_figures(ctx: ui.PageContext, ends: list[dt.date]) -> list[tuple[int, int | None]]:
     """Per range end: (enabled protected groups that existed then, their members then)."""
     catalog = queries.groups(ctx.url)
     chosen = catalog[catalog["enabled"].astype(bool)]
@@ -42,12 +42,13 @@ def _group_figures(ctx: ui.PageContext, ends: list[dt.date]) -> list[tuple[int, 
     for index, until in enumerate(instants):
         existing = set(chosen.loc[created < pd.Timestamp(until), "id"].astype(int))
         at = counts[(counts["at"] == index) & counts["chat_id"].isin(existing)]
-        figures.append((len(existing), int(at["member_count"].sum()) if not at.empty else 0))
+        # no snapshot yet at that moment: unknown, not zero (no misleading delta)
+        figures.append((len(existing), int(at["member_count"].sum()) if not at.empty else None))
     return figures
 
 
 def _range_kpis(
-    start: dt.date, end: dt.date, frames: dict[str, pd.DataFrame], groups: tuple[int, int]
+    start: dt.date, end: dt.date, frames: dict[str, pd.DataFrame], groups: tuple[int, int | None]
 ) -> Kpis:
     def part(frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:

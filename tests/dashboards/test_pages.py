@@ -411,3 +411,23 @@ def test_every_page_works_through_the_read_only_role(
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP ROLE IF EXISTS {user}")
         admin.dispose()
+
+
+def test_members_without_an_earlier_snapshot_have_no_delta(
+    dashboard_env: str, open_page: Open
+) -> None:
+    """A first member-count sync inside the range: the change is unknown, not +everything."""
+    import sqlalchemy as sa
+
+    from core.db import sync_url
+    from core.models import MemberCountSnapshot
+
+    seed = seed_dashboard(dashboard_env)
+    first = dt.datetime.combine(current(seed)[0], dt.time(), tzinfo=dt.UTC)
+    engine = sa.create_engine(sync_url(dashboard_env))
+    with engine.begin() as conn:  # UTCDateTime binds the cut-off right on both backends
+        conn.execute(sa.delete(MemberCountSnapshot).where(MemberCountSnapshot.synced_at < first))
+    engine.dispose()
+    at = open_page("views/overview.py")
+    assert metric(at, "Members").value == f"{members_at(seed, seed.today, ALL)[1]:,}"
+    assert not metric(at, "Members").delta
