@@ -33,15 +33,12 @@ def _style(fig: go.Figure, *, title: str, height: int = HEIGHT) -> go.Figure:
     return fig
 
 
-DAY_MS = 86_400_000
-
-
 def _day_axis(fig: go.Figure, frame: pd.DataFrame) -> None:
-    """Date ticks at most one per day (a day, not hours, is the unit of every daily chart)."""
-    days = pd.to_datetime(frame["day"]).nunique() if not frame.empty else 0
-    fig.update_xaxes(title_text="", tickformat="%b %d", dtick=DAY_MS if days <= 14 else None)
-    if days <= 1:  # one day: no zoom into hours
-        fig.update_xaxes(type="category", tickformat=None)
+    """Date ticks on the days themselves (a day, not hours, is the unit of daily charts)."""
+    days = sorted(pd.to_datetime(frame["day"]).unique()) if not frame.empty else []
+    fig.update_xaxes(title_text="", tickformat="%b %d")
+    if 0 < len(days) <= 14:
+        fig.update_xaxes(tickvals=days)
 
 
 def _days(frame: pd.DataFrame) -> pd.DataFrame:

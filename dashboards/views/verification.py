@@ -105,7 +105,9 @@ def render() -> None:
         else:
             errors = errors.sort_values("checks", ascending=False)
             ui.chart(
-                charts.bars(errors, "error_type", "checks", title="Error types", horizontal=True),
+                charts.bars(
+                    errors, "error_type", "checks", title="Errors met by checks", horizontal=True
+                ),
                 "ver_errors",
             )
             ui.table(errors, "error types")
