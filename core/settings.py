@@ -178,9 +178,16 @@ class LogWriterSettings(BaseSettings):
     batch_size: int = Field(default=2000, ge=1)
     flush_interval_s: float = Field(default=0.5, gt=0)
     max_queue: int = Field(default=100_000, ge=10)
-    spool_dir: Path = Path("var/spool")
+    spool_dir: Path = Field(default=None, validate_default=False)  # type: ignore[assignment]
+    var_dir: Path = Field(default=Path("var"), validation_alias="GATEPULSE_VAR_DIR")
     retry_max_s: float = Field(default=30.0, gt=0)
     write_timeout_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _default_spool(self) -> LogWriterSettings:
+        if self.spool_dir is None:
+            self.spool_dir = self.var_dir / "spool"
+        return self
 
 
 class PipelineSettings(BaseSettings):
@@ -196,7 +203,16 @@ class PipelineSettings(BaseSettings):
     retention_batch_size: int = Field(default=5000, ge=100)
     sync_concurrency: int = Field(default=8, ge=1)
     sync_rate_per_s: float = Field(default=20.0, gt=0)
-    dagster_home: Path = Field(default=Path("var/dagster"), validation_alias="DAGSTER_HOME")
+    dagster_home: Path = Field(
+        default=None, validation_alias="DAGSTER_HOME", validate_default=False
+    )  # type: ignore[assignment]
+    var_dir: Path = Field(default=Path("var"), validation_alias="GATEPULSE_VAR_DIR")
+
+    @model_validator(mode="after")
+    def _default_dagster_home(self) -> PipelineSettings:
+        if self.dagster_home is None:
+            self.dagster_home = self.var_dir / "dagster"
+        return self
 
     @field_validator("retention_overrides")
     @classmethod
