@@ -7,10 +7,10 @@ PostgreSQL. The flags keep Chromium off the network (this machine refuses outsid
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
+
+from tests.support.os_packages import apt_install
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -43,17 +43,7 @@ def ensure_chromium() -> Path:
     found = _found()
     if found is not None:
         return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise BrowserUnavailable(
-            "/usr/bin/chromium not found and cannot install it (need root and apt-get): "
-            "install the 'chromium' OS package"
-        )
-    print("Chromium not found: installing the OS package 'chromium'...", flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise BrowserUnavailable(f"{' '.join(cmd)} failed: {done.stderr.strip()[-500:]}")
+    apt_install("chromium", BrowserUnavailable, "/usr/bin/chromium not found")
     found = _found()
     if found is None:
         raise BrowserUnavailable("installed 'chromium' but /usr/bin/chromium is still missing")

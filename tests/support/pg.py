@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+from tests.support.os_packages import apt_install
+
 ENV_URL = "GATEPULSE_TEST_PG_URL"
 
 
@@ -47,17 +49,7 @@ def ensure_installed() -> Path:
     bin_dir = _bin_dir()
     if bin_dir is not None:
         return bin_dir
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise PostgresUnavailable(
-            "initdb not found and cannot install it (need root and apt-get): "
-            "install the 'postgresql' OS package"
-        )
-    print("PostgreSQL not found: installing the OS package 'postgresql'...", flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "postgresql"]):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise PostgresUnavailable(f"{' '.join(cmd)} failed: {done.stderr.strip()[-500:]}")
+    apt_install("postgresql", PostgresUnavailable, "initdb not found")
     bin_dir = _bin_dir()
     if bin_dir is None:
         raise PostgresUnavailable("installed 'postgresql' but initdb is still missing")

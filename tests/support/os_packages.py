@@ -1,0 +1,25 @@
+"""Installing a Debian package the test suite needs (PostgreSQL, Chromium) when it is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+
+def apt_install(package: str, error: type[Exception], why: str) -> None:
+    """``apt-get install package`` as root, or raise ``error`` saying what to do instead.
+
+    ``why`` says what was missing, for the messages (e.g. "initdb not found").
+    """
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise error(
+            f"{why} and cannot install it (need root and apt-get): "
+            f"install the {package!r} OS package"
+        )
+    print(f"{why}: installing the OS package {package!r}...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise error(f"{' '.join(cmd)} failed: {done.stderr.strip()[-500:]}")
