@@ -121,13 +121,13 @@ def test_small_demo_fills_every_table_and_agrees_with_the_raw_logs(db_url: str, 
         assert got[table], f"{table} is empty after the demo"
     assert got["summary_types"] == {"7day", "30day"}
 
-    raw_checks = dict(got["raw_verifications"])  # type: ignore[call-overload]
+    raw_checks = dict(got["raw_verifications"])
     assert sum(raw_checks.values()) > 500
     assert got["verification_daily"] == raw_checks
     assert got["hourly_verifications"] == raw_checks
     assert got["histogram_verifications"] == raw_checks
     assert got["group_verifications"] == raw_checks
-    assert got["api_daily"] == dict(got["raw_api_calls"])  # type: ignore[call-overload]
+    assert got["api_daily"] == dict(got["raw_api_calls"])
 
     # a second run reuses the data instead of simulating again, and changes no raw row
     again = subprocess.run(
@@ -140,4 +140,4 @@ def test_small_demo_fills_every_table_and_agrees_with_the_raw_logs(db_url: str, 
     )
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "reusing the traffic already simulated" in again.stdout
-    assert dict(asyncio.run(_read(db_url))["raw_verifications"]) == raw_checks  # type: ignore[call-overload]
+    assert dict(asyncio.run(_read(db_url))["raw_verifications"]) == raw_checks
