@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 import typer
 from alembic import command
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -32,6 +33,7 @@ from core.settings import DatabaseSettings, Settings, load_settings
 
 app = typer.Typer()
 console = Console()
+FAKE_TOKEN = "123456:TEST-TOKEN-for-the-fake-server"  # bot.fake_telegram.server.DEFAULT_TOKEN
 
 
 class Steps:
@@ -97,6 +99,10 @@ def run_demo(
     from pipelines.runner import materialize_range
 
     settings = settings or load_settings()
+    # The demo only ever talks to the fake Telegram world, whose bot is the test token's bot:
+    # a real BOT_TOKEN from the environment is neither needed nor sent anywhere.
+    demo_bot = settings.bot.model_copy(update={"token": SecretStr(FAKE_TOKEN)})
+    settings = Settings(**{**vars(settings), "bot": demo_bot})
     db = settings.db
     steps = Steps()
     report: dict[str, Any] = {"database": sa.engine.make_url(db.url).render_as_string()}

@@ -796,3 +796,7 @@ def test_the_command_knows_the_real_scenarios_and_token():
 
     assert telegram.SCENARIOS == scenarios.SCENARIOS
     assert telegram.DEFAULT_TOKEN == server.DEFAULT_TOKEN
+
+    from cli import demo
+
+    assert demo.FAKE_TOKEN == server.DEFAULT_TOKEN

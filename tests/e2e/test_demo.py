@@ -90,7 +90,7 @@ def test_small_demo_fills_every_table_and_agrees_with_the_raw_logs(db_url: str, 
         "LOG_WRITER_SPOOL_DIR": str(tmp_path / "var" / "spool"),
         "DAGSTER_HOME": str(tmp_path / "var" / "dagster"),
     }
-    env.pop("BOT_TOKEN", None)
+    env["BOT_TOKEN"] = "987654:a-real-token-the-demo-must-not-use"
     args = [
         "--days",
         "3",
