@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.db import alembic_config, run_migrations, table_counts
+from core.clock import SystemClock
 from core.db import backend_of, create_engine, sqlite_path
 from core.models import VerificationLog
 from core.settings import DatabaseSettings, Settings, load_settings
@@ -124,7 +125,7 @@ def run_demo(
             "pass --reset to simulate afresh"
         )
         start = first.replace(hour=0, minute=0, second=0, microsecond=0)
-        world = build_world(scenario, _clock_now())
+        world = build_world(scenario, SystemClock())
         report["simulated"] = False
     else:
         with steps.step(f"simulate {days} days of traffic through the bot"):
@@ -184,12 +185,6 @@ def run_demo(
     report["steps"] = dict(steps.times)
     _print_report(report)
     return report
-
-
-def _clock_now() -> Any:
-    from core.clock import SystemClock
-
-    return SystemClock()
 
 
 @contextmanager
