@@ -17,6 +17,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.cache import MembershipCache
 from bot.dispatcher import create_dispatcher
 from bot.services import BotServices
 from bot.telegram import create_bot
@@ -87,8 +88,13 @@ async def build_runtime(
     session: BaseSession | None = None,
     engine: AsyncEngine | None = None,
     timer: Callable[[], float] | None = None,
+    cache: MembershipCache | None = None,
 ) -> BotRuntime:
-    """Engine, started log writer, bot from :func:`bot.telegram.create_bot`, dispatcher."""
+    """Engine, started log writer, bot from :func:`bot.telegram.create_bot`, dispatcher.
+
+    ``cache`` replaces the default in-process membership cache (a simulation passes one with
+    a seeded jitter, so that a seed replays the same checks).
+    """
     engine = engine or create_engine(settings.db)
     writer = LogWriter(engine, settings.writer)
     await writer.start()
@@ -100,6 +106,7 @@ async def build_runtime(
         writer=writer,
         sessions=create_session_factory(engine),
         clock=clock,
+        cache=cache,
         timer=timer or time.perf_counter,
     )
     return BotRuntime(settings, engine, writer, bot, dp)

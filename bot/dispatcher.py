@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cache import InMemoryMembershipCache, MembershipCache
 from bot.gate import GateService
 from bot.middlewares import RawLogMiddleware
-from bot.repo import ConfigRepo, StateWriter
+from bot.repo import ConfigRepo
 from bot.routers import get_routers
 from bot.services import BotServices
+from bot.state import StateWriter
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 

@@ -34,7 +34,8 @@ from aiogram.types import (
 
 from bot import texts
 from bot.cache import MembershipCache
-from bot.repo import ChannelInfo, ConfigRepo, GroupConfig, StateWriter
+from bot.repo import ChannelInfo, ConfigRepo, GroupConfig
+from bot.state import StateWriter
 from core.clock import Clock, SystemClock
 from core.models import ErrorType, VerificationStatus, VerificationTrigger
 from core.settings import GateSettings

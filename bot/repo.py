@@ -5,29 +5,27 @@
   the figures ``/status`` shows. Group configuration is cached in process with a short TTL and
   dropped on every admin change, so the hot path does not touch the database per update; when
   the database is unreachable a stale entry keeps serving.
-- :class:`StateWriter`: the gate's own writes (``user_restrictions`` and ``users`` upserts) run
-  in one background task, in order, retried with backoff while the database is down, so that a
-  database outage never blocks or breaks a gate decision.
+
+The gate's own writes (``user_restrictions`` and ``users``) go through
+:class:`bot.state.StateWriter`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import logging
 import re
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.clock import Clock, SystemClock
+from core.db import write_turn
 from core.models import (
     AccessList,
     EnforcedChannel,
@@ -110,6 +108,7 @@ class ConfigRepo:
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
+        self.engine: AsyncEngine = sessions.kw["bind"]
         self.clock: Clock = clock or SystemClock()
         self.timer = timer
         self.ttl_s = ttl_s
@@ -230,7 +229,7 @@ class ConfigRepo:
         Returns the channels newly linked (already-linked ones are left alone).
         """
         added: list[ChannelInfo] = []
-        async with self.sessions() as session, session.begin():
+        async with write_turn(self.engine), self.sessions() as session, session.begin():
             if actor is not None and await session.get(Owner, actor.id) is None:
                 session.add(
                     Owner(
@@ -295,7 +294,7 @@ class ConfigRepo:
 
     async def unprotect(self, group_id: int, channel_id: int | None) -> list[int]:
         """Unlink one channel (or all); returns the channel ids unlinked."""
-        async with self.sessions() as session, session.begin():
+        async with write_turn(self.engine), self.sessions() as session, session.begin():
             where = [GroupChannelLink.group_id == group_id]
             if channel_id is not None:
                 where.append(GroupChannelLink.channel_id == channel_id)
@@ -320,7 +319,7 @@ class ConfigRepo:
 
     async def set_enabled(self, group_id: int, enabled: bool, now: dt.datetime) -> bool | None:
         """Turn the gate on/off. Returns the previous value, ``None`` if not protected."""
-        async with self.sessions() as session, session.begin():
+        async with write_turn(self.engine), self.sessions() as session, session.begin():
             group = await session.get(ProtectedGroup, group_id)
             if group is None:
                 return None
@@ -332,7 +331,7 @@ class ConfigRepo:
 
     async def allow(self, group_id: int, user_id: int, actor_id: int, now: dt.datetime) -> bool:
         """Whitelist a user in the group. ``False`` when already whitelisted."""
-        async with self.sessions() as session, session.begin():
+        async with write_turn(self.engine), self.sessions() as session, session.begin():
             exists = await session.scalar(
                 sa.select(AccessList.id).where(
                     AccessList.group_id == group_id,
@@ -357,7 +356,7 @@ class ConfigRepo:
 
     async def deny(self, group_id: int, user_id: int) -> bool:
         """Remove a user from the group's whitelist. ``False`` when they were not on it."""
-        async with self.sessions() as session, session.begin():
+        async with write_turn(self.engine), self.sessions() as session, session.begin():
             done = await session.execute(
                 sa.delete(AccessList).where(
                     AccessList.group_id == group_id,
@@ -431,226 +430,3 @@ class ConfigRepo:
                 )
             ).one()
             return int(row[0]), int(row[1])
-
-
-# ---------------------------------------------------------------------- background state writes
-
-Op = Callable[[AsyncSession], Awaitable[None]]
-
-
-@dataclass
-class StateWriterStats:
-    done: int = 0
-    failed_attempts: int = 0
-    dropped: int = 0
-    pending: int = 0
-
-
-@dataclass
-class _UserRow:
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-class StateWriter:
-    """Ordered, retried background writes of gate state: mutes, lifts, user upserts.
-
-    ``mute``/``lift``/``seen_user`` return at once; one task applies the queued operations in
-    order, up to ``batch_size`` of them per transaction. While the database is down the head
-    batch is retried with backoff (nothing is lost unless more than ``max_pending`` operations
-    pile up; past that new ones are dropped and counted). :meth:`drain` waits for the queue to
-    empty (tests, shutdown).
-    """
-
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        clock: Clock | None = None,
-        upsert_interval_s: float = 3600.0,
-        max_pending: int = 50_000,
-        retry_max_s: float = 5.0,
-        batch_size: int = 500,
-        linger_s: float = 0.05,
-    ) -> None:
-        self.sessions = sessions
-        #: After a wake-up, wait this long (wall time) so that the writes of a burst of
-        #: updates share one transaction instead of one each.
-        self.linger_s = linger_s
-        self.clock: Clock = clock or SystemClock()
-        self.upsert_interval_s = upsert_interval_s
-        self.max_pending = max_pending
-        self.retry_max_s = retry_max_s
-        self.batch_size = batch_size
-        self.stats = StateWriterStats()
-        self._ops: deque[Op] = deque()
-        self._users: dict[int, dict[str, Any]] = {}
-        self._users_written: list[dict[str, Any]] = []
-        self._last_upsert: dict[int, float] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._dialect: str | None = None
-
-    # ------------------------------------------------------------------ queueing
-    def mute(self, user_id: int, group_id: int, reason: str, at: dt.datetime) -> None:
-        async def op(session: AsyncSession) -> None:
-            active = await session.scalar(
-                sa.select(UserRestriction.id)
-                .where(
-                    UserRestriction.user_id == user_id,
-                    UserRestriction.group_id == group_id,
-                    UserRestriction.is_active.is_(True),
-                )
-                .limit(1)
-            )
-            if active is None:  # Core, not session.add: no unit-of-work flush per mute
-                await session.execute(
-                    sa.insert(UserRestriction).values(
-                        user_id=user_id,
-                        group_id=group_id,
-                        reason=reason,
-                        is_active=True,
-                        created_at=at,
-                    )
-                )
-
-        self._push(op)
-
-    def lift(self, user_id: int, group_id: int, at: dt.datetime) -> None:
-        async def op(session: AsyncSession) -> None:
-            await session.execute(
-                sa.update(UserRestriction)
-                .where(
-                    UserRestriction.user_id == user_id,
-                    UserRestriction.group_id == group_id,
-                    UserRestriction.is_active.is_(True),
-                )
-                .values(is_active=False, lifted_at=at)
-            )
-
-        self._push(op)
-
-    def seen_user(self, user: Any) -> None:
-        """Note a user; upserted at most once per ``upsert_interval_s`` per process."""
-        now = self.clock.monotonic()
-        last = self._last_upsert.get(user.id)
-        if last is not None and now - last < self.upsert_interval_s:
-            return
-        self._last_upsert[user.id] = now
-        if len(self._last_upsert) > 200_000:  # bound the memory: forget the oldest half
-            for key in list(self._last_upsert)[:100_000]:
-                del self._last_upsert[key]
-        at = self.clock.now()
-        pending = self._users.get(user.id)
-        self._users[user.id] = {
-            "id": user.id,
-            "username": _clip(getattr(user, "username", None), 64),
-            "first_name": _clip(getattr(user, "first_name", None), 256),
-            "last_name": _clip(getattr(user, "last_name", None), 256),
-            "language_code": _clip(getattr(user, "language_code", None), 16),
-            "is_bot": bool(getattr(user, "is_bot", False)),
-            "is_active": True,
-            "first_seen_at": pending["first_seen_at"] if pending else at,
-            "last_seen_at": at,
-        }
-        if pending is None and len(self._users) == 1:
-            self._push(self._upsert_users)
-        else:
-            self._wake()
-
-    def _push(self, op: Op) -> None:
-        if len(self._ops) >= self.max_pending:
-            self.stats.dropped += 1
-            log.warning("state writer backlog full (database down for long?): dropped a write")
-        else:
-            self._ops.append(op)
-        self._wake()
-
-    def _wake(self) -> None:
-        self.stats.pending = len(self._ops)
-        if self._task is None or self._task.done():
-            self._idle.clear()
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def drain(self) -> None:
-        """Wait until every queued operation is applied."""
-        while self._ops or self._users:
-            if self._task is None or self._task.done():
-                self._wake()
-            await self._idle.wait()
-            if self._ops or self._users:
-                await asyncio.sleep(0.01)
-
-    async def close(self, timeout_s: float = 10.0) -> None:
-        try:
-            await asyncio.wait_for(self.drain(), timeout_s)
-        except TimeoutError:
-            log.warning("state writer: %d operations not applied at shutdown", len(self._ops))
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-
-    # ------------------------------------------------------------------ the worker
-    async def _run(self) -> None:
-        delay = 0.05
-        try:
-            while self._ops or self._users:
-                if self.linger_s > 0 and len(self._ops) < self.batch_size:
-                    await asyncio.sleep(self.linger_s)
-                if not self._ops:
-                    self._ops.append(self._upsert_users)
-                batch = list(itertools.islice(self._ops, self.batch_size))
-                try:  # one transaction for a batch: all of it lands or none (then retried)
-                    async with self.sessions() as session, session.begin():
-                        for op in batch:
-                            await op(session)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    self._users_written.clear()
-                    self.stats.failed_attempts += 1
-                    log.warning(
-                        "state write failed (%s); retrying in %.2fs", type(exc).__name__, delay
-                    )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.retry_max_s)
-                    continue
-                delay = 0.05
-                for row in self._users_written:  # keep rows noted again while this ran
-                    if self._users.get(row["id"]) is row:
-                        del self._users[row["id"]]
-                self._users_written.clear()
-                for _ in batch:
-                    self._ops.popleft()
-                self.stats.done += len(batch)
-                self.stats.pending = len(self._ops)
-        finally:
-            self._idle.set()
-
-    async def _upsert_users(self, session: AsyncSession) -> None:
-        rows = list(self._users.values())
-        if not rows:
-            return
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(User)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[User.id],
-            set_={
-                "username": stmt.excluded.username,
-                "first_name": stmt.excluded.first_name,
-                "last_name": stmt.excluded.last_name,
-                "language_code": stmt.excluded.language_code,
-                "is_bot": stmt.excluded.is_bot,
-                "is_active": stmt.excluded.is_active,
-                "last_seen_at": stmt.excluded.last_seen_at,
-            },
-        )
-        await session.execute(stmt, rows)
-        self._users_written.extend(rows)  # forgotten once the transaction commits
-
-
-def _clip(value: Any, size: int) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text[:size]

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cache import MembershipCache
 from bot.gate import GateService
-from bot.repo import ConfigRepo, GroupConfig, StateWriter
+from bot.repo import ConfigRepo, GroupConfig
+from bot.state import StateWriter
 from core.clock import Clock
 from core.models import MemberEventType
 from core.settings import Settings

@@ -83,6 +83,18 @@ async def _history_bounds(url: str) -> tuple[dt.datetime | None, dt.datetime | N
     return low, high
 
 
+def demo_window(days: int, end_day: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """The simulated window: ``days`` whole UTC days ending at midnight UTC of ``end_day``
+    (default: today, so the last simulated day is yesterday).
+
+    Whole days make the demo reproducible: a seed gives the same world at any hour of a day,
+    and ``--end`` gives the world of any other day again.
+    """
+    end_day = end_day or dt.datetime.now(dt.UTC).date()
+    end = dt.datetime.combine(end_day, dt.time(), tzinfo=dt.UTC)
+    return end - dt.timedelta(days=days), end
+
+
 def run_demo(
     *,
     days: int,
@@ -92,6 +104,7 @@ def run_demo(
     reset: bool,
     live_seconds: float,
     settings: Settings | None = None,
+    end_day: dt.date | None = None,
 ) -> dict[str, Any]:
     """Everything but serving the dashboard; returns the report's figures."""
     from bot.simulator.runner import Simulation, build_world, run_live
@@ -117,8 +130,7 @@ def run_demo(
         console.print(f"migrated {report['database']}")
         first, last = asyncio.run(_history_bounds(db.url))
 
-    end = dt.datetime.now(dt.UTC)
-    start = (end - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    start, end = demo_window(days, end_day)
     if first is not None and last is not None:
         console.print(
             f"reusing the traffic already simulated ({first:%Y-%m-%d} .. {last:%Y-%m-%d}); "
@@ -132,7 +144,7 @@ def run_demo(
             engine = create_engine(db)
             simulation = Simulation(settings, scenario, start=start, end=end, engine=engine)
             with _progress() as bar:
-                task = bar.add_task("days simulated", total=(end.date() - start.date()).days + 1)
+                task = bar.add_task("days simulated", total=days)
 
                 def on_day(_index: int, day: dt.date) -> None:
                     bar.update(task, advance=1, description=f"simulated {day}")
@@ -144,6 +156,12 @@ def run_demo(
             console.print(
                 f"{stats.updates_fed:,} updates through the bot in {stats.wall_s:.1f}s: "
                 f"{stats.muted:,} newcomers muted, {stats.verified:,} verified after joining"
+            )
+            faults = ", ".join(f"{n:,} {kind}" for kind, n in sorted(stats.faults.items()))
+            console.print(
+                f"Telegram faults injected on purpose: {sum(stats.faults.values()):,}"
+                + (f" ({faults})" if faults else "")
+                + "; every failed call is in api_call_log"
             )
         report["simulated"] = True
 
@@ -238,11 +256,24 @@ def demo_cmd(
         max=600.0,
         help="Seconds of the live phase (the bot polling the fake server over HTTP).",
     ),
+    end: dt.datetime | None = typer.Option(
+        None,
+        "--end",
+        formats=["%Y-%m-%d"],
+        help="Simulate the whole UTC days before this date (default: today), so that a seed "
+        "gives the same world at any hour, and the world of another day again.",
+    ),
 ) -> None:
     """Run the whole system: simulated traffic through the real bot, every Dagster asset
     materialized, then the dashboard on http://127.0.0.1:8501."""
     run_demo(
-        days=days, groups=groups, scale=scale, seed=seed, reset=reset, live_seconds=live_seconds
+        days=days,
+        groups=groups,
+        scale=scale,
+        seed=seed,
+        reset=reset,
+        live_seconds=live_seconds,
+        end_day=end.date() if end is not None else None,
     )
     if serve:
         from cli.dashboard import serve as serve_dashboard

@@ -7,7 +7,11 @@ PostgreSQL and JSON text on SQLite.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -157,6 +161,39 @@ def create_engine(
     if backend_of(url) == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     return engine
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Any, dict[asyncio.AbstractEventLoop, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextlib.asynccontextmanager
+async def write_turn(engine: AsyncEngine) -> AsyncIterator[None]:
+    """This process's turn to write through ``engine``: hold it around a write transaction.
+
+    SQLite has one writer at a time, and its busy handler (the ``busy_timeout`` poll) is
+    neither fair nor aware of who waits: two writers of one process that meet on the file
+    lock can starve each other until one times out. So every writer of a process (the log
+    writer, the gate's state writer, admin changes) takes a turn from one FIFO
+    ``asyncio.Lock`` per engine and event loop, and the file lock is only ever contended by
+    other processes. PostgreSQL has row locks and MVCC: there the turn is free.
+
+    Keep the turn short: never hold it across an await that waits for another writer, for
+    Telegram or for a simulated clock.
+    """
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    per_loop = _WRITE_LOCKS.setdefault(engine.sync_engine, {})
+    lock = per_loop.get(loop)
+    if lock is None:
+        for old in [k for k in per_loop if k.is_closed()]:
+            del per_loop[old]
+        lock = per_loop[loop] = asyncio.Lock()
+    async with lock:
+        yield
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

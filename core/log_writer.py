@@ -41,8 +41,9 @@ import json
 import logging
 import os
 import secrets
+import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -56,7 +57,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import core.models  # noqa: F401 - registers every table on Base.metadata
-from core.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime, write_turn
 from core.settings import LogWriterSettings
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ REJECTED_FILE = "rejected.jsonl"
 _MISSING: Any = object()
 _TRIAL_BUDGET = 64  # rolled-back trial writes spent isolating bad rows in one batch
 _TZINFO = attrgetter("tzinfo")
+#: Rows per multi-row INSERT on SQLite, and SQLite's bound-parameter limit (3.32 and later).
+_SQLITE_ROWS_PER_INSERT = 500
+_SQLITE_MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 Row = tuple[Any, ...]
 Batch = dict["_TableSpec", list[Row]]
 
@@ -174,6 +178,7 @@ class _TableSpec:
         self.insert = sa.insert(table)
         self.pending: list[Row] = []
         self._sqlite: tuple[Dialect, str, list[tuple[int, Any]]] | None = None
+        self._sqlite_sql: dict[int, str] = {}
 
     @staticmethod
     def _default_of(column: sa.Column[Any]) -> Callable[[], Any] | None:
@@ -241,31 +246,47 @@ class _TableSpec:
             )
         return sorted(bad)
 
-    def sqlite_params(self, dialect: Dialect, rows: list[Row]) -> tuple[str, list[Row]]:
-        """``INSERT ... VALUES (?, ...)`` and the rows run through each column's bind processor."""
+    def sqlite_statements(
+        self, dialect: Dialect, rows: list[Row]
+    ) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """Multi-row ``INSERT ... VALUES (?, ...), (?, ...)`` statements for ``rows``, each with
+        its flat parameters run through each column's bind processor.
+
+        One statement per :data:`_SQLITE_ROWS_PER_INSERT` rows, not one step per row: the
+        driver runs in a worker thread and gives up the GIL around every step, so an
+        ``executemany`` of N rows waits N times for a busy event loop to hand the GIL back
+        (seconds per batch while the loop is CPU-bound, holding SQLite's write lock all along).
+        """
         if self._sqlite is None or self._sqlite[0] is not dialect:
             quote = dialect.identifier_preparer.quote
-            sql = (
-                f"INSERT INTO {quote(self.name)} ({', '.join(map(quote, self.columns))}) "
-                f"VALUES ({', '.join('?' * len(self.columns))})"
-            )
+            head = f"INSERT INTO {quote(self.name)} ({', '.join(map(quote, self.columns))}) VALUES "
             procs: list[tuple[int, Any]] = []
             for i, name in enumerate(self.columns):
                 impl = self.table.c[name].type.dialect_impl(dialect)
                 proc = impl.bind_processor(dialect)
                 if proc is not None:
                     procs.append((i, proc))
-            self._sqlite = (dialect, sql, procs)
-        _, sql, procs = self._sqlite
-        if not procs:
-            return sql, rows
-        out: list[Row] = []
-        for row in rows:
-            values = list(row)
-            for i, proc in procs:
-                values[i] = proc(values[i])
-            out.append(tuple(values))
-        return sql, out
+            self._sqlite = (dialect, head, procs)
+            self._sqlite_sql = {}
+        _, head, procs = self._sqlite
+        width = len(self.columns)
+        per_insert = max(1, min(_SQLITE_ROWS_PER_INSERT, _SQLITE_MAX_VARIABLES // width))
+        group = "(" + ", ".join("?" * width) + ")"
+        for start in range(0, len(rows), per_insert):
+            chunk = rows[start : start + per_insert]
+            sql = self._sqlite_sql.get(len(chunk))
+            if sql is None:
+                sql = self._sqlite_sql[len(chunk)] = head + ", ".join([group] * len(chunk))
+            if procs:
+                flat: list[Any] = []
+                for row in chunk:
+                    values = list(row)
+                    for i, proc in procs:
+                        values[i] = proc(values[i])
+                    flat.extend(values)
+                yield sql, tuple(flat)
+            else:
+                yield sql, tuple(itertools.chain.from_iterable(chunk))
 
     def pg_records(self, rows: list[Row]) -> list[Row]:
         if not self.json_idx:
@@ -351,8 +372,9 @@ class _CoreSession:
 
     On SQLite the rows skip SQLAlchemy's per-row parameter dictionaries: each column's own
     bind processor (``UTCDateTime`` -> naive UTC text, JSON -> text, bool -> int) is applied
-    in one tight loop and the tuples go to ``exec_driver_sql``, which stores exactly what an
-    ``insert(table)`` executemany would, several times faster.
+    in one tight loop and the values go to ``exec_driver_sql`` as multi-row INSERTs, which
+    store exactly what an ``insert(table)`` executemany would, in a few driver steps per
+    batch. Every write takes this process's :func:`~core.db.write_turn` first.
     """
 
     def __init__(self, engine: AsyncEngine, timeout: float) -> None:
@@ -362,18 +384,28 @@ class _CoreSession:
 
     async def _insert(self, conn: AsyncConnection, spec: _TableSpec, rows: list[Row]) -> None:
         if self._raw:
-            sql, params = spec.sqlite_params(conn.dialect, rows)
-            await conn.exec_driver_sql(sql, params)
+            for sql, params in spec.sqlite_statements(conn.dialect, rows):
+                await conn.exec_driver_sql(sql, params)
         else:
             await conn.execute(spec.insert, [spec.as_dict(r) for r in rows])
 
     async def write(self, batch: Batch, on_xid: Callable[[int], None] | None) -> None:
-        async with asyncio.timeout(self._timeout), self._engine.begin() as conn:
+        # The turn is taken before the timeout starts: waiting for this process's other
+        # writers is not the database being unavailable.
+        async with (
+            write_turn(self._engine),
+            asyncio.timeout(self._timeout),
+            self._engine.begin() as conn,
+        ):
             for spec, rows in batch.items():
                 await self._insert(conn, spec, rows)
 
     async def trial(self, spec: _TableSpec, rows: list[Row]) -> BaseException | None:
-        async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
+        async with (
+            write_turn(self._engine),
+            asyncio.timeout(self._timeout),
+            self._engine.connect() as conn,
+        ):
             trans = await conn.begin()
             try:
                 await self._insert(conn, spec, rows)

@@ -27,7 +27,7 @@ import json
 import math
 import random
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -393,6 +393,7 @@ class FakeWorld:
         self.bans: dict[tuple[int, int], int] = {}
         self.commands: list[JsonDict] = []
         self.injected_faults: list[tuple[str, str]] = []
+        self.fault_counts: Counter[str] = Counter()  # every fault injected, by kind
 
         # updates and webhook
         self.updates: list[JsonDict] = []  # pending, in update_id order
@@ -792,6 +793,7 @@ class FakeWorld:
         if fault is not None:
             kind, retry_after = fault
             self._remember(self.injected_faults, (method, kind))
+            self.fault_counts[kind] += 1
             reply = self._fault_reply(method, kind, retry_after, raw)
             if reply is not None:
                 return reply

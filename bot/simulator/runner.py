@@ -28,6 +28,7 @@ from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import BotRuntime, build_runtime
+from bot.cache import InMemoryMembershipCache
 from bot.fake_telegram.server import FakeTelegramServer
 from bot.fake_telegram.session import FakeTelegramSession
 from bot.fake_telegram.world import FakeWorld, FaultPlan
@@ -51,6 +52,7 @@ class SimulationStats:
     """What the simulation did, counted by the simulator (the bot's rows are in the database)."""
 
     events: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)  # Telegram faults injected, by kind
     updates_fed: int = 0
     skipped_muted: int = 0
     muted: int = 0
@@ -64,6 +66,7 @@ class SimulationStats:
             "verified": self.verified,
             "skipped_while_muted": self.skipped_muted,
             **{f"events_{k}": v for k, v in sorted(self.events.items())},
+            **{f"faults_{k}": v for k, v in sorted(self.faults.items())},
             "wall_s": round(self.wall_s, 1),
         }
 
@@ -260,10 +263,10 @@ class Simulation:
     async def run(self, on_day: Callable[[int, dt.date], None] | None = None) -> SimulationStats:
         """Play every day from ``start`` up to ``end``; ``on_day`` after each simulated day.
 
-        The faults injected on purpose are counted in ``api_call_log``; their one-line
-        warnings are kept off the console meanwhile.
+        The faults injected on purpose are counted (``stats.faults``, and every failed call is
+        in ``api_call_log``); their one-line warnings are kept off the console meanwhile.
         """
-        quiet = [logging.getLogger(name) for name in ("bot", "aiogram")]
+        quiet = [logging.getLogger(name) for name in ("aiogram", "gatepulse.telegram")]
         levels = [logger.level for logger in quiet]
         for logger in quiet:
             logger.setLevel(logging.ERROR)
@@ -286,6 +289,9 @@ class Simulation:
             session=session,
             engine=self.engine,
             timer=simulated_timer(self.clock),
+            cache=InMemoryMembershipCache(
+                self.settings.gate, clock=self.clock, seed=self.scenario.seed
+            ),
         )
         try:
             await self._setup()
@@ -309,6 +315,7 @@ class Simulation:
             self.clock.set(max(self.clock.now(), self.end))
         finally:
             await self.runtime.close()
+        self.stats.faults.update(self.world.fault_counts)
         self.stats.wall_s = time.perf_counter() - started
         return self.stats
 
