@@ -39,7 +39,6 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.dispatcher import create_dispatcher
-from bot.fake_telegram import DEFAULT_TOKEN, FakeTelegramSession, FakeWorld
 from bot.repo import ChannelInfo
 from bot.services import BotServices
 from bot.telegram import create_bot
@@ -47,6 +46,7 @@ from cli.db import run_migrations
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
 from core.settings import BotSettings, DatabaseSettings, LogWriterSettings, Settings
+from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramSession, FakeWorld
 
 console = Console(stderr=True)
 

@@ -41,7 +41,7 @@ def build_services(
     gate_settings = settings.gate
     if cache is None:  # (not `or`: an empty cache is falsy)
         cache = InMemoryMembershipCache(gate_settings, clock=clock)
-    repo = ConfigRepo(sessions, clock=clock, ttl_s=gate_settings.config_ttl_s)
+    repo = ConfigRepo(sessions, ttl_s=gate_settings.config_ttl_s)
     state = StateWriter(
         sessions,
         clock=clock,
@@ -92,21 +92,14 @@ def create_dispatcher(
 ) -> Dispatcher:
     """A Dispatcher with every router, the raw-log middleware and an error handler.
 
-    Shared objects are Dispatcher keyword arguments: handlers receive ``services``
-    (:class:`BotServices`), ``writer``, ``gate``, ``repo``, ``settings`` and ``clock``.
-    ``dp["services"]`` gives the services back (drain them before reading the database).
+    The shared objects are one Dispatcher keyword argument: handlers receive ``services``
+    (:class:`BotServices`: settings, writer, gate, repo, state writer, clock).
+    ``dp["services"]`` gives them back (drain them before reading the database).
     """
     services = build_services(
         settings, writer=writer, sessions=sessions, clock=clock, cache=cache, timer=timer
     )
-    dp = Dispatcher(
-        services=services,
-        writer=writer,
-        gate=services.gate,
-        repo=services.repo,
-        settings=settings,
-        clock=services.clock,
-    )
+    dp = Dispatcher(services=services)
     dp.update.outer_middleware(RawLogMiddleware(services))
     dp.errors.register(on_error)
     dp.include_routers(*get_routers())

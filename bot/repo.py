@@ -24,7 +24,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.clock import Clock, SystemClock
 from core.db import write_turn
 from core.models import (
     AccessList,
@@ -102,14 +101,12 @@ class ConfigRepo:
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
-        clock: Clock | None = None,
         ttl_s: float = 30.0,
         stale_retry_s: float = 5.0,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
         self.engine: AsyncEngine = sessions.kw["bind"]
-        self.clock: Clock = clock or SystemClock()
         self.timer = timer
         self.ttl_s = ttl_s
         self.stale_retry_s = stale_retry_s

@@ -1,7 +1,7 @@
 """The Telegram client factory: one aiogram ``Bot`` for the bot and the pipelines alike.
 
 :func:`create_bot` builds the bot on an ``AiohttpSession`` pointed at ``BOT_API_BASE`` (or on a
-session you pass, e.g. :class:`bot.fake_telegram.FakeTelegramSession`) and registers two request
+session you pass, e.g. :class:`sandbox.fake_telegram.FakeTelegramSession`) and registers two request
 middlewares on it, outermost first:
 
 1. :class:`OutgoingLimiter` — Telegram's outgoing limits (at most ``group_messages_per_minute``

@@ -34,7 +34,7 @@ from core.settings import DatabaseSettings, Settings, load_settings
 
 app = typer.Typer()
 console = Console()
-FAKE_TOKEN = "123456:TEST-TOKEN-for-the-fake-server"  # bot.fake_telegram.server.DEFAULT_TOKEN
+FAKE_TOKEN = "123456:TEST-TOKEN-for-the-fake-server"  # sandbox.fake_telegram.server.DEFAULT_TOKEN
 
 
 class Steps:
@@ -107,10 +107,10 @@ def run_demo(
     end_day: dt.date | None = None,
 ) -> dict[str, Any]:
     """Everything but serving the dashboard; returns the report's figures."""
-    from bot.simulator.runner import Simulation, build_world, run_live
-    from bot.simulator.scenario import build_scenario
     from pipelines.resources import BotTelegramResource
     from pipelines.runner import materialize_range
+    from sandbox.simulator.runner import Simulation, build_world, run_live
+    from sandbox.simulator.scenario import build_scenario
 
     settings = settings or load_settings()
     # The demo only ever talks to the fake Telegram world, whose bot is the test token's bot:
@@ -166,7 +166,7 @@ def run_demo(
         report["simulated"] = True
 
     async def live_and_sync() -> tuple[int, dict[str, int]]:
-        from bot.fake_telegram.server import FakeTelegramServer
+        from sandbox.fake_telegram.server import FakeTelegramServer
 
         engine = create_engine(db)
         try:

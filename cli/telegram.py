@@ -11,11 +11,11 @@ import typer
 from core.settings import BotSettings
 
 if TYPE_CHECKING:  # aiogram is imported when the command runs, not when `gatepulse` starts
-    from bot.fake_telegram.world import FakeWorld
+    from sandbox.fake_telegram.world import FakeWorld
 
 app = typer.Typer()
 DEFAULT_TOKEN = BotSettings.model_fields["token"].get_default().get_secret_value()
-SCENARIOS = ("demo", "empty")  # bot.fake_telegram.scenarios.SCENARIOS; a test keeps them equal
+SCENARIOS = ("demo", "empty")  # sandbox.fake_telegram.scenarios.SCENARIOS; a test keeps them equal
 
 
 @app.command("fake-telegram")
@@ -63,7 +63,7 @@ def fake_telegram_cmd(
             err=True,
         )
         raise typer.Exit(2)
-    from bot.fake_telegram.scenarios import build_world
+    from sandbox.fake_telegram.scenarios import build_world
 
     try:
         world = build_world(
@@ -83,7 +83,7 @@ def fake_telegram_cmd(
 
 
 async def _serve(world: FakeWorld, token: str, host: str, port: int, scenario: str) -> None:
-    from bot.fake_telegram.server import FakeTelegramServer
+    from sandbox.fake_telegram.server import FakeTelegramServer
 
     server = FakeTelegramServer(world, token=token, host=host, port=port)
     try:

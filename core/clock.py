@@ -55,6 +55,3 @@ class ManualClock:
         self._now += dt.timedelta(seconds=seconds)
         return self._now
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(UTC)

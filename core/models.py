@@ -44,11 +44,6 @@ class MemberEventType(StrEnum):
     KICK = "kick"
 
 
-class ChatKind(StrEnum):
-    GROUP = "group"
-    CHANNEL = "channel"
-
-
 class SummaryType(StrEnum):
     SEVEN_DAY = "7day"
     THIRTY_DAY = "30day"

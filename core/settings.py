@@ -2,14 +2,14 @@
 
 One class per area. Each has its own env prefix where that helps; `DATABASE_URL` and
 `MESSAGE_CONTENT` keep their conventional names. Nothing here reads the environment at import
-time: call :func:`get_settings` (or build a class yourself in tests).
+time: the entry point calls :func:`load_settings` once and passes the result down (tests build
+their own).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -291,8 +291,3 @@ _AREAS: dict[str, type[BaseSettings]] = {
     "dashboard": DashboardSettings,
 }
 
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (cached). Tests build their own instead."""
-    return load_settings()

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import core.models  # noqa: F401 - registers the tables on Base.metadata
 from bot.dispatcher import create_dispatcher
-from bot.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeTelegramSession, FakeWorld
 from bot.repo import ChannelInfo
 from bot.services import BotServices
 from bot.telegram import create_bot
@@ -35,6 +34,7 @@ from core.settings import (
     LogWriterSettings,
     Settings,
 )
+from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeTelegramSession, FakeWorld
 
 TOKEN = DEFAULT_TOKEN
 BOT_ID = int(TOKEN.split(":", 1)[0])

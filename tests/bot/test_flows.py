@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.fake_telegram import FakeTelegramServer, FaultPlan
 from bot.gate import JoinedCallback
 from bot.repo import ConfigRepo
 from cli.db import run_migrations
 from core.db import create_engine, create_session_factory
 from core.models import ApiCallLog, VerificationLog
+from sandbox.fake_telegram import FakeTelegramServer, FaultPlan
 from tests.bot.conftest import (
     ALICE,
     BOB,
@@ -292,9 +292,9 @@ async def test_build_runtime_on_a_manual_clock_for_simulations(db_url: str, tmp_
     from aiogram.types import Update
 
     from bot.app import build_runtime
-    from bot.fake_telegram import FakeTelegramSession
     from bot.telegram import clock_sleep
     from core.clock import ManualClock
+    from sandbox.fake_telegram import FakeTelegramSession
     from tests.bot.conftest import START, make_settings
 
     clock = ManualClock(START)

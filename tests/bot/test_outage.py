@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from aiogram.types import Update
 
 from bot.dispatcher import create_dispatcher
-from bot.fake_telegram import FakeTelegramSession
 from bot.telegram import create_bot
 from cli.db import run_migrations
 from core.clock import ManualClock
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
 from core.models import ApiCallLog, Message, UserRestriction, VerificationLog
+from sandbox.fake_telegram import FakeTelegramSession
 from tests.bot.conftest import (
     BOB,
     CREATOR,

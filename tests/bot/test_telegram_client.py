@@ -31,7 +31,6 @@ from aiogram.exceptions import (
 from aiogram.methods import GetChat, SendMessage
 from aiogram.types import ChatMemberMember, ChatPermissions
 
-from bot.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeTelegramSession, FakeWorld
 from bot.telegram import (
     ApiCallLogger,
     OutgoingLimiter,
@@ -44,6 +43,7 @@ from bot.telegram import (
 from core.clock import ManualClock
 from core.models import ApiCallLog, ErrorType
 from core.settings import BotSettings, GateSettings
+from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeTelegramSession, FakeWorld
 
 GROUP = -1001600000001
 GROUP2 = -1001600000002

@@ -12,8 +12,6 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from bot.fake_telegram.server import FakeTelegramServer
-from bot.fake_telegram.world import FakeWorld
 from core.models import RAW_LOG_TABLES
 from pipelines.assets.maintenance import prune, raw_log_retention
 from pipelines.assets.telegram import member_counts
@@ -22,6 +20,8 @@ from pipelines.io import sync_engine
 from pipelines.resources import BotTelegramResource, FakeTelegramResource, PipelineConfigResource
 from pipelines.runner import materialize_range
 from pipelines.transforms.retention import TIME_COLUMNS
+from sandbox.fake_telegram.server import FakeTelegramServer
+from sandbox.fake_telegram.world import FakeWorld
 from tests.pipelines.seed import CHANNELS, FIRST_DAY, GROUPS, seed
 
 UTC = dt.UTC

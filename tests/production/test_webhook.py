@@ -23,8 +23,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeWorld
 from core.models import EnforcedChannel, GroupChannelLink, Owner, ProtectedGroup, VerificationLog
+from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeWorld
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.fake_telegram.world import FakeWorld, FaultPlan
 from core.clock import Clock
+from sandbox.fake_telegram.world import FakeWorld, FaultPlan
 
 SCENARIOS = ("demo", "empty")
 

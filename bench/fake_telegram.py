@@ -1,4 +1,4 @@
-"""How fast the fake answers: ``uv run python -m bot.fake_telegram.speed [calls]``.
+"""How fast the fake answers: ``uv run python -m bench.fake_telegram [calls]``.
 
 Measures getChatMember calls per second through the full client (``create_bot``: limiter and
 API-call logging into a no-op sink) on the in-process :class:`FakeTelegramSession` and on the
@@ -17,12 +17,12 @@ from typing import Any
 
 from aiogram import Bot
 
-from bot.fake_telegram.server import FakeTelegramServer
-from bot.fake_telegram.session import FakeTelegramSession
-from bot.fake_telegram.world import FakeWorld
 from bot.telegram import create_bot
 from core.clock import ManualClock
 from core.settings import BotSettings
+from sandbox.fake_telegram.server import FakeTelegramServer
+from sandbox.fake_telegram.session import FakeTelegramSession
+from sandbox.fake_telegram.world import FakeWorld
 
 CHANNEL = -1002000000001
 USER = 42

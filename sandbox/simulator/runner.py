@@ -1,7 +1,7 @@
 """Plays a scenario through the real bot: dispatcher, gate, batched writer, logged client.
 
 History runs on a :class:`~core.clock.ManualClock` against the fake Telegram world in process
-(:class:`~bot.fake_telegram.session.FakeTelegramSession`): Telegram latency and the limiter's
+(:class:`~sandbox.fake_telegram.session.FakeTelegramSession`): Telegram latency and the limiter's
 waits advance the simulated clock instead of wall time, so weeks pass in seconds and every row
 carries simulated time. Nothing is written by hand: each event becomes a Bot API update fed to
 the dispatcher, and what people do next depends on what the bot did (a muted person cannot
@@ -29,15 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import BotRuntime, build_runtime
 from bot.cache import InMemoryMembershipCache
-from bot.fake_telegram.server import FakeTelegramServer
-from bot.fake_telegram.session import FakeTelegramSession
-from bot.fake_telegram.world import FakeWorld, FaultPlan
 from bot.gate import JoinedCallback
-from bot.simulator.scenario import Persona, Scenario, SimGroup
-from bot.simulator.traffic import Event, EventKind, Planner
 from bot.telegram import simulated_timer
 from core.clock import ManualClock, SystemClock
 from core.settings import Settings
+from sandbox.fake_telegram.server import FakeTelegramServer
+from sandbox.fake_telegram.session import FakeTelegramSession
+from sandbox.fake_telegram.world import FakeWorld, FaultPlan
+from sandbox.simulator.scenario import Persona, Scenario, SimGroup
+from sandbox.simulator.traffic import Event, EventKind, Planner
 
 log = logging.getLogger(__name__)
 

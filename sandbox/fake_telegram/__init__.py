@@ -1,8 +1,8 @@
 """A fake Telegram Bot API: a scriptable world, an aiohttp server and an in-process session."""
 
-from bot.fake_telegram.server import DEFAULT_TOKEN, FakeTelegramServer, create_app
-from bot.fake_telegram.session import FakeTelegramSession
-from bot.fake_telegram.world import (
+from sandbox.fake_telegram.server import DEFAULT_TOKEN, FakeTelegramServer, create_app
+from sandbox.fake_telegram.session import FakeTelegramSession
+from sandbox.fake_telegram.world import (
     FAULT_KINDS,
     FakeWorld,
     FaultPlan,

@@ -2,10 +2,10 @@
 
 :class:`FakeWorld` is pure state. :meth:`FakeWorld.call` answers one Bot API method call the way
 Telegram would (a :class:`Reply` with the HTTP status and the JSON body); the aiohttp server
-(:mod:`bot.fake_telegram.server`) and the in-process session (:mod:`bot.fake_telegram.session`)
-both go through :func:`serve_call`, which adds the asynchronous parts (latency, long polling,
-hanging on a ``timeout`` fault). Everything random comes from ``random.Random(seed)``, so a
-scenario replays identically for a given seed.
+(:mod:`sandbox.fake_telegram.server`) and the in-process session
+(:mod:`sandbox.fake_telegram.session`) both go through :func:`serve_call`, which adds the
+asynchronous parts (latency, long polling, hanging on a ``timeout`` fault). Everything random
+comes from ``random.Random(seed)``, so a scenario replays identically for a given seed.
 
 Parameters arrive the way aiogram sends them: multipart form fields whose values are strings
 (numbers and nested objects JSON-encoded), or a JSON body with typed values. Both are accepted,
@@ -1480,7 +1480,7 @@ async def serve_call(
 ) -> Reply:
     """Answer a call with its asynchronous parts: latency, long polling, hanging.
 
-    Both the HTTP server and :class:`~bot.fake_telegram.session.FakeTelegramSession` use this
+    Both the HTTP server and :class:`~sandbox.fake_telegram.session.FakeTelegramSession` use this
     (the session through :func:`complete_reply`), so a reply is the same whichever way it is
     asked for. A hanging reply (``timeout`` fault) sleeps ``reply.delay_s`` (``hang_s``); the
     caller's own timeout is expected to fire first.

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.simulator.scenario import Persona, Scenario, SimGroup
+from sandbox.simulator.scenario import Persona, Scenario, SimGroup
 
 # Share of a day's messages in each UTC hour: quiet nights, a lunch bump, a long evening.
 HOURLY_PROFILE = [

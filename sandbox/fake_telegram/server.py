@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.fake_telegram.world import FakeWorld, Reply, serve_call
+from sandbox.fake_telegram.world import FakeWorld, Reply, serve_call
 
 log = logging.getLogger("gatepulse.fake_telegram")
 

@@ -22,7 +22,7 @@ from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from bot.fake_telegram.world import FakeWorld, Reply, Sleep, complete_reply
+from sandbox.fake_telegram.world import FakeWorld, Reply, Sleep, complete_reply
 
 if TYPE_CHECKING:
     from aiogram import Bot

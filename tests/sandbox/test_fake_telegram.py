@@ -46,15 +46,15 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from bot.fake_telegram import (
+from core.clock import ManualClock
+from sandbox.fake_telegram import (
     DEFAULT_TOKEN,
     FakeTelegramServer,
     FakeTelegramSession,
     FakeWorld,
     FaultPlan,
 )
-from bot.fake_telegram.scenarios import DEMO_GROUP_ID, build_world
-from core.clock import ManualClock
+from sandbox.fake_telegram.scenarios import DEMO_GROUP_ID, build_world
 
 GROUP = -1001500000001
 CHANNEL = -1002500000001  # public, bot is admin
@@ -791,8 +791,8 @@ async def test_cli_serves_the_demo_world(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_the_command_knows_the_real_scenarios_and_token():
-    from bot.fake_telegram import scenarios, server
     from cli import telegram
+    from sandbox.fake_telegram import scenarios, server
 
     assert telegram.SCENARIOS == scenarios.SCENARIOS
     assert telegram.DEFAULT_TOKEN == server.DEFAULT_TOKEN
