@@ -82,15 +82,12 @@ def _parse_day(value: str | None, name: str) -> dt.date | None:
 
 def first_raw_day(url: str) -> dt.date | None:
     """The UTC day of the oldest raw event (verifications, API calls, messages, joins)."""
+    from core.models import time_column
     from pipelines.io import read_table
 
     found = []
-    for table, column in (
-        ("verification_log", "timestamp"),
-        ("api_call_log", "timestamp"),
-        ("messages", "created_at"),
-        ("member_events", "timestamp"),
-    ):
+    for table in ("verification_log", "api_call_log", "messages", "member_events"):
+        column = time_column(table)
         rows = read_table(url, f'SELECT MIN("{column}") FROM "{table}"')
         value = rows[0][0] if rows else None
         if value is not None:

@@ -54,4 +54,3 @@ class ManualClock:
     def advance(self, seconds: float) -> dt.datetime:
         self._now += dt.timedelta(seconds=seconds)
         return self._now
-

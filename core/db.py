@@ -131,11 +131,17 @@ def create_engine(
 ) -> AsyncEngine:
     """An async engine for ``settings.url`` (or ``url``) with the configured pool.
 
+    The entry point builds the settings once and passes them (or just a ``url``, then with
+    the default pool options); nothing here reads the environment.
+
     PostgreSQL gets ``pool_pre_ping``, the configured size/overflow and recycling. SQLite gets
     WAL, a busy timeout and foreign keys on every connection; its parent folder is created.
     ``pool=False`` uses ``NullPool`` (migrations, short CLI runs).
     """
-    settings = settings or DatabaseSettings()
+    if settings is None:
+        if url is None:
+            raise TypeError("create_engine needs the database settings or a url")
+        settings = DatabaseSettings.model_construct()  # the pool defaults; no environment read
     url = url or settings.url
     kwargs: dict[str, Any] = {"echo": settings.echo}
     if backend_of(url) == "sqlite":

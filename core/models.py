@@ -71,6 +71,29 @@ def _id() -> Mapped[int]:
     return mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
 
 
+# Column(info=...) keys of the data contract, read by the pipelines (dtypes, time windows,
+# retention, and the pandera checks of their raw inputs are derived from them):
+#   "time": the table's event time (one per raw log table);
+#   "check": value rules of a raw column, as pandera check keyword arguments.
+TIME: dict[str, Any] = {"time": True}
+NON_NEGATIVE: dict[str, Any] = {"check": {"ge": 0}}
+NOT_EMPTY: dict[str, Any] = {"check": {"str_length": {"min_value": 1}}}
+
+
+def _isin(values: type[StrEnum]) -> dict[str, Any]:
+    return {"check": {"isin": [v.value for v in values]}}
+
+
+def time_column(table: str | sa.Table) -> str:
+    """The name of a raw log table's event-time column (the one marked ``info=TIME``)."""
+    if isinstance(table, str):
+        table = Base.metadata.tables[table]
+    found = [c.name for c in table.columns if c.info.get("time")]
+    if len(found) != 1:
+        raise LookupError(f"{table.name} has {len(found)} time columns marked, not one")
+    return found[0]
+
+
 # --------------------------------------------------------------------------- configuration
 
 
@@ -167,7 +190,7 @@ class AdminAuditLog(Base):
     resource: Mapped[str | None] = mapped_column(sa.String(256))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     success: Mapped[bool] = mapped_column(default=True)
-    timestamp: Mapped[dt.datetime] = mapped_column(default=_now, index=True)
+    timestamp: Mapped[dt.datetime] = mapped_column(default=_now, index=True, info=TIME)
 
 
 # --------------------------------------------------------------------------- raw logs
@@ -203,13 +226,13 @@ class VerificationLog(Base):
     id: Mapped[int] = _id()
     user_id: Mapped[int]
     group_id: Mapped[int]
-    status: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), info=_isin(VerificationStatus))
     cached: Mapped[bool] = mapped_column(default=False)
-    latency_ms: Mapped[float]
-    error_type: Mapped[str | None] = mapped_column(sa.String(32))
-    trigger: Mapped[str] = mapped_column(sa.String(16))
+    latency_ms: Mapped[float] = mapped_column(info=NON_NEGATIVE)
+    error_type: Mapped[str | None] = mapped_column(sa.String(32), info=_isin(ErrorType))
+    trigger: Mapped[str] = mapped_column(sa.String(16), info=_isin(VerificationTrigger))
     channels_checked: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
-    timestamp: Mapped[dt.datetime] = mapped_column(default=_now)
+    timestamp: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
 
 
 class ApiCallLog(Base):
@@ -219,14 +242,14 @@ class ApiCallLog(Base):
     __table_args__ = (sa.Index(None, "method", "timestamp"),)
 
     id: Mapped[int] = _id()
-    method: Mapped[str] = mapped_column(sa.String(64), index=True)
+    method: Mapped[str] = mapped_column(sa.String(64), index=True, info=NOT_EMPTY)
     chat_id: Mapped[int | None]
     user_id: Mapped[int | None]
     success: Mapped[bool] = mapped_column(index=True)
-    latency_ms: Mapped[float]
-    error_type: Mapped[str | None] = mapped_column(sa.String(32))
+    latency_ms: Mapped[float] = mapped_column(info=NON_NEGATIVE)
+    error_type: Mapped[str | None] = mapped_column(sa.String(32), info=_isin(ErrorType))
     error_message: Mapped[str | None] = mapped_column(sa.String(512))
-    timestamp: Mapped[dt.datetime] = mapped_column(default=_now, index=True)
+    timestamp: Mapped[dt.datetime] = mapped_column(default=_now, index=True, info=TIME)
 
 
 class Message(Base):
@@ -246,7 +269,7 @@ class Message(Base):
     content_type: Mapped[str] = mapped_column(sa.String(32), default="text")
     reply_to_message_id: Mapped[int | None]
     is_bot_message: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
 
 
 class MemberEvent(Base):
@@ -258,8 +281,8 @@ class MemberEvent(Base):
     id: Mapped[int] = _id()
     chat_id: Mapped[int]
     user_id: Mapped[int]
-    event: Mapped[str] = mapped_column(sa.String(16))
-    timestamp: Mapped[dt.datetime] = mapped_column(default=_now)
+    event: Mapped[str] = mapped_column(sa.String(16), info=_isin(MemberEventType))
+    timestamp: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
 
 
 class UserRestriction(Base):

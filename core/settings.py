@@ -290,4 +290,3 @@ _AREAS: dict[str, type[BaseSettings]] = {
     "pipelines": PipelineSettings,
     "dashboard": DashboardSettings,
 }
-

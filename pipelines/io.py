@@ -31,7 +31,9 @@ from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
 from core.db import Base, backend_of, plain_url, sqlite_path, sync_url
-from pipelines.schemas import RAW_MODELS, Validation, split_valid
+from core.models import time_column
+from pipelines.contract import raw_columns
+from pipelines.schemas import RAW_MODELS, RAW_READS, Validation, split_valid
 from pipelines.transforms.daily import newest_per_day
 
 UTC = dt.UTC
@@ -49,62 +51,19 @@ class RawSource:
     extra_where: str = ""
 
 
-_TS = pl.Datetime("us", "UTC")
+def _source(name: str, extra_where: str = "") -> RawSource:
+    """A raw read as :data:`pipelines.schemas.RAW_READS` lists it; dtypes and the time column
+    come from the schema in ``core.models``."""
+    table, columns = RAW_READS[name]
+    return RawSource(name, table, raw_columns(table, columns), time_column(table), extra_where)
 
-VERIFICATIONS = RawSource(
-    "verifications",
-    "verification_log",
-    {
-        "group_id": pl.Int64,
-        "status": pl.String,
-        "cached": pl.Boolean,
-        "error_type": pl.String,
-        "trigger": pl.String,
-        "latency_ms": pl.Float64,
-        "timestamp": _TS,
-    },
-    "timestamp",
-)
-API_CALLS = RawSource(
-    "api_calls",
-    "api_call_log",
-    {
-        "method": pl.String,
-        "success": pl.Boolean,
-        "error_type": pl.String,
-        "latency_ms": pl.Float64,
-        "timestamp": _TS,
-    },
-    "timestamp",
-)
-MESSAGES = RawSource(
-    "messages",
-    "messages",
-    {"chat_id": pl.Int64, "user_id": pl.Int64, "is_bot_message": pl.Boolean, "created_at": _TS},
-    "created_at",
-)
-MEMBER_EVENTS = RawSource(
-    "member_events",
-    "member_events",
-    {"chat_id": pl.Int64, "event": pl.String, "timestamp": _TS},
-    "timestamp",
-    # group activity only: joins/leaves of linked channels are not group events
-    "chat_id NOT IN (SELECT id FROM enforced_channels)",
-)
-SUMMARY_MESSAGES = RawSource(
-    "summary_messages",
-    "messages",
-    {
-        "chat_id": pl.Int64,
-        "telegram_message_id": pl.Int64,
-        "user_id": pl.Int64,
-        "content": pl.String,
-        "reply_to_message_id": pl.Int64,
-        "is_bot_message": pl.Boolean,
-        "created_at": _TS,
-    },
-    "created_at",
-)
+
+VERIFICATIONS = _source("verifications")
+API_CALLS = _source("api_calls")
+MESSAGES = _source("messages")
+# group activity only: joins/leaves of linked channels are not group events
+MEMBER_EVENTS = _source("member_events", "chat_id NOT IN (SELECT id FROM enforced_channels)")
+SUMMARY_MESSAGES = _source("summary_messages")
 RAW_SOURCES = {s.name: s for s in (VERIFICATIONS, API_CALLS, MESSAGES, MEMBER_EVENTS)}
 
 

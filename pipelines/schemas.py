@@ -24,6 +24,7 @@ from core.models import (
     VerificationStatus,
     VerificationTrigger,
 )
+from pipelines.contract import raw_schema
 
 STATUSES = [s.value for s in VerificationStatus]
 TRIGGERS = [t.value for t in VerificationTrigger]
@@ -34,74 +35,45 @@ SOURCES = [s.value for s in HistogramSource]
 UTC_TS = pl.Datetime("us", "UTC")
 
 
-class _Model(pa.DataFrameModel):
-    class Config:
-        strict = False  # extra columns are allowed on raw inputs
-        coerce = False
-
-
 # --------------------------------------------------------------------------- raw inputs
 
-
-class VerificationRaw(_Model):
-    """A ``verification_log`` row as read for aggregation."""
-
-    group_id: pl.Int64 = pa.Field(nullable=False)
-    status: pl.String = pa.Field(isin=STATUSES)
-    cached: pl.Boolean = pa.Field(nullable=False)
-    error_type: pl.String = pa.Field(nullable=True, isin=ERROR_TYPES)
-    trigger: pl.String = pa.Field(isin=TRIGGERS)
-    latency_ms: pl.Float64 = pa.Field(ge=0)
-    timestamp: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
-
-
-class ApiCallRaw(_Model):
-    """An ``api_call_log`` row as read for aggregation."""
-
-    method: pl.String = pa.Field(str_length={"min_value": 1})
-    success: pl.Boolean = pa.Field(nullable=False)
-    error_type: pl.String = pa.Field(nullable=True, isin=ERROR_TYPES)
-    latency_ms: pl.Float64 = pa.Field(ge=0)
-    timestamp: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
-
-
-class MessageRaw(_Model):
-    """A ``messages`` row as read for aggregation (no content)."""
-
-    chat_id: pl.Int64 = pa.Field(nullable=False)
-    user_id: pl.Int64 = pa.Field(nullable=True)
-    is_bot_message: pl.Boolean = pa.Field(nullable=False)
-    created_at: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
-
-
-class MemberEventRaw(_Model):
-    """A ``member_events`` row of a group (channel events are not read)."""
-
-    chat_id: pl.Int64 = pa.Field(nullable=False)
-    event: pl.String = pa.Field(isin=MEMBER_EVENTS)
-    timestamp: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
-
-
-class SummaryMessageRaw(_Model):
-    """A ``messages`` row as read for summaries (content may be NULL)."""
-
-    chat_id: pl.Int64 = pa.Field(nullable=False)
-    telegram_message_id: pl.Int64 = pa.Field(nullable=False)
-    user_id: pl.Int64 = pa.Field(nullable=True)
-    content: pl.String = pa.Field(nullable=True)
-    reply_to_message_id: pl.Int64 = pa.Field(nullable=True)
-    is_bot_message: pl.Boolean = pa.Field(nullable=False)
-    created_at: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
-
-
-RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
-    "verifications": VerificationRaw,
-    "api_calls": ApiCallRaw,
-    "messages": MessageRaw,
-    "member_events": MemberEventRaw,
-    "summary_messages": SummaryMessageRaw,
+RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "verifications": (
+        "verification_log",
+        ("group_id", "status", "cached", "error_type", "trigger", "latency_ms", "timestamp"),
+    ),
+    "api_calls": (
+        "api_call_log",
+        ("method", "success", "error_type", "latency_ms", "timestamp"),
+    ),
+    "messages": ("messages", ("chat_id", "user_id", "is_bot_message", "created_at")),
+    "member_events": ("member_events", ("chat_id", "event", "timestamp")),
+    "summary_messages": (
+        "messages",
+        (
+            "chat_id",
+            "telegram_message_id",
+            "user_id",
+            "content",
+            "reply_to_message_id",
+            "is_bot_message",
+            "created_at",
+        ),
+    ),
 }
-"""Raw model of each read (``pipelines.io`` source names)."""
+"""Each raw read (``pipelines.io`` source name): its table and the columns it selects."""
+
+RAW_MODELS: dict[str, pa.DataFrameSchema] = {
+    name: raw_schema(table, columns, name=name) for name, (table, columns) in RAW_READS.items()
+}
+"""The pandera schema of each raw read, derived from the columns' contract in ``core.models``
+(dtype, nullability and ``info={"check": ...}``)."""
+
+VerificationRaw = RAW_MODELS["verifications"]
+ApiCallRaw = RAW_MODELS["api_calls"]
+MessageRaw = RAW_MODELS["messages"]
+MemberEventRaw = RAW_MODELS["member_events"]
+SummaryMessageRaw = RAW_MODELS["summary_messages"]
 
 
 # --------------------------------------------------------------------------- outputs
@@ -237,7 +209,9 @@ def _jsonable(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def split_valid(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> Validation:
+def split_valid(
+    frame: pl.DataFrame, model: pa.DataFrameSchema | type[pa.DataFrameModel]
+) -> Validation:
     """Validate ``frame`` against ``model`` and split it into valid and invalid rows.
 
     Schema-level problems (a missing column, a wrong dtype) cannot be pinned on rows: they are

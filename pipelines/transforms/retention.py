@@ -5,15 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from core.models import RAW_LOG_TABLES
+from core.models import RAW_LOG_TABLES, time_column
 
-TIME_COLUMNS: dict[str, str] = {
-    "verification_log": "timestamp",
-    "api_call_log": "timestamp",
-    "messages": "created_at",
-    "member_events": "timestamp",
-    "admin_audit_log": "timestamp",
-}
+TIME_COLUMNS: dict[str, str] = {name: time_column(name) for name in RAW_LOG_TABLES}
 """The time column of each raw log table; rows older than the cutoff are pruned."""
 
 

@@ -36,6 +36,7 @@ from tests.bot.conftest import (
     Harness,
     make_world,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -131,11 +132,13 @@ async def test_polling_delivers_updates_to_the_gate(http_harness: Harness) -> No
     try:
         h.world.push_update(h.world.join_update(GROUP, ALICE))
         h.world.push_update(h.world.message_update(GROUP, BOB, "hello"))
-        for _ in range(200):
-            if h.muted(GROUP, ALICE) and len(await h.rows("messages")) >= 1:
-                break
-            await asyncio.sleep(0.05)
-        assert h.muted(GROUP, ALICE)
+
+        async def both_handled() -> bool:
+            # her prompt and his message: the two rows asserted below, once polling stopped
+            kinds = sorted(m["is_bot_message"] for m in await h.rows("messages"))
+            return h.muted(GROUP, ALICE) and kinds == [False, True]
+
+        await eventually(both_handled, within=10, what="the join and the message handled")
         assert "chat_member" in (h.world.allowed_updates or [])
     finally:
         await h.dp.stop_polling()
@@ -259,10 +262,9 @@ async def test_gatepulse_bot_polls_the_server_bot_api_base_names(tmp_path: Path)
             )
         try:
             world.push_update(world.join_update(GROUP, ALICE))
-            for _ in range(300):
-                if world.is_muted(GROUP, ALICE) or proc.returncode is not None:
-                    break
-                await asyncio.sleep(0.1)
+            await eventually(
+                lambda: world.is_muted(GROUP, ALICE) or proc.returncode is not None, within=30
+            )
             assert world.is_muted(GROUP, ALICE), log.read_text()[-2000:]
         finally:
             if proc.returncode is None:
@@ -292,26 +294,41 @@ async def test_build_runtime_on_a_manual_clock_for_simulations(db_url: str, tmp_
     from aiogram.types import Update
 
     from bot.app import build_runtime
-    from bot.telegram import clock_sleep
+    from bot.telegram import OutgoingLimiter, clock_sleep
     from core.clock import ManualClock
     from sandbox.fake_telegram import FakeTelegramSession
     from tests.bot.conftest import START, make_settings
 
     clock = ManualClock(START)
     world = make_world(clock=clock, latency_s=5.0)  # slow Telegram, in simulated seconds
-    session = FakeTelegramSession(world, token=TOKEN, sleep=clock_sleep(clock))
+    played: list[float] = []
+    on_the_clock = clock_sleep(clock)
+
+    async def latency(seconds: float) -> None:
+        played.append(seconds)
+        await on_the_clock(seconds)
+
+    session = FakeTelegramSession(world, token=TOKEN, sleep=latency)
     runtime = await build_runtime(make_settings(db_url, tmp_path), clock=clock, session=session)
     try:
+        [limiter] = [m for m in runtime.bot.session.middleware if isinstance(m, OutgoingLimiter)]
         creator = type("Actor", (), {"id": CREATOR, "username": "c", "first_name": "C"})()
         await runtime.services.repo.protect(GROUP, "Group", creator, [NEWS], clock.now())
-        started = asyncio.get_running_loop().time()
-        for user in range(7000, 7030):  # 30 newcomers: 30 prompts > 20 a minute into one group
+        for user in range(7000, 7030):  # 30 newcomers: 30 prompts into one group
             world.add_user(user, f"U{user}")
             update = Update.model_validate(world.join_update(GROUP, user))
             await runtime.dp.feed_update(runtime.bot, update)
-        assert asyncio.get_running_loop().time() - started < 30  # no real 5 s sleeps
         assert all(world.is_muted(GROUP, u) for u in range(7000, 7030))
-        assert clock.now() - START > dt.timedelta(minutes=5)  # latency and limits: simulated time
+        # no real 5 s sleeps: every call's latency was played on the ManualClock, and the
+        # clock moved by exactly that latency and the limiter's waits, nothing else
+        assert played == [5.0] * len(world.calls)
+        elapsed = clock.now() - START
+        assert elapsed.total_seconds() == pytest.approx(sum(played) + limiter.waited_s)
+        assert elapsed > dt.timedelta(minutes=5)  # minutes of Telegram latency, all simulated
+        # ...and the limiter the runtime built waits on the ManualClock too, not on the wall
+        before = clock.now()
+        await limiter.sleep(1.5)
+        assert clock.now() - before == dt.timedelta(seconds=1.5)
         await runtime.services.drain()
         checks = await _all(runtime.engine, VerificationLog)
         assert len(checks) == 30 and all(r.timestamp >= START for r in checks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from bot.cache import InMemoryMembershipCache
 from bot.gate import JoinedCallback, is_member
 from core.clock import ManualClock
 from core.settings import GateSettings
+from sandbox.fake_telegram import FakeTelegramSession
 from tests.bot.conftest import (
     ADMIN,
     ALICE,
@@ -129,15 +131,38 @@ async def test_check_runs_channel_calls_concurrently_then_uses_the_cache(
 ) -> None:
     await harness.protect()
     gate = harness.services.gate
+    # Each call's latency is played through the session's sleep, which counts the calls in
+    # flight: it holds a call until both are in flight (or, were they run one after the other,
+    # until its deadline passes) and never really waits the latency.
     harness.world.latency_s = 0.2
-    started = asyncio.get_running_loop().time()
+    played: list[float] = []
+    in_flight = peak = 0
+    both_in_flight = asyncio.Event()
+
+    async def latency(seconds: float) -> None:
+        nonlocal in_flight, peak
+        played.append(seconds)
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight == 2:
+            both_in_flight.set()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(both_in_flight.wait(), timeout=5)
+        finally:
+            in_flight -= 1
+
+    session = harness.bot.session
+    assert isinstance(session, FakeTelegramSession)
+    session.sleep = latency
     calls_before = len(harness.world.calls)
     cold = await gate.check(BOB, GROUP, "join", bot=harness.bot)
     member_calls = [m for m, _ in harness.world.calls[calls_before:] if m == "getChatMember"]
     assert len(member_calls) == 2
     assert cold.passed and not cold.cached and cold.channels_checked == 2
-    # two 0.2 s calls in parallel, not in sequence (a generous bound: not a benchmark)
-    assert asyncio.get_running_loop().time() - started < 0.39
+    # both channel calls were waiting on Telegram at the same time: in parallel, not in turn
+    assert played == [0.2, 0.2]
+    assert peak == 2 and in_flight == 0
     harness.world.latency_s = 0.0
     warm = await gate.check(BOB, GROUP, "message", bot=harness.bot)
     assert warm.passed and warm.cached

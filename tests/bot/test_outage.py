@@ -32,6 +32,7 @@ from tests.bot.conftest import (
     make_world,
 )
 from tests.support.pg import TempPostgres
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -97,8 +98,7 @@ async def test_database_outage_loses_and_duplicates_nothing(
         assert mutes_before == 10
         assert all(world.is_muted(GROUP, u) for u in range(9010, 9030))  # decided, called
         assert services.gate.counters.checks == 60
-        await asyncio.sleep(0.3)  # let the writer notice and spool
-        assert writer.stats.spooled > 0
+        await eventually(lambda: writer.stats.spooled > 0, what="the writer spooling")
 
         await asyncio.to_thread(own_postgres.start)  # back
         await traffic(5)
@@ -107,13 +107,16 @@ async def test_database_outage_loses_and_duplicates_nothing(
             Message: fed_messages + services.gate.counters.prompts,  # + the bot's own prompts
             ApiCallLog: len(world.calls),
         }
-        for _ in range(300):
+        counts: dict[type, int] = {}
+
+        async def all_rows_landed() -> bool:
             await writer.flush()
-            counts = {m: await _count(engine, m) for m in expected}
-            if counts == expected:
-                break
-            await asyncio.sleep(0.1)
-        assert counts == expected
+            counts.update({m: await _count(engine, m) for m in expected})
+            return counts == expected
+
+        await eventually(
+            all_rows_landed, within=30, interval=0.1, what=lambda: f"{counts} == {expected}"
+        )
         await asyncio.wait_for(services.state.drain(), 30)
         assert await _count(engine, UserRestriction) == 35
 

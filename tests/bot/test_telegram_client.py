@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import socket
+import types
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -31,6 +33,7 @@ from aiogram.exceptions import (
 from aiogram.methods import GetChat, SendMessage
 from aiogram.types import ChatMemberMember, ChatPermissions
 
+import bot.telegram as bot_telegram
 from bot.telegram import (
     ApiCallLogger,
     OutgoingLimiter,
@@ -267,8 +270,13 @@ async def test_middlewares_run_on_the_in_process_session(
 
 
 async def test_simulated_timer_counts_played_latency(
-    recorder: Recorder, clock: ManualClock
+    recorder: Recorder, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The real-time half of the timer, frozen but for a fixed 3 ms between two readings: the
+    # latency then is exactly the played 200 ms plus those 3 ms, however busy the machine.
+    readings = itertools.count()
+    real_time = types.SimpleNamespace(perf_counter=lambda: 1000.0 + 0.003 * next(readings))
+    monkeypatch.setattr(bot_telegram, "time", real_time)
     world = make_world()
     world.latency_s = 0.2
     sleeps = Sleeps(clock)
@@ -279,7 +287,8 @@ async def test_simulated_timer_counts_played_latency(
     await bot.get_chat(GROUP)
     [row] = recorder.api_calls
     assert sleeps.waits == [0.2]
-    assert 200.0 <= row["latency_ms"] < 1000.0
+    assert next(readings) == 2  # read once before the call and once after it
+    assert row["latency_ms"] == pytest.approx(203.0)
 
 
 # ---------------------------------------------------------------------------- retries

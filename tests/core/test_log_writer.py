@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from core.db import create_engine
 from core.log_writer import WRITABLE_TABLES, LogWriter, read_rejected, spool_files
 from core.models import Base
 from core.settings import LogWriterSettings
+from tests.support.waiting import eventually
 
 UTC = dt.UTC
 BIG = 2**62 + 12345  # Telegram ids are 64-bit
@@ -156,14 +156,6 @@ async def user_ids(engine: AsyncEngine) -> list[int]:
     t = Base.metadata.tables["verification_log"]
     async with engine.connect() as conn:
         return sorted((await conn.execute(sa.select(t.c.user_id))).scalars())
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {within} s")
-        await asyncio.sleep(0.02)
 
 
 # --------------------------------------------------------------------------- basics

@@ -17,9 +17,10 @@ import pytest
 
 from core.log_writer import spool_files
 
-pytestmark = pytest.mark.slow
-
 HANG_S = 720  # the usual run is 3-4 minutes here: a run past this is a hang
+
+# pytest-timeout's per-test default (300 s) would cut a slow but healthy run short
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(HANG_S + 60)]
 TROUBLE = (
     "database unavailable",
     "not applied at shutdown",

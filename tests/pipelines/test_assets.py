@@ -19,6 +19,7 @@ from pipelines.io import sync_engine
 from pipelines.partitions import daily_partitions
 from pipelines.resources import FakeTelegramResource
 from pipelines.runner import MaterializeError, materialize_range
+from tests.pipelines.results import asset_named, materialization
 from tests.pipelines.seed import DAYS, FIRST_DAY, seed
 
 LAST_DAY = FIRST_DAY + dt.timedelta(days=DAYS - 1)
@@ -183,7 +184,7 @@ def test_bad_raw_row_is_reported_and_excluded(seeded: str, backend: str) -> None
                 else dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
             },
         )
-    asset = analytics.build_analytics_assets(PARTITIONS)[0]
+    asset = asset_named(analytics.build_analytics_assets(PARTITIONS), analytics.VERIFICATION_DAILY)
     result = _materialize([asset], seeded, FIRST_DAY)
     assert result.success  # a bad raw row warns, it does not block
     raw = _check(result, analytics.RAW_CHECK)
@@ -192,7 +193,7 @@ def test_bad_raw_row_is_reported_and_excluded(seeded: str, backend: str) -> None
     details = raw.metadata["details"].value
     assert details["verifications"]["failing_rows"][0]["status"] == "bogus"
     assert _check(result, analytics.OUTPUT_CHECK).passed
-    mat = result.get_asset_materialization_events()[0].materialization
+    mat = materialization(result, analytics.VERIFICATION_DAILY)
     assert mat.metadata["raw_verifications_invalid"].value == 1
     with sync_engine(seeded).connect() as conn:
         checks = conn.execute(
@@ -208,7 +209,9 @@ def test_bad_raw_row_is_reported_and_excluded(seeded: str, backend: str) -> None
     assert checks == day_rows and valid >= day_rows
 
 
-def test_bad_output_fails_the_blocking_check_and_writes_nothing(seeded: str) -> None:
+def test_bad_output_fails_the_blocking_check_and_writes_nothing(
+    seeded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     materialize_range(FIRST_DAY, FIRST_DAY, database_url=seeded, progress=False)
     before = _snapshot(seeded)["analytics_group_daily"]
 
@@ -224,8 +227,17 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(seeded: str) -> 
     assert check.metadata["invalid_rows"].value == 3
     assert len(check.metadata["failing_rows"].value) == 3
     assert _snapshot(seeded)["analytics_group_daily"] == before
-    with pytest.raises(MaterializeError):
-        raise MaterializeError("runner raises on a failed run")  # the runner's contract
+
+    # the runner (what the CLI and the demo call) raises on that run and names the check
+    monkeypatch.setattr(
+        analytics, "SPECS", tuple(spec if s.table == spec.table else s for s in analytics.SPECS)
+    )
+    failed_check = f"{analytics.GROUP_DAILY}.*{analytics.OUTPUT_CHECK}"
+    with pytest.raises(MaterializeError, match=failed_check):
+        materialize_range(
+            FIRST_DAY, FIRST_DAY, database_url=seeded, progress=False, summaries=False
+        )
+    assert _snapshot(seeded)["analytics_group_daily"] == before
 
 
 def test_definitions_load() -> None:

@@ -22,6 +22,7 @@ from pipelines.runner import materialize_range
 from pipelines.transforms.retention import TIME_COLUMNS
 from sandbox.fake_telegram.server import FakeTelegramServer
 from sandbox.fake_telegram.world import FakeWorld
+from tests.pipelines.results import materialization
 from tests.pipelines.seed import CHANNELS, FIRST_DAY, GROUPS, seed
 
 UTC = dt.UTC
@@ -89,7 +90,7 @@ def test_retention_asset_uses_the_configured_days(db_url: str) -> None:
         },
     )
     assert result.success
-    mat = result.get_asset_materialization_events()[0].materialization
+    mat = materialization(result, raw_log_retention.key)
     assert mat.metadata["row_count"].value == 0
     assert _count(db_url, "SELECT count(*) FROM verification_log") == total
     result = dg.materialize(
@@ -99,7 +100,8 @@ def test_retention_asset_uses_the_configured_days(db_url: str) -> None:
             "pipeline_config": PipelineConfigResource(retention_days=1, retention_batch_size=100),
         },
     )
-    deleted = result.get_asset_materialization_events()[0].materialization.metadata["deleted"]
+    assert result.success
+    deleted = materialization(result, raw_log_retention.key).metadata["deleted"]
     assert deleted.value["verification_log"] == total
     assert _count(db_url, "SELECT count(*) FROM verification_log") == 0
 
@@ -149,7 +151,7 @@ def test_member_count_sync_with_faults(db_url: str, fake_telegram: FakeTelegramS
         },
     )
     assert result.success  # one failing chat does not fail the others
-    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    meta = materialization(result, member_counts.key).metadata
     assert meta["targets"].value == 4
     assert meta["row_count"].value == 3
     # the RetryAfter was honoured (by the client's limiter middleware or by the sync's own

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -67,6 +71,59 @@ async def _role_exists(url: str, role: str) -> bool:
     conn = await asyncpg.connect(_dsn(url))
     try:
         return bool(await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role))
+    finally:
+        await conn.close()
+
+
+async def _used_by_other_databases(url: str, role: str) -> bool:
+    """Whether ``role`` holds privileges in (or on) another database of the cluster.
+
+    ``pg_shdepend`` is shared by all databases: it lists the role's grants everywhere, those
+    on objects of other databases (``dbid``) and those on other databases themselves.
+    """
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        return bool(
+            await conn.fetchval(
+                """
+                SELECT EXISTS (
+                    SELECT FROM pg_shdepend d
+                    JOIN pg_roles r ON r.oid = d.refobjid
+                    JOIN pg_database here ON here.datname = current_database()
+                    WHERE r.rolname = $1 AND d.refclassid = 'pg_authid'::regclass
+                      AND CASE WHEN d.dbid = 0
+                               THEN NOT (d.classid = 'pg_database'::regclass
+                                         AND d.objid = here.oid)
+                               ELSE d.dbid <> here.oid END
+                )
+                """,
+                role,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def _used_by_this_database(url: str, role: str) -> bool:
+    """Whether ``role`` holds any privilege in (or on) this database."""
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        return bool(
+            await conn.fetchval(
+                """
+                SELECT EXISTS (
+                    SELECT FROM pg_shdepend d
+                    JOIN pg_roles r ON r.oid = d.refobjid
+                    JOIN pg_database here ON here.datname = current_database()
+                    WHERE r.rolname = $1 AND d.refclassid = 'pg_authid'::regclass
+                      AND CASE WHEN d.dbid = 0
+                               THEN d.classid = 'pg_database'::regclass AND d.objid = here.oid
+                               ELSE d.dbid = here.oid END
+                )
+                """,
+                role,
+            )
+        )
     finally:
         await conn.close()
 
@@ -182,22 +239,45 @@ def test_role_migration_up_down_up(empty_db_url: str) -> None:
     granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
     assert {t for t, p in granted.items() if p} == DASHBOARD_TABLES
 
+    # The role is cluster-wide: the downgrade drops it unless it still holds privileges in
+    # another database on the server (e.g. the other test databases), and keeps it otherwise.
+    used_elsewhere = asyncio.run(_used_by_other_databases(empty_db_url, READONLY_ROLE))
     command.downgrade(alembic_config(empty_db_url), BEFORE_ROLE)
-    if asyncio.run(_role_exists(empty_db_url, READONLY_ROLE)):  # kept: used by other databases
+    kept = asyncio.run(_role_exists(empty_db_url, READONLY_ROLE))
+    assert kept == used_elsewhere
+    if kept:  # ...with nothing left on this database
         granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
         assert {t for t, p in granted.items() if p} == set()
+    assert not asyncio.run(_used_by_this_database(empty_db_url, READONLY_ROLE))
 
     run_migrations(empty_db_url)
     granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
     assert {t for t, p in granted.items() if p} == DASHBOARD_TABLES
 
 
-def test_role_migration_is_a_no_op_on_sqlite(tmp_path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'ro.db'}"
-    cfg = alembic_config(url)
-    command.upgrade(cfg, ROLE_REVISION)
+def _sqlite_schema(path: Path) -> tuple[str | None, list[tuple[str, str, str | None]]]:
+    """The alembic revision and every schema object (kind, name, SQL) of a SQLite file."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        objects = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+        return (revision[0] if revision else None), list(objects)
+
+
+def test_role_migration_is_a_no_op_on_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "ro.db"
+    cfg = alembic_config(f"sqlite+aiosqlite:///{path}")
+    command.upgrade(cfg, BEFORE_ROLE)
+    revision, before = _sqlite_schema(path)
+    assert revision == BEFORE_ROLE
+    assert ("table", "protected_groups") in {(kind, name) for kind, name, _ in before}
+
+    command.upgrade(cfg, ROLE_REVISION)  # runs on SQLite, and only moves the revision
+    assert _sqlite_schema(path) == (ROLE_REVISION, before)
     command.downgrade(cfg, BEFORE_ROLE)
+    assert _sqlite_schema(path) == (BEFORE_ROLE, before)
     command.upgrade(cfg, "head")
+    revision, _ = _sqlite_schema(path)
+    assert revision == ScriptDirectory.from_config(cfg).get_current_head()
 
 
 async def test_readonly_user_is_refused_on_sqlite_and_for_odd_names(tmp_path) -> None:

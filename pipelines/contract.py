@@ -1,0 +1,78 @@
+"""What the pipelines derive from the one schema (``core.models``), instead of writing it again.
+
+- :func:`polars_dtype`: a column's polars dtype (``UTCDateTime`` -> ``Datetime("us", "UTC")``).
+- :func:`raw_columns`: the dtypes of a raw read, its table's time column always included.
+- :func:`raw_schema`: the pandera schema of a raw read: each column's dtype, its nullability
+  and the value rules written in ``Column(info={"check": ...})`` next to the column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+import sqlalchemy as sa
+
+from core.db import Base, UTCDateTime
+from core.models import time_column
+
+UTC_TS = pl.Datetime("us", "UTC")
+
+
+def table(name: str) -> sa.Table:
+    return Base.metadata.tables[name]
+
+
+def polars_dtype(column: sa.Column[Any]) -> pl.DataType:
+    """The polars dtype a column is read as."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return UTC_TS
+    if isinstance(kind, sa.Boolean):
+        return pl.Boolean()
+    if isinstance(kind, sa.Integer):  # BigInteger, SmallInteger and Telegram ids too
+        return pl.Int64()
+    if isinstance(kind, sa.Float | sa.Numeric):
+        return pl.Float64()
+    if isinstance(kind, sa.Date):
+        return pl.Date()
+    if isinstance(kind, sa.String | sa.JSON):
+        return pl.String()
+    raise TypeError(f"no polars dtype for {column.table.name}.{column.name} ({kind!r})")
+
+
+def raw_columns(table_name: str, columns: Iterable[str]) -> dict[str, pl.DataType]:
+    """``{column: dtype}`` for a read of ``columns`` (plus the time column, last if absent)."""
+    t = table(table_name)
+    names = list(columns)
+    when = time_column(t)
+    if when not in names:
+        names.append(when)
+    return {name: polars_dtype(t.c[name]) for name in names}
+
+
+def _checks(column: sa.Column[Any]) -> list[pa.Check]:
+    rules: dict[str, Any] = column.info.get("check", {})
+    checks = []
+    for name, argument in rules.items():
+        factory = getattr(pa.Check, name)
+        checks.append(factory(**argument) if isinstance(argument, dict) else factory(argument))
+    return checks
+
+
+def raw_schema(table_name: str, columns: Iterable[str], *, name: str) -> pa.DataFrameSchema:
+    """The pandera schema of a raw read (extra columns allowed, no coercion)."""
+    t = table(table_name)
+    return pa.DataFrameSchema(
+        {
+            c: pa.Column(
+                polars_dtype(t.c[c]), checks=_checks(t.c[c]), nullable=bool(t.c[c].nullable)
+            )
+            for c in columns
+        },
+        name=name,
+        strict=False,
+        coerce=False,
+    )

@@ -1,0 +1,464 @@
+"""The Bot API methods: the handler table, :meth:`_Methods.call` and one handler per method, with
+the access checks Telegram makes before acting in a chat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sandbox.fake_telegram.faults import _Faults
+from sandbox.fake_telegram.protocol import (
+    CANT_REMOVE_OWNER,
+    CANT_RESTRICT_SELF,
+    CHAT_NOT_FOUND,
+    MEMBER_LIST_INACCESSIBLE,
+    MESSAGE_CANT_BE_DELETED,
+    MESSAGE_NOT_MODIFIED,
+    MESSAGE_TO_DELETE_NOT_FOUND,
+    MESSAGE_TO_EDIT_NOT_FOUND,
+    NOT_ENOUGH_RIGHTS_INVITE,
+    NOT_ENOUGH_RIGHTS_RESTRICT,
+    NOT_ENOUGH_RIGHTS_SEND,
+    QUERY_TOO_OLD,
+    SUPERGROUPS_ONLY,
+    TEXT_EMPTY,
+    TEXT_TOO_LONG,
+    USER_IS_ADMIN,
+    USER_NOT_FOUND,
+    ApiError,
+    JsonDict,
+    Reply,
+    _Params,
+)
+from sandbox.fake_telegram.state import GROUP_DEFAULT_PERMISSIONS, PERMISSION_FIELDS, _Chat, _Member
+from sandbox.fake_telegram.updates import _Updates
+
+
+class _Methods(_Updates, _Faults):
+    """The Bot API methods this world answers, by name."""
+
+    def _init_methods(self) -> None:
+        self._handlers: dict[str, Callable[[_Params], Any]] = {
+            "getMe": self._get_me,
+            "logOut": lambda p: True,
+            "close": lambda p: True,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "sendMessage": self._send_message,
+            "sendChatAction": self._send_chat_action,
+            "deleteMessage": self._delete_message,
+            "deleteMessages": self._delete_messages,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "restrictChatMember": self._restrict_chat_member,
+            "banChatMember": self._ban_chat_member,
+            "unbanChatMember": self._unban_chat_member,
+            "getChatMember": self._get_chat_member,
+            "getChatMemberCount": self._get_chat_member_count,
+            "getChat": self._get_chat,
+            "getChatAdministrators": self._get_chat_administrators,
+            "answerCallbackQuery": self._answer_callback_query,
+            "createChatInviteLink": self._create_chat_invite_link,
+            "exportChatInviteLink": self._export_chat_invite_link,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "leaveChat": self._leave_chat,
+        }
+        self._by_lower = {name.lower(): name for name in self._handlers}
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The Bot API methods this world answers."""
+        return tuple(self._handlers)
+
+    # ------------------------------------------------------------------ answering calls
+    def call(self, method: str, params: Mapping[str, Any] | None = None) -> Reply:
+        """Answer one Bot API call (synchronously; see :func:`serve_call` for the async parts).
+
+        Faults are drawn first (a failed call changes nothing); then the method runs.
+        """
+        raw = dict(params or {})
+        self._remember(self.calls, (method, raw))
+        handler = self._handlers.get(method)
+        if handler is None:
+            method = self._by_lower.get(method.lower(), method)  # Telegram ignores case
+            handler = self._handlers.get(method)
+        if handler is None:
+            return Reply.error(404, "Not Found")
+        fault = self._draw_fault(method)
+        if fault is not None:
+            kind, retry_after = fault
+            self._remember(self.injected_faults, (method, kind))
+            self.fault_counts[kind] += 1
+            reply = self._fault_reply(method, kind, retry_after, raw)
+            if reply is not None:
+                return reply
+            extra = self.faults.slow_s
+        else:
+            extra = 0.0
+        try:
+            result = handler(_Params(raw))
+        except ApiError as exc:
+            reply = Reply.error(exc.status, exc.description, exc.retry_after)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            # malformed parameters (a number where a list belongs, ...): a 400, never a crash
+            reply = Reply.error(400, f"Bad Request: invalid parameters ({type(exc).__name__})")
+        else:
+            reply = result if isinstance(result, Reply) else Reply.success(result)
+        reply.delay_s += self.draw_latency() + extra
+        return reply
+
+    # ------------------------------------------------------------------ method handlers
+    def _get_me(self, p: _Params) -> JsonDict:
+        return dict(
+            self.bot_user,
+            can_join_groups=True,
+            can_read_all_group_messages=False,
+            supports_inline_queries=False,
+            can_connect_to_business=False,
+            has_main_web_app=False,
+        )
+
+    def _send_message(self, p: _Params) -> JsonDict:
+        chat = self._target_chat(p.chat_ref())
+        text = p.text("text") or ""
+        if not text.strip():
+            raise ApiError(400, TEXT_EMPTY)
+        if len(text) > 4096:
+            raise ApiError(400, TEXT_TOO_LONG)
+        if chat.type == "channel" and not self._bot_right(chat, "can_post_messages"):
+            raise ApiError(400, NOT_ENOUGH_RIGHTS_SEND)
+        if self.enforce_flood_limits:
+            self._check_flood(chat)
+        message = self._new_message(chat, self.bot_user, text=text)
+        markup = p.obj("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        reply = p.obj("reply_parameters")
+        reply_to = reply.get("message_id") if isinstance(reply, dict) else None
+        reply_to = reply_to or p.integer("reply_to_message_id")
+        if reply_to is not None and reply_to in chat.messages:
+            message["reply_to_message"] = {
+                k: v for k, v in chat.messages[reply_to].items() if k != "reply_to_message"
+            }
+        self._remember(self.sent_messages, message)
+        return message
+
+    def _send_chat_action(self, p: _Params) -> bool:
+        self._target_chat(p.chat_ref())
+        return True
+
+    def _delete_message(self, p: _Params) -> bool:
+        chat = self._target_chat(p.chat_ref())
+        message_id = p.integer("message_id", required=True)
+        assert message_id is not None
+        self._delete_one(chat, message_id)
+        return True
+
+    def _delete_messages(self, p: _Params) -> bool:
+        chat = self._target_chat(p.chat_ref())
+        ids = p.obj("message_ids") or []
+        for message_id in ids:
+            if int(message_id) in chat.messages:
+                self._delete_one(chat, int(message_id))
+        return True
+
+    def _delete_one(self, chat: _Chat, message_id: int) -> None:
+        message = chat.messages.get(message_id)
+        if message is None:
+            raise ApiError(400, MESSAGE_TO_DELETE_NOT_FOUND)
+        own = message.get("from", {}).get("id") == self.bot_id
+        if not own and chat.type != "private" and not self._bot_right(chat, "can_delete_messages"):
+            raise ApiError(400, MESSAGE_CANT_BE_DELETED)
+        del chat.messages[message_id]
+        if len(self.deleted_messages) >= self.history_limit:
+            self.deleted_messages.clear()
+        self.deleted_messages.add((chat.id, message_id))
+
+    def _edit_message_text(self, p: _Params) -> JsonDict:
+        chat = self._target_chat(p.chat_ref())
+        message_id = p.integer("message_id", required=True)
+        message = chat.messages.get(message_id or 0)
+        if message is None or message.get("from", {}).get("id") != self.bot_id:
+            raise ApiError(400, MESSAGE_TO_EDIT_NOT_FOUND)
+        text = p.text("text") or ""
+        if not text.strip():
+            raise ApiError(400, TEXT_EMPTY)
+        markup = p.obj("reply_markup")
+        if text == message.get("text") and markup == message.get("reply_markup"):
+            raise ApiError(400, MESSAGE_NOT_MODIFIED)
+        message["text"] = text
+        message["edit_date"] = self._now()
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        self._remember(self.edited_messages, dict(message))
+        return message
+
+    def _edit_message_reply_markup(self, p: _Params) -> JsonDict:
+        chat = self._target_chat(p.chat_ref())
+        message = chat.messages.get(p.integer("message_id", required=True) or 0)
+        if message is None or message.get("from", {}).get("id") != self.bot_id:
+            raise ApiError(400, MESSAGE_TO_EDIT_NOT_FOUND)
+        markup = p.obj("reply_markup")
+        if markup == message.get("reply_markup"):
+            raise ApiError(400, MESSAGE_NOT_MODIFIED)
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = self._now()
+        return message
+
+    def _restrict_chat_member(self, p: _Params) -> bool:
+        chat = self._target_chat(p.chat_ref())
+        user_id = p.integer("user_id", required=True)
+        assert user_id is not None
+        if chat.type != "supergroup":
+            raise ApiError(400, SUPERGROUPS_ONLY)
+        if not self._bot_right(chat, "can_restrict_members"):
+            raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
+        if user_id == self.bot_id:
+            raise ApiError(400, CANT_RESTRICT_SELF)
+        if user_id not in self.users:
+            raise ApiError(400, USER_NOT_FOUND)
+        current = self._current(chat, user_id)
+        if current is not None and current.status == "creator":
+            raise ApiError(400, CANT_REMOVE_OWNER)
+        if current is not None and current.status == "administrator":
+            raise ApiError(400, USER_IS_ADMIN)
+        given = p.obj("permissions")
+        if not isinstance(given, dict):
+            raise ApiError(400, "Bad Request: can't parse permissions JSON object")
+        perms = {name: bool(given.get(name, False)) for name in PERMISSION_FIELDS}
+        # Telegram's dependent permissions: any media right implies the right to send text.
+        if not p.flag("use_independent_chat_permissions") and any(
+            perms[n] for n in PERMISSION_FIELDS[1:10]
+        ):
+            perms["can_send_messages"] = True
+        until = self._until(p)
+        self.restrictions[(chat.id, user_id)] = dict(perms, until_date=until)
+        was_member = current is not None and (
+            current.status == "member" or (current.status == "restricted" and current.is_member)
+        )
+        defaults = chat.permissions or GROUP_DEFAULT_PERMISSIONS
+        if all(perms[name] for name, allowed in defaults.items() if allowed):
+            # as open as the group's defaults: a plain member again (or still not in the group)
+            chat.members[user_id] = (
+                _Member("member") if was_member else _Member("left", is_member=False)
+            )
+        else:
+            chat.members[user_id] = _Member(
+                "restricted", is_member=was_member, permissions=perms, until_date=until
+            )
+        return True
+
+    def _ban_chat_member(self, p: _Params) -> bool:
+        chat = self._target_chat(p.chat_ref())
+        user_id = p.integer("user_id", required=True)
+        assert user_id is not None
+        if not self._bot_right(chat, "can_restrict_members"):
+            raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
+        current = self._current(chat, user_id)
+        if current is not None and current.status == "creator":
+            raise ApiError(400, CANT_REMOVE_OWNER)
+        if current is not None and current.status == "administrator":
+            raise ApiError(400, USER_IS_ADMIN)
+        until = self._until(p)
+        chat.members[user_id] = _Member("kicked", is_member=False, until_date=until)
+        self.bans[(chat.id, user_id)] = until
+        return True
+
+    def _unban_chat_member(self, p: _Params) -> bool:
+        chat = self._target_chat(p.chat_ref())
+        user_id = p.integer("user_id", required=True)
+        assert user_id is not None
+        if not self._bot_right(chat, "can_restrict_members"):
+            raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
+        current = self._current(chat, user_id)
+        if current is not None and (
+            current.status == "kicked"
+            or (not p.flag("only_if_banned") and current.status not in ("creator", "left"))
+        ):
+            chat.members[user_id] = _Member("left", is_member=False)
+        self.bans.pop((chat.id, user_id), None)
+        return True
+
+    def _get_chat_member(self, p: _Params) -> JsonDict:
+        ref = p.chat_ref()
+        user_id = p.integer("user_id", required=True)
+        assert user_id is not None
+        chat = self._readable_chat(ref)
+        if chat.type == "channel" and not self._bot_in(chat):
+            raise ApiError(400, MEMBER_LIST_INACCESSIBLE)
+        self._check_bot_access(chat)
+        if user_id not in self.users:
+            raise ApiError(400, USER_NOT_FOUND)
+        return self._member_json(chat, user_id)
+
+    def _get_chat_member_count(self, p: _Params) -> int:
+        chat = self._readable_chat(p.chat_ref())
+        if chat.type != "channel" or self._bot_in(chat):
+            self._check_bot_access(chat)
+        members = sum(1 for uid in chat.members if self.is_member(chat.id, uid))
+        return members + chat.extra_members
+
+    def _get_chat(self, p: _Params) -> JsonDict:
+        chat = self._readable_chat(p.chat_ref())
+        if chat.type != "channel" or self._bot_in(chat):
+            self._check_bot_access(chat)
+        info = self._chat_json(chat)
+        info.update(
+            accent_color_id=abs(chat.id) % 7,
+            max_reaction_count=11,
+            accepted_gift_types={
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        )
+        if chat.description:
+            info["description"] = chat.description
+        if chat.type == "private":
+            return info
+        if self._bot_in(chat) and self._bot_right(chat, "can_invite_users"):
+            if chat.invite_link is None:
+                chat.invite_link = self._make_link()
+            info["invite_link"] = chat.invite_link
+        if chat.type in ("group", "supergroup"):
+            info["permissions"] = dict(chat.permissions or GROUP_DEFAULT_PERMISSIONS)
+        return info
+
+    def _get_chat_administrators(self, p: _Params) -> list[JsonDict]:
+        chat = self._readable_chat(p.chat_ref())
+        if chat.type == "channel" and not self._bot_in(chat):
+            raise ApiError(400, MEMBER_LIST_INACCESSIBLE)
+        self._check_bot_access(chat)
+        return [
+            self._member_json(chat, uid)
+            for uid, member in chat.members.items()
+            if member.status in ("creator", "administrator")
+        ]
+
+    def _answer_callback_query(self, p: _Params) -> bool:
+        query_id = p.text("callback_query_id") or ""
+        if query_id not in self._open_callbacks:
+            raise ApiError(400, QUERY_TOO_OLD)
+        self._open_callbacks.discard(query_id)
+        self._remember(
+            self.answered_callbacks,
+            {
+                "callback_query_id": query_id,
+                "text": p.text("text"),
+                "show_alert": p.flag("show_alert"),
+                "url": p.text("url"),
+            },
+        )
+        return True
+
+    def _create_chat_invite_link(self, p: _Params) -> JsonDict:
+        chat = self._target_chat(p.chat_ref())
+        if not self._bot_right(chat, "can_invite_users"):
+            raise ApiError(400, NOT_ENOUGH_RIGHTS_INVITE)
+        link: JsonDict = {
+            "invite_link": self._make_link(),
+            "creator": dict(self.bot_user),
+            "creates_join_request": p.flag("creates_join_request"),
+            "is_primary": False,
+            "is_revoked": False,
+        }
+        if "name" in p:
+            link["name"] = p.text("name")
+        if "expire_date" in p:
+            link["expire_date"] = p.integer("expire_date")
+        if "member_limit" in p:
+            link["member_limit"] = p.integer("member_limit")
+        chat.invite_links.append(link)
+        return link
+
+    def _export_chat_invite_link(self, p: _Params) -> str:
+        chat = self._target_chat(p.chat_ref())
+        if not self._bot_right(chat, "can_invite_users"):
+            raise ApiError(400, NOT_ENOUGH_RIGHTS_INVITE)
+        chat.invite_link = self._make_link()
+        return chat.invite_link
+
+    def _set_my_commands(self, p: _Params) -> bool:
+        commands = p.obj("commands")
+        if not isinstance(commands, list):
+            raise ApiError(400, "Bad Request: can't parse commands JSON object")
+        if not all(isinstance(c, dict) and c.get("command") for c in commands):
+            raise ApiError(400, "Bad Request: can't parse commands JSON object")
+        self.commands = [dict(c) for c in commands]
+        return True
+
+    def _get_my_commands(self, p: _Params) -> list[JsonDict]:
+        return list(self.commands)
+
+    def _delete_my_commands(self, p: _Params) -> bool:
+        self.commands = []
+        return True
+
+    def _leave_chat(self, p: _Params) -> bool:
+        chat = self._target_chat(p.chat_ref())
+        if chat.type == "channel":
+            chat.members.pop(self.bot_id, None)
+        else:
+            chat.members[self.bot_id] = _Member("left", is_member=False)
+        return True
+
+    # ------------------------------------------------------------------ access and until_date
+    def _until(self, p: _Params) -> int:
+        """``until_date`` as Telegram applies it: under 30 s or over 366 days away is forever."""
+        until = p.integer("until_date", 0) or 0
+        ahead = until - self._now()
+        return until if 30 <= ahead <= 366 * 86400 else 0
+
+    def _bot_in(self, chat: _Chat) -> bool:
+        if chat.type == "private":
+            return True
+        member = chat.members.get(self.bot_id)
+        return member is not None and member.status in ("administrator", "member", "restricted")
+
+    def _bot_right(self, chat: _Chat, right: str) -> bool:
+        member = chat.members.get(self.bot_id)
+        if member is None or member.status != "administrator":
+            return False
+        return bool((member.rights or {}).get(right, False))
+
+    def _check_bot_access(self, chat: _Chat) -> None:
+        if chat.type == "private":
+            return
+        member = chat.members.get(self.bot_id)
+        kind = {"channel": "channel", "group": "group", "supergroup": "supergroup"}[chat.type]
+        if member is not None and member.status == "kicked":
+            raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
+        if not self._bot_in(chat):
+            if chat.type == "channel":
+                raise ApiError(400, CHAT_NOT_FOUND)
+            raise ApiError(403, f"Forbidden: bot is not a member of the {kind} chat")
+
+    def _readable_chat(self, ref: int | str) -> _Chat:
+        """A chat the bot may read about: public channels it is not in still exist."""
+        chat = self._find(ref)
+        if chat is None:
+            raise ApiError(400, CHAT_NOT_FOUND)
+        if chat.type == "channel" and not self._bot_in(chat) and not chat.username:
+            member = chat.members.get(self.bot_id)
+            if member is None or member.status != "kicked":
+                raise ApiError(400, CHAT_NOT_FOUND)
+        return chat
+
+    def _target_chat(self, ref: int | str) -> _Chat:
+        """A chat the bot must be in to act on."""
+        chat = self._find(ref)
+        if chat is None:
+            raise ApiError(400, CHAT_NOT_FOUND)
+        self._check_bot_access(chat)
+        return chat
