@@ -38,12 +38,11 @@ from aiogram.types import Message, Update
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.dispatcher import create_dispatcher
+from bot.app import BotRuntime, build_runtime
 from bot.repo import ChannelInfo
 from bot.services import BotServices
-from bot.telegram import create_bot
 from cli.db import run_migrations
-from core.db import create_engine, create_session_factory
+from core.db import create_engine
 from core.log_writer import LogWriter
 from core.settings import BotSettings, DatabaseSettings, LogWriterSettings, Settings
 from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramSession, FakeWorld
@@ -61,16 +60,30 @@ CHUNK = 2000
 
 @dataclass
 class BotStack:
+    """The world and the bot runtime (:func:`bot.app.build_runtime`) running on it."""
+
     world: FakeWorld
-    bot: Bot
-    dp: Dispatcher
-    writer: LogWriter
-    engine: AsyncEngine
+    runtime: BotRuntime
+
+    @property
+    def bot(self) -> Bot:
+        return self.runtime.bot
+
+    @property
+    def dp(self) -> Dispatcher:
+        return self.runtime.dp
+
+    @property
+    def writer(self) -> LogWriter:
+        return self.runtime.writer
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.runtime.engine
 
     @property
     def services(self) -> BotServices:
-        services: BotServices = self.dp["services"]
-        return services
+        return self.runtime.services
 
 
 @contextlib.contextmanager
@@ -117,13 +130,9 @@ async def bot_stack(url: str, world: FakeWorld, tmp: Path) -> AsyncIterator[BotS
         bot=BotSettings(token=DEFAULT_TOKEN),
         writer=LogWriterSettings(spool_dir=tmp / "spool"),
     )
-    engine = create_engine(url=url)
-    writer = LogWriter(engine, settings.writer)
-    await writer.start()
     session = FakeTelegramSession(world, token=DEFAULT_TOKEN)
-    bot = create_bot(settings.bot, writer, session=session, gate=settings.gate)
-    dp = create_dispatcher(settings, writer=writer, sessions=create_session_factory(engine))
-    stack = BotStack(world, bot, dp, writer, engine)
+    runtime = await build_runtime(settings, session=session, engine=create_engine(url=url))
+    stack = BotStack(world, runtime)
     actor = type("Actor", (), {"id": CREATOR, "username": "creator", "first_name": "C"})()
     infos = [ChannelInfo(c, f"bench_channel_{i}", f"Channel {i}") for i, c in enumerate(CHANNELS)]
     now = stack.services.clock.now()
@@ -132,10 +141,7 @@ async def bot_stack(url: str, world: FakeWorld, tmp: Path) -> AsyncIterator[BotS
     try:
         yield stack
     finally:
-        await stack.services.state.close()
-        await writer.close()
-        await bot.session.close()
-        await engine.dispose()
+        await runtime.close()
 
 
 def message_updates(world: FakeWorld, n: int, users: int, seed: int = 1) -> list[Update]:

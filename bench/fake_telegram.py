@@ -12,7 +12,6 @@ import asyncio
 import datetime as dt
 import sys
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot
@@ -32,7 +31,7 @@ class _Sink:
     def __init__(self) -> None:
         self.rows = 0
 
-    def put(self, table: str, row: Mapping[str, Any]) -> None:
+    def put(self, table: object, /, **columns: Any) -> None:
         self.rows += 1
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.cache import MembershipCache
 from bot.dispatcher import create_dispatcher
 from bot.services import BotServices
-from bot.telegram import create_bot
+from bot.telegram import Sleep, create_bot
 from core.clock import Clock
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
@@ -63,22 +63,32 @@ class BotRuntime:
     writer: LogWriter
     bot: Bot
     dp: Dispatcher
+    owns_writer: bool = True
+    """False when the writer (and its engine) was given: their owner closes them."""
 
     @property
     def services(self) -> BotServices:
         services: BotServices = self.dp["services"]
         return services
 
-    async def close(self) -> None:
-        """Apply pending state writes, drain the log writer, close the session and engine."""
+    async def close(self, *, state_timeout_s: float | None = None) -> None:
+        """Apply pending state writes, drain the log writer, close the session and engine.
+
+        ``state_timeout_s`` bounds the state writes' drain (default: the state writer's).
+        A writer given to :func:`build_runtime` is shared: it is left open, and its engine
+        is not disposed.
+        """
+        state = self.services.state
         try:
-            await self.services.state.close()
+            await (state.close() if state_timeout_s is None else state.close(state_timeout_s))
         finally:
             try:
-                await self.writer.close()
+                if self.owns_writer:
+                    await self.writer.close()
             finally:
                 await self.bot.session.close()
-                await self.engine.dispose()
+                if self.owns_writer:
+                    await self.engine.dispose()
 
 
 async def build_runtime(
@@ -89,17 +99,32 @@ async def build_runtime(
     engine: AsyncEngine | None = None,
     timer: Callable[[], float] | None = None,
     cache: MembershipCache | None = None,
+    sleep: Sleep | None = None,
+    writer: LogWriter | None = None,
 ) -> BotRuntime:
     """Engine, started log writer, bot from :func:`bot.telegram.create_bot`, dispatcher.
 
     ``cache`` replaces the default in-process membership cache (a simulation passes one with
-    a seeded jitter, so that a seed replays the same checks).
+    a seeded jitter, so that a seed replays the same checks; replicas can share one).
+    ``sleep`` is the outgoing limiter's sleep (see :func:`bot.telegram.create_bot`).
+    ``writer`` shares an already started log writer, on ``engine`` (required with it), with
+    another runtime (a second replica): :meth:`BotRuntime.close` then leaves both open.
     """
-    engine = engine or create_engine(settings.db)
-    writer = LogWriter(engine, settings.writer)
-    await writer.start()
+    owns_writer = writer is None
+    if writer is None:
+        engine = engine or create_engine(settings.db)
+        writer = LogWriter(engine, settings.writer)
+        await writer.start()
+    elif engine is None:
+        raise TypeError("build_runtime: a shared writer needs its engine too")
     bot = create_bot(
-        settings.bot, writer, clock=clock, session=session, gate=settings.gate, timer=timer
+        settings.bot,
+        writer,
+        clock=clock,
+        session=session,
+        gate=settings.gate,
+        sleep=sleep,
+        timer=timer,
     )
     dp = create_dispatcher(
         settings,
@@ -109,7 +134,7 @@ async def build_runtime(
         cache=cache,
         timer=timer or time.perf_counter,
     )
-    return BotRuntime(settings, engine, writer, bot, dp)
+    return BotRuntime(settings, engine, writer, bot, dp, owns_writer=owns_writer)
 
 
 async def run_polling(settings: Settings) -> None:

@@ -37,7 +37,8 @@ from bot.cache import MembershipCache
 from bot.repo import ChannelInfo, ConfigRepo, GroupConfig
 from bot.state import StateWriter
 from core.clock import Clock, SystemClock
-from core.models import ErrorType, VerificationStatus, VerificationTrigger
+from core.models import ErrorType, VerificationLog, VerificationStatus, VerificationTrigger
+from core.models import Message as MessageLog
 from core.settings import GateSettings
 
 if TYPE_CHECKING:
@@ -221,18 +222,16 @@ class GateService:
             channels_checked=len(channels),
         )
         self.writer.put(
-            "verification_log",
-            {
-                "user_id": user_id,
-                "group_id": group_id,
-                "status": status.value,
-                "cached": result.cached,
-                "latency_ms": result.latency_ms,
-                "error_type": error_type.value if error_type is not None else None,
-                "trigger": trigger.value,
-                "channels_checked": len(channels),
-                "timestamp": self.clock.now(),
-            },
+            VerificationLog,
+            user_id=user_id,
+            group_id=group_id,
+            status=status.value,
+            cached=result.cached,
+            latency_ms=result.latency_ms,
+            error_type=error_type.value if error_type is not None else None,
+            trigger=trigger.value,
+            channels_checked=len(channels),
+            timestamp=self.clock.now(),
         )
         c = self.counters
         c.checks += 1
@@ -355,17 +354,15 @@ class GateService:
         if sent:
             self.counters.prompts += 1
             self.writer.put(
-                "messages",
-                {
-                    "telegram_message_id": sent.message_id,
-                    "chat_id": config.group_id,
-                    "user_id": bot.id,
-                    "content": sent.text if self.settings.message_content == "full" else None,
-                    "content_type": "text",
-                    "reply_to_message_id": None,
-                    "is_bot_message": True,
-                    "created_at": self.clock.now(),
-                },
+                MessageLog,
+                telegram_message_id=sent.message_id,
+                chat_id=config.group_id,
+                user_id=bot.id,
+                content=sent.text if self.settings.message_content == "full" else None,
+                content_type="text",
+                reply_to_message_id=None,
+                is_bot_message=True,
+                created_at=self.clock.now(),
             )
         return bool(sent)
 

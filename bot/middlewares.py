@@ -10,6 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update
 
 from bot.services import BotServices
+from core.models import Message as MessageLog
 from core.settings import MessageContent
 
 log = logging.getLogger(__name__)
@@ -72,17 +73,15 @@ class RawLogMiddleware(BaseMiddleware):
             content = clean_text(message.text if message.text is not None else message.caption)
         reply = message.reply_to_message
         self.writer.put(
-            "messages",
-            {
-                "telegram_message_id": message.message_id,
-                "chat_id": chat.id,
-                "user_id": sender.id if sender is not None else None,
-                "content": content,
-                "content_type": _content_type(message),
-                "reply_to_message_id": reply.message_id if reply is not None else None,
-                "is_bot_message": bool(sender.is_bot) if sender is not None else False,
-                "created_at": self.clock.now(),
-            },
+            MessageLog,
+            telegram_message_id=message.message_id,
+            chat_id=chat.id,
+            user_id=sender.id if sender is not None else None,
+            content=content,
+            content_type=_content_type(message),
+            reply_to_message_id=reply.message_id if reply is not None else None,
+            is_bot_message=bool(sender.is_bot) if sender is not None else False,
+            created_at=self.clock.now(),
         )
 
 

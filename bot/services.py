@@ -13,7 +13,7 @@ from bot.gate import GateService
 from bot.repo import ConfigRepo, GroupConfig
 from bot.state import StateWriter
 from core.clock import Clock
-from core.models import MemberEventType
+from core.models import MemberEvent, MemberEventType
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -70,13 +70,11 @@ class BotServices:
         if event is not MemberEventType.JOIN:
             self._joins.pop((chat_id, user_id), None)
         self.writer.put(
-            "member_events",
-            {
-                "chat_id": chat_id,
-                "user_id": user_id,
-                "event": event.value,
-                "timestamp": self.clock.now(),
-            },
+            MemberEvent,
+            chat_id=chat_id,
+            user_id=user_id,
+            event=event.value,
+            timestamp=self.clock.now(),
         )
 
     async def drain(self) -> None:

@@ -31,7 +31,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -60,7 +60,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.utils.token import TokenValidationError
 
 from core.clock import Clock, SystemClock
-from core.models import ErrorType
+from core.models import ApiCallLog, ErrorType
 from core.settings import BotSettings, GateSettings
 
 if TYPE_CHECKING:
@@ -115,9 +115,12 @@ _TOKEN_LIKE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 
 
 class RowSink(Protocol):
-    """What the middleware needs of a log writer (``core.log_writer.LogWriter`` fits)."""
+    """What the middleware needs of a log writer (``core.log_writer.LogWriter`` fits).
 
-    def put(self, table: str, row: Mapping[str, Any]) -> None: ...
+    Rows go in typed, as ``put(ApiCallLog, method=..., ...)``.
+    """
+
+    def put(self, table: type[ApiCallLog], /, **columns: Any) -> None: ...
 
 
 # ---------------------------------------------------------------------------- errors
@@ -238,17 +241,15 @@ class ApiCallLogger(BaseRequestMiddleware):
         if self.writer is None or name in self.exclude:
             return
         self.writer.put(
-            "api_call_log",
-            {
-                "method": name,
-                "chat_id": _int_or_none(getattr(method, "chat_id", None)),
-                "user_id": _int_or_none(getattr(method, "user_id", None)),
-                "success": exc is None,
-                "latency_ms": round(latency_ms, 3),
-                "error_type": str(error_type) if error_type else None,
-                "error_message": message,
-                "timestamp": self.clock.now(),
-            },
+            ApiCallLog,
+            method=name,
+            chat_id=_int_or_none(getattr(method, "chat_id", None)),
+            user_id=_int_or_none(getattr(method, "user_id", None)),
+            success=exc is None,
+            latency_ms=round(latency_ms, 3),
+            error_type=str(error_type) if error_type else None,
+            error_message=message,
+            timestamp=self.clock.now(),
         )
 
 

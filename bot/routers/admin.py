@@ -22,7 +22,7 @@ from bot.filters import CommandLike, InGroup
 from bot.gate import ADMIN_STATUSES, _classify, _quietly
 from bot.repo import CHAT_ID_RE, USERNAME_RE, ChannelInfo
 from bot.services import BotServices
-from core.models import ErrorType, VerificationTrigger
+from core.models import AdminAuditLog, ErrorType, VerificationTrigger
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,14 @@ def _audit(
 ) -> None:
     actor = message.from_user
     services.writer.put(
-        "admin_audit_log",
-        {
-            "chat_id": message.chat.id,
-            "actor_id": actor.id if actor is not None else None,
-            "action": action,
-            "resource": resource[:256] if resource else None,
-            "changes": changes or {},
-            "success": success,
-            "timestamp": services.clock.now(),
-        },
+        AdminAuditLog,
+        chat_id=message.chat.id,
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        resource=resource[:256] if resource else None,
+        changes=changes or {},
+        success=success,
+        timestamp=services.clock.now(),
     )
 
 

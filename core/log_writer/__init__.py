@@ -1,6 +1,8 @@
 """The batched raw-log writer: every high-volume raw log row goes through one of these.
 
-``put()`` only appends a tuple to an in-memory list; a background task writes the lists in
+A row is put as its model and columns, ``writer.put(VerificationLog, user_id=..., ...)``
+(the table name and a dict, ``put("verification_log", {...})``, still work). ``put()``
+only appends a tuple to an in-memory list; a background task writes the lists in
 one transaction per flush, either when ``batch_size`` rows are waiting or every
 ``flush_interval_s`` seconds. PostgreSQL (asyncpg) gets binary ``COPY`` through the
 engine's own pooled connection; SQLite gets multi-row ``INSERT`` statements (a few driver

@@ -20,8 +20,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.db import Base
 from core.log_writer.isolation import _Attempt, _write_isolating
-from core.log_writer.rows import WRITABLE_TABLES, Batch, Row, _specs, _TableSpec
+from core.log_writer.rows import (
+    WRITABLE_TABLES,
+    Batch,
+    Row,
+    _by_key,
+    _specs,
+    _table_name,
+    _TableSpec,
+)
 from core.log_writer.sinks import _describe, _InDoubt, _open_session, _Session, _Unavailable
 from core.log_writer.spool import REJECTED_FILE, _ReplayCursor, _Spool
 from core.log_writer.stats import WriterStats
@@ -33,15 +42,17 @@ log = logging.getLogger("core.log_writer")  # the package's one logger, as befor
 class _BatchWriter:
     """A :class:`~core.log_writer.LogWriter`'s state, intake and batches (its base class).
 
-    Rows queued by ``put``/``put_many`` wait in their table spec's ``pending`` list;
-    ``_flush_pending`` takes them as one batch and writes it (bad rows isolated and rejected)
-    or, when the database is unavailable, spools it. The public contract is LogWriter's.
+    Rows queued by ``put``/``put_many`` (for a model class or a table name: one dict lookup)
+    wait in their table spec's ``pending`` list; ``_flush_pending`` takes them as one batch
+    and writes it (bad rows isolated and rejected) or, when the database is unavailable,
+    spools it. The public contract is LogWriter's.
     """
 
     def __init__(self, engine: AsyncEngine, settings: LogWriterSettings | None = None) -> None:
         self.settings = settings or LogWriterSettings()
         self.engine = engine
         self._specs = _specs()
+        self._by_key = _by_key(self._specs)  # model class or table name -> spec
         self._batch_size = self.settings.batch_size
         self._max_queue = self.settings.max_queue
         self._interval = self.settings.flush_interval_s
@@ -69,11 +80,27 @@ class _BatchWriter:
 
     # -- hot path ---------------------------------------------------------------------------
 
-    def put(self, table: str, row: Mapping[str, Any]) -> None:
-        """Queue one row (a dict of column -> value without ``id``). O(1), never blocks."""
-        spec = self._specs.get(table)
+    def put(
+        self,
+        table: type[Base] | str,
+        row: Mapping[str, Any] | None = None,
+        /,
+        **columns: Any,
+    ) -> None:
+        """Queue one row, O(1), never blocks: ``put(VerificationLog, user_id=1, ...)``.
+
+        ``table`` is a raw log's model class (or its table name); the row is given as
+        keyword arguments, or as one mapping of column -> value (without ``id``).
+        """
+        spec = self._by_key.get(table)
         if spec is None:
-            raise ValueError(f"unknown table {table!r}; the writer takes {WRITABLE_TABLES}")
+            raise ValueError(
+                f"unknown table {_table_name(table)!r}; the writer takes {WRITABLE_TABLES}"
+            )
+        if row is None:
+            row = columns
+        elif columns:
+            raise TypeError("put() takes the row as a mapping or as keywords, not both")
         if len(row) == spec.fast_len:  # every column given: one C call (inlined for speed)
             try:
                 values = spec.getter(row)
@@ -91,11 +118,13 @@ class _BatchWriter:
         if self._pending_n == self._batch_size:
             self._wake.set()
 
-    def put_many(self, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Queue many rows of one table (same rules as :meth:`put`)."""
-        spec = self._specs.get(table)
+    def put_many(self, table: type[Base] | str, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Queue many rows of one table (mappings; same rules as :meth:`put`)."""
+        spec = self._by_key.get(table)
         if spec is None:
-            raise ValueError(f"unknown table {table!r}; the writer takes {WRITABLE_TABLES}")
+            raise ValueError(
+                f"unknown table {_table_name(table)!r}; the writer takes {WRITABLE_TABLES}"
+            )
         converted = [spec.convert(r) for r in rows]
         self._queued += len(converted)
         room = max(0, self._limit - self._held)

@@ -24,7 +24,9 @@ from core.db import Base, UTCDateTime
 from core.models import RAW_LOG_TABLES  # importing core.models registers every table
 
 WRITABLE_TABLES: tuple[str, ...] = RAW_LOG_TABLES
-"""The tables :meth:`~core.log_writer.LogWriter.put` accepts: the raw logs of the schema."""
+"""The tables :meth:`~core.log_writer.LogWriter.put` accepts: the raw logs of the schema.
+
+``put`` takes each as its model class (``VerificationLog``) or its table name."""
 
 _MISSING: Any = object()
 _TZINFO = attrgetter("tzinfo")
@@ -194,3 +196,17 @@ class _TableSpec:
 
 def _specs() -> dict[str, _TableSpec]:
     return {name: _TableSpec(Base.metadata.tables[name]) for name in WRITABLE_TABLES}
+
+
+def _by_key(specs: Mapping[str, _TableSpec]) -> dict[str | type[Base], _TableSpec]:
+    """``specs`` keyed by table name *and* by model class (``put``'s one dict lookup)."""
+    models = {m.class_.__tablename__: m.class_ for m in Base.registry.mappers}
+    keyed: dict[str | type[Base], _TableSpec] = {}
+    for name, spec in specs.items():
+        keyed[name] = keyed[models[name]] = spec
+    return keyed
+
+
+def _table_name(table: object) -> object:
+    """What an error message calls ``put``'s ``table``: a model's table name, else itself."""
+    return getattr(table, "__tablename__", table)

@@ -29,11 +29,17 @@ log = logging.getLogger("core.log_writer")  # the package's one logger, as befor
 class LogWriter(_BatchWriter):
     """Batched, outage-proof writer of raw log rows. See :mod:`core.log_writer`.
 
-    ``put``/``put_many`` never block and never raise on database trouble (``ValueError`` for an
-    unknown table or column). Use as ``async with LogWriter(engine, settings) as writer:``
-    or call :meth:`start` and :meth:`close` yourself. Call it from the event loop's thread
-    (it is not thread-safe). Rows are dicts of column -> value without ``id``; timestamps
-    must be tz-aware; omitted columns get the model's default, or NULL.
+    A row names its table by model class and its columns as keywords::
+
+        writer.put(VerificationLog, user_id=1, group_id=-100, status="success", ...)
+
+    (``put(VerificationLog, {...})`` with a mapping, and the table name for the class,
+    ``put("verification_log", {...})``, work too; ``put_many`` takes mappings.) ``id`` is
+    the database's; timestamps must be tz-aware; omitted columns get the model's default,
+    or NULL. ``put``/``put_many`` never block and never raise on database trouble
+    (``ValueError`` for a table that is not a raw log, or an unknown column). Use as
+    ``async with LogWriter(engine, settings) as writer:`` or call :meth:`start` and
+    :meth:`close` yourself. Call it from the event loop's thread (it is not thread-safe).
     """
 
     # -- lifecycle --------------------------------------------------------------------------

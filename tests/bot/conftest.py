@@ -20,12 +20,11 @@ from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import core.models  # noqa: F401 - registers the tables on Base.metadata
-from bot.dispatcher import create_dispatcher
+from bot.app import BotRuntime, build_runtime
 from bot.repo import ChannelInfo
 from bot.services import BotServices
-from bot.telegram import create_bot
 from core.clock import ManualClock
-from core.db import Base, create_engine, create_session_factory
+from core.db import Base, create_engine
 from core.log_writer import LogWriter
 from core.settings import (
     BotSettings,
@@ -93,18 +92,33 @@ class Harness:
     """One bot wired to one world and one database; feed updates, then look."""
 
     world: FakeWorld
-    bot: Bot
-    dp: Dispatcher
-    writer: LogWriter
-    engine: AsyncEngine
-    settings: Settings
+    runtime: BotRuntime
     clock: ManualClock | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def bot(self) -> Bot:
+        return self.runtime.bot
+
+    @property
+    def dp(self) -> Dispatcher:
+        return self.runtime.dp
+
+    @property
+    def writer(self) -> LogWriter:
+        return self.runtime.writer
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.runtime.engine
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
     def services(self) -> BotServices:
-        services: BotServices = self.dp["services"]
-        return services
+        return self.runtime.services
 
     async def feed(self, update: Mapping[str, Any]) -> Any:
         return await self.dp.feed_update(self.bot, Update.model_validate(dict(update)))
@@ -147,30 +161,24 @@ async def _harness(
     settings = make_settings(db_url, tmp_path, **gate)
     world = make_world(clock=clock) if clock else make_world()
     engine = create_engine(url=db_url)
-    writer = LogWriter(engine, settings.writer)
-    await writer.start()
     server: FakeTelegramServer | None = None
     if http:
         server = FakeTelegramServer(world, TOKEN)
         await server.start()
         settings.bot = BotSettings(token=TOKEN, api_base=server.base_url, request_timeout_s=5.0)
-        bot = create_bot(settings.bot, writer, clock=clock, gate=settings.gate, sleep=_no_wait)
+        runtime = await build_runtime(settings, clock=clock, engine=engine, sleep=_no_wait)
     else:
         session = FakeTelegramSession(world, token=TOKEN, instant_timeouts=True)
-        bot = create_bot(settings.bot, writer, clock=clock, session=session, gate=settings.gate)
-    dp = create_dispatcher(
-        settings, writer=writer, sessions=create_session_factory(engine), clock=clock
-    )
-    harness = Harness(world, bot, dp, writer, engine, settings, clock)
+        runtime = await build_runtime(settings, clock=clock, session=session, engine=engine)
+    harness = Harness(world, runtime, clock)
     try:
         yield harness
     finally:
-        await harness.services.state.close()
-        await writer.close()
-        await bot.session.close()
-        if server is not None:
-            await server.stop()
-        await engine.dispose()
+        try:
+            await runtime.close()
+        finally:
+            if server is not None:
+                await server.stop()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from tests.bot.conftest import (
     GROUP2,
     NEWS,
     START,
+    TOKEN,
     Harness,
     _harness,
 )
@@ -360,30 +361,32 @@ async def test_new_chat_members_message_also_triggers_the_gate(harness: Harness)
 async def test_two_replicas_share_one_cache(harness: Harness) -> None:
     """Behind the MembershipCache interface one cache can serve several dispatchers (what a
     Redis implementation would do for several bot processes)."""
-    from bot.cache import MembershipCache
-    from bot.dispatcher import create_dispatcher
-    from core.db import create_session_factory
-
-    shared: MembershipCache = harness.services.cache
-    other = create_dispatcher(
-        harness.settings,
-        writer=harness.writer,
-        sessions=create_session_factory(harness.engine),
-        clock=harness.clock,
-        cache=shared,
-    )
-    await harness.protect()
-    await harness.feed(harness.world.message_update(GROUP, BOB, "via replica one"))
-    calls = len(harness.world.calls)
-    update = harness.world.message_update(GROUP, BOB, "via replica two")
     from aiogram.types import Update
 
-    await other.feed_update(harness.bot, Update.model_validate(update))
-    asked = [m for m, _ in harness.world.calls[calls:] if m == "getChatMember"]
-    assert asked == []  # answered from the shared cache
-    rows = await harness.rows("verification_log")
-    assert [r["cached"] for r in rows] == [False, True]
-    await other["services"].state.close()
+    from bot.app import build_runtime
+    from bot.cache import MembershipCache
+
+    shared: MembershipCache = harness.services.cache
+    other = await build_runtime(  # a second bot process: its own bot, the same writer
+        harness.settings,
+        clock=harness.clock,
+        session=FakeTelegramSession(harness.world, token=TOKEN, instant_timeouts=True),
+        engine=harness.engine,
+        writer=harness.writer,
+        cache=shared,
+    )
+    try:
+        await harness.protect()
+        await harness.feed(harness.world.message_update(GROUP, BOB, "via replica one"))
+        calls = len(harness.world.calls)
+        update = harness.world.message_update(GROUP, BOB, "via replica two")
+        await other.dp.feed_update(other.bot, Update.model_validate(update))
+        asked = [m for m, _ in harness.world.calls[calls:] if m == "getChatMember"]
+        assert asked == []  # answered from the shared cache
+        rows = await harness.rows("verification_log")
+        assert [r["cached"] for r in rows] == [False, True]
+    finally:
+        await other.close()  # the shared writer and engine stay with the harness
 
 
 async def test_message_content_none_keeps_only_metadata(db_url: str, tmp_path: Path) -> None:

@@ -12,12 +12,10 @@ import pytest
 import sqlalchemy as sa
 from aiogram.types import Update
 
-from bot.dispatcher import create_dispatcher
-from bot.telegram import create_bot
+from bot.app import build_runtime
 from cli.db import run_migrations
 from core.clock import ManualClock
-from core.db import create_engine, create_session_factory
-from core.log_writer import LogWriter
+from core.db import create_engine
 from core.models import ApiCallLog, Message, UserRestriction, VerificationLog
 from sandbox.fake_telegram import FakeTelegramSession
 from tests.bot.conftest import (
@@ -61,14 +59,9 @@ async def test_database_outage_loses_and_duplicates_nothing(
     clock = ManualClock(START)
     world = make_world(clock=clock)
     engine = create_engine(url=url)
-    writer = LogWriter(engine, settings.writer)
-    await writer.start()
     session = FakeTelegramSession(world, token=TOKEN, instant_timeouts=True)
-    bot = create_bot(settings.bot, writer, clock=clock, session=session, gate=settings.gate)
-    dp = create_dispatcher(
-        settings, writer=writer, sessions=create_session_factory(engine), clock=clock
-    )
-    services = dp["services"]
+    runtime = await build_runtime(settings, clock=clock, session=session, engine=engine)
+    bot, dp, writer, services = runtime.bot, runtime.dp, runtime.writer, runtime.services
     services.state.retry_max_s = 0.5  # retry quickly once the database is back
     creator = type("Actor", (), {"id": CREATOR, "username": "creator", "first_name": "C"})()
     await services.repo.protect(GROUP, "Group", creator, [NEWS, DEALS], START)
@@ -135,7 +128,4 @@ async def test_database_outage_loses_and_duplicates_nothing(
         assert per_user[BOB] == 35 and all(per_user[u] == 1 for u in range(9000, 9035))
         assert min(t for _, t in checks) > START  # stamped by the injected clock
     finally:
-        await services.state.close(timeout_s=5)
-        await writer.close()
-        await bot.session.close()
-        await engine.dispose()
+        await runtime.close(state_timeout_s=5)

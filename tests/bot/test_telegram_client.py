@@ -13,7 +13,7 @@ import itertools
 import logging
 import socket
 import types
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -44,6 +44,7 @@ from bot.telegram import (
     simulated_timer,
 )
 from core.clock import ManualClock
+from core.db import Base
 from core.models import ApiCallLog, ErrorType
 from core.settings import BotSettings, GateSettings
 from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeTelegramSession, FakeWorld
@@ -72,8 +73,8 @@ class Recorder:
     def __init__(self) -> None:
         self.rows: list[tuple[str, dict[str, Any]]] = []
 
-    def put(self, table: str, row: Mapping[str, Any]) -> None:
-        self.rows.append((table, dict(row)))
+    def put(self, table: type[Base], /, **columns: Any) -> None:
+        self.rows.append((table.__tablename__, columns))
 
     @property
     def api_calls(self) -> list[dict[str, Any]]:

@@ -24,7 +24,15 @@ import core.log_writer as lw
 from cli.db import run_migrations
 from core.db import create_engine
 from core.log_writer import WRITABLE_TABLES, LogWriter, read_rejected, spool_files
-from core.models import Base
+from core.models import (
+    AdminAuditLog,
+    ApiCallLog,
+    Base,
+    MemberEvent,
+    Message,
+    User,
+    VerificationLog,
+)
 from core.settings import LogWriterSettings
 from tests.support.waiting import eventually
 
@@ -203,6 +211,45 @@ async def test_unknown_table_or_column_is_a_value_error(tmp_path: Path) -> None:
         writer.put("verification_log", {**verification(1), "id": 5})
     with pytest.raises(ValueError, match=r"unknown column.*colour"):
         writer.put("member_events", {"chat_id": 1, "user_id": 2, "event": "join", "colour": 1})
+    assert writer.stats.queued == 0 and writer.stats.in_memory == 0
+    await engine.dispose()
+
+
+async def test_rows_put_by_model_land_like_dict_rows(engine: AsyncEngine, tmp_path: Path) -> None:
+    rows = sample_rows()
+    models = {m.__tablename__: m for m in (VerificationLog, ApiCallLog, Message, MemberEvent,
+                                           AdminAuditLog)}  # fmt: skip
+    assert set(models) == set(WRITABLE_TABLES)
+    async with LogWriter(engine, writer_settings(tmp_path)) as writer:
+        for table, table_rows in rows.items():
+            for row in table_rows:
+                writer.put(table, row)  # the table name and a dict
+                writer.put(models[table], **row)  # the model and keywords
+                writer.put(models[table], row)  # the model and a dict
+            writer.put_many(models[table], table_rows)
+        writer.put(AdminAuditLog, action="settings")  # omitted columns: defaults, as ever
+    for table, expected in rows.items():
+        stored = await fetch(engine, table)
+        if table == "admin_audit_log":
+            assert stored[-1]["changes"] == {} and stored[-1]["chat_id"] is None
+            stored = stored[:-1]
+        assert stored == [r for r in expected for _ in range(3)] + expected, table
+    assert writer.stats.spooled == writer.stats.rejected == 0
+
+
+async def test_model_with_unknown_column_or_not_a_raw_log_is_refused(tmp_path: Path) -> None:
+    engine = create_engine(url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
+    writer = LogWriter(engine, writer_settings(tmp_path))
+    with pytest.raises(ValueError, match=r"member_events: unknown column\(s\) \['colour'\]"):
+        writer.put(MemberEvent, chat_id=1, user_id=2, event="join", colour=1)
+    with pytest.raises(ValueError, match="ids are assigned by the database"):
+        writer.put(VerificationLog, **verification(1), id=5)
+    with pytest.raises(ValueError, match="unknown table 'users'"):
+        writer.put(User, id=1)
+    with pytest.raises(ValueError, match="unknown table 'users'"):
+        writer.put_many(User, [{"id": 1}])
+    with pytest.raises(TypeError, match="not both"):
+        writer.put(VerificationLog, verification(1), user_id=3)
     assert writer.stats.queued == 0 and writer.stats.in_memory == 0
     await engine.dispose()
 
