@@ -32,18 +32,16 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message, Update
 from rich.console import Console
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import BotRuntime, build_runtime
 from bot.repo import ChannelInfo
-from bot.services import BotServices
 from cli.db import run_migrations
 from core.db import create_engine
-from core.log_writer import LogWriter
 from core.settings import BotSettings, DatabaseSettings, LogWriterSettings, Settings
 from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramSession, FakeWorld
 
@@ -65,25 +63,9 @@ class BotStack:
     world: FakeWorld
     runtime: BotRuntime
 
-    @property
-    def bot(self) -> Bot:
-        return self.runtime.bot
-
-    @property
-    def dp(self) -> Dispatcher:
-        return self.runtime.dp
-
-    @property
-    def writer(self) -> LogWriter:
-        return self.runtime.writer
-
-    @property
-    def engine(self) -> AsyncEngine:
-        return self.runtime.engine
-
-    @property
-    def services(self) -> BotServices:
-        return self.runtime.services
+    def __getattr__(self, name: str) -> Any:
+        """``bot``, ``dp``, ``writer``, ``engine``, ``services``: the runtime's."""
+        return getattr(self.runtime, name)
 
 
 @contextlib.contextmanager

@@ -15,17 +15,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiogram import Bot, Dispatcher
 from aiogram.types import Update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 import core.models  # noqa: F401 - registers the tables on Base.metadata
 from bot.app import BotRuntime, build_runtime
 from bot.repo import ChannelInfo
-from bot.services import BotServices
 from core.clock import ManualClock
 from core.db import Base, create_engine
-from core.log_writer import LogWriter
 from core.settings import (
     BotSettings,
     DatabaseSettings,
@@ -96,29 +92,9 @@ class Harness:
     clock: ManualClock | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def bot(self) -> Bot:
-        return self.runtime.bot
-
-    @property
-    def dp(self) -> Dispatcher:
-        return self.runtime.dp
-
-    @property
-    def writer(self) -> LogWriter:
-        return self.runtime.writer
-
-    @property
-    def engine(self) -> AsyncEngine:
-        return self.runtime.engine
-
-    @property
-    def settings(self) -> Settings:
-        return self.runtime.settings
-
-    @property
-    def services(self) -> BotServices:
-        return self.runtime.services
+    def __getattr__(self, name: str) -> Any:
+        """``bot``, ``dp``, ``writer``, ``engine``, ``settings``, ``services``: the runtime's."""
+        return getattr(self.runtime, name)
 
     async def feed(self, update: Mapping[str, Any]) -> Any:
         return await self.dp.feed_update(self.bot, Update.model_validate(dict(update)))
