@@ -6,13 +6,13 @@ import datetime as dt
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.state import Lift, Mute, StateWriter, plan_restrictions
 from core.clock import ManualClock
 from core.db import create_session_factory
 from core.models import User, UserRestriction
+from tests.support.statements import record_statements
 
 T0 = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 G = -1_001_500_000_001
@@ -43,13 +43,7 @@ def test_plan_replays_the_batch_in_order_over_the_stored_state() -> None:
 
 
 async def test_a_large_batch_lands_in_a_few_statements(engine: AsyncEngine) -> None:
-    statements: list[str] = []
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            statements.append(statement)
-
+    seen = record_statements(engine)
     clock = ManualClock(T0)
     state = StateWriter(create_session_factory(engine), clock=clock, batch_size=2000, linger_s=0.0)
     users = range(5000, 5300)
@@ -63,6 +57,7 @@ async def test_a_large_batch_lands_in_a_few_statements(engine: AsyncEngine) -> N
     await state.close()
 
     assert state.stats.done == 451 and state.backlog == 0
+    statements = [sql for sql, _ in seen if not sql.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
     assert len(statements) <= 8, statements  # not one (or two) per operation
     async with engine.connect() as conn:
         rows = (

@@ -14,19 +14,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import write_turn
 from core.log_writer import LogWriter, spool_files
 from core.models import User, VerificationLog
 from tests.core.test_log_writer import verification, writer_settings
-
-
-def _count_statements(engine: AsyncEngine, into: list[tuple[str, bool]]) -> None:
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        into.append((statement, executemany))
+from tests.support.statements import record_statements
 
 
 async def test_a_writer_waits_its_turn_instead_of_timing_out(
@@ -61,8 +55,7 @@ async def test_sqlite_batches_go_in_multi_row_statements(
     thread waits for the GIL, which a CPU-bound event loop gives back only every few ms."""
     if backend != "sqlite":
         pytest.skip("PostgreSQL batches go through binary COPY")
-    seen: list[tuple[str, bool]] = []
-    _count_statements(engine, seen)
+    seen = record_statements(engine)
     rows = 2000
     async with LogWriter(engine, writer_settings(tmp_path, batch_size=rows)) as writer:
         writer.put_many("verification_log", [verification(i) for i in range(rows)])

@@ -75,55 +75,31 @@ async def _role_exists(url: str, role: str) -> bool:
         await conn.close()
 
 
-async def _used_by_other_databases(url: str, role: str) -> bool:
-    """Whether ``role`` holds privileges in (or on) another database of the cluster.
+async def _grants_held(url: str, role: str) -> tuple[bool, bool]:
+    """Whether ``role`` holds privileges in (or on) this database, and in (or on) another
+    database of the cluster.
 
     ``pg_shdepend`` is shared by all databases: it lists the role's grants everywhere, those
-    on objects of other databases (``dbid``) and those on other databases themselves.
+    on objects of a database (``dbid``) and those on databases themselves (``dbid = 0``).
     """
     conn = await asyncpg.connect(_dsn(url))
     try:
-        return bool(
-            await conn.fetchval(
-                """
-                SELECT EXISTS (
-                    SELECT FROM pg_shdepend d
-                    JOIN pg_roles r ON r.oid = d.refobjid
-                    JOIN pg_database here ON here.datname = current_database()
-                    WHERE r.rolname = $1 AND d.refclassid = 'pg_authid'::regclass
-                      AND CASE WHEN d.dbid = 0
-                               THEN NOT (d.classid = 'pg_database'::regclass
-                                         AND d.objid = here.oid)
-                               ELSE d.dbid <> here.oid END
-                )
-                """,
-                role,
-            )
+        row = await conn.fetchrow(
+            """
+            SELECT coalesce(bool_or(here), false), coalesce(bool_or(NOT here), false)
+            FROM (
+                SELECT CASE WHEN d.dbid = 0
+                            THEN d.classid = 'pg_database'::regclass AND d.objid = db.oid
+                            ELSE d.dbid = db.oid END AS here
+                FROM pg_shdepend d
+                JOIN pg_roles r ON r.oid = d.refobjid
+                JOIN pg_database db ON db.datname = current_database()
+                WHERE r.rolname = $1 AND d.refclassid = 'pg_authid'::regclass
+            ) grants
+            """,
+            role,
         )
-    finally:
-        await conn.close()
-
-
-async def _used_by_this_database(url: str, role: str) -> bool:
-    """Whether ``role`` holds any privilege in (or on) this database."""
-    conn = await asyncpg.connect(_dsn(url))
-    try:
-        return bool(
-            await conn.fetchval(
-                """
-                SELECT EXISTS (
-                    SELECT FROM pg_shdepend d
-                    JOIN pg_roles r ON r.oid = d.refobjid
-                    JOIN pg_database here ON here.datname = current_database()
-                    WHERE r.rolname = $1 AND d.refclassid = 'pg_authid'::regclass
-                      AND CASE WHEN d.dbid = 0
-                               THEN d.classid = 'pg_database'::regclass AND d.objid = here.oid
-                               ELSE d.dbid = here.oid END
-                )
-                """,
-                role,
-            )
-        )
+        return bool(row[0]), bool(row[1])
     finally:
         await conn.close()
 
@@ -241,14 +217,15 @@ def test_role_migration_up_down_up(empty_db_url: str) -> None:
 
     # The role is cluster-wide: the downgrade drops it unless it still holds privileges in
     # another database on the server (e.g. the other test databases), and keeps it otherwise.
-    used_elsewhere = asyncio.run(_used_by_other_databases(empty_db_url, READONLY_ROLE))
+    _, used_elsewhere = asyncio.run(_grants_held(empty_db_url, READONLY_ROLE))
     command.downgrade(alembic_config(empty_db_url), BEFORE_ROLE)
     kept = asyncio.run(_role_exists(empty_db_url, READONLY_ROLE))
     assert kept == used_elsewhere
     if kept:  # ...with nothing left on this database
         granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
         assert {t for t, p in granted.items() if p} == set()
-    assert not asyncio.run(_used_by_this_database(empty_db_url, READONLY_ROLE))
+    used_here, _ = asyncio.run(_grants_held(empty_db_url, READONLY_ROLE))
+    assert not used_here
 
     run_migrations(empty_db_url)
     granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
