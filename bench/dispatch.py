@@ -29,7 +29,7 @@ import contextlib
 import random
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,9 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message, Update
 from rich.console import Console
 
+from bench._common import run_on_database
 from bot.app import BotRuntime, build_runtime
 from bot.repo import ChannelInfo
-from cli.db import run_migrations
 from core.db import create_engine
 from core.settings import BotSettings, DatabaseSettings, LogWriterSettings, Settings
 from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramSession, FakeWorld
@@ -66,27 +66,6 @@ class BotStack:
     def __getattr__(self, name: str) -> Any:
         """``bot``, ``dp``, ``writer``, ``engine``, ``services``: the runtime's."""
         return getattr(self.runtime, name)
-
-
-@contextlib.contextmanager
-def database(postgres: bool) -> Iterator[str]:
-    """A migrated throwaway database: a SQLite file, or a TempPostgres server."""
-    if postgres:
-        from tests.support.pg import TempPostgres
-
-        server = TempPostgres()
-        try:
-            server.start()
-            url = server.url()
-            run_migrations(url)
-            yield url
-        finally:
-            server.cleanup()
-    else:
-        with tempfile.TemporaryDirectory(prefix="gatepulse-bench-") as tmp:
-            url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-            run_migrations(url)
-            yield url
 
 
 def make_world(users: int, *, latency_s: float = 0.0) -> FakeWorld:
@@ -210,18 +189,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--updates", type=int, default=20_000, help="updates per round")
     parser.add_argument("--users", type=int, default=500, help="distinct (member) users")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best one counts")
-    parser.add_argument(
-        "--postgres", action="store_true", help="log into a throwaway PostgreSQL (default SQLite)"
+    run_on_database(
+        parser,
+        argv,
+        run,
+        lambda a: a.updates < 100 or a.users < 1 or a.rounds < 1,
+        "--updates must be >= 100, --users and --rounds >= 1",
     )
-    args = parser.parse_args(argv)
-    if args.updates < 100 or args.users < 1 or args.rounds < 1:
-        parser.error("--updates must be >= 100, --users and --rounds >= 1")
-    with database(args.postgres) as url:
-        asyncio.run(run(args, url))
 
 
 if __name__ == "__main__":
     main()
 
 
-__all__ = ["BotStack", "bot_stack", "database", "main", "make_world"]
+__all__ = ["BotStack", "bot_stack", "main", "make_world"]

@@ -29,7 +29,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import track
 
-from bench.dispatch import GROUP, GROUP_1CH, bot_stack, database, make_world
+from bench._common import run_on_database
+from bench.dispatch import GROUP, GROUP_1CH, bot_stack, make_world
 from core.models import VerificationTrigger
 
 console = Console(stderr=True)
@@ -100,14 +101,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0, help="fake latency per call")
     parser.add_argument("--cold", type=int, default=30, help="cold checks per group")
     parser.add_argument("--hits", type=int, default=20_000, help="cache-hit checks")
-    parser.add_argument(
-        "--postgres", action="store_true", help="log into a throwaway PostgreSQL (default SQLite)"
+    run_on_database(
+        parser,
+        argv,
+        run,
+        lambda a: a.latency_ms <= 0 or a.cold < 3 or a.hits < 100,
+        "--latency-ms must be > 0, --cold >= 3, --hits >= 100",
     )
-    args = parser.parse_args(argv)
-    if args.latency_ms <= 0 or args.cold < 3 or args.hits < 100:
-        parser.error("--latency-ms must be > 0, --cold >= 3, --hits >= 100")
-    with database(args.postgres) as url:
-        asyncio.run(run(args, url))
 
 
 if __name__ == "__main__":

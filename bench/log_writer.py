@@ -1,6 +1,6 @@
 """Benchmark: the batched LogWriter vs raw asyncpg COPY vs an ORM add+commit per row.
 
-Starts its own throwaway PostgreSQL (tests.support.pg), migrates it, and in one run measures
+Starts its own throwaway PostgreSQL (sandbox.postgres), migrates it, and in one run measures
 rows/s into ``verification_log`` of
 
 * ``copy``:   one ``asyncpg`` ``copy_records_to_table`` call with every row prebuilt as a tuple;
@@ -32,25 +32,16 @@ import asyncpg
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
-from cli.db import run_migrations
+from bench._common import row_columns
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
+from core.migrate import run_migrations
 from core.models import VerificationLog
 from core.settings import LogWriterSettings
-from tests.support.pg import PostgresUnavailable, TempPostgres
+from sandbox.postgres import PostgresUnavailable, TempPostgres
 
-TABLE = "verification_log"
-COLUMNS = (
-    "user_id",
-    "group_id",
-    "status",
-    "cached",
-    "latency_ms",
-    "error_type",
-    "trigger",
-    "channels_checked",
-    "timestamp",
-)
+TABLE = VerificationLog.__tablename__
+COLUMNS = row_columns(VerificationLog)
 
 console = Console(stderr=True)
 
@@ -117,7 +108,7 @@ async def bench_writer(url: str, rows: list[dict[str, Any]], settings: LogWriter
         started = time.perf_counter()
         for i in range(0, len(rows), step):
             for row in rows[i : i + step]:
-                put(TABLE, row)
+                put(VerificationLog, row)
             await asyncio.sleep(0)  # a bot yields between updates; let the flusher run
         await writer.close()
         elapsed = time.perf_counter() - started
@@ -207,8 +198,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with console.status("starting a throwaway PostgreSQL"):
-            server = TempPostgres()
-            server.start()
+            server = TempPostgres().launch()
     except PostgresUnavailable as exc:
         console.print(f"[red]cannot start PostgreSQL: {exc}[/]")
         return 3

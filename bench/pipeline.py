@@ -1,6 +1,6 @@
 """Pipelines vs SQL inside PostgreSQL: materialize one day of every analytics table.
 
-A throwaway PostgreSQL (tests.support.pg), migrated; day A gets 1M verifications, 1M API calls
+A throwaway PostgreSQL (sandbox.postgres), migrated; day A gets 1M verifications, 1M API calls
 and 0.5M messages (times --scale), day B four times as many, loaded with COPY. Then, in one run:
 
 - pipeline: ``pipelines.runner.materialize_range(day, day)`` — one real in-process Dagster run
@@ -28,15 +28,17 @@ import numpy as np
 import polars as pl
 import psycopg2
 
-from cli.db import run_migrations
+from bench._common import database
 from core.db import plain_url
-from tests.support.pg import temp_postgres
+from core.models import ApiCallLog, MemberEvent, Message, VerificationLog
 
 DAY_1X = dt.date(2026, 5, 1)
 DAY_4X = dt.date(2026, 5, 2)
 GROUPS = 500
 CHANNELS = 50
 USERS = 200_000
+SEEDED = (VerificationLog, ApiCallLog, Message, MemberEvent)
+"""The raw logs :func:`seed_day` fills, in the order it fills them."""
 
 SQL_AGGREGATES = """
 DELETE FROM analytics_verification_daily WHERE day = %(day)s;
@@ -189,13 +191,8 @@ def seed_day(dsn: str, day: dt.date, verifications: int, api_calls: int, message
     )
     conn = psycopg2.connect(dsn)
     try:
-        for table, frame in (
-            ("verification_log", v),
-            ("api_call_log", a),
-            ("messages", m),
-            ("member_events", e),
-        ):
-            _copy(conn, table, frame)
+        for model, frame in zip(SEEDED, (v, a, m, e), strict=True):
+            _copy(conn, model.__tablename__, frame)
         with conn.cursor() as cur:
             cur.execute("ANALYZE")
         conn.commit()
@@ -230,18 +227,20 @@ def time_sql(dsn: str, day: dt.date) -> float:
 
 def _pipeline_child(url: str, day: dt.date, queue: Any) -> None:
     warnings.simplefilter("ignore")
+    from core.settings import DatabaseSettings, Settings
     from pipelines.runner import materialize_range
 
+    settings = Settings(db=DatabaseSettings(DATABASE_URL=url))
     # one warm-up run on an empty day: imports and first-use costs are not the aggregate's
     materialize_range(
         day - dt.timedelta(days=30),
         day - dt.timedelta(days=30),
-        database_url=url,
+        settings=settings,
         progress=False,
         summaries=False,
     )
     began = time.perf_counter()
-    totals = materialize_range(day, day, database_url=url, progress=False, summaries=False)
+    totals = materialize_range(day, day, settings=settings, progress=False, summaries=False)
     seconds = time.perf_counter() - began
     queue.put((seconds, _peak_rss_mb(), totals))
 
@@ -273,8 +272,8 @@ def time_pipeline(url: str, day: dt.date) -> tuple[float, float, dict[str, int]]
 def warm(dsn: str) -> None:
     conn = psycopg2.connect(dsn)
     with conn, conn.cursor() as cur:
-        for table in ("verification_log", "api_call_log", "messages", "member_events"):
-            cur.execute(f"SELECT count(*) FROM {table}")
+        for model in SEEDED:
+            cur.execute(f"SELECT count(*) FROM {model.__tablename__}")
     conn.close()
 
 
@@ -290,10 +289,8 @@ def main() -> None:
     if not 0 < args.scale <= 4:
         parser.error("--scale must be in (0, 4]")
     n_v, n_a, n_m = (int(x * args.scale) for x in (1_000_000, 1_000_000, 500_000))
-    with temp_postgres() as pg:
-        url = pg.url("postgres")
+    with database(postgres=True) as url:
         dsn = plain_url(url)
-        run_migrations(url)
         ensure_channels(dsn)
         began = time.perf_counter()
         seed_day(dsn, DAY_1X, n_v, n_a, n_m)

@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from cli.db import run_migrations
+from bench._common import database
 from core.db import create_engine
 from core.log_writer import WRITABLE_TABLES, _specs
+from core.models import VerificationLog
 
-TABLE = "verification_log"
+TABLE = VerificationLog.__tablename__
 
 
 def _rows(n: int) -> list[tuple[Any, ...]]:
@@ -98,9 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        run_migrations(url)
+    with database(postgres=False) as url:
         times = asyncio.run(_measure(url, _rows(args.rows)))
     ratio = times["per_row"] / times["writer"]
     print(f"rows: {args.rows}")

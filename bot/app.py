@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
@@ -20,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.cache import MembershipCache
 from bot.dispatcher import create_dispatcher
 from bot.services import BotServices
-from bot.telegram import Sleep, create_bot
+from bot.telegram import create_bot
 from core.clock import Clock
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
 from core.settings import Settings
+from core.sleep import Sleep
 
 log = logging.getLogger(__name__)
 
@@ -216,5 +218,5 @@ async def run_webhook(settings: Settings) -> None:
 
 
 def _api_host(settings: Settings) -> str:
-    base = settings.bot.api_base
-    return base.split("://", 1)[-1].split("/", 1)[0]
+    """The API server's host[:port], for the log (never the path: it would hold the token)."""
+    return urlsplit(settings.bot.api_base).netloc

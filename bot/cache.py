@@ -14,11 +14,11 @@ methods. Every method is ``async`` so that such a network-backed cache fits.
 from __future__ import annotations
 
 import random
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
 from core.clock import Clock, SystemClock
+from core.expiring import ExpiringMap
 from core.settings import GateSettings
 
 
@@ -56,16 +56,16 @@ class MembershipCache(Protocol):
 
 
 class InMemoryMembershipCache:
-    """A bounded LRU of (user, channel) -> (is_member, expires_at) on the injected clock."""
+    """A bounded LRU of (user, channel) -> is_member (:class:`core.expiring.ExpiringMap`) on
+    the injected clock."""
 
     def __init__(
         self,
-        settings: GateSettings | None = None,
+        settings: GateSettings,
         *,
         clock: Clock | None = None,
         seed: int | None = None,
     ) -> None:
-        settings = settings or GateSettings()
         self.member_ttl_s = settings.cache_member_ttl_s
         self.non_member_ttl_s = settings.cache_non_member_ttl_s
         self.jitter = settings.cache_jitter
@@ -73,7 +73,12 @@ class InMemoryMembershipCache:
         self.clock: Clock = clock or SystemClock()
         self.stats = CacheStats()
         self._rng = random.Random(seed)
-        self._entries: OrderedDict[tuple[int, int], tuple[bool, float]] = OrderedDict()
+        self._entries: ExpiringMap[tuple[int, int], bool] = ExpiringMap(
+            self.clock.monotonic,
+            self.member_ttl_s,
+            max_entries=self.max_entries,
+            on_evict=self._evicted,
+        )
         self._by_user: dict[int, set[int]] = {}
 
     def __len__(self) -> int:
@@ -91,44 +96,32 @@ class InMemoryMembershipCache:
 
     def get_now(self, user_id: int, channel_id: int) -> bool | None:
         """The synchronous lookup behind :meth:`get` (no awaits on the hot path)."""
-        key = (user_id, channel_id)
-        entry = self._entries.get(key)
-        if entry is None:
+        is_member = self._entries.get((user_id, channel_id))
+        if is_member is None:
             self.stats.misses += 1
-            return None
-        is_member, expires_at = entry
-        if expires_at <= self.clock.monotonic():
-            self._drop(key)
-            self.stats.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.stats.hits += 1
+        else:
+            self.stats.hits += 1
         return is_member
 
     async def set(self, user_id: int, channel_id: int, is_member: bool) -> None:
-        key = (user_id, channel_id)
-        self._entries[key] = (is_member, self.clock.monotonic() + self.ttl_for(is_member))
-        self._entries.move_to_end(key)
+        self._entries.set((user_id, channel_id), is_member, self.ttl_for(is_member))
         self._by_user.setdefault(user_id, set()).add(channel_id)
-        while len(self._entries) > self.max_entries:
-            old, _ = self._entries.popitem(last=False)
-            self._forget_index(old)
-            self.stats.evictions += 1
 
     async def invalidate(self, user_id: int, channel_id: int) -> None:
-        self._drop((user_id, channel_id))
+        self._entries.discard((user_id, channel_id))
+        self._forget_index((user_id, channel_id))
 
     async def invalidate_user(self, user_id: int) -> None:
         for channel_id in self._by_user.pop(user_id, set()):
-            self._entries.pop((user_id, channel_id), None)
+            self._entries.discard((user_id, channel_id))
 
     async def clear(self) -> None:
         self._entries.clear()
         self._by_user.clear()
 
-    def _drop(self, key: tuple[int, int]) -> None:
-        if self._entries.pop(key, None) is not None:
-            self._forget_index(key)
+    def _evicted(self, key: tuple[int, int]) -> None:
+        self.stats.evictions += 1
+        self._forget_index(key)
 
     def _forget_index(self, key: tuple[int, int]) -> None:
         channels = self._by_user.get(key[0])

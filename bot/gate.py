@@ -37,6 +37,7 @@ from bot.cache import MembershipCache
 from bot.repo import ChannelInfo, ConfigRepo, GroupConfig
 from bot.state import StateWriter
 from core.clock import Clock, SystemClock
+from core.expiring import ExpiringMap
 from core.models import ErrorType, VerificationLog, VerificationStatus, VerificationTrigger
 from core.models import Message as MessageLog
 from core.settings import GateSettings
@@ -50,6 +51,10 @@ MEMBER_STATUSES = frozenset(
     {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 )
 ADMIN_STATUSES = frozenset({ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR})
+#: How long a group's admin list keeps serving when reloading it fails.
+ADMINS_STALE_RETRY_S = 30.0
+#: (user, group) prompt throttles held at most (the least recently used go first).
+PROMPTED_MAX = 100_000
 
 MUTED = ChatPermissions(
     can_send_messages=False,
@@ -137,7 +142,7 @@ class GateService:
         cache: MembershipCache,
         repo: ConfigRepo,
         state: StateWriter,
-        settings: GateSettings | None = None,
+        settings: GateSettings,
         clock: Clock | None = None,
         bot: Bot | None = None,
         admin_ttl_s: float = 300.0,
@@ -150,13 +155,19 @@ class GateService:
         self.cache = cache
         self.repo = repo
         self.state = state
-        self.settings = settings or GateSettings()
+        self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.bot = bot
         self.admin_ttl_s = admin_ttl_s
         self.counters = GateCounters()
-        self._admins: dict[int, tuple[frozenset[int], float]] = {}
-        self._prompted: dict[tuple[int, int], float] = {}
+        #: group -> its admins' ids
+        self._admins: ExpiringMap[int, frozenset[int]] = ExpiringMap(
+            self.clock.monotonic, admin_ttl_s
+        )
+        #: (user, group) pairs prompted within ``prompt_throttle_s``
+        self._prompted: ExpiringMap[tuple[int, int], bool] = ExpiringMap(
+            self.clock.monotonic, settings.prompt_throttle_s, max_entries=PROMPTED_MAX
+        )
 
     # ------------------------------------------------------------------ checks
     async def check(
@@ -249,21 +260,22 @@ class GateService:
 
     # ------------------------------------------------------------------ who skips the check
     async def is_admin(self, bot: Bot, group_id: int, user_id: int) -> bool:
-        """Whether the user administers the group (admin list cached for ``admin_ttl_s``)."""
-        now = self.clock.monotonic()
-        entry = self._admins.get(group_id)
-        if entry is None or entry[1] <= now:
+        """Whether the user administers the group (admin list cached for ``admin_ttl_s``; when
+        reloading it fails, the previous list serves ``ADMINS_STALE_RETRY_S`` longer)."""
+
+        async def load() -> frozenset[int]:
             try:
                 admins = await bot.get_chat_administrators(group_id)
             except Exception as exc:
                 log.info("getChatAdministrators(%s) failed: %s", group_id, type(exc).__name__)
-                if entry is not None:  # keep the previous list a little longer
-                    self._admins[group_id] = (entry[0], now + 30.0)
-                    return user_id in entry[0]
-                return await self._is_admin_direct(bot, group_id, user_id)
-            entry = (frozenset(a.user.id for a in admins), now + self.admin_ttl_s)
-            self._admins[group_id] = entry
-        return user_id in entry[0]
+                raise
+            return frozenset(a.user.id for a in admins)
+
+        try:
+            admin_ids = await self._admins.fetch(group_id, load, stale_retry_s=ADMINS_STALE_RETRY_S)
+        except Exception:
+            return await self._is_admin_direct(bot, group_id, user_id)
+        return user_id in admin_ids
 
     async def _is_admin_direct(self, bot: Bot, group_id: int, user_id: int) -> bool:
         try:
@@ -273,7 +285,7 @@ class GateService:
         return member.status in ADMIN_STATUSES
 
     def forget_admins(self, group_id: int) -> None:
-        self._admins.pop(group_id, None)
+        self._admins.discard(group_id)
 
     async def bypasses(self, bot: Bot, config: GroupConfig, user: Any) -> bool:
         """Bots, whitelisted users and the group's admins pass without a check."""
@@ -326,7 +338,7 @@ class GateService:
         if ok:
             self.counters.unmutes += 1
             self.state.lift(user_id, group_id, self.clock.now())
-            self._prompted.pop((user_id, group_id), None)
+            self._prompted.discard((user_id, group_id))
         return bool(ok)
 
     async def prompt(
@@ -334,14 +346,9 @@ class GateService:
     ) -> bool:
         """Post the join prompt unless one went to this user in this group recently."""
         key = (user.id, config.group_id)
-        now = self.clock.monotonic()
-        last = self._prompted.get(key)
-        if last is not None and now - last < self.settings.prompt_throttle_s:
+        if key in self._prompted:
             return False
-        self._prompted[key] = now
-        if len(self._prompted) > 100_000:
-            cutoff = now - self.settings.prompt_throttle_s
-            self._prompted = {k: t for k, t in self._prompted.items() if t >= cutoff}
+        self._prompted.set(key, True)
         sent = await _quietly(
             bot.send_message(
                 config.group_id,

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.db import write_turn
+from core.expiring import ExpiringMap
 from core.models import (
     AccessList,
     EnforcedChannel,
@@ -41,6 +42,13 @@ log = logging.getLogger(__name__)
 
 USERNAME_RE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 CHAT_ID_RE = re.compile(r"^-?\d{1,19}$")
+#: Groups (and channels) whose configuration is cached at most (least recently used go first).
+CONFIG_CACHE_MAX = 100_000
+_MISSING = object()
+
+
+def _stale(exc: Exception) -> None:
+    log.warning("config reload failed (%s); serving the cached copy", type(exc).__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +91,6 @@ class GroupConfig:
         return self.enabled and bool(self.channels)
 
 
-@dataclass(slots=True)
-class _Cached:
-    value: Any
-    expires_at: float
-
-
 class ConfigRepo:
     """Group configuration with a short in-process cache, and the admin commands' writes.
 
@@ -110,8 +112,14 @@ class ConfigRepo:
         self.timer = timer
         self.ttl_s = ttl_s
         self.stale_retry_s = stale_retry_s
-        self._groups: dict[int, _Cached] = {}
-        self._channels: dict[int, _Cached] = {}
+        #: group -> its configuration (``None``: not protected)
+        self._groups: ExpiringMap[int, GroupConfig | None] = ExpiringMap(
+            timer, ttl_s, max_entries=CONFIG_CACHE_MAX
+        )
+        #: channel -> the groups that link it
+        self._channels: ExpiringMap[int, tuple[int, ...]] = ExpiringMap(
+            timer, ttl_s, max_entries=CONFIG_CACHE_MAX
+        )
         self._inflight: dict[tuple[str, int], asyncio.Future[Any]] = {}
 
     # ------------------------------------------------------------------ cached reads
@@ -132,40 +140,30 @@ class ConfigRepo:
         if group_id is None:
             self._groups.clear()
         else:
-            self._groups.pop(group_id, None)
+            self._groups.discard(group_id)
         self._channels.clear()
 
     async def _cached(
         self,
-        store: dict[int, _Cached],
+        store: ExpiringMap[int, Any],
         kind: str,
         key: int,
         loader: Callable[[int], Awaitable[Any]],
     ) -> Any:
-        now = self.timer()
-        entry = store.get(key)
-        if entry is not None and entry.expires_at > now:
-            return entry.value
+        """The cached value, else one load per key at a time (concurrent callers share it);
+        a failed reload serves the expired copy ``stale_retry_s`` longer."""
+        value = store.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
         flight = self._inflight.get((kind, key))
         if flight is not None:
             return await asyncio.shield(flight)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[(kind, key)] = future
         try:
-            try:
-                value = await loader(key)
-            except Exception as exc:
-                if entry is None:
-                    raise
-                reason = type(exc).__name__
-                log.warning("config reload failed (%s); serving the cached copy", reason)
-                value = entry.value
-                store[key] = _Cached(value, now + self.stale_retry_s)
-            else:
-                if len(store) >= 100_000:  # bound memory: drop what has expired
-                    for old in [k for k, e in store.items() if e.expires_at <= now]:
-                        del store[old]
-                store[key] = _Cached(value, self.timer() + self.ttl_s)
+            value = await store.fetch(
+                key, lambda: loader(key), stale_retry_s=self.stale_retry_s, on_stale=_stale
+            )
             future.set_result(value)
             return value
         except BaseException as exc:

@@ -13,6 +13,7 @@ from bot.gate import GateService
 from bot.repo import ConfigRepo, GroupConfig
 from bot.state import StateWriter
 from core.clock import Clock
+from core.expiring import ExpiringMap
 from core.models import MemberEvent, MemberEventType
 from core.settings import Settings
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOIN_DEDUP_S = 60.0
+#: Recent joins remembered at most (the least recently seen go first).
+JOINS_MAX = 50_000
 
 
 @dataclass
@@ -36,7 +39,11 @@ class BotServices:
     repo: ConfigRepo
     state: StateWriter
     gate: GateService
-    _joins: dict[tuple[int, int], float] = field(default_factory=dict, repr=False)
+    #: (chat, user) joins seen within ``JOIN_DEDUP_S``
+    _joins: ExpiringMap[tuple[int, int], bool] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._joins = ExpiringMap(self.clock.monotonic, JOIN_DEDUP_S, max_entries=JOINS_MAX)
 
     async def group_config(self, group_id: int) -> GroupConfig | None:
         """The group's gate config; ``None`` when unprotected or unknown (database down and
@@ -57,18 +64,14 @@ class BotServices:
     def note_join(self, chat_id: int, user_id: int) -> bool:
         """``True`` the first time a join of (chat, user) is seen within a minute: Telegram
         may report one join twice (a chat_member update and a new_chat_members message)."""
-        now = self.clock.monotonic()
         key = (chat_id, user_id)
-        last = self._joins.get(key)
-        self._joins[key] = now
-        if len(self._joins) > 50_000:
-            cutoff = now - JOIN_DEDUP_S
-            self._joins = {k: t for k, t in self._joins.items() if t >= cutoff}
-        return last is None or now - last >= JOIN_DEDUP_S
+        first = key not in self._joins
+        self._joins.set(key, True)  # a repeat within the minute extends it
+        return first
 
     def member_event(self, chat_id: int, user_id: int, event: MemberEventType) -> None:
         if event is not MemberEventType.JOIN:
-            self._joins.pop((chat_id, user_id), None)
+            self._joins.discard((chat_id, user_id))
         self.writer.put(
             MemberEvent,
             chat_id=chat_id,

@@ -34,12 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from core.clock import Clock, SystemClock
 from core.db import Base, write_turn
+from core.expiring import ExpiringMap
 from core.models import User
 
 log = logging.getLogger(__name__)
 
 #: Rows (or keys) per statement: far below SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK = 400
+#: Users whose upsert interval is tracked at most.
+NOTED_USERS_MAX = 200_000
 
 T = TypeVar("T")
 RESTRICTIONS: sa.Table = Base.metadata.tables["user_restrictions"]
@@ -158,7 +161,10 @@ class StateWriter:
         self.stats = StateWriterStats()
         self._ops: deque[Op] = deque()
         self._users: dict[int, dict[str, Any]] = {}
-        self._last_upsert: dict[int, float] = {}
+        #: users noted within ``upsert_interval_s`` (the least recently seen go first)
+        self._recently_noted: ExpiringMap[int, bool] = ExpiringMap(
+            self.clock.monotonic, upsert_interval_s, max_entries=NOTED_USERS_MAX
+        )
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -173,14 +179,9 @@ class StateWriter:
 
     def seen_user(self, user: Any) -> None:
         """Note a user; upserted at most once per ``upsert_interval_s`` per process."""
-        now = self.clock.monotonic()
-        last = self._last_upsert.get(user.id)
-        if last is not None and now - last < self.upsert_interval_s:
+        if user.id in self._recently_noted:
             return
-        self._last_upsert[user.id] = now
-        if len(self._last_upsert) > 200_000:  # bound the memory: forget the oldest half
-            for key in list(self._last_upsert)[:100_000]:
-                del self._last_upsert[key]
+        self._recently_noted.set(user.id, True)
         at = self.clock.now()
         pending = self._users.get(user.id)
         self._users[user.id] = {

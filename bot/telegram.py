@@ -31,7 +31,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -61,14 +61,16 @@ from aiogram.utils.token import TokenValidationError
 
 from core.clock import Clock, SystemClock
 from core.models import ApiCallLog, ErrorType
+from core.ratelimit import Rate, RateLimiter
+from core.retry import Retry, RetryPolicy
 from core.settings import BotSettings, GateSettings
+from core.sleep import RecordedSleep, Sleep, sleep_for
 
 if TYPE_CHECKING:
     from core.log_writer import LogWriter
 
 log = logging.getLogger("gatepulse.telegram")
 
-Sleep = Callable[[float], Awaitable[Any]]
 ERROR_MESSAGE_MAX = 512
 
 #: Methods that post a message into a chat: these count against Telegram's outgoing limits.
@@ -254,21 +256,6 @@ class ApiCallLogger(BaseRequestMiddleware):
 
 
 # ---------------------------------------------------------------------------- limits
-def clock_sleep(clock: Any) -> Sleep:
-    """A ``sleep`` that advances a ManualClock instead of waiting (then yields once)."""
-
-    async def _sleep(seconds: float) -> None:
-        # "sleep until": waiters that started together wake together instead of each pushing
-        # the shared clock further
-        target = clock.monotonic() + seconds
-        now = clock.monotonic()
-        if target > now:
-            clock.advance(target - now)
-        await asyncio.sleep(0)
-
-    return _sleep
-
-
 def simulated_timer(clock: Clock) -> Callable[[], float]:
     """A latency timer for simulations: real elapsed time plus the time a ManualClock was moved
     meanwhile (e.g. by a FakeTelegramSession whose ``sleep`` advances it to play latency)."""
@@ -282,10 +269,11 @@ def simulated_timer(clock: Clock) -> Callable[[], float]:
 class OutgoingLimiter(BaseRequestMiddleware):
     """Telegram's outgoing limits and safe retries, as a request middleware.
 
-    Sliding windows on ``clock.monotonic()``: at most ``per_chat_per_minute`` sends into one
-    group (chat ids < 0 or ``@names``) in any 60 s and ``global_per_second`` sends in any 1 s.
-    Every wait goes through ``sleep`` and is recorded in ``waits`` (the latest, seconds) and
-    ``waited_s`` (the total); ``retries`` counts retried attempts.
+    Sliding windows (:class:`core.ratelimit.RateLimiter`) on ``clock.monotonic()``: at most
+    ``per_chat_per_minute`` sends into one group (chat ids < 0 or ``@names``) in any 60 s and
+    ``global_per_second`` sends in any 1 s. Retries follow one :class:`core.retry.RetryPolicy`
+    per method. Every wait goes through ``sleep`` and is recorded in ``waits`` (the latest,
+    seconds) and ``waited_s`` (the total); ``retries`` counts retried attempts.
     """
 
     def __init__(
@@ -306,19 +294,20 @@ class OutgoingLimiter(BaseRequestMiddleware):
         self.per_chat_per_minute = per_chat_per_minute
         self.global_per_second = global_per_second
         self.clock: Clock = clock or SystemClock()
-        if sleep is None:
-            sleep = clock_sleep(self.clock) if hasattr(self.clock, "advance") else asyncio.sleep
-        self.sleep: Sleep = sleep
+        self.sleep: Sleep = sleep if sleep is not None else sleep_for(self.clock)
         self.max_retries = max_retries
         self.max_retry_wait_s = max_retry_wait_s
         self.transient_retries = transient_retries
         self.transient_backoff_s = transient_backoff_s
         self.limited_methods = frozenset(limited_methods)
-        self.waits: deque[float] = deque(maxlen=10_000)  # the latest waits, for inspection
-        self.waited_s = 0.0
+        self.recorded = RecordedSleep(self.sleep)  # every wait, limit or retry
         self.retries = 0
-        self._global: deque[float] = deque()
-        self._per_chat: dict[int | str, deque[float]] = {}
+        self.rates = RateLimiter(
+            Rate(global_per_second, 1.0),
+            Rate(per_chat_per_minute, 60.0, per_key=True),
+            clock=self.clock,
+            sleep=self.recorded,
+        )
 
     @classmethod
     def from_settings(
@@ -340,45 +329,51 @@ class OutgoingLimiter(BaseRequestMiddleware):
             transient_retries=bot.transient_retries,
         )
 
-    async def _wait(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.waited_s += seconds
-        await self.sleep(seconds)
+    @property
+    def waits(self) -> deque[float]:
+        """The latest waits (seconds), for inspection."""
+        return self.recorded.waits
+
+    @property
+    def waited_s(self) -> float:
+        """All the time waited, for limits and retries."""
+        return self.recorded.waited_s
+
+    async def _retry_wait(self, seconds: float) -> None:
+        self.retries += 1
+        await self.recorded(seconds)
 
     async def acquire(self, chat_id: int | str | None) -> float:
         """Wait until one more message may go into ``chat_id``; returns the seconds waited."""
         key = chat_id if isinstance(chat_id, str) or (chat_id is not None and chat_id < 0) else None
-        waited = 0.0
-        while True:
-            now = self.clock.monotonic()
-            window = self._global
-            while window and window[0] <= now - 1.0:
-                window.popleft()
-            wait = window[0] + 1.0 - now if len(window) >= self.global_per_second else 0.0
-            chat_window = None
-            if key is not None:
-                chat_window = self._per_chat.get(key)
-                if chat_window is None:
-                    if len(self._per_chat) > 10_000:
-                        self._sweep(now)
-                    chat_window = self._per_chat[key] = deque()
-                while chat_window and chat_window[0] <= now - 60.0:
-                    chat_window.popleft()
-                if len(chat_window) >= self.per_chat_per_minute:
-                    wait = max(wait, chat_window[0] + 60.0 - now)
-            if wait <= 0:
-                window.append(now)
-                if chat_window is not None:
-                    chat_window.append(now)
-                return waited
-            wait = max(wait, 0.001)  # a ManualClock counts whole microseconds
-            waited += wait
-            await self._wait(wait)
+        return await self.rates.acquire(key)
 
-    def _sweep(self, now: float) -> None:
-        stale = [k for k, w in self._per_chat.items() if not w or w[-1] <= now - 60.0]
-        for k in stale:
-            del self._per_chat[k]
+    def policy(self, method: str) -> RetryPolicy:
+        """The retries of ``method``: a 429 is waited out (up to ``max_retries`` times, when
+        Telegram asks for at most ``max_retry_wait_s``) but for the methods in
+        ``NO_RETRY_METHODS``; a 5xx or connection error (not a timeout) is retried after a
+        doubling back-off, read-only methods only (``transient_retries`` times)."""
+        return RetryPolicy(
+            Retry(
+                TelegramRetryAfter,
+                0 if method in NO_RETRY_METHODS else self.max_retries,
+                self._retry_after_wait,
+            ),
+            Retry(
+                (TelegramServerError, TelegramNetworkError),
+                self.transient_retries if method in READ_ONLY_METHODS else 0,
+                self._transient_wait,
+            ),
+            sleep=self._retry_wait,
+        )
+
+    def _retry_after_wait(self, exc: TelegramRetryAfter, retry: int) -> float | None:
+        return None if exc.retry_after > self.max_retry_wait_s else float(exc.retry_after)
+
+    def _transient_wait(self, exc: TelegramAPIError, retry: int) -> float | None:
+        if "timeout" in exc.message.lower():
+            return None
+        return self.transient_backoff_s * 2.0 ** (retry - 1)
 
     async def __call__(
         self,
@@ -387,33 +382,14 @@ class OutgoingLimiter(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         name = method.__api_method__
-        rate_retries = 0
-        transient = 0
-        while True:
-            if name in self.limited_methods:
+        limited = name in self.limited_methods
+
+        async def attempt() -> Response[TelegramType]:
+            if limited:
                 await self.acquire(getattr(method, "chat_id", None))
-            try:
-                return await make_request(bot, method)
-            except TelegramRetryAfter as exc:
-                if (
-                    name in NO_RETRY_METHODS
-                    or rate_retries >= self.max_retries
-                    or exc.retry_after > self.max_retry_wait_s
-                ):
-                    raise
-                rate_retries += 1
-                self.retries += 1
-                await self._wait(float(exc.retry_after))
-            except (TelegramServerError, TelegramNetworkError) as exc:
-                if (
-                    name not in READ_ONLY_METHODS
-                    or transient >= self.transient_retries
-                    or "timeout" in exc.message.lower()
-                ):
-                    raise
-                transient += 1
-                self.retries += 1
-                await self._wait(self.transient_backoff_s * 2 ** (transient - 1))
+            return await make_request(bot, method)
+
+        return await self.policy(name).call(attempt)
 
 
 # ---------------------------------------------------------------------------- the factory

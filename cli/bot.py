@@ -7,13 +7,14 @@ import logging
 
 import typer
 
-from core.settings import load_settings
+from cli.context import settings_of
 
 app = typer.Typer()
 
 
 @app.command("bot")
 def bot_cmd(
+    ctx: typer.Context,
     webhook: bool = typer.Option(
         False,
         "--webhook",
@@ -25,7 +26,7 @@ def bot_cmd(
     """Run the gate bot (polling by default) against BOT_API_BASE, logging to DATABASE_URL."""
     from bot.app import run_polling, run_webhook
 
-    settings = load_settings()
+    settings = settings_of(ctx)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

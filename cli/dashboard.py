@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from cli.context import settings_of
 from core.settings import DashboardSettings
 
 APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
@@ -41,9 +42,8 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def serve(host: str | None = None, port: int | None = None) -> int:
+def serve(settings: DashboardSettings, host: str | None = None, port: int | None = None) -> int:
     """Run the dashboard until interrupted; returns the exit code of ``streamlit run``."""
-    settings = DashboardSettings()
     host = host or settings.host
     port = port or settings.port
     if not port_is_free(host, port):
@@ -64,6 +64,7 @@ def serve(host: str | None = None, port: int | None = None) -> int:
 
 @app.command("dashboard")
 def dashboard_cmd(
+    ctx: typer.Context,
     host: str | None = typer.Option(
         None, "--host", help="Address to listen on (default DASHBOARD_HOST, 127.0.0.1)."
     ),
@@ -73,6 +74,6 @@ def dashboard_cmd(
 ) -> None:
     """Serve the analytics dashboard (Streamlit, headless). Reads DASHBOARD_DATABASE_URL,
     else DATABASE_URL; asks for DASHBOARD_PASSWORD when it is set."""
-    code = serve(host, port)
+    code = serve(settings_of(ctx).dashboard, host, port)
     if code:
         raise typer.Exit(code)

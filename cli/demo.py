@@ -1,244 +1,19 @@
-"""`gatepulse demo`: the whole system on one machine, from simulated traffic to the dashboard.
-
-1. migrate the database (embedded SQLite under var/ by default; DATABASE_URL may be Postgres);
-2. simulate weeks of traffic through the real bot code on a simulated clock;
-3. a short live phase: the real bot polling the fake Telegram server over HTTP;
-4. materialize every daily partition and the summaries, sync member counts (fake server);
-5. print a report, then serve the dashboard until Ctrl+C.
-"""
+"""`gatepulse demo`: the whole system on one machine (the work is in :mod:`sandbox.demo`)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import shutil
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
-import sqlalchemy as sa
 import typer
-from alembic import command
-from pydantic import SecretStr
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from cli.db import alembic_config, run_migrations, table_counts
-from core.clock import SystemClock
-from core.db import backend_of, create_engine, sqlite_path
-from core.models import VerificationLog
-from core.settings import DatabaseSettings, Settings, load_settings
+from cli.context import settings_of
 
 app = typer.Typer()
-console = Console()
-FAKE_TOKEN = "123456:TEST-TOKEN-for-the-fake-server"  # sandbox.fake_telegram.server.DEFAULT_TOKEN
-
-
-class Steps:
-    """Times each step of the demo for the final report."""
-
-    def __init__(self) -> None:
-        self.times: list[tuple[str, float]] = []
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        console.rule(f"[bold]{name}")
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.times.append((name, time.perf_counter() - started))
-
-
-def _reset(db: DatabaseSettings) -> None:
-    """Remove the demo's state: the SQLite file (or every table on PostgreSQL), spool, Dagster."""
-    if backend_of(db.url) == "sqlite":
-        path = Path(sqlite_path(db.url))
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    else:
-        command.downgrade(alembic_config(db.url), "base")
-    for folder in (db.var_dir / "spool", db.var_dir / "dagster" / "storage"):
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-async def _history_bounds(url: str) -> tuple[dt.datetime | None, dt.datetime | None]:
-    engine = create_engine(url=url, pool=False)
-    try:
-        async with engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(
-                        sa.func.min(VerificationLog.timestamp),
-                        sa.func.max(VerificationLog.timestamp),
-                    )
-                )
-            ).one()
-    finally:
-        await engine.dispose()
-    low, high = row  # min/max keep the column's type: tz-aware UTC on both backends
-    return low, high
-
-
-def demo_window(days: int, end_day: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """The simulated window: ``days`` whole UTC days ending at midnight UTC of ``end_day``
-    (default: today, so the last simulated day is yesterday).
-
-    Whole days make the demo reproducible: a seed gives the same world at any hour of a day,
-    and ``--end`` gives the world of any other day again.
-    """
-    end_day = end_day or dt.datetime.now(dt.UTC).date()
-    end = dt.datetime.combine(end_day, dt.time(), tzinfo=dt.UTC)
-    return end - dt.timedelta(days=days), end
-
-
-def run_demo(
-    *,
-    days: int,
-    groups: int,
-    scale: float,
-    seed: int,
-    reset: bool,
-    live_seconds: float,
-    settings: Settings | None = None,
-    end_day: dt.date | None = None,
-) -> dict[str, Any]:
-    """Everything but serving the dashboard; returns the report's figures."""
-    from pipelines.resources import BotTelegramResource
-    from pipelines.runner import materialize_range
-    from sandbox.simulator.runner import Simulation, build_world, run_live
-    from sandbox.simulator.scenario import build_scenario
-
-    settings = settings or load_settings()
-    # The demo only ever talks to the fake Telegram world, whose bot is the test token's bot:
-    # a real BOT_TOKEN from the environment is neither needed nor sent anywhere.
-    demo_bot = settings.bot.model_copy(update={"token": SecretStr(FAKE_TOKEN)})
-    settings = Settings(**{**vars(settings), "bot": demo_bot})
-    db = settings.db
-    steps = Steps()
-    report: dict[str, Any] = {"database": sa.engine.make_url(db.url).render_as_string()}
-    scenario = build_scenario(seed=seed, days=days, groups=groups, scale=scale)
-
-    with steps.step("database"):
-        if reset:
-            _reset(db)
-            console.print("reset: removed the previous demo data")
-        run_migrations(db.url)
-        console.print(f"migrated {report['database']}")
-        first, last = asyncio.run(_history_bounds(db.url))
-
-    start, end = demo_window(days, end_day)
-    if first is not None and last is not None:
-        console.print(
-            f"reusing the traffic already simulated ({first:%Y-%m-%d} .. {last:%Y-%m-%d}); "
-            "pass --reset to simulate afresh"
-        )
-        start = first.replace(hour=0, minute=0, second=0, microsecond=0)
-        world = build_world(scenario, SystemClock())
-        report["simulated"] = False
-    else:
-        with steps.step(f"simulate {days} days of traffic through the bot"):
-            engine = create_engine(db)
-            simulation = Simulation(settings, scenario, start=start, end=end, engine=engine)
-            with _progress() as bar:
-                task = bar.add_task("days simulated", total=days)
-
-                def on_day(_index: int, day: dt.date) -> None:
-                    bar.update(task, advance=1, description=f"simulated {day}")
-
-                stats = asyncio.run(simulation.run(on_day=on_day))
-            asyncio.run(engine.dispose())
-            world = simulation.world
-            report["simulation"] = stats.as_dict()
-            console.print(
-                f"{stats.updates_fed:,} updates through the bot in {stats.wall_s:.1f}s: "
-                f"{stats.muted:,} newcomers muted, {stats.verified:,} verified after joining"
-            )
-            faults = ", ".join(f"{n:,} {kind}" for kind, n in sorted(stats.faults.items()))
-            console.print(
-                f"Telegram faults injected on purpose: {sum(stats.faults.values()):,}"
-                + (f" ({faults})" if faults else "")
-                + "; every failed call is in api_call_log"
-            )
-        report["simulated"] = True
-
-    async def live_and_sync() -> tuple[int, dict[str, int]]:
-        from sandbox.fake_telegram.server import FakeTelegramServer
-
-        engine = create_engine(db)
-        try:
-            taken = 0
-            if live_seconds > 0:
-                taken = await run_live(
-                    settings, world, scenario, seconds=live_seconds, engine=engine
-                )
-            token = settings.bot.token.get_secret_value()
-            async with FakeTelegramServer(world=world, token=token) as server:
-                telegram = BotTelegramResource(api_base=server.base_url, token=token)
-                counts = await asyncio.to_thread(
-                    materialize_range,
-                    start.date(),
-                    end.date(),
-                    database_url=db.url,
-                    progress=True,
-                    summaries=True,
-                    member_counts_sync=True,
-                    telegram=telegram,
-                )
-            return taken, counts
-        finally:
-            await engine.dispose()
-
-    with steps.step("live bot over HTTP, then materialize every partition"):
-        taken, counts = asyncio.run(live_and_sync())
-        report["live_updates"] = taken
-        report["materialized"] = counts
-        if live_seconds > 0:
-            console.print(f"live phase: the bot took {taken} updates by polling over HTTP")
-
-    report["tables"] = asyncio.run(table_counts(db.url))
-    report["steps"] = dict(steps.times)
-    _print_report(report)
-    return report
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        yield bar
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    tables = Table(title="rows per table", title_justify="left")
-    tables.add_column("table")
-    tables.add_column("rows", justify="right")
-    for name, rows in sorted(report["tables"].items()):
-        tables.add_row(name, "missing" if rows is None else f"{rows:,}")
-    steps = Table(title="time per step", title_justify="left")
-    steps.add_column("step")
-    steps.add_column("seconds", justify="right")
-    for name, seconds in report["steps"].items():
-        steps.add_row(name, f"{seconds:.1f}")
-    steps.add_row("[bold]total", f"[bold]{sum(report['steps'].values()):.1f}")
-    console.print(tables)
-    console.print(steps)
-    console.print(
-        "Dagster UI: run [bold]uv run gatepulse pipelines[/] and open http://127.0.0.1:3000\n"
-        "Database tables: [bold]uv run gatepulse tables[/]"
-    )
 
 
 @app.command("demo")
 def demo_cmd(
+    ctx: typer.Context,
     days: int = typer.Option(30, "--days", min=1, max=365, help="Days of history to simulate."),
     groups: int = typer.Option(12, "--groups", min=1, max=18, help="Protected groups."),
     scale: float = typer.Option(
@@ -266,7 +41,11 @@ def demo_cmd(
 ) -> None:
     """Run the whole system: simulated traffic through the real bot, every Dagster asset
     materialized, then the dashboard on http://127.0.0.1:8501."""
+    from sandbox.demo import run_demo
+
+    settings = settings_of(ctx)
     run_demo(
+        settings=settings,
         days=days,
         groups=groups,
         scale=scale,
@@ -278,4 +57,4 @@ def demo_cmd(
     if serve:
         from cli.dashboard import serve as serve_dashboard
 
-        raise typer.Exit(serve_dashboard())
+        raise typer.Exit(serve_dashboard(settings.dashboard))

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from core.settings import SettingsError, load_settings
+from cli.context import load_or_exit
 
 app = typer.Typer(
     name="gatepulse",
@@ -18,13 +18,9 @@ app = typer.Typer(
 
 
 @app.callback()
-def _check_settings() -> None:
-    """Validate every setting before any command runs: one clear line on a bad value."""
-    try:
-        load_settings()
-    except SettingsError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+def _load_settings(ctx: typer.Context) -> None:
+    """Read every setting once, before any command runs: one clear line on a bad value."""
+    ctx.obj = load_or_exit()
 
 
 def _register() -> None:

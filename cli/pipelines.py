@@ -4,44 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.settings import DatabaseSettings, PipelineSettings
-
-ROOT = Path(__file__).resolve().parent.parent
-DAGSTER_YAML = ROOT / "dagster.yaml"
+from cli.context import settings_of
+from pipelines.home import ROOT, prepare_dagster_home
 
 app = typer.Typer()
 
 
-def prepare_dagster_home(home: Path | None = None) -> Path:
-    """Create ``DAGSTER_HOME`` (default ``var/dagster``) and put the repo's dagster.yaml there.
-
-    An existing dagster.yaml in the folder is kept (it may have been edited on purpose).
-    """
-    home = (home or PipelineSettings().dagster_home).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    target = home / "dagster.yaml"
-    if not target.exists():
-        shutil.copyfile(DAGSTER_YAML, target)
-    return home
-
-
 @app.command("pipelines")
 def pipelines_cmd(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Interface the Dagster UI listens on."),
     port: int = typer.Option(3000, min=1, max=65535, help="Port of the Dagster UI."),
 ) -> None:
     """Start the Dagster UI (dagster dev) for gatepulse's assets, schedules and checks."""
-    home = prepare_dagster_home()
+    home = prepare_dagster_home(settings_of(ctx).pipelines.dagster_home)
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": path}
     typer.echo(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl+C stops it")
@@ -80,24 +64,9 @@ def _parse_day(value: str | None, name: str) -> dt.date | None:
         ) from None
 
 
-def first_raw_day(url: str) -> dt.date | None:
-    """The UTC day of the oldest raw event (verifications, API calls, messages, joins)."""
-    from core.models import time_column
-    from pipelines.io import read_table
-
-    found = []
-    for table in ("verification_log", "api_call_log", "messages", "member_events"):
-        column = time_column(table)
-        rows = read_table(url, f'SELECT MIN("{column}") FROM "{table}"')
-        value = rows[0][0] if rows else None
-        if value is not None:
-            text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
-            found.append(dt.date.fromisoformat(text[:10]))
-    return min(found) if found else None
-
-
 @app.command("materialize")
 def materialize_cmd(
+    ctx: typer.Context,
     from_day: str | None = typer.Option(
         None, "--from", help="First UTC day (YYYY-MM-DD). Default: the oldest raw event's day."
     ),
@@ -110,9 +79,11 @@ def materialize_cmd(
     chunk_days: int = typer.Option(7, min=1, max=366, help="Days per Dagster run."),
 ) -> None:
     """Materialize every analytics asset (and summaries) for each day in a range."""
+    from pipelines.io import first_raw_day
     from pipelines.runner import MaterializeError, materialize_range
 
-    url = DatabaseSettings().url
+    settings = settings_of(ctx)
+    url = settings.db.url
     end = _parse_day(to_day, "--to") or dt.datetime.now(dt.UTC).date()
     start = _parse_day(from_day, "--from")
     if start is None:
@@ -131,7 +102,7 @@ def materialize_cmd(
         totals = materialize_range(
             start,
             end,
-            database_url=url,
+            settings=settings,
             progress=True,
             summaries=summaries,
             member_counts_sync=member_counts,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -204,3 +205,44 @@ async def write_turn(engine: AsyncEngine) -> AsyncIterator[None]:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(url: str) -> None:
+    """``SELECT 1`` on ``url`` over a fresh connection; raises what the driver raises."""
+    engine = create_engine(url=url, pool=False)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
+def wait_for_database(
+    url: str,
+    timeout_s: float = 60.0,
+    interval_s: float = 1.0,
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Block until ``url`` answers ``SELECT 1``; return the number of attempts.
+
+    Raises ``TimeoutError`` (with the last error in the message) once ``timeout_s`` has passed
+    on ``monotonic``; waits ``interval_s`` between attempts with ``sleep``.
+    """
+    deadline = monotonic() + timeout_s
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            asyncio.run(asyncio.wait_for(ping(url), timeout=max(interval_s, 5.0)))
+            return attempt
+        except Exception as exc:
+            if monotonic() + interval_s > deadline:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
+                shown = make_url(url).render_as_string(hide_password=True)
+                raise TimeoutError(
+                    f"database at {shown} did not answer within {timeout_s:g}s "
+                    f"({attempt} attempts; last error: {reason})"
+                ) from None
+            sleep(interval_s)

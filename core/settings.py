@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    BaseModel,
     BeforeValidator,
     Field,
     SecretStr,
@@ -22,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 _ENV = SettingsConfigDict(
     env_file=".env",
@@ -51,46 +54,41 @@ def normalize_database_url(value: str | None) -> str:
     """Return ``value`` with the async driver gatepulse uses, or raise ``ValueError``.
 
     Accepts ``sqlite:///path``, ``postgresql://...`` (and ``postgres://``) and their async
-    spellings; anything else is refused with a message saying what is accepted.
+    spellings; anything else is refused with a message saying what is accepted. Parsed with
+    SQLAlchemy's :func:`~sqlalchemy.engine.make_url`; messages never show a password.
     """
     if value is None or not value.strip():
         return ""  # DatabaseSettings fills in the embedded default
     value = value.strip()
-    if "://" not in value:
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
+        shown = "the value" if "@" in value else repr(value)  # may hold a password
         raise ValueError(
-            f"{value!r} is not a database URL; expected sqlite:///path/to/file.db "
+            f"{shown} is not a database URL; expected sqlite:///path/to/file.db "
             "or postgresql://user:password@host:5432/dbname"
-        )
-    scheme, rest = value.split("://", 1)
-    backend = _SCHEME_ALIASES.get(scheme.lower())
+        ) from None
+    backend = _SCHEME_ALIASES.get(url.drivername.lower())
     if backend is None:
         raise ValueError(
-            f"unsupported scheme {scheme!r}; use sqlite:/// or postgresql:// "
+            f"unsupported scheme {url.drivername!r}; use sqlite:/// or postgresql:// "
             "(drivers aiosqlite and asyncpg are chosen for you)"
         )
+    shown = url.render_as_string(hide_password=True)
     if backend == "sqlite":
-        if not rest.startswith("/"):
-            raise ValueError(f"{value!r} has no file path; expected sqlite:///path/to/file.db")
-    else:
-        host_part = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-        if not host_part or "/" not in rest or not rest.split("/", 1)[1].split("?")[0]:
-            raise ValueError(
-                f"{_redact(value)!r} needs a host and a database name, "
-                "e.g. postgresql://user:password@127.0.0.1:5432/gatepulse"
-            )
-        port = host_part.rsplit(":", 1)[1] if ":" in host_part.strip("[]") else ""
-        if port and not port.isdigit():
-            raise ValueError(f"{_redact(value)!r} has a non-numeric port {port!r}")
-    return f"{ASYNC_DRIVERS[backend]}://{rest}"
+        if not url.database:
+            raise ValueError(f"{shown!r} has no file path; expected sqlite:///path/to/file.db")
+    elif not url.host or not url.database:
+        raise ValueError(
+            f"{shown!r} needs a host and a database name, "
+            "e.g. postgresql://user:password@127.0.0.1:5432/gatepulse"
+        )
+    return url.set(drivername=ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
 
 
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
+def display_url(url: str) -> str:
+    """``url`` as it may be shown: the password replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 DatabaseUrl = Annotated[str, BeforeValidator(normalize_database_url)]
@@ -126,7 +124,7 @@ class DatabaseSettings(BaseSettings):
     @property
     def backend(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
-        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
+        return make_url(self.url).get_backend_name()
 
 
 class BotSettings(BaseSettings):
@@ -236,16 +234,19 @@ class DashboardSettings(BaseSettings):
     stale_after_h: float = Field(default=26.0, gt=0)
 
 
-class Settings:
-    """Every area, loaded together. Attribute per area."""
+class Settings(BaseModel):
+    """Every area, one attribute each. An area not given is read from the environment."""
 
-    def __init__(self, **areas: Any) -> None:
-        self.db: DatabaseSettings = areas.get("db") or DatabaseSettings()
-        self.bot: BotSettings = areas.get("bot") or BotSettings()
-        self.gate: GateSettings = areas.get("gate") or GateSettings()
-        self.writer: LogWriterSettings = areas.get("writer") or LogWriterSettings()
-        self.pipelines: PipelineSettings = areas.get("pipelines") or PipelineSettings()
-        self.dashboard: DashboardSettings = areas.get("dashboard") or DashboardSettings()
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    bot: BotSettings = Field(default_factory=BotSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
+    writer: LogWriterSettings = Field(default_factory=LogWriterSettings)
+    pipelines: PipelineSettings = Field(default_factory=PipelineSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+
+    def replace(self, **areas: BaseSettings) -> Settings:
+        """A copy with the given areas swapped (e.g. ``settings.replace(bot=other_bot)``)."""
+        return self.model_copy(update=areas)
 
 
 def describe_error(exc: ValidationError, prefix: str = "") -> str:
@@ -260,29 +261,7 @@ def describe_error(exc: ValidationError, prefix: str = "") -> str:
     return "; ".join(parts)
 
 
-_PREFIXES = {
-    DatabaseSettings: "DB_",
-    BotSettings: "BOT_",
-    GateSettings: "GATE_",
-    LogWriterSettings: "LOG_WRITER_",
-    PipelineSettings: "PIPELINES_",
-    DashboardSettings: "DASHBOARD_",
-}
-
-
-def _load(cls: type[BaseSettings]) -> Any:
-    try:
-        return cls()
-    except ValidationError as exc:
-        raise SettingsError(describe_error(exc, _PREFIXES.get(cls, ""))) from None
-
-
-def load_settings() -> Settings:
-    """Read every area from the environment; raise :class:`SettingsError` on bad values."""
-    return Settings(**{name: _load(cls) for name, cls in _AREAS.items()})
-
-
-_AREAS: dict[str, type[BaseSettings]] = {
+AREAS: dict[str, type[BaseSettings]] = {
     "db": DatabaseSettings,
     "bot": BotSettings,
     "gate": GateSettings,
@@ -290,3 +269,32 @@ _AREAS: dict[str, type[BaseSettings]] = {
     "pipelines": PipelineSettings,
     "dashboard": DashboardSettings,
 }
+"""The areas of :class:`Settings`, by attribute name."""
+
+
+def _prefix(cls: type[BaseSettings]) -> str:
+    return str(cls.model_config.get("env_prefix") or "")
+
+
+def environment_variables() -> dict[str, list[str]]:
+    """Every environment variable gatepulse reads, by area (the names in ``.env.example``)."""
+    out: dict[str, list[str]] = {}
+    for area, cls in AREAS.items():
+        names = []
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias
+            names.append(alias if isinstance(alias, str) else f"{_prefix(cls)}{name}".upper())
+        out[area] = names
+    return out
+
+
+def _load(cls: type[BaseSettings]) -> Any:
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise SettingsError(describe_error(exc, _prefix(cls))) from None
+
+
+def load_settings() -> Settings:
+    """Read every area from the environment once; raise :class:`SettingsError` on bad values."""
+    return Settings(**{area: _load(cls) for area, cls in AREAS.items()})

@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import core.models  # noqa: F401 - registers every table on Base.metadata
-from core.db import Base, UTCDateTime, create_engine
+from core.db import Base, UTCDateTime, backend_of, create_engine
 from core.settings import DatabaseSettings
 
 config = context.config
@@ -21,7 +21,8 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    """An explicit ``sqlalchemy.url`` (tests, the CLI) wins over the settings."""
+    """An explicit ``sqlalchemy.url`` (tests, the CLI) wins; the ``alembic`` command line is an
+    entry point of its own and reads ``DATABASE_URL`` from the settings."""
     explicit = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     return explicit or DatabaseSettings().url
 
@@ -34,9 +35,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 
 
 def _configure(connection: Connection | None = None, **extra: Any) -> None:
-    is_sqlite = (connection.dialect.name if connection else _url().split(":")[0]).startswith(
-        "sqlite"
-    )
+    backend = connection.dialect.name if connection else backend_of(_url())
+    is_sqlite = backend == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -1,15 +1,19 @@
 """The Dagster code location: ``dagster dev -m pipelines.definitions``.
 
-Built lazily by :func:`defs` (settings are read when Dagster loads it, never at import).
+Built lazily by :func:`defs` (settings are read when Dagster loads it, never at import);
+``gatepulse materialize`` builds the same assets and resources from its own settings.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 
-from core.settings import PipelineSettings
+from core.settings import PipelineSettings, Settings, load_settings, normalize_database_url
 from pipelines.assets.analytics import build_analytics_assets, build_freshness_checks
 from pipelines.assets.maintenance import raw_log_retention
 from pipelines.assets.summaries import build_summaries_asset
@@ -37,22 +41,40 @@ def build_assets(settings: PipelineSettings) -> list[dg.AssetsDefinition]:
         ]
 
 
-def default_resources(
-    database_url: str = "", telegram: TelegramResource | None = None
+def resources_for(
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    telegram: TelegramResource | None = None,
 ) -> dict[str, object]:
-    """Resources fed by settings at run time (empty fields mean "use the setting")."""
+    """The resources, configured from ``settings`` (built once by the entry point).
+
+    ``DATABASE_URL`` and ``BOT_TOKEN`` go in as ``dg.EnvVar`` when they come from the
+    environment, so that the Dagster UI shows their names and not their values.
+    """
+    url: Any = database_url or _as_env_var("DATABASE_URL", settings.db.url, normalize_database_url)
+    token = _as_env_var("BOT_TOKEN", settings.bot.token.get_secret_value(), str.strip)
     return {
-        "database": DatabaseResource(url=database_url),
-        "telegram": telegram or BotTelegramResource(),
-        "pipeline_config": PipelineConfigResource(),
+        "database": DatabaseResource(url=url),
+        "telegram": telegram or BotTelegramResource.from_settings(settings.bot, token=token),
+        "pipeline_config": PipelineConfigResource.from_settings(
+            settings.pipelines, settings.writer
+        ),
     }
 
 
+def _as_env_var(name: str, value: str, normalize: Callable[[str], str]) -> Any:
+    """``dg.EnvVar(name)`` when the environment variable holds ``value``, else ``value``."""
+    raw = os.environ.get(name, "")
+    return dg.EnvVar(name) if raw and normalize(raw) == value else value
+
+
 def build_definitions(
-    settings: PipelineSettings | None = None, resources: dict[str, object] | None = None
+    settings: Settings, resources: dict[str, object] | None = None
 ) -> dg.Definitions:
-    settings = settings or PipelineSettings()
-    assets = build_assets(settings)
+    """Every asset, check, job, schedule and sensor, with ``resources`` (default: from
+    ``settings``)."""
+    assets = build_assets(settings.pipelines)
     analytics = [a for a in assets if "analytics" in a.group_names_by_key.values()]
     with warnings.catch_warnings():
         # time-partition freshness checks are "superseded" by FreshnessPolicy, which is not
@@ -67,11 +89,12 @@ def build_definitions(
         jobs=list(jobs.values()),
         schedules=build_schedules(jobs),
         sensors=[sensor],
-        resources=resources or default_resources(),
+        resources=resources or resources_for(settings),
         executor=dg.in_process_executor,
     )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions()
+    """Dagster's entry point: the settings are read here, once, when the code location loads."""
+    return build_definitions(load_settings())

@@ -362,3 +362,18 @@ def read_table(url: str, sql: str, params: Mapping[str, Any] | None = None) -> l
     """Small reads (configuration tables): rows of a text query with bound parameters."""
     with sync_engine(url).connect() as conn:
         return list(conn.execute(sa.text(sql), dict(params or {})).all())
+
+
+def first_raw_day(url: str) -> dt.date | None:
+    """The UTC day of the oldest raw event (verifications, API calls, messages, joins)."""
+    from core.models import time_column
+
+    found = []
+    for name in ("verification_log", "api_call_log", "messages", "member_events"):
+        column = time_column(name)
+        rows = read_table(url, f'SELECT MIN("{column}") FROM "{name}"')
+        value = rows[0][0] if rows else None
+        if value is not None:
+            text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+            found.append(dt.date.fromisoformat(text[:10]))
+    return min(found) if found else None

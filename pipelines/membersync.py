@@ -8,9 +8,13 @@ the time Telegram asked for and retries; other errors fail that chat only.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+
+from core.clock import Clock, SystemClock
+from core.ratelimit import Rate, RateLimiter
+from core.retry import Retry, RetryPolicy
+from core.sleep import Sleep, sleep_for
 
 MemberCounter = Callable[[int], Awaitable[int]]
 
@@ -35,21 +39,10 @@ class SyncOutcome:
         return self.count is not None
 
 
-class RateLimiter:
-    """Spaces request starts at least ``1 / rate_per_s`` seconds apart."""
-
-    def __init__(self, rate_per_s: float) -> None:
-        self.interval = 1.0 / rate_per_s
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
+def _retry_after_s(exc: Exception, cap_s: float) -> float | None:
+    """The wait Telegram asked for (capped), or ``None`` when ``exc`` is not a RetryAfter."""
+    retry_after = getattr(exc, "retry_after", None)
+    return None if retry_after is None else min(float(retry_after), cap_s)
 
 
 async def fetch_counts(
@@ -60,28 +53,47 @@ async def fetch_counts(
     rate_per_s: float = 20.0,
     max_attempts: int = 3,
     max_retry_after_s: float = 60.0,
+    clock: Clock | None = None,
+    sleep: Sleep | None = None,
 ) -> list[SyncOutcome]:
-    """One outcome per target, in the order given. Never raises for a single chat's failure."""
+    """One outcome per target, in the order given. Never raises for a single chat's failure.
+
+    Request starts are spaced on ``clock`` (default: the system clock) and every wait goes
+    through ``sleep`` (default: the clock's, see :func:`core.sleep.sleep_for`).
+    """
+    clock = clock or SystemClock()
+    sleep = sleep if sleep is not None else sleep_for(clock)
     semaphore = asyncio.Semaphore(concurrency)
-    limiter = RateLimiter(rate_per_s)
+    limiter = RateLimiter(Rate(1, 1.0 / rate_per_s), clock=clock, sleep=sleep)
+
+    def retry_after(exc: Exception, retry: int) -> float | None:
+        return _retry_after_s(exc, max_retry_after_s)
 
     async def one(target: SyncTarget) -> SyncOutcome:
         outcome = SyncOutcome(target.chat_id, target.kind)
+
+        async def attempt() -> int:
+            await limiter.acquire()
+            outcome.attempts += 1
+            return int(await counter(target.chat_id))
+
+        async def wait_out(seconds: float) -> None:
+            outcome.retry_after_waits += 1
+            await sleep(seconds)
+
+        if max_attempts < 1:
+            return outcome
+        policy = RetryPolicy(Retry(Exception, max_attempts - 1, retry_after), sleep=wait_out)
         async with semaphore:
-            while outcome.attempts < max_attempts:
-                await limiter.wait()
-                outcome.attempts += 1
-                try:
-                    outcome.count = int(await counter(target.chat_id))
-                    outcome.error = None
-                    return outcome
-                except Exception as exc:  # one chat's failure must not stop the others
-                    outcome.error = f"{type(exc).__name__}: {exc}"[:300]
-                    retry_after = getattr(exc, "retry_after", None)
-                    if retry_after is None:
-                        return outcome
-                    outcome.retry_after_waits += 1
-                    await asyncio.sleep(min(float(retry_after), max_retry_after_s))
+            try:
+                outcome.count = await policy.call(attempt)
+            except Exception as exc:  # one chat's failure must not stop the others
+                outcome.error = f"{type(exc).__name__}: {exc}"[:300]
+                # a RetryAfter that ends the attempts is still waited out before the slot is
+                # freed: the next chat would only meet the same flood limit
+                last_wait = _retry_after_s(exc, max_retry_after_s)
+                if last_wait is not None:
+                    await wait_out(last_wait)
         return outcome
 
     return list(await asyncio.gather(*(one(t) for t in targets)))

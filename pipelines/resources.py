@@ -1,19 +1,23 @@
-"""Dagster resources: the database and the Telegram client.
+"""Dagster resources: the database, the Telegram client and the pipelines' knobs.
 
-Both read their defaults from gatepulse's settings when a run starts (never at import): an
-empty field means "use the setting". Deployments may set the fields with ``dg.EnvVar``.
+Each resource is configured by its own fields. :func:`pipelines.definitions.resources_for`
+fills them from the settings the entry point built once; secrets set in the environment are
+passed as ``dg.EnvVar`` so that the Dagster UI never shows them. Field defaults are the
+settings' defaults, read from the settings classes (one place for each default).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, SecretStr
+from pydantic_settings import BaseSettings
 
-from core.settings import BotSettings, DatabaseSettings, PipelineSettings, normalize_database_url
+from core.settings import BotSettings, LogWriterSettings, PipelineSettings, normalize_database_url
 from pipelines.io import RawStore
 
 if TYPE_CHECKING:
@@ -23,21 +27,26 @@ MemberCounter = Callable[[int], Awaitable[int]]
 """``await counter(chat_id)`` -> the chat's member count (getChatMemberCount)."""
 
 
+def _default(area: type[BaseSettings], name: str) -> Any:
+    return area.model_fields[name].get_default(call_default_factory=True)
+
+
 class DatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The gatepulse database. ``url`` empty: ``DATABASE_URL`` (default SQLite under var/).
+    """The gatepulse database: ``url`` as ``DATABASE_URL`` takes it (sqlite:/// or postgresql://).
 
     Keeps one :class:`RawStore` per run so that each raw table is read once for all assets.
     """
 
-    url: str = ""
+    url: str = Field(description="Database URL, e.g. postgresql://user:pw@host:5432/gatepulse")
     _store: RawStore | None = PrivateAttr(default=None)
 
     @property
     def database_url(self) -> str:
         """The async SQLAlchemy URL (the form ``core.db`` helpers accept)."""
-        if self.url:
-            return normalize_database_url(self.url)
-        return DatabaseSettings().url
+        url = normalize_database_url(self.url)
+        if not url:
+            raise ValueError("the database resource has no url (set DATABASE_URL)")
+        return url
 
     @property
     def raw(self) -> RawStore:
@@ -54,28 +63,36 @@ class DatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class PipelineConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Retention and sync knobs; zero/empty fields fall back to ``PipelineSettings``."""
+    """Retention and member-count sync knobs (the ``PIPELINES_*`` / ``RETENTION_*`` settings)."""
 
-    retention_days: int = 0
+    retention_days: int = Field(default=_default(PipelineSettings, "retention_days"), ge=1)
     retention_overrides: dict[str, int] = Field(default_factory=dict)
-    retention_batch_size: int = 0
-    sync_concurrency: int = 0
-    sync_rate_per_s: float = 0.0
+    retention_batch_size: int = Field(
+        default=_default(PipelineSettings, "retention_batch_size"), ge=1
+    )
+    sync_concurrency: int = Field(default=_default(PipelineSettings, "sync_concurrency"), ge=1)
+    sync_rate_per_s: float = Field(default=_default(PipelineSettings, "sync_rate_per_s"), gt=0)
+    spool_dir: str = Field(
+        default=str(_default(LogWriterSettings, "var_dir") / "spool"),
+        description="Where the API-call log spools while the database is down.",
+    )
 
-    def settings(self) -> PipelineSettings:
-        base = PipelineSettings()
-        updates: dict[str, Any] = {}
-        if self.retention_days:
-            updates["retention_days"] = self.retention_days
-        if self.retention_overrides:
-            updates["retention_overrides"] = dict(self.retention_overrides)
-        if self.retention_batch_size:
-            updates["retention_batch_size"] = self.retention_batch_size
-        if self.sync_concurrency:
-            updates["sync_concurrency"] = self.sync_concurrency
-        if self.sync_rate_per_s:
-            updates["sync_rate_per_s"] = self.sync_rate_per_s
-        return base.model_copy(update=updates)
+    @classmethod
+    def from_settings(
+        cls, pipelines: PipelineSettings, writer: LogWriterSettings
+    ) -> PipelineConfigResource:
+        return cls(
+            retention_days=pipelines.retention_days,
+            retention_overrides=dict(pipelines.retention_overrides),
+            retention_batch_size=pipelines.retention_batch_size,
+            sync_concurrency=pipelines.sync_concurrency,
+            sync_rate_per_s=pipelines.sync_rate_per_s,
+            spool_dir=str(writer.spool_dir),
+        )
+
+    def log_writer_settings(self) -> LogWriterSettings:
+        """The API-call log writer's settings: defaults, spooling to ``spool_dir``."""
+        return LogWriterSettings.model_construct(spool_dir=Path(self.spool_dir))
 
 
 class TelegramResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -89,24 +106,37 @@ class TelegramResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class BotTelegramResource(TelegramResource):
-    """The real client: ``bot.telegram.create_bot`` (every call logged to ``api_call_log``).
+    """The real client: ``bot.telegram.create_bot`` (every call logged to ``api_call_log``)."""
 
-    ``api_base``/``token`` empty: ``BOT_API_BASE``/``BOT_TOKEN``.
-    """
+    api_base: str = Field(default=_default(BotSettings, "api_base"))
+    token: str = Field(description="The bot token (BOT_TOKEN).")
+    request_timeout_s: float = Field(default=_default(BotSettings, "request_timeout_s"), gt=0)
+    retry_max_attempts: int = Field(default=_default(BotSettings, "retry_max_attempts"), ge=0)
+    retry_max_wait_s: float = Field(default=_default(BotSettings, "retry_max_wait_s"), gt=0)
+    transient_retries: int = Field(default=_default(BotSettings, "transient_retries"), ge=0)
 
-    api_base: str = ""
-    token: str = ""
+    @classmethod
+    def from_settings(cls, bot: BotSettings, token: Any = None) -> BotTelegramResource:
+        """The resource for ``bot``; ``token`` may be a ``dg.EnvVar`` to keep it out of the UI."""
+        return cls(
+            api_base=bot.api_base,
+            token=token if token is not None else bot.token.get_secret_value(),
+            request_timeout_s=bot.request_timeout_s,
+            retry_max_attempts=bot.retry_max_attempts,
+            retry_max_wait_s=bot.retry_max_wait_s,
+            transient_retries=bot.transient_retries,
+        )
 
     def bot_settings(self) -> BotSettings:
-        settings = BotSettings()
-        updates: dict[str, Any] = {}
-        if self.api_base:
-            updates["api_base"] = self.api_base
-        if self.token:
-            from pydantic import SecretStr
-
-            updates["token"] = SecretStr(self.token)
-        return settings.model_copy(update=updates)
+        """These fields as the bot's settings (validated by Dagster's config, not re-read)."""
+        return BotSettings.model_construct(
+            api_base=self.api_base,
+            token=SecretStr(self.token),
+            request_timeout_s=self.request_timeout_s,
+            retry_max_attempts=self.retry_max_attempts,
+            retry_max_wait_s=self.retry_max_wait_s,
+            transient_retries=self.transient_retries,
+        )
 
     @asynccontextmanager
     async def _counter(self, writer: LogWriter | None) -> AsyncIterator[MemberCounter]:

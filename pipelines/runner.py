@@ -9,20 +9,20 @@ separate unpartitioned runs, on request.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dagster as dg
 
-from core.settings import DatabaseSettings, PipelineSettings, normalize_database_url
+from core.progress import progress_bar
+from core.settings import Settings, normalize_database_url
 from pipelines.assets.analytics import SPECS
 from pipelines.assets.maintenance import raw_log_retention
 from pipelines.assets.summaries import SUMMARIES, build_summaries_asset
 from pipelines.assets.telegram import MEMBER_COUNTS, member_counts
-from pipelines.definitions import default_resources
+from pipelines.definitions import resources_for
 from pipelines.partitions import MAX_DAYS_PER_RUN, daily_partitions
 from pipelines.resources import TelegramResource
 
@@ -78,6 +78,7 @@ def materialize_range(
     start: dt.date,
     end: dt.date,
     *,
+    settings: Settings,
     database_url: str | None = None,
     progress: bool = True,
     summaries: bool = True,
@@ -92,21 +93,20 @@ def materialize_range(
     Returns rows written per table, summed over the days (plus ``member_count_snapshots``
     when ``member_counts_sync`` and ``raw_log_retention`` = rows pruned when ``retention``).
     Raises :class:`MaterializeError` when a run fails (e.g. a blocking check); earlier chunks
-    stay written. ``database_url`` defaults to ``DATABASE_URL``.
+    stay written. ``database_url`` defaults to ``settings.db.url``.
     """
     if end < start:
         raise ValueError(f"--from {start} is after --to {end}")
     if chunk_days < 1:
         raise ValueError("chunk_days must be >= 1")
-    url = normalize_database_url(database_url) if database_url else DatabaseSettings().url
-    settings = PipelineSettings()
-    partitions = daily_partitions(min(settings.partitions_start, start))
+    url = normalize_database_url(database_url) if database_url else settings.db.url
+    partitions = daily_partitions(min(settings.pipelines.partitions_start, start))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=dg.BetaWarning)
         assets: list[Any] = list(_analytics_assets(partitions))
         if summaries:
             assets.append(build_summaries_asset(partitions))
-    resources = default_resources(url, telegram)
+    resources = resources_for(settings, database_url=url, telegram=telegram)
     instance = dg.DagsterInstance.ephemeral()
     totals: dict[str, int] = {}
     chunks = _chunks(start, end, chunk_days)
@@ -151,7 +151,7 @@ def materialize_range(
     if retention:
         after.append(("raw_log_retention", raw_log_retention))
 
-    with warnings.catch_warnings(), _progress(progress) as bar:
+    with warnings.catch_warnings(), progress_bar(progress) as bar:
         warnings.simplefilter("ignore", category=dg.BetaWarning)
         for name, asset in before:
             task = bar.add_task(name.replace("_", " "), total=1)
@@ -172,35 +172,6 @@ def materialize_range(
     if member_counts_sync:
         totals["member_count_snapshots"] = totals.pop(MEMBER_COUNTS, 0)
     return totals
-
-
-@contextlib.contextmanager
-def _progress(show: bool) -> Iterator[Any]:
-    """A rich progress bar, or a silent stand-in with the same methods."""
-    if not show:
-        yield _NoProgress()
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns) as bar:
-        yield bar
-
-
-class _NoProgress:
-    def add_task(self, *_args: Any, **_kwargs: Any) -> int:
-        return 0
-
-    def update(self, *_args: Any, **_kwargs: Any) -> None:
-        return None
-
-    def advance(self, *_args: Any, **_kwargs: Any) -> None:
-        return None
 
 
 def _analytics_assets(partitions: dg.PartitionsDefinition) -> Sequence[dg.AssetsDefinition]:

@@ -20,8 +20,9 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli.db import run_migrations
 from core.db import create_engine
+from core.migrate import run_migrations
+from core.settings import DatabaseSettings, LogWriterSettings, PipelineSettings, Settings
 from tests.support.pg import ENV_URL
 
 PG_URL = os.environ.get(ENV_URL, "")
@@ -104,6 +105,21 @@ def empty_db_url(tmp_path: Path) -> Iterator[str]:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+
+
+def settings_on(db_url: str, var_dir: Path) -> Settings:
+    """Every area at its defaults, on ``db_url``, with var/ (spool, Dagster home) in ``var_dir``."""
+    return Settings(
+        db=DatabaseSettings(DATABASE_URL=db_url, GATEPULSE_VAR_DIR=var_dir),
+        writer=LogWriterSettings(GATEPULSE_VAR_DIR=var_dir),
+        pipelines=PipelineSettings(GATEPULSE_VAR_DIR=var_dir),
+    )
+
+
+@pytest.fixture
+def app_settings(db_url: str, tmp_path: Path) -> Settings:
+    """The settings an entry point would build, on this test's database."""
+    return settings_on(db_url, tmp_path / "var")
 
 
 @pytest.fixture

@@ -48,8 +48,8 @@ class _BatchWriter:
     spools it. The public contract is LogWriter's.
     """
 
-    def __init__(self, engine: AsyncEngine, settings: LogWriterSettings | None = None) -> None:
-        self.settings = settings or LogWriterSettings()
+    def __init__(self, engine: AsyncEngine, settings: LogWriterSettings) -> None:
+        self.settings = settings
         self.engine = engine
         self._specs = _specs()
         self._by_key = _by_key(self._specs)  # model class or table name -> spec

@@ -58,10 +58,11 @@ def raw_log_retention(
 
     Never touches analytics tables, member-count snapshots or summaries.
     """
-    settings = pipeline_config.settings()
     now = dt.datetime.now(dt.UTC)
-    table_cutoffs = cutoffs(now, settings.retention_days, settings.retention_overrides)
-    deleted = prune(database.database_url, table_cutoffs, settings.retention_batch_size)
+    table_cutoffs = cutoffs(
+        now, pipeline_config.retention_days, pipeline_config.retention_overrides
+    )
+    deleted = prune(database.database_url, table_cutoffs, pipeline_config.retention_batch_size)
     context.log.info(f"retention deleted {deleted}")
     return dg.MaterializeResult(
         metadata={

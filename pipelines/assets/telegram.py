@@ -8,6 +8,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from core.db import create_engine
+from core.settings import LogWriterSettings
 from pipelines.io import read_table, record_materialization, sync_engine, table
 from pipelines.membersync import SyncOutcome, SyncTarget, fetch_counts
 from pipelines.resources import DatabaseResource, PipelineConfigResource, TelegramResource
@@ -36,13 +37,14 @@ async def run_sync(
     *,
     concurrency: int,
     rate_per_s: float,
+    writer: LogWriterSettings,
 ) -> list[SyncOutcome]:
     """Fetch every count through the Telegram resource, logging each call via a LogWriter."""
     from core.log_writer import LogWriter
 
     engine = create_engine(url=url, pool=False)
     try:
-        async with LogWriter(engine) as writer, telegram.member_counter(writer) as counter:
+        async with LogWriter(engine, writer) as log, telegram.member_counter(log) as counter:
             return await fetch_counts(
                 targets, counter, concurrency=concurrency, rate_per_s=rate_per_s
             )
@@ -96,13 +98,16 @@ def sync_member_counts(
     url: str,
     telegram: TelegramResource,
     *,
-    concurrency: int = 8,
-    rate_per_s: float = 20.0,
+    concurrency: int,
+    rate_per_s: float,
+    writer: LogWriterSettings,
 ) -> dict[str, Any]:
     """The whole sync, blocking: targets, fetch, write. Returns a JSON-friendly report."""
     targets = sync_targets(url)
     outcomes = asyncio.run(
-        run_sync(url, telegram, targets, concurrency=concurrency, rate_per_s=rate_per_s)
+        run_sync(
+            url, telegram, targets, concurrency=concurrency, rate_per_s=rate_per_s, writer=writer
+        )
     )
     synced_at = dt.datetime.now(dt.UTC)
     written = write_counts(url, outcomes, synced_at)
@@ -131,12 +136,12 @@ def member_counts(
     Concurrency- and rate-limited, honours RetryAfter; a failing chat is listed in metadata
     (and its call in api_call_log) without failing the others.
     """
-    settings = pipeline_config.settings()
     report = sync_member_counts(
         database.database_url,
         telegram,
-        concurrency=settings.sync_concurrency,
-        rate_per_s=settings.sync_rate_per_s,
+        concurrency=pipeline_config.sync_concurrency,
+        rate_per_s=pipeline_config.sync_rate_per_s,
+        writer=pipeline_config.log_writer_settings(),
     )
     if report["failed"]:
         context.log.warning(f"member-count sync: {len(report['failed'])} chats failed")

@@ -137,7 +137,7 @@ class Simulation:
         gate = settings.gate.model_copy(
             update={"config_ttl_s": 6 * 3600.0, "admin_cache_ttl_s": 6 * 3600.0}
         )
-        self.settings = Settings(**{**vars(settings), "gate": gate})
+        self.settings = settings.replace(gate=gate)
         self.scenario = scenario
         self.start = start
         self.end = end
@@ -332,9 +332,7 @@ async def run_live(
     world.latency_s = 0.01
     rng = random.Random(scenario.seed + 1)
     async with FakeTelegramServer(world=world, token=settings.bot.token.get_secret_value()) as srv:
-        live = Settings(
-            **{**vars(settings), "bot": settings.bot.model_copy(update={"api_base": srv.base_url})}
-        )
+        live = settings.replace(bot=settings.bot.model_copy(update={"api_base": srv.base_url}))
         runtime = await build_runtime(live, engine=engine)
         bot: Bot = runtime.bot
         pushed = 0

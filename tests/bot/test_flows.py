@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from bot.gate import JoinedCallback
 from bot.repo import ConfigRepo
-from cli.db import run_migrations
 from core.db import create_engine, create_session_factory
+from core.migrate import run_migrations
 from core.models import ApiCallLog, VerificationLog
 from sandbox.fake_telegram import FakeTelegramServer, FaultPlan
 from tests.bot.conftest import (
@@ -294,8 +294,9 @@ async def test_build_runtime_on_a_manual_clock_for_simulations(db_url: str, tmp_
     from aiogram.types import Update
 
     from bot.app import build_runtime
-    from bot.telegram import OutgoingLimiter, clock_sleep
+    from bot.telegram import OutgoingLimiter
     from core.clock import ManualClock
+    from core.sleep import clock_sleep
     from sandbox.fake_telegram import FakeTelegramSession
     from tests.bot.conftest import START, make_settings
 

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from aiogram.types import Update
 
 from bot.app import build_runtime
-from cli.db import run_migrations
 from core.clock import ManualClock
 from core.db import create_engine
+from core.migrate import run_migrations
 from core.models import ApiCallLog, Message, UserRestriction, VerificationLog
 from sandbox.fake_telegram import FakeTelegramSession
 from tests.bot.conftest import (

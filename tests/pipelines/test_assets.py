@@ -11,10 +11,12 @@ import dagster as dg
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from core.models import ANALYTICS_TABLES
+from core.models import ANALYTICS_TABLES, VerificationLog
+from core.settings import Settings
 from pipelines.assets import analytics
-from pipelines.definitions import build_definitions, default_resources, defs
+from pipelines.definitions import build_definitions, defs, resources_for
 from pipelines.io import sync_engine
 from pipelines.partitions import daily_partitions
 from pipelines.resources import FakeTelegramResource
@@ -63,9 +65,13 @@ def seeded(db_url: str) -> str:
     return db_url
 
 
-def test_totals_per_day_equal_sql_counts_over_raw_rows(seeded: str, backend: str) -> None:
+def test_totals_per_day_equal_sql_counts_over_raw_rows(
+    seeded: str, backend: str, app_settings: Settings
+) -> None:
     url = seeded
-    totals = materialize_range(FIRST_DAY, LAST_DAY, database_url=url, progress=False, chunk_days=3)
+    totals = materialize_range(
+        FIRST_DAY, LAST_DAY, settings=app_settings, progress=False, chunk_days=3
+    )
     assert totals["analytics_verification_daily"] > 0 and totals["summaries"] > 0
     v, m, e, a = (_day(backend, c) for c in ("timestamp", "created_at", "timestamp", "timestamp"))
     raw_v = _per_day(
@@ -136,12 +142,14 @@ def test_totals_per_day_equal_sql_counts_over_raw_rows(seeded: str, backend: str
     assert marks["summaries"][0] == DAYS
 
 
-def test_rerunning_a_partition_leaves_every_table_identical(seeded: str) -> None:
-    materialize_range(FIRST_DAY, LAST_DAY, database_url=seeded, progress=False)
+def test_rerunning_a_partition_leaves_every_table_identical(
+    seeded: str, app_settings: Settings
+) -> None:
+    materialize_range(FIRST_DAY, LAST_DAY, settings=app_settings, progress=False)
     before = _snapshot(seeded)
     assert all(before[name] for name in ANALYTICS_TABLES)
-    materialize_range(FIRST_DAY, FIRST_DAY, database_url=seeded, progress=False)
-    materialize_range(FIRST_DAY, LAST_DAY, database_url=seeded, progress=False, chunk_days=1)
+    materialize_range(FIRST_DAY, FIRST_DAY, settings=app_settings, progress=False)
+    materialize_range(FIRST_DAY, LAST_DAY, settings=app_settings, progress=False, chunk_days=1)
     assert _snapshot(seeded) == before
     with sync_engine(seeded).connect() as conn:
         per_window = conn.execute(
@@ -153,12 +161,12 @@ def test_rerunning_a_partition_leaves_every_table_identical(seeded: str) -> None
     assert per_window[0] == per_window[1]  # summaries: history per window, no duplicates
 
 
-def _materialize(assets: list[Any], url: str, day: dt.date) -> dg.ExecuteInProcessResult:
+def _materialize(assets: list[Any], settings: Settings, day: dt.date) -> dg.ExecuteInProcessResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return dg.materialize(
             assets,
-            resources=default_resources(url, FakeTelegramResource()),
+            resources=resources_for(settings, telegram=FakeTelegramResource()),
             partition_key=day.isoformat(),
             raise_on_error=False,
         )
@@ -170,22 +178,22 @@ def _check(result: dg.ExecuteInProcessResult, name: str) -> Any:
     return found[0]
 
 
-def test_bad_raw_row_is_reported_and_excluded(seeded: str, backend: str) -> None:
-    with sync_engine(seeded).begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO verification_log (user_id, group_id, status, cached, latency_ms, "
-                "trigger, channels_checked, timestamp) VALUES "
-                "(1, -1001, 'bogus', false, 3.0, 'join', 1, :ts)"
-            ),
-            {
-                "ts": "2026-03-01 12:00:00.000000"
-                if backend == "sqlite"
-                else dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
-            },
+def test_bad_raw_row_is_reported_and_excluded(seeded: str, app_settings: Settings) -> None:
+    with Session(sync_engine(seeded)) as session, session.begin():
+        session.add(
+            VerificationLog(
+                user_id=1,
+                group_id=-1001,
+                status="bogus",
+                cached=False,
+                latency_ms=3.0,
+                trigger="join",
+                channels_checked=1,
+                timestamp=dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC),
+            )
         )
     asset = asset_named(analytics.build_analytics_assets(PARTITIONS), analytics.VERIFICATION_DAILY)
-    result = _materialize([asset], seeded, FIRST_DAY)
+    result = _materialize([asset], app_settings, FIRST_DAY)
     assert result.success  # a bad raw row warns, it does not block
     raw = _check(result, analytics.RAW_CHECK)
     assert not raw.passed
@@ -210,9 +218,9 @@ def test_bad_raw_row_is_reported_and_excluded(seeded: str, backend: str) -> None
 
 
 def test_bad_output_fails_the_blocking_check_and_writes_nothing(
-    seeded: str, monkeypatch: pytest.MonkeyPatch
+    seeded: str, app_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    materialize_range(FIRST_DAY, FIRST_DAY, database_url=seeded, progress=False)
+    materialize_range(FIRST_DAY, FIRST_DAY, settings=app_settings, progress=False)
     before = _snapshot(seeded)["analytics_group_daily"]
 
     def broken(*frames: pl.DataFrame) -> pl.DataFrame:
@@ -220,7 +228,7 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(
         return out.with_columns(passed=pl.col("verifications") + 1)  # impossible
 
     spec = dataclasses.replace(analytics.SPEC_BY_TABLE[analytics.GROUP_DAILY], transform=broken)
-    result = _materialize([analytics._build_asset(spec, PARTITIONS)], seeded, FIRST_DAY)
+    result = _materialize([analytics._build_asset(spec, PARTITIONS)], app_settings, FIRST_DAY)
     assert not result.success
     check = _check(result, analytics.OUTPUT_CHECK)
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
@@ -235,7 +243,7 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(
     failed_check = f"{analytics.GROUP_DAILY}.*{analytics.OUTPUT_CHECK}"
     with pytest.raises(MaterializeError, match=failed_check):
         materialize_range(
-            FIRST_DAY, FIRST_DAY, database_url=seeded, progress=False, summaries=False
+            FIRST_DAY, FIRST_DAY, settings=app_settings, progress=False, summaries=False
         )
     assert _snapshot(seeded)["analytics_group_daily"] == before
 
@@ -243,7 +251,7 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(
 def test_definitions_load() -> None:
     loaded = defs()
     assert isinstance(loaded, dg.Definitions)
-    graph = build_definitions().resolve_asset_graph()
+    graph = build_definitions(Settings()).resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert set(ANALYTICS_TABLES) <= keys
     assert {"summaries", "raw_log_retention", "member_counts"} <= keys
@@ -261,7 +269,9 @@ def test_definitions_load() -> None:
     assert len(freshness) == len(ANALYTICS_TABLES)
 
 
-def test_malformed_sqlite_timestamp_is_reported_not_fatal(seeded: str, backend: str) -> None:
+def test_malformed_sqlite_timestamp_is_reported_not_fatal(
+    seeded: str, backend: str, app_settings: Settings
+) -> None:
     if backend != "sqlite":
         pytest.skip("only SQLite stores timestamps as text; PostgreSQL refuses malformed ones")
     with sync_engine(seeded).begin() as conn:
@@ -271,8 +281,8 @@ def test_malformed_sqlite_timestamp_is_reported_not_fatal(seeded: str, backend: 
                 "VALUES ('getMe', 1, 1.0, '2026-03-01 noon')"
             )
         )
-    asset = analytics.build_analytics_assets(PARTITIONS)[1]  # analytics_api_calls_daily
-    result = _materialize([asset], seeded, FIRST_DAY)
+    asset = asset_named(analytics.build_analytics_assets(PARTITIONS), analytics.API_CALLS_DAILY)
+    result = _materialize([asset], app_settings, FIRST_DAY)
     assert result.success
     raw = _check(result, analytics.RAW_CHECK)
     assert not raw.passed and raw.metadata["invalid_rows"].value == 1

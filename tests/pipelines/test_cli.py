@@ -76,7 +76,7 @@ def test_gatepulse_materialize_command(db_url: str, monkeypatch: pytest.MonkeyPa
 
 
 def test_prepare_dagster_home_copies_the_repo_config_once(tmp_path: Path) -> None:
-    from cli.pipelines import prepare_dagster_home
+    from pipelines.home import prepare_dagster_home
 
     home = prepare_dagster_home(tmp_path / "var" / "dagster")
     config = home / "dagster.yaml"

@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from core.models import RAW_LOG_TABLES
+from core.settings import Settings
 from pipelines.assets.maintenance import prune, raw_log_retention
 from pipelines.assets.telegram import member_counts
-from pipelines.definitions import default_resources
+from pipelines.definitions import resources_for
 from pipelines.io import sync_engine
 from pipelines.resources import BotTelegramResource, FakeTelegramResource, PipelineConfigResource
 from pipelines.runner import materialize_range
@@ -33,10 +34,12 @@ def _count(url: str, sql: str, **params: Any) -> int:
         return int(conn.execute(sa.text(sql), params).scalar() or 0)
 
 
-def test_retention_deletes_exactly_the_rows_past_the_cutoff(db_url: str) -> None:
+def test_retention_deletes_exactly_the_rows_past_the_cutoff(
+    db_url: str, app_settings: Settings
+) -> None:
     seed(db_url)  # raw logs on 2026-03-01 .. 03-04 (03-03 empty)
     materialize_range(
-        FIRST_DAY, FIRST_DAY + dt.timedelta(days=3), database_url=db_url, progress=False
+        FIRST_DAY, FIRST_DAY + dt.timedelta(days=3), settings=app_settings, progress=False
     )
     analytics_before = _count(db_url, "SELECT count(*) FROM analytics_verification_daily")
     summaries_before = _count(db_url, "SELECT count(*) FROM summaries")
@@ -79,13 +82,13 @@ def test_retention_deletes_exactly_the_rows_past_the_cutoff(db_url: str) -> None
     assert prune(db_url, cutoffs, batch_size=7) == dict.fromkeys(RAW_LOG_TABLES, 0)
 
 
-def test_retention_asset_uses_the_configured_days(db_url: str) -> None:
+def test_retention_asset_uses_the_configured_days(db_url: str, app_settings: Settings) -> None:
     seed(db_url)
     total = _count(db_url, "SELECT count(*) FROM verification_log")
     result = dg.materialize(
         [raw_log_retention],
         resources={
-            **default_resources(db_url, FakeTelegramResource()),
+            **resources_for(app_settings, telegram=FakeTelegramResource()),
             "pipeline_config": PipelineConfigResource(retention_days=36500),
         },
     )
@@ -96,7 +99,7 @@ def test_retention_asset_uses_the_configured_days(db_url: str) -> None:
     result = dg.materialize(
         [raw_log_retention],
         resources={
-            **default_resources(db_url, FakeTelegramResource()),
+            **resources_for(app_settings, telegram=FakeTelegramResource()),
             "pipeline_config": PipelineConfigResource(retention_days=1, retention_batch_size=100),
         },
     )
@@ -137,16 +140,19 @@ def fake_telegram() -> Iterator[FakeTelegramServer]:
     thread.join(10)
 
 
-def test_member_count_sync_with_faults(db_url: str, fake_telegram: FakeTelegramServer) -> None:
+def test_member_count_sync_with_faults(
+    db_url: str, app_settings: Settings, fake_telegram: FakeTelegramServer
+) -> None:
     seed(db_url)  # groups -1001, -1002 enabled (-1003 disabled); channels -2001, -2002 linked
     world = fake_telegram.world
     world.fail_next("getChatMemberCount", "retry_after", count=1, retry_after=1)
     world.remove_chat(GROUPS[1])  # -1002 is gone: chat not found
-    telegram = BotTelegramResource(api_base=fake_telegram.base_url)
+    bot = app_settings.bot.model_copy(update={"api_base": fake_telegram.base_url})
+    telegram = BotTelegramResource.from_settings(bot)
     result = dg.materialize(
         [member_counts],
         resources={
-            **default_resources(db_url, telegram),
+            **resources_for(app_settings, telegram=telegram),
             "pipeline_config": PipelineConfigResource(sync_concurrency=2, sync_rate_per_s=50),
         },
     )

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 import pytest
 
+from core.models import RAW_LOG_TABLES
 from pipelines import schemas
+from pipelines.contract import raw_columns
 from pipelines.transforms import daily, summaries
 from pipelines.transforms.retention import cutoffs
 
 UTC = dt.UTC
-TS = pl.Datetime("us", "UTC")
 D1 = dt.date(2026, 3, 1)
 D2 = dt.date(2026, 3, 2)
 
@@ -21,66 +24,24 @@ def at(day: dt.date, h: int = 0, m: int = 0, s: int = 0, us: int = 0) -> dt.date
     return dt.datetime(day.year, day.month, day.day, h, m, s, us, tzinfo=UTC)
 
 
-def verifications(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
-    cols = [
-        "group_id",
-        "user_id",
-        "status",
-        "cached",
-        "error_type",
-        "trigger",
-        "latency_ms",
-        "timestamp",
-    ]
-    return pl.DataFrame(
-        rows,
-        schema={
-            "group_id": pl.Int64,
-            "user_id": pl.Int64,
-            "status": pl.String,
-            "cached": pl.Boolean,
-            "error_type": pl.String,
-            "trigger": pl.String,
-            "latency_ms": pl.Float64,
-            "timestamp": TS,
-        },
-        orient="row",
-    ).select(cols)
+Rows = list[tuple[Any, ...]]
 
 
-def api_calls(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
-    return pl.DataFrame(
-        rows,
-        schema={
-            "method": pl.String,
-            "success": pl.Boolean,
-            "error_type": pl.String,
-            "latency_ms": pl.Float64,
-            "timestamp": TS,
-        },
-        orient="row",
-    )
+def raw_frame(table: str, columns: tuple[str, ...]) -> Callable[[Rows], pl.DataFrame]:
+    """A maker of raw frames of ``table``: rows of ``columns`` and the time column, last, with
+    the dtypes a raw read of those columns has (from the schema in ``core.models``)."""
+    schema = raw_columns(table, columns)
+    return lambda rows: pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def messages(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
-    return pl.DataFrame(
-        rows,
-        schema={
-            "chat_id": pl.Int64,
-            "user_id": pl.Int64,
-            "is_bot_message": pl.Boolean,
-            "created_at": TS,
-        },
-        orient="row",
-    )
-
-
-def events(rows: list[tuple]) -> pl.DataFrame:  # type: ignore[type-arg]
-    return pl.DataFrame(
-        rows,
-        schema={"chat_id": pl.Int64, "user_id": pl.Int64, "event": pl.String, "timestamp": TS},
-        orient="row",
-    )
+# rows as (*columns, time), as the transforms read them
+verifications = raw_frame(
+    "verification_log",
+    ("group_id", "user_id", "status", "cached", "error_type", "trigger", "latency_ms"),
+)
+api_calls = raw_frame("api_call_log", ("method", "success", "error_type", "latency_ms"))
+messages = raw_frame("messages", ("chat_id", "user_id", "is_bot_message"))
+events = raw_frame("member_events", ("chat_id", "user_id", "event"))
 
 
 V = verifications(
@@ -251,7 +212,7 @@ def test_summary_content_is_extractive_and_deterministic() -> None:
                 at(D1, 12),
             ],
         },
-        schema_overrides={"created_at": TS, "reply_to_message_id": pl.Int64},
+        schema=raw_columns(*schemas.RAW_READS["summary_messages"]),
     )
     users = pl.DataFrame(
         {"id": [10, 11, 12], "username": ["alice", None, None], "first_name": ["A", "Bob", None]}
@@ -282,17 +243,7 @@ def test_summary_content_is_extractive_and_deterministic() -> None:
 
 
 def test_summary_of_nothing_is_empty() -> None:
-    empty = pl.DataFrame(
-        schema={
-            "chat_id": pl.Int64,
-            "telegram_message_id": pl.Int64,
-            "user_id": pl.Int64,
-            "content": pl.String,
-            "reply_to_message_id": pl.Int64,
-            "is_bot_message": pl.Boolean,
-            "created_at": TS,
-        }
-    )
+    empty = pl.DataFrame(schema=raw_columns(*schemas.RAW_READS["summary_messages"]))
     assert summaries.summarize(empty, pl.DataFrame(), at(D2)).height == 0
 
 
@@ -301,12 +252,6 @@ def test_retention_cutoffs() -> None:
     got = cutoffs(now, 90, {"messages": 30})
     assert got["messages"] == now - dt.timedelta(days=30)
     assert got["verification_log"] == now - dt.timedelta(days=90)
-    assert set(got) == {
-        "verification_log",
-        "api_call_log",
-        "messages",
-        "member_events",
-        "admin_audit_log",
-    }
+    assert set(got) == set(RAW_LOG_TABLES)
     with pytest.raises(ValueError, match="unknown tables"):
         cutoffs(now, 90, {"analytics_group_daily": 1})

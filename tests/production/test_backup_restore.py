@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli.db import run_migrations, table_counts
-from cli.production import READONLY_ROLE
 from core.db import create_engine, plain_url, sqlite_path
+from core.migrate import run_migrations, table_counts
 from core.models import AnalyticsGroupDaily, ProtectedGroup
+from core.roles import READONLY_ROLE
 from tests.support.pg import ensure_installed
 
 

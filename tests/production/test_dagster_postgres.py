@@ -26,7 +26,8 @@ from dagster._core.test_utils import in_process_test_workspace
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from sqlalchemy.engine import make_url
 
-from pipelines.definitions import build_definitions, default_resources
+from core.settings import Settings
+from pipelines.definitions import build_definitions, resources_for
 from pipelines.io import sync_engine
 from pipelines.resources import FakeTelegramResource
 from tests.pipelines.seed import FIRST_DAY, seed
@@ -140,11 +141,13 @@ def test_a_partition_run_is_recorded_in_postgres(
 
 
 def test_a_real_pipelines_partition_runs_on_the_postgres_instance(
-    instance: dg.DagsterInstance, dagster_db: dict[str, str], db_url: str
+    instance: dg.DagsterInstance, dagster_db: dict[str, str], db_url: str, app_settings: Settings
 ) -> None:
     """gatepulse's own analytics job, one day, storage in Postgres, data in Postgres."""
     seed(db_url, days=1)
-    definitions = build_definitions(resources=default_resources(db_url, FakeTelegramResource()))
+    definitions = build_definitions(
+        app_settings, resources_for(app_settings, telegram=FakeTelegramResource())
+    )
     job = definitions.resolve_job_def("analytics_job")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -193,7 +196,7 @@ def test_the_schedules_turn_on_and_stay_on_in_postgres(
                 for schedule in repository.get_schedules():
                     instance.start_schedule(schedule)
 
-    expected = {s.name for s in build_definitions().schedules or ()}
+    expected = {s.name for s in build_definitions(Settings()).schedules or ()}
     assert expected
     rows = _query(
         dagster_db,

@@ -17,19 +17,19 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli.db import alembic_config, run_migrations
-from cli.production import (
-    READONLY_ROLE,
-    ReadonlyUserError,
-    ensure_readonly_user,
-)
 from core.db import plain_url
+from core.migrate import alembic_config, run_migrations
 from core.models import (
     ANALYTICS_TABLES,
     RAW_LOG_TABLES,
     AnalyticsGroupDaily,
     Base,
     ProtectedGroup,
+)
+from core.roles import (
+    READONLY_ROLE,
+    ReadonlyUserError,
+    ensure_readonly_user,
 )
 
 ROLE_REVISION = "ce1097037c19"

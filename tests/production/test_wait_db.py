@@ -6,13 +6,12 @@ import threading
 
 import pytest
 
-import cli.production
-from cli.production import wait_for_database
+from core.db import wait_for_database
 from tests.support.pg import TempPostgres, _free_port
 
 
 class FakeTime:
-    """``time`` for cli.production: ``sleep`` moves ``monotonic`` on instead of waiting."""
+    """A clock whose ``sleep`` moves ``monotonic`` on instead of waiting."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -28,12 +27,13 @@ class FakeTime:
         self.now += seconds
 
 
-def test_gives_up_after_the_timeout_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gives_up_after_the_timeout_with_the_reason() -> None:
     fake = FakeTime()
-    monkeypatch.setattr(cli.production, "time", fake)
     url = f"postgresql+asyncpg://nobody@127.0.0.1:{_free_port()}/nothing"
     with pytest.raises(TimeoutError) as info:
-        wait_for_database(url, timeout_s=1.0, interval_s=0.25)
+        wait_for_database(
+            url, timeout_s=1.0, interval_s=0.25, monotonic=fake.monotonic, sleep=fake.sleep
+        )
     # attempts at 0, 0.25, 0.5, 0.75 and 1.0 s (on the fake clock); one more would be past 1 s
     assert fake.sleeps == [0.25] * 4
     message = str(info.value)

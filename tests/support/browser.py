@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.support.os_packages import apt_install
+from sandbox.os_packages import apt_install
 
 CHROMIUM = Path("/usr/bin/chromium")
 

@@ -1,10 +1,14 @@
-"""Installing a Debian package the test suite needs (PostgreSQL, Chromium) when it is missing."""
+"""Installing a Debian package the sandbox needs (PostgreSQL, Chromium) when it is missing."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def apt_install(package: str, error: type[Exception], why: str) -> None:
@@ -23,3 +27,23 @@ def apt_install(package: str, error: type[Exception], why: str) -> None:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise error(f"{' '.join(cmd)} failed: {done.stderr.strip()[-500:]}")
+
+
+def ensure_package(
+    find: Callable[[], T | None], package: str, what: str, error: type[Exception]
+) -> T:
+    """What ``find()`` finds; when it finds nothing, install ``package`` and look again.
+
+    ``what`` names the thing looked for, for the messages (e.g. "initdb").
+    """
+    found = find()
+    if found is not None:
+        return found
+    apt_install(package, error, f"{what} not found")
+    found = find()
+    if found is None:
+        raise error(f"installed {package!r} but {what} is still missing")
+    return found
+
+
+__all__ = ["apt_install", "ensure_package"]
