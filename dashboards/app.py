@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
-from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from core.settings import DashboardSettings, DatabaseSettings, describe_error
-from dashboards import auth, queries, ui
-from dashboards.metrics import DateRange
+from core.settings import DashboardSettings, Settings, SettingsError, load_settings
+from dashboards import auth, ui
+from dashboards.cache import CachedRun
+from dashboards.metrics import DateRange, group_titles
 
 PAGES = (
     ("views/overview.py", "Overview", ":material/dashboard:", "overview"),
@@ -31,14 +32,18 @@ GROUPS_KEY = "groups"
 DEFAULT_DAYS = 7
 
 
-def _settings() -> tuple[DashboardSettings, str]:
+def database_url(settings: Settings) -> str:
+    """``DASHBOARD_DATABASE_URL`` (a read-only role in production), else ``DATABASE_URL``."""
+    return settings.dashboard.database_url or settings.db.url
+
+
+def _settings() -> Settings:
+    """Every setting, read once per script run; a bad value stops here with one line."""
     try:
-        dashboard = DashboardSettings()
-        url = queries.database_url(dashboard, DatabaseSettings())
-    except ValidationError as exc:
-        st.error(f"Invalid settings: {describe_error(exc, 'DASHBOARD_')}")
+        return load_settings()
+    except SettingsError as exc:
+        st.error(f"Invalid settings: {exc}")
         st.stop()
-    return dashboard, url
 
 
 def _date_range(today: dt.date) -> DateRange:
@@ -54,9 +59,8 @@ def _date_range(today: dt.date) -> DateRange:
     return DateRange(min(days), max(days))  # a half-picked range counts as one day
 
 
-def _sidebar(url: str, dashboard: DashboardSettings) -> ui.PageContext:
-    catalog = queries.groups(url)
-    titles = {int(i): (t or "") for i, t in zip(catalog["id"], catalog["title"], strict=True)}
+def _sidebar(run: CachedRun, dashboard: DashboardSettings) -> ui.PageContext:
+    titles = group_titles(run("groups"))
     today = dt.datetime.now(dt.UTC).date()
     st.sidebar.header("Filters")
     date_range = _date_range(today)
@@ -73,7 +77,7 @@ def _sidebar(url: str, dashboard: DashboardSettings) -> ui.PageContext:
         auth.logout()
         st.rerun()
     ctx = ui.PageContext(
-        url=url,
+        run=run,
         range=date_range,
         groups=tuple(sorted(int(g) for g in selected)),
         group_titles=titles,
@@ -81,6 +85,12 @@ def _sidebar(url: str, dashboard: DashboardSettings) -> ui.PageContext:
     )
     st.session_state[ui.CONTEXT_KEY] = ctx
     return ctx
+
+
+def _driver_error(exc: Exception) -> sa.exc.DBAPIError | None:
+    """The database driver's error behind ``exc`` (``pd.read_sql_query`` wraps it in its own)."""
+    cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
+    return cause if isinstance(cause, sa.exc.DBAPIError) else None
 
 
 def _database_error(url: str, exc: sa.exc.DBAPIError) -> None:
@@ -94,7 +104,8 @@ def _database_error(url: str, exc: sa.exc.DBAPIError) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="gatepulse", page_icon=":material/shield:", layout="wide")
-    dashboard, url = _settings()
+    settings = _settings()
+    dashboard, url = settings.dashboard, database_url(settings)
     if not auth.is_authenticated(dashboard.password):
         login = st.Page(
             lambda: auth.login_page(dashboard.password), title="Sign in", url_path="login"
@@ -102,14 +113,17 @@ def main() -> None:
         st.navigation([login]).run()
         return
     try:
-        _sidebar(url, dashboard)
+        _sidebar(CachedRun(url, dashboard.cache_ttl_s), dashboard)
         pages = [
             st.Page(path, title=title, icon=icon, url_path=slug, default=(i == 0))
             for i, (path, title, icon, slug) in enumerate(PAGES)
         ]
         st.navigation(pages).run()
-    except sa.exc.DBAPIError as exc:  # unreachable server, missing tables, no permission
-        _database_error(url, exc)
+    except (sa.exc.DBAPIError, pd.errors.DatabaseError) as exc:
+        error = _driver_error(exc)  # unreachable server, missing tables, no permission
+        if error is None:
+            raise
+        _database_error(url, error)
 
 
 main()

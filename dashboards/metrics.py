@@ -195,6 +195,17 @@ def delta_ms(now: float | None, before: float | None) -> str | None:
     return f"{now - before:+,.1f} ms"
 
 
+def group_titles(catalog: pd.DataFrame) -> dict[int, str]:
+    """Group id -> title ("" when untitled) from the ``groups`` query."""
+    return {int(i): (t or "") for i, t in zip(catalog["id"], catalog["title"], strict=True)}
+
+
+def group_label(titles: dict[int, str], group_id: int) -> str:
+    """``Title (id)``, or the bare id of an untitled or unknown group."""
+    title = titles.get(int(group_id))
+    return f"{title} ({group_id})" if title else str(group_id)
+
+
 def age_text(when: dt.datetime | None, now: dt.datetime) -> str:
     """``3 h 05 min ago`` style age of a timestamp; ``never`` for None."""
     if when is None:

@@ -4,23 +4,22 @@ The dashboard never reads raw logs. Every query over a daily table is bounded by
 (each analytics table has an index that starts with ``day``), so its cost follows the size of
 the summarized range, not the volume of raw events behind it.
 
-The ``load_*`` functions are plain Python (used by the benchmark and by tests); the cached
-wrappers without the prefix are what the pages call: ``st.cache_data`` with the TTL from
-``DASHBOARD_CACHE_TTL_S``. The engine is a synchronous SQLAlchemy engine (psycopg2 / pysqlite)
-shared through ``st.cache_resource``. Every function takes the database URL first, so cached
-results never leak between databases.
+Each ``load_*`` function is plain Python: a synchronous engine (psycopg2 / pysqlite) in, a
+frame (or a value) out. :data:`QUERIES` names them, and a :class:`Run` runs one by name: the
+pages use :class:`dashboards.cache.CachedRun` (the Streamlit cache), the benchmark and tests
+:class:`DirectRun` (uncached).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pandas as pd
 import sqlalchemy as sa
-import streamlit as st
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from core.db import UTCDateTime, backend_of, sync_url
 from core.models import (
@@ -35,7 +34,6 @@ from core.models import (
     ProtectedGroup,
     Summary,
 )
-from core.settings import DashboardSettings, DatabaseSettings
 
 GroupIds = tuple[int, ...]
 """Selected group ids; empty means every group."""
@@ -55,16 +53,6 @@ CHANNELS = EnforcedChannel.__table__
 # --------------------------------------------------------------------------- connection
 
 
-def database_url(
-    dashboard: DashboardSettings | None = None, db: DatabaseSettings | None = None
-) -> str:
-    """``DASHBOARD_DATABASE_URL`` (a read-only role in production), else ``DATABASE_URL``."""
-    dashboard = dashboard or DashboardSettings()
-    if dashboard.database_url:
-        return dashboard.database_url
-    return (db or DatabaseSettings()).url
-
-
 def make_engine(url: str) -> Engine:
     """A synchronous engine for ``url`` (async spellings are accepted and converted)."""
     # reads only: autocommit spares a BEGIN/ROLLBACK round trip per query
@@ -75,29 +63,6 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"options": "-c timezone=UTC"}
         kwargs.update(pool_size=4, max_overflow=4, pool_recycle=1800)
     return sa.create_engine(sync_url(url), **kwargs)
-
-
-def _dispose(engine: Engine) -> None:
-    engine.dispose()
-
-
-@st.cache_resource(show_spinner=False, on_release=_dispose)
-def get_engine(url: str) -> Engine:
-    """The process-wide engine for ``url``."""
-    return make_engine(url)
-
-
-def _ttl() -> int:
-    return DashboardSettings().cache_ttl_s
-
-
-def _frame(conn: Connection, stmt: sa.Executable) -> pd.DataFrame:
-    result = conn.execute(stmt)
-    keys = list(result.keys())
-    rows = result.all()
-    if not rows:
-        return pd.DataFrame(columns=keys)
-    return pd.DataFrame(dict(zip(keys, zip(*rows, strict=True), strict=True)))
 
 
 def _isum(column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
@@ -133,8 +98,7 @@ def load_groups(engine: Engine) -> pd.DataFrame:
         GROUPS.c.last_sync_at,
         GROUPS.c.created_at,
     ).order_by(GROUPS.c.title, GROUPS.c.id)
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_channels(engine: Engine) -> pd.DataFrame:
@@ -146,8 +110,7 @@ def load_channels(engine: Engine) -> pd.DataFrame:
         CHANNELS.c.subscriber_count,
         CHANNELS.c.last_sync_at,
     ).order_by(CHANNELS.c.title, CHANNELS.c.id)
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_verification(
@@ -167,8 +130,7 @@ def load_verification(
         .group_by(*keys)
         .order_by(t.c.day)
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_cache_hits(
@@ -182,8 +144,7 @@ def load_cache_hits(
         .group_by(t.c.day)
         .order_by(t.c.day)
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
@@ -195,8 +156,7 @@ def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) ->
         .group_by(t.c.day, t.c.bucket_le_ms)
         .order_by(t.c.day)
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -214,8 +174,7 @@ def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame
         .group_by(*keys)
         .order_by(t.c.day)
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_api_totals(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -227,8 +186,7 @@ def load_api_totals(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFram
         .group_by(t.c.day, t.c.success)
         .order_by(t.c.day)
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_hourly(
@@ -248,8 +206,7 @@ def load_hourly(
         .group_by(t.c.day, t.c.hour)
         .order_by(t.c.day, t.c.hour)
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 GROUP_MEASURES = (
@@ -273,8 +230,7 @@ def _group_daily_by(
         .group_by(t.c[key])
         .order_by(t.c[key])
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_group_days(
@@ -328,8 +284,7 @@ def load_counts_at(
         .join_from(latest, s, s.c.id == latest.c.snapshot_id)
         .order_by(latest.c.at, s.c.chat_id)
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_snapshot_history(
@@ -351,8 +306,7 @@ def load_snapshot_history(
         .group_by(s.c.chat_id, day)
         .order_by(s.c.chat_id, day)
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
+    return pd.read_sql_query(stmt, engine)
 
 
 def load_freshness(engine: Engine) -> pd.DataFrame:
@@ -369,8 +323,7 @@ def load_freshness(engine: Engine) -> pd.DataFrame:
         .group_by(t.c.table_name)
         .order_by(t.c.table_name)
     )
-    with engine.connect() as conn:
-        frame = _frame(conn, stmt)
+    frame = pd.read_sql_query(stmt, engine)
     # aggregates over UTCDateTime keep the type on PostgreSQL; make SQLite's text aware too
     for column in ("last_materialized_at", "newest_source_at"):
         frame[column] = [_aware(v) for v in frame[column]]
@@ -420,166 +373,45 @@ def load_summaries(engine: Engine, chat_id: int, limit: int = 500) -> pd.DataFra
         .order_by(t.c.created_at.desc(), t.c.id.desc())
         .limit(limit)
     )
-    with engine.connect() as conn:
-        return _frame(conn, stmt)
-
-
-# --------------------------------------------------------------------------- cached wrappers
-# st.cache_data reads its TTL when decorated; DASHBOARD_CACHE_TTL_S is therefore read lazily on
-# first use through _cached(), never at import time.
-
-_CACHED: dict[str, Any] = {}
-
-
-def _cached(name: str, func: Any) -> Any:
-    wrapped = _CACHED.get(name)
-    if wrapped is None:
-        wrapped = st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=256)(func)
-        _CACHED[name] = wrapped
-    return wrapped
-
-
-def _groups_cached(url: str) -> pd.DataFrame:
-    return load_groups(get_engine(url))
-
-
-def _channels_cached(url: str) -> pd.DataFrame:
-    return load_channels(get_engine(url))
-
-
-def _verification_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
-    return load_verification(get_engine(url), start, end, groups)
-
-
-def _cache_hits_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
-    return load_cache_hits(get_engine(url), start, end, groups)
-
-
-def _histogram_cached(url: str, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
-    return load_histogram(get_engine(url), start, end, source)
-
-
-def _api_cached(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    return load_api_calls(get_engine(url), start, end)
-
-
-def _hourly_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
-    return load_hourly(get_engine(url), start, end, groups)
-
-
-def _group_days_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
-    return load_group_days(get_engine(url), start, end, groups)
-
-
-def _group_totals_cached(url: str, start: dt.date, end: dt.date, groups: GroupIds) -> pd.DataFrame:
-    return load_group_totals(get_engine(url), start, end, groups)
-
-
-def _api_totals_cached(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    return load_api_totals(get_engine(url), start, end)
-
-
-def _counts_at_cached(
-    url: str, kind: str, instants: tuple[dt.datetime, ...], chat_ids: tuple[int, ...]
-) -> pd.DataFrame:
-    return load_counts_at(get_engine(url), kind, instants, chat_ids)
-
-
-def _history_cached(
-    url: str, kind: str, start: dt.date, end: dt.date, chat_ids: tuple[int, ...]
-) -> pd.DataFrame:
-    return load_snapshot_history(get_engine(url), kind, start, end, chat_ids)
-
-
-def _freshness_cached(url: str) -> pd.DataFrame:
-    return load_freshness(get_engine(url))
-
-
-def _newest_day_cached(url: str) -> dt.date | None:
-    return load_newest_day(get_engine(url))
-
-
-def _summary_chats_cached(url: str) -> list[int]:
-    return load_summary_chats(get_engine(url))
-
-
-def _summaries_cached(url: str, chat_id: int) -> pd.DataFrame:
-    return load_summaries(get_engine(url), chat_id)
-
-
-def groups(url: str) -> pd.DataFrame:
-    return _cached("groups", _groups_cached)(url)
-
-
-def channels(url: str) -> pd.DataFrame:
-    return _cached("channels", _channels_cached)(url)
-
-
-def verification(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
-    return _cached("verification", _verification_cached)(url, start, end, groups)
-
-
-def cache_hits(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
-    return _cached("cache_hits", _cache_hits_cached)(url, start, end, groups)
-
-
-def histogram(url: str, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
-    return _cached("histogram", _histogram_cached)(url, start, end, source)
-
-
-def api_calls(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    return _cached("api_calls", _api_cached)(url, start, end)
-
-
-def hourly(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
-    return _cached("hourly", _hourly_cached)(url, start, end, groups)
-
-
-def group_days(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
-    return _cached("group_days", _group_days_cached)(url, start, end, groups)
-
-
-def group_totals(url: str, start: dt.date, end: dt.date, groups: GroupIds = ()) -> pd.DataFrame:
-    return _cached("group_totals", _group_totals_cached)(url, start, end, groups)
-
-
-def api_totals(url: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    return _cached("api_totals", _api_totals_cached)(url, start, end)
-
-
-def counts_at(
-    url: str, kind: str, instants: Sequence[dt.datetime], chat_ids: Sequence[int]
-) -> pd.DataFrame:
-    ids = tuple(int(c) for c in chat_ids)
-    return _cached("counts_at", _counts_at_cached)(url, kind, tuple(instants), ids)
-
-
-def snapshot_history(
-    url: str, kind: str, start: dt.date, end: dt.date, chat_ids: Sequence[int]
-) -> pd.DataFrame:
-    ids = tuple(int(c) for c in chat_ids)
-    return _cached("history", _history_cached)(url, kind, start, end, ids)
-
-
-def freshness(url: str) -> pd.DataFrame:
-    return _cached("freshness", _freshness_cached)(url)
-
-
-def newest_day(url: str) -> dt.date | None:
-    newest: dt.date | None = _cached("newest_day", _newest_day_cached)(url)
-    return newest
-
-
-def summary_chats(url: str) -> list[int]:
-    chats: list[int] = _cached("summary_chats", _summary_chats_cached)(url)
-    return chats
-
-
-def summaries(url: str, chat_id: int) -> pd.DataFrame:
-    return _cached("summaries", _summaries_cached)(url, int(chat_id))
-
-
-def clear_caches() -> None:
-    """Forget every cached result and dispose every engine (tests, the "refresh" button)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    return pd.read_sql_query(stmt, engine)
+
+
+QUERIES: dict[str, Callable[..., Any]] = {
+    load.__name__.removeprefix("load_"): load
+    for load in (
+        load_groups,
+        load_channels,
+        load_verification,
+        load_cache_hits,
+        load_histogram,
+        load_api_calls,
+        load_api_totals,
+        load_hourly,
+        load_group_days,
+        load_group_totals,
+        load_counts_at,
+        load_snapshot_history,
+        load_freshness,
+        load_newest_day,
+        load_summary_chats,
+        load_summaries,
+    )
+}
+"""Every query by name (``verification`` is :func:`load_verification`): what
+:mod:`dashboards.cache` runs."""
+
+
+class Run(Protocol):
+    """Runs the query named ``query`` (a key of :data:`QUERIES`) with ``params``."""
+
+    def __call__(self, query: str, /, **params: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class DirectRun:
+    """Queries on ``engine``, uncached."""
+
+    engine: Engine
+
+    def __call__(self, query: str, /, **params: Any) -> Any:
+        return QUERIES[query](self.engine, **params)

@@ -11,7 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards.metrics import DateRange
+from dashboards.metrics import DateRange, group_label
+from dashboards.queries import Run
 
 CONTEXT_KEY = "gatepulse_context"
 
@@ -23,9 +24,10 @@ HOW_TO_FILL = (
 
 @dataclass(frozen=True)
 class PageContext:
-    """What every page needs: where the data is and the shared filters."""
+    """What every page needs: its queries (bound to the dashboard's database) and the shared
+    filters."""
 
-    url: str
+    run: Run
     range: DateRange
     groups: tuple[int, ...]
     group_titles: dict[int, str] = field(default_factory=dict)
@@ -33,8 +35,7 @@ class PageContext:
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def group_name(self, group_id: int) -> str:
-        title = self.group_titles.get(int(group_id))
-        return f"{title} ({group_id})" if title else str(group_id)
+        return group_label(self.group_titles, group_id)
 
     @property
     def scope(self) -> str:

@@ -111,13 +111,9 @@ def materialize_range(
     totals: dict[str, int] = {}
     chunks = _chunks(start, end, chunk_days)
 
-    def run_chunk(first: dt.date, last: dt.date) -> None:
-        if first == last:
-            kwargs: dict[str, Any] = {"partition_key": first.isoformat()}
-        else:
-            kwargs = {"tags": {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}}
+    def run(selection: list[Any], label: str, **kwargs: Any) -> None:
         result = dg.materialize(
-            assets,
+            selection,
             resources=resources,
             instance=instance,
             run_config=QUIET_RUN_CONFIG,
@@ -127,20 +123,17 @@ def materialize_range(
         for name, rows in _row_counts(result).items():
             totals[name] = totals.get(name, 0) + rows
         if not result.success:
-            raise MaterializeError(f"days {first}..{last}: {_failure(result)}")
+            raise MaterializeError(f"{label}{_failure(result)}")
+
+    def run_chunk(first: dt.date, last: dt.date) -> None:
+        if first == last:
+            kwargs: dict[str, Any] = {"partition_key": first.isoformat()}
+        else:
+            kwargs = {"tags": {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}}
+        run(assets, f"days {first}..{last}: ", **kwargs)
 
     def run_single(asset: dg.AssetsDefinition) -> None:
-        result = dg.materialize(
-            [asset],
-            resources=resources,
-            instance=instance,
-            run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,
-        )
-        for name, rows in _row_counts(result).items():
-            totals[name] = totals.get(name, 0) + rows
-        if not result.success:
-            raise MaterializeError(_failure(result))
+        run([asset], "")
 
     # Member counts first: their getChatMemberCount calls land in api_call_log, and the day
     # partitions that follow then count them. Retention last, over what the days have read.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import charts, queries, ui
+from dashboards import charts, ui
+from dashboards.pagedata import activity
 
 HEATMAP_METRICS = {"Messages": "messages", "Checks": "verifications", "Joins": "joins"}
 
@@ -12,35 +13,35 @@ HEATMAP_METRICS = {"Messages": "messages", "Checks": "verifications", "Joins": "
 def render() -> None:
     ctx = ui.context()
     ui.header("Activity", ctx)
-    hourly = queries.hourly(ctx.url, ctx.range.start, ctx.range.end, ctx.groups)
-    per_day = queries.group_days(ctx.url, ctx.range.start, ctx.range.end, ctx.groups)
-    if hourly.empty and per_day.empty:
-        ui.empty_state("activity", ctx, queries.newest_day(ctx.url))
+    page = activity.load(ctx.run, ctx.range, ctx.groups)
+    if page is None:
+        ui.empty_state("activity", ctx, ctx.run("newest_day"))
         return
 
-    daily = per_day[["day", "messages", "active_users", "joins", "leaves", "verifications"]]
     cols = st.columns(4)
-    cols[0].metric("Messages", f"{int(daily['messages'].sum()):,}")
+    cols[0].metric("Messages", f"{page.messages:,}")
     cols[1].metric(
         "Active users (daily avg)",
-        f"{daily['active_users'].mean():,.0f}" if not daily.empty else "0",
+        f"{page.active_users:,.0f}" if page.active_users is not None else "0",
         help="Distinct senders per group and day, summed over the groups, averaged over days.",
     )
-    cols[2].metric("Joins", f"{int(daily['joins'].sum()):,}")
-    cols[3].metric("Leaves", f"{int(daily['leaves'].sum()):,}")
+    cols[2].metric("Joins", f"{page.joins:,}")
+    cols[3].metric("Leaves", f"{page.leaves:,}")
 
     st.subheader("Day x hour")
     label = st.segmented_control(
         "Heatmap of", list(HEATMAP_METRICS), default="Messages", key="activity_metric"
     )
     metric = HEATMAP_METRICS.get(label or "Messages", "messages")
-    if hourly.empty:
+    if page.hourly.empty:
         st.info("No hourly activity in this range. Run `gatepulse materialize`.")
     else:
         ui.chart(
-            charts.heatmap(hourly, metric, title=f"{label or 'Messages'} by hour (UTC)"), "heat"
+            charts.heatmap(page.hourly, metric, title=f"{label or 'Messages'} by hour (UTC)"),
+            "heat",
         )
 
+    daily = page.daily
     if not daily.empty:
         left, right = st.columns(2)
         with left:

@@ -2,61 +2,32 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from dashboards import charts, queries, ui
-from dashboards.metrics import fmt_ms, fmt_pct, histogram_quantile, merge_histogram
-
-
-def _by_method(api: pd.DataFrame) -> pd.DataFrame:
-    frame = api.assign(errors=api["calls"].where(~api["success"].astype(bool), 0))
-    table = frame.groupby("method", as_index=False).agg(
-        calls=("calls", "sum"),
-        errors=("errors", "sum"),
-        latency_ms_sum=("latency_ms_sum", "sum"),
-        max_latency_ms=("latency_ms_max", "max"),
-    )
-    table["error_rate"] = (table["errors"] / table["calls"]).round(4)
-    table["avg_latency_ms"] = (table["latency_ms_sum"] / table["calls"]).round(1)
-    table["max_latency_ms"] = table["max_latency_ms"].round(1)
-    return table.drop(columns="latency_ms_sum").sort_values(
-        ["calls", "method"], ascending=[False, True]
-    )
+from dashboards import charts, ui
+from dashboards.metrics import fmt_ms, fmt_pct
+from dashboards.pagedata import api_calls
 
 
 def render() -> None:
     ctx = ui.context()
     ui.header("API calls", ctx, grouped=False)
     st.caption("Bot API calls are counted for the whole bot: the group filter does not apply.")
-    api = queries.api_calls(ctx.url, ctx.range.start, ctx.range.end)
-    if api.empty:
-        ui.empty_state("API calls", ctx, queries.newest_day(ctx.url))
+    page = api_calls.load(ctx.run, ctx.range)
+    if page is None:
+        ui.empty_state("API calls", ctx, ctx.run("newest_day"))
         return
-    methods = _by_method(api)
-    total = int(methods["calls"].sum())
-    errors = int(methods["errors"].sum())
-    hist = queries.histogram(ctx.url, ctx.range.start, ctx.range.end, "api")
-    merged = merge_histogram(hist)
     cols = st.columns(4)
-    cols[0].metric("Calls", f"{total:,}")
-    cols[1].metric("Errors", f"{errors:,}")
-    cols[2].metric("Error rate", fmt_pct(errors / total if total else None))
-    cols[3].metric("p95 latency", fmt_ms(histogram_quantile(merged, 0.95)))
+    cols[0].metric("Calls", f"{page.total:,}")
+    cols[1].metric("Errors", f"{page.errors:,}")
+    cols[2].metric("Error rate", fmt_pct(page.errors / page.total if page.total else None))
+    cols[3].metric("p95 latency", fmt_ms(page.p95_ms))
 
-    outcome = api.assign(
-        outcome=[
-            "ok" if ok else (err or "unknown error")
-            for ok, err in zip(api["success"].astype(bool), api["error_type"], strict=True)
-        ]
-    )
     left, right = st.columns(2)
     with left:
-        by_method = outcome.assign(result=outcome["success"].map(lambda s: "ok" if s else "error"))
-        by_method = by_method.groupby(["method", "result"], as_index=False)["calls"].sum()
         ui.chart(
             charts.bars(
-                by_method,
+                page.by_result,
                 "method",
                 "calls",
                 color="result",
@@ -67,10 +38,9 @@ def render() -> None:
             "api_methods",
         )
     with right:
-        daily = outcome.groupby(["day", "outcome"], as_index=False)["calls"].sum()
         ui.chart(
             charts.stacked_by_day(
-                daily,
+                page.by_outcome,
                 "calls",
                 "outcome",
                 title="Success and error types per day",
@@ -82,7 +52,7 @@ def render() -> None:
     with left:
         ui.chart(
             charts.bars(
-                methods.sort_values("avg_latency_ms", ascending=False),
+                page.methods.sort_values("avg_latency_ms", ascending=False),
                 "method",
                 "avg_latency_ms",
                 title="Average latency by method (ms)",
@@ -91,22 +61,17 @@ def render() -> None:
             "api_latency",
         )
     with right:
-        if merged:
-            ui.chart(charts.histogram_bars(merged, title="API latency histogram"), "api_hist")
+        if page.histogram:
+            ui.chart(
+                charts.histogram_bars(page.histogram, title="API latency histogram"), "api_hist"
+            )
         else:
             st.info("No API latency histogram in this range.")
     st.subheader("By method")
-    ui.table(methods, "api calls by method")
-    errors_by_type = (
-        api[~api["success"].astype(bool)]
-        .assign(error_type=lambda f: f["error_type"].fillna("unknown error"))
-        .groupby(["method", "error_type"], as_index=False)["calls"]
-        .sum()
-        .sort_values("calls", ascending=False)
-    )
-    if not errors_by_type.empty:
+    ui.table(page.methods, "api calls by method")
+    if not page.errors_by_type.empty:
         st.subheader("Errors by method and type")
-        ui.table(errors_by_type, "api errors")
+        ui.table(page.errors_by_type, "api errors")
 
 
 render()

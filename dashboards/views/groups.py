@@ -5,42 +5,23 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, queries, ui
-
-TOP = 10
-
-
-def _per_group(ctx: ui.PageContext, channels: pd.DataFrame) -> pd.DataFrame:
-    totals = queries.group_totals(ctx.url, ctx.range.start, ctx.range.end, ctx.groups)
-    # the daily table also counts joins/leaves of linked channels under their own ids
-    totals = totals[~totals["group_id"].isin(channels["id"])] if not totals.empty else totals
-    if totals.empty:
-        return totals
-    totals = totals[
-        ["group_id", "verifications", "passed", "failed", "messages", "joins", "leaves"]
-    ]
-    totals.insert(1, "group", [ctx.group_name(g) for g in totals["group_id"]])
-    totals["pass_rate"] = (
-        totals["passed"] / totals["verifications"].where(totals["verifications"] > 0)
-    ).round(4)
-    return totals.rename(columns={"verifications": "checks"}).sort_values(
-        ["checks", "group_id"], ascending=[False, True]
-    )
+from dashboards import charts, ui
+from dashboards.pagedata import groups
 
 
 def _top(ctx: ui.PageContext, totals: pd.DataFrame) -> None:
     st.subheader("Top groups")
     if totals.empty:
-        ui.empty_state("group activity", ctx, queries.newest_day(ctx.url))
+        ui.empty_state("group activity", ctx, ctx.run("newest_day"))
         return
     left, right = st.columns(2)
     with left:
-        top = totals.nlargest(TOP, "checks")
+        top = totals.nlargest(groups.TOP, "checks")
         ui.chart(
             charts.bars(top, "group", "checks", title="By checks", horizontal=True), "top_checks"
         )
     with right:
-        top = totals.nlargest(TOP, "messages")
+        top = totals.nlargest(groups.TOP, "messages")
         ui.chart(
             charts.bars(top, "group", "messages", title="By messages", horizontal=True),
             "top_messages",
@@ -48,19 +29,11 @@ def _top(ctx: ui.PageContext, totals: pd.DataFrame) -> None:
     ui.table(totals, "groups in range")
 
 
-def _history(ctx: ui.PageContext, catalog: pd.DataFrame, channels: pd.DataFrame) -> None:
+def _history(ctx: ui.PageContext, page: groups.Groups) -> None:
     st.subheader("Members and subscribers over time")
-    if ctx.groups:
-        group_ids = list(ctx.groups)
-    else:
-        ranked = catalog.sort_values("member_count", ascending=False, na_position="last")
-        group_ids = [int(g) for g in ranked["id"].head(TOP)]
     left, right = st.columns(2)
     with left:
-        history = queries.snapshot_history(
-            ctx.url, "group", ctx.range.start, ctx.range.end, group_ids
-        )
-        if history.empty:
+        if page.group_history.empty:
             st.info(
                 "No member-count snapshots in this range. The member-count sync asset writes "
                 "them: run `gatepulse materialize`."
@@ -68,28 +41,22 @@ def _history(ctx: ui.PageContext, catalog: pd.DataFrame, channels: pd.DataFrame)
         else:
             ui.chart(
                 charts.history_lines(
-                    history,
-                    {int(g): ctx.group_name(g) for g in group_ids},
+                    page.group_history,
+                    {int(g): ctx.group_name(g) for g in page.history_groups},
                     title="Group members (daily high)",
                 ),
                 "hist_groups",
             )
     with right:
-        names = {
-            int(i): _channel_name(int(i), u, t)
-            for i, u, t in zip(channels["id"], channels["username"], channels["title"], strict=True)
-        }
-        ranked = channels.sort_values("subscriber_count", ascending=False, na_position="last")
+        names = page.channel_names
         picked = st.multiselect(
             "Channels",
-            options=[int(c) for c in channels["id"]],
-            default=[int(c) for c in ranked["id"].head(5)],
+            options=[int(c) for c in page.channels["id"]],
+            default=page.default_channels,
             format_func=lambda c: names.get(c, str(c)),
             key="channels_pick",
         )
-        history = queries.snapshot_history(
-            ctx.url, "channel", ctx.range.start, ctx.range.end, picked
-        )
+        history = groups.history(ctx.run, "channel", ctx.range, picked)
         if history.empty:
             st.info("No subscriber-count snapshots for these channels in this range.")
         else:
@@ -97,12 +64,6 @@ def _history(ctx: ui.PageContext, catalog: pd.DataFrame, channels: pd.DataFrame)
                 charts.history_lines(history, names, title="Channel subscribers (daily high)"),
                 "hist_channels",
             )
-
-
-def _channel_name(chat_id: int, username: object, title: object) -> str:
-    if isinstance(username, str) and username:
-        return f"@{username}"
-    return title if isinstance(title, str) and title else str(chat_id)
 
 
 def _configuration(catalog: pd.DataFrame, channels: pd.DataFrame) -> None:
@@ -125,17 +86,16 @@ def _configuration(catalog: pd.DataFrame, channels: pd.DataFrame) -> None:
 def render() -> None:
     ctx = ui.context()
     ui.header("Groups & channels", ctx)
-    catalog = queries.groups(ctx.url)
-    channels = queries.channels(ctx.url)
-    if catalog.empty and channels.empty:
+    page = groups.load(ctx.run, ctx.range, ctx.groups, ctx.group_titles)
+    if page is None:
         st.info(
             "No protected groups yet: add the bot to a group and link a channel, or run "
             "`make demo` for simulated groups."
         )
         return
-    _top(ctx, _per_group(ctx, channels))
-    _history(ctx, catalog, channels)
-    _configuration(catalog, channels)
+    _top(ctx, page.per_group)
+    _history(ctx, page)
+    _configuration(page.catalog, page.channels)
 
 
 render()

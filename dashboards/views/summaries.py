@@ -6,19 +6,15 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboards import queries, ui
-
-TYPES = (("7day", "Last 7 days"), ("30day", "Last 30 days"))
-
-
-def _when(value: object) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M") if value is not None else "?"
+from dashboards import ui
+from dashboards.pagedata import summaries
+from dashboards.pagedata.summaries import when
 
 
 def _show(row: pd.Series) -> None:
     st.caption(
-        f"{_when(row['period_start'])} – {_when(row['period_end'])} UTC · "
-        f"written {_when(row['created_at'])} · {int(row['token_count'])} tokens"
+        f"{when(row['period_start'])} – {when(row['period_end'])} UTC · "
+        f"written {when(row['created_at'])} · {int(row['token_count'])} tokens"
     )
     with st.container(border=True):
         st.markdown(str(row["content"]))
@@ -28,9 +24,7 @@ def render() -> None:
     ctx = ui.context()
     ui.header("Summaries", ctx)
     st.caption("The latest summaries are shown whatever the date range; older ones below.")
-    chats = queries.summary_chats(ctx.url)
-    if ctx.groups:
-        chats = [c for c in chats if c in ctx.groups]
+    chats = summaries.chats(ctx.run, ctx.groups)
     if not chats:
         st.info(
             "No chat summaries yet"
@@ -40,35 +34,25 @@ def render() -> None:
         )
         return
     chat = st.selectbox("Chat", chats, format_func=ctx.group_name, key="summary_chat")
-    history = queries.summaries(ctx.url, int(chat or chats[0]))
+    page = summaries.load(ctx.run, int(chat or chats[0]))
     columns = st.columns(2)
-    for col, (kind, title) in zip(columns, TYPES, strict=True):
+    for col, (kind, title) in zip(columns, summaries.TYPES, strict=True):
         with col:
             st.subheader(title)
-            rows = history[history["summary_type"] == kind]
-            if rows.empty:
+            latest = page.latest[kind]
+            if latest is None:
                 st.info(f"No {kind} summary for this chat yet.")
             else:
-                _show(rows.iloc[0])
+                _show(latest)
 
     st.subheader("Older summaries")
-    labels = {
-        int(r.id): f"{r.summary_type} · {_when(r.period_start)} – {_when(r.period_end)}"
-        for r in history.itertuples(index=False)
-    }
+    history = page.history
     picked = st.selectbox(
-        "Summary", list(labels), format_func=lambda i: labels[i], key="summary_pick"
+        "Summary", list(page.labels), format_func=lambda i: page.labels[i], key="summary_pick"
     )
     if picked is not None:
         _show(history[history["id"] == picked].iloc[0])
-    trend = history.assign(created_at=pd.to_datetime(history["created_at"], utc=True))
-    fig = px.line(
-        trend.sort_values("created_at"),
-        x="created_at",
-        y="token_count",
-        color="summary_type",
-        markers=True,
-    )
+    fig = px.line(page.trend, x="created_at", y="token_count", color="summary_type", markers=True)
     fig.update_layout(
         title={"text": "Summary length over time (tokens)", "x": 0},
         height=280,

@@ -28,6 +28,35 @@ from core.models import (
     Summary,
 )
 
+TABLES: dict[str, sa.Table] = {
+    model.__table__.name: model.__table__
+    for model in (
+        ProtectedGroup,
+        EnforcedChannel,
+        AnalyticsVerificationDaily,
+        AnalyticsLatencyHistogramDaily,
+        AnalyticsApiCallsDaily,
+        AnalyticsHourlyActivity,
+        AnalyticsGroupDaily,
+        MemberCountSnapshot,
+        Summary,
+        AnalyticsMaterialization,
+    )
+}
+"""Every table the seed fills (in insert order): exactly the tables the dashboard may read."""
+GROUPS = ProtectedGroup.__table__.name
+CHANNELS = EnforcedChannel.__table__.name
+VER = AnalyticsVerificationDaily.__table__.name
+HISTOGRAM = AnalyticsLatencyHistogramDaily.__table__.name
+API = AnalyticsApiCallsDaily.__table__.name
+HOURLY = AnalyticsHourlyActivity.__table__.name
+GROUP_DAILY = AnalyticsGroupDaily.__table__.name
+SNAPSHOTS = MemberCountSnapshot.__table__.name
+SUMMARIES = Summary.__table__.name
+MATERIALIZATIONS = AnalyticsMaterialization.__table__.name
+FRESHNESS = (*ANALYTICS_TABLES, SNAPSHOTS, SUMMARIES)
+"""The tables whose materializations the seed records."""
+
 ALPHA, BETA, GAMMA, DELTA = -1001, -1002, -1003, -1004
 NEWS_A, NEWS_B = -2001, -2002
 DAYS = 14
@@ -40,6 +69,9 @@ class Seed:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def add(self, table: str, **row: Any) -> None:
+        unknown = set(row) - set(TABLES[table].columns.keys())
+        if unknown:
+            raise ValueError(f"{table} has no columns {sorted(unknown)}")
         self.rows.setdefault(table, []).append(row)
 
     def where(self, table: str, start: dt.date, end: dt.date, **match: Any) -> list[dict[str, Any]]:
@@ -69,22 +101,21 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
         (DELTA, "Delta", True, _at(today - dt.timedelta(days=2), 6)),
     ):
         seed.add(
-            "protected_groups", id=gid, title=title, enabled=enabled, created_at=made,
+            GROUPS, id=gid, title=title, enabled=enabled, created_at=made,
             updated_at=made, settings={}, member_count=None, last_sync_at=None,
         )  # fmt: skip
     for cid, username, subscribers in ((NEWS_A, "alpha_news", 500), (NEWS_B, "beta_news", 300)):
         seed.add(
-            "enforced_channels", id=cid, username=username, title=username.title(),
+            CHANNELS, id=cid, username=username, title=username.title(),
             subscriber_count=subscribers, last_sync_at=now, created_at=created,
         )  # fmt: skip
 
     for i in range(DAYS):
         day = first + dt.timedelta(days=i)
         current = day > today - dt.timedelta(days=7)
-        ver = "analytics_verification_daily"
         a_ok = 10 + i
         seed.add(
-            ver,
+            VER,
             day=day,
             group_id=ALPHA,
             status="success",
@@ -96,7 +127,7 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             latency_ms_max=5.0,
         )
         seed.add(
-            ver,
+            VER,
             day=day,
             group_id=ALPHA,
             status="failed",
@@ -109,7 +140,7 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
         )
         if i % 2 == 0:
             seed.add(
-                ver,
+                VER,
                 day=day,
                 group_id=ALPHA,
                 status="error",
@@ -121,7 +152,7 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
                 latency_ms_max=100.0,
             )
         seed.add(
-            ver,
+            VER,
             day=day,
             group_id=BETA,
             status="success",
@@ -132,21 +163,19 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             latency_ms_sum=150.0,
             latency_ms_max=60.0,
         )
-        seed.add(ver, day=day, group_id=BETA, status="error", cached=False,
+        seed.add(VER, day=day, group_id=BETA, status="error", cached=False,
                  error_type="NetworkError", trigger="message", checks=2,
                  latency_ms_sum=400.0, latency_ms_max=300.0)  # fmt: skip
 
-        hist = "analytics_latency_histogram_daily"
         buckets = {10.0: 5, 25.0: 5} if current else {5.0: 10}
         for bound, count in buckets.items():
-            seed.add(hist, day=day, source="verification", bucket_le_ms=bound, count=count)
-        seed.add(hist, day=day, source="verification", bucket_le_ms=None, count=0)
-        seed.add(hist, day=day, source="api", bucket_le_ms=50.0, count=20)
-        seed.add(hist, day=day, source="api", bucket_le_ms=100.0, count=43)
+            seed.add(HISTOGRAM, day=day, source="verification", bucket_le_ms=bound, count=count)
+        seed.add(HISTOGRAM, day=day, source="verification", bucket_le_ms=None, count=0)
+        seed.add(HISTOGRAM, day=day, source="api", bucket_le_ms=50.0, count=20)
+        seed.add(HISTOGRAM, day=day, source="api", bucket_le_ms=100.0, count=43)
 
-        api = "analytics_api_calls_daily"
         seed.add(
-            api,
+            API,
             day=day,
             method="sendMessage",
             success=True,
@@ -156,7 +185,7 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             latency_ms_max=80.0,
         )
         seed.add(
-            api,
+            API,
             day=day,
             method="sendMessage",
             success=False,
@@ -165,20 +194,19 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             latency_ms_sum=10.0,
             latency_ms_max=10.0,
         )
-        seed.add(api, day=day, method="getChatMember", success=True, error_type=None, calls=40,
+        seed.add(API, day=day, method="getChatMember", success=True, error_type=None, calls=40,
                  latency_ms_sum=2000.0, latency_ms_max=95.0)  # fmt: skip
         if current:
-            seed.add(api, day=day, method="getChatMember", success=False,
+            seed.add(API, day=day, method="getChatMember", success=False,
                      error_type="Forbidden", calls=2, latency_ms_sum=50.0,
                      latency_ms_max=30.0)  # fmt: skip
 
-        hourly = "analytics_hourly_activity"
-        seed.add(hourly, day=day, hour=9, group_id=ALPHA, verifications=3, messages=7, joins=1)
-        seed.add(hourly, day=day, hour=20, group_id=BETA, verifications=2, messages=4, joins=0)
+        seed.add(HOURLY, day=day, hour=9, group_id=ALPHA, verifications=3, messages=7, joins=1)
+        seed.add(HOURLY, day=day, hour=20, group_id=BETA, verifications=2, messages=4, joins=0)
 
         alpha_checks = a_ok + 3 + (1 if i % 2 == 0 else 0)
         seed.add(
-            "analytics_group_daily",
+            GROUP_DAILY,
             day=day,
             group_id=ALPHA,
             messages=7 + i,
@@ -190,20 +218,29 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             leaves=0,
         )
         # as the pipelines do: joins/leaves of a linked channel under the channel's id
-        seed.add("analytics_group_daily", day=day, group_id=NEWS_A, messages=0, active_users=0,
+        seed.add(GROUP_DAILY, day=day, group_id=NEWS_A, messages=0, active_users=0,
                  verifications=0, passed=0, failed=0, joins=2, leaves=1)  # fmt: skip
-        seed.add("analytics_group_daily", day=day, group_id=BETA, messages=4, active_users=2,
+        seed.add(GROUP_DAILY, day=day, group_id=BETA, messages=4, active_users=2,
                  verifications=7, passed=5, failed=0, joins=0, leaves=1)  # fmt: skip
 
-        snap = "member_count_snapshots"
-        seed.add(snap, chat_id=ALPHA, kind="group", member_count=100 + i, synced_at=_at(day, 12))
-        seed.add(snap, chat_id=BETA, kind="group", member_count=50 + i, synced_at=_at(day, 12))
-        if i >= DAYS - 3:
-            seed.add(snap, chat_id=DELTA, kind="group", member_count=10, synced_at=_at(day, 12))
         seed.add(
-            snap, chat_id=NEWS_A, kind="channel", member_count=400 + 5 * i, synced_at=_at(day, 12)
+            SNAPSHOTS, chat_id=ALPHA, kind="group", member_count=100 + i, synced_at=_at(day, 12)
         )
-        seed.add(snap, chat_id=NEWS_B, kind="channel", member_count=300, synced_at=_at(day, 12))
+        seed.add(SNAPSHOTS, chat_id=BETA, kind="group", member_count=50 + i, synced_at=_at(day, 12))
+        if i >= DAYS - 3:
+            seed.add(
+                SNAPSHOTS, chat_id=DELTA, kind="group", member_count=10, synced_at=_at(day, 12)
+            )
+        seed.add(
+            SNAPSHOTS,
+            chat_id=NEWS_A,
+            kind="channel",
+            member_count=400 + 5 * i,
+            synced_at=_at(day, 12),
+        )
+        seed.add(
+            SNAPSHOTS, chat_id=NEWS_B, kind="channel", member_count=300, synced_at=_at(day, 12)
+        )
 
     for created_day, kind, text in (
         (today - dt.timedelta(days=7), "7day", "Older week: people asked about **pricing**."),
@@ -211,32 +248,18 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
         (today, "30day", "This month: onboarding questions dominated."),
     ):
         seed.add(
-            "summaries", chat_id=ALPHA, summary_type=kind, content=text, token_count=len(text),
+            SUMMARIES, chat_id=ALPHA, summary_type=kind, content=text, token_count=len(text),
             period_start=_at(created_day - dt.timedelta(days=7 if kind == "7day" else 30), 0),
             period_end=_at(created_day, 0), created_at=_at(created_day, 1),
         )  # fmt: skip
 
     age = dt.timedelta(days=3) if stale else dt.timedelta(hours=1)
-    for table in (*ANALYTICS_TABLES, "member_count_snapshots", "summaries"):
+    for table in FRESHNESS:
         seed.add(
-            "analytics_materializations", table_name=table, partition_day=today, row_count=1,
+            MATERIALIZATIONS, table_name=table, partition_day=today, row_count=1,
             newest_source_at=now - age - dt.timedelta(minutes=30), materialized_at=now - age,
         )  # fmt: skip
     return seed
-
-
-MODELS = {
-    "protected_groups": ProtectedGroup,
-    "enforced_channels": EnforcedChannel,
-    "analytics_verification_daily": AnalyticsVerificationDaily,
-    "analytics_latency_histogram_daily": AnalyticsLatencyHistogramDaily,
-    "analytics_api_calls_daily": AnalyticsApiCallsDaily,
-    "analytics_hourly_activity": AnalyticsHourlyActivity,
-    "analytics_group_daily": AnalyticsGroupDaily,
-    "member_count_snapshots": MemberCountSnapshot,
-    "summaries": Summary,
-    "analytics_materializations": AnalyticsMaterialization,
-}
 
 
 def write_seed(url: str, seed: Seed) -> None:
@@ -244,10 +267,10 @@ def write_seed(url: str, seed: Seed) -> None:
     engine = sa.create_engine(sync_url(url))
     try:
         with engine.begin() as conn:
-            for name, model in MODELS.items():
+            for name, table in TABLES.items():
                 rows = seed.rows.get(name)
                 if rows:
-                    conn.execute(sa.insert(model), rows)
+                    conn.execute(sa.insert(table), rows)
     finally:
         engine.dispose()
 

@@ -10,12 +10,23 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboards.seed import ALPHA, BETA, DELTA, GAMMA, Seed, seed_dashboard
+from tests.dashboards.seed import (
+    ALPHA,
+    API,
+    BETA,
+    DELTA,
+    GAMMA,
+    GROUP_DAILY,
+    GROUPS,
+    SNAPSHOTS,
+    SUMMARIES,
+    TABLES,
+    VER,
+    Seed,
+    seed_dashboard,
+)
 
 Open = Callable[[str], AppTest]
-VER = "analytics_verification_daily"
-API = "analytics_api_calls_daily"
-GROUP_DAILY = "analytics_group_daily"
 PAGES = (
     "views/overview.py",
     "views/verification.py",
@@ -58,16 +69,12 @@ def members_at(seed: Seed, end: dt.date, groups: set[int]) -> tuple[int, int]:
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     chosen = [
         g["id"]
-        for g in seed.rows["protected_groups"]
+        for g in seed.rows[GROUPS]
         if g["enabled"] and g["created_at"] < until and g["id"] in groups
     ]
     members = 0
     for gid in chosen:
-        snaps = [
-            s
-            for s in seed.rows["member_count_snapshots"]
-            if s["chat_id"] == gid and s["synced_at"] < until
-        ]
+        snaps = [s for s in seed.rows[SNAPSHOTS] if s["chat_id"] == gid and s["synced_at"] < until]
         if snaps:
             members += max(snaps, key=lambda s: s["synced_at"])["member_count"]
     return len(chosen), members
@@ -316,18 +323,22 @@ def test_unmigrated_database_is_a_clear_error(
     assert "gatepulse migrate" in at.error[0].value
 
 
-ALLOWED = {
-    "analytics_verification_daily",
-    "analytics_api_calls_daily",
-    "analytics_hourly_activity",
-    "analytics_latency_histogram_daily",
-    "analytics_group_daily",
-    "analytics_materializations",
-    "member_count_snapshots",
-    "summaries",
-    "protected_groups",
-    "enforced_channels",
-}
+def test_invalid_settings_are_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from tests.dashboards.conftest import APP
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DASHBOARD_CACHE_TTL_S", "-1")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Invalid settings: DASHBOARD_CACHE_TTL_S: Input should be greater than or equal to 0"
+    ]
+    assert not at.metric and not at.dataframe
+
+
+ALLOWED = set(TABLES)  # analytics, freshness metadata, the groups and channels themselves
 
 
 def test_pages_read_only_analytics_tables(dashboard_env: str, open_page: Open) -> None:
@@ -353,7 +364,7 @@ def test_pages_read_only_analytics_tables(dashboard_env: str, open_page: Open) -
         for sql in seen
         for name in re.findall(r'\b(?:FROM|JOIN)\s+"?([a-z_]+)"?', sql, flags=re.IGNORECASE)
     }
-    assert {"analytics_verification_daily", "summaries", "member_count_snapshots"} <= tables
+    assert {VER, SUMMARIES, SNAPSHOTS} <= tables
     assert tables <= ALLOWED, tables - ALLOWED
     writes = [s for s in seen if re.match(r"\s*(INSERT|UPDATE|DELETE|CREATE|DROP)", s, re.I)]
     assert not writes

@@ -1,0 +1,101 @@
+"""Groups & channels: top groups, member and subscriber counts over time, enabled groups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboards.metrics import DateRange, group_label
+from dashboards.queries import GroupIds, Run
+
+TOP = 10
+TOP_CHANNELS = 5
+
+
+@dataclass(frozen=True)
+class Groups:
+    catalog: pd.DataFrame
+    """The ``groups`` query: every protected group."""
+    channels: pd.DataFrame
+    """The ``channels`` query: every enforced channel."""
+    per_group: pd.DataFrame
+    """Per group in the range: checks, passed, failed, messages, joins, leaves, pass rate."""
+    history_groups: list[int]
+    group_history: pd.DataFrame
+    """Daily member count of ``history_groups``."""
+    channel_names: dict[int, str]
+    default_channels: list[int]
+    """The channels whose subscribers are shown until others are picked."""
+
+
+def per_group(totals: pd.DataFrame, channels: pd.DataFrame, titles: dict[int, str]) -> pd.DataFrame:
+    """The ``group_totals`` query as a table of groups, most checks first."""
+    # the daily table also counts joins/leaves of linked channels under their own ids
+    totals = totals[~totals["group_id"].isin(channels["id"])] if not totals.empty else totals
+    if totals.empty:
+        return totals
+    totals = totals[
+        ["group_id", "verifications", "passed", "failed", "messages", "joins", "leaves"]
+    ]
+    totals.insert(1, "group", [group_label(titles, g) for g in totals["group_id"]])
+    totals["pass_rate"] = (
+        totals["passed"] / totals["verifications"].where(totals["verifications"] > 0)
+    ).round(4)
+    return totals.rename(columns={"verifications": "checks"}).sort_values(
+        ["checks", "group_id"], ascending=[False, True]
+    )
+
+
+def history_groups(catalog: pd.DataFrame, groups: GroupIds) -> list[int]:
+    """The selected groups, else the ``TOP`` largest."""
+    if groups:
+        return list(groups)
+    ranked = catalog.sort_values("member_count", ascending=False, na_position="last")
+    return [int(g) for g in ranked["id"].head(TOP)]
+
+
+def channel_name(chat_id: int, username: object, title: object) -> str:
+    if isinstance(username, str) and username:
+        return f"@{username}"
+    return title if isinstance(title, str) and title else str(chat_id)
+
+
+def channel_names(channels: pd.DataFrame) -> dict[int, str]:
+    return {
+        int(i): channel_name(int(i), u, t)
+        for i, u, t in zip(channels["id"], channels["username"], channels["title"], strict=True)
+    }
+
+
+def default_channels(channels: pd.DataFrame) -> list[int]:
+    """The ``TOP_CHANNELS`` channels with the most subscribers."""
+    ranked = channels.sort_values("subscriber_count", ascending=False, na_position="last")
+    return [int(c) for c in ranked["id"].head(TOP_CHANNELS)]
+
+
+def history(run: Run, kind: str, r: DateRange, chat_ids: Sequence[int]) -> pd.DataFrame:
+    """Daily member (``group``) or subscriber (``channel``) count of ``chat_ids`` in ``r``."""
+    ids = tuple(int(c) for c in chat_ids)
+    return run("snapshot_history", kind=kind, start=r.start, end=r.end, chat_ids=ids)
+
+
+def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Groups | None:
+    """The Groups & channels page of ``r`` (channel history aside: see :func:`history`);
+    None when there is no protected group and no channel."""
+    catalog = run("groups")
+    channels = run("channels")
+    if catalog.empty and channels.empty:
+        return None
+    totals = run("group_totals", start=r.start, end=r.end, groups=groups)
+    shown = history_groups(catalog, groups)
+    return Groups(
+        catalog=catalog,
+        channels=channels,
+        per_group=per_group(totals, channels, titles),
+        history_groups=shown,
+        group_history=history(run, "group", r, shown),
+        channel_names=channel_names(channels),
+        default_channels=default_channels(channels),
+    )

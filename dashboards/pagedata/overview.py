@@ -1,0 +1,177 @@
+"""Overview: the KPIs of a range against the previous one, checks per day, data freshness."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.models import ANALYTICS_TABLES
+from dashboards.metrics import DateRange, Kpis, age_text, checks_per_day, kpis
+from dashboards.queries import GroupIds, Run
+
+FRESHNESS_TABLES = (*ANALYTICS_TABLES, "member_count_snapshots", "summaries")
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """One row per table (``table``), the tables not fresh, the newest run and raw event."""
+
+    table: pd.DataFrame
+    stale: list[str]
+    last_run: dt.datetime
+    newest_raw: dt.datetime | None
+    raw_is_stale: bool
+
+
+@dataclass(frozen=True)
+class Overview:
+    previous: DateRange
+    now: Kpis
+    before: Kpis
+    checks: pd.DataFrame
+    """Per day of the range: checks, passed, failed, errors, cache hits."""
+    freshness: Freshness | None
+    """None when nothing has been materialized yet."""
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def enabled_groups(catalog: pd.DataFrame, groups: GroupIds) -> pd.DataFrame:
+    """The enabled protected groups, only the selected ones when ``groups`` is not empty."""
+    chosen = catalog[catalog["enabled"].astype(bool)]
+    if groups:
+        chosen = chosen[chosen["id"].isin(groups)]
+    return chosen
+
+
+def group_figures(
+    chosen: pd.DataFrame, counts: pd.DataFrame, instants: Sequence[dt.datetime]
+) -> list[tuple[int, int | None]]:
+    """Per instant: (groups of ``chosen`` that existed then, their members then).
+
+    ``counts`` is the ``counts_at`` query for those groups and instants.
+    """
+    created = pd.to_datetime(chosen["created_at"], utc=True)
+    figures = []
+    for index, until in enumerate(instants):
+        existing = set(chosen.loc[created < pd.Timestamp(until), "id"].astype(int))
+        at = counts[(counts["at"] == index) & counts["chat_id"].isin(existing)]
+        # no snapshot yet at that moment: unknown, not zero (no misleading delta)
+        figures.append((len(existing), int(at["member_count"].sum()) if not at.empty else None))
+    return figures
+
+
+def within(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The rows of a per-day frame with ``start <= day <= end``."""
+    if frame.empty:
+        return frame
+    return frame[(frame["day"] >= start) & (frame["day"] <= end)]
+
+
+def range_kpis(
+    r: DateRange,
+    checks: pd.DataFrame,
+    histogram: pd.DataFrame,
+    api: pd.DataFrame,
+    groups: tuple[int, int | None],
+) -> Kpis:
+    """The KPIs of ``r`` from frames that may cover more days."""
+    return kpis(
+        within(checks, r.start, r.end),
+        within(histogram, r.start, r.end),
+        within(api, r.start, r.end),
+        *groups,
+    )
+
+
+def checks_by_status(checks: pd.DataFrame) -> pd.DataFrame:
+    """``checks_per_day`` in long form: day, status (success | failed | error), checks."""
+    return (
+        checks.rename(columns={"passed": "success", "errors": "error"})
+        .drop(columns="checks")
+        .melt(
+            id_vars="day",
+            value_vars=["success", "failed", "error"],
+            var_name="status",
+            value_name="checks",
+        )
+    )
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def freshness(fresh: pd.DataFrame, now: dt.datetime, stale_after_h: float) -> Freshness | None:
+    """Freshness of every table from the ``freshness`` query; None when it is empty."""
+    if fresh.empty:
+        return None
+    limit = dt.timedelta(hours=stale_after_h)
+    by_table = {row.table_name: row for row in fresh.itertuples(index=False)}
+    names = [*FRESHNESS_TABLES, *sorted(set(by_table) - set(FRESHNESS_TABLES))]
+    rows = []
+    stale: list[str] = []
+    for name in names:
+        row = by_table.get(name)
+        last = None if row is None else row.last_materialized_at
+        status = "never" if last is None else ("stale" if now - last > limit else "fresh")
+        if status != "fresh":
+            stale.append(name)
+        rows.append(
+            {
+                "table": name,
+                "status": status,
+                "last materialized (UTC)": _when(last),
+                "age": age_text(last, now),
+                "newest partition": None if row is None else row.newest_partition,
+                "newest raw event (UTC)": None if row is None else _when(row.newest_source_at),
+                "materializations": 0 if row is None else int(row.materializations),
+            }
+        )
+    sources = [v for v in fresh["newest_source_at"] if v is not None]
+    newest_raw = max(sources) if sources else None
+    return Freshness(
+        table=pd.DataFrame(rows),
+        stale=stale,
+        last_run=max(v for v in fresh["last_materialized_at"] if v is not None),
+        newest_raw=newest_raw,
+        raw_is_stale=newest_raw is not None and now - newest_raw > limit,
+    )
+
+
+def load(
+    run: Run, r: DateRange, groups: GroupIds, now: dt.datetime, stale_after_h: float
+) -> Overview | None:
+    """The Overview of ``r``; None when every analytics table is still empty."""
+    previous = r.previous()
+    span = {"start": previous.start, "end": r.end}
+    checks = checks_per_day(
+        run("group_days", **span, groups=groups), run("cache_hits", **span, groups=groups)
+    )
+    histogram = run("histogram", **span, source="verification")
+    api = run("api_totals", **span)
+    if (
+        checks.empty
+        and histogram.empty
+        and api.empty
+        and run("newest_day") is None
+        and run("freshness").empty
+    ):
+        return None
+    chosen = enabled_groups(run("groups"), groups)
+    instants = (end_of(r.end), end_of(previous.end))
+    ids = tuple(int(i) for i in chosen["id"])
+    counts = run("counts_at", kind="group", instants=instants, chat_ids=ids)
+    at_end, at_previous_end = group_figures(chosen, counts, instants)
+    return Overview(
+        previous=previous,
+        now=range_kpis(r, checks, histogram, api, at_end),
+        before=range_kpis(previous, checks, histogram, api, at_previous_end),
+        checks=checks[checks["day"] >= r.start] if not checks.empty else checks,
+        freshness=freshness(run("freshness"), now, stale_after_h),
+    )

@@ -1,0 +1,52 @@
+"""Summaries: the latest 7-day and 30-day summary of a chat, and every older one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboards.queries import GroupIds, Run
+
+TYPES = (("7day", "Last 7 days"), ("30day", "Last 30 days"))
+
+
+@dataclass(frozen=True)
+class Summaries:
+    history: pd.DataFrame
+    """Every summary of the chat, newest first."""
+    latest: dict[str, pd.Series | None]
+    """The newest summary of each type (None when the chat has none of it)."""
+    labels: dict[int, str]
+    """Summary id -> ``type · period`` for the picker."""
+    trend: pd.DataFrame
+    """The history oldest first, ``created_at`` as UTC timestamps."""
+
+
+def when(value: object) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M") if value is not None else "?"
+
+
+def chats(run: Run, groups: GroupIds) -> list[int]:
+    """Chats with at least one summary, only the selected ones when ``groups`` is not empty."""
+    found: list[int] = run("summary_chats")
+    return [c for c in found if c in groups] if groups else found
+
+
+def load(run: Run, chat_id: int) -> Summaries:
+    """The summaries of one chat."""
+    history = run("summaries", chat_id=int(chat_id))
+    latest = {}
+    for kind, _ in TYPES:
+        rows = history[history["summary_type"] == kind]
+        latest[kind] = None if rows.empty else rows.iloc[0]
+    trend = history.assign(created_at=pd.to_datetime(history["created_at"], utc=True))
+    return Summaries(
+        history=history,
+        latest=latest,
+        labels={
+            int(r.id): f"{r.summary_type} · {when(r.period_start)} – {when(r.period_end)}"
+            for r in history.itertuples(index=False)
+        },
+        trend=trend.sort_values("created_at"),
+    )
