@@ -93,6 +93,9 @@ def sample_rows() -> dict[str, list[dict[str, Any]]]:
                 "reply_to_message_id": 2**31 + 6,
                 "is_bot_message": False,
                 "created_at": ts,
+                "sender_kind": "user",
+                "sender_chat_id": None,
+                "message_thread_id": None,
             },
             {
                 "telegram_message_id": 1,
@@ -103,11 +106,51 @@ def sample_rows() -> dict[str, list[dict[str, Any]]]:
                 "reply_to_message_id": None,
                 "is_bot_message": True,
                 "created_at": ts,
+                "sender_kind": "channel",
+                "sender_chat_id": -(10**12) - BIG // 2**20,
+                "message_thread_id": 2**31 + 1,
             },
         ],
         "member_events": [
-            {"chat_id": -BIG, "user_id": BIG, "event": "join", "timestamp": ts},
-            {"chat_id": -BIG, "user_id": BIG, "event": "leave", "timestamp": ts},
+            {
+                "chat_id": -BIG,
+                "user_id": BIG,
+                "event": "join",
+                "timestamp": ts,
+                "is_bot": False,
+                "invite_link_name": ODD_TEXT[:60],
+                "via_join_request": True,
+            },
+            {
+                "chat_id": -BIG,
+                "user_id": BIG,
+                "event": "leave",
+                "timestamp": ts,
+                "is_bot": True,
+                "invite_link_name": None,
+                "via_join_request": False,
+            },
+        ],
+        "gate_events": [
+            {"timestamp": ts, "group_id": -BIG, "user_id": BIG, "event": "muted", "detail": None},
+            {
+                "timestamp": ts,
+                "group_id": -BIG,
+                "user_id": None,
+                "event": "message_deleted",
+                "detail": {"sender_chat_id": -BIG, "text": ODD_TEXT, "ids": [1, 2]},
+            },
+        ],
+        "bot_rights": [
+            {
+                "timestamp": ts,
+                "chat_id": -BIG,
+                "status": "administrator",
+                "is_admin": True,
+                "can_restrict_members": True,
+                "can_delete_messages": False,
+                "can_invite_users": True,
+            },
         ],
         "admin_audit_log": [
             {

@@ -14,7 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_engine
 from core.log_writer import WRITABLE_TABLES, LogWriter
-from core.models import AdminAuditLog, ApiCallLog, Base, MemberEvent, Message, User, VerificationLog
+from core.models import (
+    AdminAuditLog,
+    ApiCallLog,
+    Base,
+    BotRight,
+    GateEvent,
+    MemberEvent,
+    Message,
+    User,
+    VerificationLog,
+)
 from tests.core.log_writer_rows import UTC, fetch, sample_rows, verification, writer_settings
 
 
@@ -67,7 +77,7 @@ async def test_unknown_table_or_column_is_a_value_error(tmp_path: Path) -> None:
 async def test_rows_put_by_model_land_like_dict_rows(engine: AsyncEngine, tmp_path: Path) -> None:
     rows = sample_rows()
     models = {m.__tablename__: m for m in (VerificationLog, ApiCallLog, Message, MemberEvent,
-                                           AdminAuditLog)}  # fmt: skip
+                                           AdminAuditLog, GateEvent, BotRight)}  # fmt: skip
     assert set(models) == set(WRITABLE_TABLES)
     async with LogWriter(engine, writer_settings(tmp_path)) as writer:
         for table, table_rows in rows.items():

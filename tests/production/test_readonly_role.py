@@ -53,10 +53,13 @@ def _dsn(url: str, user: str | None = None) -> str:
 
 
 async def _privileges(url: str, grantee: str) -> dict[str, set[str]]:
+    """Privileges of ``grantee`` on every table of the schema that exists at this revision."""
     conn = await asyncpg.connect(_dsn(url))
     try:
         out: dict[str, set[str]] = {}
         for table in Base.metadata.tables:
+            if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+                continue
             out[table] = {
                 p
                 for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES")

@@ -1,0 +1,128 @@
+"""Analytics tables the pipelines write: one row per UTC ``day`` and key."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+from core.models.kinds import _id, _now
+
+
+class AnalyticsVerificationDaily(Base):
+    __tablename__ = "analytics_verification_daily"
+    __table_args__ = (sa.Index(None, "day", "group_id"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    group_id: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(16))
+    cached: Mapped[bool]
+    error_type: Mapped[str | None] = mapped_column(sa.String(32))
+    trigger: Mapped[str] = mapped_column(sa.String(16))
+    checks: Mapped[int]
+    latency_ms_sum: Mapped[float]
+    latency_ms_max: Mapped[float]
+
+
+class AnalyticsApiCallsDaily(Base):
+    __tablename__ = "analytics_api_calls_daily"
+    __table_args__ = (sa.Index(None, "day", "method"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    method: Mapped[str] = mapped_column(sa.String(64))
+    success: Mapped[bool]
+    error_type: Mapped[str | None] = mapped_column(sa.String(32))
+    calls: Mapped[int]
+    latency_ms_sum: Mapped[float]
+    latency_ms_max: Mapped[float]
+
+
+class AnalyticsHourlyActivity(Base):
+    __tablename__ = "analytics_hourly_activity"
+    __table_args__ = (sa.Index(None, "day", "group_id"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    hour: Mapped[int] = mapped_column(sa.SmallInteger)
+    group_id: Mapped[int]
+    verifications: Mapped[int]
+    messages: Mapped[int]
+    joins: Mapped[int]
+
+
+class AnalyticsLatencyHistogramDaily(Base):
+    __tablename__ = "analytics_latency_histogram_daily"
+    __table_args__ = (sa.Index(None, "day", "source"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    source: Mapped[str] = mapped_column(sa.String(16))
+    bucket_le_ms: Mapped[float | None]
+    count: Mapped[int]
+
+
+class AnalyticsGroupDaily(Base):
+    __tablename__ = "analytics_group_daily"
+    __table_args__ = (sa.UniqueConstraint("day", "group_id"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    group_id: Mapped[int]
+    messages: Mapped[int]
+    active_users: Mapped[int]
+    verifications: Mapped[int]
+    passed: Mapped[int]
+    failed: Mapped[int]
+    joins: Mapped[int]
+    leaves: Mapped[int]
+
+
+class MemberCountSnapshot(Base):
+    """Member/subscriber count history from getChatMemberCount."""
+
+    __tablename__ = "member_count_snapshots"
+    __table_args__ = (sa.Index(None, "chat_id", "synced_at"), sa.Index(None, "synced_at"))
+
+    id: Mapped[int] = _id()
+    chat_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    member_count: Mapped[int]
+    synced_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class Summary(Base):
+    """An extractive chat summary; history is kept (newest per chat and type is current)."""
+
+    __tablename__ = "summaries"
+    __table_args__ = (sa.Index(None, "chat_id", "summary_type", "created_at"),)
+
+    id: Mapped[int] = _id()
+    chat_id: Mapped[int]
+    summary_type: Mapped[str] = mapped_column(sa.String(16))
+    content: Mapped[str] = mapped_column(sa.Text)
+    token_count: Mapped[int]
+    period_start: Mapped[dt.datetime]
+    period_end: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class AnalyticsMaterialization(Base):
+    """Freshness metadata: one row per materialization of an analytics table (and partition).
+
+    ``newest_source_at`` is the newest raw event the run saw, so the dashboard can show how
+    fresh the raw logs are without reading them.
+    """
+
+    __tablename__ = "analytics_materializations"
+    __table_args__ = (sa.Index(None, "table_name", "materialized_at"),)
+
+    id: Mapped[int] = _id()
+    table_name: Mapped[str] = mapped_column(sa.String(64))
+    partition_day: Mapped[dt.date | None]
+    row_count: Mapped[int]
+    newest_source_at: Mapped[dt.datetime | None]
+    materialized_at: Mapped[dt.datetime] = mapped_column(default=_now)
