@@ -152,6 +152,7 @@ def _raw_chunk(
                 "content_type": "text",
                 "is_bot_message": False,
                 "created_at": ts,
+                "sender_kind": "user",  # every author here is a person (DESIGN's humans)
             }
         )
     chats = np.where(rng.random(n) < 0.8, groups, rng.choice(world.channels, n))
@@ -161,6 +162,8 @@ def _raw_chunk(
             "user_id": users,
             "event": rng.choice(np.array(["join", "leave", "kick"]), n, p=[0.55, 0.4, 0.05]),
             "timestamp": ts,
+            "is_bot": False,
+            "via_join_request": False,
         }
     )
 

@@ -65,11 +65,12 @@ SELECT %(day)s, hour, group_id, sum(v), sum(m), sum(j) FROM (
     UNION ALL
     SELECT extract(hour FROM created_at AT TIME ZONE 'UTC')::int, chat_id, 0, 1, 0
     FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
-      AND NOT is_bot_message
+      AND {human_message}
     UNION ALL
     SELECT extract(hour FROM timestamp AT TIME ZONE 'UTC')::int, chat_id, 0, 0, 1
     FROM member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
       AND event = 'join' AND chat_id NOT IN (SELECT id FROM enforced_channels)
+      AND {human_event}
 ) AS t GROUP BY hour, group_id;
 
 DELETE FROM analytics_latency_histogram_daily WHERE day = %(day)s;
@@ -95,14 +96,32 @@ SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), 
     UNION ALL
     SELECT chat_id, count(*), count(DISTINCT user_id), 0, 0, 0, 0, 0
     FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
-      AND NOT is_bot_message GROUP BY chat_id
+      AND {human_message} GROUP BY chat_id
     UNION ALL
     SELECT chat_id, 0, 0, 0, 0, 0, count(*) FILTER (WHERE event = 'join'),
            count(*) FILTER (WHERE event IN ('leave', 'kick'))
     FROM member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
-      AND chat_id NOT IN (SELECT id FROM enforced_channels) GROUP BY chat_id
+      AND chat_id NOT IN (SELECT id FROM enforced_channels) AND {human_event}
+    GROUP BY chat_id
 ) AS t GROUP BY group_id;
 """
+
+
+def _sql_aggregates() -> str:
+    """The analytics as SQL, by DESIGN's definitions: humans only (``sender_kind = 'user'``,
+    member events of people, not bots or Telegram's service accounts)."""
+    from core.models import SERVICE_ACCOUNT_IDS
+
+    service = ", ".join(str(i) for i in sorted(SERVICE_ACCOUNT_IDS))
+    human_message = (
+        f"sender_kind = 'user' AND NOT is_bot_message AND coalesce(user_id, 0) NOT IN ({service})"
+    )
+    human_event = f"NOT is_bot AND user_id NOT IN ({service})"
+    return (
+        SQL_AGGREGATES.replace("{bucket}", _bucket_case())
+        .replace("{human_message}", human_message)
+        .replace("{human_event}", human_event)
+    )
 
 
 def _bucket_case() -> str:
@@ -168,13 +187,15 @@ def seed_day(dsn: str, day: dt.date, verifications: int, api_calls: int, message
             pl.lit(pl.Series(rng.choice(["BadRequest", "RetryAfter"], api_calls)))
         )
     )
+    bots = rng.random(messages) < 0.05
     m = pl.DataFrame(
         {
             "telegram_message_id": np.arange(messages),
             "chat_id": rng.choice(groups, messages),
             "user_id": rng.integers(1, USERS, messages),
             "content_type": ["text"] * messages,
-            "is_bot_message": rng.random(messages) < 0.05,
+            "is_bot_message": bots,
+            "sender_kind": np.where(bots, "bot", "user"),
             "created_at": _times(rng, day, messages),
         }
     )
@@ -187,6 +208,8 @@ def seed_day(dsn: str, day: dt.date, verifications: int, api_calls: int, message
             "user_id": rng.integers(1, USERS, n_events),
             "event": rng.choice(["join", "join", "leave", "kick"], n_events),
             "timestamp": _times(rng, day, n_events),
+            "is_bot": rng.random(n_events) < 0.02,
+            "via_join_request": np.zeros(n_events, dtype=bool),
         }
     )
     conn = psycopg2.connect(dsn)
@@ -219,7 +242,7 @@ def time_sql(dsn: str, day: dt.date) -> float:
     try:
         began = time.perf_counter()
         with conn, conn.cursor() as cur:
-            cur.execute(SQL_AGGREGATES.replace("{bucket}", _bucket_case()), params)
+            cur.execute(_sql_aggregates(), params)
         return time.perf_counter() - began
     finally:
         conn.close()

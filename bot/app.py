@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import secrets
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cache import MembershipCache
 from bot.dispatcher import create_dispatcher
+from bot.inflight import InFlight
 from bot.services import BotServices
-from bot.telegram import create_bot
+from bot.telegram import create_bot, redact
 from core.clock import Clock
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
@@ -30,20 +32,39 @@ from core.sleep import Sleep
 
 log = logging.getLogger(__name__)
 
+HANDLERS_TIMEOUT_S = 10.0
+"""How long shutdown waits for updates still being handled."""
+
 
 class TokenRedactingFilter(logging.Filter):
-    """Replace the bot token in every log record (belt and braces: we never log it)."""
+    """Replace the bot token and the webhook secret in every log record (belt and braces: we
+    never log them): in its message, and in its exception's text and traceback (an aiohttp
+    error may carry the request URL ``https://api.telegram.org/bot<TOKEN>/method``, its cause
+    too) and its stack. Anything shaped like a bot token goes as well (:func:`redact`)."""
+
+    _formatter = logging.Formatter()
 
     def __init__(self, *secrets_: str) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets_ if s]
+        self.secrets = sorted({s for s in secrets_ if s}, key=len, reverse=True)
+
+    def _redact(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, "***")
+        return redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(s in message for s in self.secrets):
-            for s in self.secrets:
-                message = message.replace(s, "***")
-            record.msg, record.args = message, None
+        if (clean := self._redact(message)) != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            # formatted here, once, as the handlers' Formatter would (it keeps exc_text)
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text and (clean := self._redact(record.exc_text)) != record.exc_text:
+            # the exception object still holds the token: handlers get the redacted text only
+            record.exc_text, record.exc_info = clean, None
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
         return True
 
 
@@ -67,6 +88,8 @@ class BotRuntime:
     dp: Dispatcher
     owns_writer: bool = True
     """False when the writer (and its engine) was given: their owner closes them."""
+    inflight: InFlight = field(default_factory=InFlight)
+    """Updates still being handled (registered on the dispatcher by :func:`build_runtime`)."""
 
     @property
     def services(self) -> BotServices:
@@ -78,8 +101,11 @@ class BotRuntime:
 
         ``state_timeout_s`` bounds the state writes' drain (default: the state writer's).
         A writer given to :func:`build_runtime` is shared: it is left open, and its engine
-        is not disposed.
+        is not disposed. Updates still being handled (polling stops without waiting for its
+        handler tasks) finish first, for up to the same timeout, so that what they do is kept.
         """
+        if not await self.inflight.idle(state_timeout_s or HANDLERS_TIMEOUT_S):
+            log.warning("%d updates still being handled at shutdown", self.inflight.count)
         state = self.services.state
         try:
             await (state.close() if state_timeout_s is None else state.close(state_timeout_s))
@@ -136,7 +162,9 @@ async def build_runtime(
         cache=cache,
         timer=timer or time.perf_counter,
     )
-    return BotRuntime(settings, engine, writer, bot, dp, owns_writer=owns_writer)
+    inflight = InFlight()
+    dp.update.outer_middleware(inflight)
+    return BotRuntime(settings, engine, writer, bot, dp, owns_writer=owns_writer, inflight=inflight)
 
 
 async def run_polling(settings: Settings) -> None:
@@ -167,15 +195,45 @@ def webhook_secret(settings: Settings) -> str:
     return secrets.token_urlsafe(32)
 
 
+class SecretCheckingRequestHandler(SimpleRequestHandler):
+    """aiogram's handler with a secret check that answers 401 for any header that is not the
+    secret: aiogram compares ``str``s with :func:`secrets.compare_digest`, which raises
+    ``TypeError`` (a 500 and a traceback) on a non-ASCII header. Here both sides are compared as
+    UTF-8 bytes in constant time (aiohttp decodes headers as UTF-8 with surrogate escapes)."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        *,
+        secret_token: str,
+        handle_in_background: bool = True,
+        **data: Any,
+    ) -> None:
+        super().__init__(
+            dispatcher,
+            bot,
+            handle_in_background=handle_in_background,
+            secret_token=secret_token,
+            **data,
+        )
+        self._secret = secret_token.encode()
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        given = telegram_secret_token.encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, self._secret)
+
+
 def create_webhook_app(
     dp: Dispatcher, bot: Bot, *, path: str, secret: str, **data: Any
 ) -> web.Application:
     """The aiohttp app serving the webhook at ``path``; requests without the secret token in
-    ``X-Telegram-Bot-Api-Secret-Token`` get 401 and never reach the dispatcher."""
+    ``X-Telegram-Bot-Api-Secret-Token`` (any other value, non-ASCII too) get 401 and never
+    reach the dispatcher."""
     if not secret:
         raise ValueError("a webhook needs a secret token")
     app = web.Application()
-    handler = SimpleRequestHandler(
+    handler = SecretCheckingRequestHandler(
         dispatcher=dp, bot=bot, secret_token=secret, handle_in_background=False, **data
     )
     handler.register(app, path=path)

@@ -4,11 +4,15 @@
 answers first, then one ``getChatMember`` per missing channel, all concurrently
 (``asyncio.gather``). Each check writes one ``verification_log`` row through the log writer.
 :meth:`GateService.enforce` acts on the answer (mute, delete the message, post a throttled
-prompt) and :meth:`GateService.release` lifts a mute.
+prompt, in the forum topic the user wrote in) and :meth:`GateService.release` lifts a mute.
+:meth:`GateService.refuse_channel` deletes what a "send as channel" identity posts (and, by the
+group's ``ban_channel_senders`` setting, bans that identity). Every step the gate takes is one
+``gate_events`` row, in the order it happened.
 
 Telegram faults never escape: a failed ``getChatMember`` makes the check an ``error`` (the
 user is left alone: the gate fails open rather than muting people because Telegram hiccuped);
-a failed ``restrictChatMember``/``sendMessage``/``deleteMessage`` is logged and skipped.
+a failed ``restrictChatMember``/``sendMessage``/``deleteMessage`` is logged and skipped, and
+a prompt never follows a mute that failed (the gate does not half-act).
 """
 
 from __future__ import annotations
@@ -30,15 +34,26 @@ from aiogram.types import (
     ChatPermissions,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
 )
 
 from bot import texts
 from bot.cache import MembershipCache
 from bot.repo import ChannelInfo, ConfigRepo, GroupConfig
+from bot.senders import needs_linked_chat, sender_kind
 from bot.state import StateWriter
 from core.clock import Clock, SystemClock
 from core.expiring import ExpiringMap
-from core.models import ErrorType, VerificationLog, VerificationStatus, VerificationTrigger
+from core.models import (
+    SERVICE_ACCOUNT_IDS,
+    ErrorType,
+    GateEvent,
+    GateEventType,
+    SenderKind,
+    VerificationLog,
+    VerificationStatus,
+    VerificationTrigger,
+)
 from core.models import Message as MessageLog
 from core.settings import GateSettings
 
@@ -55,6 +70,14 @@ ADMIN_STATUSES = frozenset({ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTR
 ADMINS_STALE_RETRY_S = 30.0
 #: (user, group) prompt throttles held at most (the least recently used go first).
 PROMPTED_MAX = 100_000
+#: How long a group's linked discussion channel (getChat's ``linked_chat_id``) is kept; a
+#: failed lookup is retried after ``LINKED_RETRY_S``.
+LINKED_CHAT_TTL_S = 3600.0
+LINKED_RETRY_S = 30.0
+#: Groups whose linked channel and gate settings are kept at most.
+GROUPS_MAX = 100_000
+#: ``protected_groups.settings`` key: also ``banChatSenderChat`` a "send as channel" identity.
+BAN_CHANNEL_SENDERS = "ban_channel_senders"
 
 MUTED = ChatPermissions(
     can_send_messages=False,
@@ -167,6 +190,10 @@ class GateService:
         #: (user, group) pairs prompted within ``prompt_throttle_s``
         self._prompted: ExpiringMap[tuple[int, int], bool] = ExpiringMap(
             self.clock.monotonic, settings.prompt_throttle_s, max_entries=PROMPTED_MAX
+        )
+        #: group -> its linked discussion channel (``None``: none)
+        self._linked: ExpiringMap[int, int | None] = ExpiringMap(
+            self.clock.monotonic, LINKED_CHAT_TTL_S, max_entries=GROUPS_MAX
         )
 
     # ------------------------------------------------------------------ checks
@@ -288,14 +315,64 @@ class GateService:
         self._admins.discard(group_id)
 
     async def bypasses(self, bot: Bot, config: GroupConfig, user: Any) -> bool:
-        """Bots, whitelisted users and the group's admins pass without a check."""
-        if getattr(user, "is_bot", False) or user.id in config.whitelist:
+        """Bots, Telegram's service accounts, whitelisted users and the group's admins pass
+        without a check."""
+        if (
+            getattr(user, "is_bot", False)
+            or user.id in SERVICE_ACCOUNT_IDS
+            or user.id in config.whitelist
+        ):
             self.counters.bypassed += 1
             return True
         if await self.is_admin(bot, config.group_id, user.id):
             self.counters.bypassed += 1
             return True
         return False
+
+    # ------------------------------------------------------------------ who wrote
+    async def linked_chat_id(self, bot: Bot, group_id: int) -> int | None:
+        """The group's linked discussion channel (``getChat``), kept ``LINKED_CHAT_TTL_S``.
+
+        When ``getChat`` fails and nothing is known, ``None`` is served (and asked again after
+        ``LINKED_RETRY_S``): the channel then counts as any other channel identity.
+        """
+
+        async def load() -> int | None:
+            chat = await bot.get_chat(group_id)
+            return chat.linked_chat_id
+
+        try:
+            return await self._linked.fetch(group_id, load, stale_retry_s=LINKED_RETRY_S)
+        except Exception as exc:
+            log.info("getChat(%s) for its linked channel failed: %s", group_id, _classify(exc))
+            self._linked.set(group_id, None, LINKED_RETRY_S)
+            return None
+
+    async def sender_kind(self, bot: Bot, message: Message) -> SenderKind:
+        """Who wrote a group message (:func:`bot.senders.sender_kind`); asks for the group's
+        linked channel only when a channel identity other than the group's own speaks."""
+        linked = None
+        if needs_linked_chat(message):
+            linked = await self.linked_chat_id(bot, message.chat.id)
+        return sender_kind(message, linked)
+
+    # ------------------------------------------------------------------ gate events
+    def event(
+        self,
+        group_id: int,
+        user_id: int | None,
+        event: GateEventType,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """One ``gate_events`` row: something the gate did or saw, now."""
+        self.writer.put(
+            GateEvent,
+            timestamp=self.clock.now(),
+            group_id=group_id,
+            user_id=user_id,
+            event=event.value,
+            detail=detail,
+        )
 
     # ------------------------------------------------------------------ actions
     async def enforce(
@@ -306,31 +383,111 @@ class GateService:
         trigger: VerificationTrigger,
         *,
         message_id: int | None = None,
+        thread_id: int | None = None,
     ) -> GateResult | None:
-        """Check the user unless they bypass; on failure mute, delete the message, prompt.
+        """Check the user unless they bypass; on failure mute, delete the message, prompt
+        (in forum topic ``thread_id`` when the triggering message was written in one).
 
-        Returns the check's result, or ``None`` when the user bypassed the check.
+        No prompt follows a mute that failed. Returns the check's result, or ``None`` when
+        the user bypassed the check.
         """
+        if user.id in config.blocklist and not await self.is_admin(bot, config.group_id, user.id):
+            await self.keep_blocked(bot, config, user.id, message_id)
+            return None
         if await self.bypasses(bot, config, user):
             return None
         result = await self.check(user.id, config.group_id, trigger, bot=bot, config=config)
         if result.failed:
-            await self.mute(bot, config.group_id, user.id, reason=f"not_subscribed:{trigger}")
+            detail = {"trigger": str(trigger), "missing": [c.id for c in result.missing]}
+            muted = await self.mute(
+                bot, config.group_id, user.id, reason=f"not_subscribed:{trigger}", detail=detail
+            )
             if message_id is not None:
-                await _quietly(bot.delete_message(config.group_id, message_id), "deleteMessage")
-            await self.prompt(bot, config, user, result.missing)
+                await self.delete(
+                    bot, config.group_id, message_id, user.id, {"reason": "not_subscribed"}
+                )
+            if muted:
+                await self.prompt(
+                    bot, config, user, result.missing, thread_id=thread_id, detail=detail
+                )
         return result
 
-    async def mute(self, bot: Bot, group_id: int, user_id: int, *, reason: str) -> bool:
+    async def keep_blocked(
+        self, bot: Bot, config: GroupConfig, user_id: int, message_id: int | None
+    ) -> None:
+        """A user on the group's block list: their message goes, and they stay muted (no
+        check, no prompt: joining the channels does not lift a block)."""
+        group_id = config.group_id
+        if message_id is not None:
+            await self.delete(bot, group_id, message_id, user_id, {"reason": "blocked"})
+        if not await self.state.gate_mute_active(user_id, group_id):
+            await self.mute(bot, group_id, user_id, reason="blocked", detail={"reason": "blocked"})
+
+    async def refuse_channel(self, bot: Bot, config: GroupConfig, message: Message) -> None:
+        """A "send as channel" identity wrote in a protected group: not a way round the gate.
+
+        Its message is deleted, and with the group's ``ban_channel_senders`` setting the
+        identity is banned from writing there (``banChatSenderChat``). A channel identity on
+        the group's allow list passes, unless it is on the block list too.
+        """
+        sender_chat = message.sender_chat
+        if sender_chat is None:
+            return
+        blocked = sender_chat.id in config.blocklist
+        if sender_chat.id in config.whitelist and not blocked:
+            return
+        group_id = config.group_id
+        detail: dict[str, Any] = {
+            "reason": "blocked" if blocked else "channel_sender",
+            "sender_chat_id": sender_chat.id,
+        }
+        if config.settings.get(BAN_CHANNEL_SENDERS):
+            banned = await _quietly(
+                bot.ban_chat_sender_chat(group_id, sender_chat.id), "banChatSenderChat"
+            )
+            detail["banned"] = bool(banned)
+        await self.delete(bot, group_id, message.message_id, None, detail)
+
+    async def delete(
+        self,
+        bot: Bot,
+        group_id: int,
+        message_id: int,
+        user_id: int | None,
+        detail: dict[str, Any],
+    ) -> bool:
+        """Delete a message the gate refuses; a ``message_deleted`` event when it is gone."""
+        ok = await _quietly(bot.delete_message(group_id, message_id), "deleteMessage")
+        if ok:
+            self.event(
+                group_id,
+                user_id,
+                GateEventType.MESSAGE_DELETED,
+                {"message_id": message_id, **detail},
+            )
+        return bool(ok)
+
+    async def mute(
+        self,
+        bot: Bot,
+        group_id: int,
+        user_id: int,
+        *,
+        reason: str,
+        detail: dict[str, Any] | None = None,
+    ) -> bool:
         ok = await _quietly(
             bot.restrict_chat_member(group_id, user_id, MUTED), "restrictChatMember"
         )
         if ok:
             self.counters.mutes += 1
             self.state.mute(user_id, group_id, reason[:64], self.clock.now())
+            self.event(group_id, user_id, GateEventType.MUTED, detail)
         return bool(ok)
 
-    async def release(self, bot: Bot, group_id: int, user_id: int) -> bool:
+    async def release(
+        self, bot: Bot, group_id: int, user_id: int, *, detail: dict[str, Any] | None = None
+    ) -> bool:
         """Lift the gate's mute (restrict with full permissions) and record it."""
         ok = await _quietly(
             bot.restrict_chat_member(group_id, user_id, UNMUTED), "restrictChatMember"
@@ -339,12 +496,21 @@ class GateService:
             self.counters.unmutes += 1
             self.state.lift(user_id, group_id, self.clock.now())
             self._prompted.discard((user_id, group_id))
+            self.event(group_id, user_id, GateEventType.UNMUTED, detail)
         return bool(ok)
 
     async def prompt(
-        self, bot: Bot, config: GroupConfig, user: Any, missing: Sequence[ChannelInfo]
+        self,
+        bot: Bot,
+        config: GroupConfig,
+        user: Any,
+        missing: Sequence[ChannelInfo],
+        *,
+        thread_id: int | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> bool:
-        """Post the join prompt unless one went to this user in this group recently."""
+        """Post the join prompt unless one went to this user in this group recently; in forum
+        topic ``thread_id`` when given."""
         key = (user.id, config.group_id)
         if key in self._prompted:
             return False
@@ -353,6 +519,7 @@ class GateService:
             bot.send_message(
                 config.group_id,
                 prompt_text(user, missing),
+                message_thread_id=thread_id,
                 reply_markup=prompt_keyboard(user.id, missing),
                 parse_mode="HTML",
             ),
@@ -370,6 +537,15 @@ class GateService:
                 reply_to_message_id=None,
                 is_bot_message=True,
                 created_at=self.clock.now(),
+                sender_kind=SenderKind.BOT.value,
+                sender_chat_id=None,
+                message_thread_id=thread_id,
+            )
+            self.event(
+                config.group_id,
+                user.id,
+                GateEventType.PROMPTED,
+                {**(detail or {}), "message_id": sent.message_id, "thread_id": thread_id},
             )
         return bool(sent)
 

@@ -9,8 +9,10 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update
 
+from bot.senders import topic_id
 from bot.services import BotServices
 from core.models import Message as MessageLog
+from core.models import SenderKind
 from core.settings import MessageContent
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,8 @@ def clean_text(text: str | None, limit: int = 16_384) -> str | None:
 
 
 class RawLogMiddleware(BaseMiddleware):
-    """Before any handler: note the user (throttled upsert), log every group message.
+    """Before any handler: note the user (throttled upsert), log every group message with who
+    sent it (``sender_kind``, also handed to the handlers as ``sender_kind``).
 
     Runs as an update outer middleware so that every message is logged whichever router
     handles it (commands included). Its own failures are logged and never stop the update.
@@ -51,23 +54,28 @@ class RawLogMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         gate = self.services.gate
+        bot = data.get("bot")
         if gate.bot is None:
-            gate.bot = data.get("bot")
+            gate.bot = bot
         try:
             user = data.get("event_from_user")
             if user is not None:
                 self.state.seen_user(user)
-            if isinstance(event, Update) and event.message is not None:
-                self.log_message(event.message)
+            message = event.message if isinstance(event, Update) else None
+            if message is not None and message.chat.type in GROUP_TYPES and bot is not None:
+                kind = await gate.sender_kind(bot, message)
+                data["sender_kind"] = kind
+                self.log_message(message, kind)
         except Exception:
             log.exception("raw logging failed for update %s", getattr(event, "update_id", "?"))
         return await handler(event, data)
 
-    def log_message(self, message: Message) -> None:
+    def log_message(self, message: Message, kind: SenderKind) -> None:
         chat = message.chat
         if chat.type not in GROUP_TYPES:
             return
         sender = message.from_user
+        sender_chat = message.sender_chat
         content = None
         if self.full:
             content = clean_text(message.text if message.text is not None else message.caption)
@@ -82,6 +90,9 @@ class RawLogMiddleware(BaseMiddleware):
             reply_to_message_id=reply.message_id if reply is not None else None,
             is_bot_message=bool(sender.is_bot) if sender is not None else False,
             created_at=self.clock.now(),
+            sender_kind=kind.value,
+            sender_chat_id=sender_chat.id if sender_chat is not None else None,
+            message_thread_id=topic_id(message),
         )
 
 

@@ -17,8 +17,8 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from core.db import write_turn
 from core.expiring import ExpiringMap
 from core.models import (
     AccessList,
+    ChatMigration,
     EnforcedChannel,
     GroupChannelLink,
     ListType,
@@ -84,6 +85,10 @@ class GroupConfig:
     enabled: bool
     channels: tuple[ChannelInfo, ...]
     whitelist: frozenset[int] = frozenset()
+    blocklist: frozenset[int] = frozenset()
+    """Users and channel identities (sender chats) whose messages are deleted; users stay muted."""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """The group's settings (``protected_groups.settings``), e.g. ``ban_channel_senders``."""
 
     @property
     def active(self) -> bool:
@@ -187,18 +192,22 @@ class ConfigRepo:
             channels = tuple(
                 ChannelInfo(c.id, c.username, c.title, c.invite_link) for c in rows.scalars()
             )
-            allowed = await session.scalars(
-                sa.select(AccessList.subject_id).where(
-                    AccessList.list_type == ListType.WHITELIST.value,
+            listed = await session.execute(
+                sa.select(AccessList.list_type, AccessList.subject_id).where(
                     sa.or_(AccessList.group_id == group_id, AccessList.group_id.is_(None)),
                 )
             )
+            lists: dict[str, set[int]] = {kind.value: set() for kind in ListType}
+            for list_type, subject_id in listed:
+                lists.setdefault(list_type, set()).add(subject_id)
             return GroupConfig(
                 group_id=group.id,
                 title=group.title,
                 enabled=group.enabled,
                 channels=channels,
-                whitelist=frozenset(allowed),
+                whitelist=frozenset(lists[ListType.WHITELIST.value]),
+                blocklist=frozenset(lists[ListType.BLACKLIST.value]),
+                settings=dict(group.settings or {}),
             )
 
     async def _load_channel_groups(self, channel_id: int) -> tuple[int, ...]:
@@ -312,6 +321,23 @@ class ConfigRepo:
                 return channel
         return None
 
+    async def set_setting(
+        self, group_id: int, name: str, value: Any, now: dt.datetime
+    ) -> Any | None:
+        """Set one of the group's settings; returns the previous value (``False`` when it was
+        unset), or ``None`` when the group is not protected."""
+        async with write_turn(self.engine), self.sessions() as session, session.begin():
+            group = await session.get(ProtectedGroup, group_id)
+            if group is None:
+                return None
+            settings = dict(group.settings or {})
+            previous = settings.get(name, False)
+            settings[name] = value
+            group.settings = settings
+            group.updated_at = now
+        self.invalidate(group_id)
+        return previous
+
     async def set_enabled(self, group_id: int, enabled: bool, now: dt.datetime) -> bool | None:
         """Turn the gate on/off. Returns the previous value, ``None`` if not protected."""
         async with write_turn(self.engine), self.sessions() as session, session.begin():
@@ -326,12 +352,28 @@ class ConfigRepo:
 
     async def allow(self, group_id: int, user_id: int, actor_id: int, now: dt.datetime) -> bool:
         """Whitelist a user in the group. ``False`` when already whitelisted."""
+        return await self.add_to_list(group_id, ListType.WHITELIST, user_id, actor_id, now)
+
+    async def deny(self, group_id: int, user_id: int) -> bool:
+        """Remove a user from the group's whitelist. ``False`` when they were not on it."""
+        return await self.remove_from_list(group_id, ListType.WHITELIST, user_id)
+
+    async def add_to_list(
+        self,
+        group_id: int,
+        list_type: ListType,
+        subject_id: int,
+        actor_id: int,
+        now: dt.datetime,
+    ) -> bool:
+        """Put a user (positive id) or a channel identity (negative id) on one of the group's
+        lists. ``False`` when already there."""
         async with write_turn(self.engine), self.sessions() as session, session.begin():
             exists = await session.scalar(
                 sa.select(AccessList.id).where(
                     AccessList.group_id == group_id,
-                    AccessList.subject_id == user_id,
-                    AccessList.list_type == ListType.WHITELIST.value,
+                    AccessList.subject_id == subject_id,
+                    AccessList.list_type == list_type.value,
                 )
             )
             if exists is not None:
@@ -339,9 +381,9 @@ class ConfigRepo:
             session.add(
                 AccessList(
                     group_id=group_id,
-                    subject_id=user_id,
-                    subject_type="user",
-                    list_type=ListType.WHITELIST.value,
+                    subject_id=subject_id,
+                    subject_type="user" if subject_id > 0 else "channel",
+                    list_type=list_type.value,
                     added_by=actor_id,
                     created_at=now,
                 )
@@ -349,18 +391,60 @@ class ConfigRepo:
         self.invalidate(group_id)
         return True
 
-    async def deny(self, group_id: int, user_id: int) -> bool:
-        """Remove a user from the group's whitelist. ``False`` when they were not on it."""
+    async def remove_from_list(self, group_id: int, list_type: ListType, subject_id: int) -> bool:
+        """Take a subject off one of the group's lists. ``False`` when it was not on it."""
         async with write_turn(self.engine), self.sessions() as session, session.begin():
             done = await session.execute(
                 sa.delete(AccessList).where(
                     AccessList.group_id == group_id,
-                    AccessList.subject_id == user_id,
-                    AccessList.list_type == ListType.WHITELIST.value,
+                    AccessList.subject_id == subject_id,
+                    AccessList.list_type == list_type.value,
                 )
             )
         self.invalidate(group_id)
         return bool(getattr(done, "rowcount", 0))
+
+    async def migrate(self, old_id: int, new_id: int, now: dt.datetime) -> bool:
+        """Move a basic group's configuration to its supergroup: the group row, linked
+        channels, access lists and active mutes, and record the move in ``chat_migrations``.
+
+        ``False`` (and nothing changed) when the old id is not protected or was moved already;
+        Telegram announces a migration in both chats, so the second notice finds nothing.
+        """
+        async with write_turn(self.engine), self.sessions() as session, session.begin():
+            if await session.get(ChatMigration, old_id) is not None:
+                return False
+            old = await session.get(ProtectedGroup, old_id)
+            if old is None:
+                return False
+            if await session.get(ProtectedGroup, new_id) is None:
+                session.add(
+                    ProtectedGroup(
+                        id=new_id,
+                        title=old.title,
+                        owner_id=old.owner_id,
+                        enabled=old.enabled,
+                        settings=dict(old.settings or {}),
+                        member_count=old.member_count,
+                        last_sync_at=old.last_sync_at,
+                        created_at=old.created_at,
+                        updated_at=now,
+                    )
+                )
+                await session.flush()
+            for model, column in (
+                (GroupChannelLink, GroupChannelLink.group_id),
+                (AccessList, AccessList.group_id),
+                (UserRestriction, UserRestriction.group_id),
+            ):
+                await session.execute(
+                    sa.update(model).where(column == old_id).values({column.key: new_id})
+                )
+            await session.delete(old)
+            session.add(ChatMigration(old_chat_id=old_id, new_chat_id=new_id, migrated_at=now))
+        self.invalidate(old_id)
+        self.invalidate(new_id)
+        return True
 
     async def resolve_user(self, token: str) -> User | None:
         """A known user by @username (case-insensitive) or numeric id."""

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JOIN_DEDUP_S = 60.0
+#: One join reported twice (a ``chat_member`` update and a ``new_chat_members`` message, in
+#: either order, possibly many seconds apart) is handled once within this window.
+JOIN_DEDUP_S = 120.0
 #: Recent joins remembered at most (the least recently seen go first).
 JOINS_MAX = 50_000
 
@@ -62,14 +64,27 @@ class BotServices:
             return ()
 
     def note_join(self, chat_id: int, user_id: int) -> bool:
-        """``True`` the first time a join of (chat, user) is seen within a minute: Telegram
-        may report one join twice (a chat_member update and a new_chat_members message)."""
+        """``True`` the first time a join of (chat, user) is seen within ``JOIN_DEDUP_S``:
+        Telegram reports one join twice (a chat_member update and a new_chat_members message,
+        in either order), and the whole join path (member event, check, mute, prompt) runs
+        for the first report only. A leave or kick ends the join (:meth:`member_event`)."""
         key = (chat_id, user_id)
         first = key not in self._joins
-        self._joins.set(key, True)  # a repeat within the minute extends it
+        self._joins.set(key, True)  # a repeat within the window extends it
         return first
 
-    def member_event(self, chat_id: int, user_id: int, event: MemberEventType) -> None:
+    def member_event(
+        self,
+        chat_id: int,
+        user_id: int,
+        event: MemberEventType,
+        *,
+        is_bot: bool = False,
+        invite_link_name: str | None = None,
+        via_join_request: bool = False,
+    ) -> None:
+        """One ``member_events`` row (``invite_link_name``: the name of the invite link the
+        user joined by, when it has one)."""
         if event is not MemberEventType.JOIN:
             self._joins.discard((chat_id, user_id))
         self.writer.put(
@@ -78,6 +93,9 @@ class BotServices:
             user_id=user_id,
             event=event.value,
             timestamp=self.clock.now(),
+            is_bot=is_bot,
+            invite_link_name=invite_link_name[:256] if invite_link_name else None,
+            via_join_request=via_join_request,
         )
 
     async def drain(self) -> None:

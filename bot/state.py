@@ -213,6 +213,26 @@ class StateWriter:
             self._idle.clear()
             self._task = asyncio.get_running_loop().create_task(self._run())
 
+    async def gate_mute_active(self, user_id: int, group_id: int) -> bool:
+        """Whether the gate's own mute of ``user_id`` in ``group_id`` is active: the latest
+        queued operation for the pair decides, else the stored ``user_restrictions`` rows (a
+        restriction an admin placed has no row and is never the gate's)."""
+        for op in reversed(self._ops):
+            if op.user_id == user_id and op.group_id == group_id:
+                return isinstance(op, Mute)
+        ur = RESTRICTIONS
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(
+                sa.select(ur.c.id)
+                .where(
+                    ur.c.user_id == user_id,
+                    ur.c.group_id == group_id,
+                    ur.c.is_active.is_(True),
+                )
+                .limit(1)
+            )
+        return found is not None
+
     @property
     def backlog(self) -> int:
         """Operations and user rows not yet applied."""

@@ -5,13 +5,17 @@ from __future__ import annotations
 HELP = (
     "gatepulse keeps a group for subscribers: newcomers must join the group's linked "
     "channels before they can write.\n\n"
-    "Add me to your group and to each channel as an administrator, then in the group:\n"
+    "Add me to your group (a supergroup) as an administrator who can restrict members and "
+    "delete messages, and to each channel as an administrator; then, in the group:\n"
     "/protect @channel [@channel ...] - require these channels\n"
     "/unprotect [@channel] - stop requiring one channel (or all)\n"
     "/status - linked channels, muted users, today's checks\n"
     "/settings gate on|off - switch the gate on or off\n"
-    "/allow @user - let a user write without the check\n"
-    "/deny @user - take a user off the allow list\n\n"
+    '/settings ban_channels on|off - also ban channel identities ("send as channel")\n'
+    "/allow (or /approve) @user - let a user write without the check\n"
+    "/deny (or /unapprove) @user - take a user off the allow list\n"
+    "/block @user or -100id (or reply) - delete their messages and keep them muted\n"
+    "/unblock @user or -100id - take them off the block list\n\n"
     "Only the group's creator and administrators can use these commands."
 )
 
@@ -24,7 +28,7 @@ TELEGRAM_UNAVAILABLE = "Telegram did not answer in time; nothing was changed. Tr
 
 USAGE_PROTECT = "Usage: /protect @channel [@channel ...] (up to 10 channels)"
 USAGE_UNPROTECT = "Usage: /unprotect [@channel] (no argument: unlink every channel)"
-USAGE_SETTINGS = "Usage: /settings gate on|off"
+USAGE_SETTINGS = "Usage: /settings gate on|off, or /settings ban_channels on|off"
 USAGE_ALLOW = "Usage: /allow @username (or a numeric user id, or reply to their message)"
 USAGE_DENY = "Usage: /deny @username (or a numeric user id, or reply to their message)"
 
@@ -37,3 +41,7 @@ CALLBACK_MISSING = "You still need to join: {channels}"
 CALLBACK_ERROR = "I could not check right now. Please try again in a moment."
 CALLBACK_NOT_YOURS = "This button is for someone else."
 CALLBACK_EXPIRED = "This button has expired."
+CALLBACK_NOT_PROTECTED = "This group is no longer protected by me; I changed nothing."
+CALLBACK_NO_GATE_MUTE = (
+    "I have no mute of yours to lift here. If you cannot write, ask the group's admins."
+)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -118,6 +120,49 @@ def sqlite_path(url: str) -> str:
     return u.database
 
 
+# ---------------------------------------------------------------- owner-only files
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def private_dir(directory: Path) -> None:
+    """Create ``directory`` and its missing parents owner-only (0700); folders that already
+    exist are left as they are (they are not gatepulse's to change)."""
+    missing: list[Path] = []
+    for folder in (directory, *directory.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs
+        os.chmod(folder, DIR_MODE)  # mkdir's mode is filtered through the umask
+
+
+def open_private(path: Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_APPEND) -> int:
+    """A descriptor on ``path`` opened with ``flags``, the file created (or kept) 0600."""
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)  # a umask narrower than 077, or a file from before
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def create_private_sqlite_file(path: str) -> None:
+    """Make the SQLite file ``path`` owner-only before SQLite first opens it: its folder is
+    created 0700 (when gatepulse creates it) and a missing file is created empty and 0600.
+    SQLite gives its ``-wal``, ``-shm`` and journal files the main file's permissions."""
+    file = Path(path)
+    private_dir(file.parent)
+    if not file.exists():
+        os.close(open_private(file, os.O_WRONLY | os.O_CREAT))
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -136,7 +181,8 @@ def create_engine(
     the default pool options); nothing here reads the environment.
 
     PostgreSQL gets ``pool_pre_ping``, the configured size/overflow and recycling. SQLite gets
-    WAL, a busy timeout and foreign keys on every connection; its parent folder is created.
+    WAL, a busy timeout and foreign keys on every connection; its file is created owner-only
+    (0600, a folder it creates 0700: :func:`create_private_sqlite_file`).
     ``pool=False`` uses ``NullPool`` (migrations, short CLI runs).
     """
     if settings is None:
@@ -146,11 +192,10 @@ def create_engine(
     url = url or settings.url
     kwargs: dict[str, Any] = {"echo": settings.echo}
     if backend_of(url) == "sqlite":
-        path = make_url(url).database
-        if path and path != ":memory:":
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        u = make_url(url)
+        path = u.database
+        if path and path != ":memory:" and not u.query.get("uri"):
+            create_private_sqlite_file(path)
         kwargs["connect_args"] = {"timeout": 30}
         if not pool:
             kwargs["poolclass"] = NullPool

@@ -49,21 +49,28 @@ class RawSource:
     columns: Mapping[str, pl.DataType | type[pl.DataType]]
     time_column: str
     extra_where: str = ""
+    chat_column: str | None = None
+    """The column holding the group's chat id (migrated ids are merged there), if any."""
 
 
-def _source(name: str, extra_where: str = "") -> RawSource:
+def _source(name: str, extra_where: str = "", *, chat_column: str | None = None) -> RawSource:
     """A raw read as :data:`pipelines.schemas.RAW_READS` lists it; dtypes and the time column
     come from the schema in ``core.models``."""
     table, columns = RAW_READS[name]
-    return RawSource(name, table, raw_columns(table, columns), time_column(table), extra_where)
+    return RawSource(
+        name, table, raw_columns(table, columns), time_column(table), extra_where, chat_column
+    )
 
 
-VERIFICATIONS = _source("verifications")
+VERIFICATIONS = _source("verifications", chat_column="group_id")
 API_CALLS = _source("api_calls")
-MESSAGES = _source("messages")
+MESSAGES = _source("messages", chat_column="chat_id")
 # group activity only: joins/leaves of linked channels are not group events
-MEMBER_EVENTS = _source("member_events", "chat_id NOT IN (SELECT id FROM enforced_channels)")
-SUMMARY_MESSAGES = _source("summary_messages")
+MEMBER_EVENTS = _source(
+    "member_events", "chat_id NOT IN (SELECT id FROM enforced_channels)", chat_column="chat_id"
+)
+SUMMARY_MESSAGES = _source("summary_messages", chat_column="chat_id")
+MIGRATIONS_SCHEMA = {"old_chat_id": pl.Int64, "new_chat_id": pl.Int64}
 RAW_SOURCES = {s.name: s for s in (VERIFICATIONS, API_CALLS, MESSAGES, MEMBER_EVENTS)}
 
 
@@ -199,6 +206,7 @@ class RawStore:
         self._frames: dict[tuple[str, dt.datetime, dt.datetime], pl.DataFrame] = {}
         self._validations: dict[tuple[str, dt.datetime, dt.datetime], Validation] = {}
         self._newest: dict[tuple[str, dt.datetime, dt.datetime], dict[dt.date, dt.datetime]] = {}
+        self._migrations: pl.DataFrame | None = None
         self._lock = threading.Lock()
 
     def get(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
@@ -245,11 +253,29 @@ class RawStore:
                 self._newest[key] = found
         return found
 
+    def migrations(self) -> pl.DataFrame:
+        """``chat_migrations`` (read once per run): see :func:`read_chat_migrations`."""
+        with self._lock:
+            found = self._migrations
+        if found is None:
+            found = read_chat_migrations(self.url)
+            with self._lock:
+                self._migrations = found
+        return found
+
     def clear(self) -> None:
         with self._lock:
+            self._migrations = None
             self._frames.clear()
             self._validations.clear()
             self._newest.clear()
+
+
+def read_chat_migrations(url: str) -> pl.DataFrame:
+    """``chat_migrations`` (``old_chat_id``, ``new_chat_id``): basic groups that became
+    supergroups. A configuration table, small: read whole."""
+    rows = read_table(url, 'SELECT "old_chat_id", "new_chat_id" FROM "chat_migrations"')
+    return pl.DataFrame([tuple(r) for r in rows], schema=MIGRATIONS_SCHEMA, orient="row")
 
 
 # --------------------------------------------------------------------------- writes

@@ -46,8 +46,11 @@ RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
         "api_call_log",
         ("method", "success", "error_type", "latency_ms", "timestamp"),
     ),
-    "messages": ("messages", ("chat_id", "user_id", "is_bot_message", "created_at")),
-    "member_events": ("member_events", ("chat_id", "event", "timestamp")),
+    "messages": (
+        "messages",
+        ("chat_id", "user_id", "is_bot_message", "sender_kind", "created_at"),
+    ),
+    "member_events": ("member_events", ("chat_id", "user_id", "event", "is_bot", "timestamp")),
     "summary_messages": (
         "messages",
         (
@@ -57,6 +60,7 @@ RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
             "content",
             "reply_to_message_id",
             "is_bot_message",
+            "sender_kind",
             "created_at",
         ),
     ),

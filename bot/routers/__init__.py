@@ -12,8 +12,9 @@ def get_routers() -> list[Router]:
     then taken by the gate's catch-all, without visiting the routers after it: every router
     visited costs aiogram's middleware and filter plumbing. The gate's handlers only take
     group events, so private messages, callback queries and channel updates fall through to
-    the routers after it.
+    the routers after it. A migration notice is a group message too: the admin router's root
+    filter lets it in (see :mod:`bot.routers.chats`).
     """
-    from bot.routers import admin, callbacks, channels, gate, private
+    from bot.routers import admin, callbacks, channels, chats, gate, private
 
-    return [m.create_router() for m in (admin, gate, private, callbacks, channels)]
+    return [m.create_router() for m in (admin, gate, private, callbacks, channels, chats)]

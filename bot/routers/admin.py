@@ -1,4 +1,5 @@
-"""Admin commands in groups: /protect, /unprotect, /status, /settings, /allow, /deny.
+"""Admin commands in groups: /protect, /unprotect, /status, /settings, the allow list
+(/allow or /approve, /deny or /unapprove) and the block list (/block, /unblock).
 
 Only the group's creator and administrators may use them (checked with getChatMember of the
 caller). Refusals are audited with ``success = false``; every change lands in
@@ -14,15 +15,24 @@ import logging
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, or_f
 from aiogram.types import Message
 
 from bot import texts
 from bot.filters import CommandLike, InGroup
-from bot.gate import ADMIN_STATUSES, _classify, _quietly
+from bot.gate import ADMIN_STATUSES, BAN_CHANNEL_SENDERS, _classify
 from bot.repo import CHAT_ID_RE, USERNAME_RE, ChannelInfo
+from bot.routers.access import cmd_allow, cmd_block, cmd_deny, cmd_unblock
+from bot.routers.chats import (
+    Migrated,
+    describe_missing,
+    missing_group_rights,
+    on_migration,
+    rights_of,
+)
+from bot.routers.commands import audit, authorized, command_args, reply
 from bot.services import BotServices
-from core.models import AdminAuditLog, ErrorType, VerificationTrigger
+from core.models import ErrorType
 
 log = logging.getLogger(__name__)
 
@@ -35,65 +45,6 @@ OFF_WORDS = frozenset({"off", "disable", "disabled", "false", "no", "0"})
 # --------------------------------------------------------------------------- helpers
 
 
-async def _reply(message: Message, text: str) -> None:
-    await _quietly(message.reply(text), "sendMessage")
-
-
-def _audit(
-    services: BotServices,
-    message: Message,
-    action: str,
-    *,
-    resource: str | None = None,
-    changes: dict[str, Any] | None = None,
-    success: bool = True,
-) -> None:
-    actor = message.from_user
-    services.writer.put(
-        AdminAuditLog,
-        chat_id=message.chat.id,
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        resource=resource[:256] if resource else None,
-        changes=changes or {},
-        success=success,
-        timestamp=services.clock.now(),
-    )
-
-
-async def _authorized(message: Message, bot: Bot, services: BotServices, action: str) -> bool:
-    """Whether the caller administers this group; refuse (once, briefly) and audit if not."""
-    chat = message.chat
-    if message.sender_chat is not None and message.sender_chat.id == chat.id:
-        return True  # an anonymous administrator
-    user = message.from_user
-    if user is None:
-        return False
-    try:
-        member = await bot.get_chat_member(chat.id, user.id)
-    except Exception as exc:
-        log.info("getChatMember for /%s failed: %s", action, _classify(exc).value)
-        await _reply(message, texts.TELEGRAM_UNAVAILABLE)
-        return False
-    if member.status in ADMIN_STATUSES:
-        return True
-    _audit(services, message, action, changes={"refused": "not_admin"}, success=False)
-    # a non-admin's command is still a message: the gate applies to it
-    config = await services.group_config(chat.id)
-    if config is not None and config.active:
-        result = await services.gate.enforce(
-            bot, config, user, VerificationTrigger.MESSAGE, message_id=message.message_id
-        )
-        if result is not None and result.failed:
-            return False  # muted and prompted: no second message
-    await _reply(message, texts.NOT_ADMIN)
-    return False
-
-
-def _args(command: CommandObject) -> list[str]:
-    return (command.args or "").split()
-
-
 def _channel_ref(token: str) -> str | int | None:
     """``@name`` or a numeric chat id as getChat wants it; ``None`` when malformed."""
     m = USERNAME_RE.match(token)
@@ -104,8 +55,36 @@ def _channel_ref(token: str) -> str | int | None:
     return None
 
 
-async def _describe_channel(bot: Bot, ref: str | int) -> tuple[ChannelInfo | None, str | None]:
-    """Look a channel up and check that we administer it: (channel, None) or (None, why)."""
+async def _protect_problems(message: Message, bot: Bot) -> list[str]:
+    """Why the gate cannot run in this group (empty: it can): a basic group, missing rights,
+    or an anonymous caller whose rights in the channels cannot be checked."""
+    if message.chat.type != "supergroup":
+        return [
+            "This is a basic group: Telegram lets bots restrict members only in supergroups. "
+            "Make the group public once, or turn on its chat history for new members, and "
+            "Telegram upgrades it; then /protect again."
+        ]
+    try:
+        me = await bot.get_chat_member(message.chat.id, bot.id)
+    except Exception as exc:
+        return [f"I could not check my rights here ({_classify(exc).value}); try again later."]
+    missing = missing_group_rights(rights_of(me))
+    if missing:
+        return [f"I need to {describe_missing(missing)} in this group: make me an admin with "
+                "those rights, then /protect again."]  # fmt: skip
+    if message.sender_chat is not None:
+        return [
+            "Send /protect as yourself, not anonymously: I must check that you administer "
+            "each channel you link."
+        ]
+    return []
+
+
+async def _describe_channel(
+    bot: Bot, ref: str | int, caller: Any = None
+) -> tuple[ChannelInfo | None, str | None]:
+    """Look a channel up, check that we administer it and that ``caller`` (when given)
+    administers it too: (channel, None) or (None, why)."""
     label = str(ref)
     try:
         chat = await bot.get_chat(ref)
@@ -127,6 +106,17 @@ async def _describe_channel(bot: Bot, ref: str | int) -> tuple[ChannelInfo | Non
         return None, f"{label}: Telegram did not answer ({kind.value}); try again later."
     if me.status not in ADMIN_STATUSES:
         return None, f"{label}: I am not an administrator there. Add me as an admin first."
+    if caller is not None:
+        try:
+            theirs = await bot.get_chat_member(chat.id, caller.id)
+            is_admin = theirs.status in ADMIN_STATUSES
+        except Exception as exc:
+            kind = _classify(exc)
+            if kind not in (ErrorType.BAD_REQUEST, ErrorType.CHAT_NOT_FOUND, ErrorType.FORBIDDEN):
+                return None, f"{label}: Telegram did not answer ({kind.value}); try again later."
+            is_admin = False
+        if not is_admin:
+            return None, f"{label}: only an administrator of the channel may link it."
     invite = chat.invite_link
     if not chat.username and not invite:
         try:
@@ -137,33 +127,27 @@ async def _describe_channel(bot: Bot, ref: str | int) -> tuple[ChannelInfo | Non
     return ChannelInfo(chat.id, chat.username, chat.title, invite), None
 
 
-async def _target_user(message: Message, services: BotServices, args: list[str]) -> Any:
-    """The user an /allow or /deny names: a reply, @username or numeric id."""
-    if not args and message.reply_to_message is not None:
-        return message.reply_to_message.from_user
-    if len(args) != 1:
-        return None
-    return await services.repo.resolve_user(args[0])
-
-
 # --------------------------------------------------------------------------- commands
 
 
 async def cmd_protect(
     message: Message, command: CommandObject, bot: Bot, services: BotServices
 ) -> None:
-    args = _args(command)
+    args = command_args(command)
     refs = [_channel_ref(a) for a in args]
     if not args or len(args) > MAX_CHANNELS or any(r is None for r in refs):
-        await _reply(message, texts.USAGE_PROTECT)
+        await reply(message, texts.USAGE_PROTECT)
         return
-    if not await _authorized(message, bot, services, "protect"):
+    if not await authorized(message, bot, services, "protect"):
         return
     unique = list(dict.fromkeys(r for r in refs if r is not None))
-    found = await asyncio.gather(*(_describe_channel(bot, r) for r in unique))
-    problems = [why for _, why in found if why]
+    problems = await _protect_problems(message, bot)
+    if not problems:
+        caller = message.from_user if message.sender_chat is None else None
+        found = await asyncio.gather(*(_describe_channel(bot, r, caller) for r in unique))
+        problems = [why for _, why in found if why]
     if problems:
-        _audit(
+        audit(
             services,
             message,
             "protect",
@@ -171,7 +155,7 @@ async def cmd_protect(
             changes={"refused": problems},
             success=False,
         )
-        await _reply(message, "Nothing was changed:\n" + "\n".join(problems))
+        await reply(message, "Nothing was changed:\n" + "\n".join(problems))
         return
     channels = [c for c, _ in found if c is not None]
     try:
@@ -180,10 +164,10 @@ async def cmd_protect(
         )
     except Exception as exc:
         log.warning("/protect: database error %s", type(exc).__name__)
-        await _reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, texts.DB_UNAVAILABLE)
         return
     for channel in channels:
-        _audit(
+        audit(
             services,
             message,
             "protect",
@@ -197,48 +181,48 @@ async def cmd_protect(
     services.gate.forget_admins(message.chat.id)
     labels = ", ".join(c.label for c in channels)
     if added:
-        await _reply(message, f"Protected. Members must now join: {labels}.")
+        await reply(message, f"Protected. Members must now join: {labels}.")
     else:
-        await _reply(message, f"Already linked: {labels}. Nothing new.")
+        await reply(message, f"Already linked: {labels}. Nothing new.")
 
 
 async def cmd_unprotect(
     message: Message, command: CommandObject, bot: Bot, services: BotServices
 ) -> None:
-    args = _args(command)
+    args = command_args(command)
     if len(args) > 1 or (args and _channel_ref(args[0]) is None):
-        await _reply(message, texts.USAGE_UNPROTECT)
+        await reply(message, texts.USAGE_UNPROTECT)
         return
-    if not await _authorized(message, bot, services, "unprotect"):
+    if not await authorized(message, bot, services, "unprotect"):
         return
     try:
         channel_id: int | None = None
         if args:
             channel = await services.repo.find_linked_channel(message.chat.id, args[0])
             if channel is None:
-                await _reply(message, f"{args[0]} is not linked to this group. Nothing changed.")
+                await reply(message, f"{args[0]} is not linked to this group. Nothing changed.")
                 return
             channel_id = channel.id
         removed = await services.repo.unprotect(message.chat.id, channel_id)
     except Exception as exc:
         log.warning("/unprotect: database error %s", type(exc).__name__)
-        await _reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, texts.DB_UNAVAILABLE)
         return
     if not removed:
-        await _reply(message, "No channel is linked to this group. Nothing changed.")
+        await reply(message, "No channel is linked to this group. Nothing changed.")
         return
-    _audit(
+    audit(
         services,
         message,
         "unprotect",
         resource=args[0] if args else "*",
         changes={"channel_ids": removed},
     )
-    await _reply(message, f"Unlinked {len(removed)} channel(s).")
+    await reply(message, f"Unlinked {len(removed)} channel(s).")
 
 
 async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
-    if not await _authorized(message, bot, services, "status"):
+    if not await authorized(message, bot, services, "status"):
         return
     group_id = message.chat.id
     try:
@@ -253,10 +237,10 @@ async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
         )
     except Exception as exc:
         log.warning("/status: database error %s", type(exc).__name__)
-        await _reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, texts.DB_UNAVAILABLE)
         return
     if config is None:
-        await _reply(message, "This group is not protected. Use /protect @channel to start.")
+        await reply(message, "This group is not protected. Use /protect @channel to start.")
         return
     channels = ", ".join(c.label for c in config.channels) or "none"
     rate = f"{100.0 * cached / checks:.0f}%" if checks else "n/a"
@@ -266,129 +250,85 @@ async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
         f"Linked channels: {channels}",
         f"Muted (waiting to join): {muted}",
         f"Checks today (UTC): {checks}, answered from cache: {rate}",
-        f"Allow list: {len(config.whitelist)} user(s)",
+        f"Allow list: {len(config.whitelist)} user(s); block list: {len(config.blocklist)}",
+        await _rights_line(bot, group_id),
         f"Log writer: {stats.written} written, {stats.queued} queued, {stats.spooled} spooled",
     ]
-    await _reply(message, "\n".join(lines))
+    await reply(message, "\n".join(lines))
+
+
+async def _rights_line(bot: Bot, group_id: int) -> str:
+    try:
+        me = await bot.get_chat_member(group_id, bot.id)
+    except Exception as exc:
+        return f"My rights: unknown ({_classify(exc).value})"
+    missing = missing_group_rights(rights_of(me))
+    if missing:
+        return f"My rights: MISSING - I cannot {describe_missing(missing)}; the gate is stuck"
+    return "My rights: restrict and delete (ok)"
+
+
+SETTINGS = {
+    "gate": "the gate itself",
+    BAN_CHANNEL_SENDERS: "also ban channel identities whose messages the gate deletes",
+}
+SETTINGS_ALIASES = {"ban_channels": BAN_CHANNEL_SENDERS}
 
 
 async def cmd_settings(
     message: Message, command: CommandObject, bot: Bot, services: BotServices
 ) -> None:
-    args = [a.lower() for a in _args(command)]
-    valid = len(args) == 2 and args[0] == "gate" and args[1] in ON_WORDS | OFF_WORDS
+    args = [a.lower() for a in command_args(command)]
+    name = SETTINGS_ALIASES.get(args[0], args[0]) if args else ""
+    valid = len(args) == 2 and name in SETTINGS and args[1] in ON_WORDS | OFF_WORDS
     if args and not valid:
-        await _reply(message, texts.USAGE_SETTINGS)
+        await reply(message, texts.USAGE_SETTINGS)
         return
-    if not await _authorized(message, bot, services, "settings"):
+    if not await authorized(message, bot, services, "settings"):
         return
     if not args:
         config = await services.group_config(message.chat.id)
         state = "not protected" if config is None else ("on" if config.enabled else "off")
-        await _reply(message, f"Gate: {state}\n{texts.USAGE_SETTINGS}")
+        ban = config is not None and bool(config.settings.get(BAN_CHANNEL_SENDERS))
+        await reply(
+            message,
+            f"Gate: {state}\nBan channel identities: {'on' if ban else 'off'}\n"
+            + texts.USAGE_SETTINGS,
+        )
         return
-    enabled = args[1] in ON_WORDS
+    value = args[1] in ON_WORDS
+    now = services.clock.now()
     try:
-        previous = await services.repo.set_enabled(message.chat.id, enabled, services.clock.now())
+        if name == "gate":
+            previous: bool | None = await services.repo.set_enabled(message.chat.id, value, now)
+        else:
+            previous = await services.repo.set_setting(message.chat.id, name, value, now)
     except Exception as exc:
         log.warning("/settings: database error %s", type(exc).__name__)
-        await _reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, texts.DB_UNAVAILABLE)
         return
     if previous is None:
-        await _reply(message, "This group is not protected yet: /protect @channel first.")
+        await reply(message, "This group is not protected yet: /protect @channel first.")
         return
-    if previous != enabled:
-        _audit(
-            services,
-            message,
-            "settings",
-            resource="gate",
-            changes={"enabled": {"from": previous, "to": enabled}},
-        )
-    await _reply(message, f"Gate is {'on' if enabled else 'off'}.")
-
-
-async def cmd_allow(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
-) -> None:
-    await _access(message, command, bot, services, allow=True)
-
-
-async def cmd_deny(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
-) -> None:
-    await _access(message, command, bot, services, allow=False)
-
-
-async def _access(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices, *, allow: bool
-) -> None:
-    action = "allow" if allow else "deny"
-    usage = texts.USAGE_ALLOW if allow else texts.USAGE_DENY
-    args = _args(command)
-    well_formed = (not args and message.reply_to_message is not None) or (
-        len(args) == 1 and (USERNAME_RE.match(args[0]) or CHAT_ID_RE.match(args[0]))
-    )
-    if not well_formed:
-        await _reply(message, usage)
-        return
-    if not await _authorized(message, bot, services, action):
-        return
-    group_id = message.chat.id
-    with contextlib.suppress(TimeoutError):  # users seen a moment ago: let them land first
-        await asyncio.wait_for(services.state.drain(), 2.0)
-    try:
-        target = await _target_user(message, services, args)
-        target_id = target.id if target is not None else None
-        if target_id is None and args and CHAT_ID_RE.match(args[0]) and int(args[0]) > 0:
-            target_id = int(args[0])  # an id is unambiguous even if we never saw the user
-        if target_id is None:
-            await _reply(
-                message,
-                f"I do not know {args[0] if args else 'that user'} yet: they must write "
-                "somewhere I can see first, or use their numeric id.",
-            )
-            return
-        actor_id = message.from_user.id if message.from_user is not None else 0
-        now = services.clock.now()
-        if allow:
-            changed = await services.repo.allow(group_id, target_id, actor_id, now)
-            muted = changed and await services.repo.has_active_restriction(group_id, target_id)
-        else:
-            changed = await services.repo.deny(group_id, target_id)
-            muted = False
-    except Exception as exc:
-        log.warning("/%s: database error %s", action, type(exc).__name__)
-        await _reply(message, texts.DB_UNAVAILABLE)
-        return
-    name = args[0] if args else str(target_id)
-    if not changed:
-        state = "already on" if allow else "not on"
-        await _reply(message, f"{name} is {state} the allow list. Nothing changed.")
-        return
-    if muted:
-        await services.gate.release(bot, group_id, target_id)
-    _audit(
-        services,
-        message,
-        action,
-        resource=str(target_id),
-        changes={"user_id": target_id, "whitelisted": allow},
-    )
-    if allow:
-        await _reply(message, f"{name} may now write without joining the channels.")
-    else:
-        await _reply(message, f"{name} is off the allow list and will be checked again.")
+    if bool(previous) != value:
+        key = "enabled" if name == "gate" else name
+        change = {key: {"from": previous, "to": value}}
+        audit(services, message, "settings", resource=name, changes=change)
+    label = "Gate" if name == "gate" else "Banning channel identities"
+    await reply(message, f"{label} is {'on' if value else 'off'}.")
 
 
 def create_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
     router = Router(name=__name__)
-    router.message.filter(InGroup(), CommandLike())
+    router.message.filter(InGroup(), or_f(CommandLike(), Migrated()))
+    router.message.register(on_migration, Migrated())
     router.message.register(cmd_protect, Command("protect"))
     router.message.register(cmd_unprotect, Command("unprotect"))
     router.message.register(cmd_status, Command("status"))
     router.message.register(cmd_settings, Command("settings"))
-    router.message.register(cmd_allow, Command("allow"))
-    router.message.register(cmd_deny, Command("deny"))
+    router.message.register(cmd_allow, Command("allow", "approve"))
+    router.message.register(cmd_deny, Command("deny", "unapprove"))
+    router.message.register(cmd_block, Command("block", "blacklist"))
+    router.message.register(cmd_unblock, Command("unblock", "unblacklist"))
     return router

@@ -1,6 +1,14 @@
-"""The "I joined" button: re-check bypassing the cache, then unmute or say what is missing."""
+"""The "I joined" button: re-check bypassing the cache, then unmute or say what is missing.
+
+The button lifts only a mute the gate itself placed and that is still active (an active
+``user_restrictions`` row, :meth:`bot.state.StateWriter.gate_mute_active`): never a restriction
+an admin placed, and nothing at all in a group that is no longer protected.
+"""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
@@ -8,7 +16,9 @@ from aiogram.types import CallbackQuery
 from bot import texts
 from bot.gate import JoinedCallback, _quietly
 from bot.services import BotServices
-from core.models import VerificationTrigger
+from core.models import GateEventType, VerificationTrigger
+
+log = logging.getLogger(__name__)
 
 
 async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
@@ -26,23 +36,43 @@ async def on_joined(
         await _answer(query, texts.CALLBACK_NOT_YOURS)
         return
     group_id, user = message.chat.id, query.from_user
+    gate = services.gate
+
+    def clicked(result: str, **detail: Any) -> None:
+        gate.event(group_id, user.id, GateEventType.CLICKED, {"result": result, **detail})
+
     config = await services.group_config(group_id)
-    if config is None or not config.active:  # the gate was switched off meanwhile
-        await services.gate.release(bot, group_id, user.id)
-        await _quietly(bot.delete_message(group_id, message.message_id), "deleteMessage")
-        await _answer(query, texts.CALLBACK_OK)
+    if config is None or not config.active:  # unprotected or switched off meanwhile
+        clicked("not_protected")
+        await _answer(query, texts.CALLBACK_NOT_PROTECTED, alert=True)
         return
-    result = await services.gate.check(
+    try:
+        ours = await services.state.gate_mute_active(user.id, group_id)
+    except Exception as exc:
+        log.warning("mute state of %s in %s unreadable: %s", user.id, group_id, type(exc).__name__)
+        clicked("error", error_type="DatabaseError")
+        await _answer(query, texts.CALLBACK_ERROR, alert=True)
+        return
+    if not ours:  # an admin's restriction, or a mute already lifted: not ours to touch
+        clicked("no_gate_mute")
+        await _answer(query, texts.CALLBACK_NO_GATE_MUTE, alert=True)
+        return
+    result = await gate.check(
         user.id, group_id, VerificationTrigger.CALLBACK, bypass_cache=True, bot=bot, config=config
     )
     if result.passed:
-        await services.gate.release(bot, group_id, user.id)
+        clicked("passed")
+        gate.event(group_id, user.id, GateEventType.PASSED)
+        await gate.release(bot, group_id, user.id, detail={"trigger": "callback"})
         await _quietly(bot.delete_message(group_id, message.message_id), "deleteMessage")
         await _answer(query, texts.CALLBACK_OK)
     elif result.failed:
+        clicked("failed", missing=[c.id for c in result.missing])
         missing = ", ".join(c.label for c in result.missing)
         await _answer(query, texts.CALLBACK_MISSING.format(channels=missing)[:200], alert=True)
     else:
+        error_type = result.error_type.value if result.error_type is not None else None
+        clicked("error", error_type=error_type)
         await _answer(query, texts.CALLBACK_ERROR, alert=True)
 
 

@@ -1,61 +1,92 @@
 """The gate in groups: member joins (chat_member updates and new_chat_members messages) and
-messages from users who have not passed the check recently."""
+messages from people who have not passed the check recently.
+
+Who wrote a message decides first (:mod:`bot.senders`): a person is checked; a "send as
+channel" identity is refused (its message deleted); anonymous admins, the group's linked
+channel, bots and Telegram's service accounts pass. Only user content is gated: service
+messages (pins, topics, boosts, video chats, ...) are never touched.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from aiogram import Bot, Router
-from aiogram.types import ChatMemberUpdated, Message
+from aiogram.types import ChatMemberUpdated, Message, User
 
 from bot.filters import HasNewMembers, InGroup
 from bot.gate import is_member
+from bot.senders import is_user_content, topic_id
 from bot.services import BotServices
-from core.models import MemberEventType, VerificationTrigger
+from core.models import SERVICE_ACCOUNT_IDS, MemberEventType, SenderKind, VerificationTrigger
 
 log = logging.getLogger(__name__)
 
 
-SERVICE_FIELDS = (
-    "left_chat_member",
-    "new_chat_title",
-    "new_chat_photo",
-    "delete_chat_photo",
-    "group_chat_created",
-    "supergroup_chat_created",
-    "migrate_to_chat_id",
-    "migrate_from_chat_id",
-    "pinned_message",
-    "message_auto_delete_timer_changed",
-    "video_chat_started",
-    "video_chat_ended",
-    "forum_topic_created",
-)
+async def on_joined(
+    bot: Bot,
+    services: BotServices,
+    chat_id: int,
+    user: User,
+    *,
+    invite_link_name: str | None = None,
+    via_join_request: bool = False,
+) -> None:
+    """One join, however many times Telegram reports it: one member event, one check (and
+    on failure one mute and one prompt). Bots are recorded and never gated."""
+    services.state.seen_user(user)
+    if not services.note_join(chat_id, user.id):
+        return  # the same join reported a second time
+    services.member_event(
+        chat_id,
+        user.id,
+        MemberEventType.JOIN,
+        is_bot=user.is_bot,
+        invite_link_name=invite_link_name,
+        via_join_request=via_join_request,
+    )
+    if user.is_bot or user.id in SERVICE_ACCOUNT_IDS:
+        return
+    config = await services.group_config(chat_id)
+    if config is not None and config.active:
+        await services.gate.enforce(bot, config, user, VerificationTrigger.JOIN)
 
 
 async def on_new_members(message: Message, bot: Bot, services: BotServices) -> None:
-    config = await services.group_config(message.chat.id)
     for user in message.new_chat_members or ():
-        if user.id == bot.id:
-            continue
-        services.state.seen_user(user)
-        if services.note_join(message.chat.id, user.id):
-            services.member_event(message.chat.id, user.id, MemberEventType.JOIN)
-        if config is not None and config.active:
-            await services.gate.enforce(bot, config, user, VerificationTrigger.JOIN)
+        if user.id != bot.id:
+            await on_joined(bot, services, message.chat.id, user)
 
 
-async def on_group_message(message: Message, bot: Bot, services: BotServices) -> None:
-    user = message.from_user
-    if user is None or message.sender_chat is not None or user.id == bot.id:
-        return  # anonymous admins, channel posts forwarded into the group, ourselves
-    if message.text is None and any(getattr(message, f, None) for f in SERVICE_FIELDS):
-        return
+async def on_group_message(
+    message: Message,
+    bot: Bot,
+    services: BotServices,
+    sender_kind: SenderKind | None = None,
+) -> None:
+    """``sender_kind`` comes from the raw-log middleware (asked again when absent)."""
+    if not is_user_content(message):
+        return  # service messages are never gated
+    if sender_kind is None:
+        sender_kind = await services.gate.sender_kind(bot, message)
+    if sender_kind is not SenderKind.USER and sender_kind is not SenderKind.CHANNEL:
+        return  # anonymous admins, the linked channel, bots, service accounts
     config = await services.group_config(message.chat.id)
     if config is None or not config.active:
         return
+    if sender_kind is SenderKind.CHANNEL:
+        await services.gate.refuse_channel(bot, config, message)
+        return
+    user = message.from_user
+    if user is None:
+        return
     await services.gate.enforce(
-        bot, config, user, VerificationTrigger.MESSAGE, message_id=message.message_id
+        bot,
+        config,
+        user,
+        VerificationTrigger.MESSAGE,
+        message_id=message.message_id,
+        thread_id=topic_id(message),
     )
 
 
@@ -66,16 +97,19 @@ async def on_group_member(update: ChatMemberUpdated, bot: Bot, services: BotServ
     was, now = is_member(update.old_chat_member), is_member(update.new_chat_member)
     chat_id = update.chat.id
     if not was and now:
-        services.state.seen_user(user)
-        if services.note_join(chat_id, user.id):
-            services.member_event(chat_id, user.id, MemberEventType.JOIN)
-        config = await services.group_config(chat_id)
-        if config is not None and config.active:
-            await services.gate.enforce(bot, config, user, VerificationTrigger.JOIN)
+        link = update.invite_link
+        await on_joined(
+            bot,
+            services,
+            chat_id,
+            user,
+            invite_link_name=link.name if link is not None else None,
+            via_join_request=bool(update.via_join_request),
+        )
     elif was and not now:
         kicked = update.new_chat_member.status == "kicked"
         event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
-        services.member_event(chat_id, user.id, event)
+        services.member_event(chat_id, user.id, event, is_bot=user.is_bot)
 
 
 def create_router() -> Router:

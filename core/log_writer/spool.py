@@ -4,6 +4,10 @@ A writer appends to its own active segment, created locked (``flock``) under a u
 Sealed segments are replayed one at a time by whoever locks them, with progress (and the
 transaction id of a chunk being written) in a ``.progress`` sidecar. Rows the database
 refuses for their data go to :data:`REJECTED_FILE` instead.
+
+Everything here is owner-only (the rows are raw logs: user ids, message text): files are
+created 0600 and the folders gatepulse creates for them 0700 (:func:`core.db.private_dir`,
+:func:`core.db.open_private`), whatever the process umask.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from core.db import open_private, private_dir
 from core.log_writer.rows import _dumps
 
 log = logging.getLogger("core.log_writer")  # the package's one logger, as before the split
@@ -62,11 +67,11 @@ class _ReplayCursor:
     def _save(self) -> None:
         tmp = self.progress_path.with_name(self.progress_path.name + ".tmp")
         p = self.progress
-        tmp.write_text(
-            json.dumps(
-                {"offset": p.offset, "pending_end": p.pending_end, "pending_xid": p.pending_xid}
-            )
+        text = json.dumps(
+            {"offset": p.offset, "pending_end": p.pending_end, "pending_xid": p.pending_xid}
         )
+        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w") as handle:
+            handle.write(text)
         os.replace(tmp, self.progress_path)
 
     def resolve(self, status: str | None) -> None:
@@ -115,7 +120,7 @@ class _Spool:
         self._active_path: Path | None = None
 
     def ensure_dir(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
 
     # -- writing
     def append(self, lines: Iterable[str]) -> None:
@@ -125,7 +130,8 @@ class _Spool:
             # Locked under a hidden name first, so no replayer can see it unlocked (and take
             # it for an empty leftover); the rename keeps the inode and so the lock.
             hidden = self.dir / f".{path.name}.new"
-            handle = open(hidden, "a", encoding="ascii")  # noqa: SIM115 - kept open on purpose
+            fd = open_private(hidden)
+            handle = os.fdopen(fd, "a", encoding="ascii")  # kept open on purpose
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 os.rename(hidden, path)
@@ -155,7 +161,7 @@ class _Spool:
     def reject(self, records: Iterable[dict[str, Any]]) -> None:
         self.ensure_dir()
         text = "".join(_dumps(r) + "\n" for r in records)
-        with open(self.dir / REJECTED_FILE, "a", encoding="ascii") as handle:
+        with os.fdopen(open_private(self.dir / REJECTED_FILE), "a", encoding="ascii") as handle:
             handle.write(text)
 
     # -- replaying

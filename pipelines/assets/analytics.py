@@ -34,6 +34,7 @@ from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
 from pipelines.resources import DatabaseResource
 from pipelines.schemas import Validation, split_valid
 from pipelines.transforms import daily
+from pipelines.transforms.humans import merge_migrated_chats
 
 GROUP = "analytics"
 OUTPUT_CHECK = "output_valid"
@@ -84,7 +85,8 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         (VERIFICATIONS, MESSAGES, MEMBER_EVENTS),
         daily.hourly_activity,
         schemas.HourlyActivity,
-        "Verifications, human messages and joins per UTC day, hour and group.",
+        "Verifications, human messages and human joins per UTC day, hour and group (a "
+        "migrated group under its new id).",
     ),
     AnalyticsSpec(
         LATENCY_HISTOGRAM_DAILY,
@@ -99,8 +101,8 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         (VERIFICATIONS, MESSAGES, MEMBER_EVENTS),
         daily.group_daily,
         schemas.GroupDaily,
-        "Per UTC day and group: messages, active users, verifications, passed, failed, "
-        "joins and leaves.",
+        "Per UTC day and group (a migrated group under its new id): human messages, active "
+        "users, verifications, passed, failed, human joins and leaves.",
     ),
 )
 SPEC_BY_TABLE = {s.table: s for s in SPECS}
@@ -127,7 +129,13 @@ def compute(
     start, end = day_bounds(days[0], days[-1])
     db.raw.prefetch({s.name: s for s in (*spec.sources, *prefetch)}.values(), start, end)
     raw_checks = {s.name: db.raw.valid(s, start, end) for s in spec.sources}
-    output = spec.transform(*(raw_checks[s.name].valid for s in spec.sources))
+    migrations = db.raw.migrations()  # a migrated group aggregates under its new id
+    output = spec.transform(
+        *(
+            merge_migrated_chats(raw_checks[s.name].valid, s.chat_column, migrations)
+            for s in spec.sources
+        )
+    )
     newest: dict[dt.date, dt.datetime] = {}
     for source in spec.sources:
         for day, when in db.raw.newest_per_day(source, start, end).items():

@@ -19,6 +19,7 @@ from pipelines.io import (
 from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
 from pipelines.resources import DatabaseResource
 from pipelines.schemas import SummaryRow, split_valid
+from pipelines.transforms.humans import merge_migrated_chats
 from pipelines.transforms.summaries import WINDOWS, summarize
 
 GROUP = "summaries"
@@ -56,7 +57,7 @@ def compute_summaries(
     """Summary rows for every day in ``days`` and the newest message each day's windows saw."""
     start, end = day_bounds(days[0] - LONGEST_WINDOW + dt.timedelta(days=1), days[-1])
     check = db.raw.valid(SUMMARY_MESSAGES, start, end)
-    messages = check.valid
+    messages = merge_migrated_chats(check.valid, SUMMARY_MESSAGES.chat_column, db.raw.migrations())
     users = read_users(db.database_url, sorted(messages["user_id"].drop_nulls().unique().to_list()))
     frames, newest = [], {}
     for day in days:

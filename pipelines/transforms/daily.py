@@ -4,10 +4,14 @@ Inputs are raw frames that passed their raw models (see :mod:`pipelines.schemas`
 timestamp is ``Datetime("us", "UTC")`` and the UTC day/hour come from it. Outputs have exactly
 the analytics table's columns (no ``id``), sorted by their key so that re-runs are identical.
 
-Conventions (also in the README):
-- ``messages`` counts human messages (``is_bot_message`` false); bot prompts are not activity.
+Conventions (also in the README), DESIGN's "human" throughout (:mod:`.humans`):
+- ``messages`` counts human messages (``sender_kind = 'user'``): no bot (prompts included),
+  anonymous admin, channel identity, service message nor service account.
 - ``active_users`` counts distinct authors of those messages.
-- ``leaves`` counts ``leave`` and ``kick`` events; ``joins`` counts ``join`` events.
+- ``leaves`` counts ``leave`` and ``kick`` events; ``joins`` counts ``join`` events; of humans
+  only (not bots, not service accounts).
+- Group ids are as the caller gives them: the assets merge a migrated group's old id into its
+  new one first (:func:`.humans.merge_migrated_chats`).
 - ``passed``/``failed`` count ``success``/``failed`` checks; ``error`` checks count only in
   ``verifications``.
 - The latency histogram has every bucket (zeros included) for each day and source with rows;
@@ -19,6 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from core.models import LATENCY_BUCKETS_MS
+from pipelines.transforms.humans import human_member_events, human_messages
 
 VERIFICATION_KEYS = ("group_id", "status", "cached", "error_type", "trigger")
 API_KEYS = ("method", "success", "error_type")
@@ -91,14 +96,11 @@ def api_calls_daily(api_calls: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _human(messages: pl.LazyFrame) -> pl.LazyFrame:
-    return messages.filter(~pl.col("is_bot_message"))
-
-
 def hourly_activity(
     verifications: pl.DataFrame, messages: pl.DataFrame, member_events: pl.DataFrame
 ) -> pl.DataFrame:
-    """``analytics_hourly_activity``: verifications, messages and joins per day, hour, group.
+    """``analytics_hourly_activity``: verifications, human messages and human joins per day,
+    hour and group.
 
     Only (day, hour, group) cells with some activity get a row.
     """
@@ -109,12 +111,12 @@ def hourly_activity(
         .agg(pl.len().cast(pl.Int64).alias("verifications"))
     )
     m = (
-        _human(messages.lazy())
+        human_messages(messages.lazy())
         .group_by(_day("created_at"), _hour("created_at"), pl.col("chat_id").alias("group_id"))
         .agg(pl.len().cast(pl.Int64).alias("messages"))
     )
     j = (
-        member_events.lazy()
+        human_member_events(member_events.lazy())
         .filter(pl.col("event") == "join")
         .group_by(_day("timestamp"), _hour("timestamp"), pl.col("chat_id").alias("group_id"))
         .agg(pl.len().cast(pl.Int64).alias("joins"))
@@ -183,7 +185,8 @@ def _histogram(frame: pl.DataFrame, source: str) -> pl.DataFrame:
 def group_daily(
     verifications: pl.DataFrame, messages: pl.DataFrame, member_events: pl.DataFrame
 ) -> pl.DataFrame:
-    """``analytics_group_daily``: one row per day and group with any activity."""
+    """``analytics_group_daily``: one row per day and group with any activity (messages,
+    active users, joins and leaves of humans only)."""
     keys = ["day", "group_id"]
     v = (
         verifications.lazy()
@@ -195,7 +198,7 @@ def group_daily(
         )
     )
     m = (
-        _human(messages.lazy())
+        human_messages(messages.lazy())
         .group_by(_day("created_at"), pl.col("chat_id").alias("group_id"))
         .agg(
             pl.len().cast(pl.Int64).alias("messages"),
@@ -203,7 +206,7 @@ def group_daily(
         )
     )
     e = (
-        member_events.lazy()
+        human_member_events(member_events.lazy())
         .group_by(_day("timestamp"), pl.col("chat_id").alias("group_id"))
         .agg(
             (pl.col("event") == "join").sum().cast(pl.Int64).alias("joins"),

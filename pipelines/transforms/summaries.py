@@ -1,8 +1,9 @@
 """Extractive, deterministic chat summaries (no network, no model).
 
-For each chat with human messages in the window: message count, active users, top posters,
-busiest UTC hour, top keywords (stopwords for English, Russian and Ukrainian removed), and the
-most-replied messages quoted and truncated. Ties are broken by id so output is reproducible.
+For each chat with human messages (DESIGN: ``sender_kind = 'user'``) in the window: message
+count, active users, top posters, busiest UTC hour, top keywords (stopwords for English, Russian
+and Ukrainian removed), and the most-replied messages quoted and truncated. Ties are broken by
+id so output is reproducible.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 
 import polars as pl
 
+from pipelines.transforms.humans import human_messages
 from pipelines.transforms.stopwords import STOPWORDS
 
 TOP_POSTERS = 5
@@ -168,11 +170,12 @@ def summarize(
     summary_types: tuple[str, ...] = tuple(WINDOWS),
 ) -> pl.DataFrame:
     """One row per chat with human messages and per summary type, for the window ending at
-    ``period_end`` (exclusive). ``messages`` may span more than the windows; bot messages are
-    ignored. Rows are sorted by chat and type.
+    ``period_end`` (exclusive). ``messages`` may span more than the windows; only human
+    messages count (:func:`~pipelines.transforms.humans.human_messages`: no bots, anonymous
+    admins, channels nor service accounts). Rows are sorted by chat and type.
     """
     names = user_names(users)
-    human = messages.filter(~pl.col("is_bot_message"))
+    human = human_messages(messages)
     rows: list[dict[str, object]] = []
     for summary_type in summary_types:
         period_start = period_end - WINDOWS[summary_type]

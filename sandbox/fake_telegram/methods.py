@@ -7,34 +7,33 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sandbox.fake_telegram.faults import _Faults
+from sandbox.fake_telegram.joinrequests import _JoinRequests
+from sandbox.fake_telegram.migration import _Migration
+from sandbox.fake_telegram.moderation import _Moderation
 from sandbox.fake_telegram.protocol import (
-    CANT_REMOVE_OWNER,
-    CANT_RESTRICT_SELF,
-    CHAT_NOT_FOUND,
     MEMBER_LIST_INACCESSIBLE,
     MESSAGE_CANT_BE_DELETED,
     MESSAGE_NOT_MODIFIED,
+    MESSAGE_THREAD_NOT_FOUND,
     MESSAGE_TO_DELETE_NOT_FOUND,
     MESSAGE_TO_EDIT_NOT_FOUND,
+    NEED_ADMIN_RIGHTS_CHANNEL,
     NOT_ENOUGH_RIGHTS_INVITE,
-    NOT_ENOUGH_RIGHTS_RESTRICT,
-    NOT_ENOUGH_RIGHTS_SEND,
     QUERY_TOO_OLD,
-    SUPERGROUPS_ONLY,
     TEXT_EMPTY,
     TEXT_TOO_LONG,
-    USER_IS_ADMIN,
     USER_NOT_FOUND,
     ApiError,
     JsonDict,
     Reply,
     _Params,
 )
-from sandbox.fake_telegram.state import GROUP_DEFAULT_PERMISSIONS, PERMISSION_FIELDS, _Chat, _Member
-from sandbox.fake_telegram.updates import _Updates
+from sandbox.fake_telegram.shapes import _Shapes
+from sandbox.fake_telegram.state import GROUP_DEFAULT_PERMISSIONS, _Chat, _Member
+from sandbox.fake_telegram.updates import _quoted
 
 
-class _Methods(_Updates, _Faults):
+class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
     """The Bot API methods this world answers, by name."""
 
     def _init_methods(self) -> None:
@@ -55,6 +54,10 @@ class _Methods(_Updates, _Faults):
             "restrictChatMember": self._restrict_chat_member,
             "banChatMember": self._ban_chat_member,
             "unbanChatMember": self._unban_chat_member,
+            "banChatSenderChat": self._ban_chat_sender_chat,
+            "unbanChatSenderChat": self._unban_chat_sender_chat,
+            "approveChatJoinRequest": self._approve_chat_join_request,
+            "declineChatJoinRequest": self._decline_chat_join_request,
             "getChatMember": self._get_chat_member,
             "getChatMemberCount": self._get_chat_member_count,
             "getChat": self._get_chat,
@@ -102,7 +105,9 @@ class _Methods(_Updates, _Faults):
         try:
             result = handler(_Params(raw))
         except ApiError as exc:
-            reply = Reply.error(exc.status, exc.description, exc.retry_after)
+            reply = Reply.error(
+                exc.status, exc.description, exc.retry_after, parameters=exc.parameters
+            )
         except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
             # malformed parameters (a number where a list belongs, ...): a 400, never a crash
             reply = Reply.error(400, f"Bad Request: invalid parameters ({type(exc).__name__})")
@@ -130,7 +135,10 @@ class _Methods(_Updates, _Faults):
         if len(text) > 4096:
             raise ApiError(400, TEXT_TOO_LONG)
         if chat.type == "channel" and not self._bot_right(chat, "can_post_messages"):
-            raise ApiError(400, NOT_ENOUGH_RIGHTS_SEND)
+            raise ApiError(400, NEED_ADMIN_RIGHTS_CHANNEL)
+        thread_id = p.integer("message_thread_id")
+        if chat.is_forum and thread_id is not None and thread_id not in chat.topics:
+            raise ApiError(400, MESSAGE_THREAD_NOT_FOUND)
         if self.enforce_flood_limits:
             self._check_flood(chat)
         message = self._new_message(chat, self.bot_user, text=text)
@@ -141,9 +149,9 @@ class _Methods(_Updates, _Faults):
         reply_to = reply.get("message_id") if isinstance(reply, dict) else None
         reply_to = reply_to or p.integer("reply_to_message_id")
         if reply_to is not None and reply_to in chat.messages:
-            message["reply_to_message"] = {
-                k: v for k, v in chat.messages[reply_to].items() if k != "reply_to_message"
-            }
+            message["reply_to_message"] = _quoted(chat.messages[reply_to])
+        if chat.is_forum and thread_id is not None:
+            self._thread(chat, message, None, thread_id)
         self._remember(self.sent_messages, message)
         return message
 
@@ -214,80 +222,6 @@ class _Methods(_Updates, _Faults):
         message["edit_date"] = self._now()
         return message
 
-    def _restrict_chat_member(self, p: _Params) -> bool:
-        chat = self._target_chat(p.chat_ref())
-        user_id = p.integer("user_id", required=True)
-        assert user_id is not None
-        if chat.type != "supergroup":
-            raise ApiError(400, SUPERGROUPS_ONLY)
-        if not self._bot_right(chat, "can_restrict_members"):
-            raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
-        if user_id == self.bot_id:
-            raise ApiError(400, CANT_RESTRICT_SELF)
-        if user_id not in self.users:
-            raise ApiError(400, USER_NOT_FOUND)
-        current = self._current(chat, user_id)
-        if current is not None and current.status == "creator":
-            raise ApiError(400, CANT_REMOVE_OWNER)
-        if current is not None and current.status == "administrator":
-            raise ApiError(400, USER_IS_ADMIN)
-        given = p.obj("permissions")
-        if not isinstance(given, dict):
-            raise ApiError(400, "Bad Request: can't parse permissions JSON object")
-        perms = {name: bool(given.get(name, False)) for name in PERMISSION_FIELDS}
-        # Telegram's dependent permissions: any media right implies the right to send text.
-        if not p.flag("use_independent_chat_permissions") and any(
-            perms[n] for n in PERMISSION_FIELDS[1:10]
-        ):
-            perms["can_send_messages"] = True
-        until = self._until(p)
-        self.restrictions[(chat.id, user_id)] = dict(perms, until_date=until)
-        was_member = current is not None and (
-            current.status == "member" or (current.status == "restricted" and current.is_member)
-        )
-        defaults = chat.permissions or GROUP_DEFAULT_PERMISSIONS
-        if all(perms[name] for name, allowed in defaults.items() if allowed):
-            # as open as the group's defaults: a plain member again (or still not in the group)
-            chat.members[user_id] = (
-                _Member("member") if was_member else _Member("left", is_member=False)
-            )
-        else:
-            chat.members[user_id] = _Member(
-                "restricted", is_member=was_member, permissions=perms, until_date=until
-            )
-        return True
-
-    def _ban_chat_member(self, p: _Params) -> bool:
-        chat = self._target_chat(p.chat_ref())
-        user_id = p.integer("user_id", required=True)
-        assert user_id is not None
-        if not self._bot_right(chat, "can_restrict_members"):
-            raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
-        current = self._current(chat, user_id)
-        if current is not None and current.status == "creator":
-            raise ApiError(400, CANT_REMOVE_OWNER)
-        if current is not None and current.status == "administrator":
-            raise ApiError(400, USER_IS_ADMIN)
-        until = self._until(p)
-        chat.members[user_id] = _Member("kicked", is_member=False, until_date=until)
-        self.bans[(chat.id, user_id)] = until
-        return True
-
-    def _unban_chat_member(self, p: _Params) -> bool:
-        chat = self._target_chat(p.chat_ref())
-        user_id = p.integer("user_id", required=True)
-        assert user_id is not None
-        if not self._bot_right(chat, "can_restrict_members"):
-            raise ApiError(400, NOT_ENOUGH_RIGHTS_RESTRICT)
-        current = self._current(chat, user_id)
-        if current is not None and (
-            current.status == "kicked"
-            or (not p.flag("only_if_banned") and current.status not in ("creator", "left"))
-        ):
-            chat.members[user_id] = _Member("left", is_member=False)
-        self.bans.pop((chat.id, user_id), None)
-        return True
-
     def _get_chat_member(self, p: _Params) -> JsonDict:
         ref = p.chat_ref()
         user_id = p.integer("user_id", required=True)
@@ -333,6 +267,8 @@ class _Methods(_Updates, _Faults):
             info["invite_link"] = chat.invite_link
         if chat.type in ("group", "supergroup"):
             info["permissions"] = dict(chat.permissions or GROUP_DEFAULT_PERMISSIONS)
+        if chat.linked_chat_id is not None:
+            info["linked_chat_id"] = chat.linked_chat_id
         return info
 
     def _get_chat_administrators(self, p: _Params) -> list[JsonDict]:
@@ -412,53 +348,3 @@ class _Methods(_Updates, _Faults):
         else:
             chat.members[self.bot_id] = _Member("left", is_member=False)
         return True
-
-    # ------------------------------------------------------------------ access and until_date
-    def _until(self, p: _Params) -> int:
-        """``until_date`` as Telegram applies it: under 30 s or over 366 days away is forever."""
-        until = p.integer("until_date", 0) or 0
-        ahead = until - self._now()
-        return until if 30 <= ahead <= 366 * 86400 else 0
-
-    def _bot_in(self, chat: _Chat) -> bool:
-        if chat.type == "private":
-            return True
-        member = chat.members.get(self.bot_id)
-        return member is not None and member.status in ("administrator", "member", "restricted")
-
-    def _bot_right(self, chat: _Chat, right: str) -> bool:
-        member = chat.members.get(self.bot_id)
-        if member is None or member.status != "administrator":
-            return False
-        return bool((member.rights or {}).get(right, False))
-
-    def _check_bot_access(self, chat: _Chat) -> None:
-        if chat.type == "private":
-            return
-        member = chat.members.get(self.bot_id)
-        kind = {"channel": "channel", "group": "group", "supergroup": "supergroup"}[chat.type]
-        if member is not None and member.status == "kicked":
-            raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
-        if not self._bot_in(chat):
-            if chat.type == "channel":
-                raise ApiError(400, CHAT_NOT_FOUND)
-            raise ApiError(403, f"Forbidden: bot is not a member of the {kind} chat")
-
-    def _readable_chat(self, ref: int | str) -> _Chat:
-        """A chat the bot may read about: public channels it is not in still exist."""
-        chat = self._find(ref)
-        if chat is None:
-            raise ApiError(400, CHAT_NOT_FOUND)
-        if chat.type == "channel" and not self._bot_in(chat) and not chat.username:
-            member = chat.members.get(self.bot_id)
-            if member is None or member.status != "kicked":
-                raise ApiError(400, CHAT_NOT_FOUND)
-        return chat
-
-    def _target_chat(self, ref: int | str) -> _Chat:
-        """A chat the bot must be in to act on."""
-        chat = self._find(ref)
-        if chat is None:
-            raise ApiError(400, CHAT_NOT_FOUND)
-        self._check_bot_access(chat)
-        return chat

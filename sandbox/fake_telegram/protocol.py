@@ -31,6 +31,13 @@ USER_IS_ADMIN = "Bad Request: user is an administrator of the chat"
 CANT_REMOVE_OWNER = "Bad Request: can't remove chat owner"
 CANT_RESTRICT_SELF = "Bad Request: can't restrict self"
 SUPERGROUPS_ONLY = "Bad Request: method is available only for supergroups"
+NEED_ADMIN_RIGHTS_CHANNEL = "Bad Request: need administrator rights in the channel chat"
+GROUP_UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
+#: approve/declineChatJoinRequest without a pending request (MTProto's text, passed through).
+HIDE_REQUESTER_MISSING = "Bad Request: HIDE_REQUESTER_MISSING"
+USER_ALREADY_PARTICIPANT = "Bad Request: USER_ALREADY_PARTICIPANT"
+CHAT_ADMIN_REQUIRED = "Bad Request: CHAT_ADMIN_REQUIRED"
+MESSAGE_THREAD_NOT_FOUND = "Bad Request: message thread not found"
 WEBHOOK_ACTIVE = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
@@ -39,15 +46,43 @@ BAD_WEBHOOK_URL = "Bad Request: bad webhook: An HTTPS URL must be provided for w
 INTERNAL_SERVER_ERROR = "Internal Server Error"
 TOO_MANY_REQUESTS = "Too Many Requests: retry after {n}"
 
+# Telegram's service accounts as messages show them in ``from`` (Bot API 5.0 changelog,
+# "sender_chat": 777000 for automatic forwards from the linked channel, GroupAnonymousBot for
+# anonymous group admins; Channel_Bot for users writing "as a channel").
+TELEGRAM_ID = 777000
+GROUP_ANONYMOUS_BOT_ID = 1087968824
+CHANNEL_BOT_ID = 136817688
+TELEGRAM_USER: JsonDict = {"id": TELEGRAM_ID, "is_bot": False, "first_name": "Telegram"}
+GROUP_ANONYMOUS_BOT: JsonDict = {
+    "id": GROUP_ANONYMOUS_BOT_ID,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+CHANNEL_BOT: JsonDict = {
+    "id": CHANNEL_BOT_ID,
+    "is_bot": True,
+    "first_name": "Channel",
+    "username": "Channel_Bot",
+}
+
 
 class ApiError(Exception):
     """A Bot API error reply (raised inside method handlers, turned into a :class:`Reply`)."""
 
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        parameters: JsonDict | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.parameters = parameters
 
 
 @dataclass
@@ -74,10 +109,22 @@ class Reply:
         return cls(200, {"ok": True, "result": result})
 
     @classmethod
-    def error(cls, status: int, description: str, retry_after: int | None = None) -> Reply:
+    def error(
+        cls,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        parameters: JsonDict | None = None,
+    ) -> Reply:
+        """An error reply; ``parameters`` is Telegram's ResponseParameters (``retry_after`` or
+        ``migrate_to_chat_id``)."""
         body: JsonDict = {"ok": False, "error_code": status, "description": description}
+        extra = dict(parameters or {})
         if retry_after is not None:
-            body["parameters"] = {"retry_after": retry_after}
+            extra["retry_after"] = retry_after
+        if extra:
+            body["parameters"] = extra
         return cls(status, body)
 
 

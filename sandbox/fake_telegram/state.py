@@ -77,6 +77,12 @@ class _Chat:
     next_message_id: int = 1
     invite_links: list[JsonDict] = field(default_factory=list)
     permissions: JsonDict | None = None  # a group's default member permissions
+    linked_chat_id: int | None = None  # a channel's discussion group, a group's channel
+    is_forum: bool = False  # a supergroup with topics
+    migrated_to: int | None = None  # a basic group upgraded to this supergroup
+    topics: dict[int, JsonDict] = field(default_factory=dict)  # thread id -> creation message
+    join_requests: dict[int, JsonDict] = field(default_factory=dict)  # user id -> request
+    banned_sender_chats: set[int] = field(default_factory=set)
 
 
 def _full_rights(value: bool = True) -> JsonDict:
@@ -162,13 +168,18 @@ class _State:
         bot_is_admin: bool = True,
         username: str | None = None,
         supergroup: bool = True,
+        is_forum: bool = False,
     ) -> JsonDict:
-        """A group (a supergroup unless ``supergroup=False``) with its creator and admins.
+        """A group (a supergroup unless ``supergroup=False``; a forum with ``is_forum``) with its
+        creator and admins.
 
         The bot is an administrator (delete, restrict, invite) or, with ``bot_is_admin=False``,
         a plain member.
         """
+        if is_forum and not supergroup:
+            raise ValueError("only a supergroup can be a forum")
         chat = _Chat(chat_id, "supergroup" if supergroup else "group", title, username=username)
+        chat.is_forum = is_forum
         self.chats[chat_id] = chat
         self._ensure_user(creator_id)
         chat.members[creator_id] = _Member("creator")
@@ -217,6 +228,14 @@ class _State:
             chat.members.pop(self.bot_id, None)
         else:
             chat.members[self.bot_id] = _Member("member")
+
+    def link_channel(self, group_id: int, channel_id: int) -> None:
+        """Make ``group_id`` the discussion group of ``channel_id`` (getChat shows
+        ``linked_chat_id`` on both; their posts arrive in the group as automatic forwards)."""
+        group, channel = self._chat_or_fail(group_id), self._chat_or_fail(channel_id)
+        if group.type != "supergroup" or channel.type != "channel":
+            raise ValueError("a channel's discussion group must be a supergroup")
+        group.linked_chat_id, channel.linked_chat_id = channel_id, group_id
 
     def kick_bot(self, chat_id: int) -> None:
         """The bot was removed from the chat: its calls there now get 403."""
@@ -362,6 +381,8 @@ class _State:
         data["title"] = chat.title or str(chat.id)
         if chat.username:
             data["username"] = chat.username
+        if chat.is_forum:
+            data["is_forum"] = True
         return data
 
     def _member_json(self, chat: _Chat, user_id: int) -> JsonDict:

@@ -64,9 +64,16 @@ class _Updates(_State):
         *,
         reply_to: int | None = None,
         message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> JsonDict:
         """A ``message`` update: ``user_id`` writes ``text`` in ``chat_id`` (a group or, for a
-        private chat, the user's own id). The message is remembered (deleteMessage works)."""
+        private chat, the user's own id). The message is remembered (deleteMessage works).
+
+        ``message_thread_id`` names a forum topic (see ``topic_created_update``): the message
+        then carries ``is_topic_message`` and, unless it replies to something else, replies to
+        the topic's creation message, as Telegram sends it. In a supergroup a reply belongs to
+        the replied message's thread (``message_thread_id`` without ``is_topic_message``).
+        """
         user = self._ensure_user(user_id)
         chat = self.chats.get(chat_id)
         if chat is None:
@@ -77,20 +84,50 @@ class _Updates(_State):
         if chat.type in ("group", "supergroup") and user_id not in chat.members:
             chat.members[user_id] = _Member("member")
         message = self._new_message(chat, user, text=text, message_id=message_id)
+        self._thread(chat, message, reply_to, message_thread_id)
+        return {"update_id": self._new_update_id(), "message": message}
+
+    def _thread(
+        self, chat: _Chat, message: JsonDict, reply_to: int | None, thread_id: int | None
+    ) -> None:
+        """Set ``reply_to_message`` and the thread fields of a new message in ``chat``."""
         if reply_to is not None:
             original = chat.messages.get(reply_to) or {
                 "message_id": reply_to,
                 "date": message["date"],
                 "chat": self._chat_json(chat),
             }
-            message["reply_to_message"] = {
-                k: v for k, v in original.items() if k != "reply_to_message"
-            }
-        return {"update_id": self._new_update_id(), "message": message}
+            message["reply_to_message"] = _quoted(original)
+            if chat.type == "supergroup" and thread_id is None:
+                thread_id = original.get("message_thread_id", reply_to)
+                if chat.is_forum and not original.get("is_topic_message"):
+                    thread_id = None  # a reply in the General topic
+        if thread_id is None:
+            return
+        message["message_thread_id"] = thread_id
+        if chat.is_forum:
+            topic = chat.topics.get(thread_id)
+            if topic is None:
+                raise KeyError(f"no topic {thread_id} in chat {chat.id}; topic_created_update()")
+            message["is_topic_message"] = True
+            if "reply_to_message" not in message and topic is not message:
+                message["reply_to_message"] = _quoted(topic)
 
-    def join_update(self, chat_id: int, user_id: int) -> JsonDict:
+    def join_update(
+        self,
+        chat_id: int,
+        user_id: int,
+        *,
+        invite_link_name: str | None = None,
+        via_join_request: bool = False,
+        by_user_id: int | None = None,
+    ) -> JsonDict:
         """A ``chat_member`` update: the user joins the group or channel (left -> member; a
-        restricted non-member becomes restricted with is_member=true). The world changes."""
+        restricted non-member becomes restricted with is_member=true). The world changes.
+
+        ``invite_link_name`` joins through a named invite link (``invite_link`` in the update),
+        ``via_join_request`` after an approved join request, ``by_user_id`` added by someone
+        else (``from``)."""
         chat = self._chat_or_fail(chat_id)
         user = self._ensure_user(user_id)
         old = self._member_json(chat, user_id)
@@ -100,7 +137,26 @@ class _Updates(_State):
         elif current is None or current.status in ("left", "kicked"):
             chat.members[user_id] = _Member("member")
         new = self._member_json(chat, user_id)
-        return self._chat_member_update(chat, user, old, new, "chat_member")
+        actor = self._ensure_user(by_user_id) if by_user_id is not None else user
+        update = self._chat_member_update(chat, actor, old, new, "chat_member")
+        if invite_link_name is not None:
+            update["chat_member"]["invite_link"] = self._invite_link_json(chat, invite_link_name)
+        if via_join_request:
+            update["chat_member"]["via_join_request"] = True
+        return update
+
+    def _invite_link_json(self, chat: _Chat, name: str, *, join_request: bool = False) -> JsonDict:
+        """A ChatInviteLink the chat's creator made (as other users see it: the link's end is
+        hidden)."""
+        creator = next((u for u, m in chat.members.items() if m.status == "creator"), self.bot_id)
+        return {
+            "invite_link": "https://t.me/+AbCdEf...",
+            "creator": dict(self._ensure_user(creator)),
+            "creates_join_request": join_request,
+            "is_primary": False,
+            "is_revoked": False,
+            "name": name,
+        }
 
     def leave_update(self, chat_id: int, user_id: int) -> JsonDict:
         """A ``chat_member`` update: the user leaves (member -> left). The world changes."""
@@ -115,9 +171,12 @@ class _Updates(_State):
         new = self._member_json(chat, user_id)
         return self._chat_member_update(chat, user, old, new, "chat_member")
 
-    def new_members_update(self, chat_id: int, user_ids: Iterable[int]) -> JsonDict:
+    def new_members_update(
+        self, chat_id: int, user_ids: Iterable[int], *, by_user_id: int | None = None
+    ) -> JsonDict:
         """The service ``message`` with ``new_chat_members`` a group shows on a join (the
-        memberships change too)."""
+        memberships change too); ``from`` is the first joiner, or ``by_user_id`` who added
+        them."""
         chat = self._chat_or_fail(chat_id)
         users = [self._ensure_user(uid) for uid in user_ids]
         if not users:
@@ -126,7 +185,8 @@ class _Updates(_State):
             current = chat.members.get(user["id"])
             if current is None or current.status in ("left", "kicked"):
                 chat.members[user["id"]] = _Member("member")
-        message = self._new_message(chat, users[0], text=None)
+        sender = self._ensure_user(by_user_id) if by_user_id is not None else users[0]
+        message = self._new_message(chat, sender, text=None)
         message["new_chat_members"] = users
         return {"update_id": self._new_update_id(), "message": message}
 
@@ -288,3 +348,9 @@ class _Updates(_State):
                 info["last_error_date"] = self._now()
                 info["last_error_message"] = self.webhook_errors[-1]
         return info
+
+
+def _quoted(message: JsonDict) -> JsonDict:
+    """A message as ``reply_to_message`` / ``pinned_message`` shows it: without its own
+    ``reply_to_message`` (the Bot API never nests them)."""
+    return {k: v for k, v in message.items() if k != "reply_to_message"}

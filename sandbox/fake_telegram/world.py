@@ -17,13 +17,22 @@ Parameters arrive the way aiogram sends them: multipart form fields whose values
 (numbers and nested objects JSON-encoded), or a JSON body with typed values. Both are accepted,
 and ``calls`` records them as received (form values stay strings).
 
-Telegram behaviours kept: error texts and status codes; ``chat_member`` updates only for clients
-that ask for them in ``allowed_updates``; a public channel the bot is not in is visible to
-getChat but its member list is inaccessible; timed restrictions and bans run out (``until_date``
-under 30 s or over 366 days means forever); restricting with the group's default rights makes
-a plain member again; getUpdates conflicts with an active webhook. Not emulated: updates caused
-by the bot's own actions (a restrict does not emit ``chat_member``), muted users being unable to
-write (the builders script whatever you ask), files, forums, inline mode, payments.
+Telegram behaviours kept: error texts and status codes; ``chat_member`` and reaction updates
+only for clients that ask for them in ``allowed_updates``; a public channel the bot is not in is
+visible to getChat but its member list is inaccessible; timed restrictions and bans run out
+(``until_date`` under 30 s or over 366 days means forever); restricting with the group's default
+rights makes a plain member again; getUpdates conflicts with an active webhook; basic groups vs
+supergroups (restrictChatMember and the sender-chat bans only in supergroups) and the upgrade of
+one to the other (:mod:`.migration`); linked discussion channels and forum topics; join requests
+(:mod:`.joinrequests`; approving one emits its ``chat_member`` update); the shapes real groups
+send (:mod:`.shapes`: ``sender_chat``, automatic forwards, topic and service messages, media,
+reactions, a join reported twice, ``my_chat_member`` on a change of the bot's rights).
+:mod:`.access` holds the access checks and :mod:`.moderation` the restrict/ban methods.
+
+Not emulated: other updates caused by the bot's own actions (a restrict does not emit
+``chat_member``), muted users or banned sender chats being unable to write (the builders script
+whatever you ask), the 5-minute limit of a join request's ``user_chat_id``, files, inline mode,
+payments.
 """
 
 from __future__ import annotations
@@ -48,21 +57,30 @@ from sandbox.fake_telegram.protocol import (
     BAD_WEBHOOK_URL,
     CANT_REMOVE_OWNER,
     CANT_RESTRICT_SELF,
+    CHANNEL_BOT_ID,
+    CHAT_ADMIN_REQUIRED,
     CHAT_NOT_FOUND,
+    GROUP_ANONYMOUS_BOT_ID,
+    GROUP_UPGRADED,
+    HIDE_REQUESTER_MISSING,
     INTERNAL_SERVER_ERROR,
     MEMBER_LIST_INACCESSIBLE,
     MESSAGE_CANT_BE_DELETED,
     MESSAGE_NOT_MODIFIED,
+    MESSAGE_THREAD_NOT_FOUND,
     MESSAGE_TO_DELETE_NOT_FOUND,
     MESSAGE_TO_EDIT_NOT_FOUND,
+    NEED_ADMIN_RIGHTS_CHANNEL,
     NOT_ENOUGH_RIGHTS_INVITE,
     NOT_ENOUGH_RIGHTS_RESTRICT,
     NOT_ENOUGH_RIGHTS_SEND,
     QUERY_TOO_OLD,
     SUPERGROUPS_ONLY,
+    TELEGRAM_ID,
     TEXT_EMPTY,
     TEXT_TOO_LONG,
     TOO_MANY_REQUESTS,
+    USER_ALREADY_PARTICIPANT,
     USER_IS_ADMIN,
     USER_NOT_FOUND,
     WEBHOOK_ACTIVE,
@@ -71,6 +89,7 @@ from sandbox.fake_telegram.protocol import (
     Reply,
     _Params,
 )
+from sandbox.fake_telegram.shapes import CONTENT_KINDS, SERVICE_KINDS, TOPIC_ICON_COLORS
 from sandbox.fake_telegram.state import (
     ADMIN_RIGHT_FIELDS,
     CHANNEL_ADMIN_EXTRA,
@@ -92,31 +111,43 @@ __all__ = [
     "CANT_REMOVE_OWNER",
     "CANT_RESTRICT_SELF",
     "CHANNEL_ADMIN_EXTRA",
+    "CHANNEL_BOT_ID",
+    "CHAT_ADMIN_REQUIRED",
     "CHAT_NOT_FOUND",
+    "CONTENT_KINDS",
     "DEFAULT_FAULT_KINDS",
     "FAULT_KINDS",
     "FLOOD_GLOBAL_PER_SECOND",
     "FLOOD_GROUP_PER_MINUTE",
     "GROUP_ADMIN_EXTRA",
+    "GROUP_ANONYMOUS_BOT_ID",
     "GROUP_DEFAULT_PERMISSIONS",
+    "GROUP_UPGRADED",
+    "HIDE_REQUESTER_MISSING",
     "INTERNAL_SERVER_ERROR",
     "MEMBER_LIST_INACCESSIBLE",
     "MEMBER_STATUSES",
     "MESSAGE_CANT_BE_DELETED",
     "MESSAGE_NOT_MODIFIED",
+    "MESSAGE_THREAD_NOT_FOUND",
     "MESSAGE_TO_DELETE_NOT_FOUND",
     "MESSAGE_TO_EDIT_NOT_FOUND",
+    "NEED_ADMIN_RIGHTS_CHANNEL",
     "NOT_ENOUGH_RIGHTS_INVITE",
     "NOT_ENOUGH_RIGHTS_RESTRICT",
     "NOT_ENOUGH_RIGHTS_SEND",
     "OPT_IN_UPDATE_TYPES",
     "PERMISSION_FIELDS",
     "QUERY_TOO_OLD",
+    "SERVICE_KINDS",
     "SUPERGROUPS_ONLY",
+    "TELEGRAM_ID",
     "TEXT_EMPTY",
     "TEXT_TOO_LONG",
     "TOO_MANY_REQUESTS",
+    "TOPIC_ICON_COLORS",
     "UNFAULTED_BY_DEFAULT",
+    "USER_ALREADY_PARTICIPANT",
     "USER_IS_ADMIN",
     "USER_NOT_FOUND",
     "WEBHOOK_ACTIVE",

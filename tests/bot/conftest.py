@@ -8,6 +8,7 @@ writer on the test's database (SQLite or PostgreSQL).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,8 +60,12 @@ def make_world(**kwargs: Any) -> FakeWorld:
     world.add_user(DAVE, "Dave", username="dave")
     world.add_group(GROUP, "Group one", creator_id=CREATOR, admin_ids=[ADMIN])
     world.add_group(GROUP2, "Group two", creator_id=CREATOR)
-    world.add_channel(CH_NEWS, "News", username="gp_news")
-    world.add_channel(CH_DEALS, "Deals", invite_link="https://t.me/+deals_invite")
+    # the group's creator and admin administer the linked channels too (/protect checks it)
+    world.add_channel(CH_NEWS, "News", username="gp_news", creator_id=CREATOR)
+    world.add_channel(CH_DEALS, "Deals", invite_link="https://t.me/+deals_invite",
+                      creator_id=CREATOR)  # fmt: skip
+    for channel in (CH_NEWS, CH_DEALS):
+        world.set_member(channel, ADMIN, "administrator")
     world.add_channel(CH_PRIVATE, "Secret", username="gp_secret", bot_is_admin=False)
     for channel in (CH_NEWS, CH_DEALS):
         world.set_member(channel, BOB, "member")
@@ -119,6 +124,25 @@ class Harness:
                 query = query.where(tbl.c[key] == value)
             return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
+    @contextlib.asynccontextmanager
+    async def polling(self) -> AsyncIterator[None]:
+        """The dispatcher polls the world (getUpdates, the updates its routers use) while the
+        block runs; pushed updates are handled concurrently, as in production."""
+        task = asyncio.create_task(
+            self.dp.start_polling(
+                self.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                polling_timeout=1,
+                allowed_updates=self.dp.resolve_used_update_types(),
+            )
+        )
+        try:
+            yield
+        finally:
+            await self.dp.stop_polling()
+            await task
+
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         return [m for m in self.world.sent_messages if m["chat"]["id"] == chat_id]
 
@@ -168,4 +192,12 @@ async def harness(db_url: str, tmp_path: Any) -> AsyncIterator[Harness]:
 async def http_harness(db_url: str, tmp_path: Any) -> AsyncIterator[Harness]:
     """The bot over real HTTP: AiohttpSession against a FakeTelegramServer on 127.0.0.1."""
     async for h in _harness(db_url, tmp_path, http=True):
+        yield h
+
+
+@pytest.fixture
+async def http_clock_harness(db_url: str, tmp_path: Any) -> AsyncIterator[Harness]:
+    """The bot over real HTTP (AiohttpSession against a FakeTelegramServer) on a ManualClock:
+    the real client, with time the test moves."""
+    async for h in _harness(db_url, tmp_path, http=True, clock=ManualClock(START)):
         yield h

@@ -120,16 +120,7 @@ async def test_the_whole_gate_over_http(http_harness: Harness) -> None:
 async def test_polling_delivers_updates_to_the_gate(http_harness: Harness) -> None:
     h = http_harness
     await h.protect()
-    polling = asyncio.create_task(
-        h.dp.start_polling(
-            h.bot,
-            handle_signals=False,
-            close_bot_session=False,
-            polling_timeout=1,
-            allowed_updates=h.dp.resolve_used_update_types(),
-        )
-    )
-    try:
+    async with h.polling():
         h.world.push_update(h.world.join_update(GROUP, ALICE))
         h.world.push_update(h.world.message_update(GROUP, BOB, "hello"))
 
@@ -140,9 +131,6 @@ async def test_polling_delivers_updates_to_the_gate(http_harness: Harness) -> No
 
         await eventually(both_handled, within=10, what="the join and the message handled")
         assert "chat_member" in (h.world.allowed_updates or [])
-    finally:
-        await h.dp.stop_polling()
-        await polling
     messages = await h.rows("messages")
     assert [m["content"] for m in messages if not m["is_bot_message"]] == ["hello"]
     assert [m["user_id"] for m in messages if m["is_bot_message"]] == [h.bot.id]  # the prompt

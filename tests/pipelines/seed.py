@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 from core.db import Base
 from core.models import (
     ApiCallLog,
+    ChatMigration,
     EnforcedChannel,
     GroupChannelLink,
     MemberEvent,
     Message,
     Owner,
     ProtectedGroup,
+    SenderKind,
     User,
     VerificationLog,
 )
@@ -118,6 +120,7 @@ def seed(
                     chat_id=chat,
                     user_id=rng.choice(USERS),
                     is_bot_message=i % 10 == 9,
+                    sender_kind=SenderKind.BOT if i % 10 == 9 else SenderKind.USER,
                     content=" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 12))),
                     content_type="text",
                     reply_to_message_id=offset * 1000 + rng.randrange(i)
@@ -173,3 +176,112 @@ def seed(
             session.flush()
     written = Counter(row.__tablename__ for row in raw)
     return {model.__tablename__: written[model.__tablename__] for model in RAW_LOGS}
+
+
+# ------------------------------------------------------------------ not humans, migrations
+
+BOT_ID = 5_000_000_001
+"""Another bot in the groups (ours writes ``is_bot_message`` rows without a user)."""
+TELEGRAM, GROUP_ANONYMOUS_BOT, CHANNEL_BOT = 777000, 1087968824, 136817688
+STRANGER_CHANNEL = -2009
+"""A channel identity no group links ("send as channel")."""
+
+
+def _add(url: str, rows: list[Base]) -> dict[str, int]:
+    with Session(sync_engine(url)) as session, session.begin():
+        session.add_all(rows)
+    written = Counter(row.__tablename__ for row in rows)
+    return dict(written)
+
+
+def seed_non_humans(url: str, day: dt.date, *, seed: int = 2) -> dict[str, int]:
+    """On ``day``, in every group: messages and member events that are not human activity, as
+    Telegram sends them (DESIGN: a human is not a bot and not a service account).
+
+    Messages: the bot's own prompt, another bot, an anonymous admin (GroupAnonymousBot, as the
+    group), the linked channel's automatic forward (Telegram, as the channel), a "send as
+    channel" post (Channel_Bot, as a foreign channel), a service message, and an automatic
+    forward written before ``sender_kind`` existed (the default ``user``, Telegram's id).
+    Member events: a bot joining, leaving and kicked, a service account joining. Returns the
+    rows written per table.
+    """
+    rng = random.Random(seed)
+    rows: list[Base] = []
+    for g, group in enumerate(GROUPS):
+        senders = [
+            (None, True, SenderKind.BOT, None),
+            (BOT_ID, True, SenderKind.BOT, None),
+            (GROUP_ANONYMOUS_BOT, False, SenderKind.ANONYMOUS_ADMIN, group),
+            (TELEGRAM, False, SenderKind.LINKED_CHANNEL, CHANNELS[0]),
+            (CHANNEL_BOT, False, SenderKind.CHANNEL, STRANGER_CHANNEL),
+            (TELEGRAM, False, SenderKind.SERVICE, None),
+            (TELEGRAM, False, SenderKind.USER, None),  # written before the contract
+        ]
+        for i, (user, is_bot, kind, sender_chat) in enumerate(senders):
+            rows.append(
+                Message(
+                    telegram_message_id=900_000 + g * 100 + i,
+                    chat_id=group,
+                    user_id=user,
+                    is_bot_message=is_bot,
+                    sender_kind=kind,
+                    sender_chat_id=sender_chat,
+                    content=" ".join(rng.choice(WORDS) for _ in range(6)),
+                    content_type="text",
+                    reply_to_message_id=None,
+                    created_at=_ts(day, rng),
+                )
+            )
+        for user, is_bot, event in [
+            (BOT_ID, True, "join"),
+            (BOT_ID, True, "leave"),
+            (BOT_ID + 1, True, "kick"),
+            (GROUP_ANONYMOUS_BOT, False, "join"),
+            (TELEGRAM, False, "join"),
+        ]:
+            rows.append(
+                MemberEvent(
+                    chat_id=group, user_id=user, event=event, is_bot=is_bot, timestamp=_ts(day, rng)
+                )
+            )
+    return _add(url, rows)
+
+
+def seed_migrated_group(
+    url: str, old: int, new: int, day: dt.date, *, users: range = range(201, 206)
+) -> dict[str, int]:
+    """Activity of the supergroup ``new`` that the group ``old`` became, on ``day`` (by
+    ``users``, who never wrote in ``old``): messages, joins, a leave and checks. The
+    ``chat_migrations`` row is :func:`record_migration`'s. Returns rows written per table."""
+    rng = random.Random(new)
+    rows: list[Base] = []
+    for i, user in enumerate(users):
+        rows.append(
+            Message(
+                telegram_message_id=i + 1,  # a supergroup numbers its messages afresh
+                chat_id=new,
+                user_id=user,
+                content=" ".join(rng.choice(WORDS) for _ in range(5)),
+                created_at=_ts(day, rng),
+            )
+        )
+        rows.append(MemberEvent(chat_id=new, user_id=user, event="join", timestamp=_ts(day, rng)))
+        rows.append(
+            VerificationLog(
+                user_id=user,
+                group_id=new,
+                status="success" if i % 2 else "failed",
+                cached=False,
+                latency_ms=10.0,
+                trigger="join",
+                channels_checked=1,
+                timestamp=_ts(day, rng),
+            )
+        )
+    rows.append(MemberEvent(chat_id=new, user_id=users[0], event="leave", timestamp=_ts(day, rng)))
+    return _add(url, rows)
+
+
+def record_migration(url: str, old: int, new: int, when: dt.datetime) -> None:
+    """The ``chat_migrations`` row: ``old`` became the supergroup ``new`` at ``when``."""
+    _add(url, [ChatMigration(old_chat_id=old, new_chat_id=new, migrated_at=when)])

@@ -40,8 +40,8 @@ verifications = raw_frame(
     ("group_id", "user_id", "status", "cached", "error_type", "trigger", "latency_ms"),
 )
 api_calls = raw_frame("api_call_log", ("method", "success", "error_type", "latency_ms"))
-messages = raw_frame("messages", ("chat_id", "user_id", "is_bot_message"))
-events = raw_frame("member_events", ("chat_id", "user_id", "event"))
+messages = raw_frame("messages", ("chat_id", "user_id", "is_bot_message", "sender_kind"))
+events = raw_frame("member_events", ("chat_id", "user_id", "event", "is_bot"))
 
 
 V = verifications(
@@ -63,19 +63,19 @@ A = api_calls(
 )
 M = messages(
     [
-        (-1, 10, False, at(D1, 0, 5)),
-        (-1, 10, False, at(D1, 0, 6)),
-        (-1, 11, False, at(D1, 23)),
-        (-1, None, True, at(D1, 23)),  # the bot's own message: not activity
-        (-3, 12, False, at(D2, 5)),
+        (-1, 10, False, "user", at(D1, 0, 5)),
+        (-1, 10, False, "user", at(D1, 0, 6)),
+        (-1, 11, False, "user", at(D1, 23)),
+        (-1, None, True, "bot", at(D1, 23)),  # the bot's own message: not activity
+        (-3, 12, False, "user", at(D2, 5)),
     ]
 )
 E = events(
     [
-        (-1, 20, "join", at(D1, 0, 10)),
-        (-1, 21, "leave", at(D1, 3)),
-        (-2, 22, "kick", at(D2, 1)),
-        (-3, 23, "join", at(D2, 5)),
+        (-1, 20, "join", False, at(D1, 0, 10)),
+        (-1, 21, "leave", False, at(D1, 3)),
+        (-2, 22, "kick", False, at(D2, 1)),
+        (-3, 23, "join", False, at(D2, 5)),
     ]
 )
 
@@ -203,6 +203,7 @@ def test_summary_content_is_extractive_and_deterministic() -> None:
             ],
             "reply_to_message_id": [None, 1, 1, 2, None, None],
             "is_bot_message": [False, False, False, False, True, False],
+            "sender_kind": ["user", "user", "user", "user", "bot", "user"],
             "created_at": [
                 at(D1, 9),
                 at(D1, 9, 5),

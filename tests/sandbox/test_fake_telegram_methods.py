@@ -240,6 +240,8 @@ async def test_every_served_method_is_accepted_by_aiogram(bot: Bot, world: FakeW
     sent = await bot.send_message(GROUP, "hello")
     world.push_update(world.message_update(GROUP, ALICE, "hi"))
     query = world.callback_update(GROUP, ALICE, "x", message_id=sent.message_id)["callback_query"]
+    world.join_request_update(GROUP, BOB)
+    world.join_request_update(GROUP, CAROL)
     results = [
         await bot.get_me(),
         await bot.get_updates(timeout=0),
@@ -261,6 +263,10 @@ async def test_every_served_method_is_accepted_by_aiogram(bot: Bot, world: FakeW
         await bot.restrict_chat_member(GROUP, ALICE, ChatPermissions()),
         await bot.ban_chat_member(GROUP, ALICE),
         await bot.unban_chat_member(GROUP, ALICE),
+        await bot.ban_chat_sender_chat(GROUP, FOREIGN),
+        await bot.unban_chat_sender_chat(GROUP, FOREIGN),
+        await bot.approve_chat_join_request(GROUP, BOB),
+        await bot.decline_chat_join_request(GROUP, CAROL),
         await bot.create_chat_invite_link(GROUP),
         await bot.export_chat_invite_link(GROUP),
         await bot.set_my_commands([BotCommand(command="help", description="Help")]),

@@ -1,0 +1,130 @@
+"""The chats themselves: the bot's own rights in them (``my_chat_member``), and a basic group
+that Telegram upgraded to a supergroup (``migrate_to_chat_id`` / ``migrate_from_chat_id``).
+
+Every change of the bot's rights that Telegram reports lands in ``bot_rights``. When the bot
+loses what the gate needs (restrict and delete in a protected group, administrator of a linked
+channel), the group's admins are told once, in the group, per change. A migration moves the
+group's configuration, lists and active mutes to the new id (``chat_migrations``), audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.enums import ChatMemberStatus
+from aiogram.filters import BaseFilter
+from aiogram.types import ChatMember, ChatMemberUpdated, Message
+
+from bot.gate import _quietly
+from bot.services import BotServices
+from core.models import AdminAuditLog, BotRight
+
+log = logging.getLogger(__name__)
+
+GATE_RIGHTS = ("can_restrict_members", "can_delete_messages")
+"""What the bot needs in a protected group to gate it."""
+
+
+def rights_of(member: ChatMember) -> dict[str, Any]:
+    """The bot's status and the rights ``bot_rights`` records, from a ChatMember."""
+    status = str(getattr(member.status, "value", member.status))
+    is_admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR)
+    return {
+        "status": status,
+        "is_admin": is_admin,
+        "can_restrict_members": bool(getattr(member, "can_restrict_members", False)),
+        "can_delete_messages": bool(getattr(member, "can_delete_messages", False)),
+        "can_invite_users": bool(getattr(member, "can_invite_users", False)),
+    }
+
+
+def missing_group_rights(rights: dict[str, Any]) -> list[str]:
+    """What the gate needs in a group and ``rights`` lacks (empty: it can gate)."""
+    if not rights["is_admin"]:
+        return ["administrator"]
+    return [name for name in GATE_RIGHTS if not rights[name]]
+
+
+def describe_missing(missing: list[str]) -> str:
+    names = {
+        "administrator": "be an administrator",
+        "can_restrict_members": "restrict members",
+        "can_delete_messages": "delete messages",
+    }
+    return ", ".join(names.get(m, m) for m in missing)
+
+
+async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
+    chat = update.chat
+    now_rights = rights_of(update.new_chat_member)
+    services.writer.put(BotRight, chat_id=chat.id, timestamp=services.clock.now(), **now_rights)
+    before = rights_of(update.old_chat_member)
+    if chat.type in ("group", "supergroup"):
+        config = await services.group_config(chat.id)
+        if config is None:
+            return
+        lost = [
+            m for m in missing_group_rights(now_rights) if m not in missing_group_rights(before)
+        ]
+        services.gate.forget_admins(chat.id)
+        if lost and now_rights["status"] not in ("left", "kicked"):
+            await _quietly(
+                bot.send_message(
+                    chat.id,
+                    "I can no longer "
+                    + describe_missing(lost)
+                    + " here, so the gate cannot mute newcomers. An admin can restore these "
+                    "rights in the group settings; /status shows what is missing.",
+                ),
+                "sendMessage",
+            )
+    elif chat.type == "channel" and before["is_admin"] and not now_rights["is_admin"]:
+        for group_id in await services.groups_for_channel(chat.id):
+            await _quietly(
+                bot.send_message(
+                    group_id,
+                    f"I am no longer an administrator of the linked channel {chat.title or chat.id}"
+                    ", so I cannot check who joined it. Add me there as an administrator again.",
+                ),
+                "sendMessage",
+            )
+
+
+class Migrated(BaseFilter):
+    """A service message announcing a group-to-supergroup migration (either side)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.migrate_to_chat_id or message.migrate_from_chat_id)
+
+
+async def on_migration(message: Message, services: BotServices) -> None:
+    if message.migrate_to_chat_id:
+        old_id, new_id = message.chat.id, message.migrate_to_chat_id
+    else:
+        old_id, new_id = int(message.migrate_from_chat_id or 0), message.chat.id
+    try:
+        moved = await services.repo.migrate(old_id, new_id, services.clock.now())
+    except Exception as exc:
+        log.warning("migration %s -> %s: database error %s", old_id, new_id, type(exc).__name__)
+        return
+    if moved:
+        services.writer.put(
+            AdminAuditLog,
+            chat_id=new_id,
+            actor_id=None,
+            action="migrate",
+            resource=str(old_id),
+            changes={"from_chat_id": old_id, "to_chat_id": new_id},
+            success=True,
+            timestamp=services.clock.now(),
+        )
+        log.info("group %s became supergroup %s: configuration moved", old_id, new_id)
+
+
+def create_router() -> Router:
+    """A fresh router for the bot's own membership changes (after the gate's routers)."""
+    router = Router(name=__name__)
+    router.my_chat_member.register(on_my_chat_member)
+    return router

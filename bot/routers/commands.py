@@ -1,0 +1,85 @@
+"""What every admin command shares: the reply, the audit row, the caller's authority, the
+arguments."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot
+from aiogram.filters import CommandObject
+from aiogram.types import Message
+
+from bot import texts
+from bot.gate import ADMIN_STATUSES, _classify, _quietly
+from bot.services import BotServices
+from core.models import AdminAuditLog, VerificationTrigger
+
+log = logging.getLogger(__name__)
+
+
+async def reply(message: Message, text: str) -> None:
+    await _quietly(message.reply(text), "sendMessage")
+
+
+def audit(
+    services: BotServices,
+    message: Message,
+    action: str,
+    *,
+    resource: str | None = None,
+    changes: dict[str, Any] | None = None,
+    success: bool = True,
+) -> None:
+    actor = message.from_user
+    services.writer.put(
+        AdminAuditLog,
+        chat_id=message.chat.id,
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        resource=resource[:256] if resource else None,
+        changes=changes or {},
+        success=success,
+        timestamp=services.clock.now(),
+    )
+
+
+async def authorized(message: Message, bot: Bot, services: BotServices, action: str) -> bool:
+    """Whether the caller administers this group; refuse (once, briefly) and audit if not."""
+    chat = message.chat
+    if message.sender_chat is not None:
+        if message.sender_chat.id == chat.id:
+            return True  # an anonymous administrator
+        # a channel writing in the group (its linked channel, or "send as channel"): no
+        # command of ours, and the gate's rule for channel identities applies to the message
+        audit(services, message, action, changes={"refused": "channel_sender"}, success=False)
+        config = await services.group_config(chat.id)
+        if config is not None and config.active and not message.is_automatic_forward:
+            await services.gate.refuse_channel(bot, config, message)
+        return False
+    user = message.from_user
+    if user is None:
+        return False
+    try:
+        member = await bot.get_chat_member(chat.id, user.id)
+    except Exception as exc:
+        log.info("getChatMember for /%s failed: %s", action, _classify(exc).value)
+        await reply(message, texts.TELEGRAM_UNAVAILABLE)
+        return False
+    if member.status in ADMIN_STATUSES:
+        return True
+    audit(services, message, action, changes={"refused": "not_admin"}, success=False)
+    # a non-admin's command is still a message: the gate applies to it
+    config = await services.group_config(chat.id)
+    if config is not None and config.active:
+        result = await services.gate.enforce(
+            bot, config, user, VerificationTrigger.MESSAGE, message_id=message.message_id
+        )
+        if result is not None and result.failed:
+            return False  # muted and prompted: no second message
+    await reply(message, texts.NOT_ADMIN)
+    return False
+
+
+def command_args(command: CommandObject) -> list[str]:
+    return (command.args or "").split()
