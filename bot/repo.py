@@ -405,46 +405,53 @@ class ConfigRepo:
         return bool(getattr(done, "rowcount", 0))
 
     async def migrate(self, old_id: int, new_id: int, now: dt.datetime) -> bool:
-        """Move a basic group's configuration to its supergroup: the group row, linked
-        channels, access lists and active mutes, and record the move in ``chat_migrations``.
+        """Record that a basic group became a supergroup (``chat_migrations``: analytics join
+        the two ids) and move its configuration there: the group row, linked channels, access
+        lists and active mutes.
 
-        ``False`` (and nothing changed) when the old id is not protected or was moved already;
-        Telegram announces a migration in both chats, so the second notice finds nothing.
+        ``False`` (and nothing changed) when the move was recorded already: Telegram announces
+        a migration in both chats, so the second notice finds nothing to do.
         """
         async with write_turn(self.engine), self.sessions() as session, session.begin():
             if await session.get(ChatMigration, old_id) is not None:
                 return False
-            old = await session.get(ProtectedGroup, old_id)
-            if old is None:
-                return False
-            if await session.get(ProtectedGroup, new_id) is None:
-                session.add(
-                    ProtectedGroup(
-                        id=new_id,
-                        title=old.title,
-                        owner_id=old.owner_id,
-                        enabled=old.enabled,
-                        settings=dict(old.settings or {}),
-                        member_count=old.member_count,
-                        last_sync_at=old.last_sync_at,
-                        created_at=old.created_at,
-                        updated_at=now,
-                    )
-                )
-                await session.flush()
-            for model, column in (
-                (GroupChannelLink, GroupChannelLink.group_id),
-                (AccessList, AccessList.group_id),
-                (UserRestriction, UserRestriction.group_id),
-            ):
-                await session.execute(
-                    sa.update(model).where(column == old_id).values({column.key: new_id})
-                )
-            await session.delete(old)
             session.add(ChatMigration(old_chat_id=old_id, new_chat_id=new_id, migrated_at=now))
+            old = await session.get(ProtectedGroup, old_id)
+            if old is not None:
+                await self._move_group(session, old, new_id, now)
         self.invalidate(old_id)
         self.invalidate(new_id)
         return True
+
+    @staticmethod
+    async def _move_group(
+        session: AsyncSession, old: ProtectedGroup, new_id: int, now: dt.datetime
+    ) -> None:
+        old_id = old.id
+        if await session.get(ProtectedGroup, new_id) is None:
+            session.add(
+                ProtectedGroup(
+                    id=new_id,
+                    title=old.title,
+                    owner_id=old.owner_id,
+                    enabled=old.enabled,
+                    settings=dict(old.settings or {}),
+                    member_count=old.member_count,
+                    last_sync_at=old.last_sync_at,
+                    created_at=old.created_at,
+                    updated_at=now,
+                )
+            )
+            await session.flush()
+        for model, column in (
+            (GroupChannelLink, GroupChannelLink.group_id),
+            (AccessList, AccessList.group_id),
+            (UserRestriction, UserRestriction.group_id),
+        ):
+            await session.execute(
+                sa.update(model).where(column == old_id).values({column.key: new_id})
+            )
+        await session.delete(old)
 
     async def resolve_user(self, token: str) -> User | None:
         """A known user by @username (case-insensitive) or numeric id."""

@@ -74,8 +74,13 @@ def needs_linked_chat(message: Message) -> bool:
 
 def sender_kind(message: Message, linked_chat_id: int | None) -> SenderKind:
     """Who wrote ``message`` in its group; ``linked_chat_id`` is the group's linked discussion
-    channel (``getChat``'s ``linked_chat_id``), ``None`` when it has none or it is unknown."""
+    channel (``getChat``'s ``linked_chat_id``), ``None`` when it has none or it is unknown.
+
+    A service message (a join, a pin, a new topic, a boost...) is ``service`` whoever caused
+    it: it is not something a person wrote, so it never counts as human activity."""
     sender_chat = message.sender_chat
+    if not is_user_content(message):
+        return SenderKind.SERVICE  # a join, a pin, a topic, a boost...: nobody wrote it
     if sender_chat is not None:
         if sender_chat.id == message.chat.id:
             return SenderKind.ANONYMOUS_ADMIN

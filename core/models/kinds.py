@@ -48,7 +48,7 @@ class SenderKind(StrEnum):
     ANONYMOUS_ADMIN = "anonymous_admin"  # an admin writing as the group (sender_chat = the group)
     LINKED_CHANNEL = "linked_channel"  # the group's linked channel (automatic forwards)
     CHANNEL = "channel"  # any other channel identity ("send as channel")
-    SERVICE = "service"  # Telegram's service accounts (777000, GroupAnonymousBot, Channel_Bot)
+    SERVICE = "service"  # service messages, and Telegram's service accounts (777000, ...)
 
 
 SERVICE_ACCOUNT_IDS: frozenset[int] = frozenset({777000, 1087968824, 136817688})

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import heapq
+import itertools
 import logging
 import random
 import time
@@ -37,6 +38,7 @@ from sandbox.fake_telegram.server import FakeTelegramServer
 from sandbox.fake_telegram.session import FakeTelegramSession
 from sandbox.fake_telegram.world import FakeWorld, FaultPlan
 from sandbox.simulator.scenario import Persona, Scenario, SimGroup
+from sandbox.simulator.shapes import FORUM_TOPICS, IDENTITY_CHANNELS, Shape, ShapePlanner, WorldPlan
 from sandbox.simulator.traffic import Event, EventKind, Planner
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,9 @@ class SimulationStats:
 
 
 def build_world(scenario: Scenario, clock: ManualClock | SystemClock) -> FakeWorld:
-    """The fake Telegram world the scenario describes (faults off: setup must not fail)."""
+    """The fake Telegram world the scenario describes (faults off: setup must not fail), with
+    the special parts of :class:`~sandbox.simulator.shapes.WorldPlan`: "send as channel"
+    identities, a discussion group linked to its channel, a forum, and a basic group."""
     world = FakeWorld(clock=clock, seed=scenario.seed, latency_s=SIM_LATENCY_S)
     for user in scenario.users.values():
         world.add_user(
@@ -86,11 +90,23 @@ def build_world(scenario: Scenario, clock: ManualClock | SystemClock) -> FakeWor
             invite_link=channel.invite_link,
             subscribers=channel.subscribers,
         )
+    plan = WorldPlan.of(scenario)
+    for identity, (title, username) in IDENTITY_CHANNELS.items():
+        world.add_channel(identity, title, username=username, bot_is_admin=False)
     for group in scenario.groups:
         world.add_group(
-            group.chat_id, group.title, creator_id=group.creator_id, admin_ids=group.admin_ids
+            group.chat_id,
+            group.title,
+            creator_id=group.creator_id,
+            admin_ids=group.admin_ids,
+            supergroup=group.chat_id != plan.basic_group,
+            is_forum=group.chat_id == plan.forum_group,
         )
         world.chats[group.chat_id].extra_members = group.base_members
+        if group.chat_id == plan.discussion_group:
+            world.link_channel(group.chat_id, group.channel_ids[0])
+        for channel_id in group.channel_ids:  # owners run their channels too (/protect checks)
+            world.set_member(channel_id, group.creator_id, "administrator")
         for uid in group.members:
             world.set_member(group.chat_id, uid, "member")
             for channel_id in group.channel_ids:
@@ -145,6 +161,11 @@ class Simulation:
         self.clock = ManualClock(start)
         self.world = build_world(scenario, self.clock)
         self.planner = Planner(scenario, start)
+        self.plan = WorldPlan.of(scenario)
+        self.shapes = ShapePlanner(scenario, self.plan, start)
+        self._shape_seq = itertools.count(-1, -1)  # apart from the planner's sequence
+        self._live: dict[int, int] = {}  # a migrated group's first id -> its supergroup id
+        self._topics: list[int] = []  # the forum group's topic (thread) ids
         self.groups = {g.chat_id: g for g in scenario.groups}
         self.groups_by_channel: dict[int, list[SimGroup]] = {}
         for group in scenario.groups:
@@ -177,12 +198,16 @@ class Simulation:
                 self._prompts[(group_id, user_id)] = int(sent["message_id"])
                 return
 
+    def _chat(self, group: SimGroup) -> int:
+        """The group's id in Telegram now (a supergroup's after a migration)."""
+        return self._live.get(group.chat_id, group.chat_id)
+
     def _after_gate(self, group: SimGroup, user_id: int, was_muted: bool) -> None:
         """React to what the bot did to ``user_id`` in ``group``."""
-        muted = self.world.is_muted(group.chat_id, user_id)
+        muted = self.world.is_muted(self._chat(group), user_id)
         if muted and not was_muted:
             self.stats.muted += 1
-            self._find_prompt(group.chat_id, user_id)
+            self._find_prompt(self._chat(group), user_id)
             missing = [c for c in group.channel_ids if not self.world.is_member(c, user_id)]
             for event in self.planner.on_muted(group, user_id, self.clock.now(), missing):
                 heapq.heappush(self._queue, event)
@@ -195,16 +220,22 @@ class Simulation:
         world = self.world
         kind = event.kind
         self.stats.events[kind] += 1
-        if kind is EventKind.MESSAGE:
+        if kind is EventKind.SHAPE:
+            await self._play_shape(event.shape)
+        elif kind is EventKind.MESSAGE:
             group = self.groups[event.chat_id]
-            if world.is_muted(group.chat_id, event.user_id):
+            chat = self._chat(group)
+            if world.is_muted(chat, event.user_id):
                 self.stats.skipped_muted += 1  # Telegram would not let them write
                 return
-            if world.member_status(group.chat_id, event.user_id) in ("left", "kicked"):
+            if world.member_status(chat, event.user_id) in ("left", "kicked"):
                 return
             reply_to = self._message_ids.get(event.reply_to_seq or -1)
+            thread = None
+            if chat == self.plan.forum_group and self._topics and reply_to is None:
+                thread = self._topics[event.seq % len(self._topics)]
             update = world.message_update(
-                group.chat_id, event.user_id, event.text or "", reply_to=reply_to
+                chat, event.user_id, event.text or "", reply_to=reply_to, message_thread_id=thread
             )
             self._message_ids[event.seq] = int(update["message"]["message_id"])
             await self._feed(update)
@@ -214,51 +245,105 @@ class Simulation:
             if self.planner.persona(group.chat_id, event.user_id) is Persona.SUBSCRIBED:
                 for channel_id in group.channel_ids:  # subscribed long before
                     world.set_member(channel_id, event.user_id, "member")
-            was_muted = world.is_muted(group.chat_id, event.user_id)
-            await self._feed(world.join_update(group.chat_id, event.user_id))
+            chat = self._chat(group)
+            was_muted = world.is_muted(chat, event.user_id)
+            await self._feed(world.join_update(chat, event.user_id))
             self._after_gate(group, event.user_id, was_muted)
-            if not world.is_muted(group.chat_id, event.user_id):
+            if not world.is_muted(chat, event.user_id):
                 self.planner.on_verified(group, event.user_id)
         elif kind is EventKind.SUBSCRIBE:
             if not world.is_member(event.chat_id, event.user_id):
                 await self._feed(world.join_update(event.chat_id, event.user_id))
         elif kind is EventKind.CLICK:
             group = self.groups[event.chat_id]
-            prompt = self._prompts.get((group.chat_id, event.user_id))
-            if prompt is None or not world.is_muted(group.chat_id, event.user_id):
+            chat = self._chat(group)
+            prompt = self._prompts.get((chat, event.user_id))
+            if prompt is None or not world.is_muted(chat, event.user_id):
                 return
             data = JoinedCallback(user_id=event.user_id).pack()
-            await self._feed(
-                world.callback_update(group.chat_id, event.user_id, data, message_id=prompt)
-            )
+            await self._feed(world.callback_update(chat, event.user_id, data, message_id=prompt))
             self._after_gate(group, event.user_id, was_muted=True)
         elif kind is EventKind.CHANNEL_LEAVE:
             if not world.is_member(event.chat_id, event.user_id):
                 return
             linked = self.groups_by_channel.get(event.chat_id, [])
-            before = {g.chat_id: world.is_muted(g.chat_id, event.user_id) for g in linked}
+            before = {g.chat_id: world.is_muted(self._chat(g), event.user_id) for g in linked}
             await self._feed(world.leave_update(event.chat_id, event.user_id))
             for group in linked:
                 self._after_gate(group, event.user_id, before[group.chat_id])
         elif kind is EventKind.GROUP_LEAVE:
             group = self.groups[event.chat_id]
-            if world.member_status(group.chat_id, event.user_id) in ("left", "kicked"):
+            chat = self._chat(group)
+            if world.member_status(chat, event.user_id) in ("left", "kicked"):
                 return
-            await self._feed(world.leave_update(group.chat_id, event.user_id))
+            await self._feed(world.leave_update(chat, event.user_id))
             self.planner.on_left(group, event.user_id)
 
-    async def _setup(self) -> None:
-        """Each creator protects their group with ``/protect`` (the real admin flow)."""
-        for group in self.scenario.groups:
-            refs = []
-            for channel_id in group.channel_ids:
-                channel = self.scenario.channels[channel_id]
-                refs.append(f"@{channel.username}" if channel.username else str(channel_id))
-            update = self.world.message_update(
-                group.chat_id, group.creator_id, "/protect " + " ".join(refs)
+    async def _play_shape(self, shape: Shape) -> None:
+        world = self.world
+        group = self.groups[shape.chat_id]
+        chat = self._chat(group)
+        if shape.kind == "anonymous_admin":
+            await self._feed(world.anonymous_admin_update(chat, shape.text))
+        elif shape.kind == "automatic_forward":
+            await self._feed(world.automatic_forward_update(chat, shape.text))
+        elif shape.kind == "channel_post" and shape.sender_chat_id is not None:
+            await self._feed(world.sender_chat_update(chat, shape.sender_chat_id, shape.text))
+        elif shape.kind == "service":
+            fields: dict[str, Any] = {}
+            if shape.text == "pinned_message":
+                recent = [m for m in reversed(world.sent_messages[-50:]) if m["chat"]["id"] == chat]
+                if not recent:
+                    return
+                fields["message_id"] = recent[0]["message_id"]
+            await self._feed(
+                world.service_update(chat, shape.text, by_user_id=shape.by_user_id, **fields)
             )
-            await self._feed(update)
-            self.clock.advance(1.0)
+
+    async def _world_events(self, index: int) -> None:
+        """The day's one-off events: a basic group becomes a supergroup (and its creator
+        protects it again there), a linked channel takes the bot's rights for a day."""
+        plan, world = self.plan, self.world
+        day_start = self.start + dt.timedelta(days=index, seconds=30)
+        if self.clock.now() < day_start:
+            self.clock.set(day_start)
+        if index == plan.migration_day and plan.basic_group is not None:
+            group = self.groups[plan.basic_group]
+            if group.chat_id not in self._live:
+                for update in world.migrate_group(group.chat_id, by_user_id=group.creator_id):
+                    await self._feed(update)
+                self._live[group.chat_id] = world.migrated_to(group.chat_id)
+                await self._protect(group)
+        if plan.rights_channel is not None and index in (plan.rights_day, plan.rights_day + 1):
+            owner = self.groups_by_channel[plan.rights_channel][0].creator_id
+            status = "left" if index == plan.rights_day else "administrator"
+            await self._feed(
+                world.change_bot_rights(plan.rights_channel, by_user_id=owner, status=status)
+            )
+
+    async def _setup(self) -> None:
+        """Each creator protects their group with ``/protect`` (the real admin flow; the basic
+        group is refused until it becomes a supergroup); the forum gets its topics."""
+        for group in self.scenario.groups:
+            await self._protect(group)
+            if group.chat_id == self.plan.forum_group:
+                for name in FORUM_TOPICS:
+                    update = self.world.topic_created_update(
+                        group.chat_id, name, by_user_id=group.creator_id
+                    )
+                    await self._feed(update)
+                    self._topics.append(int(update["message"]["message_id"]))
+
+    async def _protect(self, group: SimGroup) -> None:
+        refs = []
+        for channel_id in group.channel_ids:
+            channel = self.scenario.channels[channel_id]
+            refs.append(f"@{channel.username}" if channel.username else str(channel_id))
+        update = self.world.message_update(
+            self._chat(group), group.creator_id, "/protect " + " ".join(refs)
+        )
+        await self._feed(update)
+        self.clock.advance(1.0)
 
     async def run(self, on_day: Callable[[int, dt.date], None] | None = None) -> SimulationStats:
         """Play every day from ``start`` up to ``end``; ``on_day`` after each simulated day.
@@ -302,6 +387,10 @@ class Simulation:
             for index in range(days):
                 for event in self.planner.plan_day(index):
                     heapq.heappush(self._queue, event)
+                for shape in self.shapes.day(index):
+                    heapq.heappush(self._queue, Event(shape.at, next(self._shape_seq),
+                                   EventKind.SHAPE, shape.chat_id, 0, shape=shape))  # fmt: skip
+                await self._world_events(index)
                 day_end = self.start + dt.timedelta(days=index + 1)
                 while self._queue and self._queue[0].at < min(day_end, self.end):
                     event = heapq.heappop(self._queue)

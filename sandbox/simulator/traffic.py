@@ -14,6 +14,7 @@ import itertools
 import random
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sandbox.simulator.scenario import Persona, Scenario, SimGroup
 
@@ -109,6 +110,7 @@ class EventKind(StrEnum):
     CLICK = "click"  # presses "I joined" under the bot's prompt
     CHANNEL_LEAVE = "channel_leave"  # leaves a channel
     GROUP_LEAVE = "group_leave"  # leaves a group
+    SHAPE = "shape"  # not a person: see sandbox.simulator.shapes (``Event.shape``)
 
 
 @dataclass(order=True)
@@ -120,6 +122,7 @@ class Event:
     user_id: int = field(compare=False)
     text: str | None = field(default=None, compare=False)
     reply_to_seq: int | None = field(default=None, compare=False)  # a MESSAGE event's seq
+    shape: Any = field(default=None, compare=False)  # a SHAPE event's Shape
 
 
 class Planner:

@@ -198,6 +198,8 @@ async def test_service_messages_never_trigger_the_gate(http_clock_harness: Harne
     rows = (await h.rows("messages"))[1:]
     # (content_type is a String(32): message_auto_delete_timer_changed is cut)
     assert [r["content_type"] for r in rows] == [kind[:32] for kind in SERVICE_MESSAGE_KINDS]
+    # nobody wrote them: never human activity, whoever caused them
+    assert {r["sender_kind"] for r in rows} == {"service"}
 
 
 # --------------------------------------------------------------------------- joins
@@ -379,6 +381,7 @@ async def test_shapes_pushed_through_polling_reach_the_gate(http_clock_harness: 
     async with h.polling():
         await eventually(handled, within=30, what="the pushed updates handled")
     kinds = sorted(r["sender_kind"] for r in await h.rows("messages"))
-    assert kinds == ["anonymous_admin", "bot", "channel", "linked_channel", "user"]
+    # Alice's new_chat_members message is a service message: nobody wrote it
+    assert kinds == ["anonymous_admin", "bot", "channel", "linked_channel", "service"]
     assert restricted_users(h) == [ALICE]
     assert len(await h.rows("member_events")) == 1
