@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import secrets
@@ -90,6 +91,8 @@ class BotRuntime:
     """False when the writer (and its engine) was given: their owner closes them."""
     inflight: InFlight = field(default_factory=InFlight)
     """Updates still being handled (registered on the dispatcher by :func:`build_runtime`)."""
+    sweeper: asyncio.Task[None] | None = None
+    """The periodic decline of expired join requests (none on a ManualClock: tests sweep)."""
 
     @property
     def services(self) -> BotServices:
@@ -104,6 +107,10 @@ class BotRuntime:
         is not disposed. Updates still being handled (polling stops without waiting for its
         handler tasks) finish first, for up to the same timeout, so that what they do is kept.
         """
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sweeper
         if not await self.inflight.idle(state_timeout_s or HANDLERS_TIMEOUT_S):
             log.warning("%d updates still being handled at shutdown", self.inflight.count)
         state = self.services.state
@@ -164,7 +171,12 @@ async def build_runtime(
     )
     inflight = InFlight()
     dp.update.outer_middleware(inflight)
-    return BotRuntime(settings, engine, writer, bot, dp, owns_writer=owns_writer, inflight=inflight)
+    runtime = BotRuntime(
+        settings, engine, writer, bot, dp, owns_writer=owns_writer, inflight=inflight
+    )
+    if not hasattr(clock, "advance"):  # wall time (a ManualClock's owner sweeps when it likes)
+        runtime.sweeper = asyncio.create_task(runtime.services.join_requests.run(bot))
+    return runtime
 
 
 async def run_polling(settings: Settings) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cache import InMemoryMembershipCache, MembershipCache
 from bot.gate import GateService
+from bot.joinrequests import SweepMiddleware
 from bot.middlewares import RawLogMiddleware
 from bot.repo import ConfigRepo
 from bot.routers import get_routers
@@ -101,6 +102,7 @@ def create_dispatcher(
     )
     dp = Dispatcher(services=services)
     dp.update.outer_middleware(RawLogMiddleware(services))
+    dp.update.outer_middleware(SweepMiddleware(services.join_requests))
     dp.errors.register(on_error)
     dp.include_routers(*get_routers())
     dp.shutdown.register(services.state.close)

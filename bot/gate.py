@@ -557,7 +557,11 @@ def prompt_text(user: Any, missing: Sequence[ChannelInfo]) -> str:
     return texts.PROMPT.format(mention=mention, channels=channels)
 
 
-def prompt_keyboard(user_id: int, missing: Sequence[ChannelInfo]) -> InlineKeyboardMarkup:
+def prompt_keyboard(
+    user_id: int, missing: Sequence[ChannelInfo], joined_data: str | None = None
+) -> InlineKeyboardMarkup:
+    """A join button per channel, then "I joined" (``joined_data``: its callback data, by
+    default :class:`JoinedCallback` for ``user_id``)."""
     rows = [
         [InlineKeyboardButton(text=texts.JOIN_BUTTON.format(label=c.label), url=c.join_url)]
         for c in missing
@@ -566,7 +570,8 @@ def prompt_keyboard(user_id: int, missing: Sequence[ChannelInfo]) -> InlineKeybo
     rows.append(
         [
             InlineKeyboardButton(
-                text=texts.JOINED_BUTTON, callback_data=JoinedCallback(user_id=user_id).pack()
+                text=texts.JOINED_BUTTON,
+                callback_data=joined_data or JoinedCallback(user_id=user_id).pack(),
             )
         ]
     )

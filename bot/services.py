@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cache import MembershipCache
 from bot.gate import GateService
+from bot.joinrequests import JoinRequests
 from bot.repo import ConfigRepo, GroupConfig
 from bot.state import StateWriter
 from core.clock import Clock
@@ -43,9 +44,17 @@ class BotServices:
     gate: GateService
     #: (chat, user) joins seen within ``JOIN_DEDUP_S``
     _joins: ExpiringMap[tuple[int, int], bool] = field(init=False, repr=False)
+    #: join requests the gate is waiting on (:mod:`bot.joinrequests`)
+    join_requests: JoinRequests = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._joins = ExpiringMap(self.clock.monotonic, JOIN_DEDUP_S, max_entries=JOINS_MAX)
+        self.join_requests = JoinRequests(
+            self.gate,
+            self.group_config,
+            self.clock,
+            timeout_s=self.settings.gate.join_request_timeout_s,
+        )
 
     async def group_config(self, group_id: int) -> GroupConfig | None:
         """The group's gate config; ``None`` when unprotected or unknown (database down and

@@ -36,6 +36,14 @@ PROMPT = '{mention}, to write in this group please join {channels} first, then p
 JOINED_BUTTON = "I joined"
 JOIN_BUTTON = "Join {label}"
 
+REQUEST_PROMPT = (
+    'To join {group}, please join {channels} first, then press "I joined". '
+    "Your request waits {minutes} minutes."
+)
+REQUEST_APPROVED = "Welcome! Your request to join {group} is approved."
+REQUEST_EXPIRED = "Your request to join {group} has expired. You can send a new one any time."
+REQUEST_GONE = "This request is no longer pending; send a new one if you still want to join."
+
 CALLBACK_OK = "Thanks! You can write now."
 CALLBACK_MISSING = "You still need to join: {channels}"
 CALLBACK_ERROR = "I could not check right now. Please try again in a moment."

@@ -158,6 +158,7 @@ class GateSettings(BaseSettings):
     cache_jitter: float = Field(default=0.15, ge=0, lt=1)
     cache_max_entries: int = Field(default=100_000, ge=100)
     prompt_throttle_s: float = Field(default=60.0, ge=0)
+    join_request_timeout_s: float = Field(default=600.0, gt=0)
     group_messages_per_minute: int = Field(default=20, ge=1)
     global_messages_per_second: int = Field(default=30, ge=1)
     user_upsert_interval_s: float = Field(default=3600.0, ge=0)

@@ -13,8 +13,10 @@ def get_routers() -> list[Router]:
     visited costs aiogram's middleware and filter plumbing. The gate's handlers only take
     group events, so private messages, callback queries and channel updates fall through to
     the routers after it. A migration notice is a group message too: the admin router's root
-    filter lets it in (see :mod:`bot.routers.chats`).
+    filter lets it in (see :mod:`bot.routers.chats`). Join requests and their private "I
+    joined" button (:mod:`bot.routers.requests`) come before the callbacks router's catch-all.
     """
-    from bot.routers import admin, callbacks, channels, chats, gate, private
+    from bot.routers import admin, callbacks, channels, chats, gate, private, requests
 
-    return [m.create_router() for m in (admin, gate, private, callbacks, channels, chats)]
+    modules = (admin, gate, requests, private, callbacks, channels, chats)
+    return [m.create_router() for m in modules]

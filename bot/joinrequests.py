@@ -1,0 +1,296 @@
+"""Join requests to a gated group: approve subscribers, ask the others in private, decline late.
+
+With the gate on in a protected group, a ``chat_join_request`` is answered by the bot
+(:meth:`JoinRequests.handle`): the requester is checked against the group's linked channels at
+once; a subscriber is approved (``approveChatJoinRequest``), anyone else gets a private message
+(to ``user_chat_id``, which Telegram allows for 5 minutes after the request) with the join
+buttons and an "I joined" button (:class:`RequestCallback`). Pressing it re-checks bypassing the
+cache and approves on success (:meth:`JoinRequests.pressed`). A request still pending after
+``GATE_JOIN_REQUEST_TIMEOUT_S`` is declined (:meth:`JoinRequests.sweep`), lazily on the next
+update (:class:`SweepMiddleware`) and by the runtime's periodic task (:meth:`JoinRequests.run`).
+Every step is a ``gate_events`` row: ``join_request``, ``approved``, ``expired``, ``declined``.
+
+Pending requests are kept in memory, per process, on the injected clock (a ManualClock drives
+them in tests); after a restart a request nobody tracks stays pending for the admins, and its
+"I joined" button still works (the press does not need the request to be tracked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, ChatJoinRequest, TelegramObject
+
+from bot import texts
+from bot.gate import GateService, _classify, _quietly, prompt_keyboard
+from bot.repo import ChannelInfo, GroupConfig
+from core.clock import Clock
+from core.models import GateEventType, VerificationTrigger
+
+log = logging.getLogger(__name__)
+
+#: How often the runtime's periodic task declines the requests past their deadline.
+SWEEP_INTERVAL_S = 15.0
+
+Configs = Callable[[int], Awaitable[GroupConfig | None]]
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class RequestCallback(CallbackData, prefix="gpr"):
+    """The "I joined" button under a join request's private message (pressed by the
+    requester, in private: the group is in the data)."""
+
+    group_id: int
+
+
+@dataclass(slots=True)
+class Pending:
+    """A join request the bot is waiting on."""
+
+    deadline: float
+    """``clock.monotonic()`` at which it is declined."""
+    title: str | None
+    message_id: int | None
+    """The private message with the buttons (``None``: it could not be sent)."""
+    user_chat_id: int
+
+
+class JoinRequests:
+    """Pending join requests per (group, user), oldest first, and what the bot does with them."""
+
+    def __init__(
+        self, gate: GateService, configs: Configs, clock: Clock, *, timeout_s: float
+    ) -> None:
+        """``configs(group_id)``: the group's gate config, ``None`` when unprotected."""
+        self.gate = gate
+        self.configs = configs
+        self.clock = clock
+        self.timeout_s = timeout_s
+        #: (group, user) -> the pending request; deadlines grow in insertion order
+        self._pending: dict[tuple[int, int], Pending] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def pending(self, group_id: int, user_id: int) -> Pending | None:
+        return self._pending.get((group_id, user_id))
+
+    def due(self) -> bool:
+        """Whether a request has reached its deadline (cheap: looks at the oldest only)."""
+        oldest = next(iter(self._pending.values()), None)
+        return oldest is not None and oldest.deadline <= self.clock.monotonic()
+
+    # ------------------------------------------------------------------ a request arrives
+    async def handle(self, bot: Bot, config: GroupConfig, request: ChatJoinRequest) -> None:
+        """A join request to ``config``'s group (its gate on): approve, decline or ask."""
+        group_id, user = config.group_id, request.from_user
+        self._pending.pop((group_id, user.id), None)  # a repeat starts over
+        gate = self.gate
+        detail: dict[str, Any] = {}
+        link = request.invite_link
+        if link is not None and link.name:
+            detail["invite_link_name"] = link.name[:256]
+        if user.id in config.blocklist:
+            gate.event(group_id, user.id, GateEventType.JOIN_REQUEST, {**detail, "missing": []})
+            if await self._decline(bot, group_id, user.id):
+                gate.event(group_id, user.id, GateEventType.DECLINED, {"reason": "blocked"})
+            return
+        if await gate.bypasses(bot, config, user):
+            gate.event(group_id, user.id, GateEventType.JOIN_REQUEST, {**detail, "missing": []})
+            await self._approve(bot, group_id, user.id, {"trigger": "join_request", "bypass": True})
+            return
+        result = await gate.check(
+            user.id, group_id, VerificationTrigger.JOIN, bot=bot, config=config
+        )
+        if result.passed:
+            gate.event(group_id, user.id, GateEventType.JOIN_REQUEST, {**detail, "missing": []})
+            await self._approve(bot, group_id, user.id, {"trigger": "join_request"})
+            return
+        missing = result.missing if result.failed else config.channels
+        detail["missing"] = [c.id for c in missing]
+        if not result.failed:  # the check itself failed: ask for every channel
+            detail["check_error"] = result.error_type.value if result.error_type else None
+        message_id: int | None = None
+        try:
+            sent = await bot.send_message(
+                request.user_chat_id,
+                request_text(config.title, missing, self.timeout_s),
+                reply_markup=prompt_keyboard(
+                    user.id, missing, RequestCallback(group_id=group_id).pack()
+                ),
+                parse_mode="HTML",
+            )
+        except Exception as exc:  # 403 (blocked), a closed 5-minute window, network faults
+            detail["message_error"] = _classify(exc).value
+            log.info("join request of %s to %s: no private message", user.id, group_id)
+        else:
+            message_id = detail["message_id"] = sent.message_id
+        gate.event(group_id, user.id, GateEventType.JOIN_REQUEST, detail)
+        deadline = self.clock.monotonic() + self.timeout_s
+        self._pending[(group_id, user.id)] = Pending(
+            deadline, config.title, message_id, request.user_chat_id
+        )
+
+    # ------------------------------------------------------------------ "I joined"
+    async def pressed(
+        self, bot: Bot, config: GroupConfig | None, query: CallbackQuery, group_id: int
+    ) -> None:
+        """The requester pressed "I joined": re-check (no cache), approve or say what is
+        missing."""
+        user_id = query.from_user.id
+        if config is None or not config.active:  # unprotected or switched off meanwhile
+            self._pending.pop((group_id, user_id), None)  # the admins' to answer now
+            await _answer(query, texts.CALLBACK_NOT_PROTECTED, alert=True)
+            return
+        result = await self.gate.check(
+            user_id,
+            group_id,
+            VerificationTrigger.CALLBACK,
+            bypass_cache=True,
+            bot=bot,
+            config=config,
+        )
+        if result.failed:
+            missing = ", ".join(c.label for c in result.missing)
+            await _answer(query, texts.CALLBACK_MISSING.format(channels=missing)[:200], alert=True)
+            return
+        if not result.passed:
+            await _answer(query, texts.CALLBACK_ERROR, alert=True)
+            return
+        pending = self._pending.pop((group_id, user_id), None)
+        approved = await self._approve(bot, group_id, user_id, {"trigger": "callback"})
+        if approved is None:  # a fault: keep waiting, the button may be pressed again
+            if pending is not None:
+                self._pending[(group_id, user_id)] = pending
+            await _answer(query, texts.CALLBACK_ERROR, alert=True)
+            return
+        if not approved:  # declined, expired or answered by an admin meanwhile
+            await _answer(query, texts.REQUEST_GONE, alert=True)
+            return
+        await _answer(query, texts.CALLBACK_OK)
+        if query.message is not None:
+            text = texts.REQUEST_APPROVED.format(group=_group(config.title))
+            await _quietly(
+                bot.edit_message_text(
+                    text,
+                    chat_id=query.message.chat.id,
+                    message_id=query.message.message_id,
+                    parse_mode="HTML",
+                ),
+                "editMessageText",
+            )
+
+    # ------------------------------------------------------------------ expiry
+    async def sweep(self, bot: Bot) -> int:
+        """Decline every request past its deadline (``expired`` then ``declined`` events) in
+        a group still gated; returns how many were declined. Safe to run concurrently: each
+        request is taken out before anything is awaited."""
+        now = self.clock.monotonic()
+        due: list[tuple[tuple[int, int], Pending]] = []
+        for key, pending in self._pending.items():
+            if pending.deadline > now:
+                break
+            due.append((key, pending))
+        for key, _ in due:
+            del self._pending[key]
+        declined = 0
+        for (group_id, user_id), pending in due:
+            config = await self.configs(group_id)
+            if config is None or not config.active:
+                continue  # the gate went off meanwhile: the admins' to answer
+            ok = await self._decline(bot, group_id, user_id)
+            expired: dict[str, Any] = {"timeout_s": self.timeout_s}
+            if not ok:
+                expired["declined"] = False
+            self.gate.event(group_id, user_id, GateEventType.EXPIRED, expired)
+            if not ok:
+                continue
+            declined += 1
+            self.gate.event(group_id, user_id, GateEventType.DECLINED, {"reason": "expired"})
+            if pending.message_id is not None:
+                text = texts.REQUEST_EXPIRED.format(group=_group(pending.title))
+                await _quietly(
+                    bot.edit_message_text(
+                        text,
+                        chat_id=pending.user_chat_id,
+                        message_id=pending.message_id,
+                        parse_mode="HTML",
+                    ),
+                    "editMessageText",
+                )
+        return declined
+
+    async def run(self, bot: Bot, *, interval_s: float = SWEEP_INTERVAL_S) -> None:
+        """Sweep every ``interval_s`` (wall time) until cancelled: the runtime's task."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.sweep(bot)
+            except Exception as exc:
+                log.warning("join request sweep failed: %s", type(exc).__name__)
+
+    # ------------------------------------------------------------------ Bot API
+    async def _approve(
+        self, bot: Bot, group_id: int, user_id: int, detail: dict[str, Any]
+    ) -> bool | None:
+        """approveChatJoinRequest and its ``approved`` event; ``False`` when Telegram has no
+        such request (any more), ``None`` on another fault."""
+        try:
+            await bot.approve_chat_join_request(group_id, user_id)
+        except TelegramBadRequest as exc:
+            log.info("approving %s in %s: %s", user_id, group_id, exc.message)
+            return False
+        except Exception as exc:
+            log.info("approving %s in %s failed: %s", user_id, group_id, _classify(exc).value)
+            return None
+        self.gate.event(group_id, user_id, GateEventType.APPROVED, detail)
+        return True
+
+    async def _decline(self, bot: Bot, group_id: int, user_id: int) -> bool:
+        ok = await _quietly(
+            bot.decline_chat_join_request(group_id, user_id), "declineChatJoinRequest"
+        )
+        return bool(ok)
+
+
+class SweepMiddleware(BaseMiddleware):
+    """An update outer middleware: declines the requests past their deadline before the
+    update is handled (one look at the oldest request when none is due)."""
+
+    def __init__(self, requests: JoinRequests) -> None:
+        self.requests = requests
+        self._running = False
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if self.requests.due() and not self._running:
+            self._running = True
+            try:
+                await self.requests.sweep(data["bot"])
+            except Exception as exc:
+                log.warning("join request sweep failed: %s", type(exc).__name__)
+            finally:
+                self._running = False
+        return await handler(event, data)
+
+
+def request_text(title: str | None, missing: Sequence[ChannelInfo], timeout_s: float) -> str:
+    channels = ", ".join(html.escape(c.label) for c in missing) or "the linked channels"
+    minutes = max(1, math.ceil(timeout_s / 60))
+    return texts.REQUEST_PROMPT.format(group=_group(title), channels=channels, minutes=minutes)
+
+
+def _group(title: str | None) -> str:
+    return f"<b>{html.escape(title)}</b>" if title else "the group"
+
+
+async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    await _quietly(query.answer(text=text, show_alert=alert), "answerCallbackQuery")
