@@ -29,8 +29,9 @@ GATE_RIGHTS = ("can_restrict_members", "can_delete_messages")
 
 def rights_of(member: ChatMember) -> dict[str, Any]:
     """The bot's status and the rights ``bot_rights`` records, from a ChatMember."""
-    status = str(getattr(member.status, "value", member.status))
-    is_admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR)
+    raw = getattr(member, "status", "left")  # every concrete ChatMember has one
+    status = str(getattr(raw, "value", raw))
+    is_admin = status in (ChatMemberStatus.ADMINISTRATOR.value, ChatMemberStatus.CREATOR.value)
     return {
         "status": status,
         "is_admin": is_admin,

@@ -53,7 +53,7 @@ class WorldPlan:
     def of(cls, scenario: Scenario) -> WorldPlan:
         groups = scenario.groups
         with_channels = [g for g in groups if g.channel_ids]
-        last = groups[-1] if len(groups) >= 3 else None
+        last = groups[-1] if len(groups) >= 4 else None  # a small world keeps every group gated
         return cls(
             discussion_group=with_channels[0].chat_id if with_channels else None,
             forum_group=groups[1].chat_id if len(groups) >= 2 else None,
