@@ -42,7 +42,13 @@ from bench._common import run_on_database
 from bot.app import BotRuntime, build_runtime
 from bot.repo import ChannelInfo
 from core.db import create_engine
-from core.settings import BotSettings, DatabaseSettings, LogWriterSettings, Settings
+from core.settings import (
+    BotSettings,
+    DatabaseSettings,
+    GateSettings,
+    LogWriterSettings,
+    Settings,
+)
 from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramSession, FakeWorld
 
 console = Console(stderr=True)
@@ -84,11 +90,15 @@ def make_world(users: int, *, latency_s: float = 0.0) -> FakeWorld:
 
 
 @contextlib.asynccontextmanager
-async def bot_stack(url: str, world: FakeWorld, tmp: Path) -> AsyncIterator[BotStack]:
-    """The whole bot on ``url`` and ``world``; both groups protected."""
+async def bot_stack(
+    url: str, world: FakeWorld, tmp: Path, *, gate: GateSettings | None = None
+) -> AsyncIterator[BotStack]:
+    """The whole bot on ``url`` and ``world`` (``gate``: its gate settings); both groups
+    protected."""
     settings = Settings(
         db=DatabaseSettings(DATABASE_URL=url),
         bot=BotSettings(token=DEFAULT_TOKEN),
+        gate=gate or GateSettings(),
         writer=LogWriterSettings(spool_dir=tmp / "spool"),
     )
     session = FakeTelegramSession(world, token=DEFAULT_TOKEN)

@@ -106,9 +106,14 @@ UNMUTED = ChatPermissions(
 
 
 class JoinedCallback(CallbackData, prefix="gpj"):
-    """The "I joined" button: only ``user_id`` may press it."""
+    """The "I joined" button: only ``user_id`` may press it; ``EVERYONE`` (0): anyone (a raid
+    notice's button re-checks whoever presses it)."""
 
     user_id: int
+
+
+#: ``JoinedCallback.user_id`` of a button any gate-muted member of the group may press.
+EVERYONE = 0
 
 
 def is_member(member: ChatMember) -> bool:
@@ -129,6 +134,7 @@ class GateResult:
     latency_ms: float = 0.0
     error_type: ErrorType | None = None
     channels_checked: int = 0
+    muted: bool = False  # the gate muted the user after this check
 
     @property
     def passed(self) -> bool:
@@ -384,12 +390,15 @@ class GateService:
         *,
         message_id: int | None = None,
         thread_id: int | None = None,
+        prompt: bool = True,
+        extra: dict[str, Any] | None = None,
     ) -> GateResult | None:
         """Check the user unless they bypass; on failure mute, delete the message, prompt
         (in forum topic ``thread_id`` when the triggering message was written in one).
 
-        No prompt follows a mute that failed. Returns the check's result, or ``None`` when
-        the user bypassed the check.
+        No prompt follows a mute that failed; none at all with ``prompt=False`` (a raid's
+        joiners: :mod:`bot.raids` prompts them together). ``extra`` goes into the events'
+        detail. Returns the check's result, or ``None`` when the user bypassed the check.
         """
         if user.id in config.blocklist and not await self.is_admin(bot, config.group_id, user.id):
             await self.keep_blocked(bot, config, user.id, message_id)
@@ -399,14 +408,15 @@ class GateService:
         result = await self.check(user.id, config.group_id, trigger, bot=bot, config=config)
         if result.failed:
             detail = {"trigger": str(trigger), "missing": [c.id for c in result.missing]}
-            muted = await self.mute(
+            detail.update(extra or {})
+            result.muted = muted = await self.mute(
                 bot, config.group_id, user.id, reason=f"not_subscribed:{trigger}", detail=detail
             )
             if message_id is not None:
                 await self.delete(
                     bot, config.group_id, message_id, user.id, {"reason": "not_subscribed"}
                 )
-            if muted:
+            if muted and prompt:
                 await self.prompt(
                     bot, config, user, result.missing, thread_id=thread_id, detail=detail
                 )
@@ -515,12 +525,39 @@ class GateService:
         if key in self._prompted:
             return False
         self._prompted.set(key, True)
-        sent = await _quietly(
-            bot.send_message(
+        sent = await self.post(
+            bot,
+            config.group_id,
+            prompt_text(user, missing),
+            prompt_keyboard(user.id, missing),
+            thread_id=thread_id,
+        )
+        if sent:
+            self.event(
                 config.group_id,
-                prompt_text(user, missing),
+                user.id,
+                GateEventType.PROMPTED,
+                {**(detail or {}), "message_id": sent.message_id, "thread_id": thread_id},
+            )
+        return bool(sent)
+
+    async def post(
+        self,
+        bot: Bot,
+        group_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        thread_id: int | None = None,
+    ) -> Message | None:
+        """Send one of the gate's messages (HTML) and log it as the bot's; ``None`` when
+        Telegram refused it."""
+        sent: Message | None = await _quietly(
+            bot.send_message(
+                group_id,
+                text,
                 message_thread_id=thread_id,
-                reply_markup=prompt_keyboard(user.id, missing),
+                reply_markup=markup,
                 parse_mode="HTML",
             ),
             "sendMessage",
@@ -530,7 +567,7 @@ class GateService:
             self.writer.put(
                 MessageLog,
                 telegram_message_id=sent.message_id,
-                chat_id=config.group_id,
+                chat_id=group_id,
                 user_id=bot.id,
                 content=sent.text if self.settings.message_content == "full" else None,
                 content_type="text",
@@ -541,13 +578,7 @@ class GateService:
                 sender_chat_id=None,
                 message_thread_id=thread_id,
             )
-            self.event(
-                config.group_id,
-                user.id,
-                GateEventType.PROMPTED,
-                {**(detail or {}), "message_id": sent.message_id, "thread_id": thread_id},
-            )
-        return bool(sent)
+        return sent
 
 
 def prompt_text(user: Any, missing: Sequence[ChannelInfo]) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cache import MembershipCache
 from bot.gate import GateService
 from bot.joinrequests import JoinRequests
+from bot.raids import RaidGuard
 from bot.repo import ConfigRepo, GroupConfig
 from bot.state import StateWriter
 from core.clock import Clock
@@ -42,12 +43,15 @@ class BotServices:
     repo: ConfigRepo
     state: StateWriter
     gate: GateService
+    #: batches of joiners and raid lockdowns (:mod:`bot.raids`)
+    raids: RaidGuard = field(init=False, repr=False)
     #: (chat, user) joins seen within ``JOIN_DEDUP_S``
     _joins: ExpiringMap[tuple[int, int], bool] = field(init=False, repr=False)
     #: join requests the gate is waiting on (:mod:`bot.joinrequests`)
     join_requests: JoinRequests = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.raids = RaidGuard(self.gate, self.settings.gate, self.clock)
         self._joins = ExpiringMap(self.clock.monotonic, JOIN_DEDUP_S, max_entries=JOINS_MAX)
         self.join_requests = JoinRequests(
             self.gate,

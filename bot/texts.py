@@ -53,3 +53,12 @@ CALLBACK_NOT_PROTECTED = "This group is no longer protected by me; I changed not
 CALLBACK_NO_GATE_MUTE = (
     "I have no mute of yours to lift here. If you cannot write, ask the group's admins."
 )
+
+RAID_PROMPT = (
+    '{mentions}: to write in this group please join {channels} first, then press "I joined".'
+)
+RAID_LOCKDOWN_STARTED = (
+    "Many people are joining at once: this group is in a raid lockdown for about {minutes} min. "
+    'New members are muted until they join {channels}; then press "I joined".'
+)
+RAID_LOCKDOWN_ENDED = "The raid lockdown is over: new members get their own prompt again."

@@ -2,7 +2,9 @@
 
 The button lifts only a mute the gate itself placed and that is still active (an active
 ``user_restrictions`` row, :meth:`bot.state.StateWriter.gate_mute_active`): never a restriction
-an admin placed, and nothing at all in a group that is no longer protected.
+an admin placed, and nothing at all in a group that is no longer protected. A group-wide button
+(a raid's notice or combined prompt, ``user_id`` :data:`bot.gate.EVERYONE`) checks whoever
+presses it, and stays for the others when one of them passes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
 
 from bot import texts
-from bot.gate import JoinedCallback, _quietly
+from bot.gate import EVERYONE, JoinedCallback, _quietly
 from bot.services import BotServices
 from core.models import GateEventType, VerificationTrigger
 
@@ -32,7 +34,7 @@ async def on_joined(
     if message is None:
         await _answer(query, texts.CALLBACK_EXPIRED)
         return
-    if query.from_user.id != callback_data.user_id:
+    if callback_data.user_id not in (EVERYONE, query.from_user.id):
         await _answer(query, texts.CALLBACK_NOT_YOURS)
         return
     group_id, user = message.chat.id, query.from_user
@@ -64,7 +66,8 @@ async def on_joined(
         clicked("passed")
         gate.event(group_id, user.id, GateEventType.PASSED)
         await gate.release(bot, group_id, user.id, detail={"trigger": "callback"})
-        await _quietly(bot.delete_message(group_id, message.message_id), "deleteMessage")
+        if callback_data.user_id != EVERYONE:  # a group-wide button stays for the others
+            await _quietly(bot.delete_message(group_id, message.message_id), "deleteMessage")
         await _answer(query, texts.CALLBACK_OK)
     elif result.failed:
         clicked("failed", missing=[c.id for c in result.missing])

@@ -5,6 +5,12 @@ Who wrote a message decides first (:mod:`bot.senders`): a person is checked; a "
 channel" identity is refused (its message deleted); anonymous admins, the group's linked
 channel, bots and Telegram's service accounts pass. Only user content is gated: service
 messages (pins, topics, boosts, video chats, ...) are never touched.
+
+Joiners are gated through :class:`bot.raids.RaidGuard`: one at a time as usual, a batch (many
+users in one ``new_chat_members`` message) concurrently with one combined prompt, and in a
+raid lockdown without prompts. A batch larger than ``GATE_RAID_CONCURRENCY`` runs after the
+update is answered (webhook mode must answer Telegram in time), tracked by the runtime's
+:class:`bot.inflight.InFlight` so that shutdown waits for it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from aiogram.types import ChatMemberUpdated, Message, User
 
 from bot.filters import HasNewMembers, InGroup
 from bot.gate import is_member
+from bot.inflight import InFlight
 from bot.senders import is_user_content, topic_id
 from bot.services import BotServices
 from core.models import SERVICE_ACCOUNT_IDS, MemberEventType, SenderKind, VerificationTrigger
@@ -34,9 +41,24 @@ async def on_joined(
 ) -> None:
     """One join, however many times Telegram reports it: one member event, one check (and
     on failure one mute and one prompt). Bots are recorded and never gated."""
+    if not _admit(services, chat_id, user, invite_link_name, via_join_request):
+        return
+    config = await services.group_config(chat_id)
+    if config is not None and config.active:
+        await services.raids.gate_joiners(bot, config, [user])
+
+
+def _admit(
+    services: BotServices,
+    chat_id: int,
+    user: User,
+    invite_link_name: str | None = None,
+    via_join_request: bool = False,
+) -> bool:
+    """Record a join (once, however many times Telegram reports it); whether to gate it."""
     services.state.seen_user(user)
     if not services.note_join(chat_id, user.id):
-        return  # the same join reported a second time
+        return False  # the same join reported a second time
     services.member_event(
         chat_id,
         user.id,
@@ -45,17 +67,28 @@ async def on_joined(
         invite_link_name=invite_link_name,
         via_join_request=via_join_request,
     )
-    if user.is_bot or user.id in SERVICE_ACCOUNT_IDS:
+    return not (user.is_bot or user.id in SERVICE_ACCOUNT_IDS)
+
+
+async def on_new_members(
+    message: Message, bot: Bot, services: BotServices, inflight: InFlight | None = None
+) -> None:
+    chat_id = message.chat.id
+    joiners = [
+        user
+        for user in message.new_chat_members or ()
+        if user.id != bot.id and _admit(services, chat_id, user)
+    ]
+    if not joiners:
         return
     config = await services.group_config(chat_id)
-    if config is not None and config.active:
-        await services.gate.enforce(bot, config, user, VerificationTrigger.JOIN)
-
-
-async def on_new_members(message: Message, bot: Bot, services: BotServices) -> None:
-    for user in message.new_chat_members or ():
-        if user.id != bot.id:
-            await on_joined(bot, services, message.chat.id, user)
+    if config is None or not config.active:
+        return
+    work = services.raids.gate_joiners(bot, config, joiners)
+    if inflight is not None and len(joiners) > services.settings.gate.raid_concurrency:
+        inflight.track(work)  # answered now; shutdown waits for it
+    else:
+        await work
 
 
 async def on_group_message(
@@ -74,6 +107,7 @@ async def on_group_message(
     config = await services.group_config(message.chat.id)
     if config is None or not config.active:
         return
+    await services.raids.expire(bot, config.group_id)  # a raid lockdown ends on its next event
     if sender_kind is SenderKind.CHANNEL:
         await services.gate.refuse_channel(bot, config, message)
         return

@@ -1,0 +1,272 @@
+"""Raids: many joiners at once are muted together, with one combined prompt, and a join rate
+above a threshold puts the group in a raid lockdown for a while.
+
+:meth:`RaidGuard.gate_joiners` is where every join the gate acts on ends up
+(:func:`bot.routers.gate.on_joined` and a ``new_chat_members`` batch):
+
+* one joiner, no lockdown: the gate as usual (:meth:`bot.gate.GateService.enforce`: check,
+  mute, an individual prompt);
+* a batch (many users in one update): every joiner checked and muted concurrently, at most
+  ``GATE_RAID_CONCURRENCY`` at a time (``restrictChatMember`` is not a send: only Telegram's
+  general limits apply), then ONE combined prompt naming the muted ones
+  (:func:`prompt_chunks`: at most ``MENTIONS_PER_PROMPT`` names and ``MAX_TEXT`` characters
+  a message), whose "I joined" button anyone it names may press (:data:`bot.gate.EVERYONE`);
+* ``GATE_RAID_JOINS`` joins within ``GATE_RAID_WINDOW_S`` (:class:`JoinWindow`, a sliding
+  window on the injected clock) start a raid lockdown of ``GATE_RAID_LOCKDOWN_S``, extended
+  while joins keep that rate: joiners are checked and muted (``muted`` with detail
+  ``{"raid": true}``) without prompts, and the group gets one notice with the join buttons
+  and a group-wide "I joined" when it starts and one when it ends. The end is noticed lazily,
+  on the group's next join or message (:meth:`RaidGuard.expire`): no timers.
+
+Each notice is a ``gate_events`` row ``prompted`` with ``user_id`` NULL and detail
+``{"raid_lockdown": "started" | "ended", "joins": N, "message_id": ...}`` (``joins``: the joins
+in the window when it started; all joins during it when it ended).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
+
+from bot import texts
+from bot.gate import EVERYONE, GROUPS_MAX, GateResult, GateService, prompt_keyboard
+from bot.repo import ChannelInfo, GroupConfig
+from core.clock import Clock
+from core.expiring import ExpiringMap
+from core.models import GateEventType, VerificationTrigger
+from core.settings import GateSettings
+
+log = logging.getLogger(__name__)
+
+#: At most this many joiners named in one combined prompt (Telegram allows 20 messages a
+#: minute into a group: a batch of n joiners costs ceil(n / 20) of them).
+MENTIONS_PER_PROMPT = 20
+#: Telegram's limit on a message's text (checked on the HTML, which is never shorter).
+MAX_TEXT = 4096
+STARTED, ENDED = "started", "ended"
+
+
+@dataclass(slots=True)
+class _Recent:
+    """One group's joins in the window: (time, how many), oldest first, and their sum."""
+
+    joins: deque[tuple[float, int]] = field(default_factory=deque)
+    total: int = 0
+
+
+class JoinWindow:
+    """Joins per group within the last ``window_s`` seconds of ``timer`` (sliding)."""
+
+    def __init__(
+        self, timer: Callable[[], float], window_s: float, *, max_groups: int = GROUPS_MAX
+    ) -> None:
+        self.timer = timer
+        self.window_s = window_s
+        #: a group's entry lives while its latest join is in the window
+        self._groups: ExpiringMap[int, _Recent] = ExpiringMap(
+            timer, window_s, max_entries=max_groups
+        )
+
+    def add(self, group_id: int, joins: int = 1) -> int:
+        """Count ``joins`` now; the joins within the window, these included."""
+        now = self.timer()
+        recent = self._groups.get(group_id) or _Recent()
+        while recent.joins and recent.joins[0][0] <= now - self.window_s:
+            recent.total -= recent.joins.popleft()[1]
+        recent.joins.append((now, joins))
+        recent.total += joins
+        self._groups.set(group_id, recent)
+        return recent.total
+
+
+def mention(user: Any) -> str:
+    """An HTML mention of the user by their (escaped, shortened) first name."""
+    name = html.escape((getattr(user, "first_name", None) or "there")[:64])
+    return f'<a href="tg://user?id={int(user.id)}">{name}</a>'
+
+
+def channels_text(channels: Sequence[ChannelInfo]) -> str:
+    return ", ".join(html.escape(c.label) for c in channels) or "the linked channels"
+
+
+def prompt_chunks(
+    users: Sequence[Any],
+    channels: Sequence[ChannelInfo],
+    *,
+    per_message: int = MENTIONS_PER_PROMPT,
+    max_chars: int = MAX_TEXT,
+) -> list[tuple[list[Any], str]]:
+    """The combined prompts for ``users``, in order: (the users named, the HTML text), each
+    naming at most ``per_message`` users in at most ``max_chars`` characters."""
+    listed = channels_text(channels)
+
+    def text(names: list[str]) -> str:
+        return texts.RAID_PROMPT.format(mentions=", ".join(names), channels=listed)
+
+    chunks: list[tuple[list[Any], str]] = []
+    named: list[Any] = []
+    names: list[str] = []
+    for user in users:
+        name = mention(user)
+        if names and (len(names) >= per_message or len(text([*names, name])) > max_chars):
+            chunks.append((named, text(names)))
+            named, names = [], []
+        named.append(user)
+        names.append(name)
+    if names:
+        chunks.append((named, text(names)))
+    return chunks
+
+
+@dataclass(slots=True)
+class Lockdown:
+    """A group's raid lockdown: until when (the clock's monotonic time), joins during it."""
+
+    until: float
+    joins: int
+
+
+class RaidGuard:
+    """Batches of joiners and raid lockdowns, per process (see the module's docstring)."""
+
+    def __init__(self, gate: GateService, settings: GateSettings, clock: Clock) -> None:
+        self.gate = gate
+        self.settings = settings
+        self.clock = clock
+        self.window = JoinWindow(clock.monotonic, settings.raid_window_s)
+        self._lockdowns: dict[int, Lockdown] = {}
+        self._slots = asyncio.Semaphore(settings.raid_concurrency)
+
+    def lockdown(self, group_id: int) -> Lockdown | None:
+        """The group's lockdown, while it lasts (it ends for good in :meth:`expire`)."""
+        lockdown = self._lockdowns.get(group_id)
+        if lockdown is None or lockdown.until <= self.clock.monotonic():
+            return None
+        return lockdown
+
+    async def gate_joiners(self, bot: Bot, config: GroupConfig, users: Sequence[Any]) -> None:
+        """Gate the users who just joined ``config``'s group (the join already recorded)."""
+        if not users:
+            return
+        group_id = config.group_id
+        await self.expire(bot, group_id)
+        lockdown, started = self._count(group_id, len(users))
+        if lockdown is None and len(users) == 1:
+            await self.gate.enforce(bot, config, users[0], VerificationTrigger.JOIN)
+            return
+        if lockdown is not None and started:
+            await self._notice(
+                bot,
+                group_id,
+                STARTED,
+                lockdown.joins,
+                texts.RAID_LOCKDOWN_STARTED.format(
+                    minutes=math.ceil(self.settings.raid_lockdown_s / 60),
+                    channels=channels_text(config.channels),
+                ),
+                prompt_keyboard(EVERYONE, config.channels),
+            )
+        extra = {"raid": True} if lockdown is not None else {"batch": len(users)}
+        muted = await self._mute_all(bot, config, users, extra)
+        if lockdown is None and muted:
+            await self._prompt_all(bot, config, muted, extra)
+
+    async def expire(self, bot: Bot, group_id: int) -> None:
+        """End the group's lockdown when its time is up (with the notice that says so)."""
+        lockdown = self._lockdowns.get(group_id)
+        if lockdown is None or lockdown.until > self.clock.monotonic():
+            return
+        del self._lockdowns[group_id]  # before the await: one end, however many updates race
+        await self._notice(bot, group_id, ENDED, lockdown.joins, texts.RAID_LOCKDOWN_ENDED)
+
+    def _count(self, group_id: int, joins: int) -> tuple[Lockdown | None, bool]:
+        """Count the joins; the group's lockdown (if any) and whether it starts now."""
+        rate = self.window.add(group_id, joins)
+        until = self.clock.monotonic() + self.settings.raid_lockdown_s
+        lockdown = self._lockdowns.get(group_id)
+        if lockdown is not None:
+            lockdown.joins += joins
+            if rate >= self.settings.raid_joins:
+                lockdown.until = max(lockdown.until, until)
+            return lockdown, False
+        if rate < self.settings.raid_joins:
+            return None, False
+        lockdown = self._lockdowns[group_id] = Lockdown(until=until, joins=rate)
+        log.warning("raid in %s: %d joins within %.0f s", group_id, rate, self.window.window_s)
+        return lockdown, True
+
+    async def _notice(
+        self,
+        bot: Bot,
+        group_id: int,
+        phase: str,
+        joins: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        sent = await self.gate.post(bot, group_id, text, markup)
+        detail = {"raid_lockdown": phase, "joins": joins}
+        detail["message_id"] = sent.message_id if sent else None
+        self.gate.event(group_id, None, GateEventType.PROMPTED, detail)
+
+    async def _mute_all(
+        self, bot: Bot, config: GroupConfig, users: Sequence[Any], extra: dict[str, Any]
+    ) -> list[tuple[Any, GateResult]]:
+        """Check and mute every user, ``GATE_RAID_CONCURRENCY`` at a time, without prompts;
+        the users muted, with their checks."""
+        # one admin list for the whole batch, not one getChatAdministrators per joiner
+        await self.gate.is_admin(bot, config.group_id, users[0].id)
+
+        async def one(user: Any) -> GateResult | None:
+            async with self._slots:
+                return await self.gate.enforce(
+                    bot, config, user, VerificationTrigger.JOIN, prompt=False, extra=extra
+                )
+
+        results = await asyncio.gather(*(one(u) for u in users), return_exceptions=True)
+        muted: list[tuple[Any, GateResult]] = []
+        for user, result in zip(users, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result
+                log.warning("gating joiner %s failed: %s", user.id, type(result).__name__)
+            elif result is not None and result.muted:
+                muted.append((user, result))
+        return muted
+
+    async def _prompt_all(
+        self,
+        bot: Bot,
+        config: GroupConfig,
+        muted: Sequence[tuple[Any, GateResult]],
+        extra: dict[str, Any],
+    ) -> None:
+        """One combined prompt per ``MENTIONS_PER_PROMPT`` muted joiners; a ``prompted``
+        event for each user named in a prompt that was sent."""
+        group_id = config.group_id
+        missing = {c.id for _, result in muted for c in result.missing}
+        channels = [c for c in config.channels if c.id in missing]
+        markup = prompt_keyboard(EVERYONE, channels)
+        checks = {user.id: result for user, result in muted}
+        for users, text in prompt_chunks([user for user, _ in muted], channels):
+            sent = await self.gate.post(bot, group_id, text, markup)
+            if not sent:
+                continue
+            for user in users:
+                detail = {
+                    "trigger": str(VerificationTrigger.JOIN),
+                    "missing": [c.id for c in checks[user.id].missing],
+                    **extra,
+                    "message_id": sent.message_id,
+                    "thread_id": None,
+                }
+                self.gate.event(group_id, user.id, GateEventType.PROMPTED, detail)
