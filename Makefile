@@ -15,7 +15,7 @@ demo: bootstrap  ## migrate the embedded database and run the demo
 lint: bootstrap
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy core
+	$(UV) run mypy core bot
 
 test: lint  ## lint, then the suite on SQLite, then the database tests on a throwaway PostgreSQL
 	@echo "==> pytest on SQLite"

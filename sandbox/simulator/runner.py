@@ -291,11 +291,11 @@ class Simulation:
             await self._feed(world.sender_chat_update(chat, shape.sender_chat_id, shape.text))
         elif shape.kind == "service":
             fields: dict[str, Any] = {}
-            if shape.text == "pinned_message":
-                recent = [m for m in reversed(world.sent_messages[-50:]) if m["chat"]["id"] == chat]
-                if not recent:
+            if shape.text == "pinned_message":  # an admin pins the newest message still there
+                kept = world.chats[chat].messages
+                if not kept:
                     return
-                fields["message_id"] = recent[0]["message_id"]
+                fields["message_id"] = max(kept)
             await self._feed(
                 world.service_update(chat, shape.text, by_user_id=shape.by_user_id, **fields)
             )
