@@ -37,8 +37,9 @@ from core.settings import Settings
 from sandbox.fake_telegram.server import FakeTelegramServer
 from sandbox.fake_telegram.session import FakeTelegramSession
 from sandbox.fake_telegram.world import FakeWorld, FaultPlan
+from sandbox.simulator.players import ShapePlayer
 from sandbox.simulator.scenario import Persona, Scenario, SimGroup
-from sandbox.simulator.shapes import FORUM_TOPICS, IDENTITY_CHANNELS, Shape, ShapePlanner, WorldPlan
+from sandbox.simulator.shapes import FORUM_TOPICS, IDENTITY_CHANNELS, ShapePlanner, WorldPlan
 from sandbox.simulator.traffic import Event, EventKind, Planner
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def _sim_sleep(clock: ManualClock, rng: random.Random) -> Callable[[float], Any]
     return sleep
 
 
-class Simulation:
+class Simulation(ShapePlayer):
     """One run of a scenario from ``start`` to ``end`` through the real bot."""
 
     def __init__(
@@ -246,6 +247,9 @@ class Simulation:
                 for channel_id in group.channel_ids:  # subscribed long before
                     world.set_member(channel_id, event.user_id, "member")
             chat = self._chat(group)
+            if chat == self.plan.requests_group:
+                await self._join_request(group, event.user_id)
+                return
             was_muted = world.is_muted(chat, event.user_id)
             await self._feed(world.join_update(chat, event.user_id))
             self._after_gate(group, event.user_id, was_muted)
@@ -278,48 +282,6 @@ class Simulation:
                 return
             await self._feed(world.leave_update(chat, event.user_id))
             self.planner.on_left(group, event.user_id)
-
-    async def _play_shape(self, shape: Shape) -> None:
-        world = self.world
-        group = self.groups[shape.chat_id]
-        chat = self._chat(group)
-        if shape.kind == "anonymous_admin":
-            await self._feed(world.anonymous_admin_update(chat, shape.text))
-        elif shape.kind == "automatic_forward":
-            await self._feed(world.automatic_forward_update(chat, shape.text))
-        elif shape.kind == "channel_post" and shape.sender_chat_id is not None:
-            await self._feed(world.sender_chat_update(chat, shape.sender_chat_id, shape.text))
-        elif shape.kind == "service":
-            fields: dict[str, Any] = {}
-            if shape.text == "pinned_message":  # an admin pins the newest message still there
-                kept = world.chats[chat].messages
-                if not kept:
-                    return
-                fields["message_id"] = max(kept)
-            await self._feed(
-                world.service_update(chat, shape.text, by_user_id=shape.by_user_id, **fields)
-            )
-
-    async def _world_events(self, index: int) -> None:
-        """The day's one-off events: a basic group becomes a supergroup (and its creator
-        protects it again there), a linked channel takes the bot's rights for a day."""
-        plan, world = self.plan, self.world
-        day_start = self.start + dt.timedelta(days=index, seconds=30)
-        if self.clock.now() < day_start:
-            self.clock.set(day_start)
-        if index == plan.migration_day and plan.basic_group is not None:
-            group = self.groups[plan.basic_group]
-            if group.chat_id not in self._live:
-                for update in world.migrate_group(group.chat_id, by_user_id=group.creator_id):
-                    await self._feed(update)
-                self._live[group.chat_id] = world.migrated_to(group.chat_id)
-                await self._protect(group)
-        if plan.rights_channel is not None and index in (plan.rights_day, plan.rights_day + 1):
-            owner = self.groups_by_channel[plan.rights_channel][0].creator_id
-            status = "left" if index == plan.rights_day else "administrator"
-            await self._feed(
-                world.change_bot_rights(plan.rights_channel, by_user_id=owner, status=status)
-            )
 
     async def _setup(self) -> None:
         """Each creator protects their group with ``/protect`` (the real admin flow; the basic

@@ -48,6 +48,7 @@ class WorldPlan:
     migration_day: int
     rights_channel: int | None  # the bot loses its rights here for ``rights_day``
     rights_day: int
+    requests_group: int | None = None  # newcomers ask to join (chat_join_request)
 
     @classmethod
     def of(cls, scenario: Scenario) -> WorldPlan:
@@ -63,6 +64,7 @@ class WorldPlan:
                 with_channels[0].channel_ids[-1] if with_channels and scenario.days >= 3 else None
             ),
             rights_day=max(1, scenario.days // 2),
+            requests_group=groups[2].chat_id if len(groups) >= 4 else None,
         )
 
 
