@@ -8,11 +8,12 @@ and ``_feed``.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from typing import TYPE_CHECKING, Any
 
 from bot.joinrequests import RequestCallback
 from sandbox.simulator.scenario import Persona, SimGroup
-from sandbox.simulator.shapes import Shape
+from sandbox.simulator.shapes import RAIDERS, Shape
 
 if TYPE_CHECKING:
     from core.clock import ManualClock
@@ -38,6 +39,18 @@ class ShapePlayer:
         async def _feed(self, update: dict[str, Any]) -> None: ...
         async def _protect(self, group: SimGroup) -> None: ...
         def _chat(self, group: SimGroup) -> int: ...
+
+    async def _raid(self, group: SimGroup) -> None:
+        """``RAIDERS`` throwaway accounts join at once, at midnight (one ``new_chat_members``
+        update, as a raid added by a script arrives): the gate mutes them together and locks
+        the group down for a while."""
+        rng = random.Random(self.planner.scenario.seed * 7 + 5)
+        raiders = [self.planner.scenario.new_user(rng, bot_like=True) for _ in range(RAIDERS)]
+        for raider in raiders:
+            self.world.add_user(raider.user_id, raider.first_name, raider.username)
+            self.planner.personas[(group.chat_id, raider.user_id)] = Persona.SPAMMER
+        chat = self._chat(group)
+        await self._feed(self.world.new_members_update(chat, [r.user_id for r in raiders]))
 
     async def _join_request(self, group: SimGroup, user_id: int) -> None:
         """A newcomer asks to join the group that uses join requests. The bot approves a
@@ -115,8 +128,12 @@ class ShapePlayer:
             if group.chat_id not in self._live:
                 for update in world.migrate_group(group.chat_id, by_user_id=group.creator_id):
                     await self._feed(update)
-                self._live[group.chat_id] = world.migrated_to(group.chat_id)
+                new_id = world.migrated_to(group.chat_id)
+                assert new_id is not None, "the world migrated the group"
+                self._live[group.chat_id] = new_id
                 await self._protect(group)
+        if index == plan.raid_day and plan.raid_group is not None:
+            await self._raid(self.groups[plan.raid_group])
         if plan.rights_channel is not None and index in (plan.rights_day, plan.rights_day + 1):
             owner = self.groups_by_channel[plan.rights_channel][0].creator_id
             status = "left" if index == plan.rights_day else "administrator"

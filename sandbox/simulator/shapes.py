@@ -23,6 +23,7 @@ IDENTITY_CHANNELS = {
 }
 SERVICE_MIX = ("pinned_message", "boost_added", "video_chat_started", "chat_background_set")
 FORUM_TOPICS = ("Announcements", "Help", "Off-topic")
+RAIDERS = 80  # accounts in the raid, arriving in one new_chat_members update
 ADMIN_NOTES = ("Reminder: be kind.", "Pinned the rules.", "Welcome, newcomers!")
 
 
@@ -49,6 +50,8 @@ class WorldPlan:
     rights_channel: int | None  # the bot loses its rights here for ``rights_day``
     rights_day: int
     requests_group: int | None = None  # newcomers ask to join (chat_join_request)
+    raid_group: int | None = None  # a raid: ``RAIDERS`` accounts join at once on ``raid_day``
+    raid_day: int = 0
 
     @classmethod
     def of(cls, scenario: Scenario) -> WorldPlan:
@@ -65,6 +68,8 @@ class WorldPlan:
             ),
             rights_day=max(1, scenario.days // 2),
             requests_group=groups[2].chat_id if len(groups) >= 4 else None,
+            raid_group=groups[0].chat_id if scenario.days >= 2 else None,
+            raid_day=max(1, (3 * scenario.days) // 4),
         )
 
 
