@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass
 
 from sandbox.simulator.scenario import Scenario, SimGroup
+from sandbox.simulator.traffic import poisson
 
 #: Channels people write as ("send as channel"); the bot administers none of them.
 IDENTITY_CHANNELS = {
@@ -113,10 +114,4 @@ class ShapePlanner:
         return out
 
     def _count(self, mean: float) -> int:
-        """A small Poisson count (Knuth), enough for a few events a day."""
-        limit, k, p = pow(2.718281828459045, -mean), 0, 1.0
-        while True:
-            p *= self.rng.random()
-            if p <= limit:
-                return k
-            k += 1
+        return poisson(self.rng, mean)

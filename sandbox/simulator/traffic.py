@@ -103,6 +103,21 @@ _SPAM = [
 ]
 
 
+def poisson(rng: random.Random, lam: float) -> int:
+    """A Poisson draw: Knuth for small rates, a rounded normal for large ones (``rng`` keeps it
+    deterministic)."""
+    if lam <= 0:
+        return 0
+    if lam > 50:
+        return max(0, round(rng.gauss(lam, lam**0.5)))
+    limit, k, p = pow(2.718281828459045, -lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
 class EventKind(StrEnum):
     JOIN = "join"  # joins a group
     MESSAGE = "message"  # writes in a group
@@ -265,17 +280,7 @@ class Planner:
         return out
 
     def _poisson(self, lam: float) -> int:
-        # Knuth for small rates, a rounded normal for large ones; deterministic via self.rng
-        if lam <= 0:
-            return 0
-        if lam > 50:
-            return max(0, round(self.rng.gauss(lam, lam**0.5)))
-        limit, k, p = pow(2.718281828459045, -lam), 0, 1.0
-        while True:
-            p *= self.rng.random()
-            if p <= limit:
-                return k
-            k += 1
+        return poisson(self.rng, lam)
 
     # ------------------------------------------------------------------ reactions
     def persona(self, group_id: int, user_id: int) -> Persona:
