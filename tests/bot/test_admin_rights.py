@@ -280,3 +280,16 @@ async def test_settings_switch_banning_channel_identities(harness: Harness) -> N
     audit = [a for a in await harness.rows("admin_audit_log") if a["action"] == "settings"]
     assert [a["changes"] for a in audit] == [{"ban_channel_senders": {"from": False, "to": True}}]
     assert "Usage: /settings" in await _say(harness, GROUP, ADMIN, "/settings ban_channels maybe")
+
+
+async def test_every_migration_is_recorded_even_of_an_unprotected_group(harness: Harness) -> None:
+    """Analytics join a group's two ids: the move is recorded whether or not it was gated."""
+    harness.world.add_group(BASIC, "Basic", creator_id=CREATOR, supergroup=False)
+    await harness.feed(harness.world.message_update(BASIC, ALICE, "hello from the old id"))
+    for update in harness.world.migrate_group(BASIC, UPGRADED, by_user_id=CREATOR):
+        await harness.feed(update)
+    (moved,) = await harness.rows("chat_migrations")
+    assert (moved["old_chat_id"], moved["new_chat_id"]) == (BASIC, UPGRADED)
+    assert await harness.rows("protected_groups") == []
+    kinds = [(m["chat_id"], m["sender_kind"]) for m in await harness.rows("messages")]
+    assert kinds == [(BASIC, "user"), (BASIC, "service"), (UPGRADED, "service")]
