@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.migration import move_group
 from core.db import write_turn
 from core.expiring import ExpiringMap
 from core.models import (
@@ -418,40 +419,10 @@ class ConfigRepo:
             session.add(ChatMigration(old_chat_id=old_id, new_chat_id=new_id, migrated_at=now))
             old = await session.get(ProtectedGroup, old_id)
             if old is not None:
-                await self._move_group(session, old, new_id, now)
+                await move_group(session, old, new_id, now)
         self.invalidate(old_id)
         self.invalidate(new_id)
         return True
-
-    @staticmethod
-    async def _move_group(
-        session: AsyncSession, old: ProtectedGroup, new_id: int, now: dt.datetime
-    ) -> None:
-        old_id = old.id
-        if await session.get(ProtectedGroup, new_id) is None:
-            session.add(
-                ProtectedGroup(
-                    id=new_id,
-                    title=old.title,
-                    owner_id=old.owner_id,
-                    enabled=old.enabled,
-                    settings=dict(old.settings or {}),
-                    member_count=old.member_count,
-                    last_sync_at=old.last_sync_at,
-                    created_at=old.created_at,
-                    updated_at=now,
-                )
-            )
-            await session.flush()
-        for model, column in (
-            (GroupChannelLink, GroupChannelLink.group_id),
-            (AccessList, AccessList.group_id),
-            (UserRestriction, UserRestriction.group_id),
-        ):
-            await session.execute(
-                sa.update(model).where(column == old_id).values({column.key: new_id})
-            )
-        await session.delete(old)
 
     async def resolve_user(self, token: str) -> User | None:
         """A known user by @username (case-insensitive) or numeric id."""
