@@ -22,6 +22,10 @@ from aiogram.types import TelegramObject
 
 log = logging.getLogger(__name__)
 
+#: Loop turns :meth:`InFlight.idle` yields first, so that tasks created but not yet started
+#: reach the middleware (a few turns cover the awaits aiogram runs before it).
+STARTUP_YIELDS = 5
+
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
@@ -67,7 +71,14 @@ class InFlight(BaseMiddleware):
             self._idle.set()
 
     async def idle(self, timeout_s: float) -> bool:
-        """Wait until no update is being handled, for up to ``timeout_s``; True when idle."""
+        """Wait until no update is being handled, for up to ``timeout_s``; True when idle.
+
+        Polling hands each update to a task of its own: a task created just before shutdown
+        has not started yet, so first let the loop run the tasks that are ready (an update
+        whose task has started is counted from then on).
+        """
+        for _ in range(STARTUP_YIELDS):
+            await asyncio.sleep(0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout_s)
         return self.count == 0

@@ -47,3 +47,18 @@ async def test_a_failing_handler_still_counts_as_finished() -> None:
         await inflight(handler, UPDATE, {})
     assert inflight.count == 0
     assert await inflight.idle(0.0)
+
+
+async def test_an_update_whose_task_has_not_started_yet_is_waited_for() -> None:
+    """Polling creates a task per update; shutdown right after must not miss it."""
+    inflight = InFlight()
+    handled: list[str] = []
+
+    async def handler(_event: Any, _data: dict[str, Any]) -> None:
+        await asyncio.sleep(0)
+        handled.append("done")
+
+    task = asyncio.create_task(inflight(handler, UPDATE, {}))  # created, not started
+    assert await inflight.idle(5.0)
+    assert handled == ["done"]
+    await task
