@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from core.db import Base
 from core.models.analytics import (
+    AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
+    AnalyticsChannelDaily,
+    AnalyticsFunnelDaily,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
+    AnalyticsInviteLinkDaily,
     AnalyticsLatencyHistogramDaily,
     AnalyticsMaterialization,
+    AnalyticsTopicDaily,
     AnalyticsVerificationDaily,
     MemberCountSnapshot,
     Summary,
@@ -50,6 +55,7 @@ from core.models.raw import (
     GateEvent,
     MemberEvent,
     Message,
+    ReactionEvent,
     User,
     UserRestriction,
     VerificationLog,
@@ -63,6 +69,7 @@ RAW_LOG_TABLES: tuple[str, ...] = (
     "admin_audit_log",
     "gate_events",
     "bot_rights",
+    "reaction_events",
 )
 """Append-only raw logs (retention pruning applies to these)."""
 
@@ -72,6 +79,11 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_hourly_activity",
     "analytics_latency_histogram_daily",
     "analytics_group_daily",
+    "analytics_funnel_daily",
+    "analytics_channel_daily",
+    "analytics_api_budget_daily",
+    "analytics_topic_daily",
+    "analytics_invite_link_daily",
 )
 
 __all__ = [
@@ -84,11 +96,16 @@ __all__ = [
     "TIME",
     "AccessList",
     "AdminAuditLog",
+    "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",
+    "AnalyticsChannelDaily",
+    "AnalyticsFunnelDaily",
     "AnalyticsGroupDaily",
     "AnalyticsHourlyActivity",
+    "AnalyticsInviteLinkDaily",
     "AnalyticsLatencyHistogramDaily",
     "AnalyticsMaterialization",
+    "AnalyticsTopicDaily",
     "AnalyticsVerificationDaily",
     "ApiCallLog",
     "Base",
@@ -107,6 +124,7 @@ __all__ = [
     "Message",
     "Owner",
     "ProtectedGroup",
+    "ReactionEvent",
     "SenderKind",
     "Summary",
     "SummaryType",

@@ -79,6 +79,100 @@ class AnalyticsGroupDaily(Base):
     failed: Mapped[int]
     joins: Mapped[int]
     leaves: Mapped[int]
+    kicks: Mapped[int] = mapped_column(default=0, server_default="0")
+    bots_joined: Mapped[int] = mapped_column(default=0, server_default="0")
+    reactions: Mapped[int] = mapped_column(default=0, server_default="0")
+    reacting_users: Mapped[int] = mapped_column(default=0, server_default="0")
+    silent_reactors: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class AnalyticsFunnelDaily(Base):
+    """The verification funnel per day and group (DESIGN: ``analytics_funnel_daily``)."""
+
+    __tablename__ = "analytics_funnel_daily"
+    __table_args__ = (sa.UniqueConstraint("day", "group_id"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    group_id: Mapped[int]
+    joined: Mapped[int]
+    prompted: Mapped[int]
+    clicked: Mapped[int]
+    passed: Mapped[int]
+    unmuted: Mapped[int]
+    denied_clicks: Mapped[int]
+    still_muted: Mapped[int]
+    verify_s_p50: Mapped[float | None]
+    verify_s_p90: Mapped[float | None]
+    # additions: join-request outcomes and deleted messages (distinct users / rows that day)
+    join_requests: Mapped[int] = mapped_column(default=0, server_default="0")
+    approved: Mapped[int] = mapped_column(default=0, server_default="0")
+    declined: Mapped[int] = mapped_column(default=0, server_default="0")
+    expired: Mapped[int] = mapped_column(default=0, server_default="0")
+    messages_deleted: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class AnalyticsChannelDaily(Base):
+    """What the gate did for each linked channel (DESIGN: ``analytics_channel_daily``)."""
+
+    __tablename__ = "analytics_channel_daily"
+    __table_args__ = (sa.UniqueConstraint("day", "channel_id"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    channel_id: Mapped[int]
+    joins: Mapped[int]
+    leaves: Mapped[int]
+    joins_after_prompt: Mapped[int]
+    leaves_after_unmute_7d: Mapped[int]
+    subscriber_count: Mapped[int | None]
+
+
+class AnalyticsApiBudgetDaily(Base):
+    """The Telegram API budget per day (DESIGN: ``analytics_api_budget_daily``)."""
+
+    __tablename__ = "analytics_api_budget_daily"
+    __table_args__ = (sa.UniqueConstraint("day"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    calls: Mapped[int]
+    peak_calls_per_s: Mapped[int]
+    sends: Mapped[int]
+    peak_sends_per_s: Mapped[int]
+    peak_group_sends_per_min: Mapped[int]
+    retry_after: Mapped[int]
+    human_messages: Mapped[int]
+    calls_per_message: Mapped[float | None]
+
+
+class AnalyticsTopicDaily(Base):
+    """Human messages and active users per day, group and forum topic (thread)."""
+
+    __tablename__ = "analytics_topic_daily"
+    __table_args__ = (sa.UniqueConstraint("day", "group_id", "message_thread_id"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    group_id: Mapped[int]
+    message_thread_id: Mapped[int]
+    messages: Mapped[int]
+    active_users: Mapped[int]
+
+
+class AnalyticsInviteLinkDaily(Base):
+    """Joins by named invite link per day and group, and how those joiners fared that day."""
+
+    __tablename__ = "analytics_invite_link_daily"
+    __table_args__ = (sa.UniqueConstraint("day", "group_id", "invite_link_name"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    group_id: Mapped[int]
+    invite_link_name: Mapped[str] = mapped_column(sa.String(256))
+    joins: Mapped[int]
+    passed: Mapped[int]
+    left: Mapped[int]
 
 
 class MemberCountSnapshot(Base):

@@ -152,6 +152,22 @@ class BotRight(Base):
     can_invite_users: Mapped[bool] = mapped_column(default=False)
 
 
+class ReactionEvent(Base):
+    """A change of reactions on a message: one user's (``message_reaction``) or the anonymous
+    totals (``message_reaction_count``, ``user_id`` NULL), as reactions added and removed."""
+
+    __tablename__ = "reaction_events"
+    __table_args__ = (sa.Index(None, "chat_id", "timestamp"), sa.Index(None, "timestamp"))
+
+    id: Mapped[int] = _id()
+    timestamp: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
+    chat_id: Mapped[int]
+    telegram_message_id: Mapped[int]
+    user_id: Mapped[int | None]
+    added: Mapped[int] = mapped_column(sa.SmallInteger, default=0, info=NON_NEGATIVE)
+    removed: Mapped[int] = mapped_column(sa.SmallInteger, default=0, info=NON_NEGATIVE)
+
+
 class UserRestriction(Base):
     """A mute the gate placed; active until lifted."""
 
