@@ -152,6 +152,24 @@ def sample_rows() -> dict[str, list[dict[str, Any]]]:
                 "can_invite_users": True,
             },
         ],
+        "reaction_events": [
+            {
+                "timestamp": ts,
+                "chat_id": -BIG,
+                "telegram_message_id": 2**31 - 1,
+                "user_id": BIG,
+                "added": 2,
+                "removed": 1,
+            },
+            {
+                "timestamp": ts,
+                "chat_id": -BIG,
+                "telegram_message_id": 7,
+                "user_id": None,
+                "added": 0,
+                "removed": 3,
+            },
+        ],
         "admin_audit_log": [
             {
                 "chat_id": -BIG,

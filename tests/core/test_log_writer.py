@@ -22,6 +22,7 @@ from core.models import (
     GateEvent,
     MemberEvent,
     Message,
+    ReactionEvent,
     User,
     VerificationLog,
 )
@@ -77,7 +78,8 @@ async def test_unknown_table_or_column_is_a_value_error(tmp_path: Path) -> None:
 async def test_rows_put_by_model_land_like_dict_rows(engine: AsyncEngine, tmp_path: Path) -> None:
     rows = sample_rows()
     models = {m.__tablename__: m for m in (VerificationLog, ApiCallLog, Message, MemberEvent,
-                                           AdminAuditLog, GateEvent, BotRight)}  # fmt: skip
+                                           AdminAuditLog, GateEvent, BotRight,
+                                           ReactionEvent)}  # fmt: skip
     assert set(models) == set(WRITABLE_TABLES)
     async with LogWriter(engine, writer_settings(tmp_path)) as writer:
         for table, table_rows in rows.items():
