@@ -76,12 +76,13 @@ SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), 
     FROM reaction_events WHERE timestamp >= %(start)s AND timestamp < %(end)s GROUP BY chat_id
     UNION ALL
     SELECT r.chat_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, count(*), count(*) FILTER (
-        WHERE NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.chat_id = r.chat_id
-            AND m.user_id = r.user_id AND m.created_at >= %(start)s AND m.created_at < %(end)s
-            AND m.sender_kind = 'user' AND NOT m.is_bot_message))
+        WHERE a.user_id IS NULL)
     FROM (SELECT DISTINCT chat_id, user_id FROM reaction_events
           WHERE timestamp >= %(start)s AND timestamp < %(end)s AND user_id IS NOT NULL
             AND user_id NOT IN ({service}) AND added > 0) AS r
+    LEFT JOIN (SELECT DISTINCT chat_id, user_id FROM messages
+               WHERE created_at >= %(start)s AND created_at < %(end)s AND {human_message}
+    ) AS a USING (chat_id, user_id)
     GROUP BY r.chat_id
 ) AS t GROUP BY group_id;
 
@@ -222,18 +223,23 @@ GROUP BY chat_id, message_thread_id;
 
 DELETE FROM analytics_invite_link_daily WHERE day = %(day)s;
 INSERT INTO analytics_invite_link_daily (day, group_id, invite_link_name, joins, passed, "left")
-SELECT %(day)s, j.chat_id, j.invite_link_name, count(*),
-       count(*) FILTER (WHERE EXISTS (
-           SELECT 1 FROM gate_events AS g WHERE g.group_id = j.chat_id AND g.user_id = j.user_id
-             AND g.event = 'passed' AND g.timestamp >= j.joined_at AND g.timestamp < %(end)s)),
-       count(*) FILTER (WHERE EXISTS (
-           SELECT 1 FROM member_events AS x WHERE x.chat_id = j.chat_id
-             AND x.user_id = j.user_id AND x.event IN ('leave', 'kick')
-             AND x.timestamp > j.joined_at AND x.timestamp < %(end)s))
-FROM (
+WITH j AS (
     SELECT chat_id, invite_link_name, user_id, min(timestamp) AS joined_at FROM member_events
     WHERE timestamp >= %(start)s AND timestamp < %(end)s AND event = 'join'
       AND invite_link_name IS NOT NULL AND {human_event}
       AND chat_id NOT IN (SELECT id FROM enforced_channels)
     GROUP BY chat_id, invite_link_name, user_id
-) AS j GROUP BY j.chat_id, j.invite_link_name;
+), passed AS (
+    SELECT DISTINCT j.chat_id, j.invite_link_name, j.user_id FROM j
+    JOIN gate_events AS g ON g.group_id = j.chat_id AND g.user_id = j.user_id
+    WHERE g.event = 'passed' AND g.timestamp >= j.joined_at AND g.timestamp < %(end)s
+), gone AS (
+    SELECT DISTINCT j.chat_id, j.invite_link_name, j.user_id FROM j
+    JOIN member_events AS x ON x.chat_id = j.chat_id AND x.user_id = j.user_id
+    WHERE x.event IN ('leave', 'kick') AND x.timestamp > j.joined_at
+      AND x.timestamp < %(end)s
+)
+SELECT %(day)s, chat_id, invite_link_name, count(*), count(p.user_id), count(g.user_id)
+FROM j LEFT JOIN passed AS p USING (chat_id, invite_link_name, user_id)
+LEFT JOIN gone AS g USING (chat_id, invite_link_name, user_id)
+GROUP BY chat_id, invite_link_name;
