@@ -1,13 +1,16 @@
 """Pipelines vs SQL inside PostgreSQL: materialize one day of every analytics table.
 
 A throwaway PostgreSQL (sandbox.postgres), migrated; day A gets 1M verifications, 1M API calls
-and 0.5M messages (times --scale), day B four times as many, loaded with COPY. Then, in one run:
+and 0.5M messages (times --scale), with member events (groups and linked channels, invite
+links, bots), gate events (one mute-prompt-click-pass-unmute episode per 20 verifications, some
+unfinished: the muted backlog; channel joins after prompts), reactions and channel member
+counts in proportion; day B four times as many, loaded with COPY. Then, in one run:
 
 - pipeline: ``pipelines.runner.materialize_range(day, day)`` — one real in-process Dagster run
-  of the five analytics assets with all checks — timed in a fresh child process (which also
+  of every analytics asset with all checks — timed in a fresh child process (which also
   reports its peak RSS);
-- sql: the same five aggregates as ``DELETE`` + ``INSERT ... SELECT ... GROUP BY`` inside
-  PostgreSQL, one transaction.
+- sql: the same aggregates as ``DELETE`` + ``INSERT ... SELECT`` inside PostgreSQL, one
+  transaction (history before the day read as SQL would: the muted backlog over all of it).
 
 Prints both times, peak memory, ``4x/1x`` for the pipeline, and last ``pipeline_vs_sql: ratio``
 (pipeline / sql at 1x; target <= 1.0). Usage: ``uv run python -m bench.pipeline [--scale 0.1]``.
@@ -22,6 +25,7 @@ import multiprocessing as mp
 import resource
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,81 +34,34 @@ import psycopg2
 
 from bench._common import database
 from core.db import plain_url
-from core.models import ApiCallLog, MemberEvent, Message, VerificationLog
+from core.models import (
+    ApiCallLog,
+    GateEvent,
+    MemberCountSnapshot,
+    MemberEvent,
+    Message,
+    ReactionEvent,
+    VerificationLog,
+)
 
 DAY_1X = dt.date(2026, 5, 1)
 DAY_4X = dt.date(2026, 5, 2)
 GROUPS = 500
 CHANNELS = 50
 USERS = 200_000
-SEEDED = (VerificationLog, ApiCallLog, Message, MemberEvent)
+SEEDED = (
+    VerificationLog,
+    ApiCallLog,
+    Message,
+    MemberEvent,
+    GateEvent,
+    ReactionEvent,
+    MemberCountSnapshot,
+)
 """The raw logs :func:`seed_day` fills, in the order it fills them."""
 
-SQL_AGGREGATES = """
-DELETE FROM analytics_verification_daily WHERE day = %(day)s;
-INSERT INTO analytics_verification_daily
-    (day, group_id, status, cached, error_type, trigger, checks, latency_ms_sum, latency_ms_max)
-SELECT %(day)s, group_id, status, cached, error_type, trigger, count(*), sum(latency_ms),
-       max(latency_ms)
-FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-GROUP BY group_id, status, cached, error_type, trigger;
-
-DELETE FROM analytics_api_calls_daily WHERE day = %(day)s;
-INSERT INTO analytics_api_calls_daily
-    (day, method, success, error_type, calls, latency_ms_sum, latency_ms_max)
-SELECT %(day)s, method, success, error_type, count(*), sum(latency_ms), max(latency_ms)
-FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-GROUP BY method, success, error_type;
-
-DELETE FROM analytics_hourly_activity WHERE day = %(day)s;
-INSERT INTO analytics_hourly_activity (day, hour, group_id, verifications, messages, joins)
-SELECT %(day)s, hour, group_id, sum(v), sum(m), sum(j) FROM (
-    SELECT extract(hour FROM timestamp AT TIME ZONE 'UTC')::int AS hour, group_id,
-           1 AS v, 0 AS m, 0 AS j
-    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-    UNION ALL
-    SELECT extract(hour FROM created_at AT TIME ZONE 'UTC')::int, chat_id, 0, 1, 0
-    FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
-      AND {human_message}
-    UNION ALL
-    SELECT extract(hour FROM timestamp AT TIME ZONE 'UTC')::int, chat_id, 0, 0, 1
-    FROM member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
-      AND event = 'join' AND chat_id NOT IN (SELECT id FROM enforced_channels)
-      AND {human_event}
-) AS t GROUP BY hour, group_id;
-
-DELETE FROM analytics_latency_histogram_daily WHERE day = %(day)s;
-INSERT INTO analytics_latency_histogram_daily (day, source, bucket_le_ms, count)
-SELECT %(day)s, source, bucket, count(*) FROM (
-    SELECT 'verification' AS source, {bucket} AS bucket
-    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-    UNION ALL
-    SELECT 'api', {bucket}
-    FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-) AS t GROUP BY source, bucket;
-
-DELETE FROM analytics_group_daily WHERE day = %(day)s;
-INSERT INTO analytics_group_daily
-    (day, group_id, messages, active_users, verifications, passed, failed, joins, leaves)
-SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), sum(passed),
-       sum(failed), sum(joins), sum(leaves) FROM (
-    SELECT group_id, 0 AS messages, 0 AS active_users, count(*) AS verifications,
-           count(*) FILTER (WHERE status = 'success') AS passed,
-           count(*) FILTER (WHERE status = 'failed') AS failed, 0 AS joins, 0 AS leaves
-    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-    GROUP BY group_id
-    UNION ALL
-    SELECT chat_id, count(*), count(DISTINCT user_id), 0, 0, 0, 0, 0
-    FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
-      AND {human_message} GROUP BY chat_id
-    UNION ALL
-    SELECT chat_id, 0, 0, 0, 0, 0, count(*) FILTER (WHERE event = 'join'),
-           count(*) FILTER (WHERE event IN ('leave', 'kick'))
-    FROM member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
-      AND chat_id NOT IN (SELECT id FROM enforced_channels) AND {human_event}
-    GROUP BY chat_id
-) AS t GROUP BY group_id;
-"""
+SQL_AGGREGATES = (Path(__file__).with_suffix(".sql")).read_text()
+"""The same aggregates as SQL (``bench/pipeline.sql``), by the pipelines' definitions."""
 
 
 def _sql_aggregates() -> str:
@@ -121,6 +78,7 @@ def _sql_aggregates() -> str:
         SQL_AGGREGATES.replace("{bucket}", _bucket_case())
         .replace("{human_message}", human_message)
         .replace("{human_event}", human_event)
+        .replace("{service}", service)
     )
 
 
@@ -147,6 +105,58 @@ def _copy(conn: Any, table: str, frame: pl.DataFrame) -> None:
     conn.commit()
 
 
+def _at(day: dt.date, micros: str) -> pl.Expr:
+    """The column ``micros`` (microseconds into ``day``) as a UTC timestamp."""
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return pl.col(micros).cast(pl.Duration("us")) + pl.lit(start)
+
+
+def _gate(
+    rng: np.random.Generator, day: dt.date, groups: np.ndarray, episodes: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Gate events of ``episodes`` joins (muted, prompted, then most click, pass and are
+    unmuted; what falls after midnight is left out: the muted backlog), a tenth as many join
+    requests and deleted messages; and joins of the group's linked channel by 40 % of the
+    prompted users (20 s after the prompt) and leaves by 2 % of the unmuted ones."""
+    us = 1_000_000
+    user = rng.integers(1, USERS, episodes)
+    group = rng.integers(0, GROUPS, episodes)
+    t0 = rng.integers(0, 86_400 * us, episodes)
+    clicked = t0 + (rng.gamma(2.0, 30.0, episodes) * us).astype(np.int64)
+    clicks = rng.random(episodes) < 0.8
+    passes = clicks & (rng.random(episodes) < 0.8)
+    steps = [
+        ("muted", np.ones(episodes, dtype=bool), t0),
+        ("prompted", np.ones(episodes, dtype=bool), t0 + us // 2),
+        ("clicked", clicks, clicked),
+        ("passed", passes, clicked + us),
+        ("unmuted", passes, clicked + us + us // 5),
+    ]
+    side = max(episodes // 10, 1)
+    for event in ("join_request", "approved", "declined", "expired", "message_deleted"):
+        steps.append((event, np.arange(episodes) < side, t0))
+    parts = [
+        pl.DataFrame({"group_id": groups[group[m]], "user_id": user[m], "event": event, "t": t[m]})
+        for event, m, t in steps
+    ]
+    gate = (
+        pl.concat(parts)
+        .filter(pl.col("t") < 86_400 * us)
+        .sort("t")
+        .select("group_id", "user_id", "event", timestamp=_at(day, "t"))
+    )
+    joins = rng.random(episodes) < 0.4
+    leaves = passes & (rng.random(episodes) < 0.02)
+    channel = -2_000_000_000_000 - (group % CHANNELS)  # group i links channel i % CHANNELS
+    moves = pl.concat(
+        [
+            pl.DataFrame({"chat_id": channel[m], "user_id": user[m], "event": e, "t": t[m]})
+            for e, m, t in (("join", joins, t0 + 20 * us), ("leave", leaves, clicked + 3600 * us))
+        ]
+    ).filter(pl.col("t") < 86_400 * us)
+    return gate, moves
+
+
 def seed_day(dsn: str, day: dt.date, verifications: int, api_calls: int, messages: int) -> None:
     """Synthetic raw logs for one UTC day, loaded with COPY."""
     rng = np.random.default_rng(day.toordinal())
@@ -171,11 +181,10 @@ def seed_day(dsn: str, day: dt.date, verifications: int, api_calls: int, message
         )
     )
     ok = rng.random(api_calls) < 0.95
+    methods = ["getChatMember", "sendMessage", "restrictChatMember", "deleteMessage"]
     a = pl.DataFrame(
         {
-            "method": rng.choice(
-                ["getChatMember", "sendMessage", "restrictChatMember", "deleteMessage"], api_calls
-            ),
+            "method": rng.choice([*methods, "getUpdates", "copyMessage"], api_calls),
             "chat_id": rng.choice(groups, api_calls),
             "user_id": rng.integers(1, USERS, api_calls),
             "success": ok,
@@ -198,7 +207,12 @@ def seed_day(dsn: str, day: dt.date, verifications: int, api_calls: int, message
             "sender_kind": np.where(bots, "bot", "user"),
             "created_at": _times(rng, day, messages),
         }
+    ).with_columns(  # a fifth in forum topics
+        message_thread_id=pl.when(pl.Series(rng.random(messages) < 0.2)).then(
+            pl.Series(rng.integers(1, 6, messages))
+        )
     )
+    gate, moves = _gate(rng, day, groups, max(verifications // 20, 1))
     n_events = max(messages // 10, 1)
     e = pl.DataFrame(
         {
@@ -209,12 +223,46 @@ def seed_day(dsn: str, day: dt.date, verifications: int, api_calls: int, message
             "event": rng.choice(["join", "join", "leave", "kick"], n_events),
             "timestamp": _times(rng, day, n_events),
             "is_bot": rng.random(n_events) < 0.02,
-            "via_join_request": np.zeros(n_events, dtype=bool),
         }
+    ).with_columns(  # a third of the joins by a named invite link
+        invite_link_name=pl.when(
+            (pl.col("event") == "join") & pl.Series(rng.random(n_events) < 0.3)
+        ).then(pl.format("link-{}", pl.Series(rng.integers(0, 10, n_events))))
     )
+    e = pl.concat(
+        [
+            e,
+            moves.select("chat_id", "user_id", "event", timestamp=_at(day, "t")).with_columns(
+                is_bot=False, invite_link_name=pl.lit(None, pl.String)
+            ),
+        ]
+    ).with_columns(via_join_request=False)
+    n_reactions = max(messages // 5, 1)
+    r = pl.DataFrame(
+        {
+            "timestamp": _times(rng, day, n_reactions),
+            "chat_id": rng.choice(groups, n_reactions),
+            "telegram_message_id": rng.integers(0, max(messages, 1), n_reactions),
+            "added": rng.choice([0, 1, 1, 1, 2], n_reactions),
+            "removed": rng.choice([0, 0, 0, 1], n_reactions),
+        }
+    ).with_columns(  # a tenth are anonymous counts
+        user_id=pl.when(pl.Series(rng.random(n_reactions) >= 0.1)).then(
+            pl.Series(rng.integers(1, USERS, n_reactions))
+        )
+    )
+    quarter_hours = np.arange(96) * 900_000_000  # the member-count sync, every 15 minutes
+    counts = pl.DataFrame(
+        {
+            "chat_id": np.repeat(-2_000_000_000_000 - np.arange(CHANNELS), 96),
+            "kind": "channel",
+            "member_count": rng.integers(1_000, 100_000, CHANNELS * 96),
+            "t": np.tile(quarter_hours, CHANNELS),
+        }
+    ).select("chat_id", "kind", "member_count", synced_at=_at(day, "t"))
     conn = psycopg2.connect(dsn)
     try:
-        for model, frame in zip(SEEDED, (v, a, m, e), strict=True):
+        for model, frame in zip(SEEDED, (v, a, m, e, gate, r, counts), strict=True):
             _copy(conn, model.__tablename__, frame)
         with conn.cursor() as cur:
             cur.execute("ANALYZE")
@@ -224,6 +272,7 @@ def seed_day(dsn: str, day: dt.date, verifications: int, api_calls: int, message
 
 
 def ensure_channels(dsn: str) -> None:
+    """The linked channels, and the groups linking them (group i links channel i % CHANNELS)."""
     conn = psycopg2.connect(dsn)
     with conn, conn.cursor() as cur:
         cur.execute(
@@ -231,6 +280,18 @@ def ensure_channels(dsn: str) -> None:
             "SELECT -2000000000000 - g, 'channel', now() FROM generate_series(0, %s) AS g "
             "ON CONFLICT DO NOTHING",
             (CHANNELS - 1,),
+        )
+        cur.execute(
+            "INSERT INTO protected_groups (id, title, enabled, settings, created_at, updated_at) "
+            "SELECT -1000000000000 - g, 'group', true, '{}', now(), now() "
+            "FROM generate_series(0, %s) AS g ON CONFLICT DO NOTHING",
+            (GROUPS - 1,),
+        )
+        cur.execute(
+            "INSERT INTO group_channel_links (group_id, channel_id, created_at) "
+            "SELECT -1000000000000 - g, -2000000000000 - g %% %s, now() "
+            "FROM generate_series(0, %s) AS g ON CONFLICT DO NOTHING",
+            (CHANNELS, GROUPS - 1),
         )
     conn.close()
 

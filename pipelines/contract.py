@@ -44,13 +44,24 @@ def polars_dtype(column: sa.Column[Any]) -> pl.DataType:
 
 
 def raw_columns(table_name: str, columns: Iterable[str]) -> dict[str, pl.DataType]:
-    """``{column: dtype}`` for a read of ``columns`` (plus the time column, last if absent)."""
+    """``{column: dtype}`` for a read of ``columns`` (plus the time column, last if absent;
+    a table with no marked time column, such as ``member_count_snapshots``, is read by the
+    columns given, its time last)."""
     t = table(table_name)
     names = list(columns)
-    when = time_column(t)
-    if when not in names:
-        names.append(when)
+    if any(c.info.get("time") for c in t.columns):
+        when = time_column(t)
+        if when not in names:
+            names.append(when)
     return {name: polars_dtype(t.c[name]) for name in names}
+
+
+def read_time_column(table_name: str, columns: Iterable[str]) -> str:
+    """The time column a read windows on: the table's marked one, else the read's last."""
+    t = table(table_name)
+    if any(c.info.get("time") for c in t.columns):
+        return time_column(t)
+    return list(columns)[-1]
 
 
 def _checks(column: sa.Column[Any]) -> list[pa.Check]:

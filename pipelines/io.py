@@ -1,5 +1,7 @@
 """Database I/O for the pipelines: read raw rows fast, write results back in bulk.
 
+What is read is declared in :mod:`pipelines.sources`.
+
 Reads (measured by ``bench/pipeline.py`` and the notes in the README):
 - PostgreSQL: ADBC (``adbc_driver_postgresql``; binary COPY straight into Arrow). About 0.7 s
   for 1M verification rows here, against 1.0-1.2 s with connectorx.
@@ -21,7 +23,6 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -31,47 +32,12 @@ from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
 from core.db import Base, backend_of, plain_url, sqlite_path, sync_url
-from core.models import time_column
-from pipelines.contract import raw_columns
-from pipelines.schemas import RAW_MODELS, RAW_READS, Validation, split_valid
+from pipelines.schemas import RAW_MODELS, Validation, split_valid
+from pipelines.sources import MIGRATIONS_SCHEMA, ConfigRead, RawSource
 from pipelines.transforms.daily import newest_per_day
 
 UTC = dt.UTC
 SQLITE_TS_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
-
-
-@dataclass(frozen=True)
-class RawSource:
-    """What one raw read selects: a table, its columns (with dtypes) and its time column."""
-
-    name: str
-    table: str
-    columns: Mapping[str, pl.DataType | type[pl.DataType]]
-    time_column: str
-    extra_where: str = ""
-    chat_column: str | None = None
-    """The column holding the group's chat id (migrated ids are merged there), if any."""
-
-
-def _source(name: str, extra_where: str = "", *, chat_column: str | None = None) -> RawSource:
-    """A raw read as :data:`pipelines.schemas.RAW_READS` lists it; dtypes and the time column
-    come from the schema in ``core.models``."""
-    table, columns = RAW_READS[name]
-    return RawSource(
-        name, table, raw_columns(table, columns), time_column(table), extra_where, chat_column
-    )
-
-
-VERIFICATIONS = _source("verifications", chat_column="group_id")
-API_CALLS = _source("api_calls")
-MESSAGES = _source("messages", chat_column="chat_id")
-# group activity only: joins/leaves of linked channels are not group events
-MEMBER_EVENTS = _source(
-    "member_events", "chat_id NOT IN (SELECT id FROM enforced_channels)", chat_column="chat_id"
-)
-SUMMARY_MESSAGES = _source("summary_messages", chat_column="chat_id")
-MIGRATIONS_SCHEMA = {"old_chat_id": pl.Int64, "new_chat_id": pl.Int64}
-RAW_SOURCES = {s.name: s for s in (VERIFICATIONS, API_CALLS, MESSAGES, MEMBER_EVENTS)}
 
 
 def day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -81,13 +47,13 @@ def day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]
     return start, end
 
 
-def _select_sql(source: RawSource, placeholder: tuple[str, str]) -> str:
+def _select_sql(source: RawSource, bounds: tuple[str, str]) -> str:
     # Column and table names come from the module constants above, never from input;
-    # the time window is always a bound parameter.
+    # the time window is always rendered here from datetimes or bound as a parameter.
+    if source.query:
+        return source.query.format(start=bounds[0], end=bounds[1])
     cols = ", ".join(f'"{c}"' for c in source.columns)
-    where = (
-        f'"{source.time_column}" >= {placeholder[0]} AND "{source.time_column}" < {placeholder[1]}'
-    )
+    where = f'"{source.time_column}" >= {bounds[0]} AND "{source.time_column}" < {bounds[1]}'
     if source.extra_where:
         where += f" AND {source.extra_where}"
     return f'SELECT {cols} FROM "{source.table}" WHERE {where}'
@@ -147,10 +113,11 @@ def _read_sqlite(url: str, source: RawSource, start: dt.datetime, end: dt.dateti
 def _read_sqlite_stdlib(
     url: str, source: RawSource, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
-    sql = _select_sql(source, ("?", "?"))
+    sql = _select_sql(source, (":start", ":end"))
     conn = sqlite3.connect(sqlite_path(url), timeout=30)
     try:
-        rows = conn.execute(sql, (_sqlite_text(start), _sqlite_text(end))).fetchall()
+        params = {"start": _sqlite_text(start), "end": _sqlite_text(end)}
+        rows = conn.execute(sql, params).fetchall()
     finally:
         conn.close()
     if not rows:
@@ -207,6 +174,7 @@ class RawStore:
         self._validations: dict[tuple[str, dt.datetime, dt.datetime], Validation] = {}
         self._newest: dict[tuple[str, dt.datetime, dt.datetime], dict[dt.date, dt.datetime]] = {}
         self._migrations: pl.DataFrame | None = None
+        self._configs: dict[str, pl.DataFrame] = {}
         self._lock = threading.Lock()
 
     def get(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
@@ -219,14 +187,16 @@ class RawStore:
                 self._frames[key] = frame
         return frame
 
-    def prefetch(self, sources: Iterable[RawSource], start: dt.datetime, end: dt.datetime) -> None:
-        todo = [s for s in sources if (s.name, start, end) not in self._frames]
+    def prefetch(self, reads: Iterable[tuple[RawSource, dt.datetime, dt.datetime]]) -> None:
+        """Read each ``(source, start, end)`` not read yet, several at a time."""
+        todo = list({(s.name, a, b): (s, a, b) for s, a, b in reads}.values())
+        todo = [(s, a, b) for s, a, b in todo if (s.name, a, b) not in self._frames]
         if len(todo) <= 1:
-            for s in todo:
-                self.get(s, start, end)
+            for s, a, b in todo:
+                self.get(s, a, b)
             return
         with ThreadPoolExecutor(max_workers=min(len(todo), 4)) as pool:
-            list(pool.map(lambda s: self.get(s, start, end), todo))
+            list(pool.map(lambda read: self.get(*read), todo))
 
     def valid(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> Validation:
         """The rows of ``get`` split by the source's raw model (computed once per run)."""
@@ -263,9 +233,21 @@ class RawStore:
                 self._migrations = found
         return found
 
+    def config(self, read: ConfigRead) -> pl.DataFrame:
+        """A configuration table as ``read`` selects it (read once per run)."""
+        with self._lock:
+            found = self._configs.get(read.name)
+        if found is None:
+            rows = read_table(self.url, read.sql)
+            found = pl.DataFrame([tuple(r) for r in rows], schema=dict(read.schema), orient="row")
+            with self._lock:
+                self._configs[read.name] = found
+        return found
+
     def clear(self) -> None:
         with self._lock:
             self._migrations = None
+            self._configs.clear()
             self._frames.clear()
             self._validations.clear()
             self._newest.clear()

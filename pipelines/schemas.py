@@ -37,6 +37,8 @@ UTC_TS = pl.Datetime("us", "UTC")
 
 # --------------------------------------------------------------------------- raw inputs
 
+_GATE = ("group_id", "user_id", "event", "timestamp")
+
 RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
     "verifications": (
         "verification_log",
@@ -44,13 +46,30 @@ RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "api_calls": (
         "api_call_log",
-        ("method", "success", "error_type", "latency_ms", "timestamp"),
+        ("method", "chat_id", "success", "error_type", "latency_ms", "timestamp"),
     ),
     "messages": (
         "messages",
-        ("chat_id", "user_id", "is_bot_message", "sender_kind", "created_at"),
+        (
+            "chat_id",
+            "user_id",
+            "is_bot_message",
+            "sender_kind",
+            "message_thread_id",
+            "created_at",
+        ),
     ),
-    "member_events": ("member_events", ("chat_id", "user_id", "event", "is_bot", "timestamp")),
+    "member_events": (
+        "member_events",
+        ("chat_id", "user_id", "event", "is_bot", "invite_link_name", "timestamp"),
+    ),
+    "channel_events": ("member_events", ("chat_id", "user_id", "event", "is_bot", "timestamp")),
+    "gate_events": ("gate_events", _GATE),
+    "prompts_before": ("gate_events", _GATE),
+    "unmutes_before": ("gate_events", _GATE),
+    "mute_history": ("gate_events", _GATE),
+    "reactions": ("reaction_events", ("chat_id", "user_id", "added", "timestamp")),
+    "channel_snapshots": ("member_count_snapshots", ("chat_id", "member_count", "synced_at")),
     "summary_messages": (
         "messages",
         (
@@ -77,6 +96,8 @@ VerificationRaw = RAW_MODELS["verifications"]
 ApiCallRaw = RAW_MODELS["api_calls"]
 MessageRaw = RAW_MODELS["messages"]
 MemberEventRaw = RAW_MODELS["member_events"]
+GateEventRaw = RAW_MODELS["gate_events"]
+ReactionRaw = RAW_MODELS["reactions"]
 SummaryMessageRaw = RAW_MODELS["summary_messages"]
 
 
@@ -149,17 +170,146 @@ class GroupDaily(_Output):
     failed: pl.Int64 = pa.Field(ge=0)
     joins: pl.Int64 = pa.Field(ge=0)
     leaves: pl.Int64 = pa.Field(ge=0)
+    kicks: pl.Int64 = pa.Field(ge=0)
+    bots_joined: pl.Int64 = pa.Field(ge=0)
+    reactions: pl.Int64 = pa.Field(ge=0)
+    reacting_users: pl.Int64 = pa.Field(ge=0)
+    silent_reactors: pl.Int64 = pa.Field(ge=0)
 
     class Config:
         unique = ["day", "group_id"]  # noqa: RUF012
 
     @pa.dataframe_check
     def outcomes_within_checks(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        """passed + failed never exceed verifications; active users never exceed messages."""
+        """passed + failed never exceed verifications; active users never exceed messages;
+        kicks are leaves; silent reactors are reacting users."""
         frame: pl.LazyFrame = data.lazyframe
         return frame.select(
             (pl.col("passed") + pl.col("failed") <= pl.col("verifications"))
             & (pl.col("active_users") <= pl.col("messages"))
+            & (pl.col("kicks") <= pl.col("leaves"))
+            & (pl.col("silent_reactors") <= pl.col("reacting_users"))
+        )
+
+
+class FunnelDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    group_id: pl.Int64 = pa.Field(nullable=False)
+    joined: pl.Int64 = pa.Field(ge=0)
+    prompted: pl.Int64 = pa.Field(ge=0)
+    clicked: pl.Int64 = pa.Field(ge=0)
+    passed: pl.Int64 = pa.Field(ge=0)
+    unmuted: pl.Int64 = pa.Field(ge=0)
+    denied_clicks: pl.Int64 = pa.Field(ge=0)
+    still_muted: pl.Int64 = pa.Field(ge=0)
+    verify_s_p50: pl.Float64 = pa.Field(nullable=True, ge=0)
+    verify_s_p90: pl.Float64 = pa.Field(nullable=True, ge=0)
+    join_requests: pl.Int64 = pa.Field(ge=0)
+    approved: pl.Int64 = pa.Field(ge=0)
+    declined: pl.Int64 = pa.Field(ge=0)
+    expired: pl.Int64 = pa.Field(ge=0)
+    messages_deleted: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "group_id"]  # noqa: RUF012
+
+    @pa.dataframe_check
+    def quantiles_ordered(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
+        """p50 <= p90, both NULL or neither (no unmute paired with its mute: no figure)."""
+        frame: pl.LazyFrame = data.lazyframe
+        p50, p90 = pl.col("verify_s_p50"), pl.col("verify_s_p90")
+        return frame.select(
+            pl.when(p50.is_null() | p90.is_null())
+            .then(p50.is_null() & p90.is_null())
+            .otherwise(p50 <= p90)
+        )
+
+
+class ChannelDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    channel_id: pl.Int64 = pa.Field(nullable=False)
+    joins: pl.Int64 = pa.Field(ge=0)
+    leaves: pl.Int64 = pa.Field(ge=0)
+    joins_after_prompt: pl.Int64 = pa.Field(ge=0)
+    leaves_after_unmute_7d: pl.Int64 = pa.Field(ge=0)
+    subscriber_count: pl.Int64 = pa.Field(nullable=True, ge=0)
+
+    class Config:
+        unique = ["day", "channel_id"]  # noqa: RUF012
+
+    @pa.dataframe_check
+    def subsets(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
+        """Joins after a prompt are joins; leaves after an unmute are leaves."""
+        frame: pl.LazyFrame = data.lazyframe
+        return frame.select(
+            (pl.col("joins_after_prompt") <= pl.col("joins"))
+            & (pl.col("leaves_after_unmute_7d") <= pl.col("leaves"))
+        )
+
+
+class ApiBudgetDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    calls: pl.Int64 = pa.Field(ge=0)
+    peak_calls_per_s: pl.Int64 = pa.Field(ge=0)
+    sends: pl.Int64 = pa.Field(ge=0)
+    peak_sends_per_s: pl.Int64 = pa.Field(ge=0)
+    peak_group_sends_per_min: pl.Int64 = pa.Field(ge=0)
+    retry_after: pl.Int64 = pa.Field(ge=0)
+    human_messages: pl.Int64 = pa.Field(ge=0)
+    calls_per_message: pl.Float64 = pa.Field(nullable=True, ge=0)
+
+    class Config:
+        unique = ["day"]  # noqa: RUF012
+
+    @pa.dataframe_check
+    def peaks_within_totals(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
+        """Sends are calls, a peak is part of its total, and the ratio is present exactly
+        when there were human messages."""
+        frame: pl.LazyFrame = data.lazyframe
+        return frame.select(
+            (pl.col("sends") <= pl.col("calls"))
+            & (pl.col("retry_after") <= pl.col("calls"))
+            & (pl.col("peak_calls_per_s") <= pl.col("calls"))
+            & (pl.col("peak_sends_per_s") <= pl.col("peak_calls_per_s"))
+            & (pl.col("peak_sends_per_s") <= pl.col("sends"))
+            & (pl.col("peak_group_sends_per_min") <= pl.col("sends"))
+            & (pl.col("calls_per_message").is_null() == (pl.col("human_messages") == 0))
+        )
+
+
+class TopicDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    group_id: pl.Int64 = pa.Field(nullable=False)
+    message_thread_id: pl.Int64 = pa.Field(nullable=False)
+    messages: pl.Int64 = pa.Field(gt=0)
+    active_users: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "group_id", "message_thread_id"]  # noqa: RUF012
+
+    @pa.dataframe_check
+    def authors_within_messages(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
+        frame: pl.LazyFrame = data.lazyframe
+        return frame.select(pl.col("active_users") <= pl.col("messages"))
+
+
+class InviteLinkDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    group_id: pl.Int64 = pa.Field(nullable=False)
+    invite_link_name: pl.String = pa.Field(nullable=False)
+    joins: pl.Int64 = pa.Field(gt=0)
+    passed: pl.Int64 = pa.Field(ge=0)
+    left: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "group_id", "invite_link_name"]  # noqa: RUF012
+
+    @pa.dataframe_check
+    def of_the_joiners(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
+        """``passed`` and ``left`` count some of the users who joined."""
+        frame: pl.LazyFrame = data.lazyframe
+        return frame.select(
+            (pl.col("passed") <= pl.col("joins")) & (pl.col("left") <= pl.col("joins"))
         )
 
 

@@ -1,8 +1,10 @@
-"""The five daily analytics assets, their checks and their freshness checks.
+"""The daily analytics assets, their checks and their freshness checks.
 
 Each asset is a thin wrapper: read the raw rows of its partitions (shared across assets of the
-run), split off invalid raw rows (excluded from the aggregates, counted and reported in metadata
-and in the non-blocking ``raw_inputs_valid`` check), run its pure polars transform, validate
+run) and whatever else its transform takes (history before the window, configuration, the
+days: :class:`AnalyticsSpec`), split off invalid raw rows (excluded from the aggregates,
+counted and reported in metadata and in the non-blocking ``raw_inputs_valid`` check), merge a
+migrated group's ids, run its pure polars transform, validate
 the output (the BLOCKING ``output_valid`` check; a failing frame is NOT written and the run
 fails), then replace its days in one transaction.
 
@@ -21,19 +23,28 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines import schemas
-from pipelines.io import (
-    API_CALLS,
-    MEMBER_EVENTS,
-    MESSAGES,
-    VERIFICATIONS,
-    RawSource,
-    day_bounds,
-    replace_days,
-)
+from pipelines.io import day_bounds, replace_days
 from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
 from pipelines.resources import DatabaseResource
 from pipelines.schemas import Validation, split_valid
-from pipelines.transforms import daily
+from pipelines.sources import (
+    API_CALLS,
+    CHANNEL_EVENTS,
+    CHANNEL_SNAPSHOTS,
+    GATE_EVENTS,
+    LINKS,
+    MEMBER_EVENTS,
+    MESSAGES,
+    MUTE_HISTORY,
+    PROMPTS_BEFORE,
+    REACTIONS,
+    UNMUTES_BEFORE,
+    VERIFICATIONS,
+    ConfigRead,
+    Lookback,
+    RawSource,
+)
+from pipelines.transforms import budget, daily, gate
 from pipelines.transforms.humans import merge_migrated_chats
 
 GROUP = "analytics"
@@ -47,20 +58,49 @@ API_CALLS_DAILY = "analytics_api_calls_daily"
 HOURLY_ACTIVITY = "analytics_hourly_activity"
 LATENCY_HISTOGRAM_DAILY = "analytics_latency_histogram_daily"
 GROUP_DAILY = "analytics_group_daily"
+FUNNEL_DAILY = "analytics_funnel_daily"
+CHANNEL_DAILY = "analytics_channel_daily"
+API_BUDGET_DAILY = "analytics_api_budget_daily"
+TOPIC_DAILY = "analytics_topic_daily"
+INVITE_LINK_DAILY = "analytics_invite_link_daily"
 
 FRESHNESS_DEADLINE_CRON = "0 2 * * *"
 """A day's partitions must be materialized by 02:00 UTC the next day."""
 
 
+class PartitionDays:
+    """A transform input: the days being computed, as a frame with one ``day`` column (for
+    figures that a day without any event still has, such as the muted backlog)."""
+
+
+PARTITION_DAYS = PartitionDays()
+Extra = Lookback | ConfigRead | PartitionDays
+"""Inputs besides the window's raw rows: history before it, configuration, the days."""
+
+
 @dataclass(frozen=True)
 class AnalyticsSpec:
-    """One analytics table: its raw inputs, transform and output model."""
+    """One analytics table: its raw inputs, transform and output model.
+
+    The transform is called with the valid rows of each of ``sources`` over the partition
+    window, then one frame per entry of ``extras``, in order; chat ids merged in each.
+    """
 
     table: str
     sources: tuple[RawSource, ...]
     transform: Callable[..., pl.DataFrame]
     model: type[pa.DataFrameModel]
     description: str
+    extras: tuple[Extra, ...] = ()
+
+    def reads(
+        self, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[RawSource, dt.datetime, dt.datetime]]:
+        """Every raw read of a window ``[start, end)``: the sources', then the lookbacks'."""
+        lookbacks = [
+            (e.source, *e.window(start, end)) for e in self.extras if isinstance(e, Lookback)
+        ]
+        return [(s, start, end) for s in self.sources] + lookbacks
 
 
 SPECS: tuple[AnalyticsSpec, ...] = (
@@ -78,7 +118,7 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         daily.api_calls_daily,
         schemas.ApiCallsDaily,
         "Telegram Bot API calls per UTC day, method, success and error type, with latency "
-        "sum and max.",
+        "sum and max (long polling, getUpdates, included).",
     ),
     AnalyticsSpec(
         HOURLY_ACTIVITY,
@@ -94,15 +134,61 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         daily.latency_histogram_daily,
         schemas.LatencyHistogramDaily,
         "Latency histogram (fixed bounds 5 ms ... 5 s and +inf) per UTC day, for gate checks "
-        "and for Bot API calls.",
+        "and for Bot API calls other than long polling (getUpdates).",
     ),
     AnalyticsSpec(
         GROUP_DAILY,
-        (VERIFICATIONS, MESSAGES, MEMBER_EVENTS),
+        (VERIFICATIONS, MESSAGES, MEMBER_EVENTS, REACTIONS),
         daily.group_daily,
         schemas.GroupDaily,
         "Per UTC day and group (a migrated group under its new id): human messages, active "
-        "users, verifications, passed, failed, human joins and leaves.",
+        "users, verifications, passed, failed, human joins, leaves (with kicks) and kicks, bots "
+        "joined, reactions added, reacting users and silent reactors (reacted, wrote nothing).",
+    ),
+    AnalyticsSpec(
+        FUNNEL_DAILY,
+        (VERIFICATIONS, MEMBER_EVENTS, GATE_EVENTS),
+        gate.funnel_daily,
+        schemas.FunnelDaily,
+        "The verification funnel per UTC day and group: humans joined, users prompted, "
+        "clicked, passed, unmuted; denied clicks; users still muted at the end of the day; "
+        "p50/p90 seconds from mute to unmute; join requests approved, declined, expired; "
+        "messages deleted.",
+        (MUTE_HISTORY, PARTITION_DAYS),
+    ),
+    AnalyticsSpec(
+        CHANNEL_DAILY,
+        (CHANNEL_EVENTS, GATE_EVENTS, CHANNEL_SNAPSHOTS),
+        gate.channel_daily,
+        schemas.ChannelDaily,
+        "Per UTC day and linked channel: human joins and leaves, joins within 24 h after a "
+        "prompt and leaves within 7 days after an unmute in a group linking it, and the "
+        "day's last subscriber count.",
+        (PROMPTS_BEFORE, UNMUTES_BEFORE, LINKS),
+    ),
+    AnalyticsSpec(
+        API_BUDGET_DAILY,
+        (API_CALLS, MESSAGES),
+        budget.api_budget_daily,
+        schemas.ApiBudgetDaily,
+        "The Bot API budget per UTC day (without getUpdates): calls and sends with their "
+        "peaks per second, the peak sends into one chat in a minute, RetryAfter errors, "
+        "human messages and calls per message.",
+    ),
+    AnalyticsSpec(
+        TOPIC_DAILY,
+        (MESSAGES,),
+        daily.topic_daily,
+        schemas.TopicDaily,
+        "Human messages and active users per UTC day, group and forum topic.",
+    ),
+    AnalyticsSpec(
+        INVITE_LINK_DAILY,
+        (MEMBER_EVENTS, GATE_EVENTS),
+        gate.invite_link_daily,
+        schemas.InviteLinkDaily,
+        "Per UTC day, group and named invite link: humans who joined by it, and of them those "
+        "who passed the gate and those who left the same day.",
     ),
 )
 SPEC_BY_TABLE = {s.table: s for s in SPECS}
@@ -123,19 +209,29 @@ def compute(
     spec: AnalyticsSpec,
     db: DatabaseResource,
     days: list[dt.date],
-    prefetch: Sequence[RawSource] = (),
+    prefetch: Sequence[AnalyticsSpec] = (),
 ) -> ComputedDays:
-    """Read, check and transform ``days`` (contiguous) of ``spec.table``; nothing is written."""
+    """Read, check and transform ``days`` (contiguous) of ``spec.table``; nothing is written.
+
+    ``prefetch``: other specs of the run, whose reads are started together with these."""
     start, end = day_bounds(days[0], days[-1])
-    db.raw.prefetch({s.name: s for s in (*spec.sources, *prefetch)}.values(), start, end)
-    raw_checks = {s.name: db.raw.valid(s, start, end) for s in spec.sources}
+    reads = spec.reads(start, end)
+    db.raw.prefetch([*reads, *(r for other in prefetch for r in other.reads(start, end))])
+    raw_checks = {s.name: db.raw.valid(s, a, b) for s, a, b in reads}
     migrations = db.raw.migrations()  # a migrated group aggregates under its new id
-    output = spec.transform(
-        *(
-            merge_migrated_chats(raw_checks[s.name].valid, s.chat_column, migrations)
-            for s in spec.sources
-        )
-    )
+
+    def merged(frame: pl.DataFrame, chat_column: str | None) -> pl.DataFrame:
+        return merge_migrated_chats(frame, chat_column, migrations)
+
+    inputs = [merged(raw_checks[s.name].valid, s.chat_column) for s in spec.sources]
+    for extra in spec.extras:
+        if isinstance(extra, Lookback):
+            inputs.append(merged(raw_checks[extra.source.name].valid, extra.source.chat_column))
+        elif isinstance(extra, ConfigRead):
+            inputs.append(merged(db.raw.config(extra), extra.chat_column))
+        else:
+            inputs.append(pl.DataFrame({"day": days}, schema={"day": pl.Date}))
+    output = spec.transform(*inputs)
     newest: dict[dt.date, dt.datetime] = {}
     for source in spec.sources:
         for day, when in db.raw.newest_per_day(source, start, end).items():
@@ -198,13 +294,9 @@ def _check_results(spec: AnalyticsSpec, computed: ComputedDays) -> list[dg.Asset
     ]
 
 
-def _sources_for(keys: Any) -> list[RawSource]:
-    wanted: dict[str, RawSource] = {}
-    for key in keys:
-        spec = SPEC_BY_TABLE.get(key.to_user_string())
-        if spec is not None:
-            wanted.update({s.name: s for s in spec.sources})
-    return list(wanted.values())
+def _specs_for(keys: Any) -> list[AnalyticsSpec]:
+    found = (SPEC_BY_TABLE.get(key.to_user_string()) for key in keys)
+    return [spec for spec in found if spec is not None]
 
 
 def _build_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -240,7 +332,7 @@ def _define_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> d
         context: dg.AssetExecutionContext, database: DatabaseResource
     ) -> Iterator[dg.MaterializeResult[Any]]:
         days = partition_days(context.partition_keys)
-        computed = compute(spec, database, days, _sources_for(context.selected_asset_keys))
+        computed = compute(spec, database, days, _specs_for(context.selected_asset_keys))
         checks = _check_results(spec, computed)
         metadata: dict[str, Any] = {
             "days": len(days),

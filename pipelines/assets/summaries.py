@@ -9,16 +9,11 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from pipelines.io import (
-    SUMMARY_MESSAGES,
-    day_bounds,
-    record_materialization,
-    sync_engine,
-    table,
-)
+from pipelines.io import day_bounds, record_materialization, sync_engine, table
 from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
 from pipelines.resources import DatabaseResource
 from pipelines.schemas import SummaryRow, split_valid
+from pipelines.sources import SUMMARY_MESSAGES
 from pipelines.transforms.humans import merge_migrated_chats
 from pipelines.transforms.summaries import WINDOWS, summarize
 

@@ -1,4 +1,4 @@
-"""The daily analytics aggregates, one function per analytics table.
+"""The daily analytics aggregates of activity and API calls, one function per table.
 
 Inputs are raw frames that passed their raw models (see :mod:`pipelines.schemas`); every
 timestamp is ``Datetime("us", "UTC")`` and the UTC day/hour come from it. Outputs have exactly
@@ -15,7 +15,25 @@ Conventions (also in the README), DESIGN's "human" throughout (:mod:`.humans`):
 - ``passed``/``failed`` count ``success``/``failed`` checks; ``error`` checks count only in
   ``verifications``.
 - The latency histogram has every bucket (zeros included) for each day and source with rows;
-  a latency goes to the first bound it does not exceed, NULL is +inf.
+  a latency goes to the first bound it does not exceed, NULL is +inf. Source ``api`` leaves
+  out long polling (``getUpdates``), which waits by design; ``analytics_api_calls_daily``
+  keeps it.
+
+``analytics_group_daily`` also has, per day and group:
+- ``kicks``: human ``kick`` events (``leaves`` counts them too).
+- ``bots_joined``: ``join`` events with ``is_bot`` (service accounts are not bots here).
+- ``reactions``: the sum of ``added`` over the group's ``reaction_events`` rows, a user's and
+  the anonymous counts (``user_id`` NULL) alike.
+- ``reacting_users``: distinct users (not NULL, not a service account) with a row of
+  ``added > 0``; ``silent_reactors``: those of them with no human message in the group that
+  day.
+- A row for each (day, group) with checks, human messages, human member events, bots joining
+  or reactions.
+
+``analytics_topic_daily`` (day, group_id, message_thread_id): human messages with a
+``message_thread_id`` (forum topics): ``messages`` and ``active_users`` (distinct authors).
+
+The gate's tables are in :mod:`.gate`, the API budget in :mod:`.budget`.
 """
 
 from __future__ import annotations
@@ -23,10 +41,18 @@ from __future__ import annotations
 import polars as pl
 
 from core.models import LATENCY_BUCKETS_MS
-from pipelines.transforms.humans import human_member_events, human_messages
+from pipelines.transforms.humans import (
+    bot_joins,
+    human_member_events,
+    human_messages,
+    human_reactors,
+)
 
 VERIFICATION_KEYS = ("group_id", "status", "cached", "error_type", "trigger")
 API_KEYS = ("method", "success", "error_type")
+LONG_POLL = "getUpdates"
+"""Long polling waits by design (up to its timeout): a call, but no latency to chart nor
+budget to spend; it stays in ``analytics_api_calls_daily`` only."""
 
 
 def _exact_sum(column: str) -> pl.Expr:
@@ -42,24 +68,24 @@ _US_PER_DAY = 86_400_000_000
 _US_PER_HOUR = 3_600_000_000
 
 
-def _epoch_us(ts: str) -> pl.Expr:
+def epoch_us(ts: str) -> pl.Expr:
     return pl.col(ts).dt.cast_time_unit("us").dt.epoch("us")
 
 
-def _day(ts: str) -> pl.Expr:
+def utc_day(ts: str) -> pl.Expr:
     """The UTC day, by integer arithmetic on epoch microseconds (several times faster than
     ``dt.date()`` on a tz-aware column, and the same for UTC)."""
-    return (_epoch_us(ts) // _US_PER_DAY).cast(pl.Int32).cast(pl.Date).alias("day")
+    return (epoch_us(ts) // _US_PER_DAY).cast(pl.Int32).cast(pl.Date).alias("day")
 
 
-def _hour(ts: str) -> pl.Expr:
+def utc_hour(ts: str) -> pl.Expr:
     """The UTC hour 0-23."""
-    return ((_epoch_us(ts) // _US_PER_HOUR) % 24).cast(pl.Int16).alias("hour")
+    return ((epoch_us(ts) // _US_PER_HOUR) % 24).cast(pl.Int16).alias("hour")
 
 
 def newest_per_day(frame: pl.DataFrame, ts: str) -> pl.DataFrame:
     """``day, newest``: the latest timestamp of each UTC day present in ``frame``."""
-    return frame.group_by(_day(ts)).agg(pl.col(ts).max().alias("newest"))
+    return frame.group_by(utc_day(ts)).agg(pl.col(ts).max().alias("newest"))
 
 
 def verification_daily(verifications: pl.DataFrame) -> pl.DataFrame:
@@ -67,7 +93,7 @@ def verification_daily(verifications: pl.DataFrame) -> pl.DataFrame:
     keys = ["day", *VERIFICATION_KEYS]
     return (
         verifications.lazy()
-        .with_columns(_day("timestamp"))
+        .with_columns(utc_day("timestamp"))
         .group_by(keys)
         .agg(
             pl.len().cast(pl.Int64).alias("checks"),
@@ -84,7 +110,7 @@ def api_calls_daily(api_calls: pl.DataFrame) -> pl.DataFrame:
     keys = ["day", *API_KEYS]
     return (
         api_calls.lazy()
-        .with_columns(_day("timestamp"))
+        .with_columns(utc_day("timestamp"))
         .group_by(keys)
         .agg(
             pl.len().cast(pl.Int64).alias("calls"),
@@ -107,18 +133,20 @@ def hourly_activity(
     keys = ["day", "hour", "group_id"]
     v = (
         verifications.lazy()
-        .group_by(_day("timestamp"), _hour("timestamp"), pl.col("group_id"))
+        .group_by(utc_day("timestamp"), utc_hour("timestamp"), pl.col("group_id"))
         .agg(pl.len().cast(pl.Int64).alias("verifications"))
     )
     m = (
         human_messages(messages.lazy())
-        .group_by(_day("created_at"), _hour("created_at"), pl.col("chat_id").alias("group_id"))
+        .group_by(
+            utc_day("created_at"), utc_hour("created_at"), pl.col("chat_id").alias("group_id")
+        )
         .agg(pl.len().cast(pl.Int64).alias("messages"))
     )
     j = (
         human_member_events(member_events.lazy())
         .filter(pl.col("event") == "join")
-        .group_by(_day("timestamp"), _hour("timestamp"), pl.col("chat_id").alias("group_id"))
+        .group_by(utc_day("timestamp"), utc_hour("timestamp"), pl.col("chat_id").alias("group_id"))
         .agg(pl.len().cast(pl.Int64).alias("joins"))
     )
     joined = v.join(m, on=keys, how="full", coalesce=True).join(
@@ -138,7 +166,7 @@ def latency_histogram_daily(verifications: pl.DataFrame, api_calls: pl.DataFrame
     """``analytics_latency_histogram_daily``: fixed-bucket latency counts per day and source."""
     parts = [
         _histogram(verifications, "verification"),
-        _histogram(api_calls, "api"),
+        _histogram(api_calls.filter(pl.col("method") != LONG_POLL), "api"),
     ]
     return pl.concat(parts).sort("day", "source", "bucket_le_ms", nulls_last=True)
 
@@ -155,7 +183,7 @@ def _histogram(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     if frame.height == 0:
         return pl.DataFrame(schema=schema)
     counted = (
-        frame.select(_day("timestamp"), bucket_of(frame["latency_ms"]))
+        frame.select(utc_day("timestamp"), bucket_of(frame["latency_ms"]))
         .group_by("day", "bucket_le_ms")
         .agg(pl.len().cast(pl.Int64).alias("count"))
     )
@@ -183,41 +211,100 @@ def _histogram(frame: pl.DataFrame, source: str) -> pl.DataFrame:
 
 
 def group_daily(
-    verifications: pl.DataFrame, messages: pl.DataFrame, member_events: pl.DataFrame
+    verifications: pl.DataFrame,
+    messages: pl.DataFrame,
+    member_events: pl.DataFrame,
+    reactions: pl.DataFrame,
 ) -> pl.DataFrame:
-    """``analytics_group_daily``: one row per day and group with any activity (messages,
-    active users, joins and leaves of humans only)."""
+    """``analytics_group_daily``: one row per day and group with any activity (checks, human
+    messages, member events of humans or bots joining, reactions)."""
     keys = ["day", "group_id"]
     v = (
         verifications.lazy()
-        .group_by(_day("timestamp"), pl.col("group_id"))
+        .group_by(utc_day("timestamp"), pl.col("group_id"))
         .agg(
             pl.len().cast(pl.Int64).alias("verifications"),
             (pl.col("status") == "success").sum().cast(pl.Int64).alias("passed"),
             (pl.col("status") == "failed").sum().cast(pl.Int64).alias("failed"),
         )
     )
-    m = (
+    authors = human_messages(messages.lazy()).select(
+        utc_day("created_at"), pl.col("chat_id").alias("group_id"), "user_id"
+    )
+    m = authors.group_by(keys).agg(
+        pl.len().cast(pl.Int64).alias("messages"),
+        pl.col("user_id").drop_nulls().n_unique().cast(pl.Int64).alias("active_users"),
+    )
+    e = (
+        human_member_events(member_events.lazy())
+        .group_by(utc_day("timestamp"), pl.col("chat_id").alias("group_id"))
+        .agg(
+            (pl.col("event") == "join").sum().cast(pl.Int64).alias("joins"),
+            pl.col("event").is_in(["leave", "kick"]).sum().cast(pl.Int64).alias("leaves"),
+            (pl.col("event") == "kick").sum().cast(pl.Int64).alias("kicks"),
+        )
+    )
+    b = (
+        bot_joins(member_events.lazy())
+        .group_by(utc_day("timestamp"), pl.col("chat_id").alias("group_id"))
+        .agg(pl.len().cast(pl.Int64).alias("bots_joined"))
+    )
+    r = (
+        reactions.lazy()
+        .group_by(utc_day("timestamp"), pl.col("chat_id").alias("group_id"))
+        .agg(pl.col("added").sum().cast(pl.Int64).alias("reactions"))
+    )
+    reactors = (
+        human_reactors(reactions.lazy())
+        .select(utc_day("timestamp"), pl.col("chat_id").alias("group_id"), "user_id")
+        .unique()
+    )
+    silent = reactors.join(
+        authors.filter(pl.col("user_id").is_not_null()).unique(),
+        on=[*keys, "user_id"],
+        how="anti",
+    )
+    ru = reactors.group_by(keys).agg(pl.len().cast(pl.Int64).alias("reacting_users"))
+    su = silent.group_by(keys).agg(pl.len().cast(pl.Int64).alias("silent_reactors"))
+    counts = (*GROUP_COUNTS, *GROUP_REACTION_COUNTS)
+    out = v
+    for part in (m, e, b, r):
+        out = out.join(part, on=keys, how="full", coalesce=True)
+    return (
+        out.join(ru, on=keys, how="left")
+        .join(su, on=keys, how="left")
+        .select(*keys, *(pl.col(c).fill_null(0) for c in counts))
+        .sort(keys)
+        .collect()
+    )
+
+
+GROUP_COUNTS = (
+    "messages",
+    "active_users",
+    "verifications",
+    "passed",
+    "failed",
+    "joins",
+    "leaves",
+    "kicks",
+    "bots_joined",
+)
+GROUP_REACTION_COUNTS = ("reactions", "reacting_users", "silent_reactors")
+
+
+def topic_daily(messages: pl.DataFrame) -> pl.DataFrame:
+    """``analytics_topic_daily``: human messages and their distinct authors per day, group and
+    forum topic (``message_thread_id``; messages outside a topic have none and are left out)."""
+    keys = ["day", "group_id", "message_thread_id"]
+    return (
         human_messages(messages.lazy())
-        .group_by(_day("created_at"), pl.col("chat_id").alias("group_id"))
+        .filter(pl.col("message_thread_id").is_not_null())
+        .group_by(utc_day("created_at"), pl.col("chat_id").alias("group_id"), "message_thread_id")
         .agg(
             pl.len().cast(pl.Int64).alias("messages"),
             pl.col("user_id").drop_nulls().n_unique().cast(pl.Int64).alias("active_users"),
         )
-    )
-    e = (
-        human_member_events(member_events.lazy())
-        .group_by(_day("timestamp"), pl.col("chat_id").alias("group_id"))
-        .agg(
-            (pl.col("event") == "join").sum().cast(pl.Int64).alias("joins"),
-            pl.col("event").is_in(["leave", "kick"]).sum().cast(pl.Int64).alias("leaves"),
-        )
-    )
-    counts = ("messages", "active_users", "verifications", "passed", "failed", "joins", "leaves")
-    return (
-        v.join(m, on=keys, how="full", coalesce=True)
-        .join(e, on=keys, how="full", coalesce=True)
-        .select(*keys, *(pl.col(c).fill_null(0) for c in counts))
         .sort(keys)
         .collect()
     )

@@ -43,6 +43,22 @@ def human_member_events(member_events: Frame) -> Frame:
     return member_events.filter(~pl.col("is_bot") & ~_service_account("user_id"))
 
 
+def bot_joins(member_events: Frame) -> Frame:
+    """Bots joining (``is_bot``); a service account is no bot that joined."""
+    return member_events.filter(
+        pl.col("is_bot") & (pl.col("event") == "join") & ~_service_account("user_id")
+    )
+
+
+def human_reactors(reactions: Frame) -> Frame:
+    """Reaction rows of people who added a reaction: a user id (anonymous totals have none),
+    not a service account's, ``added > 0``. (``reaction_events`` records no ``is_bot``: the
+    service accounts are the non-people it can name.)"""
+    return reactions.filter(
+        pl.col("user_id").is_not_null() & ~_service_account("user_id") & (pl.col("added") > 0)
+    )
+
+
 def migration_map(migrations: pl.DataFrame) -> dict[int, int]:
     """``{old chat id: the id it is known by now}`` from ``chat_migrations`` rows
     (``old_chat_id``, ``new_chat_id``), a chain of migrations followed to its end."""

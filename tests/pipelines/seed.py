@@ -13,11 +13,15 @@ from core.models import (
     ApiCallLog,
     ChatMigration,
     EnforcedChannel,
+    GateEvent,
+    GateEventType,
     GroupChannelLink,
+    MemberCountSnapshot,
     MemberEvent,
     Message,
     Owner,
     ProtectedGroup,
+    ReactionEvent,
     SenderKind,
     User,
     VerificationLog,
@@ -30,7 +34,7 @@ DAYS = 4
 GROUPS = (-1001, -1002, -1003)
 CHANNELS = (-2001, -2002)
 USERS = tuple(range(101, 121))
-RAW_LOGS = (VerificationLog, ApiCallLog, Message, MemberEvent)
+RAW_LOGS = (VerificationLog, ApiCallLog, Message, MemberEvent, GateEvent, ReactionEvent)
 """The raw logs :func:`seed` writes."""
 WORDS = [
     "release",
@@ -65,20 +69,101 @@ def _ts(day: dt.date, rng: random.Random) -> dt.datetime:
     )
 
 
+GATE_EVENTS = [e.value for e in GateEventType]
+LINK_NAMES = ("ads", "promo")
+
+
+def _gate_day(day: dt.date, rng: random.Random, *, history: bool = False) -> list[Base]:
+    """Gate events, reactions, topic messages, invite-link and bot joins, more API calls and
+    channel member counts of one day (of the day before the first, only what later days look
+    back on: mutes, prompts and unmutes). Every group has a gate event each day (so that
+    each day's denied clicks land on a funnel row); mutes and unmutes of few users, so that
+    unmutes end mutes of earlier days too; midnight edges. (Member counts:
+    :func:`seed_member_counts`.)"""
+    start = dt.datetime.combine(day, dt.time(), UTC)
+    edges = [start, start + dt.timedelta(days=1) - dt.timedelta(microseconds=1)]
+    users = USERS[:6]
+    rows: list[Base] = []
+    for i in range(40):
+        kind = rng.choice(["muted", "unmuted", "prompted"] if history else GATE_EVENTS * 2)
+        if kind in ("muted", "unmuted"):
+            kind = rng.choice(["muted", "unmuted"])  # as often as all the others together
+        rows.append(
+            GateEvent(
+                timestamp=edges[i] if i < 2 else _ts(day, rng),
+                group_id=GROUPS[i] if i < len(GROUPS) else rng.choice(GROUPS),
+                user_id=None if i % 13 == 12 else rng.choice(users),
+                event=kind,
+            )
+        )
+    if history:
+        return rows
+    for i in range(15):
+        rows.append(
+            ReactionEvent(
+                timestamp=edges[i] if i < 2 else _ts(day, rng),
+                chat_id=rng.choice(GROUPS),
+                telegram_message_id=rng.randrange(50),
+                user_id=rng.choice([*USERS, None, None, 777000]),
+                added=rng.choice([0, 1, 1, 2]),
+                removed=rng.choice([0, 0, 1]),
+            )
+        )
+    for i in range(10):
+        rows.append(
+            Message(
+                telegram_message_id=day.toordinal() * 100 + i,
+                chat_id=rng.choice(GROUPS),
+                user_id=rng.choice(USERS),
+                content="topic",
+                sender_kind=SenderKind.BOT if i == 9 else SenderKind.USER,
+                is_bot_message=i == 9,
+                message_thread_id=rng.choice([1, 2]),
+                created_at=edges[i] if i < 2 else _ts(day, rng),
+            )
+        )
+    for i in range(12):
+        bot = i % 6 == 4  # a bot joining
+        rows.append(
+            MemberEvent(
+                chat_id=rng.choice(GROUPS),
+                user_id=BOT_ID if bot else rng.choice(users),
+                event="join" if i % 3 < 2 else rng.choice(["leave", "kick"]),
+                is_bot=bot,
+                invite_link_name=rng.choice(LINK_NAMES) if i % 3 == 0 else None,
+                timestamp=edges[i] if i < 2 else _ts(day, rng),
+            )
+        )
+    for _ in range(10):
+        rows.append(
+            ApiCallLog(
+                method=rng.choice(["getUpdates", "sendMessage", "copyMessage", "sendPhoto"]),
+                chat_id=rng.choice(GROUPS),
+                success=True,
+                latency_ms=1.0,
+                timestamp=start + dt.timedelta(hours=12, seconds=rng.randrange(90)),
+            )
+        )
+    return rows
+
+
 def seed(
     url: str, *, first_day: dt.date = FIRST_DAY, days: int = DAYS, seed: int = 1
 ) -> dict[str, int]:
-    """Config tables plus raw logs for ``days`` days (one day left empty, midnight edges).
+    """Config tables plus raw logs for ``days`` days (one day left empty, midnight edges), and
+    gate events the day before them.
 
     Returns the raw log rows written per table.
     """
     rng = random.Random(seed)
+    more = random.Random(seed + 1)  # the later additions (:func:`_gate_day`)
     now = dt.datetime(2026, 3, 10, tzinfo=UTC)
-    raw: list[Base] = []
+    raw: list[Base] = _gate_day(first_day - dt.timedelta(days=1), more, history=True)
     for offset in range(days):
         day = first_day + dt.timedelta(days=offset)
         if offset == 2:
             continue  # an empty day
+        raw.extend(_gate_day(day, more))
         start = dt.datetime.combine(day, dt.time(), UTC)
         edges = [start, start + dt.timedelta(days=1) - dt.timedelta(microseconds=1)]
         for i in range(60):
@@ -157,6 +242,7 @@ def seed(
     links = [
         GroupChannelLink(group_id=GROUPS[0], channel_id=CHANNELS[0], created_at=now),
         GroupChannelLink(group_id=GROUPS[1], channel_id=CHANNELS[1], created_at=now),
+        GroupChannelLink(group_id=GROUPS[1], channel_id=CHANNELS[0], created_at=now),
     ]
     users = [
         User(
@@ -176,6 +262,32 @@ def seed(
             session.flush()
     written = Counter(row.__tablename__ for row in raw)
     return {model.__tablename__: written[model.__tablename__] for model in RAW_LOGS}
+
+
+def seed_member_counts(
+    url: str, *, first_day: dt.date = FIRST_DAY, days: int = DAYS, seed: int = 3
+) -> int:
+    """``member_count_snapshots`` as the member-count sync writes them: two a day for each
+    channel and the first group, on the days :func:`seed` fills. Returns the rows written."""
+    rng = random.Random(seed)
+    rows: list[Base] = []
+    for offset in range(days):
+        day = first_day + dt.timedelta(days=offset)
+        for chat, kind in (
+            (CHANNELS[0], "channel"),
+            (CHANNELS[1], "channel"),
+            (GROUPS[0], "group"),
+        ):
+            rows.extend(
+                MemberCountSnapshot(
+                    chat_id=chat,
+                    kind=kind,
+                    member_count=rng.randrange(100, 200),
+                    synced_at=_ts(day, rng),
+                )
+                for _ in range(2)
+            )
+    return sum(_add(url, rows).values())
 
 
 # ------------------------------------------------------------------ not humans, migrations

@@ -21,8 +21,9 @@ from pipelines.io import sync_engine
 from pipelines.partitions import daily_partitions
 from pipelines.resources import FakeTelegramResource
 from pipelines.runner import MaterializeError, materialize_range
+from tests.pipelines import raw_totals
 from tests.pipelines.results import asset_named, materialization
-from tests.pipelines.seed import DAYS, FIRST_DAY, seed
+from tests.pipelines.seed import DAYS, FIRST_DAY, seed, seed_member_counts
 
 LAST_DAY = FIRST_DAY + dt.timedelta(days=DAYS - 1)
 PARTITIONS = daily_partitions(dt.date(2026, 1, 1))
@@ -62,6 +63,7 @@ def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture
 def seeded(db_url: str) -> str:
     seed(db_url)
+    seed_member_counts(db_url)
     return db_url
 
 
@@ -82,13 +84,16 @@ def test_totals_per_day_equal_sql_counts_over_raw_rows(
         "FROM verification_log GROUP BY 1",
     )
     raw_a = _per_day(url, f"SELECT {a}, count(*) FROM api_call_log GROUP BY 1")
+    raw_a_timed = _per_day(  # long polling has no latency bucket
+        url, f"SELECT {a}, count(*) FROM api_call_log WHERE method <> 'getUpdates' GROUP BY 1"
+    )
     raw_m = _per_day(url, f"SELECT {m}, count(*) FROM messages WHERE NOT is_bot_message GROUP BY 1")
     raw_e = _per_day(
         url,
         f"SELECT {e}, sum(CASE WHEN event = 'join' THEN 1 ELSE 0 END), "
         "sum(CASE WHEN event IN ('leave', 'kick') THEN 1 ELSE 0 END) "
         "FROM member_events WHERE chat_id NOT IN (SELECT id FROM enforced_channels) "
-        "GROUP BY 1",
+        f"AND {raw_totals.HUMAN} GROUP BY 1",
     )
     assert len(raw_v) == DAYS - 1  # one seeded day is empty
 
@@ -113,7 +118,7 @@ def test_totals_per_day_equal_sql_counts_over_raw_rows(
         "SELECT day, sum(count) FROM analytics_latency_histogram_daily "
         "WHERE source = 'api' GROUP BY day",
     )
-    assert got == raw_a
+    assert got == raw_a_timed and raw_a_timed != raw_a
     got = _per_day(
         url,
         "SELECT day, sum(messages), sum(verifications), sum(passed), sum(failed), "
@@ -130,6 +135,38 @@ def test_totals_per_day_equal_sql_counts_over_raw_rows(
     )
     got = _per_day(url, "SELECT day, sum(active_users) FROM analytics_group_daily GROUP BY day")
     assert got == active
+
+    # the new tables: per-day figures equal to the same definitions in SQL over the raw rows
+    seeded_days = {str(FIRST_DAY + dt.timedelta(days=i)) for i in range(DAYS)}
+    raw_figures = {}
+    for name, (table_sql, raw_sql) in raw_totals.per_day_pairs(backend).items():
+        raw = {d: v for d, v in _per_day(url, raw_sql).items() if d in seeded_days}
+        figures = {d: v for d, v in _per_day(url, table_sql).items() if any(v)}
+        assert figures == raw and raw, name  # (a backlog-only day is a row of zeros)
+        raw_figures[name] = raw
+    with sync_engine(url).connect() as conn:
+        ratios = conn.execute(
+            sa.text("SELECT day, calls_per_message FROM analytics_api_budget_daily")
+        ).all()
+        quantiles = conn.execute(
+            sa.text(
+                "SELECT day, group_id, verify_s_p50, verify_s_p90 FROM analytics_funnel_daily "
+                "WHERE verify_s_p50 IS NOT NULL"
+            )
+        ).all()
+    for day, ratio in ratios:
+        calls, *_, messages = raw_figures["budget"][str(day)]
+        assert ratio == pytest.approx(calls / messages) if messages else ratio is None
+    expected = raw_totals.verify_quantiles(url, backend, FIRST_DAY)
+    assert expected and {(str(d), g) for d, g, _, _ in quantiles} == set(expected)
+    for day, group, p50, p90 in quantiles:
+        assert (p50, p90) == pytest.approx(expected[(str(day), group)], abs=1e-3)
+    muted = _per_day(url, "SELECT day, sum(still_muted) FROM analytics_funnel_daily GROUP BY day")
+    backlog = {
+        d: raw_totals.still_muted(url, backend, dt.date.fromisoformat(d)) for d in seeded_days
+    }
+    assert muted == {d: (n,) for d, n in backlog.items() if n}
+    assert muted[str(FIRST_DAY + dt.timedelta(days=2))]  # the empty day: its backlog only
 
     # freshness rows: one per table and day (the empty day too, with zero rows)
     marks = _per_day(
@@ -288,4 +325,4 @@ def test_malformed_sqlite_timestamp_is_reported_not_fatal(
     assert not raw.passed and raw.metadata["invalid_rows"].value == 1
     with sync_engine(seeded).connect() as conn:
         calls = conn.execute(sa.text("SELECT sum(calls) FROM analytics_api_calls_daily")).scalar()
-    assert calls == 40  # the seeded day, without the malformed row
+    assert calls == 50  # the seeded day, without the malformed row

@@ -53,7 +53,7 @@ def test_dagster_asset_materialize_cli(db_url: str, tmp_path: Path) -> None:
         api = conn.execute(sa.text("SELECT sum(calls) FROM analytics_api_calls_daily")).scalar()
         other = conn.execute(sa.text("SELECT count(*) FROM analytics_hourly_activity")).scalar()
     assert [str(d) for d in days] == ["2026-03-02"]
-    assert api == 40 and other == 0
+    assert api == 50 and other == 0
     assert any(home.iterdir())  # the run was recorded in DAGSTER_HOME
 
 

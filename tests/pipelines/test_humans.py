@@ -16,9 +16,10 @@ import sqlalchemy as sa
 
 from core.settings import Settings
 from pipelines.contract import raw_columns
-from pipelines.io import MEMBER_EVENTS, MESSAGES, RawStore, day_bounds, sync_engine
+from pipelines.io import RawStore, day_bounds, sync_engine
 from pipelines.runner import materialize_range
 from pipelines.schemas import RAW_READS
+from pipelines.sources import MEMBER_EVENTS, MESSAGES
 from pipelines.transforms import daily, summaries
 from pipelines.transforms.humans import merge_migrated_chats
 from pipelines.transforms.summaries import WINDOWS
@@ -83,39 +84,41 @@ def test_only_user_messages_and_human_member_events_count() -> None:
     messages = frame(
         "messages",
         [
-            (-1, 10, False, "user", AT),
-            (-1, 10, False, "user", AT),
-            (-1, 11, False, "user", AT),
-            (-1, None, True, "bot", AT),  # our prompt
-            (-1, 99, True, "bot", AT),  # another bot
-            (-1, 1087968824, False, "anonymous_admin", AT),
-            (-1, 777000, False, "linked_channel", AT),
-            (-1, 136817688, False, "channel", AT),
-            (-1, 777000, False, "service", AT),
-            (-1, 777000, False, "user", AT),  # a service account, from before sender_kind
+            (-1, 10, False, "user", None, AT),
+            (-1, 10, False, "user", None, AT),
+            (-1, 11, False, "user", None, AT),
+            (-1, None, True, "bot", None, AT),  # our prompt
+            (-1, 99, True, "bot", None, AT),  # another bot
+            (-1, 1087968824, False, "anonymous_admin", None, AT),
+            (-1, 777000, False, "linked_channel", None, AT),
+            (-1, 136817688, False, "channel", None, AT),
+            (-1, 777000, False, "service", None, AT),
+            (-1, 777000, False, "user", None, AT),  # a service account, from before sender_kind
         ],
     )
     events = frame(
         "member_events",
         [
-            (-1, 20, "join", False, AT),
-            (-1, 21, "leave", False, AT),
-            (-1, 22, "kick", False, AT),
-            (-1, 99, "join", True, AT),  # a bot
-            (-1, 99, "kick", True, AT),
-            (-1, 777000, "join", False, AT),  # a service account
-            (-1, 1087968824, "leave", False, AT),
+            (-1, 20, "join", False, None, AT),
+            (-1, 21, "leave", False, None, AT),
+            (-1, 22, "kick", False, None, AT),
+            (-1, 99, "join", True, None, AT),  # a bot
+            (-1, 99, "kick", True, None, AT),
+            (-1, 777000, "join", False, None, AT),  # a service account
+            (-1, 1087968824, "leave", False, None, AT),
         ],
     )
     verifications = frame("verifications", [(-1, "success", False, None, "join", 5.0, AT)])
-    assert daily.group_daily(verifications, messages, events).rows() == [
-        # messages, active users, verifications, passed, failed, joins, leaves (+ kicks)
-        (D1, -1, 3, 2, 1, 1, 0, 1, 2)
+    reactions = frame("reactions", [(-1, 777000, 1, AT), (-1, 1087968824, 2, AT)])
+    assert daily.group_daily(verifications, messages, events, reactions).rows() == [
+        # messages, active users, verifications, passed, failed, joins, leaves (+ kicks),
+        # kicks, bots joined, reactions (anyone's), reacting users and silent ones (people's)
+        (D1, -1, 3, 2, 1, 1, 0, 1, 2, 1, 1, 3, 0, 0)
     ]
     assert daily.hourly_activity(verifications, messages, events).rows() == [(D1, 10, -1, 1, 3, 1)]
     summary_rows = [
         (-1, i, user, f"word{i} release", None, is_bot, kind, AT)
-        for i, (_, user, is_bot, kind, _) in enumerate(messages.rows())
+        for i, (_, user, is_bot, kind, _, _) in enumerate(messages.rows())
     ]
     out = summaries.summarize(
         frame("summary_messages", summary_rows), pl.DataFrame(), AT.replace(hour=23)

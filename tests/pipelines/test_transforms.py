@@ -39,9 +39,12 @@ verifications = raw_frame(
     "verification_log",
     ("group_id", "user_id", "status", "cached", "error_type", "trigger", "latency_ms"),
 )
-api_calls = raw_frame("api_call_log", ("method", "success", "error_type", "latency_ms"))
-messages = raw_frame("messages", ("chat_id", "user_id", "is_bot_message", "sender_kind"))
-events = raw_frame("member_events", ("chat_id", "user_id", "event", "is_bot"))
+api_calls = raw_frame("api_call_log", ("method", "chat_id", "success", "error_type", "latency_ms"))
+messages = raw_frame(
+    "messages", ("chat_id", "user_id", "is_bot_message", "sender_kind", "message_thread_id")
+)
+events = raw_frame("member_events", ("chat_id", "user_id", "event", "is_bot", "invite_link_name"))
+reactions = raw_frame("reaction_events", ("chat_id", "user_id", "added"))
 
 
 V = verifications(
@@ -55,27 +58,31 @@ V = verifications(
 )
 A = api_calls(
     [
-        ("getChatMember", True, None, 5.0, at(D1, 1)),
-        ("getChatMember", False, "RetryAfter", 100.0, at(D1, 2)),
-        ("getChatMember", True, None, 7.0, at(D1, 3)),
-        ("sendMessage", False, None, 2500.0, at(D2, 4)),  # failure with a NULL error type
+        ("getChatMember", -1, True, None, 5.0, at(D1, 1)),
+        ("getChatMember", -1, False, "RetryAfter", 100.0, at(D1, 2)),
+        ("getChatMember", -2, True, None, 7.0, at(D1, 3)),
+        ("sendMessage", -2, False, None, 2500.0, at(D2, 4)),  # failure with a NULL error type
+        ("getUpdates", None, True, None, 30000.0, at(D2, 4)),  # long polling: no latency bucket
     ]
 )
 M = messages(
     [
-        (-1, 10, False, "user", at(D1, 0, 5)),
-        (-1, 10, False, "user", at(D1, 0, 6)),
-        (-1, 11, False, "user", at(D1, 23)),
-        (-1, None, True, "bot", at(D1, 23)),  # the bot's own message: not activity
-        (-3, 12, False, "user", at(D2, 5)),
+        (-1, 10, False, "user", None, at(D1, 0, 5)),
+        (-1, 10, False, "user", None, at(D1, 0, 6)),
+        (-1, 11, False, "user", None, at(D1, 23)),
+        (-1, None, True, "bot", None, at(D1, 23)),  # the bot's own message: not activity
+        (-3, 12, False, "user", None, at(D2, 5)),
     ]
 )
 E = events(
     [
-        (-1, 20, "join", False, at(D1, 0, 10)),
-        (-1, 21, "leave", False, at(D1, 3)),
-        (-2, 22, "kick", False, at(D2, 1)),
-        (-3, 23, "join", False, at(D2, 5)),
+        (-1, 20, "join", False, None, at(D1, 0, 10)),
+        (-1, 21, "leave", False, None, at(D1, 3)),
+        (-2, 22, "kick", False, None, at(D2, 1)),
+        (-3, 23, "join", False, None, at(D2, 5)),
+        (-1, 99, "join", True, None, at(D1, 4)),  # a bot joins
+        (-1, 1087968824, "join", True, None, at(D1, 4)),  # a service account: no bot joining
+        (-1, 777000, "join", False, None, at(D1, 4)),  # nor a human
     ]
 )
 
@@ -96,6 +103,7 @@ def test_api_calls_daily_keeps_null_error_types() -> None:
     assert out.rows() == [
         (D1, "getChatMember", False, "RetryAfter", 1, 100.0, 100.0),
         (D1, "getChatMember", True, None, 2, 12.0, 7.0),
+        (D2, "getUpdates", True, None, 1, 30000.0, 30000.0),  # a call, counted here
         (D2, "sendMessage", False, None, 1, 2500.0, 2500.0),
     ]
 
@@ -129,27 +137,42 @@ def test_latency_histogram_buckets() -> None:
     ]
     # every bucket for each (day, source) with rows: 2 days x 2 sources x 11 buckets
     assert out.height == 44
-    assert out["count"].sum() == V.height + A.height
+    assert out["count"].sum() == V.height + A.height - 1  # without getUpdates
+
+
+R = reactions(
+    [
+        (-1, 10, 2, at(D1, 9)),  # 10 wrote in -1 that day
+        (-1, 12, 1, at(D1, 23, 59, 59, 999999)),  # 12 did not: a silent reactor
+        (-1, None, 5, at(D1, 12)),  # anonymous counts: reactions, nobody reacting
+        (-1, 777000, 1, at(D1, 12)),  # a service account: a reaction, no reacting user
+        (-1, 13, 0, at(D1, 13)),  # removed one, added none
+        (-9, 10, 3, at(D2)),  # a group with only reactions that day
+    ]
+)
 
 
 def test_group_daily() -> None:
-    out = daily.group_daily(V, M, E)
+    out = daily.group_daily(V, M, E, R)
     schemas.GroupDaily.validate(out)
+    # messages, active users, verifications, passed, failed, joins, leaves, kicks, bots joined,
+    # reactions, reacting users, silent reactors
     assert out.rows() == [
-        (D1, -1, 3, 2, 3, 2, 0, 1, 1),
-        (D2, -3, 1, 1, 0, 0, 0, 1, 0),
-        (D2, -2, 0, 0, 2, 0, 2, 0, 1),
+        (D1, -1, 3, 2, 3, 2, 0, 1, 1, 0, 1, 9, 2, 1),
+        (D2, -9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 1),
+        (D2, -3, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0),
+        (D2, -2, 0, 0, 2, 0, 2, 0, 1, 1, 0, 0, 0, 0),
     ]
 
 
 def test_empty_day_gives_empty_frames_with_the_right_schema() -> None:
-    v, a, m, e = V.clear(), A.clear(), M.clear(), E.clear()
+    v, a, m, e, r = V.clear(), A.clear(), M.clear(), E.clear(), R.clear()
     for out, model in (
         (daily.verification_daily(v), schemas.VerificationDaily),
         (daily.api_calls_daily(a), schemas.ApiCallsDaily),
         (daily.hourly_activity(v, m, e), schemas.HourlyActivity),
         (daily.latency_histogram_daily(v, a), schemas.LatencyHistogramDaily),
-        (daily.group_daily(v, m, e), schemas.GroupDaily),
+        (daily.group_daily(v, m, e, r), schemas.GroupDaily),
     ):
         assert out.height == 0
         model.validate(out)
@@ -157,7 +180,9 @@ def test_empty_day_gives_empty_frames_with_the_right_schema() -> None:
 
 def test_single_row_day() -> None:
     one = V.head(1)
-    assert daily.group_daily(one, M.clear(), E.clear()).rows() == [(D1, -1, 0, 0, 1, 1, 0, 0, 0)]
+    assert daily.group_daily(one, M.clear(), E.clear(), R.clear()).rows() == [
+        (D1, -1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
+    ]
     assert daily.hourly_activity(one, M.clear(), E.clear()).rows() == [(D1, 0, -1, 1, 0, 0)]
     hist = daily.latency_histogram_daily(one, A.clear())
     assert hist.filter(pl.col("count") > 0).rows() == [(D1, "verification", 5.0, 1)]
@@ -181,7 +206,7 @@ def test_split_valid_reports_bad_raw_rows() -> None:
 
 
 def test_split_valid_flags_wrong_columns_as_problems() -> None:
-    out = daily.group_daily(V, M, E).with_columns(extra=pl.lit(1))
+    out = daily.group_daily(V, M, E, R).with_columns(extra=pl.lit(1))
     result = schemas.split_valid(out, schemas.GroupDaily)
     assert not result.ok
     assert result.problems[0]["check"] == "column_in_schema"

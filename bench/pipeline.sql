@@ -1,0 +1,245 @@
+-- The analytics of one UTC day as SQL inside PostgreSQL, run by bench/pipeline.py in one
+-- transaction with the day and its bounds as parameters; the human filters, service account
+-- ids and latency buckets are filled in from core.models. Definitions: pipelines/transforms.
+
+DELETE FROM analytics_verification_daily WHERE day = %(day)s;
+INSERT INTO analytics_verification_daily
+    (day, group_id, status, cached, error_type, trigger, checks, latency_ms_sum, latency_ms_max)
+SELECT %(day)s, group_id, status, cached, error_type, trigger, count(*), sum(latency_ms),
+       max(latency_ms)
+FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+GROUP BY group_id, status, cached, error_type, trigger;
+
+DELETE FROM analytics_api_calls_daily WHERE day = %(day)s;
+INSERT INTO analytics_api_calls_daily
+    (day, method, success, error_type, calls, latency_ms_sum, latency_ms_max)
+SELECT %(day)s, method, success, error_type, count(*), sum(latency_ms), max(latency_ms)
+FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+GROUP BY method, success, error_type;
+
+DELETE FROM analytics_hourly_activity WHERE day = %(day)s;
+INSERT INTO analytics_hourly_activity (day, hour, group_id, verifications, messages, joins)
+SELECT %(day)s, hour, group_id, sum(v), sum(m), sum(j) FROM (
+    SELECT extract(hour FROM timestamp AT TIME ZONE 'UTC')::int AS hour, group_id,
+           1 AS v, 0 AS m, 0 AS j
+    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+    UNION ALL
+    SELECT extract(hour FROM created_at AT TIME ZONE 'UTC')::int, chat_id, 0, 1, 0
+    FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
+      AND {human_message}
+    UNION ALL
+    SELECT extract(hour FROM timestamp AT TIME ZONE 'UTC')::int, chat_id, 0, 0, 1
+    FROM member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
+      AND event = 'join' AND chat_id NOT IN (SELECT id FROM enforced_channels)
+      AND {human_event}
+) AS t GROUP BY hour, group_id;
+
+DELETE FROM analytics_latency_histogram_daily WHERE day = %(day)s;
+INSERT INTO analytics_latency_histogram_daily (day, source, bucket_le_ms, count)
+SELECT %(day)s, source, bucket, count(*) FROM (
+    SELECT 'verification' AS source, {bucket} AS bucket
+    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+    UNION ALL
+    SELECT 'api', {bucket}
+    FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+      AND method <> 'getUpdates'
+) AS t GROUP BY source, bucket;
+
+DELETE FROM analytics_group_daily WHERE day = %(day)s;
+INSERT INTO analytics_group_daily
+    (day, group_id, messages, active_users, verifications, passed, failed, joins, leaves,
+     kicks, bots_joined, reactions, reacting_users, silent_reactors)
+SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), sum(passed),
+       sum(failed), sum(joins), sum(leaves), sum(kicks), sum(bots), sum(reactions),
+       sum(reacting), sum(silent) FROM (
+    SELECT group_id, 0 AS messages, 0 AS active_users, count(*) AS verifications,
+           count(*) FILTER (WHERE status = 'success') AS passed,
+           count(*) FILTER (WHERE status = 'failed') AS failed, 0 AS joins, 0 AS leaves,
+           0 AS kicks, 0 AS bots, 0 AS reactions, 0 AS reacting, 0 AS silent
+    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+    GROUP BY group_id
+    UNION ALL
+    SELECT chat_id, count(*), count(DISTINCT user_id), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
+      AND {human_message} GROUP BY chat_id
+    UNION ALL
+    SELECT chat_id, 0, 0, 0, 0, 0, count(*) FILTER (WHERE event = 'join' AND {human_event}),
+           count(*) FILTER (WHERE event IN ('leave', 'kick') AND {human_event}),
+           count(*) FILTER (WHERE event = 'kick' AND {human_event}),
+           count(*) FILTER (WHERE event = 'join' AND is_bot), 0, 0, 0
+    FROM member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
+      AND chat_id NOT IN (SELECT id FROM enforced_channels) AND user_id NOT IN ({service})
+      AND (NOT is_bot OR event = 'join')
+    GROUP BY chat_id
+    UNION ALL
+    SELECT chat_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, sum(added), 0, 0
+    FROM reaction_events WHERE timestamp >= %(start)s AND timestamp < %(end)s GROUP BY chat_id
+    UNION ALL
+    SELECT r.chat_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, count(*), count(*) FILTER (
+        WHERE a.user_id IS NULL)
+    FROM (SELECT DISTINCT chat_id, user_id FROM reaction_events
+          WHERE timestamp >= %(start)s AND timestamp < %(end)s AND user_id IS NOT NULL
+            AND user_id NOT IN ({service}) AND added > 0) AS r
+    LEFT JOIN (SELECT DISTINCT chat_id, user_id FROM messages
+               WHERE created_at >= %(start)s AND created_at < %(end)s AND {human_message}
+    ) AS a USING (chat_id, user_id)
+    GROUP BY r.chat_id
+) AS t GROUP BY group_id;
+
+DELETE FROM analytics_funnel_daily WHERE day = %(day)s;
+INSERT INTO analytics_funnel_daily
+    (day, group_id, joined, prompted, clicked, passed, unmuted, denied_clicks, still_muted,
+     verify_s_p50, verify_s_p90, join_requests, approved, declined, expired, messages_deleted)
+WITH ev AS (
+    SELECT group_id,
+           count(DISTINCT user_id) FILTER (WHERE event = 'prompted') AS prompted,
+           count(DISTINCT user_id) FILTER (WHERE event = 'clicked') AS clicked,
+           count(DISTINCT user_id) FILTER (WHERE event = 'passed') AS passed,
+           count(DISTINCT user_id) FILTER (WHERE event = 'unmuted') AS unmuted,
+           count(DISTINCT user_id) FILTER (WHERE event = 'join_request') AS join_requests,
+           count(DISTINCT user_id) FILTER (WHERE event = 'approved') AS approved,
+           count(DISTINCT user_id) FILTER (WHERE event = 'declined') AS declined,
+           count(DISTINCT user_id) FILTER (WHERE event = 'expired') AS expired,
+           count(*) FILTER (WHERE event = 'message_deleted') AS messages_deleted
+    FROM gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s GROUP BY group_id
+), joined AS (
+    SELECT chat_id AS group_id, count(DISTINCT user_id) AS joined FROM member_events
+    WHERE timestamp >= %(start)s AND timestamp < %(end)s AND event = 'join'
+      AND chat_id NOT IN (SELECT id FROM enforced_channels) AND {human_event}
+    GROUP BY chat_id
+), denied AS (
+    SELECT group_id, count(*) AS denied_clicks FROM verification_log
+    WHERE timestamp >= %(start)s AND timestamp < %(end)s AND trigger = 'callback'
+      AND status = 'failed' GROUP BY group_id
+), mutes AS (
+    SELECT group_id, user_id, event, timestamp,
+           count(*) FILTER (WHERE event = 'unmuted') OVER (
+               PARTITION BY group_id, user_id ORDER BY timestamp, event = 'unmuted'
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS segment,
+           row_number() OVER (
+               PARTITION BY group_id, user_id ORDER BY timestamp DESC, event = 'unmuted' DESC
+           ) AS from_last
+    FROM gate_events WHERE timestamp < %(end)s AND event IN ('muted', 'unmuted')
+      AND user_id IS NOT NULL
+), backlog AS (
+    SELECT group_id, count(*) AS still_muted FROM mutes
+    WHERE from_last = 1 AND event = 'muted' GROUP BY group_id
+), verify AS (
+    SELECT u.group_id,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
+               AS p50,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
+               AS p90
+    FROM mutes AS u JOIN (
+        SELECT group_id, user_id, segment, min(timestamp) AS at FROM mutes
+        WHERE event = 'muted' GROUP BY group_id, user_id, segment
+    ) AS m USING (group_id, user_id, segment)
+    WHERE u.event = 'unmuted' AND u.timestamp >= %(start)s
+    GROUP BY u.group_id
+)
+SELECT %(day)s, g.group_id, coalesce(joined, 0), coalesce(prompted, 0), coalesce(clicked, 0),
+       coalesce(passed, 0), coalesce(unmuted, 0), coalesce(denied_clicks, 0),
+       coalesce(still_muted, 0), p50, p90, coalesce(join_requests, 0), coalesce(approved, 0),
+       coalesce(declined, 0), coalesce(expired, 0), coalesce(messages_deleted, 0)
+FROM (SELECT group_id FROM ev UNION SELECT group_id FROM joined
+      UNION SELECT group_id FROM backlog) AS g
+LEFT JOIN ev USING (group_id) LEFT JOIN joined USING (group_id)
+LEFT JOIN denied USING (group_id) LEFT JOIN backlog USING (group_id)
+LEFT JOIN verify USING (group_id);
+
+DELETE FROM analytics_channel_daily WHERE day = %(day)s;
+INSERT INTO analytics_channel_daily
+    (day, channel_id, joins, leaves, joins_after_prompt, leaves_after_unmute_7d,
+     subscriber_count)
+WITH links AS (
+    SELECT DISTINCT group_id, channel_id FROM group_channel_links
+), moves AS (
+    SELECT id, chat_id, user_id, event, timestamp FROM member_events
+    WHERE timestamp >= %(start)s AND timestamp < %(end)s
+      AND chat_id IN (SELECT channel_id FROM links) AND {human_event}
+), gate AS (
+    SELECT group_id, user_id, event, timestamp FROM gate_events
+    WHERE timestamp >= %(start)s - interval '7 days' AND timestamp < %(end)s
+      AND event IN ('prompted', 'unmuted') AND user_id IS NOT NULL
+), matched AS (
+    SELECT DISTINCT e.id FROM moves AS e
+    JOIN links AS l ON l.channel_id = e.chat_id
+    JOIN gate AS g ON g.group_id = l.group_id AND g.user_id = e.user_id
+    WHERE g.timestamp <= e.timestamp AND (
+        (e.event = 'join' AND g.event = 'prompted'
+         AND g.timestamp >= e.timestamp - interval '24 hours')
+        OR (e.event IN ('leave', 'kick') AND g.event = 'unmuted'
+            AND g.timestamp >= e.timestamp - interval '7 days'))
+), moved AS (
+    SELECT chat_id AS channel_id,
+           count(*) FILTER (WHERE event = 'join') AS joins,
+           count(*) FILTER (WHERE event IN ('leave', 'kick')) AS leaves,
+           count(*) FILTER (WHERE event = 'join' AND x.id IS NOT NULL) AS after_prompt,
+           count(*) FILTER (WHERE event IN ('leave', 'kick') AND x.id IS NOT NULL)
+               AS after_unmute
+    FROM moves LEFT JOIN matched AS x USING (id) GROUP BY chat_id
+), counted AS (
+    SELECT DISTINCT ON (chat_id) chat_id AS channel_id, member_count
+    FROM member_count_snapshots
+    WHERE synced_at >= %(start)s AND synced_at < %(end)s
+      AND chat_id IN (SELECT channel_id FROM links)
+    ORDER BY chat_id, synced_at DESC
+)
+SELECT %(day)s, channel_id, coalesce(joins, 0), coalesce(leaves, 0), coalesce(after_prompt, 0),
+       coalesce(after_unmute, 0), member_count
+FROM moved FULL JOIN counted USING (channel_id);
+
+DELETE FROM analytics_api_budget_daily WHERE day = %(day)s;
+INSERT INTO analytics_api_budget_daily
+    (day, calls, peak_calls_per_s, sends, peak_sends_per_s, peak_group_sends_per_min,
+     retry_after, human_messages, calls_per_message)
+WITH calls AS (
+    SELECT date_trunc('second', timestamp) AS second, chat_id, error_type,
+           method LIKE 'send%%' OR method IN ('copyMessage', 'forwardMessage') AS send
+    FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+      AND method <> 'getUpdates'
+), per_second AS (
+    SELECT count(*) AS n, count(*) FILTER (WHERE send) AS sends,
+           count(*) FILTER (WHERE error_type = 'RetryAfter') AS retry_after
+    FROM calls GROUP BY second
+), per_chat_minute AS (
+    SELECT count(*) AS n FROM calls WHERE send AND chat_id IS NOT NULL
+    GROUP BY date_trunc('minute', second), chat_id
+), people AS (
+    SELECT count(*) AS n FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
+      AND {human_message}
+)
+SELECT %(day)s, coalesce(sum(s.n), 0), coalesce(max(s.n), 0), coalesce(sum(s.sends), 0),
+       coalesce(max(s.sends), 0), coalesce((SELECT max(n) FROM per_chat_minute), 0),
+       coalesce(sum(s.retry_after), 0), p.n, CASE WHEN p.n > 0 THEN sum(s.n)::float / p.n END
+FROM people AS p LEFT JOIN per_second AS s ON true GROUP BY p.n;
+
+DELETE FROM analytics_topic_daily WHERE day = %(day)s;
+INSERT INTO analytics_topic_daily (day, group_id, message_thread_id, messages, active_users)
+SELECT %(day)s, chat_id, message_thread_id, count(*), count(DISTINCT user_id) FROM messages
+WHERE created_at >= %(start)s AND created_at < %(end)s AND message_thread_id IS NOT NULL
+  AND {human_message}
+GROUP BY chat_id, message_thread_id;
+
+DELETE FROM analytics_invite_link_daily WHERE day = %(day)s;
+INSERT INTO analytics_invite_link_daily (day, group_id, invite_link_name, joins, passed, "left")
+WITH j AS (
+    SELECT chat_id, invite_link_name, user_id, min(timestamp) AS joined_at FROM member_events
+    WHERE timestamp >= %(start)s AND timestamp < %(end)s AND event = 'join'
+      AND invite_link_name IS NOT NULL AND {human_event}
+      AND chat_id NOT IN (SELECT id FROM enforced_channels)
+    GROUP BY chat_id, invite_link_name, user_id
+), passed AS (
+    SELECT DISTINCT j.chat_id, j.invite_link_name, j.user_id FROM j
+    JOIN gate_events AS g ON g.group_id = j.chat_id AND g.user_id = j.user_id
+    WHERE g.event = 'passed' AND g.timestamp >= j.joined_at AND g.timestamp < %(end)s
+), gone AS (
+    SELECT DISTINCT j.chat_id, j.invite_link_name, j.user_id FROM j
+    JOIN member_events AS x ON x.chat_id = j.chat_id AND x.user_id = j.user_id
+    WHERE x.event IN ('leave', 'kick') AND x.timestamp > j.joined_at
+      AND x.timestamp < %(end)s
+)
+SELECT %(day)s, chat_id, invite_link_name, count(*), count(p.user_id), count(g.user_id)
+FROM j LEFT JOIN passed AS p USING (chat_id, invite_link_name, user_id)
+LEFT JOIN gone AS g USING (chat_id, invite_link_name, user_id)
+GROUP BY chat_id, invite_link_name;
