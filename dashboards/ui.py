@@ -98,3 +98,17 @@ def empty_state(what: str, ctx: PageContext, newest: dt.date | None) -> None:
             f"The newest analytics day is {newest}: widen the date range in the sidebar, "
             f"or run `gatepulse materialize` to bring the tables up to date."
         )
+
+
+def history_note(points: int, what: str) -> None:
+    """Say why a member-count history shows no line: a line needs two daily syncs."""
+    if points == 0:
+        st.info(
+            f"No {what} snapshot in this range: the member-count sync asset writes them, run "
+            "`gatepulse materialize`."
+        )
+    elif points == 1:
+        st.info(
+            f"Only one sync so far in this range: the {what} history grows by one point per "
+            "daily sync (the member-count sync asset; `gatepulse materialize` runs it)."
+        )

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,10 +15,15 @@ from tests.dashboards.seed import (
     ALPHA,
     API,
     BETA,
+    BUDGET,
     DELTA,
+    FRESHNESS,
+    FUNNEL,
     GAMMA,
     GROUP_DAILY,
     GROUPS,
+    NEWS_A,
+    NEWS_B,
     SNAPSHOTS,
     SUMMARIES,
     TABLES,
@@ -29,8 +35,10 @@ from tests.dashboards.seed import (
 Open = Callable[[str], AppTest]
 PAGES = (
     "views/overview.py",
+    "views/funnel.py",
     "views/verification.py",
     "views/activity.py",
+    "views/growth.py",
     "views/groups.py",
     "views/api_calls.py",
     "views/summaries.py",
@@ -124,9 +132,21 @@ def test_overview_kpis_equal_the_seeded_data(dashboard_env: str, open_page: Open
     p95 = metric(at, "p95 check latency")
     assert (p95.value, p95.delta) == ("23.5 ms", "+18.8 ms")
     assert metric(at, "Protected groups").value == "3"  # Gamma is disabled
+    assert not at.markdown  # the entry script writes nothing of its own (Streamlit's magic)
     assert not at.warning  # everything materialized an hour ago
     fresh = frame(at, "table", "status")
-    assert len(fresh) == 7 and set(fresh["status"]) == {"fresh"}
+    assert len(fresh) == len(FRESHNESS) and set(fresh["status"]) == {"fresh"}
+    # the gate: prompted Alpha 3 + Beta 2 a day and Delta once (the week before: 4 + 2);
+    # passed 2 + 1 a day; produced 3 a day by alpha_news and 1 every odd day by beta_news;
+    # still muted at the end: Alpha 2 + Beta 2 + Delta 5 from its one row the day before
+    # (the week before: Alpha 1 + Beta 2)
+    gate = {
+        "Prompted": ("36", "-6"),
+        "Gate conversion": (f"{21 / 36:.1%}", "+8.3 pp"),
+        "Subscribers produced": ("25", "+1"),
+        "Backlog (still muted)": ("9", "+6"),
+    }
+    assert {k: (metric(at, k).value, metric(at, k).delta) for k in gate} == gate
 
 
 def test_overview_filters_change_the_figures(dashboard_env: str, open_page: Open) -> None:
@@ -195,22 +215,34 @@ def test_verification_page(dashboard_env: str, open_page: Open) -> None:
 def test_activity_page(dashboard_env: str, open_page: Open) -> None:
     seed = seed_dashboard(dashboard_env)
     at = open_page("views/activity.py")
-    rows = seed.where(GROUP_DAILY, *current(seed))
+    rows = [r for r in seed.where(GROUP_DAILY, *current(seed)) if r["group_id"] != NEWS_A]
     assert metric(at, "Messages").value == f"{total(rows, 'messages'):,}"
-    assert metric(at, "Joins").value == f"{total(rows, 'joins'):,}"
-    assert metric(at, "Leaves").value == f"{total(rows, 'leaves'):,}"
+    assert metric(at, "Joins").value == f"{total(rows, 'joins'):,}"  # not the channel's
+    # leaves counts leaves and kicks: shown apart (Alpha: a leave a day, a kick every other)
+    assert (metric(at, "Leaves").value, metric(at, "Kicks").value) == ("14", "3")
+    assert total(rows, "leaves") == 17
+    assert metric(at, "Reactions").value == f"{total(rows, 'reactions'):,}"
+    assert metric(at, "Reacting users (daily avg)").value == "2"  # Alpha's 2 a day
+    assert metric(at, "Silent reactors (daily avg)").value == "1"
     daily = frame(at, "day", "messages", "active_users")
     assert len(daily) == 7
     first = daily.iloc[0]
     assert first["messages"] == total(
         seed.where(GROUP_DAILY, first["day"], first["day"]), "messages"
     )
+    # Alpha's two forum topics: 3 messages a day in topic 11, 1 every other day in topic 12
+    topics = frame(at, "message_thread_id", "messages").set_index("message_thread_id")
+    assert topics.loc[11, ["messages", "peak_active_users", "days"]].tolist() == [21, 3, 7]
+    assert topics.loc[12, ["messages", "peak_active_users", "days"]].tolist() == [3, 1, 3]
     at.segmented_control(key="activity_metric").set_value("Joins").run()
     assert not at.exception
     at.multiselect(key="groups").set_value([BETA]).run()
     beta = [r for r in rows if r["group_id"] == BETA]
     assert metric(at, "Messages").value == f"{total(beta, 'messages'):,}"
     assert metric(at, "Leaves").value == f"{total(beta, 'leaves'):,}"
+    # Beta is no forum: no topic section at all
+    assert "Forum topics" not in [h.value for h in at.subheader]
+    assert not any("message_thread_id" in df.value.columns for df in at.dataframe)
 
 
 def test_groups_page(dashboard_env: str, open_page: Open) -> None:
@@ -246,12 +278,93 @@ def test_api_calls_page(dashboard_env: str, open_page: Open) -> None:
         assert methods.loc[method, "errors"] == total(rows, "calls", method=method, success=False)
     errors = frame(at, "method", "error_type", "calls")
     assert set(errors["error_type"]) == {"RetryAfter", "Forbidden"}
+    # latency leaves out the 25 s long polls: (600 + 10 + 2000 + 50) ms over 63 calls a day
+    assert metric(at, "Avg latency").value == f"{2660 / 63:,.1f} ms"
+    assert methods.loc["getUpdates", "calls"] == 35
+    assert pd.isna(methods.loc["getUpdates", "avg_latency_ms"])
+    # the budget: sends peak at 12 + i a second and 8 + i a minute into one group on day i
+    budget = seed.where(BUDGET, *current(seed))
+    assert metric(at, "Peak sends per second").value == "25 / 30"
+    assert metric(at, "Peak group sends per minute").value == "21 / 20"
+    assert metric(at, "RetryAfter (429) errors").value == "7"
+    ratio = total(budget, "calls") / total(budget, "human_messages")
+    assert metric(at, "Calls per human message").value == f"{ratio:.2f}" == "3.24"
+    assert len(frame(at, "peak_sends_per_s", "retry_after")) == 7
     # the week before had no Forbidden getChatMember errors
     start, end = previous(seed)
     at.date_input(key="date_range").set_value((start, end)).run()
     assert not at.exception
     assert set(frame(at, "method", "error_type", "calls")["error_type"]) == {"RetryAfter"}
     assert metric(at, "Calls").value == f"{total(seed.where(API, start, end), 'calls'):,}"
+
+
+def test_funnel_page(dashboard_env: str, open_page: Open) -> None:
+    seed = seed_dashboard(dashboard_env)
+    at = open_page("views/funnel.py")
+    rows = seed.where(FUNNEL, *current(seed))
+    assert metric(at, "Prompted").value == f"{total(rows, 'prompted')}" == "36"
+    assert metric(at, "Passed / prompted").value == f"{21 / 36:.1%}"
+    assert metric(at, "Still muted").value == "9"  # Alpha 2 + Beta 2 + Delta 5 (a day old)
+    assert metric(at, "Denied clicks").value == "7"
+    by_group = frame(at, "group_id", "prompted", "conversion").set_index("group_id")
+    assert list(by_group.index) == [ALPHA, BETA, DELTA]  # most prompted first
+    for gid in by_group.index:
+        for stage in ("joined", "prompted", "clicked", "passed", "unmuted"):
+            assert by_group.loc[gid, stage] == total(rows, stage, group_id=gid), (gid, stage)
+    assert by_group["backlog"].to_dict() == {ALPHA: 2, BETA: 2, DELTA: 5}
+    assert by_group["conversion"].to_dict() == {ALPHA: round(14 / 21, 4), BETA: 0.5, DELTA: 0}
+    requests = frame(at, "group", "join_requests")  # only Beta takes join requests
+    outcomes = ["group_id", "join_requests", "approved", "declined", "expired"]
+    assert requests[outcomes].to_numpy().tolist() == [[BETA, 21, 7, 7, 7]]
+    days = frame(at, "day", "backlog", "verify_s_p50")
+    # Alpha's backlog is 1 + i % 3 on day i, Beta's 2, Delta's 5 carried from the day before
+    assert days["backlog"].tolist() == [4, 5, 3, 4, 5, 8, 9]
+    # Alpha unmutes 2 a day at a p50 of 30 s (p90 90 s), Beta 1 at 60 s (120 s): weighted
+    assert set(days["verify_s_p50"]) == {40.0} and set(days["verify_s_p90"]) == {100.0}
+
+    at.multiselect(key="groups").set_value([ALPHA]).run()
+    assert not at.exception
+    assert metric(at, "Prompted").value == "21"
+    assert set(frame(at, "day", "verify_s_p50")["verify_s_p50"]) == {30.0}  # exact: one group
+    assert not any({"group", "join_requests"} <= set(df.value.columns) for df in at.dataframe)
+    assert any("No group received join requests" in c.value for c in at.caption)
+
+
+def test_growth_page(dashboard_env: str, open_page: Open) -> None:
+    seed_dashboard(dashboard_env)
+    at = open_page("views/growth.py")
+    table = frame(at, "group_id", "growth", "synced_change").set_index("group_id")
+    shown = ["joins", "leaves", "kicks", "growth", "members_before", "members_after"]
+    # Alpha: 2 joins, 1 leave a day and a kick every other day; members 106 -> 113
+    assert table.loc[ALPHA, [*shown, "synced_change"]].tolist() == [14, 7, 3, 4, 106, 113, 7]
+    assert table.loc[BETA, ["leaves", "growth", "synced_change"]].tolist() == [7, -7, 7]
+    assert pd.isna(table.loc[DELTA, "members_before"]) and table.loc[DELTA, "members_after"] == 10
+    assert NEWS_A not in table.index  # a channel's joins are not a group's
+    alpha = frame(at, "day", "members", "growth")  # the largest group's history
+    assert alpha["members"].tolist() == list(range(107, 114))
+    assert alpha["growth"].tolist() == [1, 0, 1, 0, 1, 0, 1]
+    channels = frame(at, "channel_id", "joins_after_prompt", "kept").set_index("channel_id")
+    produced = ["joins", "leaves", "joins_after_prompt", "leaves_after_unmute_7d", "kept"]
+    assert channels.loc[NEWS_A, [*produced, "subscribers"]].tolist() == [35, 14, 21, 7, 14, 465]
+    assert channels.loc[NEWS_B, [*produced, "subscribers"]].tolist() == [7, 7, 4, 0, 4, 300]
+    news = frame(at, "day", "subscribers", "joins_after_prompt")  # alpha_news, most produced
+    assert news["subscribers"].tolist() == list(range(435, 470, 5))
+    links = frame(at, "invite_link_name", "still_there").set_index("invite_link_name")
+    fared = ["joins", "passed", "left", "still_there"]
+    assert links.loc["spring promo", fared].tolist() == [14, 7, 3, 11]
+    assert links.loc["partners", fared].tolist() == [4, 4, 0, 4]
+    assert not at.info  # every history has its line
+
+    at.selectbox(key="growth_group").set_value(DELTA).run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        "Only one sync so far in this range: the member-count history grows by one point per "
+        "daily sync (the member-count sync asset; `gatepulse materialize` runs it)."
+    ]
+    at.multiselect(key="groups").set_value([BETA]).run()
+    assert not at.exception
+    assert list(frame(at, "group_id", "growth")["group_id"]) == [BETA]
+    assert "No joins through a named invite link" in " ".join(i.value for i in at.info)
 
 
 def test_summaries_page(dashboard_env: str, open_page: Open) -> None:
