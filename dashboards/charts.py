@@ -234,6 +234,7 @@ def flows_and_count(
     )
     fig.update_layout(barmode="relative")
     fig.update_yaxes(title_text="per day", secondary_y=False)
-    fig.update_yaxes(title_text=count_label, secondary_y=True)
+    # its own nice ticks (not synced to the bars' grid: 106.88 members means nothing)
+    fig.update_yaxes(title_text=count_label, tickmode="auto", showgrid=False, secondary_y=True)
     _day_axis(fig, frame)
     return _style(fig, title=title)

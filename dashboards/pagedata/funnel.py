@@ -51,8 +51,7 @@ class Funnel:
 
 def _ints(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     out = frame.copy()
-    for column in columns:
-        out[column] = out[column].fillna(0).astype("int64")
+    out[list(columns)] = out[list(columns)].fillna(0).astype("int64")
     return out
 
 
@@ -65,9 +64,7 @@ def stage_totals(rows: pd.DataFrame) -> pd.DataFrame:
 
 def latest_backlog(rows: pd.DataFrame) -> pd.Series:
     """Per group: ``still_muted`` on the group's latest day among ``rows``."""
-    if rows.empty:
-        return pd.Series(dtype="int64")
-    latest = rows.sort_values("day").groupby("group_id").tail(1)
+    latest = rows.sort_values("day", kind="stable").drop_duplicates("group_id", keep="last")
     return latest.set_index("group_id")["still_muted"].astype("int64")
 
 
@@ -80,7 +77,7 @@ def backlog_per_day(rows: pd.DataFrame) -> pd.Series:
     """Per day of ``rows``: each group's backlog carried forward from its latest row, summed."""
     if rows.empty:
         return pd.Series(dtype="int64")
-    wide = rows.pivot_table(index="day", columns="group_id", values="still_muted", aggfunc="last")
+    wide = rows.pivot(index="day", columns="group_id", values="still_muted")
     return wide.sort_index().ffill().fillna(0).sum(axis=1).astype("int64")
 
 

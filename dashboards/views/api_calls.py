@@ -83,8 +83,8 @@ def _calls(page: api_calls.ApiCalls) -> None:
 def _budget(ctx: ui.PageContext, budget: api_calls.Budget | None) -> None:
     st.subheader("API budget against Telegram's limits")
     if budget is None:
-        newest = ctx.run("newest_day", table="analytics_api_budget_daily")
-        ui.empty_state("API budget figures", ctx, newest)
+        table = "analytics_api_budget_daily"
+        ui.empty_state("API budget figures", ctx, ctx.run("newest_day", table=table), table)
         return
     cols = st.columns(4)
     cols[0].metric(

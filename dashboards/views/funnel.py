@@ -103,7 +103,8 @@ def render() -> None:
     ui.header("Funnel", ctx)
     page = funnel.load(ctx.run, ctx.range, ctx.groups, ctx.group_titles)
     if page is None:
-        ui.empty_state("gate funnel", ctx, ctx.run("newest_day", table=FUNNEL_TABLE))
+        newest = ctx.run("newest_day", table=FUNNEL_TABLE)
+        ui.empty_state("gate funnel", ctx, newest, FUNNEL_TABLE)
         return
     st.caption(
         "Counts are distinct users per group and day, added up over days and groups: a user "

@@ -45,8 +45,8 @@ def _channels(ctx: ui.PageContext, page: growth.Growth) -> None:
         "kept = produced - churn. Every channel: the group filter does not apply."
     )
     if page.channels.empty:
-        newest = ctx.run("newest_day", table="analytics_channel_daily")
-        ui.empty_state("channel figures", ctx, newest)
+        table = "analytics_channel_daily"
+        ui.empty_state("channel figures", ctx, ctx.run("newest_day", table=table), table)
         return
     top = page.channels.head(10).melt(
         id_vars="channel",

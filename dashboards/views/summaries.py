@@ -67,6 +67,7 @@ def render() -> None:
         legend_title_text="",
     )
     fig.update_xaxes(title_text="period end (UTC)")
+    fig.update_yaxes(title_text="tokens")
     ui.chart(fig, "summaries_tokens")
     ui.table(history, "summaries of this chat")
 

@@ -133,14 +133,15 @@ def test_every_page_renders_in_chromium(
             assert page.locator(".js-plotly-plot").count() == 0
             password.fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
-            _wait_ready(page, "Overview", 1)
-            assert page.url == f"{dashboard_server}/overview"
-            assert "Page not found" not in page.locator("body").inner_text()
-            for link, title, min_charts in PAGES:
-                page.locator('[data-testid="stSidebarNav"]').get_by_role(
-                    "link", name=link, exact=True
-                ).click()
+            for i, (link, title, min_charts) in enumerate(PAGES):
+                if i:  # the first page is the one just signed into
+                    page.locator('[data-testid="stSidebarNav"]').get_by_role(
+                        "link", name=link, exact=True
+                    ).click()
                 _wait_ready(page, title, min_charts)
+                if i == 0:
+                    assert page.url == f"{dashboard_server}/overview"
+                    assert "Page not found" not in page.locator("body").inner_text()
                 _no_exception(page, title)
                 slug = title.lower().replace(" & ", "_").replace(" ", "_")
                 page.screenshot(path=str(SCREENSHOTS / f"{backend}_{slug}.png"), full_page=True)
