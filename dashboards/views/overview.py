@@ -25,6 +25,7 @@ def _gate_tiles(now: GateKpis, before: GateKpis) -> None:
         "Prompted",
         fmt_int(now.prompted),
         delta_int(now.prompted, before.prompted),
+        delta_color="off",  # more newcomers to check is neither good nor bad
         help="Newcomers the gate asked to join the linked channels (distinct per group and "
         "day, added up).",
     )

@@ -262,6 +262,9 @@ def test_groups_page(dashboard_env: str, open_page: Open) -> None:
     at.multiselect(key="groups").set_value([BETA]).run()
     assert not at.exception
     assert list(frame(at, "group_id", "checks", "messages")["group_id"]) == [BETA]
+    assert not at.info
+    at.multiselect(key="groups").set_value([DELTA]).run()  # one member-count sync so far
+    assert any("Only one sync so far" in i.value for i in at.info)
 
 
 def test_api_calls_page(dashboard_env: str, open_page: Open) -> None:
