@@ -82,15 +82,13 @@ def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]
             frame(f"SELECT max({col}) FROM {table}", {})
         ids = tuple(int(i) for i in overview.enabled_groups(run("groups"), ())["id"])
         run("counts_at", kind="group", instants=(win["end"], both["cur"]), chat_ids=ids)
-        rows, channels = frame(FUNNEL, both_span), frame(CHANNEL, both_span)
-        gate = funnel.gate_kpis(
-            overview.within(rows, r.start, r.end), overview.within(channels, r.start, r.end)
-        )
+        rows = overview.within(frame(FUNNEL, both_span), r.start, r.end)
+        channels = overview.within(frame(CHANNEL, both_span), r.start, r.end)
         return {
             "checks": int(ver.loc[ver["current"], "checks"].sum()),
-            "prompted": gate.prompted,
-            "produced": gate.produced,
-            "backlog": gate.backlog,
+            "prompted": int(rows["prompted"].sum()),
+            "produced": int(channels["joins_after_prompt"].sum()),
+            "backlog": funnel.backlog(rows),
         }
 
     def funnel_page() -> PageData:

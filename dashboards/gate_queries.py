@@ -148,3 +148,56 @@ def load_invite_links(
         .order_by(joins.desc(), t.c.group_id, t.c.invite_link_name)
     )
     return pd.read_sql_query(stmt, engine)
+
+
+def load_gate_days(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Per day: users prompted and passed (the groups'), subscribers produced (every channel's
+    ``joins_after_prompt``), and how many funnel and channel rows there were: the Overview's
+    gate figures without fetching every group's row."""
+    f, c = FUNNEL, CHANNEL_DAILY
+    rows = sa.union_all(
+        sa.select(
+            f.c.day,
+            f.c.prompted,
+            f.c.passed,
+            sa.literal(0).label("produced"),
+            sa.literal(1).label("funnel_rows"),
+            sa.literal(0).label("channel_rows"),
+        ).where(f.c.day.between(start, end), in_groups(f.c.group_id, groups)),
+        sa.select(
+            c.c.day,
+            sa.literal(0),
+            sa.literal(0),
+            c.c.joins_after_prompt,
+            sa.literal(0),
+            sa.literal(1),
+        ).where(c.c.day.between(start, end)),
+    ).subquery()
+    measures = ("prompted", "passed", "produced", "funnel_rows", "channel_rows")
+    stmt = (
+        sa.select(rows.c.day, *(isum(rows.c[m]).label(m) for m in measures))
+        .group_by(rows.c.day)
+        .order_by(rows.c.day)
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_backlog(engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()) -> int | None:
+    """Users still muted at the end of the range: each group's ``still_muted`` on its latest
+    day in the range, summed; None when the range has no funnel row."""
+    f = FUNNEL
+    in_range = (f.c.day.between(start, end), in_groups(f.c.group_id, groups))
+    latest = (
+        sa.select(f.c.group_id, sa.func.max(f.c.day).label("day"))
+        .where(*in_range)
+        .group_by(f.c.group_id)
+        .subquery()
+    )
+    stmt = sa.select(isum(f.c.still_muted)).join_from(
+        f, latest, sa.and_(f.c.group_id == latest.c.group_id, f.c.day == latest.c.day)
+    )
+    with engine.connect() as conn:
+        found = conn.execute(stmt).scalar()
+    return None if found is None else int(found)

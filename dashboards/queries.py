@@ -41,8 +41,10 @@ from core.models import (
 )
 from dashboards.gate_queries import (
     load_api_budget,
+    load_backlog,
     load_channel_days,
     load_funnel,
+    load_gate_days,
     load_invite_links,
     load_topics,
 )
@@ -414,6 +416,8 @@ QUERIES: dict[str, Callable[..., Any]] = {
         load_api_budget,
         load_topics,
         load_invite_links,
+        load_gate_days,
+        load_backlog,
     )
 }
 """Every query by name (``verification`` is :func:`load_verification`): what

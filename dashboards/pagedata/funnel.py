@@ -167,13 +167,16 @@ class GateKpis:
     """Users still muted at the end of the range, over the groups."""
 
 
-def gate_kpis(rows: pd.DataFrame, channel_days: pd.DataFrame) -> GateKpis:
-    """The gate KPIs of the ``funnel`` rows and ``channel_days`` rows of one range."""
-    prompted = int(rows["prompted"].sum()) if not rows.empty else 0
-    passed = int(rows["passed"].sum()) if not rows.empty else 0
+def gate_kpis(days: pd.DataFrame, backlog: int | None) -> GateKpis:
+    """The gate KPIs of one range from the ``gate_days`` query's rows of that range and the
+    ``backlog`` query."""
+    funnel_rows = int(days["funnel_rows"].sum()) if not days.empty else 0
+    channel_rows = int(days["channel_rows"].sum()) if not days.empty else 0
+    prompted = int(days["prompted"].sum()) if funnel_rows else 0
+    passed = int(days["passed"].sum()) if funnel_rows else 0
     return GateKpis(
         prompted=prompted,
         conversion=ratio(passed, prompted),
-        produced=None if channel_days.empty else int(channel_days["joins_after_prompt"].sum()),
-        backlog=None if rows.empty else backlog(rows),
+        produced=int(days["produced"].sum()) if channel_rows else None,
+        backlog=backlog,
     )

@@ -158,13 +158,12 @@ def load(
     )
     histogram = run("histogram", **span, source="verification")
     api = run("api_totals", **span)
-    funnel = run("funnel", **span, groups=groups)
-    channel_days = run("channel_days", **span)
+    gate = run("gate_days", **span, groups=groups)
     if (
         checks.empty
         and histogram.empty
         and api.empty
-        and funnel.empty
+        and gate.empty
         and run("newest_day") is None
         and run("freshness").empty
     ):
@@ -178,10 +177,13 @@ def load(
         previous=previous,
         now=range_kpis(r, checks, histogram, api, at_end),
         before=range_kpis(previous, checks, histogram, api, at_previous_end),
-        gate=gate_kpis(within(funnel, r.start, r.end), within(channel_days, r.start, r.end)),
+        gate=gate_kpis(
+            within(gate, r.start, r.end),
+            run("backlog", start=r.start, end=r.end, groups=groups),
+        ),
         gate_before=gate_kpis(
-            within(funnel, previous.start, previous.end),
-            within(channel_days, previous.start, previous.end),
+            within(gate, previous.start, previous.end),
+            run("backlog", start=previous.start, end=previous.end, groups=groups),
         ),
         checks=checks[checks["day"] >= r.start] if not checks.empty else checks,
         freshness=freshness(run("freshness"), now, stale_after_h),

@@ -52,7 +52,7 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 def test_every_query_has_one_name() -> None:
     assert QUERIES["verification"].__name__ == "load_verification"
-    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 21
+    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 23
 
 
 def test_cached_run_asks_the_database_once_per_query_and_parameters(dashboard_env: str) -> None:
@@ -237,9 +237,15 @@ def test_backlog_is_each_groups_latest_state_carried_forward() -> None:
     # day 1: (10 * 1 + 40 * 3) / 4 and (20 + 240) / 4; days without an unmute are left out
     times = funnel.verify_times(rows)
     assert times.to_numpy().tolist() == [[d1, 32.5, 65.0]]
-    kpis = funnel.gate_kpis(rows, pd.DataFrame({"joins_after_prompt": [2, 3]}))
-    assert (kpis.prompted, kpis.conversion, kpis.produced, kpis.backlog) == (4, 1.0, 5, 6)
-    empty = funnel.gate_kpis(rows.iloc[0:0], pd.DataFrame(columns=["joins_after_prompt"]))
+    days = pd.DataFrame(
+        {"prompted": [4, 0], "passed": [3, 0], "produced": [0, 5]}
+        | {"funnel_rows": [2, 0], "channel_rows": [0, 2]}
+    )
+    kpis = funnel.gate_kpis(days, 6)
+    assert kpis == funnel.GateKpis(prompted=4, conversion=0.75, produced=5, backlog=6)
+    # no channel row: produced is unknown, not 0
+    assert funnel.gate_kpis(days.iloc[:1], 6).produced is None
+    empty = funnel.gate_kpis(days.iloc[0:0], None)
     assert empty == funnel.GateKpis(prompted=0, conversion=None, produced=None, backlog=None)
 
 
@@ -290,6 +296,15 @@ def test_gate_page_data_from_the_seed(db_url: str, engine: sa.Engine) -> None:
     assert page.requests["join_requests"].tolist() == [21]
     assert funnel.load(run, DateRange(DAY, DAY), (), titles) is None
     assert run("newest_day", table=FUNNEL) == seed.today
+    # the Overview's shortcuts: per day sums and each group's latest backlog, in SQL
+    days = run("gate_days", start=r.start, end=r.end, groups=())
+    assert days["day"].tolist() == [r.start + dt.timedelta(days=i) for i in range(7)]
+    assert int(days["prompted"].sum()) == 36 and int(days["produced"].sum()) == 25
+    assert days["funnel_rows"].tolist() == [2] * 5 + [3, 2]  # Delta's one row
+    assert days["channel_rows"].tolist() == [2] * 7
+    assert run("backlog", start=r.start, end=r.end, groups=()) == 9
+    assert run("backlog", start=r.start, end=r.end, groups=(ALPHA,)) == 2
+    assert run("backlog", start=DAY, end=DAY, groups=()) is None
 
     grown = growth.load(run, r, (ALPHA, DELTA), titles)
     assert grown is not None
