@@ -3,10 +3,11 @@
 Starts its own throwaway PostgreSQL (sandbox.postgres) with two migrated databases
 (``bench/dashboard_world.py`` loads them):
 
-* ``big``:   ``--raw-rows`` raw log rows (default 10M: 40% verification_log, 30% api_call_log,
-  25% messages, 5% member_events) over ``--days`` days and ``--groups`` groups, loaded with
-  COPY, then summarized into the analytics tables by SQL that does what the pipelines do (one
-  row per UTC day and key). Snapshots, summaries, groups, channels and freshness rows too.
+* ``big``:   ``--raw-rows`` raw log rows (default 10M: 35% verification_log, 28% api_call_log,
+  22% messages, 5% member_events, 6% gate_events, 4% reaction_events) over ``--days`` days and
+  ``--groups`` groups, loaded with COPY, then summarized into the analytics tables by SQL that
+  does what the pipelines do (one row per UTC day and key; :mod:`bench.dashboard_sql`).
+  Snapshots, summaries, groups, channels, their links and freshness rows too.
 * ``small``: the same deployment (same groups, days, snapshots, summaries) with only
   ``--small-raw-rows`` raw rows (default 10k), summarized the same way.
 
@@ -15,8 +16,9 @@ It then times, for the default view (the last 7 days, every group):
 * ``dashboard``: each page's own ``dashboards.pagedata.<page>.load`` (every query the page runs,
   through an uncached ``DirectRun`` instead of the Streamlit cache, and the page's figures), on
   ``small`` and on ``big``;
-* ``raw``: the same figures computed from the raw logs on request (the seed project's way),
-  on ``big``. The totals are cross-checked against the dashboard's.
+* ``raw``: the same figures computed from the raw logs on request (the seed project's way,
+  :mod:`bench.dashboard_raw`), on ``big``. The totals are cross-checked against the
+  dashboard's.
 
 Medians of ``--repeat`` dashboard and ``--raw-repeat`` raw runs after a warm-up, the three
 kinds of run alternating so the shared machine's load weighs on all alike. Prints a table,
@@ -36,25 +38,31 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 import psycopg2
-import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench.dashboard_world import bucket_sql, day_sql, dsn, load_deployment, make_world
+from bench.dashboard_raw import PageData, raw_pages
+from bench.dashboard_world import dsn, load_deployment, make_world
 from core.migrate import run_migrations
 from core.settings import DashboardSettings
 from dashboards.metrics import DateRange, group_titles
-from dashboards.pagedata import activity, api_calls, groups, overview, summaries, verification
+from dashboards.pagedata import (
+    activity,
+    api_calls,
+    funnel,
+    groups,
+    growth,
+    overview,
+    summaries,
+    verification,
+)
 from dashboards.queries import DirectRun, Run, make_engine
 from sandbox.postgres import PostgresUnavailable, TempPostgres
 
 console = Console(stderr=True)
 STALE_AFTER_H: float = DashboardSettings.model_fields["stale_after_h"].default
 
-PageData = dict[str, Any]
-"""The figures of a page that the raw-log version must reproduce (cross-checked)."""
 T = TypeVar("T")
 
 
@@ -75,7 +83,21 @@ def dashboard_pages(run: Run, r: DateRange) -> dict[str, Callable[[], PageData]]
     def overview_page() -> PageData:
         now = dt.datetime.now(dt.UTC)
         page = _shown(overview.load(run, r, (), now, STALE_AFTER_H))
-        return {"checks": page.now.checks, "members": page.now.members}
+        return {
+            "checks": page.now.checks,
+            "members": page.now.members,
+            "prompted": page.gate.prompted,
+            "produced": page.gate.produced,
+            "backlog": page.gate.backlog,
+        }
+
+    def funnel_page() -> PageData:
+        page = _shown(funnel.load(run, r, (), titles))
+        return {
+            "stages": page.stages.set_index("stage")["users"].to_dict(),
+            "backlog": page.backlog,
+            "join_requests": int(page.requests["join_requests"].sum()),
+        }
 
     def verification_page() -> PageData:
         page = _shown(verification.load(run, r, ()))
@@ -85,10 +107,25 @@ def dashboard_pages(run: Run, r: DateRange) -> dict[str, Callable[[], PageData]]
         }
 
     def activity_page() -> PageData:
-        page = _shown(activity.load(run, r, ()))
+        page = _shown(activity.load(run, r, (), titles))
         return {
             "messages": int(page.hourly["messages"].sum()),
             "messages_per_day": page.daily.set_index("day")["messages"].to_dict(),
+            "reactions": page.reactions,
+            "topic_messages": int(page.topics["messages"].sum()),
+        }
+
+    def growth_page() -> PageData:
+        page = _shown(growth.load(run, r, (), titles))
+        growth.group_history(run, r, page.group_ids[0])  # the default pick: the largest
+        if not page.channels.empty:
+            first = int(page.channels["channel_id"].iloc[0])
+            growth.channel_history(run, r, first, page.channel_days)
+        moved = page.groups[["group_id", "joins", "leaves", "kicks"]].set_index("group_id")
+        return {
+            "group_flows": moved[moved.sum(axis=1) > 0].sum().to_dict(),
+            "produced": page.channels.set_index("channel_id")["joins_after_prompt"].to_dict(),
+            "link_joins": int(page.invite_links["joins"].sum()),
         }
 
     def groups_page() -> PageData:
@@ -98,7 +135,12 @@ def dashboard_pages(run: Run, r: DateRange) -> dict[str, Callable[[], PageData]]
 
     def api_calls_page() -> PageData:
         page = _shown(api_calls.load(run, r))
-        return {"calls_per_method": page.methods.set_index("method")["calls"].to_dict()}
+        budget = _shown(api_calls.load_budget(run, r))
+        return {
+            "calls_per_method": page.methods.set_index("method")["calls"].to_dict(),
+            "peak_sends_per_s": budget.peak_sends_per_s,
+            "retry_after": budget.retry_after,
+        }
 
     def summaries_page() -> PageData:
         page = summaries.load(run, summaries.chats(run, ())[0])
@@ -106,159 +148,13 @@ def dashboard_pages(run: Run, r: DateRange) -> dict[str, Callable[[], PageData]]
 
     return {
         "overview": overview_page,
+        "funnel": funnel_page,
         "verification": verification_page,
         "activity": activity_page,
+        "growth": growth_page,
         "groups": groups_page,
         "api_calls": api_calls_page,
         "summaries": summaries_page,
-    }
-
-
-def _ts(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-
-
-def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]:
-    """The same figures computed from the raw logs on request, for range ``r``; what does not
-    come from the raw logs (groups, snapshots, summaries) through ``run`` as the pages do."""
-    p = r.previous()
-    win = {"start": _ts(r.start), "end": _ts(r.end + dt.timedelta(days=1))}
-    both = {"start": _ts(p.start), "end": win["end"], "cur": win["start"]}
-
-    def frame(sql: str, params: dict[str, Any]) -> pd.DataFrame:
-        return pd.read_sql_query(sa.text(sql), run.engine, params=params)
-
-    ts_range = "timestamp >= :start AND timestamp < :end"
-
-    def overview_page() -> PageData:
-        ver = frame(
-            f"SELECT timestamp >= :cur AS current, status, cached, count(*) AS checks "
-            f"FROM verification_log WHERE {ts_range} GROUP BY 1, 2, 3",
-            both,
-        )
-        frame(
-            f"SELECT timestamp >= :cur AS current, percentile_cont(0.95) WITHIN GROUP "
-            f"(ORDER BY latency_ms) FROM verification_log WHERE {ts_range} GROUP BY 1",
-            both,
-        )
-        frame(
-            f"SELECT timestamp >= :cur AS current, success, count(*) FROM api_call_log "
-            f"WHERE {ts_range} GROUP BY 1, 2",
-            both,
-        )
-        frame(
-            f"SELECT {day_sql('timestamp')} AS day, status, count(*) FROM verification_log "
-            f"WHERE {ts_range} GROUP BY 1, 2",
-            win,
-        )
-        for table, col in (
-            ("verification_log", "timestamp"),
-            ("api_call_log", "timestamp"),
-            ("messages", "created_at"),
-            ("member_events", "timestamp"),
-        ):
-            frame(f"SELECT max({col}) FROM {table}", {})
-        ids = tuple(int(i) for i in overview.enabled_groups(run("groups"), ())["id"])
-        run("counts_at", kind="group", instants=(win["end"], both["cur"]), chat_ids=ids)
-        return {"checks": int(ver.loc[ver["current"], "checks"].sum())}
-
-    def verification_page() -> PageData:
-        ver = frame(
-            f"SELECT {day_sql('timestamp')} AS day, status, cached, error_type, trigger, "
-            f"count(*) AS checks, sum(latency_ms), max(latency_ms) FROM verification_log "
-            f"WHERE {ts_range} GROUP BY 1, 2, 3, 4, 5",
-            win,
-        )
-        frame(
-            f"SELECT {day_sql('timestamp')} AS day, percentile_cont(ARRAY[0.5, 0.95, 0.99]) "
-            f"WITHIN GROUP (ORDER BY latency_ms) FROM verification_log WHERE {ts_range} "
-            "GROUP BY 1",
-            win,
-        )
-        frame(
-            f"SELECT {bucket_sql('latency_ms')} AS bucket, count(*) FROM verification_log "
-            f"WHERE {ts_range} GROUP BY 1",
-            win,
-        )
-        return {
-            "checks": int(ver["checks"].sum()),
-            "checks_per_day": ver.groupby("day")["checks"].sum().to_dict(),
-        }
-
-    def activity_page() -> PageData:
-        hourly = frame(
-            f"""SELECT day, hour, sum(v) AS verifications, sum(m) AS messages, sum(j) AS joins
-            FROM (
-              SELECT {day_sql("timestamp")} AS day,
-                     extract(hour FROM timestamp AT TIME ZONE 'UTC') AS hour,
-                     count(*) AS v, 0 AS m, 0 AS j
-              FROM verification_log WHERE {ts_range} GROUP BY 1, 2
-              UNION ALL
-              SELECT {day_sql("created_at")}, extract(hour FROM created_at AT TIME ZONE 'UTC'),
-                     0, count(*), 0
-              FROM messages WHERE created_at >= :start AND created_at < :end GROUP BY 1, 2
-              UNION ALL
-              SELECT {day_sql("timestamp")}, extract(hour FROM timestamp AT TIME ZONE 'UTC'),
-                     0, 0, count(*)
-              FROM member_events WHERE {ts_range} AND event = 'join'
-                AND chat_id IN (SELECT id FROM protected_groups) GROUP BY 1, 2
-            ) AS x GROUP BY 1, 2""",
-            win,
-        )
-        daily = frame(
-            f"SELECT day, sum(m) AS messages, sum(u) AS active_users FROM ("
-            f" SELECT {day_sql('created_at')} AS day, chat_id, count(*) AS m,"
-            f" count(DISTINCT user_id) AS u FROM messages"
-            f" WHERE created_at >= :start AND created_at < :end GROUP BY 1, 2) AS x GROUP BY 1",
-            win,
-        )
-        frame(
-            f"SELECT {day_sql('timestamp')} AS day, event, count(*) FROM member_events "
-            f"WHERE {ts_range} AND chat_id IN (SELECT id FROM protected_groups) GROUP BY 1, 2",
-            win,
-        )
-        return {
-            "messages": int(hourly["messages"].sum()),
-            "messages_per_day": daily.set_index("day")["messages"].to_dict(),
-        }
-
-    def groups_page() -> PageData:
-        checks = frame(
-            f"SELECT group_id, count(*) AS verifications, count(*) FILTER "
-            f"(WHERE status = 'success') AS passed FROM verification_log WHERE {ts_range} "
-            "GROUP BY 1",
-            win,
-        )
-        frame(
-            "SELECT chat_id, count(*) AS messages FROM messages "
-            "WHERE created_at >= :start AND created_at < :end GROUP BY 1",
-            win,
-        )
-        groups.history(run, "group", r, groups.history_groups(run("groups"), ()))
-        groups.history(run, "channel", r, groups.default_channels(run("channels")))
-        return {"top_checks": checks.set_index("group_id")["verifications"].nlargest(10).to_dict()}
-
-    def api_calls_page() -> PageData:
-        api = frame(
-            f"SELECT {day_sql('timestamp')} AS day, method, success, error_type, count(*) AS calls,"
-            f" sum(latency_ms), max(latency_ms) FROM api_call_log WHERE {ts_range}"
-            " GROUP BY 1, 2, 3, 4",
-            win,
-        )
-        frame(
-            f"SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms)"
-            f" FROM api_call_log WHERE {ts_range}",
-            win,
-        )
-        return {"calls_per_method": api.groupby("method")["calls"].sum().to_dict()}
-
-    return {
-        "overview": overview_page,
-        "verification": verification_page,
-        "activity": activity_page,
-        "groups": groups_page,
-        "api_calls": api_calls_page,
-        "summaries": dashboard_pages(run, r)["summaries"],
     }
 
 

@@ -16,7 +16,8 @@ import psycopg2
 import sqlalchemy as sa
 from rich.progress import Progress
 
-from core.models import LATENCY_BUCKETS_MS
+from bench.dashboard_sql import INSERTS, REACTIONS, bucket_sql, day_sql
+from dashboards.sql import make_engine
 
 ERRORS = np.array(
     ["TelegramError", "BadRequest", "ChatNotFound", "Forbidden", "NetworkError", "RetryAfter"]
@@ -43,7 +44,32 @@ _hours = np.arange(24)
 HOUR_P = 0.35 + np.exp(-((_hours - 14) ** 2) / 30.0)  # quiet nights, busy afternoons (UTC)
 HOUR_P /= HOUR_P.sum()
 CHUNK = 1_000_000
-SHARES = {"verification_log": 0.40, "api_call_log": 0.30, "messages": 0.25, "member_events": 0.05}
+SHARES = {
+    "verification_log": 0.35,
+    "api_call_log": 0.28,
+    "messages": 0.22,
+    "member_events": 0.05,
+    "gate_events": 0.06,
+    "reaction_events": 0.04,
+}
+GATE_EVENTS = np.array(
+    [
+        "muted",
+        "prompted",
+        "clicked",
+        "passed",
+        "unmuted",
+        "message_deleted",
+        "join_request",
+        "approved",
+        "declined",
+        "expired",
+    ]
+)
+GATE_P = np.array([20, 20, 15, 12, 15, 10, 4, 2, 1, 1], dtype=float)
+LINK_NAMES = np.array(["spring promo", "partners", "ads", "friends"])
+FORUM_EVERY = 5
+"""Every fifth group is a forum: 60% of its messages are in one of its topics."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,7 @@ def _raw_chunk(
             }
         )
     if table == "messages":
+        forum = (-1_000_000_000_000 - groups) % FORUM_EVERY == 0
         return pl.DataFrame(
             {
                 "telegram_message_id": np.arange(offset, offset + n),
@@ -153,23 +180,52 @@ def _raw_chunk(
                 "is_bot_message": False,
                 "created_at": ts,
                 "sender_kind": "user",  # every author here is a person (DESIGN's humans)
+                "message_thread_id": _where(forum & (rng.random(n) < 0.6), rng.integers(1, 7, n)),
+            }
+        )
+    if table == "gate_events":
+        event = rng.choice(GATE_EVENTS, n, p=GATE_P / GATE_P.sum())
+        result = rng.choice(np.array(['{"result": "passed"}', '{"result": "not_subscribed"}']), n)
+        return pl.DataFrame(
+            {
+                "timestamp": ts,
+                "group_id": groups,
+                "user_id": rng.integers(100_000_000, 100_050_000, n),
+                "event": event,
+                "detail": _where(event == "clicked", result),
+            }
+        )
+    if table == "reaction_events":
+        anonymous = rng.random(n) < 0.1
+        return pl.DataFrame(
+            {
+                "timestamp": ts,
+                "chat_id": groups,
+                "telegram_message_id": rng.integers(0, 1_000_000, n),
+                "user_id": _where(~anonymous, rng.integers(100_000_000, 100_050_000, n)),
+                "added": np.where(anonymous, rng.integers(1, 6, n), 1),
+                "removed": 0,
             }
         )
     chats = np.where(rng.random(n) < 0.8, groups, rng.choice(world.channels, n))
+    event = rng.choice(np.array(["join", "leave", "kick"]), n, p=[0.55, 0.4, 0.05])
+    named = (chats == groups) & (event == "join") & (rng.random(n) < 0.3)
     return pl.DataFrame(
         {
             "chat_id": chats,
-            "user_id": users,
-            "event": rng.choice(np.array(["join", "leave", "kick"]), n, p=[0.55, 0.4, 0.05]),
+            "user_id": rng.integers(100_000_000, 100_050_000, n),
+            "event": event,
             "timestamp": ts,
             "is_bot": False,
+            "invite_link_name": _where(named, rng.choice(LINK_NAMES, n)),
             "via_join_request": False,
         }
     )
 
 
 def load_raw(url: str, world: World, rows: int, seed: int, progress: Progress) -> None:
-    """COPY ``rows`` raw rows split over the four raw logs (indexes rebuilt afterwards)."""
+    """COPY ``rows`` raw rows split over the raw logs by :data:`SHARES` (indexes rebuilt
+    afterwards)."""
     rng = np.random.default_rng(seed)
     conn = psycopg2.connect(dsn(url), options="-c timezone=UTC")
     conn.autocommit = True
@@ -199,17 +255,6 @@ def load_raw(url: str, world: World, rows: int, seed: int, progress: Progress) -
                 progress.advance(task)
     finally:
         conn.close()
-
-
-def day_sql(col: str) -> str:
-    """The UTC day of timestamp column ``col``, in PostgreSQL."""
-    return f"(({col}) AT TIME ZONE 'UTC')::date"
-
-
-def bucket_sql(col: str) -> str:
-    """The histogram bucket (upper bound, NULL = +inf) of latency column ``col``."""
-    whens = " ".join(f"WHEN {col} <= {b:g} THEN {b:g}" for b in LATENCY_BUCKETS_MS)
-    return f"CASE {whens} ELSE NULL END"
 
 
 SUMMARIZE = {
@@ -252,23 +297,38 @@ SUMMARIZE = {
         ) AS x GROUP BY 1, 2, 3 ORDER BY 1""",
     "analytics_group_daily": f"""
         INSERT INTO analytics_group_daily
-            (day, group_id, messages, active_users, verifications, passed, failed, joins, leaves)
-        SELECT day, group_id, sum(m), sum(u), sum(v), sum(p), sum(f), sum(j), sum(l) FROM (
+            (day, group_id, messages, active_users, verifications, passed, failed, joins, leaves,
+             kicks, bots_joined, reactions, reacting_users, silent_reactors)
+        SELECT day, group_id, sum(m), sum(u), sum(v), sum(p), sum(f), sum(j), sum(l), sum(k),
+               sum(b), sum(r), sum(ru), sum(sr) FROM (
             SELECT {day_sql("created_at")} AS day, chat_id AS group_id, count(*) AS m,
-                   count(DISTINCT user_id) AS u, 0 AS v, 0 AS p, 0 AS f, 0 AS j, 0 AS l
+                   count(DISTINCT user_id) AS u, 0 AS v, 0 AS p, 0 AS f, 0 AS j, 0 AS l,
+                   0 AS k, 0 AS b, 0 AS r, 0 AS ru, 0 AS sr
             FROM messages GROUP BY 1, 2
             UNION ALL
             SELECT {day_sql("timestamp")}, group_id, 0, 0, count(*),
                    count(*) FILTER (WHERE status = 'success'),
-                   count(*) FILTER (WHERE status = 'failed'), 0, 0
+                   count(*) FILTER (WHERE status = 'failed'), 0, 0, 0, 0, 0, 0, 0
             FROM verification_log GROUP BY 1, 2
             UNION ALL
             SELECT {day_sql("timestamp")}, chat_id, 0, 0, 0, 0, 0,
-                   count(*) FILTER (WHERE event = 'join'),
-                   count(*) FILTER (WHERE event IN ('leave', 'kick'))
+                   count(*) FILTER (WHERE event = 'join' AND NOT is_bot),
+                   count(*) FILTER (WHERE event IN ('leave', 'kick') AND NOT is_bot),
+                   count(*) FILTER (WHERE event = 'kick' AND NOT is_bot),
+                   count(*) FILTER (WHERE event = 'join' AND is_bot), 0, 0, 0
             FROM member_events WHERE chat_id IN (SELECT id FROM protected_groups) GROUP BY 1, 2
+            UNION ALL
+            SELECT day, group_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, reactions, reacting_users,
+                   silent_reactors
+            FROM ({REACTIONS}) AS reacted
         ) AS x GROUP BY 1, 2 ORDER BY 1""",
+    **{
+        table: f"INSERT INTO {table} ({columns}) {select}"
+        for table, (columns, select) in INSERTS.items()
+    },
 }
+"""Every analytics table and the statement that fills it from the raw logs, over the range
+``:start`` - ``:end`` (``:first`` - ``:last`` as days): the whole world."""
 
 
 def load_deployment(
@@ -306,6 +366,18 @@ def load_deployment(
                     "username": [f"channel_{i}" for i in range(m)],
                     "title": [f"Channel {i}" for i in range(m)],
                     "subscriber_count": rng.integers(100, 100_000, m),
+                    "created_at": created,
+                }
+            ),
+        )
+        # each group links one channel, each channel is linked by about two groups
+        _copy(
+            conn,
+            "group_channel_links",
+            pl.DataFrame(
+                {
+                    "group_id": world.groups,
+                    "channel_id": world.channels[np.arange(n) % m],
                     "created_at": created,
                 }
             ),
@@ -359,25 +431,33 @@ def load_deployment(
     finally:
         conn.close()
     load_raw(url, world, raw_rows, seed, progress)
+    end = world.last_day + dt.timedelta(days=1)
+    span = {
+        "start": dt.datetime.combine(world.first_day, dt.time(), tzinfo=dt.UTC),
+        "end": dt.datetime.combine(end, dt.time(), tzinfo=dt.UTC),
+        "first": world.first_day,
+        "last": world.last_day,
+    }
     counts: dict[str, int] = {}
-    conn = psycopg2.connect(dsn(url), options="-c timezone=UTC")
-    conn.autocommit = True
+    engine = make_engine(url)  # autocommit, UTC sessions
     try:
         task = progress.add_task("summarize into analytics tables", total=len(SUMMARIZE))
-        with conn.cursor() as cur:
+        with engine.connect() as conn:
             for table, sql in SUMMARIZE.items():
-                cur.execute(sql)
-                counts[table] = cur.rowcount
+                counts[table] = conn.execute(sa.text(sql), span).rowcount
                 progress.advance(task)
             for table in (*SUMMARIZE, "member_count_snapshots", "summaries"):
-                cur.execute(
-                    "INSERT INTO analytics_materializations "
-                    "(table_name, partition_day, row_count, newest_source_at, materialized_at) "
-                    "SELECT %s, d::date, 1, d + interval '23 hours', d + interval '24 hours' "
-                    "FROM generate_series(%s::date, %s::date, interval '1 day') AS d",
-                    (table, world.first_day, world.last_day),
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO analytics_materializations (table_name, partition_day, "
+                        "row_count, newest_source_at, materialized_at) "
+                        "SELECT :table, d::date, 1, d + interval '23 hours', "
+                        "d + interval '24 hours' "
+                        "FROM generate_series(:first, :last, interval '1 day') AS d"
+                    ),
+                    {"table": table, **span},
                 )
-            cur.execute("VACUUM ANALYZE")  # autovacuum would, on tables this old
+            conn.execute(sa.text("VACUUM ANALYZE"))  # autovacuum would, on tables this old
     finally:
-        conn.close()
+        engine.dispose()
     return counts

@@ -8,25 +8,33 @@ shared by every page, and stores them in ``st.session_state`` for the page to re
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
+from streamlit.navigation.page import StreamlitPage
 
 from core.settings import DashboardSettings, Settings, SettingsError, load_settings
 from dashboards import auth, ui
 from dashboards.cache import CachedRun
 from dashboards.metrics import DateRange, group_titles
 
+# (script, title, icon, URL path) of every page. Comments, not docstrings, in this script:
+# Streamlit's magic would print a bare string literal on every page.
 PAGES = (
     ("views/overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("views/funnel.py", "Funnel", ":material/filter_alt:", "funnel"),
     ("views/verification.py", "Verification", ":material/verified_user:", "verification"),
     ("views/activity.py", "Activity", ":material/monitoring:", "activity"),
+    ("views/growth.py", "Growth", ":material/trending_up:", "growth"),
     ("views/groups.py", "Groups & channels", ":material/groups:", "groups"),
     ("views/api_calls.py", "API calls", ":material/api:", "api-calls"),
     ("views/summaries.py", "Summaries", ":material/summarize:", "summaries"),
 )
+HOME = "home"  # the URL path the root page reserves (Streamlit serves it at ``/``)
 DATE_KEY = "date_range"
 GROUPS_KEY = "groups"
 DEFAULT_DAYS = 7
@@ -102,23 +110,49 @@ def _database_error(url: str, exc: sa.exc.DBAPIError) -> None:
     )
 
 
+def _sign_in(password: SecretStr) -> None:
+    """Serve the sign-in form at the root and at every page's address, so that a bookmarked
+    ``/funnel`` asks for the password and, once it is right, reruns into the page itself."""
+    form = functools.partial(auth.login_page, password)
+    login = st.Page(form, title="Sign in", url_path="login", default=True)
+    aliases = [
+        st.Page(form, title="Sign in", url_path=slug, visibility="hidden") for *_, slug in PAGES
+    ]
+    st.navigation([login, *aliases], position="hidden").run()
+
+
+def _pages() -> list[StreamlitPage]:
+    """Every page at its own URL path, and a hidden default page at the root that switches
+    to the first one.
+
+    Streamlit serves the default page at ``/`` and ignores its ``url_path``, so a visible
+    default Overview would answer ``/overview`` with "Page not found"; a non-default Overview
+    keeps ``/overview`` and the redirect keeps ``/`` working too.
+    """
+    pages = [
+        st.Page(path, title=title, icon=icon, url_path=slug) for path, title, icon, slug in PAGES
+    ]
+    first = pages[0]
+    home = st.Page(
+        lambda: st.switch_page(first),
+        title=first.title,
+        url_path=HOME,
+        default=True,
+        visibility="hidden",
+    )
+    return [home, *pages]
+
+
 def main() -> None:
     st.set_page_config(page_title="gatepulse", page_icon=":material/shield:", layout="wide")
     settings = _settings()
     dashboard, url = settings.dashboard, database_url(settings)
     if not auth.is_authenticated(dashboard.password):
-        login = st.Page(
-            lambda: auth.login_page(dashboard.password), title="Sign in", url_path="login"
-        )
-        st.navigation([login]).run()
+        _sign_in(dashboard.password)
         return
     try:
         _sidebar(CachedRun(url, dashboard.cache_ttl_s), dashboard)
-        pages = [
-            st.Page(path, title=title, icon=icon, url_path=slug, default=(i == 0))
-            for i, (path, title, icon, slug) in enumerate(PAGES)
-        ]
-        st.navigation(pages).run()
+        st.navigation(_pages()).run()
     except (sa.exc.DBAPIError, pd.errors.DatabaseError) as exc:
         error = _driver_error(exc)  # unreachable server, missing tables, no permission
         if error is None:

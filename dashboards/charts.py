@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from dashboards.metrics import bucket_label
 
@@ -97,13 +98,23 @@ def bars(
     color: str | None = None,
     horizontal: bool = False,
     colors: dict[str, str] | None = None,
+    barmode: str = "relative",
 ) -> go.Figure:
     if horizontal:
-        fig = px.bar(frame, x=y, y=x, color=color, orientation="h", color_discrete_map=colors or {})
+        fig = px.bar(
+            frame,
+            x=y,
+            y=x,
+            color=color,
+            orientation="h",
+            color_discrete_map=colors or {},
+            barmode=barmode,
+        )
         fig.update_yaxes(type="category", autorange="reversed", title_text="")
-        fig.update_traces(width=0.6)
+        if barmode != "group":
+            fig.update_traces(width=0.6)
         return _style(fig, title=title, height=min(HEIGHT * 2, 120 + 34 * frame[x].nunique()))
-    fig = px.bar(frame, x=x, y=y, color=color, color_discrete_map=colors or {})
+    fig = px.bar(frame, x=x, y=y, color=color, color_discrete_map=colors or {}, barmode=barmode)
     fig.update_xaxes(type="category", title_text="")
     return _style(fig, title=title)
 
@@ -145,4 +156,85 @@ def history_lines(frame: pd.DataFrame, names: dict[int, str], *, title: str) -> 
 
 def donut(labels: list[str], values: list[int], *, title: str) -> go.Figure:
     fig = go.Figure(go.Pie(labels=labels, values=values, hole=0.55, sort=False))
+    return _style(fig, title=title)
+
+
+def funnel(stages: pd.DataFrame, *, title: str) -> go.Figure:
+    """The funnel of ``stages`` (columns ``stage``, ``users``), each stage as a share of the
+    first."""
+    fig = go.Figure(
+        go.Funnel(
+            y=list(stages["stage"]),
+            x=[int(v) for v in stages["users"]],
+            textinfo="value+percent initial",
+            marker={"color": "#4c78a8"},
+        )
+    )
+    return _style(fig, title=title)
+
+
+def against_limit(
+    frame: pd.DataFrame, column: str, limit: float, *, title: str, unit: str
+) -> go.Figure:
+    """A day's peak as bars, Telegram's limit as a dashed line; bars over it in red."""
+    data = _days(frame)
+    over = [float(v) > limit for v in data[column]]
+    fig = go.Figure(
+        go.Bar(
+            x=data["day"],
+            y=data[column],
+            name="peak",
+            marker_color=["#d9534f" if o else "#4c78a8" for o in over],
+        )
+    )
+    fig.add_hline(
+        y=limit,
+        line_dash="dash",
+        line_color="#d9534f",
+        annotation_text=f"Telegram limit: {limit:g} {unit}",
+        annotation_position="top left",
+    )
+    highest = max([limit, *(float(v) for v in data[column])])
+    fig.update_yaxes(range=[0, highest * 1.15], title_text=unit)
+    _day_axis(fig, frame)
+    return _style(fig, title=title)
+
+
+FLOW_COLORS = {"joins": "#2e9e5b", "leaves": "#e8a33d", "kicks": "#d9534f"}
+
+
+def flows_and_count(
+    frame: pd.DataFrame, flows: list[str], count: str, *, title: str, count_label: str
+) -> go.Figure:
+    """Daily flows as bars (joins up; leaves and kicks down) and the synced count as a line on
+    its own axis: the growth the events explain beside the count Telegram reports."""
+    data = _days(frame)
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for flow in flows:
+        sign = 1 if flow.startswith("joins") else -1
+        fig.add_trace(
+            go.Bar(
+                x=data["day"],
+                y=sign * data[flow],
+                name=flow.replace("_", " "),
+                marker_color=FLOW_COLORS.get(flow, "#4c78a8"),
+            ),
+            secondary_y=False,
+        )
+    counted = data[data[count].notna()]
+    fig.add_trace(
+        go.Scatter(
+            x=counted["day"],
+            y=counted[count],
+            name=count_label,
+            mode="lines+markers",
+            line={"color": "#4c78a8"},
+        ),
+        secondary_y=True,
+    )
+    fig.update_layout(barmode="relative")
+    fig.update_yaxes(title_text="per day", secondary_y=False)
+    # its own nice ticks (not synced to the bars' grid: 106.88 members means nothing)
+    fig.update_yaxes(title_text=count_label, tickmode="auto", showgrid=False, secondary_y=True)
+    _day_axis(fig, frame)
     return _style(fig, title=title)

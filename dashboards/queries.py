@@ -21,22 +21,36 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.db import UTCDateTime, backend_of, sync_url
+from core.db import UTCDateTime
 from core.models import (
+    AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
+    AnalyticsChannelDaily,
+    AnalyticsFunnelDaily,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
+    AnalyticsInviteLinkDaily,
     AnalyticsLatencyHistogramDaily,
     AnalyticsMaterialization,
+    AnalyticsTopicDaily,
     AnalyticsVerificationDaily,
     EnforcedChannel,
     MemberCountSnapshot,
     ProtectedGroup,
     Summary,
 )
-
-GroupIds = tuple[int, ...]
-"""Selected group ids; empty means every group."""
+from dashboards.gate_queries import (
+    load_api_budget,
+    load_backlog,
+    load_channel_days,
+    load_funnel,
+    load_gate_days,
+    load_invite_links,
+    load_topics,
+)
+from dashboards.sql import GroupIds as GroupIds  # what the pages' filters pass
+from dashboards.sql import day_of, in_groups, isum, start_of
+from dashboards.sql import make_engine as make_engine  # the engine the pages' runs use
 
 VERIFICATION = AnalyticsVerificationDaily.__table__
 API_CALLS = AnalyticsApiCallsDaily.__table__
@@ -48,41 +62,20 @@ SUMMARIES = Summary.__table__
 MATERIALIZATIONS = AnalyticsMaterialization.__table__
 GROUPS = ProtectedGroup.__table__
 CHANNELS = EnforcedChannel.__table__
-
-
-# --------------------------------------------------------------------------- connection
-
-
-def make_engine(url: str) -> Engine:
-    """A synchronous engine for ``url`` (async spellings are accepted and converted)."""
-    # reads only: autocommit spares a BEGIN/ROLLBACK round trip per query
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "isolation_level": "AUTOCOMMIT"}
-    if backend_of(url) == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
-    else:
-        kwargs["connect_args"] = {"options": "-c timezone=UTC"}
-        kwargs.update(pool_size=4, max_overflow=4, pool_recycle=1800)
-    return sa.create_engine(sync_url(url), **kwargs)
-
-
-def _isum(column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
-    """SUM of an integer column as an integer (PostgreSQL's SUM(bigint) is numeric)."""
-    return sa.cast(sa.func.sum(column), sa.BigInteger())
-
-
-def _in_groups(column: sa.ColumnElement[int], groups: GroupIds) -> sa.ColumnElement[bool]:
-    return column.in_(groups) if groups else sa.true()
-
-
-def _day_of(column: Any, backend: str) -> sa.ColumnElement[dt.date]:
-    """The UTC calendar day of a timestamp column, on either backend."""
-    if backend == "sqlite":  # UTC text 'YYYY-MM-DD HH:MM:SS...'
-        return sa.type_coerce(sa.func.substr(column, 1, 10), sa.Date())
-    return sa.cast(sa.func.timezone("UTC", column), sa.Date())
-
-
-def _start_of(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+DAILY_TABLES: dict[str, sa.FromClause] = {
+    model.__tablename__: model.__table__
+    for model in (
+        AnalyticsVerificationDaily,
+        AnalyticsGroupDaily,
+        AnalyticsApiCallsDaily,
+        AnalyticsFunnelDaily,
+        AnalyticsChannelDaily,
+        AnalyticsApiBudgetDaily,
+        AnalyticsTopicDaily,
+        AnalyticsInviteLinkDaily,
+    )
+}
+"""Daily tables whose newest day an empty state may name."""
 
 
 # --------------------------------------------------------------------------- loaders
@@ -122,11 +115,11 @@ def load_verification(
     stmt = (
         sa.select(
             *keys,
-            _isum(t.c.checks).label("checks"),
+            isum(t.c.checks).label("checks"),
             sa.func.sum(t.c.latency_ms_sum).label("latency_ms_sum"),
             sa.func.max(t.c.latency_ms_max).label("latency_ms_max"),
         )
-        .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
+        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
         .group_by(*keys)
         .order_by(t.c.day)
     )
@@ -139,8 +132,8 @@ def load_cache_hits(
     """Checks answered from the membership cache, per day: day, hits."""
     t = VERIFICATION
     stmt = (
-        sa.select(t.c.day, _isum(t.c.checks).label("hits"))
-        .where(t.c.day.between(start, end), t.c.cached, _in_groups(t.c.group_id, groups))
+        sa.select(t.c.day, isum(t.c.checks).label("hits"))
+        .where(t.c.day.between(start, end), t.c.cached, in_groups(t.c.group_id, groups))
         .group_by(t.c.day)
         .order_by(t.c.day)
     )
@@ -151,7 +144,7 @@ def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) ->
     """Latency histogram counts per day and bucket for ``source`` (verification | api)."""
     t = HISTOGRAM
     stmt = (
-        sa.select(t.c.day, t.c.bucket_le_ms, _isum(t.c.count).label("count"))
+        sa.select(t.c.day, t.c.bucket_le_ms, isum(t.c.count).label("count"))
         .where(t.c.day.between(start, end), t.c.source == source)
         .group_by(t.c.day, t.c.bucket_le_ms)
         .order_by(t.c.day)
@@ -166,7 +159,7 @@ def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame
     stmt = (
         sa.select(
             *keys,
-            _isum(t.c.calls).label("calls"),
+            isum(t.c.calls).label("calls"),
             sa.func.sum(t.c.latency_ms_sum).label("latency_ms_sum"),
             sa.func.max(t.c.latency_ms_max).label("latency_ms_max"),
         )
@@ -181,7 +174,7 @@ def load_api_totals(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFram
     """API calls per day and success only: what the Overview's error rate needs."""
     t = API_CALLS
     stmt = (
-        sa.select(t.c.day, t.c.success, _isum(t.c.calls).label("calls"))
+        sa.select(t.c.day, t.c.success, isum(t.c.calls).label("calls"))
         .where(t.c.day.between(start, end))
         .group_by(t.c.day, t.c.success)
         .order_by(t.c.day)
@@ -198,11 +191,11 @@ def load_hourly(
         sa.select(
             t.c.day,
             t.c.hour,
-            _isum(t.c.verifications).label("verifications"),
-            _isum(t.c.messages).label("messages"),
-            _isum(t.c.joins).label("joins"),
+            isum(t.c.verifications).label("verifications"),
+            isum(t.c.messages).label("messages"),
+            isum(t.c.joins).label("joins"),
         )
-        .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
+        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
         .group_by(t.c.day, t.c.hour)
         .order_by(t.c.day, t.c.hour)
     )
@@ -217,7 +210,22 @@ GROUP_MEASURES = (
     "failed",
     "joins",
     "leaves",
+    "kicks",
+    "bots_joined",
+    "reactions",
+    "reacting_users",
+    "silent_reactors",
 )
+"""The summed columns of :func:`load_group_days` and :func:`load_group_totals`. Their ``leaves``
+are voluntary leaves: the table's ``leaves`` counts leaves and kicks, the dashboard shows them
+apart (growth = joins - leaves - kicks)."""
+
+
+def _group_measure(name: str) -> sa.ColumnElement[int]:
+    t = GROUP_DAILY
+    if name == "leaves":
+        return isum(t.c.leaves - t.c.kicks).label("leaves")
+    return isum(t.c[name]).label(name)
 
 
 def _group_daily_by(
@@ -225,8 +233,14 @@ def _group_daily_by(
 ) -> pd.DataFrame:
     t = GROUP_DAILY
     stmt = (
-        sa.select(t.c[key], *(_isum(t.c[m]).label(m) for m in GROUP_MEASURES))
-        .where(t.c.day.between(start, end), _in_groups(t.c.group_id, groups))
+        sa.select(t.c[key], *(_group_measure(m) for m in GROUP_MEASURES))
+        .where(
+            t.c.day.between(start, end),
+            in_groups(t.c.group_id, groups),
+            # the pipelines also count a linked channel's joins and leaves under its own id:
+            # they are the Growth page's channel figures, not a group's
+            t.c.group_id.not_in(sa.select(CHANNELS.c.id)),
+        )
         .group_by(t.c[key])
         .order_by(t.c[key])
     )
@@ -237,7 +251,8 @@ def load_group_days(
     engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Per day, summed over the groups: messages, active users (per-group distinct senders,
-    summed), checks, passed, failed, joins, leaves."""
+    summed), checks, passed, failed, joins, voluntary leaves, kicks, bots joined, reactions,
+    reacting users and silent reactors (per-group distinct, summed)."""
     return _group_daily_by(engine, "day", start, end, groups)
 
 
@@ -294,14 +309,14 @@ def load_snapshot_history(
     if not chat_ids:
         return pd.DataFrame(columns=["chat_id", "day", "member_count"])
     s = SNAPSHOTS
-    day = _day_of(s.c.synced_at, engine.dialect.name).label("day")
+    day = day_of(s.c.synced_at, engine.dialect.name).label("day")
     stmt = (
         sa.select(s.c.chat_id, day, sa.func.max(s.c.member_count).label("member_count"))
         .where(
             s.c.chat_id.in_([int(c) for c in chat_ids]),
             s.c.kind == kind,
-            s.c.synced_at >= _start_of(start),
-            s.c.synced_at < _start_of(end + dt.timedelta(days=1)),
+            s.c.synced_at >= start_of(start),
+            s.c.synced_at < start_of(end + dt.timedelta(days=1)),
         )
         .group_by(s.c.chat_id, day)
         .order_by(s.c.chat_id, day)
@@ -338,13 +353,14 @@ def _aware(value: Any) -> dt.datetime | None:
     return UTCDateTime().process_result_value(value, sa.engine.default.DefaultDialect())
 
 
-def load_newest_day(engine: Engine) -> dt.date | None:
-    """The newest day in the daily analytics tables (for empty states), or None."""
+def load_newest_day(engine: Engine, table: str | None = None) -> dt.date | None:
+    """The newest day of ``table`` (one of :data:`DAILY_TABLES`), by default of the first daily
+    analytics tables (for empty states); None when empty."""
+    tables = (DAILY_TABLES[table],) if table else (VERIFICATION, GROUP_DAILY)
     with engine.connect() as conn:
-        a = conn.execute(sa.select(sa.func.max(VERIFICATION.c.day))).scalar()
-        b = conn.execute(sa.select(sa.func.max(GROUP_DAILY.c.day))).scalar()
-    days = [d for d in (a, b) if d is not None]
-    return max(days) if days else None
+        days = [conn.execute(sa.select(sa.func.max(t.c.day))).scalar() for t in tables]
+    found = [d for d in days if d is not None]
+    return max(found) if found else None
 
 
 def load_summary_chats(engine: Engine) -> list[int]:
@@ -395,6 +411,13 @@ QUERIES: dict[str, Callable[..., Any]] = {
         load_newest_day,
         load_summary_chats,
         load_summaries,
+        load_funnel,
+        load_channel_days,
+        load_api_budget,
+        load_topics,
+        load_invite_links,
+        load_gate_days,
+        load_backlog,
     )
 }
 """Every query by name (``verification`` is :func:`load_verification`): what

@@ -88,13 +88,31 @@ def chart(figure: go.Figure, key: str) -> None:
     st.plotly_chart(figure, width="stretch", key=key, config={"displaylogo": False})
 
 
-def empty_state(what: str, ctx: PageContext, newest: dt.date | None) -> None:
-    """Explain why there is nothing to show and what to run."""
+def empty_state(
+    what: str, ctx: PageContext, newest: dt.date | None, table: str | None = None
+) -> None:
+    """Explain why there is nothing to show and what to run. ``newest`` is the newest day of
+    ``table`` (of the first analytics tables when None)."""
     if newest is None:
-        st.info(f"No {what} yet: the analytics tables are empty. {HOW_TO_FILL}")
+        where = f"`{table}` is empty" if table else "the analytics tables are empty"
+        st.info(f"No {what} yet: {where}. {HOW_TO_FILL}")
     else:
         st.info(
             f"No {what} between {ctx.range.start} and {ctx.range.end} for {ctx.scope}. "
             f"The newest analytics day is {newest}: widen the date range in the sidebar, "
             f"or run `gatepulse materialize` to bring the tables up to date."
+        )
+
+
+def history_note(points: int, what: str) -> None:
+    """Say why a member-count history shows no line: a line needs two daily syncs."""
+    if points == 0:
+        st.info(
+            f"No {what} snapshot in this range: the member-count sync asset writes them, run "
+            "`gatepulse materialize`."
+        )
+    elif points == 1:
+        st.info(
+            f"Only one sync so far in this range: the {what} history grows by one point per "
+            "daily sync (the member-count sync asset; `gatepulse materialize` runs it)."
         )

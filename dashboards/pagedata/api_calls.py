@@ -1,4 +1,10 @@
-"""API calls: Telegram Bot API usage by method, outcomes over time, latency by method."""
+"""API calls: Telegram Bot API usage by method, outcomes over time, latency by method, and the
+API budget against Telegram's limits.
+
+Latency figures leave out ``getUpdates``: a long poll waits up to its timeout for updates by
+design, so its duration says nothing about Telegram's speed. (The daily latency histogram of
+API calls is kept over every method, ``getUpdates`` included, so this page does not use it.)
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboards.metrics import DateRange, histogram_quantile, merge_histogram
+from dashboards.metrics import DateRange, ratio
 from dashboards.queries import Run
+
+LONG_POLLS = frozenset({"getUpdates"})
+"""Methods whose latency is a wait by design, not Telegram's speed."""
+SENDS_PER_S_LIMIT = 30
+"""Telegram's limit on messages a bot sends: about 30 a second overall."""
+GROUP_SENDS_PER_MIN_LIMIT = 20
+"""Telegram's limit on messages a bot sends into one group: 20 a minute."""
 
 
 @dataclass(frozen=True)
@@ -17,9 +30,10 @@ class ApiCalls:
     methods: pd.DataFrame
     total: int
     errors: int
-    histogram: list[tuple[float | None, int]]
-    """The API latency histogram merged over the range."""
-    p95_ms: float | None
+    avg_latency_ms: float | None
+    """Mean latency of every call but the long polls."""
+    latency_per_day: pd.DataFrame
+    """Per day: mean and max latency of every call but the long polls."""
     by_result: pd.DataFrame
     """Calls per method and result (ok | error)."""
     by_outcome: pd.DataFrame
@@ -27,8 +41,26 @@ class ApiCalls:
     errors_by_type: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class Budget:
+    """The ``api_budget`` query and its figures over the range."""
+
+    per_day: pd.DataFrame
+    peak_sends_per_s: int
+    peak_group_sends_per_min: int
+    retry_after: int
+    calls_per_message: float | None
+    """Every call of the range over its human messages."""
+
+
+def timed(api: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose latency means something: every method but the long polls."""
+    return api[~api["method"].isin(LONG_POLLS)]
+
+
 def by_method(api: pd.DataFrame) -> pd.DataFrame:
-    """Per method: calls, errors, error rate, average and max latency; most calls first."""
+    """Per method: calls, errors, error rate, average and max latency (none for long polls);
+    most calls first."""
     frame = api.assign(errors=api["calls"].where(~api["success"].astype(bool), 0))
     table = frame.groupby("method", as_index=False).agg(
         calls=("calls", "sum"),
@@ -39,9 +71,26 @@ def by_method(api: pd.DataFrame) -> pd.DataFrame:
     table["error_rate"] = (table["errors"] / table["calls"]).round(4)
     table["avg_latency_ms"] = (table["latency_ms_sum"] / table["calls"]).round(1)
     table["max_latency_ms"] = table["max_latency_ms"].round(1)
+    polls = table["method"].isin(LONG_POLLS)
+    table.loc[polls, ["avg_latency_ms", "max_latency_ms"]] = None
     return table.drop(columns="latency_ms_sum").sort_values(
         ["calls", "method"], ascending=[False, True]
     )
+
+
+def latency_per_day(api: pd.DataFrame) -> pd.DataFrame:
+    """Per day: mean and max latency (ms) of every call but the long polls."""
+    rows = timed(api)
+    if rows.empty:
+        return pd.DataFrame(columns=["day", "avg_latency_ms", "max_latency_ms"])
+    days = rows.groupby("day", as_index=False).agg(
+        calls=("calls", "sum"),
+        latency_ms_sum=("latency_ms_sum", "sum"),
+        max_latency_ms=("latency_ms_max", "max"),
+    )
+    days["avg_latency_ms"] = (days["latency_ms_sum"] / days["calls"]).round(1)
+    days["max_latency_ms"] = days["max_latency_ms"].round(1)
+    return days[["day", "avg_latency_ms", "max_latency_ms"]]
 
 
 def outcomes(api: pd.DataFrame) -> pd.DataFrame:
@@ -71,21 +120,38 @@ def errors_by_type(api: pd.DataFrame) -> pd.DataFrame:
 
 
 def load(run: Run, r: DateRange) -> ApiCalls | None:
-    """The API calls page of ``r`` (every group); None when there is no call in it."""
+    """The API calls of ``r`` (every group); None when there is no call in it."""
     api = run("api_calls", start=r.start, end=r.end)
     if api.empty:
         return None
     methods = by_method(api)
-    merged = merge_histogram(run("histogram", start=r.start, end=r.end, source="api"))
     outcome = outcomes(api)
+    rows = timed(api)
     return ApiCalls(
         calls=api,
         methods=methods,
         total=int(methods["calls"].sum()),
         errors=int(methods["errors"].sum()),
-        histogram=merged,
-        p95_ms=histogram_quantile(merged, 0.95),
+        avg_latency_ms=ratio(float(rows["latency_ms_sum"].sum()), float(rows["calls"].sum())),
+        latency_per_day=latency_per_day(api),
         by_result=by_result(outcome),
         by_outcome=outcome.groupby(["day", "outcome"], as_index=False)["calls"].sum(),
         errors_by_type=errors_by_type(api),
     )
+
+
+def budget(per_day: pd.DataFrame) -> Budget:
+    """The budget figures of the ``api_budget`` rows of a range (at least one)."""
+    return Budget(
+        per_day=per_day,
+        peak_sends_per_s=int(per_day["peak_sends_per_s"].max()),
+        peak_group_sends_per_min=int(per_day["peak_group_sends_per_min"].max()),
+        retry_after=int(per_day["retry_after"].sum()),
+        calls_per_message=ratio(int(per_day["calls"].sum()), int(per_day["human_messages"].sum())),
+    )
+
+
+def load_budget(run: Run, r: DateRange) -> Budget | None:
+    """The API budget of ``r``; None when the budget table has no day in it."""
+    per_day = run("api_budget", start=r.start, end=r.end)
+    return None if per_day.empty else budget(per_day)

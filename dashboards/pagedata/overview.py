@@ -10,6 +10,7 @@ import pandas as pd
 
 from core.models import ANALYTICS_TABLES
 from dashboards.metrics import DateRange, Kpis, age_text, checks_per_day, kpis
+from dashboards.pagedata.funnel import GateKpis, gate_kpis
 from dashboards.queries import GroupIds, Run
 
 FRESHNESS_TABLES = (*ANALYTICS_TABLES, "member_count_snapshots", "summaries")
@@ -31,6 +32,8 @@ class Overview:
     previous: DateRange
     now: Kpis
     before: Kpis
+    gate: GateKpis
+    gate_before: GateKpis
     checks: pd.DataFrame
     """Per day of the range: checks, passed, failed, errors, cache hits."""
     freshness: Freshness | None
@@ -155,10 +158,12 @@ def load(
     )
     histogram = run("histogram", **span, source="verification")
     api = run("api_totals", **span)
+    gate = run("gate_days", **span, groups=groups)
     if (
         checks.empty
         and histogram.empty
         and api.empty
+        and gate.empty
         and run("newest_day") is None
         and run("freshness").empty
     ):
@@ -172,6 +177,14 @@ def load(
         previous=previous,
         now=range_kpis(r, checks, histogram, api, at_end),
         before=range_kpis(previous, checks, histogram, api, at_previous_end),
+        gate=gate_kpis(
+            within(gate, r.start, r.end),
+            run("backlog", start=r.start, end=r.end, groups=groups),
+        ),
+        gate_before=gate_kpis(
+            within(gate, previous.start, previous.end),
+            run("backlog", start=previous.start, end=previous.end, groups=groups),
+        ),
         checks=checks[checks["day"] >= r.start] if not checks.empty else checks,
         freshness=freshness(run("freshness"), now, stale_after_h),
     )

@@ -20,7 +20,8 @@ class Summaries:
     labels: dict[int, str]
     """Summary id -> ``type · period`` for the picker."""
     trend: pd.DataFrame
-    """The history oldest first, ``created_at`` as UTC timestamps."""
+    """The history by period, oldest first, its period bounds as UTC timestamps (when a
+    summary was written says nothing about what it covers)."""
 
 
 def when(value: object) -> str:
@@ -40,7 +41,10 @@ def load(run: Run, chat_id: int) -> Summaries:
     for kind, _ in TYPES:
         rows = history[history["summary_type"] == kind]
         latest[kind] = None if rows.empty else rows.iloc[0]
-    trend = history.assign(created_at=pd.to_datetime(history["created_at"], utc=True))
+    trend = history.assign(
+        period_start=pd.to_datetime(history["period_start"], utc=True),
+        period_end=pd.to_datetime(history["period_end"], utc=True),
+    )
     return Summaries(
         history=history,
         latest=latest,
@@ -48,5 +52,5 @@ def load(run: Run, chat_id: int) -> Summaries:
             int(r.id): f"{r.summary_type} · {when(r.period_start)} – {when(r.period_end)}"
             for r in history.itertuples(index=False)
         },
-        trend=trend.sort_values("created_at"),
+        trend=trend.sort_values(["period_end", "summary_type"]),
     )

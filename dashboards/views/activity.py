@@ -1,4 +1,5 @@
-"""Activity: when groups are busy (day x hour), messages, active users, joins and leaves."""
+"""Activity: when groups are busy (day x hour), messages, active users, reactions, joins,
+leaves and kicks, and forum topics where groups have them."""
 
 from __future__ import annotations
 
@@ -8,25 +9,55 @@ from dashboards import charts, ui
 from dashboards.pagedata import activity
 
 HEATMAP_METRICS = {"Messages": "messages", "Checks": "verifications", "Joins": "joins"}
+PER_GROUP_DAY = "Distinct per group and day, summed over the groups, averaged over days."
+
+
+def _avg(value: float | None) -> str:
+    return f"{value:,.0f}" if value is not None else "0"
+
+
+def _kpis(page: activity.Activity) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Messages", f"{page.messages:,}")
+    cols[1].metric("Active users (daily avg)", _avg(page.active_users), help=PER_GROUP_DAY)
+    cols[2].metric("Joins", f"{page.joins:,}")
+    cols[3].metric("Leaves", f"{page.leaves:,}", help="People who left on their own (kicks apart).")
+    cols = st.columns(4)
+    cols[0].metric("Reactions", f"{page.reactions:,}")
+    cols[1].metric("Reacting users (daily avg)", _avg(page.reacting_users), help=PER_GROUP_DAY)
+    cols[2].metric(
+        "Silent reactors (daily avg)",
+        _avg(page.silent_reactors),
+        help="People who reacted but wrote no message that day. " + PER_GROUP_DAY,
+    )
+    cols[3].metric("Kicks", f"{page.kicks:,}")
+
+
+def _topics(page: activity.Activity) -> None:
+    if page.topics.empty:  # no forum group in the selection: nothing to say
+        return
+    st.subheader("Forum topics")
+    ui.chart(
+        charts.bars(
+            page.topics.head(15).assign(where=lambda f: f["topic"] + " · " + f["group"]),
+            "where",
+            "messages",
+            title="Busiest topics by messages",
+            horizontal=True,
+        ),
+        "act_topics",
+    )
+    ui.table(page.topics, "forum topics")
 
 
 def render() -> None:
     ctx = ui.context()
     ui.header("Activity", ctx)
-    page = activity.load(ctx.run, ctx.range, ctx.groups)
+    page = activity.load(ctx.run, ctx.range, ctx.groups, ctx.group_titles)
     if page is None:
         ui.empty_state("activity", ctx, ctx.run("newest_day"))
         return
-
-    cols = st.columns(4)
-    cols[0].metric("Messages", f"{page.messages:,}")
-    cols[1].metric(
-        "Active users (daily avg)",
-        f"{page.active_users:,.0f}" if page.active_users is not None else "0",
-        help="Distinct senders per group and day, summed over the groups, averaged over days.",
-    )
-    cols[2].metric("Joins", f"{page.joins:,}")
-    cols[3].metric("Leaves", f"{page.leaves:,}")
+    _kpis(page)
 
     st.subheader("Day x hour")
     label = st.segmented_control(
@@ -57,10 +88,25 @@ def render() -> None:
         with right:
             ui.chart(
                 charts.lines_by_day(
-                    daily, ["joins", "leaves"], title="Joins and leaves per day", y_title=""
+                    daily,
+                    ["joins", "leaves", "kicks"],
+                    title="Joins, leaves and kicks per day",
+                    y_title="",
                 ),
                 "act_members",
             )
+        ui.chart(
+            charts.lines_by_day(
+                daily.rename(
+                    columns={"reacting_users": "reacting users", "silent_reactors": "silent"}
+                ),
+                ["reactions", "reacting users", "silent"],
+                title="Reactions, reacting users and silent reactors per day",
+                y_title="",
+            ),
+            "act_reactions",
+        )
+    _topics(page)
     st.subheader("Per day")
     ui.table(daily, "activity per day")
 

@@ -47,6 +47,7 @@ def _history(ctx: ui.PageContext, page: groups.Groups) -> None:
                 ),
                 "hist_groups",
             )
+            ui.history_note(page.group_history["day"].nunique(), "member-count")
     with right:
         names = page.channel_names
         picked = st.multiselect(
@@ -64,6 +65,7 @@ def _history(ctx: ui.PageContext, page: groups.Groups) -> None:
                 charts.history_lines(history, names, title="Channel subscribers (daily high)"),
                 "hist_channels",
             )
+            ui.history_note(history["day"].nunique(), "subscriber-count")
 
 
 def _configuration(catalog: pd.DataFrame, channels: pd.DataFrame) -> None:

@@ -16,6 +16,40 @@ from dashboards.metrics import (
     fmt_pct,
 )
 from dashboards.pagedata import overview
+from dashboards.pagedata.funnel import GateKpis
+
+
+def _gate_tiles(now: GateKpis, before: GateKpis) -> None:
+    cols = st.columns(4)
+    cols[0].metric(
+        "Prompted",
+        fmt_int(now.prompted),
+        delta_int(now.prompted, before.prompted),
+        delta_color="off",  # more newcomers to check is neither good nor bad
+        help="Newcomers the gate asked to join the linked channels (distinct per group and "
+        "day, added up).",
+    )
+    cols[1].metric(
+        "Gate conversion",
+        fmt_pct(now.conversion),
+        delta_pp(now.conversion, before.conversion),
+        help="Passed / prompted: prompted users who then passed the check.",
+    )
+    cols[2].metric(
+        "Subscribers produced",
+        fmt_int(now.produced),
+        delta_int(now.produced, before.produced),
+        help="Channel joins by users the gate prompted in a linking group in the 24 h before, "
+        "over every channel (the group filter does not apply).",
+    )
+    cols[3].metric(
+        "Backlog (still muted)",
+        fmt_int(now.backlog),
+        delta_int(now.backlog, before.backlog),
+        delta_color="inverse",
+        help="Users muted by the gate and not yet unmuted at the end of the range (each "
+        "group's latest day), summed over the groups.",
+    )
 
 
 def _kpi_tiles(now: Kpis, before: Kpis) -> None:
@@ -91,6 +125,7 @@ def render() -> None:
         return
     st.caption(f"Changes are against {page.previous.label()}.")
     _kpi_tiles(page.now, page.before)
+    _gate_tiles(page.gate, page.gate_before)
     if page.checks.empty:
         ui.empty_state("gate checks", ctx, ctx.run("newest_day"))
     else:

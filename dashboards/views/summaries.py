@@ -52,14 +52,22 @@ def render() -> None:
     )
     if picked is not None:
         _show(history[history["id"] == picked].iloc[0])
-    fig = px.line(page.trend, x="created_at", y="token_count", color="summary_type", markers=True)
+    fig = px.line(
+        page.trend,
+        x="period_end",
+        y="token_count",
+        color="summary_type",
+        markers=True,
+        hover_data={"period_start": "|%Y-%m-%d %H:%M", "period_end": "|%Y-%m-%d %H:%M"},
+    )
     fig.update_layout(
-        title={"text": "Summary length over time (tokens)", "x": 0},
+        title={"text": "Summary length per period (tokens, at the period's end)", "x": 0},
         height=280,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend_title_text="",
     )
-    fig.update_xaxes(title_text="")
+    fig.update_xaxes(title_text="period end (UTC)")
+    fig.update_yaxes(title_text="tokens")
     ui.chart(fig, "summaries_tokens")
     ui.table(history, "summaries of this chat")
 

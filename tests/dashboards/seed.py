@@ -16,11 +16,16 @@ import sqlalchemy as sa
 from core.db import sync_url
 from core.models import (
     ANALYTICS_TABLES,
+    AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
+    AnalyticsChannelDaily,
+    AnalyticsFunnelDaily,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
+    AnalyticsInviteLinkDaily,
     AnalyticsLatencyHistogramDaily,
     AnalyticsMaterialization,
+    AnalyticsTopicDaily,
     AnalyticsVerificationDaily,
     EnforcedChannel,
     MemberCountSnapshot,
@@ -38,6 +43,11 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsApiCallsDaily,
         AnalyticsHourlyActivity,
         AnalyticsGroupDaily,
+        AnalyticsFunnelDaily,
+        AnalyticsChannelDaily,
+        AnalyticsApiBudgetDaily,
+        AnalyticsTopicDaily,
+        AnalyticsInviteLinkDaily,
         MemberCountSnapshot,
         Summary,
         AnalyticsMaterialization,
@@ -51,6 +61,11 @@ HISTOGRAM = AnalyticsLatencyHistogramDaily.__table__.name
 API = AnalyticsApiCallsDaily.__table__.name
 HOURLY = AnalyticsHourlyActivity.__table__.name
 GROUP_DAILY = AnalyticsGroupDaily.__table__.name
+FUNNEL = AnalyticsFunnelDaily.__table__.name
+CHANNEL_DAILY = AnalyticsChannelDaily.__table__.name
+BUDGET = AnalyticsApiBudgetDaily.__table__.name
+TOPICS = AnalyticsTopicDaily.__table__.name
+LINKS = AnalyticsInviteLinkDaily.__table__.name
 SNAPSHOTS = MemberCountSnapshot.__table__.name
 SUMMARIES = Summary.__table__.name
 MATERIALIZATIONS = AnalyticsMaterialization.__table__.name
@@ -85,6 +100,58 @@ class Seed:
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=dt.UTC)
+
+
+def _gate_rows(seed: Seed, i: int, day: dt.date) -> None:
+    """Day ``i``'s rows of the gate's analytics: funnel, channels, API budget, topics, links.
+
+    Alpha gates newcomers every day, Beta too and takes join requests, Delta (new) has one row
+    on the day before today only; Alpha has two forum topics and two named invite links.
+    """
+    current = day > seed.today - dt.timedelta(days=7)
+    seed.add(
+        FUNNEL, day=day, group_id=ALPHA, joined=4, prompted=3 if current else 4, clicked=2,
+        passed=2, unmuted=2, denied_clicks=1, still_muted=1 + i % 3, verify_s_p50=30.0,
+        verify_s_p90=90.0, join_requests=0, approved=0, declined=0, expired=0,
+        messages_deleted=1,
+    )  # fmt: skip
+    seed.add(
+        FUNNEL, day=day, group_id=BETA, joined=2, prompted=2, clicked=1, passed=1, unmuted=1,
+        denied_clicks=0, still_muted=2, verify_s_p50=60.0, verify_s_p90=120.0, join_requests=3,
+        approved=1, declined=1, expired=1, messages_deleted=0,
+    )  # fmt: skip
+    if i == DAYS - 2:
+        seed.add(
+            FUNNEL, day=day, group_id=DELTA, joined=1, prompted=1, clicked=0, passed=0,
+            unmuted=0, denied_clicks=0, still_muted=5, verify_s_p50=None, verify_s_p90=None,
+            join_requests=0, approved=0, declined=0, expired=0, messages_deleted=0,
+        )  # fmt: skip
+    seed.add(
+        CHANNEL_DAILY, day=day, channel_id=NEWS_A, joins=5, leaves=2, joins_after_prompt=3,
+        leaves_after_unmute_7d=1, subscriber_count=400 + 5 * i,
+    )  # fmt: skip
+    seed.add(
+        CHANNEL_DAILY, day=day, channel_id=NEWS_B, joins=1, leaves=1,
+        joins_after_prompt=i % 2, leaves_after_unmute_7d=0,
+        subscriber_count=None if i % 2 == 0 else 300,
+    )  # fmt: skip
+    calls = sum(r["calls"] for r in seed.where(API, day, day))
+    human = sum(r["messages"] for r in seed.where(GROUP_DAILY, day, day, group_id=ALPHA)) + 4
+    seed.add(
+        BUDGET, day=day, calls=calls, peak_calls_per_s=5, sends=21, peak_sends_per_s=12 + i,
+        peak_group_sends_per_min=8 + i, retry_after=1, human_messages=human,
+        calls_per_message=round(calls / human, 4),
+    )  # fmt: skip
+    seed.add(TOPICS, day=day, group_id=ALPHA, message_thread_id=11, messages=3,
+             active_users=3 if i == DAYS - 1 else 2)  # fmt: skip
+    if i % 2 == 0:
+        seed.add(TOPICS, day=day, group_id=ALPHA, message_thread_id=12, messages=1,
+                 active_users=1)  # fmt: skip
+    seed.add(LINKS, day=day, group_id=ALPHA, invite_link_name="spring promo", joins=2,
+             passed=1, left=1 if i % 2 == 0 else 0)  # fmt: skip
+    if i >= 10:
+        seed.add(LINKS, day=day, group_id=ALPHA, invite_link_name="partners", joins=1,
+                 passed=1, left=0)  # fmt: skip
 
 
 def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
@@ -196,6 +263,9 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
         )
         seed.add(API, day=day, method="getChatMember", success=True, error_type=None, calls=40,
                  latency_ms_sum=2000.0, latency_ms_max=95.0)  # fmt: skip
+        # long polls: 25 s each, which no latency figure may include
+        seed.add(API, day=day, method="getUpdates", success=True, error_type=None, calls=5,
+                 latency_ms_sum=125_000.0, latency_ms_max=30_000.0)  # fmt: skip
         if current:
             seed.add(API, day=day, method="getChatMember", success=False,
                      error_type="Forbidden", calls=2, latency_ms_sum=50.0,
@@ -205,6 +275,7 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
         seed.add(HOURLY, day=day, hour=20, group_id=BETA, verifications=2, messages=4, joins=0)
 
         alpha_checks = a_ok + 3 + (1 if i % 2 == 0 else 0)
+        kicked = 1 if i % 2 == 0 else 0
         seed.add(
             GROUP_DAILY,
             day=day,
@@ -214,20 +285,28 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             verifications=alpha_checks,
             passed=a_ok,
             failed=3,
-            joins=1,
-            leaves=0,
+            joins=2,
+            leaves=1 + kicked,  # one leave a day, and a kick every other day
+            kicks=kicked,
+            bots_joined=1 if i == DAYS - 1 else 0,
+            reactions=4 + i,
+            reacting_users=2,
+            silent_reactors=1,
         )
         # as the pipelines do: joins/leaves of a linked channel under the channel's id
         seed.add(GROUP_DAILY, day=day, group_id=NEWS_A, messages=0, active_users=0,
-                 verifications=0, passed=0, failed=0, joins=2, leaves=1)  # fmt: skip
+                 verifications=0, passed=0, failed=0, joins=2, leaves=1, kicks=0,
+                 bots_joined=0, reactions=0, reacting_users=0, silent_reactors=0)  # fmt: skip
         seed.add(GROUP_DAILY, day=day, group_id=BETA, messages=4, active_users=2,
-                 verifications=7, passed=5, failed=0, joins=0, leaves=1)  # fmt: skip
+                 verifications=7, passed=5, failed=0, joins=0, leaves=1, kicks=0,
+                 bots_joined=0, reactions=0, reacting_users=0, silent_reactors=0)  # fmt: skip
+        _gate_rows(seed, i, day)
 
         seed.add(
             SNAPSHOTS, chat_id=ALPHA, kind="group", member_count=100 + i, synced_at=_at(day, 12)
         )
         seed.add(SNAPSHOTS, chat_id=BETA, kind="group", member_count=50 + i, synced_at=_at(day, 12))
-        if i >= DAYS - 3:
+        if i == DAYS - 1:  # a new group: one sync so far
             seed.add(
                 SNAPSHOTS, chat_id=DELTA, kind="group", member_count=10, synced_at=_at(day, 12)
             )

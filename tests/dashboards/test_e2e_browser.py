@@ -21,10 +21,12 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PASSWORD = "e2e-secret"
 PAGES = (  # sidebar link, page title, plotly charts the page must show at least
     ("Overview", "Overview", 1),
+    ("Funnel", "Funnel", 5),
     ("Verification", "Verification", 6),
-    ("Activity", "Activity", 3),
+    ("Activity", "Activity", 5),
+    ("Growth", "Growth", 4),
     ("Groups & channels", "Groups & channels", 5),
-    ("API calls", "API calls", 4),
+    ("API calls", "API calls", 8),
     ("Summaries", "Summaries", 1),
 )
 READY_JS = """(minCharts) => {
@@ -123,18 +125,23 @@ def test_every_page_renders_in_chromium(
         )
         try:
             page = context.pages[0] if context.pages else context.new_page()
-            page.goto(dashboard_server, wait_until="domcontentloaded")
-            # the password gate comes first, and shows nothing else
+            # a page's address typed in the address bar: the password gate comes first, and
+            # shows nothing else; once signed in, that page itself
+            page.goto(f"{dashboard_server}/overview", wait_until="domcontentloaded")
             password = page.get_by_label("Password", exact=True)
             password.wait_for(timeout=30_000)
             assert page.locator(".js-plotly-plot").count() == 0
             password.fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
-            for link, title, min_charts in PAGES:
-                page.locator('[data-testid="stSidebarNav"]').get_by_role(
-                    "link", name=link, exact=True
-                ).click()
+            for i, (link, title, min_charts) in enumerate(PAGES):
+                if i:  # the first page is the one just signed into
+                    page.locator('[data-testid="stSidebarNav"]').get_by_role(
+                        "link", name=link, exact=True
+                    ).click()
                 _wait_ready(page, title, min_charts)
+                if i == 0:
+                    assert page.url == f"{dashboard_server}/overview"
+                    assert "Page not found" not in page.locator("body").inner_text()
                 _no_exception(page, title)
                 slug = title.lower().replace(" & ", "_").replace(" ", "_")
                 page.screenshot(path=str(SCREENSHOTS / f"{backend}_{slug}.png"), full_page=True)

@@ -15,14 +15,17 @@ import sqlalchemy as sa
 from core.migrate import run_migrations
 from dashboards.cache import CachedRun, get_engine
 from dashboards.metrics import DateRange
-from dashboards.pagedata import api_calls, groups, overview, verification
+from dashboards.pagedata import activity, api_calls, funnel, groups, growth, overview, verification
 from dashboards.queries import QUERIES, DirectRun, make_engine
 from tests.dashboards.seed import (
     ALPHA,
     API,
     BETA,
+    DELTA,
+    FUNNEL,
     GROUP_DAILY,
     NEWS_A,
+    NEWS_B,
     VER,
     seed_dashboard,
 )
@@ -49,7 +52,7 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 def test_every_query_has_one_name() -> None:
     assert QUERIES["verification"].__name__ == "load_verification"
-    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 16
+    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 23
 
 
 def test_cached_run_asks_the_database_once_per_query_and_parameters(dashboard_env: str) -> None:
@@ -206,6 +209,129 @@ def test_verification_daily_table_splits_outcomes_and_cache_hits() -> None:
     assert verification.latency(ver.iloc[0:0]) is None
 
 
+def _funnel_rows(rows: list[tuple[dt.date, int, int, int, int, float | None, float | None]]) -> Any:
+    """Funnel rows from (day, group, prompted, unmuted, still_muted, p50, p90)."""
+    frame = pd.DataFrame(
+        rows,
+        columns=["day", "group_id", "prompted", "unmuted", "still_muted", "p50", "p90"],
+    ).rename(columns={"p50": "verify_s_p50", "p90": "verify_s_p90"})
+    for column in funnel.FLOWS:
+        if column not in frame:
+            frame[column] = 0
+    return frame.assign(passed=frame["unmuted"])
+
+
+def test_backlog_is_each_groups_latest_state_carried_forward() -> None:
+    d1, d2, d3 = DAY, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=2)
+    rows = _funnel_rows(
+        [
+            (d1, ALPHA, 2, 1, 4, 10.0, 20.0),
+            (d1, BETA, 1, 3, 1, 40.0, 80.0),
+            (d2, ALPHA, 1, 0, 6, None, None),  # Beta: no row, still 1 muted
+            (d3, BETA, 0, 0, 0, None, None),  # Alpha: no row, still 6 muted
+        ]
+    )
+    assert funnel.backlog_per_day(rows).tolist() == [5, 7, 6]
+    assert funnel.backlog(rows) == 6
+    assert funnel.latest_backlog(rows).to_dict() == {ALPHA: 6, BETA: 0}
+    # day 1: (10 * 1 + 40 * 3) / 4 and (20 + 240) / 4; days without an unmute are left out
+    times = funnel.verify_times(rows)
+    assert times.to_numpy().tolist() == [[d1, 32.5, 65.0]]
+    days = pd.DataFrame(
+        {"prompted": [4, 0], "passed": [3, 0], "produced": [0, 5]}
+        | {"funnel_rows": [2, 0], "channel_rows": [0, 2]}
+    )
+    kpis = funnel.gate_kpis(days, 6)
+    assert kpis == funnel.GateKpis(prompted=4, conversion=0.75, produced=5, backlog=6)
+    # no channel row: produced is unknown, not 0
+    assert funnel.gate_kpis(days.iloc[:1], 6).produced is None
+    empty = funnel.gate_kpis(days.iloc[0:0], None)
+    assert empty == funnel.GateKpis(prompted=0, conversion=None, produced=None, backlog=None)
+
+
+def test_growth_puts_flows_beside_the_synced_change() -> None:
+    totals = pd.DataFrame(
+        {"group_id": [ALPHA, NEWS_A], "joins": [9, 4], "leaves": [2, 1], "kicks": [1, 0]}
+    ).assign(bots_joined=0)
+    catalog = pd.DataFrame({"id": [ALPHA, BETA]})
+    counts = pd.DataFrame(
+        {"at": [0, 1, 1], "chat_id": [ALPHA, ALPHA, BETA], "member_count": [50, 58, 7]}
+    )
+    table = growth.group_growth(totals, catalog, pd.DataFrame({"id": [NEWS_A]}), counts, {}, ())
+    assert table["group_id"].tolist() == [ALPHA, BETA]  # largest first, not the channel
+    figures = ["growth", "members_before", "members_after", "synced_change"]
+    assert table.iloc[0][figures].tolist() == [6, 50, 58, 8]
+    assert table.iloc[1].growth == 0 and pd.isna(table.iloc[1].synced_change)
+
+
+def test_latency_leaves_out_long_polls() -> None:
+    api = pd.DataFrame(
+        {
+            "day": [DAY] * 3,
+            "method": ["getUpdates", "sendMessage", "getChat"],
+            "success": [True, True, True],
+            "error_type": [None, None, None],
+            "calls": [4, 10, 30],
+            "latency_ms_sum": [100_000.0, 500.0, 300.0],
+            "latency_ms_max": [30_000.0, 90.0, 20.0],
+        }
+    )
+    methods = api_calls.by_method(api).set_index("method")
+    assert methods.loc["getUpdates", "calls"] == 4
+    assert pd.isna(methods.loc["getUpdates", "avg_latency_ms"])
+    assert methods.loc["sendMessage", "avg_latency_ms"] == 50.0
+    assert api_calls.latency_per_day(api).to_numpy().tolist() == [[DAY, 20.0, 90.0]]
+
+
+def test_gate_page_data_from_the_seed(db_url: str, engine: sa.Engine) -> None:
+    """The new pages' ``load`` over the seeded tables, on both backends."""
+    seed = seed_dashboard(db_url)
+    run = DirectRun(engine)
+    r = DateRange(seed.today - dt.timedelta(days=6), seed.today)
+    titles = {ALPHA: "Alpha", BETA: "Beta"}
+    page = funnel.load(run, r, (), titles)
+    assert page is not None
+    assert page.stages["users"].tolist() == [43, 36, 21, 21, 21]
+    assert (page.backlog, round(page.conversion or 0, 4)) == (9, round(21 / 36, 4))
+    assert page.requests["join_requests"].tolist() == [21]
+    assert funnel.load(run, DateRange(DAY, DAY), (), titles) is None
+    assert run("newest_day", table=FUNNEL) == seed.today
+    # the Overview's shortcuts: per day sums and each group's latest backlog, in SQL
+    days = run("gate_days", start=r.start, end=r.end, groups=())
+    assert days["day"].tolist() == [r.start + dt.timedelta(days=i) for i in range(7)]
+    assert int(days["prompted"].sum()) == 36 and int(days["produced"].sum()) == 25
+    assert days["funnel_rows"].tolist() == [2] * 5 + [3, 2]  # Delta's one row
+    assert days["channel_rows"].tolist() == [2] * 7
+    assert run("backlog", start=r.start, end=r.end, groups=()) == 9
+    assert run("backlog", start=r.start, end=r.end, groups=(ALPHA,)) == 2
+    assert run("backlog", start=DAY, end=DAY, groups=()) is None
+
+    grown = growth.load(run, r, (ALPHA, DELTA), titles)
+    assert grown is not None
+    table = grown.groups.set_index("group_id")
+    assert table["growth"].to_dict() == {ALPHA: 4, DELTA: 0}
+    assert table.loc[ALPHA, "synced_change"] == 7 and pd.isna(table.loc[DELTA, "synced_change"])
+    produced = grown.channels.set_index("channel_id")["joins_after_prompt"].to_dict()
+    assert produced == {NEWS_A: 21, NEWS_B: 4}
+    delta = growth.group_history(run, r, DELTA)
+    assert delta.points == 1 and len(delta.days) == 7
+    news_b = growth.channel_history(run, r, NEWS_B, grown.channel_days)
+    assert news_b.points == 7  # the snapshots, not the days with a subscriber_count
+    assert grown.invite_links["still_there"].tolist() == [11, 4]
+
+    budget = api_calls.load_budget(run, r)
+    assert budget is not None
+    peaks = (budget.peak_sends_per_s, budget.peak_group_sends_per_min, budget.retry_after)
+    assert peaks == (25, 21, 7)
+    assert budget.calls_per_message == 476 / 147
+
+    act = activity.load(run, r, (), titles)
+    assert act is not None
+    assert (act.joins, act.leaves, act.kicks, act.reactions) == (14, 14, 3, 98)
+    assert act.topics["messages"].tolist() == [21, 3]
+    assert activity.load(run, r, (BETA,), titles).topics.empty  # type: ignore[union-attr]
+
+
 # --------------------------------------------------------------------------- the benchmark
 
 
@@ -230,3 +356,18 @@ def test_the_benchmark_times_the_pages_own_loads(db_url: str, engine: sa.Engine)
     calls = figures["api_calls"]["calls_per_method"]
     assert sum(calls.values()) == sum(row["calls"] for row in seed.where(API, r.start, r.end))
     assert figures["summaries"] == {"summaries": 3}
+    funnel_rows = seed.where(FUNNEL, r.start, r.end)
+    assert figures["funnel"]["stages"]["prompted"] == figures["overview"]["prompted"] == 36
+    assert figures["funnel"]["stages"]["joined"] == sum(row["joined"] for row in funnel_rows)
+    assert figures["funnel"]["backlog"] == figures["overview"]["backlog"] == 9
+    assert figures["funnel"]["join_requests"] == 21
+    assert figures["overview"]["produced"] == 25
+    assert figures["activity"]["reactions"] == sum(row["reactions"] for row in days)
+    assert figures["activity"]["topic_messages"] == 24
+    assert figures["growth"] == {
+        "group_flows": {"joins": 14, "leaves": 14, "kicks": 3},
+        "produced": {NEWS_A: 21, NEWS_B: 4},
+        "link_joins": 18,
+    }
+    budget = {k: figures["api_calls"][k] for k in ("peak_sends_per_s", "retry_after")}
+    assert budget == {"peak_sends_per_s": 25, "retry_after": 7}

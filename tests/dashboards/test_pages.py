@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,10 +15,13 @@ from tests.dashboards.seed import (
     ALPHA,
     API,
     BETA,
+    BUDGET,
     DELTA,
+    FRESHNESS,
     GAMMA,
     GROUP_DAILY,
     GROUPS,
+    NEWS_A,
     SNAPSHOTS,
     SUMMARIES,
     TABLES,
@@ -29,8 +33,10 @@ from tests.dashboards.seed import (
 Open = Callable[[str], AppTest]
 PAGES = (
     "views/overview.py",
+    "views/funnel.py",
     "views/verification.py",
     "views/activity.py",
+    "views/growth.py",
     "views/groups.py",
     "views/api_calls.py",
     "views/summaries.py",
@@ -124,9 +130,21 @@ def test_overview_kpis_equal_the_seeded_data(dashboard_env: str, open_page: Open
     p95 = metric(at, "p95 check latency")
     assert (p95.value, p95.delta) == ("23.5 ms", "+18.8 ms")
     assert metric(at, "Protected groups").value == "3"  # Gamma is disabled
+    assert not at.markdown  # the entry script writes nothing of its own (Streamlit's magic)
     assert not at.warning  # everything materialized an hour ago
     fresh = frame(at, "table", "status")
-    assert len(fresh) == 7 and set(fresh["status"]) == {"fresh"}
+    assert len(fresh) == len(FRESHNESS) and set(fresh["status"]) == {"fresh"}
+    # the gate: prompted Alpha 3 + Beta 2 a day and Delta once (the week before: 4 + 2);
+    # passed 2 + 1 a day; produced 3 a day by alpha_news and 1 every odd day by beta_news;
+    # still muted at the end: Alpha 2 + Beta 2 + Delta 5 from its one row the day before
+    # (the week before: Alpha 1 + Beta 2)
+    gate = {
+        "Prompted": ("36", "-6"),
+        "Gate conversion": (f"{21 / 36:.1%}", "+8.3 pp"),
+        "Subscribers produced": ("25", "+1"),
+        "Backlog (still muted)": ("9", "+6"),
+    }
+    assert {k: (metric(at, k).value, metric(at, k).delta) for k in gate} == gate
 
 
 def test_overview_filters_change_the_figures(dashboard_env: str, open_page: Open) -> None:
@@ -195,22 +213,34 @@ def test_verification_page(dashboard_env: str, open_page: Open) -> None:
 def test_activity_page(dashboard_env: str, open_page: Open) -> None:
     seed = seed_dashboard(dashboard_env)
     at = open_page("views/activity.py")
-    rows = seed.where(GROUP_DAILY, *current(seed))
+    rows = [r for r in seed.where(GROUP_DAILY, *current(seed)) if r["group_id"] != NEWS_A]
     assert metric(at, "Messages").value == f"{total(rows, 'messages'):,}"
-    assert metric(at, "Joins").value == f"{total(rows, 'joins'):,}"
-    assert metric(at, "Leaves").value == f"{total(rows, 'leaves'):,}"
+    assert metric(at, "Joins").value == f"{total(rows, 'joins'):,}"  # not the channel's
+    # leaves counts leaves and kicks: shown apart (Alpha: a leave a day, a kick every other)
+    assert (metric(at, "Leaves").value, metric(at, "Kicks").value) == ("14", "3")
+    assert total(rows, "leaves") == 17
+    assert metric(at, "Reactions").value == f"{total(rows, 'reactions'):,}"
+    assert metric(at, "Reacting users (daily avg)").value == "2"  # Alpha's 2 a day
+    assert metric(at, "Silent reactors (daily avg)").value == "1"
     daily = frame(at, "day", "messages", "active_users")
     assert len(daily) == 7
     first = daily.iloc[0]
     assert first["messages"] == total(
         seed.where(GROUP_DAILY, first["day"], first["day"]), "messages"
     )
+    # Alpha's two forum topics: 3 messages a day in topic 11, 1 every other day in topic 12
+    topics = frame(at, "message_thread_id", "messages").set_index("message_thread_id")
+    assert topics.loc[11, ["messages", "peak_active_users", "days"]].tolist() == [21, 3, 7]
+    assert topics.loc[12, ["messages", "peak_active_users", "days"]].tolist() == [3, 1, 3]
     at.segmented_control(key="activity_metric").set_value("Joins").run()
     assert not at.exception
     at.multiselect(key="groups").set_value([BETA]).run()
     beta = [r for r in rows if r["group_id"] == BETA]
     assert metric(at, "Messages").value == f"{total(beta, 'messages'):,}"
     assert metric(at, "Leaves").value == f"{total(beta, 'leaves'):,}"
+    # Beta is no forum: no topic section at all
+    assert "Forum topics" not in [h.value for h in at.subheader]
+    assert not any("message_thread_id" in df.value.columns for df in at.dataframe)
 
 
 def test_groups_page(dashboard_env: str, open_page: Open) -> None:
@@ -232,6 +262,9 @@ def test_groups_page(dashboard_env: str, open_page: Open) -> None:
     at.multiselect(key="groups").set_value([BETA]).run()
     assert not at.exception
     assert list(frame(at, "group_id", "checks", "messages")["group_id"]) == [BETA]
+    assert not at.info
+    at.multiselect(key="groups").set_value([DELTA]).run()  # one member-count sync so far
+    assert any("Only one sync so far" in i.value for i in at.info)
 
 
 def test_api_calls_page(dashboard_env: str, open_page: Open) -> None:
@@ -246,6 +279,18 @@ def test_api_calls_page(dashboard_env: str, open_page: Open) -> None:
         assert methods.loc[method, "errors"] == total(rows, "calls", method=method, success=False)
     errors = frame(at, "method", "error_type", "calls")
     assert set(errors["error_type"]) == {"RetryAfter", "Forbidden"}
+    # latency leaves out the 25 s long polls: (600 + 10 + 2000 + 50) ms over 63 calls a day
+    assert metric(at, "Avg latency").value == f"{2660 / 63:,.1f} ms"
+    assert methods.loc["getUpdates", "calls"] == 35
+    assert pd.isna(methods.loc["getUpdates", "avg_latency_ms"])
+    # the budget: sends peak at 12 + i a second and 8 + i a minute into one group on day i
+    budget = seed.where(BUDGET, *current(seed))
+    assert metric(at, "Peak sends per second").value == "25 / 30"
+    assert metric(at, "Peak group sends per minute").value == "21 / 20"
+    assert metric(at, "RetryAfter (429) errors").value == "7"
+    ratio = total(budget, "calls") / total(budget, "human_messages")
+    assert metric(at, "Calls per human message").value == f"{ratio:.2f}" == "3.24"
+    assert len(frame(at, "peak_sends_per_s", "retry_after")) == 7
     # the week before had no Forbidden getChatMember errors
     start, end = previous(seed)
     at.date_input(key="date_range").set_value((start, end)).run()
@@ -272,12 +317,16 @@ def test_summaries_page(dashboard_env: str, open_page: Open) -> None:
     assert "gatepulse materialize" in " ".join(i.value for i in at.info)
 
 
-@pytest.mark.parametrize("page", PAGES)
+def csv_for_every_table(at: AppTest) -> bool:
+    return len(at.dataframe) >= 1 and len(at.get("download_button")) == len(at.dataframe)
+
+
+@pytest.mark.parametrize(  # the Funnel and Growth tests check their pages' downloads
+    "page", [p for p in PAGES if p not in ("views/funnel.py", "views/growth.py")]
+)
 def test_every_table_has_a_csv_download(dashboard_env: str, open_page: Open, page: str) -> None:
     seed_dashboard(dashboard_env)
-    at = open_page(page)
-    assert len(at.dataframe) >= 1
-    assert len(at.get("download_button")) == len(at.dataframe)
+    assert csv_for_every_table(open_page(page))
 
 
 # --------------------------------------------------------------------------- gate and empty
@@ -355,8 +404,10 @@ def test_pages_read_only_analytics_tables(dashboard_env: str, open_page: Open) -
     seed_dashboard(dashboard_env)
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
     try:
-        for page in PAGES:
-            open_page(page)
+        at = open_page(PAGES[0])
+        for page in PAGES[1:]:  # one session through every page
+            at.switch_page(page).run()
+            assert not at.exception, (page, [e.value for e in at.exception])
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
     tables = {

@@ -1,0 +1,203 @@
+"""Queries over the gate's own analytics (issue 12): the verification funnel, what the gate did
+for each channel, the Telegram API budget, forum topics and invite links.
+
+Same rules as :mod:`dashboards.queries`, which names these loaders in its ``QUERIES``: analytics
+tables only, every query bounded by a ``day`` range (each of these tables has a unique key that
+starts with ``day``), a synchronous engine in, a frame out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.models import (
+    AnalyticsApiBudgetDaily,
+    AnalyticsChannelDaily,
+    AnalyticsFunnelDaily,
+    AnalyticsInviteLinkDaily,
+    AnalyticsTopicDaily,
+)
+from dashboards.sql import GroupIds, in_groups, isum
+
+FUNNEL = AnalyticsFunnelDaily.__table__
+CHANNEL_DAILY = AnalyticsChannelDaily.__table__
+API_BUDGET = AnalyticsApiBudgetDaily.__table__
+TOPICS = AnalyticsTopicDaily.__table__
+INVITE_LINKS = AnalyticsInviteLinkDaily.__table__
+
+FUNNEL_MEASURES = (
+    "joined",
+    "prompted",
+    "clicked",
+    "passed",
+    "unmuted",
+    "denied_clicks",
+    "still_muted",
+    "verify_s_p50",
+    "verify_s_p90",
+    "join_requests",
+    "approved",
+    "declined",
+    "expired",
+    "messages_deleted",
+)
+CHANNEL_MEASURES = (
+    "joins",
+    "leaves",
+    "joins_after_prompt",
+    "leaves_after_unmute_7d",
+    "subscriber_count",
+)
+BUDGET_MEASURES = (
+    "calls",
+    "peak_calls_per_s",
+    "sends",
+    "peak_sends_per_s",
+    "peak_group_sends_per_min",
+    "retry_after",
+    "human_messages",
+    "calls_per_message",
+)
+
+
+def load_funnel(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """The funnel rows of the range as stored: one per day and group.
+
+    Not summed in SQL: the verification-time percentiles of two groups do not add up, and the
+    backlog (``still_muted``) is a state whose latest value per group the pages need.
+    """
+    t = FUNNEL
+    stmt = (
+        sa.select(t.c.day, t.c.group_id, *(t.c[m] for m in FUNNEL_MEASURES))
+        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
+        .order_by(t.c.day, t.c.group_id)
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_channel_days(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Per day and channel: joins, leaves, joins after a prompt, leaves within 7 days of an
+    unmute, the day's last subscriber count (every channel: the group filter cannot apply, the
+    dashboard's role does not read which group links which channel)."""
+    t = CHANNEL_DAILY
+    stmt = (
+        sa.select(t.c.day, t.c.channel_id, *(t.c[m] for m in CHANNEL_MEASURES))
+        .where(t.c.day.between(start, end))
+        .order_by(t.c.day, t.c.channel_id)
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_api_budget(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The Telegram API budget per day: calls, sends, their peaks, RetryAfter errors, human
+    messages and calls per message."""
+    t = API_BUDGET
+    stmt = (
+        sa.select(t.c.day, *(t.c[m] for m in BUDGET_MEASURES))
+        .where(t.c.day.between(start, end))
+        .order_by(t.c.day)
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_topics(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Per group and forum topic over the range: messages, the most active users of one day
+    (distinct users do not add up over days) and the days with messages; busiest first."""
+    t = TOPICS
+    messages = isum(t.c.messages).label("messages")
+    stmt = (
+        sa.select(
+            t.c.group_id,
+            t.c.message_thread_id,
+            messages,
+            sa.func.max(t.c.active_users).label("peak_active_users"),
+            sa.func.count().label("days"),
+        )
+        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
+        .group_by(t.c.group_id, t.c.message_thread_id)
+        .order_by(messages.desc(), t.c.group_id, t.c.message_thread_id)
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_invite_links(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Per group and named invite link over the range: joins, joiners who passed the gate and
+    joiners who left (each the same day as their join)."""
+    t = INVITE_LINKS
+    joins = isum(t.c.joins).label("joins")
+    stmt = (
+        sa.select(
+            t.c.group_id,
+            t.c.invite_link_name,
+            joins,
+            isum(t.c.passed).label("passed"),
+            isum(t.c.left).label("left"),
+        )
+        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
+        .group_by(t.c.group_id, t.c.invite_link_name)
+        .order_by(joins.desc(), t.c.group_id, t.c.invite_link_name)
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_gate_days(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Per day: users prompted and passed (the groups'), subscribers produced (every channel's
+    ``joins_after_prompt``), and how many funnel and channel rows there were: the Overview's
+    gate figures without fetching every group's row."""
+    f, c = FUNNEL, CHANNEL_DAILY
+    rows = sa.union_all(
+        sa.select(
+            f.c.day,
+            f.c.prompted,
+            f.c.passed,
+            sa.literal(0).label("produced"),
+            sa.literal(1).label("funnel_rows"),
+            sa.literal(0).label("channel_rows"),
+        ).where(f.c.day.between(start, end), in_groups(f.c.group_id, groups)),
+        sa.select(
+            c.c.day,
+            sa.literal(0),
+            sa.literal(0),
+            c.c.joins_after_prompt,
+            sa.literal(0),
+            sa.literal(1),
+        ).where(c.c.day.between(start, end)),
+    ).subquery()
+    measures = ("prompted", "passed", "produced", "funnel_rows", "channel_rows")
+    stmt = (
+        sa.select(rows.c.day, *(isum(rows.c[m]).label(m) for m in measures))
+        .group_by(rows.c.day)
+        .order_by(rows.c.day)
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_backlog(engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()) -> int | None:
+    """Users still muted at the end of the range: each group's ``still_muted`` on its latest
+    day in the range, summed; None when the range has no funnel row."""
+    f = FUNNEL
+    in_range = (f.c.day.between(start, end), in_groups(f.c.group_id, groups))
+    latest = (
+        sa.select(f.c.group_id, sa.func.max(f.c.day).label("day"))
+        .where(*in_range)
+        .group_by(f.c.group_id)
+        .subquery()
+    )
+    stmt = sa.select(isum(f.c.still_muted)).join_from(
+        f, latest, sa.and_(f.c.group_id == latest.c.group_id, f.c.day == latest.c.day)
+    )
+    with engine.connect() as conn:
+        found = conn.execute(stmt).scalar()
+    return None if found is None else int(found)

@@ -1,0 +1,52 @@
+"""SQL building blocks shared by the dashboard's query modules: the read-only engine, integer
+sums, the group filter and UTC days on either backend.
+
+Kept apart from :mod:`dashboards.queries` so that the query modules (``queries`` for the first
+analytics tables, ``gate_queries`` for the gate's own) share them without importing each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.db import backend_of, sync_url
+
+GroupIds = tuple[int, ...]
+"""Selected group ids; empty means every group."""
+
+
+def make_engine(url: str) -> Engine:
+    """A synchronous engine for ``url`` (async spellings are accepted and converted)."""
+    # reads only: autocommit spares a BEGIN/ROLLBACK round trip per query
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "isolation_level": "AUTOCOMMIT"}
+    if backend_of(url) == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["connect_args"] = {"options": "-c timezone=UTC"}
+        kwargs.update(pool_size=4, max_overflow=4, pool_recycle=1800)
+    return sa.create_engine(sync_url(url), **kwargs)
+
+
+def isum(column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """SUM of an integer column as an integer (PostgreSQL's SUM(bigint) is numeric)."""
+    return sa.cast(sa.func.sum(column), sa.BigInteger())
+
+
+def in_groups(column: sa.ColumnElement[int], groups: GroupIds) -> sa.ColumnElement[bool]:
+    return column.in_(groups) if groups else sa.true()
+
+
+def day_of(column: Any, backend: str) -> sa.ColumnElement[dt.date]:
+    """The UTC calendar day of a timestamp column, on either backend."""
+    if backend == "sqlite":  # UTC text 'YYYY-MM-DD HH:MM:SS...'
+        return sa.type_coerce(sa.func.substr(column, 1, 10), sa.Date())
+    return sa.cast(sa.func.timezone("UTC", column), sa.Date())
+
+
+def start_of(day: dt.date) -> dt.datetime:
+    """Midnight UTC at the start of ``day``."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
