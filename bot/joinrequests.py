@@ -8,7 +8,8 @@ buttons and an "I joined" button (:class:`RequestCallback`). Pressing it re-chec
 cache and approves on success (:meth:`JoinRequests.pressed`). A request still pending after
 ``GATE_JOIN_REQUEST_TIMEOUT_S`` is declined (:meth:`JoinRequests.sweep`), lazily on the next
 update (:class:`SweepMiddleware`) and by the runtime's periodic task (:meth:`JoinRequests.run`).
-Every step is a ``gate_events`` row: ``join_request``, ``approved``, ``expired``, ``declined``.
+Every step is a ``gate_events`` row: ``join_request``, ``clicked``, ``approved``, ``expired``,
+``declined``.
 
 Pending requests are kept in memory, per process, on the injected clock (a ManualClock drives
 them in tests); after a restart a request nobody tracks stays pending for the admins, and its
@@ -145,9 +146,16 @@ class JoinRequests:
         self, bot: Bot, config: GroupConfig | None, query: CallbackQuery, group_id: int
     ) -> None:
         """The requester pressed "I joined": re-check (no cache), approve or say what is
-        missing."""
+        missing. Every press is a ``clicked`` event, as in a group (its detail says
+        ``"via": "join_request"``), written before the approval it may lead to."""
         user_id = query.from_user.id
+
+        def clicked(result: str, **detail: Any) -> None:
+            detail = {"result": result, **detail, "via": "join_request"}
+            self.gate.event(group_id, user_id, GateEventType.CLICKED, detail)
+
         if config is None or not config.active:  # unprotected or switched off meanwhile
+            clicked("not_protected")
             self._pending.pop((group_id, user_id), None)  # the admins' to answer now
             await _answer(query, texts.CALLBACK_NOT_PROTECTED, alert=True)
             return
@@ -160,12 +168,15 @@ class JoinRequests:
             config=config,
         )
         if result.failed:
+            clicked("failed", missing=[c.id for c in result.missing])
             missing = ", ".join(c.label for c in result.missing)
             await _answer(query, texts.CALLBACK_MISSING.format(channels=missing)[:200], alert=True)
             return
         if not result.passed:
+            clicked("error", error_type=result.error_type.value if result.error_type else None)
             await _answer(query, texts.CALLBACK_ERROR, alert=True)
             return
+        clicked("passed")
         pending = self._pending.pop((group_id, user_id), None)
         approved = await self._approve(bot, group_id, user_id, {"trigger": "callback"})
         if approved is None:  # a fault: keep waiting, the button may be pressed again

@@ -12,6 +12,7 @@ from bot.cache import MembershipCache
 from bot.gate import GateService
 from bot.joinrequests import JoinRequests
 from bot.raids import RaidGuard
+from bot.reactions import ReactionLog
 from bot.repo import ConfigRepo, GroupConfig
 from bot.state import StateWriter
 from core.clock import Clock
@@ -49,6 +50,8 @@ class BotServices:
     _joins: ExpiringMap[tuple[int, int], bool] = field(init=False, repr=False)
     #: join requests the gate is waiting on (:mod:`bot.joinrequests`)
     join_requests: JoinRequests = field(init=False, repr=False)
+    #: reaction updates into ``reaction_events`` (:mod:`bot.reactions`)
+    reactions: ReactionLog = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.raids = RaidGuard(self.gate, self.settings.gate, self.clock)
@@ -59,6 +62,7 @@ class BotServices:
             self.clock,
             timeout_s=self.settings.gate.join_request_timeout_s,
         )
+        self.reactions = ReactionLog(self.writer, self.clock)
 
     async def group_config(self, group_id: int) -> GroupConfig | None:
         """The group's gate config; ``None`` when unprotected or unknown (database down and

@@ -13,6 +13,9 @@ middlewares on it, outermost first:
    under a ManualClock) and writes one ``api_call_log`` row per attempt through the log writer,
    stamped with ``clock.now()``; ``error_type`` comes from :func:`classify_error`.
 
+The session's JSON decoder is :func:`bot.reactions.tolerant_loads`: a reaction of a type this
+aiogram does not know would otherwise make a whole ``getUpdates`` batch unreadable, forever.
+
 Simulations on a ManualClock: pass ``clock=manual_clock`` and either no ``sleep`` (the limiter
 then *advances the ManualClock* to the end of each wait instead of sleeping) or your own
 ``sleep`` coroutine. Waits cost no wall time either way. With the system clock the default sleep
@@ -59,6 +62,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.utils.token import TokenValidationError
 
+from bot.reactions import tolerant_loads
 from core.clock import Clock, SystemClock
 from core.models import ApiCallLog, ErrorType
 from core.ratelimit import Rate, RateLimiter
@@ -432,6 +436,7 @@ def create_bot(
         limiter = OutgoingLimiter.from_settings(
             gate or GateSettings.model_construct(), settings, clock=clock, sleep=sleep
         )
+    session.json_loads = tolerant_loads(session.json_loads)  # reaction types aiogram lacks
     session.middleware(limiter)
     session.middleware(
         ApiCallLogger(writer, clock=clock, token=token, timer=timer or time.perf_counter)

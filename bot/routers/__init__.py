@@ -15,8 +15,12 @@ def get_routers() -> list[Router]:
     the routers after it. A migration notice is a group message too: the admin router's root
     filter lets it in (see :mod:`bot.routers.chats`). Join requests and their private "I
     joined" button (:mod:`bot.routers.requests`) come before the callbacks router's catch-all.
+    Reactions (:mod:`bot.routers.reactions`, as frequent as messages in a lively group) come
+    right after the gate: group messages never reach them, and they pass two routers only.
+    Registering their handlers is also what puts their update types into
+    ``resolve_used_update_types()`` (Telegram sends them only when asked).
     """
-    from bot.routers import admin, callbacks, channels, chats, gate, private, requests
+    from bot.routers import admin, callbacks, channels, chats, gate, private, reactions, requests
 
-    modules = (admin, gate, requests, private, callbacks, channels, chats)
+    modules = (admin, gate, reactions, requests, private, callbacks, channels, chats)
     return [m.create_router() for m in modules]

@@ -1,8 +1,10 @@
 """Join requests: the ``chat_join_request`` update (a pending request per chat and user) and
 approveChatJoinRequest / declineChatJoinRequest.
 
-As on Telegram: the request carries ``user_chat_id`` (the bot may write to the user in private
-for 5 minutes; the fake does not expire that window); approving makes the user a member and
+As on Telegram: the request carries ``user_chat_id``, and the bot may write to the user in
+private for 5 minutes after the request (``USER_CHAT_WINDOW_S``); later, a sendMessage there
+fails with 403 ``CANT_INITIATE`` unless the user has opened a chat with the bot meanwhile (written
+to it) or had one before. Approving makes the user a member and
 Telegram sends the ``chat_member`` update (``via_join_request``, or the request's
 ``invite_link``); declining sends nothing. Both need the ``can_invite_users`` right; without a
 pending request they answer ``HIDE_REQUESTER_MISSING`` (MTProto's error text, passed through by
@@ -23,6 +25,9 @@ from sandbox.fake_telegram.protocol import (
 from sandbox.fake_telegram.state import _Chat
 from sandbox.fake_telegram.updates import _Updates
 
+#: How long a join request's ``user_chat_id`` may be written to (Bot API: "within 5 minutes").
+USER_CHAT_WINDOW_S = 300
+
 
 class _JoinRequests(_Access, _Updates):
     """Pending join requests and the methods that answer them."""
@@ -40,13 +45,18 @@ class _JoinRequests(_Access, _Updates):
         until approved or declined."""
         chat = self._chat_or_fail(chat_id)
         user = self._ensure_user(user_id)
-        if user_id not in self.chats:
-            self._private_chat(user_id)
+        now = self._now()
+        private = self.chats.get(user_id)
+        if private is None:
+            private = self._private_chat(user_id)
+            private.write_until = now + USER_CHAT_WINDOW_S
+        elif private.write_until is not None:  # still only known from join requests
+            private.write_until = max(private.write_until, now + USER_CHAT_WINDOW_S)
         request: JsonDict = {
             "chat": self._chat_json(chat),
             "from": dict(user),
             "user_chat_id": user_id,
-            "date": self._now(),
+            "date": now,
         }
         if bio is not None:
             request["bio"] = bio

@@ -38,6 +38,9 @@ HIDE_REQUESTER_MISSING = "Bad Request: HIDE_REQUESTER_MISSING"
 USER_ALREADY_PARTICIPANT = "Bad Request: USER_ALREADY_PARTICIPANT"
 CHAT_ADMIN_REQUIRED = "Bad Request: CHAT_ADMIN_REQUIRED"
 MESSAGE_THREAD_NOT_FOUND = "Bad Request: message thread not found"
+#: A private message to a user who never opened a chat with the bot (403), e.g. a join
+#: request's ``user_chat_id`` after its 5 minutes.
+CANT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
 WEBHOOK_ACTIVE = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"

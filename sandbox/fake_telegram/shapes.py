@@ -342,39 +342,76 @@ class _Shapes(_Updates):
         message_id: int,
         user_id: int | None,
         *,
-        old: tuple[str, ...] = (),
-        new: tuple[str, ...] = ("👍",),
+        old: tuple[Reaction, ...] = (),
+        new: tuple[Reaction, ...] = ("👍",),
         actor_chat_id: int | None = None,
     ) -> JsonDict:
-        """A ``message_reaction`` update: ``user_id`` (or, anonymously, ``actor_chat_id``)
-        changes their emoji reactions on a message. Delivered only when the client lists
-        ``message_reaction`` in ``allowed_updates``."""
-        chat = self._chat_or_fail(chat_id)
+        """A ``message_reaction`` update (``MessageReactionUpdated``): ``user_id`` or,
+        anonymously, ``actor_chat_id`` (``user`` or ``actor_chat``) changes their reactions on a
+        message from ``old`` to ``new`` (see :func:`reaction_type`). With neither, the update
+        has neither field: a shape to test robustness with, not one Telegram sends.
+
+        As the Bot API says: sent only to a bot that administers the chat (or in a private
+        chat with it; ``ValueError`` otherwise), never for reactions set by bots, and
+        delivered only when the client lists ``message_reaction`` in ``allowed_updates``."""
+        chat = self._reactions_chat(chat_id)
         event: JsonDict = {
             "chat": self._chat_json(chat),
             "message_id": message_id,
             "date": self._now(),
-            "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
-            "new_reaction": [{"type": "emoji", "emoji": e} for e in new],
+            "old_reaction": [reaction_type(r) for r in old],
+            "new_reaction": [reaction_type(r) for r in new],
         }
-        if actor_chat_id is not None:
+        if user_id is not None:
+            user = self._ensure_user(user_id)
+            if user.get("is_bot"):
+                raise ValueError("Telegram sends no message_reaction for reactions set by bots")
+            event["user"] = dict(user)
+        elif actor_chat_id is not None:
             event["actor_chat"] = self._chat_json(self._chat_or_fail(actor_chat_id))
-        else:
-            event["user"] = dict(self._ensure_user(int(user_id or 0)))
         return {"update_id": self._new_update_id(), "message_reaction": event}
 
     def reaction_count_update(
         self, chat_id: int, message_id: int, counts: Mapping[str, int]
     ) -> JsonDict:
-        """A ``message_reaction_count`` update (anonymous reactions, e.g. in channels): the
-        total per emoji. Delivered only when listed in ``allowed_updates``."""
-        chat = self._chat_or_fail(chat_id)
+        """A ``message_reaction_count`` update (``MessageReactionCountUpdated``): the totals
+        of the anonymous reactions on a message (channels), per reaction (keys as in
+        :func:`reaction_type`, ``ReactionTypeCustomEmoji`` as ``"custom:<id>"``). Reactions
+        no longer present (a total of 0) are left out, as Telegram lists only the reactions
+        present. Sent only to a bot that administers the chat, delivered only when listed in
+        ``allowed_updates``."""
+        chat = self._reactions_chat(chat_id)
         event: JsonDict = {
             "chat": self._chat_json(chat),
             "message_id": message_id,
             "date": self._now(),
             "reactions": [
-                {"type": {"type": "emoji", "emoji": e}, "total_count": n} for e, n in counts.items()
+                {"type": reaction_type(r), "total_count": n} for r, n in counts.items() if n > 0
             ],
         }
         return {"update_id": self._new_update_id(), "message_reaction_count": event}
+
+    def _reactions_chat(self, chat_id: int) -> _Chat:
+        """The chat of a reaction update: a private chat with a user, or a chat the bot
+        administers."""
+        chat = self._find(chat_id) if chat_id > 0 else None
+        chat = chat or self._chat_or_fail(chat_id)
+        if chat.type != "private" and self.member_status(chat_id, self.bot_id) != "administrator":
+            raise ValueError(f"Telegram sends reaction updates only to administrators ({chat_id})")
+        return chat
+
+
+Reaction = str | Mapping[str, Any]
+
+
+def reaction_type(reaction: Reaction) -> JsonDict:
+    """A Bot API ``ReactionType``: a mapping as given (any type, known or not); ``"paid"`` a
+    ``ReactionTypePaid``; ``"custom:<id>"`` a ``ReactionTypeCustomEmoji``; any other string a
+    ``ReactionTypeEmoji``."""
+    if isinstance(reaction, Mapping):
+        return dict(reaction)
+    if reaction == "paid":
+        return {"type": "paid"}
+    if reaction.startswith("custom:"):
+        return {"type": "custom_emoji", "custom_emoji_id": reaction.removeprefix("custom:")}
+    return {"type": "emoji", "emoji": reaction}

@@ -83,6 +83,9 @@ class _Chat:
     topics: dict[int, JsonDict] = field(default_factory=dict)  # thread id -> creation message
     join_requests: dict[int, JsonDict] = field(default_factory=dict)  # user id -> request
     banned_sender_chats: set[int] = field(default_factory=set)
+    #: A private chat the user never opened, known only from a join request: the bot may
+    #: write to it until this Unix time (the request's date + 5 minutes). ``None``: no limit.
+    write_until: int | None = None
 
 
 def _full_rights(value: bool = True) -> JsonDict:

@@ -83,6 +83,8 @@ class _Updates(_State):
                 raise KeyError(f"unknown chat {chat_id}; add_group() it first")
         if chat.type in ("group", "supergroup") and user_id not in chat.members:
             chat.members[user_id] = _Member("member")
+        if chat.type == "private":
+            chat.write_until = None  # the user writes to the bot: it may answer from now on
         message = self._new_message(chat, user, text=text, message_id=message_id)
         self._thread(chat, message, reply_to, message_thread_id)
         return {"update_id": self._new_update_id(), "message": message}
@@ -170,6 +172,21 @@ class _Updates(_State):
             chat.members[user_id] = _Member("left", is_member=False)
         new = self._member_json(chat, user_id)
         return self._chat_member_update(chat, user, old, new, "chat_member")
+
+    def kick_update(
+        self, chat_id: int, user_id: int, *, by_user_id: int, until_date: int = 0
+    ) -> JsonDict:
+        """A ``chat_member`` update: the administrator ``by_user_id`` bans the user (-> kicked,
+        ``until_date`` 0 for ever), as Telegram reports a ban made in the app. The world
+        changes."""
+        chat = self._chat_or_fail(chat_id)
+        self._ensure_user(user_id)
+        old = self._member_json(chat, user_id)
+        chat.members[user_id] = _Member("kicked", is_member=False, until_date=until_date)
+        self.bans[(chat_id, user_id)] = until_date
+        new = self._member_json(chat, user_id)
+        actor = self._ensure_user(by_user_id)
+        return self._chat_member_update(chat, actor, old, new, "chat_member")
 
     def new_members_update(
         self, chat_id: int, user_ids: Iterable[int], *, by_user_id: int | None = None

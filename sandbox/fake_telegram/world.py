@@ -31,8 +31,8 @@ reactions, a join reported twice, ``my_chat_member`` on a change of the bot's ri
 
 Not emulated: other updates caused by the bot's own actions (a restrict does not emit
 ``chat_member``), muted users or banned sender chats being unable to write (the builders script
-whatever you ask), the 5-minute limit of a join request's ``user_chat_id``, files, inline mode,
-payments.
+whatever you ask), a private message to a user who never wrote to the bot (allowed, except
+to a join request's ``user_chat_id`` after its 5 minutes), files, inline mode, payments.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from sandbox.fake_telegram.faults import (
 from sandbox.fake_telegram.methods import _Methods
 from sandbox.fake_telegram.protocol import (
     BAD_WEBHOOK_URL,
+    CANT_INITIATE,
     CANT_REMOVE_OWNER,
     CANT_RESTRICT_SELF,
     CHANNEL_BOT_ID,
@@ -108,6 +109,7 @@ from sandbox.fake_telegram.updates import _SECRET_TOKEN, OPT_IN_UPDATE_TYPES, _U
 __all__ = [
     "ADMIN_RIGHT_FIELDS",
     "BAD_WEBHOOK_URL",
+    "CANT_INITIATE",
     "CANT_REMOVE_OWNER",
     "CANT_RESTRICT_SELF",
     "CHANNEL_ADMIN_EXTRA",

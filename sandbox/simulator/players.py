@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from core.clock import ManualClock
     from sandbox.fake_telegram.world import FakeWorld
     from sandbox.simulator.shapes import WorldPlan
+    from sandbox.simulator.social import SocialPlanner
     from sandbox.simulator.traffic import Planner
 
 
@@ -30,6 +31,7 @@ class ShapePlayer:
         clock: ManualClock
         planner: Planner
         plan: WorldPlan
+        social: SocialPlanner
         start: dt.datetime
         groups: dict[int, SimGroup]
         groups_by_channel: dict[int, list[SimGroup]]
@@ -57,7 +59,8 @@ class ShapePlayer:
         subscriber at once; anyone else gets a private message, and, by their persona, joins
         the channels and presses "I joined" there, or lets the request expire."""
         world, chat = self.world, group.chat_id
-        await self._feed(world.join_request_update(chat, user_id))
+        link = self.social.invite_link()
+        await self._feed(world.join_request_update(chat, user_id, invite_link_name=link))
         await self._feed_queued()  # an approval's chat_member update, as Telegram sends it
         if world.is_member(chat, user_id):
             self.planner.on_verified(group, user_id)

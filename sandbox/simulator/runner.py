@@ -37,9 +37,11 @@ from core.settings import Settings
 from sandbox.fake_telegram.server import FakeTelegramServer
 from sandbox.fake_telegram.session import FakeTelegramSession
 from sandbox.fake_telegram.world import FakeWorld, FaultPlan
+from sandbox.simulator.membercounts import day_end_stamp, sync_member_counts
 from sandbox.simulator.players import ShapePlayer
 from sandbox.simulator.scenario import Persona, Scenario, SimGroup
 from sandbox.simulator.shapes import FORUM_TOPICS, IDENTITY_CHANNELS, ShapePlanner, WorldPlan
+from sandbox.simulator.social import SocialPlanner, SocialPlayer
 from sandbox.simulator.traffic import Event, EventKind, Planner
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,9 @@ log = logging.getLogger(__name__)
 SIM_LATENCY_S = 0.045
 SIM_FAULT_RATE = 0.004
 SIM_FAULT_KINDS = ("retry_after", "forbidden", "bad_request", "server_error", "timeout", "slow")
+SOCIAL_KINDS = frozenset(
+    {EventKind.REACT, EventKind.KICK, EventKind.BOT_JOIN, EventKind.REACTION_COUNT}
+)
 
 
 @dataclass
@@ -57,6 +62,7 @@ class SimulationStats:
     events: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)  # Telegram faults injected, by kind
     updates_fed: int = 0
+    member_count_snapshots: int = 0
     skipped_muted: int = 0
     muted: int = 0
     verified: int = 0
@@ -67,6 +73,7 @@ class SimulationStats:
             "updates_fed": self.updates_fed,
             "muted": self.muted,
             "verified": self.verified,
+            "member_count_snapshots": self.member_count_snapshots,
             "skipped_while_muted": self.skipped_muted,
             **{f"events_{k}": v for k, v in sorted(self.events.items())},
             **{f"faults_{k}": v for k, v in sorted(self.faults.items())},
@@ -114,6 +121,10 @@ def build_world(scenario: Scenario, clock: ManualClock | SystemClock) -> FakeWor
                 world.set_member(channel_id, uid, "member")
         for uid in group.legacy_unsubscribed:
             world.set_member(group.chat_id, uid, "member")
+        for uid in group.reactors:  # subscribed members who only ever react
+            world.set_member(group.chat_id, uid, "member")
+            for channel_id in group.channel_ids:
+                world.set_member(channel_id, uid, "member")
     return world
 
 
@@ -137,8 +148,9 @@ def _sim_sleep(clock: ManualClock, rng: random.Random) -> Callable[[float], Any]
     return sleep
 
 
-class Simulation(ShapePlayer):
-    """One run of a scenario from ``start`` to ``end`` through the real bot."""
+class Simulation(ShapePlayer, SocialPlayer):
+    """One run of a scenario from ``start`` to ``end`` through the real bot; at the end of each
+    simulated day the member counts are synced as the pipeline would (``sync_counts``)."""
 
     def __init__(
         self,
@@ -148,6 +160,7 @@ class Simulation(ShapePlayer):
         start: dt.datetime,
         end: dt.datetime,
         engine: AsyncEngine,
+        sync_counts: bool = True,
     ) -> None:
         # Configuration only changes through admin commands, which invalidate the caches: on the
         # fast simulated clock a short TTL would only turn into database reads.
@@ -159,11 +172,14 @@ class Simulation(ShapePlayer):
         self.start = start
         self.end = end
         self.engine = engine
+        self.sync_counts = sync_counts
         self.clock = ManualClock(start)
         self.world = build_world(scenario, self.clock)
         self.planner = Planner(scenario, start)
         self.plan = WorldPlan.of(scenario)
         self.shapes = ShapePlanner(scenario, self.plan, start)
+        self.social = SocialPlanner(scenario, self.plan, self.planner.personas)
+        self._init_social(scenario.seed)
         self._shape_seq = itertools.count(-1, -1)  # apart from the planner's sequence
         self._live: dict[int, int] = {}  # a migrated group's first id -> its supergroup id
         self._topics: list[int] = []  # the forum group's topic (thread) ids
@@ -223,6 +239,8 @@ class Simulation(ShapePlayer):
         self.stats.events[kind] += 1
         if kind is EventKind.SHAPE:
             await self._play_shape(event.shape)
+        elif kind in SOCIAL_KINDS:
+            await self._play_social(event)
         elif kind is EventKind.MESSAGE:
             group = self.groups[event.chat_id]
             chat = self._chat(group)
@@ -251,7 +269,8 @@ class Simulation(ShapePlayer):
                 await self._join_request(group, event.user_id)
                 return
             was_muted = world.is_muted(chat, event.user_id)
-            await self._feed(world.join_update(chat, event.user_id))
+            link = self.social.invite_link()
+            await self._feed(world.join_update(chat, event.user_id, invite_link_name=link))
             self._after_gate(group, event.user_id, was_muted)
             if not world.is_muted(chat, event.user_id):
                 self.planner.on_verified(group, event.user_id)
@@ -307,6 +326,16 @@ class Simulation(ShapePlayer):
         await self._feed(update)
         self.clock.advance(1.0)
 
+    async def _sync_counts(self, day_end: dt.datetime) -> None:
+        """The day's member-count sync, once its traffic is done (see
+        :mod:`sandbox.simulator.membercounts`)."""
+        synced_at = day_end_stamp(day_end)
+        if self.clock.now() < synced_at:
+            self.clock.set(synced_at)
+        self.stats.member_count_snapshots += await sync_member_counts(
+            self.runtime.bot, self.settings.db.url, self.clock, synced_at, self.settings.pipelines
+        )
+
     async def run(self, on_day: Callable[[int, dt.date], None] | None = None) -> SimulationStats:
         """Play every day from ``start`` up to ``end``; ``on_day`` after each simulated day.
 
@@ -347,7 +376,9 @@ class Simulation(ShapePlayer):
             )
             days = (self.end.date() - self.start.date()).days + 1
             for index in range(days):
-                for event in self.planner.plan_day(index):
+                planned = self.planner.plan_day(index)
+                day_start = self.start + dt.timedelta(days=index)
+                for event in (*planned, *self.social.day(day_start, planned)):
                     heapq.heappush(self._queue, event)
                 for shape in self.shapes.day(index):
                     heapq.heappush(self._queue, Event(shape.at, next(self._shape_seq),
@@ -359,6 +390,8 @@ class Simulation(ShapePlayer):
                     if event.at > self.clock.now():
                         self.clock.set(event.at)
                     await self._play(event)
+                if self.sync_counts:
+                    await self._sync_counts(min(day_end, self.end))
                 if on_day:
                     on_day(index, (self.start + dt.timedelta(days=index)).date())
                 if day_end >= self.end:

@@ -61,6 +61,7 @@ class SimGroup:
     members: list[int] = field(default_factory=list)  # active, verified members
     legacy_unsubscribed: list[int] = field(default_factory=list)  # joined before the gate
     base_members: int = 0
+    reactors: list[int] = field(default_factory=list)  # silent: they react, never write
 
 
 @dataclass
@@ -148,4 +149,10 @@ def build_scenario(*, seed: int, days: int, groups: int, scale: float) -> Scenar
         scenario.groups.append(group)
 
     scenario.spam_group = max(scenario.groups, key=lambda g: g.chattiness).chat_id
+    # Silent reactors come last, from a stream of their own: the world drawn above stays as
+    # it was for a seed.
+    reactors_rng = random.Random(seed * 31337 + 11)
+    for group in scenario.groups:
+        count = max(2, len(group.members) // 3)
+        group.reactors = [scenario.new_user(reactors_rng).user_id for _ in range(count)]
     return scenario

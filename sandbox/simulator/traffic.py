@@ -126,6 +126,11 @@ class EventKind(StrEnum):
     CHANNEL_LEAVE = "channel_leave"  # leaves a channel
     GROUP_LEAVE = "group_leave"  # leaves a group
     SHAPE = "shape"  # not a person: see sandbox.simulator.shapes (``Event.shape``)
+    # sandbox.simulator.social:
+    REACT = "react"  # sets a reaction (``text``; "" removes it) on a MESSAGE (``reply_to_seq``)
+    KICK = "kick"  # an admin bans the user from the group
+    BOT_JOIN = "bot_join"  # an admin adds a bot to the group
+    REACTION_COUNT = "reaction_count"  # anonymous reactions on the linked channel's newest post
 
 
 @dataclass(order=True)

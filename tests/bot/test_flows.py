@@ -122,15 +122,22 @@ async def test_polling_delivers_updates_to_the_gate(http_harness: Harness) -> No
     await h.protect()
     async with h.polling():
         h.world.push_update(h.world.join_update(GROUP, ALICE))
-        h.world.push_update(h.world.message_update(GROUP, BOB, "hello"))
+        hello = h.world.message_update(GROUP, BOB, "hello")
+        h.world.push_update(hello)
+        target = hello["message"]["message_id"]
+        h.world.push_update(h.world.reaction_update(GROUP, target, BOB, new=("🔥",)))
+        h.world.push_update(h.world.reaction_count_update(CH_NEWS, 3, {"👍": 2}))
 
-        async def both_handled() -> bool:
+        async def all_handled() -> bool:
             # her prompt and his message: the two rows asserted below, once polling stopped
             kinds = sorted(m["is_bot_message"] for m in await h.rows("messages"))
-            return h.muted(GROUP, ALICE) and kinds == [False, True]
+            reactions = len(await h.rows("reaction_events"))
+            return h.muted(GROUP, ALICE) and kinds == [False, True] and reactions == 2
 
-        await eventually(both_handled, within=10, what="the join and the message handled")
-        assert "chat_member" in (h.world.allowed_updates or [])
+        await eventually(all_handled, within=10, what="the join, message and reactions handled")
+        # Telegram sends these three only to a bot that asks for them
+        asked = set(h.world.allowed_updates or ())
+        assert {"chat_member", "message_reaction", "message_reaction_count"} <= asked
     messages = await h.rows("messages")
     assert [m["content"] for m in messages if not m["is_bot_message"]] == ["hello"]
     assert [m["user_id"] for m in messages if m["is_bot_message"]] == [h.bot.id]  # the prompt

@@ -11,6 +11,8 @@ import pytest
 
 from bot import texts
 from bot.joinrequests import RequestCallback
+from sandbox.fake_telegram.joinrequests import USER_CHAT_WINDOW_S
+from sandbox.fake_telegram.protocol import CANT_INITIATE
 from tests.bot.conftest import ALICE, BOB, CH_DEALS, CH_NEWS, DEALS, GROUP, GROUP2, NEWS, Harness
 
 TIMEOUT_S = 600.0  # GATE_JOIN_REQUEST_TIMEOUT_S's default
@@ -64,6 +66,11 @@ def approved_at_once(user_id: int) -> list[tuple[str, int, dict[str, Any]]]:
         ("join_request", user_id, {"missing": []}),
         ("approved", user_id, {"trigger": "join_request"}),
     ]
+
+
+def clicked(user_id: int, result: str, **detail: Any) -> tuple[str, int, dict[str, Any]]:
+    """The gate event of a press of "I joined" under a join request's private message."""
+    return ("clicked", user_id, {"result": result, **detail, "via": "join_request"})
 
 
 def subscribe(h: Harness, user_id: int) -> None:
@@ -123,6 +130,9 @@ async def test_a_newcomer_is_asked_in_private_joins_presses_and_is_approved(h: H
     assert called(h, "declineChatJoinRequest") == []
     assert await events(h) == [
         ("join_request", ALICE, {"missing": BOTH, "message_id": prompt["message_id"]}),
+        clicked(ALICE, "failed", missing=BOTH),
+        clicked(ALICE, "failed", missing=[CH_DEALS]),
+        clicked(ALICE, "passed"),
         ("approved", ALICE, {"trigger": "callback"}),
     ]
     checks = await h.rows("verification_log")
@@ -154,7 +164,7 @@ async def test_a_request_never_satisfied_is_declined_after_the_timeout(h: Harnes
     answer = await press(h, ALICE, prompt["message_id"])
     assert answer["text"] == texts.REQUEST_GONE
     assert not h.world.is_member(GROUP, ALICE)
-    assert [e for e, _, _ in await events(h)] == ["join_request", "expired", "declined"]
+    assert [e for e, _, _ in await events(h)] == ["join_request", "expired", "declined", "clicked"]
 
 
 async def test_the_next_update_declines_what_is_due(h: Harness) -> None:
@@ -182,6 +192,45 @@ async def test_a_private_message_refused_is_recorded_and_the_request_expires(h: 
     assert await events(h) == [
         ("join_request", ALICE, {"missing": BOTH, "message_error": "Forbidden"}),
         *timed_out(ALICE),
+    ]
+
+
+async def test_the_private_window_of_a_request_closes_after_five_minutes(h: Harness) -> None:
+    """Telegram lets the bot write to a request's ``user_chat_id`` for 5 minutes: a request the
+    bot takes up later (it was down, a backlog) gets no private message (a 403, recorded in
+    the request's event and in api_call_log) and is still declined at its deadline. Exactly at
+    the window's end, or to a user who has written to the bot before, the message goes out."""
+    eve, fay = 2005, 2006
+    h.world.add_user(eve, "Eve")
+    h.world.add_user(fay, "Fay")
+    h.world.message_update(fay, fay, "/start")  # Fay opened a chat with the bot long ago
+    on_time, late, known = (h.world.join_request_update(GROUP, u) for u in (eve, ALICE, fay))
+    h.clock.advance(USER_CHAT_WINDOW_S)
+    await h.feed(on_time)
+    h.clock.advance(1)
+    await h.feed(late)
+    await h.feed(known)
+    assert h.sent_to(ALICE) == []
+    assert [len(h.sent_to(eve)), len(h.sent_to(fay))] == [1, 1]
+    sends = [r for r in await h.rows("api_call_log") if r["method"] == "sendMessage"]
+    assert [(r["chat_id"], r["success"], r["error_type"]) for r in sends] == [
+        (eve, True, None),
+        (ALICE, False, "Forbidden"),
+        (fay, True, None),
+    ]
+    assert CANT_INITIATE in sends[1]["error_message"]
+
+    h.clock.advance(TIMEOUT_S)
+    assert await h.services.join_requests.sweep(h.bot) == 3
+    assert h.world.pending_join_requests(GROUP) == []
+    asked = {u: {"missing": BOTH, "message_id": h.sent_to(u)[0]["message_id"]} for u in (eve, fay)}
+    assert await events(h) == [
+        ("join_request", eve, asked[eve]),
+        ("join_request", ALICE, {"missing": BOTH, "message_error": "Forbidden"}),
+        ("join_request", fay, asked[fay]),
+        *timed_out(eve),
+        *timed_out(ALICE),
+        *timed_out(fay),
     ]
 
 

@@ -67,13 +67,20 @@ async def test_telegram_delivers_to_the_webhook_with_the_secret(
         webhook, secret_token=SECRET, allowed_updates=h.dp.resolve_used_update_types()
     )
     h.world.push_update(h.world.join_update(GROUP, ALICE))
-    h.world.push_update(h.world.message_update(GROUP, BOB, "over the webhook"))
+    message = h.world.message_update(GROUP, BOB, "over the webhook")
+    h.world.push_update(message)
+    target = message["message"]["message_id"]
+    h.world.push_update(h.world.reaction_update(GROUP, target, BOB, new=("👍",)))
     # the fake drops an update from its queue once the webhook has answered it (and the app
-    # answers only after handling it)
+    # answers only after handling it; an update not asked for is dropped unsent)
     await eventually(lambda: h.muted(GROUP, ALICE) and not h.world.updates, within=10)
     assert h.world.webhook_errors == []
     messages = await h.rows("messages")
     assert "over the webhook" in [m["content"] for m in messages]
+    asked = set(h.world.allowed_updates or ())
+    assert {"chat_member", "message_reaction", "message_reaction_count"} <= asked
+    reactions = await h.rows("reaction_events")
+    assert [(r["user_id"], r["added"], r["removed"]) for r in reactions] == [(BOB, 1, 0)]
 
 
 def test_a_webhook_without_a_secret_is_refused(http_harness: Harness) -> None:

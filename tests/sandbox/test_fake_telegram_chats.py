@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramMigrateToChat
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramMigrateToChat
 from aiogram.types import ChatPermissions, Update
 
+from core.clock import ManualClock
 from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramSession, FakeWorld
+from sandbox.fake_telegram.joinrequests import USER_CHAT_WINDOW_S
 from sandbox.fake_telegram.world import (
+    CANT_INITIATE,
     CHAT_ADMIN_REQUIRED,
     GROUP_ANONYMOUS_BOT_ID,
     GROUP_UPGRADED,
@@ -167,6 +170,26 @@ async def test_join_requests_approved_and_declined(bot: Bot, world: FakeWorld) -
     world.join_request_update(GROUP, CAROL)
     world.set_bot_admin(GROUP, True, can_invite_users=False)
     assert await bad_request(bot.decline_chat_join_request(GROUP, CAROL)) == CHAT_ADMIN_REQUIRED
+
+
+async def test_a_join_requests_private_chat_is_open_for_five_minutes(
+    bot: Bot, world: FakeWorld
+) -> None:
+    clock = world.clock
+    assert isinstance(clock, ManualClock)
+    world.join_request_update(GROUP, EVE)
+    world.join_request_update(GROUP, CAROL)
+    world.message_update(CAROL, CAROL, "hello bot")  # Carol opens a chat with the bot
+    clock.advance(USER_CHAT_WINDOW_S)
+    sent = await bot.send_message(EVE, "still in time")
+    clock.advance(1)
+    with pytest.raises(TelegramForbiddenError) as refused:
+        await bot.send_message(EVE, "too late")
+    assert refused.value.message == CANT_INITIATE
+    assert await bot.edit_message_text("edited", chat_id=EVE, message_id=sent.message_id)
+    assert (await bot.send_message(CAROL, "she wrote to us")).chat.id == CAROL
+    world.join_request_update(GROUP, EVE)  # asking again opens it again
+    assert (await bot.send_message(EVE, "in time again")).chat.id == EVE
 
 
 async def test_the_in_process_session_answers_the_same(

@@ -10,7 +10,15 @@ import pytest
 from aiogram import Bot
 from aiogram.enums import ContentType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import ChatPermissions, MessageOriginChannel, Update
+from aiogram.types import (
+    ChatMemberBanned,
+    ChatPermissions,
+    MessageOriginChannel,
+    ReactionTypeCustomEmoji,
+    ReactionTypeEmoji,
+    ReactionTypePaid,
+    Update,
+)
 
 from sandbox.fake_telegram import FakeWorld
 from sandbox.fake_telegram.world import (
@@ -23,7 +31,18 @@ from sandbox.fake_telegram.world import (
     SERVICE_KINDS,
     TELEGRAM_ID,
 )
-from tests.sandbox.fake_world import ADMIN, ALICE, ALL_UPDATES, BOB, CHANNEL, EVE, GROUP, OWNER
+from tests.sandbox.fake_world import (
+    ADMIN,
+    ALICE,
+    ALL_UPDATES,
+    BOB,
+    CHANNEL,
+    EVE,
+    FOREIGN,
+    GROUP,
+    OWNER,
+    START,
+)
 
 FORUM = -1001500000002
 REACTIONS = [*ALL_UPDATES, "message_reaction", "message_reaction_count"]
@@ -33,6 +52,10 @@ REACTIONS = [*ALL_UPDATES, "message_reaction", "message_reaction_count"]
 def forum(world: FakeWorld) -> int:
     world.add_group(FORUM, "Forum", creator_id=OWNER, admin_ids=[ADMIN], is_forum=True)
     return FORUM
+
+
+def as_json(obj: Any) -> dict[str, Any]:
+    return dict(obj.model_dump(mode="json", exclude_none=True))
 
 
 def parsed(bot: Bot, update: dict[str, Any]) -> Update:
@@ -198,6 +221,52 @@ async def test_reactions_arrive_only_when_asked_for(bot: Bot, world: FakeWorld) 
     assert counts and counts.reactions[0].total_count == 3
     assert got[2].message_reaction and got[2].message_reaction.user
     assert got[2].message_reaction.user.id == BOB
+
+
+async def test_reaction_types_and_totals_as_the_bot_api_documents_them(
+    bot: Bot, world: FakeWorld
+) -> None:
+    target = world.message_update(GROUP, ALICE, "vote")["message"]["message_id"]
+    custom = "5368324170671202286"
+    changed = world.reaction_update(
+        GROUP, target, BOB, old=("👍",), new=(f"custom:{custom}", "paid")
+    )
+    counted = world.reaction_count_update(CHANNEL, 7, {"👍": 2, "🔥": 0, "custom:77": 1})
+    reaction, totals = await delivered(bot, world, changed, counted)
+    event = reaction.message_reaction
+    assert event and event.date == START and event.chat.id == GROUP
+    assert [type(r) for r in event.old_reaction] == [ReactionTypeEmoji]
+    assert [type(r) for r in event.new_reaction] == [ReactionTypeCustomEmoji, ReactionTypePaid]
+    assert [as_json(r) for r in (*event.old_reaction, *event.new_reaction)] == [
+        {"type": "emoji", "emoji": "👍"},
+        {"type": "custom_emoji", "custom_emoji_id": custom},
+        {"type": "paid"},
+    ]
+    counts = totals.message_reaction_count
+    assert counts and counts.date == START and counts.message_id == 7
+    assert [(as_json(c.type), c.total_count) for c in counts.reactions] == [  # absent: left out
+        ({"type": "emoji", "emoji": "👍"}, 2),
+        ({"type": "custom_emoji", "custom_emoji_id": "77"}, 1),
+    ]
+    world.add_user(99, "Helper", username="helper_bot", is_bot=True)
+    with pytest.raises(ValueError, match="bots"):
+        world.reaction_update(GROUP, target, 99)
+    with pytest.raises(ValueError, match="administrators"):
+        world.reaction_count_update(FOREIGN, 1, {"👍": 1})
+    world.set_bot_admin(GROUP, False)
+    with pytest.raises(ValueError, match="administrators"):
+        world.reaction_update(GROUP, target, BOB)
+
+
+async def test_an_admin_banning_a_member(bot: Bot, world: FakeWorld) -> None:
+    [got] = await delivered(bot, world, world.kick_update(GROUP, ALICE, by_user_id=ADMIN))
+    change = got.chat_member
+    assert change and change.from_user.id == ADMIN
+    assert change.old_chat_member.status == "member"
+    assert isinstance(change.new_chat_member, ChatMemberBanned)
+    assert change.new_chat_member.user.id == ALICE
+    assert world.member_status(GROUP, ALICE) == "kicked"
+    assert (await bot.get_chat_member(GROUP, ALICE)).status == "kicked"
 
 
 async def test_the_bot_losing_rights_emits_my_chat_member(bot: Bot, world: FakeWorld) -> None:
