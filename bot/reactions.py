@@ -56,8 +56,6 @@ UNKNOWN_COUNTS = "gatepulse_unknown_reactions"
 #: How long the totals of a message are remembered, and for how many messages at most.
 COUNTS_TTL_S = 7 * 86400.0
 COUNTS_MAX = 100_000
-#: ``added``/``removed`` are SMALLINT columns.
-SMALLINT_MAX = 32767
 
 ReactionKey = tuple[str, str]
 _REACTION_TYPE: TypeAdapter[Any] = TypeAdapter(ReactionTypeUnion)
@@ -164,8 +162,8 @@ class ReactionLog:
             chat_id=chat.id,
             telegram_message_id=message_id,
             user_id=user_id,
-            added=min(added, SMALLINT_MAX),
-            removed=min(removed, SMALLINT_MAX),
+            added=added,
+            removed=removed,
         )
         return True
 

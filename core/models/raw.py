@@ -164,8 +164,8 @@ class ReactionEvent(Base):
     chat_id: Mapped[int]
     telegram_message_id: Mapped[int]
     user_id: Mapped[int | None]
-    added: Mapped[int] = mapped_column(sa.SmallInteger, default=0, info=NON_NEGATIVE)
-    removed: Mapped[int] = mapped_column(sa.SmallInteger, default=0, info=NON_NEGATIVE)
+    added: Mapped[int] = mapped_column(sa.Integer, default=0, info=NON_NEGATIVE)
+    removed: Mapped[int] = mapped_column(sa.Integer, default=0, info=NON_NEGATIVE)
 
 
 class UserRestriction(Base):

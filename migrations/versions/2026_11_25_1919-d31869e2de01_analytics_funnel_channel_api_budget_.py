@@ -171,8 +171,8 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("telegram_message_id", sa.BigInteger(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=True),
-        sa.Column("added", sa.SmallInteger(), nullable=False),
-        sa.Column("removed", sa.SmallInteger(), nullable=False),
+        sa.Column("added", sa.Integer(), nullable=False),
+        sa.Column("removed", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reaction_events")),
     )
     with op.batch_alter_table("reaction_events", schema=None) as batch_op:
