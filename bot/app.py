@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.cache import MembershipCache
 from bot.dispatcher import create_dispatcher
 from bot.inflight import InFlight
+from bot.joinrequests import SWEEP_INTERVAL_S
 from bot.services import BotServices
 from bot.telegram import create_bot, redact
 from core.clock import Clock
@@ -113,6 +114,7 @@ class BotRuntime:
                 await self.sweeper
         if not await self.inflight.idle(state_timeout_s or HANDLERS_TIMEOUT_S):
             log.warning("%d updates still being handled at shutdown", self.inflight.count)
+        self.services.settle_joins(everything=True)  # before the writer closes
         state = self.services.state
         try:
             await (state.close() if state_timeout_s is None else state.close(state_timeout_s))
@@ -124,6 +126,18 @@ class BotRuntime:
                 await self.bot.session.close()
                 if self.owns_writer:
                     await self.engine.dispose()
+
+
+async def _housekeeping(services: BotServices, bot: Bot) -> None:
+    """Every ``SWEEP_INTERVAL_S`` (wall time) until cancelled: write the held joins whose twin
+    is overdue, decline the join requests past their deadline (quiet groups too)."""
+    while True:
+        await asyncio.sleep(SWEEP_INTERVAL_S)
+        services.settle_joins()
+        try:
+            await services.join_requests.sweep(bot)
+        except Exception as exc:
+            log.warning("join request sweep failed: %s", type(exc).__name__)
 
 
 async def build_runtime(
@@ -175,7 +189,7 @@ async def build_runtime(
         settings, engine, writer, bot, dp, owns_writer=owns_writer, inflight=inflight
     )
     if not hasattr(clock, "advance"):  # wall time (a ManualClock's owner sweeps when it likes)
-        runtime.sweeper = asyncio.create_task(runtime.services.join_requests.run(bot))
+        runtime.sweeper = asyncio.create_task(_housekeeping(runtime.services, bot))
     return runtime
 
 

@@ -18,7 +18,6 @@ them in tests); after a restart a request nobody tracks stays pending for the ad
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import math
@@ -239,15 +238,6 @@ class JoinRequests:
                     "editMessageText",
                 )
         return declined
-
-    async def run(self, bot: Bot, *, interval_s: float = SWEEP_INTERVAL_S) -> None:
-        """Sweep every ``interval_s`` (wall time) until cancelled: the runtime's task."""
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await self.sweep(bot)
-            except Exception as exc:
-                log.warning("join request sweep failed: %s", type(exc).__name__)
 
     # ------------------------------------------------------------------ Bot API
     async def _approve(

@@ -58,6 +58,7 @@ class RawLogMiddleware(BaseMiddleware):
         if gate.bot is None:
             gate.bot = bot
         try:
+            self.services.settle_joins()  # joins whose chat_member twin is overdue
             user = data.get("event_from_user")
             if user is not None:
                 self.state.seen_user(user)

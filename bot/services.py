@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -30,6 +31,19 @@ log = logging.getLogger(__name__)
 JOIN_DEDUP_S = 120.0
 #: Recent joins remembered at most (the least recently seen go first).
 JOINS_MAX = 50_000
+#: A join first seen as a ``new_chat_members`` message waits this long for its ``chat_member``
+#: twin, the only report that says which invite link it came by (and whether through a join
+#: request); without a twin it is then written as it is.
+JOIN_TWIN_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class _HeldJoin:
+    """A join row waiting for its twin: when it happened, and when to stop waiting."""
+
+    timestamp: dt.datetime
+    due: float
+    is_bot: bool
 
 
 @dataclass
@@ -48,6 +62,8 @@ class BotServices:
     raids: RaidGuard = field(init=False, repr=False)
     #: (chat, user) joins seen within ``JOIN_DEDUP_S``
     _joins: ExpiringMap[tuple[int, int], bool] = field(init=False, repr=False)
+    #: joins seen as a message, waiting for their chat_member twin (oldest first)
+    _held: dict[tuple[int, int], _HeldJoin] = field(init=False, repr=False, default_factory=dict)
     #: join requests the gate is waiting on (:mod:`bot.joinrequests`)
     join_requests: JoinRequests = field(init=False, repr=False)
     #: reaction updates into ``reaction_events`` (:mod:`bot.reactions`)
@@ -90,6 +106,63 @@ class BotServices:
         self._joins.set(key, True)  # a repeat within the window extends it
         return first
 
+    def hold_join(self, chat_id: int, user_id: int, *, is_bot: bool) -> None:
+        """A join first reported by a ``new_chat_members`` message: its row waits (up to
+        ``JOIN_TWIN_WAIT_S``) for the ``chat_member`` twin that names the invite link."""
+        self._held[(chat_id, user_id)] = _HeldJoin(
+            self.clock.now(), self.clock.monotonic() + JOIN_TWIN_WAIT_S, is_bot
+        )
+        if len(self._held) > JOINS_MAX:
+            self._write_held(next(iter(self._held)))
+
+    def complete_join(
+        self,
+        chat_id: int,
+        user_id: int,
+        *,
+        invite_link_name: str | None,
+        via_join_request: bool,
+    ) -> None:
+        """The ``chat_member`` twin of a held join: write it once, with the twin's details and
+        the time it was first seen. Nothing when the join was not held (written already)."""
+        held = self._held.pop((chat_id, user_id), None)
+        if held is not None:
+            self._put_join(chat_id, user_id, held, invite_link_name, via_join_request)
+
+    def settle_joins(self, *, everything: bool = False) -> int:
+        """Write the held joins whose twin is overdue (``everything``: all, at shutdown)."""
+        now = self.clock.monotonic()
+        written = 0
+        while self._held:
+            key, held = next(iter(self._held.items()))
+            if not everything and held.due > now:
+                break  # oldest first: the rest are due later
+            self._write_held(key)
+            written += 1
+        return written
+
+    def _write_held(self, key: tuple[int, int]) -> None:
+        held = self._held.pop(key)
+        self._put_join(key[0], key[1], held, None, False)
+
+    def _put_join(
+        self,
+        chat_id: int,
+        user_id: int,
+        held: _HeldJoin,
+        invite_link_name: str | None,
+        via_join_request: bool,
+    ) -> None:
+        self.member_event(
+            chat_id,
+            user_id,
+            MemberEventType.JOIN,
+            is_bot=held.is_bot,
+            invite_link_name=invite_link_name,
+            via_join_request=via_join_request,
+            timestamp=held.timestamp,
+        )
+
     def member_event(
         self,
         chat_id: int,
@@ -99,23 +172,28 @@ class BotServices:
         is_bot: bool = False,
         invite_link_name: str | None = None,
         via_join_request: bool = False,
+        timestamp: dt.datetime | None = None,
     ) -> None:
         """One ``member_events`` row (``invite_link_name``: the name of the invite link the
-        user joined by, when it has one)."""
+        user joined by, when it has one). A leave or kick first writes the join still held."""
         if event is not MemberEventType.JOIN:
             self._joins.discard((chat_id, user_id))
+            if (chat_id, user_id) in self._held:
+                self._write_held((chat_id, user_id))
         self.writer.put(
             MemberEvent,
             chat_id=chat_id,
             user_id=user_id,
             event=event.value,
-            timestamp=self.clock.now(),
+            timestamp=timestamp or self.clock.now(),
             is_bot=is_bot,
             invite_link_name=invite_link_name[:256] if invite_link_name else None,
             via_join_request=via_join_request,
         )
 
     async def drain(self) -> None:
-        """Apply every queued state write and flush the log writer (tests, shutdown)."""
+        """Write the held joins, apply every queued state write and flush the log writer
+        (tests, shutdown)."""
+        self.settle_joins(everything=True)
         await self.state.drain()
         await self.writer.flush()

@@ -54,19 +54,35 @@ def _admit(
     user: User,
     invite_link_name: str | None = None,
     via_join_request: bool = False,
+    *,
+    from_message: bool = False,
 ) -> bool:
-    """Record a join (once, however many times Telegram reports it); whether to gate it."""
+    """Record a join (once, however many times Telegram reports it); whether to gate it.
+
+    A ``new_chat_members`` message (``from_message``) does not say which invite link the user
+    came by; its row is held for the ``chat_member`` twin that does (:meth:`BotServices.hold_join`).
+    """
     services.state.seen_user(user)
     if not services.note_join(chat_id, user.id):
-        return False  # the same join reported a second time
-    services.member_event(
-        chat_id,
-        user.id,
-        MemberEventType.JOIN,
-        is_bot=user.is_bot,
-        invite_link_name=invite_link_name,
-        via_join_request=via_join_request,
-    )
+        if not from_message:  # the twin of a join first seen as a message
+            services.complete_join(
+                chat_id,
+                user.id,
+                invite_link_name=invite_link_name,
+                via_join_request=via_join_request,
+            )
+        return False  # the same join reported a second time: gated once
+    if from_message:
+        services.hold_join(chat_id, user.id, is_bot=user.is_bot)
+    else:
+        services.member_event(
+            chat_id,
+            user.id,
+            MemberEventType.JOIN,
+            is_bot=user.is_bot,
+            invite_link_name=invite_link_name,
+            via_join_request=via_join_request,
+        )
     return not (user.is_bot or user.id in SERVICE_ACCOUNT_IDS)
 
 
@@ -77,7 +93,7 @@ async def on_new_members(
     joiners = [
         user
         for user in message.new_chat_members or ()
-        if user.id != bot.id and _admit(services, chat_id, user)
+        if user.id != bot.id and _admit(services, chat_id, user, from_message=True)
     ]
     if not joiners:
         return

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from bot import texts
 from bot.gate import BAN_CHANNEL_SENDERS, JoinedCallback
+from bot.services import JOIN_TWIN_WAIT_S
 from core.models import ProtectedGroup
 from sandbox.fake_telegram.protocol import CHANNEL_BOT_ID, GROUP_ANONYMOUS_BOT_ID, TELEGRAM_ID
 from tests.bot.conftest import (
@@ -215,19 +216,43 @@ async def test_one_join_reported_twice_is_gated_once(
     first, second = h.world.double_join_updates(
         GROUP, ALICE, message_first=message_first, invite_link_name="spring promo"
     )
+    joined_at = h.clock.now()
     await h.feed(first)
-    h.clock.advance(45)  # the second report comes much later
+    h.clock.advance(25)  # the second report comes many seconds later
     await h.feed(second)
     assert restricted_users(h) == [ALICE] and h.muted(GROUP, ALICE)
     assert len(h.sent_to(GROUP)) == 1
     assert len(await h.rows("verification_log")) == 1
     joins = await h.rows("member_events")
-    # a new_chat_members message names no invite link: only the chat_member update does
-    link = None if message_first else "spring promo"
-    assert [(j["user_id"], j["event"], j["is_bot"], j["invite_link_name"]) for j in joins] == [
-        (ALICE, "join", False, link)
-    ]
+    # a new_chat_members message names no invite link: its row waits for the chat_member twin
+    assert [
+        (j["user_id"], j["event"], j["is_bot"], j["invite_link_name"], j["timestamp"])
+        for j in joins
+    ] == [(ALICE, "join", False, "spring promo", joined_at)]
     assert [e for e, _, _ in await events(h)] == ["muted", "prompted"]
+
+
+async def test_a_join_seen_only_as_a_message_is_written_when_its_twin_is_overdue(
+    http_clock_harness: Harness,
+) -> None:
+    h = http_clock_harness
+    assert h.clock is not None
+    await h.protect()
+    joined_at = h.clock.now()
+    await h.feed(h.world.new_members_update(GROUP, [ALICE]))
+    await h.feed(h.world.new_members_update(GROUP, [BOB]))
+    assert h.services.settle_joins() == 0  # both still wait for their chat_member twin
+    h.clock.advance(JOIN_TWIN_WAIT_S + 1)
+    await h.feed(h.world.leave_update(GROUP, BOB))  # any update writes the overdue joins
+    joins = await h.rows("member_events")
+    assert [(j["user_id"], j["event"], j["invite_link_name"]) for j in joins] == [
+        (ALICE, "join", None),
+        (BOB, "join", None),
+        (BOB, "leave", None),
+    ]
+    assert {j["timestamp"] for j in joins[:2]} == {joined_at}  # when they joined, not later
+    checks = await h.rows("verification_log")
+    assert [c["user_id"] for c in checks] == [ALICE, BOB]  # gated at once, not after the wait
 
 
 async def test_joins_record_bots_and_join_requests_and_never_gate_bots(
