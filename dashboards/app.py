@@ -21,19 +21,8 @@ from core.settings import DashboardSettings, Settings, SettingsError, load_setti
 from dashboards import auth, ui
 from dashboards.cache import CachedRun
 from dashboards.metrics import DateRange, group_titles
+from dashboards.pages import PAGES
 
-# (script, title, icon, URL path) of every page. Comments, not docstrings, in this script:
-# Streamlit's magic would print a bare string literal on every page.
-PAGES = (
-    ("views/overview.py", "Overview", ":material/dashboard:", "overview"),
-    ("views/funnel.py", "Funnel", ":material/filter_alt:", "funnel"),
-    ("views/verification.py", "Verification", ":material/verified_user:", "verification"),
-    ("views/activity.py", "Activity", ":material/monitoring:", "activity"),
-    ("views/growth.py", "Growth", ":material/trending_up:", "growth"),
-    ("views/groups.py", "Groups & channels", ":material/groups:", "groups"),
-    ("views/api_calls.py", "API calls", ":material/api:", "api-calls"),
-    ("views/summaries.py", "Summaries", ":material/summarize:", "summaries"),
-)
 HOME = "home"  # the URL path the root page reserves (Streamlit serves it at ``/``)
 DATE_KEY = "date_range"
 GROUPS_KEY = "groups"

@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from cli.dashboard import streamlit_command
+from sandbox.browser import CHROMIUM_FLAGS, ensure_chromium
 from tests.dashboards.seed import seed_dashboard
-from tests.support.browser import CHROMIUM_FLAGS, ensure_chromium
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PASSWORD = "e2e-secret"

@@ -1,7 +1,7 @@
 """The OS Chromium for end-to-end tests: found, or installed from Debian's packages.
 
 Never downloads a browser of its own: ``chromium`` comes from ``apt-get install chromium`` when
-``/usr/bin/chromium`` is missing (as root with apt-get), like :mod:`tests.support.pg` does for
+``/usr/bin/chromium`` is missing (as root with apt-get), like :mod:`sandbox.postgres` does for
 PostgreSQL. The flags keep Chromium off the network (this machine refuses outside connections).
 """
 
