@@ -132,7 +132,9 @@ def bot_rights_daily(
         daily.join(changes, on=["day", "chat_id"], how="left")
         .with_columns(
             pl.col("changes").fill_null(0),
-            (pl.col("lacking_us") / 1e6).alias("lacking_s"),
+            # polars divides a column by a scalar as a multiplication by its reciprocal (off
+            # in the last bit); rounded to the microsecond, the figure is the exact one
+            (pl.col("lacking_us") / 1e6).round(6).alias("lacking_s"),
         )
         .select(OUTPUT)
         .sort("day", "chat_id")
