@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from core.models import (
     AnalyticsApiBudgetDaily,
+    AnalyticsBotRightsDaily,
     AnalyticsChannelDaily,
     AnalyticsFunnelDaily,
     AnalyticsInviteLinkDaily,
@@ -28,6 +29,7 @@ CHANNEL_DAILY = AnalyticsChannelDaily.__table__
 API_BUDGET = AnalyticsApiBudgetDaily.__table__
 TOPICS = AnalyticsTopicDaily.__table__
 INVITE_LINKS = AnalyticsInviteLinkDaily.__table__
+BOT_RIGHTS = AnalyticsBotRightsDaily.__table__
 
 FUNNEL_MEASURES = (
     "joined",
@@ -201,3 +203,15 @@ def load_backlog(engine: Engine, start: dt.date, end: dt.date, groups: GroupIds 
     with engine.connect() as conn:
         found = conn.execute(stmt).scalar()
     return None if found is None else int(found)
+
+
+def load_bot_rights(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The bot's rights per day and chat in the range, as stored (every chat: channels are no
+    groups, so the group filter does not apply)."""
+    t = BOT_RIGHTS
+    stmt = (
+        sa.select(*(c for c in t.c if c.name != "id"))
+        .where(t.c.day.between(start, end))
+        .order_by(t.c.day, t.c.chat_id)
+    )
+    return pd.read_sql_query(stmt, engine)

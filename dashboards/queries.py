@@ -25,6 +25,7 @@ from core.db import UTCDateTime
 from core.models import (
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
+    AnalyticsBotRightsDaily,
     AnalyticsChannelDaily,
     AnalyticsFunnelDaily,
     AnalyticsGroupDaily,
@@ -42,6 +43,7 @@ from core.models import (
 from dashboards.gate_queries import (
     load_api_budget,
     load_backlog,
+    load_bot_rights,
     load_channel_days,
     load_funnel,
     load_gate_days,
@@ -73,6 +75,7 @@ DAILY_TABLES: dict[str, sa.FromClause] = {
         AnalyticsApiBudgetDaily,
         AnalyticsTopicDaily,
         AnalyticsInviteLinkDaily,
+        AnalyticsBotRightsDaily,
     )
 }
 """Daily tables whose newest day an empty state may name."""
@@ -418,6 +421,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
         load_invite_links,
         load_gate_days,
         load_backlog,
+        load_bot_rights,
     )
 }
 """Every query by name (``verification`` is :func:`load_verification`): what

@@ -38,6 +38,16 @@ UTC_TS = pl.Datetime("us", "UTC")
 # --------------------------------------------------------------------------- raw inputs
 
 _GATE = ("group_id", "user_id", "event", "timestamp")
+_RIGHTS = (
+    "id",  # orders two changes at one instant
+    "chat_id",
+    "status",
+    "is_admin",
+    "can_restrict_members",
+    "can_delete_messages",
+    "can_invite_users",
+    "timestamp",
+)
 
 RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
     "verifications": (
@@ -70,6 +80,8 @@ RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
     "mute_history": ("gate_events", _GATE),
     "reactions": ("reaction_events", ("chat_id", "user_id", "added", "timestamp")),
     "channel_snapshots": ("member_count_snapshots", ("chat_id", "member_count", "synced_at")),
+    "bot_rights": ("bot_rights", _RIGHTS),
+    "rights_before": ("bot_rights", _RIGHTS),
     "summary_messages": (
         "messages",
         (
@@ -99,6 +111,7 @@ MemberEventRaw = RAW_MODELS["member_events"]
 GateEventRaw = RAW_MODELS["gate_events"]
 ReactionRaw = RAW_MODELS["reactions"]
 SummaryMessageRaw = RAW_MODELS["summary_messages"]
+BotRightsRaw = RAW_MODELS["bot_rights"]
 
 
 # --------------------------------------------------------------------------- outputs
@@ -311,6 +324,31 @@ class InviteLinkDaily(_Output):
         return frame.select(
             (pl.col("passed") <= pl.col("joins")) & (pl.col("left") <= pl.col("joins"))
         )
+
+
+CHAT_KINDS = ["group", "channel", "other"]
+
+
+class BotRightsDaily(_Output):
+    day: pl.Date = pa.Field(nullable=False)
+    chat_id: pl.Int64 = pa.Field(nullable=False)
+    chat_kind: pl.String = pa.Field(isin=CHAT_KINDS)
+    status: pl.String = pa.Field(str_length={"min_value": 1})
+    is_admin: pl.Boolean = pa.Field(nullable=False)
+    can_restrict_members: pl.Boolean = pa.Field(nullable=False)
+    can_delete_messages: pl.Boolean = pa.Field(nullable=False)
+    can_invite_users: pl.Boolean = pa.Field(nullable=False)
+    changes: pl.Int64 = pa.Field(ge=0)
+    lacking_s: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 86_400})
+
+    class Config:
+        unique = ["day", "chat_id"]  # noqa: RUF012
+
+    @pa.dataframe_check
+    def lacking_only_where_gated(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
+        """The bot lacks nothing in a chat the gate does not use."""
+        frame: pl.LazyFrame = data.lazyframe
+        return frame.select((pl.col("chat_kind") != "other") | (pl.col("lacking_s") == 0))
 
 
 class SummaryRow(_Output):

@@ -132,6 +132,37 @@ is an unmute). In groups that migrated (old or new id) their last ``unmuted`` to
 merging the two ids' tails gives the tail of the merged history. Everything a later unmute's
 mute start and the muted backlog depend on, without reading the closed history."""
 
+BOT_RIGHTS = _source("bot_rights", chat_column="chat_id")
+
+_LAST_RIGHTS = """
+SELECT b."id", b."chat_id", b."status", b."is_admin", b."can_restrict_members",
+       b."can_delete_messages", b."can_invite_users", b."timestamp"
+FROM bot_rights AS b
+WHERE b."timestamp" >= {start} AND b."timestamp" < {end}
+  AND NOT EXISTS (
+    SELECT 1 FROM bot_rights AS n
+    WHERE n.chat_id = b.chat_id AND n."timestamp" < {end}
+      AND (n."timestamp" > b."timestamp" OR (n."timestamp" = b."timestamp" AND n.id > b.id)))
+"""
+RIGHTS_BEFORE = Lookback(
+    _source("rights_before", chat_column="chat_id", query=_LAST_RIGHTS), span=None
+)
+"""The bot's last ``bot_rights`` row per chat before a window, from all the history: its state
+when the window starts. (A migrated group's old and new ids each give theirs; once merged, the
+later one is the state.)"""
+
+PROTECTED_GROUPS = ConfigRead(
+    "protected_groups",
+    'SELECT "id" FROM "protected_groups"',
+    {"id": pl.Int64},
+    chat_column="id",
+)
+"""The groups the gate runs in (by id)."""
+ENFORCED_CHANNELS = ConfigRead(
+    "enforced_channels", 'SELECT "id" FROM "enforced_channels"', {"id": pl.Int64}
+)
+"""The channels some group requires (by id)."""
+
 LINKS = ConfigRead(
     "links",
     'SELECT "group_id", "channel_id" FROM "group_channel_links"',
@@ -152,5 +183,6 @@ RAW_SOURCES = {
         GATE_EVENTS,
         REACTIONS,
         CHANNEL_SNAPSHOTS,
+        BOT_RIGHTS,
     )
 }

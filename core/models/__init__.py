@@ -11,6 +11,7 @@ from core.db import Base
 from core.models.analytics import (
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
+    AnalyticsBotRightsDaily,
     AnalyticsChannelDaily,
     AnalyticsFunnelDaily,
     AnalyticsGroupDaily,
@@ -84,6 +85,7 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_api_budget_daily",
     "analytics_topic_daily",
     "analytics_invite_link_daily",
+    "analytics_bot_rights_daily",
 )
 
 __all__ = [
@@ -98,6 +100,7 @@ __all__ = [
     "AdminAuditLog",
     "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",
+    "AnalyticsBotRightsDaily",
     "AnalyticsChannelDaily",
     "AnalyticsFunnelDaily",
     "AnalyticsGroupDaily",

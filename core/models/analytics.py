@@ -175,6 +175,26 @@ class AnalyticsInviteLinkDaily(Base):
     left: Mapped[int]
 
 
+class AnalyticsBotRightsDaily(Base):
+    """The bot's own rights per day and chat, and how long it lacked what the gate needs there
+    (definitions in ``pipelines/transforms/rights.py``)."""
+
+    __tablename__ = "analytics_bot_rights_daily"
+    __table_args__ = (sa.UniqueConstraint("day", "chat_id"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    chat_id: Mapped[int]
+    chat_kind: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    is_admin: Mapped[bool]
+    can_restrict_members: Mapped[bool]
+    can_delete_messages: Mapped[bool]
+    can_invite_users: Mapped[bool]
+    changes: Mapped[int]
+    lacking_s: Mapped[float]
+
+
 class MemberCountSnapshot(Base):
     """Member/subscriber count history from getChatMemberCount."""
 

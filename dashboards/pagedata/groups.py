@@ -1,4 +1,5 @@
-"""Groups & channels: top groups, member and subscriber counts over time, enabled groups."""
+"""Groups & channels: top groups, member and subscriber counts over time, where the bot lacked
+the rights the gate needs, enabled groups."""
 
 from __future__ import annotations
 
@@ -12,6 +13,53 @@ from dashboards.queries import GroupIds, Run
 
 TOP = 10
 TOP_CHANNELS = 5
+
+
+RIGHT_FLAGS = ("is_admin", "can_restrict_members", "can_delete_messages", "can_invite_users")
+
+
+@dataclass(frozen=True)
+class BotRights:
+    """The "Bot rights" panel: where the bot lacked what the gate needs, in the range."""
+
+    known: bool
+    """Some chat has a ``analytics_bot_rights_daily`` row in the range."""
+    hours: pd.DataFrame
+    """day, chat, hours_lacking: the chat-days with any time lacking."""
+    chats: pd.DataFrame
+    """Per chat that lacked rights: its kind, its status and rights at the end of the range
+    (its last day in the range), the total hours and the days lacking; most hours first."""
+
+
+def bot_rights(rows: pd.DataFrame, names: dict[int, str]) -> BotRights:
+    """The panel from the ``bot_rights`` query; ``names``: chat id -> label."""
+    if rows.empty:
+        empty = pd.DataFrame()
+        return BotRights(known=False, hours=empty, chats=empty)
+    rows = rows.assign(
+        chat=[names.get(int(c), str(c)) for c in rows["chat_id"]],
+        hours_lacking=(rows["lacking_s"] / 3600).round(2),
+    )
+    lacking = rows[rows["lacking_s"] > 0]
+    if lacking.empty:
+        return BotRights(known=True, hours=lacking, chats=lacking)
+    totals = lacking.groupby("chat_id").agg(
+        hours_lacking=("lacking_s", "sum"), days_lacking=("day", "nunique")
+    )
+    totals["hours_lacking"] = (totals["hours_lacking"] / 3600).round(2)
+    latest = rows.sort_values("day").groupby("chat_id").tail(1).set_index("chat_id")
+    columns = ["chat", "chat_kind", "status", *RIGHT_FLAGS]
+    chats = (
+        latest.loc[totals.index, columns]
+        .join(totals)
+        .reset_index()
+        .sort_values(["hours_lacking", "chat_id"], ascending=[False, True])
+    )
+    return BotRights(
+        known=True,
+        hours=lacking[["day", "chat", "hours_lacking"]].reset_index(drop=True),
+        chats=chats.reset_index(drop=True),
+    )
 
 
 @dataclass(frozen=True)
@@ -28,6 +76,7 @@ class Groups:
     channel_names: dict[int, str]
     default_channels: list[int]
     """The channels whose subscribers are shown until others are picked."""
+    rights: BotRights
 
 
 def per_group(totals: pd.DataFrame, channels: pd.DataFrame, titles: dict[int, str]) -> pd.DataFrame:
@@ -90,6 +139,7 @@ def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Gr
         return None
     totals = run("group_totals", start=r.start, end=r.end, groups=groups)
     shown = history_groups(catalog, groups)
+    names = {**{int(g): group_label(titles, g) for g in catalog["id"]}, **channel_names(channels)}
     return Groups(
         catalog=catalog,
         channels=channels,
@@ -98,4 +148,5 @@ def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Gr
         group_history=history(run, "group", r, shown),
         channel_names=channel_names(channels),
         default_channels=default_channels(channels),
+        rights=bot_rights(run("bot_rights", start=r.start, end=r.end), names),
     )

@@ -1,4 +1,5 @@
-"""Groups & channels: top groups, member and subscriber counts over time, enabled groups."""
+"""Groups & channels: top groups, member and subscriber counts over time, the bot's rights,
+enabled groups."""
 
 from __future__ import annotations
 
@@ -68,6 +69,34 @@ def _history(ctx: ui.PageContext, page: groups.Groups) -> None:
             ui.history_note(history["day"].nunique(), "subscriber-count")
 
 
+def _rights(ctx: ui.PageContext, rights: groups.BotRights) -> None:
+    st.subheader("Bot rights")
+    if not rights.known:
+        ui.empty_state(
+            "record of the bot's rights",
+            ctx,
+            ctx.run("newest_day", table="analytics_bot_rights_daily"),
+            "analytics_bot_rights_daily",
+        )
+        return
+    if rights.chats.empty:
+        st.success(
+            "All is well: the bot had the rights the gate needs in every group and channel, "
+            "all day, every day of this range."
+        )
+        return
+    st.caption(
+        "Hours per day the bot lacked what the gate needs: in a group, admin with the rights "
+        "to restrict members and delete messages; in a channel, admin. Status and rights as of "
+        "each chat's last day in the range."
+    )
+    ui.chart(
+        charts.stacked_by_day(rights.hours, "hours_lacking", "chat", title="Hours lacking rights"),
+        "rights_hours",
+    )
+    ui.table(rights.chats, "bot rights")
+
+
 def _configuration(catalog: pd.DataFrame, channels: pd.DataFrame) -> None:
     st.subheader("Protected groups and channels")
     enabled = int(catalog["enabled"].astype(bool).sum())
@@ -97,6 +126,7 @@ def render() -> None:
         return
     _top(ctx, page.per_group)
     _history(ctx, page)
+    _rights(ctx, page.rights)
     _configuration(page.catalog, page.channels)
 
 

@@ -29,22 +29,26 @@ from pipelines.resources import DatabaseResource
 from pipelines.schemas import Validation, split_valid
 from pipelines.sources import (
     API_CALLS,
+    BOT_RIGHTS,
     CHANNEL_EVENTS,
     CHANNEL_SNAPSHOTS,
+    ENFORCED_CHANNELS,
     GATE_EVENTS,
     LINKS,
     MEMBER_EVENTS,
     MESSAGES,
     MUTE_HISTORY,
     PROMPTS_BEFORE,
+    PROTECTED_GROUPS,
     REACTIONS,
+    RIGHTS_BEFORE,
     UNMUTES_BEFORE,
     VERIFICATIONS,
     ConfigRead,
     Lookback,
     RawSource,
 )
-from pipelines.transforms import budget, daily, gate
+from pipelines.transforms import budget, daily, gate, rights
 from pipelines.transforms.humans import merge_migrated_chats
 
 GROUP = "analytics"
@@ -63,6 +67,7 @@ CHANNEL_DAILY = "analytics_channel_daily"
 API_BUDGET_DAILY = "analytics_api_budget_daily"
 TOPIC_DAILY = "analytics_topic_daily"
 INVITE_LINK_DAILY = "analytics_invite_link_daily"
+BOT_RIGHTS_DAILY = "analytics_bot_rights_daily"
 
 FRESHNESS_DEADLINE_CRON = "0 2 * * *"
 """A day's partitions must be materialized by 02:00 UTC the next day."""
@@ -189,6 +194,16 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         schemas.InviteLinkDaily,
         "Per UTC day, group and named invite link: humans who joined by it, and of them those "
         "who passed the gate and those who left the same day.",
+    ),
+    AnalyticsSpec(
+        BOT_RIGHTS_DAILY,
+        (BOT_RIGHTS,),
+        rights.bot_rights_daily,
+        schemas.BotRightsDaily,
+        "The bot's own status and rights per UTC day and chat (group, channel or other) as of "
+        "the end of the day, its rights changes that day, and the seconds of the day it lacked "
+        "what the gate needs (group: admin who may restrict and delete; channel: admin).",
+        (RIGHTS_BEFORE, PROTECTED_GROUPS, ENFORCED_CHANNELS, PARTITION_DAYS),
     ),
 )
 SPEC_BY_TABLE = {s.table: s for s in SPECS}

@@ -18,6 +18,7 @@ from core.models import (
     ANALYTICS_TABLES,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
+    AnalyticsBotRightsDaily,
     AnalyticsChannelDaily,
     AnalyticsFunnelDaily,
     AnalyticsGroupDaily,
@@ -48,6 +49,7 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsApiBudgetDaily,
         AnalyticsTopicDaily,
         AnalyticsInviteLinkDaily,
+        AnalyticsBotRightsDaily,
         MemberCountSnapshot,
         Summary,
         AnalyticsMaterialization,
@@ -66,6 +68,7 @@ CHANNEL_DAILY = AnalyticsChannelDaily.__table__.name
 BUDGET = AnalyticsApiBudgetDaily.__table__.name
 TOPICS = AnalyticsTopicDaily.__table__.name
 LINKS = AnalyticsInviteLinkDaily.__table__.name
+RIGHTS = AnalyticsBotRightsDaily.__table__.name
 SNAPSHOTS = MemberCountSnapshot.__table__.name
 SUMMARIES = Summary.__table__.name
 MATERIALIZATIONS = AnalyticsMaterialization.__table__.name
@@ -152,6 +155,27 @@ def _gate_rows(seed: Seed, i: int, day: dt.date) -> None:
     if i >= 10:
         seed.add(LINKS, day=day, group_id=ALPHA, invite_link_name="partners", joins=1,
                  passed=1, left=0)  # fmt: skip
+    _rights_rows(seed, i, day)
+
+
+def _rights_rows(seed: Seed, i: int, day: dt.date) -> None:
+    """The bot's rights: admin everywhere, except that it lost them in News B for the whole
+    day before yesterday and got them back at 01:00 yesterday, and lacked them two hours in
+    Alpha today."""
+    admin = {"status": "administrator", "is_admin": True, "can_restrict_members": True,
+             "can_delete_messages": True, "can_invite_users": True}  # fmt: skip
+    lost = {**admin, "status": "member", "is_admin": False, "can_restrict_members": False,
+            "can_delete_messages": False}  # fmt: skip
+    for chat, kind in ((ALPHA, "group"), (BETA, "group"), (NEWS_A, "channel"), (NEWS_B, "channel")):
+        state, changes, lacking = admin, 0, 0.0
+        if chat == NEWS_B and i == DAYS - 3:
+            state, changes, lacking = lost, 1, 86_400.0
+        elif chat == NEWS_B and i == DAYS - 2:
+            changes, lacking = 1, 3_600.0
+        elif chat == ALPHA and i == DAYS - 1:
+            changes, lacking = 2, 7_200.0
+        seed.add(RIGHTS, day=day, chat_id=chat, chat_kind=kind, **state, changes=changes,
+                 lacking_s=lacking)  # fmt: skip
 
 
 def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:

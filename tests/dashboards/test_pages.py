@@ -267,6 +267,24 @@ def test_groups_page(dashboard_env: str, open_page: Open) -> None:
     assert any("Only one sync so far" in i.value for i in at.info)
 
 
+def test_groups_page_bot_rights(dashboard_env: str, open_page: Open) -> None:
+    seed = seed_dashboard(dashboard_env)
+    at = open_page("views/groups.py")
+    assert "Bot rights" in [h.value for h in at.subheader]
+    columns = ["chat", "chat_kind", "status", "hours_lacking", "days_lacking"]
+    chats = frame(at, *columns)[columns]
+    assert chats.values.tolist() == [
+        ["@beta_news", "channel", "administrator", 25.0, 2],  # 24 h, then 1 h; back by the end
+        ["Alpha (-1001)", "group", "administrator", 2.0, 1],
+    ]
+    assert at.get("plotly_chart")  # hours lacking per day
+    assert any(b.label == "Download bot rights (CSV)" for b in at.get("download_button"))
+    quiet = seed.today - dt.timedelta(days=5)  # nothing lacking that day
+    at.date_input(key="date_range").set_value((quiet, quiet)).run()
+    assert not at.exception
+    assert any(s.value.startswith("All is well") for s in at.success)
+
+
 def test_api_calls_page(dashboard_env: str, open_page: Open) -> None:
     seed = seed_dashboard(dashboard_env)
     at = open_page("views/api_calls.py")

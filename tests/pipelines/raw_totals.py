@@ -208,6 +208,10 @@ def per_day_pairs(backend: str) -> dict[str, tuple[str, str]]:
                   AND {GROUP_CHAT} AND {HUMAN} GROUP BY 1, 2, 3, 4
             ) AS j GROUP BY d""",
         ),
+        "bot_rights": (
+            _sums("analytics_bot_rights_daily", "changes"),
+            f"SELECT {q.day(ts)}, count(*) FROM bot_rights GROUP BY 1",
+        ),
     }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core.db import Base
 from core.models import (
     ApiCallLog,
+    BotRight,
     ChatMigration,
     EnforcedChannel,
     GateEvent,
@@ -34,7 +35,15 @@ DAYS = 4
 GROUPS = (-1001, -1002, -1003)
 CHANNELS = (-2001, -2002)
 USERS = tuple(range(101, 121))
-RAW_LOGS = (VerificationLog, ApiCallLog, Message, MemberEvent, GateEvent, ReactionEvent)
+RAW_LOGS = (
+    VerificationLog,
+    ApiCallLog,
+    Message,
+    MemberEvent,
+    GateEvent,
+    ReactionEvent,
+    BotRight,
+)
 """The raw logs :func:`seed` writes."""
 WORDS = [
     "release",
@@ -147,6 +156,54 @@ def _gate_day(day: dt.date, rng: random.Random, *, history: bool = False) -> lis
     return rows
 
 
+OTHER_CHAT = -3001
+"""A chat the bot is in that is neither a protected group nor an enforced channel."""
+_ADMIN = {"is_admin": True, "can_restrict_members": True, "can_delete_messages": True}
+_MEMBER = {"is_admin": False, "can_restrict_members": False, "can_delete_messages": False}
+
+
+def _bot_rights(first_day: dt.date) -> list[Base]:
+    """The bot's own rights, by hand: the day before the first, every chat but ``GROUPS[1]``
+    gets its state (the first group and channel admin, the second channel never admin); the
+    first group loses delete at 18:00 on the first day and gets it back at 06:00 the next;
+    ``GROUPS[1]`` is first known at midnight of the second day, as a member, and made admin
+    at the last microsecond of the fourth. Expected: :data:`BOT_RIGHTS_LACKING`."""
+
+    def at(offset: int, hours: float) -> dt.datetime:
+        day = dt.datetime.combine(first_day + dt.timedelta(days=offset), dt.time(), UTC)
+        return day + dt.timedelta(hours=hours)
+
+    def right(chat: int, when: dt.datetime, status: str, **flags: bool) -> BotRight:
+        return BotRight(chat_id=chat, timestamp=when, status=status, can_invite_users=True, **flags)
+
+    return [
+        right(GROUPS[0], at(-1, 12), "administrator", **_ADMIN),
+        right(GROUPS[2], at(-1, 12), "administrator", **_ADMIN),
+        right(CHANNELS[0], at(-1, 12), "administrator", **{**_MEMBER, "is_admin": True}),
+        right(CHANNELS[1], at(-1, 12), "member", **_MEMBER),
+        right(OTHER_CHAT, at(-1, 12), "member", **_MEMBER),
+        right(GROUPS[0], at(0, 18), "administrator", **{**_ADMIN, "can_delete_messages": False}),
+        right(GROUPS[0], at(1, 6), "administrator", **_ADMIN),
+        right(GROUPS[1], at(1, 0), "member", **_MEMBER),
+        right(GROUPS[1], at(4, 0) - dt.timedelta(microseconds=1), "administrator", **_ADMIN),
+    ]
+
+
+BOT_RIGHTS_LACKING = {
+    (0, GROUPS[0]): (1, 21_600.0),
+    (0, CHANNELS[1]): (0, 86_400.0),
+    (1, GROUPS[0]): (1, 21_600.0),
+    (1, GROUPS[1]): (1, 86_400.0),
+    (1, CHANNELS[1]): (0, 86_400.0),
+    (2, GROUPS[1]): (0, 86_400.0),
+    (2, CHANNELS[1]): (0, 86_400.0),
+    (3, GROUPS[1]): (1, 86_399.999999),
+    (3, CHANNELS[1]): (0, 86_400.0),
+}
+"""(day offset, chat) -> (changes, lacking_s) of :func:`_bot_rights` where the bot lacked
+rights; every other chat-day lacks nothing."""
+
+
 def seed(
     url: str, *, first_day: dt.date = FIRST_DAY, days: int = DAYS, seed: int = 1
 ) -> dict[str, int]:
@@ -159,6 +216,7 @@ def seed(
     more = random.Random(seed + 1)  # the later additions (:func:`_gate_day`)
     now = dt.datetime(2026, 3, 10, tzinfo=UTC)
     raw: list[Base] = _gate_day(first_day - dt.timedelta(days=1), more, history=True)
+    raw.extend(_bot_rights(first_day))
     for offset in range(days):
         day = first_day + dt.timedelta(days=offset)
         if offset == 2:

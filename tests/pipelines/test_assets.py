@@ -23,7 +23,16 @@ from pipelines.resources import FakeTelegramResource
 from pipelines.runner import MaterializeError, materialize_range
 from tests.pipelines import raw_totals
 from tests.pipelines.results import asset_named, materialization
-from tests.pipelines.seed import DAYS, FIRST_DAY, seed, seed_member_counts
+from tests.pipelines.seed import (
+    BOT_RIGHTS_LACKING,
+    CHANNELS,
+    DAYS,
+    FIRST_DAY,
+    GROUPS,
+    OTHER_CHAT,
+    seed,
+    seed_member_counts,
+)
 
 LAST_DAY = FIRST_DAY + dt.timedelta(days=DAYS - 1)
 PARTITIONS = daily_partitions(dt.date(2026, 1, 1))
@@ -167,6 +176,28 @@ def test_totals_per_day_equal_sql_counts_over_raw_rows(
     }
     assert muted == {d: (n,) for d, n in backlog.items() if n}
     assert muted[str(FIRST_DAY + dt.timedelta(days=2))]  # the empty day: its backlog only
+
+    # the bot's rights: the state carried over every day (the empty one too), exact seconds
+    with sync_engine(url).connect() as conn:
+        rights = conn.execute(
+            sa.text(
+                "SELECT day, chat_id, chat_kind, changes, lacking_s "
+                "FROM analytics_bot_rights_daily ORDER BY day, chat_id"
+            )
+        ).all()
+    kinds = {c: k for _, c, k, _, _ in rights}
+    assert kinds == {
+        **dict.fromkeys(GROUPS, "group"),
+        **dict.fromkeys(CHANNELS, "channel"),
+        OTHER_CHAT: "other",
+    }
+    assert len(rights) == 5 + 3 * 6  # GROUPS[1] first known on the second day
+    lacking = {
+        ((d - FIRST_DAY).days, c): (n, s)
+        for d, c, _, n, s in ((dt.date.fromisoformat(str(r[0])), *r[1:]) for r in rights)
+        if s
+    }
+    assert lacking == BOT_RIGHTS_LACKING
 
     # freshness rows: one per table and day (the empty day too, with zero rows)
     marks = _per_day(

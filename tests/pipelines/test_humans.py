@@ -52,6 +52,10 @@ FIGURES = {  # table: (query, how many leading columns are the key)
     ),
     "groups": (f"SELECT day, group_id, {', '.join(GROUP_COLUMNS)} FROM analytics_group_daily", 2),
     "summaries": ("SELECT chat_id, summary_type, period_end, content FROM summaries", 3),
+    "rights": (
+        "SELECT day, chat_id, chat_kind, status, changes FROM analytics_bot_rights_daily",
+        2,
+    ),
 }
 
 
@@ -177,6 +181,14 @@ def test_a_migrated_groups_days_aggregate_under_the_new_id(
     assert {g for _, g in merged["groups"]} == {GROUPS[0], GROUPS[1], new}
     assert {g for _, _, g in merged["hourly"]} == {GROUPS[0], GROUPS[1], new}
     assert {c for c, _, _ in merged["summaries"]} == {GROUPS[0], GROUPS[1], new}
+    # the bot's rights in the old group carry on under the new id, still a protected group
+    assert {d for d, g in apart["rights"] if g == old} == {
+        d for d, g in merged["rights"] if g == new
+    }
+    assert {v for (_, g), v in merged["rights"].items() if g == new} == {
+        ("group", "administrator", 0)
+    }
+    assert old not in {g for _, g in merged["rights"]}
 
     def summed(table: str, key: tuple[Any, ...], size: int) -> tuple[int, ...]:
         parts = [apart[table].get((*key, g), (0,) * size) for g in (old, new)]
