@@ -229,6 +229,17 @@ class PipelineSettings(BaseSettings):
         return value
 
 
+class AlertSettings(BaseSettings):
+    """Alert rules' thresholds (see :mod:`pipelines.transforms.alerts` for the rules)."""
+
+    model_config = SettingsConfigDict(**_ENV, env_prefix="ALERT_")
+
+    failure_spike_min: int = Field(default=20, ge=1)
+    failure_spike_factor: float = Field(default=3.0, gt=0)
+    throttled_min: int = Field(default=5, ge=1)
+    stale_hours: float = Field(default=26.0, gt=0)
+
+
 class DashboardSettings(BaseSettings):
     """The Streamlit dashboard."""
 
@@ -250,6 +261,7 @@ class Settings(BaseModel):
     gate: GateSettings = Field(default_factory=GateSettings)
     writer: LogWriterSettings = Field(default_factory=LogWriterSettings)
     pipelines: PipelineSettings = Field(default_factory=PipelineSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     def replace(self, **areas: BaseSettings) -> Settings:
@@ -275,6 +287,7 @@ AREAS: dict[str, type[BaseSettings]] = {
     "gate": GateSettings,
     "writer": LogWriterSettings,
     "pipelines": PipelineSettings,
+    "alerts": AlertSettings,
     "dashboard": DashboardSettings,
 }
 """The areas of :class:`Settings`, by attribute name."""

@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 
 from core.settings import PipelineSettings, Settings, load_settings, normalize_database_url
+from pipelines.assets.alerts import AlertConfigResource, alerts_asset
 from pipelines.assets.analytics import build_analytics_assets, build_freshness_checks
 from pipelines.assets.maintenance import raw_log_retention
 from pipelines.assets.summaries import build_summaries_asset
@@ -38,6 +39,7 @@ def build_assets(settings: PipelineSettings) -> list[dg.AssetsDefinition]:
             build_summaries_asset(partitions),
             raw_log_retention,
             member_counts,
+            alerts_asset,
         ]
 
 
@@ -60,6 +62,7 @@ def resources_for(
         "pipeline_config": PipelineConfigResource.from_settings(
             settings.pipelines, settings.writer
         ),
+        "alert_config": AlertConfigResource.from_settings(settings.alerts),
     }
 
 

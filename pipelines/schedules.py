@@ -2,7 +2,8 @@
 
 - today's partition of every analytics table, hourly (minute 5);
 - yesterday finalized daily at 00:30 UTC: analytics and summaries; retention at 00:45 UTC;
-- member-count sync every 15 minutes.
+- member-count sync every 15 minutes;
+- the alert rules every 5 minutes.
 """
 
 import datetime as dt
@@ -11,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.assets.alerts import ALERTS
 from pipelines.assets.analytics import GROUP as ANALYTICS_GROUP
 from pipelines.assets.maintenance import GROUP as MAINTENANCE_GROUP
 from pipelines.assets.summaries import SUMMARIES
@@ -46,6 +48,11 @@ def build_jobs() -> dict[str, Any]:
             selection=dg.AssetSelection.assets(MEMBER_COUNTS),
             description="Sync member and subscriber counts from Telegram.",
         ),
+        "alerts_job": dg.define_asset_job(
+            "alerts_job",
+            selection=dg.AssetSelection.assets(ALERTS),
+            description="Evaluate the alert rules; open and resolve alerts.",
+        ),
     }
 
 
@@ -77,9 +84,16 @@ def build_schedules(
         job=jobs["member_counts_job"],
         execution_timezone="UTC",
     )
+    alerts_every_5_minutes = dg.ScheduleDefinition(
+        name="alerts_every_5_minutes",
+        cron_schedule="*/5 * * * *",
+        job=jobs["alerts_job"],
+        execution_timezone="UTC",
+    )
     return [
         analytics_today_hourly,
         finalize_yesterday_daily,
         retention_daily,
         member_counts_every_15_minutes,
+        alerts_every_5_minutes,
     ]

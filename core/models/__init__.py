@@ -8,6 +8,7 @@ registers every table on ``Base.metadata``.
 from __future__ import annotations
 
 from core.db import Base
+from core.models.alerts import Alert, Digest
 from core.models.analytics import (
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
@@ -39,6 +40,7 @@ from core.models.kinds import (
     NOT_EMPTY,
     SERVICE_ACCOUNT_IDS,
     TIME,
+    AlertKind,
     ErrorType,
     GateEventType,
     HistogramSource,
@@ -98,6 +100,8 @@ __all__ = [
     "TIME",
     "AccessList",
     "AdminAuditLog",
+    "Alert",
+    "AlertKind",
     "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",
     "AnalyticsBotRightsDaily",
@@ -114,6 +118,7 @@ __all__ = [
     "Base",
     "BotRight",
     "ChatMigration",
+    "Digest",
     "EnforcedChannel",
     "ErrorType",
     "GateEvent",

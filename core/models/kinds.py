@@ -71,6 +71,16 @@ class GateEventType(StrEnum):
     EXPIRED = "expired"
 
 
+class AlertKind(StrEnum):
+    """What an alert is about (``alerts.kind``); see :mod:`pipelines.transforms.alerts`."""
+
+    RAID = "raid"
+    FAILURE_SPIKE = "failure_spike"
+    PERMISSION_LOST = "permission_lost"
+    STALE_PIPELINE = "stale_pipeline"
+    THROTTLED = "throttled"
+
+
 class SummaryType(StrEnum):
     SEVEN_DAY = "7day"
     THIRTY_DAY = "30day"

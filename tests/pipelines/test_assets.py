@@ -322,7 +322,7 @@ def test_definitions_load() -> None:
     graph = build_definitions(Settings()).resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert set(ANALYTICS_TABLES) <= keys
-    assert {"summaries", "raw_log_retention", "member_counts"} <= keys
+    assert {"summaries", "raw_log_retention", "member_counts", "alerts"} <= keys
     jobs = {j.name for j in loaded.resolve_all_job_defs()}
     assert {"analytics_job", "finalize_day_job", "retention_job", "member_counts_job"} <= jobs
     schedules = {s.name for s in loaded.schedules or []}
@@ -331,6 +331,7 @@ def test_definitions_load() -> None:
         "finalize_yesterday_daily",
         "retention_daily",
         "member_counts_every_15_minutes",
+        "alerts_every_5_minutes",
     } == schedules
     checks = loaded.resolve_asset_graph().asset_check_keys
     freshness = [c for c in checks if "freshness" in c.name]
