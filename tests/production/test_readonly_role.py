@@ -41,6 +41,7 @@ DASHBOARD_TABLES = {
     "analytics_materializations",
     "protected_groups",
     "enforced_channels",
+    "alerts",
 }
 HIDDEN_TABLES = set(Base.metadata.tables) - DASHBOARD_TABLES
 
