@@ -14,13 +14,14 @@ from typing import Any
 import dagster as dg
 
 from core.settings import PipelineSettings, Settings, load_settings, normalize_database_url
-from pipelines.assets.alerts import AlertConfigResource, alerts_asset
+from pipelines.assets.alerts import alerts_asset
 from pipelines.assets.analytics import build_analytics_assets, build_freshness_checks
 from pipelines.assets.maintenance import raw_log_retention
 from pipelines.assets.summaries import build_summaries_asset
 from pipelines.assets.telegram import member_counts
 from pipelines.partitions import daily_partitions
 from pipelines.resources import (
+    AlertConfigResource,
     BotTelegramResource,
     DatabaseResource,
     PipelineConfigResource,

@@ -17,8 +17,15 @@ import dagster as dg
 from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings
 
-from core.settings import BotSettings, LogWriterSettings, PipelineSettings, normalize_database_url
+from core.settings import (
+    AlertSettings,
+    BotSettings,
+    LogWriterSettings,
+    PipelineSettings,
+    normalize_database_url,
+)
 from pipelines.io import RawStore
+from pipelines.transforms.alerts import Thresholds
 
 if TYPE_CHECKING:
     from core.log_writer import LogWriter
@@ -177,3 +184,26 @@ class FakeTelegramResource(TelegramResource):
         self, writer: LogWriter | None
     ) -> AbstractAsyncContextManager[MemberCounter]:
         return self._counter(writer)
+
+
+class AlertConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The alert rules' thresholds (the ``ALERT_*`` settings)."""
+
+    failure_spike_min: int = Field(default=_default(AlertSettings, "failure_spike_min"), ge=1)
+    failure_spike_factor: float = Field(
+        default=_default(AlertSettings, "failure_spike_factor"), gt=0
+    )
+    throttled_min: int = Field(default=_default(AlertSettings, "throttled_min"), ge=1)
+    stale_hours: float = Field(default=_default(AlertSettings, "stale_hours"), gt=0)
+
+    @classmethod
+    def from_settings(cls, settings: AlertSettings) -> AlertConfigResource:
+        return cls(**settings.model_dump())
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(
+            failure_spike_min=self.failure_spike_min,
+            failure_spike_factor=self.failure_spike_factor,
+            throttled_min=self.throttled_min,
+            stale_hours=self.stale_hours,
+        )

@@ -13,13 +13,11 @@ from typing import Any
 import dagster as dg
 import polars as pl
 import sqlalchemy as sa
-from pydantic import Field
 
 from core.models.kinds import GateEventType
-from core.settings import AlertSettings
 from pipelines.contract import raw_columns
 from pipelines.io import read_raw, read_table, sync_engine, table
-from pipelines.resources import DatabaseResource, _default
+from pipelines.resources import AlertConfigResource, DatabaseResource
 from pipelines.sources import (
     ENFORCED_CHANNELS,
     HISTORY_START,
@@ -143,29 +141,6 @@ def evaluate_alerts(url: str, thresholds: Thresholds, now: dt.datetime) -> dict[
         "resolved": len(to_resolve),
         "open": open_alerts.height - len(to_resolve) + to_open.height,
     }
-
-
-class AlertConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The alert rules' thresholds (the ``ALERT_*`` settings)."""
-
-    failure_spike_min: int = Field(default=_default(AlertSettings, "failure_spike_min"), ge=1)
-    failure_spike_factor: float = Field(
-        default=_default(AlertSettings, "failure_spike_factor"), gt=0
-    )
-    throttled_min: int = Field(default=_default(AlertSettings, "throttled_min"), ge=1)
-    stale_hours: float = Field(default=_default(AlertSettings, "stale_hours"), gt=0)
-
-    @classmethod
-    def from_settings(cls, settings: AlertSettings) -> "AlertConfigResource":
-        return cls(**settings.model_dump())
-
-    def thresholds(self) -> Thresholds:
-        return Thresholds(
-            failure_spike_min=self.failure_spike_min,
-            failure_spike_factor=self.failure_spike_factor,
-            throttled_min=self.throttled_min,
-            stale_hours=self.stale_hours,
-        )
 
 
 @dg.asset(name=ALERTS, group_name=GROUP, kinds={"polars", "sql"})
