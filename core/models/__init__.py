@@ -8,7 +8,7 @@ registers every table on ``Base.metadata``.
 from __future__ import annotations
 
 from core.db import Base
-from core.models.alerts import Alert, Digest
+from core.models.alerts import Alert, AlertDelivery, BotPrivateChat, Digest
 from core.models.analytics import (
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
@@ -101,6 +101,7 @@ __all__ = [
     "AccessList",
     "AdminAuditLog",
     "Alert",
+    "AlertDelivery",
     "AlertKind",
     "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",
@@ -118,6 +119,7 @@ __all__ = [
     "Base",
     "BotRight",
     "ChatMigration",
+    "BotPrivateChat",
     "Digest",
     "EnforcedChannel",
     "ErrorType",

@@ -222,6 +222,12 @@ class Summary(Base):
     period_start: Mapped[dt.datetime]
     period_end: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    #: who wrote it: ``extractive`` (the deterministic default) or ``llm``
+    method: Mapped[str] = mapped_column(
+        sa.String(16), default="extractive", server_default="extractive"
+    )
+    #: the language the summary is written in (``en``, ``ru``, ``uk``)
+    language: Mapped[str | None] = mapped_column(sa.String(8))
 
 
 class AnalyticsMaterialization(Base):
