@@ -297,7 +297,7 @@ async def run_webhook(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
-        await runner.cleanup()  # emits the dispatcher's shutdown (state writes applied)
+        await runner.cleanup()  # stops taking updates; close() waits for those in flight
         await runtime.close()
 
 

@@ -105,5 +105,7 @@ def create_dispatcher(
     dp.update.outer_middleware(SweepMiddleware(services.join_requests))
     dp.errors.register(on_error)
     dp.include_routers(*get_routers())
-    dp.shutdown.register(services.state.close)
+    # No shutdown hook closes the state writer: the dispatcher's shutdown is emitted as soon as
+    # polling stops, while updates may still be in flight, and their writes would be lost.
+    # BotRuntime.close waits for those updates first, then closes the writers.
     return dp
