@@ -238,6 +238,13 @@ class AlertSettings(BaseSettings):
     failure_spike_factor: float = Field(default=3.0, gt=0)
     throttled_min: int = Field(default=5, ge=1)
     stale_hours: float = Field(default=26.0, gt=0)
+    #: send alerts to the people who run the group (and to ``admin_chat_id``); off: the
+    #: ``alerts`` table and the dashboard only
+    delivery: bool = True
+    #: a chat (an operators' group, or a user who started the bot) that gets every alert
+    admin_chat_id: int | None = None
+    #: attempts per recipient before an alert is given up for them (403/400 end at once)
+    delivery_max_attempts: int = Field(default=3, ge=1)
 
 
 class DashboardSettings(BaseSettings):

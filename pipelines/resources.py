@@ -9,7 +9,7 @@ settings' defaults, read from the settings classes (one place for each default).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ from pipelines.io import RawStore
 from pipelines.transforms.alerts import Thresholds
 
 if TYPE_CHECKING:
+    from aiogram import Bot
+
     from core.log_writer import LogWriter
 
 MemberCounter = Callable[[int], Awaitable[int]]
@@ -111,6 +113,11 @@ class TelegramResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         """An async context giving ``await counter(chat_id) -> int``; calls logged via writer."""
         raise NotImplementedError
 
+    def bot_client(self, writer: LogWriter | None) -> AbstractAsyncContextManager[Bot | None]:
+        """An async context giving the logged, rate-limited aiogram ``Bot`` the pipelines send
+        with (alerts, digests), or ``None`` when this client cannot send (tests' fakes)."""
+        return nullcontext(None)
+
 
 class BotTelegramResource(TelegramResource):
     """The real client: ``bot.telegram.create_bot`` (every call logged to ``api_call_log``)."""
@@ -164,6 +171,19 @@ class BotTelegramResource(TelegramResource):
     ) -> AbstractAsyncContextManager[MemberCounter]:
         return self._counter(writer)
 
+    @asynccontextmanager
+    async def _client(self, writer: LogWriter | None) -> AsyncIterator[Bot | None]:
+        from bot.telegram import create_bot
+
+        bot = create_bot(self.bot_settings(), writer)
+        try:
+            yield bot
+        finally:
+            await bot.session.close()
+
+    def bot_client(self, writer: LogWriter | None) -> AbstractAsyncContextManager[Bot | None]:
+        return self._client(writer)
+
 
 class FakeTelegramResource(TelegramResource):
     """A network-free stand-in for tests: fixed counts; chats in ``failing`` raise."""
@@ -195,6 +215,11 @@ class AlertConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     )
     throttled_min: int = Field(default=_default(AlertSettings, "throttled_min"), ge=1)
     stale_hours: float = Field(default=_default(AlertSettings, "stale_hours"), gt=0)
+    delivery: bool = Field(default=_default(AlertSettings, "delivery"))
+    admin_chat_id: int | None = Field(default=None)
+    delivery_max_attempts: int = Field(
+        default=_default(AlertSettings, "delivery_max_attempts"), ge=1
+    )
 
     @classmethod
     def from_settings(cls, settings: AlertSettings) -> AlertConfigResource:

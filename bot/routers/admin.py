@@ -23,6 +23,7 @@ from bot.filters import CommandLike, InGroup
 from bot.gate import ADMIN_STATUSES, BAN_CHANNEL_SENDERS, _classify
 from bot.repo import CHAT_ID_RE, USERNAME_RE, ChannelInfo
 from bot.routers.access import cmd_allow, cmd_block, cmd_deny, cmd_unblock
+from bot.routers.alert_settings import cmd_alerts
 from bot.routers.chats import (
     Migrated,
     describe_missing,
@@ -327,6 +328,7 @@ def create_router() -> Router:
     router.message.register(cmd_unprotect, Command("unprotect"))
     router.message.register(cmd_status, Command("status"))
     router.message.register(cmd_settings, Command("settings"))
+    router.message.register(cmd_alerts, Command("alerts"))
     router.message.register(cmd_allow, Command("allow", "approve"))
     router.message.register(cmd_deny, Command("deny", "unapprove"))
     router.message.register(cmd_block, Command("block", "blacklist"))

@@ -18,6 +18,7 @@ from aiogram.filters import BaseFilter
 from aiogram.types import ChatMember, ChatMemberUpdated, Message
 
 from bot.gate import _quietly
+from bot.private_chats import note_private_chat
 from bot.services import BotServices
 from core.models import AdminAuditLog, BotRight
 
@@ -59,6 +60,15 @@ def describe_missing(missing: list[str]) -> str:
 
 async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
     chat = update.chat
+    if chat.type == "private":
+        # the person blocked the bot (kicked) or started it again (member): alert recipients.
+        # No bot_rights row: a private chat has no rights to lose.
+        status = update.new_chat_member.status
+        if status in ("kicked", "member"):
+            await note_private_chat(
+                services.sessions, chat.id, blocked=status == "kicked", now=services.clock.now()
+            )
+        return
     now_rights = rights_of(update.new_chat_member)
     services.writer.put(BotRight, chat_id=chat.id, timestamp=services.clock.now(), **now_rights)
     before = rights_of(update.old_chat_member)

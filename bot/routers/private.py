@@ -9,11 +9,16 @@ from aiogram.types import Message
 from bot import texts
 from bot.filters import CommandLike, InPrivate
 from bot.gate import _quietly
+from bot.private_chats import note_private_chat
+from bot.services import BotServices
 
-GROUP_COMMANDS = ("protect", "unprotect", "status", "settings", "allow", "deny")
+GROUP_COMMANDS = ("protect", "unprotect", "status", "settings", "allow", "deny", "alerts")
 
 
-async def cmd_start(message: Message) -> None:
+async def cmd_start(message: Message, services: BotServices) -> None:
+    user = message.from_user
+    if user is not None and not user.is_bot:  # alerts may now be sent to them
+        await note_private_chat(services.sessions, user.id, blocked=False, now=services.clock.now())
     await _quietly(message.answer(texts.START), "sendMessage")
 
 

@@ -2,12 +2,15 @@
 
 Not partitioned: every run looks at the raw facts of the window ending now (the rules and their
 thresholds are in :mod:`pipelines.transforms.alerts`), then opens and resolves alerts in ONE
-transaction, reading the open alerts inside it. Delivery (``delivered_at``) is not done here.
-The ``alerts_every_5_minutes`` schedule (:mod:`pipelines.schedules`) runs it.
+transaction, reading the open alerts inside it; then delivers what is due through the logged
+Telegram client (:mod:`pipelines.delivery`). The ``alerts_every_5_minutes`` schedule
+(:mod:`pipelines.schedules`) runs it. :func:`replay_alerts` runs the same rules over a past
+span (the demo's simulated month), as the schedule would have.
 """
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -16,9 +19,16 @@ import sqlalchemy as sa
 
 from core.models.kinds import GateEventType
 from pipelines.contract import raw_columns
+from pipelines.delivery import deliver_alerts
 from pipelines.io import read_raw, read_table, sync_engine, table
-from pipelines.resources import AlertConfigResource, DatabaseResource
+from pipelines.resources import (
+    AlertConfigResource,
+    DatabaseResource,
+    PipelineConfigResource,
+    TelegramResource,
+)
 from pipelines.sources import (
+    BOT_RIGHTS,
     ENFORCED_CHANNELS,
     HISTORY_START,
     PROTECTED_GROUPS,
@@ -53,19 +63,27 @@ def _ids(url: str, sql: str) -> pl.DataFrame:
     return pl.DataFrame([r[0] for r in read_table(url, sql)], schema={"id": pl.Int64})
 
 
-def read_facts(url: str, now: dt.datetime) -> dict[str, pl.DataFrame]:
-    """The raw facts the rules look at, for the window ending at ``now``."""
+def read_facts(
+    url: str, now: dt.datetime, since: dt.datetime | None = None
+) -> dict[str, pl.DataFrame]:
+    """The raw facts the rules look at, for the window ending at ``now`` (``since``: for
+    every moment of ``[since, now]``, as :func:`facts_at` slices them)."""
+    since = now if since is None else since
     events, marks = table("gate_events"), table("analytics_materializations")
     notices = sa.select(
         events.c.group_id, events.c.user_id, events.c.event, events.c.detail, events.c.timestamp
     ).where(
         events.c.event == GateEventType.PROMPTED.value,
         events.c.user_id.is_(None),
-        events.c.timestamp >= now - HOUR,
+        events.c.timestamp >= since - HOUR,
         events.c.timestamp < now,
     )
-    newest = sa.select(marks.c.table_name, sa.func.max(marks.c.materialized_at)).group_by(
-        marks.c.table_name
+    newest = (
+        sa.select(marks.c.table_name, sa.func.max(marks.c.materialized_at)).group_by(
+            marks.c.table_name
+        )
+        if since == now
+        else sa.select(marks.c.table_name, marks.c.materialized_at)  # sliced by facts_at
     )
     with sync_engine(url).connect() as conn:
         notice_rows = [
@@ -86,9 +104,11 @@ def read_facts(url: str, now: dt.datetime) -> dict[str, pl.DataFrame]:
     )
     return {
         "gate_events": gate_events,
-        "verifications": read_raw(url, FAILED_CHECKS, now - HOUR - BASELINE, now),
-        "api_calls": read_raw(url, RETRY_AFTERS, now - HOUR, now),
-        "last_rights": read_raw(url, RIGHTS_BEFORE.source, HISTORY_START, now),
+        "verifications": read_raw(url, FAILED_CHECKS, since - HOUR - BASELINE, now),
+        "api_calls": read_raw(url, RETRY_AFTERS, since - HOUR, now),
+        "last_rights": read_raw(
+            url, RIGHTS_BEFORE.source if since == now else BOT_RIGHTS, HISTORY_START, now
+        ),
         "groups": _ids(url, PROTECTED_GROUPS.sql),
         "channels": _ids(url, ENFORCED_CHANNELS.sql),
         "materializations": pl.DataFrame(
@@ -97,12 +117,52 @@ def read_facts(url: str, now: dt.datetime) -> dict[str, pl.DataFrame]:
     }
 
 
-def evaluate_alerts(url: str, thresholds: Thresholds, now: dt.datetime) -> dict[str, int]:
+def facts_at(facts: dict[str, pl.DataFrame], now: dt.datetime) -> dict[str, pl.DataFrame]:
+    """What :func:`read_facts` would have read at ``now``, cut from facts read for a span
+    that covers it (``since <= now``)."""
+    before = pl.col("timestamp") < now
+    return {
+        **facts,
+        "gate_events": facts["gate_events"].filter(before),
+        "verifications": facts["verifications"].filter(before),
+        "api_calls": facts["api_calls"].filter(before),
+        "last_rights": facts["last_rights"]
+        .filter(before)
+        .sort("timestamp", "id")
+        .group_by("chat_id", maintain_order=True)
+        .last(),
+        "materializations": facts["materializations"]
+        .filter(pl.col("materialized_at") < now)
+        .group_by("table_name")
+        .agg(pl.col("materialized_at").max()),
+    }
+
+
+def evaluate_alerts(
+    url: str,
+    thresholds: Thresholds,
+    now: dt.datetime,
+    facts: dict[str, pl.DataFrame] | None = None,
+) -> dict[str, int]:
     """Evaluate every rule at ``now``, then open and resolve alerts in one transaction.
 
+    ``facts``: those of :func:`read_facts` at ``now`` when already at hand (the replay).
     Returns how many alerts were ``opened``, ``resolved``, and are ``open`` afterwards.
     """
-    current = conditions(now=now, thresholds=thresholds, **read_facts(url, now))
+    facts = read_facts(url, now) if facts is None else facts
+    current = conditions(now=now, thresholds=thresholds, **facts)
+    for attempt in range(3):
+        try:
+            return _apply(url, current, now)
+        except sa.exc.IntegrityError:
+            # another evaluation opened the same (chat, kind) meanwhile (the partial unique
+            # index keeps one open): read the open alerts again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(url: str, current: pl.DataFrame, now: dt.datetime) -> dict[str, int]:
     alerts = table(ALERTS)
     with sync_engine(url).begin() as conn:
         rows = conn.execute(
@@ -143,16 +203,65 @@ def evaluate_alerts(url: str, thresholds: Thresholds, now: dt.datetime) -> dict[
     }
 
 
-@dg.asset(name=ALERTS, group_name=GROUP, kinds={"polars", "sql"})
+def replay_alerts(
+    url: str,
+    thresholds: Thresholds,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    step: dt.timedelta = dt.timedelta(minutes=5),
+    deliver: Callable[[dt.datetime], object] | None = None,
+    on_step: Callable[[dt.datetime], None] | None = None,
+) -> dict[str, int]:
+    """Evaluate the rules at every ``step`` of ``(start, end]`` as the schedule would have
+    (the raw facts read once), delivering after each evaluation that opened something when
+    ``deliver`` is given. Returns the alerts ``opened`` and ``resolved`` in all."""
+    facts = read_facts(url, end, since=start)
+    totals = {"opened": 0, "resolved": 0, "evaluations": 0}
+    now = start + step
+    while now <= end:
+        counts = evaluate_alerts(url, thresholds, now, facts_at(facts, now))
+        totals["opened"] += counts["opened"]
+        totals["resolved"] += counts["resolved"]
+        totals["evaluations"] += 1
+        if deliver is not None and counts["opened"]:
+            deliver(now)
+        if on_step is not None:
+            on_step(now)
+        now += step
+    return totals
+
+
+@dg.asset(name=ALERTS, group_name=GROUP, kinds={"polars", "sql", "telegram"})
 def alerts_asset(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,
     alert_config: AlertConfigResource,
+    telegram: TelegramResource,
+    pipeline_config: PipelineConfigResource,
 ) -> dg.MaterializeResult[Any]:
     """Opens an alert for each raid, failure spike, lost right, throttling or stale pipeline
-    that holds now, and resolves the open ones whose condition has cleared."""
-    counts = evaluate_alerts(
-        database.database_url, alert_config.thresholds(), dt.datetime.now(dt.UTC)
+    that holds now, resolves the open ones whose condition has cleared, and sends the new ones
+    to the people who run the group (and to ``ALERT_ADMIN_CHAT_ID``)."""
+    now = dt.datetime.now(dt.UTC)
+    url = database.database_url
+    counts = evaluate_alerts(url, alert_config.thresholds(), now)
+    delivery = {"sent": 0, "failed": 0}
+    if alert_config.delivery:
+        delivery = deliver_alerts(
+            url,
+            telegram,
+            pipeline_config.log_writer_settings(),
+            now,
+            admin_chat_id=alert_config.admin_chat_id,
+            max_attempts=alert_config.delivery_max_attempts,
+        )
+    context.log.info(f"alerts {counts}, delivery {delivery}")
+    return dg.MaterializeResult(
+        metadata={
+            "row_count": counts["open"],
+            **counts,
+            "sent": delivery["sent"],
+            "delivery_failed": delivery["failed"],
+        }
     )
-    context.log.info(f"alerts {counts}")
-    return dg.MaterializeResult(metadata={"row_count": counts["open"], **counts})

@@ -11,6 +11,7 @@ from sandbox.fake_telegram.joinrequests import _JoinRequests
 from sandbox.fake_telegram.migration import _Migration
 from sandbox.fake_telegram.moderation import _Moderation
 from sandbox.fake_telegram.protocol import (
+    BOT_BLOCKED,
     CANT_INITIATE,
     MEMBER_LIST_INACCESSIBLE,
     MESSAGE_CANT_BE_DELETED,
@@ -132,6 +133,8 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
         chat = self._target_chat(p.chat_ref())
         if chat.write_until is not None and self._now() > chat.write_until:
             raise ApiError(403, CANT_INITIATE)  # a join request's window has closed
+        if chat.bot_blocked:
+            raise ApiError(403, BOT_BLOCKED)
         text = p.text("text") or ""
         if not text.strip():
             raise ApiError(400, TEXT_EMPTY)

@@ -41,6 +41,8 @@ MESSAGE_THREAD_NOT_FOUND = "Bad Request: message thread not found"
 #: A private message to a user who never opened a chat with the bot (403), e.g. a join
 #: request's ``user_chat_id`` after its 5 minutes.
 CANT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
+#: A private message to a person who blocked the bot (403).
+BOT_BLOCKED = "Forbidden: bot was blocked by the user"
 WEBHOOK_ACTIVE = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"

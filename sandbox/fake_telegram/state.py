@@ -86,6 +86,8 @@ class _Chat:
     #: A private chat the user never opened, known only from a join request: the bot may
     #: write to it until this Unix time (the request's date + 5 minutes). ``None``: no limit.
     write_until: int | None = None
+    #: A private chat whose person blocked the bot: sends answer 403 until they unblock it.
+    bot_blocked: bool = False
 
 
 def _full_rights(value: bool = True) -> JsonDict:

@@ -207,6 +207,19 @@ class _Updates(_State):
         message["new_chat_members"] = users
         return {"update_id": self._new_update_id(), "message": message}
 
+    def block_bot_update(self, user_id: int, *, blocked: bool = True) -> JsonDict:
+        """The person blocks the bot (``blocked``) or starts it again: Telegram's
+        ``my_chat_member`` update in their private chat (bot ``member`` <-> ``kicked``, with
+        ``until_date`` 0). From then on sendMessage to them answers 403 "bot was blocked by the
+        user" until they unblock it."""
+        user = self._ensure_user(user_id)
+        chat = self.chats.get(user_id) or self._private_chat(user_id)
+        chat.bot_blocked = blocked
+        kicked = {"status": "kicked", "user": dict(self.bot_user), "until_date": 0}
+        member = {"status": "member", "user": dict(self.bot_user)}
+        old, new = (member, kicked) if blocked else (kicked, member)
+        return self._chat_member_update(chat, user, old, new, "my_chat_member")
+
     def bot_added_update(self, chat_id: int, by_user_id: int) -> JsonDict:
         """A ``my_chat_member`` update: someone added the bot (as it now is in the chat)."""
         chat = self._chat_or_fail(chat_id)

@@ -9,7 +9,7 @@ import json
 import polars as pl
 import sqlalchemy as sa
 
-from pipelines.assets.alerts import evaluate_alerts
+from pipelines.assets.alerts import evaluate_alerts, replay_alerts
 from pipelines.io import sync_engine, table
 from pipelines.transforms import alerts as rules
 from pipelines.transforms.alerts import Thresholds, reconcile
@@ -273,3 +273,43 @@ def test_evaluate_alerts_opens_resolves_and_reopens_in_the_database(db_url: str)
             .order_by(alerts.c.id)
         ).all()
     assert [tuple(r) for r in throttled] == [(NOW, later), (later + MINUTE, None)]
+
+
+def test_replay_evaluates_a_past_span_as_the_schedule_would_have(db_url: str) -> None:
+    engine = sync_engine(db_url)
+    retry = {"method": "sendMessage", "success": False, "latency_ms": 1.0}
+    lost = {"chat_id": -100, "status": "member", "is_admin": False,
+            "can_restrict_members": False, "can_delete_messages": False}  # fmt: skip
+    back = {"chat_id": -100, "status": "administrator", "is_admin": True,
+            "can_restrict_members": True, "can_delete_messages": True}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table("protected_groups")), [{"id": -100}])
+        conn.execute(
+            sa.insert(table("bot_rights")),
+            [{**lost, "timestamp": NOW - 30 * MINUTE}, {**back, "timestamp": NOW + 90 * MINUTE}],
+        )
+        conn.execute(
+            sa.insert(table("api_call_log")),
+            [{**retry, "chat_id": None, "error_type": "RetryAfter", "timestamp": NOW - MINUTE}] * 5,
+        )
+        conn.execute(
+            sa.insert(table("gate_events")),
+            [{"timestamp": NOW - MINUTE, "group_id": -100, "user_id": None, "event": "prompted",
+              "detail": {"raid_lockdown": "started", "joins": 25, "message_id": None}}],
+        )  # fmt: skip
+    delivered: list[dt.datetime] = []
+    totals = replay_alerts(
+        db_url, T, NOW - HOUR, NOW + 3 * HOUR, step=30 * MINUTE, deliver=delivered.append
+    )
+    assert totals == {"opened": 3, "resolved": 3, "evaluations": 8}
+    assert delivered == [NOW]  # after the one evaluation that opened something
+    alerts = table("alerts")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(alerts.c.chat_id, alerts.c.kind, alerts.c.opened_at, alerts.c.resolved_at)
+        ).all()
+    assert sorted(tuple(r) for r in rows) == [
+        (-100, "permission_lost", NOW, NOW + 2 * HOUR),  # the rights came back at +90 min
+        (-100, "raid", NOW, NOW + HOUR),
+        (0, "throttled", NOW, NOW + HOUR),
+    ]

@@ -1,0 +1,296 @@
+"""Alert delivery through the logged Telegram client (see :mod:`pipelines.transforms.alert_delivery`
+for who gets what).
+
+One pass (:func:`deliver_alerts`): the open alerts opened in the last ``DELIVERY_WINDOW`` that
+still have a recipient due; the administrators of the groups concerned
+(``getChatAdministrators``, logged like every call); one ``sendMessage`` per due recipient. Each
+attempt is a row of ``alert_deliveries``, failures included, and one failing recipient never
+stops the others; ``alerts.delivered_at`` is the first success. A 403 from a person marks them
+``blocked_at`` in ``bot_private_chats`` until they start the bot again. An alert is only ever
+sent once to a recipient: a resolved or old alert is not sent late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from core.db import create_engine
+from core.settings import LogWriterSettings
+from pipelines.io import sync_engine, table
+from pipelines.transforms.alert_delivery import (
+    Attempt,
+    Audience,
+    GroupInfo,
+    due,
+    muted_kinds,
+    recipients,
+    render,
+)
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+    from pipelines.resources import TelegramResource
+
+DELIVERY_WINDOW = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    id: int
+    chat_id: int
+    kind: str
+    severity: str
+    details: dict[str, Any] | None
+    opened_at: dt.datetime
+
+
+@dataclass
+class DeliveryState:
+    alerts: list[OpenAlert]
+    attempts: dict[int, list[Attempt]]
+    audience: Audience
+
+
+def read_state(url: str, now: dt.datetime, admin_chat_id: int | None) -> DeliveryState:
+    """Open alerts of the window, their attempts so far, and who could receive them."""
+    alerts, attempts = table("alerts"), table("alert_deliveries")
+    groups, channels = table("protected_groups"), table("enforced_channels")
+    links, private = table("group_channel_links"), table("bot_private_chats")
+    with sync_engine(url).connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                alerts.c.id,
+                alerts.c.chat_id,
+                alerts.c.kind,
+                alerts.c.severity,
+                alerts.c.details,
+                alerts.c.opened_at,
+            )
+            .where(
+                alerts.c.resolved_at.is_(None),
+                alerts.c.opened_at >= now - DELIVERY_WINDOW,
+                alerts.c.opened_at <= now,
+            )
+            .order_by(alerts.c.opened_at, alerts.c.id)
+        ).all()
+        open_alerts = [OpenAlert(*r) for r in rows]
+        made: dict[int, list[Attempt]] = defaultdict(list)
+        if not open_alerts:
+            return DeliveryState([], {}, Audience({}, {}, {}, frozenset(), admin_chat_id))
+        for alert_id, recipient, ok, error_type in conn.execute(
+            sa.select(
+                attempts.c.alert_id,
+                attempts.c.recipient_chat_id,
+                attempts.c.ok,
+                attempts.c.error_type,
+            ).where(attempts.c.alert_id.in_([a.id for a in open_alerts]))
+        ):
+            made[alert_id].append(Attempt(recipient, bool(ok), error_type))
+        group_info = {
+            gid: GroupInfo(title, owner, muted_kinds(settings))
+            for gid, title, owner, settings in conn.execute(
+                sa.select(groups.c.id, groups.c.title, groups.c.owner_id, groups.c.settings)
+            )
+        }
+        channel_groups: dict[int, list[int]] = defaultdict(list)
+        for group_id, channel_id in conn.execute(sa.select(links.c.group_id, links.c.channel_id)):
+            channel_groups[channel_id].append(group_id)
+        titles = {
+            cid: title for cid, title in conn.execute(sa.select(channels.c.id, channels.c.title))
+        }
+        reachable = frozenset(
+            conn.scalars(sa.select(private.c.user_id).where(private.c.blocked_at.is_(None)))
+        )
+    audience = Audience(
+        groups=group_info,
+        channel_groups=dict(channel_groups),
+        admins={},
+        reachable=reachable,
+        admin_chat_id=admin_chat_id,
+        channel_titles=titles,
+    )
+    return DeliveryState(open_alerts, dict(made), audience)
+
+
+def _groups_concerned(state: DeliveryState) -> list[int]:
+    found: set[int] = set()
+    for a in state.alerts:
+        if a.chat_id in state.audience.groups:
+            found.add(a.chat_id)
+        found.update(state.audience.channel_groups.get(a.chat_id, ()))
+    return sorted(g for g in found if g in state.audience.groups)
+
+
+async def _administrators(bot: Bot, group_id: int) -> list[int]:
+    """The group's human administrators; none when Telegram will not say (the owner, known
+    from ``protected_groups``, still gets the alert)."""
+    from bot.telegram import classify_error
+
+    try:
+        members = await bot.get_chat_administrators(group_id)
+    except Exception as exc:
+        if classify_error(exc) is None:
+            raise
+        return []
+    return sorted(m.user.id for m in members if not m.user.is_bot)
+
+
+async def send_due(
+    bot: Bot, state: DeliveryState, now: dt.datetime, max_attempts: int
+) -> list[tuple[int, int, bool, str | None, int | None]]:
+    """Send every due (alert, recipient); returns the attempts as
+    ``(alert_id, recipient, ok, error_type, telegram_message_id)``."""
+    from bot.telegram import classify_error
+
+    admins = {}
+    for group_id in _groups_concerned(state):
+        admins[group_id] = await _administrators(bot, group_id)
+    audience = Audience(**{**state.audience.__dict__, "admins": admins})
+    made: list[tuple[int, int, bool, str | None, int | None]] = []
+    for alert in state.alerts:
+        made_before = state.attempts.get(alert.id, [])
+        todo = due(_targets(alert, audience, made_before), made_before, max_attempts)
+        if not todo:
+            continue
+        text = render(
+            chat_id=alert.chat_id,
+            kind=alert.kind,
+            severity=alert.severity,
+            details=alert.details,
+            opened_at=alert.opened_at,
+            audience=audience,
+        )
+        for recipient in todo:
+            try:
+                sent = await bot.send_message(recipient, text)
+            except Exception as exc:
+                error = classify_error(exc)
+                if error is None:
+                    raise
+                made.append((alert.id, recipient, False, error.value, None))
+            else:
+                made.append((alert.id, recipient, True, None, sent.message_id))
+    return made
+
+
+def record(
+    url: str, made: list[tuple[int, int, bool, str | None, int | None]], now: dt.datetime
+) -> None:
+    """The attempts as ``alert_deliveries`` rows, ``delivered_at`` of the alerts first
+    delivered now, and people who blocked the bot (one transaction)."""
+    if not made:
+        return
+    from core.models.kinds import ErrorType
+
+    attempts, alerts, private = (
+        table("alert_deliveries"),
+        table("alerts"),
+        table("bot_private_chats"),
+    )
+    delivered = sorted({alert_id for alert_id, _, ok, _, _ in made if ok})
+    blocked = sorted(
+        {r for _, r, ok, err, _ in made if not ok and err == ErrorType.FORBIDDEN and r > 0}
+    )
+    with sync_engine(url).begin() as conn:
+        conn.execute(
+            sa.insert(attempts),
+            [
+                {
+                    "alert_id": alert_id,
+                    "recipient_chat_id": recipient,
+                    "attempted_at": now,
+                    "ok": ok,
+                    "error_type": error,
+                    "telegram_message_id": message_id,
+                }
+                for alert_id, recipient, ok, error, message_id in made
+            ],
+        )
+        if delivered:
+            conn.execute(
+                sa.update(alerts)
+                .where(alerts.c.id.in_(delivered), alerts.c.delivered_at.is_(None))
+                .values(delivered_at=now)
+            )
+        if blocked:
+            conn.execute(
+                sa.update(private)
+                .where(private.c.user_id.in_(blocked), private.c.blocked_at.is_(None))
+                .values(blocked_at=now, updated_at=now)
+            )
+
+
+def _targets(alert: OpenAlert, audience: Audience, made: list[Attempt]) -> list[int]:
+    """An alert's recipients are fixed by its first pass; later passes only retry them."""
+    if made:
+        return sorted({a.recipient for a in made})
+    return recipients(alert.chat_id, alert.kind, audience)
+
+
+def has_due(state: DeliveryState, max_attempts: int) -> bool:
+    """Whether some open alert may have a recipient due, before asking Telegram who the
+    administrators are: for an alert never tried, every reachable person counts as an
+    administrator of every group (a superset), so a muted alert, or one nobody can receive,
+    costs no lookup."""
+    audience = state.audience
+    everyone = {group_id: sorted(audience.reachable) for group_id in audience.groups}
+    superset = Audience(**{**audience.__dict__, "admins": everyone})
+    for alert in state.alerts:
+        made = state.attempts.get(alert.id, [])
+        if due(_targets(alert, superset, made), made, max_attempts):
+            return True
+    return False
+
+
+async def deliver_with(
+    bot: Bot, url: str, now: dt.datetime, *, admin_chat_id: int | None, max_attempts: int
+) -> dict[str, int]:
+    """One delivery pass with ``bot``; returns ``alerts`` considered, ``sent``, ``failed``."""
+    state = await asyncio.to_thread(read_state, url, now, admin_chat_id)
+    if not state.alerts or not has_due(state, max_attempts):
+        return {"alerts": len(state.alerts), "sent": 0, "failed": 0}
+    made = await send_due(bot, state, now, max_attempts)
+    await asyncio.to_thread(record, url, made, now)
+    return {
+        "alerts": len(state.alerts),
+        "sent": sum(1 for m in made if m[2]),
+        "failed": sum(1 for m in made if not m[2]),
+    }
+
+
+def deliver_alerts(
+    url: str,
+    telegram: TelegramResource,
+    writer: LogWriterSettings,
+    now: dt.datetime,
+    *,
+    admin_chat_id: int | None,
+    max_attempts: int,
+) -> dict[str, int]:
+    """A blocking delivery pass through ``telegram`` (every call logged to ``api_call_log``)."""
+    state = read_state(url, now, admin_chat_id)
+    if not state.alerts or not has_due(state, max_attempts):
+        return {"alerts": len(state.alerts), "sent": 0, "failed": 0}
+
+    async def run() -> dict[str, int]:
+        from core.log_writer import LogWriter
+
+        engine = create_engine(url=url, pool=False)
+        try:
+            async with LogWriter(engine, writer) as log, telegram.bot_client(log) as bot:
+                if bot is None:
+                    return {"alerts": len(state.alerts), "sent": 0, "failed": 0}
+                return await deliver_with(
+                    bot, url, now, admin_chat_id=admin_chat_id, max_attempts=max_attempts
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
