@@ -148,7 +148,7 @@ def _seed(url: str) -> dict[str, int]:
                     details=details,
                     opened_at=opened,
                     resolved_at=resolved,
-                )  # fmt: skip
+                )
                 .returning(alerts.c.id)
             ).scalar_one()
     return ids
