@@ -303,8 +303,11 @@ class Simulation(ShapePlayer, SocialPlayer):
             self.planner.on_left(group, event.user_id)
 
     async def _setup(self) -> None:
-        """Each creator protects their group with ``/protect`` (the real admin flow; the basic
-        group is refused until it becomes a supergroup); the forum gets its topics."""
+        """Each creator starts the bot in private (so alerts can reach them) and protects their
+        group with ``/protect`` (the real admin flow; the basic group is refused until it
+        becomes a supergroup); the forum gets its topics."""
+        for creator in sorted({group.creator_id for group in self.scenario.groups}):
+            await self._feed(self.world.message_update(creator, creator, "/start"))
         for group in self.scenario.groups:
             await self._protect(group)
             if group.chat_id == self.plan.forum_group:

@@ -9,6 +9,7 @@ none of that, leaves no spool behind and ends in a few minutes; a hang ends at t
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,14 @@ def test_default_demo_on_sqlite_runs_clean(tmp_path: Path) -> None:
     assert "Telegram faults injected on purpose:" in done.stdout
     assert "Bot API" not in output  # injected faults are counted, not printed one per line
     assert "rows per table" in done.stdout
+    # the alert rules ran over the simulated month: its raid and the channel right it lost
+    # opened alerts, and each reached the group's owner (who started the bot) in private
+    with sqlite3.connect(tmp_path / "demo.db") as conn:
+        alerts = conn.execute(
+            "SELECT kind, delivered_at IS NOT NULL FROM alerts WHERE chat_id <> 0"
+        ).fetchall()
+        sent_ok = conn.execute("SELECT count(*) FROM alert_deliveries WHERE ok").fetchone()[0]
+    kinds = {kind for kind, _ in alerts}
+    assert {"raid", "permission_lost"} <= kinds, alerts
+    assert all(delivered for _, delivered in alerts), alerts
+    assert sent_ok >= len(alerts)
