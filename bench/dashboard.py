@@ -42,13 +42,14 @@ import psycopg2
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench.dashboard_raw import PageData, raw_pages
+from bench.dashboard_raw import PageData, alerts_page, raw_pages
 from bench.dashboard_world import dsn, load_deployment, make_world
 from core.migrate import run_migrations
 from core.settings import DashboardSettings
 from dashboards.metrics import DateRange, group_titles
 from dashboards.pagedata import (
     activity,
+    alerts,
     api_calls,
     funnel,
     groups,
@@ -84,6 +85,7 @@ def dashboard_pages(run: Run, r: DateRange) -> dict[str, Callable[[], PageData]]
         now = dt.datetime.now(dt.UTC)
         page = _shown(overview.load(run, r, (), now, STALE_AFTER_H))
         return {
+            "open_alerts": len(alerts.load_open(run, (), titles, now).table),
             "checks": page.now.checks,
             "members": page.now.members,
             "prompted": page.gate.prompted,
@@ -148,6 +150,7 @@ def dashboard_pages(run: Run, r: DateRange) -> dict[str, Callable[[], PageData]]
 
     return {
         "overview": overview_page,
+        "alerts": lambda: alerts_page(run, r, titles),
         "funnel": funnel_page,
         "verification": verification_page,
         "activity": activity_page,

@@ -1,9 +1,9 @@
 """The raw-logs side of ``bench/dashboard.py``: each dashboard page's figures computed from the
 raw logs on request (the seed project's way), to time against the pages' own ``load``.
 
-What does not come from the raw logs (groups, channels, snapshots, summaries) is read through
-``run`` as the pages do. The gate's tables (funnel, channels, API budget, topics, invite links,
-reactions) use the very statements that filled the benchmark's analytics tables
+What does not come from the raw logs (groups, channels, snapshots, summaries, alerts) is read
+through ``run`` as the pages do. The gate's tables (funnel, channels, API budget, topics, invite
+links, reactions) use the very statements that filled the benchmark's analytics tables
 (:mod:`bench.dashboard_sql`), over the pages' range, so the two sides' figures agree exactly.
 """
 
@@ -26,9 +26,9 @@ from bench.dashboard_sql import (
     bucket_sql,
     day_sql,
 )
-from dashboards.metrics import DateRange
-from dashboards.pagedata import funnel, groups, overview, summaries
-from dashboards.queries import DirectRun
+from dashboards.metrics import DateRange, group_titles
+from dashboards.pagedata import alerts, funnel, groups, overview, summaries
+from dashboards.queries import DirectRun, Run
 
 PageData = dict[str, Any]
 """The figures of a page that the raw-log version must reproduce (cross-checked)."""
@@ -36,6 +36,14 @@ PageData = dict[str, Any]
 
 def _ts(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def alerts_page(run: Run, r: DateRange, titles: dict[int, str]) -> PageData:
+    """The Alerts page's own ``load``, on both sides: its rows are the ``alerts`` asset's, not
+    figures over the raw logs (the benchmark's deployment has none: the page costs its
+    queries)."""
+    page = alerts.load(run, r, (), titles, dt.datetime.now(dt.UTC))
+    return {"open": page.open.counts, "in_range": page.in_range, "resolved": len(page.resolved)}
 
 
 def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]:
@@ -224,8 +232,10 @@ def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]
         page = summaries.load(run, summaries.chats(run, ())[0])
         return {"summaries": len(page.history)}
 
+    titles = group_titles(run("groups"))
     return {
         "overview": overview_page,
+        "alerts": lambda: alerts_page(run, r, titles),
         "funnel": funnel_page,
         "verification": verification_page,
         "activity": activity_page,

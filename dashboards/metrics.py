@@ -220,3 +220,18 @@ def age_text(when: dt.datetime | None, now: dt.datetime) -> str:
     if hours < 48:
         return f"{hours} h {minutes:02d} min ago"
     return f"{hours // 24} days ago"
+
+
+def duration_text(seconds: float) -> str:
+    """``45 min``, ``3 h 05 min``, ``3 days 4 h``: how long something lasted, to the minute
+    (to the hour past two days, where minutes no longer matter)."""
+    minutes = max(0, int(seconds)) // 60
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h"

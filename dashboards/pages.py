@@ -8,6 +8,7 @@ from __future__ import annotations
 
 PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("views/overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("views/alerts.py", "Alerts", ":material/notifications:", "alerts"),
     ("views/funnel.py", "Funnel", ":material/filter_alt:", "funnel"),
     ("views/verification.py", "Verification", ":material/verified_user:", "verification"),
     ("views/activity.py", "Activity", ":material/monitoring:", "activity"),

@@ -1,4 +1,5 @@
-"""Every query the dashboard runs: analytics tables, snapshots, summaries, freshness metadata.
+"""Every query the dashboard runs: analytics tables, snapshots, summaries, freshness metadata,
+alerts.
 
 The dashboard never reads raw logs. Every query over a daily table is bounded by a ``day`` range
 (each analytics table has an index that starts with ``day``), so its cost follows the size of
@@ -40,6 +41,7 @@ from core.models import (
     ProtectedGroup,
     Summary,
 )
+from dashboards.alert_queries import load_alerts, load_open_alerts
 from dashboards.gate_queries import (
     load_api_budget,
     load_backlog,
@@ -422,6 +424,8 @@ QUERIES: dict[str, Callable[..., Any]] = {
         load_gate_days,
         load_backlog,
         load_bot_rights,
+        load_open_alerts,
+        load_alerts,
     )
 }
 """Every query by name (``verification`` is :func:`load_verification`): what

@@ -15,8 +15,11 @@ from dashboards.metrics import (
     fmt_ms,
     fmt_pct,
 )
-from dashboards.pagedata import overview
+from dashboards.pagedata import alerts, overview
 from dashboards.pagedata.funnel import GateKpis
+
+ALERTS_PAGE = "views/alerts.py"
+SHORT_LIST = 5
 
 
 def _gate_tiles(now: GateKpis, before: GateKpis) -> None:
@@ -93,6 +96,30 @@ def _kpi_tiles(now: Kpis, before: Kpis) -> None:
     )
 
 
+def _open_alerts(ctx: ui.PageContext) -> None:
+    """The alerts open now (of the selected groups, and those not about a group): counts per
+    kind and the first few, pointing to the Alerts page; nothing at all when none is open."""
+    found = alerts.load_open(ctx.run, ctx.groups, ctx.group_titles, ctx.now)
+    table = found.table
+    if table.empty:
+        return
+    with st.container(border=True):
+        st.subheader(f"Open alerts: {len(table)}")
+        for col, (kind, count) in zip(
+            st.columns(max(4, len(found.counts))), found.counts.items(), strict=False
+        ):
+            col.metric(kind, fmt_int(count))
+        ui.table(table.head(SHORT_LIST)[alerts.SHORT_COLUMNS], "open alerts")
+        more = len(table) - SHORT_LIST
+        st.page_link(
+            ALERTS_PAGE,
+            label=f"{more} more open, and every alert of the range, on the Alerts page"
+            if more > 0
+            else "Every alert, open and resolved, on the Alerts page",
+            icon=":material/notifications:",
+        )
+
+
 def _freshness(ctx: ui.PageContext, fresh: overview.Freshness | None) -> None:
     st.subheader("Data freshness")
     if fresh is None:
@@ -119,6 +146,7 @@ def _freshness(ctx: ui.PageContext, fresh: overview.Freshness | None) -> None:
 def render() -> None:
     ctx = ui.context()
     ui.header("Overview", ctx)
+    _open_alerts(ctx)
     page = overview.load(ctx.run, ctx.range, ctx.groups, ctx.now, ctx.stale_after_h)
     if page is None:
         ui.empty_state("analytics data", ctx, None)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from core.db import sync_url
 from core.models import (
     ANALYTICS_TABLES,
+    Alert,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -53,6 +54,7 @@ TABLES: dict[str, sa.Table] = {
         MemberCountSnapshot,
         Summary,
         AnalyticsMaterialization,
+        Alert,
     )
 }
 """Every table the seed fills (in insert order): exactly the tables the dashboard may read."""
@@ -72,11 +74,13 @@ RIGHTS = AnalyticsBotRightsDaily.__table__.name
 SNAPSHOTS = MemberCountSnapshot.__table__.name
 SUMMARIES = Summary.__table__.name
 MATERIALIZATIONS = AnalyticsMaterialization.__table__.name
+ALERTS = Alert.__table__.name
 FRESHNESS = (*ANALYTICS_TABLES, SNAPSHOTS, SUMMARIES)
 """The tables whose materializations the seed records."""
 
 ALPHA, BETA, GAMMA, DELTA = -1001, -1002, -1003, -1004
 NEWS_A, NEWS_B = -2001, -2002
+BOT = 0  # alerts about the bot itself
 DAYS = 14
 
 
@@ -176,6 +180,49 @@ def _rights_rows(seed: Seed, i: int, day: dt.date) -> None:
             changes, lacking = 2, 7_200.0
         seed.add(RIGHTS, day=day, chat_id=chat, chat_kind=kind, **state, changes=changes,
                  lacking_s=lacking)  # fmt: skip
+
+
+def _alert_rows(seed: Seed) -> None:
+    """Alerts as the alert rules write them (``details`` included), in step with the rest of
+    the seed where it says something.
+
+    Open now: a raid in Alpha (2 h 10 min ago, delivered a minute later), the bot no longer an
+    administrator of Gamma (3 days 4 h ago), a failure spike in Beta (40 min ago) and the bot
+    throttled outside any chat (30 min ago, delivered). Resolved, in the default range: the bot
+    out of beta_news for 25 h (as in the bot-rights rows), a stale pipeline for 1 h 30 min four
+    days ago, a failure spike in Alpha for 65 min three days ago; before it, a raid in Beta.
+    """
+    now, today = seed.now, seed.today
+
+    def ago(**delta: float) -> dt.datetime:
+        return now - dt.timedelta(**delta)
+
+    def day(back: int, hour: int, minute: int = 0) -> dt.datetime:
+        return _at(today - dt.timedelta(days=back), hour, minute)
+
+    lost = {"status": "member", "is_admin": False, "can_restrict_members": False,
+            "can_delete_messages": False}  # fmt: skip
+    stale = {"analytics_group_daily": day(5, 4).isoformat(), "summaries": day(5, 5).isoformat()}
+    raid = {"lockdowns": 1, "joins": 60, "started_at": ago(hours=2, minutes=11).isoformat()}
+    old_raid = {"lockdowns": 2, "joins": 45, "started_at": day(10, 13, 58).isoformat()}
+    for opened, chat, kind, severity, details, delivered, resolved in (
+        (ago(hours=2, minutes=10), ALPHA, "raid", "critical", raid,
+         ago(hours=2, minutes=9), None),
+        (ago(days=3, hours=4), GAMMA, "permission_lost", "critical",
+         {"chat_kind": "group", **lost}, None, None),
+        (ago(minutes=40), BETA, "failure_spike", "warning",
+         {"failures": 22, "hourly_avg_7d": 0.5}, None, None),
+        (ago(minutes=30), BOT, "throttled", "warning", {"retry_after": 7},
+         ago(minutes=29), None),
+        (day(2, 0), NEWS_B, "permission_lost", "critical", {"chat_kind": "channel", **lost},
+         day(2, 0, 1), day(1, 1)),
+        (day(4, 6), BOT, "stale_pipeline", "warning", {"tables": stale}, None, day(4, 7, 30)),
+        (day(3, 10), ALPHA, "failure_spike", "warning", {"failures": 25, "hourly_avg_7d": 1.5},
+         day(3, 10, 1), day(3, 11, 5)),
+        (day(10, 14), BETA, "raid", "critical", old_raid, day(10, 14, 1), day(10, 15)),
+    ):  # fmt: skip
+        seed.add(ALERTS, opened_at=opened, chat_id=chat, kind=kind, severity=severity,
+                 details=details, delivered_at=delivered, resolved_at=resolved)  # fmt: skip
 
 
 def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
@@ -356,6 +403,7 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             period_end=_at(created_day, 0), created_at=_at(created_day, 1),
         )  # fmt: skip
 
+    _alert_rows(seed)
     age = dt.timedelta(days=3) if stale else dt.timedelta(hours=1)
     for table in FRESHNESS:
         seed.add(

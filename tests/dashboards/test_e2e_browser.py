@@ -21,6 +21,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PASSWORD = "e2e-secret"
 PAGES = (  # sidebar link, page title, plotly charts the page must show at least
     ("Overview", "Overview", 1),
+    ("Alerts", "Alerts", 2),
     ("Funnel", "Funnel", 5),
     ("Verification", "Verification", 6),
     ("Activity", "Activity", 5),

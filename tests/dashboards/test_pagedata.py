@@ -52,7 +52,7 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 def test_every_query_has_one_name() -> None:
     assert QUERIES["verification"].__name__ == "load_verification"
-    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 24
+    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 26
 
 
 def test_cached_run_asks_the_database_once_per_query_and_parameters(dashboard_env: str) -> None:
@@ -371,3 +371,9 @@ def test_the_benchmark_times_the_pages_own_loads(db_url: str, engine: sa.Engine)
     }
     budget = {k: figures["api_calls"][k] for k in ("peak_sends_per_s", "retry_after")}
     assert budget == {"peak_sends_per_s": 25, "retry_after": 7}
+    assert figures["alerts"] == {
+        "open": {"Raid": 1, "Failure spike": 1, "Permission lost": 1, "Throttled": 1},
+        "in_range": 7,
+        "resolved": 3,
+    }
+    assert figures["overview"]["open_alerts"] == 4

@@ -1,0 +1,74 @@
+"""Queries over the ``alerts`` table (issue 13): the alerts open now, and those of a date range.
+
+``alerts`` is written by the ``alerts`` Dagster asset, not by the bot: it is a small table (one
+open alert per chat and kind at most, a new one at most every few minutes), so the range query
+may look at every alert opened before the range ends. Same shape as the other query modules,
+which :mod:`dashboards.queries` names in its ``QUERIES``: a synchronous engine in, a frame out.
+
+The group filter: an alert about a protected group follows it; an alert about anything else
+(``chat_id`` 0 is the bot itself, or a linked channel) is kept whatever groups are selected, as
+the dashboard cannot tell which group a channel serves and the bot serves them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.models import Alert, ProtectedGroup
+from dashboards.sql import GroupIds, start_of
+
+ALERTS = Alert.__table__
+GROUPS = ProtectedGroup.__table__
+COLUMNS = (
+    "id",
+    "opened_at",
+    "chat_id",
+    "kind",
+    "severity",
+    "details",
+    "delivered_at",
+    "resolved_at",
+)
+
+
+def _in_scope(groups: GroupIds) -> sa.ColumnElement[bool]:
+    """The selected groups' alerts and every alert that is not about a protected group."""
+    if not groups:
+        return sa.true()
+    chat = ALERTS.c.chat_id
+    return sa.or_(chat.in_(groups), chat.not_in(sa.select(GROUPS.c.id)))
+
+
+def _select() -> sa.Select[tuple[object, ...]]:
+    return sa.select(*(ALERTS.c[name] for name in COLUMNS))
+
+
+def load_open_alerts(engine: Engine, groups: GroupIds = ()) -> pd.DataFrame:
+    """Every alert open now (``resolved_at`` NULL), newest first."""
+    stmt = (
+        _select()
+        .where(ALERTS.c.resolved_at.is_(None), _in_scope(groups))
+        .order_by(ALERTS.c.opened_at.desc(), ALERTS.c.id.desc())
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_alerts(
+    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Every alert open at some moment of the UTC days ``start``..``end``: opened before the
+    range ends and not resolved before it starts (still open ones included); newest first."""
+    stmt = (
+        _select()
+        .where(
+            ALERTS.c.opened_at < start_of(end + dt.timedelta(days=1)),
+            sa.or_(ALERTS.c.resolved_at.is_(None), ALERTS.c.resolved_at >= start_of(start)),
+            _in_scope(groups),
+        )
+        .order_by(ALERTS.c.opened_at.desc(), ALERTS.c.id.desc())
+    )
+    return pd.read_sql_query(stmt, engine)
