@@ -52,6 +52,7 @@ from core.models.kinds import (
     VerificationTrigger,
     time_column,
 )
+from core.models.privacy import Erasure
 from core.models.raw import (
     ApiCallLog,
     BotRight,
@@ -122,6 +123,7 @@ __all__ = [
     "ChatMigration",
     "Digest",
     "EnforcedChannel",
+    "Erasure",
     "ErrorType",
     "GateEvent",
     "GateEventType",

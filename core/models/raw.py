@@ -82,12 +82,15 @@ class ApiCallLog(Base):
 
 
 class Message(Base):
-    """A group message the bot saw (content kept only with ``MESSAGE_CONTENT=full``)."""
+    """A group message the bot saw: ``content`` kept only with ``MESSAGE_CONTENT=full``;
+    ``content_hash`` (a keyed HMAC of the normalized text) only with ``MESSAGE_CONTENT=hash``,
+    so that repeated spam stays recognisable without its text."""
 
     __tablename__ = "messages"
     __table_args__ = (
         sa.Index(None, "chat_id", "created_at"),
         sa.Index(None, "chat_id", "telegram_message_id"),
+        sa.Index(None, "content_hash"),
     )
 
     id: Mapped[int] = _id()
@@ -104,6 +107,7 @@ class Message(Base):
     )
     sender_chat_id: Mapped[int | None]
     message_thread_id: Mapped[int | None]
+    content_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class MemberEvent(Base):
