@@ -49,6 +49,7 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
             "getWebhookInfo": self._get_webhook_info,
             "sendMessage": self._send_message,
             "sendChatAction": self._send_chat_action,
+            "sendDocument": self._send_document,
             "deleteMessage": self._delete_message,
             "deleteMessages": self._delete_messages,
             "editMessageText": self._edit_message_text,
@@ -159,6 +160,30 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
         if chat.is_forum and thread_id is not None:
             self._thread(chat, message, None, thread_id)
         self._remember(self.sent_messages, message)
+        return message
+
+    def _send_document(self, p: _Params) -> JsonDict:
+        """A file upload (``attach://``); ``sent_documents`` keeps its name and bytes."""
+        chat = self._target_chat(p.chat_ref())
+        if chat.bot_blocked:
+            raise ApiError(403, BOT_BLOCKED)
+        upload = p.file("document")
+        if upload is None:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        message = self._new_message(chat, self.bot_user, text=None)
+        message.pop("text", None)
+        message["document"] = {
+            "file_id": f"doc{message['message_id']}",
+            "file_unique_id": f"u{message['message_id']}",
+            "file_name": upload.filename,
+            "file_size": len(upload.data),
+        }
+        caption = p.text("caption")
+        if caption:
+            message["caption"] = caption
+        self._remember(self.sent_messages, message)
+        self.sent_documents.append({"chat_id": chat.id, "name": upload.filename,
+                                    "data": upload.data, "caption": caption})  # fmt: skip
         return message
 
     def _send_chat_action(self, p: _Params) -> bool:

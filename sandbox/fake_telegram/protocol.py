@@ -133,6 +133,14 @@ class Reply:
         return cls(status, body)
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file sent with a call (multipart upload, or bytes in process)."""
+
+    filename: str
+    data: bytes
+
+
 class _Params:
     """Typed access to call parameters that may be form strings or JSON values."""
 
@@ -141,6 +149,13 @@ class _Params:
 
     def __contains__(self, name: str) -> bool:
         return self.raw.get(name) not in (None, "")
+
+    def file(self, name: str) -> UploadedFile | None:
+        """The file a parameter names: an upload referenced as ``attach://key``."""
+        value = self.raw.get(name)
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = self.raw.get(value.removeprefix("attach://"))
+        return value if isinstance(value, UploadedFile) else None
 
     def text(self, name: str, default: str | None = None) -> str | None:
         value = self.raw.get(name)

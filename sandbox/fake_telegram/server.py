@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from sandbox.fake_telegram.protocol import UploadedFile
 from sandbox.fake_telegram.world import FakeWorld, Reply, serve_call
 
 log = logging.getLogger("gatepulse.fake_telegram")
@@ -50,7 +51,12 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         return params
     form = await request.post()
     for key, value in form.items():
-        params[key] = value if isinstance(value, str) else getattr(value, "filename", "file")
+        if isinstance(value, str):
+            params[key] = value
+        elif isinstance(value, web.FileField):  # an upload: its name and bytes (attach://)
+            params[key] = UploadedFile(value.filename, value.file.read())
+        else:
+            params[key] = bytes(value).decode("utf-8", "replace")
     return params
 
 

@@ -22,6 +22,7 @@ from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 
+from sandbox.fake_telegram.protocol import UploadedFile
 from sandbox.fake_telegram.world import FakeWorld, Reply, Sleep, complete_reply
 
 if TYPE_CHECKING:
@@ -57,6 +58,10 @@ class FakeTelegramSession(BaseSession):
             if not prepared:
                 continue
             params[key] = prepared
+        for key, file in files.items():  # uploads, as the server would receive them
+            data = getattr(file, "data", None)
+            if isinstance(data, bytes):
+                params[key] = UploadedFile(str(getattr(file, "filename", key)), data)
         return params
 
     async def make_request(

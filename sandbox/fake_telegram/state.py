@@ -130,6 +130,8 @@ class _State:
         self.calls: list[tuple[str, JsonDict]] = []
         self.restrictions: dict[tuple[int, int], JsonDict] = {}
         self.sent_messages: list[JsonDict] = []
+        #: files the bot sent (sendDocument): chat_id, name, data (bytes), caption
+        self.sent_documents: list[JsonDict] = []
         self.deleted_messages: set[tuple[int, int]] = set()
         self.answered_callbacks: list[JsonDict] = []
         self.edited_messages: list[JsonDict] = []

@@ -258,7 +258,7 @@ async def test_gatepulse_bot_polls_the_server_bot_api_base_names(tmp_path: Path)
         try:
             world.push_update(world.join_update(GROUP, ALICE))
             await eventually(
-                lambda: world.is_muted(GROUP, ALICE) or proc.returncode is not None, within=30
+                lambda: world.is_muted(GROUP, ALICE) or proc.returncode is not None, within=60
             )
             assert world.is_muted(GROUP, ALICE), log.read_text()[-2000:]
         finally:

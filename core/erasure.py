@@ -1,0 +1,352 @@
+"""Erasing one person, and showing them what is kept (issue 14; docs/PRIVACY.md).
+
+:func:`erase` removes a Telegram user from every table that names them, in short transactions
+(at most ``BATCH`` rows each, each taking this process's :func:`core.db.write_turn`), so the
+bot keeps running meanwhile:
+
+- their rows go: messages, checks, gate and member events, reactions, the ``users`` row, the
+  bot's private chat with them and alerts sent there, the gate's *lifted* mutes, their
+  allow-list entries, their ``owners`` row (their groups stay protected, owner unknown);
+- their id is blanked where the row is someone else's fact: the actor of an audited admin
+  change, the ``user_id``/``chat_id`` of an API call, who added a list entry or linked a
+  channel; ids and ``@username`` inside JSON details and other people's texts are replaced;
+- the summaries of every chat and window they wrote in, or that name them, are deleted
+  (:attr:`ErasureReport.summaries` says which, so the pipelines can write them again from
+  what is left: no raw row of theirs remains to bring a name back);
+- kept on purpose: an *active* mute the gate placed and an administrator's block list entry
+  (erasure is no way round the gate), and the analytics tables, which are anonymous counts.
+
+The erasure is recorded in ``erasures`` by a keyed hash of the id (:func:`subject_hash`),
+never the id. :func:`collect` gathers, read-only, every row the erasure would look at: the
+person's ``/mydata`` copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from core.db import Base, write_turn
+
+BATCH = 2000
+"""Rows per transaction: the bot's own writes wait at most one short batch."""
+ERASED_NAME = "@deleted"
+"""What an erased person's ``@username`` becomes in texts and details that stay."""
+
+
+def _t(name: str) -> sa.Table:
+    return Base.metadata.tables[name]
+
+
+def subject_hash(user_id: int, key: bytes) -> str:
+    """The keyed hash an erasure is recorded by (HMAC-SHA256 of the decimal id, hex)."""
+    return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The person, as the tables know them."""
+
+    user_id: int
+    usernames: tuple[str, ...] = ()  # lower case, without "@"
+
+    def mentions(self, text: str) -> bool:
+        low = text.lower()
+        return any(f"@{name}" in low for name in self.usernames)
+
+    def scrub_text(self, text: str) -> str:
+        for name in self.usernames:
+            text = re.sub(rf"@{re.escape(name)}\b", ERASED_NAME, text, flags=re.IGNORECASE)
+        return text
+
+    def scrub_json(self, value: Any) -> Any:
+        """``value`` with the id (as a number or a string) and ``@username`` replaced."""
+        if isinstance(value, Mapping):
+            return {k: self.scrub_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.scrub_json(v) for v in value]
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value == self.user_id:
+            return None
+        if isinstance(value, str):
+            if value == str(self.user_id):
+                return None
+            return self.scrub_text(value)
+        return value
+
+    def in_json(self, value: Any) -> bool:
+        return bool(self.scrub_json(value) != value)
+
+
+@dataclass
+class ErasureReport:
+    """What :func:`erase` did: rows removed or changed per table, summaries deleted."""
+
+    removed: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+    #: (chat_id, summary_type, period_end) of every summary deleted
+    summaries: list[tuple[int, str, dt.datetime]] = field(default_factory=list)
+    found: bool = False
+
+    def add(self, bucket: dict[str, int], table: str, n: int) -> None:
+        if n:
+            bucket[table] = bucket.get(table, 0) + n
+            self.found = True
+
+
+# (table, column): rows where the column is the person are deleted, with a condition
+_DELETE: tuple[tuple[str, str, str | None], ...] = (
+    ("messages", "user_id", None),
+    ("verification_log", "user_id", None),
+    ("gate_events", "user_id", None),
+    ("member_events", "user_id", None),
+    ("reaction_events", "user_id", None),
+    ("alert_deliveries", "recipient_chat_id", None),
+    ("bot_rights", "chat_id", None),  # a private chat's row, from before such rows were skipped
+    ("user_restrictions", "user_id", "lifted"),  # active mutes stay
+    ("access_list", "subject_id", "not_blocked"),  # an admin's block stays
+)
+# (table, column): the id is blanked in rows that are someone else's fact
+_BLANK: tuple[tuple[str, str], ...] = (
+    ("admin_audit_log", "actor_id"),
+    ("api_call_log", "user_id"),
+    ("api_call_log", "chat_id"),
+    ("access_list", "added_by"),
+    ("group_channel_links", "created_by"),
+    ("protected_groups", "owner_id"),
+)
+# JSON columns whose details may name the person
+_JSON: tuple[tuple[str, str], ...] = (
+    ("admin_audit_log", "changes"),
+    ("gate_events", "detail"),
+    ("alerts", "details"),
+)
+# text columns of rows that stay, where an @username may appear
+_TEXT: tuple[tuple[str, str], ...] = (
+    ("messages", "content"),
+    ("admin_audit_log", "resource"),
+    ("access_list", "reason"),
+)
+
+
+def _extra(table: sa.Table, condition: str | None) -> list[sa.ColumnElement[bool]]:
+    if condition == "lifted":
+        return [table.c.is_active.is_(False)]
+    if condition == "not_blocked":
+        return [table.c.list_type != "blacklist"]
+    return []
+
+
+async def _subject(engine: AsyncEngine, user_id: int) -> Subject:
+    users, owners = _t("users"), _t("owners")
+    async with engine.connect() as conn:
+        names = {
+            str(n).lower()
+            for n in [
+                *(await conn.scalars(sa.select(users.c.username).where(users.c.id == user_id))),
+                *(await conn.scalars(sa.select(owners.c.username).where(owners.c.id == user_id))),
+            ]
+            if n
+        }
+    return Subject(user_id, tuple(sorted(names)))
+
+
+async def _batched(engine: AsyncEngine, table: sa.Table, where: list[Any], op: Any) -> int:
+    """Apply ``op(ids)`` (a statement on those ids) to the rows matching ``where``, ``BATCH``
+    ids per transaction; returns the rows touched."""
+    key = table.c.id
+    total = 0
+    while True:
+        async with write_turn(engine), engine.begin() as conn:
+            ids = list(await conn.scalars(sa.select(key).where(*where).order_by(key).limit(BATCH)))
+            if ids:
+                await conn.execute(op(ids))
+        total += len(ids)
+        if len(ids) < BATCH:
+            return total
+
+
+async def _rewrite_rows(
+    engine: AsyncEngine,
+    table: sa.Table,
+    column: str,
+    candidates: sa.ColumnElement[bool],
+    rewrite: Any,
+) -> int:
+    """Rows matching ``candidates`` whose ``column`` ``rewrite`` changes get the new value."""
+    col = table.c[column]
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(table.c.id, col).where(candidates))).all()
+    changes = [(row_id, rewrite(value)) for row_id, value in rows]
+    changes = [(row_id, new) for (row_id, new), (_, old) in zip(changes, rows, strict=True)
+               if new != old]  # fmt: skip
+    for start in range(0, len(changes), BATCH):
+        async with write_turn(engine), engine.begin() as conn:
+            for row_id, new in changes[start : start + BATCH]:
+                await conn.execute(
+                    sa.update(table).where(table.c.id == row_id).values({column: new})
+                )
+    return len(changes)
+
+
+def _like_any(column: sa.ColumnElement[Any], needles: Iterable[str]) -> sa.ColumnElement[bool]:
+    return sa.or_(*[sa.func.lower(sa.cast(column, sa.Text)).contains(n) for n in needles])
+
+
+async def _affected_summaries(
+    conn: AsyncConnection, subject: Subject
+) -> list[tuple[int, int, str, dt.datetime]]:
+    """Summaries of a chat and window the person wrote in, or whose text names them."""
+    summaries, messages = _t("summaries"), _t("messages")
+    wrote = sa.exists().where(
+        messages.c.user_id == subject.user_id,
+        messages.c.chat_id == summaries.c.chat_id,
+        messages.c.created_at >= summaries.c.period_start,
+        messages.c.created_at < summaries.c.period_end,
+    )
+    named = (
+        _like_any(summaries.c.content, [f"@{n}" for n in subject.usernames])
+        if subject.usernames
+        else sa.false()
+    )
+    rows = await conn.execute(
+        sa.select(
+            summaries.c.id, summaries.c.chat_id, summaries.c.summary_type, summaries.c.period_end
+        ).where(sa.or_(wrote, named))
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def erase(
+    engine: AsyncEngine,
+    user_id: int,
+    *,
+    key: bytes,
+    requested_by: str,
+    now: dt.datetime,
+) -> ErasureReport:
+    """Remove ``user_id`` from every table (see the module docstring) and record it.
+
+    Nothing is recorded when nothing about the person was found (``report.found`` False).
+    """
+    subject = await _subject(engine, user_id)
+    report = ErasureReport()
+    # summaries first: which ones depends on the messages about to go
+    async with engine.connect() as conn:
+        affected = await _affected_summaries(conn, subject)
+    if affected:
+        summaries = _t("summaries")
+        async with write_turn(engine), engine.begin() as conn:
+            await conn.execute(
+                sa.delete(summaries).where(summaries.c.id.in_([a[0] for a in affected]))
+            )
+        report.summaries = sorted({(a[1], a[2], a[3]) for a in affected})
+        report.add(report.removed, "summaries", len(affected))
+    for name, column, condition in _DELETE:
+        table = _t(name)
+        where = [table.c[column] == user_id, *_extra(table, condition)]
+        n = await _batched(
+            engine, table, where, lambda ids, t=table: sa.delete(t).where(t.c.id.in_(ids))
+        )
+        report.add(report.removed, name, n)
+    for name, column in _BLANK:
+        table = _t(name)
+        col = table.c[column]
+        where = [col == user_id]
+        n = await _batched(
+            engine, table, where,
+            lambda ids, t=table, c=column: sa.update(t).where(t.c.id.in_(ids)).values({c: None}),
+        )  # fmt: skip
+        report.add(report.changed, name, n)
+    needles = [str(user_id), *[f"@{n}" for n in subject.usernames]]
+    for name, column in _JSON:
+        table = _t(name)
+        n = await _rewrite_rows(
+            engine, table, column, _like_any(table.c[column], needles), subject.scrub_json
+        )
+        report.add(report.changed, name, n)
+    if subject.usernames:
+        for name, column in _TEXT:
+            table = _t(name)
+            n = await _rewrite_rows(
+                engine,
+                table,
+                column,
+                _like_any(table.c[column], [f"@{n}" for n in subject.usernames]),
+                lambda v, s=subject: v if v is None else s.scrub_text(v),
+            )
+            report.add(report.changed, name, n)
+    for name, key_column in (("users", "id"), ("owners", "id"), ("bot_private_chats", "user_id")):
+        table = _t(name)
+        async with write_turn(engine), engine.begin() as conn:
+            n = (
+                await conn.execute(sa.delete(table).where(table.c[key_column] == user_id))
+            ).rowcount
+        report.add(report.removed, name, n)
+    if report.found:
+        async with write_turn(engine), engine.begin() as conn:
+            await conn.execute(
+                sa.insert(_t("erasures")).values(
+                    subject_hash=subject_hash(user_id, key),
+                    requested_at=now,
+                    requested_by=requested_by,
+                    completed_at=now,
+                    rows_removed={"removed": report.removed, "changed": report.changed},
+                )
+            )
+    return report
+
+
+# (table, column) read for /mydata: every row that names the person
+_MINE: tuple[tuple[str, str], ...] = (
+    ("users", "id"),
+    ("owners", "id"),
+    ("messages", "user_id"),
+    ("verification_log", "user_id"),
+    ("gate_events", "user_id"),
+    ("member_events", "user_id"),
+    ("reaction_events", "user_id"),
+    ("user_restrictions", "user_id"),
+    ("access_list", "subject_id"),
+    ("admin_audit_log", "actor_id"),
+    ("bot_private_chats", "user_id"),
+    ("alert_deliveries", "recipient_chat_id"),
+    ("protected_groups", "owner_id"),
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+async def collect(engine: AsyncEngine, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every stored row that is about ``user_id``, per table (JSON-ready; tables with none
+    are left out)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    async with engine.connect() as conn:
+        for name, column in _MINE:
+            table = _t(name)
+            key = table.c.id if "id" in table.c else table.c[column]
+            rows = await conn.execute(
+                sa.select(table).where(table.c[column] == user_id).order_by(key)
+            )
+            found = [{k: _plain(v) for k, v in r._mapping.items()} for r in rows]
+            if found:
+                out[name] = found
+    return out
+
+
+def to_json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
