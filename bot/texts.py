@@ -12,6 +12,8 @@ HELP = (
     "/status - linked channels, muted users, today's checks\n"
     "/settings gate on|off - switch the gate on or off\n"
     '/settings ban_channels on|off - also ban channel identities ("send as channel")\n'
+    "/settings digest weekly|off - post last week's figures here every Monday\n"
+    "/settings top_posters on|off - name the week's top 5 posters in the digest\n"
     "/alerts [mute|unmute KIND|all] - which alerts the group's admins get from me in private\n"
     "/allow (or /approve) @user - let a user write without the check\n"
     "/deny (or /unapprove) @user - take a user off the allow list\n"
@@ -29,8 +31,13 @@ TELEGRAM_UNAVAILABLE = "Telegram did not answer in time; nothing was changed. Tr
 
 USAGE_PROTECT = "Usage: /protect @channel [@channel ...] (up to 10 channels)"
 USAGE_UNPROTECT = "Usage: /unprotect [@channel] (no argument: unlink every channel)"
-USAGE_SETTINGS = "Usage: /settings gate on|off, or /settings ban_channels on|off"
 USAGE_ALERTS = "Usage: /alerts, /alerts mute KIND|all, /alerts unmute KIND|all"
+USAGE_SETTINGS = (
+    "Usage: /settings gate on|off, /settings ban_channels on|off, "
+    "/settings digest weekly|off, or /settings top_posters on|off"
+)
+DIGEST_SWITCHED = "Weekly digest: {value} (posted here each Monday morning UTC, about last week)."
+TOP_POSTERS_SWITCHED = "Top posters in the digest: {value}."
 USAGE_ALLOW = "Usage: /allow @username (or a numeric user id, or reply to their message)"
 USAGE_DENY = "Usage: /deny @username (or a numeric user id, or reply to their message)"
 

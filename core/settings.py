@@ -197,7 +197,7 @@ class LogWriterSettings(BaseSettings):
 
 
 class PipelineSettings(BaseSettings):
-    """Dagster pipelines: partitions, retention, member-count sync."""
+    """Dagster pipelines: partitions, retention, member-count sync, weekly digests."""
 
     model_config = SettingsConfigDict(**_ENV, env_prefix="PIPELINES_")
 
@@ -209,6 +209,8 @@ class PipelineSettings(BaseSettings):
     retention_batch_size: int = Field(default=5000, ge=100)
     sync_concurrency: int = Field(default=8, ge=1)
     sync_rate_per_s: float = Field(default=20.0, gt=0)
+    digest_sends_per_s: float = Field(default=5.0, gt=0)
+    digest_max_age_days: int = Field(default=14, ge=1)
     dagster_home: Path = Field(
         default=None, validation_alias="DAGSTER_HOME", validate_default=False
     )  # type: ignore[assignment]

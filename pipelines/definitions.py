@@ -16,10 +16,11 @@ import dagster as dg
 from core.settings import PipelineSettings, Settings, load_settings, normalize_database_url
 from pipelines.assets.alerts import alerts_asset
 from pipelines.assets.analytics import build_analytics_assets, build_freshness_checks
+from pipelines.assets.digests import build_digests_asset
 from pipelines.assets.maintenance import raw_log_retention
 from pipelines.assets.summaries import build_summaries_asset
 from pipelines.assets.telegram import member_counts
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import daily_partitions, weekly_partitions
 from pipelines.resources import (
     AlertConfigResource,
     BotTelegramResource,
@@ -31,7 +32,8 @@ from pipelines.schedules import build_jobs, build_schedules
 
 
 def build_assets(settings: PipelineSettings) -> list[dg.AssetsDefinition]:
-    """Every asset, on daily partitions starting at ``settings.partitions_start``."""
+    """Every asset, on daily partitions starting at ``settings.partitions_start`` (the digests
+    on weekly ones, from the week holding that day)."""
     partitions = daily_partitions(settings.partitions_start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=dg.BetaWarning)  # backfill_policy is beta
@@ -41,6 +43,7 @@ def build_assets(settings: PipelineSettings) -> list[dg.AssetsDefinition]:
             raw_log_retention,
             member_counts,
             alerts_asset,
+            build_digests_asset(weekly_partitions(settings.partitions_start)),
         ]
 
 

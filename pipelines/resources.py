@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 MemberCounter = Callable[[int], Awaitable[int]]
 """``await counter(chat_id)`` -> the chat's member count (getChatMemberCount)."""
+MessageSender = Callable[[int, str], Awaitable[int]]
+"""``await send(chat_id, text)`` -> the id of the message posted (sendMessage, plain text);
+raises what the Bot API raised (aiogram's ``TelegramForbiddenError``, ``TelegramRetryAfter``...)."""
 
 
 def _default(area: type[BaseSettings], name: str) -> Any:
@@ -72,7 +75,8 @@ class DatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class PipelineConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Retention and member-count sync knobs (the ``PIPELINES_*`` / ``RETENTION_*`` settings)."""
+    """Retention, member-count sync and digest knobs (the ``PIPELINES_*`` / ``RETENTION_*``
+    settings)."""
 
     retention_days: int = Field(default=_default(PipelineSettings, "retention_days"), ge=1)
     retention_overrides: dict[str, int] = Field(default_factory=dict)
@@ -81,6 +85,17 @@ class PipelineConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     )
     sync_concurrency: int = Field(default=_default(PipelineSettings, "sync_concurrency"), ge=1)
     sync_rate_per_s: float = Field(default=_default(PipelineSettings, "sync_rate_per_s"), gt=0)
+    digest_sends_per_s: float = Field(
+        default=_default(PipelineSettings, "digest_sends_per_s"),
+        gt=0,
+        description="Weekly digests posted per second, overall.",
+    )
+    digest_max_age_days: int = Field(
+        default=_default(PipelineSettings, "digest_max_age_days"),
+        ge=1,
+        description="A week that ended longer ago than this gets no digest (a backfill of old "
+        "weeks posts nothing).",
+    )
     spool_dir: str = Field(
         default=str(_default(LogWriterSettings, "var_dir") / "spool"),
         description="Where the API-call log spools while the database is down.",
@@ -96,6 +111,8 @@ class PipelineConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             retention_batch_size=pipelines.retention_batch_size,
             sync_concurrency=pipelines.sync_concurrency,
             sync_rate_per_s=pipelines.sync_rate_per_s,
+            digest_sends_per_s=pipelines.digest_sends_per_s,
+            digest_max_age_days=pipelines.digest_max_age_days,
             spool_dir=str(writer.spool_dir),
         )
 
@@ -117,6 +134,13 @@ class TelegramResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         """An async context giving the logged, rate-limited aiogram ``Bot`` the pipelines send
         with (alerts, digests), or ``None`` when this client cannot send (tests' fakes)."""
         return nullcontext(None)
+
+    def message_sender(
+        self, writer: LogWriter | None
+    ) -> AbstractAsyncContextManager[MessageSender]:
+        """An async context giving ``await send(chat_id, text) -> message id``; calls logged
+        via writer."""
+        raise NotImplementedError
 
 
 class BotTelegramResource(TelegramResource):
@@ -153,26 +177,9 @@ class BotTelegramResource(TelegramResource):
         )
 
     @asynccontextmanager
-    async def _counter(self, writer: LogWriter | None) -> AsyncIterator[MemberCounter]:
-        from bot.telegram import create_bot
-
-        bot = create_bot(self.bot_settings(), writer)
-        try:
-
-            async def count(chat_id: int) -> int:
-                return int(await bot.get_chat_member_count(chat_id))
-
-            yield count
-        finally:
-            await bot.session.close()
-
-    def member_counter(
-        self, writer: LogWriter | None
-    ) -> AbstractAsyncContextManager[MemberCounter]:
-        return self._counter(writer)
-
-    @asynccontextmanager
-    async def _client(self, writer: LogWriter | None) -> AsyncIterator[Bot | None]:
+    async def _bot(self, writer: LogWriter | None) -> AsyncIterator[Bot]:
+        """The client of :func:`bot.telegram.create_bot`: every call logged, Telegram's outgoing
+        limits kept and a RetryAfter waited out (within ``retry_*``)."""
         from bot.telegram import create_bot
 
         bot = create_bot(self.bot_settings(), writer)
@@ -181,15 +188,56 @@ class BotTelegramResource(TelegramResource):
         finally:
             await bot.session.close()
 
+    @asynccontextmanager
+    async def _counter(self, writer: LogWriter | None) -> AsyncIterator[MemberCounter]:
+        async with self._bot(writer) as bot:
+
+            async def count(chat_id: int) -> int:
+                return int(await bot.get_chat_member_count(chat_id))
+
+            yield count
+
+    def member_counter(
+        self, writer: LogWriter | None
+    ) -> AbstractAsyncContextManager[MemberCounter]:
+        return self._counter(writer)
+
+    @asynccontextmanager
+    async def _client(self, writer: LogWriter | None) -> AsyncIterator[Bot | None]:
+        async with self._bot(writer) as bot:
+            yield bot
+
     def bot_client(self, writer: LogWriter | None) -> AbstractAsyncContextManager[Bot | None]:
         return self._client(writer)
 
+    @asynccontextmanager
+    async def _sender(self, writer: LogWriter | None) -> AsyncIterator[MessageSender]:
+        async with self._bot(writer) as bot:
+
+            async def send(chat_id: int, text: str) -> int:
+                sent = await bot.send_message(chat_id, text, disable_notification=True)
+                return int(sent.message_id)
+
+            yield send
+
+    def message_sender(
+        self, writer: LogWriter | None
+    ) -> AbstractAsyncContextManager[MessageSender]:
+        return self._sender(writer)
+
 
 class FakeTelegramResource(TelegramResource):
-    """A network-free stand-in for tests: fixed counts; chats in ``failing`` raise."""
+    """A network-free stand-in for tests: fixed counts; messages kept in ``sent`` (message ids
+    1, 2, ...); chats in ``failing`` raise."""
 
     counts: dict[int, int] = Field(default_factory=dict)
     failing: list[int] = Field(default_factory=list)
+    _sent: list[tuple[int, str]] = PrivateAttr(default_factory=list)
+
+    @property
+    def sent(self) -> list[tuple[int, str]]:
+        """``(chat_id, text)`` of every message sent, in order."""
+        return self._sent
 
     @asynccontextmanager
     async def _counter(self, writer: LogWriter | None) -> AsyncIterator[MemberCounter]:
@@ -204,6 +252,21 @@ class FakeTelegramResource(TelegramResource):
         self, writer: LogWriter | None
     ) -> AbstractAsyncContextManager[MemberCounter]:
         return self._counter(writer)
+
+    @asynccontextmanager
+    async def _sender(self, writer: LogWriter | None) -> AsyncIterator[MessageSender]:
+        async def send(chat_id: int, text: str) -> int:
+            if chat_id in self.failing:
+                raise LookupError(f"chat {chat_id} not found")
+            self._sent.append((chat_id, text))
+            return len(self._sent)
+
+        yield send
+
+    def message_sender(
+        self, writer: LogWriter | None
+    ) -> AbstractAsyncContextManager[MessageSender]:
+        return self._sender(writer)
 
 
 class AlertConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]

@@ -3,7 +3,8 @@
 - today's partition of every analytics table, hourly (minute 5);
 - yesterday finalized daily at 00:30 UTC: analytics and summaries; retention at 00:45 UTC;
 - member-count sync every 15 minutes;
-- the alert rules every 5 minutes.
+- the alert rules every 5 minutes;
+- last week's digests on Monday at 06:00 UTC (after 00:30 has finalized Sunday).
 """
 
 import datetime as dt
@@ -14,6 +15,7 @@ import dagster as dg
 
 from pipelines.assets.alerts import ALERTS
 from pipelines.assets.analytics import GROUP as ANALYTICS_GROUP
+from pipelines.assets.digests import WEEKLY_DIGESTS
 from pipelines.assets.maintenance import GROUP as MAINTENANCE_GROUP
 from pipelines.assets.summaries import SUMMARIES
 from pipelines.assets.telegram import MEMBER_COUNTS
@@ -53,6 +55,11 @@ def build_jobs() -> dict[str, Any]:
             selection=dg.AssetSelection.assets(ALERTS),
             description="Evaluate the alert rules; open and resolve alerts.",
         ),
+        "digests_job": dg.define_asset_job(
+            "digests_job",
+            selection=dg.AssetSelection.assets(WEEKLY_DIGESTS),
+            description="Post one week's digest into each group that opted in.",
+        ),
     }
 
 
@@ -90,10 +97,19 @@ def build_schedules(
         job=jobs["alerts_job"],
         execution_timezone="UTC",
     )
+
+    @dg.schedule(cron_schedule="0 6 * * 1", job=jobs["digests_job"], execution_timezone="UTC")
+    def weekly_digests_monday(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        """Last week's digests (the partition of the Monday before), once its Sunday is
+        finalized; the run key makes one run per week."""
+        week = _day_of(context, -7)
+        return dg.RunRequest(run_key=f"digests-{week}", partition_key=week)
+
     return [
         analytics_today_hourly,
         finalize_yesterday_daily,
         retention_daily,
         member_counts_every_15_minutes,
         alerts_every_5_minutes,
+        weekly_digests_monday,
     ]

@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Router
@@ -21,7 +23,7 @@ from aiogram.types import Message
 from bot import texts
 from bot.filters import CommandLike, InGroup
 from bot.gate import ADMIN_STATUSES, BAN_CHANNEL_SENDERS, _classify
-from bot.repo import CHAT_ID_RE, USERNAME_RE, ChannelInfo
+from bot.repo import CHAT_ID_RE, USERNAME_RE, ChannelInfo, GroupConfig
 from bot.routers.access import cmd_allow, cmd_block, cmd_deny, cmd_unblock
 from bot.routers.alert_settings import cmd_alerts
 from bot.routers.chats import (
@@ -33,7 +35,7 @@ from bot.routers.chats import (
 )
 from bot.routers.commands import audit, authorized, command_args, reply
 from bot.services import BotServices
-from core.models import ErrorType
+from core.models import DigestFrequency, ErrorType, GroupSetting
 
 log = logging.getLogger(__name__)
 
@@ -269,11 +271,67 @@ async def _rights_line(bot: Bot, group_id: int) -> str:
     return "My rights: restrict and delete (ok)"
 
 
-SETTINGS = {
-    "gate": "the gate itself",
-    BAN_CHANNEL_SENDERS: "also ban channel identities whose messages the gate deletes",
+@dataclass(frozen=True)
+class Setting:
+    """One ``/settings`` switch: the words it accepts (-> the value stored), how it reads."""
+
+    label: str
+    """How ``/settings`` lists it."""
+    said: str
+    """The reply to a change, with ``{value}``."""
+    words: Mapping[str, Any]
+    default: Any = False
+    """Its value while unset."""
+
+    def stored(self, value: Any) -> Any:
+        """A stored value as one of this setting's values (unset or unknown: the default)."""
+        if isinstance(self.default, bool):
+            return value if isinstance(value, bool) else self.default
+        return value if value in set(self.words.values()) else self.default
+
+    @staticmethod
+    def shown(value: Any) -> str:
+        """A value as a word ("on", "off", "weekly")."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return str(value)
+
+
+_ON_OFF: dict[str, Any] = {**dict.fromkeys(ON_WORDS, True), **dict.fromkeys(OFF_WORDS, False)}
+GATE = "gate"
+SETTINGS: dict[str, Setting] = {
+    GATE: Setting("Gate", "Gate is {value}.", _ON_OFF, default=True),
+    BAN_CHANNEL_SENDERS: Setting(
+        "Ban channel identities", "Banning channel identities is {value}.", _ON_OFF
+    ),
+    GroupSetting.DIGEST.value: Setting(
+        "Weekly digest",
+        texts.DIGEST_SWITCHED,
+        {
+            "weekly": DigestFrequency.WEEKLY.value,
+            **dict.fromkeys(OFF_WORDS, DigestFrequency.OFF.value),
+        },
+        default=DigestFrequency.OFF.value,
+    ),
+    GroupSetting.TOP_POSTERS.value: Setting(
+        "Top posters in the digest", texts.TOP_POSTERS_SWITCHED, _ON_OFF
+    ),
 }
+"""Every setting, in the order ``/settings`` lists them. The gate is ``protected_groups.enabled``;
+the others are keys of ``protected_groups.settings`` (the digest's are read by the pipelines)."""
 SETTINGS_ALIASES = {"ban_channels": BAN_CHANNEL_SENDERS}
+
+
+def _listing(config: GroupConfig | None) -> str:
+    """Every setting's state, one a line."""
+    gate = "not protected" if config is None else Setting.shown(config.enabled)
+    chosen = {} if config is None else config.settings
+    lines = [f"Gate: {gate}"]
+    for name, setting in SETTINGS.items():
+        if name != GATE:
+            value = setting.stored(chosen.get(name, setting.default))
+            lines.append(f"{setting.label}: {setting.shown(value)}")
+    return "\n".join(lines)
 
 
 async def cmd_settings(
@@ -281,27 +339,21 @@ async def cmd_settings(
 ) -> None:
     args = [a.lower() for a in command_args(command)]
     name = SETTINGS_ALIASES.get(args[0], args[0]) if args else ""
-    valid = len(args) == 2 and name in SETTINGS and args[1] in ON_WORDS | OFF_WORDS
-    if args and not valid:
+    setting = SETTINGS.get(name)
+    if args and (len(args) != 2 or setting is None or args[1] not in setting.words):
         await reply(message, texts.USAGE_SETTINGS)
         return
     if not await authorized(message, bot, services, "settings"):
         return
-    if not args:
+    if setting is None:
         config = await services.group_config(message.chat.id)
-        state = "not protected" if config is None else ("on" if config.enabled else "off")
-        ban = config is not None and bool(config.settings.get(BAN_CHANNEL_SENDERS))
-        await reply(
-            message,
-            f"Gate: {state}\nBan channel identities: {'on' if ban else 'off'}\n"
-            + texts.USAGE_SETTINGS,
-        )
+        await reply(message, _listing(config) + "\n" + texts.USAGE_SETTINGS)
         return
-    value = args[1] in ON_WORDS
+    value = setting.words[args[1]]
     now = services.clock.now()
     try:
-        if name == "gate":
-            previous: bool | None = await services.repo.set_enabled(message.chat.id, value, now)
+        if name == GATE:
+            previous: Any = await services.repo.set_enabled(message.chat.id, value, now)
         else:
             previous = await services.repo.set_setting(message.chat.id, name, value, now)
     except Exception as exc:
@@ -311,12 +363,12 @@ async def cmd_settings(
     if previous is None:
         await reply(message, "This group is not protected yet: /protect @channel first.")
         return
-    if bool(previous) != value:
-        key = "enabled" if name == "gate" else name
+    previous = setting.stored(previous)
+    if previous != value:
+        key = "enabled" if name == GATE else name
         change = {key: {"from": previous, "to": value}}
         audit(services, message, "settings", resource=name, changes=change)
-    label = "Gate" if name == "gate" else "Banning channel identities"
-    await reply(message, f"{label} is {'on' if value else 'off'}.")
+    await reply(message, setting.said.format(value=setting.shown(value)))
 
 
 def create_router() -> Router:

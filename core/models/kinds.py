@@ -86,6 +86,21 @@ class SummaryType(StrEnum):
     THIRTY_DAY = "30day"
 
 
+class GroupSetting(StrEnum):
+    """Keys of ``protected_groups.settings`` (JSON) that the bot writes (``/settings``) and the
+    pipelines read; an unset key means off."""
+
+    DIGEST = "digest"  # a DigestFrequency value
+    TOP_POSTERS = "top_posters"  # bool: name the week's top posters in the digest
+
+
+class DigestFrequency(StrEnum):
+    """How often the bot posts a digest into a group (``GroupSetting.DIGEST``)."""
+
+    WEEKLY = "weekly"
+    OFF = "off"
+
+
 class ListType(StrEnum):
     WHITELIST = "whitelist"
     BLACKLIST = "blacklist"

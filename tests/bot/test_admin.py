@@ -111,6 +111,8 @@ async def test_protect_explains_missing_channel_and_missing_admin_rights(harness
         "/settings gate maybe",
         "/settings volume on",
         "/settings gate on extra",
+        "/settings digest on",
+        "/settings top_posters weekly",
         "/allow",
         "/allow @alice @bob",
         "/allow al ice",
@@ -161,6 +163,33 @@ async def test_settings_switch_the_gate(harness: Harness) -> None:
     assert [a["changes"]["enabled"] for a in audit] == [
         {"from": True, "to": False},
         {"from": False, "to": True},
+    ]
+
+
+async def test_settings_digest_and_top_posters(harness: Harness) -> None:
+    await harness.protect()
+    shown = await _say(harness, CREATOR, "/settings")
+    assert shown.startswith(
+        "Gate: on\nBan channel identities: off\nWeekly digest: off\n"
+        "Top posters in the digest: off\nUsage: /settings"
+    )
+    assert await _say(harness, CREATOR, "/settings digest WEEKLY") == (
+        "Weekly digest: weekly (posted here each Monday morning UTC, about last week)."
+    )
+    await _say(harness, ADMIN, "/settings digest weekly")  # no change: not audited again
+    assert await _say(harness, ADMIN, "/settings top_posters on") == (
+        "Top posters in the digest: on."
+    )
+    shown = await _say(harness, CREATOR, "/settings")
+    assert "Weekly digest: weekly\nTop posters in the digest: on\n" in shown
+    await _say(harness, CREATOR, "/settings digest off")
+    group = (await harness.rows("protected_groups"))[0]
+    assert group["settings"] == {"digest": "off", "top_posters": True}
+    audit = [a for a in await harness.rows("admin_audit_log") if a["action"] == "settings"]
+    assert [(a["resource"], a["changes"]) for a in audit] == [
+        ("digest", {"digest": {"from": "off", "to": "weekly"}}),
+        ("top_posters", {"top_posters": {"from": False, "to": True}}),
+        ("digest", {"digest": {"from": "weekly", "to": "off"}}),
     ]
 
 

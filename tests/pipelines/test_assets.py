@@ -322,9 +322,15 @@ def test_definitions_load() -> None:
     graph = build_definitions(Settings()).resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert set(ANALYTICS_TABLES) <= keys
-    assert {"summaries", "raw_log_retention", "member_counts", "alerts"} <= keys
+    assert {"summaries", "raw_log_retention", "member_counts", "alerts", "weekly_digests"} <= keys
     jobs = {j.name for j in loaded.resolve_all_job_defs()}
-    assert {"analytics_job", "finalize_day_job", "retention_job", "member_counts_job"} <= jobs
+    assert {
+        "analytics_job",
+        "finalize_day_job",
+        "retention_job",
+        "member_counts_job",
+        "digests_job",
+    } <= jobs
     schedules = {s.name for s in loaded.schedules or []}
     assert {
         "analytics_today_hourly",
@@ -332,6 +338,7 @@ def test_definitions_load() -> None:
         "retention_daily",
         "member_counts_every_15_minutes",
         "alerts_every_5_minutes",
+        "weekly_digests_monday",
     } == schedules
     checks = loaded.resolve_asset_graph().asset_check_keys
     freshness = [c for c in checks if "freshness" in c.name]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +21,7 @@ from pipelines.runner import materialize_range
 from pipelines.transforms.retention import TIME_COLUMNS
 from sandbox.fake_telegram.server import FakeTelegramServer
 from sandbox.fake_telegram.world import FakeWorld
+from tests.pipelines.fake_server import serving
 from tests.pipelines.results import materialization
 from tests.pipelines.seed import CHANNELS, FIRST_DAY, GROUPS, seed
 
@@ -111,7 +110,7 @@ def test_retention_asset_uses_the_configured_days(db_url: str, app_settings: Set
 
 @pytest.fixture
 def fake_telegram() -> Iterator[FakeTelegramServer]:
-    """The fake Bot API server on its own event loop in a thread (the asset runs asyncio.run)."""
+    """The fake Bot API server with the seed's groups and channels."""
     world = FakeWorld()
     world.add_user(7, "Owner")
     for i, chat_id in enumerate(GROUPS):
@@ -121,23 +120,8 @@ def fake_telegram() -> Iterator[FakeTelegramServer]:
             world.set_member(chat_id, uid, "member")
     world.add_channel(CHANNELS[0], "channel a", subscribers=500)
     world.add_channel(CHANNELS[1], "channel b", subscribers=42)
-    server = FakeTelegramServer(world)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield server
-    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with serving(world) as server:
+        yield server
 
 
 def test_member_count_sync_with_faults(
