@@ -15,6 +15,7 @@ HELP = (
     "/settings digest weekly|off - post last week's figures here every Monday\n"
     "/settings top_posters on|off - name the week's top 5 posters in the digest\n"
     "/alerts [mute|unmute KIND|all] - which alerts the group's admins get from me in private\n"
+    "In private with me: /mydata - a copy of what I store about you; /forgetme - erase it\n"
     "/allow (or /approve) @user - let a user write without the check\n"
     "/deny (or /unapprove) @user - take a user off the allow list\n"
     "/block @user or -100id (or reply) - delete their messages and keep them muted\n"

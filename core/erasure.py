@@ -58,6 +58,8 @@ class Subject:
 
     user_id: int
     usernames: tuple[str, ...] = ()  # lower case, without "@"
+    #: lower-case usernames and names: a JSON value equal to one of them is theirs
+    labels: frozenset[str] = frozenset()
 
     def mentions(self, text: str) -> bool:
         low = text.lower()
@@ -79,7 +81,7 @@ class Subject:
         if isinstance(value, int) and value == self.user_id:
             return None
         if isinstance(value, str):
-            if value == str(self.user_id):
+            if value == str(self.user_id) or value.lower().lstrip("@") in self.labels:
                 return None
             return self.scrub_text(value)
         return value
@@ -150,15 +152,21 @@ def _extra(table: sa.Table, condition: str | None) -> list[sa.ColumnElement[bool
 async def _subject(engine: AsyncEngine, user_id: int) -> Subject:
     users, owners = _t("users"), _t("owners")
     async with engine.connect() as conn:
-        names = {
-            str(n).lower()
-            for n in [
-                *(await conn.scalars(sa.select(users.c.username).where(users.c.id == user_id))),
-                *(await conn.scalars(sa.select(owners.c.username).where(owners.c.id == user_id))),
-            ]
-            if n
-        }
-    return Subject(user_id, tuple(sorted(names)))
+        user = (
+            await conn.execute(
+                sa.select(users.c.username, users.c.first_name, users.c.last_name).where(
+                    users.c.id == user_id
+                )
+            )
+        ).first()
+        owner = (
+            await conn.execute(
+                sa.select(owners.c.username, owners.c.first_name).where(owners.c.id == user_id)
+            )
+        ).first()
+    usernames = {str(r[0]).lower() for r in (user, owner) if r is not None and r[0]}
+    names = {str(v).lower() for r in (user, owner) if r is not None for v in r[1:] if v}
+    return Subject(user_id, tuple(sorted(usernames)), frozenset(usernames | names))
 
 
 async def _batched(engine: AsyncEngine, table: sa.Table, where: list[Any], op: Any) -> int:
@@ -350,3 +358,27 @@ async def collect(engine: AsyncEngine, user_id: int) -> dict[str, list[dict[str,
 
 def to_json(data: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
+
+
+def erasure_key(settings: Any) -> bytes:
+    """The key of :func:`subject_hash`: ``MESSAGE_HASH_KEY`` when set, else the bot token's
+    secret (both are secrets the bot and the operator's CLI share; never stored)."""
+    gate_key = getattr(settings.gate, "message_hash_key", None)
+    if gate_key is not None:
+        return str(gate_key.get_secret_value()).encode()
+    return str(settings.bot.token.get_secret_value()).encode()
+
+
+USER_ID_RE = re.compile(r"^[1-9][0-9]{0,18}$")
+
+
+def parse_user_id(text: str) -> int:
+    """A Telegram user id from ``text`` (digits, positive); ``ValueError`` with a clear
+    message otherwise (a chat or channel id is negative and is not a person)."""
+    value = text.strip()
+    if not USER_ID_RE.match(value) or int(value) > 2**63 - 1:
+        raise ValueError(
+            f"{text!r} is not a Telegram user id: expected a positive number such as 123456789 "
+            "(a group or channel id starts with -100 and is not a person)"
+        )
+    return int(value)

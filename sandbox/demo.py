@@ -28,7 +28,7 @@ from rich.table import Table
 from core.clock import SystemClock
 from core.db import backend_of, create_engine, sqlite_path
 from core.migrate import drop_schema, run_migrations, table_counts
-from core.models import Alert, VerificationLog
+from core.models import Alert, Digest, VerificationLog
 from core.progress import progress_bar
 from core.settings import DatabaseSettings, Settings, display_url
 
@@ -191,6 +191,9 @@ def run_demo(
                 report["alerts"] = await asyncio.to_thread(
                     replay_demo_alerts, settings, start, end, telegram
                 )
+                report["digests"] = await asyncio.to_thread(
+                    post_demo_digests, settings, start, end, telegram
+                )
             return taken, counts
         finally:
             await engine.dispose()
@@ -201,6 +204,10 @@ def run_demo(
         report["materialized"] = counts
         if live_seconds > 0:
             console.print(f"live phase: the bot took {taken} updates by polling over HTTP")
+        console.print(
+            f"weekly digests: {report['digests']['posted']} posted into "
+            f"{report['digests']['groups']} opted-in groups (each the Monday after its week)"
+        )
         alerts = report["alerts"]
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(alerts["kinds"].items()))
         console.print(
@@ -267,6 +274,33 @@ def replay_demo_alerts(
             on_step=lambda _now: bar.update(task, advance=1),
         )
     return _alert_report(url, totals, sent)
+
+
+def post_demo_digests(
+    settings: Settings, start: dt.datetime, end: dt.datetime, telegram: Any
+) -> dict[str, int]:
+    """Each whole simulated week's digest, posted into the opted-in groups through
+    ``telegram`` (the fake server) as the Monday schedule would have (at 06:00 UTC after it)."""
+    from pipelines.assets.digests import run_digests
+    from pipelines.io import sync_engine
+    from pipelines.resources import DatabaseResource, PipelineConfigResource
+
+    db = DatabaseResource(url=settings.db.url)
+    config = PipelineConfigResource.from_settings(settings.pipelines, settings.writer)
+    first = start.date() + dt.timedelta(days=(7 - start.weekday()) % 7)  # first whole week
+    week = first
+    while week + dt.timedelta(days=7) <= end.date():
+        week_end = dt.datetime.combine(week + dt.timedelta(days=7), dt.time(6), dt.UTC)
+        run_digests(db, telegram, config, [week], now=week_end)
+        week += dt.timedelta(days=7)
+    digests = Digest.__table__
+    with sync_engine(settings.db.url).connect() as conn:
+        posted, groups = conn.execute(
+            sa.select(sa.func.count(), sa.func.count(sa.distinct(digests.c.chat_id))).where(
+                digests.c.posted_at.is_not(None)
+            )
+        ).one()
+    return {"posted": int(posted), "groups": int(groups)}
 
 
 def _alert_report(url: str, totals: dict[str, int], sent: dict[str, int]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Private chat with the bot: /start, /help, and a pointer for anything else."""
+"""Private chat with the bot: /start, /help, /mydata, /forgetme, and a pointer for anything
+else."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
-from bot import texts
+from bot import privacy, texts
 from bot.filters import CommandLike, InPrivate
 from bot.gate import _quietly
 from bot.private_chats import note_private_chat
@@ -41,5 +42,6 @@ def create_router() -> Router:
     router.message.register(cmd_start, CommandStart())
     router.message.register(cmd_help, Command("help"))
     router.message.register(cmd_group_only, Command(*GROUP_COMMANDS))
+    privacy.register(router)  # /mydata, /forgetme and its buttons
     router.message.register(on_unknown_command, CommandLike())
     return router

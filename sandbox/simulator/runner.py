@@ -308,8 +308,10 @@ class Simulation(ShapePlayer, SocialPlayer):
         becomes a supergroup); the forum gets its topics."""
         for creator in sorted({group.creator_id for group in self.scenario.groups}):
             await self._feed(self.world.message_update(creator, creator, "/start"))
-        for group in self.scenario.groups:
+        for index, group in enumerate(self.scenario.groups):
             await self._protect(group)
+            if index % 2 == 0 and group.chat_id != self.plan.basic_group:
+                await self._opt_in_digest(group, top_posters=index % 4 == 0)
             if group.chat_id == self.plan.forum_group:
                 for name in FORUM_TOPICS:
                     update = self.world.topic_created_update(
@@ -317,6 +319,16 @@ class Simulation(ShapePlayer, SocialPlayer):
                     )
                     await self._feed(update)
                     self._topics.append(int(update["message"]["message_id"]))
+
+    async def _opt_in_digest(self, group: SimGroup, *, top_posters: bool) -> None:
+        """Half the groups ask for the weekly digest (``/settings digest weekly``), every
+        other one of them naming its top posters."""
+        commands = ["/settings digest weekly"] + (
+            ["/settings top_posters on"] if top_posters else []
+        )
+        for text in commands:
+            await self._feed(self.world.message_update(self._chat(group), group.creator_id, text))
+            self.clock.advance(1.0)
 
     async def _protect(self, group: SimGroup) -> None:
         refs = []

@@ -8,6 +8,7 @@ none of that, leaves no spool behind and ends in a few minutes; a hang ends at t
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -66,7 +67,20 @@ def test_default_demo_on_sqlite_runs_clean(tmp_path: Path) -> None:
             "SELECT kind, delivered_at IS NOT NULL FROM alerts WHERE chat_id <> 0"
         ).fetchall()
         sent_ok = conn.execute("SELECT count(*) FROM alert_deliveries WHERE ok").fetchone()[0]
+        opted_in = {
+            group_id
+            for group_id, settings in conn.execute("SELECT id, settings FROM protected_groups")
+            if json.loads(settings or "{}").get("digest") == "weekly"
+        }
+        digested = {
+            chat_id
+            for (chat_id,) in conn.execute(
+                "SELECT DISTINCT chat_id FROM digests WHERE posted_at IS NOT NULL"
+            )
+        }
     kinds = {kind for kind, _ in alerts}
     assert {"raid", "permission_lost"} <= kinds, alerts
     assert all(delivered for _, delivered in alerts), alerts
     assert sent_ok >= len(alerts)
+    # every group that asked for the weekly digest got one, and only those
+    assert opted_in and digested == opted_in

@@ -1,0 +1,137 @@
+"""A person's data rights in private chat: ``/mydata`` (a JSON copy of what is stored about
+them) and ``/forgetme`` (erasure after a confirmation button). The work itself is
+:mod:`core.erasure`; the erasure's database writes go in short batches, so the gate goes on
+meanwhile. Summaries that named or quoted the person are deleted at once; the pipelines write
+them again without the person (``gatepulse forget`` does it at once; see docs/PRIVACY.md).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+
+from bot.filters import InPrivate
+from bot.gate import _quietly
+from bot.services import BotServices
+from core.erasure import collect, erase, erasure_key, to_json
+
+log = logging.getLogger(__name__)
+
+FORGET_ASK = (
+    "This erases what gatepulse stores about you: your messages, checks, joins and leaves, "
+    "reactions and your user record, in every group this bot serves. Summaries that quoted "
+    "you are written again without you. A mute the gate placed on you stays (erasure is no "
+    "way round a group's rules), and so does an admin's block. This cannot be undone."
+)
+FORGET_DONE = (
+    "Done: {removed} records about you were erased and {changed} others no longer name you. "
+    "The erasure is recorded without your id."
+)
+FORGET_NOTHING = "I store nothing about you; nothing was changed."
+FORGET_CANCELLED = "Nothing was erased."
+FORGET_FAILED = "I could not finish the erasure (my database is unavailable). Please try again."
+MYDATA_NONE = "I store nothing about you."
+MYDATA_CAPTION = "Everything gatepulse stores about you ({rows} records). /forgetme erases it."
+
+
+class ForgetCallback(CallbackData, prefix="forgetme"):
+    user_id: int
+    confirm: bool
+
+
+async def cmd_mydata(message: Message, bot: Bot, services: BotServices) -> None:
+    user = message.from_user
+    if user is None:
+        return
+    try:
+        data = await collect(services.repo.engine, user.id)
+    except Exception as exc:
+        log.warning("/mydata failed: %s", type(exc).__name__)
+        await _quietly(message.answer(FORGET_FAILED), "sendMessage")
+        return
+    rows = sum(len(v) for v in data.values())
+    if not rows:
+        await _quietly(message.answer(MYDATA_NONE), "sendMessage")
+        return
+    body = to_json({"user_id": user.id, "tables": data}).encode()
+    document = BufferedInputFile(body, filename=f"gatepulse-data-{user.id}.json")
+    await _quietly(
+        bot.send_document(message.chat.id, document, caption=MYDATA_CAPTION.format(rows=rows)),
+        "sendDocument",
+    )
+
+
+async def cmd_forgetme(message: Message) -> None:
+    user = message.from_user
+    if user is None:
+        return
+    buttons = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text="Erase my data",
+                    callback_data=ForgetCallback(user_id=user.id, confirm=True).pack(),
+                ),
+                InlineKeyboardButton(
+                    text="Cancel",
+                    callback_data=ForgetCallback(user_id=user.id, confirm=False).pack(),
+                ),
+            ]
+        ]
+    )
+    await _quietly(message.answer(FORGET_ASK, reply_markup=buttons), "sendMessage")
+
+
+async def on_forget(
+    query: CallbackQuery, callback_data: ForgetCallback, bot: Bot, services: BotServices
+) -> None:
+    message = query.message
+    if callback_data.user_id != query.from_user.id or message is None:
+        await _quietly(query.answer(), "answerCallbackQuery")
+        return  # only the person themselves, in their own chat
+    await _quietly(query.answer(), "answerCallbackQuery")
+    if not callback_data.confirm:
+        text = FORGET_CANCELLED
+    else:
+        try:
+            report = await erase(
+                services.repo.engine,
+                query.from_user.id,
+                key=erasure_key(services.settings),
+                requested_by="self",
+                now=services.clock.now(),
+            )
+        except Exception as exc:
+            log.warning("/forgetme failed: %s", type(exc).__name__)
+            text = FORGET_FAILED
+        else:
+            text = (
+                FORGET_DONE.format(
+                    removed=sum(report.removed.values()), changed=sum(report.changed.values())
+                )
+                if report.found
+                else FORGET_NOTHING
+            )
+    await _quietly(
+        bot.edit_message_text(text, chat_id=message.chat.id, message_id=message.message_id),
+        "editMessageText",
+    )
+
+
+def register(router: Router) -> None:
+    """The data-rights handlers, on the private chat router."""
+    router.message.register(cmd_mydata, InPrivate(), Command("mydata"))
+    router.message.register(cmd_forgetme, InPrivate(), Command("forgetme"))
+    router.callback_query.register(
+        on_forget, ForgetCallback.filter(), F.message.chat.type == "private"
+    )

@@ -1,0 +1,135 @@
+"""`gatepulse forget` and `gatepulse mydata`: a person's right to erasure and to a copy."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.context import settings_of
+
+app = typer.Typer()
+
+
+def _user_id(value: str) -> int:
+    from core.erasure import parse_user_id
+
+    try:
+        return parse_user_id(value)
+    except ValueError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("forget")
+def forget_cmd(
+    ctx: typer.Context,
+    user_id: str = typer.Argument(..., help="The person's Telegram user id (digits)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    rewrite_summaries: bool = typer.Option(
+        True, help="Write the summaries that named or quoted them again, without them."
+    ),
+) -> None:
+    """Erase one person from every table (docs/PRIVACY.md): their messages, checks, events,
+    reactions and user row go, their id is blanked where a row is someone else's fact, and
+    the summaries that named or quoted them are written again without them. Active mutes and
+    an admin's block stay. Recorded in `erasures` by a keyed hash of the id, never the id."""
+    from core.db import create_engine
+    from core.erasure import ErasureReport, erase, erasure_key
+
+    uid = _user_id(user_id)
+    settings = settings_of(ctx)
+    if not yes and not typer.confirm(f"Erase everything stored about user {uid}?"):
+        typer.echo("nothing changed")
+        raise typer.Exit(1)
+
+    async def run() -> ErasureReport:
+        engine = create_engine(settings.db)
+        try:
+            return await erase(
+                engine,
+                uid,
+                key=erasure_key(settings),
+                requested_by="operator",
+                now=dt.datetime.now(dt.UTC),
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except Exception as exc:
+        typer.secho(f"error: cannot erase ({type(exc).__name__}: {exc})", fg="red", err=True)
+        raise typer.Exit(1) from None
+    if not report.found:
+        typer.echo(f"nothing is stored about user {uid}; nothing changed")
+        return
+    table = Table(title=f"user {uid} erased", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows removed", justify="right")
+    table.add_column("rows changed", justify="right")
+    for name in sorted(set(report.removed) | set(report.changed)):
+        table.add_row(name, f"{report.removed.get(name, 0):,}", f"{report.changed.get(name, 0):,}")
+    console = Console()
+    console.print(table)
+    days = sorted({(end - dt.timedelta(days=1)).date() for _, _, end in report.summaries})
+    if not days:
+        return
+    if not rewrite_summaries:
+        typer.echo(
+            f"{len(report.summaries)} summaries that named or quoted them were deleted; write "
+            f"them again with: gatepulse materialize --from {days[0]} --to {days[-1]}"
+        )
+        return
+    from pipelines.runner import MaterializeError, materialize_range
+
+    try:
+        materialize_range(days[0], days[-1], settings=settings, progress=True)
+    except MaterializeError as exc:
+        typer.secho(
+            f"error: the summaries were deleted but not written again ({exc}); run "
+            f"gatepulse materialize --from {days[0]} --to {days[-1]}",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"{len(report.summaries)} summaries that named or quoted them were written again "
+        f"without them ({days[0]}..{days[-1]}), with the analytics of those days"
+    )
+
+
+@app.command("mydata")
+def mydata_cmd(
+    ctx: typer.Context,
+    user_id: str = typer.Argument(..., help="The person's Telegram user id (digits)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the JSON here (default: standard output)."
+    ),
+) -> None:
+    """Everything stored about one person, as JSON: what `/mydata` sends them in private."""
+    from core.db import create_engine
+    from core.erasure import collect, to_json
+
+    uid = _user_id(user_id)
+    settings = settings_of(ctx)
+
+    async def run() -> dict[str, list[dict[str, Any]]]:
+        engine = create_engine(settings.db)
+        try:
+            return await collect(engine, uid)
+        finally:
+            await engine.dispose()
+
+    data = asyncio.run(run())
+    text = to_json({"user_id": uid, "tables": data})
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"{sum(len(v) for v in data.values())} rows about user {uid} in {output}")
