@@ -23,7 +23,7 @@ from aiogram.types import (
 from bot.filters import InPrivate
 from bot.gate import _quietly
 from bot.services import BotServices
-from core.erasure import collect, erase, erasure_key, to_json
+from core.erasure import collect, erase, erasure_key, forget_calls, to_json
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ async def on_forget(
         text = FORGET_CANCELLED
     else:
         try:
+            await services.drain()  # what they did until now is in the tables, then goes
             report = await erase(
                 services.repo.engine,
                 query.from_user.id,
@@ -126,6 +127,12 @@ async def on_forget(
         bot.edit_message_text(text, chat_id=message.chat.id, message_id=message.message_id),
         "editMessageText",
     )
+    if callback_data.confirm:  # this very answer was logged with their chat id
+        try:
+            await services.writer.flush()
+            await forget_calls(services.repo.engine, query.from_user.id)
+        except Exception as exc:
+            log.warning("/forgetme: call log cleanup failed: %s", type(exc).__name__)
 
 
 def register(router: Router) -> None:

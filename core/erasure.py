@@ -66,8 +66,17 @@ class Subject:
         return any(f"@{name}" in low for name in self.usernames)
 
     def scrub_text(self, text: str) -> str:
+        """``text`` without their ``@username`` or their id (a bare number or a mention link)."""
         for name in self.usernames:
             text = re.sub(rf"@{re.escape(name)}\b", ERASED_NAME, text, flags=re.IGNORECASE)
+        return re.sub(rf"(?<![0-9-]){self.user_id}(?![0-9])", "0", text)
+
+    def scrub_names(self, text: str) -> str:
+        """A bot's text (a prompt that addressed them by name): every name of theirs, as a
+        whole word, becomes "someone"."""
+        text = self.scrub_text(text)
+        for label in sorted(self.labels, key=len, reverse=True):
+            text = re.sub(rf"\b{re.escape(label)}\b", "someone", text, flags=re.IGNORECASE)
         return text
 
     def scrub_json(self, value: Any) -> Any:
@@ -103,7 +112,8 @@ class ErasureReport:
     def add(self, bucket: dict[str, int], table: str, n: int) -> None:
         if n:
             bucket[table] = bucket.get(table, 0) + n
-            self.found = True
+            # the calls of the conversation asking for the erasure do not make a person "found"
+            self.found = self.found or table != "api_call_log"
 
 
 # (table, column): rows where the column is the person are deleted, with a condition
@@ -283,17 +293,29 @@ async def erase(
             engine, table, column, _like_any(table.c[column], needles), subject.scrub_json
         )
         report.add(report.changed, name, n)
-    if subject.usernames:
-        for name, column in _TEXT:
-            table = _t(name)
-            n = await _rewrite_rows(
-                engine,
-                table,
-                column,
-                _like_any(table.c[column], [f"@{n}" for n in subject.usernames]),
-                lambda v, s=subject: v if v is None else s.scrub_text(v),
-            )
-            report.add(report.changed, name, n)
+    for name, column in _TEXT:
+        table = _t(name)
+        n = await _rewrite_rows(
+            engine,
+            table,
+            column,
+            _like_any(table.c[column], needles),
+            lambda v, s=subject: v if v is None else s.scrub_text(v),
+        )
+        report.add(report.changed, name, n)
+    if subject.labels:  # bots' messages that addressed them by name (the gate's prompts)
+        messages = _t("messages")
+        n = await _rewrite_rows(
+            engine,
+            messages,
+            "content",
+            sa.and_(
+                messages.c.is_bot_message.is_(True),
+                _like_any(messages.c.content, [*sorted(subject.labels), str(user_id)]),
+            ),
+            lambda v, s=subject: v if v is None else s.scrub_names(v),
+        )
+        report.add(report.changed, "messages", n)
     for name, key_column in (("users", "id"), ("owners", "id"), ("bot_private_chats", "user_id")):
         table = _t(name)
         async with write_turn(engine), engine.begin() as conn:
@@ -313,6 +335,21 @@ async def erase(
                 )
             )
     return report
+
+
+async def forget_calls(engine: AsyncEngine, user_id: int) -> int:
+    """Blank ``user_id`` in ``api_call_log`` again: the calls that answered the erasure
+    itself (in the person's private chat) are logged after it ran."""
+    total = 0
+    for column in ("chat_id", "user_id"):
+        table = _t("api_call_log")
+        total += await _batched(
+            engine,
+            table,
+            [table.c[column] == user_id],
+            lambda ids, t=table, c=column: sa.update(t).where(t.c.id.in_(ids)).values({c: None}),
+        )
+    return total
 
 
 # (table, column) read for /mydata: every row that names the person
