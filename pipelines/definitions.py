@@ -25,6 +25,7 @@ from pipelines.resources import (
     BotTelegramResource,
     DatabaseResource,
     PipelineConfigResource,
+    SummaryConfigResource,
     TelegramResource,
 )
 from pipelines.schedules import build_jobs, build_schedules
@@ -64,6 +65,7 @@ def resources_for(
             settings.pipelines, settings.writer
         ),
         "alert_config": AlertConfigResource.from_settings(settings.alerts),
+        "summary_config": SummaryConfigResource.from_settings(settings.gate),
     }
 
 

@@ -20,7 +20,9 @@ from pydantic_settings import BaseSettings
 from core.settings import (
     AlertSettings,
     BotSettings,
+    GateSettings,
     LogWriterSettings,
+    MessageContent,
     PipelineSettings,
     normalize_database_url,
 )
@@ -207,3 +209,21 @@ class AlertConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             throttled_min=self.throttled_min,
             stale_hours=self.stale_hours,
         )
+
+
+class SummaryConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """What the summaries may use of the messages: ``MESSAGE_CONTENT`` (the gate's setting).
+
+    Only ``full`` lets them read message text (topics, quotes, a model's prompt); any other
+    value gives figures-only summaries, so a mode added later is private until taught here.
+    """
+
+    message_content: str = Field(default=_default(GateSettings, "message_content").value)
+
+    @classmethod
+    def from_settings(cls, gate: GateSettings) -> SummaryConfigResource:
+        return cls(message_content=gate.message_content.value)
+
+    @property
+    def with_text(self) -> bool:
+        return self.message_content == MessageContent.FULL.value
