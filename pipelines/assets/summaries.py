@@ -1,5 +1,9 @@
-"""Chat summaries (7day and 30day windows ending at the end of each partition day): extractive
-prose in each chat's language (:mod:`pipelines.transforms.summaries`)."""
+"""Chat summaries (7day and 30day windows ending at the end of each partition day).
+
+Deterministic extractive prose by default (:mod:`pipelines.transforms.summaries`); rewritten
+by an OpenAI-compatible model when ``summary_llm`` is configured and ``MESSAGE_CONTENT`` is
+``full`` (:mod:`pipelines.llm`), the deterministic text kept whenever the model fails.
+"""
 
 import datetime as dt
 import warnings
@@ -13,7 +17,7 @@ import sqlalchemy as sa
 
 from pipelines.io import day_bounds, record_materialization, sync_engine, table
 from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
-from pipelines.resources import DatabaseResource, SummaryConfigResource
+from pipelines.resources import DatabaseResource, SummaryConfigResource, SummaryLLMResource
 from pipelines.schemas import SummaryRow, split_valid
 from pipelines.sources import SUMMARY_MESSAGES
 from pipelines.transforms.humans import merge_migrated_chats
@@ -127,12 +131,22 @@ def _define_summaries(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         context: dg.AssetExecutionContext,
         database: DatabaseResource,
         summary_config: SummaryConfigResource,
+        summary_llm: SummaryLLMResource,
     ) -> Iterator[dg.MaterializeResult[Any]]:
         """7-day and 30-day summaries of every chat with messages, per day (window ending at
         the end of the partition day), in the chat's language; history kept, one row per
-        window. Figures only unless ``MESSAGE_CONTENT`` is ``full``."""
+        window. Extractive unless an LLM endpoint is configured (then extractive on failure)."""
         days = partition_days(context.partition_keys)
-        _, items, newest = compute_summaries(database, days, with_text=summary_config.with_text)
+        corpus, items, newest = compute_summaries(
+            database, days, with_text=summary_config.with_text
+        )
+        llm: dict[str, Any] = {"llm": "off"}
+        if summary_llm.enabled and not summary_config.with_text:
+            llm = {"llm": f"not used: MESSAGE_CONTENT={summary_config.message_content}"}
+        elif summary_llm.enabled:
+            with summary_llm.writer(warn=context.log.warning) as writer:
+                items = [writer.rewrite(s, corpus.lines(s)) for s in items]
+            llm = {"llm": "on", **writer.metadata()}
         frame = to_frame(items)
         check = split_valid(frame, SummaryRow)
         result = dg.AssetCheckResult(
@@ -156,6 +170,10 @@ def _define_summaries(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 "written": True,
                 "methods": dg.MetadataValue.json(dict(Counter(frame["method"].to_list()))),
                 "languages": dg.MetadataValue.json(dict(Counter(frame["language"].to_list()))),
+                **{
+                    k: dg.MetadataValue.json(v) if isinstance(v, dict) else v
+                    for k, v in llm.items()
+                },
             },
             check_results=[result],
         )
