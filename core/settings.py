@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -249,6 +250,46 @@ class AlertSettings(BaseSettings):
     delivery_max_attempts: int = Field(default=3, ge=1)
 
 
+class SummaryLLMSettings(BaseSettings):
+    """An optional OpenAI-compatible endpoint that writes the chat summaries.
+
+    Unset ``base_url`` (the default) keeps the deterministic extractive summaries; with it set,
+    each summary is asked of ``{base_url}/chat/completions`` and the extractive one is kept
+    whenever the endpoint is slow, failing or answers nonsense (docs/OPERATIONS.md).
+    """
+
+    model_config = SettingsConfigDict(**_ENV, env_prefix="SUMMARY_LLM_")
+
+    base_url: str = ""
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    timeout_s: float = Field(default=20.0, gt=0, le=600)
+    #: the prompt (instructions, figures and messages, newest kept) is cut to this estimate
+    max_input_tokens: int = Field(default=6000, ge=500)
+    #: sent as ``max_tokens``
+    max_output_tokens: int = Field(default=400, ge=16, le=8000)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL, e.g. http://127.0.0.1:8000/v1")
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model_when_enabled(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if info.data.get("base_url") and not value:
+            raise ValueError("required when SUMMARY_LLM_BASE_URL is set")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url)
+
+
 class DashboardSettings(BaseSettings):
     """The Streamlit dashboard."""
 
@@ -271,6 +312,7 @@ class Settings(BaseModel):
     writer: LogWriterSettings = Field(default_factory=LogWriterSettings)
     pipelines: PipelineSettings = Field(default_factory=PipelineSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    summary_llm: SummaryLLMSettings = Field(default_factory=SummaryLLMSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     def replace(self, **areas: BaseSettings) -> Settings:
@@ -297,6 +339,7 @@ AREAS: dict[str, type[BaseSettings]] = {
     "writer": LogWriterSettings,
     "pipelines": PipelineSettings,
     "alerts": AlertSettings,
+    "summary_llm": SummaryLLMSettings,
     "dashboard": DashboardSettings,
 }
 """The areas of :class:`Settings`, by attribute name."""

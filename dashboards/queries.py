@@ -388,6 +388,8 @@ def load_summaries(engine: Engine, chat_id: int, limit: int = 500) -> pd.DataFra
             t.c.period_end,
             t.c.created_at,
             t.c.token_count,
+            t.c.method,
+            t.c.language,
             t.c.content,
         )
         .where(t.c.chat_id == int(chat_id))

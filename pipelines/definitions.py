@@ -26,6 +26,8 @@ from pipelines.resources import (
     BotTelegramResource,
     DatabaseResource,
     PipelineConfigResource,
+    SummaryConfigResource,
+    SummaryLLMResource,
     TelegramResource,
 )
 from pipelines.schedules import build_jobs, build_schedules
@@ -55,11 +57,15 @@ def resources_for(
 ) -> dict[str, object]:
     """The resources, configured from ``settings`` (built once by the entry point).
 
-    ``DATABASE_URL`` and ``BOT_TOKEN`` go in as ``dg.EnvVar`` when they come from the
-    environment, so that the Dagster UI shows their names and not their values.
+    ``DATABASE_URL``, ``BOT_TOKEN`` and ``SUMMARY_LLM_API_KEY`` go in as ``dg.EnvVar`` when
+    they come from the environment, so that the Dagster UI shows their names and not their
+    values.
     """
     url: Any = database_url or _as_env_var("DATABASE_URL", settings.db.url, normalize_database_url)
     token = _as_env_var("BOT_TOKEN", settings.bot.token.get_secret_value(), str.strip)
+    llm_key = _as_env_var(
+        "SUMMARY_LLM_API_KEY", settings.summary_llm.api_key.get_secret_value(), str.strip
+    )
     return {
         "database": DatabaseResource(url=url),
         "telegram": telegram or BotTelegramResource.from_settings(settings.bot, token=token),
@@ -67,6 +73,8 @@ def resources_for(
             settings.pipelines, settings.writer
         ),
         "alert_config": AlertConfigResource.from_settings(settings.alerts),
+        "summary_config": SummaryConfigResource.from_settings(settings.gate),
+        "summary_llm": SummaryLLMResource.from_settings(settings.summary_llm, api_key=llm_key),
     }
 
 

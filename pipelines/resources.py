@@ -20,11 +20,15 @@ from pydantic_settings import BaseSettings
 from core.settings import (
     AlertSettings,
     BotSettings,
+    GateSettings,
     LogWriterSettings,
+    MessageContent,
     PipelineSettings,
+    SummaryLLMSettings,
     normalize_database_url,
 )
 from pipelines.io import RawStore
+from pipelines.llm import ChatCompletions, SummaryWriter
 from pipelines.transforms.alerts import Thresholds
 
 if TYPE_CHECKING:
@@ -295,3 +299,57 @@ class AlertConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             throttled_min=self.throttled_min,
             stale_hours=self.stale_hours,
         )
+
+
+class SummaryConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """What the summaries may use of the messages: ``MESSAGE_CONTENT`` (the gate's setting).
+
+    Only ``full`` lets them read message text (topics, quotes, a model's prompt); any other
+    value gives figures-only summaries, so a mode added later is private until taught here.
+    """
+
+    message_content: str = Field(default=_default(GateSettings, "message_content").value)
+
+    @classmethod
+    def from_settings(cls, gate: GateSettings) -> SummaryConfigResource:
+        return cls(message_content=gate.message_content.value)
+
+    @property
+    def with_text(self) -> bool:
+        return self.message_content == MessageContent.FULL.value
+
+
+class SummaryLLMResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """An OpenAI-compatible endpoint that rewrites the summaries (``SUMMARY_LLM_*``); off when
+    ``base_url`` is empty. See :mod:`pipelines.llm`."""
+
+    base_url: str = Field(default="", description="e.g. http://127.0.0.1:8000/v1; empty = off")
+    model: str = Field(default="")
+    api_key: str = Field(default="", description="Bearer token (SUMMARY_LLM_API_KEY).")
+    timeout_s: float = Field(default=_default(SummaryLLMSettings, "timeout_s"), gt=0)
+    max_input_tokens: int = Field(default=_default(SummaryLLMSettings, "max_input_tokens"), ge=1)
+    max_output_tokens: int = Field(default=_default(SummaryLLMSettings, "max_output_tokens"), ge=1)
+
+    @classmethod
+    def from_settings(cls, settings: SummaryLLMSettings, api_key: Any = None) -> SummaryLLMResource:
+        """The resource for ``settings``; ``api_key`` may be a ``dg.EnvVar`` (kept out of the
+        Dagster UI)."""
+        return cls(
+            base_url=settings.base_url,
+            model=settings.model,
+            api_key=api_key if api_key is not None else settings.api_key.get_secret_value(),
+            timeout_s=settings.timeout_s,
+            max_input_tokens=settings.max_input_tokens,
+            max_output_tokens=settings.max_output_tokens,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url.strip())
+
+    def writer(self, warn: Callable[[str], Any] | None = None) -> SummaryWriter:
+        """A writer for one run (use it as a context manager: it closes its connections)."""
+        client = ChatCompletions(
+            self.base_url, self.model, self.api_key, self.timeout_s, self.max_output_tokens
+        )
+        return SummaryWriter(client.complete, self.max_input_tokens, close=client.close, warn=warn)

@@ -25,6 +25,8 @@ from core.models import (
     VerificationTrigger,
 )
 from pipelines.contract import raw_schema
+from pipelines.transforms.phrasing import LANGUAGES
+from pipelines.transforms.summaries import METHODS
 
 STATUSES = [s.value for s in VerificationStatus]
 TRIGGERS = [t.value for t in VerificationTrigger]
@@ -358,6 +360,8 @@ class SummaryRow(_Output):
     token_count: pl.Int64 = pa.Field(gt=0)
     period_start: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
     period_end: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
+    method: pl.String = pa.Field(isin=list(METHODS))
+    language: pl.String = pa.Field(isin=list(LANGUAGES))
 
     @pa.dataframe_check
     def period_ordered(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]

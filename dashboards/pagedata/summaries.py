@@ -28,6 +28,16 @@ def when(value: object) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M") if value is not None else "?"
 
 
+METHODS = {"extractive": "extractive", "llm": "by an LLM"}
+
+
+def written_by(row: pd.Series) -> str:
+    """How and in which language a summary was written, e.g. ``extractive, ru``."""
+    method = METHODS.get(str(row.get("method")), str(row.get("method") or "extractive"))
+    language = row.get("language")
+    return f"{method}, {language}" if isinstance(language, str) and language else method
+
+
 def chats(run: Run, groups: GroupIds) -> list[int]:
     """Chats with at least one summary, only the selected ones when ``groups`` is not empty."""
     found: list[int] = run("summary_chats")

@@ -8,13 +8,14 @@ import streamlit as st
 
 from dashboards import ui
 from dashboards.pagedata import summaries
-from dashboards.pagedata.summaries import when
+from dashboards.pagedata.summaries import when, written_by
 
 
 def _show(row: pd.Series) -> None:
     st.caption(
         f"{when(row['period_start'])} – {when(row['period_end'])} UTC · "
-        f"written {when(row['created_at'])} · {int(row['token_count'])} tokens"
+        f"written {when(row['created_at'])} · {written_by(row)} · "
+        f"{int(row['token_count'])} tokens"
     )
     with st.container(border=True):
         st.markdown(str(row["content"]))

@@ -1,7 +1,13 @@
-"""Chat summaries (7day and 30day windows ending at the end of each partition day)."""
+"""Chat summaries (7day and 30day windows ending at the end of each partition day).
+
+Deterministic extractive prose by default (:mod:`pipelines.transforms.summaries`); rewritten
+by an OpenAI-compatible model when ``summary_llm`` is configured and ``MESSAGE_CONTENT`` is
+``full`` (:mod:`pipelines.llm`), the deterministic text kept whenever the model fails.
+"""
 
 import datetime as dt
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,11 +17,18 @@ import sqlalchemy as sa
 
 from pipelines.io import day_bounds, record_materialization, sync_engine, table
 from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
-from pipelines.resources import DatabaseResource
+from pipelines.resources import DatabaseResource, SummaryConfigResource, SummaryLLMResource
 from pipelines.schemas import SummaryRow, split_valid
 from pipelines.sources import SUMMARY_MESSAGES
 from pipelines.transforms.humans import merge_migrated_chats
-from pipelines.transforms.summaries import WINDOWS, summarize
+from pipelines.transforms.summaries import (
+    WINDOWS,
+    Corpus,
+    Summary,
+    prepare,
+    summarize_windows,
+    to_frame,
+)
 
 GROUP = "summaries"
 SUMMARIES = "summaries"
@@ -47,23 +60,24 @@ def read_users(url: str, user_ids: list[int]) -> pl.DataFrame:
 
 
 def compute_summaries(
-    db: DatabaseResource, days: list[dt.date]
-) -> tuple[pl.DataFrame, dict[dt.date, Any]]:
-    """Summary rows for every day in ``days`` and the newest message each day's windows saw."""
+    db: DatabaseResource, days: list[dt.date], *, with_text: bool = True
+) -> tuple[Corpus, list[Summary], dict[dt.date, Any]]:
+    """The deterministic summaries for every day in ``days``, the corpus they were read from
+    and the newest message each day's windows saw (read once for all the days)."""
     start, end = day_bounds(days[0] - LONGEST_WINDOW + dt.timedelta(days=1), days[-1])
     check = db.raw.valid(SUMMARY_MESSAGES, start, end)
     messages = merge_migrated_chats(check.valid, SUMMARY_MESSAGES.chat_column, db.raw.migrations())
     users = read_users(db.database_url, sorted(messages["user_id"].drop_nulls().unique().to_list()))
-    frames, newest = [], {}
-    for day in days:
-        period_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
-        in_window = messages.filter(
-            (pl.col("created_at") >= period_end - LONGEST_WINDOW)
-            & (pl.col("created_at") < period_end)
+    corpus = prepare(messages, users, with_text=with_text)
+    ends = [dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC) for day in days]
+    newest = {}
+    for day, period_end in zip(days, ends, strict=True):
+        in_window = messages["created_at"].filter(
+            (messages["created_at"] >= period_end - LONGEST_WINDOW)
+            & (messages["created_at"] < period_end)
         )
-        frames.append(summarize(in_window, users, period_end))
-        newest[day] = in_window["created_at"].max() if in_window.height else None
-    return pl.concat(frames), newest
+        newest[day] = in_window.max() if in_window.len() else None
+    return corpus, summarize_windows(corpus, ends), newest
 
 
 def write_summaries(
@@ -114,12 +128,26 @@ def _define_summaries(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         check_specs=[dg.AssetCheckSpec(OUTPUT_CHECK, asset=SUMMARIES, blocking=True)],
     )
     def summaries(
-        context: dg.AssetExecutionContext, database: DatabaseResource
+        context: dg.AssetExecutionContext,
+        database: DatabaseResource,
+        summary_config: SummaryConfigResource,
+        summary_llm: SummaryLLMResource,
     ) -> Iterator[dg.MaterializeResult[Any]]:
-        """Extractive 7-day and 30-day summaries of every chat with messages, per day
-        (window ending at the end of the partition day); history kept, one row per window."""
+        """7-day and 30-day summaries of every chat with messages, per day (window ending at
+        the end of the partition day), in the chat's language; history kept, one row per
+        window. Extractive unless an LLM endpoint is configured (then extractive on failure)."""
         days = partition_days(context.partition_keys)
-        frame, newest = compute_summaries(database, days)
+        corpus, items, newest = compute_summaries(
+            database, days, with_text=summary_config.with_text
+        )
+        llm: dict[str, Any] = {"llm": "off"}
+        if summary_llm.enabled and not summary_config.with_text:
+            llm = {"llm": f"not used: MESSAGE_CONTENT={summary_config.message_content}"}
+        elif summary_llm.enabled:
+            with summary_llm.writer(warn=context.log.warning) as writer:
+                items = [writer.rewrite(s, corpus.lines(s)) for s in items]
+            llm = {"llm": "on", **writer.metadata()}
+        frame = to_frame(items)
         check = split_valid(frame, SummaryRow)
         result = dg.AssetCheckResult(
             check_name=OUTPUT_CHECK,
@@ -136,7 +164,17 @@ def _define_summaries(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
             return
         written = write_summaries(database.database_url, frame, days, newest)
         yield dg.MaterializeResult(
-            metadata={"row_count": written, "chats": frame["chat_id"].n_unique(), "written": True},
+            metadata={
+                "row_count": written,
+                "chats": frame["chat_id"].n_unique(),
+                "written": True,
+                "methods": dg.MetadataValue.json(dict(Counter(frame["method"].to_list()))),
+                "languages": dg.MetadataValue.json(dict(Counter(frame["language"].to_list()))),
+                **{
+                    k: dg.MetadataValue.json(v) if isinstance(v, dict) else v
+                    for k, v in llm.items()
+                },
+            },
             check_results=[result],
         )
 

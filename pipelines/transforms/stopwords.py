@@ -1,4 +1,8 @@
-"""Stopwords for the summary keywords: English, Russian and Ukrainian (lower case)."""
+"""Stopwords for the summary keywords: English, Russian and Ukrainian (lower case).
+
+Besides function words: greetings, thanks and "anyone"-words, which chats are full of and
+which say nothing about what a chat discusses.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ theirs them themselves then there there's these they they'd they'll they're they
 through to too under until up very was wasn't we we'd we'll we're we've were weren't what
 what's when when's where where's which while who who's whom why why's will with won't would
 wouldn't yes yeah you you'd you'll you're you've your yours yourself yourselves
+anyone anybody anything everyone everybody everything someone somebody something nothing thanks
+thank please hello hey guys morning evening tried think still really
 """
 
 RUSSIAN = """
@@ -23,6 +29,7 @@ RUSSIAN = """
 от очень по под при с со так также такой там те тем то того тоже той только том ты у уже хотя
 чего чей чем что чтобы чье чья эта эти это этот я просто вообще сейчас тут себя себе мой моя
 мои свой своя свои будет будут нам нас меня тебя тебе его ему ей ним ней кто-то что-то
+кто-нибудь что-нибудь всем спасибо привет пожалуйста доброе утро кажется
 """
 
 UKRAINIAN = """
@@ -31,6 +38,7 @@ UKRAINIAN = """
 тим то тобто тут у уже вже ще це ці цей ця чи ні на над не нема немає ну о от по під при про
 собі себе свій своя свої так таки теж ти тільки треба цього цьому через я мене мені нам нас
 мій моя мої наш наша наші просто зараз дуже буде будуть можна
+хтось щось всім дякую привіт будь ласка доброго ранку здається
 """
 
 STOPWORDS: frozenset[str] = frozenset(

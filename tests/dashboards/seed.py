@@ -392,13 +392,15 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             SNAPSHOTS, chat_id=NEWS_B, kind="channel", member_count=300, synced_at=_at(day, 12)
         )
 
-    for created_day, kind, text in (
-        (today - dt.timedelta(days=7), "7day", "Older week: people asked about **pricing**."),
-        (today, "7day", "This week: the release date was announced."),
-        (today, "30day", "This month: onboarding questions dominated."),
-    ):
+    for created_day, kind, text, method, language in (
+        (today - dt.timedelta(days=7), "7day", "Older week: people asked about **pricing**.",
+         "extractive", None),
+        (today, "7day", "This week: the release date was announced.", "llm", "en"),
+        (today, "30day", "This month: onboarding questions dominated.", "extractive", "en"),
+    ):  # fmt: skip
         seed.add(
             SUMMARIES, chat_id=ALPHA, summary_type=kind, content=text, token_count=len(text),
+            method=method, language=language,
             period_start=_at(created_day - dt.timedelta(days=7 if kind == "7day" else 30), 0),
             period_end=_at(created_day, 0), created_at=_at(created_day, 1),
         )  # fmt: skip

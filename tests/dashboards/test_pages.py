@@ -316,12 +316,17 @@ def test_summaries_page(dashboard_env: str, open_page: Open) -> None:
     assert "release date was announced" in text
     assert "onboarding questions dominated" in text
     assert "pricing" not in text
-    history = frame(at, "summary_type", "content")
+    captions = [c.value for c in at.caption]
+    assert any(c.endswith("· by an LLM, en · 42 tokens") for c in captions), captions
+    assert any(c.endswith("· extractive, en · 43 tokens") for c in captions), captions
+    history = frame(at, "summary_type", "method", "language", "content")
     assert len(history) == 3
     older = int(history[history["content"].str.contains("pricing")]["id"].iloc[0])
     at.selectbox(key="summary_pick").set_value(older).run()
     assert not at.exception
     assert "pricing" in " ".join(m.value for m in at.markdown)
+    assert any(c.endswith("· extractive · 43 tokens") for c in (c.value for c in at.caption))
+    # (the older summary has no language recorded: only how it was written is shown)
     # a group without summaries: the picker has nothing, the page says what to run
     at.multiselect(key="groups").set_value([BETA]).run()
     assert "gatepulse materialize" in " ".join(i.value for i in at.info)

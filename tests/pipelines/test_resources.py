@@ -6,10 +6,16 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from core.settings import BotSettings, Settings
+from core.settings import BotSettings, Settings, SummaryLLMSettings
 from pipelines.assets.maintenance import raw_log_retention
 from pipelines.definitions import resources_for
-from pipelines.resources import BotTelegramResource, DatabaseResource, PipelineConfigResource
+from pipelines.resources import (
+    BotTelegramResource,
+    DatabaseResource,
+    PipelineConfigResource,
+    SummaryConfigResource,
+    SummaryLLMResource,
+)
 from tests.pipelines.results import materialization
 from tests.pipelines.seed import seed
 
@@ -19,14 +25,24 @@ def test_secrets_from_the_environment_are_env_vars(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", app_settings.db.url)
     monkeypatch.setenv("BOT_TOKEN", "42:from-the-environment")
-    settings = app_settings.replace(bot=BotSettings(_env_file=None))
+    monkeypatch.setenv("SUMMARY_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("SUMMARY_LLM_MODEL", "tiny")
+    monkeypatch.setenv("SUMMARY_LLM_API_KEY", "sk-from-the-environment")
+    settings = app_settings.replace(
+        bot=BotSettings(_env_file=None), summary_llm=SummaryLLMSettings(_env_file=None)
+    )
     resources = resources_for(settings)
     database = resources["database"]
     telegram = resources["telegram"]
+    llm = resources["summary_llm"]
     assert isinstance(database, DatabaseResource) and isinstance(telegram, BotTelegramResource)
+    assert isinstance(llm, SummaryLLMResource)
     # what Dagster stores and shows as the resources' config: names, not values
     assert database._convert_to_config_dictionary() == {"url": {"env": "DATABASE_URL"}}
     assert telegram._convert_to_config_dictionary()["token"] == {"env": "BOT_TOKEN"}
+    shown = llm._convert_to_config_dictionary()
+    assert shown["api_key"] == {"env": "SUMMARY_LLM_API_KEY"}
+    assert (shown["base_url"], shown["model"]) == ("http://127.0.0.1:9/v1", "tiny")
 
 
 def test_values_not_from_the_environment_are_passed_as_they_are(
@@ -45,6 +61,10 @@ def test_values_not_from_the_environment_are_passed_as_they_are(
     assert isinstance(config, PipelineConfigResource)
     assert config.retention_days == app_settings.pipelines.retention_days
     assert config.spool_dir == str(app_settings.writer.spool_dir)
+    summary = resources["summary_config"]
+    assert isinstance(summary, SummaryConfigResource) and summary.with_text
+    llm = resources["summary_llm"]
+    assert isinstance(llm, SummaryLLMResource) and not llm.enabled
 
 
 def test_an_asset_runs_with_the_url_as_an_env_var(
