@@ -77,7 +77,7 @@ def forget_cmd(
         table.add_row(name, f"{report.removed.get(name, 0):,}", f"{report.changed.get(name, 0):,}")
     console = Console()
     console.print(table)
-    days = sorted({(end - dt.timedelta(days=1)).date() for _, _, end in report.summaries})
+    days = report.summary_days
     if not days:
         return
     if not rewrite_summaries:
@@ -86,10 +86,13 @@ def forget_cmd(
             f"them again with: gatepulse materialize --from {days[0]} --to {days[-1]}"
         )
         return
+    from pipelines.privacy import mark_rewritten
     from pipelines.runner import MaterializeError, materialize_range
 
     try:
         materialize_range(days[0], days[-1], settings=settings, progress=True)
+        if report.erasure_id is not None:
+            mark_rewritten(settings.db.url, [report.erasure_id])
     except MaterializeError as exc:
         typer.secho(
             f"error: the summaries were deleted but not written again ({exc}); run "

@@ -108,6 +108,12 @@ class ErasureReport:
     #: (chat_id, summary_type, period_end) of every summary deleted
     summaries: list[tuple[int, str, dt.datetime]] = field(default_factory=list)
     found: bool = False
+    erasure_id: int | None = None
+
+    @property
+    def summary_days(self) -> list[dt.date]:
+        """The days whose summaries (windows ending with the day) must be written again."""
+        return sorted({(end - dt.timedelta(days=1)).date() for _, _, end in self.summaries})
 
     def add(self, bucket: dict[str, int], table: str, n: int) -> None:
         if n:
@@ -324,16 +330,27 @@ async def erase(
             ).rowcount
         report.add(report.removed, name, n)
     if report.found:
+        erasures = _t("erasures")
         async with write_turn(engine), engine.begin() as conn:
-            await conn.execute(
-                sa.insert(_t("erasures")).values(
-                    subject_hash=subject_hash(user_id, key),
-                    requested_at=now,
-                    requested_by=requested_by,
-                    completed_at=now,
-                    rows_removed={"removed": report.removed, "changed": report.changed},
+            report.erasure_id = (
+                await conn.execute(
+                    sa.insert(erasures)
+                    .values(
+                        subject_hash=subject_hash(user_id, key),
+                        requested_at=now,
+                        requested_by=requested_by,
+                        completed_at=now,
+                        rows_removed={
+                            "removed": report.removed,
+                            "changed": report.changed,
+                            # the pipelines write these days' summaries again, then set it
+                            "summary_days": [d.isoformat() for d in report.summary_days],
+                            "summaries_rewritten": not report.summaries,
+                        },
+                    )
+                    .returning(erasures.c.id)
                 )
-            )
+            ).scalar_one()
     return report
 
 

@@ -21,6 +21,7 @@ from pipelines.assets.maintenance import raw_log_retention
 from pipelines.assets.summaries import build_summaries_asset
 from pipelines.assets.telegram import member_counts
 from pipelines.partitions import daily_partitions, weekly_partitions
+from pipelines.privacy import build_erasure_sensor
 from pipelines.resources import (
     AlertConfigResource,
     BotTelegramResource,
@@ -103,7 +104,7 @@ def build_definitions(
         asset_checks=freshness,
         jobs=list(jobs.values()),
         schedules=build_schedules(jobs),
-        sensors=[sensor],
+        sensors=[sensor, build_erasure_sensor(jobs["finalize_day_job"])],
         resources=resources or resources_for(settings),
         executor=dg.in_process_executor,
     )
