@@ -44,7 +44,10 @@ def _settings() -> Settings:
 
 
 def _date_range(today: dt.date) -> DateRange:
-    default = (today - dt.timedelta(days=DEFAULT_DAYS - 1), today)
+    default = ui.linked_range(st.query_params, today) or (
+        today - dt.timedelta(days=DEFAULT_DAYS - 1),
+        today,
+    )
     picked = st.sidebar.date_input(
         "Date range (UTC)", value=default, key=DATE_KEY, format="YYYY-MM-DD"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -116,3 +117,14 @@ def history_note(points: int, what: str) -> None:
             f"Only one sync so far in this range: the {what} history grows by one point per "
             "daily sync (the member-count sync asset; `gatepulse materialize` runs it)."
         )
+
+
+def linked_range(params: Mapping[str, str], today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The date range a link asks for (``?from=YYYY-MM-DD&to=YYYY-MM-DD``; ``to`` defaults to
+    today), or ``None`` when it asks for none or for a malformed or reversed one."""
+    try:
+        start = dt.date.fromisoformat(str(params.get("from", "")))
+        end = dt.date.fromisoformat(str(params.get("to", today.isoformat())))
+    except ValueError:
+        return None
+    return (start, end) if start <= end else None

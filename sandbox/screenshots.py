@@ -10,6 +10,7 @@ are drawn and the run is over (half-rendered pages make useless pictures), and w
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -70,8 +71,10 @@ def shoot(base: str, out: Path, width: int = 1440) -> list[Path]:
         )
         try:
             page = context.pages[0] if context.pages else context.new_page()
+            today = dt.datetime.now(dt.UTC).date()
+            span = f"from={today - dt.timedelta(days=30)}&to={today}"  # the demo's month
             for _script, title, _icon, slug in PAGES:
-                page.goto(f"{base}/{slug}", wait_until="domcontentloaded")
+                page.goto(f"{base}/{slug}?{span}", wait_until="domcontentloaded")
                 stable, deadline = 0, time.monotonic() + 90
                 last: object = None
                 while stable < 4 and time.monotonic() < deadline:

@@ -514,3 +514,21 @@ def test_members_without_an_earlier_snapshot_have_no_delta(
     at = open_page("views/overview.py")
     assert metric(at, "Members").value == f"{members_at(seed, seed.today, ALL)[1]:,}"
     assert not metric(at, "Members").delta
+
+
+def test_a_link_can_carry_the_date_range() -> None:
+    """``?from=…&to=…`` sets the initial range (a shared link, the README's screenshots); a
+    bad or reversed one is ignored (the last days then)."""
+    import datetime as dt
+
+    from dashboards.ui import linked_range
+
+    today = dt.date(2026, 3, 10)
+    for params, expected in (
+        ({"from": "2026-03-01", "to": "2026-03-04"}, (dt.date(2026, 3, 1), dt.date(2026, 3, 4))),
+        ({"from": "2026-03-01"}, (dt.date(2026, 3, 1), today)),
+        ({"from": "2026-03-05", "to": "2026-03-01"}, None),
+        ({"from": "yesterday"}, None),
+        ({}, None),
+    ):
+        assert linked_range(params, today) == expected, params
