@@ -194,6 +194,12 @@ def run_demo(
                 report["digests"] = await asyncio.to_thread(
                     post_demo_digests, settings, start, end, telegram
                 )
+                # the alerts and digests just sent are API calls of today: count them too
+                today = dt.datetime.now(dt.UTC).date()
+                if start.date() <= today <= end.date():
+                    await asyncio.to_thread(
+                        materialize_range, today, today, settings=settings, progress=False
+                    )
             return taken, counts
         finally:
             await engine.dispose()

@@ -96,6 +96,7 @@ def sample_rows() -> dict[str, list[dict[str, Any]]]:
                 "sender_kind": "user",
                 "sender_chat_id": None,
                 "message_thread_id": None,
+                "content_hash": None,
             },
             {
                 "telegram_message_id": 1,
@@ -109,6 +110,7 @@ def sample_rows() -> dict[str, list[dict[str, Any]]]:
                 "sender_kind": "channel",
                 "sender_chat_id": -(10**12) - BIG // 2**20,
                 "message_thread_id": 2**31 + 1,
+                "content_hash": "0f" * 32,
             },
         ],
         "member_events": [

@@ -15,6 +15,7 @@ import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import (
+    BufferedInputFile,
     ChatFullInfo,
     ChatInviteLink,
     ChatMemberAdministrator,
@@ -247,6 +248,7 @@ async def test_every_served_method_is_accepted_by_aiogram(bot: Bot, world: FakeW
         await bot.get_updates(timeout=0),
         await bot.get_webhook_info(),
         await bot.send_chat_action(GROUP, "typing"),
+        await bot.send_document(ALICE, BufferedInputFile(b"{}", filename="data.json")),
         await bot.edit_message_text("edited", chat_id=GROUP, message_id=sent.message_id),
         await bot.edit_message_reply_markup(
             chat_id=GROUP,
