@@ -180,43 +180,71 @@ def _claim(conn: sa.Connection, chat_id: int, period_start: dt.datetime) -> None
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["chat_id", "period_start"]))
 
 
-async def post_one(url: str, digest: Pending, send: MessageSender, limiter: RateLimiter) -> Posting:
-    """Claim, send and record one digest (see the module docstring); never raises for a send."""
+async def _send(digest: Pending, send: MessageSender, limiter: RateLimiter) -> Posting | int:
+    """The sent message's id, or the failed Posting (a send never raises)."""
     from bot.telegram import classify_error, error_message
 
+    await limiter.acquire()
+    try:
+        return await send(digest.chat_id, digest.text)
+    except Exception as exc:  # one group's failure must not stop the others
+        kind = classify_error(exc)
+        return Posting(
+            digest.chat_id,
+            digest.week,
+            "failed",
+            error_type=kind.value if kind else type(exc).__name__,
+            error=error_message(exc),
+        )
+
+
+async def post_one(url: str, digest: Pending, send: MessageSender, limiter: RateLimiter) -> Posting:
+    """Claim, send and record one digest (see the module docstring); never raises for a send.
+
+    On PostgreSQL the claimed row stays locked (``FOR UPDATE SKIP LOCKED``) while it is sent,
+    so an overlapping run skips it. SQLite has no row locks, and a read transaction held across
+    the send could not be upgraded to the final write once this process's log writer has
+    committed meanwhile ("database is locked"): there the row is read, sent and recorded in
+    separate short transactions (one run at a time, as the docs say).
+    """
     digests = table("digests")
     period_start, _ = week_bounds(digest.week)
     engine = sync_engine(url)
     with engine.begin() as conn:
         _claim(conn, digest.chat_id, period_start)
+    mine = sa.select(digests.c.id, digests.c.posted_at).where(
+        digests.c.chat_id == digest.chat_id, digests.c.period_start == period_start
+    )
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            row = conn.execute(mine).first()
+        if row is None or row.posted_at is not None:
+            return Posting(digest.chat_id, digest.week, "already_posted")
+        sent = await _send(digest, send, limiter)
+        if isinstance(sent, Posting):
+            return sent
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(digests)
+                .where(digests.c.id == row.id)
+                .values(posted_at=dt.datetime.now(dt.UTC), telegram_message_id=sent)
+            )
+        return Posting(digest.chat_id, digest.week, "posted", message_id=sent)
     with engine.connect() as conn, conn.begin():
-        row = conn.execute(
-            sa.select(digests.c.id, digests.c.posted_at)
-            .where(digests.c.chat_id == digest.chat_id, digests.c.period_start == period_start)
-            .with_for_update(skip_locked=True)
-        ).first()
+        row = conn.execute(mine.with_for_update(skip_locked=True)).first()
         if row is None:  # locked: another run is posting it right now
             return Posting(digest.chat_id, digest.week, "in_progress")
         if row.posted_at is not None:
             return Posting(digest.chat_id, digest.week, "already_posted")
-        await limiter.acquire()
-        try:
-            message_id = await send(digest.chat_id, digest.text)
-        except Exception as exc:  # one group's failure must not stop the others
-            kind = classify_error(exc)
-            return Posting(
-                digest.chat_id,
-                digest.week,
-                "failed",
-                error_type=kind.value if kind else type(exc).__name__,
-                error=error_message(exc),
-            )
+        sent = await _send(digest, send, limiter)
+        if isinstance(sent, Posting):
+            return sent
         conn.execute(
             sa.update(digests)
             .where(digests.c.id == row.id)
-            .values(posted_at=dt.datetime.now(dt.UTC), telegram_message_id=message_id)
+            .values(posted_at=dt.datetime.now(dt.UTC), telegram_message_id=sent)
         )
-    return Posting(digest.chat_id, digest.week, "posted", message_id=message_id)
+    return Posting(digest.chat_id, digest.week, "posted", message_id=sent)
 
 
 async def post_all(
