@@ -24,9 +24,9 @@ def _load_settings(ctx: typer.Context) -> None:
 
 
 def _register() -> None:
-    from cli import bot, dashboard, db, demo, pipelines, production, telegram
+    from cli import bot, dashboard, db, demo, pipelines, production, retention, telegram
 
-    for module in (bot, dashboard, db, demo, pipelines, production, telegram):
+    for module in (bot, dashboard, db, demo, pipelines, production, retention, telegram):
         app.registered_commands.extend(module.app.registered_commands)
 
 
