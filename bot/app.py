@@ -39,10 +39,11 @@ HANDLERS_TIMEOUT_S = 10.0
 
 
 class TokenRedactingFilter(logging.Filter):
-    """Replace the bot token and the webhook secret in every log record (belt and braces: we
-    never log them): in its message, and in its exception's text and traceback (an aiohttp
-    error may carry the request URL ``https://api.telegram.org/bot<TOKEN>/method``, its cause
-    too) and its stack. Anything shaped like a bot token goes as well (:func:`redact`)."""
+    """Replace the bot token, the webhook secret and the message hash key in every log record
+    (belt and braces: we never log them): in its message, and in its exception's text and
+    traceback (an aiohttp error may carry the request URL
+    ``https://api.telegram.org/bot<TOKEN>/method``, its cause too) and its stack. Anything
+    shaped like a bot token goes as well (:func:`redact`)."""
 
     _formatter = logging.Formatter()
 
@@ -71,10 +72,12 @@ class TokenRedactingFilter(logging.Filter):
 
 
 def install_redaction(settings: Settings) -> None:
-    """Attach :class:`TokenRedactingFilter` to every root handler."""
+    """Attach :class:`TokenRedactingFilter` to every root handler (the bot token, the webhook
+    secret and ``MESSAGE_HASH_KEY``)."""
     token = settings.bot.token.get_secret_value()
     secret = settings.bot.webhook_secret.get_secret_value()
-    redact = TokenRedactingFilter(token, token.split(":", 1)[-1], secret)
+    hash_key = settings.gate.message_hash_key.get_secret_value()
+    redact = TokenRedactingFilter(token, token.split(":", 1)[-1], secret, hash_key)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
 

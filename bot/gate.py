@@ -49,6 +49,7 @@ from bot.repo import ChannelInfo, ConfigRepo, GroupConfig
 from bot.senders import needs_linked_chat, sender_kind
 from bot.state import StateWriter
 from core.clock import Clock, SystemClock
+from core.content import StoredText
 from core.expiring import ExpiringMap
 from core.models import (
     SERVICE_ACCOUNT_IDS,
@@ -114,6 +115,8 @@ class GateService(GateActions):
         self.repo = repo
         self.state = state
         self.settings = settings
+        #: what of its own messages' text the gate logs (``MESSAGE_CONTENT``)
+        self.stored_text = StoredText.from_settings(settings)
         self.clock: Clock = clock or SystemClock()
         self.bot = bot
         self.admin_ttl_s = admin_ttl_s

@@ -31,6 +31,7 @@ from core.models import Message as MessageLog
 if TYPE_CHECKING:
     from bot.state import StateWriter
     from core.clock import Clock
+    from core.content import StoredText
     from core.log_writer import LogWriter
     from core.settings import GateSettings
 
@@ -122,6 +123,7 @@ class GateActions:
         clock: Clock
         writer: LogWriter
         settings: GateSettings
+        stored_text: StoredText
         counters: GateCounters
         _prompted: Any
 
@@ -328,7 +330,7 @@ class GateActions:
                 telegram_message_id=sent.message_id,
                 chat_id=group_id,
                 user_id=bot.id,
-                content=sent.text if self.settings.message_content == "full" else None,
+                **self.stored_text.columns(sent.text),
                 content_type="text",
                 reply_to_message_id=None,
                 is_bot_message=True,

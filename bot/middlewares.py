@@ -11,30 +11,15 @@ from aiogram.types import Message, TelegramObject, Update
 
 from bot.senders import topic_id
 from bot.services import BotServices
+from core.content import StoredText
 from core.models import Message as MessageLog
 from core.models import SenderKind
-from core.settings import MessageContent
 
 log = logging.getLogger(__name__)
 
 GROUP_TYPES = frozenset({"group", "supergroup"})
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-
-
-def clean_text(text: str | None, limit: int = 16_384) -> str | None:
-    """Text safe for both databases: no NUL (PostgreSQL refuses it), valid UTF-8, bounded."""
-    if text is None:
-        return None
-    if len(text) > limit:
-        text = text[:limit]
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
 
 
 class RawLogMiddleware(BaseMiddleware):
@@ -50,7 +35,7 @@ class RawLogMiddleware(BaseMiddleware):
         self.state = services.state
         self.writer = services.writer
         self.clock = services.clock
-        self.full = services.settings.gate.message_content == MessageContent.FULL
+        self.text = StoredText.from_settings(services.settings.gate)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         gate = self.services.gate
@@ -77,16 +62,14 @@ class RawLogMiddleware(BaseMiddleware):
             return
         sender = message.from_user
         sender_chat = message.sender_chat
-        content = None
-        if self.full:
-            content = clean_text(message.text if message.text is not None else message.caption)
+        text = message.text if message.text is not None else message.caption
         reply = message.reply_to_message
         self.writer.put(
             MessageLog,
             telegram_message_id=message.message_id,
             chat_id=chat.id,
             user_id=sender.id if sender is not None else None,
-            content=content,
+            **self.text.columns(text),
             content_type=_content_type(message),
             reply_to_message_id=reply.message_id if reply is not None else None,
             is_bot_message=bool(sender.is_bot) if sender is not None else False,

@@ -24,9 +24,10 @@ def _load_settings(ctx: typer.Context) -> None:
 
 
 def _register() -> None:
-    from cli import bot, dashboard, db, demo, pipelines, privacy, production, telegram
+    from cli import bot, dashboard, db, demo, pipelines, privacy, production, retention, telegram
 
-    for module in (bot, dashboard, db, demo, pipelines, privacy, production, telegram):
+    modules = (bot, dashboard, db, demo, pipelines, privacy, production, retention, telegram)
+    for module in modules:
         app.registered_commands.extend(module.app.registered_commands)
 
 

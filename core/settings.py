@@ -96,10 +96,16 @@ DatabaseUrl = Annotated[str, BeforeValidator(normalize_database_url)]
 
 
 class MessageContent(StrEnum):
-    """How much of a group message the bot stores in ``messages.content``."""
+    """How much of a message's text the bot stores: ``full`` in ``messages.content``, ``hash``
+    a keyed hash in ``messages.content_hash`` (see :mod:`core.content`), ``none`` neither."""
 
     FULL = "full"
+    HASH = "hash"
     NONE = "none"
+
+
+HASH_KEY_MIN_LENGTH = 16
+"""Shortest ``MESSAGE_HASH_KEY`` accepted: a short key could be found by trying keys."""
 
 
 class DatabaseSettings(BaseSettings):
@@ -175,6 +181,22 @@ class GateSettings(BaseSettings):
     message_content: MessageContent = Field(
         default=MessageContent.FULL, validation_alias="MESSAGE_CONTENT"
     )
+    #: The HMAC key of ``MESSAGE_CONTENT=hash`` (required then). Changing it makes new hashes
+    #: differ from the stored ones: repeated spam is recognised within one key only.
+    message_hash_key: SecretStr = Field(
+        default=SecretStr(""), validation_alias="MESSAGE_HASH_KEY", validate_default=True
+    )
+
+    @field_validator("message_hash_key")
+    @classmethod
+    def _hash_key_when_hashing(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        hashing = info.data.get("message_content") == MessageContent.HASH
+        if hashing and len(value.get_secret_value()) < HASH_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"MESSAGE_CONTENT=hash needs a secret key of at least {HASH_KEY_MIN_LENGTH} "
+                "characters (e.g. the output of: openssl rand -hex 32)"
+            )
+        return value
 
 
 class LogWriterSettings(BaseSettings):
@@ -320,12 +342,20 @@ class Settings(BaseModel):
         return self.model_copy(update=areas)
 
 
-def describe_error(exc: ValidationError, prefix: str = "") -> str:
-    """One line naming each bad variable and why, no traceback."""
+def describe_error(
+    exc: ValidationError, prefix: str = "", model: type[BaseSettings] | None = None
+) -> str:
+    """One line naming each bad variable and why, no traceback.
+
+    ``model`` maps a field checked at its default (reported by field name) to its variable.
+    """
     parts = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         name = loc[0] if loc else "?"
+        field = model.model_fields.get(name) if model is not None else None
+        if field is not None and isinstance(field.validation_alias, str):
+            name = field.validation_alias
         variable = name if name.isupper() else f"{prefix}{name}".upper()
         message = err.get("msg", "invalid").removeprefix("Value error, ")
         parts.append(f"{variable}: {message}")
@@ -365,7 +395,7 @@ def _load(cls: type[BaseSettings]) -> Any:
     try:
         return cls()
     except ValidationError as exc:
-        raise SettingsError(describe_error(exc, _prefix(cls))) from None
+        raise SettingsError(describe_error(exc, _prefix(cls), cls)) from None
 
 
 def load_settings() -> Settings:

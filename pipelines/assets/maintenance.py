@@ -1,4 +1,4 @@
-"""Retention pruning: delete raw log rows past their retention, in short bounded batches."""
+"""Retention pruning: delete raw rows past their retention, in short bounded batches."""
 
 import datetime as dt
 from collections.abc import Mapping
@@ -14,34 +14,60 @@ from pipelines.transforms.retention import TIME_COLUMNS, cutoffs
 GROUP = "maintenance"
 
 
+def _expired(name: str, cutoff: dt.datetime) -> sa.ColumnElement[bool]:
+    """The rows of ``name`` that retention deletes: its time column before ``cutoff``."""
+    return table(name).c[TIME_COLUMNS[name]] < cutoff
+
+
+def _key(target: sa.Table) -> sa.Column[Any]:
+    """The table's one primary-key column (``id``, or the Telegram id it is keyed by)."""
+    (key,) = target.primary_key.columns
+    return key
+
+
 def prune(url: str, table_cutoffs: Mapping[str, dt.datetime], batch_size: int) -> dict[str, int]:
     """Delete rows older than each table's cutoff, ``batch_size`` rows per transaction.
 
-    Each batch is ``DELETE ... WHERE id IN (SELECT id ... ORDER BY id LIMIT n)`` committed on
-    its own, so a concurrent bot insert waits at most one short batch. Returns rows deleted
+    Each batch is ``DELETE ... WHERE key IN (SELECT key ... ORDER BY key LIMIT n)`` committed
+    on its own, so a concurrent bot insert waits at most one short batch. Returns rows deleted
     per table. Only the tables named in ``table_cutoffs`` are touched.
     """
     engine = sync_engine(url)
     deleted: dict[str, int] = {}
     for name, cutoff in table_cutoffs.items():
         target = table(name)
-        when = target.c[TIME_COLUMNS[name]]
+        key = _key(target)
         total = 0
         while True:
             batch = (
-                sa.select(target.c.id)
-                .where(when < cutoff)
-                .order_by(target.c.id)
+                sa.select(key)
+                .where(_expired(name, cutoff))
+                .order_by(key)
                 .limit(batch_size)
                 .scalar_subquery()
             )
             with engine.begin() as conn:
-                removed = conn.execute(sa.delete(target).where(target.c.id.in_(batch))).rowcount
+                removed = conn.execute(sa.delete(target).where(key.in_(batch))).rowcount
             total += removed
             if removed < batch_size:
                 break
         deleted[name] = total
     return deleted
+
+
+def count_expired(url: str, table_cutoffs: Mapping[str, dt.datetime]) -> dict[str, tuple[int, int]]:
+    """Per table, (rows :func:`prune` would delete now, rows it would keep); changes nothing.
+
+    The same condition as :func:`prune`, counted in one read-only transaction.
+    """
+    counts: dict[str, tuple[int, int]] = {}
+    with sync_engine(url).connect() as conn:
+        for name, cutoff in table_cutoffs.items():
+            expired = sa.func.count().filter(_expired(name, cutoff))
+            query = sa.select(expired, sa.func.count()).select_from(table(name))
+            gone, total = conn.execute(query).one()
+            counts[name] = (int(gone), int(total) - int(gone))
+    return counts
 
 
 @dg.asset(
@@ -54,10 +80,10 @@ def raw_log_retention(
     database: DatabaseResource,
     pipeline_config: PipelineConfigResource,
 ) -> dg.MaterializeResult[Any]:
-    """Deletes raw log rows older than RETENTION_DAYS (per-table overrides) in bounded batches.
-
-    Never touches analytics tables, member-count snapshots or summaries.
-    """
+    """Deletes raw rows older than RETENTION_DAYS (per-table overrides) in bounded batches:
+    the raw logs, alert deliveries, lifted mutes, users not seen since, long-blocked private
+    chats (``pipelines.transforms.retention``). Never touches analytics tables, member-count
+    snapshots, summaries, configuration or active mutes."""
     now = dt.datetime.now(dt.UTC)
     table_cutoffs = cutoffs(
         now, pipeline_config.retention_days, pipeline_config.retention_overrides

@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.app import install_redaction
 from core.db import create_engine
 from core.log_writer import LogWriter, read_rejected, spool_files
-from core.settings import BotSettings, Settings
+from core.settings import BotSettings, GateSettings, Settings
 from tests.core.log_writer_rows import verification, writer_settings
 
 TOKEN = "987654321:AAH-secretPartOfTheBotToken_0123456789"
 SECRET_PART = TOKEN.split(":", 1)[1]
 WEBHOOK_SECRET = "the-webhook-secret-value"
+HASH_KEY = "the-message-hash-key-value"
 
 
 def mode(path: Path) -> int:
@@ -112,7 +113,10 @@ def test_the_token_never_reaches_a_log_line_nor_a_traceback(
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     monkeypatch.setattr(logging.getLogger(), "handlers", [handler])  # as cli/bot.py configures
     install_redaction(
-        Settings(bot=BotSettings(token=TOKEN, webhook_secret=SecretStr(WEBHOOK_SECRET)))
+        Settings(
+            bot=BotSettings(token=TOKEN, webhook_secret=SecretStr(WEBHOOK_SECRET)),
+            gate=GateSettings(MESSAGE_CONTENT="hash", MESSAGE_HASH_KEY=HASH_KEY),
+        )
     )
     log = logging.getLogger("gatepulse.test.redaction")
     try:
@@ -121,11 +125,12 @@ def test_the_token_never_reaches_a_log_line_nor_a_traceback(
         log.exception("getMe with %s failed", TOKEN)
         log.error("no luck", exc_info=True)
     log.warning("secret %s", WEBHOOK_SECRET, stack_info=True)
+    log.warning("hash key %s", HASH_KEY)
     log.info("a token-shaped stranger 123456789:%s", "B" * 30)
     text = out.getvalue()
     assert "Traceback (most recent call last)" in text  # the traceback is still there...
     assert "InvalidURL" in text and "RuntimeError: request to" in text
     assert "The above exception was the direct cause" in text  # ...with its cause
-    for leak in (TOKEN, SECRET_PART, WEBHOOK_SECRET, "B" * 30):
+    for leak in (TOKEN, SECRET_PART, WEBHOOK_SECRET, HASH_KEY, "B" * 30):
         assert leak not in text  # ...but no secret anywhere in it
     assert text.count("https://api.telegram.org/bot***/getMe") == 4  # 2 tracebacks x 2 exceptions
