@@ -24,9 +24,9 @@ def _load_settings(ctx: typer.Context) -> None:
 
 
 def _register() -> None:
-    from cli import bot, dashboard, db, demo, pipelines, privacy, production, telegram
+    from cli import bot, dashboard, db, demo, doctor, pipelines, privacy, production, telegram
 
-    for module in (bot, dashboard, db, demo, pipelines, privacy, production, telegram):
+    for module in (bot, dashboard, db, demo, doctor, pipelines, privacy, production, telegram):
         app.registered_commands.extend(module.app.registered_commands)
 
 
