@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
+from aiogram.types import User
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,8 +25,10 @@ from bot.cache import MembershipCache
 from bot.dispatcher import create_dispatcher
 from bot.inflight import InFlight
 from bot.joinrequests import SWEEP_INTERVAL_S
+from bot.onboarding import Onboarding
 from bot.services import BotServices
-from bot.telegram import create_bot, redact
+from bot.startup import StartupError, check_database, connect, quiet_client_log, until_reachable
+from bot.telegram import ClientSettingsError, check_client_settings, create_bot, redact
 from core.clock import Clock
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
@@ -169,15 +172,21 @@ async def build_runtime(
         await writer.start()
     elif engine is None:
         raise TypeError("build_runtime: a shared writer needs its engine too")
-    bot = create_bot(
-        settings.bot,
-        writer,
-        clock=clock,
-        session=session,
-        gate=settings.gate,
-        sleep=sleep,
-        timer=timer,
-    )
+    try:
+        bot = create_bot(
+            settings.bot,
+            writer,
+            clock=clock,
+            session=session,
+            gate=settings.gate,
+            sleep=sleep,
+            timer=timer,
+        )
+    except ValueError:  # malformed settings: nothing may stay open behind the message
+        if owns_writer:
+            await writer.close()
+            await engine.dispose()
+        raise
     dp = create_dispatcher(
         settings,
         writer=writer,
@@ -196,14 +205,39 @@ async def build_runtime(
     return runtime
 
 
-async def run_polling(settings: Settings) -> None:
-    """Long-poll getUpdates until SIGINT/SIGTERM, then shut down cleanly."""
-    install_redaction(settings)
-    runtime = await build_runtime(settings)
+async def prepare(settings: Settings, *, once: bool = False) -> BotRuntime:
+    """What start-up checks before Telegram is asked anything: the token's and API base's
+    form, then the database (reachable, retried while it is not unless ``once``; migrated to
+    head), then :func:`build_runtime`. Expected failures raise
+    :class:`bot.startup.StartupError` (one sentence, no traceback)."""
     try:
-        me = await runtime.bot.get_me()
-        log.info("polling as @%s (id %s) against %s", me.username, me.id, _api_host(settings))
-        await runtime.bot.delete_webhook(drop_pending_updates=False)
+        check_client_settings(settings.bot)
+    except ClientSettingsError as exc:
+        raise StartupError(str(exc)) from None
+    await until_reachable(lambda: check_database(settings.db.url), once=once)
+    return await build_runtime(settings)
+
+
+def log_onboarding(me: User) -> None:
+    """The bot's @username and the links that add it with the rights the gate needs."""
+    if me.username:
+        for line in Onboarding(me.username).log_lines():
+            log.info("%s", line)
+
+
+async def run_polling(settings: Settings, *, once: bool = False) -> None:
+    """Long-poll getUpdates until SIGINT/SIGTERM, then shut down cleanly.
+
+    Start-up (:func:`prepare`, then getMe and the replacement of a webhook still set) retries
+    an unreachable Bot API or database unless ``once``; see :mod:`bot.startup`."""
+    install_redaction(settings)
+    runtime = await prepare(settings, once=once)
+    try:
+        host = _api_host(settings)
+        with quiet_client_log():
+            me = await until_reachable(lambda: connect(runtime.bot, host), once=once)
+        log.info("polling as @%s (id %s) against %s", me.username, me.id, host)
+        log_onboarding(me)
         await runtime.dp.start_polling(
             runtime.bot,
             allowed_updates=runtime.dp.resolve_used_update_types(),
@@ -270,37 +304,59 @@ def create_webhook_app(
     return app
 
 
-async def run_webhook(settings: Settings) -> None:
+async def run_webhook(settings: Settings, *, once: bool = False) -> None:
     """Serve the webhook on BOT_WEBHOOK_HOST:PORT until SIGINT/SIGTERM.
 
-    With ``BOT_WEBHOOK_URL`` set, registers it with Telegram (setWebhook with the secret).
+    Listens first, then (with ``BOT_WEBHOOK_URL`` set) registers the URL with Telegram
+    (setWebhook with the secret): Telegram's first delivery finds the server up. A port in use
+    or a URL Telegram refuses ends start-up with one sentence (:mod:`bot.startup`).
     """
     install_redaction(settings)
-    runtime = await build_runtime(settings)
+    runtime = await prepare(settings, once=once)
     cfg = settings.bot
-    secret = webhook_secret(settings)
-    app = create_webhook_app(runtime.dp, runtime.bot, path=cfg.webhook_path, secret=secret)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner: web.AppRunner | None = None
     try:
-        if cfg.webhook_url:
-            await runtime.bot.set_webhook(
-                cfg.webhook_url,
-                secret_token=secret,
-                allowed_updates=runtime.dp.resolve_used_update_types(),
-            )
+        secret = webhook_secret(settings)
+        app = create_webhook_app(runtime.dp, runtime.bot, path=cfg.webhook_path, secret=secret)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, cfg.webhook_host, cfg.webhook_port)
-        await site.start()
+        try:
+            await web.TCPSite(runner, cfg.webhook_host, cfg.webhook_port).start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {cfg.webhook_host}:{cfg.webhook_port} ({exc.strerror or exc})",
+                "stop what uses the port or change BOT_WEBHOOK_HOST/BOT_WEBHOOK_PORT",
+            ) from None
+        host = _api_host(settings)
+        allowed = runtime.dp.resolve_used_update_types()
+        with quiet_client_log():
+            me = await until_reachable(
+                lambda: connect(
+                    runtime.bot,
+                    host,
+                    webhook_url=cfg.webhook_url,
+                    secret=secret,
+                    allowed_updates=allowed,
+                ),
+                once=once,
+            )
         log.info(
-            "webhook listening on %s:%s%s", cfg.webhook_host, cfg.webhook_port, cfg.webhook_path
+            "webhook listening on %s:%s%s as @%s (id %s)",
+            cfg.webhook_host,
+            cfg.webhook_port,
+            cfg.webhook_path,
+            me.username,
+            me.id,
         )
+        log_onboarding(me)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
-        await runner.cleanup()  # stops taking updates; close() waits for those in flight
+        if runner is not None:
+            await runner.cleanup()  # stops taking updates; close() waits for those in flight
         await runtime.close()
 
 

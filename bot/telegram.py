@@ -60,7 +60,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.utils.token import TokenValidationError
+from aiogram.utils.token import TokenValidationError, validate_token
 
 from bot.reactions import tolerant_loads
 from core.clock import Clock, SystemClock
@@ -397,6 +397,38 @@ class OutgoingLimiter(BaseRequestMiddleware):
 
 
 # ---------------------------------------------------------------------------- the factory
+class ClientSettingsError(ValueError):
+    """``BOT_TOKEN`` or ``BOT_API_BASE`` cannot be used: ``str()`` says which and why."""
+
+
+def check_client_settings(settings: BotSettings, *, api_base: bool = True) -> None:
+    """Raise :class:`ClientSettingsError` for a malformed token (or API base), before any
+    call: start-up and ``gatepulse doctor`` report it in one line, without a traceback."""
+    try:
+        validate_token(settings.token.get_secret_value())
+    except TokenValidationError:
+        raise ClientSettingsError(
+            "BOT_TOKEN is not a bot token (expected the form 123456:ABC-DEF... from @BotFather)"
+        ) from None
+    if api_base:
+        api_server(settings)
+
+
+def api_server(settings: BotSettings) -> TelegramAPIServer:
+    """The Bot API server ``settings.api_base`` names, or :class:`ClientSettingsError`."""
+    base = settings.api_base.strip().rstrip("/")
+    try:
+        url = urlsplit(base)
+        valid = url.scheme in ("http", "https") and bool(url.hostname) and url.port != 0
+    except ValueError:  # a bad port, brackets, ...
+        valid = False
+    if not valid:
+        raise ClientSettingsError(
+            f"BOT_API_BASE must be an http(s) URL such as https://api.telegram.org, got {base!r}"
+        )
+    return TelegramAPIServer.from_base(base)
+
+
 def create_bot(
     settings: BotSettings,
     writer: LogWriter | RowSink | None = None,
@@ -413,25 +445,14 @@ def create_bot(
     ``session`` defaults to an ``AiohttpSession`` on ``settings.api_base``; ``limiter`` to an
     :class:`OutgoingLimiter` from ``gate`` (or the default 20/min per group, 30/s overall) on
     ``clock`` and ``sleep``. ``timer`` measures latency_ms (default ``time.perf_counter``: real
-    wall time; see :func:`simulated_timer` for simulations). Raises ``ValueError`` with a clear
-    message for a malformed token or API base.
+    wall time; see :func:`simulated_timer` for simulations). Raises
+    :class:`ClientSettingsError` (a ``ValueError``) with a clear message for a malformed token
+    or API base, before anything is opened.
     """
+    check_client_settings(settings, api_base=session is None)
     token = settings.token.get_secret_value()
     if session is None:
-        base = settings.api_base.strip().rstrip("/")
-        try:
-            url = urlsplit(base)
-            valid = url.scheme in ("http", "https") and bool(url.hostname) and url.port != 0
-        except ValueError:  # a bad port, brackets, ...
-            valid = False
-        if not valid:
-            raise ValueError(
-                f"BOT_API_BASE must be an http(s) URL such as https://api.telegram.org, "
-                f"got {base!r}"
-            )
-        session = AiohttpSession(
-            api=TelegramAPIServer.from_base(base), timeout=settings.request_timeout_s
-        )
+        session = AiohttpSession(api=api_server(settings), timeout=settings.request_timeout_s)
     if limiter is None:
         limiter = OutgoingLimiter.from_settings(
             gate or GateSettings.model_construct(), settings, clock=clock, sleep=sleep
@@ -441,9 +462,4 @@ def create_bot(
     session.middleware(
         ApiCallLogger(writer, clock=clock, token=token, timer=timer or time.perf_counter)
     )
-    try:
-        return Bot(token=token, session=session, default=DefaultBotProperties())
-    except TokenValidationError:
-        raise ValueError(
-            "BOT_TOKEN is not a bot token (expected the form 123456:ABC-DEF... from @BotFather)"
-        ) from None
+    return Bot(token=token, session=session, default=DefaultBotProperties())

@@ -23,7 +23,18 @@ HELP = (
     "Only the group's creator and administrators can use these commands."
 )
 
-START = "Hello! I am gatepulse, a subscription gate for Telegram groups.\n\n" + HELP
+START = (
+    "Hello! I am gatepulse, a subscription gate: newcomers to your group must join your "
+    "channels before they can write.\n\n"
+)
+STEPS_WITHOUT_LINKS = (
+    "Three steps protect a group:\n"
+    "1. Add me to your group (a supergroup) as an admin who can restrict members, delete "
+    "messages and invite users.\n"
+    "2. Add me to each channel members must join, as an admin.\n"
+    "3. In the group, send /protect @channel (or /protect @one @two).\n"
+    "/help lists every command."
+)
 
 NOT_ADMIN = "Only the group's administrators can do that."
 GROUP_ONLY = "This command works in a group where I am an administrator."

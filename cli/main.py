@@ -24,9 +24,31 @@ def _load_settings(ctx: typer.Context) -> None:
 
 
 def _register() -> None:
-    from cli import bot, dashboard, db, demo, pipelines, privacy, production, retention, telegram
+    from cli import (
+        bot,
+        dashboard,
+        db,
+        demo,
+        doctor,
+        pipelines,
+        privacy,
+        production,
+        retention,
+        telegram,
+    )
 
-    modules = (bot, dashboard, db, demo, pipelines, privacy, production, retention, telegram)
+    modules = (
+        bot,
+        dashboard,
+        db,
+        demo,
+        doctor,
+        pipelines,
+        privacy,
+        production,
+        retention,
+        telegram,
+    )
     for module in modules:
         app.registered_commands.extend(module.app.registered_commands)
 

@@ -153,6 +153,9 @@ class BotSettings(BaseSettings):
     retry_max_attempts: int = Field(default=3, ge=0, le=20)
     retry_max_wait_s: float = Field(default=60.0, gt=0)
     transient_retries: int = Field(default=1, ge=0, le=10)
+    #: at start-up, keep retrying an unreachable Bot API or database (false: exit at once with
+    #: the reason, as ``gatepulse bot --once`` does)
+    start_retry: bool = True
 
 
 class GateSettings(BaseSettings):

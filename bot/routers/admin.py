@@ -33,7 +33,7 @@ from bot.routers.chats import (
     on_migration,
     rights_of,
 )
-from bot.routers.commands import audit, authorized, command_args, reply
+from bot.routers.commands import audit, authorized, command_args, onboarding_of, reply
 from bot.services import BotServices
 from core.models import DigestFrequency, ErrorType, GroupSetting
 
@@ -73,14 +73,28 @@ async def _protect_problems(message: Message, bot: Bot) -> list[str]:
         return [f"I could not check my rights here ({_classify(exc).value}); try again later."]
     missing = missing_group_rights(rights_of(me))
     if missing:
-        return [f"I need to {describe_missing(missing)} in this group: make me an admin with "
-                "those rights, then /protect again."]  # fmt: skip
+        text = (
+            f"I need to {describe_missing(missing)} in this group: make me an admin with "
+            "those rights, then /protect again."
+        )
+        onboarding = await onboarding_of(bot)
+        if onboarding is not None:  # pick this group: Telegram adds the rights to mine
+            text += f"\nThis link grants them: {onboarding.group}"
+        return [text]
     if message.sender_chat is not None:
         return [
             "Send /protect as yourself, not anonymously: I must check that you administer "
             "each channel you link."
         ]
     return []
+
+
+async def _not_channel_admin(bot: Bot, label: str) -> str:
+    why = f"{label}: I am not an administrator there. Add me as an admin first."
+    onboarding = await onboarding_of(bot)
+    if onboarding is not None:
+        why += f" This link does it: {onboarding.channel}"
+    return why
 
 
 async def _describe_channel(
@@ -105,10 +119,10 @@ async def _describe_channel(
     except Exception as exc:
         kind = _classify(exc)
         if kind in (ErrorType.FORBIDDEN, ErrorType.CHAT_NOT_FOUND, ErrorType.BAD_REQUEST):
-            return None, f"{label}: I am not an administrator there. Add me as an admin first."
+            return None, await _not_channel_admin(bot, label)
         return None, f"{label}: Telegram did not answer ({kind.value}); try again later."
     if me.status not in ADMIN_STATUSES:
-        return None, f"{label}: I am not an administrator there. Add me as an admin first."
+        return None, await _not_channel_admin(bot, label)
     if caller is not None:
         try:
             theirs = await bot.get_chat_member(chat.id, caller.id)

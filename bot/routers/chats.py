@@ -18,14 +18,15 @@ from aiogram.filters import BaseFilter
 from aiogram.types import ChatMember, ChatMemberUpdated, Message
 
 from bot.gate import _quietly
+from bot.onboarding import GROUP_GATE_RIGHTS, RIGHT_WORDS
 from bot.private_chats import note_private_chat
 from bot.services import BotServices
 from core.models import AdminAuditLog, BotRight
 
 log = logging.getLogger(__name__)
 
-GATE_RIGHTS = ("can_restrict_members", "can_delete_messages")
-"""What the bot needs in a protected group to gate it."""
+GATE_RIGHTS = GROUP_GATE_RIGHTS
+"""What the bot needs in a protected group to gate it (:mod:`bot.onboarding` says why)."""
 
 
 def rights_of(member: ChatMember) -> dict[str, Any]:
@@ -50,11 +51,7 @@ def missing_group_rights(rights: dict[str, Any]) -> list[str]:
 
 
 def describe_missing(missing: list[str]) -> str:
-    names = {
-        "administrator": "be an administrator",
-        "can_restrict_members": "restrict members",
-        "can_delete_messages": "delete messages",
-    }
+    names = {"administrator": "be an administrator", **RIGHT_WORDS}
     return ", ".join(names.get(m, m) for m in missing)
 
 

@@ -12,6 +12,7 @@ from aiogram.types import Message
 
 from bot import texts
 from bot.gate import ADMIN_STATUSES, _classify, _quietly
+from bot.onboarding import Onboarding
 from bot.services import BotServices
 from core.models import AdminAuditLog, VerificationTrigger
 
@@ -79,6 +80,17 @@ async def authorized(message: Message, bot: Bot, services: BotServices, action: 
             return False  # muted and prompted: no second message
     await reply(message, texts.NOT_ADMIN)
     return False
+
+
+async def onboarding_of(bot: Bot) -> Onboarding | None:
+    """The links that add this bot with the rights it needs (``None`` while getMe fails, or
+    for a bot without a username: the texts then go without links)."""
+    try:
+        me = await bot.me()  # cached by aiogram after the first call (start-up makes it)
+    except Exception as exc:
+        log.info("getMe for the onboarding links failed: %s", _classify(exc).value)
+        return None
+    return Onboarding(me.username) if me.username else None
 
 
 def command_args(command: CommandObject) -> list[str]:

@@ -3,7 +3,7 @@ else."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
@@ -11,16 +11,21 @@ from bot import privacy, texts
 from bot.filters import CommandLike, InPrivate
 from bot.gate import _quietly
 from bot.private_chats import note_private_chat
+from bot.routers.commands import onboarding_of
 from bot.services import BotServices
 
 GROUP_COMMANDS = ("protect", "unprotect", "status", "settings", "allow", "deny", "alerts")
 
 
-async def cmd_start(message: Message, services: BotServices) -> None:
+async def cmd_start(message: Message, bot: Bot, services: BotServices) -> None:
+    """Greets, then walks an owner through the three steps, with the links that add the bot
+    with the rights it needs (:mod:`bot.onboarding`)."""
     user = message.from_user
     if user is not None and not user.is_bot:  # alerts may now be sent to them
         await note_private_chat(services.sessions, user.id, blocked=False, now=services.clock.now())
-    await _quietly(message.answer(texts.START), "sendMessage")
+    onboarding = await onboarding_of(bot)
+    steps = onboarding.steps() if onboarding is not None else texts.STEPS_WITHOUT_LINKS
+    await _quietly(message.answer(texts.START + steps), "sendMessage")
 
 
 async def cmd_help(message: Message) -> None:

@@ -214,10 +214,10 @@ class FakeTelegramServer:
                 status = resp.status
                 content_type = resp.content_type
         except (aiohttp.ClientError, TimeoutError) as exc:
-            self.world.webhook_errors.append(f"Connection error: {type(exc).__name__}")
+            self.world.record_webhook_error(f"Connection error: {type(exc).__name__}")
             return False
         if not 200 <= status < 300:
-            self.world.webhook_errors.append(f"Wrong response from the webhook: {status}")
+            self.world.record_webhook_error(f"Wrong response from the webhook: {status}")
             return False
         if content_type == "application/json" and body:
             await self._run_reply_method(body)

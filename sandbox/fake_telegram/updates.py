@@ -37,9 +37,17 @@ class _Updates(_State):
         self.allowed_updates: list[str] | None = None
         self.webhook: JsonDict = {"url": "", "secret_token": None}
         self.webhook_errors: list[str] = []
+        #: When the latest failed delivery happened (unix time), as getWebhookInfo reports it.
+        self.webhook_last_error_date: int | None = None
         self._waiters: list[asyncio.Future[None]] = []
         self._open_callbacks: set[str] = set()
         self._next_callback = 1
+
+    def record_webhook_error(self, message: str) -> None:
+        """A delivery to the webhook failed: getWebhookInfo shows ``message`` and its time in
+        ``last_error_message`` / ``last_error_date`` from now on (the newest failure wins)."""
+        self.webhook_errors.append(message)
+        self.webhook_last_error_date = self._now()
 
     # ------------------------------------------------------------------ updates
     def push_update(self, update: Mapping[str, Any]) -> int:
@@ -375,7 +383,7 @@ class _Updates(_State):
             if self.allowed_updates:
                 info["allowed_updates"] = list(self.allowed_updates)
             if self.webhook_errors:
-                info["last_error_date"] = self._now()
+                info["last_error_date"] = self.webhook_last_error_date or self._now()
                 info["last_error_message"] = self.webhook_errors[-1]
         return info
 

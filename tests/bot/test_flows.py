@@ -272,6 +272,10 @@ async def test_gatepulse_bot_polls_the_server_bot_api_base_names(tmp_path: Path)
     output = log.read_text()
     assert proc.returncode == 0, output[-2000:]
     assert "polling as @" in output
+    assert (  # where an owner is sent: the link that adds the bot with the gate's rights
+        "add @gatepulse_bot to a group: https://t.me/gatepulse_bot?startgroup=gatepulse"
+        "&admin=restrict_members+delete_messages+invite_users"
+    ) in output
     assert TOKEN.split(":", 1)[1] not in output
     async with engine.connect() as conn:
         rows = (
