@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -23,33 +24,14 @@ def _load_settings(ctx: typer.Context) -> None:
     ctx.obj = load_or_exit()
 
 
-def _register() -> None:
-    from cli import (
-        bot,
-        dashboard,
-        db,
-        demo,
-        doctor,
-        pipelines,
-        privacy,
-        production,
-        retention,
-        telegram,
-    )
+COMMAND_MODULES = ("bot", "dashboard", "db", "demo", "doctor", "pipelines", "privacy",
+                   "production", "retention", "telegram")  # fmt: skip
+"""The ``cli`` modules whose commands make up ``gatepulse``."""
 
-    modules = (
-        bot,
-        dashboard,
-        db,
-        demo,
-        doctor,
-        pipelines,
-        privacy,
-        production,
-        retention,
-        telegram,
-    )
-    for module in modules:
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"cli.{name}")
         app.registered_commands.extend(module.app.registered_commands)
 
 

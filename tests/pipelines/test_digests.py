@@ -22,7 +22,7 @@ from pipelines.resources import BotTelegramResource, DatabaseResource, PipelineC
 from pipelines.runner import RANGE_END_TAG, RANGE_START_TAG
 from pipelines.schedules import build_jobs, build_schedules
 from sandbox.fake_telegram.world import FakeWorld
-from tests.pipelines.fake_server import serving
+from tests.support.threaded_server import threaded_server as serving
 
 UTC = dt.UTC
 WEEK = "2026-03-02"

@@ -21,9 +21,9 @@ from pipelines.runner import materialize_range
 from pipelines.transforms.retention import TIME_COLUMNS
 from sandbox.fake_telegram.server import FakeTelegramServer
 from sandbox.fake_telegram.world import FakeWorld
-from tests.pipelines.fake_server import serving
 from tests.pipelines.results import materialization
 from tests.pipelines.seed import CHANNELS, FIRST_DAY, GROUPS, seed
+from tests.support.threaded_server import threaded_server as serving
 
 UTC = dt.UTC
 
