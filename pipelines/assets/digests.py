@@ -198,6 +198,15 @@ async def _send(digest: Pending, send: MessageSender, limiter: RateLimiter) -> P
         )
 
 
+def _record(conn: sa.Connection, digest_id: int, message_id: int) -> None:
+    digests = table("digests")
+    conn.execute(
+        sa.update(digests)
+        .where(digests.c.id == digest_id)
+        .values(posted_at=dt.datetime.now(dt.UTC), telegram_message_id=message_id)
+    )
+
+
 async def post_one(url: str, digest: Pending, send: MessageSender, limiter: RateLimiter) -> Posting:
     """Claim, send and record one digest (see the module docstring); never raises for a send.
 
@@ -224,11 +233,7 @@ async def post_one(url: str, digest: Pending, send: MessageSender, limiter: Rate
         if isinstance(sent, Posting):
             return sent
         with engine.begin() as conn:
-            conn.execute(
-                sa.update(digests)
-                .where(digests.c.id == row.id)
-                .values(posted_at=dt.datetime.now(dt.UTC), telegram_message_id=sent)
-            )
+            _record(conn, row.id, sent)
         return Posting(digest.chat_id, digest.week, "posted", message_id=sent)
     with engine.connect() as conn, conn.begin():
         row = conn.execute(mine.with_for_update(skip_locked=True)).first()
@@ -239,11 +244,7 @@ async def post_one(url: str, digest: Pending, send: MessageSender, limiter: Rate
         sent = await _send(digest, send, limiter)
         if isinstance(sent, Posting):
             return sent
-        conn.execute(
-            sa.update(digests)
-            .where(digests.c.id == row.id)
-            .values(posted_at=dt.datetime.now(dt.UTC), telegram_message_id=sent)
-        )
+        _record(conn, row.id, sent)
     return Posting(digest.chat_id, digest.week, "posted", message_id=sent)
 
 
