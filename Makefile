@@ -19,16 +19,17 @@ lint: bootstrap
 
 DEFAULT_DEMO_TEST := tests/e2e/test_demo_default.py
 
-test: lint  ## lint, the suite on SQLite, then the database tests on a throwaway PostgreSQL beside the default demo
-	@echo "==> pytest on SQLite"
-	$(UV) run pytest -m "not postgres" --ignore=$(DEFAULT_DEMO_TEST) $(PYTEST_ARGS)
-	@echo "==> database tests on PostgreSQL (throwaway server on 127.0.0.1), beside them the default demo on SQLite"
-	@# The default-demo guard is one long single-process run: it goes on the second core while
-	@# the PostgreSQL pass runs, its output is printed when both are done.
-	@log=$$(mktemp); \
-	$(UV) run pytest -p no:cacheprovider $(DEFAULT_DEMO_TEST) >"$$log" 2>&1 & demo=$$!; \
-	$(UV) run python -m tests.support.pg -- pytest -m "db or postgres" $(PYTEST_ARGS); pg=$$?; \
-	wait $$demo; guard=$$?; \
-	echo "==> the default demo on SQLite (run beside the PostgreSQL pass)"; cat "$$log"; rm -f "$$log"; \
-	test $$pg -eq 0 && test $$guard -eq 0
+test: lint  ## lint, then on two cores: the database tests on a throwaway PostgreSQL beside the suite on SQLite and the default demo
+	@# Two cores, three single-process runs: the PostgreSQL pass (the longest) goes on one core,
+	@# the SQLite pass and then the default-demo guard on the other. The SQLite pass and the guard
+	@# print as they go; the PostgreSQL pass's output is printed when all are done.
+	@pglog=$$(mktemp); \
+	$(UV) run python -m tests.support.pg -- pytest -p no:cacheprovider -m "db or postgres" $(PYTEST_ARGS) >"$$pglog" 2>&1 & pgjob=$$!; \
+	echo "==> pytest on SQLite (beside it: the database tests on PostgreSQL, a throwaway server on 127.0.0.1)"; \
+	$(UV) run pytest -m "not postgres" --ignore=$(DEFAULT_DEMO_TEST) $(PYTEST_ARGS); sqlite=$$?; \
+	echo "==> the default demo on SQLite"; \
+	$(UV) run pytest -p no:cacheprovider $(DEFAULT_DEMO_TEST); guard=$$?; \
+	wait $$pgjob; pg=$$?; \
+	echo "==> database tests on PostgreSQL (run beside the two above)"; cat "$$pglog"; rm -f "$$pglog"; \
+	test $$sqlite -eq 0 && test $$guard -eq 0 && test $$pg -eq 0
 	@echo "==> backends run: sqlite, postgresql"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+APT_LOCK = "/tmp/gatepulse-apt.lock"
+"""Held while apt-get runs, so that parallel test passes install one package at a time."""
 
 
 def apt_install(package: str, error: type[Exception], why: str) -> None:
@@ -23,10 +27,17 @@ def apt_install(package: str, error: type[Exception], why: str) -> None:
         )
     print(f"{why}: installing the OS package {package!r}...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise error(f"{' '.join(cmd)} failed: {done.stderr.strip()[-500:]}")
+    wait = ["-o", "DPkg::Lock::Timeout=600"]  # another apt-get (a parallel test pass) goes first
+    # `make test` runs two test passes at once: they install one package at a time
+    with Path(APT_LOCK).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for cmd in (
+            ["apt-get", *wait, "update", "-qq"],
+            ["apt-get", *wait, "install", "-y", "-qq", package],
+        ):
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise error(f"{' '.join(cmd)} failed: {done.stderr.strip()[-500:]}")
 
 
 def ensure_package(
