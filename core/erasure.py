@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db import Base, write_turn
+from core.settings import Settings
 
 BATCH = 2000
 """Rows per transaction: the bot's own writes wait at most one short batch."""
@@ -414,13 +415,12 @@ def to_json(data: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
 
 
-def erasure_key(settings: Any) -> bytes:
-    """The key of :func:`subject_hash`: ``MESSAGE_HASH_KEY`` when set, else the bot token's
-    secret (both are secrets the bot and the operator's CLI share; never stored)."""
-    gate_key = getattr(settings.gate, "message_hash_key", None)
-    if gate_key is not None:
-        return str(gate_key.get_secret_value()).encode()
-    return str(settings.bot.token.get_secret_value()).encode()
+def erasure_key(settings: Settings) -> bytes:
+    """The key of :func:`subject_hash`: ``MESSAGE_HASH_KEY`` when set (it is empty unless
+    ``MESSAGE_CONTENT=hash`` asks for it), else the bot token's secret; both are secrets the
+    bot and the operator's CLI share, and never stored."""
+    gate_key = settings.gate.message_hash_key.get_secret_value()
+    return (gate_key or settings.bot.token.get_secret_value()).encode()
 
 
 USER_ID_RE = re.compile(r"^[1-9][0-9]{0,18}$")

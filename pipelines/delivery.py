@@ -13,6 +13,7 @@ sent once to a recipient: a resolved or old alert is not sent late.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from core.db import create_engine
+from core.models.kinds import muted_alert_kinds
 from core.settings import LogWriterSettings
 from pipelines.io import sync_engine, table
 from pipelines.transforms.alert_delivery import (
@@ -28,7 +30,6 @@ from pipelines.transforms.alert_delivery import (
     Audience,
     GroupInfo,
     due,
-    muted_kinds,
     recipients,
     render,
 )
@@ -94,7 +95,7 @@ def read_state(url: str, now: dt.datetime, admin_chat_id: int | None) -> Deliver
         ):
             made[alert_id].append(Attempt(recipient, bool(ok), error_type))
         group_info = {
-            gid: GroupInfo(title, owner, muted_kinds(settings))
+            gid: GroupInfo(title, owner, muted_alert_kinds(settings))
             for gid, title, owner, settings in conn.execute(
                 sa.select(groups.c.id, groups.c.title, groups.c.owner_id, groups.c.settings)
             )
@@ -152,7 +153,7 @@ async def send_due(
     admins = {}
     for group_id in _groups_concerned(state):
         admins[group_id] = await _administrators(bot, group_id)
-    audience = Audience(**{**state.audience.__dict__, "admins": admins})
+    audience = dataclasses.replace(state.audience, admins=admins)
     made: list[tuple[int, int, bool, str | None, int | None]] = []
     for alert in state.alerts:
         made_before = state.attempts.get(alert.id, [])
@@ -241,7 +242,7 @@ def has_due(state: DeliveryState, max_attempts: int) -> bool:
     costs no lookup."""
     audience = state.audience
     everyone = {group_id: sorted(audience.reachable) for group_id in audience.groups}
-    superset = Audience(**{**audience.__dict__, "admins": everyone})
+    superset = dataclasses.replace(audience, admins=everyone)
     for alert in state.alerts:
         made = state.attempts.get(alert.id, [])
         if due(_targets(alert, superset, made), made, max_attempts):

@@ -19,11 +19,11 @@ from aiogram.types import Message
 from bot import texts
 from bot.routers.commands import audit, authorized, command_args, reply
 from bot.services import BotServices
-from core.models import AlertKind
+from core.models.kinds import AlertKind, GroupSetting, muted_alert_kinds
 
 log = logging.getLogger(__name__)
 
-MUTED_SETTING = "alerts_muted"
+MUTED_SETTING = GroupSetting.ALERTS_MUTED.value
 KINDS = tuple(k.value for k in AlertKind)
 DESCRIPTIONS = {
     AlertKind.RAID.value: "a raid: the gate locked the group down",
@@ -35,8 +35,7 @@ DESCRIPTIONS = {
 
 
 def _muted(settings: Mapping[str, Any] | None) -> list[str]:
-    raw = (settings or {}).get(MUTED_SETTING)
-    return sorted(str(k) for k in raw if str(k) in KINDS) if isinstance(raw, list) else []
+    return sorted(muted_alert_kinds(settings))
 
 
 def _listing(muted: list[str]) -> str:

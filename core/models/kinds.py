@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -92,6 +93,17 @@ class GroupSetting(StrEnum):
 
     DIGEST = "digest"  # a DigestFrequency value
     TOP_POSTERS = "top_posters"  # bool: name the week's top posters in the digest
+    ALERTS_MUTED = "alerts_muted"  # list of AlertKind values: not sent to the group's admins
+
+
+def muted_alert_kinds(settings: Mapping[str, Any] | None) -> frozenset[str]:
+    """The alert kinds muted in a group's ``settings`` JSON (``/alerts mute``); unknown names
+    and a malformed value are ignored."""
+    raw = (settings or {}).get(GroupSetting.ALERTS_MUTED.value)
+    if not isinstance(raw, list):
+        return frozenset()
+    known = {k.value for k in AlertKind}
+    return frozenset(str(k) for k in raw if str(k) in known)
 
 
 class DigestFrequency(StrEnum):

@@ -24,8 +24,6 @@ from typing import Any
 
 from core.models.kinds import AlertKind, ErrorType
 
-MUTED_SETTING = "alerts_muted"
-"""``protected_groups.settings`` key: the alert kinds a group's admins muted."""
 FINAL_ERRORS = frozenset({ErrorType.FORBIDDEN.value, ErrorType.BAD_REQUEST.value,
                           ErrorType.CHAT_NOT_FOUND.value})  # fmt: skip
 """A failed attempt of these types is not retried: the chat will not take the message."""
@@ -57,15 +55,6 @@ class Audience:
     reachable: frozenset[int]  # users who started the bot in private and did not block it
     admin_chat_id: int | None = None
     channel_titles: Mapping[int, str | None] = field(default_factory=dict)
-
-
-def muted_kinds(settings: Mapping[str, Any] | None) -> frozenset[str]:
-    """The alert kinds muted in a group's ``settings`` JSON (unknown names ignored)."""
-    raw = (settings or {}).get(MUTED_SETTING) or []
-    if not isinstance(raw, list):
-        return frozenset()
-    known = {k.value for k in AlertKind}
-    return frozenset(str(k) for k in raw if str(k) in known)
 
 
 def _group_people(group_id: int, kind: str, audience: Audience) -> set[int]:

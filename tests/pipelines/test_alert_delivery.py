@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from core.models.kinds import muted_alert_kinds as muted_kinds
 from core.settings import LogWriterSettings
 from pipelines.delivery import deliver_alerts
 from pipelines.io import sync_engine, table
@@ -18,7 +19,6 @@ from pipelines.transforms.alert_delivery import (
     Audience,
     GroupInfo,
     due,
-    muted_kinds,
     recipients,
     render,
 )
