@@ -233,6 +233,8 @@ class PipelineSettings(BaseSettings):
         default_factory=dict, validation_alias="RETENTION_DAYS_OVERRIDES"
     )
     retention_batch_size: int = Field(default=5000, ge=100)
+    #: PostgreSQL: day partitions of the raw logs made ahead of today (core.partitions)
+    partitions_ahead_days: int = Field(default=7, ge=1, le=366)
     sync_concurrency: int = Field(default=8, ge=1)
     sync_rate_per_s: float = Field(default=20.0, gt=0)
     digest_sends_per_s: float = Field(default=5.0, gt=0)

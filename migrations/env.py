@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 import core.models  # noqa: F401 - registers every table on Base.metadata
 from core.db import Base, UTCDateTime, backend_of, create_engine
+from core.partitions import partition_names
 from core.settings import DatabaseSettings
 
 config = context.config
@@ -37,7 +38,20 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 def _configure(connection: Connection | None = None, **extra: Any) -> None:
     backend = connection.dialect.name if connection else backend_of(_url())
     is_sqlite = backend == "sqlite"
+    # The raw logs' day partitions (PostgreSQL) are tables the models do not list on purpose:
+    # autogenerate must not propose to drop them (core.partitions). Read lazily, inside
+    # Alembic's transaction: a query here would begin one that Alembic then never commits.
+    partitions: list[set[str]] = []
+
+    def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+        if type_ != "table" or connection is None:
+            return True
+        if not partitions:
+            partitions.append(partition_names(connection))
+        return name not in partitions[0]
+
     context.configure(
+        include_name=include_name,
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,

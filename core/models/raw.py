@@ -24,6 +24,14 @@ from core.models.kinds import (
     _now,
 )
 
+PARTITION_BY_DAY: dict[str, Any] = {"info": {"partition_by": "day"}}
+"""``__table_args__`` marker of the large append-only raw logs: on PostgreSQL they are
+range-partitioned by UTC day on their time column (:mod:`core.partitions`; the migration
+``partition raw logs by day`` converts them). SQLite keeps plain tables. The models keep their
+single-column ``id`` key: PostgreSQL's primary key there is ``(id, time)``, as a partitioned
+table's must include the partition key, and autogenerate compares neither keys nor
+partitioning, so ``alembic check`` stays clean on both backends."""
+
 
 class User(Base):
     """Every Telegram user the bot has seen."""
@@ -50,6 +58,7 @@ class VerificationLog(Base):
         sa.Index(None, "group_id", "timestamp"),
         sa.Index(None, "error_type"),
         sa.Index(None, "timestamp", "cached"),
+        PARTITION_BY_DAY,
     )
 
     id: Mapped[int] = _id()
@@ -68,7 +77,7 @@ class ApiCallLog(Base):
     """Every Telegram Bot API call, from the bot or a pipeline."""
 
     __tablename__ = "api_call_log"
-    __table_args__ = (sa.Index(None, "method", "timestamp"),)
+    __table_args__ = (sa.Index(None, "method", "timestamp"), PARTITION_BY_DAY)
 
     id: Mapped[int] = _id()
     method: Mapped[str] = mapped_column(sa.String(64), index=True, info=NOT_EMPTY)
@@ -91,6 +100,7 @@ class Message(Base):
         sa.Index(None, "chat_id", "created_at"),
         sa.Index(None, "chat_id", "telegram_message_id"),
         sa.Index(None, "content_hash"),
+        PARTITION_BY_DAY,
     )
 
     id: Mapped[int] = _id()
@@ -114,7 +124,11 @@ class MemberEvent(Base):
     """A join, leave or kick in a protected group or a linked channel."""
 
     __tablename__ = "member_events"
-    __table_args__ = (sa.Index(None, "chat_id", "timestamp"), sa.Index(None, "timestamp"))
+    __table_args__ = (
+        sa.Index(None, "chat_id", "timestamp"),
+        sa.Index(None, "timestamp"),
+        PARTITION_BY_DAY,
+    )
 
     id: Mapped[int] = _id()
     chat_id: Mapped[int]
@@ -130,7 +144,11 @@ class GateEvent(Base):
     """One thing the gate did or saw, in the order it happened (append-only)."""
 
     __tablename__ = "gate_events"
-    __table_args__ = (sa.Index(None, "group_id", "timestamp"), sa.Index(None, "timestamp"))
+    __table_args__ = (
+        sa.Index(None, "group_id", "timestamp"),
+        sa.Index(None, "timestamp"),
+        PARTITION_BY_DAY,
+    )
 
     id: Mapped[int] = _id()
     timestamp: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
@@ -161,7 +179,11 @@ class ReactionEvent(Base):
     totals (``message_reaction_count``, ``user_id`` NULL), as reactions added and removed."""
 
     __tablename__ = "reaction_events"
-    __table_args__ = (sa.Index(None, "chat_id", "timestamp"), sa.Index(None, "timestamp"))
+    __table_args__ = (
+        sa.Index(None, "chat_id", "timestamp"),
+        sa.Index(None, "timestamp"),
+        PARTITION_BY_DAY,
+    )
 
     id: Mapped[int] = _id()
     timestamp: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
