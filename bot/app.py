@@ -32,6 +32,7 @@ from bot.telegram import ClientSettingsError, check_client_settings, create_bot,
 from core.clock import Clock
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
+from core.partitions import prepare_partitions
 from core.settings import Settings
 from core.sleep import Sleep
 
@@ -215,6 +216,7 @@ async def prepare(settings: Settings, *, once: bool = False) -> BotRuntime:
     except ClientSettingsError as exc:
         raise StartupError(str(exc)) from None
     await until_reachable(lambda: check_database(settings.db.url), once=once)
+    await prepare_partitions(settings.db.url, settings.pipelines.partitions_ahead_days)
     return await build_runtime(settings)
 
 

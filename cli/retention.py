@@ -20,8 +20,8 @@ def retention_cmd(
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
-        help="Delete nothing: print per table its retention, cutoff, and the rows that would "
-        "go and stay.",
+        help="Delete nothing: print per table its retention, cutoff, the rows that would go and "
+        "stay, and (PostgreSQL) the day partitions that would be dropped whole.",
     ),
 ) -> None:
     """Prune raw rows past their retention now, as the nightly raw_log_retention asset does.
@@ -29,11 +29,12 @@ def retention_cmd(
     Each table keeps RETENTION_DAYS days (RETENTION_DAYS_OVERRIDES per table, e.g.
     '{"messages": 30}'): the raw logs, alert deliveries, lifted mutes, users not seen since,
     and private chats that blocked the bot. Configuration, active mutes, alerts, analytics
-    and summaries are never pruned (docs/PRIVACY.md). Deletes in batches of
-    PIPELINES_RETENTION_BATCH_SIZE rows, each committed on its own, so a running bot waits
+    and summaries are never pruned (docs/PRIVACY.md). On PostgreSQL the day partitions of the
+    large raw logs wholly past the cutoff are dropped at once; the rest is deleted in batches
+    of PIPELINES_RETENTION_BATCH_SIZE rows, each committed on its own, so a running bot waits
     at most one short batch. Run it with --dry-run first to see what would go.
     """
-    from pipelines.assets.maintenance import count_expired, prune
+    from pipelines.assets.maintenance import count_expired, partitions_to_drop, prune
     from pipelines.transforms.retention import cutoffs, retention_days
 
     settings = settings_of(ctx).pipelines
@@ -49,8 +50,10 @@ def retention_cmd(
     try:
         if dry_run:
             counts = count_expired(url, table_cutoffs)
+            to_drop = partitions_to_drop(url, table_cutoffs)
         else:
-            deleted = prune(url, table_cutoffs, settings.retention_batch_size)
+            dropped: dict[str, list[str]] = {}
+            deleted = prune(url, table_cutoffs, settings.retention_batch_size, dropped)
     except Exception as exc:  # no schema yet, unreachable server...
         what = "read" if dry_run else "prune"
         typer.secho(f"error: cannot {what} the database: {exc}", fg="red", err=True)
@@ -60,22 +63,37 @@ def retention_cmd(
             title=f"retention dry run at {now:%Y-%m-%d %H:%M} UTC: nothing deleted",
             title_justify="left",
         )
-        for column in ("table", "days", "cutoff (UTC)", "would go", "kept"):
+        columns = ("table", "days", "cutoff (UTC)", "would go", "kept", "partitions dropped")
+        for column in columns:
             table.add_column(column, justify="left" if column == "table" else "right")
         for name, (gone, kept) in counts.items():
             cutoff = f"{table_cutoffs[name]:%Y-%m-%d %H:%M}"
-            table.add_row(name, str(days[name]), cutoff, f"{gone:,}", f"{kept:,}")
+            parts = to_drop.get(name, [])
+            table.add_row(name, str(days[name]), cutoff, f"{gone:,}", f"{kept:,}", _dropped(parts))
         table.add_section()
+        every = [p for parts in to_drop.values() for p in parts]
         table.add_row(
             "total", "", "", f"{sum(g for g, _ in counts.values()):,}",
-            f"{sum(k for _, k in counts.values()):,}",
+            f"{sum(k for _, k in counts.values()):,}", _dropped(every),
         )  # fmt: skip
     else:
         table = Table(title=f"retention at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
         table.add_column("table")
         table.add_column("rows deleted", justify="right")
+        table.add_column("partitions dropped", justify="right")
         for name, n in deleted.items():
-            table.add_row(name, f"{n:,}")
+            table.add_row(name, f"{n:,}", str(len(dropped.get(name, []))))
         table.add_section()
-        table.add_row("total", f"{sum(deleted.values()):,}")
+        table.add_row(
+            "total", f"{sum(deleted.values()):,}", str(sum(len(p) for p in dropped.values()))
+        )
     console.print(table)
+    if dry_run:
+        for name, parts in to_drop.items():
+            listed = ", ".join(f"{p} ({rows:,} rows)" for p, rows in parts)
+            console.print(f"{name}: would drop {listed}", soft_wrap=True)
+
+
+def _dropped(parts: list[tuple[str, int]]) -> str:
+    """``"2 (1,234 rows)"``: partitions that would be dropped whole and the rows they hold."""
+    return f"{len(parts)} ({sum(rows for _, rows in parts):,} rows)" if parts else "0"

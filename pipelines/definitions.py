@@ -17,7 +17,7 @@ from core.settings import PipelineSettings, Settings, load_settings, normalize_d
 from pipelines.assets.alerts import alerts_asset
 from pipelines.assets.analytics import build_analytics_assets, build_freshness_checks
 from pipelines.assets.digests import build_digests_asset
-from pipelines.assets.maintenance import raw_log_retention
+from pipelines.assets.maintenance import raw_log_partitions, raw_log_retention
 from pipelines.assets.summaries import build_summaries_asset
 from pipelines.assets.telegram import member_counts
 from pipelines.partitions import daily_partitions, weekly_partitions
@@ -44,6 +44,7 @@ def build_assets(settings: PipelineSettings) -> list[dg.AssetsDefinition]:
             *build_analytics_assets(partitions),
             build_summaries_asset(partitions),
             raw_log_retention,
+            raw_log_partitions,
             member_counts,
             alerts_asset,
             build_digests_asset(weekly_partitions(settings.partitions_start)),

@@ -87,6 +87,11 @@ class PipelineConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     retention_batch_size: int = Field(
         default=_default(PipelineSettings, "retention_batch_size"), ge=1
     )
+    partitions_ahead_days: int = Field(
+        default=_default(PipelineSettings, "partitions_ahead_days"),
+        ge=1,
+        description="PostgreSQL: day partitions of the raw logs made ahead of today.",
+    )
     sync_concurrency: int = Field(default=_default(PipelineSettings, "sync_concurrency"), ge=1)
     sync_rate_per_s: float = Field(default=_default(PipelineSettings, "sync_rate_per_s"), gt=0)
     digest_sends_per_s: float = Field(
@@ -113,6 +118,7 @@ class PipelineConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             retention_days=pipelines.retention_days,
             retention_overrides=dict(pipelines.retention_overrides),
             retention_batch_size=pipelines.retention_batch_size,
+            partitions_ahead_days=pipelines.partitions_ahead_days,
             sync_concurrency=pipelines.sync_concurrency,
             sync_rate_per_s=pipelines.sync_rate_per_s,
             digest_sends_per_s=pipelines.digest_sends_per_s,

@@ -1,7 +1,8 @@
 """Jobs and schedules.
 
 - today's partition of every analytics table, hourly (minute 5);
-- yesterday finalized daily at 00:30 UTC: analytics and summaries; retention at 00:45 UTC;
+- yesterday finalized daily at 00:30 UTC: analytics and summaries; retention and the raw
+  logs' day partitions ahead (PostgreSQL) at 00:45 UTC;
 - member-count sync every 15 minutes;
 - the alert rules every 5 minutes;
 - last week's digests on Monday at 06:00 UTC (after 00:30 has finalized Sunday).
@@ -43,7 +44,7 @@ def build_jobs() -> dict[str, Any]:
         "retention_job": dg.define_asset_job(
             "retention_job",
             selection=dg.AssetSelection.groups(MAINTENANCE_GROUP),
-            description="Prune raw logs past their retention.",
+            description="Prune raw logs past their retention; make their day partitions ahead.",
         ),
         "member_counts_job": dg.define_asset_job(
             "member_counts_job",
@@ -83,7 +84,8 @@ def build_schedules(
         cron_schedule="45 0 * * *",
         job=jobs["retention_job"],
         execution_timezone="UTC",
-        description="Prune raw logs once a day, after yesterday is finalized.",
+        description="Prune raw logs and make their day partitions ahead, once a day, after "
+        "yesterday is finalized.",
     )
     member_counts_every_15_minutes = dg.ScheduleDefinition(
         name="member_counts_every_15_minutes",

@@ -1,4 +1,9 @@
-"""Retention pruning: delete raw rows past their retention, in short bounded batches."""
+"""Raw-log upkeep: retention pruning, and the day partitions of the raw logs on PostgreSQL.
+
+Retention deletes in short bounded batches; on PostgreSQL the partitioned raw logs
+(:mod:`core.partitions`) first lose every day partition wholly past the cutoff with one
+``DROP``, so that only the partly expired day and the default partition are deleted in batches.
+"""
 
 import datetime as dt
 from collections.abc import Mapping
@@ -7,6 +12,14 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
+from core.partitions import (
+    days_ahead,
+    drop_partition,
+    ensure_partitions,
+    expired_partitions,
+    partitioned_tables,
+    stray_days,
+)
 from pipelines.io import sync_engine, table
 from pipelines.resources import DatabaseResource, PipelineConfigResource
 from pipelines.transforms.retention import TIME_COLUMNS, cutoffs
@@ -25,19 +38,38 @@ def _key(target: sa.Table) -> sa.Column[Any]:
     return key
 
 
-def prune(url: str, table_cutoffs: Mapping[str, dt.datetime], batch_size: int) -> dict[str, int]:
-    """Delete rows older than each table's cutoff, ``batch_size`` rows per transaction.
+def prune(
+    url: str,
+    table_cutoffs: Mapping[str, dt.datetime],
+    batch_size: int,
+    dropped: dict[str, list[str]] | None = None,
+) -> dict[str, int]:
+    """Delete rows older than each table's cutoff; return rows deleted per table.
 
-    Each batch is ``DELETE ... WHERE key IN (SELECT key ... ORDER BY key LIMIT n)`` committed
-    on its own, so a concurrent bot insert waits at most one short batch. Returns rows deleted
-    per table. Only the tables named in ``table_cutoffs`` are touched.
+    PostgreSQL, partitioned raw logs: each day partition wholly before the cutoff is detached
+    and dropped (its rows counted first), one transaction per partition; its name is added to
+    ``dropped[table]`` when ``dropped`` is given. Then, everywhere, what is left before the
+    cutoff (the partly expired day and the default partition there; everything on SQLite) goes
+    in batches: ``DELETE ... WHERE time < cutoff AND key IN (SELECT key ... ORDER BY key LIMIT
+    n)`` committed on its own, so a concurrent bot insert waits at most one short batch (the
+    time condition lets PostgreSQL prune the batch to the partitions that can hold such rows).
+    Only the tables named in ``table_cutoffs`` are touched.
     """
     engine = sync_engine(url)
+    by_day = partitioned_tables() if engine.dialect.name == "postgresql" else {}
     deleted: dict[str, int] = {}
     for name, cutoff in table_cutoffs.items():
         target = table(name)
         key = _key(target)
         total = 0
+        if name in by_day:
+            with engine.connect() as conn:
+                expired = expired_partitions(conn, name, cutoff)
+            for partition in expired:
+                with engine.begin() as conn:
+                    total += drop_partition(conn, name, partition)
+                if dropped is not None:
+                    dropped.setdefault(name, []).append(partition)
         while True:
             batch = (
                 sa.select(key)
@@ -47,7 +79,9 @@ def prune(url: str, table_cutoffs: Mapping[str, dt.datetime], batch_size: int) -
                 .scalar_subquery()
             )
             with engine.begin() as conn:
-                removed = conn.execute(sa.delete(target).where(key.in_(batch))).rowcount
+                removed = conn.execute(
+                    sa.delete(target).where(_expired(name, cutoff), key.in_(batch))
+                ).rowcount
             total += removed
             if removed < batch_size:
                 break
@@ -70,6 +104,64 @@ def count_expired(url: str, table_cutoffs: Mapping[str, dt.datetime]) -> dict[st
     return counts
 
 
+def partitions_to_drop(
+    url: str, table_cutoffs: Mapping[str, dt.datetime]
+) -> dict[str, list[tuple[str, int]]]:
+    """Per partitioned table, the day partitions :func:`prune` would drop now, with their
+    rows; changes nothing (empty on SQLite)."""
+    engine = sync_engine(url)
+    if engine.dialect.name != "postgresql":
+        return {}
+    plan: dict[str, list[tuple[str, int]]] = {}
+    with engine.connect() as conn:
+        for name in partitioned_tables():
+            if name not in table_cutoffs:
+                continue
+            for partition in expired_partitions(conn, name, table_cutoffs[name]):
+                rows = conn.execute(sa.select(sa.func.count()).select_from(sa.table(partition)))
+                plan.setdefault(name, []).append((partition, int(rows.scalar_one())))
+    return plan
+
+
+def make_partitions(url: str, today: dt.date, ahead: int) -> list[str]:
+    """Make the raw logs' day partitions of ``today`` .. ``today + ahead``, and of every day
+    with rows in a default partition (they move out into their day's partition, which
+    retention can then drop whole); PostgreSQL only. Returns the partitions created."""
+    engine = sync_engine(url)
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.begin() as conn:
+        return ensure_partitions(conn, [*days_ahead(today, ahead), *stray_days(conn)])
+
+
+@dg.asset(
+    name="raw_log_partitions",
+    group_name=GROUP,
+    kinds={"sql", "postgres"},
+)
+def raw_log_partitions(
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    pipeline_config: PipelineConfigResource,
+) -> dg.MaterializeResult[Any]:
+    """Makes the day partitions of the large raw logs on PostgreSQL for today and the next
+    PIPELINES_PARTITIONS_AHEAD_DAYS days (``core.partitions``), and of any day whose rows
+    landed in a default partition meanwhile (moving them out of it). Idempotent; nothing to do
+    on SQLite."""
+    today = dt.datetime.now(dt.UTC).date()
+    created = make_partitions(database.database_url, today, pipeline_config.partitions_ahead_days)
+    context.log.info(f"created {len(created)} partitions: {created}")
+    return dg.MaterializeResult(
+        metadata={
+            "row_count": len(created),
+            "created": dg.MetadataValue.json(created),
+            "through": (
+                today + dt.timedelta(days=pipeline_config.partitions_ahead_days)
+            ).isoformat(),
+        }
+    )
+
+
 @dg.asset(
     name="raw_log_retention",
     group_name=GROUP,
@@ -80,20 +172,25 @@ def raw_log_retention(
     database: DatabaseResource,
     pipeline_config: PipelineConfigResource,
 ) -> dg.MaterializeResult[Any]:
-    """Deletes raw rows older than RETENTION_DAYS (per-table overrides) in bounded batches:
-    the raw logs, alert deliveries, lifted mutes, users not seen since, long-blocked private
+    """Deletes raw rows older than RETENTION_DAYS (per-table overrides): on PostgreSQL whole
+    day partitions of the large raw logs are dropped, the rest goes in bounded batches: the
+    raw logs, alert deliveries, lifted mutes, users not seen since, long-blocked private
     chats (``pipelines.transforms.retention``). Never touches analytics tables, member-count
     snapshots, summaries, configuration or active mutes."""
     now = dt.datetime.now(dt.UTC)
     table_cutoffs = cutoffs(
         now, pipeline_config.retention_days, pipeline_config.retention_overrides
     )
-    deleted = prune(database.database_url, table_cutoffs, pipeline_config.retention_batch_size)
-    context.log.info(f"retention deleted {deleted}")
+    dropped: dict[str, list[str]] = {}
+    deleted = prune(
+        database.database_url, table_cutoffs, pipeline_config.retention_batch_size, dropped
+    )
+    context.log.info(f"retention deleted {deleted}; partitions dropped: {dropped}")
     return dg.MaterializeResult(
         metadata={
             "row_count": sum(deleted.values()),
             "deleted": dg.MetadataValue.json(deleted),
+            "partitions_dropped": dg.MetadataValue.json(dropped),
             "cutoffs": dg.MetadataValue.json({k: v.isoformat() for k, v in table_cutoffs.items()}),
         }
     )
