@@ -275,14 +275,18 @@ def expired_partitions(conn: sa.Connection, table: str, cutoff: dt.datetime) -> 
     return [by_day[d] for d in expired_days(by_day, cutoff)]
 
 
-def drop_partition(conn: sa.Connection, parent: str, name: str) -> int:
-    """Detach and drop one partition of ``parent``; return the rows it held (counted first,
-    for the retention report). Runs in the caller's transaction."""
+def partition_rows(conn: sa.Connection, name: str) -> int:
+    """The rows a partition holds (for retention's report: counted before the drop, outside
+    its lock, as an expired day gets no new rows)."""
+    return int(conn.execute(sa.text(f"SELECT count(*) FROM {_q(conn, name)}")).scalar_one())
+
+
+def drop_partition(conn: sa.Connection, parent: str, name: str) -> None:
+    """Detach and drop one partition of ``parent``, in the caller's transaction (its lock on
+    the parent is held only for these two catalogue changes)."""
     conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-    rows = int(conn.execute(sa.text(f"SELECT count(*) FROM {_q(conn, name)}")).scalar_one())
     conn.execute(sa.text(f"ALTER TABLE {_q(conn, parent)} DETACH PARTITION {_q(conn, name)}"))
     conn.execute(sa.text(f"DROP TABLE {_q(conn, name)}"))
-    return rows
 
 
 __all__ = [
@@ -300,6 +304,7 @@ __all__ = [
     "is_partitioned",
     "partition_name",
     "partition_names",
+    "partition_rows",
     "partitioned_tables",
     "prepare_partitions",
     "stray_days",

@@ -17,6 +17,7 @@ from core.partitions import (
     drop_partition,
     ensure_partitions,
     expired_partitions,
+    partition_rows,
     partitioned_tables,
     stray_days,
 )
@@ -46,8 +47,8 @@ def prune(
 ) -> dict[str, int]:
     """Delete rows older than each table's cutoff; return rows deleted per table.
 
-    PostgreSQL, partitioned raw logs: each day partition wholly before the cutoff is detached
-    and dropped (its rows counted first), one transaction per partition; its name is added to
+    PostgreSQL, partitioned raw logs: each day partition wholly before the cutoff is counted,
+    then detached and dropped in a transaction of its own; its name is added to
     ``dropped[table]`` when ``dropped`` is given. Then, everywhere, what is left before the
     cutoff (the partly expired day and the default partition there; everything on SQLite) goes
     in batches: ``DELETE ... WHERE time < cutoff AND key IN (SELECT key ... ORDER BY key LIMIT
@@ -58,35 +59,44 @@ def prune(
     engine = sync_engine(url)
     by_day = partitioned_tables() if engine.dialect.name == "postgresql" else {}
     deleted: dict[str, int] = {}
-    for name, cutoff in table_cutoffs.items():
-        target = table(name)
-        key = _key(target)
-        total = 0
-        if name in by_day:
-            with engine.connect() as conn:
-                expired = expired_partitions(conn, name, cutoff)
-            for partition in expired:
-                with engine.begin() as conn:
-                    total += drop_partition(conn, name, partition)
-                if dropped is not None:
-                    dropped.setdefault(name, []).append(partition)
-        while True:
-            batch = (
-                sa.select(key)
-                .where(_expired(name, cutoff))
-                .order_by(key)
-                .limit(batch_size)
-                .scalar_subquery()
-            )
-            with engine.begin() as conn:
-                removed = conn.execute(
-                    sa.delete(target).where(_expired(name, cutoff), key.in_(batch))
-                ).rowcount
-            total += removed
-            if removed < batch_size:
-                break
-        deleted[name] = total
+    with engine.connect() as conn:  # one connection, one transaction per step
+        for name, cutoff in table_cutoffs.items():
+            total = 0
+            if name in by_day:
+                with conn.begin():
+                    expired = expired_partitions(conn, name, cutoff)
+                for partition in expired:
+                    with conn.begin():
+                        total += partition_rows(conn, partition)
+                    with conn.begin():
+                        drop_partition(conn, name, partition)
+                    if dropped is not None:
+                        dropped.setdefault(name, []).append(partition)
+            deleted[name] = total + delete_in_batches(conn, name, cutoff, batch_size)
     return deleted
+
+
+def delete_in_batches(conn: sa.Connection, name: str, cutoff: dt.datetime, batch_size: int) -> int:
+    """Delete the rows of ``name`` before ``cutoff``, ``batch_size`` per committed
+    transaction on ``conn`` (the whole of retention on SQLite); return the rows deleted."""
+    target = table(name)
+    key = _key(target)
+    total = 0
+    while True:
+        batch = (
+            sa.select(key)
+            .where(_expired(name, cutoff))
+            .order_by(key)
+            .limit(batch_size)
+            .scalar_subquery()
+        )
+        with conn.begin():
+            removed = conn.execute(
+                sa.delete(target).where(_expired(name, cutoff), key.in_(batch))
+            ).rowcount
+        total += removed
+        if removed < batch_size:
+            return total
 
 
 def count_expired(url: str, table_cutoffs: Mapping[str, dt.datetime]) -> dict[str, tuple[int, int]]:

@@ -1,0 +1,138 @@
+"""Benchmark: removing one day of raw rows on PostgreSQL, its partition dropped vs batched DELETEs.
+
+Starts its own throwaway PostgreSQL (sandbox.postgres, ``fsync=off``), migrates it (so
+``verification_log`` is partitioned by day, with its four indexes and the ``(id, timestamp)``
+key), and fills one day (2026-06-01) with ``--rows`` checks, plus a tenth as many on the next
+day so the table is not just the day that goes. Then, in one run:
+
+* ``delete``: that day removed the way retention works on SQLite (and on PostgreSQL before
+  partitioning): ``DELETE ... WHERE key IN (SELECT key ... ORDER BY key LIMIT n)`` committed
+  per batch of ``--batch-size`` rows (``pipelines.assets.maintenance.delete_in_batches``);
+* the day is loaded again, identically;
+* ``drop``: retention as it runs on PostgreSQL now (``prune``): the day's partition counted,
+  detached and dropped, then the batched pass over what is left before the cutoff (nothing).
+
+Both start from a checkpointed, analyzed table. Prints both times, the rows per second and the
+ratio; the last line is ``retention_drop_vs_delete: <ratio>×``. Target (DESIGN.md): ≥ 100×.
+
+    uv run python -m bench.retention [--rows 2000000] [--batch-size 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+
+import sqlalchemy as sa
+from rich.console import Console
+
+from core.migrate import run_migrations
+from core.partitions import ensure_partitions, partition_name
+from pipelines.assets.maintenance import delete_in_batches, prune
+from pipelines.io import sync_engine
+from sandbox.postgres import PostgresUnavailable, TempPostgres
+
+TABLE = "verification_log"
+DAY = dt.date(2026, 6, 1)
+console = Console(stderr=True)
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), dt.UTC)
+
+
+def load_day(engine: sa.Engine, day: dt.date, rows: int) -> float:
+    """Insert ``rows`` realistic checks spread over ``day`` (server-side, no Python rows);
+    then analyze and checkpoint, so that what follows starts from the same state."""
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO verification_log (user_id, group_id, status, cached, latency_ms, "
+                "error_type, trigger, channels_checked, timestamp) "
+                "SELECT 5000000000 + (CAST(g AS bigint) * 7919) % 2000000, "
+                "-1001000000000 - g % 500, "
+                "(ARRAY['success','success','success','success','failed','error'])[1 + g % 6], "
+                "g % 3 = 0, 5 + (g % 997) / 10.0, "
+                "CASE WHEN g % 6 = 5 THEN 'NetworkError' END, "
+                "(ARRAY['join','message','message','callback'])[1 + g % 4], 1 + g % 3, "
+                "CAST(:start AS timestamptz) + (g * (86400.0 / :n)) * interval '1 second' "
+                "FROM generate_series(0, :n - 1) AS g"
+            ),
+            {"start": _day_start(day), "n": rows},
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text(f"ANALYZE {TABLE}"))
+        conn.execute(sa.text("CHECKPOINT"))
+    return time.perf_counter() - started
+
+
+def _count(engine: sa.Engine, day: dt.date) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(f"SELECT count(*) FROM {TABLE} WHERE timestamp >= :a AND timestamp < :b"),
+                {"a": _day_start(day), "b": _day_start(day + dt.timedelta(days=1))},
+            ).scalar_one()
+        )
+
+
+def run(url: str, rows: int, batch_size: int) -> float:
+    engine = sync_engine(url)
+    nxt = DAY + dt.timedelta(days=1)
+    cutoff = _day_start(nxt)  # exactly the day DAY goes
+    with engine.begin() as conn:
+        ensure_partitions(conn, [DAY, nxt])
+    console.print(f"loading {rows:,} rows into {partition_name(TABLE, DAY)} ...")
+    load_day(engine, nxt, max(rows // 10, 1))
+    loaded = load_day(engine, DAY, rows)
+    console.print(f"  loaded in {loaded:.1f} s")
+
+    with engine.connect() as conn:
+        started = time.perf_counter()
+        deleted = delete_in_batches(conn, TABLE, cutoff, batch_size)
+        delete_s = time.perf_counter() - started
+    assert deleted == rows and _count(engine, DAY) == 0, (deleted, rows)
+    console.print(f"delete: {deleted:,} rows in batches of {batch_size:,} in {delete_s:.2f} s")
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text(f"VACUUM {TABLE}"))  # the dead rows of the delete are gone again
+    load_day(engine, DAY, rows)
+    dropped: dict[str, list[str]] = {}
+    started = time.perf_counter()
+    gone = prune(url, {TABLE: cutoff}, batch_size, dropped)
+    drop_s = time.perf_counter() - started
+    assert gone == {TABLE: rows} and dropped == {TABLE: [partition_name(TABLE, DAY)]}, gone
+    assert _count(engine, nxt) == max(rows // 10, 1)  # the next day is untouched
+    console.print(f"drop:   {rows:,} rows, partition {dropped[TABLE][0]}, in {drop_s:.3f} s")
+
+    ratio = delete_s / drop_s
+    print(f"rows: {rows}")
+    print(f"batched_delete_s: {delete_s:.3f} ({rows / delete_s:,.0f} rows/s)")
+    print(f"partition_drop_s: {drop_s:.4f}")
+    print(f"retention_drop_vs_delete: {ratio:.0f}×")
+    return ratio
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000, help="rows in the day removed")
+    parser.add_argument("--batch-size", type=int, default=5000, help="rows per DELETE batch")
+    args = parser.parse_args(argv)
+    if args.rows < 1 or args.batch_size < 1:
+        parser.error("--rows and --batch-size must be >= 1")
+    try:
+        with TempPostgres() as server:
+            url = server.url()
+            run_migrations(url)
+            run(url, args.rows, args.batch_size)
+    except PostgresUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
