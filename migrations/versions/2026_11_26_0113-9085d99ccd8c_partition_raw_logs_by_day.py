@@ -4,12 +4,13 @@ On PostgreSQL the large append-only raw logs become declaratively range-partitio
 on their time column, so that retention drops a whole day at once instead of deleting its rows
 in batches. For each table: create the partitioned table (``LIKE`` the old one: same columns,
 defaults, the ``id`` sequence), a ``DEFAULT`` partition, one partition per day that holds rows
-plus today and the week ahead (the ``raw_log_partitions`` asset and the bot's start-up keep
-making them); copy the rows; hand the ``id`` sequence over; drop the old table and take its
-name; then the primary key ``(id, time)`` (a partitioned table's key must hold the partition
-key) and the old table's indexes, read from the catalogue and created again (PostgreSQL makes
-them on every partition). The copy rewrites every row once: on a large database run it in a
-quiet hour. The downgrade does the reverse: a plain table with the rows, ``id`` key and indexes.
+plus today (the days ahead are made by the ``raw_log_partitions`` asset and the bot's start-up;
+few tables keep a new database quick to copy); copy the rows; hand the ``id`` sequence over;
+drop the old table and take its name; then the primary key ``(id, time)`` (a partitioned table's
+key must hold the partition key) and the old table's indexes, read from the catalogue and
+created again (PostgreSQL makes them on every partition). The copy rewrites every row once: on a
+large database run it in a quiet hour. The downgrade does the reverse: a plain table with the
+rows, ``id`` key and indexes.
 
 SQLite: nothing (plain tables; retention deletes in batches there). The table list is frozen
 here on purpose; ``core.partitions`` only supplies the partition names and bounds.
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.partitions import day_bounds, days_ahead, default_name, partition_name
+from core.partitions import day_bounds, default_name, partition_name
 
 revision: str = "9085d99ccd8c"
 down_revision: str | Sequence[str] | None = "6a23bca8f920"
@@ -40,7 +41,6 @@ TABLES = {
     "gate_events": "timestamp",
     "reaction_events": "timestamp",
 }
-AHEAD_DAYS = 7
 
 
 def _q(name: str) -> str:
@@ -95,7 +95,7 @@ def _partition(table: str, column: str) -> None:
             f"SELECT DISTINCT CAST(timezone('UTC', {_q(column)}) AS date) FROM {_q(table)}"
         ).scalars()
     )
-    days |= set(days_ahead(dt.datetime.now(dt.UTC).date(), AHEAD_DAYS))
+    days.add(dt.datetime.now(dt.UTC).date())
     _run(
         f"CREATE TABLE {_q(new)} (LIKE {_q(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
         f"PARTITION BY RANGE ({_q(column)})"

@@ -97,9 +97,9 @@ def test_the_large_raw_logs_are_partitioned_by_day(db_url: str) -> None:
     assert keys == {t: f'RANGE ("{c}")' if c == "timestamp" else f"RANGE ({c})"
                     for t, c in LARGE_LOGS.items()}  # fmt: skip
     assert primary_key == ["id", "created_at"]
-    today = _today()
-    ahead = [partition_name("gate_events", today + dt.timedelta(days=n)) for n in range(8)]
-    assert _names(db_url, "gate_events") == [*ahead, "gate_events_default"]
+    today = _today()  # the migration makes today's partition; the upkeep the days ahead
+    assert _names(db_url, "gate_events") == [partition_name("gate_events", today),
+                                             "gate_events_default"]  # fmt: skip
 
     # a day without a partition (past or far ahead) lands in the default one
     far = today + dt.timedelta(days=40)
@@ -113,9 +113,7 @@ def test_the_large_raw_logs_are_partitioned_by_day(db_url: str) -> None:
 
 def test_upkeep_makes_days_ahead_and_moves_rows_out_of_default(db_url: str) -> None:
     today = _today()
-    gap, past = today + dt.timedelta(days=3), today - dt.timedelta(days=40)
-    with sync_engine(db_url).begin() as conn:
-        conn.execute(sa.text(f'DROP TABLE "{partition_name("verification_log", gap)}"'))
+    gap, past = today + dt.timedelta(days=2), today - dt.timedelta(days=40)
     strays = [_check(_at(gap, h)) for h in (1, 2, 3)] + [_check(_at(past)), _check(_at(past))]
     _insert(db_url, "verification_log", strays)
     _insert(db_url, "messages", [_message(_at(past))])
@@ -125,15 +123,12 @@ def test_upkeep_makes_days_ahead_and_moves_rows_out_of_default(db_url: str) -> N
         result = raw_log_partitions(
             context=dg.build_asset_context(),
             database=DatabaseResource(url=db_url),
-            pipeline_config=PipelineConfigResource(partitions_ahead_days=9),
+            pipeline_config=PipelineConfigResource(partitions_ahead_days=3),
         )
         return sorted(result.metadata["created"].data)
 
-    new_days = [past, today + dt.timedelta(days=8), today + dt.timedelta(days=9)]
-    expected = sorted(
-        [partition_name("verification_log", gap)]
-        + [partition_name(t, d) for t in LARGE_LOGS for d in new_days]
-    )
+    new_days = [past, *(today + dt.timedelta(days=n) for n in (1, 2, 3))]
+    expected = sorted(partition_name(t, d) for t in LARGE_LOGS for d in new_days)
     assert upkeep() == expected
     assert _where(db_url, "verification_log") == {
         partition_name("verification_log", gap): 3,
@@ -145,7 +140,7 @@ def test_upkeep_makes_days_ahead_and_moves_rows_out_of_default(db_url: str) -> N
     # the bot's start-up makes the same days (and only the missing ones)
     with sync_engine(db_url).begin() as conn:
         conn.execute(sa.text(f'DROP TABLE "{partition_name("api_call_log", gap)}"'))
-    made = asyncio.run(prepare_partitions(db_url, 9))
+    made = asyncio.run(prepare_partitions(db_url, 3))
     assert made == [partition_name("api_call_log", gap)]
 
 
