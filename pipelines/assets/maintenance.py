@@ -128,8 +128,7 @@ def partitions_to_drop(
             if name not in table_cutoffs:
                 continue
             for partition in expired_partitions(conn, name, table_cutoffs[name]):
-                rows = conn.execute(sa.select(sa.func.count()).select_from(sa.table(partition)))
-                plan.setdefault(name, []).append((partition, int(rows.scalar_one())))
+                plan.setdefault(name, []).append((partition, partition_rows(conn, partition)))
     return plan
 
 
