@@ -122,8 +122,7 @@ def run(url: str, rows: int, batch_size: int) -> float:
         with conn.begin():
             counted = partition_rows(conn, partition)
         count_s = time.perf_counter() - started
-        with conn.begin():
-            drop_partition(conn, TABLE, partition)
+        drop_partition(conn, TABLE, partition)
         left = delete_in_batches(conn, TABLE, cutoff, batch_size)  # nothing: the day is gone
     drop_s = time.perf_counter() - started
     assert counted == rows and left == 0 and _count(engine, DAY) == 0, (counted, left)

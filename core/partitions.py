@@ -270,9 +270,24 @@ def expired_days(days: Iterable[dt.date], cutoff: dt.datetime) -> list[dt.date]:
 
 
 def expired_partitions(conn: sa.Connection, table: str, cutoff: dt.datetime) -> list[str]:
-    """Day partitions of ``table`` whose whole day is before ``cutoff``."""
-    by_day = {p.day: p.name for p in partitions(conn, table) if p.day is not None}
-    return [by_day[d] for d in expired_days(by_day, cutoff)]
+    """Day partitions of ``table`` whose whole day is before ``cutoff``, in day order: attached
+    ones, and any a retention run detached but did not get to drop (it stopped in between)."""
+    by_day = {day_of_partition(table, name): name for name in _detached(conn, table)}
+    by_day.update({p.day: p.name for p in partitions(conn, table) if p.day is not None})
+    return [by_day[d] for d in expired_days((d for d in by_day if d is not None), cutoff)]
+
+
+def _detached(conn: sa.Connection, table: str) -> list[str]:
+    """Plain tables named like a day partition of ``table`` that are not attached to it."""
+    names = conn.scalars(
+        sa.text(
+            "SELECT relname FROM pg_catalog.pg_class WHERE relkind = 'r' "
+            "AND NOT relispartition AND relname LIKE :prefix "
+            "AND relnamespace = CAST(current_schema() AS regnamespace)"
+        ),
+        {"prefix": table.replace("_", "\\_") + "\\_p%"},
+    ).all()
+    return [name for name in names if day_of_partition(table, name) is not None]
 
 
 def partition_rows(conn: sa.Connection, name: str) -> int:
@@ -282,11 +297,27 @@ def partition_rows(conn: sa.Connection, name: str) -> int:
 
 
 def drop_partition(conn: sa.Connection, parent: str, name: str) -> None:
-    """Detach and drop one partition of ``parent``, in the caller's transaction (its lock on
-    the parent is held only for these two catalogue changes)."""
-    conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-    conn.execute(sa.text(f"ALTER TABLE {_q(conn, parent)} DETACH PARTITION {_q(conn, name)}"))
-    conn.execute(sa.text(f"DROP TABLE {_q(conn, name)}"))
+    """Detach one partition of ``parent`` (when still attached), then drop it, each in a
+    transaction of its own on ``conn`` (which must not be in one): the exclusive lock on the
+    parent covers only the detach, a catalogue change, while the drop, which frees the files,
+    locks nothing but the partition. A run stopped in between leaves a detached table that
+    :func:`expired_partitions` still lists, so the next run drops it."""
+    with conn.begin():
+        conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        attached = conn.execute(
+            sa.text(
+                "SELECT 1 FROM pg_catalog.pg_inherits "
+                "WHERE inhrelid = CAST(CAST(:name AS text) AS regclass)"
+            ),
+            {"name": name},
+        ).first()
+        if attached:
+            conn.execute(
+                sa.text(f"ALTER TABLE {_q(conn, parent)} DETACH PARTITION {_q(conn, name)}")
+            )
+    with conn.begin():
+        conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        conn.execute(sa.text(f"DROP TABLE {_q(conn, name)}"))
 
 
 __all__ = [

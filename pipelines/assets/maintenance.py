@@ -48,7 +48,8 @@ def prune(
     """Delete rows older than each table's cutoff; return rows deleted per table.
 
     PostgreSQL, partitioned raw logs: each day partition wholly before the cutoff is counted,
-    then detached and dropped in a transaction of its own; its name is added to
+    detached and dropped, each step in a transaction of its own
+    (:func:`core.partitions.drop_partition`); its name is added to
     ``dropped[table]`` when ``dropped`` is given. Then, everywhere, what is left before the
     cutoff (the partly expired day and the default partition there; everything on SQLite) goes
     in batches: ``DELETE ... WHERE time < cutoff AND key IN (SELECT key ... ORDER BY key LIMIT
@@ -68,8 +69,7 @@ def prune(
                 for partition in expired:
                     with conn.begin():
                         total += partition_rows(conn, partition)
-                    with conn.begin():
-                        drop_partition(conn, name, partition)
+                    drop_partition(conn, name, partition)
                     if dropped is not None:
                         dropped.setdefault(name, []).append(partition)
             deleted[name] = total + delete_in_batches(conn, name, cutoff, batch_size)
