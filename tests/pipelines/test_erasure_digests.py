@@ -12,7 +12,9 @@ import dagster as dg
 import sqlalchemy as sa
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import EditMessageText
+from dagster._core.test_utils import create_run_for_test  # a run in a given status
 
+from cli.privacy import telegram_configured
 from core.db import create_engine
 from core.erasure import erase
 from core.settings import Settings
@@ -163,5 +165,16 @@ def test_sensor_asks_for_the_edits_after_the_erased_days(
         first = tick()  # the erased days first; the digest waits for them
         assert {r.job_name for r in first} == {"finalize_day_job"}
         assert [r.partition_key for r in first] == ["2026-03-08"]  # its 7-day summary
+        day_run = create_run_for_test(
+            instance, job_name="finalize_day_job", status=dg.DagsterRunStatus.STARTED
+        )
+        assert tick() == []  # still writing that day
+        instance.report_run_failed(day_run)  # finished (a failure counts: nothing to wait for)
         second = tick()
         assert [(r.job_name, r.run_key) for r in second] == [(DIGEST_EDITS_JOB, "digest-edits-1-0")]
+
+
+def test_forget_edits_at_once_only_with_a_telegram_token() -> None:
+    assert not telegram_configured(Settings())
+    other = Settings().bot.model_copy(update={"api_base": "http://127.0.0.1:8081"})
+    assert telegram_configured(Settings().replace(bot=other))
