@@ -169,7 +169,7 @@ def edit_run_key(url: str) -> str | None:
     return None if newest is None else f"digest-edits-{newest}-{attempts}"
 
 
-def outcome_of(digest_id: int, exc: BaseException | None, edited: bool = True) -> EditOutcome:
+def outcome_of(digest_id: int, exc: BaseException | None) -> EditOutcome:
     """What one edit attempt means. Telegram's "message is not modified" is done (the text
     named nobody); any other 400 (message deleted, too old, not the bot's) and a 403 (the bot
     is no longer in the chat) are permanent; the rest (network, 5xx, 429) is tried again."""
