@@ -31,6 +31,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update, WebhookInfo
+from aiogram.types.update import UpdateTypeLookupError
 
 from core.clock import Clock
 from core.log_writer import LogWriter
@@ -72,7 +73,10 @@ def webhook_state(info: WebhookInfo) -> WebhookState:
 def update_date(update: Update) -> dt.datetime | None:
     """When Telegram says the update's event happened: an edit's ``edit_date``, else the
     event's ``date``; None for updates without one (callback and inline queries, polls)."""
-    event = update.event
+    try:
+        event = update.event
+    except UpdateTypeLookupError:  # an update of a kind this aiogram does not know: no date
+        return None
     when = getattr(event, "edit_date", None) or getattr(event, "date", None)
     if isinstance(when, int) and not isinstance(when, bool):  # aiogram keeps edit_date as int
         return dt.datetime.fromtimestamp(when, dt.UTC)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from aiogram.types import WebhookInfo
+from aiogram.types import Update, WebhookInfo
 
-from bot.health import LagMeter, webhook_state
+from bot.health import LagMeter, update_date, webhook_state
 from tests.bot.conftest import BOB, BOT_ID, GROUP, START, Harness
 
 EPOCH = int(START.timestamp())
@@ -84,6 +84,7 @@ def test_lag_meter_median_and_webhook_parsing() -> None:
     taken = meter.take()
     assert (taken.updates, taken.p50_s, taken.max_s) == (3, 4.0, 10.0)
     assert meter.take().updates == 0
+    assert update_date(Update(update_id=1)) is None  # no event at all: no date, no error
 
     state = webhook_state(
         WebhookInfo(
