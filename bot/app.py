@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cache import MembershipCache
 from bot.dispatcher import create_dispatcher
+from bot.health import HealthReporter, LagMeter, UpdateLagMiddleware
 from bot.inflight import InFlight
 from bot.joinrequests import SWEEP_INTERVAL_S
 from bot.onboarding import Onboarding
@@ -101,6 +102,10 @@ class BotRuntime:
     """Updates still being handled (registered on the dispatcher by :func:`build_runtime`)."""
     sweeper: asyncio.Task[None] | None = None
     """The periodic decline of expired join requests (none on a ManualClock: tests sweep)."""
+    health: HealthReporter | None = None
+    """Writes ``update_health`` rows (:mod:`bot.health`); None with BOT_HEALTH_INTERVAL_S=0."""
+    health_task: asyncio.Task[None] | None = None
+    """Its periodic loop (none on a ManualClock: tests call ``health.record()``)."""
 
     @property
     def services(self) -> BotServices:
@@ -115,10 +120,11 @@ class BotRuntime:
         is not disposed. Updates still being handled (polling stops without waiting for its
         handler tasks) finish first, for up to the same timeout, so that what they do is kept.
         """
-        if self.sweeper is not None:
-            self.sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.sweeper
+        for task in (self.sweeper, self.health_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if not await self.inflight.idle(state_timeout_s or HANDLERS_TIMEOUT_S):
             log.warning("%d updates still being handled at shutdown", self.inflight.count)
         self.services.settle_joins(everything=True)  # before the writer closes
@@ -201,7 +207,21 @@ async def build_runtime(
     runtime = BotRuntime(
         settings, engine, writer, bot, dp, owns_writer=owns_writer, inflight=inflight
     )
-    if not hasattr(clock, "advance"):  # wall time (a ManualClock's owner sweeps when it likes)
+    wall_time = not hasattr(clock, "advance")  # a ManualClock's owner sweeps when it likes
+    if settings.bot.health_interval_s > 0:
+        meter = LagMeter()
+        dp.update.outer_middleware(UpdateLagMiddleware(meter, runtime.services.clock))
+        runtime.health = HealthReporter(
+            bot,
+            writer,
+            runtime.services.clock,
+            meter,
+            mode=settings.bot.mode,
+            interval_s=settings.bot.health_interval_s,
+        )
+        if wall_time:
+            runtime.health_task = asyncio.create_task(runtime.health.run())
+    if wall_time:
         runtime.sweeper = asyncio.create_task(_housekeeping(runtime.services, bot))
     return runtime
 

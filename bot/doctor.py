@@ -35,6 +35,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramUnauthorizedError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.health import webhook_state
 from bot.onboarding import GROUP_RIGHTS, Onboarding, describe
 from bot.routers.chats import rights_of
 from bot.startup import (
@@ -232,7 +233,7 @@ def _ago(delta: dt.timedelta) -> str:
 
 async def _webhook(bot: Bot, mode: str, now: dt.datetime) -> Check:
     try:
-        info = await bot.get_webhook_info()
+        info = webhook_state(await bot.get_webhook_info())
     except Exception as exc:
         why = error_message(exc, bot.token)
         return Check("webhook", FAIL, f"getWebhookInfo failed: {why}", FIX_NETWORK)
@@ -248,8 +249,8 @@ async def _webhook(bot: Bot, mode: str, now: dt.datetime) -> Check:
         return Check("webhook", OK, f"polling (no webhook set); {pending}")
     detail = f"{redact(info.url)}; {pending}"
     recent = False
-    if info.last_error_date is not None:
-        when = info.last_error_date.astimezone(dt.UTC)
+    if info.last_error_at is not None:
+        when = info.last_error_at
         recent = now - when < RECENT_WEBHOOK_ERROR
         detail += (
             f"; last error {_ago(now - when)} ({when:%Y-%m-%d %H:%M} UTC): "

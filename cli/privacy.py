@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.context import settings_of
+from core.settings import BotSettings, Settings
+
+if TYPE_CHECKING:
+    from core.erasure import ErasureReport
 
 app = typer.Typer()
 
@@ -40,7 +44,7 @@ def forget_cmd(
     the summaries that named or quoted them are written again without them. Active mutes and
     an admin's block stay. Recorded in `erasures` by a keyed hash of the id, never the id."""
     from core.db import create_engine
-    from core.erasure import ErasureReport, erase, erasure_key
+    from core.erasure import erase, erasure_key
 
     uid = _user_id(user_id)
     settings = settings_of(ctx)
@@ -78,17 +82,28 @@ def forget_cmd(
     console = Console()
     console.print(table)
     days = report.summary_days
-    if not days:
-        return
-    if not rewrite_summaries:
+    if days and not rewrite_summaries:
         typer.echo(
             f"{len(report.summaries)} summaries that named or quoted them were deleted; write "
             f"them again with: gatepulse materialize --from {days[0]} --to {days[-1]}"
         )
+        if report.digests:
+            typer.echo(
+                f"{len(report.digests)} posted digests will be edited once those days are "
+                "written again (the erased_summaries sensor of `gatepulse pipelines`)"
+            )
         return
+    if days:
+        _rewrite_summaries(settings, report)
+    if report.digests:
+        _edit_digests(settings, len(report.digests))
+
+
+def _rewrite_summaries(settings: Settings, report: ErasureReport) -> None:
     from pipelines.privacy import mark_rewritten
     from pipelines.runner import MaterializeError, materialize_range
 
+    days = report.summary_days
     try:
         materialize_range(days[0], days[-1], settings=settings, progress=True)
         if report.erasure_id is not None:
@@ -105,6 +120,45 @@ def forget_cmd(
         f"{len(report.summaries)} summaries that named or quoted them were written again "
         f"without them ({days[0]}..{days[-1]}), with the analytics of those days"
     )
+
+
+def telegram_configured(settings: Settings) -> bool:
+    """A token or Bot API server other than the built-in placeholders (which only the fake
+    server accepts) was given."""
+    defaults = BotSettings.model_fields
+    token = defaults["token"].get_default()
+    return (
+        settings.bot.token.get_secret_value() != token.get_secret_value()
+        or settings.bot.api_base != defaults["api_base"].get_default()
+    )
+
+
+def _edit_digests(settings: Settings, count: int) -> None:
+    """Edit the posted digests that named or quoted them, at once (see pipelines.privacy)."""
+    if not telegram_configured(settings):
+        typer.echo(
+            f"{count} posted digests named or quoted them: set BOT_TOKEN so that they are "
+            "edited (the erased_summaries sensor of `gatepulse pipelines` does it then)"
+        )
+        return
+    from pipelines.definitions import resources_for
+    from pipelines.privacy import rewrite_digests
+    from pipelines.resources import DatabaseResource
+
+    resources = resources_for(settings)
+    done = rewrite_digests(
+        DatabaseResource(url=settings.db.url),
+        resources["telegram"],  # type: ignore[arg-type]
+        resources["pipeline_config"],  # type: ignore[arg-type]
+        dt.datetime.now(dt.UTC),
+    )
+    typer.echo(
+        f"{done['digests']} posted digests that named or quoted them: {done['edited']} edited, "
+        f"{done['unchanged']} unchanged, {len(done['failed'])} can no longer be edited, "
+        f"{done['retry']} to try again later"
+    )
+    for failed in done["failed"]:
+        typer.echo(f"  digest {failed['digest_id']}: {failed['error']}")
 
 
 @app.command("mydata")

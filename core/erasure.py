@@ -13,6 +13,10 @@ bot keeps running meanwhile:
 - the summaries of every chat and window they wrote in, or that name them, are deleted
   (:attr:`ErasureReport.summaries` says which, so the pipelines can write them again from
   what is left: no raw row of theirs remains to bring a name back);
+- the weekly digests already posted into a chat for a week they wrote in, or whose summary
+  named them, are listed in ``digest_edits`` (by digest, never by person): the pipelines
+  compute them again from what is left and edit the messages in place
+  (:mod:`pipelines.privacy`);
 - kept on purpose: an *active* mute the gate placed and an administrator's block list entry
   (erasure is no way round the gate), and the analytics tables, which are anonymous counts.
 
@@ -36,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db import Base, write_turn
+from core.models import SummaryType
 from core.settings import Settings
 
 BATCH = 2000
@@ -110,6 +115,8 @@ class ErasureReport:
     summaries: list[tuple[int, str, dt.datetime]] = field(default_factory=list)
     found: bool = False
     erasure_id: int | None = None
+    #: ids of the posted digests (``digests.id``) to write again without them
+    digests: list[int] = field(default_factory=list)
 
     @property
     def summary_days(self) -> list[dt.date]:
@@ -252,6 +259,48 @@ async def _affected_summaries(
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+def _monday(at: dt.datetime) -> dt.datetime:
+    """00:00 UTC of the Monday starting the digest week that holds ``at``."""
+    day = at.astimezone(dt.UTC).date()
+    return dt.datetime.combine(day - dt.timedelta(days=day.weekday()), dt.time(), dt.UTC)
+
+
+async def _affected_digests(
+    conn: AsyncConnection, subject: Subject, summaries: list[tuple[int, int, str, dt.datetime]]
+) -> list[int]:
+    """Posted digests of a chat and week the person wrote in (they may be a top poster or
+    quoted), or whose week's summary named them. A week is ``[Monday, next Monday)`` UTC, as
+    :mod:`pipelines.transforms.digests` has it."""
+    messages, digests = _t("messages"), _t("digests")
+    weeks = {
+        (int(chat_id), _monday(at))
+        for chat_id, at in await conn.execute(
+            sa.select(messages.c.chat_id, messages.c.created_at)
+            .where(messages.c.user_id == subject.user_id)
+            .distinct()
+        )
+    }
+    weeks |= {  # the 7-day summary a digest quotes ends when its week ends
+        (chat_id, end - dt.timedelta(days=7))
+        for _, chat_id, kind, end in summaries
+        if kind == SummaryType.SEVEN_DAY.value and _monday(end) == end
+    }
+    if not weeks:
+        return []
+    posted = await conn.execute(
+        sa.select(digests.c.id, digests.c.chat_id, digests.c.period_start).where(
+            digests.c.posted_at.is_not(None),
+            digests.c.telegram_message_id.is_not(None),
+            digests.c.chat_id.in_(sorted({chat for chat, _ in weeks})),
+        )
+    )
+    return sorted(
+        int(digest_id)
+        for digest_id, chat_id, start in posted
+        if (int(chat_id), start.astimezone(dt.UTC)) in weeks
+    )
+
+
 async def erase(
     engine: AsyncEngine,
     user_id: int,
@@ -269,6 +318,7 @@ async def erase(
     # summaries first: which ones depends on the messages about to go
     async with engine.connect() as conn:
         affected = await _affected_summaries(conn, subject)
+        report.digests = await _affected_digests(conn, subject, affected)
     if affected:
         summaries = _t("summaries")
         async with write_turn(engine), engine.begin() as conn:
@@ -347,11 +397,20 @@ async def erase(
                             # the pipelines write these days' summaries again, then set it
                             "summary_days": [d.isoformat() for d in report.summary_days],
                             "summaries_rewritten": not report.summaries,
+                            "digests_to_edit": len(report.digests),
                         },
                     )
                     .returning(erasures.c.id)
                 )
             ).scalar_one()
+            if report.digests:
+                await conn.execute(
+                    sa.insert(_t("digest_edits")),
+                    [
+                        {"erasure_id": report.erasure_id, "digest_id": d, "requested_at": now}
+                        for d in report.digests
+                    ],
+                )
     return report
 
 

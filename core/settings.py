@@ -156,6 +156,9 @@ class BotSettings(BaseSettings):
     #: at start-up, keep retrying an unreachable Bot API or database (false: exit at once with
     #: the reason, as ``gatepulse bot --once`` does)
     start_retry: bool = True
+    #: seconds between two ``update_health`` rows (webhook state, pending updates, update
+    #: lag; :mod:`bot.health`); 0 turns the reports off
+    health_interval_s: float = Field(default=60.0, ge=0)
 
 
 class GateSettings(BaseSettings):

@@ -40,6 +40,7 @@ from core.models import (
     MemberCountSnapshot,
     ProtectedGroup,
     Summary,
+    UpdateHealth,
 )
 from dashboards.alert_queries import load_alerts, load_open_alerts
 from dashboards.gate_queries import (
@@ -350,6 +351,31 @@ def load_freshness(engine: Engine) -> pd.DataFrame:
     return frame
 
 
+def load_update_health(engine: Engine, limit: int = 10) -> pd.DataFrame:
+    """The bot's newest update-delivery health reports (``update_health``: freshness metadata
+    about delivery, no personal data), newest first."""
+    t = UpdateHealth.__table__
+    stmt = (
+        sa.select(
+            t.c.recorded_at,
+            t.c.mode,
+            t.c.interval_s,
+            t.c.webhook_url_set,
+            t.c.pending_update_count,
+            t.c.last_error_at,
+            t.c.last_error_message,
+            t.c.updates,
+            t.c.lag_p50_s,
+            t.c.lag_max_s,
+        )
+        .order_by(t.c.recorded_at.desc(), t.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    return pd.DataFrame(rows, columns=[c.name for c in stmt.selected_columns])
+
+
 def _aware(value: Any) -> dt.datetime | None:
     if value is None or pd.isna(value):
         return None
@@ -415,6 +441,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
         load_counts_at,
         load_snapshot_history,
         load_freshness,
+        load_update_health,
         load_newest_day,
         load_summary_chats,
         load_summaries,

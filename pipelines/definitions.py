@@ -21,7 +21,7 @@ from pipelines.assets.maintenance import raw_log_partitions, raw_log_retention
 from pipelines.assets.summaries import build_summaries_asset
 from pipelines.assets.telegram import member_counts
 from pipelines.partitions import daily_partitions, weekly_partitions
-from pipelines.privacy import build_erasure_sensor
+from pipelines.privacy import build_erasure_sensor, erased_digests_job
 from pipelines.resources import (
     AlertConfigResource,
     BotTelegramResource,
@@ -103,9 +103,9 @@ def build_definitions(
     return dg.Definitions(
         assets=assets,
         asset_checks=freshness,
-        jobs=list(jobs.values()),
+        jobs=[*jobs.values(), erased_digests_job],
         schedules=build_schedules(jobs),
-        sensors=[sensor, build_erasure_sensor(jobs["finalize_day_job"])],
+        sensors=[sensor, build_erasure_sensor(jobs["finalize_day_job"], erased_digests_job)],
         resources=resources or resources_for(settings),
         executor=dg.in_process_executor,
     )

@@ -23,8 +23,9 @@ from sqlalchemy.engine import Dialect
 from core.db import Base, UTCDateTime
 from core.models import RAW_LOG_TABLES  # importing core.models registers every table
 
-WRITABLE_TABLES: tuple[str, ...] = RAW_LOG_TABLES
-"""The tables :meth:`~core.log_writer.LogWriter.put` accepts: the raw logs of the schema.
+WRITABLE_TABLES: tuple[str, ...] = (*RAW_LOG_TABLES, "update_health")
+"""The tables :meth:`~core.log_writer.LogWriter.put` accepts: the raw logs of the schema, and
+the bot's update-delivery health (raw facts too, spooled like them in an outage).
 
 ``put`` takes each as its model class (``VerificationLog``) or its table name."""
 

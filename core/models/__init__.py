@@ -54,7 +54,7 @@ from core.models.kinds import (
     VerificationTrigger,
     time_column,
 )
-from core.models.privacy import Erasure
+from core.models.privacy import MAX_EDIT_ATTEMPTS, DigestEdit, DigestEditStatus, Erasure
 from core.models.raw import (
     ApiCallLog,
     BotRight,
@@ -62,6 +62,7 @@ from core.models.raw import (
     MemberEvent,
     Message,
     ReactionEvent,
+    UpdateHealth,
     User,
     UserRestriction,
     VerificationLog,
@@ -96,6 +97,7 @@ ANALYTICS_TABLES: tuple[str, ...] = (
 __all__ = [
     "ANALYTICS_TABLES",
     "LATENCY_BUCKETS_MS",
+    "MAX_EDIT_ATTEMPTS",
     "NON_NEGATIVE",
     "NOT_EMPTY",
     "RAW_LOG_TABLES",
@@ -124,6 +126,8 @@ __all__ = [
     "BotRight",
     "ChatMigration",
     "Digest",
+    "DigestEdit",
+    "DigestEditStatus",
     "DigestFrequency",
     "EnforcedChannel",
     "Erasure",
@@ -144,6 +148,7 @@ __all__ = [
     "SenderKind",
     "Summary",
     "SummaryType",
+    "UpdateHealth",
     "User",
     "UserRestriction",
     "VerificationLog",

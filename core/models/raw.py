@@ -207,3 +207,28 @@ class UserRestriction(Base):
     is_active: Mapped[bool] = mapped_column(default=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     lifted_at: Mapped[dt.datetime | None]
+
+
+class UpdateHealth(Base):
+    """The bot's update delivery, as it saw it over one interval (``BOT_HEALTH_INTERVAL_S``):
+    Telegram's webhook state (getWebhookInfo; pending updates are reported in polling mode
+    too; whether a URL is set, never the URL or its secret) and the lag between an update's
+    ``date`` and the moment the bot handled it, over the updates that carry a date. No
+    personal data: the dashboard reads it as freshness metadata (:mod:`bot.health`)."""
+
+    __tablename__ = "update_health"
+
+    id: Mapped[int] = _id()
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=_now, index=True, info=TIME)
+    bot_id: Mapped[int]
+    mode: Mapped[str] = mapped_column(sa.String(16), info=NOT_EMPTY)
+    interval_s: Mapped[float]
+    #: NULL when getWebhookInfo could not be asked this time
+    webhook_url_set: Mapped[bool | None]
+    pending_update_count: Mapped[int | None] = mapped_column(sa.Integer)
+    last_error_at: Mapped[dt.datetime | None]
+    last_error_message: Mapped[str | None] = mapped_column(sa.String(512))
+    #: updates with a ``date`` handled in the interval, and their lag in seconds
+    updates: Mapped[int] = mapped_column(sa.Integer, default=0, info=NON_NEGATIVE)
+    lag_p50_s: Mapped[float | None]
+    lag_max_s: Mapped[float | None]

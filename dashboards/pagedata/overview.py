@@ -1,10 +1,13 @@
-"""Overview: the KPIs of a range against the previous one, checks per day, data freshness."""
+"""Overview: the KPIs of a range against the previous one, checks per day, data freshness and
+the bot's update delivery."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -27,6 +30,90 @@ class Freshness:
     raw_is_stale: bool
 
 
+HIGH_LAG_S = 60.0
+"""A median update lag above this (seconds) is worth a warning: most updates wait a minute."""
+GROWING_REPORTS = 3
+"""Pending updates that grew over this many reports in a row are worth a warning."""
+SILENT_REPORTS = 3
+"""The bot counts as not reporting when its newest report is older than this many intervals
+(and at least :data:`SILENT_MIN`)."""
+SILENT_MIN = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The newest ``update_health`` report, and what in it deserves a warning."""
+
+    recorded_at: dt.datetime
+    mode: str
+    pending: int | None
+    last_error_at: dt.datetime | None
+    last_error: str | None
+    updates: int
+    lag_p50_s: float | None
+    lag_max_s: float | None
+    warnings: list[str]
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def _growing(pending: list[float | None]) -> bool:
+    """Each count more than the one before (oldest first), over all of ``pending``."""
+    known = [p for p in pending if p is not None]
+    return len(known) == len(pending) and all(a < b for a, b in itertools.pairwise(known))
+
+
+def delivery(reports: pd.DataFrame, now: dt.datetime) -> Delivery | None:
+    """The ``update_health`` query (newest first) as the freshness block shows it; None when
+    the bot never reported. Warnings: pending updates that grew over the newest
+    :data:`GROWING_REPORTS` reports (each more than the one before), a median lag above
+    :data:`HIGH_LAG_S`, a newest report older than :data:`SILENT_REPORTS` intervals (and
+    :data:`SILENT_MIN`)."""
+    if reports.empty:
+        return None
+    newest = reports.iloc[0]
+    recorded: dt.datetime = newest["recorded_at"]
+    pending = _num(newest["pending_update_count"])
+    p50 = _num(newest["lag_p50_s"])
+    last_error_at = newest["last_error_at"]
+    warnings: list[str] = []
+    silent = max(SILENT_MIN, dt.timedelta(seconds=SILENT_REPORTS * float(newest["interval_s"])))
+    if now - recorded > silent:
+        warnings.append(
+            f"The bot has not reported its update delivery since {age_text(recorded, now)}: "
+            "is `gatepulse bot` running (with BOT_HEALTH_INTERVAL_S above 0)?"
+        )
+    recent = [_num(v) for v in reports["pending_update_count"].head(GROWING_REPORTS)][::-1]
+    if len(recent) == GROWING_REPORTS and _growing(recent):
+        steps = " → ".join(f"{v:,.0f}" for v in recent if v is not None)
+        warnings.append(
+            f"Pending updates are growing ({steps} over the last {GROWING_REPORTS} reports): "
+            "Telegram holds updates the bot does not take in. Run `gatepulse doctor`."
+        )
+    if p50 is not None and p50 > HIGH_LAG_S:
+        warnings.append(
+            f"Updates are handled {p50:,.0f} s after they happened (median over the last "
+            "report): the bot is falling behind."
+        )
+    return Delivery(
+        recorded_at=recorded,
+        mode=str(newest["mode"]),
+        pending=None if pending is None else int(pending),
+        last_error_at=None if last_error_at is None or pd.isna(last_error_at) else last_error_at,
+        last_error=_text(newest["last_error_message"]),
+        updates=int(newest["updates"]),
+        lag_p50_s=p50,
+        lag_max_s=_num(newest["lag_max_s"]),
+        warnings=warnings,
+    )
+
+
 @dataclass(frozen=True)
 class Overview:
     previous: DateRange
@@ -38,6 +125,8 @@ class Overview:
     """Per day of the range: checks, passed, failed, errors, cache hits."""
     freshness: Freshness | None
     """None when nothing has been materialized yet."""
+    delivery: Delivery | None = None
+    """The bot's newest update-delivery report; None when it never reported."""
 
 
 def end_of(day: dt.date) -> dt.datetime:
@@ -187,4 +276,5 @@ def load(
         ),
         checks=checks[checks["day"] >= r.start] if not checks.empty else checks,
         freshness=freshness(run("freshness"), now, stale_after_h),
+        delivery=delivery(run("update_health"), now),
     )

@@ -120,10 +120,45 @@ def _open_alerts(ctx: ui.PageContext) -> None:
         )
 
 
-def _freshness(ctx: ui.PageContext, fresh: overview.Freshness | None) -> None:
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f} s"
+
+
+def _delivery(ctx: ui.PageContext, health: overview.Delivery | None) -> None:
+    """The bot's newest update-delivery report (``update_health``), under data freshness."""
+    if health is None:
+        st.caption(
+            "The bot has not reported its update delivery yet (it does every "
+            "BOT_HEALTH_INTERVAL_S while `gatepulse bot` runs)."
+        )
+        return
+    st.caption(
+        f"Update delivery ({health.mode}), reported {age_text(health.recorded_at, ctx.now)}:"
+    )
+    cols = st.columns(4)
+    cols[0].metric("Pending updates", "n/a" if health.pending is None else fmt_int(health.pending))
+    cols[1].metric("Update lag p50", _seconds(health.lag_p50_s))
+    cols[2].metric("Update lag max", _seconds(health.lag_max_s))
+    cols[3].metric(
+        "Last webhook error",
+        "none" if health.last_error_at is None else age_text(health.last_error_at, ctx.now),
+    )
+    if health.last_error is not None and health.last_error_at is not None:
+        st.caption(
+            f"Last webhook error ({health.last_error_at:%Y-%m-%d %H:%M} UTC): {health.last_error}"
+        )
+    st.caption(f"{fmt_int(health.updates)} dated updates handled in the last interval.")
+    for warning in health.warnings:
+        st.warning(warning)
+
+
+def _freshness(
+    ctx: ui.PageContext, fresh: overview.Freshness | None, health: overview.Delivery | None
+) -> None:
     st.subheader("Data freshness")
     if fresh is None:
         st.info(f"Nothing has been materialized yet. {ui.HOW_TO_FILL}")
+        _delivery(ctx, health)
         return
     cols = st.columns(3)
     cols[0].metric("Last materialization", age_text(fresh.last_run, ctx.now))
@@ -140,6 +175,7 @@ def _freshness(ctx: ui.PageContext, fresh: overview.Freshness | None) -> None:
             f"The newest raw event the pipelines saw is {age_text(fresh.newest_raw, ctx.now)}: "
             "is the bot running and writing its logs?"
         )
+    _delivery(ctx, health)
     ui.table(fresh.table, "freshness")
 
 
@@ -167,7 +203,7 @@ def render() -> None:
             ),
             key="overview_checks",
         )
-    _freshness(ctx, page.freshness)
+    _freshness(ctx, page.freshness, page.delivery)
 
 
 render()

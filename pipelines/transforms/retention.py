@@ -13,6 +13,9 @@ column (docs/PRIVACY.md lists them all, with what is deliberately kept):
   for the retention period; someone who comes back is noted again at their next update;
 - ``bot_private_chats`` by ``blocked_at``: someone who blocked the bot long ago cannot get
   alerts anyway; people who started it and did not block it stay (rows with NULL).
+
+``update_health`` (the bot's delivery health, no personal data) goes by ``recorded_at`` too,
+so the freshness block's history does not grow without end.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ TIME_COLUMNS: dict[str, str] = {
     "user_restrictions": "lifted_at",
     "users": "last_seen_at",
     "bot_private_chats": "blocked_at",
+    "update_health": "recorded_at",
 }
 """Every table retention prunes, with the column it goes by: rows whose value is older than
 the table's cutoff are deleted (rows where it is NULL never are)."""

@@ -431,7 +431,10 @@ async def run_live(
     world.latency_s = 0.01
     rng = random.Random(scenario.seed + 1)
     async with FakeTelegramServer(world=world, token=settings.bot.token.get_secret_value()) as srv:
-        live = settings.replace(bot=settings.bot.model_copy(update={"api_base": srv.base_url}))
+        # a few update-delivery reports over the phase (one more as it ends)
+        health_s = max(0.5, seconds / 4) if settings.bot.health_interval_s > 0 else 0.0
+        update = {"api_base": srv.base_url, "health_interval_s": health_s}
+        live = settings.replace(bot=settings.bot.model_copy(update=update))
         runtime = await build_runtime(live, engine=engine)
         bot: Bot = runtime.bot
         pushed = 0
@@ -474,5 +477,7 @@ async def run_live(
                 await runtime.dp.stop_polling()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(polling, 10)
+            if runtime.health is not None:
+                await runtime.health.record()
             await runtime.close()
     return pushed - world.pending_update_count()

@@ -172,6 +172,21 @@ def sample_rows() -> dict[str, list[dict[str, Any]]]:
                 "removed": 3,
             },
         ],
+        "update_health": [
+            {
+                "recorded_at": ts,
+                "bot_id": BIG,
+                "mode": "webhook",
+                "interval_s": 60.0,
+                "webhook_url_set": True,
+                "pending_update_count": 2**31 - 1,
+                "last_error_at": dt.datetime(2026, 11, 20, 18, 0, tzinfo=IST),
+                "last_error_message": ODD_TEXT,
+                "updates": 0,
+                "lag_p50_s": None,
+                "lag_max_s": None,
+            },
+        ],
         "admin_audit_log": [
             {
                 "chat_id": -BIG,

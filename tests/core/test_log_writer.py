@@ -23,6 +23,7 @@ from core.models import (
     MemberEvent,
     Message,
     ReactionEvent,
+    UpdateHealth,
     User,
     VerificationLog,
 )
@@ -79,7 +80,7 @@ async def test_rows_put_by_model_land_like_dict_rows(engine: AsyncEngine, tmp_pa
     rows = sample_rows()
     models = {m.__tablename__: m for m in (VerificationLog, ApiCallLog, Message, MemberEvent,
                                            AdminAuditLog, GateEvent, BotRight,
-                                           ReactionEvent)}  # fmt: skip
+                                           ReactionEvent, UpdateHealth)}  # fmt: skip
     assert set(models) == set(WRITABLE_TABLES)
     async with LogWriter(engine, writer_settings(tmp_path)) as writer:
         for table, table_rows in rows.items():

@@ -33,6 +33,7 @@ from core.models import (
     MemberCountSnapshot,
     ProtectedGroup,
     Summary,
+    UpdateHealth,
 )
 
 TABLES: dict[str, sa.Table] = {
@@ -55,6 +56,7 @@ TABLES: dict[str, sa.Table] = {
         Summary,
         AnalyticsMaterialization,
         Alert,
+        UpdateHealth,
     )
 }
 """Every table the seed fills (in insert order): exactly the tables the dashboard may read."""
@@ -75,6 +77,7 @@ SNAPSHOTS = MemberCountSnapshot.__table__.name
 SUMMARIES = Summary.__table__.name
 MATERIALIZATIONS = AnalyticsMaterialization.__table__.name
 ALERTS = Alert.__table__.name
+HEALTH = UpdateHealth.__table__.name
 FRESHNESS = (*ANALYTICS_TABLES, SNAPSHOTS, SUMMARIES)
 """The tables whose materializations the seed records."""
 
@@ -412,7 +415,23 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             MATERIALIZATIONS, table_name=table, partition_day=today, row_count=1,
             newest_source_at=now - age - dt.timedelta(minutes=30), materialized_at=now - age,
         )  # fmt: skip
+    _health_rows(seed, dt.timedelta(days=3) if stale else dt.timedelta(minutes=1))
     return seed
+
+
+WEBHOOK_ERROR = "Wrong response from the webhook: 502 Bad Gateway"
+
+
+def _health_rows(seed: Seed, age: dt.timedelta) -> None:
+    """Three reports a minute apart, the newest ``age`` ago: nothing pending, a webhook error
+    two days back, the lag of the newest interval 1.5 s (median) and 8.0 s (max)."""
+    for i, lag in enumerate((2.0, 1.0, 1.5)):
+        seed.add(
+            HEALTH, recorded_at=seed.now - age - dt.timedelta(minutes=2 - i), bot_id=42,
+            mode="webhook", interval_s=60.0, webhook_url_set=True, pending_update_count=0,
+            last_error_at=seed.now - dt.timedelta(days=2), last_error_message=WEBHOOK_ERROR,
+            updates=40 + i, lag_p50_s=lag, lag_max_s=8.0,
+        )  # fmt: skip
 
 
 def write_seed(url: str, seed: Seed) -> None:

@@ -27,6 +27,7 @@ from tests.dashboards.seed import (
     SUMMARIES,
     TABLES,
     VER,
+    WEBHOOK_ERROR,
     Seed,
     seed_dashboard,
 )
@@ -137,6 +138,26 @@ def test_overview_kpis_equal_the_seeded_data(dashboard_env: str, open_page: Open
         "Backlog (still muted)": ("9", "+6"),
     }
     assert {k: (metric(at, k).value, metric(at, k).delta) for k in gate} == gate
+    check_delivery_block(at, seed)
+
+
+def check_delivery_block(at: AppTest, seed: Seed) -> None:
+    """The newest seeded ``update_health`` report in the freshness block, without warnings."""
+    shown = {
+        label: metric(at, label).value
+        for label in ("Pending updates", "Update lag p50", "Update lag max", "Last webhook error")
+    }
+    assert shown == {
+        "Pending updates": "0",
+        "Update lag p50": "1.5 s",
+        "Update lag max": "8.0 s",
+        "Last webhook error": "2 days ago",
+    }
+    error_at = seed.now - dt.timedelta(days=2)
+    captions = [c.value for c in at.caption]
+    assert "Update delivery (webhook), reported 1 min ago:" in captions
+    assert f"Last webhook error ({error_at:%Y-%m-%d %H:%M} UTC): {WEBHOOK_ERROR}" in captions
+    assert "42 dated updates handled in the last interval." in captions
 
 
 def test_overview_filters_change_the_figures(dashboard_env: str, open_page: Open) -> None:
@@ -164,6 +185,7 @@ def test_overview_warns_when_stale(dashboard_env: str, open_page: Open) -> None:
     warnings = " ".join(w.value for w in at.warning)
     assert "Stale data" in warnings and "gatepulse materialize" in warnings
     assert "newest raw event" in warnings
+    assert "The bot has not reported its update delivery since 3 days ago" in warnings
     assert set(frame(at, "table", "status")["status"]) == {"stale"}
 
 

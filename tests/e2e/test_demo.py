@@ -37,7 +37,7 @@ async def _read(url: str) -> dict[str, object]:
     out: dict[str, object] = {}
     try:
         async with engine.connect() as conn:
-            for name in (*ANALYTICS_TABLES, "summaries", "member_count_snapshots"):
+            for name in (*ANALYTICS_TABLES, "summaries", "member_count_snapshots", "update_health"):
                 count = await conn.scalar(sa.select(sa.func.count()).select_from(sa.table(name)))
                 out[name] = count
 
@@ -120,6 +120,8 @@ def test_small_demo_fills_every_table_and_agrees_with_the_raw_logs(db_url: str, 
     for table in (*ANALYTICS_TABLES, "summaries", "member_count_snapshots"):
         assert got[table], f"{table} is empty after the demo"
     assert got["summary_types"] == {"7day", "30day"}
+    # the live phase's update-delivery reports (every 0.5 s of 2 s, and one as it ends)
+    assert isinstance(got["update_health"], int) and got["update_health"] >= 2
 
     raw_checks = dict(got["raw_verifications"])
     assert sum(raw_checks.values()) > 500

@@ -77,7 +77,8 @@ def test_deleted_summaries_are_written_again(
     assert pending_days == days
     defs = build_definitions(app_settings)
     sensor = next(s for s in defs.sensors or [] if s.name == "erased_summaries")
-    assert sensor.job_name == "finalize_day_job"  # analytics and summaries of a day
+    # analytics and summaries of a day, then the posted digests' edits
+    assert {t.job_name for t in sensor.targets} == {"finalize_day_job", "erased_digests_job"}
     resources = {"database": DatabaseResource(url=db_url)}
     with dg.build_sensor_context(resources=resources, definitions=defs) as context:
         requests = sensor.evaluate_tick(context).run_requests or []

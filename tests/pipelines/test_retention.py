@@ -73,6 +73,10 @@ def _seed(url: str, now: dt.datetime) -> None:
             for i, t in enumerate([*ages(OLD, RECENT), None])
         ],
         "owners": [{"id": 7, "first_name": "U", "created_at": at(ANCIENT)}],
+        "update_health": [
+            {"recorded_at": t, "bot_id": 1, "mode": "polling", "interval_s": 60.0}
+            for t in ages(OLD, RECENT)
+        ],
     }  # fmt: skip
     with sync_engine(url).begin() as conn:
         for name, values in rows.items():
@@ -93,6 +97,7 @@ EXPECTED = {
     "user_restrictions": (2, 2),
     "users": (1, 2),
     "bot_private_chats": (1, 2),
+    "update_health": (1, 1),
 }
 
 
@@ -131,14 +136,14 @@ def test_retention_dry_run_then_prune(db_url: str, monkeypatch: pytest.MonkeyPat
         assert shown[name][1][:10] == f"{cutoff:%Y-%m-%d}", name
         # the old rows of this test have no day partitions (PostgreSQL: in the default one)
         assert shown[name][2:] == [str(gone), str(kept), "0"], name
-    assert shown["total"][2:] == ["14", "13", "0"]
+    assert shown["total"][2:] == ["15", "14", "0"]
     assert _counts(db_url) == before  # a dry run changes nothing
 
     done = runner.invoke(app, ["retention"])
     assert done.exit_code == 0, done.output
     deleted = {name: int(cells[0]) for name, cells in _rows_of(done.output).items()}
     assert {cells[1] for cells in _rows_of(done.output).values()} == {"0"}
-    assert deleted == {**{name: gone for name, (gone, _) in EXPECTED.items()}, "total": 14}
+    assert deleted == {**{name: gone for name, (gone, _) in EXPECTED.items()}, "total": 15}
     after = _counts(db_url)
     assert {name: after[name] for name in EXPECTED} == {
         name: kept for name, (_, kept) in EXPECTED.items()
@@ -151,7 +156,7 @@ def test_retention_dry_run_then_prune(db_url: str, monkeypatch: pytest.MonkeyPat
         assert active.scalar_one() == 1  # an active mute stays, however old
 
     again = runner.invoke(app, ["retention", "--dry-run"])
-    assert _rows_of(again.output)["total"][2:] == ["0", "13", "0"]
+    assert _rows_of(again.output)["total"][2:] == ["0", "14", "0"]
 
 
 def test_retention_refuses_an_unknown_table(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

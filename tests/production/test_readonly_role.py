@@ -42,6 +42,7 @@ DASHBOARD_TABLES = {
     "protected_groups",
     "enforced_channels",
     "alerts",
+    "update_health",
 }
 HIDDEN_TABLES = set(Base.metadata.tables) - DASHBOARD_TABLES
 
