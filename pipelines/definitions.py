@@ -42,7 +42,6 @@ from pipelines.assets.summaries import SUMMARIES, build_summaries_asset
 from pipelines.assets.telegram import MEMBER_COUNTS, member_counts
 from pipelines.observe import (
     RAW_GROUP,
-    RAW_TABLES,
     dashboard_spec,
     first_day,
     observe_raw_tables,
@@ -167,9 +166,7 @@ def build_assets(settings: PipelineSettings, start: dt.date) -> list[Any]:
         ]
         mapped = list(dg.map_asset_specs(_with_lineage, assets))
     analytics = [k for a in mapped for k in a.keys if a.group_names_by_key[k] == ANALYTICS_GROUP]
-    dashboard = dashboard_spec(
-        [*(k.to_user_string() for k in analytics), *DASHBOARD_READS]
-    )
+    dashboard = dashboard_spec([*(k.to_user_string() for k in analytics), *DASHBOARD_READS])
     return [observe_raw_tables, *mapped, dashboard]
 
 
@@ -222,8 +219,7 @@ def build_definitions(
     analytics = [
         a
         for a in assets
-        if isinstance(a, dg.AssetsDefinition)
-        and ANALYTICS_GROUP in a.group_names_by_key.values()
+        if isinstance(a, dg.AssetsDefinition) and ANALYTICS_GROUP in a.group_names_by_key.values()
     ]
     with warnings.catch_warnings():
         # time-partition freshness checks are "superseded" by FreshnessPolicy, which is not

@@ -116,9 +116,7 @@ def counted_rows(url: str) -> dict[str, int]:
         with engine.connect() as conn:
             return {
                 name: int(
-                    conn.scalar(
-                        sa.select(sa.func.count()).select_from(Base.metadata.tables[name])
-                    )
+                    conn.scalar(sa.select(sa.func.count()).select_from(Base.metadata.tables[name]))
                     or 0
                 )
                 for name in COUNTED_TABLES

@@ -30,7 +30,9 @@ def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
     with sync_engine(url).connect() as conn:
         for name in ANALYTICS_TABLES:
             cols = [c["name"] for c in sa.inspect(conn).get_columns(name) if c["name"] != "id"]
-            rows = conn.execute(sa.select(*(sa.column(c) for c in cols)).select_from(sa.table(name)))
+            rows = conn.execute(
+                sa.select(*(sa.column(c) for c in cols)).select_from(sa.table(name))
+            )
             out[name] = sorted((tuple(r) for r in rows), key=repr)
     return out
 
