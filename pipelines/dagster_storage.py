@@ -49,8 +49,45 @@ def _unsynced(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
+def _pooled_engine(conn_string: str) -> sa.Engine:
+    """An engine whose few connections stay open, and commit without fsync."""
+    engine = sa.create_engine(
+        conn_string,
+        pool_size=1,
+        max_overflow=4,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+    )
+    sa.event.listen(engine, "connect", _unsynced)
+    return engine
+
+
+class LocalSqliteRunStorage(SqliteRunStorage):
+    """Dagster's SQLite run storage through one pooled engine, without fsync."""
+
+    _engine: sa.Engine | None = None
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> LocalSqliteRunStorage:
+        return cls.from_local(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        if self._engine is None:
+            self._engine = _pooled_engine(self._conn_string)
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        super().dispose()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
 class LocalSqliteEventLogStorage(SqliteEventLogStorage):
-    """Dagster's sharded SQLite event log with one engine per shard and no fsync per commit."""
+    """Dagster's sharded SQLite event log with one pooled engine per shard, without fsync."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
@@ -65,13 +102,7 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
     def _engine(self, shard: str) -> sa.Engine:
         engine = self._engines.get(shard)
         if engine is None:
-            engine = sa.create_engine(
-                self.conn_string_for_shard(shard),
-                pool_size=1,
-                max_overflow=4,
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-            )
-            sa.event.listen(engine, "connect", _unsynced)
+            engine = _pooled_engine(self.conn_string_for_shard(shard))
             self._engines[shard] = engine
             while len(self._engines) > ENGINES_KEPT:
                 self._engines.popitem(last=False)[1].dispose()
@@ -96,11 +127,11 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
 
 
 class LocalSqliteStorage(DagsterSqliteStorage):
-    """``storage: sqlite`` with :class:`LocalSqliteEventLogStorage` as its event log."""
+    """``storage: sqlite`` with the run storage and event log above."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self.base_dir = base_dir
-        self._run_storage = SqliteRunStorage.from_local(_runs_directory(base_dir))
+        self._run_storage = LocalSqliteRunStorage.from_local(_runs_directory(base_dir))
         self._event_log_storage = LocalSqliteEventLogStorage(_event_logs_directory(base_dir))
         self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
         self._inst_data = inst_data
@@ -124,7 +155,7 @@ class LocalSqliteStorage(DagsterSqliteStorage):
     @property
     def run_storage_data(self) -> ConfigurableClassData | None:
         return ConfigurableClassData(
-            "dagster._core.storage.runs",
-            "SqliteRunStorage",
+            MODULE,
+            LocalSqliteRunStorage.__name__,
             yaml.dump({"base_dir": _runs_directory(self.base_dir)}),
         )

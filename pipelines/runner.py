@@ -1,8 +1,9 @@
 """Materialize every asset over a range of days, in process, fast (``gatepulse materialize``).
 
 One real Dagster run per chunk of up to ``chunk_days`` days of the code location's own jobs
-(``analytics_job``, or ``finalize_day_job`` with the summaries), recorded in the persistent
-instance of ``DAGSTER_HOME`` so that the UI shows every partition, check result and run: the
+(``analytics_job``, or ``finalize_day_job`` with the summaries), recorded in the instance the
+caller passes (the CLI and the demo: the persistent one of ``DAGSTER_HOME``, so that the UI
+shows every partition, check result and run): the
 assets run with a partition *range* (as Dagster backfills do), so each raw table is read once
 per chunk and each analytics table written once per chunk, with all checks evaluated. A run
 launched from the UI for a partition or a range is the same job with the same tags. Member
@@ -24,7 +25,6 @@ from core.settings import Settings, normalize_database_url
 from pipelines.assets.summaries import SUMMARIES
 from pipelines.assets.telegram import MEMBER_COUNTS
 from pipelines.definitions import build_definitions, partitions_start, resources_for
-from pipelines.home import open_instance
 from pipelines.partitions import MAX_DAYS_PER_RUN
 from pipelines.resources import TelegramResource
 
@@ -99,8 +99,10 @@ def materialize_range(
     when ``member_counts_sync`` and ``raw_log_retention`` = rows pruned when ``retention``).
     Raises :class:`MaterializeError` when a run fails (e.g. a blocking check); earlier chunks
     stay written. ``database_url`` defaults to ``settings.db.url``. The runs are recorded in
-    ``instance`` (default: the persistent one of ``settings.pipelines.dagster_home``);
-    ``observe`` observes the raw tables' newest rows at the end.
+    ``instance``: the entry points pass the persistent one
+    (:func:`pipelines.home.open_instance`), so the UI shows them; the default is an
+    ephemeral instance (a library call writes nothing to ``DAGSTER_HOME``). ``observe``
+    observes the raw tables' newest rows at the end.
     """
     if end < start:
         raise ValueError(f"--from {start} is after --to {end}")
@@ -112,7 +114,7 @@ def materialize_range(
     defs = build_definitions(settings, resources, start=first)
     days_job = defs.resolve_job_def("finalize_day_job" if summaries else "analytics_job")
     owned = instance is None
-    instance = instance or open_instance(settings.pipelines.dagster_home)
+    instance = instance or dg.DagsterInstance.ephemeral()
     totals: dict[str, int] = {}
     chunks = _chunks(start, end, chunk_days)
 

@@ -49,14 +49,16 @@ def test_runs_checks_and_observations_are_recorded_in_dagster_home(
     seed(db_url)
     env_before = os.environ.get("DAGSTER_HOME")
     home = app_settings.pipelines.dagster_home
-    totals = materialize_range(
-        DAYS[0], DAYS[-1], settings=app_settings, progress=False, summaries=False, chunk_days=2
-    )
+    with open_instance(home) as instance:
+        totals = materialize_range(
+            DAYS[0], DAYS[-1], settings=app_settings, progress=False, summaries=False,
+            chunk_days=2, instance=instance,
+        )  # fmt: skip
     assert totals["analytics_group_daily"] > 0
     assert os.environ.get("DAGSTER_HOME") == env_before  # the process environment is as it was
     assert (home / "dagster.yaml").exists()
 
-    with open_instance(home) as instance:
+    with open_instance(home) as instance:  # another process's view (the UI's)
         for table in ANALYTICS_TABLES:
             key = dg.AssetKey(table)
             assert instance.get_materialized_partitions(key) == KEYS, table
@@ -83,9 +85,12 @@ def test_a_run_launched_like_the_ui_writes_the_same_tables_as_the_cli(
     """The UI launches the code location's job (loaded from the environment) with the
     partition-range tags; the CLI runs that job from its own settings. Same tables."""
     seed(db_url)
-    materialize_range(
-        DAYS[0], DAYS[-1], settings=app_settings, progress=False, summaries=False, observe=False
-    )
+    home = app_settings.pipelines.dagster_home
+    with open_instance(home) as instance:
+        materialize_range(
+            DAYS[0], DAYS[-1], settings=app_settings, progress=False, summaries=False,
+            observe=False, instance=instance,
+        )  # fmt: skip
     by_cli = _snapshot(db_url)
     assert by_cli["analytics_group_daily"]
     with sync_engine(db_url).begin() as conn:
@@ -95,12 +100,12 @@ def test_a_run_launched_like_the_ui_writes_the_same_tables_as_the_cli(
 
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("GATEPULSE_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("DAGSTER_HOME", str(app_settings.pipelines.dagster_home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.delenv("PIPELINES_PARTITIONS_START", raising=False)
     job = dg.build_reconstructable_job(
         "pipelines.definitions", "location_job", reconstructable_args=("analytics_job",)
     )
-    with open_instance(app_settings.pipelines.dagster_home) as instance:
+    with open_instance(home) as instance:
         result = dg.execute_job(job, instance, tags=range_tags(DAYS[0], DAYS[-1]))
         assert result.success
         assert [r.job_name for r in instance.get_runs()] == ["analytics_job", "analytics_job"]
