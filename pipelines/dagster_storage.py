@@ -67,7 +67,7 @@ class LocalSqliteRunStorage(SqliteRunStorage):
     _engine: sa.Engine | None = None
 
     @classmethod
-    def from_config_value(  # type: ignore[override]
+    def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> LocalSqliteRunStorage:
         return cls.from_local(inst_data=inst_data, **config_value)
@@ -95,7 +95,7 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
 
     @classmethod
     def from_config_value(
-        cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> LocalSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
 
@@ -135,10 +135,10 @@ class LocalSqliteStorage(DagsterSqliteStorage):
         self._event_log_storage = LocalSqliteEventLogStorage(_event_logs_directory(base_dir))
         self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
         self._inst_data = inst_data
-        DagsterStorage.__init__(self)
+        DagsterStorage.__init__(self)  # type: ignore[no-untyped-call, arg-type]
 
     @classmethod
-    def from_config_value(  # type: ignore[override]
+    def from_config_value(
         cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]
     ) -> LocalSqliteStorage:
         mkdir_p(config_value["base_dir"])

@@ -41,7 +41,7 @@ from pipelines.assets.maintenance import raw_log_retention
 from pipelines.assets.summaries import SUMMARIES, build_summaries_asset
 from pipelines.assets.telegram import MEMBER_COUNTS, member_counts
 from pipelines.observe import (
-    RAW_GROUP,
+    RAW_TABLES,
     dashboard_spec,
     first_day,
     observe_raw_tables,
@@ -125,13 +125,17 @@ def analytics_automation() -> dg.AutomationCondition[Any]:
     """Today's partition, hourly (minute 5), once its deps are updated since the tick (the
     member-count sync for the channel table), never over a run still in progress, and never
     over an upstream whose blocking check failed. The raw tables are observed, not
-    materialized: their updates are not waited for (the deps clause ignores them)."""
-    raw = dg.AssetSelection.groups(RAW_GROUP)
+    materialized: the condition ignores them (their updates are not waited for)."""
+    raw = dg.AssetSelection.assets(*(raw_key(t) for t in RAW_TABLES))
     return (
-        dg.AutomationCondition.on_cron(TODAY_CRON, "UTC").ignore(raw)
-        & ~dg.AutomationCondition.in_progress()
-        & dg.AutomationCondition.all_deps_blocking_checks_passed()
-    ).with_label(f"today's partition on_cron({TODAY_CRON})")
+        (
+            dg.AutomationCondition.on_cron(TODAY_CRON, "UTC")
+            & ~dg.AutomationCondition.in_progress()
+            & dg.AutomationCondition.all_deps_blocking_checks_passed()
+        )
+        .ignore(raw)
+        .with_label(f"today's partition on_cron({TODAY_CRON})")
+    )
 
 
 def _with_lineage(spec: dg.AssetSpec) -> dg.AssetSpec:
