@@ -151,7 +151,7 @@ def dagster_screenshots(settings: Settings, out: Path) -> None:
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, env=env, cwd=home, stdout=log, stderr=log)
         try:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 300
             while True:
                 if proc.poll() is not None:
                     raise SystemExit("dagster-webserver exited before it served the UI")
@@ -160,7 +160,7 @@ def dagster_screenshots(settings: Settings, out: Path) -> None:
                     break
                 except OSError:
                     if time.monotonic() > deadline:
-                        raise SystemExit("the Dagster UI did not answer within 120 s") from None
+                        raise SystemExit("the Dagster UI did not answer within 300 s") from None
                     time.sleep(0.3)
             shoot_dagster(base, out)
         finally:

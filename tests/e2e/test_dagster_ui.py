@@ -108,14 +108,14 @@ def webserver(db_url: str, tmp_path: Path) -> Iterator[tuple[int, Path]]:
         env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:  # poll until it answers (a bound for a failing test, not a wait)
             assert server.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
                 break
             except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "dagster-webserver did not start in 120 s"
+                assert time.monotonic() < deadline, "dagster-webserver did not start in 300 s"
                 time.sleep(0.2)
         yield port, home
     finally:
