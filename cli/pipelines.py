@@ -78,7 +78,9 @@ def materialize_cmd(
     retention: bool = typer.Option(False, "--retention", help="Also prune old raw logs."),
     chunk_days: int = typer.Option(7, min=1, max=366, help="Days per Dagster run."),
 ) -> None:
-    """Materialize every analytics asset (and summaries) for each day in a range."""
+    """Materialize every analytics asset (and summaries) for each day in a range; the runs
+    are recorded in DAGSTER_HOME, so the Dagster UI shows them."""
+    from pipelines.home import open_instance
     from pipelines.io import first_raw_day
     from pipelines.runner import MaterializeError, materialize_range
 
@@ -99,16 +101,18 @@ def materialize_cmd(
     console = Console()
     started = dt.datetime.now(dt.UTC)
     try:
-        totals = materialize_range(
-            start,
-            end,
-            settings=settings,
-            progress=True,
-            summaries=summaries,
-            member_counts_sync=member_counts,
-            retention=retention,
-            chunk_days=chunk_days,
-        )
+        with open_instance(settings.pipelines.dagster_home) as instance:
+            totals = materialize_range(
+                start,
+                end,
+                settings=settings,
+                progress=True,
+                summaries=summaries,
+                member_counts_sync=member_counts,
+                retention=retention,
+                chunk_days=chunk_days,
+                instance=instance,
+            )
     except MaterializeError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(1) from None

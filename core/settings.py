@@ -230,7 +230,8 @@ class PipelineSettings(BaseSettings):
 
     model_config = SettingsConfigDict(**_ENV, env_prefix="PIPELINES_")
 
-    partitions_start: dt.date = dt.date(2026, 1, 1)
+    partitions_start: dt.date | None = None
+    """First day of the daily partitions; None: the first raw day (today on an empty database)."""
     retention_days: int = Field(default=90, ge=1, validation_alias="RETENTION_DAYS")
     retention_overrides: dict[str, int] = Field(
         default_factory=dict, validation_alias="RETENTION_DAYS_OVERRIDES"
@@ -252,6 +253,11 @@ class PipelineSettings(BaseSettings):
         if self.dagster_home is None:
             self.dagster_home = self.var_dir / "dagster"
         return self
+
+    @field_validator("partitions_start", mode="before")
+    @classmethod
+    def _empty_start_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("retention_overrides")
     @classmethod

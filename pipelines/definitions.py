@@ -1,25 +1,52 @@
 """The Dagster code location: ``dagster dev -m pipelines.definitions``.
 
 Built lazily by :func:`defs` (settings are read when Dagster loads it, never at import);
-``gatepulse materialize`` builds the same assets and resources from its own settings.
+``gatepulse materialize`` runs the jobs of these same definitions (one code path for the CLI,
+the demo and a run launched from the UI).
+
+On top of the assets' own decorators this module adds, in one place:
+
+- the bot's raw tables as external assets (:mod:`pipelines.observe`) and each asset's ``deps``
+  on the raw tables it reads (from its declared sources), and the dashboard downstream, so
+  the lineage reads bot → raw facts → analytics → dashboard;
+- declarative automation: today's analytics partitions ``on_cron`` hourly, run by the
+  ``default_automation_condition_sensor`` (on by default);
+- the daily partitions' start: ``PIPELINES_PARTITIONS_START``, else the first raw day, else
+  today (an unreachable database gives today and one log line; loading never hangs).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import dagster as dg
 
 from core.settings import PipelineSettings, Settings, load_settings, normalize_database_url
-from pipelines.assets.alerts import alerts_asset
-from pipelines.assets.analytics import build_analytics_assets, build_freshness_checks
+from pipelines.assets.alerts import ALERTS, alerts_asset
+from pipelines.assets.analytics import (
+    GROUP as ANALYTICS_GROUP,
+)
+from pipelines.assets.analytics import (
+    SPEC_BY_TABLE,
+    build_analytics_assets,
+    build_freshness_checks,
+)
 from pipelines.assets.digests import build_digests_asset
 from pipelines.assets.maintenance import raw_log_partitions, raw_log_retention
-from pipelines.assets.summaries import build_summaries_asset
-from pipelines.assets.telegram import member_counts
+from pipelines.assets.summaries import SUMMARIES, build_summaries_asset
+from pipelines.assets.telegram import MEMBER_COUNTS, member_counts
+from pipelines.observe import (
+    RAW_TABLES,
+    dashboard_spec,
+    first_day,
+    observe_raw_tables,
+    raw_key,
+)
 from pipelines.partitions import daily_partitions, weekly_partitions
 from pipelines.privacy import build_erasure_sensor, erased_digests_job
 from pipelines.resources import (
@@ -31,24 +58,121 @@ from pipelines.resources import (
     SummaryLLMResource,
     TelegramResource,
 )
-from pipelines.schedules import build_jobs, build_schedules
+from pipelines.schedules import TODAY_CRON, build_jobs, build_schedules
+from pipelines.sources import ConfigRead, Lookback
+
+log = logging.getLogger(__name__)
+
+CONFIG_TABLE_OF = {
+    "protected_groups": "protected_groups",
+    "enforced_channels": "enforced_channels",
+    "links": "group_channel_links",
+}
+"""The table behind each configuration read of :mod:`pipelines.sources`."""
+TABLE_ASSETS = {"member_count_snapshots": MEMBER_COUNTS}
+"""Tables a raw read selects that an asset of ours writes (not the bot)."""
+ALERT_READS = (
+    "verification_log",
+    "api_call_log",
+    "gate_events",
+    "bot_rights",
+    "protected_groups",
+    "enforced_channels",
+)
+"""The raw tables the alert rules read (``pipelines.assets.alerts``)."""
+DASHBOARD_READS = (SUMMARIES, MEMBER_COUNTS, ALERTS)
+"""Besides the analytics tables, what the dashboard reads."""
 
 
-def build_assets(settings: PipelineSettings) -> list[dg.AssetsDefinition]:
-    """Every asset, on daily partitions starting at ``settings.partitions_start`` (the digests
-    on weekly ones, from the week holding that day)."""
-    partitions = daily_partitions(settings.partitions_start)
+def partitions_start(settings: PipelineSettings, url: str) -> dt.date:
+    """Where the daily partitions start: the setting when given, else the first raw day,
+    else today (an empty database, or one that cannot be reached: said in one log line)."""
+    if settings.partitions_start is not None:
+        return settings.partitions_start
+    today = dt.datetime.now(dt.UTC).date()
+    try:
+        found = first_day(url)
+    except Exception as exc:  # unreachable server, no schema yet...
+        log.warning("partitions start today: cannot read the first raw day (%s)", exc)
+        return today
+    return min(found, today) if found is not None else today
+
+
+def raw_deps(table: str) -> list[dg.AssetKey]:
+    """The keys of the tables an analytics table's computation reads (its sources, history
+    and configuration; every one merges migrated chats, so ``chat_migrations`` too)."""
+    spec = SPEC_BY_TABLE[table]
+    tables = [s.table for s in spec.sources]
+    for extra in spec.extras:
+        if isinstance(extra, Lookback):
+            tables.append(extra.source.table)
+        elif isinstance(extra, ConfigRead):
+            tables.append(CONFIG_TABLE_OF[extra.name])
+    tables.append("chat_migrations")
+    return _keys(tables)
+
+
+def _keys(tables: Iterable[str]) -> list[dg.AssetKey]:
+    out: list[dg.AssetKey] = []
+    for name in tables:
+        key = dg.AssetKey(TABLE_ASSETS[name]) if name in TABLE_ASSETS else raw_key(name)
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def analytics_automation() -> dg.AutomationCondition[Any]:
+    """Today's partition, hourly (minute 5), once its deps are updated since the tick (the
+    member-count sync for the channel table), never over a run still in progress, and never
+    over an upstream whose blocking check failed. The raw tables are observed, not
+    materialized: the condition ignores them (their updates are not waited for)."""
+    raw = dg.AssetSelection.assets(*(raw_key(t) for t in RAW_TABLES))
+    return (
+        (
+            dg.AutomationCondition.on_cron(TODAY_CRON, "UTC")
+            & ~dg.AutomationCondition.in_progress()
+            & dg.AutomationCondition.all_deps_blocking_checks_passed()
+        )
+        .ignore(raw)
+        .with_label(f"today's partition on_cron({TODAY_CRON})")
+    )
+
+
+def _with_lineage(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Add the raw tables an asset reads to its deps; today's analytics partitions on cron."""
+    name = spec.key.to_user_string()
+    if name in SPEC_BY_TABLE:
+        return spec.merge_attributes(deps=raw_deps(name)).replace_attributes(
+            automation_condition=analytics_automation()
+        )
+    if name == SUMMARIES:
+        return spec.merge_attributes(deps=_keys(["messages", "chat_migrations"]))
+    if name == ALERTS:
+        return spec.merge_attributes(deps=_keys(ALERT_READS))
+    return spec
+
+
+def build_assets(settings: PipelineSettings, start: dt.date) -> list[Any]:
+    """Every asset, on daily partitions starting at ``start`` (the digests on weekly ones,
+    from the week holding that day), with the raw tables upstream and the dashboard
+    downstream."""
+    partitions = daily_partitions(start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=dg.BetaWarning)  # backfill_policy is beta
-        return [
+        warnings.simplefilter("ignore", category=dg.PreviewWarning)
+        assets = [
             *build_analytics_assets(partitions),
             build_summaries_asset(partitions),
             raw_log_retention,
             raw_log_partitions,
             member_counts,
             alerts_asset,
-            build_digests_asset(weekly_partitions(settings.partitions_start)),
+            build_digests_asset(weekly_partitions(start)),
         ]
+        mapped = list(dg.map_asset_specs(_with_lineage, assets))
+    analytics = [k for a in mapped for k in a.keys if a.group_names_by_key[k] == ANALYTICS_GROUP]
+    dashboard = dashboard_spec([*(k.to_user_string() for k in analytics), *DASHBOARD_READS])
+    return [observe_raw_tables, *mapped, dashboard]
 
 
 def resources_for(
@@ -87,12 +211,21 @@ def _as_env_var(name: str, value: str, normalize: Callable[[str], str]) -> Any:
 
 
 def build_definitions(
-    settings: Settings, resources: dict[str, object] | None = None
+    settings: Settings,
+    resources: dict[str, object] | None = None,
+    *,
+    start: dt.date | None = None,
 ) -> dg.Definitions:
     """Every asset, check, job, schedule and sensor, with ``resources`` (default: from
-    ``settings``)."""
-    assets = build_assets(settings.pipelines)
-    analytics = [a for a in assets if "analytics" in a.group_names_by_key.values()]
+    ``settings``); daily partitions from ``start`` (default: :func:`partitions_start`)."""
+    if start is None:
+        start = partitions_start(settings.pipelines, settings.db.url)
+    assets = build_assets(settings.pipelines, start)
+    analytics = [
+        a
+        for a in assets
+        if isinstance(a, dg.AssetsDefinition) and ANALYTICS_GROUP in a.group_names_by_key.values()
+    ]
     with warnings.catch_warnings():
         # time-partition freshness checks are "superseded" by FreshnessPolicy, which is not
         # an asset check; we want a real check per asset, evaluated by a sensor
@@ -100,12 +233,22 @@ def build_definitions(
         freshness = build_freshness_checks(analytics)
         sensor = dg.build_sensor_for_freshness_checks(freshness_checks=freshness)
     jobs = build_jobs()
+    automation = dg.AutomationConditionSensorDefinition(
+        "default_automation_condition_sensor",
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Evaluates the assets' automation conditions (today's analytics hourly).",
+    )
     return dg.Definitions(
         assets=assets,
         asset_checks=freshness,
         jobs=[*jobs.values(), erased_digests_job],
         schedules=build_schedules(jobs),
-        sensors=[sensor, build_erasure_sensor(jobs["finalize_day_job"], erased_digests_job)],
+        sensors=[
+            sensor,
+            automation,
+            build_erasure_sensor(jobs["finalize_day_job"], erased_digests_job),
+        ],
         resources=resources or resources_for(settings),
         executor=dg.in_process_executor,
     )
@@ -115,3 +258,10 @@ def build_definitions(
 def defs() -> dg.Definitions:
     """Dagster's entry point: the settings are read here, once, when the code location loads."""
     return build_definitions(load_settings())
+
+
+def location_job(name: str) -> dg.JobDefinition:
+    """A job of the code location exactly as Dagster loads it (settings from the environment):
+    the reconstructable target of ``dg.execute_job``, i.e. what a run launched from the UI
+    executes."""
+    return defs().resolve_job_def(name)

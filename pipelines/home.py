@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
+
+import dagster as dg
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER_YAML = ROOT / "dagster.yaml"
@@ -20,3 +23,23 @@ def prepare_dagster_home(home: Path) -> Path:
     if not target.exists():
         shutil.copyfile(DAGSTER_YAML, target)
     return home
+
+
+def open_instance(home: Path) -> dg.DagsterInstance:
+    """The persistent Dagster instance in ``home`` (prepared first), where the runs of
+    ``gatepulse materialize`` and the demo are recorded for the UI to show.
+
+    The instance files name their folders as ``{env: DAGSTER_HOME}``: it is set to ``home``
+    while the instance is built (its paths are resolved then) and restored afterwards, so the
+    process environment is left as it was.
+    """
+    home = prepare_dagster_home(home)
+    before = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        return dg.DagsterInstance.from_config(str(home))
+    finally:
+        if before is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = before

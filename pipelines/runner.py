@@ -1,31 +1,34 @@
 """Materialize every asset over a range of days, in process, fast (``gatepulse materialize``).
 
-One real Dagster run per chunk of up to ``chunk_days`` days on an ephemeral instance: the
-analytics assets (and summaries) run with a partition *range* (as Dagster backfills do,
-``BackfillPolicy.multi_run``), so each raw table is read once per chunk and each analytics
-table written once per chunk, with all checks evaluated. Member counts and retention are
-separate unpartitioned runs, on request.
+One real Dagster run per chunk of up to ``chunk_days`` days of the code location's own jobs
+(``analytics_job``, or ``finalize_day_job`` with the summaries), recorded in the instance the
+caller passes (the CLI and the demo: the persistent one of ``DAGSTER_HOME``, so that the UI
+shows every partition, check result and run): the
+assets run with a partition *range* (as Dagster backfills do), so each raw table is read once
+per chunk and each analytics table written once per chunk, with all checks evaluated. A run
+launched from the UI for a partition or a range is the same job with the same tags. Member
+counts and retention are separate unpartitioned runs, on request; the raw tables are observed
+at the end (their newest rows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
 
 from core.progress import progress_bar
 from core.settings import Settings, normalize_database_url
-from pipelines.assets.analytics import SPECS
-from pipelines.assets.maintenance import raw_log_retention
-from pipelines.assets.summaries import SUMMARIES, build_summaries_asset
-from pipelines.assets.telegram import MEMBER_COUNTS, member_counts
-from pipelines.definitions import resources_for
-from pipelines.partitions import MAX_DAYS_PER_RUN, daily_partitions
+from pipelines.assets.summaries import SUMMARIES
+from pipelines.assets.telegram import MEMBER_COUNTS
+from pipelines.definitions import build_definitions, partitions_start, resources_for
+from pipelines.partitions import MAX_DAYS_PER_RUN
 from pipelines.resources import TelegramResource
 
+PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -87,38 +90,38 @@ def materialize_range(
     telegram: TelegramResource | None = None,
     chunk_days: int = MAX_DAYS_PER_RUN,
     on_chunk: Callable[[dt.date, dt.date], None] | None = None,
+    observe: bool = True,
+    instance: dg.DagsterInstance | None = None,
 ) -> dict[str, int]:
     """Materialize every analytics asset (and summaries) for each UTC day in ``[start, end]``.
 
     Returns rows written per table, summed over the days (plus ``member_count_snapshots``
     when ``member_counts_sync`` and ``raw_log_retention`` = rows pruned when ``retention``).
     Raises :class:`MaterializeError` when a run fails (e.g. a blocking check); earlier chunks
-    stay written. ``database_url`` defaults to ``settings.db.url``.
+    stay written. ``database_url`` defaults to ``settings.db.url``. The runs are recorded in
+    ``instance``: the entry points pass the persistent one
+    (:func:`pipelines.home.open_instance`), so the UI shows them; the default is an
+    ephemeral instance (a library call writes nothing to ``DAGSTER_HOME``). ``observe``
+    observes the raw tables' newest rows at the end.
     """
     if end < start:
         raise ValueError(f"--from {start} is after --to {end}")
     if chunk_days < 1:
         raise ValueError("chunk_days must be >= 1")
     url = normalize_database_url(database_url) if database_url else settings.db.url
-    partitions = daily_partitions(min(settings.pipelines.partitions_start, start))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=dg.BetaWarning)
-        assets: list[Any] = list(_analytics_assets(partitions))
-        if summaries:
-            assets.append(build_summaries_asset(partitions))
+    first = min(partitions_start(settings.pipelines, url), start)
     resources = resources_for(settings, database_url=url, telegram=telegram)
-    instance = dg.DagsterInstance.ephemeral()
+    defs = build_definitions(settings, resources, start=first)
+    days_job = defs.resolve_job_def("finalize_day_job" if summaries else "analytics_job")
+    owned = instance is None
+    instance = instance or dg.DagsterInstance.ephemeral()
     totals: dict[str, int] = {}
     chunks = _chunks(start, end, chunk_days)
 
-    def run(selection: list[Any], label: str, **kwargs: Any) -> None:
-        result = dg.materialize(
-            selection,
-            resources=resources,
-            instance=instance,
-            run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,
-            **kwargs,
+    def run(job_name: str | dg.JobDefinition, label: str, **kwargs: Any) -> None:
+        job = defs.resolve_job_def(job_name) if isinstance(job_name, str) else job_name
+        result = job.execute_in_process(
+            instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False, **kwargs
         )
         for name, rows in _row_counts(result).items():
             totals[name] = totals.get(name, 0) + rows
@@ -126,53 +129,48 @@ def materialize_range(
             raise MaterializeError(f"{label}{_failure(result)}")
 
     def run_chunk(first: dt.date, last: dt.date) -> None:
-        if first == last:
-            kwargs: dict[str, Any] = {"partition_key": first.isoformat()}
-        else:
-            kwargs = {"tags": {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}}
-        run(assets, f"days {first}..{last}: ", **kwargs)
-
-    def run_single(asset: dg.AssetsDefinition) -> None:
-        run([asset], "")
+        run(days_job, f"days {first}..{last}: ", tags=range_tags(first, last))
 
     # Member counts first: their getChatMemberCount calls land in api_call_log, and the day
     # partitions that follow then count them. Retention last, over what the days have read.
-    before: list[tuple[str, dg.AssetsDefinition]] = []
-    after: list[tuple[str, dg.AssetsDefinition]] = []
-    if member_counts_sync:
-        before.append((MEMBER_COUNTS, member_counts))
-    if retention:
-        after.append(("raw_log_retention", raw_log_retention))
+    before = [(MEMBER_COUNTS, "member_counts_job")] if member_counts_sync else []
+    after = [("raw_log_retention", "retention_job")] if retention else []
 
-    with warnings.catch_warnings(), progress_bar(progress) as bar:
-        warnings.simplefilter("ignore", category=dg.BetaWarning)
-        for name, asset in before:
-            task = bar.add_task(name.replace("_", " "), total=1)
-            run_single(asset)
-            bar.advance(task)
-        days_task = bar.add_task("days materialized", total=(end - start).days + 1)
-        for first, last in chunks:
-            bar.update(days_task, description=f"materializing {first}..{last}")
-            run_chunk(first, last)
-            bar.advance(days_task, (last - first).days + 1)
-            if on_chunk:
-                on_chunk(first, last)
-        bar.update(days_task, description="days materialized")
-        for name, asset in after:
-            task = bar.add_task(name.replace("_", " "), total=1)
-            run_single(asset)
-            bar.advance(task)
+    try:
+        with warnings.catch_warnings(), progress_bar(progress) as bar:
+            warnings.simplefilter("ignore", category=dg.BetaWarning)
+            for name, job in before:
+                task = bar.add_task(name.replace("_", " "), total=1)
+                run(job, "")
+                bar.advance(task)
+            days_task = bar.add_task("days materialized", total=(end - start).days + 1)
+            for first_day, last_day in chunks:
+                bar.update(days_task, description=f"materializing {first_day}..{last_day}")
+                run_chunk(first_day, last_day)
+                bar.advance(days_task, (last_day - first_day).days + 1)
+                if on_chunk:
+                    on_chunk(first_day, last_day)
+            bar.update(days_task, description="days materialized")
+            for name, job in after:
+                task = bar.add_task(name.replace("_", " "), total=1)
+                run(job, "")
+                bar.advance(task)
+            if observe:
+                run("observe_raw_job", "observing the raw tables: ")
+    finally:
+        if owned:
+            instance.dispose()
     if member_counts_sync:
         totals["member_count_snapshots"] = totals.pop(MEMBER_COUNTS, 0)
     return totals
 
 
-def _analytics_assets(partitions: dg.PartitionsDefinition) -> Sequence[dg.AssetsDefinition]:
-    from pipelines.assets.analytics import build_analytics_assets
+def range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
+    """The tags of a run over the days ``first..last``: a single partition's key, or a
+    partition range (what the UI's backfill of a range launches, one run per range)."""
+    if first == last:
+        return {PARTITION_TAG: first.isoformat()}
+    return {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
 
-    assets = build_analytics_assets(partitions)
-    assert len(assets) == len(SPECS)
-    return assets
 
-
-__all__ = ["SUMMARIES", "MaterializeError", "materialize_range"]
+__all__ = ["SUMMARIES", "MaterializeError", "materialize_range", "range_tags"]

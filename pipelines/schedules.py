@@ -1,8 +1,12 @@
 """Jobs and schedules.
 
-- today's partition of every analytics table, hourly (minute 5);
-- yesterday finalized daily at 00:30 UTC: analytics and summaries; retention and the raw
-  logs' day partitions ahead (PostgreSQL) at 00:45 UTC;
+- today's partition of every analytics table, hourly (minute 5): not a schedule but the
+  assets' automation condition (``AutomationCondition.on_cron(TODAY_CRON)``, set in
+  :mod:`pipelines.definitions`, evaluated by the ``default_automation_condition_sensor``);
+- yesterday finalized daily at 00:30 UTC: analytics and summaries (``on_cron`` only ever
+  targets the latest partition, today's, so the finished day stays a schedule); retention and
+  the raw logs' day partitions ahead (PostgreSQL) at 00:45 UTC;
+- the raw tables observed (their newest row) every 15 minutes;
 - member-count sync every 15 minutes;
 - the alert rules every 5 minutes;
 - last week's digests on Monday at 06:00 UTC (after 00:30 has finalized Sunday).
@@ -16,10 +20,17 @@ import dagster as dg
 
 from pipelines.assets.alerts import ALERTS
 from pipelines.assets.analytics import GROUP as ANALYTICS_GROUP
+from pipelines.assets.analytics import SPECS
 from pipelines.assets.digests import WEEKLY_DIGESTS
 from pipelines.assets.maintenance import GROUP as MAINTENANCE_GROUP
 from pipelines.assets.summaries import SUMMARIES
 from pipelines.assets.telegram import MEMBER_COUNTS
+from pipelines.observe import RAW_TABLES, raw_key
+
+FRESHNESS_CHECK = "freshness_check"
+"""The name Dagster gives a time-partition freshness check."""
+TODAY_CRON = "5 * * * *"
+"""When today's (still growing) analytics partitions are refreshed."""
 
 
 def _day_of(context: dg.ScheduleEvaluationContext, offset_days: int = 0) -> str:
@@ -28,8 +39,12 @@ def _day_of(context: dg.ScheduleEvaluationContext, offset_days: int = 0) -> str:
 
 
 def build_jobs() -> dict[str, Any]:
-    """Partitioned jobs take their partitions from the selected assets."""
-    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
+    """Partitioned jobs take their partitions from the selected assets. The freshness checks
+    are left out of the jobs: their sensor evaluates them, not each run."""
+    freshness = dg.AssetSelection.checks(
+        *(dg.AssetCheckKey(dg.AssetKey(spec.table), FRESHNESS_CHECK) for spec in SPECS)
+    )
+    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP) - freshness
     return {
         "analytics_job": dg.define_asset_job(
             "analytics_job",
@@ -56,6 +71,11 @@ def build_jobs() -> dict[str, Any]:
             selection=dg.AssetSelection.assets(ALERTS),
             description="Evaluate the alert rules; open and resolve alerts.",
         ),
+        "observe_raw_job": dg.define_asset_job(
+            "observe_raw_job",
+            selection=dg.AssetSelection.assets(*(raw_key(t) for t in RAW_TABLES)),
+            description="Observe the newest row of each raw table the bot writes.",
+        ),
         "digests_job": dg.define_asset_job(
             "digests_job",
             selection=dg.AssetSelection.assets(WEEKLY_DIGESTS),
@@ -67,12 +87,6 @@ def build_jobs() -> dict[str, Any]:
 def build_schedules(
     jobs: dict[str, Any],
 ) -> Sequence[dg.ScheduleDefinition]:
-    @dg.schedule(cron_schedule="5 * * * *", job=jobs["analytics_job"], execution_timezone="UTC")
-    def analytics_today_hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        """Refresh today's (still growing) partition every hour."""
-        day = _day_of(context)
-        return dg.RunRequest(run_key=f"today-{context.scheduled_execution_time}", partition_key=day)
-
     @dg.schedule(cron_schedule="30 0 * * *", job=jobs["finalize_day_job"], execution_timezone="UTC")
     def finalize_yesterday_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         """Finalize yesterday: its analytics partitions and its summaries."""
@@ -93,6 +107,13 @@ def build_schedules(
         job=jobs["member_counts_job"],
         execution_timezone="UTC",
     )
+    observe_raw_every_15_minutes = dg.ScheduleDefinition(
+        name="observe_raw_every_15_minutes",
+        cron_schedule="*/15 * * * *",
+        job=jobs["observe_raw_job"],
+        execution_timezone="UTC",
+        description="The raw tables' newest rows (their freshness in the UI).",
+    )
     alerts_every_5_minutes = dg.ScheduleDefinition(
         name="alerts_every_5_minutes",
         cron_schedule="*/5 * * * *",
@@ -108,10 +129,10 @@ def build_schedules(
         return dg.RunRequest(run_key=f"digests-{week}", partition_key=week)
 
     return [
-        analytics_today_hourly,
         finalize_yesterday_daily,
         retention_daily,
         member_counts_every_15_minutes,
+        observe_raw_every_15_minutes,
         alerts_every_5_minutes,
         weekly_digests_monday,
     ]

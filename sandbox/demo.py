@@ -52,16 +52,23 @@ class Steps:
             self.times.append((name, time.perf_counter() - started))
 
 
-def _reset(db: DatabaseSettings) -> None:
-    """Remove the demo's state: the SQLite file (or every table on PostgreSQL), spool, Dagster."""
+def _reset(db: DatabaseSettings, dagster_home: Path) -> None:
+    """Remove the demo's state: the SQLite file (or every table on PostgreSQL), spool, Dagster's
+    record of the previous runs."""
     if backend_of(db.url) == "sqlite":
         path = Path(sqlite_path(db.url))
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
         drop_schema(db.url)
-    for folder in (db.var_dir / "spool", db.var_dir / "dagster" / "storage"):
+    for folder in (db.var_dir / "spool", *_dagster_state(dagster_home)):
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _dagster_state(home: Path) -> list[Path]:
+    """What the Dagster instance in ``home`` recorded (its runs, events, schedules' state and
+    files); its dagster.yaml stays."""
+    return [p for p in home.iterdir() if p.name != "dagster.yaml"] if home.is_dir() else []
 
 
 async def _history_bounds(url: str) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -106,6 +113,7 @@ def run_demo(
     end_day: dt.date | None = None,
 ) -> dict[str, Any]:
     """Everything but serving the dashboard; returns the report's figures."""
+    from pipelines.home import open_instance
     from pipelines.resources import BotTelegramResource
     from pipelines.runner import materialize_range
     from sandbox.simulator.runner import Simulation, build_world, run_live
@@ -122,7 +130,7 @@ def run_demo(
 
     with steps.step("database"):
         if reset:
-            _reset(db)
+            _reset(db, settings.pipelines.dagster_home)
             console.print("reset: removed the previous demo data")
         run_migrations(db.url)
         console.print(f"migrated {report['database']}")
@@ -174,6 +182,9 @@ def run_demo(
                     settings, world, scenario, seconds=live_seconds, engine=engine
                 )
             token = settings.bot.token.get_secret_value()
+            # every run is recorded in DAGSTER_HOME: the Dagster UI shows the demo's partitions,
+            # checks, runs and the raw tables' freshness afterwards
+            instance = open_instance(settings.pipelines.dagster_home)
             async with FakeTelegramServer(world=world, token=token) as server:
                 telegram = BotTelegramResource.from_settings(
                     settings.bot.model_copy(update={"api_base": server.base_url})
@@ -187,6 +198,7 @@ def run_demo(
                     summaries=True,
                     member_counts_sync=True,
                     telegram=telegram,
+                    instance=instance,
                 )
                 report["alerts"] = await asyncio.to_thread(
                     replay_demo_alerts, settings, start, end, telegram
@@ -198,8 +210,14 @@ def run_demo(
                 today = dt.datetime.now(dt.UTC).date()
                 if start.date() <= today <= end.date():
                     await asyncio.to_thread(
-                        materialize_range, today, today, settings=settings, progress=False
+                        materialize_range,
+                        today,
+                        today,
+                        settings=settings,
+                        progress=False,
+                        instance=instance,
                     )
+            instance.dispose()
             return taken, counts
         finally:
             await engine.dispose()

@@ -332,11 +332,11 @@ def test_definitions_load() -> None:
         "digests_job",
     } <= jobs
     schedules = {s.name for s in loaded.schedules or []}
-    assert {
-        "analytics_today_hourly",
+    assert {  # today's analytics: an automation condition (tests/pipelines/test_definitions.py)
         "finalize_yesterday_daily",
         "retention_daily",
         "member_counts_every_15_minutes",
+        "observe_raw_every_15_minutes",
         "alerts_every_5_minutes",
         "weekly_digests_monday",
     } == schedules

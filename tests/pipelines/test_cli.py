@@ -1,4 +1,5 @@
-"""End to end through the command lines: `dagster asset materialize` and `gatepulse materialize`."""
+"""End to end through the command lines: `dagster definitions validate`, `dagster asset
+materialize` and `gatepulse materialize`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from cli.main import app
+from pipelines.home import open_instance
 from pipelines.io import sync_engine
 from tests.pipelines.seed import seed
 
@@ -25,6 +28,18 @@ def test_dagster_asset_materialize_cli(db_url: str, tmp_path: Path) -> None:
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     env = {**os.environ, "DAGSTER_HOME": str(home), "DATABASE_URL": db_url}
+    env.pop("PIPELINES_PARTITIONS_START", None)
+    # Dagster's own validation of the code location, on the project's instance file
+    valid = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "pipelines.definitions"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert valid.returncode == 0, valid.stdout[-3000:] + valid.stderr[-3000:]
+    assert "Validation successful" in valid.stdout + valid.stderr
     done = subprocess.run(
         [
             sys.executable,
@@ -57,9 +72,12 @@ def test_dagster_asset_materialize_cli(db_url: str, tmp_path: Path) -> None:
     assert any(home.iterdir())  # the run was recorded in DAGSTER_HOME
 
 
-def test_gatepulse_materialize_command(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gatepulse_materialize_command(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     seed(db_url)
     monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     runner = CliRunner()
     bad = runner.invoke(app, ["materialize", "--from", "2026-03-05", "--to", "2026-03-01"])
     assert bad.exit_code == 2 and "after" in bad.output
@@ -73,6 +91,10 @@ def test_gatepulse_materialize_command(db_url: str, monkeypatch: pytest.MonkeyPa
             conn.execute(sa.text("SELECT DISTINCT day FROM analytics_group_daily")).scalars().all()
         )
     assert sorted(str(d) for d in days) == ["2026-03-01", "2026-03-02", "2026-03-04"]
+    # recorded in DAGSTER_HOME: the UI shows these partitions materialized
+    with open_instance(tmp_path / "dagster") as instance:
+        got = instance.get_materialized_partitions(dg.AssetKey("analytics_group_daily"))
+    assert sorted(got) == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
 
 
 def test_prepare_dagster_home_copies_the_repo_config_once(tmp_path: Path) -> None:

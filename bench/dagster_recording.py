@@ -1,0 +1,107 @@
+"""What recording runs in the persistent Dagster instance costs ``gatepulse materialize``.
+
+A throwaway database (SQLite, or ``--postgres``) gets ``--days`` days of the tests'
+deterministic raw logs; then ``pipelines.runner.materialize_range`` (what ``gatepulse
+materialize`` and the demo call) runs over all of them, summaries included, alternately on an
+ephemeral instance (nothing recorded, as before) and on a fresh persistent ``DAGSTER_HOME``
+made from the project's ``dagster.yaml`` (SQLite run, event-log and schedule storage), the
+same number of times each. Prints each time, the medians, and last
+``recording_overhead: N×`` (persistent / ephemeral; target <= 1.1).
+
+``--url URL`` measures an existing database instead (e.g. the demo's, after ``gatepulse demo
+--no-serve``: its whole raw range, as ``gatepulse materialize`` would); the throwaway instances
+are never the one in DAGSTER_HOME.
+
+Usage: ``uv run python -m bench.dagster_recording [--days 14] [--repeat 3] [--postgres |
+--url URL]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import dagster as dg
+
+from bench._common import database
+from core.settings import (
+    DatabaseSettings,
+    LogWriterSettings,
+    PipelineSettings,
+    Settings,
+    display_url,
+    normalize_database_url,
+)
+from pipelines.home import open_instance
+from pipelines.io import first_raw_day
+from pipelines.runner import materialize_range
+from tests.pipelines.seed import FIRST_DAY, seed
+
+
+def _settings(url: str, var_dir: Path, first: dt.date) -> Settings:
+    return Settings(
+        db=DatabaseSettings(DATABASE_URL=url, GATEPULSE_VAR_DIR=var_dir),
+        writer=LogWriterSettings(GATEPULSE_VAR_DIR=var_dir),
+        pipelines=PipelineSettings(
+            GATEPULSE_VAR_DIR=var_dir, DAGSTER_HOME=var_dir / "dagster", partitions_start=first
+        ),
+    )
+
+
+def _timed(url: str, first: dt.date, last: dt.date, persistent: bool) -> float:
+    with tempfile.TemporaryDirectory(prefix="gatepulse-dagster-") as tmp:
+        settings = _settings(url, Path(tmp), first)
+        started = time.perf_counter()
+        instance = (
+            open_instance(settings.pipelines.dagster_home)
+            if persistent
+            else dg.DagsterInstance.ephemeral()
+        )
+        with instance:
+            materialize_range(first, last, settings=settings, progress=False, instance=instance)
+        return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=14, help="days of raw logs to materialize")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each kind")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL")
+    parser.add_argument("--url", help="an existing database to measure instead (left as is)")
+    args = parser.parse_args(argv)
+    if args.days < 1 or args.repeat < 1:
+        parser.error("--days and --repeat must be >= 1")
+    warnings.simplefilter("ignore")
+    with contextlib.ExitStack() as stack:
+        if args.url:
+            url = normalize_database_url(args.url)
+            first = first_raw_day(url)
+            if first is None:
+                parser.error(f"{display_url(url)} has no raw rows")
+            last = dt.datetime.now(dt.UTC).date()
+        else:
+            url = stack.enter_context(database(args.postgres))
+            seed(url, days=args.days)
+            first, last = FIRST_DAY, FIRST_DAY + dt.timedelta(days=args.days - 1)
+        days = (last - first).days + 1
+        _timed(url, first, first, persistent=False)  # warm up imports, caches, connections
+        times: dict[str, list[float]] = {"ephemeral": [], "persistent": []}
+        for _ in range(args.repeat):
+            for kind in times:
+                seconds = _timed(url, first, last, persistent=kind == "persistent")
+                times[kind].append(seconds)
+                print(f"{kind:<10} {days} days: {seconds:6.2f} s")
+    ephemeral = statistics.median(times["ephemeral"])
+    persistent = statistics.median(times["persistent"])
+    print(f"median ephemeral {ephemeral:.2f} s, persistent {persistent:.2f} s")
+    print(f"recording_overhead: {persistent / ephemeral:.2f}×")
+
+
+if __name__ == "__main__":
+    main()

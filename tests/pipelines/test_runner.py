@@ -1,0 +1,112 @@
+"""The runner records its runs in the persistent Dagster instance, and runs exactly the jobs
+a run launched from the UI runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from core.models import ANALYTICS_TABLES
+from core.settings import Settings
+from pipelines.assets.analytics import OUTPUT_CHECK, RAW_CHECK
+from pipelines.home import open_instance
+from pipelines.io import sync_engine
+from pipelines.observe import raw_key
+from pipelines.runner import materialize_range, range_tags
+from tests.pipelines.seed import FIRST_DAY, seed
+
+DAYS = [FIRST_DAY, FIRST_DAY + dt.timedelta(days=1)]
+KEYS = {d.isoformat() for d in DAYS}
+
+
+def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    with sync_engine(url).connect() as conn:
+        for name in ANALYTICS_TABLES:
+            cols = [c["name"] for c in sa.inspect(conn).get_columns(name) if c["name"] != "id"]
+            rows = conn.execute(
+                sa.select(*(sa.column(c) for c in cols)).select_from(sa.table(name))
+            )
+            out[name] = sorted((tuple(r) for r in rows), key=repr)
+    return out
+
+
+def _newest_message(url: str) -> dt.datetime:
+    with sync_engine(url).connect() as conn:
+        value = conn.scalar(sa.text("SELECT max(created_at) FROM messages"))
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
+def test_runs_checks_and_observations_are_recorded_in_dagster_home(
+    db_url: str, app_settings: Settings
+) -> None:
+    seed(db_url)
+    env_before = os.environ.get("DAGSTER_HOME")
+    home = app_settings.pipelines.dagster_home
+    with open_instance(home) as instance:
+        totals = materialize_range(
+            DAYS[0], DAYS[-1], settings=app_settings, progress=False, summaries=False,
+            chunk_days=2, instance=instance,
+        )  # fmt: skip
+    assert totals["analytics_group_daily"] > 0
+    assert os.environ.get("DAGSTER_HOME") == env_before  # the process environment is as it was
+    assert (home / "dagster.yaml").exists()
+
+    with open_instance(home) as instance:  # another process's view (the UI's)
+        for table in ANALYTICS_TABLES:
+            key = dg.AssetKey(table)
+            assert instance.get_materialized_partitions(key) == KEYS, table
+            for check in (OUTPUT_CHECK, RAW_CHECK):
+                record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+                    [dg.AssetCheckKey(key, check)]
+                )[dg.AssetCheckKey(key, check)]
+                assert record.event.asset_check_evaluation.passed, (table, check)  # type: ignore[union-attr]
+        runs = instance.get_runs()
+        assert sorted(r.job_name for r in runs) == ["analytics_job", "observe_raw_job"]
+        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        days_run = next(r for r in runs if r.job_name == "analytics_job")
+        assert days_run.tags == {**days_run.tags, **range_tags(DAYS[0], DAYS[-1])}
+
+        observed = instance.fetch_observations(raw_key("messages"), limit=1).records
+        metadata = observed[0].asset_observation.metadata  # type: ignore[union-attr]
+        stamp = metadata["dagster/last_updated_timestamp"].value
+        assert stamp == _newest_message(db_url).timestamp()
+
+
+def test_a_run_launched_like_the_ui_writes_the_same_tables_as_the_cli(
+    db_url: str, app_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The UI launches the code location's job (loaded from the environment) with the
+    partition-range tags; the CLI runs that job from its own settings. Same tables."""
+    seed(db_url)
+    home = app_settings.pipelines.dagster_home
+    with open_instance(home) as instance:
+        materialize_range(
+            DAYS[0], DAYS[-1], settings=app_settings, progress=False, summaries=False,
+            observe=False, instance=instance,
+        )  # fmt: skip
+    by_cli = _snapshot(db_url)
+    assert by_cli["analytics_group_daily"]
+    with sync_engine(db_url).begin() as conn:
+        for name in ANALYTICS_TABLES:
+            conn.execute(sa.delete(sa.table(name)))
+    assert not any(_snapshot(db_url).values())
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("GATEPULSE_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.delenv("PIPELINES_PARTITIONS_START", raising=False)
+    job = dg.build_reconstructable_job(
+        "pipelines.definitions", "location_job", reconstructable_args=("analytics_job",)
+    )
+    with open_instance(home) as instance:
+        result = dg.execute_job(job, instance, tags=range_tags(DAYS[0], DAYS[-1]))
+        assert result.success
+        assert [r.job_name for r in instance.get_runs()] == ["analytics_job", "analytics_job"]
+    assert _snapshot(db_url) == by_cli
