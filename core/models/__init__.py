@@ -10,6 +10,7 @@ from __future__ import annotations
 from core.db import Base
 from core.models.alerts import Alert, AlertDelivery, BotPrivateChat, Digest
 from core.models.analytics import (
+    AnalyticsAllGroupsDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -91,6 +92,7 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_topic_daily",
     "analytics_invite_link_daily",
     "analytics_bot_rights_daily",
+    "analytics_all_groups_daily",
 )
 
 __all__ = [
@@ -106,6 +108,7 @@ __all__ = [
     "Alert",
     "AlertDelivery",
     "AlertKind",
+    "AnalyticsAllGroupsDaily",
     "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",
     "AnalyticsBotRightsDaily",
