@@ -150,11 +150,10 @@ def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]
             ) AS x GROUP BY 1, 2""",
             win,
         )
-        daily = frame(
-            f"SELECT day, sum(m) AS messages, sum(u) AS active_users FROM ("
-            f" SELECT {day_sql('created_at')} AS day, chat_id, count(*) AS m,"
-            f" count(DISTINCT user_id) AS u FROM messages"
-            f" WHERE created_at >= :start AND created_at < :end GROUP BY 1, 2) AS x GROUP BY 1",
+        daily = frame(  # every group: active users distinct over all groups, as the page
+            f"SELECT {day_sql('created_at')} AS day, count(*) AS messages,"
+            f" count(DISTINCT user_id) AS active_users FROM messages"
+            f" WHERE created_at >= :start AND created_at < :end GROUP BY 1",
             win,
         )
         frame(

@@ -293,6 +293,19 @@ class AllGroupsDaily(_Output):
         )
 
 
+class AllGroupsHourly(_Output):
+    """``analytics_all_groups_hourly``: one row per day and UTC hour."""
+
+    day: pl.Date = pa.Field(nullable=False)
+    hour: pl.Int16 = pa.Field(ge=0, le=23)
+    verifications: pl.Int64 = pa.Field(ge=0)
+    messages: pl.Int64 = pa.Field(ge=0)
+    joins: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "hour"]  # noqa: RUF012
+
+
 class ChannelDaily(_Output):
     day: pl.Date = pa.Field(nullable=False)
     channel_id: pl.Int64 = pa.Field(nullable=False)

@@ -11,6 +11,7 @@ from core.db import Base
 from core.models.alerts import Alert, AlertDelivery, BotPrivateChat, Digest
 from core.models.analytics import (
     AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsHourly,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -93,6 +94,7 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_invite_link_daily",
     "analytics_bot_rights_daily",
     "analytics_all_groups_daily",
+    "analytics_all_groups_hourly",
 )
 
 __all__ = [
@@ -109,6 +111,7 @@ __all__ = [
     "AlertDelivery",
     "AlertKind",
     "AnalyticsAllGroupsDaily",
+    "AnalyticsAllGroupsHourly",
     "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",
     "AnalyticsBotRightsDaily",

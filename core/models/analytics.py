@@ -294,3 +294,19 @@ class AnalyticsAllGroupsDaily(Base):
     declined: Mapped[int]
     expired: Mapped[int]
     messages_deleted: Mapped[int]
+
+
+class AnalyticsAllGroupsHourly(Base):
+    """Every group together, per day and UTC hour: ``analytics_hourly_activity``'s rows summed,
+    for the dashboard's hourly charts with no group selected (24 rows a day at most, however
+    many groups). One row per day and hour with any activity."""
+
+    __tablename__ = "analytics_all_groups_hourly"
+    __table_args__ = (sa.UniqueConstraint("day", "hour"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    hour: Mapped[int] = mapped_column(sa.SmallInteger)
+    verifications: Mapped[int]
+    messages: Mapped[int]
+    joins: Mapped[int]

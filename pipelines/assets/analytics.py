@@ -75,6 +75,7 @@ TOPIC_DAILY = "analytics_topic_daily"
 INVITE_LINK_DAILY = "analytics_invite_link_daily"
 BOT_RIGHTS_DAILY = "analytics_bot_rights_daily"
 ALL_GROUPS_DAILY = "analytics_all_groups_daily"
+ALL_GROUPS_HOURLY = "analytics_all_groups_hourly"
 
 POOL = "database"
 """The concurrency pool of the steps that read raw tables and write analytics tables."""
@@ -224,6 +225,15 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         "the group and funnel counts summed over the groups, distinct users over all groups, "
         "verification-time percentiles over every unmute; a row for each day.",
         (MUTE_HISTORY, ENFORCED_CHANNELS, PARTITION_DAYS),
+    ),
+    AnalyticsSpec(
+        ALL_GROUPS_HOURLY,
+        (VERIFICATIONS, MESSAGES, MEMBER_EVENTS),
+        rollups.all_groups_hourly,
+        schemas.AllGroupsHourly,
+        "Verifications, human messages and human joins per UTC day and hour, every group "
+        "together (analytics_hourly_activity summed; what the dashboard shows with no group "
+        "selected).",
     ),
 )
 SPEC_BY_TABLE = {s.table: s for s in SPECS}

@@ -19,13 +19,17 @@ the caller), the ids of the linked channels and the window's days. Per UTC day:
 - ``verify_s_p50``, ``verify_s_p90``: over every unmute of the day in any group, the
   funnel's definition (mute and unmute matched per group and user); NULL with no pair.
 - Rows: every day of the window, zeros (and NULL percentiles) on a day without events.
+
+``analytics_all_groups_hourly`` (day, hour): ``analytics_hourly_activity``'s verifications,
+human messages and human joins summed over its rows (every chat, as the dashboard has always
+summed them); a row per day and hour with any.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from pipelines.transforms.daily import ENGINE, group_daily, utc_day
+from pipelines.transforms.daily import ENGINE, group_daily, hourly_activity, utc_day
 from pipelines.transforms.gate import (
     FUNNEL_USERS,
     funnel_daily,
@@ -145,3 +149,12 @@ def all_groups_daily(
         .sort("day")
         .collect(engine=ENGINE)
     )
+
+
+def all_groups_hourly(verifications: Frame, messages: Frame, member_events: Frame) -> pl.DataFrame:
+    """``analytics_all_groups_hourly``: :func:`.daily.hourly_activity` with every chat as one."""
+    return hourly_activity(
+        verifications.lazy().with_columns(group_id=pl.lit(ALL, pl.Int64)),
+        messages.lazy().with_columns(chat_id=pl.lit(ALL, pl.Int64)),
+        member_events.lazy().with_columns(chat_id=pl.lit(ALL, pl.Int64)),
+    ).drop("group_id")

@@ -18,6 +18,7 @@ from core.models import (
     ANALYTICS_TABLES,
     Alert,
     AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsHourly,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -53,6 +54,7 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsInviteLinkDaily,
         AnalyticsBotRightsDaily,
         AnalyticsAllGroupsDaily,
+        AnalyticsAllGroupsHourly,
         MemberCountSnapshot,
         Summary,
         AnalyticsMaterialization,
@@ -78,6 +80,7 @@ SUMMARIES = Summary.__table__.name
 MATERIALIZATIONS = AnalyticsMaterialization.__table__.name
 ALERTS = Alert.__table__.name
 ALL_GROUPS = AnalyticsAllGroupsDaily.__table__.name
+ALL_HOURLY = AnalyticsAllGroupsHourly.__table__.name
 FRESHNESS = (*ANALYTICS_TABLES, SNAPSHOTS, SUMMARIES)
 """The tables whose materializations the seed records."""
 
@@ -218,6 +221,17 @@ def _all_groups_rows(seed: Seed, day: dt.date) -> None:
         verify_s_p50=None,
         verify_s_p90=None,
     )
+
+
+def _all_hours_rows(seed: Seed, day: dt.date) -> None:
+    """The day's ``analytics_all_groups_hourly`` rows: its hourly rows summed per hour."""
+    hours: dict[int, list[int]] = {}
+    for r in seed.where(HOURLY, day, day):
+        sums = hours.setdefault(r["hour"], [0, 0, 0])
+        for k, col in enumerate(("verifications", "messages", "joins")):
+            sums[k] += r[col]
+    for hour, (v, m, j) in sorted(hours.items()):
+        seed.add(ALL_HOURLY, day=day, hour=hour, verifications=v, messages=m, joins=j)
 
 
 def _rights_rows(seed: Seed, i: int, day: dt.date) -> None:
@@ -431,6 +445,7 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
                  bots_joined=0, reactions=0, reacting_users=0, silent_reactors=0)  # fmt: skip
         _gate_rows(seed, i, day)
         _all_groups_rows(seed, day)
+        _all_hours_rows(seed, day)
 
         seed.add(
             SNAPSHOTS, chat_id=ALPHA, kind="group", member_count=100 + i, synced_at=_at(day, 12)

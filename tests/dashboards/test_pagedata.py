@@ -400,6 +400,10 @@ def test_every_group_reads_the_rollup_and_a_selection_sums_its_groups(
             ),
             {"d": today},
         )
+        conn.execute(
+            sa.text("UPDATE analytics_all_groups_hourly SET messages = 1 WHERE day = :d"),
+            {"d": today},
+        )
     per_day = run("group_days", start=r.start, end=r.end, groups=())
     assert per_day["day"].tolist() == [r.start + dt.timedelta(days=i) for i in range(7)]
     assert per_day["active_users"].tolist() == [5] * 6 + [4]
@@ -415,11 +419,24 @@ def test_every_group_reads_the_rollup_and_a_selection_sums_its_groups(
     assert gate["funnel_rows"].tolist() == [2] * 5 + [3, 2]
     assert run("backlog", start=r.start, end=r.end, groups=()) == 6
     assert run("backlog", start=r.start, end=r.end, groups=(ALPHA, BETA)) == 4
+    hourly = run("hourly", start=r.start, end=r.end, groups=())
+    assert hourly["hour"].tolist() == [9, 20] * 7
+    assert hourly["messages"].tolist() == [7, 4] * 6 + [1, 1]
+    assert (
+        run("hourly", start=r.start, end=r.end, groups=(ALPHA, BETA))["messages"].tolist()
+        == [
+            7,
+            4,
+        ]
+        * 7
+    )
 
     with engine.begin() as conn:  # the range not covered by the rollup: summed per group
         conn.execute(sa.text("DELETE FROM analytics_all_groups_daily"))
+        conn.execute(sa.text("DELETE FROM analytics_all_groups_hourly"))
     assert run("group_days", start=r.start, end=r.end, groups=()).equals(both)
     assert run("backlog", start=r.start, end=r.end, groups=()) == 9
+    assert run("hourly", start=r.start, end=r.end, groups=())["messages"].tolist() == [7, 4] * 7
     assert run("cache_hits", start=r.start, end=r.end, groups=())["hits"].tolist() == [
         10 + i for i in range(7, 14)
     ]

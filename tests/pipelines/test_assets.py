@@ -278,6 +278,16 @@ def _assert_all_groups(url: str, backend: str, seeded_days: set[str]) -> None:
     active = _per_day(url, f"SELECT day, active_users FROM {rollup}")
     assert any(active[d] < n for d, n in per_group.items())
     with sync_engine(url).connect() as conn:
+        hourly, summed = (
+            {(str(r[0]), *(int(v) for v in r[1:])) for r in conn.execute(sa.text(sql))}
+            for sql in (
+                "SELECT day, hour, verifications, messages, joins FROM analytics_all_groups_hourly",
+                "SELECT day, hour, sum(verifications), sum(messages), sum(joins) "
+                "FROM analytics_hourly_activity GROUP BY day, hour",
+            )
+        )
+    assert hourly == summed and len(summed) > 24
+    with sync_engine(url).connect() as conn:
         quantiles = conn.execute(
             sa.text(
                 f"SELECT day, verify_s_p50, verify_s_p90 FROM {rollup} "
