@@ -31,6 +31,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -357,6 +358,8 @@ class RawStore:
         with self._lock:
             if self._dir is None:
                 self._dir = Path(tempfile.mkdtemp(prefix="gatepulse-raw-"))
+                # a store dropped without clear() (a test, a crashed step) still removes it
+                weakref.finalize(self, shutil.rmtree, self._dir, True)
             stamp = f"{start:%Y%m%dT%H%M%S}-{end:%Y%m%dT%H%M%S}"
             return self._dir / f"{source.name}-{stamp}"
 
