@@ -353,16 +353,14 @@ SUMMARIZE = {
             SELECT {day_sql("created_at")} AS day, count(DISTINCT user_id) AS u FROM messages
             WHERE chat_id IN (SELECT id FROM protected_groups) GROUP BY 1
         ), reactors AS (
-            SELECT day, count(DISTINCT user_id) AS ru,
-                   count(DISTINCT user_id) FILTER (WHERE NOT wrote) AS sr FROM (
-                SELECT {day_sql("r.timestamp")} AS day, r.user_id, EXISTS (
-                    SELECT 1 FROM messages AS m WHERE m.user_id = r.user_id
-                    AND m.sender_kind = 'user' AND m.created_at >= date_trunc('day', r.timestamp)
-                    AND m.created_at < date_trunc('day', r.timestamp) + interval '1 day'
-                ) AS wrote
-                FROM reaction_events AS r WHERE r.user_id IS NOT NULL
-                  AND r.chat_id IN (SELECT id FROM protected_groups)
-            ) AS x GROUP BY 1
+            SELECT r.day, count(*) AS ru, count(*) FILTER (WHERE s.user_id IS NULL) AS sr
+            FROM (
+                SELECT DISTINCT {day_sql("timestamp")} AS day, user_id FROM reaction_events
+                WHERE user_id IS NOT NULL AND chat_id IN (SELECT id FROM protected_groups)
+            ) AS r LEFT JOIN (
+                SELECT DISTINCT {day_sql("created_at")} AS day, user_id FROM messages
+                WHERE sender_kind = 'user'
+            ) AS s USING (day, user_id) GROUP BY 1
         ), ev AS (
             SELECT {day_sql("timestamp")} AS day, {_distinct("prompted")} AS pr,
                    {_distinct("clicked")} AS cl, {_distinct("passed")} AS pa,
