@@ -383,6 +383,10 @@ SUMMARIZE = {
         FROM days LEFT JOIN g USING (day) LEFT JOIN fu USING (day) LEFT JOIN hits USING (day)
         LEFT JOIN authors USING (day) LEFT JOIN reactors USING (day) LEFT JOIN ev USING (day)
         LEFT JOIN jo USING (day) ORDER BY 1""",
+    "analytics_all_groups_hourly": """
+        INSERT INTO analytics_all_groups_hourly (day, hour, verifications, messages, joins)
+        SELECT day, hour, sum(verifications), sum(messages), sum(joins)
+        FROM analytics_hourly_activity GROUP BY 1, 2 ORDER BY 1, 2""",
 }
 """Every analytics table and the statement that fills it from the raw logs, over the range
 ``:start`` - ``:end`` (``:first`` - ``:last`` as days): the whole world."""
