@@ -92,9 +92,15 @@ def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]
         run("counts_at", kind="group", instants=(win["end"], both["cur"]), chat_ids=ids)
         rows = overview.within(frame(FUNNEL, both_span), r.start, r.end)
         channels = overview.within(frame(CHANNEL, both_span), r.start, r.end)
+        prompted = frame(  # every group: users distinct over all groups each day, as the page
+            f"SELECT {day_sql('timestamp')} AS day, count(DISTINCT user_id) AS prompted "
+            f"FROM gate_events WHERE event = 'prompted' AND timestamp >= :start "
+            f"AND timestamp < :end GROUP BY 1",
+            win,
+        )
         return {
             "checks": int(ver.loc[ver["current"], "checks"].sum()),
-            "prompted": int(rows["prompted"].sum()),
+            "prompted": int(prompted["prompted"].sum()),
             "produced": int(channels["joins_after_prompt"].sum()),
             "backlog": funnel.backlog(rows),
         }
@@ -150,11 +156,10 @@ def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]
             ) AS x GROUP BY 1, 2""",
             win,
         )
-        daily = frame(
-            f"SELECT day, sum(m) AS messages, sum(u) AS active_users FROM ("
-            f" SELECT {day_sql('created_at')} AS day, chat_id, count(*) AS m,"
-            f" count(DISTINCT user_id) AS u FROM messages"
-            f" WHERE created_at >= :start AND created_at < :end GROUP BY 1, 2) AS x GROUP BY 1",
+        daily = frame(  # every group: active users distinct over all groups, as the page
+            f"SELECT {day_sql('created_at')} AS day, count(*) AS messages,"
+            f" count(DISTINCT user_id) AS active_users FROM messages"
+            f" WHERE created_at >= :start AND created_at < :end GROUP BY 1",
             win,
         )
         frame(

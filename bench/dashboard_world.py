@@ -16,7 +16,7 @@ import psycopg2
 import sqlalchemy as sa
 from rich.progress import Progress
 
-from bench.dashboard_sql import INSERTS, REACTIONS, bucket_sql, day_sql
+from bench.dashboard_sql import INSERTS, REACTIONS, _distinct, bucket_sql, day_sql
 from dashboards.sql import make_engine
 
 ERRORS = np.array(
@@ -326,6 +326,67 @@ SUMMARIZE = {
         table: f"INSERT INTO {table} ({columns}) {select}"
         for table, (columns, select) in INSERTS.items()
     },
+    # after the per-group tables: their sums, with users distinct over all groups from raw
+    "analytics_all_groups_daily": f"""
+        INSERT INTO analytics_all_groups_daily
+            (day, messages, active_users, verifications, passed, failed, cache_hits, joins,
+             leaves, kicks, bots_joined, reactions, reacting_users, silent_reactors,
+             funnel_groups, joined, prompted, clicked, gate_passed, unmuted, denied_clicks,
+             still_muted, verify_s_p50, verify_s_p90, join_requests, approved, declined,
+             expired, messages_deleted)
+        WITH days AS (
+            SELECT d::date AS day FROM generate_series(:first, :last, interval '1 day') AS d
+        ), g AS (
+            SELECT day, sum(messages) AS m, sum(verifications) AS v, sum(passed) AS p,
+                   sum(failed) AS f, sum(joins) AS j, sum(leaves) AS l, sum(kicks) AS k,
+                   sum(bots_joined) AS b, sum(reactions) AS r
+            FROM analytics_group_daily
+            WHERE group_id NOT IN (SELECT id FROM enforced_channels) GROUP BY 1
+        ), fu AS (
+            SELECT day, count(*) AS n, sum(denied_clicks) AS dc, sum(still_muted) AS sm,
+                   sum(messages_deleted) AS md
+            FROM analytics_funnel_daily GROUP BY 1
+        ), hits AS (
+            SELECT day, sum(checks) AS h FROM analytics_verification_daily WHERE cached
+            GROUP BY 1
+        ), authors AS (
+            SELECT {day_sql("created_at")} AS day, count(DISTINCT user_id) AS u FROM messages
+            WHERE chat_id IN (SELECT id FROM protected_groups) GROUP BY 1
+        ), reactors AS (
+            SELECT r.day, count(*) AS ru, count(*) FILTER (WHERE s.user_id IS NULL) AS sr
+            FROM (
+                SELECT DISTINCT {day_sql("timestamp")} AS day, user_id FROM reaction_events
+                WHERE user_id IS NOT NULL AND chat_id IN (SELECT id FROM protected_groups)
+            ) AS r LEFT JOIN (
+                SELECT DISTINCT {day_sql("created_at")} AS day, user_id FROM messages
+                WHERE sender_kind = 'user'
+            ) AS s USING (day, user_id) GROUP BY 1
+        ), ev AS (
+            SELECT {day_sql("timestamp")} AS day, {_distinct("prompted")} AS pr,
+                   {_distinct("clicked")} AS cl, {_distinct("passed")} AS pa,
+                   {_distinct("unmuted")} AS un, {_distinct("join_request")} AS jr,
+                   {_distinct("approved")} AS ap, {_distinct("declined")} AS de,
+                   {_distinct("expired")} AS ex
+            FROM gate_events GROUP BY 1
+        ), jo AS (
+            SELECT {day_sql("timestamp")} AS day, count(DISTINCT user_id) AS j
+            FROM member_events WHERE event = 'join' AND NOT is_bot
+              AND chat_id IN (SELECT id FROM protected_groups) GROUP BY 1
+        )
+        SELECT days.day, coalesce(m, 0), coalesce(u, 0), coalesce(v, 0), coalesce(p, 0),
+               coalesce(f, 0), coalesce(h, 0), coalesce(g.j, 0), coalesce(l, 0),
+               coalesce(k, 0), coalesce(b, 0), coalesce(r, 0), coalesce(ru, 0),
+               coalesce(sr, 0), coalesce(n, 0), coalesce(jo.j, 0), coalesce(pr, 0),
+               coalesce(cl, 0), coalesce(pa, 0), coalesce(un, 0), coalesce(dc, 0),
+               coalesce(sm, 0), NULL, NULL, coalesce(jr, 0), coalesce(ap, 0),
+               coalesce(de, 0), coalesce(ex, 0), coalesce(md, 0)
+        FROM days LEFT JOIN g USING (day) LEFT JOIN fu USING (day) LEFT JOIN hits USING (day)
+        LEFT JOIN authors USING (day) LEFT JOIN reactors USING (day) LEFT JOIN ev USING (day)
+        LEFT JOIN jo USING (day) ORDER BY 1""",
+    "analytics_all_groups_hourly": """
+        INSERT INTO analytics_all_groups_hourly (day, hour, verifications, messages, joins)
+        SELECT day, hour, sum(verifications), sum(messages), sum(joins)
+        FROM analytics_hourly_activity GROUP BY 1, 2 ORDER BY 1, 2""",
 }
 """Every analytics table and the statement that fills it from the raw logs, over the range
 ``:start`` - ``:end`` (``:first`` - ``:last`` as days): the whole world."""

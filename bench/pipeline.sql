@@ -243,3 +243,75 @@ SELECT %(day)s, chat_id, invite_link_name, count(*), count(p.user_id), count(g.u
 FROM j LEFT JOIN passed AS p USING (chat_id, invite_link_name, user_id)
 LEFT JOIN gone AS g USING (chat_id, invite_link_name, user_id)
 GROUP BY chat_id, invite_link_name;
+
+DELETE FROM analytics_all_groups_daily WHERE day = %(day)s;
+INSERT INTO analytics_all_groups_daily
+    (day, messages, active_users, verifications, passed, failed, cache_hits, joins, leaves,
+     kicks, bots_joined, reactions, reacting_users, silent_reactors, funnel_groups, joined,
+     prompted, clicked, gate_passed, unmuted, denied_clicks, still_muted, verify_s_p50,
+     verify_s_p90, join_requests, approved, declined, expired, messages_deleted)
+WITH g AS (
+    SELECT coalesce(sum(messages), 0) AS messages, coalesce(sum(verifications), 0) AS checks,
+           coalesce(sum(passed), 0) AS passed, coalesce(sum(failed), 0) AS failed,
+           coalesce(sum(joins), 0) AS joins, coalesce(sum(leaves), 0) AS leaves,
+           coalesce(sum(kicks), 0) AS kicks, coalesce(sum(bots_joined), 0) AS bots,
+           coalesce(sum(reactions), 0) AS reactions
+    FROM analytics_group_daily WHERE day = %(day)s
+      AND group_id NOT IN (SELECT id FROM enforced_channels)
+), f AS (
+    SELECT count(*) AS funnel_groups, coalesce(sum(denied_clicks), 0) AS denied,
+           coalesce(sum(still_muted), 0) AS still_muted,
+           coalesce(sum(messages_deleted), 0) AS deleted
+    FROM analytics_funnel_daily WHERE day = %(day)s
+), authors AS (
+    SELECT DISTINCT user_id FROM messages WHERE created_at >= %(start)s
+      AND created_at < %(end)s AND {human_message} AND user_id IS NOT NULL
+      AND chat_id NOT IN (SELECT id FROM enforced_channels)
+), reactors AS (
+    SELECT DISTINCT user_id FROM reaction_events WHERE timestamp >= %(start)s
+      AND timestamp < %(end)s AND user_id IS NOT NULL AND user_id NOT IN ({service})
+      AND added > 0 AND chat_id NOT IN (SELECT id FROM enforced_channels)
+), ev AS (
+    SELECT count(DISTINCT user_id) FILTER (WHERE event = 'prompted') AS prompted,
+           count(DISTINCT user_id) FILTER (WHERE event = 'clicked') AS clicked,
+           count(DISTINCT user_id) FILTER (WHERE event = 'passed') AS passed,
+           count(DISTINCT user_id) FILTER (WHERE event = 'unmuted') AS unmuted,
+           count(DISTINCT user_id) FILTER (WHERE event = 'join_request') AS join_requests,
+           count(DISTINCT user_id) FILTER (WHERE event = 'approved') AS approved,
+           count(DISTINCT user_id) FILTER (WHERE event = 'declined') AS declined,
+           count(DISTINCT user_id) FILTER (WHERE event = 'expired') AS expired
+    FROM gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
+), j AS (
+    SELECT count(DISTINCT user_id) AS joined FROM member_events
+    WHERE timestamp >= %(start)s AND timestamp < %(end)s AND event = 'join'
+      AND chat_id NOT IN (SELECT id FROM enforced_channels) AND {human_event}
+), hits AS (
+    SELECT count(*) AS hits FROM verification_log
+    WHERE timestamp >= %(start)s AND timestamp < %(end)s AND cached
+      AND group_id NOT IN (SELECT id FROM enforced_channels)
+), mutes AS (
+    SELECT group_id, user_id, event, timestamp,
+           count(*) FILTER (WHERE event = 'unmuted') OVER (
+               PARTITION BY group_id, user_id ORDER BY timestamp, event = 'unmuted'
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS segment
+    FROM gate_events WHERE timestamp < %(end)s AND event IN ('muted', 'unmuted')
+      AND user_id IS NOT NULL
+), verify AS (
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
+               AS p50,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
+               AS p90
+    FROM mutes AS u JOIN (
+        SELECT group_id, user_id, segment, min(timestamp) AS at FROM mutes
+        WHERE event = 'muted' GROUP BY group_id, user_id, segment
+    ) AS m USING (group_id, user_id, segment)
+    WHERE u.event = 'unmuted' AND u.timestamp >= %(start)s
+)
+SELECT %(day)s, g.messages, (SELECT count(*) FROM authors), g.checks, g.passed, g.failed,
+       hits.hits, g.joins, g.leaves, g.kicks, g.bots, g.reactions, (SELECT count(*) FROM reactors),
+       (SELECT count(*) FROM reactors AS r
+        WHERE NOT EXISTS (SELECT 1 FROM authors AS a WHERE a.user_id = r.user_id)),
+       f.funnel_groups, j.joined, ev.prompted, ev.clicked, ev.passed, ev.unmuted, f.denied,
+       f.still_muted, verify.p50, verify.p90, ev.join_requests, ev.approved, ev.declined,
+       ev.expired, f.deleted
+FROM g, f, ev, j, hits, verify;

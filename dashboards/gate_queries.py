@@ -9,12 +9,14 @@ starts with ``day``), a synchronous engine in, a frame out.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.models import (
+    AnalyticsAllGroupsDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsBotRightsDaily,
     AnalyticsChannelDaily,
@@ -30,6 +32,7 @@ API_BUDGET = AnalyticsApiBudgetDaily.__table__
 TOPICS = AnalyticsTopicDaily.__table__
 INVITE_LINKS = AnalyticsInviteLinkDaily.__table__
 BOT_RIGHTS = AnalyticsBotRightsDaily.__table__
+ALL_GROUPS = AnalyticsAllGroupsDaily.__table__
 
 FUNNEL_MEASURES = (
     "joined",
@@ -158,16 +161,28 @@ def load_gate_days(
     """Per day: users prompted and passed (the groups'), subscribers produced (every channel's
     ``joins_after_prompt``), and how many funnel and channel rows there were: the Overview's
     gate figures without fetching every group's row."""
-    f, c = FUNNEL, CHANNEL_DAILY
-    rows = sa.union_all(
-        sa.select(
+    f, c, a = FUNNEL, CHANNEL_DAILY, ALL_GROUPS
+    if not groups and all_groups_covers(engine, start, end):
+        # every group: the rollup's one row per day (users distinct over all groups)
+        funnel: sa.Select[Any] = sa.select(
+            a.c.day,
+            a.c.prompted,
+            a.c.gate_passed.label("passed"),
+            sa.literal(0).label("produced"),
+            a.c.funnel_groups.label("funnel_rows"),
+            sa.literal(0).label("channel_rows"),
+        ).where(a.c.day.between(start, end), a.c.funnel_groups > 0)
+    else:
+        funnel = sa.select(
             f.c.day,
             f.c.prompted,
             f.c.passed,
             sa.literal(0).label("produced"),
             sa.literal(1).label("funnel_rows"),
             sa.literal(0).label("channel_rows"),
-        ).where(f.c.day.between(start, end), in_groups(f.c.group_id, groups)),
+        ).where(f.c.day.between(start, end), in_groups(f.c.group_id, groups))
+    rows = sa.union_all(
+        funnel,
         sa.select(
             c.c.day,
             sa.literal(0),
@@ -188,7 +203,18 @@ def load_gate_days(
 
 def load_backlog(engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()) -> int | None:
     """Users still muted at the end of the range: each group's ``still_muted`` on its latest
-    day in the range, summed; None when the range has no funnel row."""
+    day in the range, summed; None when the range has no funnel row. Every group: the
+    rollup's ``still_muted`` (that sum) on its latest day in the range with a funnel row."""
+    if not groups and all_groups_covers(engine, start, end):
+        a = ALL_GROUPS
+        latest_day = (
+            sa.select(sa.func.max(a.c.day))
+            .where(a.c.day.between(start, end), a.c.funnel_groups > 0)
+            .scalar_subquery()
+        )
+        with engine.connect() as conn:
+            found = conn.execute(sa.select(a.c.still_muted).where(a.c.day == latest_day)).scalar()
+        return None if found is None else int(found)
     f = FUNNEL
     in_range = (f.c.day.between(start, end), in_groups(f.c.group_id, groups))
     latest = (
@@ -203,6 +229,14 @@ def load_backlog(engine: Engine, start: dt.date, end: dt.date, groups: GroupIds 
     with engine.connect() as conn:
         found = conn.execute(stmt).scalar()
     return None if found is None else int(found)
+
+
+def all_groups_covers(engine: Engine, start: dt.date, end: dt.date) -> bool:
+    """Whether the all-groups rollup has a row in the range (one index probe). Without one
+    (days materialized before the rollup existed) the per-group rows are summed instead."""
+    stmt = sa.select(sa.exists().where(ALL_GROUPS.c.day.between(start, end)))
+    with engine.connect() as conn:
+        return bool(conn.execute(stmt).scalar())
 
 
 def load_bot_rights(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:

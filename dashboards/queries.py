@@ -1,7 +1,11 @@
 """Every query the dashboard runs: analytics tables, snapshots, summaries, freshness metadata,
 alerts.
 
-The dashboard never reads raw logs. Every query over a daily table is bounded by a ``day`` range
+The dashboard never reads raw logs. With no group selected, the per-day figures come from the
+all-groups rollup ``analytics_all_groups_daily`` (one row per day, written by the pipelines)
+instead of a sum over every group's rows, so their cost does not grow with the number of
+groups; a range the rollup does not cover yet (not materialized since the upgrade) falls back
+to the sum. Every query over a daily table is bounded by a ``day`` range
 (each analytics table has an index that starts with ``day``), so its cost follows the size of
 the summarized range, not the volume of raw events behind it.
 
@@ -24,6 +28,8 @@ from sqlalchemy.engine import Engine
 
 from core.db import UTCDateTime
 from core.models import (
+    AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsHourly,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -44,6 +50,7 @@ from core.models import (
 )
 from dashboards.alert_queries import load_alerts, load_open_alerts
 from dashboards.gate_queries import (
+    all_groups_covers,
     load_api_budget,
     load_backlog,
     load_bot_rights,
@@ -62,6 +69,8 @@ API_CALLS = AnalyticsApiCallsDaily.__table__
 HOURLY = AnalyticsHourlyActivity.__table__
 HISTOGRAM = AnalyticsLatencyHistogramDaily.__table__
 GROUP_DAILY = AnalyticsGroupDaily.__table__
+ALL_GROUPS = AnalyticsAllGroupsDaily.__table__
+ALL_GROUPS_HOURLY = AnalyticsAllGroupsHourly.__table__
 SNAPSHOTS = MemberCountSnapshot.__table__
 SUMMARIES = Summary.__table__
 MATERIALIZATIONS = AnalyticsMaterialization.__table__
@@ -136,6 +145,11 @@ def load_cache_hits(
     engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Checks answered from the membership cache, per day: day, hits."""
+    if not groups:
+        hits = ALL_GROUPS.c.cache_hits
+        rollup = _all_groups(engine, start, end, [hits.label("hits")], active=hits > 0)
+        if rollup is not None:
+            return rollup
     t = VERIFICATION
     stmt = (
         sa.select(t.c.day, isum(t.c.checks).label("hits"))
@@ -144,6 +158,24 @@ def load_cache_hits(
         .order_by(t.c.day)
     )
     return pd.read_sql_query(stmt, engine)
+
+
+def _all_groups(
+    engine: Engine,
+    start: dt.date,
+    end: dt.date,
+    columns: Sequence[sa.ColumnElement[Any]],
+    *,
+    active: sa.ColumnElement[bool],
+) -> pd.DataFrame | None:
+    """``day`` and ``columns`` of the all-groups rollup for the days of the range where
+    ``active`` holds (the days the per-group query would return); None when the rollup has
+    no row in the range."""
+    if not all_groups_covers(engine, start, end):
+        return None
+    t = ALL_GROUPS
+    stmt = sa.select(t.c.day, *columns).where(t.c.day.between(start, end), active)
+    return pd.read_sql_query(stmt.order_by(t.c.day), engine)
 
 
 def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
@@ -191,7 +223,16 @@ def load_api_totals(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFram
 def load_hourly(
     engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
-    """Verifications, messages and joins per day and hour (summed over the groups)."""
+    """Verifications, messages and joins per day and hour (summed over the groups; every group:
+    the all-groups hourly rollup, when it covers the range)."""
+    if not groups and all_groups_covers(engine, start, end):
+        a = ALL_GROUPS_HOURLY
+        stmt = (
+            sa.select(a.c.day, a.c.hour, a.c.verifications, a.c.messages, a.c.joins)
+            .where(a.c.day.between(start, end))
+            .order_by(a.c.day, a.c.hour)
+        )
+        return pd.read_sql_query(stmt, engine)
     t = HOURLY
     stmt = (
         sa.select(
@@ -256,9 +297,27 @@ def _group_daily_by(
 def load_group_days(
     engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
-    """Per day, summed over the groups: messages, active users (per-group distinct senders,
-    summed), checks, passed, failed, joins, voluntary leaves, kicks, bots joined, reactions,
-    reacting users and silent reactors (per-group distinct, summed)."""
+    """Per day, summed over the groups: messages, active users, checks, passed, failed, joins,
+    voluntary leaves, kicks, bots joined, reactions, reacting users and silent reactors.
+
+    Every group (no selection): the all-groups rollup, whose active users, reacting users and
+    silent reactors are distinct over all groups (a person in two groups is one). Selected
+    groups: their rows summed, those figures per-group distinct, summed."""
+    if not groups:
+        t = ALL_GROUPS
+        measures = [
+            (t.c.leaves - t.c.kicks).label("leaves") if m == "leaves" else t.c[m]
+            for m in GROUP_MEASURES
+        ]
+        # the days a group row exists for: any activity of the group table's kinds
+        active = sa.or_(
+            *(t.c[m] > 0 for m in ("messages", "verifications", "joins", "leaves", "bots_joined")),
+            t.c.reactions > 0,
+            t.c.reacting_users > 0,
+        )
+        rollup = _all_groups(engine, start, end, measures, active=active)
+        if rollup is not None:
+            return rollup
     return _group_daily_by(engine, "day", start, end, groups)
 
 

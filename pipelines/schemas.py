@@ -240,6 +240,72 @@ class FunnelDaily(_Output):
         )
 
 
+class AllGroupsDaily(_Output):
+    """``analytics_all_groups_daily``: one row per day; every figure a count but the
+    percentiles."""
+
+    day: pl.Date = pa.Field(nullable=False, unique=True)
+    messages: pl.Int64 = pa.Field(ge=0)
+    active_users: pl.Int64 = pa.Field(ge=0)
+    verifications: pl.Int64 = pa.Field(ge=0)
+    passed: pl.Int64 = pa.Field(ge=0)
+    failed: pl.Int64 = pa.Field(ge=0)
+    cache_hits: pl.Int64 = pa.Field(ge=0)
+    joins: pl.Int64 = pa.Field(ge=0)
+    leaves: pl.Int64 = pa.Field(ge=0)
+    kicks: pl.Int64 = pa.Field(ge=0)
+    bots_joined: pl.Int64 = pa.Field(ge=0)
+    reactions: pl.Int64 = pa.Field(ge=0)
+    reacting_users: pl.Int64 = pa.Field(ge=0)
+    silent_reactors: pl.Int64 = pa.Field(ge=0)
+    funnel_groups: pl.Int64 = pa.Field(ge=0)
+    joined: pl.Int64 = pa.Field(ge=0)
+    prompted: pl.Int64 = pa.Field(ge=0)
+    clicked: pl.Int64 = pa.Field(ge=0)
+    gate_passed: pl.Int64 = pa.Field(ge=0)
+    unmuted: pl.Int64 = pa.Field(ge=0)
+    denied_clicks: pl.Int64 = pa.Field(ge=0)
+    still_muted: pl.Int64 = pa.Field(ge=0)
+    verify_s_p50: pl.Float64 = pa.Field(nullable=True, ge=0)
+    verify_s_p90: pl.Float64 = pa.Field(nullable=True, ge=0)
+    join_requests: pl.Int64 = pa.Field(ge=0)
+    approved: pl.Int64 = pa.Field(ge=0)
+    declined: pl.Int64 = pa.Field(ge=0)
+    expired: pl.Int64 = pa.Field(ge=0)
+    messages_deleted: pl.Int64 = pa.Field(ge=0)
+
+    @pa.dataframe_check
+    def consistent(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
+        """Outcomes within checks, cache hits within checks, authors within messages, silent
+        reactors within reacting users, kicks within leaves; p50 <= p90, both NULL or
+        neither."""
+        frame: pl.LazyFrame = data.lazyframe
+        p50, p90 = pl.col("verify_s_p50"), pl.col("verify_s_p90")
+        return frame.select(
+            (pl.col("passed") + pl.col("failed") <= pl.col("verifications"))
+            & (pl.col("cache_hits") <= pl.col("verifications"))
+            & (pl.col("active_users") <= pl.col("messages"))
+            & (pl.col("silent_reactors") <= pl.col("reacting_users"))
+            & (pl.col("kicks") <= pl.col("leaves"))
+            & pl.when(p50.is_null() | p90.is_null())
+            .then(p50.is_null() & p90.is_null())
+            .otherwise(p50 <= p90)
+        )
+
+
+class AllGroupsHourly(_Output):
+    """``analytics_all_groups_hourly``: one row per day and UTC hour."""
+
+    day: pl.Date = pa.Field(nullable=False)
+    hour: pl.Int16 = pa.Field(ge=0, le=23)
+    verifications: pl.Int64 = pa.Field(ge=0)
+    messages: pl.Int64 = pa.Field(ge=0)
+    joins: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        unique = ["day", "hour"]  # noqa: RUF012
+
+
 class ChannelDaily(_Output):
     day: pl.Date = pa.Field(nullable=False)
     channel_id: pl.Int64 = pa.Field(nullable=False)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from core.db import Base
 from core.models.alerts import Alert, AlertDelivery, BotPrivateChat, Digest
 from core.models.analytics import (
+    AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsHourly,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -92,6 +94,8 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_topic_daily",
     "analytics_invite_link_daily",
     "analytics_bot_rights_daily",
+    "analytics_all_groups_daily",
+    "analytics_all_groups_hourly",
 )
 
 __all__ = [
@@ -108,6 +112,8 @@ __all__ = [
     "Alert",
     "AlertDelivery",
     "AlertKind",
+    "AnalyticsAllGroupsDaily",
+    "AnalyticsAllGroupsHourly",
     "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",
     "AnalyticsBotRightsDaily",

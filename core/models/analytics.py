@@ -246,3 +246,67 @@ class AnalyticsMaterialization(Base):
     row_count: Mapped[int]
     newest_source_at: Mapped[dt.datetime | None]
     materialized_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class AnalyticsAllGroupsDaily(Base):
+    """Every group together, per day: what the dashboard shows when no group is selected, so
+    that no page sums thousands of per-group rows at request time.
+
+    Counts are the sums of the per-group tables' rows (``analytics_group_daily`` and
+    ``analytics_funnel_daily``, linked channels' own ids left out); distinct users are
+    distinct over all groups, from the raw rows (a person active in two groups is one), and
+    the verification-time percentiles are over every unmute of the day. One row per day of
+    every materialized partition, zeros included.
+    """
+
+    __tablename__ = "analytics_all_groups_daily"
+    __table_args__ = (sa.UniqueConstraint("day"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    # analytics_group_daily, all groups
+    messages: Mapped[int]
+    active_users: Mapped[int]
+    verifications: Mapped[int]
+    passed: Mapped[int]
+    failed: Mapped[int]
+    cache_hits: Mapped[int]
+    joins: Mapped[int]
+    leaves: Mapped[int]
+    kicks: Mapped[int]
+    bots_joined: Mapped[int]
+    reactions: Mapped[int]
+    reacting_users: Mapped[int]
+    silent_reactors: Mapped[int]
+    # analytics_funnel_daily, all groups
+    funnel_groups: Mapped[int]
+    joined: Mapped[int]
+    prompted: Mapped[int]
+    clicked: Mapped[int]
+    gate_passed: Mapped[int]
+    unmuted: Mapped[int]
+    denied_clicks: Mapped[int]
+    still_muted: Mapped[int]
+    verify_s_p50: Mapped[float | None]
+    verify_s_p90: Mapped[float | None]
+    join_requests: Mapped[int]
+    approved: Mapped[int]
+    declined: Mapped[int]
+    expired: Mapped[int]
+    messages_deleted: Mapped[int]
+
+
+class AnalyticsAllGroupsHourly(Base):
+    """Every group together, per day and UTC hour: ``analytics_hourly_activity``'s rows summed,
+    for the dashboard's hourly charts with no group selected (24 rows a day at most, however
+    many groups). One row per day and hour with any activity."""
+
+    __tablename__ = "analytics_all_groups_hourly"
+    __table_args__ = (sa.UniqueConstraint("day", "hour"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    hour: Mapped[int] = mapped_column(sa.SmallInteger)
+    verifications: Mapped[int]
+    messages: Mapped[int]
+    joins: Mapped[int]

@@ -8,8 +8,12 @@ migrated group's ids, run its pure polars transform, validate
 the output (the BLOCKING ``output_valid`` check; a failing frame is NOT written and the run
 fails), then replace its days in one transaction.
 
-Partition ranges run as one step (``BackfillPolicy.multi_run``, up to ``MAX_DAYS_PER_RUN``
-days): a range reads each raw table once and writes each table once.
+A backfill is one run over its whole range (``BackfillPolicy.single_run``): one streamed query
+per raw table, spooled in chunks (:class:`pipelines.io.RawStore`), so memory does not grow
+with the length of the range; each table is written once. Every analytics step takes a slot
+of the Dagster concurrency pool :data:`POOL` (its limit: ``concurrency: pools:`` in the
+instance's ``dagster.yaml``), which caps how many steps read and write the database at once
+across runs.
 """
 
 import datetime as dt
@@ -23,8 +27,8 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines import schemas
-from pipelines.io import day_bounds, replace_days
-from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
+from pipelines.io import RawRead, day_bounds, replace_days
+from pipelines.partitions import partition_days
 from pipelines.resources import DatabaseResource
 from pipelines.schemas import Validation, split_valid
 from pipelines.sources import (
@@ -48,8 +52,10 @@ from pipelines.sources import (
     Lookback,
     RawSource,
 )
-from pipelines.transforms import budget, daily, gate, rights
+from pipelines.transforms import budget, daily, gate, rights, rollups
 from pipelines.transforms.humans import merge_migrated_chats
+
+Frame = pl.DataFrame | pl.LazyFrame
 
 GROUP = "analytics"
 OUTPUT_CHECK = "output_valid"
@@ -68,6 +74,11 @@ API_BUDGET_DAILY = "analytics_api_budget_daily"
 TOPIC_DAILY = "analytics_topic_daily"
 INVITE_LINK_DAILY = "analytics_invite_link_daily"
 BOT_RIGHTS_DAILY = "analytics_bot_rights_daily"
+ALL_GROUPS_DAILY = "analytics_all_groups_daily"
+ALL_GROUPS_HOURLY = "analytics_all_groups_hourly"
+
+POOL = "database"
+"""The concurrency pool of the steps that read raw tables and write analytics tables."""
 
 FRESHNESS_DEADLINE_CRON = "0 2 * * *"
 """A day's partitions must be materialized by 02:00 UTC the next day."""
@@ -205,6 +216,25 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         "what the gate needs (group: admin who may restrict and delete; channel: admin).",
         (RIGHTS_BEFORE, PROTECTED_GROUPS, ENFORCED_CHANNELS, PARTITION_DAYS),
     ),
+    AnalyticsSpec(
+        ALL_GROUPS_DAILY,
+        (VERIFICATIONS, MESSAGES, MEMBER_EVENTS, REACTIONS, GATE_EVENTS),
+        rollups.all_groups_daily,
+        schemas.AllGroupsDaily,
+        "Every group together per UTC day (what the dashboard shows with no group selected): "
+        "the group and funnel counts summed over the groups, distinct users over all groups, "
+        "verification-time percentiles over every unmute; a row for each day.",
+        (MUTE_HISTORY, ENFORCED_CHANNELS, PARTITION_DAYS),
+    ),
+    AnalyticsSpec(
+        ALL_GROUPS_HOURLY,
+        (VERIFICATIONS, MESSAGES, MEMBER_EVENTS),
+        rollups.all_groups_hourly,
+        schemas.AllGroupsHourly,
+        "Verifications, human messages and human joins per UTC day and hour, every group "
+        "together (analytics_hourly_activity summed; what the dashboard shows with no group "
+        "selected).",
+    ),
 )
 SPEC_BY_TABLE = {s.table: s for s in SPECS}
 
@@ -216,7 +246,7 @@ class ComputedDays:
     days: list[dt.date]
     output: pl.DataFrame
     output_check: Validation
-    raw_checks: dict[str, Validation]
+    raw_checks: dict[str, RawRead]
     newest_source_at: dict[dt.date, dt.datetime | None]
 
 
@@ -232,16 +262,17 @@ def compute(
     start, end = day_bounds(days[0], days[-1])
     reads = spec.reads(start, end)
     db.raw.prefetch([*reads, *(r for other in prefetch for r in other.reads(start, end))])
-    raw_checks = {s.name: db.raw.valid(s, a, b) for s, a, b in reads}
+    raw_checks = {s.name: db.raw.read(s, a, b) for s, a, b in reads}
     migrations = db.raw.migrations()  # a migrated group aggregates under its new id
 
-    def merged(frame: pl.DataFrame, chat_column: str | None) -> pl.DataFrame:
+    def merged(frame: Any, chat_column: str | None) -> Any:
         return merge_migrated_chats(frame, chat_column, migrations)
 
-    inputs = [merged(raw_checks[s.name].valid, s.chat_column) for s in spec.sources]
+    # raw inputs are lazy scans of the spooled rows: each plan reads the columns it uses
+    inputs: list[Frame] = [merged(raw_checks[s.name].lazy(), s.chat_column) for s in spec.sources]
     for extra in spec.extras:
         if isinstance(extra, Lookback):
-            inputs.append(merged(raw_checks[extra.source.name].valid, extra.source.chat_column))
+            inputs.append(merged(raw_checks[extra.source.name].lazy(), extra.source.chat_column))
         elif isinstance(extra, ConfigRead):
             inputs.append(merged(db.raw.config(extra), extra.chat_column))
         else:
@@ -275,7 +306,7 @@ def write(spec: AnalyticsSpec, db: DatabaseResource, computed: ComputedDays) -> 
 def raw_metadata(computed: ComputedDays) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, check in computed.raw_checks.items():
-        out[f"raw_{name}_rows"] = check.valid.height + check.invalid.height
+        out[f"raw_{name}_rows"] = check.rows
         out[f"raw_{name}_invalid"] = check.invalid.height
     return out
 
@@ -328,7 +359,8 @@ def _define_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> d
         kinds={"polars", "sql"},
         description=spec.description,
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=POOL,
         check_specs=[
             dg.AssetCheckSpec(
                 OUTPUT_CHECK,

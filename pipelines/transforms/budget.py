@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.transforms.daily import LONG_POLL, epoch_us, utc_day
+from pipelines.transforms.daily import ENGINE, LONG_POLL, epoch_us, utc_day
 from pipelines.transforms.humans import human_messages
 
 _US_PER_S = 1_000_000
@@ -88,5 +88,5 @@ def api_budget_daily(api_calls: pl.DataFrame, messages: pl.DataFrame) -> pl.Data
             .alias("calls_per_message")
         )
         .sort("day")
-        .collect()
+        .collect(engine=ENGINE)
     )

@@ -48,6 +48,11 @@ from pipelines.transforms.humans import (
     human_reactors,
 )
 
+ENGINE = "streaming"
+"""Every plan runs on polars' streaming engine: the raw inputs are lazy scans of spooled
+chunks (:class:`pipelines.io.RawStore`), read in morsels, so a plan's memory follows its
+aggregates' state, not the day's raw rows. (DataFrames, as the unit tests pass, work too.)"""
+
 VERIFICATION_KEYS = ("group_id", "status", "cached", "error_type", "trigger")
 API_KEYS = ("method", "success", "error_type")
 LONG_POLL = "getUpdates"
@@ -101,7 +106,7 @@ def verification_daily(verifications: pl.DataFrame) -> pl.DataFrame:
             pl.col("latency_ms").max().alias("latency_ms_max"),
         )
         .sort(keys, nulls_last=True)
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
@@ -118,7 +123,7 @@ def api_calls_daily(api_calls: pl.DataFrame) -> pl.DataFrame:
             pl.col("latency_ms").max().alias("latency_ms_max"),
         )
         .sort(keys, nulls_last=True)
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
@@ -158,45 +163,49 @@ def hourly_activity(
             *(pl.col(c).fill_null(0) for c in ("verifications", "messages", "joins")),
         )
         .sort(keys)
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
-def latency_histogram_daily(verifications: pl.DataFrame, api_calls: pl.DataFrame) -> pl.DataFrame:
+def latency_histogram_daily(
+    verifications: pl.DataFrame | pl.LazyFrame, api_calls: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
     """``analytics_latency_histogram_daily``: fixed-bucket latency counts per day and source."""
     parts = [
-        _histogram(verifications, "verification"),
-        _histogram(api_calls.filter(pl.col("method") != LONG_POLL), "api"),
+        _histogram(verifications.lazy(), "verification"),
+        _histogram(api_calls.lazy().filter(pl.col("method") != LONG_POLL), "api"),
     ]
-    return pl.concat(parts).sort("day", "source", "bucket_le_ms", nulls_last=True)
+    return (
+        pl.concat(parts)
+        .sort("day", "source", "bucket_le_ms", nulls_last=True)
+        .collect(engine=ENGINE)
+    )
+
+
+_BOUNDS = pl.Series("b", LATENCY_BUCKETS_MS, dtype=pl.Float64)
+_BUCKETS = pl.Series("bucket_le_ms", [*LATENCY_BUCKETS_MS, None], dtype=pl.Float64)
 
 
 def bucket_of(latency_ms: pl.Series) -> pl.Series:
     """The histogram bound of each latency (first bound >= it), NULL for +inf."""
-    bounds = pl.Series("b", LATENCY_BUCKETS_MS, dtype=pl.Float64)
-    index = bounds.search_sorted(latency_ms, side="left")
-    return pl.Series("bucket_le_ms", [*LATENCY_BUCKETS_MS, None], dtype=pl.Float64).gather(index)
+    return _BUCKETS.gather(_BOUNDS.search_sorted(latency_ms, side="left"))
 
 
-def _histogram(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+def _bucket(column: str) -> pl.Expr:
+    """:func:`bucket_of` as an expression (for lazy plans)."""
+    index = pl.lit(_BOUNDS).search_sorted(pl.col(column), side="left")
+    return pl.lit(_BUCKETS).gather(index).alias("bucket_le_ms")
+
+
+def _histogram(frame: pl.LazyFrame, source: str) -> pl.LazyFrame:
     schema = {"day": pl.Date, "source": pl.String, "bucket_le_ms": pl.Float64, "count": pl.Int64}
-    if frame.height == 0:
-        return pl.DataFrame(schema=schema)
     counted = (
-        frame.select(utc_day("timestamp"), bucket_of(frame["latency_ms"]))
+        frame.select(utc_day("timestamp"), _bucket("latency_ms"))
         .group_by("day", "bucket_le_ms")
         .agg(pl.len().cast(pl.Int64).alias("count"))
     )
     grid = (
-        counted.select("day")
-        .unique()
-        .join(
-            pl.DataFrame(
-                {"bucket_le_ms": [*LATENCY_BUCKETS_MS, None]},
-                schema={"bucket_le_ms": pl.Float64},
-            ),
-            how="cross",
-        )
+        counted.select("day").unique().join(pl.LazyFrame({"bucket_le_ms": _BUCKETS}), how="cross")
     )
     return (
         grid.join(counted, on=["day", "bucket_le_ms"], how="left", nulls_equal=True)
@@ -275,7 +284,7 @@ def group_daily(
         .join(su, on=keys, how="left")
         .select(*keys, *(pl.col(c).fill_null(0) for c in counts))
         .sort(keys)
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
@@ -306,5 +315,5 @@ def topic_daily(messages: pl.DataFrame) -> pl.DataFrame:
             pl.col("user_id").drop_nulls().n_unique().cast(pl.Int64).alias("active_users"),
         )
         .sort(keys)
-        .collect()
+        .collect(engine=ENGINE)
     )

@@ -47,11 +47,12 @@ with an invite link name; "their join" is a user's first join by that link that 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 
 from core.models import GateEventType
-from pipelines.transforms.daily import utc_day
+from pipelines.transforms.daily import ENGINE, utc_day
 from pipelines.transforms.humans import human_member_events
 
 MUTED = GateEventType.MUTED.value
@@ -79,11 +80,11 @@ FUNNEL_COUNTS = (
 PAIR = ["group_id", "user_id"]
 
 
-def _users_with(event: str) -> pl.Expr:
+def users_with(event: str) -> pl.Expr:
     return pl.col("user_id").filter(pl.col("event") == event).drop_nulls().n_unique()
 
 
-def _mute_stream(gate_events: pl.LazyFrame, mute_history: pl.LazyFrame) -> pl.LazyFrame:
+def mute_stream(gate_events: pl.LazyFrame, mute_history: pl.LazyFrame) -> pl.LazyFrame:
     """Every ``muted``/``unmuted`` event known (open history + the window), in order per
     (group, user); ``in_window`` tells the window's own events."""
     cols = ["group_id", "user_id", "event", "timestamp"]
@@ -120,8 +121,9 @@ def _still_muted(stream: pl.LazyFrame, first: dt.date, last: dt.date) -> pl.Lazy
     )
 
 
-def _verify_seconds(stream: pl.LazyFrame) -> pl.LazyFrame:
-    """(day, group_id, p50, p90) of the mute-to-unmute seconds of the window's unmutes."""
+def verify_seconds(stream: pl.LazyFrame, keys: Sequence[str] = ("day", "group_id")) -> pl.LazyFrame:
+    """(``keys``, p50, p90) of the mute-to-unmute seconds of the window's unmutes (pairs are
+    always matched per group and user; ``keys`` only say what the percentiles are over)."""
     # a mute "segment" is what lies after a user's previous unmute, up to and with the next
     segment = pl.col("is_unmute").cast(pl.Int32).cum_sum().shift(1, fill_value=0).over(PAIR)
     started = pl.col("timestamp").filter(~pl.col("is_unmute")).min().over([*PAIR, "segment"])
@@ -137,7 +139,7 @@ def _verify_seconds(stream: pl.LazyFrame) -> pl.LazyFrame:
     )
     # rounded to the microsecond: polars' group quantile can differ in the last bit with the
     # other groups of the frame, and a re-run must give identical tables
-    return pairs.group_by("day", "group_id").agg(
+    return pairs.group_by(*keys).agg(
         pl.col("seconds").quantile(q, interpolation="linear").round(6).alias(name)
         for name, q in (("verify_s_p50", 0.5), ("verify_s_p90", 0.9))
     )
@@ -156,7 +158,7 @@ def funnel_daily(
     keys = ["day", "group_id"]
     gate = gate_events.lazy()
     events = gate.group_by(utc_day("timestamp"), "group_id").agg(
-        *(_users_with(event).cast(pl.Int64).alias(name) for name, event in FUNNEL_USERS.items()),
+        *(users_with(event).cast(pl.Int64).alias(name) for name, event in FUNNEL_USERS.items()),
         (pl.col("event") == GateEventType.MESSAGE_DELETED.value)
         .sum()
         .cast(pl.Int64)
@@ -174,7 +176,7 @@ def funnel_daily(
         .group_by(utc_day("timestamp"), "group_id")
         .agg(pl.len().cast(pl.Int64).alias("denied_clicks"))
     )
-    stream = _mute_stream(gate, mute_history.lazy())
+    stream = mute_stream(gate, mute_history.lazy())
     if days.height:
         muted = _still_muted(stream, days["day"].min(), days["day"].max())  # type: ignore[arg-type]
     else:
@@ -185,7 +187,7 @@ def funnel_daily(
         .join(joined, on=keys, how="left")
         .join(denied, on=keys, how="left")
         .join(muted, on=keys, how="left")
-        .join(_verify_seconds(stream), on=keys, how="left")
+        .join(verify_seconds(stream), on=keys, how="left")
         .select(
             *keys,
             *(pl.col(c).fill_null(0) for c in FUNNEL_COUNTS),
@@ -193,7 +195,7 @@ def funnel_daily(
             "verify_s_p90",
         )
         .sort(keys)
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
@@ -282,7 +284,7 @@ def channel_daily(
         moved.join(counted, on=keys, how="full", coalesce=True)
         .select(*keys, *(pl.col(c).fill_null(0) for c in counts), "subscriber_count")
         .sort(keys)
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
@@ -326,5 +328,5 @@ def invite_link_daily(member_events: pl.DataFrame, gate_events: pl.DataFrame) ->
             pl.col("has_left").fill_null(False).sum().cast(pl.Int64).alias("left"),
         )
         .sort(keys)
-        .collect()
+        .collect(engine=ENGINE)
     )

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.transforms.daily import epoch_us, utc_day
+from pipelines.transforms.daily import ENGINE, epoch_us, utc_day
 
 US_PER_DAY = 86_400_000_000
 GROUP, CHANNEL, OTHER = "group", "channel", "other"
@@ -138,5 +138,5 @@ def bot_rights_daily(
         )
         .select(OUTPUT)
         .sort("day", "chat_id")
-        .collect()
+        .collect(engine=ENGINE)
     )

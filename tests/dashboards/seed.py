@@ -17,6 +17,8 @@ from core.db import sync_url
 from core.models import (
     ANALYTICS_TABLES,
     Alert,
+    AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsHourly,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -52,6 +54,8 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsTopicDaily,
         AnalyticsInviteLinkDaily,
         AnalyticsBotRightsDaily,
+        AnalyticsAllGroupsDaily,
+        AnalyticsAllGroupsHourly,
         MemberCountSnapshot,
         Summary,
         AnalyticsMaterialization,
@@ -78,6 +82,8 @@ SUMMARIES = Summary.__table__.name
 MATERIALIZATIONS = AnalyticsMaterialization.__table__.name
 ALERTS = Alert.__table__.name
 HEALTH = UpdateHealth.__table__.name
+ALL_GROUPS = AnalyticsAllGroupsDaily.__table__.name
+ALL_HOURLY = AnalyticsAllGroupsHourly.__table__.name
 FRESHNESS = (*ANALYTICS_TABLES, SNAPSHOTS, SUMMARIES)
 """The tables whose materializations the seed records."""
 
@@ -163,6 +169,72 @@ def _gate_rows(seed: Seed, i: int, day: dt.date) -> None:
         seed.add(LINKS, day=day, group_id=ALPHA, invite_link_name="partners", joins=1,
                  passed=1, left=0)  # fmt: skip
     _rights_rows(seed, i, day)
+
+
+ROLLUP_SUMS = {
+    "messages": (GROUP_DAILY, "messages"),
+    "active_users": (GROUP_DAILY, "active_users"),
+    "verifications": (GROUP_DAILY, "verifications"),
+    "passed": (GROUP_DAILY, "passed"),
+    "failed": (GROUP_DAILY, "failed"),
+    "joins": (GROUP_DAILY, "joins"),
+    "leaves": (GROUP_DAILY, "leaves"),
+    "kicks": (GROUP_DAILY, "kicks"),
+    "bots_joined": (GROUP_DAILY, "bots_joined"),
+    "reactions": (GROUP_DAILY, "reactions"),
+    "reacting_users": (GROUP_DAILY, "reacting_users"),
+    "silent_reactors": (GROUP_DAILY, "silent_reactors"),
+    "joined": (FUNNEL, "joined"),
+    "prompted": (FUNNEL, "prompted"),
+    "clicked": (FUNNEL, "clicked"),
+    "gate_passed": (FUNNEL, "passed"),
+    "unmuted": (FUNNEL, "unmuted"),
+    "denied_clicks": (FUNNEL, "denied_clicks"),
+    "join_requests": (FUNNEL, "join_requests"),
+    "approved": (FUNNEL, "approved"),
+    "declined": (FUNNEL, "declined"),
+    "expired": (FUNNEL, "expired"),
+    "messages_deleted": (FUNNEL, "messages_deleted"),
+}
+"""Each rollup column and the per-group column it sums in this seed (a world where nobody is
+in two groups, so distinct over all groups equals the per-group figures summed)."""
+
+
+def _all_groups_rows(seed: Seed, day: dt.date) -> None:
+    """The day's ``analytics_all_groups_daily`` row, as the pipelines write it from this seed's
+    per-group rows (linked channels' rows left out)."""
+    channels = {r["id"] for r in seed.rows[CHANNELS]}
+    rows = {
+        table: [r for r in seed.where(table, day, day) if r["group_id"] not in channels]
+        for table in (GROUP_DAILY, FUNNEL, VER)
+    }
+    # the backlog: each group's latest still_muted up to the day (the pipelines write a funnel
+    # row every day it is above zero; this seed leaves Delta's last one out)
+    latest: dict[int, tuple[dt.date, int]] = {}
+    for r in seed.where(FUNNEL, day - dt.timedelta(days=DAYS), day):
+        if r["group_id"] not in latest or r["day"] > latest[r["group_id"]][0]:
+            latest[r["group_id"]] = (r["day"], r["still_muted"])
+    seed.add(
+        ALL_GROUPS,
+        day=day,
+        **{col: sum(r[src] for r in rows[table]) for col, (table, src) in ROLLUP_SUMS.items()},
+        still_muted=sum(n for _, n in latest.values()),
+        cache_hits=sum(r["checks"] for r in rows[VER] if r["cached"]),
+        funnel_groups=len(rows[FUNNEL]),
+        verify_s_p50=None,
+        verify_s_p90=None,
+    )
+
+
+def _all_hours_rows(seed: Seed, day: dt.date) -> None:
+    """The day's ``analytics_all_groups_hourly`` rows: its hourly rows summed per hour."""
+    hours: dict[int, list[int]] = {}
+    for r in seed.where(HOURLY, day, day):
+        sums = hours.setdefault(r["hour"], [0, 0, 0])
+        for k, col in enumerate(("verifications", "messages", "joins")):
+            sums[k] += r[col]
+    for hour, (v, m, j) in sorted(hours.items()):
+        seed.add(ALL_HOURLY, day=day, hour=hour, verifications=v, messages=m, joins=j)
 
 
 def _rights_rows(seed: Seed, i: int, day: dt.date) -> None:
@@ -375,6 +447,8 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
                  verifications=7, passed=5, failed=0, joins=0, leaves=1, kicks=0,
                  bots_joined=0, reactions=0, reacting_users=0, silent_reactors=0)  # fmt: skip
         _gate_rows(seed, i, day)
+        _all_groups_rows(seed, day)
+        _all_hours_rows(seed, day)
 
         seed.add(
             SNAPSHOTS, chat_id=ALPHA, kind="group", member_count=100 + i, synced_at=_at(day, 12)

@@ -377,3 +377,66 @@ def test_the_benchmark_times_the_pages_own_loads(db_url: str, engine: sa.Engine)
         "resolved": 3,
     }
     assert figures["overview"]["open_alerts"] == 4
+
+
+# --------------------------------------------------------------------------- all-groups rollup
+
+
+def test_every_group_reads_the_rollup_and_a_selection_sums_its_groups(
+    db_url: str, engine: sa.Engine
+) -> None:
+    """No group selected: one rollup row per day (its distinct users are not the per-group
+    figures summed); groups selected: their rows summed; no rollup row in the range (days
+    materialized before it existed): the sum over every group."""
+    seed = seed_dashboard(db_url)
+    run = DirectRun(engine)
+    today = seed.today
+    r = DateRange(today - dt.timedelta(days=6), today)
+    with engine.begin() as conn:  # Alice writes in Alpha and Beta today: one active user
+        conn.execute(
+            sa.text(
+                "UPDATE analytics_all_groups_daily SET active_users = 4, cache_hits = 7, "
+                "prompted = 4, gate_passed = 2, still_muted = 6 WHERE day = :d"
+            ),
+            {"d": today},
+        )
+        conn.execute(
+            sa.text("UPDATE analytics_all_groups_hourly SET messages = 1 WHERE day = :d"),
+            {"d": today},
+        )
+    per_day = run("group_days", start=r.start, end=r.end, groups=())
+    assert per_day["day"].tolist() == [r.start + dt.timedelta(days=i) for i in range(7)]
+    assert per_day["active_users"].tolist() == [5] * 6 + [4]
+    assert per_day["leaves"].tolist() == [2] * 7  # voluntary: kicks apart
+    assert int(per_day["messages"].iloc[-1]) == 7 + 13 + 4
+    both = run("group_days", start=r.start, end=r.end, groups=(ALPHA, BETA))
+    assert both["active_users"].tolist() == [5] * 7
+    assert both.drop(columns="active_users").equals(per_day.drop(columns="active_users"))
+    hits = run("cache_hits", start=r.start, end=r.end, groups=())
+    assert hits["hits"].tolist() == [10 + i for i in range(7, 13)] + [7]
+    gate = run("gate_days", start=r.start, end=r.end, groups=())
+    assert (gate["prompted"].iloc[-1], gate["passed"].iloc[-1]) == (4, 2)
+    assert gate["funnel_rows"].tolist() == [2] * 5 + [3, 2]
+    assert run("backlog", start=r.start, end=r.end, groups=()) == 6
+    assert run("backlog", start=r.start, end=r.end, groups=(ALPHA, BETA)) == 4
+    hourly = run("hourly", start=r.start, end=r.end, groups=())
+    assert hourly["hour"].tolist() == [9, 20] * 7
+    assert hourly["messages"].tolist() == [7, 4] * 6 + [1, 1]
+    assert (
+        run("hourly", start=r.start, end=r.end, groups=(ALPHA, BETA))["messages"].tolist()
+        == [
+            7,
+            4,
+        ]
+        * 7
+    )
+
+    with engine.begin() as conn:  # the range not covered by the rollup: summed per group
+        conn.execute(sa.text("DELETE FROM analytics_all_groups_daily"))
+        conn.execute(sa.text("DELETE FROM analytics_all_groups_hourly"))
+    assert run("group_days", start=r.start, end=r.end, groups=()).equals(both)
+    assert run("backlog", start=r.start, end=r.end, groups=()) == 9
+    assert run("hourly", start=r.start, end=r.end, groups=())["messages"].tolist() == [7, 4] * 7
+    assert run("cache_hits", start=r.start, end=r.end, groups=())["hits"].tolist() == [
+        10 + i for i in range(7, 14)
+    ]

@@ -244,10 +244,11 @@ def still_muted(url: str, backend: str, day: dt.date) -> int:
 
 
 def verify_quantiles(
-    url: str, backend: str, first: dt.date
-) -> dict[tuple[str, int], tuple[float, float]]:
+    url: str, backend: str, first: dt.date, *, all_groups: bool = False
+) -> dict[tuple[Any, ...], tuple[float, float]]:
     """(day, group) -> (p50, p90) of the seconds from the mute each unmute (from ``first`` on)
-    ends to the unmute; the mute's start is the first ``muted`` since the previous unmute."""
+    ends to the unmute; the mute's start is the first ``muted`` since the previous unmute.
+    ``all_groups``: (day,) -> the same over every group's unmutes."""
     q = Dialect(backend)
     since = dt.datetime.combine(first, dt.time(), dt.UTC)
     sql = f"""
@@ -260,12 +261,13 @@ def verify_quantiles(
                 AND p."timestamp" >= m."timestamp" AND p."timestamp" < u."timestamp")
         ) FROM gate_events AS u
         WHERE u.event = 'unmuted' AND u.user_id IS NOT NULL AND u."timestamp" >= {q.at(since)}"""
-    seconds: dict[tuple[str, int], list[float]] = {}
+    seconds: dict[tuple[Any, ...], list[float]] = {}
     with sync_engine(url).connect() as conn:
         for day, group, unmuted, muted in conn.execute(sa.text(sql)):
             if muted is not None:
                 span = _when(unmuted) - _when(muted)
-                seconds.setdefault((str(day), int(group)), []).append(span.total_seconds())
+                key = (str(day),) if all_groups else (str(day), int(group))
+                seconds.setdefault(key, []).append(span.total_seconds())
     return {k: (_linear(v, 0.5), _linear(v, 0.9)) for k, v in seconds.items()}
 
 

@@ -177,6 +177,9 @@ def test_totals_per_day_equal_sql_counts_over_raw_rows(
     assert muted == {d: (n,) for d, n in backlog.items() if n}
     assert muted[str(FIRST_DAY + dt.timedelta(days=2))]  # the empty day: its backlog only
 
+    # every group together: sums of the per-group rows, distinct users from the raw rows
+    _assert_all_groups(url, backend, seeded_days)
+
     # the bot's rights: the state carried over every day (the empty one too), exact seconds
     with sync_engine(url).connect() as conn:
         rights = conn.execute(
@@ -208,6 +211,93 @@ def test_totals_per_day_equal_sql_counts_over_raw_rows(
     for name in ANALYTICS_TABLES:
         assert marks[name][0] == DAYS
     assert marks["summaries"][0] == DAYS
+
+
+ALL_GROUPS_SUMS = {
+    "analytics_group_daily": "messages, verifications, passed, failed, joins, leaves, kicks, "
+    "bots_joined, reactions",
+    "analytics_funnel_daily": "denied_clicks, still_muted, messages_deleted",
+}
+
+
+def _assert_all_groups(url: str, backend: str, seeded_days: set[str]) -> None:
+    """``analytics_all_groups_daily``: a row per day; its counts the sums of the per-group
+    rows (linked channels' rows left out); its distinct users and percentiles from raw."""
+    rollup = "analytics_all_groups_daily"
+    group_cols = ALL_GROUPS_SUMS["analytics_group_daily"]
+    funnel_cols = ALL_GROUPS_SUMS["analytics_funnel_daily"]
+    got = _per_day(url, f"SELECT day, {group_cols} FROM {rollup}")
+    assert set(got) == seeded_days
+    summed = _per_day(
+        url,
+        f"SELECT day, {', '.join(f'sum({c})' for c in group_cols.split(', '))} "
+        "FROM analytics_group_daily WHERE group_id NOT IN (SELECT id FROM enforced_channels) "
+        "GROUP BY day",
+    )
+    assert {d: v for d, v in got.items() if any(v)} == summed and summed
+    got = _per_day(url, f"SELECT day, funnel_groups, {funnel_cols} FROM {rollup}")
+    summed = _per_day(
+        url,
+        f"SELECT day, count(*), {', '.join(f'sum({c})' for c in funnel_cols.split(', '))} "
+        "FROM analytics_funnel_daily GROUP BY day",
+    )
+    assert {d: v for d, v in got.items() if any(v)} == summed and summed
+    hits = _per_day(
+        url,
+        f"SELECT {_day(backend, 'timestamp')}, count(*) FROM verification_log WHERE cached "
+        "GROUP BY 1",
+    )
+    assert {
+        d: v for d, v in _per_day(url, f"SELECT day, cache_hits FROM {rollup}").items() if any(v)
+    } == hits
+    m, t = _day(backend, "created_at"), _day(backend, "timestamp")
+    events = ", ".join(
+        f"count(DISTINCT CASE WHEN event = '{e}' THEN user_id END)"
+        for e in raw_totals.FUNNEL_EVENTS.values()
+    )
+    distinct = {
+        "active_users": f"SELECT {m}, count(DISTINCT user_id) FROM messages "
+        f"WHERE {raw_totals.HUMAN_MESSAGE} AND {raw_totals.GROUP_CHAT} GROUP BY 1",
+        "reacting_users": f"SELECT {t}, count(DISTINCT user_id) FROM reaction_events "
+        f"WHERE user_id IS NOT NULL AND user_id NOT IN ({raw_totals.SERVICE}) AND added > 0 "
+        f"AND {raw_totals.GROUP_CHAT} GROUP BY 1",
+        "joined": f"SELECT {t}, count(DISTINCT user_id) FROM member_events WHERE event = 'join' "
+        f"AND {raw_totals.GROUP_CHAT} AND {raw_totals.HUMAN} GROUP BY 1",
+        "prompted, clicked, gate_passed, unmuted, join_requests, approved, declined, expired": (
+            f"SELECT {t}, {events} FROM gate_events GROUP BY 1"
+        ),
+    }
+    for columns, raw_sql in distinct.items():
+        got = _per_day(url, f"SELECT day, {columns} FROM {rollup}")
+        raw = {d: v for d, v in _per_day(url, raw_sql).items() if d in seeded_days}
+        assert {d: v for d, v in got.items() if any(v)} == raw and raw, columns
+    # a person active in two groups is one: fewer than the per-group distinct counts summed
+    per_group = _per_day(
+        url, "SELECT day, sum(active_users) FROM analytics_group_daily GROUP BY day"
+    )
+    active = _per_day(url, f"SELECT day, active_users FROM {rollup}")
+    assert any(active[d] < n for d, n in per_group.items())
+    with sync_engine(url).connect() as conn:
+        hourly, summed = (
+            {(str(r[0]), *(int(v) for v in r[1:])) for r in conn.execute(sa.text(sql))}
+            for sql in (
+                "SELECT day, hour, verifications, messages, joins FROM analytics_all_groups_hourly",
+                "SELECT day, hour, sum(verifications), sum(messages), sum(joins) "
+                "FROM analytics_hourly_activity GROUP BY day, hour",
+            )
+        )
+    assert hourly == summed and len(summed) > 24
+    with sync_engine(url).connect() as conn:
+        quantiles = conn.execute(
+            sa.text(
+                f"SELECT day, verify_s_p50, verify_s_p90 FROM {rollup} "
+                "WHERE verify_s_p50 IS NOT NULL"
+            )
+        ).all()
+    expected = raw_totals.verify_quantiles(url, backend, FIRST_DAY, all_groups=True)
+    assert expected and {(str(d),) for d, _, _ in quantiles} == set(expected)
+    for day, p50, p90 in quantiles:
+        assert (p50, p90) == pytest.approx(expected[(str(day),)], abs=1e-3)
 
 
 def test_rerunning_a_partition_leaves_every_table_identical(
