@@ -303,6 +303,23 @@ def write(spec: AnalyticsSpec, db: DatabaseResource, computed: ComputedDays) -> 
     )
 
 
+PREVIEW_ROWS = 10
+"""Rows of the written table shown in each materialization's metadata (the Dagster UI)."""
+
+
+def preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
+    """The first ``rows`` rows of ``frame`` as a Markdown table, for the Dagster UI."""
+    head = frame.head(rows)
+
+    def line(cells: Any) -> str:
+        return "| " + " | ".join("" if v is None else str(v) for v in cells) + " |"
+
+    lines = [line(head.columns), "|" + "---|" * len(head.columns), *map(line, head.rows())]
+    if frame.height > rows:
+        lines.append(f"\n{rows} of {frame.height} rows")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
 def raw_metadata(computed: ComputedDays) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, check in computed.raw_checks.items():
@@ -398,7 +415,12 @@ def _define_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> d
             return
         written = write(spec, database, computed)
         yield dg.MaterializeResult(
-            metadata={**metadata, "row_count": sum(written.values()), "written": True},
+            metadata={
+                **metadata,
+                "row_count": sum(written.values()),
+                "written": True,
+                "preview": preview(computed.output),
+            },
             check_results=checks,
         )
 

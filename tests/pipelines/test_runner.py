@@ -73,6 +73,15 @@ def test_runs_checks_and_observations_are_recorded_in_dagster_home(
         days_run = next(r for r in runs if r.job_name == "analytics_job")
         assert days_run.tags == {**days_run.tags, **range_tags(DAYS[0], DAYS[-1])}
 
+        event = instance.get_latest_materialization_event(dg.AssetKey("analytics_group_daily"))
+        shown = event.asset_materialization.metadata  # type: ignore[union-attr]
+        table = shown["preview"].value.splitlines()  # type: ignore[union-attr]
+        assert table[0].startswith("| day | group_id |")
+        assert len([line for line in table if line.startswith("| 20")]) == min(
+            10,
+            shown["row_count"].value,  # type: ignore[union-attr]
+        )
+
         observed = instance.fetch_observations(raw_key("messages"), limit=1).records
         metadata = observed[0].asset_observation.metadata  # type: ignore[union-attr]
         stamp = metadata["dagster/last_updated_timestamp"].value
