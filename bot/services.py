@@ -86,6 +86,7 @@ class BotServices:
             self.group_config,
             self.clock,
             timeout_s=self.settings.gate.join_request_timeout_s,
+            shared=self.shared,
         )
         self.reactions = ReactionLog(self.writer, self.clock)
         if self.shared is not None:
@@ -109,35 +110,36 @@ class BotServices:
             log.warning("no links for channel %s: %s", channel_id, type(exc).__name__)
             return ()
 
-    async def note_join(self, chat_id: int, user_id: int) -> bool:
+    async def note_join(
+        self, chat_id: int, user_id: int, *, from_message: bool = False, is_bot: bool = False
+    ) -> bool:
         """``True`` the first time a join of (chat, user) is seen within ``JOIN_DEDUP_S``:
         Telegram reports one join twice (a chat_member update and a new_chat_members message,
         in either order, possibly to two replicas), and the whole join path (member event,
         check, mute, prompt) runs for the first report only. With Redis the claim is shared
         (:meth:`bot.shared.joins.SharedJoins.claim`); while it is down, this process's memory
-        decides. A leave or kick ends the join (:meth:`end_join`)."""
+        decides. A leave or kick ends the join (:meth:`end_join`).
+
+        A first report ``from_message`` does not say which invite link the user came by: its
+        row is held (up to ``JOIN_TWIN_WAIT_S``) for the ``chat_member`` twin that does, in the
+        same step as the claim."""
         key = (chat_id, user_id)
         first = key not in self._joins
         self._joins.set(key, True)  # a repeat within the window extends it
-        if self.shared_joins is not None:
-            with contextlib.suppress(RedisDown):
-                return await self.shared_joins.claim(chat_id, user_id)
-        return first
-
-    async def hold_join(self, chat_id: int, user_id: int, *, is_bot: bool) -> None:
-        """A join first reported by a ``new_chat_members`` message: its row waits (up to
-        ``JOIN_TWIN_WAIT_S``) for the ``chat_member`` twin that names the invite link."""
         now = self.clock.now()
         shared = False
         if self.shared_joins is not None:
+            hold = (now, is_bot) if from_message else None
             with contextlib.suppress(RedisDown):
-                await self.shared_joins.hold(chat_id, user_id, now, is_bot)
+                first = await self.shared_joins.claim(chat_id, user_id, hold)
                 shared = True
-        self._held[(chat_id, user_id)] = _HeldJoin(
-            now, self.clock.monotonic() + JOIN_TWIN_WAIT_S, is_bot, shared
-        )
-        if len(self._held) > JOINS_MAX:
-            await self._write_held(next(iter(self._held)))
+        if first and from_message:
+            self._held[key] = _HeldJoin(
+                now, self.clock.monotonic() + JOIN_TWIN_WAIT_S, is_bot, shared
+            )
+            if len(self._held) > JOINS_MAX:
+                await self._write_held(next(iter(self._held)))
+        return first
 
     async def complete_join(
         self,

@@ -60,10 +60,12 @@ async def _admit(
     """Record a join (once, however many times Telegram reports it); whether to gate it.
 
     A ``new_chat_members`` message (``from_message``) does not say which invite link the user
-    came by; its row is held for the ``chat_member`` twin that does (:meth:`BotServices.hold_join`).
+    came by; its row is held for the ``chat_member`` twin that does (:meth:`BotServices.note_join`).
     """
     services.state.seen_user(user)
-    if not await services.note_join(chat_id, user.id):
+    if not await services.note_join(
+        chat_id, user.id, from_message=from_message, is_bot=user.is_bot
+    ):
         if not from_message:  # the twin of a join first seen as a message
             await services.complete_join(
                 chat_id,
@@ -72,9 +74,7 @@ async def _admit(
                 via_join_request=via_join_request,
             )
         return False  # the same join reported a second time: gated once
-    if from_message:
-        await services.hold_join(chat_id, user.id, is_bot=user.is_bot)
-    else:
+    if not from_message:  # (a message's row is held for its twin: note_join)
         services.member_event(
             chat_id,
             user.id,

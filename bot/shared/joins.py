@@ -21,14 +21,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from redis.asyncio import Redis
-
 from bot.shared.client import SharedRedis
 
 JOIN, HELD = "join", "held"
 #: A held row outlives its wait by this much in Redis (a replica that died holding it leaves
 #: no key behind for long; its own memory of it died with it).
 HELD_GRACE_S = 60.0
+
+
+# KEYS: the claim, the held row. ARGV: window (ms), the held row's value ('' when none), its
+# lifetime (ms). Returns 1 when this report won the claim.
+_CLAIM = """
+local won = redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1])
+if not won then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  return 0
+end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+return 1
+"""
 
 
 class SharedJoins:
@@ -38,30 +49,25 @@ class SharedJoins:
         self.shared = shared
         self._dedup_ms = int(dedup_s * 1000)
         self._held_ms = int((twin_wait_s + HELD_GRACE_S) * 1000)
+        self._claim = shared.client.register_script(_CLAIM)
 
-    async def claim(self, chat_id: int, user_id: int) -> bool:
+    async def claim(
+        self, chat_id: int, user_id: int, hold: tuple[dt.datetime, bool] | None = None
+    ) -> bool:
         """``True`` for the first report of a join within the window (on any replica); a
-        repeat extends the window, as the in-process memory does."""
-        key = self.shared.key(JOIN, chat_id, user_id)
-
-        async def op(r: Redis) -> bool:
-            async with r.pipeline(transaction=True) as pipe:
-                pipe.set(key, b"1", nx=True, px=self._dedup_ms)
-                pipe.pexpire(key, self._dedup_ms)
-                won, _ = await pipe.execute()
-            return bool(won)
-
-        return await self.shared.run(op)
+        repeat extends the window, as the in-process memory does. ``hold`` (the join's time,
+        whether a bot): a report by message, whose row is held for its twin, in the same
+        atomic step as the claim (a twin on another replica that loses the claim finds it)."""
+        keys = [self.shared.key(JOIN, chat_id, user_id), self.shared.key(HELD, chat_id, user_id)]
+        value = "" if hold is None else f"{hold[0].isoformat()}|{int(hold[1])}"
+        args: list[str | int] = [self._dedup_ms, value, self._held_ms]
+        won = await self.shared.run(lambda r: self._claim(keys=keys, args=args, client=r))
+        return bool(won)
 
     async def forget(self, chat_id: int, user_id: int) -> None:
         """A leave or kick ends the join: the next join is a new one."""
         key = self.shared.key(JOIN, chat_id, user_id)
         await self.shared.run(lambda r: r.delete(key))
-
-    async def hold(self, chat_id: int, user_id: int, timestamp: dt.datetime, is_bot: bool) -> None:
-        key = self.shared.key(HELD, chat_id, user_id)
-        value = f"{timestamp.isoformat()}|{int(is_bot)}".encode()
-        await self.shared.run(lambda r: r.set(key, value, px=self._held_ms))
 
     async def take(self, chat_id: int, user_id: int) -> tuple[dt.datetime, bool] | None:
         """The held row (its time, whether a bot), taken so that nobody else writes it;

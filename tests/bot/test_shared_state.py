@@ -20,6 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.app import build_runtime
+from bot.joinrequests import RequestCallback
 from bot.shared.client import SharedRedis
 from bot.telegram import OutgoingLimiter
 from core.clock import ManualClock
@@ -201,6 +202,30 @@ async def test_the_raid_counter_and_its_lockdown_are_shared(pair: Pair) -> None:
         if e["user_id"] is None
     ]
     assert phases == ["started", "ended"]  # one end, however many replicas see it
+
+
+async def test_join_requests_are_pending_for_every_replica(pair: Pair) -> None:
+    await pair.a.protect()
+    world = pair.world
+    await pair.a.feed(world.join_request_update(GROUP, ALICE))
+    await pair.a.feed(world.join_request_update(GROUP, ERIN))
+    (prompt,) = pair.a.sent_to(ALICE)
+    for channel in (CH_NEWS, CH_DEALS):
+        world.set_member(channel, ALICE, "member")
+    press = RequestCallback(group_id=GROUP).pack()
+    await pair.b.feed(world.callback_update(ALICE, ALICE, press, message_id=prompt["message_id"]))
+    pair.a.clock.advance(601)  # past GATE_JOIN_REQUEST_TIMEOUT_S: ERIN's request is due
+    sweeps = [pair.b.services.join_requests, pair.a.services.join_requests]
+    assert [await s.sweep(r.bot) for s, r in zip(sweeps, (pair.b, pair.a), strict=True)] == [1, 0]
+    events = [(e["event"], e["user_id"]) for e in await pair.a.rows("gate_events")]
+    assert events == [
+        ("join_request", ALICE),
+        ("join_request", ERIN),
+        ("clicked", ALICE),
+        ("approved", ALICE),  # on b, though a received the request
+        ("expired", ERIN),  # by one replica's sweep
+        ("declined", ERIN),
+    ]
 
 
 async def test_redis_killed_mid_run_falls_back_then_shares_again(
