@@ -88,7 +88,7 @@ class BotServices:
             timeout_s=self.settings.gate.join_request_timeout_s,
             shared=self.shared,
         )
-        self.reactions = ReactionLog(self.writer, self.clock)
+        self.reactions = ReactionLog(self.writer, self.clock, shared=self.shared)
         if self.shared is not None:
             self.shared_joins = SharedJoins(
                 self.shared, dedup_s=JOIN_DEDUP_S, twin_wait_s=JOIN_TWIN_WAIT_S

@@ -228,6 +228,15 @@ async def test_join_requests_are_pending_for_every_replica(pair: Pair) -> None:
     ]
 
 
+async def test_reaction_totals_chain_across_replicas(pair: Pair) -> None:
+    world = pair.world
+    snapshots = [{"👍": 3, "🔥": 1}, {"👍": 5, "🔥": 0}, {"👍": 5}, {"👍": 4, "🔥": 2}]
+    for i, counts in enumerate(snapshots):  # a, b, a, b: each against the other's last totals
+        await (pair.b if i % 2 else pair.a).feed(world.reaction_count_update(CH_NEWS, 7, counts))
+    rows = await pair.a.rows("reaction_events")
+    assert [(r["added"], r["removed"]) for r in rows] == [(4, 0), (2, 1), (2, 1)]
+
+
 async def test_redis_killed_mid_run_falls_back_then_shares_again(
     sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
