@@ -351,6 +351,9 @@ async def _api_calls(engine: AsyncEngine) -> collections.Counter[str]:
 
 
 def _report(outcome: Outcome, joiners: int) -> None:
+    for user, got in outcome.per_joiner.items():
+        if got != (1, 1, 1, ("muted", "prompted"), (f"link-{user}",)):
+            print(f"  joiner {user}: checks, mutes, prompts, events, join rows = {got}")
     print(
         f"{outcome.processes} process(es): {outcome.seconds:.1f} s, getChatMember "
         f"{outcome.getchatmember}, joins handled once {outcome.joins_once}/{joiners}, "
