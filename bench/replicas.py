@@ -239,6 +239,8 @@ class Outcome:
     api_calls_logged: collections.Counter[str]
     api_calls_made: collections.Counter[str]
     exits: list[int | None] = field(default_factory=list)
+    #: the replicas' WARNING and ERROR log lines
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def joins_once(self) -> int:
@@ -279,6 +281,12 @@ async def run_traffic(
                 await post_round_robin(bots, stream, at_once=3)
                 seconds = time.perf_counter() - started
             exits = [b.proc.returncode for b in bots]
+            warnings = [
+                line.split(" ", 2)[-1]
+                for b in bots
+                for line in b.log.read_text(errors="replace").splitlines()
+                if " WARNING " in line or " ERROR " in line
+            ]
             made = collections.Counter(name for name, _ in world.calls)
             calls = world.calls
             sent = list(world.sent_messages)
@@ -295,6 +303,7 @@ async def run_traffic(
             api_calls_logged=await _api_calls(engine),
             api_calls_made=made,
             exits=exits,
+            warnings=warnings,
         )
     finally:
         await engine.dispose()
@@ -354,6 +363,8 @@ def _report(outcome: Outcome, joiners: int) -> None:
     for user, got in outcome.per_joiner.items():
         if got != (1, 1, 1, ("muted", "prompted"), (f"link-{user}",)):
             print(f"  joiner {user}: checks, mutes, prompts, events, join rows = {got}")
+    for line in outcome.warnings[:10]:
+        print(f"  log: {line[:160]}")
     print(
         f"{outcome.processes} process(es): {outcome.seconds:.1f} s, getChatMember "
         f"{outcome.getchatmember}, joins handled once {outcome.joins_once}/{joiners}, "

@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Socket connect and read timeout: a healthy Redis next to the bot answers in well under 1 ms.
-TIMEOUT_S = 0.25
+#: Socket connect and read timeout: a healthy Redis next to the bot answers in well under 1 ms;
+#: this leaves room for a loaded host without letting a silent Redis hold an update for long.
+TIMEOUT_S = 0.5
 #: After a failure, Redis is left alone this long (everything runs on in-process state).
 RETRY_AFTER_S = 5.0
 
