@@ -28,6 +28,7 @@ from bot.inflight import InFlight
 from bot.joinrequests import SWEEP_INTERVAL_S
 from bot.onboarding import Onboarding
 from bot.services import BotServices
+from bot.shared.client import RedisDown, SharedRedis
 from bot.startup import StartupError, check_database, connect, quiet_client_log, until_reachable
 from bot.telegram import ClientSettingsError, check_client_settings, create_bot, redact
 from core.clock import Clock
@@ -106,6 +107,10 @@ class BotRuntime:
     """Writes ``update_health`` rows (:mod:`bot.health`); None with BOT_HEALTH_INTERVAL_S=0."""
     health_task: asyncio.Task[None] | None = None
     """Its periodic loop (none on a ManualClock: tests call ``health.record()``)."""
+    shared: SharedRedis | None = None
+    """Redis for what replicas share (``REDIS_URL``); closed with the runtime when it was
+    opened by :func:`build_runtime`."""
+    owns_shared: bool = True
 
     @property
     def services(self) -> BotServices:
@@ -127,7 +132,7 @@ class BotRuntime:
                     await task
         if not await self.inflight.idle(state_timeout_s or HANDLERS_TIMEOUT_S):
             log.warning("%d updates still being handled at shutdown", self.inflight.count)
-        self.services.settle_joins(everything=True)  # before the writer closes
+        await self.services.settle_joins(everything=True)  # before the writer closes
         state = self.services.state
         try:
             await (state.close() if state_timeout_s is None else state.close(state_timeout_s))
@@ -137,6 +142,8 @@ class BotRuntime:
                     await self.writer.close()
             finally:
                 await self.bot.session.close()
+                if self.shared is not None and self.owns_shared:
+                    await self.shared.close()
                 if self.owns_writer:
                     await self.engine.dispose()
 
@@ -146,7 +153,10 @@ async def _housekeeping(services: BotServices, bot: Bot) -> None:
     is overdue, decline the join requests past their deadline (quiet groups too)."""
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_S)
-        services.settle_joins()
+        try:
+            await services.settle_joins()
+        except Exception as exc:
+            log.warning("settling held joins failed: %s", type(exc).__name__)
         try:
             await services.join_requests.sweep(bot)
         except Exception as exc:
@@ -163,6 +173,7 @@ async def build_runtime(
     cache: MembershipCache | None = None,
     sleep: Sleep | None = None,
     writer: LogWriter | None = None,
+    shared: SharedRedis | None = None,
 ) -> BotRuntime:
     """Engine, started log writer, bot from :func:`bot.telegram.create_bot`, dispatcher.
 
@@ -171,7 +182,12 @@ async def build_runtime(
     ``sleep`` is the outgoing limiter's sleep (see :func:`bot.telegram.create_bot`).
     ``writer`` shares an already started log writer, on ``engine`` (required with it), with
     another runtime (a second replica): :meth:`BotRuntime.close` then leaves both open.
+    ``shared`` replaces the Redis client ``REDIS_URL`` would open (:func:`open_shared`); the
+    caller closes it.
     """
+    owns_shared = shared is None
+    if shared is None:
+        shared = await open_shared(settings)
     owns_writer = writer is None
     if writer is None:
         engine = engine or create_engine(settings.db)
@@ -188,8 +204,11 @@ async def build_runtime(
             gate=settings.gate,
             sleep=sleep,
             timer=timer,
+            shared=shared,
         )
     except ValueError:  # malformed settings: nothing may stay open behind the message
+        if shared is not None and owns_shared:
+            await shared.close()
         if owns_writer:
             await writer.close()
             await engine.dispose()
@@ -201,11 +220,20 @@ async def build_runtime(
         clock=clock,
         cache=cache,
         timer=timer or time.perf_counter,
+        shared=shared,
     )
     inflight = InFlight()
     dp.update.outer_middleware(inflight)
     runtime = BotRuntime(
-        settings, engine, writer, bot, dp, owns_writer=owns_writer, inflight=inflight
+        settings,
+        engine,
+        writer,
+        bot,
+        dp,
+        owns_writer=owns_writer,
+        inflight=inflight,
+        shared=shared,
+        owns_shared=owns_shared,
     )
     wall_time = not hasattr(clock, "advance")  # a ManualClock's owner sweeps when it likes
     if settings.bot.health_interval_s > 0:
@@ -224,6 +252,21 @@ async def build_runtime(
     if wall_time:
         runtime.sweeper = asyncio.create_task(_housekeeping(runtime.services, bot))
     return runtime
+
+
+async def open_shared(settings: Settings) -> SharedRedis | None:
+    """The Redis client for ``REDIS_URL`` (``None`` when unset: all state in-process), after
+    one PING so that the log says at start whether replicas share state. A Redis that is down
+    does not stop the bot: it runs on in-process state and tries Redis again later."""
+    url = settings.redis.url
+    if not url:
+        return None
+    token = settings.bot.token.get_secret_value()
+    shared = SharedRedis(url, bot_id=int(token.split(":", 1)[0]))
+    with contextlib.suppress(RedisDown):
+        await shared.run(lambda r: r.ping())
+        log.info("Redis at %s: the cache, join memory and send budget are shared", shared.where)
+    return shared
 
 
 async def prepare(settings: Settings, *, once: bool = False) -> BotRuntime:

@@ -18,6 +18,8 @@ from bot.middlewares import RawLogMiddleware
 from bot.repo import ConfigRepo
 from bot.routers import get_routers
 from bot.services import BotServices
+from bot.shared.cache import RedisMembershipCache
+from bot.shared.client import SharedRedis
 from bot.state import StateWriter
 from core.clock import Clock, SystemClock
 from core.settings import Settings
@@ -36,12 +38,18 @@ def build_services(
     clock: Clock | None = None,
     cache: MembershipCache | None = None,
     timer: Callable[[], float] = time.perf_counter,
+    shared: SharedRedis | None = None,
 ) -> BotServices:
-    """The shared objects behind the handlers (also handy on their own in tests)."""
+    """The shared objects behind the handlers (also handy on their own in tests).
+
+    ``shared``: Redis for what replicas share (:mod:`bot.shared`): the membership cache (unless
+    ``cache`` is given), join memory, prompt throttle and raid counter."""
     clock = clock or SystemClock()
     gate_settings = settings.gate
     if cache is None:  # (not `or`: an empty cache is falsy)
         cache = InMemoryMembershipCache(gate_settings, clock=clock)
+        if shared is not None:
+            cache = RedisMembershipCache(shared, cache)
     repo = ConfigRepo(sessions, ttl_s=gate_settings.config_ttl_s)
     state = StateWriter(
         sessions,
@@ -57,6 +65,7 @@ def build_services(
         clock=clock,
         admin_ttl_s=gate_settings.admin_cache_ttl_s,
         timer=timer,
+        shared=shared,
     )
     return BotServices(
         settings=settings,
@@ -67,6 +76,7 @@ def build_services(
         repo=repo,
         state=state,
         gate=gate,
+        shared=shared,
     )
 
 
@@ -90,6 +100,7 @@ def create_dispatcher(
     clock: Clock | None = None,
     cache: MembershipCache | None = None,
     timer: Callable[[], float] = time.perf_counter,
+    shared: SharedRedis | None = None,
 ) -> Dispatcher:
     """A Dispatcher with every router, the raw-log middleware and an error handler.
 
@@ -98,7 +109,13 @@ def create_dispatcher(
     ``dp["services"]`` gives them back (drain them before reading the database).
     """
     services = build_services(
-        settings, writer=writer, sessions=sessions, clock=clock, cache=cache, timer=timer
+        settings,
+        writer=writer,
+        sessions=sessions,
+        clock=clock,
+        cache=cache,
+        timer=timer,
+        shared=shared,
     )
     dp = Dispatcher(services=services)
     dp.update.outer_middleware(RawLogMiddleware(services))

@@ -11,7 +11,8 @@
 - **group ...** for every enabled protected group: a supergroup (getChat), the bot an
   administrator with every right it uses there (getChatMember; :mod:`bot.onboarding`);
 - **channel ...** for every channel such a group links: the bot an administrator;
-- **redis**: skipped (this version keeps its caches in process: no ``REDIS_URL`` setting);
+- **redis**: with ``REDIS_URL``, one PING (and its round trip); skipped without it (every bot
+  process keeps its own state);
 - **dashboard role**: with ``DASHBOARD_DATABASE_URL``, it connects and can read an analytics
   table.
 
@@ -38,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.health import webhook_state
 from bot.onboarding import GROUP_RIGHTS, Onboarding, describe
 from bot.routers.chats import rights_of
+from bot.shared.client import create_client, redis_location
 from bot.startup import (
     FIX_MIGRATE,
     FIX_NETWORK,
@@ -130,7 +132,7 @@ async def diagnose(
             await writer.close()
         if engine is not None:
             await engine.dispose()
-    checks.append(Check("redis", SKIP, "not configured (caches are kept in process)"))
+    checks.append(await _redis(settings.redis.url, timeout_s))
     checks.append(await _dashboard_role(settings, timeout_s))
     return checks
 
@@ -334,6 +336,30 @@ async def _channel(
             name, FAIL, f"{rights['status']}, not an administrator: I cannot see who joined", fix
         )
     return Check(name, OK, f"{rights['status']}")
+
+
+# ---------------------------------------------------------------------------- redis
+async def _redis(url: str, timeout_s: float) -> Check:
+    if not url:
+        return Check("redis", SKIP, "not configured (caches are kept in process)")
+    where = redis_location(url)
+    client = create_client(url, timeout_s=timeout_s)
+    try:
+        started = time.perf_counter()
+        async with asyncio.timeout(timeout_s):
+            await client.ping()
+        latency_ms = (time.perf_counter() - started) * 1000.0
+    except Exception as exc:
+        return Check(
+            "redis",
+            FAIL,
+            f"{where} does not answer PING: {redact(str(exc)) or type(exc).__name__}",
+            "start Redis (docker compose up -d redis) or fix REDIS_URL; unset it to keep "
+            "state in each bot process",
+        )
+    finally:
+        await client.aclose()
+    return Check("redis", OK, f"{where} answered PING in {latency_ms:.1f} ms")
 
 
 # ---------------------------------------------------------------------------- dashboard

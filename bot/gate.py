@@ -47,6 +47,8 @@ from bot.gate_actions import (
 )
 from bot.repo import ChannelInfo, ConfigRepo, GroupConfig
 from bot.senders import needs_linked_chat, sender_kind
+from bot.shared.client import SharedRedis
+from bot.shared.throttle import Throttle
 from bot.state import StateWriter
 from core.clock import Clock, SystemClock
 from core.content import StoredText
@@ -106,9 +108,11 @@ class GateService(GateActions):
         bot: Bot | None = None,
         admin_ttl_s: float = 300.0,
         timer: Callable[[], float] = time.perf_counter,
+        shared: SharedRedis | None = None,
     ) -> None:
         """``timer`` measures a check's latency: wall time, or for a simulation on a
-        ManualClock :func:`bot.telegram.simulated_timer` (the played Telegram latency too)."""
+        ManualClock :func:`bot.telegram.simulated_timer` (the played Telegram latency too).
+        ``shared``: Redis for the prompt throttle shared by replicas (:mod:`bot.shared`)."""
         self.writer = writer
         self.timer = timer
         self.cache = cache
@@ -125,9 +129,13 @@ class GateService(GateActions):
         self._admins: ExpiringMap[int, frozenset[int]] = ExpiringMap(
             self.clock.monotonic, admin_ttl_s
         )
-        #: (user, group) pairs prompted within ``prompt_throttle_s``
-        self._prompted: ExpiringMap[tuple[int, int], bool] = ExpiringMap(
-            self.clock.monotonic, settings.prompt_throttle_s, max_entries=PROMPTED_MAX
+        #: (user, group) pairs prompted within ``prompt_throttle_s`` (by any replica)
+        self._prompted = Throttle(
+            self.clock,
+            settings.prompt_throttle_s,
+            max_entries=PROMPTED_MAX,
+            shared=shared,
+            purpose="prompted",
         )
         #: group -> its linked discussion channel (``None``: none)
         self._linked: ExpiringMap[int, int | None] = ExpiringMap(

@@ -266,7 +266,7 @@ class GateActions:
         if ok:
             self.counters.unmutes += 1
             self.state.lift(user_id, group_id, self.clock.now())
-            self._prompted.discard((user_id, group_id))
+            await self._prompted.forget((user_id, group_id))
             self.event(group_id, user_id, GateEventType.UNMUTED, detail)
         return bool(ok)
 
@@ -282,10 +282,8 @@ class GateActions:
     ) -> bool:
         """Post the join prompt unless one went to this user in this group recently; in forum
         topic ``thread_id`` when given."""
-        key = (user.id, config.group_id)
-        if key in self._prompted:
+        if not await self._prompted.first((user.id, config.group_id)):
             return False
-        self._prompted.set(key, True)
         sent = await self.post(
             bot,
             config.group_id,

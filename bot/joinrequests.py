@@ -13,11 +13,15 @@ Every step is a ``gate_events`` row: ``join_request``, ``clicked``, ``approved``
 
 Pending requests are kept in memory, per process, on the injected clock (a ManualClock drives
 them in tests); after a restart a request nobody tracks stays pending for the admins, and its
-"I joined" button still works (the press does not need the request to be tracked).
+"I joined" button still works (the press does not need the request to be tracked). With Redis
+(``REDIS_URL``) they are kept there instead, for every replica (:mod:`bot.shared.requests`):
+the press on any replica takes the request, and one replica's sweep declines it when it is
+due; a request that arrives while Redis is unreachable stays in its replica's memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import math
@@ -33,6 +37,8 @@ from aiogram.types import CallbackQuery, ChatJoinRequest, TelegramObject
 from bot import texts
 from bot.gate import GateService, _classify, _quietly, prompt_keyboard
 from bot.repo import ChannelInfo, GroupConfig
+from bot.shared.client import RedisDown, SharedRedis
+from bot.shared.requests import SharedRequests
 from core.clock import Clock
 from core.models import GateEventType, VerificationTrigger
 
@@ -68,13 +74,21 @@ class JoinRequests:
     """Pending join requests per (group, user), oldest first, and what the bot does with them."""
 
     def __init__(
-        self, gate: GateService, configs: Configs, clock: Clock, *, timeout_s: float
+        self,
+        gate: GateService,
+        configs: Configs,
+        clock: Clock,
+        *,
+        timeout_s: float,
+        shared: SharedRedis | None = None,
     ) -> None:
-        """``configs(group_id)``: the group's gate config, ``None`` when unprotected."""
+        """``configs(group_id)``: the group's gate config, ``None`` when unprotected.
+        ``shared``: Redis, where every replica keeps the pending requests."""
         self.gate = gate
         self.configs = configs
         self.clock = clock
         self.timeout_s = timeout_s
+        self.shared = SharedRequests(shared, clock) if shared is not None else None
         #: (group, user) -> the pending request; deadlines grow in insertion order
         self._pending: dict[tuple[int, int], Pending] = {}
 
@@ -93,7 +107,7 @@ class JoinRequests:
     async def handle(self, bot: Bot, config: GroupConfig, request: ChatJoinRequest) -> None:
         """A join request to ``config``'s group (its gate on): approve, decline or ask."""
         group_id, user = config.group_id, request.from_user
-        self._pending.pop((group_id, user.id), None)  # a repeat starts over
+        await self._forget(group_id, user.id)  # a repeat starts over
         gate = self.gate
         detail: dict[str, Any] = {}
         link = request.invite_link
@@ -135,9 +149,15 @@ class JoinRequests:
         else:
             message_id = detail["message_id"] = sent.message_id
         gate.event(group_id, user.id, GateEventType.JOIN_REQUEST, detail)
-        deadline = self.clock.monotonic() + self.timeout_s
-        self._pending[(group_id, user.id)] = Pending(
-            deadline, config.title, message_id, request.user_chat_id
+        await self._keep(
+            group_id,
+            user.id,
+            Pending(
+                self.clock.monotonic() + self.timeout_s,
+                config.title,
+                message_id,
+                request.user_chat_id,
+            ),
         )
 
     # ------------------------------------------------------------------ "I joined"
@@ -155,7 +175,7 @@ class JoinRequests:
 
         if config is None or not config.active:  # unprotected or switched off meanwhile
             clicked("not_protected")
-            self._pending.pop((group_id, user_id), None)  # the admins' to answer now
+            await self._forget(group_id, user_id)  # the admins' to answer now
             await _answer(query, texts.CALLBACK_NOT_PROTECTED, alert=True)
             return
         result = await self.gate.check(
@@ -176,11 +196,11 @@ class JoinRequests:
             await _answer(query, texts.CALLBACK_ERROR, alert=True)
             return
         clicked("passed")
-        pending = self._pending.pop((group_id, user_id), None)
+        pending = await self._forget(group_id, user_id)
         approved = await self._approve(bot, group_id, user_id, {"trigger": "callback"})
         if approved is None:  # a fault: keep waiting, the button may be pressed again
             if pending is not None:
-                self._pending[(group_id, user_id)] = pending
+                await self._keep(group_id, user_id, pending)
             await _answer(query, texts.CALLBACK_ERROR, alert=True)
             return
         if not approved:  # declined, expired or answered by an admin meanwhile
@@ -212,6 +232,10 @@ class JoinRequests:
             due.append((key, pending))
         for key, _ in due:
             del self._pending[key]
+        if self.shared is not None:
+            with contextlib.suppress(RedisDown):  # they wait in Redis for the next sweep
+                for group_id, user_id, title, message_id, chat in await self.shared.due():
+                    due.append(((group_id, user_id), Pending(now, title, message_id, chat)))
         declined = 0
         for (group_id, user_id), pending in due:
             config = await self.configs(group_id)
@@ -238,6 +262,35 @@ class JoinRequests:
                     "editMessageText",
                 )
         return declined
+
+    # ------------------------------------------------------------------ pending
+    async def _keep(self, group_id: int, user_id: int, pending: Pending) -> None:
+        """Wait on a request: in Redis for every replica, else in this process."""
+        if self.shared is not None:
+            try:
+                await self.shared.put(
+                    group_id,
+                    user_id,
+                    timeout_s=max(0.0, pending.deadline - self.clock.monotonic()),
+                    title=pending.title,
+                    message_id=pending.message_id,
+                    user_chat_id=pending.user_chat_id,
+                )
+            except RedisDown:
+                pass
+            else:
+                return
+        self._pending[(group_id, user_id)] = pending
+
+    async def _forget(self, group_id: int, user_id: int) -> Pending | None:
+        """Stop waiting on a request (wherever it is kept); it, when it was pending."""
+        pending = self._pending.pop((group_id, user_id), None)
+        if self.shared is not None:
+            with contextlib.suppress(RedisDown):
+                kept = await self.shared.take(group_id, user_id)
+                if kept is not None and pending is None:  # a full wait again, if kept again
+                    pending = Pending(self.clock.monotonic() + self.timeout_s, *kept)
+        return pending
 
     # ------------------------------------------------------------------ Bot API
     async def _approve(

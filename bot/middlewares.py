@@ -43,7 +43,8 @@ class RawLogMiddleware(BaseMiddleware):
         if gate.bot is None:
             gate.bot = bot
         try:
-            self.services.settle_joins()  # joins whose chat_member twin is overdue
+            if self.services.joins_due():  # joins whose chat_member twin is overdue
+                await self.services.settle_joins()
             user = data.get("event_from_user")
             if user is not None:
                 self.state.seen_user(user)

@@ -40,6 +40,8 @@ from aiogram.types import InlineKeyboardMarkup
 from bot import texts
 from bot.gate import EVERYONE, GROUPS_MAX, GateResult, GateService, prompt_keyboard
 from bot.repo import ChannelInfo, GroupConfig
+from bot.shared.client import RedisDown, SharedRedis
+from bot.shared.raids import SharedRaids
 from core.clock import Clock
 from core.expiring import ExpiringMap
 from core.models import GateEventType, VerificationTrigger
@@ -138,13 +140,30 @@ class Lockdown:
 class RaidGuard:
     """Batches of joiners and raid lockdowns, per process (see the module's docstring)."""
 
-    def __init__(self, gate: GateService, settings: GateSettings, clock: Clock) -> None:
+    def __init__(
+        self,
+        gate: GateService,
+        settings: GateSettings,
+        clock: Clock,
+        shared: SharedRedis | None = None,
+    ) -> None:
+        """``shared``: Redis, where every replica counts joins and keeps lockdowns
+        (:mod:`bot.shared.raids`); while it is down this process counts alone."""
         self.gate = gate
         self.settings = settings
         self.clock = clock
         self.window = JoinWindow(clock.monotonic, settings.raid_window_s)
         self._lockdowns: dict[int, Lockdown] = {}
         self._slots = asyncio.Semaphore(settings.raid_concurrency)
+        self.shared: SharedRaids | None = None
+        if shared is not None:
+            self.shared = SharedRaids(
+                shared,
+                clock,
+                window_s=settings.raid_window_s,
+                threshold=settings.raid_joins,
+                lockdown_s=settings.raid_lockdown_s,
+            )
 
     def lockdown(self, group_id: int) -> Lockdown | None:
         """The group's lockdown, while it lasts (it ends for good in :meth:`expire`)."""
@@ -159,7 +178,7 @@ class RaidGuard:
             return
         group_id = config.group_id
         await self.expire(bot, group_id)
-        lockdown, started = self._count(group_id, len(users))
+        lockdown, started = await self._count(group_id, len(users))
         if lockdown is None and len(users) == 1:
             await self.gate.enforce(bot, config, users[0], VerificationTrigger.JOIN)
             return
@@ -181,15 +200,41 @@ class RaidGuard:
             await self._prompt_all(bot, config, muted, extra)
 
     async def expire(self, bot: Bot, group_id: int) -> None:
-        """End the group's lockdown when its time is up (with the notice that says so)."""
+        """End the group's lockdown when its time is up (with the notice that says so; one
+        replica sends it)."""
+        if self.shared is not None:
+            try:
+                joins = await self.shared.end(group_id)
+            except RedisDown:
+                pass
+            else:
+                if joins is not None:
+                    await self._notice(bot, group_id, ENDED, joins, texts.RAID_LOCKDOWN_ENDED)
+                return
         lockdown = self._lockdowns.get(group_id)
         if lockdown is None or lockdown.until > self.clock.monotonic():
             return
         del self._lockdowns[group_id]  # before the await: one end, however many updates race
         await self._notice(bot, group_id, ENDED, lockdown.joins, texts.RAID_LOCKDOWN_ENDED)
 
-    def _count(self, group_id: int, joins: int) -> tuple[Lockdown | None, bool]:
+    async def _count(self, group_id: int, joins: int) -> tuple[Lockdown | None, bool]:
         """Count the joins; the group's lockdown (if any) and whether it starts now."""
+        if self.shared is not None:
+            try:
+                left, total, started = await self.shared.count(group_id, joins)
+            except RedisDown:
+                pass
+            else:
+                if left is None:
+                    return None, False
+                if started:
+                    log.warning(
+                        "raid in %s: %d joins within %.0f s (all replicas)",
+                        group_id,
+                        total,
+                        self.window.window_s,
+                    )
+                return Lockdown(until=self.clock.monotonic() + left, joins=total), started
         rate = self.window.add(group_id, joins)
         until = self.clock.monotonic() + self.settings.raid_lockdown_s
         lockdown = self._lockdowns.get(group_id)

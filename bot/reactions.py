@@ -14,7 +14,10 @@ names them, which :mod:`bot.routers.reactions` makes aiogram do):
   e.g. in channels). It is a snapshot, not a change: ``added``/``removed`` are the per-type
   increases and decreases against the last totals this process saw for that message (kept a
   week in a bounded :class:`~core.expiring.ExpiringMap`; the first snapshot seen counts wholly
-  as added). ``user_id`` is NULL.
+  as added). ``user_id`` is NULL. With Redis the last totals are shared by every replica
+  (``reactions:<chat>:<message>``, swapped with ``SET ... GET PX``, a week), so snapshots of one
+  message landing on different replicas chain their differences; while Redis is down the
+  process's own memory serves.
 
 The row's timestamp is the update's ``date``. A change that adds and removes nothing writes no
 row. Reactions in private chats are not group analytics and are not recorded; the gate never
@@ -30,6 +33,7 @@ the change is still counted.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -40,6 +44,7 @@ from aiogram.types import Chat, MessageReactionCountUpdated, MessageReactionUpda
 from aiogram.types.reaction_type_union import ReactionTypeUnion
 from pydantic import TypeAdapter, ValidationError
 
+from bot.shared.client import RedisDown, SharedRedis
 from core.clock import Clock
 from core.expiring import ExpiringMap
 from core.models import ReactionEvent
@@ -107,8 +112,11 @@ class ReactionLog:
         *,
         ttl_s: float = COUNTS_TTL_S,
         max_messages: int = COUNTS_MAX,
+        shared: SharedRedis | None = None,
     ) -> None:
         self.writer = writer
+        self.shared = shared
+        self.ttl_s = ttl_s
         #: (chat, message) -> the last totals seen, per reaction
         self._totals: ExpiringMap[tuple[int, int], dict[ReactionKey, int]] = ExpiringMap(
             clock.monotonic, ttl_s, max_entries=max_messages
@@ -124,7 +132,7 @@ class ReactionLog:
         user_id = event.user.id if event.user is not None else None
         return self._put(event.chat, event.message_id, event.date, user_id, added, removed)
 
-    def counts_changed(self, event: MessageReactionCountUpdated) -> bool:
+    async def counts_changed(self, event: MessageReactionCountUpdated) -> bool:
         """Record the change from the last totals seen of the message; whether a row was
         written."""
         totals: dict[ReactionKey, int] = {}
@@ -140,8 +148,24 @@ class ReactionLog:
         message = (event.chat.id, event.message_id)
         previous = self._totals.get(message)
         self._totals.set(message, totals)
+        if self.shared is not None:
+            with contextlib.suppress(RedisDown):
+                previous = await self._swap_shared(message, totals)
         added, removed = count_change(previous, totals)
         return self._put(event.chat, event.message_id, event.date, None, added, removed)
+
+    async def _swap_shared(
+        self, message: tuple[int, int], totals: dict[ReactionKey, int]
+    ) -> dict[ReactionKey, int] | None:
+        """Store the totals for every replica; the ones stored before (``None``: none)."""
+        assert self.shared is not None
+        key = self.shared.key("reactions", *message)
+        value = json.dumps([[k[0], k[1], n] for k, n in totals.items()])
+        ttl_ms = int(self.ttl_s * 1000)
+        raw = await self.shared.run(lambda r: r.set(key, value, px=ttl_ms, get=True))
+        if not isinstance(raw, str | bytes):
+            return None
+        return {(str(kind), str(name)): int(n) for kind, name, n in json.loads(raw)}
 
     def _put(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from bot.joinrequests import JoinRequests
 from bot.raids import RaidGuard
 from bot.reactions import ReactionLog
 from bot.repo import ConfigRepo, GroupConfig
+from bot.shared.client import RedisDown, SharedRedis
+from bot.shared.joins import SharedJoins
 from bot.state import StateWriter
 from core.clock import Clock
 from core.expiring import ExpiringMap
@@ -44,6 +47,8 @@ class _HeldJoin:
     timestamp: dt.datetime
     due: float
     is_bot: bool
+    #: also held in Redis (whoever takes it there writes it)
+    shared: bool = False
 
 
 @dataclass
@@ -68,17 +73,26 @@ class BotServices:
     join_requests: JoinRequests = field(init=False, repr=False)
     #: reaction updates into ``reaction_events`` (:mod:`bot.reactions`)
     reactions: ReactionLog = field(init=False, repr=False)
+    #: Redis, when ``REDIS_URL`` is set (:mod:`bot.shared`); ``None``: all in-process
+    shared: SharedRedis | None = None
+    #: the join claims and held joins in Redis (with ``shared``)
+    shared_joins: SharedJoins | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
-        self.raids = RaidGuard(self.gate, self.settings.gate, self.clock)
+        self.raids = RaidGuard(self.gate, self.settings.gate, self.clock, self.shared)
         self._joins = ExpiringMap(self.clock.monotonic, JOIN_DEDUP_S, max_entries=JOINS_MAX)
         self.join_requests = JoinRequests(
             self.gate,
             self.group_config,
             self.clock,
             timeout_s=self.settings.gate.join_request_timeout_s,
+            shared=self.shared,
         )
-        self.reactions = ReactionLog(self.writer, self.clock)
+        self.reactions = ReactionLog(self.writer, self.clock, shared=self.shared)
+        if self.shared is not None:
+            self.shared_joins = SharedJoins(
+                self.shared, dedup_s=JOIN_DEDUP_S, twin_wait_s=JOIN_TWIN_WAIT_S
+            )
 
     async def group_config(self, group_id: int) -> GroupConfig | None:
         """The group's gate config; ``None`` when unprotected or unknown (database down and
@@ -96,26 +110,38 @@ class BotServices:
             log.warning("no links for channel %s: %s", channel_id, type(exc).__name__)
             return ()
 
-    def note_join(self, chat_id: int, user_id: int) -> bool:
+    async def note_join(
+        self, chat_id: int, user_id: int, *, from_message: bool = False, is_bot: bool = False
+    ) -> bool:
         """``True`` the first time a join of (chat, user) is seen within ``JOIN_DEDUP_S``:
         Telegram reports one join twice (a chat_member update and a new_chat_members message,
-        in either order), and the whole join path (member event, check, mute, prompt) runs
-        for the first report only. A leave or kick ends the join (:meth:`member_event`)."""
+        in either order, possibly to two replicas), and the whole join path (member event,
+        check, mute, prompt) runs for the first report only. With Redis the claim is shared
+        (:meth:`bot.shared.joins.SharedJoins.claim`); while it is down, this process's memory
+        decides. A leave or kick ends the join (:meth:`end_join`).
+
+        A first report ``from_message`` does not say which invite link the user came by: its
+        row is held (up to ``JOIN_TWIN_WAIT_S``) for the ``chat_member`` twin that does, in the
+        same step as the claim."""
         key = (chat_id, user_id)
         first = key not in self._joins
         self._joins.set(key, True)  # a repeat within the window extends it
+        now = self.clock.now()
+        shared = False
+        if self.shared_joins is not None:
+            hold = (now, is_bot) if from_message else None
+            with contextlib.suppress(RedisDown):
+                first = await self.shared_joins.claim(chat_id, user_id, hold)
+                shared = True
+        if first and from_message:
+            self._held[key] = _HeldJoin(
+                now, self.clock.monotonic() + JOIN_TWIN_WAIT_S, is_bot, shared
+            )
+            if len(self._held) > JOINS_MAX:
+                await self._write_held(next(iter(self._held)))
         return first
 
-    def hold_join(self, chat_id: int, user_id: int, *, is_bot: bool) -> None:
-        """A join first reported by a ``new_chat_members`` message: its row waits (up to
-        ``JOIN_TWIN_WAIT_S``) for the ``chat_member`` twin that names the invite link."""
-        self._held[(chat_id, user_id)] = _HeldJoin(
-            self.clock.now(), self.clock.monotonic() + JOIN_TWIN_WAIT_S, is_bot
-        )
-        if len(self._held) > JOINS_MAX:
-            self._write_held(next(iter(self._held)))
-
-    def complete_join(
+    async def complete_join(
         self,
         chat_id: int,
         user_id: int,
@@ -124,26 +150,48 @@ class BotServices:
         via_join_request: bool,
     ) -> None:
         """The ``chat_member`` twin of a held join: write it once, with the twin's details and
-        the time it was first seen. Nothing when the join was not held (written already)."""
+        the time it was first seen. Nothing when the join was not held (written already).
+        With Redis the held row may be another replica's: whoever takes it writes it."""
         held = self._held.pop((chat_id, user_id), None)
+        if self.shared_joins is not None and (held is None or held.shared):
+            try:
+                taken = await self.shared_joins.take(chat_id, user_id)
+            except RedisDown:
+                taken = None  # held elsewhere: its replica writes it (without the link's name)
+            else:
+                if taken is None:
+                    return  # written already, here or elsewhere
+                held = _HeldJoin(taken[0], 0.0, taken[1], True)
         if held is not None:
             self._put_join(chat_id, user_id, held, invite_link_name, via_join_request)
 
-    def settle_joins(self, *, everything: bool = False) -> int:
-        """Write the held joins whose twin is overdue (``everything``: all, at shutdown)."""
+    def joins_due(self) -> bool:
+        """Whether a held join's twin is overdue (cheap: looks at the oldest only)."""
+        oldest = next(iter(self._held.values()), None)
+        return oldest is not None and oldest.due <= self.clock.monotonic()
+
+    async def settle_joins(self, *, everything: bool = False) -> int:
+        """Write the held joins whose twin is overdue (``everything``: all, at shutdown);
+        how many were written here (a twin on another replica may have taken one)."""
         now = self.clock.monotonic()
         written = 0
         while self._held:
             key, held = next(iter(self._held.items()))
             if not everything and held.due > now:
                 break  # oldest first: the rest are due later
-            self._write_held(key)
-            written += 1
+            written += await self._write_held(key)
         return written
 
-    def _write_held(self, key: tuple[int, int]) -> None:
+    async def _write_held(self, key: tuple[int, int]) -> int:
+        """Write a held join without its twin's details, unless a twin took it meanwhile;
+        1 when written. Redis down: written (a row twice beats a row lost)."""
         held = self._held.pop(key)
+        if held.shared and self.shared_joins is not None:
+            with contextlib.suppress(RedisDown):
+                if await self.shared_joins.take(*key) is None:
+                    return 0
         self._put_join(key[0], key[1], held, None, False)
+        return 1
 
     def _put_join(
         self,
@@ -163,6 +211,27 @@ class BotServices:
             timestamp=held.timestamp,
         )
 
+    async def end_join(
+        self, chat_id: int, user_id: int, event: MemberEventType, *, is_bot: bool = False
+    ) -> None:
+        """A leave or kick: the join it ends is forgotten (here and in Redis), a join row
+        still held (here or on another replica) is written first, then the leave's row."""
+        key = (chat_id, user_id)
+        self._joins.discard(key)
+        if key in self._held:
+            await self._write_held(key)
+        elif self.shared_joins is not None:
+            with contextlib.suppress(RedisDown):
+                taken = await self.shared_joins.take(chat_id, user_id)
+                if taken is not None:
+                    self._put_join(
+                        chat_id, user_id, _HeldJoin(taken[0], 0.0, taken[1]), None, False
+                    )
+        if self.shared_joins is not None:
+            with contextlib.suppress(RedisDown):
+                await self.shared_joins.forget(chat_id, user_id)
+        self.member_event(chat_id, user_id, event, is_bot=is_bot)
+
     def member_event(
         self,
         chat_id: int,
@@ -175,11 +244,7 @@ class BotServices:
         timestamp: dt.datetime | None = None,
     ) -> None:
         """One ``member_events`` row (``invite_link_name``: the name of the invite link the
-        user joined by, when it has one). A leave or kick first writes the join still held."""
-        if event is not MemberEventType.JOIN:
-            self._joins.discard((chat_id, user_id))
-            if (chat_id, user_id) in self._held:
-                self._write_held((chat_id, user_id))
+        user joined by, when it has one). A group leave or kick goes through :meth:`end_join`."""
         self.writer.put(
             MemberEvent,
             chat_id=chat_id,
@@ -194,6 +259,6 @@ class BotServices:
     async def drain(self) -> None:
         """Write the held joins, apply every queued state write and flush the log writer
         (tests, shutdown)."""
-        self.settle_joins(everything=True)
+        await self.settle_joins(everything=True)
         await self.state.drain()
         await self.writer.flush()

@@ -63,6 +63,8 @@ from aiogram.methods.base import TelegramType
 from aiogram.utils.token import TokenValidationError, validate_token
 
 from bot.reactions import tolerant_loads
+from bot.shared.client import SharedRedis
+from bot.shared.ratelimit import SharedRateLimiter
 from core.clock import Clock, SystemClock
 from core.models import ApiCallLog, ErrorType
 from core.ratelimit import Rate, RateLimiter
@@ -292,7 +294,10 @@ class OutgoingLimiter(BaseRequestMiddleware):
         transient_retries: int = 1,
         transient_backoff_s: float = 0.5,
         limited_methods: Collection[str] = SEND_METHODS,
+        shared: SharedRedis | None = None,
     ) -> None:
+        """``shared``: Redis, where the windows are kept for every replica of the token
+        (:class:`bot.shared.ratelimit.SharedRateLimiter`; in-process while it is down)."""
         if per_chat_per_minute < 1 or global_per_second < 1:
             raise ValueError("message limits must be at least 1")
         self.per_chat_per_minute = per_chat_per_minute
@@ -306,12 +311,12 @@ class OutgoingLimiter(BaseRequestMiddleware):
         self.limited_methods = frozenset(limited_methods)
         self.recorded = RecordedSleep(self.sleep)  # every wait, limit or retry
         self.retries = 0
-        self.rates = RateLimiter(
-            Rate(global_per_second, 1.0),
-            Rate(per_chat_per_minute, 60.0, per_key=True),
-            clock=self.clock,
-            sleep=self.recorded,
+        rates = (Rate(global_per_second, 1.0), Rate(per_chat_per_minute, 60.0, per_key=True))
+        self.rates: RateLimiter | SharedRateLimiter = RateLimiter(
+            *rates, clock=self.clock, sleep=self.recorded
         )
+        if shared is not None:
+            self.rates = SharedRateLimiter(shared, self.rates, rates)
 
     @classmethod
     def from_settings(
@@ -321,6 +326,7 @@ class OutgoingLimiter(BaseRequestMiddleware):
         *,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
+        shared: SharedRedis | None = None,
     ) -> OutgoingLimiter:
         bot = bot or BotSettings.model_construct()
         return cls(
@@ -331,6 +337,7 @@ class OutgoingLimiter(BaseRequestMiddleware):
             max_retries=bot.retry_max_attempts,
             max_retry_wait_s=bot.retry_max_wait_s,
             transient_retries=bot.transient_retries,
+            shared=shared,
         )
 
     @property
@@ -439,6 +446,7 @@ def create_bot(
     gate: GateSettings | None = None,
     sleep: Sleep | None = None,
     timer: Callable[[], float] | None = None,
+    shared: SharedRedis | None = None,
 ) -> Bot:
     """The aiogram ``Bot`` every part of gatepulse uses, with API-call logging and limits.
 
@@ -447,7 +455,8 @@ def create_bot(
     ``clock`` and ``sleep``. ``timer`` measures latency_ms (default ``time.perf_counter``: real
     wall time; see :func:`simulated_timer` for simulations). Raises
     :class:`ClientSettingsError` (a ``ValueError``) with a clear message for a malformed token
-    or API base, before anything is opened.
+    or API base, before anything is opened. ``shared``: Redis for the send budget of every
+    replica (:mod:`bot.shared`).
     """
     check_client_settings(settings, api_base=session is None)
     token = settings.token.get_secret_value()
@@ -455,7 +464,11 @@ def create_bot(
         session = AiohttpSession(api=api_server(settings), timeout=settings.request_timeout_s)
     if limiter is None:
         limiter = OutgoingLimiter.from_settings(
-            gate or GateSettings.model_construct(), settings, clock=clock, sleep=sleep
+            gate or GateSettings.model_construct(),
+            settings,
+            clock=clock,
+            sleep=sleep,
+            shared=shared,
         )
     session.json_loads = tolerant_loads(session.json_loads)  # reaction types aiogram lacks
     session.middleware(limiter)

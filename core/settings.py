@@ -339,6 +339,23 @@ class DashboardSettings(BaseSettings):
     stale_after_h: float = Field(default=26.0, gt=0)
 
 
+class RedisSettings(BaseSettings):
+    """Redis for what bot replicas share (membership cache, join memory, throttles, raid
+    counter, send budget). ``REDIS_URL`` empty: every bot process keeps its own, in memory."""
+
+    model_config = SettingsConfigDict(**_ENV, env_prefix="REDIS_")
+
+    url: str = Field(default="", validation_alias="REDIS_URL")
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix:// (or be empty)")
+        return value
+
+
 class Settings(BaseModel):
     """Every area, one attribute each. An area not given is read from the environment."""
 
@@ -350,6 +367,7 @@ class Settings(BaseModel):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     summary_llm: SummaryLLMSettings = Field(default_factory=SummaryLLMSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
 
     def replace(self, **areas: BaseSettings) -> Settings:
         """A copy with the given areas swapped (e.g. ``settings.replace(bot=other_bot)``)."""
@@ -385,6 +403,7 @@ AREAS: dict[str, type[BaseSettings]] = {
     "alerts": AlertSettings,
     "summary_llm": SummaryLLMSettings,
     "dashboard": DashboardSettings,
+    "redis": RedisSettings,
 }
 """The areas of :class:`Settings`, by attribute name."""
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_engine
 from core.migrate import run_migrations
 from core.settings import DatabaseSettings, LogWriterSettings, PipelineSettings, Settings
+from sandbox.redis import TempRedis
 from tests.support.pg import ENV_URL
 
 PG_URL = os.environ.get(ENV_URL, "")
@@ -128,3 +129,21 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     eng = create_engine(url=db_url)
     yield eng
     await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[TempRedis]:
+    """A throwaway redis-server on 127.0.0.1 (the OS package, installed when missing), started
+    by the first test that asks for it and shared by the session's Redis tests."""
+    with TempRedis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: TempRedis) -> str:
+    """The session's Redis, emptied for this test."""
+    import redis
+
+    with redis.Redis(port=redis_server.port) as client:
+        client.flushall()
+    return redis_server.url()

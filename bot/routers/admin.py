@@ -271,6 +271,8 @@ async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
         await _rights_line(bot, group_id),
         f"Log writer: {stats.written} written, {stats.queued} queued, {stats.spooled} spooled",
     ]
+    if services.shared is not None:
+        lines.append(services.shared.describe())
     await reply(message, "\n".join(lines))
 
 

@@ -41,14 +41,14 @@ async def on_joined(
 ) -> None:
     """One join, however many times Telegram reports it: one member event, one check (and
     on failure one mute and one prompt). Bots are recorded and never gated."""
-    if not _admit(services, chat_id, user, invite_link_name, via_join_request):
+    if not await _admit(services, chat_id, user, invite_link_name, via_join_request):
         return
     config = await services.group_config(chat_id)
     if config is not None and config.active:
         await services.raids.gate_joiners(bot, config, [user])
 
 
-def _admit(
+async def _admit(
     services: BotServices,
     chat_id: int,
     user: User,
@@ -60,21 +60,21 @@ def _admit(
     """Record a join (once, however many times Telegram reports it); whether to gate it.
 
     A ``new_chat_members`` message (``from_message``) does not say which invite link the user
-    came by; its row is held for the ``chat_member`` twin that does (:meth:`BotServices.hold_join`).
+    came by; its row is held for the ``chat_member`` twin that does (:meth:`BotServices.note_join`).
     """
     services.state.seen_user(user)
-    if not services.note_join(chat_id, user.id):
+    if not await services.note_join(
+        chat_id, user.id, from_message=from_message, is_bot=user.is_bot
+    ):
         if not from_message:  # the twin of a join first seen as a message
-            services.complete_join(
+            await services.complete_join(
                 chat_id,
                 user.id,
                 invite_link_name=invite_link_name,
                 via_join_request=via_join_request,
             )
         return False  # the same join reported a second time: gated once
-    if from_message:
-        services.hold_join(chat_id, user.id, is_bot=user.is_bot)
-    else:
+    if not from_message:  # (a message's row is held for its twin: note_join)
         services.member_event(
             chat_id,
             user.id,
@@ -93,7 +93,7 @@ async def on_new_members(
     joiners = [
         user
         for user in message.new_chat_members or ()
-        if user.id != bot.id and _admit(services, chat_id, user, from_message=True)
+        if user.id != bot.id and await _admit(services, chat_id, user, from_message=True)
     ]
     if not joiners:
         return
@@ -159,7 +159,7 @@ async def on_group_member(update: ChatMemberUpdated, bot: Bot, services: BotServ
     elif was and not now:
         kicked = update.new_chat_member.status == "kicked"
         event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
-        services.member_event(chat_id, user.id, event, is_bot=user.is_bot)
+        await services.end_join(chat_id, user.id, event, is_bot=user.is_bot)
 
 
 def create_router() -> Router:

@@ -19,7 +19,7 @@ async def on_reaction(event: MessageReactionUpdated, services: BotServices) -> N
 
 
 async def on_reaction_count(event: MessageReactionCountUpdated, services: BotServices) -> None:
-    services.reactions.counts_changed(event)
+    await services.reactions.counts_changed(event)
 
 
 def create_router() -> Router:

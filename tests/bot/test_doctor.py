@@ -20,6 +20,7 @@ from click.testing import Result
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from bot import doctor
 from bot.doctor import BASIC_GROUP_FIX, FAIL, OK, SKIP, diagnose, healthy
 from bot.repo import ChannelInfo, ConfigRepo
 from cli.main import app
@@ -27,6 +28,7 @@ from core.db import create_engine, create_session_factory
 from core.migrate import head_revision
 from core.models import ApiCallLog
 from core.settings import display_url
+from sandbox.postgres import free_port
 from tests.bot.conftest import (
     CH_DEALS,
     CH_NEWS,
@@ -233,3 +235,21 @@ def test_a_stopped_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
         ("dashboard role", SKIP, "not configured (the dashboard uses DATABASE_URL)"),
     ]
     assert "secret" not in result.stdout
+
+
+async def test_the_redis_check_pings_redis_url(redis_url: str) -> None:
+    check = await doctor._redis(redis_url, timeout_s=2.0)
+    assert (check.check, check.status, check.fix) == ("redis", OK, "")
+    assert re.fullmatch(r"127\.0\.0\.1:\d+/0 answered PING in \d+\.\d ms", check.detail)
+
+
+async def test_the_redis_check_fails_with_a_fix_when_nothing_answers() -> None:
+    port = free_port()
+    check = await doctor._redis(f"redis://:hunter2@127.0.0.1:{port}/1", timeout_s=1.0)
+    assert (check.check, check.status) == ("redis", FAIL)
+    assert check.detail.startswith(f"127.0.0.1:{port}/1 does not answer PING: ")
+    assert "hunter2" not in check.detail
+    assert check.fix == (
+        "start Redis (docker compose up -d redis) or fix REDIS_URL; unset it to keep state in "
+        "each bot process"
+    )

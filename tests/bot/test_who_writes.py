@@ -241,7 +241,7 @@ async def test_a_join_seen_only_as_a_message_is_written_when_its_twin_is_overdue
     joined_at = h.clock.now()
     await h.feed(h.world.new_members_update(GROUP, [ALICE]))
     await h.feed(h.world.new_members_update(GROUP, [BOB]))
-    assert h.services.settle_joins() == 0  # both still wait for their chat_member twin
+    assert await h.services.settle_joins() == 0  # both still wait for their chat_member twin
     h.clock.advance(JOIN_TWIN_WAIT_S + 1)
     await h.feed(h.world.leave_update(GROUP, BOB))  # any update writes the overdue joins
     joins = await h.rows("member_events")

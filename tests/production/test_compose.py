@@ -21,8 +21,10 @@ from core.settings import normalize_database_url
 from tests.support.compose import compose_binary, run_compose
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {"postgres", "migrate", "bot", "dagster-webserver", "dagster-daemon", "dashboard"}
-APP_SERVICES = SERVICES - {"postgres"}
+SERVICES = {
+    "postgres", "redis", "migrate", "bot", "dagster-webserver", "dagster-daemon", "dashboard",
+}  # fmt: skip
+APP_SERVICES = SERVICES - {"postgres", "redis"}
 LONG_RUNNING = APP_SERVICES - {"migrate"}
 DAGSTER_HOME = "/opt/dagster/home"
 
@@ -99,6 +101,16 @@ def test_postgres_has_a_healthcheck_and_a_named_volume(config: dict[str, Any]) -
     data = [v for v in pg["volumes"] if v["target"] == "/var/lib/postgresql/data"]
     assert data and data[0]["type"] == "volume"
     assert data[0]["source"] in config["volumes"]
+
+
+def test_the_bot_shares_state_through_a_healthy_redis(config: dict[str, Any]) -> None:
+    services = config["services"]
+    redis = services["redis"]
+    assert redis["image"] == "redis:7-alpine"
+    assert redis["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+    bot = services["bot"]
+    assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert bot["environment"]["REDIS_URL"] == "redis://redis:6379/0"
 
 
 def test_startup_order_waits_for_health_and_migrations(config: dict[str, Any]) -> None:
