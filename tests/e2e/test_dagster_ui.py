@@ -28,7 +28,8 @@ from pipelines.runner import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from sandbox.postgres import free_port
 from tests.pipelines.seed import FIRST_DAY, seed
 
-pytestmark = pytest.mark.slow
+# the Dagster instance it reads is the same whatever the backend of the analytics tables
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_pass]
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 3
