@@ -28,8 +28,9 @@ from pipelines.runner import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from sandbox.postgres import free_port
 from tests.pipelines.seed import FIRST_DAY, seed
 
-# the Dagster instance it reads is the same whatever the backend of the analytics tables
-pytestmark = [pytest.mark.slow, pytest.mark.sqlite_pass]
+# run once (make test: the PostgreSQL pass): the Dagster instance it reads is the same
+# whatever the backend of the analytics tables
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 3

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
+@pytest.mark.once  # Dagster's CLI; the pipelines on both backends are tested in test_assets
 def test_dagster_asset_materialize_cli(db_url: str, tmp_path: Path) -> None:
     seed(db_url)
     home = tmp_path / "dagster_home"
