@@ -27,8 +27,8 @@ from core.settings import (
     SummaryLLMSettings,
     normalize_database_url,
 )
-from pipelines.io import RawStore
 from pipelines.llm import ChatCompletions, SummaryWriter
+from pipelines.rawstore import RawStore
 from pipelines.transforms.alerts import Thresholds
 
 if TYPE_CHECKING:

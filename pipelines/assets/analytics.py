@@ -9,7 +9,7 @@ the output (the BLOCKING ``output_valid`` check; a failing frame is NOT written 
 fails), then replace its days in one transaction.
 
 A backfill is one run over its whole range (``BackfillPolicy.single_run``): one streamed query
-per raw table, spooled in chunks (:class:`pipelines.io.RawStore`), so memory does not grow
+per raw table, spooled in chunks (:class:`pipelines.rawstore.RawStore`), so memory does not grow
 with the length of the range; each table is written once. Every analytics step takes a slot
 of the Dagster concurrency pool :data:`POOL` (its limit: ``concurrency: pools:`` in the
 instance's ``dagster.yaml``), which caps how many steps read and write the database at once
@@ -27,8 +27,9 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines import schemas
-from pipelines.io import RawRead, day_bounds, replace_days
+from pipelines.io import day_bounds, replace_days
 from pipelines.partitions import partition_days
+from pipelines.rawstore import RawRead
 from pipelines.resources import DatabaseResource
 from pipelines.schemas import Validation, split_valid
 from pipelines.sources import (

@@ -50,7 +50,7 @@ from pipelines.transforms.humans import (
 
 ENGINE = "streaming"
 """Every plan runs on polars' streaming engine: the raw inputs are lazy scans of spooled
-chunks (:class:`pipelines.io.RawStore`), read in morsels, so a plan's memory follows its
+chunks (:class:`pipelines.rawstore.RawStore`), read in morsels, so a plan's memory follows its
 aggregates' state, not the day's raw rows. (DataFrames, as the unit tests pass, work too.)"""
 
 VERIFICATION_KEYS = ("group_id", "status", "cached", "error_type", "trigger")

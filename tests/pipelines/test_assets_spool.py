@@ -8,8 +8,9 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from pipelines import io
-from pipelines.io import RawStore, day_bounds, read_raw, sync_engine
+from pipelines import rawstore
+from pipelines.io import day_bounds, read_raw, sync_engine
+from pipelines.rawstore import RawStore
 from pipelines.schemas import RAW_MODELS, split_valid
 from pipelines.sources import MEMBER_EVENTS, VERIFICATIONS
 from pipelines.transforms.daily import newest_per_day
@@ -33,7 +34,7 @@ def test_a_read_spooled_in_small_chunks_is_the_whole_read(
             )
         )
     whole = split_valid(read_raw(db_url, VERIFICATIONS, start, end), RAW_MODELS["verifications"])
-    monkeypatch.setattr(io, "CHUNK_ROWS", 64)
+    monkeypatch.setattr(rawstore, "CHUNK_ROWS", 64)
     store = RawStore(db_url)
     read = store.read(VERIFICATIONS, start, end)
     columns = list(VERIFICATIONS.columns)

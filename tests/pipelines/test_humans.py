@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from core.settings import Settings
 from pipelines.contract import raw_columns
-from pipelines.io import RawStore, day_bounds, sync_engine
+from pipelines.io import day_bounds, sync_engine
+from pipelines.rawstore import RawStore
 from pipelines.runner import materialize_range
 from pipelines.schemas import RAW_READS
 from pipelines.sources import MEMBER_EVENTS, MESSAGES

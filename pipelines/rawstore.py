@@ -1,0 +1,286 @@
+"""Raw rows streamed and spooled for a run: one query per raw table and window, read in chunks
+of at most :data:`CHUNK_ROWS` rows, each chunk conformed, checked against its raw model and its
+valid rows written to Parquet in a per-run temporary directory (:class:`RawStore`), so the
+transforms scan them lazily and a run never holds a whole day of raw rows.
+
+The single-shot reads and the writes stay in :mod:`pipelines.io`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+import tempfile
+import threading
+import weakref
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from core.db import backend_of, plain_url, sqlite_path
+from pipelines.io import (
+    conform,
+    empty_frame,
+    read_chat_migrations,
+    read_table,
+    select_sql,
+    sqlite_text,
+    typed_rows,
+)
+from pipelines.schemas import RAW_MODELS, Validation, split_valid
+from pipelines.sources import ConfigRead, RawSource
+from pipelines.transforms.daily import newest_per_day
+
+CHUNK_ROWS = 262_144
+"""Raw rows conformed, checked and spooled at a time (one Parquet row group): what a read holds
+in memory at once, whatever the day's volume."""
+
+
+def iter_raw(
+    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+) -> Iterator[pl.DataFrame]:
+    """Raw rows of ``source`` with ``start <= time < end``, as conformed frames of at most
+    about :data:`CHUNK_ROWS` rows: one query, streamed (never the whole result at once)."""
+    if backend_of(url) == "sqlite":
+        yield from _iter_sqlite(url, source, start, end)
+    else:
+        yield from _iter_postgres(url, source, start, end)
+
+
+def _batches(reader: Any, source: RawSource) -> Iterator[pl.DataFrame]:
+    """Arrow record batches of ``reader`` regrouped into conformed frames of ~CHUNK_ROWS."""
+    pending: list[Any] = []
+    held = 0
+    for batch in reader:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        held += batch.num_rows
+        if held >= CHUNK_ROWS:
+            yield conform(_from_batches(pending), source)
+            pending, held = [], 0
+    if pending:
+        yield conform(_from_batches(pending), source)
+
+
+def _from_batches(batches: list[Any]) -> pl.DataFrame:
+    frame = pl.from_arrow(batches)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _iter_postgres(
+    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+) -> Iterator[pl.DataFrame]:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    # no bind parameters: see _read_postgres
+    sql = select_sql(
+        source, (f"'{start.isoformat()}'::timestamptz", f"'{end.isoformat()}'::timestamptz")
+    )
+    with adbc.connect(plain_url(url)) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        yield from _batches(cur.fetch_record_batch(), source)
+
+
+class UnreadableRows(Exception):
+    """connectorx could not read a SQLite result (a malformed value): read it with ``sqlite3``."""
+
+
+def _iter_sqlite(
+    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+) -> Iterator[pl.DataFrame]:
+    """connectorx's Arrow stream (see :func:`_read_sqlite`); :class:`UnreadableRows` when it
+    cannot read the rows, possibly after some chunks: the caller starts over with
+    :func:`_iter_sqlite_stdlib`."""
+    import connectorx as cx
+
+    bounds = (f"'{sqlite_text(start)}'", f"'{sqlite_text(end)}'")
+    try:
+        reader = cx.read_sql(
+            f"sqlite://{sqlite_path(url)}",
+            select_sql(source, bounds),
+            return_type="arrow_stream",
+            batch_size=CHUNK_ROWS,
+        )
+        yield from _batches(reader, source)
+    except (GeneratorExit, KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a Rust panic in connectorx's stream is no Exception
+        raise UnreadableRows(str(exc)) from exc
+
+
+def _iter_sqlite_stdlib(
+    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+) -> Iterator[pl.DataFrame]:
+    sql = select_sql(source, (":start", ":end"))
+    conn = sqlite3.connect(sqlite_path(url), timeout=30)
+    try:
+        cursor = conn.execute(sql, {"start": sqlite_text(start), "end": sqlite_text(end)})
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            yield typed_rows(rows, source)
+    finally:
+        conn.close()
+
+
+@dataclass
+class RawRead:
+    """One raw read of a run, spooled: its valid rows in Parquet files (one per chunk), the
+    rows that broke the raw model and why (kept in memory: they are few, and reported), and the
+    newest valid timestamp of each day."""
+
+    source: RawSource
+    files: list[Path] = field(default_factory=list)
+    rows: int = 0
+    """Every row read, valid or not."""
+    invalid: pl.DataFrame = field(default_factory=pl.DataFrame)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    newest: dict[dt.date, dt.datetime] = field(default_factory=dict)
+
+    def lazy(self) -> pl.LazyFrame:
+        """The valid rows as a lazy scan: a plan reads only the columns it uses."""
+        if not self.files:
+            return empty_frame(self.source).lazy()
+        return pl.scan_parquet(self.files, schema=dict(self.source.columns))
+
+    @property
+    def ok(self) -> bool:
+        return self.invalid.height == 0 and not self.problems
+
+    def metadata(self, limit: int = 20) -> dict[str, Any]:
+        """As :meth:`pipelines.schemas.Validation.metadata`."""
+        return Validation(self.invalid.clear(), self.invalid, self.problems).metadata(limit)
+
+    def validation(self) -> Validation:
+        """The read as one in-memory :class:`Validation` (for small reads: summaries, tests)."""
+        return Validation(self.lazy().collect(), self.invalid, self.problems)
+
+
+def spool_raw(
+    url: str, source: RawSource, start: dt.datetime, end: dt.datetime, directory: Path
+) -> RawRead:
+    """Stream one raw read into ``directory``: each chunk checked by the source's raw model,
+    its valid rows written to a Parquet file, its invalid rows kept."""
+    try:
+        return _spool(source, iter_raw(url, source, start, end), directory)
+    except UnreadableRows:
+        shutil.rmtree(directory, ignore_errors=True)
+        return _spool(source, _iter_sqlite_stdlib(url, source, start, end), directory)
+
+
+def _spool(source: RawSource, chunks: Iterable[pl.DataFrame], directory: Path) -> RawRead:
+    directory.mkdir(parents=True, exist_ok=True)
+    model = RAW_MODELS[source.name]
+    read = RawRead(source, invalid=empty_frame(source))
+    invalid: list[pl.DataFrame] = []
+    for chunk in chunks:
+        read.rows += chunk.height
+        check = split_valid(chunk, model)
+        if check.invalid.height:
+            invalid.append(check.invalid)
+        read.problems.extend(p for p in check.problems if p not in read.problems)
+        if check.valid.height == 0:
+            continue
+        for day, when in newest_per_day(check.valid, source.time_column).iter_rows():
+            if day not in read.newest or when > read.newest[day]:
+                read.newest[day] = when
+        path = directory / f"{len(read.files):05d}.parquet"
+        check.valid.write_parquet(path, compression="lz4", statistics=False)
+        read.files.append(path)
+    if invalid:
+        read.invalid = pl.concat(invalid)
+    return read
+
+
+class RawStore:
+    """Raw reads of one run, spooled once per (source, window) and shared by every asset.
+
+    ``prefetch`` spools several sources concurrently (the drivers release the GIL). The spool
+    lives in a temporary directory (under ``TMPDIR``) removed by :meth:`clear`.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._reads: dict[tuple[str, dt.datetime, dt.datetime], RawRead] = {}
+        self._migrations: pl.DataFrame | None = None
+        self._configs: dict[str, pl.DataFrame] = {}
+        self._lock = threading.Lock()
+        self._dir: Path | None = None
+
+    def _spool_dir(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> Path:
+        with self._lock:
+            if self._dir is None:
+                self._dir = Path(tempfile.mkdtemp(prefix="gatepulse-raw-"))
+                # a store dropped without clear() (a test, a crashed step) still removes it
+                weakref.finalize(self, shutil.rmtree, self._dir, True)
+            stamp = f"{start:%Y%m%dT%H%M%S}-{end:%Y%m%dT%H%M%S}"
+            return self._dir / f"{source.name}-{stamp}"
+
+    def read(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> RawRead:
+        """The spooled read of ``source`` over ``[start, end)`` (streamed on first use)."""
+        key = (source.name, start, end)
+        with self._lock:
+            found = self._reads.get(key)
+        if found is None:
+            found = spool_raw(self.url, source, start, end, self._spool_dir(source, start, end))
+            with self._lock:
+                self._reads[key] = found
+        return found
+
+    def prefetch(self, reads: Iterable[tuple[RawSource, dt.datetime, dt.datetime]]) -> None:
+        """Spool each ``(source, start, end)`` not read yet, several at a time."""
+        todo = list({(s.name, a, b): (s, a, b) for s, a, b in reads}.values())
+        todo = [(s, a, b) for s, a, b in todo if (s.name, a, b) not in self._reads]
+        if len(todo) <= 1:
+            for s, a, b in todo:
+                self.read(s, a, b)
+            return
+        with ThreadPoolExecutor(max_workers=min(len(todo), 4)) as pool:
+            list(pool.map(lambda read: self.read(*read), todo))
+
+    def valid(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> Validation:
+        """The rows of a read split by the source's raw model, in memory (small reads only:
+        the analytics assets scan :meth:`read` lazily instead)."""
+        return self.read(source, start, end).validation()
+
+    def newest_per_day(
+        self, source: RawSource, start: dt.datetime, end: dt.datetime
+    ) -> dict[dt.date, dt.datetime]:
+        """The newest valid raw timestamp of each day (computed while spooling)."""
+        return self.read(source, start, end).newest
+
+    def migrations(self) -> pl.DataFrame:
+        """``chat_migrations`` (read once per run): see :func:`read_chat_migrations`."""
+        with self._lock:
+            found = self._migrations
+        if found is None:
+            found = read_chat_migrations(self.url)
+            with self._lock:
+                self._migrations = found
+        return found
+
+    def config(self, read: ConfigRead) -> pl.DataFrame:
+        """A configuration table as ``read`` selects it (read once per run)."""
+        with self._lock:
+            found = self._configs.get(read.name)
+        if found is None:
+            rows = read_table(self.url, read.sql)
+            found = pl.DataFrame([tuple(r) for r in rows], schema=dict(read.schema), orient="row")
+            with self._lock:
+                self._configs[read.name] = found
+        return found
+
+    def clear(self) -> None:
+        """Forget every read and delete the spool."""
+        with self._lock:
+            self._migrations = None
+            self._configs.clear()
+            self._reads.clear()
+            spool, self._dir = self._dir, None
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
