@@ -47,6 +47,7 @@ from core.models import (
     ProtectedGroup,
     Summary,
     UpdateHealth,
+    measure_columns,
 )
 from dashboards.alert_queries import load_alerts, load_open_alerts
 from dashboards.gate_queries import (
@@ -91,6 +92,9 @@ DAILY_TABLES: dict[str, sa.FromClause] = {
     )
 }
 """Daily tables whose newest day an empty state may name."""
+HOURLY_MEASURES = measure_columns(ALL_GROUPS_HOURLY)
+"""Verifications, messages and joins: the all-groups hourly rollup's measures, which are
+those of ``analytics_hourly_activity`` (summed)."""
 
 
 # --------------------------------------------------------------------------- loaders
@@ -228,20 +232,14 @@ def load_hourly(
     if not groups and all_groups_covers(engine, start, end):
         a = ALL_GROUPS_HOURLY
         stmt = (
-            sa.select(a.c.day, a.c.hour, a.c.verifications, a.c.messages, a.c.joins)
+            sa.select(a.c.day, a.c.hour, *(a.c[m] for m in HOURLY_MEASURES))
             .where(a.c.day.between(start, end))
             .order_by(a.c.day, a.c.hour)
         )
         return pd.read_sql_query(stmt, engine)
     t = HOURLY
     stmt = (
-        sa.select(
-            t.c.day,
-            t.c.hour,
-            isum(t.c.verifications).label("verifications"),
-            isum(t.c.messages).label("messages"),
-            isum(t.c.joins).label("joins"),
-        )
+        sa.select(t.c.day, t.c.hour, *(isum(t.c[m]).label(m) for m in HOURLY_MEASURES))
         .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
         .group_by(t.c.day, t.c.hour)
         .order_by(t.c.day, t.c.hour)
@@ -249,21 +247,9 @@ def load_hourly(
     return pd.read_sql_query(stmt, engine)
 
 
-GROUP_MEASURES = (
-    "messages",
-    "active_users",
-    "verifications",
-    "passed",
-    "failed",
-    "joins",
-    "leaves",
-    "kicks",
-    "bots_joined",
-    "reactions",
-    "reacting_users",
-    "silent_reactors",
-)
-"""The summed columns of :func:`load_group_days` and :func:`load_group_totals`. Their ``leaves``
+GROUP_MEASURES = measure_columns(GROUP_DAILY)
+"""The summed columns of :func:`load_group_days` and :func:`load_group_totals`: the measures of
+``analytics_group_daily`` (the all-groups rollup has them too). Their ``leaves``
 are voluntary leaves: the table's ``leaves`` counts leaves and kicks, the dashboard shows them
 apart (growth = joins - leaves - kicks)."""
 

@@ -264,9 +264,7 @@ def _jsonable(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def split_valid(
-    frame: pl.DataFrame, model: pa.DataFrameSchema | type[pa.DataFrameModel]
-) -> Validation:
+def split_valid(frame: pl.DataFrame, model: pa.DataFrameSchema) -> Validation:
     """Validate ``frame`` against ``model`` and split it into valid and invalid rows.
 
     Schema-level problems (a missing column, a wrong dtype) cannot be pinned on rows: they are

@@ -223,17 +223,27 @@ def pii_columns(*kinds: PII) -> list[tuple[str, str]]:
     ]
 
 
-def key_columns(table: sa.Table) -> tuple[str, ...]:
+def _table(table: str | sa.FromClause) -> sa.Table:
+    """A table of the schema, by name or as a model's ``__table__``."""
+    found = Base.metadata.tables[table] if isinstance(table, str) else table
+    if not isinstance(found, sa.Table):
+        raise TypeError(f"not a table: {table!r}")
+    return found
+
+
+def key_columns(table: str | sa.FromClause) -> tuple[str, ...]:
     """An analytics table's key: its unique constraint's columns, else the columns marked
     ``info=KEY``; empty when it has neither (``summaries``)."""
+    table = _table(table)
     for constraint in table.constraints:
         if isinstance(constraint, sa.UniqueConstraint):
             return tuple(c.name for c in constraint.columns)
     return tuple(c.name for c in table.columns if c.info.get("key"))
 
 
-def measure_columns(table: sa.Table) -> tuple[str, ...]:
+def measure_columns(table: str | sa.FromClause) -> tuple[str, ...]:
     """An analytics table's measures: every column but its surrogate ``id`` and its key."""
+    table = _table(table)
     key = set(key_columns(table))
     return tuple(c.name for c in table.columns if not c.primary_key and c.name not in key)
 
