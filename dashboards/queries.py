@@ -30,17 +30,11 @@ from core.db import UTCDateTime
 from core.models import (
     AnalyticsAllGroupsDaily,
     AnalyticsAllGroupsHourly,
-    AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
-    AnalyticsBotRightsDaily,
-    AnalyticsChannelDaily,
-    AnalyticsFunnelDaily,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
-    AnalyticsInviteLinkDaily,
     AnalyticsLatencyHistogramDaily,
     AnalyticsMaterialization,
-    AnalyticsTopicDaily,
     AnalyticsVerificationDaily,
     EnforcedChannel,
     MemberCountSnapshot,
@@ -51,6 +45,12 @@ from core.models import (
 )
 from dashboards.alert_queries import load_alerts, load_open_alerts
 from dashboards.gate_queries import (
+    API_BUDGET,
+    BOT_RIGHTS,
+    CHANNEL_DAILY,
+    FUNNEL,
+    INVITE_LINKS,
+    TOPICS,
     all_groups_covers,
     load_api_budget,
     load_backlog,
@@ -78,17 +78,17 @@ MATERIALIZATIONS = AnalyticsMaterialization.__table__
 GROUPS = ProtectedGroup.__table__
 CHANNELS = EnforcedChannel.__table__
 DAILY_TABLES: dict[str, sa.FromClause] = {
-    model.__tablename__: model.__table__
-    for model in (
-        AnalyticsVerificationDaily,
-        AnalyticsGroupDaily,
-        AnalyticsApiCallsDaily,
-        AnalyticsFunnelDaily,
-        AnalyticsChannelDaily,
-        AnalyticsApiBudgetDaily,
-        AnalyticsTopicDaily,
-        AnalyticsInviteLinkDaily,
-        AnalyticsBotRightsDaily,
+    table.description: table  # a table's description is its name
+    for table in (
+        VERIFICATION,
+        GROUP_DAILY,
+        API_CALLS,
+        FUNNEL,
+        CHANNEL_DAILY,
+        API_BUDGET,
+        TOPICS,
+        INVITE_LINKS,
+        BOT_RIGHTS,
     )
 }
 """Daily tables whose newest day an empty state may name."""

@@ -1,24 +1,23 @@
 -- The analytics of one UTC day as SQL inside PostgreSQL, run by bench/pipeline.py in one
--- transaction with the day and its bounds as parameters; the human filters, service account
--- ids and latency buckets are filled in from core.models. Definitions: pipelines/transforms.
+-- transaction with the day and its bounds as parameters; the column lists, human filters,
+-- service account ids and latency buckets are filled in from core.models (bench/reference/
+-- day.py). Definitions: pipelines/transforms.
 
 DELETE FROM analytics_verification_daily WHERE day = %(day)s;
-INSERT INTO analytics_verification_daily
-    (day, group_id, status, cached, error_type, trigger, checks, latency_ms_sum, latency_ms_max)
+INSERT INTO analytics_verification_daily {columns:analytics_verification_daily}
 SELECT %(day)s, group_id, status, cached, error_type, trigger, count(*), sum(latency_ms),
        max(latency_ms)
 FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
 GROUP BY group_id, status, cached, error_type, trigger;
 
 DELETE FROM analytics_api_calls_daily WHERE day = %(day)s;
-INSERT INTO analytics_api_calls_daily
-    (day, method, success, error_type, calls, latency_ms_sum, latency_ms_max)
+INSERT INTO analytics_api_calls_daily {columns:analytics_api_calls_daily}
 SELECT %(day)s, method, success, error_type, count(*), sum(latency_ms), max(latency_ms)
 FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
 GROUP BY method, success, error_type;
 
 DELETE FROM analytics_hourly_activity WHERE day = %(day)s;
-INSERT INTO analytics_hourly_activity (day, hour, group_id, verifications, messages, joins)
+INSERT INTO analytics_hourly_activity {columns:analytics_hourly_activity}
 SELECT %(day)s, hour, group_id, sum(v), sum(m), sum(j) FROM (
     SELECT extract(hour FROM timestamp AT TIME ZONE 'UTC')::int AS hour, group_id,
            1 AS v, 0 AS m, 0 AS j
@@ -35,7 +34,7 @@ SELECT %(day)s, hour, group_id, sum(v), sum(m), sum(j) FROM (
 ) AS t GROUP BY hour, group_id;
 
 DELETE FROM analytics_latency_histogram_daily WHERE day = %(day)s;
-INSERT INTO analytics_latency_histogram_daily (day, source, bucket_le_ms, count)
+INSERT INTO analytics_latency_histogram_daily {columns:analytics_latency_histogram_daily}
 SELECT %(day)s, source, bucket, count(*) FROM (
     SELECT 'verification' AS source, {bucket} AS bucket
     FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
@@ -46,9 +45,7 @@ SELECT %(day)s, source, bucket, count(*) FROM (
 ) AS t GROUP BY source, bucket;
 
 DELETE FROM analytics_group_daily WHERE day = %(day)s;
-INSERT INTO analytics_group_daily
-    (day, group_id, messages, active_users, verifications, passed, failed, joins, leaves,
-     kicks, bots_joined, reactions, reacting_users, silent_reactors)
+INSERT INTO analytics_group_daily {columns:analytics_group_daily}
 SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), sum(passed),
        sum(failed), sum(joins), sum(leaves), sum(kicks), sum(bots), sum(reactions),
        sum(reacting), sum(silent) FROM (
@@ -87,9 +84,7 @@ SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), 
 ) AS t GROUP BY group_id;
 
 DELETE FROM analytics_funnel_daily WHERE day = %(day)s;
-INSERT INTO analytics_funnel_daily
-    (day, group_id, joined, prompted, clicked, passed, unmuted, denied_clicks, still_muted,
-     verify_s_p50, verify_s_p90, join_requests, approved, declined, expired, messages_deleted)
+INSERT INTO analytics_funnel_daily {columns:analytics_funnel_daily}
 WITH ev AS (
     SELECT group_id,
            count(DISTINCT user_id) FILTER (WHERE event = 'prompted') AS prompted,
@@ -148,9 +143,7 @@ LEFT JOIN denied USING (group_id) LEFT JOIN backlog USING (group_id)
 LEFT JOIN verify USING (group_id);
 
 DELETE FROM analytics_channel_daily WHERE day = %(day)s;
-INSERT INTO analytics_channel_daily
-    (day, channel_id, joins, leaves, joins_after_prompt, leaves_after_unmute_7d,
-     subscriber_count)
+INSERT INTO analytics_channel_daily {columns:analytics_channel_daily}
 WITH links AS (
     SELECT DISTINCT group_id, channel_id FROM group_channel_links
 ), moves AS (
@@ -190,9 +183,7 @@ SELECT %(day)s, channel_id, coalesce(joins, 0), coalesce(leaves, 0), coalesce(af
 FROM moved FULL JOIN counted USING (channel_id);
 
 DELETE FROM analytics_api_budget_daily WHERE day = %(day)s;
-INSERT INTO analytics_api_budget_daily
-    (day, calls, peak_calls_per_s, sends, peak_sends_per_s, peak_group_sends_per_min,
-     retry_after, human_messages, calls_per_message)
+INSERT INTO analytics_api_budget_daily {columns:analytics_api_budget_daily}
 WITH calls AS (
     SELECT date_trunc('second', timestamp) AS second, chat_id, error_type,
            method LIKE 'send%%' OR method IN ('copyMessage', 'forwardMessage') AS send
@@ -215,14 +206,14 @@ SELECT %(day)s, coalesce(sum(s.n), 0), coalesce(max(s.n), 0), coalesce(sum(s.sen
 FROM people AS p LEFT JOIN per_second AS s ON true GROUP BY p.n;
 
 DELETE FROM analytics_topic_daily WHERE day = %(day)s;
-INSERT INTO analytics_topic_daily (day, group_id, message_thread_id, messages, active_users)
+INSERT INTO analytics_topic_daily {columns:analytics_topic_daily}
 SELECT %(day)s, chat_id, message_thread_id, count(*), count(DISTINCT user_id) FROM messages
 WHERE created_at >= %(start)s AND created_at < %(end)s AND message_thread_id IS NOT NULL
   AND {human_message}
 GROUP BY chat_id, message_thread_id;
 
 DELETE FROM analytics_invite_link_daily WHERE day = %(day)s;
-INSERT INTO analytics_invite_link_daily (day, group_id, invite_link_name, joins, passed, "left")
+INSERT INTO analytics_invite_link_daily {columns:analytics_invite_link_daily}
 WITH j AS (
     SELECT chat_id, invite_link_name, user_id, min(timestamp) AS joined_at FROM member_events
     WHERE timestamp >= %(start)s AND timestamp < %(end)s AND event = 'join'
@@ -245,11 +236,7 @@ LEFT JOIN gone AS g USING (chat_id, invite_link_name, user_id)
 GROUP BY chat_id, invite_link_name;
 
 DELETE FROM analytics_all_groups_daily WHERE day = %(day)s;
-INSERT INTO analytics_all_groups_daily
-    (day, messages, active_users, verifications, passed, failed, cache_hits, joins, leaves,
-     kicks, bots_joined, reactions, reacting_users, silent_reactors, funnel_groups, joined,
-     prompted, clicked, gate_passed, unmuted, denied_clicks, still_muted, verify_s_p50,
-     verify_s_p90, join_requests, approved, declined, expired, messages_deleted)
+INSERT INTO analytics_all_groups_daily {columns:analytics_all_groups_daily}
 WITH g AS (
     SELECT coalesce(sum(messages), 0) AS messages, coalesce(sum(verifications), 0) AS checks,
            coalesce(sum(passed), 0) AS passed, coalesce(sum(failed), 0) AS failed,
