@@ -41,6 +41,7 @@ from core.models import (
     ProtectedGroup,
     Summary,
     UpdateHealth,
+    key_columns,
     measure_columns,
 )
 from dashboards.alert_queries import load_alerts, load_open_alerts
@@ -130,7 +131,7 @@ def load_verification(
 ) -> pd.DataFrame:
     """Checks per day, status, cached, error type and trigger (summed over the groups)."""
     t = VERIFICATION
-    keys = (t.c.day, t.c.status, t.c.cached, t.c.error_type, t.c.trigger)
+    keys = [t.c[k] for k in key_columns(t) if k != "group_id"]  # summed over the groups
     stmt = (
         sa.select(
             *keys,
@@ -197,7 +198,7 @@ def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) ->
 def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
     """API calls per day, method, success and error type."""
     t = API_CALLS
-    keys = (t.c.day, t.c.method, t.c.success, t.c.error_type)
+    keys = [t.c[k] for k in key_columns(t)]
     stmt = (
         sa.select(
             *keys,
