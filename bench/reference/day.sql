@@ -1,7 +1,9 @@
 -- The analytics of one UTC day as SQL inside PostgreSQL, run by bench/pipeline.py in one
 -- transaction with the day and its bounds as parameters; the column lists, human filters,
 -- service account ids and latency buckets are filled in from core.models (bench/reference/
--- day.py). Definitions: pipelines/transforms.
+-- day.py), as are the fragments the funnel and the all-groups rollup share (the users with
+-- each funnel event, a mute's span, the seconds from mute to unmute). Definitions:
+-- pipelines/transforms.
 
 DELETE FROM analytics_verification_daily WHERE day = %(day)s;
 INSERT INTO analytics_verification_daily {columns:analytics_verification_daily}
@@ -86,15 +88,7 @@ SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), 
 DELETE FROM analytics_funnel_daily WHERE day = %(day)s;
 INSERT INTO analytics_funnel_daily {columns:analytics_funnel_daily}
 WITH ev AS (
-    SELECT group_id,
-           count(DISTINCT user_id) FILTER (WHERE event = 'prompted') AS prompted,
-           count(DISTINCT user_id) FILTER (WHERE event = 'clicked') AS clicked,
-           count(DISTINCT user_id) FILTER (WHERE event = 'passed') AS passed,
-           count(DISTINCT user_id) FILTER (WHERE event = 'unmuted') AS unmuted,
-           count(DISTINCT user_id) FILTER (WHERE event = 'join_request') AS join_requests,
-           count(DISTINCT user_id) FILTER (WHERE event = 'approved') AS approved,
-           count(DISTINCT user_id) FILTER (WHERE event = 'declined') AS declined,
-           count(DISTINCT user_id) FILTER (WHERE event = 'expired') AS expired,
+    SELECT group_id, {event_users},
            count(*) FILTER (WHERE event = 'message_deleted') AS messages_deleted
     FROM gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s GROUP BY group_id
 ), joined AS (
@@ -108,9 +102,7 @@ WITH ev AS (
       AND status = 'failed' GROUP BY group_id
 ), mutes AS (
     SELECT group_id, user_id, event, timestamp,
-           count(*) FILTER (WHERE event = 'unmuted') OVER (
-               PARTITION BY group_id, user_id ORDER BY timestamp, event = 'unmuted'
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS segment,
+           {segment} AS segment,
            row_number() OVER (
                PARTITION BY group_id, user_id ORDER BY timestamp DESC, event = 'unmuted' DESC
            ) AS from_last
@@ -120,17 +112,7 @@ WITH ev AS (
     SELECT group_id, count(*) AS still_muted FROM mutes
     WHERE from_last = 1 AND event = 'muted' GROUP BY group_id
 ), verify AS (
-    SELECT u.group_id,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
-               AS p50,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
-               AS p90
-    FROM mutes AS u JOIN (
-        SELECT group_id, user_id, segment, min(timestamp) AS at FROM mutes
-        WHERE event = 'muted' GROUP BY group_id, user_id, segment
-    ) AS m USING (group_id, user_id, segment)
-    WHERE u.event = 'unmuted' AND u.timestamp >= %(start)s
-    GROUP BY u.group_id
+    SELECT group_id, {p50} AS p50, {p90} AS p90 FROM ({unmute_seconds}) AS x GROUP BY group_id
 )
 SELECT %(day)s, g.group_id, coalesce(joined, 0), coalesce(prompted, 0), coalesce(clicked, 0),
        coalesce(passed, 0), coalesce(unmuted, 0), coalesce(denied_clicks, 0),
@@ -259,14 +241,7 @@ WITH g AS (
       AND timestamp < %(end)s AND user_id IS NOT NULL AND user_id NOT IN ({service})
       AND added > 0 AND chat_id NOT IN (SELECT id FROM enforced_channels)
 ), ev AS (
-    SELECT count(DISTINCT user_id) FILTER (WHERE event = 'prompted') AS prompted,
-           count(DISTINCT user_id) FILTER (WHERE event = 'clicked') AS clicked,
-           count(DISTINCT user_id) FILTER (WHERE event = 'passed') AS passed,
-           count(DISTINCT user_id) FILTER (WHERE event = 'unmuted') AS unmuted,
-           count(DISTINCT user_id) FILTER (WHERE event = 'join_request') AS join_requests,
-           count(DISTINCT user_id) FILTER (WHERE event = 'approved') AS approved,
-           count(DISTINCT user_id) FILTER (WHERE event = 'declined') AS declined,
-           count(DISTINCT user_id) FILTER (WHERE event = 'expired') AS expired
+    SELECT {event_users}
     FROM gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
 ), j AS (
     SELECT count(DISTINCT user_id) AS joined FROM member_events
@@ -278,21 +253,11 @@ WITH g AS (
       AND group_id NOT IN (SELECT id FROM enforced_channels)
 ), mutes AS (
     SELECT group_id, user_id, event, timestamp,
-           count(*) FILTER (WHERE event = 'unmuted') OVER (
-               PARTITION BY group_id, user_id ORDER BY timestamp, event = 'unmuted'
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS segment
+           {segment} AS segment
     FROM gate_events WHERE timestamp < %(end)s AND event IN ('muted', 'unmuted')
       AND user_id IS NOT NULL
 ), verify AS (
-    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
-               AS p50,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
-               AS p90
-    FROM mutes AS u JOIN (
-        SELECT group_id, user_id, segment, min(timestamp) AS at FROM mutes
-        WHERE event = 'muted' GROUP BY group_id, user_id, segment
-    ) AS m USING (group_id, user_id, segment)
-    WHERE u.event = 'unmuted' AND u.timestamp >= %(start)s
+    SELECT {p50} AS p50, {p90} AS p90 FROM ({unmute_seconds}) AS x
 )
 SELECT %(day)s, g.messages, (SELECT count(*) FROM authors), g.checks, g.passed, g.failed,
        hits.hits, g.joins, g.leaves, g.kicks, g.bots, g.reactions, (SELECT count(*) FROM reactors),
