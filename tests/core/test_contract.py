@@ -92,3 +92,11 @@ def test_value_sets_for_the_generators():
     assert [k.value for k in ChatKind] == ["group", "channel", "other"]
     assert [m.value for m in SummaryMethod] == ["extractive", "llm"]
     assert [lang.value for lang in SummaryLanguage] == ["en", "ru", "uk"]
+
+
+def test_units_are_written_next_to_the_measures():
+    tables = Base.metadata.tables
+    assert tables["analytics_verification_daily"].c.latency_ms_max.info["unit"] == "ms"
+    assert tables["analytics_latency_histogram_daily"].c.bucket_le_ms.info["unit"] == "ms"
+    assert tables["analytics_funnel_daily"].c.verify_s_p90.info["unit"] == "s"
+    assert tables["analytics_bot_rights_daily"].c.lacking_s.info["unit"] == "s"
