@@ -6,7 +6,7 @@ Starts its own throwaway PostgreSQL (sandbox.postgres) with two migrated databas
 * ``big``:   ``--raw-rows`` raw log rows (default 10M: 35% verification_log, 28% api_call_log,
   22% messages, 5% member_events, 6% gate_events, 4% reaction_events) over ``--days`` days and
   ``--groups`` groups, loaded with COPY, then summarized into the analytics tables by SQL that
-  does what the pipelines do (one row per UTC day and key; :mod:`bench.dashboard_sql`).
+  does what the pipelines do (one row per UTC day and key; :mod:`bench.reference.ranges`).
   Snapshots, summaries, groups, channels, their links and freshness rows too.
 * ``small``: the same deployment (same groups, days, snapshots, summaries) with only
   ``--small-raw-rows`` raw rows (default 10k), summarized the same way.

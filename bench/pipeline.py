@@ -9,8 +9,9 @@ counts in proportion; day B four times as many, loaded with COPY. Then, in one r
 - pipeline: ``pipelines.runner.materialize_range(day, day)`` — one real in-process Dagster run
   of every analytics asset with all checks — timed in a fresh child process (which also
   reports its peak RSS);
-- sql: the same aggregates as ``DELETE`` + ``INSERT ... SELECT`` inside PostgreSQL, one
-  transaction (history before the day read as SQL would: the muted backlog over all of it).
+- sql: the same aggregates as ``DELETE`` + ``INSERT ... SELECT`` inside PostgreSQL
+  (:mod:`bench.reference.day`), one transaction (history before the day read as SQL would:
+  the muted backlog over all of it).
 
 Prints both times, peak memory, ``4x/1x`` for the pipeline's time and peak RSS (target
 <= 1.5), and last ``pipeline_vs_sql: ratio`` (pipeline / sql at 1x; target <= 0.8).
@@ -26,7 +27,6 @@ import multiprocessing as mp
 import resource
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ import polars as pl
 import psycopg2
 
 from bench._common import database
+from bench.reference import day as reference_day
 from core.db import plain_url
 from core.models import (
     ApiCallLog,
@@ -60,34 +61,6 @@ SEEDED = (
     MemberCountSnapshot,
 )
 """The raw logs :func:`seed_day` fills, in the order it fills them."""
-
-SQL_AGGREGATES = (Path(__file__).with_suffix(".sql")).read_text()
-"""The same aggregates as SQL (``bench/pipeline.sql``), by the pipelines' definitions."""
-
-
-def _sql_aggregates() -> str:
-    """The analytics as SQL, by DESIGN's definitions: humans only (``sender_kind = 'user'``,
-    member events of people, not bots or Telegram's service accounts)."""
-    from core.models import SERVICE_ACCOUNT_IDS
-
-    service = ", ".join(str(i) for i in sorted(SERVICE_ACCOUNT_IDS))
-    human_message = (
-        f"sender_kind = 'user' AND NOT is_bot_message AND coalesce(user_id, 0) NOT IN ({service})"
-    )
-    human_event = f"NOT is_bot AND user_id NOT IN ({service})"
-    return (
-        SQL_AGGREGATES.replace("{bucket}", _bucket_case())
-        .replace("{human_message}", human_message)
-        .replace("{human_event}", human_event)
-        .replace("{service}", service)
-    )
-
-
-def _bucket_case() -> str:
-    from core.models import LATENCY_BUCKETS_MS
-
-    whens = " ".join(f"WHEN latency_ms <= {float(b)} THEN {float(b)}" for b in LATENCY_BUCKETS_MS)
-    return f"(CASE {whens} ELSE NULL END)"
 
 
 def _times(rng: np.random.Generator, day: dt.date, n: int) -> pl.Series:
@@ -304,7 +277,7 @@ def time_sql(dsn: str, day: dt.date) -> float:
     try:
         began = time.perf_counter()
         with conn, conn.cursor() as cur:
-            cur.execute(_sql_aggregates(), params)
+            cur.execute(reference_day.script(), params)
         return time.perf_counter() - began
     finally:
         conn.close()

@@ -32,7 +32,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db import Base, write_turn
-from core.models import SummaryType
+from core.models import PII, ListType, SummaryType, pii_columns
 from core.settings import Settings
 
 BATCH = 2000
@@ -130,47 +130,30 @@ class ErasureReport:
             self.found = self.found or table != "api_call_log"
 
 
-# (table, column): rows where the column is the person are deleted, with a condition
-_DELETE: tuple[tuple[str, str, str | None], ...] = (
-    ("messages", "user_id", None),
-    ("verification_log", "user_id", None),
-    ("gate_events", "user_id", None),
-    ("member_events", "user_id", None),
-    ("reaction_events", "user_id", None),
-    ("alert_deliveries", "recipient_chat_id", None),
-    ("bot_rights", "chat_id", None),  # a private chat's row, from before such rows were skipped
-    ("user_restrictions", "user_id", "lifted"),  # active mutes stay
-    ("access_list", "subject_id", "not_blocked"),  # an admin's block stays
-)
-# (table, column): the id is blanked in rows that are someone else's fact
-_BLANK: tuple[tuple[str, str], ...] = (
-    ("admin_audit_log", "actor_id"),
-    ("api_call_log", "user_id"),
-    ("api_call_log", "chat_id"),
-    ("access_list", "added_by"),
-    ("group_channel_links", "created_by"),
-    ("protected_groups", "owner_id"),
-)
-# JSON columns whose details may name the person
-_JSON: tuple[tuple[str, str], ...] = (
-    ("admin_audit_log", "changes"),
-    ("gate_events", "detail"),
-    ("alerts", "details"),
-)
-# text columns of rows that stay, where an @username may appear
-_TEXT: tuple[tuple[str, str], ...] = (
-    ("messages", "content"),
-    ("admin_audit_log", "resource"),
-    ("access_list", "reason"),
-)
+# Which columns name the person, and what erasing them does, is written next to each column
+# (``info=pii(PII...)`` in ``core.models``); each list is (table, column), in table order.
+_DELETE = pii_columns(PII.OWN, PII.DELETE)
+"""Rows where the column is the person are deleted (but what :data:`_ONLY` keeps)."""
+_BLANK = pii_columns(PII.ACTOR, PII.BLANK)
+"""The id is blanked in rows that are someone else's fact."""
+_JSON = pii_columns(PII.JSON)
+"""JSON columns whose details may name the person."""
+_TEXT = pii_columns(PII.TEXT)
+"""Text columns of rows that stay, where an @username may appear."""
+_KEYED = pii_columns(PII.OWN_KEY)
+"""Tables keyed by the person: their row goes last."""
+_MINE = pii_columns(PII.OWN_KEY, PII.OWN, PII.ACTOR)
+"""Read for /mydata: every row that names the person."""
+_ONLY: dict[str, Callable[[sa.Table], sa.ColumnElement[bool]]] = {
+    "user_restrictions": lambda t: t.c.is_active.is_(False),  # active mutes stay
+    "access_list": lambda t: t.c.list_type != ListType.BLACKLIST.value,  # an admin's block stays
+}
+"""Tables where only some of the person's rows are deleted: the condition on those rows."""
 
 
-def _extra(table: sa.Table, condition: str | None) -> list[sa.ColumnElement[bool]]:
-    if condition == "lifted":
-        return [table.c.is_active.is_(False)]
-    if condition == "not_blocked":
-        return [table.c.list_type != "blacklist"]
-    return []
+def _extra(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    only = _ONLY.get(table.name)
+    return [only(table)] if only else []
 
 
 async def _subject(engine: AsyncEngine, user_id: int) -> Subject:
@@ -327,9 +310,9 @@ async def erase(
             )
         report.summaries = sorted({(a[1], a[2], a[3]) for a in affected})
         report.add(report.removed, "summaries", len(affected))
-    for name, column, condition in _DELETE:
+    for name, column in _DELETE:
         table = _t(name)
-        where = [table.c[column] == user_id, *_extra(table, condition)]
+        where = [table.c[column] == user_id, *_extra(table)]
         n = await _batched(
             engine, table, where, lambda ids, t=table: sa.delete(t).where(t.c.id.in_(ids))
         )
@@ -373,7 +356,7 @@ async def erase(
             lambda v, s=subject: v if v is None else s.scrub_names(v),
         )
         report.add(report.changed, "messages", n)
-    for name, key_column in (("users", "id"), ("owners", "id"), ("bot_private_chats", "user_id")):
+    for name, key_column in _KEYED:
         table = _t(name)
         async with write_turn(engine), engine.begin() as conn:
             n = (
@@ -418,8 +401,8 @@ async def forget_calls(engine: AsyncEngine, user_id: int) -> int:
     """Blank ``user_id`` in ``api_call_log`` again: the calls that answered the erasure
     itself (in the person's private chat) are logged after it ran."""
     total = 0
-    for column in ("chat_id", "user_id"):
-        table = _t("api_call_log")
+    table = _t("api_call_log")
+    for column in (c for name, c in _BLANK if name == table.name):
         total += await _batched(
             engine,
             table,
@@ -427,24 +410,6 @@ async def forget_calls(engine: AsyncEngine, user_id: int) -> int:
             lambda ids, t=table, c=column: sa.update(t).where(t.c.id.in_(ids)).values({c: None}),
         )
     return total
-
-
-# (table, column) read for /mydata: every row that names the person
-_MINE: tuple[tuple[str, str], ...] = (
-    ("users", "id"),
-    ("owners", "id"),
-    ("messages", "user_id"),
-    ("verification_log", "user_id"),
-    ("gate_events", "user_id"),
-    ("member_events", "user_id"),
-    ("reaction_events", "user_id"),
-    ("user_restrictions", "user_id"),
-    ("access_list", "subject_id"),
-    ("admin_audit_log", "actor_id"),
-    ("bot_private_chats", "user_id"),
-    ("alert_deliveries", "recipient_chat_id"),
-    ("protected_groups", "owner_id"),
-)
 
 
 def _plain(value: Any) -> Any:

@@ -23,16 +23,6 @@ from dashboards.sql import GroupIds, start_of
 
 ALERTS = Alert.__table__
 GROUPS = ProtectedGroup.__table__
-COLUMNS = (
-    "id",
-    "opened_at",
-    "chat_id",
-    "kind",
-    "severity",
-    "details",
-    "delivered_at",
-    "resolved_at",
-)
 
 
 def _in_scope(groups: GroupIds) -> sa.ColumnElement[bool]:
@@ -44,7 +34,8 @@ def _in_scope(groups: GroupIds) -> sa.ColumnElement[bool]:
 
 
 def _select() -> sa.Select[tuple[object, ...]]:
-    return sa.select(*(ALERTS.c[name] for name in COLUMNS))
+    """Every column of ``alerts``, in the table's order."""
+    return sa.select(*ALERTS.c)
 
 
 def load_open_alerts(engine: Engine, groups: GroupIds = ()) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from core.models import (
     AnalyticsFunnelDaily,
     AnalyticsInviteLinkDaily,
     AnalyticsTopicDaily,
+    measure_columns,
 )
 from dashboards.sql import GroupIds, in_groups, isum
 
@@ -34,39 +35,9 @@ INVITE_LINKS = AnalyticsInviteLinkDaily.__table__
 BOT_RIGHTS = AnalyticsBotRightsDaily.__table__
 ALL_GROUPS = AnalyticsAllGroupsDaily.__table__
 
-FUNNEL_MEASURES = (
-    "joined",
-    "prompted",
-    "clicked",
-    "passed",
-    "unmuted",
-    "denied_clicks",
-    "still_muted",
-    "verify_s_p50",
-    "verify_s_p90",
-    "join_requests",
-    "approved",
-    "declined",
-    "expired",
-    "messages_deleted",
-)
-CHANNEL_MEASURES = (
-    "joins",
-    "leaves",
-    "joins_after_prompt",
-    "leaves_after_unmute_7d",
-    "subscriber_count",
-)
-BUDGET_MEASURES = (
-    "calls",
-    "peak_calls_per_s",
-    "sends",
-    "peak_sends_per_s",
-    "peak_group_sends_per_min",
-    "retry_after",
-    "human_messages",
-    "calls_per_message",
-)
+FUNNEL_MEASURES = measure_columns(FUNNEL)
+CHANNEL_MEASURES = measure_columns(CHANNEL_DAILY)
+BUDGET_MEASURES = measure_columns(API_BUDGET)
 
 
 def load_funnel(

@@ -30,26 +30,28 @@ from core.db import UTCDateTime
 from core.models import (
     AnalyticsAllGroupsDaily,
     AnalyticsAllGroupsHourly,
-    AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
-    AnalyticsBotRightsDaily,
-    AnalyticsChannelDaily,
-    AnalyticsFunnelDaily,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
-    AnalyticsInviteLinkDaily,
     AnalyticsLatencyHistogramDaily,
     AnalyticsMaterialization,
-    AnalyticsTopicDaily,
     AnalyticsVerificationDaily,
     EnforcedChannel,
     MemberCountSnapshot,
     ProtectedGroup,
     Summary,
     UpdateHealth,
+    key_columns,
+    measure_columns,
 )
 from dashboards.alert_queries import load_alerts, load_open_alerts
 from dashboards.gate_queries import (
+    API_BUDGET,
+    BOT_RIGHTS,
+    CHANNEL_DAILY,
+    FUNNEL,
+    INVITE_LINKS,
+    TOPICS,
     all_groups_covers,
     load_api_budget,
     load_backlog,
@@ -77,20 +79,23 @@ MATERIALIZATIONS = AnalyticsMaterialization.__table__
 GROUPS = ProtectedGroup.__table__
 CHANNELS = EnforcedChannel.__table__
 DAILY_TABLES: dict[str, sa.FromClause] = {
-    model.__tablename__: model.__table__
-    for model in (
-        AnalyticsVerificationDaily,
-        AnalyticsGroupDaily,
-        AnalyticsApiCallsDaily,
-        AnalyticsFunnelDaily,
-        AnalyticsChannelDaily,
-        AnalyticsApiBudgetDaily,
-        AnalyticsTopicDaily,
-        AnalyticsInviteLinkDaily,
-        AnalyticsBotRightsDaily,
+    table.description: table  # a table's description is its name
+    for table in (
+        VERIFICATION,
+        GROUP_DAILY,
+        API_CALLS,
+        FUNNEL,
+        CHANNEL_DAILY,
+        API_BUDGET,
+        TOPICS,
+        INVITE_LINKS,
+        BOT_RIGHTS,
     )
 }
 """Daily tables whose newest day an empty state may name."""
+HOURLY_MEASURES = measure_columns(ALL_GROUPS_HOURLY)
+"""Verifications, messages and joins: the all-groups hourly rollup's measures, which are
+those of ``analytics_hourly_activity`` (summed)."""
 
 
 # --------------------------------------------------------------------------- loaders
@@ -126,7 +131,7 @@ def load_verification(
 ) -> pd.DataFrame:
     """Checks per day, status, cached, error type and trigger (summed over the groups)."""
     t = VERIFICATION
-    keys = (t.c.day, t.c.status, t.c.cached, t.c.error_type, t.c.trigger)
+    keys = [t.c[k] for k in key_columns(t) if k != "group_id"]  # summed over the groups
     stmt = (
         sa.select(
             *keys,
@@ -193,7 +198,7 @@ def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) ->
 def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
     """API calls per day, method, success and error type."""
     t = API_CALLS
-    keys = (t.c.day, t.c.method, t.c.success, t.c.error_type)
+    keys = [t.c[k] for k in key_columns(t)]
     stmt = (
         sa.select(
             *keys,
@@ -228,20 +233,14 @@ def load_hourly(
     if not groups and all_groups_covers(engine, start, end):
         a = ALL_GROUPS_HOURLY
         stmt = (
-            sa.select(a.c.day, a.c.hour, a.c.verifications, a.c.messages, a.c.joins)
+            sa.select(a.c.day, a.c.hour, *(a.c[m] for m in HOURLY_MEASURES))
             .where(a.c.day.between(start, end))
             .order_by(a.c.day, a.c.hour)
         )
         return pd.read_sql_query(stmt, engine)
     t = HOURLY
     stmt = (
-        sa.select(
-            t.c.day,
-            t.c.hour,
-            isum(t.c.verifications).label("verifications"),
-            isum(t.c.messages).label("messages"),
-            isum(t.c.joins).label("joins"),
-        )
+        sa.select(t.c.day, t.c.hour, *(isum(t.c[m]).label(m) for m in HOURLY_MEASURES))
         .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
         .group_by(t.c.day, t.c.hour)
         .order_by(t.c.day, t.c.hour)
@@ -249,21 +248,9 @@ def load_hourly(
     return pd.read_sql_query(stmt, engine)
 
 
-GROUP_MEASURES = (
-    "messages",
-    "active_users",
-    "verifications",
-    "passed",
-    "failed",
-    "joins",
-    "leaves",
-    "kicks",
-    "bots_joined",
-    "reactions",
-    "reacting_users",
-    "silent_reactors",
-)
-"""The summed columns of :func:`load_group_days` and :func:`load_group_totals`. Their ``leaves``
+GROUP_MEASURES = measure_columns(GROUP_DAILY)
+"""The summed columns of :func:`load_group_days` and :func:`load_group_totals`: the measures of
+``analytics_group_daily`` (the all-groups rollup has them too). Their ``leaves``
 are voluntary leaves: the table's ``leaves`` counts leaves and kicks, the dashboard shows them
 apart (growth = joins - leaves - kicks)."""
 

@@ -4,6 +4,11 @@
 - :func:`raw_columns`: the dtypes of a raw read, its table's time column always included.
 - :func:`raw_schema`: the pandera schema of a raw read: each column's dtype, its nullability
   and the value rules written in ``Column(info={"check": ...})`` next to the column.
+- :func:`output_schema`: the pandera schema of a pipeline's output frame (an analytics table,
+  ``summaries``): exactly the table's columns but ``id`` and those ``info=STAMPED``, each with
+  its dtype, nullability (``info=REQUIRED``: never NULL in a new row) and checks, the rows
+  unique over the table's key (:func:`core.models.key_columns`); rules across columns are
+  passed in as ``checks``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from core.db import Base, UTCDateTime
-from core.models import time_column
+from core.models import key_columns, time_column
 
 UTC_TS = pl.Datetime("us", "UTC")
 
@@ -64,6 +69,14 @@ def read_time_column(table_name: str, columns: Iterable[str]) -> str:
     return list(columns)[-1]
 
 
+def output_dtype(column: sa.Column[Any]) -> pl.DataType:
+    """The polars dtype a pipeline writes a column as: :func:`polars_dtype`, but a
+    ``SmallInteger`` (an hour of the day) is ``Int16``."""
+    if isinstance(column.type, sa.SmallInteger):
+        return pl.Int16()
+    return polars_dtype(column)
+
+
 def _checks(column: sa.Column[Any]) -> list[pa.Check]:
     rules: dict[str, Any] = column.info.get("check", {})
     checks = []
@@ -85,5 +98,31 @@ def raw_schema(table_name: str, columns: Iterable[str], *, name: str) -> pa.Data
         },
         name=name,
         strict=False,
+        coerce=False,
+    )
+
+
+def output_schema(
+    table_name: str, *, name: str, checks: Iterable[pa.Check] = ()
+) -> pa.DataFrameSchema:
+    """The pandera schema of a pipeline's output for ``table_name`` (strict: exactly its
+    columns; no coercion); ``checks``: the rules across columns, each a :class:`pa.Check` on
+    the frame."""
+    t = table(table_name)
+    written = [c for c in t.columns if not c.primary_key and not c.info.get("stamped")]
+    key = key_columns(t)
+    return pa.DataFrameSchema(
+        {
+            c.name: pa.Column(
+                output_dtype(c),
+                checks=_checks(c),
+                nullable=bool(c.nullable) and not c.info.get("required"),
+            )
+            for c in written
+        },
+        checks=list(checks),
+        unique=list(key) if key else None,
+        name=name,
+        strict=True,
         coerce=False,
     )

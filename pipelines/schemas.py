@@ -2,8 +2,8 @@
 
 Raw models describe the rows a transform may aggregate; :func:`split_valid` separates the rows
 that break them (they are excluded from the aggregates, counted, and reported in the asset's
-metadata and in its raw-input check — never dropped silently). Output models back the blocking
-asset checks: a frame that fails one is not written.
+metadata and in its raw-input check — never dropped silently). Output schemas back the blocking
+asset checks: a frame that fails one is not written. Both are derived from ``core.models``.
 """
 
 from __future__ import annotations
@@ -15,27 +15,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
-from core.models import (
-    LATENCY_BUCKETS_MS,
-    ErrorType,
-    HistogramSource,
-    MemberEventType,
-    SummaryType,
-    VerificationStatus,
-    VerificationTrigger,
-)
-from pipelines.contract import raw_schema
-from pipelines.transforms.phrasing import LANGUAGES
-from pipelines.transforms.summaries import METHODS
-
-STATUSES = [s.value for s in VerificationStatus]
-TRIGGERS = [t.value for t in VerificationTrigger]
-ERROR_TYPES = [e.value for e in ErrorType]
-MEMBER_EVENTS = [e.value for e in MemberEventType]
-SOURCES = [s.value for s in HistogramSource]
-
-UTC_TS = pl.Datetime("us", "UTC")
-
+from core.models import ChatKind
+from pipelines.contract import output_schema, raw_schema
 
 # --------------------------------------------------------------------------- raw inputs
 
@@ -117,322 +98,134 @@ BotRightsRaw = RAW_MODELS["bot_rights"]
 
 
 # --------------------------------------------------------------------------- outputs
+# Each output's columns, dtypes, nullability, value checks and key are derived from its table
+# in ``core.models`` (:func:`pipelines.contract.output_schema`); only the rules across columns
+# are written here.
 
 
-class _Output(pa.DataFrameModel):
-    class Config:
-        strict = True  # exactly the table's columns
-        coerce = False
+def _rule(name: str, holds: pl.Expr) -> pa.Check:
+    """A rule across columns: ``holds`` is true on every row."""
 
-
-class VerificationDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    group_id: pl.Int64 = pa.Field(nullable=False)
-    status: pl.String = pa.Field(isin=STATUSES)
-    cached: pl.Boolean = pa.Field(nullable=False)
-    error_type: pl.String = pa.Field(nullable=True, isin=ERROR_TYPES)
-    trigger: pl.String = pa.Field(isin=TRIGGERS)
-    checks: pl.Int64 = pa.Field(gt=0)
-    latency_ms_sum: pl.Float64 = pa.Field(ge=0)
-    latency_ms_max: pl.Float64 = pa.Field(ge=0)
-
-    class Config:
-        unique = ["day", "group_id", "status", "cached", "error_type", "trigger"]  # noqa: RUF012
-
-
-class ApiCallsDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    method: pl.String = pa.Field(str_length={"min_value": 1})
-    success: pl.Boolean = pa.Field(nullable=False)
-    error_type: pl.String = pa.Field(nullable=True, isin=ERROR_TYPES)
-    calls: pl.Int64 = pa.Field(gt=0)
-    latency_ms_sum: pl.Float64 = pa.Field(ge=0)
-    latency_ms_max: pl.Float64 = pa.Field(ge=0)
-
-    class Config:
-        unique = ["day", "method", "success", "error_type"]  # noqa: RUF012
-
-
-class HourlyActivity(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    hour: pl.Int16 = pa.Field(in_range={"min_value": 0, "max_value": 23})
-    group_id: pl.Int64 = pa.Field(nullable=False)
-    verifications: pl.Int64 = pa.Field(ge=0)
-    messages: pl.Int64 = pa.Field(ge=0)
-    joins: pl.Int64 = pa.Field(ge=0)
-
-    class Config:
-        unique = ["day", "hour", "group_id"]  # noqa: RUF012
-
-
-class LatencyHistogramDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    source: pl.String = pa.Field(isin=SOURCES)
-    bucket_le_ms: pl.Float64 = pa.Field(nullable=True, isin=[float(b) for b in LATENCY_BUCKETS_MS])
-    count: pl.Int64 = pa.Field(ge=0)
-
-    class Config:
-        unique = ["day", "source", "bucket_le_ms"]  # noqa: RUF012
-
-
-class GroupDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    group_id: pl.Int64 = pa.Field(nullable=False)
-    messages: pl.Int64 = pa.Field(ge=0)
-    active_users: pl.Int64 = pa.Field(ge=0)
-    verifications: pl.Int64 = pa.Field(ge=0)
-    passed: pl.Int64 = pa.Field(ge=0)
-    failed: pl.Int64 = pa.Field(ge=0)
-    joins: pl.Int64 = pa.Field(ge=0)
-    leaves: pl.Int64 = pa.Field(ge=0)
-    kicks: pl.Int64 = pa.Field(ge=0)
-    bots_joined: pl.Int64 = pa.Field(ge=0)
-    reactions: pl.Int64 = pa.Field(ge=0)
-    reacting_users: pl.Int64 = pa.Field(ge=0)
-    silent_reactors: pl.Int64 = pa.Field(ge=0)
-
-    class Config:
-        unique = ["day", "group_id"]  # noqa: RUF012
-
-    @pa.dataframe_check
-    def outcomes_within_checks(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        """passed + failed never exceed verifications; active users never exceed messages;
-        kicks are leaves; silent reactors are reacting users."""
+    def check(data: Any) -> pl.LazyFrame:
         frame: pl.LazyFrame = data.lazyframe
-        return frame.select(
-            (pl.col("passed") + pl.col("failed") <= pl.col("verifications"))
-            & (pl.col("active_users") <= pl.col("messages"))
-            & (pl.col("kicks") <= pl.col("leaves"))
-            & (pl.col("silent_reactors") <= pl.col("reacting_users"))
-        )
+        return frame.select(holds)
+
+    return pa.Check(check, name=name)
 
 
-class FunnelDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    group_id: pl.Int64 = pa.Field(nullable=False)
-    joined: pl.Int64 = pa.Field(ge=0)
-    prompted: pl.Int64 = pa.Field(ge=0)
-    clicked: pl.Int64 = pa.Field(ge=0)
-    passed: pl.Int64 = pa.Field(ge=0)
-    unmuted: pl.Int64 = pa.Field(ge=0)
-    denied_clicks: pl.Int64 = pa.Field(ge=0)
-    still_muted: pl.Int64 = pa.Field(ge=0)
-    verify_s_p50: pl.Float64 = pa.Field(nullable=True, ge=0)
-    verify_s_p90: pl.Float64 = pa.Field(nullable=True, ge=0)
-    join_requests: pl.Int64 = pa.Field(ge=0)
-    approved: pl.Int64 = pa.Field(ge=0)
-    declined: pl.Int64 = pa.Field(ge=0)
-    expired: pl.Int64 = pa.Field(ge=0)
-    messages_deleted: pl.Int64 = pa.Field(ge=0)
-
-    class Config:
-        unique = ["day", "group_id"]  # noqa: RUF012
-
-    @pa.dataframe_check
-    def quantiles_ordered(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        """p50 <= p90, both NULL or neither (no unmute paired with its mute: no figure)."""
-        frame: pl.LazyFrame = data.lazyframe
-        p50, p90 = pl.col("verify_s_p50"), pl.col("verify_s_p90")
-        return frame.select(
-            pl.when(p50.is_null() | p90.is_null())
-            .then(p50.is_null() & p90.is_null())
-            .otherwise(p50 <= p90)
-        )
+def _quantiles_ordered(p50: pl.Expr, p90: pl.Expr) -> pl.Expr:
+    """p50 <= p90, both NULL or neither (no unmute paired with its mute: no figure)."""
+    return (
+        pl.when(p50.is_null() | p90.is_null())
+        .then(p50.is_null() & p90.is_null())
+        .otherwise(p50 <= p90)
+    )
 
 
-class AllGroupsDaily(_Output):
-    """``analytics_all_groups_daily``: one row per day; every figure a count but the
-    percentiles."""
+_P50, _P90 = pl.col("verify_s_p50"), pl.col("verify_s_p90")
+_OUTCOMES = pl.col("passed") + pl.col("failed") <= pl.col("verifications")
+_AUTHORS = pl.col("active_users") <= pl.col("messages")
+_KICKS = pl.col("kicks") <= pl.col("leaves")
+_SILENT = pl.col("silent_reactors") <= pl.col("reacting_users")
 
-    day: pl.Date = pa.Field(nullable=False, unique=True)
-    messages: pl.Int64 = pa.Field(ge=0)
-    active_users: pl.Int64 = pa.Field(ge=0)
-    verifications: pl.Int64 = pa.Field(ge=0)
-    passed: pl.Int64 = pa.Field(ge=0)
-    failed: pl.Int64 = pa.Field(ge=0)
-    cache_hits: pl.Int64 = pa.Field(ge=0)
-    joins: pl.Int64 = pa.Field(ge=0)
-    leaves: pl.Int64 = pa.Field(ge=0)
-    kicks: pl.Int64 = pa.Field(ge=0)
-    bots_joined: pl.Int64 = pa.Field(ge=0)
-    reactions: pl.Int64 = pa.Field(ge=0)
-    reacting_users: pl.Int64 = pa.Field(ge=0)
-    silent_reactors: pl.Int64 = pa.Field(ge=0)
-    funnel_groups: pl.Int64 = pa.Field(ge=0)
-    joined: pl.Int64 = pa.Field(ge=0)
-    prompted: pl.Int64 = pa.Field(ge=0)
-    clicked: pl.Int64 = pa.Field(ge=0)
-    gate_passed: pl.Int64 = pa.Field(ge=0)
-    unmuted: pl.Int64 = pa.Field(ge=0)
-    denied_clicks: pl.Int64 = pa.Field(ge=0)
-    still_muted: pl.Int64 = pa.Field(ge=0)
-    verify_s_p50: pl.Float64 = pa.Field(nullable=True, ge=0)
-    verify_s_p90: pl.Float64 = pa.Field(nullable=True, ge=0)
-    join_requests: pl.Int64 = pa.Field(ge=0)
-    approved: pl.Int64 = pa.Field(ge=0)
-    declined: pl.Int64 = pa.Field(ge=0)
-    expired: pl.Int64 = pa.Field(ge=0)
-    messages_deleted: pl.Int64 = pa.Field(ge=0)
-
-    @pa.dataframe_check
-    def consistent(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        """Outcomes within checks, cache hits within checks, authors within messages, silent
-        reactors within reacting users, kicks within leaves; p50 <= p90, both NULL or
-        neither."""
-        frame: pl.LazyFrame = data.lazyframe
-        p50, p90 = pl.col("verify_s_p50"), pl.col("verify_s_p90")
-        return frame.select(
-            (pl.col("passed") + pl.col("failed") <= pl.col("verifications"))
+VerificationDaily = output_schema("analytics_verification_daily", name="VerificationDaily")
+ApiCallsDaily = output_schema("analytics_api_calls_daily", name="ApiCallsDaily")
+HourlyActivity = output_schema("analytics_hourly_activity", name="HourlyActivity")
+LatencyHistogramDaily = output_schema(
+    "analytics_latency_histogram_daily", name="LatencyHistogramDaily"
+)
+GroupDaily = output_schema(
+    "analytics_group_daily",
+    name="GroupDaily",
+    # passed + failed never exceed verifications; active users never exceed messages;
+    # kicks are leaves; silent reactors are reacting users
+    checks=[_rule("outcomes_within_checks", _OUTCOMES & _AUTHORS & _KICKS & _SILENT)],
+)
+FunnelDaily = output_schema(
+    "analytics_funnel_daily",
+    name="FunnelDaily",
+    checks=[_rule("quantiles_ordered", _quantiles_ordered(_P50, _P90))],
+)
+AllGroupsDaily = output_schema(
+    "analytics_all_groups_daily",
+    name="AllGroupsDaily",
+    # outcomes within checks, cache hits within checks, authors within messages, silent
+    # reactors within reacting users, kicks within leaves; p50 <= p90, both NULL or neither
+    checks=[
+        _rule(
+            "consistent",
+            _OUTCOMES
             & (pl.col("cache_hits") <= pl.col("verifications"))
-            & (pl.col("active_users") <= pl.col("messages"))
-            & (pl.col("silent_reactors") <= pl.col("reacting_users"))
-            & (pl.col("kicks") <= pl.col("leaves"))
-            & pl.when(p50.is_null() | p90.is_null())
-            .then(p50.is_null() & p90.is_null())
-            .otherwise(p50 <= p90)
+            & _AUTHORS
+            & _SILENT
+            & _KICKS
+            & _quantiles_ordered(_P50, _P90),
         )
-
-
-class AllGroupsHourly(_Output):
-    """``analytics_all_groups_hourly``: one row per day and UTC hour."""
-
-    day: pl.Date = pa.Field(nullable=False)
-    hour: pl.Int16 = pa.Field(ge=0, le=23)
-    verifications: pl.Int64 = pa.Field(ge=0)
-    messages: pl.Int64 = pa.Field(ge=0)
-    joins: pl.Int64 = pa.Field(ge=0)
-
-    class Config:
-        unique = ["day", "hour"]  # noqa: RUF012
-
-
-class ChannelDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    channel_id: pl.Int64 = pa.Field(nullable=False)
-    joins: pl.Int64 = pa.Field(ge=0)
-    leaves: pl.Int64 = pa.Field(ge=0)
-    joins_after_prompt: pl.Int64 = pa.Field(ge=0)
-    leaves_after_unmute_7d: pl.Int64 = pa.Field(ge=0)
-    subscriber_count: pl.Int64 = pa.Field(nullable=True, ge=0)
-
-    class Config:
-        unique = ["day", "channel_id"]  # noqa: RUF012
-
-    @pa.dataframe_check
-    def subsets(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        """Joins after a prompt are joins; leaves after an unmute are leaves."""
-        frame: pl.LazyFrame = data.lazyframe
-        return frame.select(
+    ],
+)
+AllGroupsHourly = output_schema("analytics_all_groups_hourly", name="AllGroupsHourly")
+ChannelDaily = output_schema(
+    "analytics_channel_daily",
+    name="ChannelDaily",
+    # joins after a prompt are joins; leaves after an unmute are leaves
+    checks=[
+        _rule(
+            "subsets",
             (pl.col("joins_after_prompt") <= pl.col("joins"))
-            & (pl.col("leaves_after_unmute_7d") <= pl.col("leaves"))
+            & (pl.col("leaves_after_unmute_7d") <= pl.col("leaves")),
         )
-
-
-class ApiBudgetDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    calls: pl.Int64 = pa.Field(ge=0)
-    peak_calls_per_s: pl.Int64 = pa.Field(ge=0)
-    sends: pl.Int64 = pa.Field(ge=0)
-    peak_sends_per_s: pl.Int64 = pa.Field(ge=0)
-    peak_group_sends_per_min: pl.Int64 = pa.Field(ge=0)
-    retry_after: pl.Int64 = pa.Field(ge=0)
-    human_messages: pl.Int64 = pa.Field(ge=0)
-    calls_per_message: pl.Float64 = pa.Field(nullable=True, ge=0)
-
-    class Config:
-        unique = ["day"]  # noqa: RUF012
-
-    @pa.dataframe_check
-    def peaks_within_totals(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        """Sends are calls, a peak is part of its total, and the ratio is present exactly
-        when there were human messages."""
-        frame: pl.LazyFrame = data.lazyframe
-        return frame.select(
+    ],
+)
+ApiBudgetDaily = output_schema(
+    "analytics_api_budget_daily",
+    name="ApiBudgetDaily",
+    # sends are calls, a peak is part of its total, and the ratio is present exactly when
+    # there were human messages
+    checks=[
+        _rule(
+            "peaks_within_totals",
             (pl.col("sends") <= pl.col("calls"))
             & (pl.col("retry_after") <= pl.col("calls"))
             & (pl.col("peak_calls_per_s") <= pl.col("calls"))
             & (pl.col("peak_sends_per_s") <= pl.col("peak_calls_per_s"))
             & (pl.col("peak_sends_per_s") <= pl.col("sends"))
             & (pl.col("peak_group_sends_per_min") <= pl.col("sends"))
-            & (pl.col("calls_per_message").is_null() == (pl.col("human_messages") == 0))
+            & (pl.col("calls_per_message").is_null() == (pl.col("human_messages") == 0)),
         )
-
-
-class TopicDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    group_id: pl.Int64 = pa.Field(nullable=False)
-    message_thread_id: pl.Int64 = pa.Field(nullable=False)
-    messages: pl.Int64 = pa.Field(gt=0)
-    active_users: pl.Int64 = pa.Field(ge=0)
-
-    class Config:
-        unique = ["day", "group_id", "message_thread_id"]  # noqa: RUF012
-
-    @pa.dataframe_check
-    def authors_within_messages(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        frame: pl.LazyFrame = data.lazyframe
-        return frame.select(pl.col("active_users") <= pl.col("messages"))
-
-
-class InviteLinkDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    group_id: pl.Int64 = pa.Field(nullable=False)
-    invite_link_name: pl.String = pa.Field(nullable=False)
-    joins: pl.Int64 = pa.Field(gt=0)
-    passed: pl.Int64 = pa.Field(ge=0)
-    left: pl.Int64 = pa.Field(ge=0)
-
-    class Config:
-        unique = ["day", "group_id", "invite_link_name"]  # noqa: RUF012
-
-    @pa.dataframe_check
-    def of_the_joiners(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        """``passed`` and ``left`` count some of the users who joined."""
-        frame: pl.LazyFrame = data.lazyframe
-        return frame.select(
-            (pl.col("passed") <= pl.col("joins")) & (pl.col("left") <= pl.col("joins"))
+    ],
+)
+TopicDaily = output_schema(
+    "analytics_topic_daily",
+    name="TopicDaily",
+    checks=[_rule("authors_within_messages", _AUTHORS)],
+)
+InviteLinkDaily = output_schema(
+    "analytics_invite_link_daily",
+    name="InviteLinkDaily",
+    # ``passed`` and ``left`` count some of the users who joined
+    checks=[
+        _rule(
+            "of_the_joiners",
+            (pl.col("passed") <= pl.col("joins")) & (pl.col("left") <= pl.col("joins")),
         )
-
-
-CHAT_KINDS = ["group", "channel", "other"]
-
-
-class BotRightsDaily(_Output):
-    day: pl.Date = pa.Field(nullable=False)
-    chat_id: pl.Int64 = pa.Field(nullable=False)
-    chat_kind: pl.String = pa.Field(isin=CHAT_KINDS)
-    status: pl.String = pa.Field(str_length={"min_value": 1})
-    is_admin: pl.Boolean = pa.Field(nullable=False)
-    can_restrict_members: pl.Boolean = pa.Field(nullable=False)
-    can_delete_messages: pl.Boolean = pa.Field(nullable=False)
-    can_invite_users: pl.Boolean = pa.Field(nullable=False)
-    changes: pl.Int64 = pa.Field(ge=0)
-    lacking_s: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 86_400})
-
-    class Config:
-        unique = ["day", "chat_id"]  # noqa: RUF012
-
-    @pa.dataframe_check
-    def lacking_only_where_gated(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        """The bot lacks nothing in a chat the gate does not use."""
-        frame: pl.LazyFrame = data.lazyframe
-        return frame.select((pl.col("chat_kind") != "other") | (pl.col("lacking_s") == 0))
-
-
-class SummaryRow(_Output):
-    chat_id: pl.Int64 = pa.Field(nullable=False)
-    summary_type: pl.String = pa.Field(isin=[s.value for s in SummaryType])
-    content: pl.String = pa.Field(str_length={"min_value": 1})
-    token_count: pl.Int64 = pa.Field(gt=0)
-    period_start: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
-    period_end: UTC_TS = pa.Field(nullable=False)  # type: ignore[valid-type]
-    method: pl.String = pa.Field(isin=list(METHODS))
-    language: pl.String = pa.Field(isin=list(LANGUAGES))
-
-    @pa.dataframe_check
-    def period_ordered(cls, data: Any) -> pl.LazyFrame:  # type: ignore[misc]
-        frame: pl.LazyFrame = data.lazyframe
-        return frame.select(pl.col("period_start") < pl.col("period_end"))
+    ],
+)
+BotRightsDaily = output_schema(
+    "analytics_bot_rights_daily",
+    name="BotRightsDaily",
+    # the bot lacks nothing in a chat the gate does not use
+    checks=[
+        _rule(
+            "lacking_only_where_gated",
+            (pl.col("chat_kind") != ChatKind.OTHER.value) | (pl.col("lacking_s") == 0),
+        )
+    ],
+)
+SummaryRow = output_schema(
+    "summaries",
+    name="SummaryRow",
+    checks=[_rule("period_ordered", pl.col("period_start") < pl.col("period_end"))],
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -471,9 +264,7 @@ def _jsonable(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def split_valid(
-    frame: pl.DataFrame, model: pa.DataFrameSchema | type[pa.DataFrameModel]
-) -> Validation:
+def split_valid(frame: pl.DataFrame, model: pa.DataFrameSchema) -> Validation:
     """Validate ``frame`` against ``model`` and split it into valid and invalid rows.
 
     Schema-level problems (a missing column, a wrong dtype) cannot be pinned on rows: they are

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, TelegramId
-from core.models.kinds import AlertKind, _id, _isin, _now
+from core.models.kinds import PII, AlertKind, _id, _isin, _now, pii
 
 
 class Alert(Base):
@@ -39,7 +39,7 @@ class Alert(Base):
     chat_id: Mapped[int]
     kind: Mapped[str] = mapped_column(sa.String(24), info=_isin(AlertKind))
     severity: Mapped[str] = mapped_column(sa.String(16))
-    details: Mapped[dict[str, Any] | None]
+    details: Mapped[dict[str, Any] | None] = mapped_column(info=pii(PII.JSON))
     delivered_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
 
@@ -70,7 +70,7 @@ class AlertDelivery(Base):
     alert_id: Mapped[int] = mapped_column(
         sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True
     )
-    recipient_chat_id: Mapped[int] = mapped_column(TelegramId)
+    recipient_chat_id: Mapped[int] = mapped_column(TelegramId, info=pii(PII.OWN))
     attempted_at: Mapped[dt.datetime] = mapped_column(default=_now)
     ok: Mapped[bool]
     error_type: Mapped[str | None] = mapped_column(sa.String(32))
@@ -86,7 +86,9 @@ class BotPrivateChat(Base):
 
     __tablename__ = "bot_private_chats"
 
-    user_id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(
+        TelegramId, primary_key=True, autoincrement=False, info=pii(PII.OWN_KEY)
+    )
     started_at: Mapped[dt.datetime] = mapped_column(default=_now)
     blocked_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=_now, onupdate=_now)

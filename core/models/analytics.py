@@ -1,4 +1,9 @@
-"""Analytics tables the pipelines write: one row per UTC ``day`` and key."""
+"""Analytics tables the pipelines write: one row per UTC ``day`` and key.
+
+Each column's ``info`` is its contract (:mod:`core.models.kinds`): the pipelines' output
+schemas (``pipelines/contract.py``), the dashboard's measure lists and the rollups' columns are
+derived from these models. Every count is ``>= 0`` unless marked otherwise; a table's key is
+its unique constraint, or its columns marked ``info=KEY``."""
 
 from __future__ import annotations
 
@@ -8,7 +13,30 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
-from core.models.kinds import _id, _now
+from core.models.kinds import (
+    DAY_SECONDS,
+    HOUR,
+    KEY,
+    LATENCY_BUCKET,
+    MS,
+    NON_NEGATIVE,
+    NOT_EMPTY,
+    POSITIVE,
+    REQUIRED,
+    SECONDS,
+    STAMPED,
+    ChatKind,
+    ErrorType,
+    HistogramSource,
+    SummaryLanguage,
+    SummaryMethod,
+    SummaryType,
+    VerificationStatus,
+    VerificationTrigger,
+    _id,
+    _isin,
+    _now,
+)
 
 
 class AnalyticsVerificationDaily(Base):
@@ -16,15 +44,15 @@ class AnalyticsVerificationDaily(Base):
     __table_args__ = (sa.Index(None, "day", "group_id"),)
 
     id: Mapped[int] = _id()
-    day: Mapped[dt.date]
-    group_id: Mapped[int]
-    status: Mapped[str] = mapped_column(sa.String(16))
-    cached: Mapped[bool]
-    error_type: Mapped[str | None] = mapped_column(sa.String(32))
-    trigger: Mapped[str] = mapped_column(sa.String(16))
-    checks: Mapped[int]
-    latency_ms_sum: Mapped[float]
-    latency_ms_max: Mapped[float]
+    day: Mapped[dt.date] = mapped_column(info=KEY)
+    group_id: Mapped[int] = mapped_column(info=KEY)
+    status: Mapped[str] = mapped_column(sa.String(16), info=KEY | _isin(VerificationStatus))
+    cached: Mapped[bool] = mapped_column(info=KEY)
+    error_type: Mapped[str | None] = mapped_column(sa.String(32), info=KEY | _isin(ErrorType))
+    trigger: Mapped[str] = mapped_column(sa.String(16), info=KEY | _isin(VerificationTrigger))
+    checks: Mapped[int] = mapped_column(info=POSITIVE)
+    latency_ms_sum: Mapped[float] = mapped_column(info=NON_NEGATIVE | MS)
+    latency_ms_max: Mapped[float] = mapped_column(info=NON_NEGATIVE | MS)
 
 
 class AnalyticsApiCallsDaily(Base):
@@ -32,13 +60,13 @@ class AnalyticsApiCallsDaily(Base):
     __table_args__ = (sa.Index(None, "day", "method"),)
 
     id: Mapped[int] = _id()
-    day: Mapped[dt.date]
-    method: Mapped[str] = mapped_column(sa.String(64))
-    success: Mapped[bool]
-    error_type: Mapped[str | None] = mapped_column(sa.String(32))
-    calls: Mapped[int]
-    latency_ms_sum: Mapped[float]
-    latency_ms_max: Mapped[float]
+    day: Mapped[dt.date] = mapped_column(info=KEY)
+    method: Mapped[str] = mapped_column(sa.String(64), info=KEY | NOT_EMPTY)
+    success: Mapped[bool] = mapped_column(info=KEY)
+    error_type: Mapped[str | None] = mapped_column(sa.String(32), info=KEY | _isin(ErrorType))
+    calls: Mapped[int] = mapped_column(info=POSITIVE)
+    latency_ms_sum: Mapped[float] = mapped_column(info=NON_NEGATIVE | MS)
+    latency_ms_max: Mapped[float] = mapped_column(info=NON_NEGATIVE | MS)
 
 
 class AnalyticsHourlyActivity(Base):
@@ -46,12 +74,12 @@ class AnalyticsHourlyActivity(Base):
     __table_args__ = (sa.Index(None, "day", "group_id"),)
 
     id: Mapped[int] = _id()
-    day: Mapped[dt.date]
-    hour: Mapped[int] = mapped_column(sa.SmallInteger)
-    group_id: Mapped[int]
-    verifications: Mapped[int]
-    messages: Mapped[int]
-    joins: Mapped[int]
+    day: Mapped[dt.date] = mapped_column(info=KEY)
+    hour: Mapped[int] = mapped_column(sa.SmallInteger, info=KEY | HOUR)
+    group_id: Mapped[int] = mapped_column(info=KEY)
+    verifications: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    messages: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    joins: Mapped[int] = mapped_column(info=NON_NEGATIVE)
 
 
 class AnalyticsLatencyHistogramDaily(Base):
@@ -59,10 +87,11 @@ class AnalyticsLatencyHistogramDaily(Base):
     __table_args__ = (sa.Index(None, "day", "source"),)
 
     id: Mapped[int] = _id()
-    day: Mapped[dt.date]
-    source: Mapped[str] = mapped_column(sa.String(16))
-    bucket_le_ms: Mapped[float | None]
-    count: Mapped[int]
+    day: Mapped[dt.date] = mapped_column(info=KEY)
+    source: Mapped[str] = mapped_column(sa.String(16), info=KEY | _isin(HistogramSource))
+    #: NULL is +inf
+    bucket_le_ms: Mapped[float | None] = mapped_column(info=KEY | LATENCY_BUCKET | MS)
+    count: Mapped[int] = mapped_column(info=NON_NEGATIVE)
 
 
 class AnalyticsGroupDaily(Base):
@@ -72,18 +101,18 @@ class AnalyticsGroupDaily(Base):
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
     group_id: Mapped[int]
-    messages: Mapped[int]
-    active_users: Mapped[int]
-    verifications: Mapped[int]
-    passed: Mapped[int]
-    failed: Mapped[int]
-    joins: Mapped[int]
-    leaves: Mapped[int]
-    kicks: Mapped[int] = mapped_column(default=0, server_default="0")
-    bots_joined: Mapped[int] = mapped_column(default=0, server_default="0")
-    reactions: Mapped[int] = mapped_column(default=0, server_default="0")
-    reacting_users: Mapped[int] = mapped_column(default=0, server_default="0")
-    silent_reactors: Mapped[int] = mapped_column(default=0, server_default="0")
+    messages: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    active_users: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    verifications: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    passed: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    failed: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    joins: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    leaves: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    kicks: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+    bots_joined: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+    reactions: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+    reacting_users: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+    silent_reactors: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
 
 
 class AnalyticsFunnelDaily(Base):
@@ -95,21 +124,21 @@ class AnalyticsFunnelDaily(Base):
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
     group_id: Mapped[int]
-    joined: Mapped[int]
-    prompted: Mapped[int]
-    clicked: Mapped[int]
-    passed: Mapped[int]
-    unmuted: Mapped[int]
-    denied_clicks: Mapped[int]
-    still_muted: Mapped[int]
-    verify_s_p50: Mapped[float | None]
-    verify_s_p90: Mapped[float | None]
+    joined: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    prompted: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    clicked: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    passed: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    unmuted: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    denied_clicks: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    still_muted: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    verify_s_p50: Mapped[float | None] = mapped_column(info=NON_NEGATIVE | SECONDS)
+    verify_s_p90: Mapped[float | None] = mapped_column(info=NON_NEGATIVE | SECONDS)
     # additions: join-request outcomes and deleted messages (distinct users / rows that day)
-    join_requests: Mapped[int] = mapped_column(default=0, server_default="0")
-    approved: Mapped[int] = mapped_column(default=0, server_default="0")
-    declined: Mapped[int] = mapped_column(default=0, server_default="0")
-    expired: Mapped[int] = mapped_column(default=0, server_default="0")
-    messages_deleted: Mapped[int] = mapped_column(default=0, server_default="0")
+    join_requests: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+    approved: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+    declined: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+    expired: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+    messages_deleted: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
 
 
 class AnalyticsChannelDaily(Base):
@@ -121,11 +150,11 @@ class AnalyticsChannelDaily(Base):
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
     channel_id: Mapped[int]
-    joins: Mapped[int]
-    leaves: Mapped[int]
-    joins_after_prompt: Mapped[int]
-    leaves_after_unmute_7d: Mapped[int]
-    subscriber_count: Mapped[int | None]
+    joins: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    leaves: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    joins_after_prompt: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    leaves_after_unmute_7d: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    subscriber_count: Mapped[int | None] = mapped_column(info=NON_NEGATIVE)
 
 
 class AnalyticsApiBudgetDaily(Base):
@@ -136,14 +165,14 @@ class AnalyticsApiBudgetDaily(Base):
 
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
-    calls: Mapped[int]
-    peak_calls_per_s: Mapped[int]
-    sends: Mapped[int]
-    peak_sends_per_s: Mapped[int]
-    peak_group_sends_per_min: Mapped[int]
-    retry_after: Mapped[int]
-    human_messages: Mapped[int]
-    calls_per_message: Mapped[float | None]
+    calls: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    peak_calls_per_s: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    sends: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    peak_sends_per_s: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    peak_group_sends_per_min: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    retry_after: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    human_messages: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    calls_per_message: Mapped[float | None] = mapped_column(info=NON_NEGATIVE)
 
 
 class AnalyticsTopicDaily(Base):
@@ -156,8 +185,8 @@ class AnalyticsTopicDaily(Base):
     day: Mapped[dt.date]
     group_id: Mapped[int]
     message_thread_id: Mapped[int]
-    messages: Mapped[int]
-    active_users: Mapped[int]
+    messages: Mapped[int] = mapped_column(info=POSITIVE)
+    active_users: Mapped[int] = mapped_column(info=NON_NEGATIVE)
 
 
 class AnalyticsInviteLinkDaily(Base):
@@ -170,9 +199,9 @@ class AnalyticsInviteLinkDaily(Base):
     day: Mapped[dt.date]
     group_id: Mapped[int]
     invite_link_name: Mapped[str] = mapped_column(sa.String(256))
-    joins: Mapped[int]
-    passed: Mapped[int]
-    left: Mapped[int]
+    joins: Mapped[int] = mapped_column(info=POSITIVE)
+    passed: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    left: Mapped[int] = mapped_column(info=NON_NEGATIVE)
 
 
 class AnalyticsBotRightsDaily(Base):
@@ -185,14 +214,14 @@ class AnalyticsBotRightsDaily(Base):
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
     chat_id: Mapped[int]
-    chat_kind: Mapped[str] = mapped_column(sa.String(16))
-    status: Mapped[str] = mapped_column(sa.String(16))
+    chat_kind: Mapped[str] = mapped_column(sa.String(16), info=_isin(ChatKind))
+    status: Mapped[str] = mapped_column(sa.String(16), info=NOT_EMPTY)
     is_admin: Mapped[bool]
     can_restrict_members: Mapped[bool]
     can_delete_messages: Mapped[bool]
     can_invite_users: Mapped[bool]
-    changes: Mapped[int]
-    lacking_s: Mapped[float]
+    changes: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    lacking_s: Mapped[float] = mapped_column(info=DAY_SECONDS | SECONDS)
 
 
 class MemberCountSnapshot(Base):
@@ -216,18 +245,23 @@ class Summary(Base):
 
     id: Mapped[int] = _id()
     chat_id: Mapped[int]
-    summary_type: Mapped[str] = mapped_column(sa.String(16))
-    content: Mapped[str] = mapped_column(sa.Text)
-    token_count: Mapped[int]
+    summary_type: Mapped[str] = mapped_column(sa.String(16), info=_isin(SummaryType))
+    content: Mapped[str] = mapped_column(sa.Text, info=NOT_EMPTY)
+    token_count: Mapped[int] = mapped_column(info=POSITIVE)
     period_start: Mapped[dt.datetime]
     period_end: Mapped[dt.datetime]
-    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now, info=STAMPED)
     #: who wrote it: ``extractive`` (the deterministic default) or ``llm``
     method: Mapped[str] = mapped_column(
-        sa.String(16), default="extractive", server_default="extractive"
+        sa.String(16),
+        default="extractive",
+        server_default="extractive",
+        info=_isin(SummaryMethod),
     )
-    #: the language the summary is written in (``en``, ``ru``, ``uk``)
-    language: Mapped[str | None] = mapped_column(sa.String(8))
+    #: the language the summary is written in (``en``, ``ru``, ``uk``); NULL in old rows only
+    language: Mapped[str | None] = mapped_column(
+        sa.String(8), info=REQUIRED | _isin(SummaryLanguage)
+    )
 
 
 class AnalyticsMaterialization(Base):
@@ -265,35 +299,35 @@ class AnalyticsAllGroupsDaily(Base):
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
     # analytics_group_daily, all groups
-    messages: Mapped[int]
-    active_users: Mapped[int]
-    verifications: Mapped[int]
-    passed: Mapped[int]
-    failed: Mapped[int]
-    cache_hits: Mapped[int]
-    joins: Mapped[int]
-    leaves: Mapped[int]
-    kicks: Mapped[int]
-    bots_joined: Mapped[int]
-    reactions: Mapped[int]
-    reacting_users: Mapped[int]
-    silent_reactors: Mapped[int]
+    messages: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    active_users: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    verifications: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    passed: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    failed: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    cache_hits: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    joins: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    leaves: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    kicks: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    bots_joined: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    reactions: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    reacting_users: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    silent_reactors: Mapped[int] = mapped_column(info=NON_NEGATIVE)
     # analytics_funnel_daily, all groups
-    funnel_groups: Mapped[int]
-    joined: Mapped[int]
-    prompted: Mapped[int]
-    clicked: Mapped[int]
-    gate_passed: Mapped[int]
-    unmuted: Mapped[int]
-    denied_clicks: Mapped[int]
-    still_muted: Mapped[int]
-    verify_s_p50: Mapped[float | None]
-    verify_s_p90: Mapped[float | None]
-    join_requests: Mapped[int]
-    approved: Mapped[int]
-    declined: Mapped[int]
-    expired: Mapped[int]
-    messages_deleted: Mapped[int]
+    funnel_groups: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    joined: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    prompted: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    clicked: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    gate_passed: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    unmuted: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    denied_clicks: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    still_muted: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    verify_s_p50: Mapped[float | None] = mapped_column(info=NON_NEGATIVE | SECONDS)
+    verify_s_p90: Mapped[float | None] = mapped_column(info=NON_NEGATIVE | SECONDS)
+    join_requests: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    approved: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    declined: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    expired: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    messages_deleted: Mapped[int] = mapped_column(info=NON_NEGATIVE)
 
 
 class AnalyticsAllGroupsHourly(Base):
@@ -306,7 +340,7 @@ class AnalyticsAllGroupsHourly(Base):
 
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
-    hour: Mapped[int] = mapped_column(sa.SmallInteger)
-    verifications: Mapped[int]
-    messages: Mapped[int]
-    joins: Mapped[int]
+    hour: Mapped[int] = mapped_column(sa.SmallInteger, info=HOUR)
+    verifications: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    messages: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    joins: Mapped[int] = mapped_column(info=NON_NEGATIVE)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, TelegramId
-from core.models.kinds import TIME, _id, _now
+from core.models.kinds import PII, TIME, _id, _now, pii
 
 
 class Owner(Base):
@@ -17,7 +17,9 @@ class Owner(Base):
 
     __tablename__ = "owners"
 
-    id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(
+        TelegramId, primary_key=True, autoincrement=False, info=pii(PII.OWN_KEY)
+    )
     username: Mapped[str | None] = mapped_column(sa.String(64))
     first_name: Mapped[str | None] = mapped_column(sa.String(256))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
@@ -32,7 +34,7 @@ class ProtectedGroup(Base):
     id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
     title: Mapped[str | None] = mapped_column(sa.String(256))
     owner_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("owners.id", ondelete="SET NULL"), index=True
+        sa.ForeignKey("owners.id", ondelete="SET NULL"), index=True, info=pii(PII.ACTOR)
     )
     enabled: Mapped[bool] = mapped_column(default=True, index=True)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -69,7 +71,7 @@ class GroupChannelLink(Base):
     channel_id: Mapped[int] = mapped_column(
         sa.ForeignKey("enforced_channels.id", ondelete="CASCADE"), index=True
     )
-    created_by: Mapped[int | None]
+    created_by: Mapped[int | None] = mapped_column(info=pii(PII.BLANK))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
 
 
@@ -84,11 +86,12 @@ class AccessList(Base):
 
     id: Mapped[int] = _id()
     group_id: Mapped[int | None]
-    subject_id: Mapped[int]
+    #: erased unless a block list entry (an administrator's block stays)
+    subject_id: Mapped[int] = mapped_column(info=pii(PII.OWN))
     subject_type: Mapped[str] = mapped_column(sa.String(16), default="user")
     list_type: Mapped[str] = mapped_column(sa.String(16))
-    reason: Mapped[str | None] = mapped_column(sa.String(512))
-    added_by: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(sa.String(512), info=pii(PII.TEXT))
+    added_by: Mapped[int | None] = mapped_column(info=pii(PII.BLANK))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
 
 
@@ -100,10 +103,10 @@ class AdminAuditLog(Base):
 
     id: Mapped[int] = _id()
     chat_id: Mapped[int | None]
-    actor_id: Mapped[int | None]
+    actor_id: Mapped[int | None] = mapped_column(info=pii(PII.ACTOR))
     action: Mapped[str] = mapped_column(sa.String(64))
-    resource: Mapped[str | None] = mapped_column(sa.String(256))
-    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    resource: Mapped[str | None] = mapped_column(sa.String(256), info=pii(PII.TEXT))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict, info=pii(PII.JSON))
     success: Mapped[bool] = mapped_column(default=True)
     timestamp: Mapped[dt.datetime] = mapped_column(default=_now, index=True, info=TIME)
 

@@ -87,6 +87,29 @@ class SummaryType(StrEnum):
     THIRTY_DAY = "30day"
 
 
+class SummaryMethod(StrEnum):
+    """Who wrote a summary (``summaries.method``)."""
+
+    EXTRACTIVE = "extractive"  # the deterministic default
+    LLM = "llm"
+
+
+class SummaryLanguage(StrEnum):
+    """The language a summary is written in (``summaries.language``)."""
+
+    EN = "en"
+    RU = "ru"
+    UK = "uk"
+
+
+class ChatKind(StrEnum):
+    """What a chat is to the gate (``analytics_bot_rights_daily.chat_kind``)."""
+
+    GROUP = "group"  # a protected group
+    CHANNEL = "channel"  # an enforced channel
+    OTHER = "other"  # anything else the bot is in
+
+
 class GroupSetting(StrEnum):
     """Keys of ``protected_groups.settings`` (JSON) that the bot writes (``/settings``) and the
     pipelines read; an unset key means off."""
@@ -135,17 +158,94 @@ def _id() -> Mapped[int]:
     return mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
 
 
-# Column(info=...) keys of the data contract, read by the pipelines (dtypes, time windows,
-# retention, and the pandera checks of their raw inputs are derived from them):
+# Column(info=...) keys of the data contract (no DDL: ``alembic check`` ignores them), read by
+# the pipelines, the dashboard and the erasure (dtypes, time windows, retention, the pandera
+# schemas of the raw inputs and of every analytics output, keys and measures are derived):
 #   "time": the table's event time (one per raw log table);
-#   "check": value rules of a raw column, as pandera check keyword arguments.
+#   "check": value rules of a column, as pandera check keyword arguments;
+#   "key": a key column of an analytics table that has no unique constraint (one that has
+#     takes its key from the constraint): its rows are unique over the key columns;
+#   "unit": the unit of a measure ("ms", "s");
+#   "required": the pipelines always write a value, though the column allows NULL (old rows);
+#   "stamped": set when the row is written (a default), not part of a pipeline's frame;
+#   "pii": the column names a person; the value says what erasing them does (:data:`PII`).
+# Merge markers with ``|``: ``info=NON_NEGATIVE | MS``.
 TIME: dict[str, Any] = {"time": True}
 NON_NEGATIVE: dict[str, Any] = {"check": {"ge": 0}}
+POSITIVE: dict[str, Any] = {"check": {"gt": 0}}
 NOT_EMPTY: dict[str, Any] = {"check": {"str_length": {"min_value": 1}}}
+HOUR: dict[str, Any] = {"check": {"in_range": {"min_value": 0, "max_value": 23}}}
+"""A UTC hour of the day, 0..23."""
+DAY_SECONDS: dict[str, Any] = {"check": {"in_range": {"min_value": 0, "max_value": 86_400}}}
+"""Seconds within one day, 0..86400."""
+KEY: dict[str, Any] = {"key": True}
+MS: dict[str, Any] = {"unit": "ms"}
+SECONDS: dict[str, Any] = {"unit": "s"}
+REQUIRED: dict[str, Any] = {"required": True}
+STAMPED: dict[str, Any] = {"stamped": True}
 
 
 def _isin(values: type[StrEnum]) -> dict[str, Any]:
     return {"check": {"isin": [v.value for v in values]}}
+
+
+LATENCY_BUCKET: dict[str, Any] = {"check": {"isin": [float(b) for b in LATENCY_BUCKETS_MS]}}
+"""A latency histogram bucket's upper bound (NULL, +inf, where the column allows it)."""
+
+
+class PII(StrEnum):
+    """What erasing a person does to a column that names them (``info={"pii": ...}``;
+    :mod:`core.erasure`)."""
+
+    OWN = "own"  # the row is theirs: deleted, and shown in their /mydata copy
+    OWN_KEY = "own_key"  # as OWN, for the table keyed by the person (users, owners, ...)
+    DELETE = "delete"  # the row is deleted, but is no part of their /mydata copy
+    ACTOR = "actor"  # someone else's fact they took part in: id blanked, shown in /mydata
+    BLANK = "blank"  # someone else's fact: id blanked, not shown
+    JSON = "json"  # JSON details that may name them: their id and @username replaced
+    TEXT = "text"  # a text that stays: their @username and id replaced
+
+
+def pii(kind: PII) -> dict[str, Any]:
+    """The ``info`` of a column that names a person."""
+    return {"pii": kind.value}
+
+
+def pii_columns(*kinds: PII) -> list[tuple[str, str]]:
+    """``(table, column)`` of every column marked with one of ``kinds``, in the order of the
+    tables (:attr:`MetaData.sorted_tables`) and of their columns."""
+    wanted = {k.value for k in kinds}
+    return [
+        (t.name, c.name)
+        for t in Base.metadata.sorted_tables
+        for c in t.columns
+        if c.info.get("pii") in wanted
+    ]
+
+
+def _table(table: str | sa.FromClause) -> sa.Table:
+    """A table of the schema, by name or as a model's ``__table__``."""
+    found = Base.metadata.tables[table] if isinstance(table, str) else table
+    if not isinstance(found, sa.Table):
+        raise TypeError(f"not a table: {table!r}")
+    return found
+
+
+def key_columns(table: str | sa.FromClause) -> tuple[str, ...]:
+    """An analytics table's key: its unique constraint's columns, else the columns marked
+    ``info=KEY``; empty when it has neither (``summaries``)."""
+    table = _table(table)
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint):
+            return tuple(c.name for c in constraint.columns)
+    return tuple(c.name for c in table.columns if c.info.get("key"))
+
+
+def measure_columns(table: str | sa.FromClause) -> tuple[str, ...]:
+    """An analytics table's measures: every column but its surrogate ``id`` and its key."""
+    table = _table(table)
+    key = set(key_columns(table))
+    return tuple(c.name for c in table.columns if not c.primary_key and c.name not in key)
 
 
 def time_column(table: str | sa.Table) -> str:

@@ -12,6 +12,7 @@ from core.db import Base, TelegramId
 from core.models.kinds import (
     NON_NEGATIVE,
     NOT_EMPTY,
+    PII,
     TIME,
     ErrorType,
     GateEventType,
@@ -22,6 +23,7 @@ from core.models.kinds import (
     _id,
     _isin,
     _now,
+    pii,
 )
 
 PARTITION_BY_DAY: dict[str, Any] = {"info": {"partition_by": "day"}}
@@ -38,7 +40,9 @@ class User(Base):
 
     __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(
+        TelegramId, primary_key=True, autoincrement=False, info=pii(PII.OWN_KEY)
+    )
     username: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     first_name: Mapped[str | None] = mapped_column(sa.String(256))
     last_name: Mapped[str | None] = mapped_column(sa.String(256))
@@ -62,7 +66,7 @@ class VerificationLog(Base):
     )
 
     id: Mapped[int] = _id()
-    user_id: Mapped[int]
+    user_id: Mapped[int] = mapped_column(info=pii(PII.OWN))
     group_id: Mapped[int]
     status: Mapped[str] = mapped_column(sa.String(16), info=_isin(VerificationStatus))
     cached: Mapped[bool] = mapped_column(default=False)
@@ -81,8 +85,8 @@ class ApiCallLog(Base):
 
     id: Mapped[int] = _id()
     method: Mapped[str] = mapped_column(sa.String(64), index=True, info=NOT_EMPTY)
-    chat_id: Mapped[int | None]
-    user_id: Mapped[int | None]
+    chat_id: Mapped[int | None] = mapped_column(info=pii(PII.BLANK))
+    user_id: Mapped[int | None] = mapped_column(info=pii(PII.BLANK))
     success: Mapped[bool] = mapped_column(index=True)
     latency_ms: Mapped[float] = mapped_column(info=NON_NEGATIVE)
     error_type: Mapped[str | None] = mapped_column(sa.String(32), info=_isin(ErrorType))
@@ -106,8 +110,8 @@ class Message(Base):
     id: Mapped[int] = _id()
     telegram_message_id: Mapped[int]
     chat_id: Mapped[int]
-    user_id: Mapped[int | None]
-    content: Mapped[str | None] = mapped_column(sa.Text)
+    user_id: Mapped[int | None] = mapped_column(info=pii(PII.OWN))
+    content: Mapped[str | None] = mapped_column(sa.Text, info=pii(PII.TEXT))
     content_type: Mapped[str] = mapped_column(sa.String(32), default="text")
     reply_to_message_id: Mapped[int | None]
     is_bot_message: Mapped[bool] = mapped_column(default=False)
@@ -132,7 +136,7 @@ class MemberEvent(Base):
 
     id: Mapped[int] = _id()
     chat_id: Mapped[int]
-    user_id: Mapped[int]
+    user_id: Mapped[int] = mapped_column(info=pii(PII.OWN))
     event: Mapped[str] = mapped_column(sa.String(16), info=_isin(MemberEventType))
     timestamp: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
     is_bot: Mapped[bool] = mapped_column(default=False)
@@ -153,9 +157,9 @@ class GateEvent(Base):
     id: Mapped[int] = _id()
     timestamp: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
     group_id: Mapped[int]
-    user_id: Mapped[int | None]
+    user_id: Mapped[int | None] = mapped_column(info=pii(PII.OWN))
     event: Mapped[str] = mapped_column(sa.String(24), info=_isin(GateEventType))
-    detail: Mapped[dict[str, Any] | None]
+    detail: Mapped[dict[str, Any] | None] = mapped_column(info=pii(PII.JSON))
 
 
 class BotRight(Base):
@@ -166,7 +170,8 @@ class BotRight(Base):
 
     id: Mapped[int] = _id()
     timestamp: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
-    chat_id: Mapped[int]
+    #: a private chat's row (from before such rows were skipped) is the person's
+    chat_id: Mapped[int] = mapped_column(info=pii(PII.DELETE))
     status: Mapped[str] = mapped_column(sa.String(16), info=NOT_EMPTY)
     is_admin: Mapped[bool] = mapped_column(default=False)
     can_restrict_members: Mapped[bool] = mapped_column(default=False)
@@ -189,7 +194,7 @@ class ReactionEvent(Base):
     timestamp: Mapped[dt.datetime] = mapped_column(default=_now, info=TIME)
     chat_id: Mapped[int]
     telegram_message_id: Mapped[int]
-    user_id: Mapped[int | None]
+    user_id: Mapped[int | None] = mapped_column(info=pii(PII.OWN))
     added: Mapped[int] = mapped_column(sa.Integer, default=0, info=NON_NEGATIVE)
     removed: Mapped[int] = mapped_column(sa.Integer, default=0, info=NON_NEGATIVE)
 
@@ -201,7 +206,8 @@ class UserRestriction(Base):
     __table_args__ = (sa.Index(None, "group_id", "user_id", "is_active"),)
 
     id: Mapped[int] = _id()
-    user_id: Mapped[int]
+    #: erased once lifted: an active mute stays (erasure is no way round the gate)
+    user_id: Mapped[int] = mapped_column(info=pii(PII.OWN))
     group_id: Mapped[int]
     reason: Mapped[str] = mapped_column(sa.String(64), default="not_subscribed")
     is_active: Mapped[bool] = mapped_column(default=True, index=True)

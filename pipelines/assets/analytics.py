@@ -106,7 +106,7 @@ class AnalyticsSpec:
     table: str
     sources: tuple[RawSource, ...]
     transform: Callable[..., pl.DataFrame]
-    model: type[pa.DataFrameModel]
+    model: pa.DataFrameSchema
     description: str
     extras: tuple[Extra, ...] = ()
 
@@ -408,7 +408,7 @@ def _define_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> d
         if not computed.output_check.ok:
             context.log.error(
                 f"{spec.table}: {computed.output_check.invalid.height} output rows fail "
-                f"{spec.model.__name__}; nothing written"
+                f"{spec.model.name}; nothing written"
             )
             yield dg.MaterializeResult(
                 metadata={**metadata, "row_count": 0, "written": False}, check_results=checks

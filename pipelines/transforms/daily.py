@@ -40,7 +40,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from core.models import LATENCY_BUCKETS_MS
+from core.models import (
+    LATENCY_BUCKETS_MS,
+    AnalyticsApiCallsDaily,
+    AnalyticsGroupDaily,
+    AnalyticsVerificationDaily,
+    key_columns,
+    measure_columns,
+)
 from pipelines.transforms.humans import (
     bot_joins,
     human_member_events,
@@ -53,8 +60,8 @@ ENGINE = "streaming"
 chunks (:class:`pipelines.rawstore.RawStore`), read in morsels, so a plan's memory follows its
 aggregates' state, not the day's raw rows. (DataFrames, as the unit tests pass, work too.)"""
 
-VERIFICATION_KEYS = ("group_id", "status", "cached", "error_type", "trigger")
-API_KEYS = ("method", "success", "error_type")
+VERIFICATION_KEYS = key_columns(AnalyticsVerificationDaily.__table__)[1:]  # after "day"
+API_KEYS = key_columns(AnalyticsApiCallsDaily.__table__)[1:]
 LONG_POLL = "getUpdates"
 """Long polling waits by design (up to its timeout): a call, but no latency to chart nor
 budget to spend; it stays in ``analytics_api_calls_daily`` only."""
@@ -275,7 +282,7 @@ def group_daily(
     )
     ru = reactors.group_by(keys).agg(pl.len().cast(pl.Int64).alias("reacting_users"))
     su = silent.group_by(keys).agg(pl.len().cast(pl.Int64).alias("silent_reactors"))
-    counts = (*GROUP_COUNTS, *GROUP_REACTION_COUNTS)
+    counts = measure_columns(AnalyticsGroupDaily.__table__)
     out = v
     for part in (m, e, b, r):
         out = out.join(part, on=keys, how="full", coalesce=True)
@@ -286,20 +293,6 @@ def group_daily(
         .sort(keys)
         .collect(engine=ENGINE)
     )
-
-
-GROUP_COUNTS = (
-    "messages",
-    "active_users",
-    "verifications",
-    "passed",
-    "failed",
-    "joins",
-    "leaves",
-    "kicks",
-    "bots_joined",
-)
-GROUP_REACTION_COUNTS = ("reactions", "reacting_users", "silent_reactors")
 
 
 def topic_daily(messages: pl.DataFrame) -> pl.DataFrame:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from core.models import AnalyticsAllGroupsDaily, key_columns, measure_columns
 from pipelines.transforms.daily import ENGINE, group_daily, hourly_activity, utc_day
 from pipelines.transforms.gate import (
     FUNNEL_USERS,
@@ -40,53 +41,13 @@ from pipelines.transforms.gate import (
 from pipelines.transforms.humans import human_member_events
 
 Frame = pl.DataFrame | pl.LazyFrame
+ALL_GROUPS = AnalyticsAllGroupsDaily.__table__
 
-GROUP_SUMS = (
-    "messages",
-    "verifications",
-    "passed",
-    "failed",
-    "joins",
-    "leaves",
-    "kicks",
-    "bots_joined",
-    "reactions",
-)
-GROUP_DISTINCT = ("active_users", "reacting_users", "silent_reactors")
 FUNNEL_SUMS = ("denied_clicks", "still_muted", "messages_deleted")
 FUNNEL_DISTINCT = {"passed": "gate_passed"}
 """Funnel columns renamed in the rollup (``passed`` is already the checks passed)."""
-OUTPUT = (
-    "day",
-    "messages",
-    "active_users",
-    "verifications",
-    "passed",
-    "failed",
-    "cache_hits",
-    "joins",
-    "leaves",
-    "kicks",
-    "bots_joined",
-    "reactions",
-    "reacting_users",
-    "silent_reactors",
-    "funnel_groups",
-    "joined",
-    "prompted",
-    "clicked",
-    "gate_passed",
-    "unmuted",
-    "denied_clicks",
-    "still_muted",
-    "verify_s_p50",
-    "verify_s_p90",
-    "join_requests",
-    "approved",
-    "declined",
-    "expired",
-    "messages_deleted",
-)
+OUTPUT = (*key_columns(ALL_GROUPS), *measure_columns(ALL_GROUPS))
+"""The rollup's columns, in the table's order (``core.models.AnalyticsAllGroupsDaily``)."""
 ALL = 0
 """The one group id every group's rows are relabelled to before distinct counting."""
 

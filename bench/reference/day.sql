@@ -1,24 +1,25 @@
 -- The analytics of one UTC day as SQL inside PostgreSQL, run by bench/pipeline.py in one
--- transaction with the day and its bounds as parameters; the human filters, service account
--- ids and latency buckets are filled in from core.models. Definitions: pipelines/transforms.
+-- transaction with the day and its bounds as parameters; the column lists, human filters,
+-- service account ids and latency buckets are filled in from core.models (bench/reference/
+-- day.py), as are the fragments the funnel and the all-groups rollup share (the users with
+-- each funnel event, a mute's span, the seconds from mute to unmute). Definitions:
+-- pipelines/transforms.
 
 DELETE FROM analytics_verification_daily WHERE day = %(day)s;
-INSERT INTO analytics_verification_daily
-    (day, group_id, status, cached, error_type, trigger, checks, latency_ms_sum, latency_ms_max)
+INSERT INTO analytics_verification_daily {columns:analytics_verification_daily}
 SELECT %(day)s, group_id, status, cached, error_type, trigger, count(*), sum(latency_ms),
        max(latency_ms)
 FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
 GROUP BY group_id, status, cached, error_type, trigger;
 
 DELETE FROM analytics_api_calls_daily WHERE day = %(day)s;
-INSERT INTO analytics_api_calls_daily
-    (day, method, success, error_type, calls, latency_ms_sum, latency_ms_max)
+INSERT INTO analytics_api_calls_daily {columns:analytics_api_calls_daily}
 SELECT %(day)s, method, success, error_type, count(*), sum(latency_ms), max(latency_ms)
 FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
 GROUP BY method, success, error_type;
 
 DELETE FROM analytics_hourly_activity WHERE day = %(day)s;
-INSERT INTO analytics_hourly_activity (day, hour, group_id, verifications, messages, joins)
+INSERT INTO analytics_hourly_activity {columns:analytics_hourly_activity}
 SELECT %(day)s, hour, group_id, sum(v), sum(m), sum(j) FROM (
     SELECT extract(hour FROM timestamp AT TIME ZONE 'UTC')::int AS hour, group_id,
            1 AS v, 0 AS m, 0 AS j
@@ -35,7 +36,7 @@ SELECT %(day)s, hour, group_id, sum(v), sum(m), sum(j) FROM (
 ) AS t GROUP BY hour, group_id;
 
 DELETE FROM analytics_latency_histogram_daily WHERE day = %(day)s;
-INSERT INTO analytics_latency_histogram_daily (day, source, bucket_le_ms, count)
+INSERT INTO analytics_latency_histogram_daily {columns:analytics_latency_histogram_daily}
 SELECT %(day)s, source, bucket, count(*) FROM (
     SELECT 'verification' AS source, {bucket} AS bucket
     FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
@@ -46,9 +47,7 @@ SELECT %(day)s, source, bucket, count(*) FROM (
 ) AS t GROUP BY source, bucket;
 
 DELETE FROM analytics_group_daily WHERE day = %(day)s;
-INSERT INTO analytics_group_daily
-    (day, group_id, messages, active_users, verifications, passed, failed, joins, leaves,
-     kicks, bots_joined, reactions, reacting_users, silent_reactors)
+INSERT INTO analytics_group_daily {columns:analytics_group_daily}
 SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), sum(passed),
        sum(failed), sum(joins), sum(leaves), sum(kicks), sum(bots), sum(reactions),
        sum(reacting), sum(silent) FROM (
@@ -87,19 +86,9 @@ SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), 
 ) AS t GROUP BY group_id;
 
 DELETE FROM analytics_funnel_daily WHERE day = %(day)s;
-INSERT INTO analytics_funnel_daily
-    (day, group_id, joined, prompted, clicked, passed, unmuted, denied_clicks, still_muted,
-     verify_s_p50, verify_s_p90, join_requests, approved, declined, expired, messages_deleted)
+INSERT INTO analytics_funnel_daily {columns:analytics_funnel_daily}
 WITH ev AS (
-    SELECT group_id,
-           count(DISTINCT user_id) FILTER (WHERE event = 'prompted') AS prompted,
-           count(DISTINCT user_id) FILTER (WHERE event = 'clicked') AS clicked,
-           count(DISTINCT user_id) FILTER (WHERE event = 'passed') AS passed,
-           count(DISTINCT user_id) FILTER (WHERE event = 'unmuted') AS unmuted,
-           count(DISTINCT user_id) FILTER (WHERE event = 'join_request') AS join_requests,
-           count(DISTINCT user_id) FILTER (WHERE event = 'approved') AS approved,
-           count(DISTINCT user_id) FILTER (WHERE event = 'declined') AS declined,
-           count(DISTINCT user_id) FILTER (WHERE event = 'expired') AS expired,
+    SELECT group_id, {event_users},
            count(*) FILTER (WHERE event = 'message_deleted') AS messages_deleted
     FROM gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s GROUP BY group_id
 ), joined AS (
@@ -113,9 +102,7 @@ WITH ev AS (
       AND status = 'failed' GROUP BY group_id
 ), mutes AS (
     SELECT group_id, user_id, event, timestamp,
-           count(*) FILTER (WHERE event = 'unmuted') OVER (
-               PARTITION BY group_id, user_id ORDER BY timestamp, event = 'unmuted'
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS segment,
+           {segment} AS segment,
            row_number() OVER (
                PARTITION BY group_id, user_id ORDER BY timestamp DESC, event = 'unmuted' DESC
            ) AS from_last
@@ -125,17 +112,7 @@ WITH ev AS (
     SELECT group_id, count(*) AS still_muted FROM mutes
     WHERE from_last = 1 AND event = 'muted' GROUP BY group_id
 ), verify AS (
-    SELECT u.group_id,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
-               AS p50,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
-               AS p90
-    FROM mutes AS u JOIN (
-        SELECT group_id, user_id, segment, min(timestamp) AS at FROM mutes
-        WHERE event = 'muted' GROUP BY group_id, user_id, segment
-    ) AS m USING (group_id, user_id, segment)
-    WHERE u.event = 'unmuted' AND u.timestamp >= %(start)s
-    GROUP BY u.group_id
+    SELECT group_id, {p50} AS p50, {p90} AS p90 FROM ({unmute_seconds}) AS x GROUP BY group_id
 )
 SELECT %(day)s, g.group_id, coalesce(joined, 0), coalesce(prompted, 0), coalesce(clicked, 0),
        coalesce(passed, 0), coalesce(unmuted, 0), coalesce(denied_clicks, 0),
@@ -148,9 +125,7 @@ LEFT JOIN denied USING (group_id) LEFT JOIN backlog USING (group_id)
 LEFT JOIN verify USING (group_id);
 
 DELETE FROM analytics_channel_daily WHERE day = %(day)s;
-INSERT INTO analytics_channel_daily
-    (day, channel_id, joins, leaves, joins_after_prompt, leaves_after_unmute_7d,
-     subscriber_count)
+INSERT INTO analytics_channel_daily {columns:analytics_channel_daily}
 WITH links AS (
     SELECT DISTINCT group_id, channel_id FROM group_channel_links
 ), moves AS (
@@ -190,9 +165,7 @@ SELECT %(day)s, channel_id, coalesce(joins, 0), coalesce(leaves, 0), coalesce(af
 FROM moved FULL JOIN counted USING (channel_id);
 
 DELETE FROM analytics_api_budget_daily WHERE day = %(day)s;
-INSERT INTO analytics_api_budget_daily
-    (day, calls, peak_calls_per_s, sends, peak_sends_per_s, peak_group_sends_per_min,
-     retry_after, human_messages, calls_per_message)
+INSERT INTO analytics_api_budget_daily {columns:analytics_api_budget_daily}
 WITH calls AS (
     SELECT date_trunc('second', timestamp) AS second, chat_id, error_type,
            method LIKE 'send%%' OR method IN ('copyMessage', 'forwardMessage') AS send
@@ -215,14 +188,14 @@ SELECT %(day)s, coalesce(sum(s.n), 0), coalesce(max(s.n), 0), coalesce(sum(s.sen
 FROM people AS p LEFT JOIN per_second AS s ON true GROUP BY p.n;
 
 DELETE FROM analytics_topic_daily WHERE day = %(day)s;
-INSERT INTO analytics_topic_daily (day, group_id, message_thread_id, messages, active_users)
+INSERT INTO analytics_topic_daily {columns:analytics_topic_daily}
 SELECT %(day)s, chat_id, message_thread_id, count(*), count(DISTINCT user_id) FROM messages
 WHERE created_at >= %(start)s AND created_at < %(end)s AND message_thread_id IS NOT NULL
   AND {human_message}
 GROUP BY chat_id, message_thread_id;
 
 DELETE FROM analytics_invite_link_daily WHERE day = %(day)s;
-INSERT INTO analytics_invite_link_daily (day, group_id, invite_link_name, joins, passed, "left")
+INSERT INTO analytics_invite_link_daily {columns:analytics_invite_link_daily}
 WITH j AS (
     SELECT chat_id, invite_link_name, user_id, min(timestamp) AS joined_at FROM member_events
     WHERE timestamp >= %(start)s AND timestamp < %(end)s AND event = 'join'
@@ -245,11 +218,7 @@ LEFT JOIN gone AS g USING (chat_id, invite_link_name, user_id)
 GROUP BY chat_id, invite_link_name;
 
 DELETE FROM analytics_all_groups_daily WHERE day = %(day)s;
-INSERT INTO analytics_all_groups_daily
-    (day, messages, active_users, verifications, passed, failed, cache_hits, joins, leaves,
-     kicks, bots_joined, reactions, reacting_users, silent_reactors, funnel_groups, joined,
-     prompted, clicked, gate_passed, unmuted, denied_clicks, still_muted, verify_s_p50,
-     verify_s_p90, join_requests, approved, declined, expired, messages_deleted)
+INSERT INTO analytics_all_groups_daily {columns:analytics_all_groups_daily}
 WITH g AS (
     SELECT coalesce(sum(messages), 0) AS messages, coalesce(sum(verifications), 0) AS checks,
            coalesce(sum(passed), 0) AS passed, coalesce(sum(failed), 0) AS failed,
@@ -272,14 +241,7 @@ WITH g AS (
       AND timestamp < %(end)s AND user_id IS NOT NULL AND user_id NOT IN ({service})
       AND added > 0 AND chat_id NOT IN (SELECT id FROM enforced_channels)
 ), ev AS (
-    SELECT count(DISTINCT user_id) FILTER (WHERE event = 'prompted') AS prompted,
-           count(DISTINCT user_id) FILTER (WHERE event = 'clicked') AS clicked,
-           count(DISTINCT user_id) FILTER (WHERE event = 'passed') AS passed,
-           count(DISTINCT user_id) FILTER (WHERE event = 'unmuted') AS unmuted,
-           count(DISTINCT user_id) FILTER (WHERE event = 'join_request') AS join_requests,
-           count(DISTINCT user_id) FILTER (WHERE event = 'approved') AS approved,
-           count(DISTINCT user_id) FILTER (WHERE event = 'declined') AS declined,
-           count(DISTINCT user_id) FILTER (WHERE event = 'expired') AS expired
+    SELECT {event_users}
     FROM gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
 ), j AS (
     SELECT count(DISTINCT user_id) AS joined FROM member_events
@@ -291,21 +253,11 @@ WITH g AS (
       AND group_id NOT IN (SELECT id FROM enforced_channels)
 ), mutes AS (
     SELECT group_id, user_id, event, timestamp,
-           count(*) FILTER (WHERE event = 'unmuted') OVER (
-               PARTITION BY group_id, user_id ORDER BY timestamp, event = 'unmuted'
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS segment
+           {segment} AS segment
     FROM gate_events WHERE timestamp < %(end)s AND event IN ('muted', 'unmuted')
       AND user_id IS NOT NULL
 ), verify AS (
-    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
-               AS p50,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM u.timestamp - m.at))
-               AS p90
-    FROM mutes AS u JOIN (
-        SELECT group_id, user_id, segment, min(timestamp) AS at FROM mutes
-        WHERE event = 'muted' GROUP BY group_id, user_id, segment
-    ) AS m USING (group_id, user_id, segment)
-    WHERE u.event = 'unmuted' AND u.timestamp >= %(start)s
+    SELECT {p50} AS p50, {p90} AS p90 FROM ({unmute_seconds}) AS x
 )
 SELECT %(day)s, g.messages, (SELECT count(*) FROM authors), g.checks, g.passed, g.failed,
        hits.hits, g.joins, g.leaves, g.kicks, g.bots, g.reactions, (SELECT count(*) FROM reactors),

@@ -1,0 +1,57 @@
+"""Every analytics table of one UTC day as SQL inside PostgreSQL (``day.sql``), by the
+pipelines' definitions: humans only (``sender_kind = 'user'``, member events of people, not
+bots or Telegram's service accounts). Run in one transaction with ``day``, ``start`` and
+``end`` (the day's bounds) as parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.reference import SERVICE, bucket_sql, columns
+from core.models import ANALYTICS_TABLES
+from pipelines.transforms.gate import FUNNEL_USERS
+
+TEMPLATE = Path(__file__).with_suffix(".sql").read_text()
+"""``day.sql``, with placeholders: ``{bucket}``, ``{human_message}``, ``{human_event}``,
+``{service}``, the shared fragments ``{event_users}``, ``{segment}``, ``{unmute_seconds}``,
+``{p50}``, ``{p90}``, and ``{columns:TABLE}`` for each table's ``INSERT`` column list."""
+HUMAN_MESSAGE = (
+    f"sender_kind = 'user' AND NOT is_bot_message AND coalesce(user_id, 0) NOT IN ({SERVICE})"
+)
+HUMAN_EVENT = f"NOT is_bot AND user_id NOT IN ({SERVICE})"
+EVENT_USERS = ",\n           ".join(
+    f"count(DISTINCT user_id) FILTER (WHERE event = '{event}') AS {name}"
+    for name, event in FUNNEL_USERS.items()
+)
+"""The users with each funnel event (``pipelines.transforms.gate.FUNNEL_USERS``)."""
+SEGMENT = """count(*) FILTER (WHERE event = 'unmuted') OVER (
+               PARTITION BY group_id, user_id ORDER BY timestamp, event = 'unmuted'
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"""
+"""The span of a muted/unmuted event per group and user: the unmutes before it."""
+UNMUTE_SECONDS = """SELECT u.group_id, extract(epoch FROM u.timestamp - m.at) AS seconds
+        FROM mutes AS u JOIN (
+            SELECT group_id, user_id, segment, min(timestamp) AS at FROM mutes
+            WHERE event = 'muted' GROUP BY group_id, user_id, segment
+        ) AS m USING (group_id, user_id, segment)
+        WHERE u.event = 'unmuted' AND u.timestamp >= %(start)s"""
+"""The day's unmutes (of CTE ``mutes``) and the seconds since their span's first mute."""
+P50 = "percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)"
+P90 = "percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds)"
+
+
+def script() -> str:
+    """``day.sql`` filled in: the statements to run for one day."""
+    sql = (
+        TEMPLATE.replace("{bucket}", bucket_sql("latency_ms"))
+        .replace("{human_message}", HUMAN_MESSAGE)
+        .replace("{human_event}", HUMAN_EVENT)
+        .replace("{service}", SERVICE)
+        .replace("{event_users}", EVENT_USERS)
+        .replace("{segment}", SEGMENT)
+        .replace("{unmute_seconds}", UNMUTE_SECONDS)
+        .replace("{p50}", P50)
+        .replace("{p90}", P90)
+    )
+    for table in ANALYTICS_TABLES:
+        sql = sql.replace(f"{{columns:{table}}}", f"({columns(table)})")
+    return sql
