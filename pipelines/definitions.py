@@ -233,6 +233,14 @@ def build_definitions(
         freshness = build_freshness_checks(analytics)
         sensor = dg.build_sensor_for_freshness_checks(freshness_checks=freshness)
     jobs = build_jobs()
+    resources = resources or resources_for(settings)
+    # The op job gets its resources here, before its sensor targets it: left to Definitions,
+    # binding them would copy the sensor (Dagster then warns about the sensor's beta `owners`).
+    edits_job = erased_digests_job.graph.to_job(
+        name=erased_digests_job.name,
+        description=erased_digests_job.description,
+        resource_defs=resources,
+    )
     automation = dg.AutomationConditionSensorDefinition(
         "default_automation_condition_sensor",
         target=dg.AssetSelection.all(),
@@ -242,14 +250,14 @@ def build_definitions(
     return dg.Definitions(
         assets=assets,
         asset_checks=freshness,
-        jobs=[*jobs.values(), erased_digests_job],
+        jobs=[*jobs.values(), edits_job],
         schedules=build_schedules(jobs),
         sensors=[
             sensor,
             automation,
-            build_erasure_sensor(jobs["finalize_day_job"], erased_digests_job),
+            build_erasure_sensor(jobs["finalize_day_job"], edits_job),
         ],
-        resources=resources or resources_for(settings),
+        resources=resources,
         executor=dg.in_process_executor,
     )
 

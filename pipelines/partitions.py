@@ -6,10 +6,6 @@ import datetime as dt
 
 import dagster as dg
 
-MAX_DAYS_PER_RUN = 7
-"""Backfills run as ranges of at most this many days per run (one read of each raw table per
-range; memory grows with the days of a range)."""
-
 
 def daily_partitions(start: dt.date) -> dg.DailyPartitionsDefinition:
     """One partition per UTC day from ``start``; today's (still growing) day is included."""

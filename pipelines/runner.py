@@ -1,20 +1,20 @@
 """Materialize every asset over a range of days, in process, fast (``gatepulse materialize``).
 
-One real Dagster run per chunk of up to ``chunk_days`` days of the code location's own jobs
-(``analytics_job``, or ``finalize_day_job`` with the summaries), recorded in the instance the
-caller passes (the CLI and the demo: the persistent one of ``DAGSTER_HOME``, so that the UI
-shows every partition, check result and run): the
-assets run with a partition *range* (as Dagster backfills do), so each raw table is read once
-per chunk and each analytics table written once per chunk, with all checks evaluated. A run
-launched from the UI for a partition or a range is the same job with the same tags. Member
-counts and retention are separate unpartitioned runs, on request; the raw tables are observed
-at the end (their newest rows).
+One real Dagster run of the code location's own job (``analytics_job``, or
+``finalize_day_job`` with the summaries) over the whole range, or one per chunk of
+``chunk_days`` days when asked, recorded in the instance the caller passes (the CLI and the
+demo: the persistent one of ``DAGSTER_HOME``, so that the UI shows every partition, check
+result and run). The assets run with a partition *range*, as the UI's backfill of that range
+does (every asset of those jobs has ``BackfillPolicy.single_run()``: one run per range), so
+each raw table is read once per run and each analytics table written once per run, with all
+checks evaluated; fewer runs record fewer events. A run launched from the UI for a partition or
+a range is the same job with the same tags. Member counts and retention are separate
+unpartitioned runs, on request; the raw tables are observed at the end (their newest rows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +25,6 @@ from core.settings import Settings, normalize_database_url
 from pipelines.assets.summaries import SUMMARIES
 from pipelines.assets.telegram import MEMBER_COUNTS
 from pipelines.definitions import build_definitions, partitions_start, resources_for
-from pipelines.partitions import MAX_DAYS_PER_RUN
 from pipelines.resources import TelegramResource
 
 PARTITION_TAG = "dagster/partition"
@@ -88,7 +87,7 @@ def materialize_range(
     member_counts_sync: bool = False,
     retention: bool = False,
     telegram: TelegramResource | None = None,
-    chunk_days: int = MAX_DAYS_PER_RUN,
+    chunk_days: int | None = None,
     on_chunk: Callable[[dt.date, dt.date], None] | None = None,
     observe: bool = True,
     instance: dg.DagsterInstance | None = None,
@@ -97,8 +96,9 @@ def materialize_range(
 
     Returns rows written per table, summed over the days (plus ``member_count_snapshots``
     when ``member_counts_sync`` and ``raw_log_retention`` = rows pruned when ``retention``).
-    Raises :class:`MaterializeError` when a run fails (e.g. a blocking check); earlier chunks
-    stay written. ``database_url`` defaults to ``settings.db.url``. The runs are recorded in
+    One run over the whole range, or one per ``chunk_days`` days when given. Raises
+    :class:`MaterializeError` when a run fails (e.g. a blocking check); earlier chunks stay
+    written. ``database_url`` defaults to ``settings.db.url``. The runs are recorded in
     ``instance``: the entry points pass the persistent one
     (:func:`pipelines.home.open_instance`), so the UI shows them; the default is an
     ephemeral instance (a library call writes nothing to ``DAGSTER_HOME``). ``observe``
@@ -106,7 +106,7 @@ def materialize_range(
     """
     if end < start:
         raise ValueError(f"--from {start} is after --to {end}")
-    if chunk_days < 1:
+    if chunk_days is not None and chunk_days < 1:
         raise ValueError("chunk_days must be >= 1")
     url = normalize_database_url(database_url) if database_url else settings.db.url
     first = min(partitions_start(settings.pipelines, url), start)
@@ -116,7 +116,7 @@ def materialize_range(
     owned = instance is None
     instance = instance or dg.DagsterInstance.ephemeral()
     totals: dict[str, int] = {}
-    chunks = _chunks(start, end, chunk_days)
+    chunks = _chunks(start, end, chunk_days or (end - start).days + 1)
 
     def run(job_name: str | dg.JobDefinition, label: str, **kwargs: Any) -> None:
         job = defs.resolve_job_def(job_name) if isinstance(job_name, str) else job_name
@@ -137,8 +137,7 @@ def materialize_range(
     after = [("raw_log_retention", "retention_job")] if retention else []
 
     try:
-        with warnings.catch_warnings(), progress_bar(progress) as bar:
-            warnings.simplefilter("ignore", category=dg.BetaWarning)
+        with progress_bar(progress) as bar:
             for name, job in before:
                 task = bar.add_task(name.replace("_", " "), total=1)
                 run(job, "")

@@ -113,7 +113,7 @@ def run_demo(
     end_day: dt.date | None = None,
 ) -> dict[str, Any]:
     """Everything but serving the dashboard; returns the report's figures."""
-    from pipelines.home import open_instance
+    from pipelines.home import open_instance, prepare_dagster_home
     from pipelines.resources import BotTelegramResource
     from pipelines.runner import materialize_range
     from sandbox.simulator.runner import Simulation, build_world, run_live
@@ -130,7 +130,7 @@ def run_demo(
 
     with steps.step("database"):
         if reset:
-            _reset(db, settings.pipelines.dagster_home)
+            _reset(db, prepare_dagster_home(settings.pipelines.dagster_home))  # never the checkout
             console.print("reset: removed the previous demo data")
         run_migrations(db.url)
         console.print(f"migrated {report['database']}")

@@ -16,7 +16,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from pipelines.io import day_bounds, record_materialization, sync_engine, table
-from pipelines.partitions import MAX_DAYS_PER_RUN, partition_days
+from pipelines.partitions import partition_days
 from pipelines.resources import DatabaseResource, SummaryConfigResource, SummaryLLMResource
 from pipelines.schemas import SummaryRow, split_valid
 from pipelines.sources import SUMMARY_MESSAGES
@@ -124,7 +124,7 @@ def _define_summaries(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         group_name=GROUP,
         kinds={"polars", "sql"},
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN),
+        backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=[dg.AssetCheckSpec(OUTPUT_CHECK, asset=SUMMARIES, blocking=True)],
     )
     def summaries(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -123,3 +124,23 @@ def test_the_hourly_tick_requests_todays_partitions_once_their_deps_are_in() -> 
             table: set() if table == "analytics_channel_daily" else {"2026-11-20"}
             for table in ANALYTICS_TABLES
         }
+
+
+def test_the_code_location_loads_and_resolves_every_job_without_a_warning() -> None:
+    """What `make demo` and `gatepulse materialize` resolve: no BetaWarning for a copied
+    sensor's `owners`, no UserWarning for a job mixing backfill policies (one policy:
+    single-run backfills)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        defs = build_definitions(Settings(), start=dt.date(2026, 1, 1))
+        repository = defs.get_repository_def()
+        for job in repository.get_all_jobs():
+            defs.resolve_job_def(job.name)
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
+    policies = {
+        a.backfill_policy
+        for name in ("finalize_day_job", "analytics_job")
+        for a in defs.resolve_job_def(name).asset_layer.asset_graph.assets_defs
+        if a.partitions_def is not None
+    }
+    assert policies == {dg.BackfillPolicy.single_run()}

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import EditMessageText
-from dagster._core.test_utils import create_run_for_test  # a run in a given status
 
 from cli.privacy import telegram_configured
 from core.db import create_engine
@@ -165,8 +165,12 @@ def test_sensor_asks_for_the_edits_after_the_erased_days(
         first = tick()  # the erased days first; the digest waits for them
         assert {r.job_name for r in first} == {"finalize_day_job"}
         assert [r.partition_key for r in first] == ["2026-03-08"]  # its 7-day summary
-        day_run = create_run_for_test(
-            instance, job_name="finalize_day_job", status=dg.DagsterRunStatus.STARTED
+        day_run = instance.add_run(  # a run of that day, started
+            dg.DagsterRun(
+                job_name="finalize_day_job",
+                run_id=str(uuid.uuid4()),
+                status=dg.DagsterRunStatus.STARTED,
+            )
         )
         assert tick() == []  # still writing that day
         instance.report_run_failed(day_run)  # finished (a failure counts: nothing to wait for)

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from core.models import ANALYTICS_TABLES
-from core.settings import Settings
+from core.settings import PipelineSettings, Settings
 from pipelines.assets.analytics import OUTPUT_CHECK, RAW_CHECK
-from pipelines.home import open_instance
+from pipelines.home import ROOT, DagsterHomeError, open_instance, prepare_dagster_home
 from pipelines.io import sync_engine
 from pipelines.observe import raw_key
 from pipelines.runner import materialize_range, range_tags
@@ -119,3 +119,22 @@ def test_a_run_launched_like_the_ui_writes_the_same_tables_as_the_cli(
         assert result.success
         assert [r.job_name for r in instance.get_runs()] == ["analytics_job", "analytics_job"]
     assert _snapshot(db_url) == by_cli
+
+
+@pytest.mark.parametrize("value", ["", ".", str(ROOT)])
+def test_the_checkout_is_never_a_dagster_home(
+    value: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An empty or relative DAGSTER_HOME run from the checkout names the checkout itself:
+    refused before anything is written (Dagster's run databases were once committed so)."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DAGSTER_HOME", value)
+    home = PipelineSettings().dagster_home
+    assert home.resolve() == ROOT
+    before = sorted(p.name for p in ROOT.iterdir())
+    with pytest.raises(DagsterHomeError, match="checkout"):
+        open_instance(home)
+    with pytest.raises(DagsterHomeError):
+        prepare_dagster_home(home)
+    assert sorted(p.name for p in ROOT.iterdir()) == before
+    assert prepare_dagster_home(tmp_path / "var" / "dagster") == tmp_path / "var" / "dagster"

@@ -10,6 +10,7 @@ connection.
 import datetime as dt
 import os
 import shutil
+import subprocess
 import sys
 import uuid
 import warnings
@@ -21,9 +22,6 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 import yaml
-from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
-from dagster._core.test_utils import in_process_test_workspace
-from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from sqlalchemy.engine import make_url
 
 from core.settings import Settings
@@ -180,21 +178,18 @@ def test_the_schedules_turn_on_and_stay_on_in_postgres(
     instance: dg.DagsterInstance, dagster_db: dict[str, str], tmp_path: Path
 ) -> None:
     """What the dagster-daemon service does first (`dagster schedule start --start-all` on
-    deploy/dagster/workspace.yaml), in process: every schedule RUNNING, kept in Postgres."""
+    deploy/dagster/workspace.yaml's code location), through Dagster's CLI on this instance:
+    every schedule RUNNING, kept in Postgres."""
     workspace = yaml.safe_load((ROOT / "deploy/dagster/workspace.yaml").read_text())
     module = workspace["load_from"][0]["python_module"]["module_name"]
-    origin = LoadableTargetOrigin(
-        executable_path=sys.executable, module_name=module, working_directory=str(ROOT)
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with in_process_test_workspace(instance, origin) as context:
-            entries = context.get_code_location_entries().values()
-            locations = [e.code_location for e in entries if e.code_location is not None]
-            assert len(locations) == 1, [e.load_error for e in entries]
-            for repository in locations[0].get_repositories().values():
-                for schedule in repository.get_schedules():
-                    instance.start_schedule(schedule)
+    home = tmp_path / "dagster_home"
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster", "schedule", "start", "--start-all",
+         "-m", module, "-d", str(ROOT)],
+        cwd=home, env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     expected = {s.name for s in build_definitions(Settings()).schedules or ()}
     assert expected
@@ -205,7 +200,11 @@ def test_the_schedules_turn_on_and_stay_on_in_postgres(
     )
     assert rows == [("RUNNING", len(expected))]
     # A fresh instance from the same file (the daemon's view) sees them running.
-    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as again:
-        states = again.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
-        running = {s.instigator_name for s in states if s.status == InstigatorStatus.RUNNING}
+    with dg.DagsterInstance.from_config(str(home)) as again:
+        states = again.all_instigator_state()
+        running = {
+            s.instigator_name
+            for s in states
+            if s.instigator_type.value == "SCHEDULE" and s.status.value == "RUNNING"
+        }
     assert running == expected
