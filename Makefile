@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 bootstrap:  ## install uv when missing, then the locked environment
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	@$(UV) sync --locked --quiet
+	@$(UV) sync --locked --quiet --compile-bytecode
 
 demo: bootstrap  ## migrate the embedded database and run the demo
 	$(UV) run gatepulse demo

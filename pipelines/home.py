@@ -4,12 +4,37 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER_YAML = ROOT / "dagster.yaml"
+
+
+_HOMES: set[Path] = set()  # the homes opened in this process, whose SQLite files are tuned
+
+
+@sa.event.listens_for(sa.Engine, "connect")
+def _tune_instance_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """Dagster's SQLite storage (its supported ``storage: sqlite:`` configuration) opens a
+    connection per operation and, in SQLite's default rollback-journal mode, fsyncs several
+    times per recorded event: about 70 ms an event on this machine, five times the cost of
+    computing the tables it records. For the files of an instance this process opened, this
+    SQLAlchemy connect hook turns on write-ahead logging with ``synchronous=NORMAL``, SQLite's
+    documented pairing: a commit no longer waits for the disk, a crash of the process loses
+    nothing, and an OS crash can lose at most the last events, never corrupt the file.
+    Other engines (gatepulse's own database, any other SQLite file) are left alone."""
+    if not _HOMES or not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    path = dbapi_connection.execute("PRAGMA database_list").fetchone()[2]
+    if not path or not any(Path(path).is_relative_to(home) for home in _HOMES):
+        return
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 class DagsterHomeError(ValueError):
@@ -46,6 +71,7 @@ def open_instance(home: Path) -> dg.DagsterInstance:
     afterwards, so the process environment is left as it was.
     """
     home = prepare_dagster_home(home)
+    _HOMES.add(home)
     before = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
     try:

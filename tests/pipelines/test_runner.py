@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,22 @@ def test_the_checkout_is_never_a_dagster_home(
         prepare_dagster_home(home)
     assert sorted(p.name for p in ROOT.iterdir()) == before
     assert prepare_dagster_home(tmp_path / "var" / "dagster") == tmp_path / "var" / "dagster"
+
+
+def test_the_instance_files_are_written_ahead_and_other_sqlite_files_are_not(
+    tmp_path: Path,
+) -> None:
+    """The instance's SQLite files (runs, event-log shards, schedules) are in WAL mode with
+    ``synchronous=NORMAL`` once opened; a SQLite file elsewhere keeps SQLite's defaults."""
+    home = tmp_path / "dagster"
+    with open_instance(home) as instance:
+        instance.get_runs(limit=1)
+    runs_db = home / "history" / "runs.db"
+    with sqlite3.connect(runs_db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    other = tmp_path / "other.db"
+    engine = sa.create_engine(f"sqlite:///{other}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL, the default
+    engine.dispose()
