@@ -39,8 +39,8 @@ from aiogram.types import Message, Update
 from rich.console import Console
 
 from bench._common import run_on_database
-from bot.app import BotRuntime, build_runtime
-from bot.repo import ChannelInfo
+from bot.runtime.app import BotRuntime, build_runtime
+from bot.storage.config import ChannelInfo
 from core.db import create_engine
 from core.settings import (
     BotSettings,
@@ -64,7 +64,7 @@ CHUNK = 2000
 
 @dataclass
 class BotStack:
-    """The world and the bot runtime (:func:`bot.app.build_runtime`) running on it."""
+    """The world and the bot runtime (:func:`bot.runtime.app.build_runtime`) running on it."""
 
     world: FakeWorld
     runtime: BotRuntime

@@ -13,9 +13,9 @@ from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from bot import texts
-from bot.repo import CHAT_ID_RE, USERNAME_RE
 from bot.routers.commands import audit, authorized, command_args, reply
-from bot.services import BotServices
+from bot.runtime.services import BotServices
+from bot.storage.config import CHAT_ID_RE, USERNAME_RE
 from core.models import ListType
 
 log = logging.getLogger(__name__)

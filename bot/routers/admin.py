@@ -21,9 +21,7 @@ from aiogram.filters import Command, CommandObject, or_f
 from aiogram.types import Message
 
 from bot import texts
-from bot.filters import CommandLike, InGroup
-from bot.gate import ADMIN_STATUSES, BAN_CHANNEL_SENDERS, _classify
-from bot.repo import CHAT_ID_RE, USERNAME_RE, ChannelInfo, GroupConfig
+from bot.gate.checker import ADMIN_STATUSES, BAN_CHANNEL_SENDERS, _classify
 from bot.routers.access import cmd_allow, cmd_block, cmd_deny, cmd_unblock
 from bot.routers.alert_settings import cmd_alerts
 from bot.routers.chats import (
@@ -34,7 +32,9 @@ from bot.routers.chats import (
     rights_of,
 )
 from bot.routers.commands import audit, authorized, command_args, onboarding_of, reply
-from bot.services import BotServices
+from bot.routers.filters import CommandLike, InGroup
+from bot.runtime.services import BotServices
+from bot.storage.config import CHAT_ID_RE, USERNAME_RE, ChannelInfo, GroupConfig
 from core.models import DigestFrequency, ErrorType, GroupSetting
 
 log = logging.getLogger(__name__)

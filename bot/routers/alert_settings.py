@@ -18,7 +18,7 @@ from aiogram.types import Message
 
 from bot import texts
 from bot.routers.commands import audit, authorized, command_args, reply
-from bot.services import BotServices
+from bot.runtime.services import BotServices
 from core.models.kinds import AlertKind, GroupSetting, muted_alert_kinds
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,10 @@
 """The "I joined" button: re-check bypassing the cache, then unmute or say what is missing.
 
 The button lifts only a mute the gate itself placed and that is still active (an active
-``user_restrictions`` row, :meth:`bot.state.StateWriter.gate_mute_active`): never a restriction
-an admin placed, and nothing at all in a group that is no longer protected. A group-wide button
-(a raid's notice or combined prompt, ``user_id`` :data:`bot.gate.EVERYONE`) checks whoever
-presses it, and stays for the others when one of them passes.
+``user_restrictions`` row, :meth:`bot.storage.gate_state.StateWriter.gate_mute_active`): never a
+restriction an admin placed, and nothing at all in a group that is no longer protected. A group-wide
+button (a raid's notice or combined prompt, ``user_id`` :data:`bot.gate.checker.EVERYONE`) checks
+whoever presses it, and stays for the others when one of them passes.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
 
 from bot import texts
-from bot.gate import EVERYONE, JoinedCallback, _quietly
-from bot.services import BotServices
+from bot.gate.checker import EVERYONE, JoinedCallback, _quietly
+from bot.runtime.services import BotServices
 from core.models import GateEventType, VerificationTrigger
 
 log = logging.getLogger(__name__)

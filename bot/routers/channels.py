@@ -9,9 +9,9 @@ import logging
 from aiogram import Bot, Router
 from aiogram.types import ChatMemberUpdated
 
-from bot.filters import InChannel
-from bot.gate import is_member
-from bot.services import BotServices
+from bot.gate.checker import is_member
+from bot.routers.filters import InChannel
+from bot.runtime.services import BotServices
 from core.models import MemberEventType, VerificationTrigger
 
 log = logging.getLogger(__name__)

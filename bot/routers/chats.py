@@ -17,16 +17,16 @@ from aiogram.enums import ChatMemberStatus
 from aiogram.filters import BaseFilter
 from aiogram.types import ChatMember, ChatMemberUpdated, Message
 
-from bot.gate import _quietly
-from bot.onboarding import GROUP_GATE_RIGHTS, RIGHT_WORDS
-from bot.private_chats import note_private_chat
-from bot.services import BotServices
+from bot.gate.checker import _quietly
+from bot.gate.onboarding import GROUP_GATE_RIGHTS, RIGHT_WORDS
+from bot.runtime.services import BotServices
+from bot.storage.private_chats import note_private_chat
 from core.models import AdminAuditLog, BotRight
 
 log = logging.getLogger(__name__)
 
 GATE_RIGHTS = GROUP_GATE_RIGHTS
-"""What the bot needs in a protected group to gate it (:mod:`bot.onboarding` says why)."""
+"""What the bot needs in a protected group to gate it (:mod:`bot.gate.onboarding` says why)."""
 
 
 def rights_of(member: ChatMember) -> dict[str, Any]:

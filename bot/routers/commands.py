@@ -11,9 +11,9 @@ from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from bot import texts
-from bot.gate import ADMIN_STATUSES, _classify, _quietly
-from bot.onboarding import Onboarding
-from bot.services import BotServices
+from bot.gate.checker import ADMIN_STATUSES, _classify, _quietly
+from bot.gate.onboarding import Onboarding
+from bot.runtime.services import BotServices
 from core.models import AdminAuditLog, VerificationTrigger
 
 log = logging.getLogger(__name__)

@@ -1,16 +1,16 @@
 """The gate in groups: member joins (chat_member updates and new_chat_members messages) and
 messages from people who have not passed the check recently.
 
-Who wrote a message decides first (:mod:`bot.senders`): a person is checked; a "send as
+Who wrote a message decides first (:mod:`bot.gate.senders`): a person is checked; a "send as
 channel" identity is refused (its message deleted); anonymous admins, the group's linked
 channel, bots and Telegram's service accounts pass. Only user content is gated: service
 messages (pins, topics, boosts, video chats, ...) are never touched.
 
-Joiners are gated through :class:`bot.raids.RaidGuard`: one at a time as usual, a batch (many
+Joiners are gated through :class:`bot.gate.raids.RaidGuard`: one at a time as usual, a batch (many
 users in one ``new_chat_members`` message) concurrently with one combined prompt, and in a
 raid lockdown without prompts. A batch larger than ``GATE_RAID_CONCURRENCY`` runs after the
 update is answered (webhook mode must answer Telegram in time), tracked by the runtime's
-:class:`bot.inflight.InFlight` so that shutdown waits for it.
+:class:`bot.runtime.inflight.InFlight` so that shutdown waits for it.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import logging
 from aiogram import Bot, Router
 from aiogram.types import ChatMemberUpdated, Message, User
 
-from bot.filters import HasNewMembers, InGroup
-from bot.gate import is_member
-from bot.inflight import InFlight
-from bot.senders import is_user_content, topic_id
-from bot.services import BotServices
+from bot.gate.checker import is_member
+from bot.gate.senders import is_user_content, topic_id
+from bot.routers.filters import HasNewMembers, InGroup
+from bot.runtime.inflight import InFlight
+from bot.runtime.services import BotServices
 from core.models import SERVICE_ACCOUNT_IDS, MemberEventType, SenderKind, VerificationTrigger
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Join requests (``chat_join_request``) to a gated group, and the "I joined" button of the
-private message that answers one (:mod:`bot.joinrequests`).
+private message that answers one (:mod:`bot.gate.join_requests`).
 
 A group that is not protected, or whose gate is off, is left alone: its requests are for its
 admins. The button's callback (``gpr:<group>``) is pressed in private; this router comes
@@ -11,9 +11,9 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, ChatJoinRequest
 
-from bot.filters import InGroup
-from bot.joinrequests import RequestCallback
-from bot.services import BotServices
+from bot.gate.join_requests import RequestCallback
+from bot.routers.filters import InGroup
+from bot.runtime.services import BotServices
 
 
 async def on_join_request(request: ChatJoinRequest, bot: Bot, services: BotServices) -> None:

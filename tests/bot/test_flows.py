@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.gate import JoinedCallback
-from bot.repo import ConfigRepo
+from bot.gate.checker import JoinedCallback
+from bot.storage.config import ConfigRepo
 from core.db import create_engine, create_session_factory
 from core.migrate import run_migrations
 from core.models import ApiCallLog, VerificationLog
@@ -292,8 +292,8 @@ async def test_build_runtime_on_a_manual_clock_for_simulations(db_url: str, tmp_
     ManualClock; Telegram latency and the outgoing limits cost simulated time, not wall time."""
     from aiogram.types import Update
 
-    from bot.app import build_runtime
-    from bot.telegram import OutgoingLimiter
+    from bot.runtime.app import build_runtime
+    from bot.runtime.client import OutgoingLimiter
     from core.clock import ManualClock
     from core.sleep import clock_sleep
     from sandbox.fake_telegram import FakeTelegramSession

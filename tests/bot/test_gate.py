@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.cache import InMemoryMembershipCache
-from bot.gate import JoinedCallback, is_member
+from bot.gate.checker import JoinedCallback, is_member
+from bot.storage.membership import InMemoryMembershipCache
 from core.clock import ManualClock
 from core.settings import GateSettings
 from sandbox.fake_telegram import FakeTelegramSession
@@ -363,8 +363,8 @@ async def test_two_replicas_share_one_cache(harness: Harness) -> None:
     Redis implementation would do for several bot processes)."""
     from aiogram.types import Update
 
-    from bot.app import build_runtime
-    from bot.cache import MembershipCache
+    from bot.runtime.app import build_runtime
+    from bot.storage.membership import MembershipCache
 
     shared: MembershipCache = harness.services.cache
     other = await build_runtime(  # a second bot process: its own bot, the same writer

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.app import build_runtime
+from bot.runtime.app import build_runtime
 from core.clock import ManualClock
 from core.db import Base, create_engine
 from core.log_writer import LogWriter

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from aiogram.types import Update
 
-from bot.app import build_runtime
+from bot.runtime.app import build_runtime
 from core.clock import ManualClock
 from core.db import create_engine
 from core.migrate import run_migrations

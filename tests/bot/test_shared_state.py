@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from bot.app import build_runtime
-from bot.joinrequests import RequestCallback
-from bot.shared.client import SharedRedis
-from bot.telegram import OutgoingLimiter
+from bot.gate.join_requests import RequestCallback
+from bot.runtime.app import build_runtime
+from bot.runtime.client import OutgoingLimiter
+from bot.storage.shared.client import SharedRedis
 from core.clock import ManualClock
 from core.db import create_engine
 from core.settings import RedisSettings
@@ -240,14 +240,14 @@ async def test_reaction_totals_chain_across_replicas(pair: Pair) -> None:
 async def test_redis_killed_mid_run_falls_back_then_shares_again(
     sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.shared.client")
+    caplog.set_level(logging.WARNING, logger="bot.storage.shared.client")
     with TempRedis() as server:  # its own server: this one is killed
         async for pair in _pair(sqlite_url, tmp_path, server.url()):
             await _outage(pair.a, server, caplog)  # one replica is enough here
 
 
 async def _outage(bot: Harness, server: TempRedis, caplog: pytest.LogCaptureFixture) -> None:
-    client = bot.services.shared
+    client = bot.runtime.services.shared
     assert client is not None
     now = [0.0]
     client.timer = lambda: now[0]  # the circuit breaker on a timer moved by hand
@@ -273,7 +273,7 @@ async def _outage(bot: Harness, server: TempRedis, caplog: pytest.LogCaptureFixt
     assert client.up
     async with aioredis.Redis(port=server.port) as direct:
         assert await direct.exists(client.key("join", GROUP, 3100)) == 1
-    said = [r.getMessage() for r in caplog.records if r.name == "bot.shared.client"]
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.storage.shared.client"]
     where = f"127.0.0.1:{server.port}/0"
     assert len(said) == 2, said  # once when it went, once when it came back
     assert said[0].startswith(f"Redis at {where} unreachable (ConnectionError)")

@@ -20,9 +20,9 @@ from aiogram.types import (
     Message,
 )
 
-from bot.filters import InPrivate
-from bot.gate import _quietly
-from bot.services import BotServices
+from bot.gate.checker import _quietly
+from bot.routers.filters import InPrivate
+from bot.runtime.services import BotServices
 from core.erasure import collect, erase, erasure_key, forget_calls, to_json
 
 log = logging.getLogger(__name__)

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cache import MembershipCache
-from bot.gate import GateService
-from bot.joinrequests import JoinRequests
-from bot.raids import RaidGuard
-from bot.reactions import ReactionLog
-from bot.repo import ConfigRepo, GroupConfig
-from bot.shared.client import RedisDown, SharedRedis
-from bot.shared.joins import SharedJoins
-from bot.state import StateWriter
+from bot.gate.checker import GateService
+from bot.gate.join_requests import JoinRequests
+from bot.gate.raids import RaidGuard
+from bot.storage.config import ConfigRepo, GroupConfig
+from bot.storage.gate_state import StateWriter
+from bot.storage.membership import MembershipCache
+from bot.storage.reactions import ReactionLog
+from bot.storage.shared.client import RedisDown, SharedRedis
+from bot.storage.shared.joins import SharedJoins
 from core.clock import Clock
 from core.expiring import ExpiringMap
 from core.models import MemberEvent, MemberEventType
@@ -63,17 +63,17 @@ class BotServices:
     repo: ConfigRepo
     state: StateWriter
     gate: GateService
-    #: batches of joiners and raid lockdowns (:mod:`bot.raids`)
+    #: batches of joiners and raid lockdowns (:mod:`bot.gate.raids`)
     raids: RaidGuard = field(init=False, repr=False)
     #: (chat, user) joins seen within ``JOIN_DEDUP_S``
     _joins: ExpiringMap[tuple[int, int], bool] = field(init=False, repr=False)
     #: joins seen as a message, waiting for their chat_member twin (oldest first)
     _held: dict[tuple[int, int], _HeldJoin] = field(init=False, repr=False, default_factory=dict)
-    #: join requests the gate is waiting on (:mod:`bot.joinrequests`)
+    #: join requests the gate is waiting on (:mod:`bot.gate.join_requests`)
     join_requests: JoinRequests = field(init=False, repr=False)
-    #: reaction updates into ``reaction_events`` (:mod:`bot.reactions`)
+    #: reaction updates into ``reaction_events`` (:mod:`bot.storage.reactions`)
     reactions: ReactionLog = field(init=False, repr=False)
-    #: Redis, when ``REDIS_URL`` is set (:mod:`bot.shared`); ``None``: all in-process
+    #: Redis, when ``REDIS_URL`` is set (:mod:`bot.storage.shared`); ``None``: all in-process
     shared: SharedRedis | None = None
     #: the join claims and held joins in Redis (with ``shared``)
     shared_joins: SharedJoins | None = field(init=False, repr=False, default=None)
@@ -117,8 +117,8 @@ class BotServices:
         Telegram reports one join twice (a chat_member update and a new_chat_members message,
         in either order, possibly to two replicas), and the whole join path (member event,
         check, mute, prompt) runs for the first report only. With Redis the claim is shared
-        (:meth:`bot.shared.joins.SharedJoins.claim`); while it is down, this process's memory
-        decides. A leave or kick ends the join (:meth:`end_join`).
+        (:meth:`bot.storage.shared.joins.SharedJoins.claim`); while it is down, this process's
+        memory decides. A leave or kick ends the join (:meth:`end_join`).
 
         A first report ``from_message`` does not say which invite link the user came by: its
         row is held (up to ``JOIN_TWIN_WAIT_S``) for the ``chat_member`` twin that does, in the

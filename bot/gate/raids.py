@@ -4,13 +4,13 @@ above a threshold puts the group in a raid lockdown for a while.
 :meth:`RaidGuard.gate_joiners` is where every join the gate acts on ends up
 (:func:`bot.routers.gate.on_joined` and a ``new_chat_members`` batch):
 
-* one joiner, no lockdown: the gate as usual (:meth:`bot.gate.GateService.enforce`: check,
+* one joiner, no lockdown: the gate as usual (:meth:`bot.gate.checker.GateService.enforce`: check,
   mute, an individual prompt);
 * a batch (many users in one update): every joiner checked and muted concurrently, at most
   ``GATE_RAID_CONCURRENCY`` at a time (``restrictChatMember`` is not a send: only Telegram's
   general limits apply), then ONE combined prompt naming the muted ones
   (:func:`prompt_chunks`: at most ``MENTIONS_PER_PROMPT`` names and ``MAX_TEXT`` characters
-  a message), whose "I joined" button anyone it names may press (:data:`bot.gate.EVERYONE`);
+  a message), whose "I joined" button anyone it names may press (:data:`bot.gate.checker.EVERYONE`);
 * ``GATE_RAID_JOINS`` joins within ``GATE_RAID_WINDOW_S`` (:class:`JoinWindow`, a sliding
   window on the injected clock) start a raid lockdown of ``GATE_RAID_LOCKDOWN_S``, extended
   while joins keep that rate: joiners are checked and muted (``muted`` with detail
@@ -38,10 +38,10 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
 
 from bot import texts
-from bot.gate import EVERYONE, GROUPS_MAX, GateResult, GateService, prompt_keyboard
-from bot.repo import ChannelInfo, GroupConfig
-from bot.shared.client import RedisDown, SharedRedis
-from bot.shared.raids import SharedRaids
+from bot.gate.checker import EVERYONE, GROUPS_MAX, GateResult, GateService, prompt_keyboard
+from bot.storage.config import ChannelInfo, GroupConfig
+from bot.storage.shared.client import RedisDown, SharedRedis
+from bot.storage.shared.raids import SharedRaids
 from core.clock import Clock
 from core.expiring import ExpiringMap
 from core.models import GateEventType, VerificationTrigger
@@ -148,7 +148,7 @@ class RaidGuard:
         shared: SharedRedis | None = None,
     ) -> None:
         """``shared``: Redis, where every replica counts joins and keeps lockdowns
-        (:mod:`bot.shared.raids`); while it is down this process counts alone."""
+        (:mod:`bot.storage.shared.raids`); while it is down this process counts alone."""
         self.gate = gate
         self.settings = settings
         self.clock = clock

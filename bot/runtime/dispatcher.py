@@ -11,16 +11,16 @@ from aiogram import Dispatcher
 from aiogram.types import ErrorEvent
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cache import InMemoryMembershipCache, MembershipCache
-from bot.gate import GateService
-from bot.joinrequests import SweepMiddleware
-from bot.middlewares import RawLogMiddleware
-from bot.repo import ConfigRepo
+from bot.gate.checker import GateService
+from bot.gate.join_requests import SweepMiddleware
 from bot.routers import get_routers
-from bot.services import BotServices
-from bot.shared.cache import RedisMembershipCache
-from bot.shared.client import SharedRedis
-from bot.state import StateWriter
+from bot.runtime.middlewares import RawLogMiddleware
+from bot.runtime.services import BotServices
+from bot.storage.config import ConfigRepo
+from bot.storage.gate_state import StateWriter
+from bot.storage.membership import InMemoryMembershipCache, MembershipCache
+from bot.storage.shared.cache import RedisMembershipCache
+from bot.storage.shared.client import SharedRedis
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 
@@ -42,8 +42,8 @@ def build_services(
 ) -> BotServices:
     """The shared objects behind the handlers (also handy on their own in tests).
 
-    ``shared``: Redis for what replicas share (:mod:`bot.shared`): the membership cache (unless
-    ``cache`` is given), join memory, prompt throttle and raid counter."""
+    ``shared``: Redis for what replicas share (:mod:`bot.storage.shared`): the membership cache
+    (unless ``cache`` is given), join memory, prompt throttle and raid counter."""
     clock = clock or SystemClock()
     gate_settings = settings.gate
     if cache is None:  # (not `or`: an empty cache is falsy)

@@ -9,8 +9,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update
 
-from bot.senders import topic_id
-from bot.services import BotServices
+from bot.gate.senders import topic_id
+from bot.runtime.services import BotServices
 from core.content import StoredText
 from core.models import Message as MessageLog
 from core.models import SenderKind

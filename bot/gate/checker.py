@@ -30,8 +30,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot.cache import MembershipCache
-from bot.gate_actions import (
+from bot.gate.actions import (
     BAN_CHANNEL_SENDERS,
     EVERYONE,
     MUTED,
@@ -45,11 +44,12 @@ from bot.gate_actions import (
     prompt_keyboard,
     prompt_text,
 )
-from bot.repo import ChannelInfo, ConfigRepo, GroupConfig
-from bot.senders import needs_linked_chat, sender_kind
-from bot.shared.client import SharedRedis
-from bot.shared.throttle import Throttle
-from bot.state import StateWriter
+from bot.gate.senders import needs_linked_chat, sender_kind
+from bot.storage.config import ChannelInfo, ConfigRepo, GroupConfig
+from bot.storage.gate_state import StateWriter
+from bot.storage.membership import MembershipCache
+from bot.storage.shared.client import SharedRedis
+from bot.storage.shared.throttle import Throttle
 from core.clock import Clock, SystemClock
 from core.content import StoredText
 from core.expiring import ExpiringMap
@@ -111,8 +111,8 @@ class GateService(GateActions):
         shared: SharedRedis | None = None,
     ) -> None:
         """``timer`` measures a check's latency: wall time, or for a simulation on a
-        ManualClock :func:`bot.telegram.simulated_timer` (the played Telegram latency too).
-        ``shared``: Redis for the prompt throttle shared by replicas (:mod:`bot.shared`)."""
+        ManualClock :func:`bot.runtime.client.simulated_timer` (the played Telegram latency too).
+        ``shared``: Redis for the prompt throttle shared by replicas (:mod:`bot.storage.shared`)."""
         self.writer = writer
         self.timer = timer
         self.cache = cache
@@ -295,7 +295,7 @@ class GateService(GateActions):
             return None
 
     async def sender_kind(self, bot: Bot, message: Message) -> SenderKind:
-        """Who wrote a group message (:func:`bot.senders.sender_kind`); asks for the group's
+        """Who wrote a group message (:func:`bot.gate.senders.sender_kind`); asks for the group's
         linked channel only when a channel identity other than the group's own speaks."""
         linked = None
         if needs_linked_chat(message):

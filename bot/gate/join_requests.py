@@ -14,7 +14,7 @@ Every step is a ``gate_events`` row: ``join_request``, ``clicked``, ``approved``
 Pending requests are kept in memory, per process, on the injected clock (a ManualClock drives
 them in tests); after a restart a request nobody tracks stays pending for the admins, and its
 "I joined" button still works (the press does not need the request to be tracked). With Redis
-(``REDIS_URL``) they are kept there instead, for every replica (:mod:`bot.shared.requests`):
+(``REDIS_URL``) they are kept there instead, for every replica (:mod:`bot.storage.shared.requests`):
 the press on any replica takes the request, and one replica's sweep declines it when it is
 due; a request that arrives while Redis is unreachable stays in its replica's memory.
 """
@@ -35,10 +35,10 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ChatJoinRequest, TelegramObject
 
 from bot import texts
-from bot.gate import GateService, _classify, _quietly, prompt_keyboard
-from bot.repo import ChannelInfo, GroupConfig
-from bot.shared.client import RedisDown, SharedRedis
-from bot.shared.requests import SharedRequests
+from bot.gate.checker import GateService, _classify, _quietly, prompt_keyboard
+from bot.storage.config import ChannelInfo, GroupConfig
+from bot.storage.shared.client import RedisDown, SharedRedis
+from bot.storage.shared.requests import SharedRequests
 from core.clock import Clock
 from core.models import GateEventType, VerificationTrigger
 

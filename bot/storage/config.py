@@ -7,7 +7,7 @@
   the database is unreachable a stale entry keeps serving.
 
 The gate's own writes (``user_restrictions`` and ``users``) go through
-:class:`bot.state.StateWriter`.
+:class:`bot.storage.gate_state.StateWriter`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.migration import move_group
+from bot.storage.migration import move_group
 from core.db import write_turn
 from core.expiring import ExpiringMap
 from core.models import (

@@ -1,7 +1,7 @@
 """What the gate does: mute, delete, prompt, release, refuse a channel identity, keep a
 blocked user out; and the Telegram-facing parts it needs (permissions, the "I joined" button,
-the prompt, quiet calls). :class:`GateActions` is a base of :class:`bot.gate.GateService`, which
-brings the checks, the caches and the gate-event writer these actions use.
+the prompt, quiet calls). :class:`GateActions` is a base of :class:`bot.gate.checker.GateService`,
+which brings the checks, the caches and the gate-event writer these actions use.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot import texts
-from bot.repo import ChannelInfo, GroupConfig
+from bot.storage.config import ChannelInfo, GroupConfig
 from core.models import (
     ErrorType,
     GateEventType,
@@ -29,13 +29,13 @@ from core.models import (
 from core.models import Message as MessageLog
 
 if TYPE_CHECKING:
-    from bot.state import StateWriter
+    from bot.storage.gate_state import StateWriter
     from core.clock import Clock
     from core.content import StoredText
     from core.log_writer import LogWriter
     from core.settings import GateSettings
 
-log = logging.getLogger("bot.gate")
+log = logging.getLogger(__name__)
 
 #: ``protected_groups.settings`` key: also ``banChatSenderChat`` a "send as channel" identity.
 BAN_CHANNEL_SENDERS = "ban_channel_senders"
@@ -115,7 +115,7 @@ class GateCounters:
 
 
 class GateActions:
-    """The gate's actions (a base of :class:`bot.gate.GateService`, which provides what is
+    """The gate's actions (a base of :class:`bot.gate.checker.GateService`, which provides what is
     declared here)."""
 
     if TYPE_CHECKING:
@@ -158,7 +158,7 @@ class GateActions:
         (in forum topic ``thread_id`` when the triggering message was written in one).
 
         No prompt follows a mute that failed; none at all with ``prompt=False`` (a raid's
-        joiners: :mod:`bot.raids` prompts them together). ``extra`` goes into the events'
+        joiners: :mod:`bot.gate.raids` prompts them together). ``extra`` goes into the events'
         detail. Returns the check's result, or ``None`` when the user bypassed the check.
         """
         if user.id in config.blocklist and not await self.is_admin(bot, config.group_id, user.id):
@@ -369,7 +369,9 @@ def prompt_keyboard(
 
 
 def _classify(exc: BaseException) -> ErrorType:
-    from bot.telegram import classify_error  # the one mapping of aiogram errors (lazy: cold path)
+    from bot.runtime.client import (
+        classify_error,  # the one mapping of aiogram errors (lazy: cold path)
+    )
 
     kind = classify_error(exc)
     if kind is not None:
