@@ -35,7 +35,7 @@ async def on_channel_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
         configs = [await services.group_config(group_id) for group_id in groups]
         results = await asyncio.gather(
             *(
-                services.gate.enforce(bot, config, user, VerificationTrigger.CHANNEL_LEAVE)
+                services.actions.enforce(bot, config, user, VerificationTrigger.CHANNEL_LEAVE)
                 for config in configs
                 if config is not None and config.active
             ),

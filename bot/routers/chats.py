@@ -17,7 +17,7 @@ from aiogram.enums import ChatMemberStatus
 from aiogram.filters import BaseFilter
 from aiogram.types import ChatMember, ChatMemberUpdated, Message
 
-from bot.gate.checker import _quietly
+from bot.gate.calls import quietly
 from bot.gate.onboarding import GROUP_GATE_RIGHTS, RIGHT_WORDS
 from bot.runtime.services import BotServices
 from bot.storage.private_chats import note_private_chat
@@ -76,9 +76,9 @@ async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
         lost = [
             m for m in missing_group_rights(now_rights) if m not in missing_group_rights(before)
         ]
-        services.gate.forget_admins(chat.id)
+        services.checker.forget_admins(chat.id)
         if lost and now_rights["status"] not in ("left", "kicked"):
-            await _quietly(
+            await quietly(
                 bot.send_message(
                     chat.id,
                     "I can no longer "
@@ -90,7 +90,7 @@ async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
             )
     elif chat.type == "channel" and before["is_admin"] and not now_rights["is_admin"]:
         for group_id in await services.groups_for_channel(chat.id):
-            await _quietly(
+            await quietly(
                 bot.send_message(
                     group_id,
                     f"I am no longer an administrator of the linked channel {chat.title or chat.id}"

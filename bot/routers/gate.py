@@ -117,7 +117,7 @@ async def on_group_message(
     if not is_user_content(message):
         return  # service messages are never gated
     if sender_kind is None:
-        sender_kind = await services.gate.sender_kind(bot, message)
+        sender_kind = await services.checker.sender_kind(bot, message)
     if sender_kind is not SenderKind.USER and sender_kind is not SenderKind.CHANNEL:
         return  # anonymous admins, the linked channel, bots, service accounts
     config = await services.group_config(message.chat.id)
@@ -125,12 +125,12 @@ async def on_group_message(
         return
     await services.raids.expire(bot, config.group_id)  # a raid lockdown ends on its next event
     if sender_kind is SenderKind.CHANNEL:
-        await services.gate.refuse_channel(bot, config, message)
+        await services.actions.refuse_channel(bot, config, message)
         return
     user = message.from_user
     if user is None:
         return
-    await services.gate.enforce(
+    await services.actions.enforce(
         bot,
         config,
         user,

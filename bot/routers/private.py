@@ -8,7 +8,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
 from bot import texts
-from bot.gate.checker import _quietly
+from bot.gate.calls import quietly
 from bot.routers import privacy
 from bot.routers.commands import onboarding_of
 from bot.routers.filters import CommandLike, InPrivate
@@ -26,19 +26,19 @@ async def cmd_start(message: Message, bot: Bot, services: BotServices) -> None:
         await note_private_chat(services.sessions, user.id, blocked=False, now=services.clock.now())
     onboarding = await onboarding_of(bot)
     steps = onboarding.steps() if onboarding is not None else texts.STEPS_WITHOUT_LINKS
-    await _quietly(message.answer(texts.START + steps), "sendMessage")
+    await quietly(message.answer(texts.START + steps), "sendMessage")
 
 
 async def cmd_help(message: Message) -> None:
-    await _quietly(message.answer(texts.HELP), "sendMessage")
+    await quietly(message.answer(texts.HELP), "sendMessage")
 
 
 async def cmd_group_only(message: Message) -> None:
-    await _quietly(message.answer(texts.GROUP_ONLY), "sendMessage")
+    await quietly(message.answer(texts.GROUP_ONLY), "sendMessage")
 
 
 async def on_unknown_command(message: Message) -> None:
-    await _quietly(message.answer("Unknown command.\n\n" + texts.HELP), "sendMessage")
+    await quietly(message.answer("Unknown command.\n\n" + texts.HELP), "sendMessage")
 
 
 def create_router() -> Router:

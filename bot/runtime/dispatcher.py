@@ -11,7 +11,8 @@ from aiogram import Dispatcher
 from aiogram.types import ErrorEvent
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.gate.checker import GateService
+from bot.gate.actions import GateActions
+from bot.gate.checker import GateChecker
 from bot.gate.join_requests import SweepMiddleware
 from bot.routers import get_routers
 from bot.runtime.middlewares import RawLogMiddleware
@@ -56,16 +57,16 @@ def build_services(
         clock=clock,
         upsert_interval_s=gate_settings.user_upsert_interval_s,
     )
-    gate = GateService(
+    checker = GateChecker(
         writer=writer,
         cache=cache,
         repo=repo,
-        state=state,
-        settings=gate_settings,
         clock=clock,
         admin_ttl_s=gate_settings.admin_cache_ttl_s,
         timer=timer,
-        shared=shared,
+    )
+    actions = GateActions(
+        checker, writer=writer, state=state, settings=gate_settings, clock=clock, shared=shared
     )
     return BotServices(
         settings=settings,
@@ -75,7 +76,8 @@ def build_services(
         cache=cache,
         repo=repo,
         state=state,
-        gate=gate,
+        checker=checker,
+        actions=actions,
         shared=shared,
     )
 
@@ -105,7 +107,8 @@ def create_dispatcher(
     """A Dispatcher with every router, the raw-log middleware and an error handler.
 
     The shared objects are one Dispatcher keyword argument: handlers receive ``services``
-    (:class:`BotServices`: settings, writer, gate, repo, state writer, clock).
+    (:class:`BotServices`: settings, writer, the gate's checker and actions, repo, state
+    writer, clock).
     ``dp["services"]`` gives them back (drain them before reading the database).
     """
     services = build_services(

@@ -38,10 +38,10 @@ class RawLogMiddleware(BaseMiddleware):
         self.text = StoredText.from_settings(services.settings.gate)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        gate = self.services.gate
+        checker = self.services.checker
         bot = data.get("bot")
-        if gate.bot is None:
-            gate.bot = bot
+        if checker.bot is None:
+            checker.bot = bot
         try:
             if self.services.joins_due():  # joins whose chat_member twin is overdue
                 await self.services.settle_joins()
@@ -50,7 +50,7 @@ class RawLogMiddleware(BaseMiddleware):
                 self.state.seen_user(user)
             message = event.message if isinstance(event, Update) else None
             if message is not None and message.chat.type in GROUP_TYPES and bot is not None:
-                kind = await gate.sender_kind(bot, message)
+                kind = await checker.sender_kind(bot, message)
                 data["sender_kind"] = kind
                 self.log_message(message, kind)
         except Exception:

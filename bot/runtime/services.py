@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.gate.checker import GateService
+from bot.gate.actions import GateActions
+from bot.gate.checker import GateChecker
 from bot.gate.join_requests import JoinRequests
 from bot.gate.raids import RaidGuard
 from bot.storage.config import ConfigRepo, GroupConfig
@@ -62,7 +63,10 @@ class BotServices:
     cache: MembershipCache
     repo: ConfigRepo
     state: StateWriter
-    gate: GateService
+    #: membership checks, and who skips them
+    checker: GateChecker
+    #: what the gate does on the checks' answers (mute, prompt, lift, refuse)
+    actions: GateActions
     #: batches of joiners and raid lockdowns (:mod:`bot.gate.raids`)
     raids: RaidGuard = field(init=False, repr=False)
     #: (chat, user) joins seen within ``JOIN_DEDUP_S``
@@ -79,10 +83,10 @@ class BotServices:
     shared_joins: SharedJoins | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
-        self.raids = RaidGuard(self.gate, self.settings.gate, self.clock, self.shared)
+        self.raids = RaidGuard(self.actions, self.settings.gate, self.clock, self.shared)
         self._joins = ExpiringMap(self.clock.monotonic, JOIN_DEDUP_S, max_entries=JOINS_MAX)
         self.join_requests = JoinRequests(
-            self.gate,
+            self.actions,
             self.group_config,
             self.clock,
             timeout_s=self.settings.gate.join_request_timeout_s,

@@ -28,7 +28,7 @@ from typing import Any
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.gate.checker import JoinedCallback
+from bot.gate.actions import JoinedCallback
 from bot.runtime.app import BotRuntime, build_runtime
 from bot.runtime.client import simulated_timer
 from bot.storage.membership import InMemoryMembershipCache

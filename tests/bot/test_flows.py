@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.gate.checker import JoinedCallback
+from bot.gate.actions import JoinedCallback
 from bot.storage.config import ConfigRepo
 from core.db import create_engine, create_session_factory
 from core.migrate import run_migrations
@@ -190,7 +190,7 @@ async def test_injected_faults_never_crash_and_are_classified(
     world.faults = FaultPlan()
     h.services.cache.__init__(h.settings.gate, clock=h.services.clock)  # type: ignore[misc]
     world.fail_next("getChatMember", "chat_not_found")
-    result = await h.services.gate.check(users[1], GROUP, "message", bot=h.bot)
+    result = await h.services.checker.check(users[1], GROUP, "message", bot=h.bot)
     assert result.status.value == "error" and result.error_type is not None
     assert result.error_type.value == "ChatNotFound"
 

@@ -96,7 +96,7 @@ async def test_hash_mode_keeps_no_text_in_the_spool_nor_the_database(
         ]
         for update in updates:
             await runtime.dp.feed_update(runtime.bot, Update.model_validate(update))
-        assert runtime.services.gate.counters.prompts == 1
+        assert runtime.services.checker.counters.prompts == 1
         await runtime.services.drain()
     finally:
         await runtime.close()

@@ -63,7 +63,7 @@ async def _alice_everywhere(h: Harness) -> None:
 
 
 def _joined() -> str:
-    from bot.gate.checker import JoinedCallback
+    from bot.gate.actions import JoinedCallback
 
     return JoinedCallback(user_id=ALICE).pack()
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot import texts
-from bot.gate.checker import EVERYONE, JoinedCallback
+from bot.gate.actions import EVERYONE, JoinedCallback
 from bot.gate.raids import MAX_TEXT, MENTIONS_PER_PROMPT, JoinWindow, prompt_chunks
 from bot.runtime.inflight import InFlight
 from core.clock import ManualClock

@@ -109,14 +109,14 @@ async def test_one_replica_asks_telegram_and_the_other_answers_from_the_shared_c
     pair: Pair,
 ) -> None:
     await pair.a.protect()
-    first = await pair.a.services.gate.check(ALICE, GROUP, "message", bot=pair.a.bot)
-    second = await pair.b.services.gate.check(ALICE, GROUP, "message", bot=pair.b.bot)
+    first = await pair.a.services.checker.check(ALICE, GROUP, "message", bot=pair.a.bot)
+    second = await pair.b.services.checker.check(ALICE, GROUP, "message", bot=pair.b.bot)
     assert (first.failed, first.cached) == (True, False)
     assert (second.failed, second.cached) == (True, True)
     assert [c.id for c in second.missing] == [CH_NEWS, CH_DEALS]
     assert pair.calls("getChatMember", user_id=ALICE) == 2  # one per channel, by replica a
     await pair.b.services.cache.invalidate_user(ALICE)
-    third = await pair.a.services.gate.check(ALICE, GROUP, "message", bot=pair.a.bot)
+    third = await pair.a.services.checker.check(ALICE, GROUP, "message", bot=pair.a.bot)
     assert third.cached is False  # forgotten for every replica (a's own copy too)
     assert pair.calls("getChatMember", user_id=ALICE) == 4
 

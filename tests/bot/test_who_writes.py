@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import texts
-from bot.gate.checker import BAN_CHANNEL_SENDERS, JoinedCallback
+from bot.gate.actions import BAN_CHANNEL_SENDERS, JoinedCallback
 from bot.runtime.services import JOIN_TWIN_WAIT_S
 from core.models import ProtectedGroup
 from sandbox.fake_telegram.protocol import CHANNEL_BOT_ID, GROUP_ANONYMOUS_BOT_ID, TELEGRAM_ID
