@@ -364,7 +364,7 @@ async def cmd_settings(
     if not await authorized(message, bot, services, "settings"):
         return
     if setting is None:
-        config = await services.group_config(message.chat.id)
+        config = await services.repo.group_config(message.chat.id)
         await reply(message, _listing(config) + "\n" + texts.USAGE_SETTINGS)
         return
     value = setting.words[args[1]]

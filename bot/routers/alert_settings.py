@@ -59,7 +59,7 @@ async def cmd_alerts(
         return
     if not await authorized(message, bot, services, "alerts"):
         return
-    config = await services.group_config(message.chat.id)
+    config = await services.repo.group_config(message.chat.id)
     if config is None:
         await reply(message, "This group is not protected yet: /protect @channel first.")
         return

@@ -44,7 +44,7 @@ async def on_joined(
     def clicked(result: str, **detail: Any) -> None:
         actions.event(group_id, user.id, GateEventType.CLICKED, {"result": result, **detail})
 
-    config = await services.group_config(group_id)
+    config = await services.repo.group_config(group_id)
     if config is None or not config.active:  # unprotected or switched off meanwhile
         clicked("not_protected")
         await _answer(query, texts.CALLBACK_NOT_PROTECTED, alert=True)

@@ -19,20 +19,20 @@ log = logging.getLogger(__name__)
 
 async def on_channel_member(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
     channel_id = update.chat.id
-    groups = await services.groups_for_channel(channel_id)
+    groups = await services.repo.linked_groups(channel_id)
     if not groups:
         return  # not a channel any protected group links
     user = update.new_chat_member.user
     was, now = is_member(update.old_chat_member), is_member(update.new_chat_member)
     if not was and now:
-        services.member_event(channel_id, user.id, MemberEventType.JOIN)
+        services.joins.member_event(channel_id, user.id, MemberEventType.JOIN)
         await services.cache.set(user.id, channel_id, True)
     elif was and not now:
         kicked = update.new_chat_member.status == "kicked"
         event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
-        services.member_event(channel_id, user.id, event)
+        services.joins.member_event(channel_id, user.id, event)
         await services.cache.invalidate(user.id, channel_id)
-        configs = [await services.group_config(group_id) for group_id in groups]
+        configs = [await services.repo.group_config(group_id) for group_id in groups]
         results = await asyncio.gather(
             *(
                 services.actions.enforce(bot, config, user, VerificationTrigger.CHANNEL_LEAVE)

@@ -70,7 +70,7 @@ async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
     services.writer.put(BotRight, chat_id=chat.id, timestamp=services.clock.now(), **now_rights)
     before = rights_of(update.old_chat_member)
     if chat.type in ("group", "supergroup"):
-        config = await services.group_config(chat.id)
+        config = await services.repo.group_config(chat.id)
         if config is None:
             return
         lost = [
@@ -89,7 +89,7 @@ async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
                 "sendMessage",
             )
     elif chat.type == "channel" and before["is_admin"] and not now_rights["is_admin"]:
-        for group_id in await services.groups_for_channel(chat.id):
+        for group_id in await services.repo.linked_groups(chat.id):
             await quietly(
                 bot.send_message(
                     group_id,

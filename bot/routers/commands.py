@@ -55,7 +55,7 @@ async def authorized(message: Message, bot: Bot, services: BotServices, action: 
         # a channel writing in the group (its linked channel, or "send as channel"): no
         # command of ours, and the gate's rule for channel identities applies to the message
         audit(services, message, action, changes={"refused": "channel_sender"}, success=False)
-        config = await services.group_config(chat.id)
+        config = await services.repo.group_config(chat.id)
         if config is not None and config.active and not message.is_automatic_forward:
             await services.actions.refuse_channel(bot, config, message)
         return False
@@ -72,7 +72,7 @@ async def authorized(message: Message, bot: Bot, services: BotServices, action: 
         return True
     audit(services, message, action, changes={"refused": "not_admin"}, success=False)
     # a non-admin's command is still a message: the gate applies to it
-    config = await services.group_config(chat.id)
+    config = await services.repo.group_config(chat.id)
     if config is not None and config.active:
         result = await services.actions.enforce(
             bot, config, user, VerificationTrigger.MESSAGE, message_id=message.message_id

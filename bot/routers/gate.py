@@ -43,7 +43,7 @@ async def on_joined(
     on failure one mute and one prompt). Bots are recorded and never gated."""
     if not await _admit(services, chat_id, user, invite_link_name, via_join_request):
         return
-    config = await services.group_config(chat_id)
+    config = await services.repo.group_config(chat_id)
     if config is not None and config.active:
         await services.raids.gate_joiners(bot, config, [user])
 
@@ -60,22 +60,23 @@ async def _admit(
     """Record a join (once, however many times Telegram reports it); whether to gate it.
 
     A ``new_chat_members`` message (``from_message``) does not say which invite link the user
-    came by; its row is held for the ``chat_member`` twin that does (:meth:`BotServices.note_join`).
+    came by; its row is held for the ``chat_member`` twin that does
+    (:meth:`bot.gate.joins.JoinTracker.note`).
     """
     services.state.seen_user(user)
-    if not await services.note_join(
+    if not await services.joins.note(
         chat_id, user.id, from_message=from_message, is_bot=user.is_bot
     ):
         if not from_message:  # the twin of a join first seen as a message
-            await services.complete_join(
+            await services.joins.complete(
                 chat_id,
                 user.id,
                 invite_link_name=invite_link_name,
                 via_join_request=via_join_request,
             )
         return False  # the same join reported a second time: gated once
-    if not from_message:  # (a message's row is held for its twin: note_join)
-        services.member_event(
+    if not from_message:  # (a message's row is held for its twin: joins.note)
+        services.joins.member_event(
             chat_id,
             user.id,
             MemberEventType.JOIN,
@@ -97,7 +98,7 @@ async def on_new_members(
     ]
     if not joiners:
         return
-    config = await services.group_config(chat_id)
+    config = await services.repo.group_config(chat_id)
     if config is None or not config.active:
         return
     work = services.raids.gate_joiners(bot, config, joiners)
@@ -120,7 +121,7 @@ async def on_group_message(
         sender_kind = await services.checker.sender_kind(bot, message)
     if sender_kind is not SenderKind.USER and sender_kind is not SenderKind.CHANNEL:
         return  # anonymous admins, the linked channel, bots, service accounts
-    config = await services.group_config(message.chat.id)
+    config = await services.repo.group_config(message.chat.id)
     if config is None or not config.active:
         return
     await services.raids.expire(bot, config.group_id)  # a raid lockdown ends on its next event
@@ -159,7 +160,7 @@ async def on_group_member(update: ChatMemberUpdated, bot: Bot, services: BotServ
     elif was and not now:
         kicked = update.new_chat_member.status == "kicked"
         event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
-        await services.end_join(chat_id, user.id, event, is_bot=user.is_bot)
+        await services.joins.end(chat_id, user.id, event, is_bot=user.is_bot)
 
 
 def create_router() -> Router:

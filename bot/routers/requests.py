@@ -17,7 +17,7 @@ from bot.runtime.services import BotServices
 
 
 async def on_join_request(request: ChatJoinRequest, bot: Bot, services: BotServices) -> None:
-    config = await services.group_config(request.chat.id)
+    config = await services.repo.group_config(request.chat.id)
     if config is None or not config.active:
         return  # leave it to the group's admins
     await services.join_requests.handle(bot, config, request)
@@ -27,7 +27,7 @@ async def on_request_joined(
     query: CallbackQuery, callback_data: RequestCallback, bot: Bot, services: BotServices
 ) -> None:
     group_id = callback_data.group_id
-    config = await services.group_config(group_id)
+    config = await services.repo.group_config(group_id)
     await services.join_requests.pressed(bot, config, query, group_id)
 
 

@@ -139,7 +139,7 @@ class BotRuntime:
                     await task
         if not await self.inflight.idle(state_timeout_s or HANDLERS_TIMEOUT_S):
             log.warning("%d updates still being handled at shutdown", self.inflight.count)
-        await self.services.settle_joins(everything=True)  # before the writer closes
+        await self.services.joins.settle(everything=True)  # before the writer closes
         state = self.services.state
         try:
             await (state.close() if state_timeout_s is None else state.close(state_timeout_s))
@@ -161,7 +161,7 @@ async def _housekeeping(services: BotServices, bot: Bot) -> None:
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_S)
         try:
-            await services.settle_joins()
+            await services.joins.settle()
         except Exception as exc:
             log.warning("settling held joins failed: %s", type(exc).__name__)
         try:

@@ -13,13 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.gate.actions import GateActions
 from bot.gate.checker import GateChecker
-from bot.gate.join_requests import SweepMiddleware
+from bot.gate.join_requests import JoinRequests, SweepMiddleware
+from bot.gate.joins import JoinTracker
+from bot.gate.raids import RaidGuard
 from bot.routers import get_routers
 from bot.runtime.middlewares import RawLogMiddleware
 from bot.runtime.services import BotServices
 from bot.storage.config import ConfigRepo
 from bot.storage.gate_state import StateWriter
 from bot.storage.membership import InMemoryMembershipCache, MembershipCache
+from bot.storage.reactions import ReactionLog
 from bot.storage.shared.cache import RedisMembershipCache
 from bot.storage.shared.client import SharedRedis
 from core.clock import Clock, SystemClock
@@ -78,6 +81,16 @@ def build_services(
         state=state,
         checker=checker,
         actions=actions,
+        joins=JoinTracker(writer, clock, shared),
+        raids=RaidGuard(actions, gate_settings, clock, shared),
+        join_requests=JoinRequests(
+            actions,
+            repo.group_config,
+            clock,
+            timeout_s=gate_settings.join_request_timeout_s,
+            shared=shared,
+        ),
+        reactions=ReactionLog(writer, clock, shared=shared),
         shared=shared,
     )
 

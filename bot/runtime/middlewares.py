@@ -43,8 +43,8 @@ class RawLogMiddleware(BaseMiddleware):
         if checker.bot is None:
             checker.bot = bot
         try:
-            if self.services.joins_due():  # joins whose chat_member twin is overdue
-                await self.services.settle_joins()
+            if self.services.joins.due():  # joins whose chat_member twin is overdue
+                await self.services.joins.settle()
             user = data.get("event_from_user")
             if user is not None:
                 self.state.seen_user(user)

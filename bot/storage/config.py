@@ -141,6 +141,23 @@ class ConfigRepo:
         )
         return value
 
+    async def group_config(self, group_id: int) -> GroupConfig | None:
+        """The group's gate config; ``None`` when unprotected or unknown (database down and
+        nothing cached: the gate then lets everyone through rather than stall)."""
+        try:
+            return await self.group(group_id)
+        except Exception as exc:
+            log.warning("no config for group %s: %s", group_id, type(exc).__name__)
+            return None
+
+    async def linked_groups(self, channel_id: int) -> tuple[int, ...]:
+        """The protected groups that link ``channel_id``; none when the database cannot say."""
+        try:
+            return await self.groups_for_channel(channel_id)
+        except Exception as exc:
+            log.warning("no links for channel %s: %s", channel_id, type(exc).__name__)
+            return ()
+
     def invalidate(self, group_id: int | None = None) -> None:
         """Drop cached configuration (one group, or everything) after a change."""
         if group_id is None:

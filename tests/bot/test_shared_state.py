@@ -146,7 +146,7 @@ async def test_a_join_reported_to_two_replicas_is_handled_once(pair: Pair) -> No
         (ERIN, "spring"),  # written by b, the twin, with the link a could not know
     ]
     assert len(pair.a.sent_to(GROUP)) == 2  # one prompt each
-    assert await pair.a.services.settle_joins(everything=True) == 0  # b took ERIN's row
+    assert await pair.a.services.joins.settle(everything=True) == 0  # b took ERIN's row
 
     client = pair.a.services.shared
     assert client is not None

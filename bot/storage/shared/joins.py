@@ -6,7 +6,7 @@ message), in either order, possibly to two replicas. :meth:`SharedJoins.claim` i
 and runs the join path (member event, check, mute, prompt); the other only extends the window.
 
 A join first seen as a message waits for its ``chat_member`` twin, the only report that names
-the invite link (:data:`bot.runtime.services.JOIN_TWIN_WAIT_S`). The waiting row is kept both in the
+the invite link (:data:`bot.gate.joins.JOIN_TWIN_WAIT_S`). The waiting row is kept both in the
 holding replica's memory (to know when it is due) and in Redis, ``held:<chat>:<user>`` =
 ``<timestamp>|<is_bot>``. Whoever takes it from Redis first (``GETDEL``, atomic) writes it:
 the twin, on any replica, with the link's name; or the holding replica when the twin is
