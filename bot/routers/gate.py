@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, Router
+from aiogram.enums import ChatMemberStatus
+from aiogram.filters import JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated, Message, User
 
-from bot.gate.checker import is_member
 from bot.gate.senders import is_user_content, topic_id
 from bot.routers.filters import HasNewMembers, InGroup
 from bot.runtime.inflight import InFlight
@@ -141,26 +142,34 @@ async def on_group_message(
     )
 
 
-async def on_group_member(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
+async def on_group_join(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
+    """A ``chat_member`` update that makes a non-member a member (aiogram's
+    ``JOIN_TRANSITION``: left, kicked or restricted outside the group, to creator, administrator,
+    member or restricted inside it)."""
     user = update.new_chat_member.user
     if user.id == bot.id:
         return
-    was, now = is_member(update.old_chat_member), is_member(update.new_chat_member)
-    chat_id = update.chat.id
-    if not was and now:
-        link = update.invite_link
-        await on_joined(
-            bot,
-            services,
-            chat_id,
-            user,
-            invite_link_name=link.name if link is not None else None,
-            via_join_request=bool(update.via_join_request),
-        )
-    elif was and not now:
-        kicked = update.new_chat_member.status == "kicked"
-        event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
-        await services.joins.end(chat_id, user.id, event, is_bot=user.is_bot)
+    link = update.invite_link
+    await on_joined(
+        bot,
+        services,
+        update.chat.id,
+        user,
+        invite_link_name=link.name if link is not None else None,
+        via_join_request=bool(update.via_join_request),
+    )
+
+
+async def on_group_leave(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
+    """A ``chat_member`` update that makes a member a non-member (``LEAVE_TRANSITION``); a kick
+    when they end up ``kicked``. Changes within membership (a promotion, a restriction that
+    keeps them in) match neither transition and are not handled."""
+    user = update.new_chat_member.user
+    if user.id == bot.id:
+        return
+    kicked = update.new_chat_member.status == ChatMemberStatus.KICKED
+    event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
+    await services.joins.end(update.chat.id, user.id, event, is_bot=user.is_bot)
 
 
 def create_router() -> Router:
@@ -168,5 +177,8 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(on_new_members, InGroup(), HasNewMembers())
     router.message.register(on_group_message, InGroup())
-    router.chat_member.register(on_group_member, InGroup())
+    router.chat_member.register(on_group_join, InGroup(), ChatMemberUpdatedFilter(JOIN_TRANSITION))
+    router.chat_member.register(
+        on_group_leave, InGroup(), ChatMemberUpdatedFilter(LEAVE_TRANSITION)
+    )
     return router
