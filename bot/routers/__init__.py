@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from bot.routers import admin, callbacks, channels, chats, gate, private, reactions, requests
+
 
 def get_routers() -> list[Router]:
     """Fresh routers (a router joins one Dispatcher only), ordered for the hot path.
@@ -20,7 +22,5 @@ def get_routers() -> list[Router]:
     Registering their handlers is also what puts their update types into
     ``resolve_used_update_types()`` (Telegram sends them only when asked).
     """
-    from bot.routers import admin, callbacks, channels, chats, gate, private, reactions, requests
-
     modules = (admin, gate, reactions, requests, private, callbacks, channels, chats)
     return [m.create_router() for m in modules]
