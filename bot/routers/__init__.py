@@ -1,4 +1,8 @@
-"""The bot's routers, one per module; :func:`get_routers` returns them in dispatch order."""
+"""The bot's routers, one per module; :func:`get_routers` returns them in dispatch order.
+
+Two modules here are not routers: :mod:`bot.routers.filters`, the filters the routers share,
+and :mod:`bot.routers.privacy`, the ``/mydata`` and ``/forgetme`` handlers that
+:mod:`bot.routers.private` registers."""
 
 from __future__ import annotations
 
