@@ -39,8 +39,8 @@ from aiogram.types import Message, Update
 from rich.console import Console
 
 from bench._common import run_on_database
-from bot.app import BotRuntime, build_runtime
-from bot.repo import ChannelInfo
+from bot.runtime.app import BotRuntime, build_runtime
+from bot.storage.config import ChannelInfo
 from core.db import create_engine
 from core.settings import (
     BotSettings,
@@ -64,7 +64,7 @@ CHUNK = 2000
 
 @dataclass
 class BotStack:
-    """The world and the bot runtime (:func:`bot.app.build_runtime`) running on it."""
+    """The world and the bot runtime (:func:`bot.runtime.app.build_runtime`) running on it."""
 
     world: FakeWorld
     runtime: BotRuntime
@@ -159,7 +159,7 @@ async def run(args: argparse.Namespace, url: str) -> float:
             for rnd in range(1, args.rounds + 1):
                 # interleaved chunks: both sides see the same share of a noisy machine
                 bare_s = full_s = 0.0
-                before = stack.services.gate.counters.cached
+                before = stack.services.checker.counters.cached
                 for chunk in chunks:
                     started = time.perf_counter()
                     await feed_all(bare, bare_bot, chunk)
@@ -170,7 +170,7 @@ async def run(args: argparse.Namespace, url: str) -> float:
                     full_s += time.perf_counter() - started
                 bare_rates.append(len(updates) / bare_s)
                 full_rates.append(len(updates) / full_s)
-                cached = stack.services.gate.counters.cached - before
+                cached = stack.services.checker.counters.cached - before
                 console.print(
                     f"round {rnd}: bare {bare_rates[-1]:,.0f}/s, full {full_rates[-1]:,.0f}/s "
                     f"(ratio {full_rates[-1] / bare_rates[-1]:.2f}; "

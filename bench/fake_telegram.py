@@ -16,7 +16,7 @@ from typing import Any
 
 from aiogram import Bot
 
-from bot.telegram import create_bot
+from bot.runtime.client import create_bot
 from core.clock import ManualClock
 from core.settings import BotSettings
 from sandbox.fake_telegram.server import FakeTelegramServer

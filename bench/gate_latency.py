@@ -1,7 +1,7 @@
 """Benchmark: gate check latency — cold over 3 channels vs 1, and cache hits.
 
 The fake Telegram world answers every call after ``--latency-ms`` (default 50 ms, real
-``asyncio.sleep`` in the in-process ``FakeTelegramSession``). ``GateService.check`` asks for
+``asyncio.sleep`` in the in-process ``FakeTelegramSession``). ``GateChecker.check`` asks for
 the missing channels concurrently (``asyncio.gather``), so a cold check over 3 channels should
 cost about one round trip, like a check over 1 channel.
 
@@ -47,7 +47,7 @@ async def run(args: argparse.Namespace, url: str) -> float:
     world = make_world(users)
     with tempfile.TemporaryDirectory() as tmp:
         async with bot_stack(url, world, Path(tmp)) as stack:
-            gate, bot = stack.services.gate, stack.bot
+            gate, bot = stack.services.checker, stack.bot
             # warm the config and admin caches (no Telegram latency yet)
             await gate.check(1000, GROUP, VerificationTrigger.JOIN, bot=bot)
             await gate.check(1000, GROUP_1CH, VerificationTrigger.JOIN, bot=bot)

@@ -5,7 +5,7 @@ chosen database) on an in-process ``FakeTelegramSession`` whose every call takes
 ``--latency-ms`` (real ``asyncio.sleep``, real clock). The group links 3 channels; the joiners
 are subscribed to none. One update carries all of them (``FakeWorld.new_members_update``), fed
 to ``Dispatcher.feed_update`` as the webhook would; the batch runs after the update is
-answered (:class:`bot.inflight.InFlight`), and the time is until that work is done, every
+answered (:class:`bot.runtime.inflight.InFlight`), and the time is until that work is done, every
 joiner muted and the prompts sent.
 
 Two runs on fresh stacks:

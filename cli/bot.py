@@ -34,8 +34,8 @@ def bot_cmd(
     A start-up failure (bad or refused token, Bot API or database unreachable, database not
     migrated, webhook URL refused) ends with one line saying what to do, and exit code 1.
     """
-    from bot.app import run_polling, run_webhook
-    from bot.startup import StartupError
+    from bot.runtime.app import run_polling, run_webhook
+    from bot.runtime.startup import StartupError
 
     settings = settings_of(ctx)
     logging.basicConfig(

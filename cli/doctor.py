@@ -1,6 +1,6 @@
 """`gatepulse doctor [--json]`: check a deployment end to end; exit 0 only when all pass.
 
-The checks are :func:`bot.doctor.diagnose`'s; this module prints them (a table, or JSON for
+The checks are :func:`bot.runtime.doctor.diagnose`'s; this module prints them (a table, or JSON for
 scripts) and sets the exit code.
 """
 
@@ -30,7 +30,7 @@ def doctor_cmd(
 ) -> None:
     """Check the database, the token, the Bot API, the webhook, the bot's rights in every
     protected group and linked channel, Redis and the dashboard's read-only role."""
-    from bot.doctor import diagnose, healthy
+    from bot.runtime.doctor import diagnose, healthy
 
     checks = asyncio.run(diagnose(settings_of(ctx), timeout_s=timeout))
     ok = healthy(checks)

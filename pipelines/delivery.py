@@ -132,7 +132,7 @@ def _groups_concerned(state: DeliveryState) -> list[int]:
 async def _administrators(bot: Bot, group_id: int) -> list[int]:
     """The group's human administrators; none when Telegram will not say (the owner, known
     from ``protected_groups``, still gets the alert)."""
-    from bot.telegram import classify_error
+    from bot.runtime.client import classify_error
 
     try:
         members = await bot.get_chat_administrators(group_id)
@@ -148,7 +148,7 @@ async def send_due(
 ) -> list[tuple[int, int, bool, str | None, int | None]]:
     """Send every due (alert, recipient); returns the attempts as
     ``(alert_id, recipient, ok, error_type, telegram_message_id)``."""
-    from bot.telegram import classify_error
+    from bot.runtime.client import classify_error
 
     admins = {}
     for group_id in _groups_concerned(state):

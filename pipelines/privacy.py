@@ -175,7 +175,7 @@ def outcome_of(digest_id: int, exc: BaseException | None) -> EditOutcome:
     is no longer in the chat) are permanent; the rest (network, 5xx, 429) is tried again."""
     from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 
-    from bot.telegram import error_message
+    from bot.runtime.client import error_message
 
     if exc is None:
         return EditOutcome(digest_id, DigestEditStatus.EDITED.value)

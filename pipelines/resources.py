@@ -154,7 +154,8 @@ class TelegramResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class BotTelegramResource(TelegramResource):
-    """The real client: ``bot.telegram.create_bot`` (every call logged to ``api_call_log``)."""
+    """The real client: ``bot.runtime.client.create_bot`` (every call logged to
+    ``api_call_log``)."""
 
     api_base: str = Field(default=_default(BotSettings, "api_base"))
     token: str = Field(description="The bot token (BOT_TOKEN).")
@@ -188,9 +189,9 @@ class BotTelegramResource(TelegramResource):
 
     @asynccontextmanager
     async def _bot(self, writer: LogWriter | None) -> AsyncIterator[Bot]:
-        """The client of :func:`bot.telegram.create_bot`: every call logged, Telegram's outgoing
-        limits kept and a RetryAfter waited out (within ``retry_*``)."""
-        from bot.telegram import create_bot
+        """The client of :func:`bot.runtime.client.create_bot`: every call logged, Telegram's
+        outgoing limits kept and a RetryAfter waited out (within ``retry_*``)."""
+        from bot.runtime.client import create_bot
 
         bot = create_bot(self.bot_settings(), writer)
         try:

@@ -1,8 +1,14 @@
-"""The bot's routers, one per module; :func:`get_routers` returns them in dispatch order."""
+"""The bot's routers, one per module; :func:`get_routers` returns them in dispatch order.
+
+Two modules here are not routers: :mod:`bot.routers.filters`, the filters the routers share,
+and :mod:`bot.routers.privacy`, the ``/mydata`` and ``/forgetme`` handlers that
+:mod:`bot.routers.private` registers."""
 
 from __future__ import annotations
 
 from aiogram import Router
+
+from bot.routers import admin, callbacks, channels, chats, gate, private, reactions, requests
 
 
 def get_routers() -> list[Router]:
@@ -20,7 +26,5 @@ def get_routers() -> list[Router]:
     Registering their handlers is also what puts their update types into
     ``resolve_used_update_types()`` (Telegram sends them only when asked).
     """
-    from bot.routers import admin, callbacks, channels, chats, gate, private, reactions, requests
-
     modules = (admin, gate, reactions, requests, private, callbacks, channels, chats)
     return [m.create_router() for m in modules]

@@ -13,9 +13,9 @@ from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from bot import texts
-from bot.repo import CHAT_ID_RE, USERNAME_RE
 from bot.routers.commands import audit, authorized, command_args, reply
-from bot.services import BotServices
+from bot.runtime.services import BotServices
+from bot.storage.config import CHAT_ID_RE, USERNAME_RE
 from core.models import ListType
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ async def _access(
         await reply(message, f"{name} is {state} the allow list. Nothing changed.")
         return
     if muted:
-        await services.gate.release(bot, group_id, target_id)
+        await services.actions.release(bot, group_id, target_id)
     audit(
         services,
         message,
@@ -167,11 +167,11 @@ async def _block(
         await reply(message, f"{name} is {'already' if block else 'not'} on the block list.")
         return
     if block and target_id > 0 and not muted:
-        await services.gate.mute(
+        await services.actions.mute(
             bot, group_id, target_id, reason="blocked", detail={"reason": "blocked"}
         )
     elif not block and muted:
-        await services.gate.release(bot, group_id, target_id)  # checked again when they write
+        await services.actions.release(bot, group_id, target_id)  # checked again when they write
     audit(services, message, action, resource=str(target_id),
            changes={"subject_id": target_id, "blocked": block})  # fmt: skip
     if block:

@@ -21,9 +21,9 @@ from aiogram.filters import Command, CommandObject, or_f
 from aiogram.types import Message
 
 from bot import texts
-from bot.filters import CommandLike, InGroup
-from bot.gate import ADMIN_STATUSES, BAN_CHANNEL_SENDERS, _classify
-from bot.repo import CHAT_ID_RE, USERNAME_RE, ChannelInfo, GroupConfig
+from bot.gate.actions import BAN_CHANNEL_SENDERS
+from bot.gate.calls import classify
+from bot.gate.checker import ADMIN_STATUSES
 from bot.routers.access import cmd_allow, cmd_block, cmd_deny, cmd_unblock
 from bot.routers.alert_settings import cmd_alerts
 from bot.routers.chats import (
@@ -34,7 +34,9 @@ from bot.routers.chats import (
     rights_of,
 )
 from bot.routers.commands import audit, authorized, command_args, onboarding_of, reply
-from bot.services import BotServices
+from bot.routers.filters import CommandLike, InGroup
+from bot.runtime.services import BotServices
+from bot.storage.config import CHAT_ID_RE, USERNAME_RE, ChannelInfo, GroupConfig
 from core.models import DigestFrequency, ErrorType, GroupSetting
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ async def _protect_problems(message: Message, bot: Bot) -> list[str]:
     try:
         me = await bot.get_chat_member(message.chat.id, bot.id)
     except Exception as exc:
-        return [f"I could not check my rights here ({_classify(exc).value}); try again later."]
+        return [f"I could not check my rights here ({classify(exc).value}); try again later."]
     missing = missing_group_rights(rights_of(me))
     if missing:
         text = (
@@ -106,7 +108,7 @@ async def _describe_channel(
     try:
         chat = await bot.get_chat(ref)
     except Exception as exc:
-        kind = _classify(exc)
+        kind = classify(exc)
         if kind in (ErrorType.CHAT_NOT_FOUND, ErrorType.BAD_REQUEST):
             return None, f"{label}: no such channel (check the spelling)."
         if kind is ErrorType.FORBIDDEN:
@@ -117,7 +119,7 @@ async def _describe_channel(
     try:
         me = await bot.get_chat_member(chat.id, bot.id)
     except Exception as exc:
-        kind = _classify(exc)
+        kind = classify(exc)
         if kind in (ErrorType.FORBIDDEN, ErrorType.CHAT_NOT_FOUND, ErrorType.BAD_REQUEST):
             return None, await _not_channel_admin(bot, label)
         return None, f"{label}: Telegram did not answer ({kind.value}); try again later."
@@ -128,7 +130,7 @@ async def _describe_channel(
             theirs = await bot.get_chat_member(chat.id, caller.id)
             is_admin = theirs.status in ADMIN_STATUSES
         except Exception as exc:
-            kind = _classify(exc)
+            kind = classify(exc)
             if kind not in (ErrorType.BAD_REQUEST, ErrorType.CHAT_NOT_FOUND, ErrorType.FORBIDDEN):
                 return None, f"{label}: Telegram did not answer ({kind.value}); try again later."
             is_admin = False
@@ -140,7 +142,7 @@ async def _describe_channel(
             link = await bot.create_chat_invite_link(chat.id, name="gatepulse")
             invite = link.invite_link
         except Exception as exc:
-            log.info("createChatInviteLink(%s) failed: %s", chat.id, _classify(exc).value)
+            log.info("createChatInviteLink(%s) failed: %s", chat.id, classify(exc).value)
     return ChannelInfo(chat.id, chat.username, chat.title, invite), None
 
 
@@ -195,7 +197,7 @@ async def cmd_protect(
                 "linked": channel in added,
             },
         )
-    services.gate.forget_admins(message.chat.id)
+    services.checker.forget_admins(message.chat.id)
     labels = ", ".join(c.label for c in channels)
     if added:
         await reply(message, f"Protected. Members must now join: {labels}.")
@@ -280,7 +282,7 @@ async def _rights_line(bot: Bot, group_id: int) -> str:
     try:
         me = await bot.get_chat_member(group_id, bot.id)
     except Exception as exc:
-        return f"My rights: unknown ({_classify(exc).value})"
+        return f"My rights: unknown ({classify(exc).value})"
     missing = missing_group_rights(rights_of(me))
     if missing:
         return f"My rights: MISSING - I cannot {describe_missing(missing)}; the gate is stuck"
@@ -362,7 +364,7 @@ async def cmd_settings(
     if not await authorized(message, bot, services, "settings"):
         return
     if setting is None:
-        config = await services.group_config(message.chat.id)
+        config = await services.repo.group_config(message.chat.id)
         await reply(message, _listing(config) + "\n" + texts.USAGE_SETTINGS)
         return
     value = setting.words[args[1]]

@@ -18,7 +18,7 @@ from aiogram.types import Message
 
 from bot import texts
 from bot.routers.commands import audit, authorized, command_args, reply
-from bot.services import BotServices
+from bot.runtime.services import BotServices
 from core.models.kinds import AlertKind, GroupSetting, muted_alert_kinds
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ async def cmd_alerts(
         return
     if not await authorized(message, bot, services, "alerts"):
         return
-    config = await services.group_config(message.chat.id)
+    config = await services.repo.group_config(message.chat.id)
     if config is None:
         await reply(message, "This group is not protected yet: /protect @channel first.")
         return

@@ -1,10 +1,10 @@
 """The "I joined" button: re-check bypassing the cache, then unmute or say what is missing.
 
 The button lifts only a mute the gate itself placed and that is still active (an active
-``user_restrictions`` row, :meth:`bot.state.StateWriter.gate_mute_active`): never a restriction
-an admin placed, and nothing at all in a group that is no longer protected. A group-wide button
-(a raid's notice or combined prompt, ``user_id`` :data:`bot.gate.EVERYONE`) checks whoever
-presses it, and stays for the others when one of them passes.
+``user_restrictions`` row, :meth:`bot.storage.gate_state.StateWriter.gate_mute_active`): never a
+restriction an admin placed, and nothing at all in a group that is no longer protected. A group-wide
+button (a raid's notice or combined prompt, ``user_id`` :data:`bot.gate.checker.EVERYONE`) checks
+whoever presses it, and stays for the others when one of them passes.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
 
 from bot import texts
-from bot.gate import EVERYONE, JoinedCallback, _quietly
-from bot.services import BotServices
+from bot.gate.actions import EVERYONE, JoinedCallback
+from bot.gate.calls import quietly
+from bot.runtime.services import BotServices
 from core.models import GateEventType, VerificationTrigger
 
 log = logging.getLogger(__name__)
 
 
 async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    await _quietly(query.answer(text=text, show_alert=alert), "answerCallbackQuery")
+    await quietly(query.answer(text=text, show_alert=alert), "answerCallbackQuery")
 
 
 async def on_joined(
@@ -38,12 +39,12 @@ async def on_joined(
         await _answer(query, texts.CALLBACK_NOT_YOURS)
         return
     group_id, user = message.chat.id, query.from_user
-    gate = services.gate
+    checker, actions = services.checker, services.actions
 
     def clicked(result: str, **detail: Any) -> None:
-        gate.event(group_id, user.id, GateEventType.CLICKED, {"result": result, **detail})
+        actions.event(group_id, user.id, GateEventType.CLICKED, {"result": result, **detail})
 
-    config = await services.group_config(group_id)
+    config = await services.repo.group_config(group_id)
     if config is None or not config.active:  # unprotected or switched off meanwhile
         clicked("not_protected")
         await _answer(query, texts.CALLBACK_NOT_PROTECTED, alert=True)
@@ -59,15 +60,15 @@ async def on_joined(
         clicked("no_gate_mute")
         await _answer(query, texts.CALLBACK_NO_GATE_MUTE, alert=True)
         return
-    result = await gate.check(
+    result = await checker.check(
         user.id, group_id, VerificationTrigger.CALLBACK, bypass_cache=True, bot=bot, config=config
     )
     if result.passed:
         clicked("passed")
-        gate.event(group_id, user.id, GateEventType.PASSED)
-        await gate.release(bot, group_id, user.id, detail={"trigger": "callback"})
+        actions.event(group_id, user.id, GateEventType.PASSED)
+        await actions.release(bot, group_id, user.id, detail={"trigger": "callback"})
         if callback_data.user_id != EVERYONE:  # a group-wide button stays for the others
-            await _quietly(bot.delete_message(group_id, message.message_id), "deleteMessage")
+            await quietly(bot.delete_message(group_id, message.message_id), "deleteMessage")
         await _answer(query, texts.CALLBACK_OK)
     elif result.failed:
         clicked("failed", missing=[c.id for c in result.missing])

@@ -17,16 +17,16 @@ from aiogram.enums import ChatMemberStatus
 from aiogram.filters import BaseFilter
 from aiogram.types import ChatMember, ChatMemberUpdated, Message
 
-from bot.gate import _quietly
-from bot.onboarding import GROUP_GATE_RIGHTS, RIGHT_WORDS
-from bot.private_chats import note_private_chat
-from bot.services import BotServices
+from bot.gate.calls import quietly
+from bot.gate.onboarding import GROUP_GATE_RIGHTS, RIGHT_WORDS
+from bot.runtime.services import BotServices
+from bot.storage.private_chats import note_private_chat
 from core.models import AdminAuditLog, BotRight
 
 log = logging.getLogger(__name__)
 
 GATE_RIGHTS = GROUP_GATE_RIGHTS
-"""What the bot needs in a protected group to gate it (:mod:`bot.onboarding` says why)."""
+"""What the bot needs in a protected group to gate it (:mod:`bot.gate.onboarding` says why)."""
 
 
 def rights_of(member: ChatMember) -> dict[str, Any]:
@@ -70,15 +70,15 @@ async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
     services.writer.put(BotRight, chat_id=chat.id, timestamp=services.clock.now(), **now_rights)
     before = rights_of(update.old_chat_member)
     if chat.type in ("group", "supergroup"):
-        config = await services.group_config(chat.id)
+        config = await services.repo.group_config(chat.id)
         if config is None:
             return
         lost = [
             m for m in missing_group_rights(now_rights) if m not in missing_group_rights(before)
         ]
-        services.gate.forget_admins(chat.id)
+        services.checker.forget_admins(chat.id)
         if lost and now_rights["status"] not in ("left", "kicked"):
-            await _quietly(
+            await quietly(
                 bot.send_message(
                     chat.id,
                     "I can no longer "
@@ -89,8 +89,8 @@ async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
                 "sendMessage",
             )
     elif chat.type == "channel" and before["is_admin"] and not now_rights["is_admin"]:
-        for group_id in await services.groups_for_channel(chat.id):
-            await _quietly(
+        for group_id in await services.repo.linked_groups(chat.id):
+            await quietly(
                 bot.send_message(
                     group_id,
                     f"I am no longer an administrator of the linked channel {chat.title or chat.id}"

@@ -11,16 +11,17 @@ from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from bot import texts
-from bot.gate import ADMIN_STATUSES, _classify, _quietly
-from bot.onboarding import Onboarding
-from bot.services import BotServices
+from bot.gate.calls import classify, quietly
+from bot.gate.checker import ADMIN_STATUSES
+from bot.gate.onboarding import Onboarding
+from bot.runtime.services import BotServices
 from core.models import AdminAuditLog, VerificationTrigger
 
 log = logging.getLogger(__name__)
 
 
 async def reply(message: Message, text: str) -> None:
-    await _quietly(message.reply(text), "sendMessage")
+    await quietly(message.reply(text), "sendMessage")
 
 
 def audit(
@@ -54,9 +55,9 @@ async def authorized(message: Message, bot: Bot, services: BotServices, action: 
         # a channel writing in the group (its linked channel, or "send as channel"): no
         # command of ours, and the gate's rule for channel identities applies to the message
         audit(services, message, action, changes={"refused": "channel_sender"}, success=False)
-        config = await services.group_config(chat.id)
+        config = await services.repo.group_config(chat.id)
         if config is not None and config.active and not message.is_automatic_forward:
-            await services.gate.refuse_channel(bot, config, message)
+            await services.actions.refuse_channel(bot, config, message)
         return False
     user = message.from_user
     if user is None:
@@ -64,16 +65,16 @@ async def authorized(message: Message, bot: Bot, services: BotServices, action: 
     try:
         member = await bot.get_chat_member(chat.id, user.id)
     except Exception as exc:
-        log.info("getChatMember for /%s failed: %s", action, _classify(exc).value)
+        log.info("getChatMember for /%s failed: %s", action, classify(exc).value)
         await reply(message, texts.TELEGRAM_UNAVAILABLE)
         return False
     if member.status in ADMIN_STATUSES:
         return True
     audit(services, message, action, changes={"refused": "not_admin"}, success=False)
     # a non-admin's command is still a message: the gate applies to it
-    config = await services.group_config(chat.id)
+    config = await services.repo.group_config(chat.id)
     if config is not None and config.active:
-        result = await services.gate.enforce(
+        result = await services.actions.enforce(
             bot, config, user, VerificationTrigger.MESSAGE, message_id=message.message_id
         )
         if result is not None and result.failed:
@@ -88,7 +89,7 @@ async def onboarding_of(bot: Bot) -> Onboarding | None:
     try:
         me = await bot.me()  # cached by aiogram after the first call (start-up makes it)
     except Exception as exc:
-        log.info("getMe for the onboarding links failed: %s", _classify(exc).value)
+        log.info("getMe for the onboarding links failed: %s", classify(exc).value)
         return None
     return Onboarding(me.username) if me.username else None
 

@@ -1,16 +1,16 @@
 """The gate in groups: member joins (chat_member updates and new_chat_members messages) and
 messages from people who have not passed the check recently.
 
-Who wrote a message decides first (:mod:`bot.senders`): a person is checked; a "send as
+Who wrote a message decides first (:mod:`bot.gate.senders`): a person is checked; a "send as
 channel" identity is refused (its message deleted); anonymous admins, the group's linked
 channel, bots and Telegram's service accounts pass. Only user content is gated: service
 messages (pins, topics, boosts, video chats, ...) are never touched.
 
-Joiners are gated through :class:`bot.raids.RaidGuard`: one at a time as usual, a batch (many
+Joiners are gated through :class:`bot.gate.raids.RaidGuard`: one at a time as usual, a batch (many
 users in one ``new_chat_members`` message) concurrently with one combined prompt, and in a
 raid lockdown without prompts. A batch larger than ``GATE_RAID_CONCURRENCY`` runs after the
 update is answered (webhook mode must answer Telegram in time), tracked by the runtime's
-:class:`bot.inflight.InFlight` so that shutdown waits for it.
+:class:`bot.runtime.inflight.InFlight` so that shutdown waits for it.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, Router
+from aiogram.enums import ChatMemberStatus
+from aiogram.filters import JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated, Message, User
 
-from bot.filters import HasNewMembers, InGroup
-from bot.gate import is_member
-from bot.inflight import InFlight
-from bot.senders import is_user_content, topic_id
-from bot.services import BotServices
+from bot.gate.senders import is_user_content, topic_id
+from bot.routers.filters import HasNewMembers, InGroup
+from bot.runtime.inflight import InFlight
+from bot.runtime.services import BotServices
 from core.models import SERVICE_ACCOUNT_IDS, MemberEventType, SenderKind, VerificationTrigger
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ async def on_joined(
     on failure one mute and one prompt). Bots are recorded and never gated."""
     if not await _admit(services, chat_id, user, invite_link_name, via_join_request):
         return
-    config = await services.group_config(chat_id)
+    config = await services.repo.group_config(chat_id)
     if config is not None and config.active:
         await services.raids.gate_joiners(bot, config, [user])
 
@@ -60,22 +61,23 @@ async def _admit(
     """Record a join (once, however many times Telegram reports it); whether to gate it.
 
     A ``new_chat_members`` message (``from_message``) does not say which invite link the user
-    came by; its row is held for the ``chat_member`` twin that does (:meth:`BotServices.note_join`).
+    came by; its row is held for the ``chat_member`` twin that does
+    (:meth:`bot.gate.joins.JoinTracker.note`).
     """
     services.state.seen_user(user)
-    if not await services.note_join(
+    if not await services.joins.note(
         chat_id, user.id, from_message=from_message, is_bot=user.is_bot
     ):
         if not from_message:  # the twin of a join first seen as a message
-            await services.complete_join(
+            await services.joins.complete(
                 chat_id,
                 user.id,
                 invite_link_name=invite_link_name,
                 via_join_request=via_join_request,
             )
         return False  # the same join reported a second time: gated once
-    if not from_message:  # (a message's row is held for its twin: note_join)
-        services.member_event(
+    if not from_message:  # (a message's row is held for its twin: joins.note)
+        services.joins.member_event(
             chat_id,
             user.id,
             MemberEventType.JOIN,
@@ -97,7 +99,7 @@ async def on_new_members(
     ]
     if not joiners:
         return
-    config = await services.group_config(chat_id)
+    config = await services.repo.group_config(chat_id)
     if config is None or not config.active:
         return
     work = services.raids.gate_joiners(bot, config, joiners)
@@ -117,20 +119,20 @@ async def on_group_message(
     if not is_user_content(message):
         return  # service messages are never gated
     if sender_kind is None:
-        sender_kind = await services.gate.sender_kind(bot, message)
+        sender_kind = await services.checker.sender_kind(bot, message)
     if sender_kind is not SenderKind.USER and sender_kind is not SenderKind.CHANNEL:
         return  # anonymous admins, the linked channel, bots, service accounts
-    config = await services.group_config(message.chat.id)
+    config = await services.repo.group_config(message.chat.id)
     if config is None or not config.active:
         return
     await services.raids.expire(bot, config.group_id)  # a raid lockdown ends on its next event
     if sender_kind is SenderKind.CHANNEL:
-        await services.gate.refuse_channel(bot, config, message)
+        await services.actions.refuse_channel(bot, config, message)
         return
     user = message.from_user
     if user is None:
         return
-    await services.gate.enforce(
+    await services.actions.enforce(
         bot,
         config,
         user,
@@ -140,26 +142,34 @@ async def on_group_message(
     )
 
 
-async def on_group_member(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
+async def on_group_join(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
+    """A ``chat_member`` update that makes a non-member a member (aiogram's
+    ``JOIN_TRANSITION``: left, kicked or restricted outside the group, to creator, administrator,
+    member or restricted inside it)."""
     user = update.new_chat_member.user
     if user.id == bot.id:
         return
-    was, now = is_member(update.old_chat_member), is_member(update.new_chat_member)
-    chat_id = update.chat.id
-    if not was and now:
-        link = update.invite_link
-        await on_joined(
-            bot,
-            services,
-            chat_id,
-            user,
-            invite_link_name=link.name if link is not None else None,
-            via_join_request=bool(update.via_join_request),
-        )
-    elif was and not now:
-        kicked = update.new_chat_member.status == "kicked"
-        event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
-        await services.end_join(chat_id, user.id, event, is_bot=user.is_bot)
+    link = update.invite_link
+    await on_joined(
+        bot,
+        services,
+        update.chat.id,
+        user,
+        invite_link_name=link.name if link is not None else None,
+        via_join_request=bool(update.via_join_request),
+    )
+
+
+async def on_group_leave(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
+    """A ``chat_member`` update that makes a member a non-member (``LEAVE_TRANSITION``); a kick
+    when they end up ``kicked``. Changes within membership (a promotion, a restriction that
+    keeps them in) match neither transition and are not handled."""
+    user = update.new_chat_member.user
+    if user.id == bot.id:
+        return
+    kicked = update.new_chat_member.status == ChatMemberStatus.KICKED
+    event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
+    await services.joins.end(update.chat.id, user.id, event, is_bot=user.is_bot)
 
 
 def create_router() -> Router:
@@ -167,5 +177,8 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(on_new_members, InGroup(), HasNewMembers())
     router.message.register(on_group_message, InGroup())
-    router.chat_member.register(on_group_member, InGroup())
+    router.chat_member.register(on_group_join, InGroup(), ChatMemberUpdatedFilter(JOIN_TRANSITION))
+    router.chat_member.register(
+        on_group_leave, InGroup(), ChatMemberUpdatedFilter(LEAVE_TRANSITION)
+    )
     return router

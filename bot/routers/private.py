@@ -7,37 +7,38 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
-from bot import privacy, texts
-from bot.filters import CommandLike, InPrivate
-from bot.gate import _quietly
-from bot.private_chats import note_private_chat
+from bot import texts
+from bot.gate.calls import quietly
+from bot.routers import privacy
 from bot.routers.commands import onboarding_of
-from bot.services import BotServices
+from bot.routers.filters import CommandLike, InPrivate
+from bot.runtime.services import BotServices
+from bot.storage.private_chats import note_private_chat
 
 GROUP_COMMANDS = ("protect", "unprotect", "status", "settings", "allow", "deny", "alerts")
 
 
 async def cmd_start(message: Message, bot: Bot, services: BotServices) -> None:
     """Greets, then walks an owner through the three steps, with the links that add the bot
-    with the rights it needs (:mod:`bot.onboarding`)."""
+    with the rights it needs (:mod:`bot.gate.onboarding`)."""
     user = message.from_user
     if user is not None and not user.is_bot:  # alerts may now be sent to them
         await note_private_chat(services.sessions, user.id, blocked=False, now=services.clock.now())
     onboarding = await onboarding_of(bot)
     steps = onboarding.steps() if onboarding is not None else texts.STEPS_WITHOUT_LINKS
-    await _quietly(message.answer(texts.START + steps), "sendMessage")
+    await quietly(message.answer(texts.START + steps), "sendMessage")
 
 
 async def cmd_help(message: Message) -> None:
-    await _quietly(message.answer(texts.HELP), "sendMessage")
+    await quietly(message.answer(texts.HELP), "sendMessage")
 
 
 async def cmd_group_only(message: Message) -> None:
-    await _quietly(message.answer(texts.GROUP_ONLY), "sendMessage")
+    await quietly(message.answer(texts.GROUP_ONLY), "sendMessage")
 
 
 async def on_unknown_command(message: Message) -> None:
-    await _quietly(message.answer("Unknown command.\n\n" + texts.HELP), "sendMessage")
+    await quietly(message.answer("Unknown command.\n\n" + texts.HELP), "sendMessage")
 
 
 def create_router() -> Router:

@@ -1,5 +1,5 @@
 """Reactions to messages (``message_reaction``, ``message_reaction_count``): recorded, never
-gated (:mod:`bot.reactions` says what a row counts).
+gated (:mod:`bot.storage.reactions` says what a row counts).
 
 Telegram sends these updates only to a bot that lists them in ``allowed_updates``; the polling
 and webhook setups take that list from ``dp.resolve_used_update_types()``, which names an update
@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import MessageReactionCountUpdated, MessageReactionUpdated
 
-from bot.services import BotServices
+from bot.runtime.services import BotServices
 
 
 async def on_reaction(event: MessageReactionUpdated, services: BotServices) -> None:

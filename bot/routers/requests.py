@@ -1,5 +1,5 @@
 """Join requests (``chat_join_request``) to a gated group, and the "I joined" button of the
-private message that answers one (:mod:`bot.joinrequests`).
+private message that answers one (:mod:`bot.gate.join_requests`).
 
 A group that is not protected, or whose gate is off, is left alone: its requests are for its
 admins. The button's callback (``gpr:<group>``) is pressed in private; this router comes
@@ -11,13 +11,13 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, ChatJoinRequest
 
-from bot.filters import InGroup
-from bot.joinrequests import RequestCallback
-from bot.services import BotServices
+from bot.gate.join_requests import RequestCallback
+from bot.routers.filters import InGroup
+from bot.runtime.services import BotServices
 
 
 async def on_join_request(request: ChatJoinRequest, bot: Bot, services: BotServices) -> None:
-    config = await services.group_config(request.chat.id)
+    config = await services.repo.group_config(request.chat.id)
     if config is None or not config.active:
         return  # leave it to the group's admins
     await services.join_requests.handle(bot, config, request)
@@ -27,7 +27,7 @@ async def on_request_joined(
     query: CallbackQuery, callback_data: RequestCallback, bot: Bot, services: BotServices
 ) -> None:
     group_id = callback_data.group_id
-    config = await services.group_config(group_id)
+    config = await services.repo.group_config(group_id)
     await services.join_requests.pressed(bot, config, query, group_id)
 
 

@@ -182,7 +182,7 @@ def _claim(conn: sa.Connection, chat_id: int, period_start: dt.datetime) -> None
 
 async def _send(digest: Pending, send: MessageSender, limiter: RateLimiter) -> Posting | int:
     """The sent message's id, or the failed Posting (a send never raises)."""
-    from bot.telegram import classify_error, error_message
+    from bot.runtime.client import classify_error, error_message
 
     await limiter.acquire()
     try:

@@ -6,7 +6,7 @@ half-open window every raw read uses. ``chat_id`` 0 stands for the bot itself. T
 from the ``ALERT_*`` settings (:class:`core.settings.AlertSettings`):
 
 - ``raid`` (critical), per group: a ``gate_events`` row of the last hour that is the bot's raid
-  lockdown notice, exactly as :mod:`bot.raids` writes it when a lockdown begins: event
+  lockdown notice, exactly as :mod:`bot.gate.raids` writes it when a lockdown begins: event
   ``prompted``, ``user_id`` NULL, detail ``{"raid_lockdown": "started", "joins": N, ...}``.
   Details: ``lockdowns`` (notices in the hour), ``joins`` (the largest N), ``started_at`` (the
   latest notice).

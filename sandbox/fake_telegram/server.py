@@ -1,7 +1,7 @@
 """The fake Bot API over HTTP: an aiohttp app serving ``/bot{token}/{method}`` from a FakeWorld.
 
 Point aiogram at it with ``TelegramAPIServer.from_base(server.base_url)`` (or
-``BOT_API_BASE=server.base_url`` for :func:`bot.telegram.create_bot`). Requests may be
+``BOT_API_BASE=server.base_url`` for :func:`bot.runtime.client.create_bot`). Requests may be
 multipart/form-data (what aiogram's ``AiohttpSession`` sends), urlencoded, JSON or a query
 string. A wrong token gets Telegram's 401, an unknown method its 404.
 

@@ -11,7 +11,7 @@ import datetime as dt
 import random
 from typing import TYPE_CHECKING, Any
 
-from bot.joinrequests import RequestCallback
+from bot.gate.join_requests import RequestCallback
 from sandbox.simulator.scenario import Persona, SimGroup
 from sandbox.simulator.shapes import RAIDERS, Shape
 

@@ -28,10 +28,10 @@ from typing import Any
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import BotRuntime, build_runtime
-from bot.cache import InMemoryMembershipCache
-from bot.gate import JoinedCallback
-from bot.telegram import simulated_timer
+from bot.gate.actions import JoinedCallback
+from bot.runtime.app import BotRuntime, build_runtime
+from bot.runtime.client import simulated_timer
+from bot.storage.membership import InMemoryMembershipCache
 from core.clock import ManualClock, SystemClock
 from core.settings import Settings
 from sandbox.fake_telegram.server import FakeTelegramServer

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from aiogram.types import Update
 
 import core.models  # noqa: F401 - registers the tables on Base.metadata
-from bot.app import BotRuntime, build_runtime
-from bot.repo import ChannelInfo
+from bot.runtime.app import BotRuntime, build_runtime
+from bot.storage.config import ChannelInfo
 from core.clock import ManualClock
 from core.db import Base, create_engine
 from core.settings import (

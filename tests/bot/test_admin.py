@@ -211,7 +211,7 @@ async def test_allow_and_deny(harness: Harness) -> None:
     assert "off the allow list" in await _say(harness, ADMIN, "/deny @alice")
     assert "not on" in await _say(harness, ADMIN, "/deny @alice")
     assert await harness.rows("access_list") == []
-    harness.services.gate._prompted.clear()
+    harness.services.actions._prompted.clear()
     await harness.feed(harness.world.message_update(GROUP, ALICE, "checked again"))
     assert harness.muted(GROUP, ALICE)
     # reply form and a numeric id of a user never seen

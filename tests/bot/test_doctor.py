@@ -20,9 +20,9 @@ from click.testing import Result
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from bot import doctor
-from bot.doctor import BASIC_GROUP_FIX, FAIL, OK, SKIP, diagnose, healthy
-from bot.repo import ChannelInfo, ConfigRepo
+from bot.runtime import doctor
+from bot.runtime.doctor import BASIC_GROUP_FIX, FAIL, OK, SKIP, diagnose, healthy
+from bot.storage.config import ChannelInfo, ConfigRepo
 from cli.main import app
 from core.db import create_engine, create_session_factory
 from core.migrate import head_revision

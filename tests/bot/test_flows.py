@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.gate import JoinedCallback
-from bot.repo import ConfigRepo
+from bot.gate.actions import JoinedCallback
+from bot.storage.config import ConfigRepo
 from core.db import create_engine, create_session_factory
 from core.migrate import run_migrations
 from core.models import ApiCallLog, VerificationLog
@@ -190,7 +190,7 @@ async def test_injected_faults_never_crash_and_are_classified(
     world.faults = FaultPlan()
     h.services.cache.__init__(h.settings.gate, clock=h.services.clock)  # type: ignore[misc]
     world.fail_next("getChatMember", "chat_not_found")
-    result = await h.services.gate.check(users[1], GROUP, "message", bot=h.bot)
+    result = await h.services.checker.check(users[1], GROUP, "message", bot=h.bot)
     assert result.status.value == "error" and result.error_type is not None
     assert result.error_type.value == "ChatNotFound"
 
@@ -292,8 +292,8 @@ async def test_build_runtime_on_a_manual_clock_for_simulations(db_url: str, tmp_
     ManualClock; Telegram latency and the outgoing limits cost simulated time, not wall time."""
     from aiogram.types import Update
 
-    from bot.app import build_runtime
-    from bot.telegram import OutgoingLimiter
+    from bot.runtime.app import build_runtime
+    from bot.runtime.client import OutgoingLimiter
     from core.clock import ManualClock
     from core.sleep import clock_sleep
     from sandbox.fake_telegram import FakeTelegramSession

@@ -20,7 +20,7 @@ from aiogram.types import Update
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.gate import JoinedCallback
+from bot.gate.actions import JoinedCallback
 from core.clock import ManualClock
 from tests.bot.conftest import (
     ALICE,

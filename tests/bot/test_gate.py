@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.cache import InMemoryMembershipCache
-from bot.gate import JoinedCallback, is_member
+from bot.gate.actions import JoinedCallback
+from bot.gate.checker import is_member
+from bot.storage.membership import InMemoryMembershipCache
 from core.clock import ManualClock
 from core.settings import GateSettings
 from sandbox.fake_telegram import FakeTelegramSession
@@ -131,7 +132,7 @@ async def test_check_runs_channel_calls_concurrently_then_uses_the_cache(
     harness: Harness,
 ) -> None:
     await harness.protect()
-    gate = harness.services.gate
+    gate = harness.services.checker
     # Each call's latency is played through the session's sleep, which counts the calls in
     # flight: it holds a call until both are in flight (or, were they run one after the other,
     # until its deadline passes) and never really waits the latency.
@@ -183,7 +184,7 @@ async def test_check_runs_channel_calls_concurrently_then_uses_the_cache(
 async def test_check_reports_missing_channels_in_link_order(harness: Harness) -> None:
     await harness.protect()
     harness.world.set_member(CH_DEALS, ALICE, "member")
-    result = await harness.services.gate.check(ALICE, GROUP, "join", bot=harness.bot)
+    result = await harness.services.checker.check(ALICE, GROUP, "join", bot=harness.bot)
     assert result.failed
     assert [c.id for c in result.missing] == [CH_NEWS]
 
@@ -191,7 +192,7 @@ async def test_check_reports_missing_channels_in_link_order(harness: Harness) ->
 async def test_check_error_is_classified_and_fails_open(harness: Harness) -> None:
     await harness.protect()
     harness.world.fail_next("getChatMember", "forbidden")
-    result = await harness.services.gate.check(BOB, GROUP, "join", bot=harness.bot)
+    result = await harness.services.checker.check(BOB, GROUP, "join", bot=harness.bot)
     assert result.status.value == "error"
     assert result.error_type is not None and result.error_type.value == "Forbidden"
     row = (await harness.rows("verification_log"))[-1]
@@ -363,8 +364,8 @@ async def test_two_replicas_share_one_cache(harness: Harness) -> None:
     Redis implementation would do for several bot processes)."""
     from aiogram.types import Update
 
-    from bot.app import build_runtime
-    from bot.cache import MembershipCache
+    from bot.runtime.app import build_runtime
+    from bot.storage.membership import MembershipCache
 
     shared: MembershipCache = harness.services.cache
     other = await build_runtime(  # a second bot process: its own bot, the same writer

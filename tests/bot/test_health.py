@@ -9,7 +9,7 @@ from typing import Any
 
 from aiogram.types import Update, WebhookInfo
 
-from bot.health import LagMeter, update_date, webhook_state
+from bot.runtime.health import LagMeter, update_date, webhook_state
 from tests.bot.conftest import BOB, BOT_ID, GROUP, START, Harness
 
 EPOCH = int(START.timestamp())

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from aiogram.types import Update
 
-from bot.app import build_runtime
-from bot.inflight import InFlight
+from bot.runtime.app import build_runtime
+from bot.runtime.inflight import InFlight
 from core.clock import ManualClock
 from core.db import create_engine
 from core.models import UserRestriction
@@ -104,7 +104,7 @@ async def test_the_writes_of_an_update_in_flight_at_shutdown_are_kept(
         release.set()
         await handling
     finally:
-        with caplog.at_level(logging.WARNING, logger="bot.state"):
+        with caplog.at_level(logging.WARNING, logger="bot.storage.gate_state"):
             await runtime.close()
     assert world.is_muted(GROUP, ALICE)
     async with engine.connect() as conn:

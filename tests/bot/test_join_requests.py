@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot import texts
-from bot.joinrequests import RequestCallback
+from bot.gate.join_requests import RequestCallback
 from sandbox.fake_telegram.joinrequests import USER_CHAT_WINDOW_S
 from sandbox.fake_telegram.protocol import CANT_INITIATE
 from tests.bot.conftest import ALICE, BOB, CH_DEALS, CH_NEWS, DEALS, GROUP, GROUP2, NEWS, Harness

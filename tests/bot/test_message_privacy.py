@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.app import build_runtime
+from bot.runtime.app import build_runtime
 from core.clock import ManualClock
 from core.db import Base, create_engine
 from core.log_writer import LogWriter
@@ -96,7 +96,7 @@ async def test_hash_mode_keeps_no_text_in_the_spool_nor_the_database(
         ]
         for update in updates:
             await runtime.dp.feed_update(runtime.bot, Update.model_validate(update))
-        assert runtime.services.gate.counters.prompts == 1
+        assert runtime.services.checker.counters.prompts == 1
         await runtime.services.drain()
     finally:
         await runtime.close()

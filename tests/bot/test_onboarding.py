@@ -1,10 +1,10 @@
 """The links that add the bot with exactly the rights the gate uses: built once
-(:mod:`bot.onboarding`), sent by ``/start`` in private and by ``/protect`` when a right is
+(:mod:`bot.gate.onboarding`), sent by ``/start`` in private and by ``/protect`` when a right is
 missing."""
 
 from __future__ import annotations
 
-from bot.onboarding import CHANNEL_RIGHTS, GROUP_RIGHTS, LINK_NAMES, channel_link, group_link
+from bot.gate.onboarding import CHANNEL_RIGHTS, GROUP_RIGHTS, LINK_NAMES, channel_link, group_link
 from bot.routers.chats import GATE_RIGHTS
 from tests.bot.conftest import ADMIN, CREATOR, GROUP, Harness
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from aiogram.types import Update
 
-from bot.app import build_runtime
+from bot.runtime.app import build_runtime
 from core.clock import ManualClock
 from core.db import create_engine
 from core.migrate import run_migrations
@@ -90,14 +90,14 @@ async def test_database_outage_loses_and_duplicates_nothing(
         await traffic(20)  # ...and the bot keeps working
         assert mutes_before == 10
         assert all(world.is_muted(GROUP, u) for u in range(9010, 9030))  # decided, called
-        assert services.gate.counters.checks == 60
+        assert services.checker.counters.checks == 60
         await eventually(lambda: writer.stats.spooled > 0, what="the writer spooling")
 
         await asyncio.to_thread(own_postgres.start)  # back
         await traffic(5)
         expected = {
-            VerificationLog: services.gate.counters.checks,
-            Message: fed_messages + services.gate.counters.prompts,  # + the bot's own prompts
+            VerificationLog: services.checker.counters.checks,
+            Message: fed_messages + services.checker.counters.prompts,  # + the bot's own prompts
             ApiCallLog: len(world.calls),
         }
         counts: dict[type, int] = {}

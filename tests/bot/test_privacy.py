@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.privacy import ForgetCallback
+from bot.routers.privacy import ForgetCallback
 from core.db import Base
 from pipelines.runner import materialize_range
 from tests.bot.conftest import (
@@ -63,7 +63,7 @@ async def _alice_everywhere(h: Harness) -> None:
 
 
 def _joined() -> str:
-    from bot.gate import JoinedCallback
+    from bot.gate.actions import JoinedCallback
 
     return JoinedCallback(user_id=ALICE).pack()
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from bot import texts
-from bot.gate import EVERYONE, JoinedCallback
-from bot.inflight import InFlight
-from bot.raids import MAX_TEXT, MENTIONS_PER_PROMPT, JoinWindow, prompt_chunks
+from bot.gate.actions import EVERYONE, JoinedCallback
+from bot.gate.raids import MAX_TEXT, MENTIONS_PER_PROMPT, JoinWindow, prompt_chunks
+from bot.runtime.inflight import InFlight
 from core.clock import ManualClock
 from tests.bot.conftest import (
     ALICE,
@@ -249,6 +249,6 @@ async def test_background_work_counts_as_in_flight_until_it_ends(
     inflight.track(work())
     assert inflight.count == 1 and not await inflight.idle(0.01)
     go.set()
-    with caplog.at_level(logging.ERROR, logger="bot.inflight"):
+    with caplog.at_level(logging.ERROR, logger="bot.runtime.inflight"):
         assert await inflight.idle(5)
     assert inflight.count == 0 and "RuntimeError" in caplog.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.reactions import UNKNOWN_COUNTS, UNKNOWN_NEW, count_change, tolerant_loads
+from bot.storage.reactions import UNKNOWN_COUNTS, UNKNOWN_NEW, count_change, tolerant_loads
 from sandbox.fake_telegram.protocol import TELEGRAM_ID
 from tests.bot.conftest import ALICE, BOB, CH_NEWS, GROUP, START, Harness
 from tests.support.waiting import eventually

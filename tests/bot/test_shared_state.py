@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from bot.app import build_runtime
-from bot.joinrequests import RequestCallback
-from bot.shared.client import SharedRedis
-from bot.telegram import OutgoingLimiter
+from bot.gate.join_requests import RequestCallback
+from bot.runtime.app import build_runtime
+from bot.runtime.client import OutgoingLimiter
+from bot.storage.shared.client import SharedRedis
 from core.clock import ManualClock
 from core.db import create_engine
 from core.settings import RedisSettings
@@ -109,14 +109,14 @@ async def test_one_replica_asks_telegram_and_the_other_answers_from_the_shared_c
     pair: Pair,
 ) -> None:
     await pair.a.protect()
-    first = await pair.a.services.gate.check(ALICE, GROUP, "message", bot=pair.a.bot)
-    second = await pair.b.services.gate.check(ALICE, GROUP, "message", bot=pair.b.bot)
+    first = await pair.a.services.checker.check(ALICE, GROUP, "message", bot=pair.a.bot)
+    second = await pair.b.services.checker.check(ALICE, GROUP, "message", bot=pair.b.bot)
     assert (first.failed, first.cached) == (True, False)
     assert (second.failed, second.cached) == (True, True)
     assert [c.id for c in second.missing] == [CH_NEWS, CH_DEALS]
     assert pair.calls("getChatMember", user_id=ALICE) == 2  # one per channel, by replica a
     await pair.b.services.cache.invalidate_user(ALICE)
-    third = await pair.a.services.gate.check(ALICE, GROUP, "message", bot=pair.a.bot)
+    third = await pair.a.services.checker.check(ALICE, GROUP, "message", bot=pair.a.bot)
     assert third.cached is False  # forgotten for every replica (a's own copy too)
     assert pair.calls("getChatMember", user_id=ALICE) == 4
 
@@ -146,7 +146,7 @@ async def test_a_join_reported_to_two_replicas_is_handled_once(pair: Pair) -> No
         (ERIN, "spring"),  # written by b, the twin, with the link a could not know
     ]
     assert len(pair.a.sent_to(GROUP)) == 2  # one prompt each
-    assert await pair.a.services.settle_joins(everything=True) == 0  # b took ERIN's row
+    assert await pair.a.services.joins.settle(everything=True) == 0  # b took ERIN's row
 
     client = pair.a.services.shared
     assert client is not None
@@ -240,14 +240,14 @@ async def test_reaction_totals_chain_across_replicas(pair: Pair) -> None:
 async def test_redis_killed_mid_run_falls_back_then_shares_again(
     sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.shared.client")
+    caplog.set_level(logging.WARNING, logger="bot.storage.shared.client")
     with TempRedis() as server:  # its own server: this one is killed
         async for pair in _pair(sqlite_url, tmp_path, server.url()):
             await _outage(pair.a, server, caplog)  # one replica is enough here
 
 
 async def _outage(bot: Harness, server: TempRedis, caplog: pytest.LogCaptureFixture) -> None:
-    client = bot.services.shared
+    client = bot.runtime.services.shared
     assert client is not None
     now = [0.0]
     client.timer = lambda: now[0]  # the circuit breaker on a timer moved by hand
@@ -273,7 +273,7 @@ async def _outage(bot: Harness, server: TempRedis, caplog: pytest.LogCaptureFixt
     assert client.up
     async with aioredis.Redis(port=server.port) as direct:
         assert await direct.exists(client.key("join", GROUP, 3100)) == 1
-    said = [r.getMessage() for r in caplog.records if r.name == "bot.shared.client"]
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.storage.shared.client"]
     where = f"127.0.0.1:{server.port}/0"
     assert len(said) == 2, said  # once when it went, once when it came back
     assert said[0].startswith(f"Redis at {where} unreachable (ConnectionError)")

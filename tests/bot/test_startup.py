@@ -15,7 +15,7 @@ from alembic import command
 from click.testing import Result
 from typer.testing import CliRunner
 
-from bot.startup import StartupError, Unreachable, connect, until_reachable
+from bot.runtime.startup import StartupError, Unreachable, connect, until_reachable
 from cli.main import app
 from core.migrate import alembic_config
 from core.settings import display_url

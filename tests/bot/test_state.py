@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.state import Lift, Mute, StateWriter, plan_restrictions
+from bot.storage.gate_state import Lift, Mute, StateWriter, plan_restrictions
 from core.clock import ManualClock
 from core.db import create_session_factory
 from core.models import User, UserRestriction

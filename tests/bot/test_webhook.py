@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.app import create_webhook_app
+from bot.runtime.app import create_webhook_app
 from tests.bot.conftest import ALICE, BOB, GROUP, Harness
 from tests.support.waiting import eventually
 

@@ -13,7 +13,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Message
 from aiohttp.test_utils import BaseTestServer, TestClient, TestServer
 
-from bot.app import create_webhook_app
+from bot.runtime.app import create_webhook_app
 
 SECRET = "webhook-secret_123"
 PATH = "/telegram/webhook"

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot import texts
-from bot.gate import BAN_CHANNEL_SENDERS, JoinedCallback
-from bot.services import JOIN_TWIN_WAIT_S
+from bot.gate.actions import BAN_CHANNEL_SENDERS, JoinedCallback
+from bot.gate.joins import JOIN_TWIN_WAIT_S
 from core.models import ProtectedGroup
 from sandbox.fake_telegram.protocol import CHANNEL_BOT_ID, GROUP_ANONYMOUS_BOT_ID, TELEGRAM_ID
 from tests.bot.conftest import (
@@ -241,7 +241,7 @@ async def test_a_join_seen_only_as_a_message_is_written_when_its_twin_is_overdue
     joined_at = h.clock.now()
     await h.feed(h.world.new_members_update(GROUP, [ALICE]))
     await h.feed(h.world.new_members_update(GROUP, [BOB]))
-    assert await h.services.settle_joins() == 0  # both still wait for their chat_member twin
+    assert await h.services.joins.settle() == 0  # both still wait for their chat_member twin
     h.clock.advance(JOIN_TWIN_WAIT_S + 1)
     await h.feed(h.world.leave_update(GROUP, BOB))  # any update writes the overdue joins
     joins = await h.rows("member_events")

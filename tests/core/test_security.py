@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.app import install_redaction
+from bot.runtime.app import install_redaction
 from core.db import create_engine
 from core.log_writer import LogWriter, read_rejected, spool_files
 from core.settings import BotSettings, GateSettings, Settings

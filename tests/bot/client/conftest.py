@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiogram import Bot
 
-from bot.telegram import create_bot
+from bot.runtime.client import create_bot
 from core.clock import ManualClock
 from core.db import Base
 from core.settings import BotSettings

@@ -26,8 +26,8 @@ from aiogram.exceptions import (
 from aiogram.methods import GetChat
 from aiogram.types import ChatMemberMember, ChatPermissions
 
-import bot.telegram as bot_telegram
-from bot.telegram import (
+import bot.runtime.client as bot_telegram
+from bot.runtime.client import (
     ApiCallLogger,
     OutgoingLimiter,
     classify_error,

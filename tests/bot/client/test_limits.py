@@ -13,7 +13,7 @@ from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
 from aiogram.types import ChatMemberMember
 
-from bot.telegram import OutgoingLimiter, create_bot
+from bot.runtime.client import OutgoingLimiter, create_bot
 from core.clock import ManualClock
 from core.models import ErrorType
 from core.settings import GateSettings

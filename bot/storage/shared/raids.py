@@ -13,8 +13,8 @@ scripts change them atomically:
 
 Times are the injected clock's wall time (``clock.now()``) in ms. The window key expires with
 the window; the lockdown hash one day after its end (:data:`LOCKDOWN_GRACE_S`) when no event
-ends it sooner. Each call raises :class:`bot.shared.client.RedisDown` when Redis cannot answer:
-:class:`bot.raids.RaidGuard` then counts in-process.
+ends it sooner. Each call raises :class:`bot.storage.shared.client.RedisDown` when Redis cannot
+answer: :class:`bot.gate.raids.RaidGuard` then counts in-process.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import os
 
-from bot.shared.client import SharedRedis
+from bot.storage.shared.client import SharedRedis
 from core.clock import Clock
 
 RAID_JOINS, RAID_LOCKDOWN = "raid_joins", "raid_lockdown"

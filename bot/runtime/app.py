@@ -21,16 +21,22 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.cache import MembershipCache
-from bot.dispatcher import create_dispatcher
-from bot.health import HealthReporter, LagMeter, UpdateLagMiddleware
-from bot.inflight import InFlight
-from bot.joinrequests import SWEEP_INTERVAL_S
-from bot.onboarding import Onboarding
-from bot.services import BotServices
-from bot.shared.client import RedisDown, SharedRedis
-from bot.startup import StartupError, check_database, connect, quiet_client_log, until_reachable
-from bot.telegram import ClientSettingsError, check_client_settings, create_bot, redact
+from bot.gate.join_requests import SWEEP_INTERVAL_S
+from bot.gate.onboarding import Onboarding
+from bot.runtime.client import ClientSettingsError, check_client_settings, create_bot, redact
+from bot.runtime.dispatcher import create_dispatcher
+from bot.runtime.health import HealthReporter, LagMeter, UpdateLagMiddleware
+from bot.runtime.inflight import InFlight
+from bot.runtime.services import BotServices
+from bot.runtime.startup import (
+    StartupError,
+    check_database,
+    connect,
+    quiet_client_log,
+    until_reachable,
+)
+from bot.storage.membership import MembershipCache
+from bot.storage.shared.client import RedisDown, SharedRedis
 from core.clock import Clock
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
@@ -104,7 +110,8 @@ class BotRuntime:
     sweeper: asyncio.Task[None] | None = None
     """The periodic decline of expired join requests (none on a ManualClock: tests sweep)."""
     health: HealthReporter | None = None
-    """Writes ``update_health`` rows (:mod:`bot.health`); None with BOT_HEALTH_INTERVAL_S=0."""
+    """Writes ``update_health`` rows (:mod:`bot.runtime.health`); None with
+    BOT_HEALTH_INTERVAL_S=0."""
     health_task: asyncio.Task[None] | None = None
     """Its periodic loop (none on a ManualClock: tests call ``health.record()``)."""
     shared: SharedRedis | None = None
@@ -132,7 +139,7 @@ class BotRuntime:
                     await task
         if not await self.inflight.idle(state_timeout_s or HANDLERS_TIMEOUT_S):
             log.warning("%d updates still being handled at shutdown", self.inflight.count)
-        await self.services.settle_joins(everything=True)  # before the writer closes
+        await self.services.joins.settle(everything=True)  # before the writer closes
         state = self.services.state
         try:
             await (state.close() if state_timeout_s is None else state.close(state_timeout_s))
@@ -154,7 +161,7 @@ async def _housekeeping(services: BotServices, bot: Bot) -> None:
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_S)
         try:
-            await services.settle_joins()
+            await services.joins.settle()
         except Exception as exc:
             log.warning("settling held joins failed: %s", type(exc).__name__)
         try:
@@ -175,11 +182,11 @@ async def build_runtime(
     writer: LogWriter | None = None,
     shared: SharedRedis | None = None,
 ) -> BotRuntime:
-    """Engine, started log writer, bot from :func:`bot.telegram.create_bot`, dispatcher.
+    """Engine, started log writer, bot from :func:`bot.runtime.client.create_bot`, dispatcher.
 
     ``cache`` replaces the default in-process membership cache (a simulation passes one with
     a seeded jitter, so that a seed replays the same checks; replicas can share one).
-    ``sleep`` is the outgoing limiter's sleep (see :func:`bot.telegram.create_bot`).
+    ``sleep`` is the outgoing limiter's sleep (see :func:`bot.runtime.client.create_bot`).
     ``writer`` shares an already started log writer, on ``engine`` (required with it), with
     another runtime (a second replica): :meth:`BotRuntime.close` then leaves both open.
     ``shared`` replaces the Redis client ``REDIS_URL`` would open (:func:`open_shared`); the
@@ -273,7 +280,7 @@ async def prepare(settings: Settings, *, once: bool = False) -> BotRuntime:
     """What start-up checks before Telegram is asked anything: the token's and API base's
     form, then the database (reachable, retried while it is not unless ``once``; migrated to
     head), then :func:`build_runtime`. Expected failures raise
-    :class:`bot.startup.StartupError` (one sentence, no traceback)."""
+    :class:`bot.runtime.startup.StartupError` (one sentence, no traceback)."""
     try:
         check_client_settings(settings.bot)
     except ClientSettingsError as exc:
@@ -294,7 +301,7 @@ async def run_polling(settings: Settings, *, once: bool = False) -> None:
     """Long-poll getUpdates until SIGINT/SIGTERM, then shut down cleanly.
 
     Start-up (:func:`prepare`, then getMe and the replacement of a webhook still set) retries
-    an unreachable Bot API or database unless ``once``; see :mod:`bot.startup`."""
+    an unreachable Bot API or database unless ``once``; see :mod:`bot.runtime.startup`."""
     install_redaction(settings)
     runtime = await prepare(settings, once=once)
     try:
@@ -374,7 +381,7 @@ async def run_webhook(settings: Settings, *, once: bool = False) -> None:
 
     Listens first, then (with ``BOT_WEBHOOK_URL`` set) registers the URL with Telegram
     (setWebhook with the secret): Telegram's first delivery finds the server up. A port in use
-    or a URL Telegram refuses ends start-up with one sentence (:mod:`bot.startup`).
+    or a URL Telegram refuses ends start-up with one sentence (:mod:`bot.runtime.startup`).
     """
     install_redaction(settings)
     runtime = await prepare(settings, once=once)

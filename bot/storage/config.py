@@ -7,7 +7,7 @@
   the database is unreachable a stale entry keeps serving.
 
 The gate's own writes (``user_restrictions`` and ``users``) go through
-:class:`bot.state.StateWriter`.
+:class:`bot.storage.gate_state.StateWriter`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.migration import move_group
+from bot.storage.migration import move_group
 from core.db import write_turn
 from core.expiring import ExpiringMap
 from core.models import (
@@ -140,6 +140,23 @@ class ConfigRepo:
             self._channels, "c", channel_id, self._load_channel_groups
         )
         return value
+
+    async def group_config(self, group_id: int) -> GroupConfig | None:
+        """The group's gate config; ``None`` when unprotected or unknown (database down and
+        nothing cached: the gate then lets everyone through rather than stall)."""
+        try:
+            return await self.group(group_id)
+        except Exception as exc:
+            log.warning("no config for group %s: %s", group_id, type(exc).__name__)
+            return None
+
+    async def linked_groups(self, channel_id: int) -> tuple[int, ...]:
+        """The protected groups that link ``channel_id``; none when the database cannot say."""
+        try:
+            return await self.groups_for_channel(channel_id)
+        except Exception as exc:
+            log.warning("no links for channel %s: %s", channel_id, type(exc).__name__)
+            return ()
 
     def invalidate(self, group_id: int | None = None) -> None:
         """Drop cached configuration (one group, or everything) after a change."""

@@ -10,7 +10,7 @@ counted in each, or the script answers how long to wait for room. Window times c
 injected clock's wall time (``clock.now()``), which replicas share closely enough (NTP) and
 which a ManualClock drives in tests. Each key expires one period after its latest send.
 
-While Redis is down (:class:`bot.shared.client.RedisDown`) the process falls back to its own
+While Redis is down (:class:`bot.storage.shared.client.RedisDown`) the process falls back to its own
 in-process windows: the budget is then per replica again, as without Redis.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.shared.client import RedisDown, SharedRedis
+from bot.storage.shared.client import RedisDown, SharedRedis
 from core.clock import Clock
 from core.ratelimit import MIN_WAIT_S, Rate, RateLimiter
 

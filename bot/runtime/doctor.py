@@ -2,14 +2,14 @@
 
 :func:`diagnose` returns one :class:`Check` per line of the report, in this order:
 
-- **database**: reachable, and migrated to head (:func:`bot.startup.check_database`);
+- **database**: reachable, and migrated to head (:func:`bot.runtime.startup.check_database`);
 - **Bot API**: answers getMe, and how fast (wall time of that one call, no retries);
 - **token**: Telegram accepts it (getMe is not 401);
 - **webhook**: getWebhookInfo: the URL, pending updates, the last delivery error and when; a
   webhook that does not match ``BOT_MODE`` fails, and so does a delivery error in the last
   :data:`RECENT_WEBHOOK_ERROR`;
 - **group ...** for every enabled protected group: a supergroup (getChat), the bot an
-  administrator with every right it uses there (getChatMember; :mod:`bot.onboarding`);
+  administrator with every right it uses there (getChatMember; :mod:`bot.gate.onboarding`);
 - **channel ...** for every channel such a group links: the bot an administrator;
 - **redis**: with ``REDIS_URL``, one PING (and its round trip); skipped without it (every bot
   process keeps its own state);
@@ -17,8 +17,8 @@
   table.
 
 A check that cannot run because an earlier one failed is ``skip`` and says why; skips pass.
-Telegram is asked through :func:`bot.telegram.create_bot` (every call in ``api_call_log``, when
-the database is up) with a short timeout and no retries.
+Telegram is asked through :func:`bot.runtime.client.create_bot` (every call in ``api_call_log``,
+when the database is up) with a short timeout and no retries.
 """
 
 from __future__ import annotations
@@ -36,11 +36,17 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramUnauthorizedError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.health import webhook_state
-from bot.onboarding import GROUP_RIGHTS, Onboarding, describe
+from bot.gate.onboarding import GROUP_RIGHTS, Onboarding, describe
 from bot.routers.chats import rights_of
-from bot.shared.client import create_client, redis_location
-from bot.startup import (
+from bot.runtime.client import (
+    ClientSettingsError,
+    check_client_settings,
+    create_bot,
+    error_message,
+    redact,
+)
+from bot.runtime.health import webhook_state
+from bot.runtime.startup import (
     FIX_MIGRATE,
     FIX_NETWORK,
     FIX_TOKEN,
@@ -49,13 +55,7 @@ from bot.startup import (
     quiet_client_log,
     telegram_failure,
 )
-from bot.telegram import (
-    ClientSettingsError,
-    check_client_settings,
-    create_bot,
-    error_message,
-    redact,
-)
+from bot.storage.shared.client import create_client, redis_location
 from core.db import create_engine
 from core.log_writer import LogWriter
 from core.models import EnforcedChannel, GroupChannelLink, ProtectedGroup

@@ -14,7 +14,7 @@ Every step is a ``gate_events`` row: ``join_request``, ``clicked``, ``approved``
 Pending requests are kept in memory, per process, on the injected clock (a ManualClock drives
 them in tests); after a restart a request nobody tracks stays pending for the admins, and its
 "I joined" button still works (the press does not need the request to be tracked). With Redis
-(``REDIS_URL``) they are kept there instead, for every replica (:mod:`bot.shared.requests`):
+(``REDIS_URL``) they are kept there instead, for every replica (:mod:`bot.storage.shared.requests`):
 the press on any replica takes the request, and one replica's sweep declines it when it is
 due; a request that arrives while Redis is unreachable stays in its replica's memory.
 """
@@ -35,10 +35,11 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ChatJoinRequest, TelegramObject
 
 from bot import texts
-from bot.gate import GateService, _classify, _quietly, prompt_keyboard
-from bot.repo import ChannelInfo, GroupConfig
-from bot.shared.client import RedisDown, SharedRedis
-from bot.shared.requests import SharedRequests
+from bot.gate.actions import GateActions, prompt_keyboard
+from bot.gate.calls import classify, quietly
+from bot.storage.config import ChannelInfo, GroupConfig
+from bot.storage.shared.client import RedisDown, SharedRedis
+from bot.storage.shared.requests import SharedRequests
 from core.clock import Clock
 from core.models import GateEventType, VerificationTrigger
 
@@ -75,16 +76,18 @@ class JoinRequests:
 
     def __init__(
         self,
-        gate: GateService,
+        actions: GateActions,
         configs: Configs,
         clock: Clock,
         *,
         timeout_s: float,
         shared: SharedRedis | None = None,
     ) -> None:
-        """``configs(group_id)``: the group's gate config, ``None`` when unprotected.
+        """``actions``: the gate's actions (events), and through them its checker.
+        ``configs(group_id)``: the group's gate config, ``None`` when unprotected.
         ``shared``: Redis, where every replica keeps the pending requests."""
-        self.gate = gate
+        self.actions = actions
+        self.checker = actions.checker
         self.configs = configs
         self.clock = clock
         self.timeout_s = timeout_s
@@ -108,25 +111,25 @@ class JoinRequests:
         """A join request to ``config``'s group (its gate on): approve, decline or ask."""
         group_id, user = config.group_id, request.from_user
         await self._forget(group_id, user.id)  # a repeat starts over
-        gate = self.gate
+        actions, checker = self.actions, self.checker
         detail: dict[str, Any] = {}
         link = request.invite_link
         if link is not None and link.name:
             detail["invite_link_name"] = link.name[:256]
         if user.id in config.blocklist:
-            gate.event(group_id, user.id, GateEventType.JOIN_REQUEST, {**detail, "missing": []})
+            actions.event(group_id, user.id, GateEventType.JOIN_REQUEST, {**detail, "missing": []})
             if await self._decline(bot, group_id, user.id):
-                gate.event(group_id, user.id, GateEventType.DECLINED, {"reason": "blocked"})
+                actions.event(group_id, user.id, GateEventType.DECLINED, {"reason": "blocked"})
             return
-        if await gate.bypasses(bot, config, user):
-            gate.event(group_id, user.id, GateEventType.JOIN_REQUEST, {**detail, "missing": []})
+        if await checker.bypasses(bot, config, user):
+            actions.event(group_id, user.id, GateEventType.JOIN_REQUEST, {**detail, "missing": []})
             await self._approve(bot, group_id, user.id, {"trigger": "join_request", "bypass": True})
             return
-        result = await gate.check(
+        result = await checker.check(
             user.id, group_id, VerificationTrigger.JOIN, bot=bot, config=config
         )
         if result.passed:
-            gate.event(group_id, user.id, GateEventType.JOIN_REQUEST, {**detail, "missing": []})
+            actions.event(group_id, user.id, GateEventType.JOIN_REQUEST, {**detail, "missing": []})
             await self._approve(bot, group_id, user.id, {"trigger": "join_request"})
             return
         missing = result.missing if result.failed else config.channels
@@ -144,11 +147,11 @@ class JoinRequests:
                 parse_mode="HTML",
             )
         except Exception as exc:  # 403 (blocked), a closed 5-minute window, network faults
-            detail["message_error"] = _classify(exc).value
+            detail["message_error"] = classify(exc).value
             log.info("join request of %s to %s: no private message", user.id, group_id)
         else:
             message_id = detail["message_id"] = sent.message_id
-        gate.event(group_id, user.id, GateEventType.JOIN_REQUEST, detail)
+        actions.event(group_id, user.id, GateEventType.JOIN_REQUEST, detail)
         await self._keep(
             group_id,
             user.id,
@@ -171,14 +174,14 @@ class JoinRequests:
 
         def clicked(result: str, **detail: Any) -> None:
             detail = {"result": result, **detail, "via": "join_request"}
-            self.gate.event(group_id, user_id, GateEventType.CLICKED, detail)
+            self.actions.event(group_id, user_id, GateEventType.CLICKED, detail)
 
         if config is None or not config.active:  # unprotected or switched off meanwhile
             clicked("not_protected")
             await self._forget(group_id, user_id)  # the admins' to answer now
             await _answer(query, texts.CALLBACK_NOT_PROTECTED, alert=True)
             return
-        result = await self.gate.check(
+        result = await self.checker.check(
             user_id,
             group_id,
             VerificationTrigger.CALLBACK,
@@ -209,7 +212,7 @@ class JoinRequests:
         await _answer(query, texts.CALLBACK_OK)
         if query.message is not None:
             text = texts.REQUEST_APPROVED.format(group=_group(config.title))
-            await _quietly(
+            await quietly(
                 bot.edit_message_text(
                     text,
                     chat_id=query.message.chat.id,
@@ -245,14 +248,14 @@ class JoinRequests:
             expired: dict[str, Any] = {"timeout_s": self.timeout_s}
             if not ok:
                 expired["declined"] = False
-            self.gate.event(group_id, user_id, GateEventType.EXPIRED, expired)
+            self.actions.event(group_id, user_id, GateEventType.EXPIRED, expired)
             if not ok:
                 continue
             declined += 1
-            self.gate.event(group_id, user_id, GateEventType.DECLINED, {"reason": "expired"})
+            self.actions.event(group_id, user_id, GateEventType.DECLINED, {"reason": "expired"})
             if pending.message_id is not None:
                 text = texts.REQUEST_EXPIRED.format(group=_group(pending.title))
-                await _quietly(
+                await quietly(
                     bot.edit_message_text(
                         text,
                         chat_id=pending.user_chat_id,
@@ -304,13 +307,13 @@ class JoinRequests:
             log.info("approving %s in %s: %s", user_id, group_id, exc.message)
             return False
         except Exception as exc:
-            log.info("approving %s in %s failed: %s", user_id, group_id, _classify(exc).value)
+            log.info("approving %s in %s failed: %s", user_id, group_id, classify(exc).value)
             return None
-        self.gate.event(group_id, user_id, GateEventType.APPROVED, detail)
+        self.actions.event(group_id, user_id, GateEventType.APPROVED, detail)
         return True
 
     async def _decline(self, bot: Bot, group_id: int, user_id: int) -> bool:
-        ok = await _quietly(
+        ok = await quietly(
             bot.decline_chat_join_request(group_id, user_id), "declineChatJoinRequest"
         )
         return bool(ok)
@@ -347,4 +350,4 @@ def _group(title: str | None) -> str:
 
 
 async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    await _quietly(query.answer(text=text, show_alert=alert), "answerCallbackQuery")
+    await quietly(query.answer(text=text, show_alert=alert), "answerCallbackQuery")

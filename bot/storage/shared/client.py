@@ -1,7 +1,7 @@
 """The one Redis connection of a bot process, its key shapes, and its circuit breaker.
 
-Every shared part (:mod:`bot.shared`) talks to Redis through :meth:`SharedRedis.run`. A Redis
-that is down must never hold an update for long, so the client has short socket timeouts and
+Every shared part (:mod:`bot.storage.shared`) talks to Redis through :meth:`SharedRedis.run`. A
+Redis that is down must never hold an update for long, so the client has short socket timeouts and
 no retries of its own, and after a failure the breaker stays open for ``retry_after_s``
 (:data:`RETRY_AFTER_S`): :meth:`SharedRedis.run` then raises :class:`RedisDown` at once,
 without touching the network, and each caller falls back to its in-process state. The first

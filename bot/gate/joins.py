@@ -1,33 +1,31 @@
-"""The bot's shared objects, built once per process and handed to handlers."""
+"""One join, reported twice, handled once; and the ``member_events`` rows of joins and leaves.
+
+Telegram reports one join to a group twice: a ``chat_member`` update and a ``new_chat_members``
+message, in either order, possibly many seconds apart and, with several replicas, to two of
+them. :class:`JoinTracker` lets the first report run the join path (member event, check, mute,
+prompt) and makes the second a no-op (:meth:`JoinTracker.note`). Only the ``chat_member`` report
+names the invite link (and whether the user came through a join request), so a join first seen
+as a message is held for its twin (:meth:`JoinTracker.complete`) and written without it once
+the twin is overdue (:meth:`JoinTracker.settle`). A leave or kick ends the join
+(:meth:`JoinTracker.end`). With Redis the claims and the held rows are shared
+(:class:`bot.storage.shared.joins.SharedJoins`); while it is down, this process decides alone.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bot.cache import MembershipCache
-from bot.gate import GateService
-from bot.joinrequests import JoinRequests
-from bot.raids import RaidGuard
-from bot.reactions import ReactionLog
-from bot.repo import ConfigRepo, GroupConfig
-from bot.shared.client import RedisDown, SharedRedis
-from bot.shared.joins import SharedJoins
-from bot.state import StateWriter
+from bot.storage.shared.client import RedisDown, SharedRedis
+from bot.storage.shared.joins import SharedJoins
 from core.clock import Clock
 from core.expiring import ExpiringMap
 from core.models import MemberEvent, MemberEventType
-from core.settings import Settings
 
 if TYPE_CHECKING:
     from core.log_writer import LogWriter
-
-log = logging.getLogger(__name__)
 
 #: One join reported twice (a ``chat_member`` update and a ``new_chat_members`` message, in
 #: either order, possibly many seconds apart) is handled once within this window.
@@ -51,74 +49,34 @@ class _HeldJoin:
     shared: bool = False
 
 
-@dataclass
-class BotServices:
-    """Everything a handler needs; passed to the Dispatcher as ``services`` (and piecewise)."""
+class JoinTracker:
+    """The joins seen recently (here and, with Redis, by every replica) and the join rows held
+    for their twin; the one writer of ``member_events`` rows."""
 
-    settings: Settings
-    writer: LogWriter
-    sessions: async_sessionmaker[AsyncSession]
-    clock: Clock
-    cache: MembershipCache
-    repo: ConfigRepo
-    state: StateWriter
-    gate: GateService
-    #: batches of joiners and raid lockdowns (:mod:`bot.raids`)
-    raids: RaidGuard = field(init=False, repr=False)
-    #: (chat, user) joins seen within ``JOIN_DEDUP_S``
-    _joins: ExpiringMap[tuple[int, int], bool] = field(init=False, repr=False)
-    #: joins seen as a message, waiting for their chat_member twin (oldest first)
-    _held: dict[tuple[int, int], _HeldJoin] = field(init=False, repr=False, default_factory=dict)
-    #: join requests the gate is waiting on (:mod:`bot.joinrequests`)
-    join_requests: JoinRequests = field(init=False, repr=False)
-    #: reaction updates into ``reaction_events`` (:mod:`bot.reactions`)
-    reactions: ReactionLog = field(init=False, repr=False)
-    #: Redis, when ``REDIS_URL`` is set (:mod:`bot.shared`); ``None``: all in-process
-    shared: SharedRedis | None = None
-    #: the join claims and held joins in Redis (with ``shared``)
-    shared_joins: SharedJoins | None = field(init=False, repr=False, default=None)
-
-    def __post_init__(self) -> None:
-        self.raids = RaidGuard(self.gate, self.settings.gate, self.clock, self.shared)
-        self._joins = ExpiringMap(self.clock.monotonic, JOIN_DEDUP_S, max_entries=JOINS_MAX)
-        self.join_requests = JoinRequests(
-            self.gate,
-            self.group_config,
-            self.clock,
-            timeout_s=self.settings.gate.join_request_timeout_s,
-            shared=self.shared,
+    def __init__(self, writer: LogWriter, clock: Clock, shared: SharedRedis | None = None) -> None:
+        """``shared``: Redis, where every replica claims joins and holds join rows."""
+        self.writer = writer
+        self.clock = clock
+        #: (chat, user) joins seen within ``JOIN_DEDUP_S``
+        self._joins: ExpiringMap[tuple[int, int], bool] = ExpiringMap(
+            clock.monotonic, JOIN_DEDUP_S, max_entries=JOINS_MAX
         )
-        self.reactions = ReactionLog(self.writer, self.clock, shared=self.shared)
-        if self.shared is not None:
-            self.shared_joins = SharedJoins(
-                self.shared, dedup_s=JOIN_DEDUP_S, twin_wait_s=JOIN_TWIN_WAIT_S
-            )
+        #: joins seen as a message, waiting for their chat_member twin (oldest first)
+        self._held: dict[tuple[int, int], _HeldJoin] = {}
+        #: the join claims and held joins in Redis (with ``shared``)
+        self.shared: SharedJoins | None = None
+        if shared is not None:
+            self.shared = SharedJoins(shared, dedup_s=JOIN_DEDUP_S, twin_wait_s=JOIN_TWIN_WAIT_S)
 
-    async def group_config(self, group_id: int) -> GroupConfig | None:
-        """The group's gate config; ``None`` when unprotected or unknown (database down and
-        nothing cached: the gate then lets everyone through rather than stall)."""
-        try:
-            return await self.repo.group(group_id)
-        except Exception as exc:
-            log.warning("no config for group %s: %s", group_id, type(exc).__name__)
-            return None
-
-    async def groups_for_channel(self, channel_id: int) -> tuple[int, ...]:
-        try:
-            return await self.repo.groups_for_channel(channel_id)
-        except Exception as exc:
-            log.warning("no links for channel %s: %s", channel_id, type(exc).__name__)
-            return ()
-
-    async def note_join(
+    async def note(
         self, chat_id: int, user_id: int, *, from_message: bool = False, is_bot: bool = False
     ) -> bool:
         """``True`` the first time a join of (chat, user) is seen within ``JOIN_DEDUP_S``:
         Telegram reports one join twice (a chat_member update and a new_chat_members message,
         in either order, possibly to two replicas), and the whole join path (member event,
         check, mute, prompt) runs for the first report only. With Redis the claim is shared
-        (:meth:`bot.shared.joins.SharedJoins.claim`); while it is down, this process's memory
-        decides. A leave or kick ends the join (:meth:`end_join`).
+        (:meth:`bot.storage.shared.joins.SharedJoins.claim`); while it is down, this process's
+        memory decides. A leave or kick ends the join (:meth:`end`).
 
         A first report ``from_message`` does not say which invite link the user came by: its
         row is held (up to ``JOIN_TWIN_WAIT_S``) for the ``chat_member`` twin that does, in the
@@ -128,10 +86,10 @@ class BotServices:
         self._joins.set(key, True)  # a repeat within the window extends it
         now = self.clock.now()
         shared = False
-        if self.shared_joins is not None:
+        if self.shared is not None:
             hold = (now, is_bot) if from_message else None
             with contextlib.suppress(RedisDown):
-                first = await self.shared_joins.claim(chat_id, user_id, hold)
+                first = await self.shared.claim(chat_id, user_id, hold)
                 shared = True
         if first and from_message:
             self._held[key] = _HeldJoin(
@@ -141,7 +99,7 @@ class BotServices:
                 await self._write_held(next(iter(self._held)))
         return first
 
-    async def complete_join(
+    async def complete(
         self,
         chat_id: int,
         user_id: int,
@@ -153,9 +111,9 @@ class BotServices:
         the time it was first seen. Nothing when the join was not held (written already).
         With Redis the held row may be another replica's: whoever takes it writes it."""
         held = self._held.pop((chat_id, user_id), None)
-        if self.shared_joins is not None and (held is None or held.shared):
+        if self.shared is not None and (held is None or held.shared):
             try:
-                taken = await self.shared_joins.take(chat_id, user_id)
+                taken = await self.shared.take(chat_id, user_id)
             except RedisDown:
                 taken = None  # held elsewhere: its replica writes it (without the link's name)
             else:
@@ -165,12 +123,12 @@ class BotServices:
         if held is not None:
             self._put_join(chat_id, user_id, held, invite_link_name, via_join_request)
 
-    def joins_due(self) -> bool:
+    def due(self) -> bool:
         """Whether a held join's twin is overdue (cheap: looks at the oldest only)."""
         oldest = next(iter(self._held.values()), None)
         return oldest is not None and oldest.due <= self.clock.monotonic()
 
-    async def settle_joins(self, *, everything: bool = False) -> int:
+    async def settle(self, *, everything: bool = False) -> int:
         """Write the held joins whose twin is overdue (``everything``: all, at shutdown);
         how many were written here (a twin on another replica may have taken one)."""
         now = self.clock.monotonic()
@@ -186,9 +144,9 @@ class BotServices:
         """Write a held join without its twin's details, unless a twin took it meanwhile;
         1 when written. Redis down: written (a row twice beats a row lost)."""
         held = self._held.pop(key)
-        if held.shared and self.shared_joins is not None:
+        if held.shared and self.shared is not None:
             with contextlib.suppress(RedisDown):
-                if await self.shared_joins.take(*key) is None:
+                if await self.shared.take(*key) is None:
                     return 0
         self._put_join(key[0], key[1], held, None, False)
         return 1
@@ -211,7 +169,7 @@ class BotServices:
             timestamp=held.timestamp,
         )
 
-    async def end_join(
+    async def end(
         self, chat_id: int, user_id: int, event: MemberEventType, *, is_bot: bool = False
     ) -> None:
         """A leave or kick: the join it ends is forgotten (here and in Redis), a join row
@@ -220,16 +178,16 @@ class BotServices:
         self._joins.discard(key)
         if key in self._held:
             await self._write_held(key)
-        elif self.shared_joins is not None:
+        elif self.shared is not None:
             with contextlib.suppress(RedisDown):
-                taken = await self.shared_joins.take(chat_id, user_id)
+                taken = await self.shared.take(chat_id, user_id)
                 if taken is not None:
                     self._put_join(
                         chat_id, user_id, _HeldJoin(taken[0], 0.0, taken[1]), None, False
                     )
-        if self.shared_joins is not None:
+        if self.shared is not None:
             with contextlib.suppress(RedisDown):
-                await self.shared_joins.forget(chat_id, user_id)
+                await self.shared.forget(chat_id, user_id)
         self.member_event(chat_id, user_id, event, is_bot=is_bot)
 
     def member_event(
@@ -244,7 +202,7 @@ class BotServices:
         timestamp: dt.datetime | None = None,
     ) -> None:
         """One ``member_events`` row (``invite_link_name``: the name of the invite link the
-        user joined by, when it has one). A group leave or kick goes through :meth:`end_join`."""
+        user joined by, when it has one). A group leave or kick goes through :meth:`end`."""
         self.writer.put(
             MemberEvent,
             chat_id=chat_id,
@@ -255,10 +213,3 @@ class BotServices:
             invite_link_name=invite_link_name[:256] if invite_link_name else None,
             via_join_request=via_join_request,
         )
-
-    async def drain(self) -> None:
-        """Write the held joins, apply every queued state write and flush the log writer
-        (tests, shutdown)."""
-        await self.settle_joins(everything=True)
-        await self.state.drain()
-        await self.writer.flush()

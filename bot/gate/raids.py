@@ -4,13 +4,13 @@ above a threshold puts the group in a raid lockdown for a while.
 :meth:`RaidGuard.gate_joiners` is where every join the gate acts on ends up
 (:func:`bot.routers.gate.on_joined` and a ``new_chat_members`` batch):
 
-* one joiner, no lockdown: the gate as usual (:meth:`bot.gate.GateService.enforce`: check,
+* one joiner, no lockdown: the gate as usual (:meth:`bot.gate.actions.GateActions.enforce`: check,
   mute, an individual prompt);
 * a batch (many users in one update): every joiner checked and muted concurrently, at most
   ``GATE_RAID_CONCURRENCY`` at a time (``restrictChatMember`` is not a send: only Telegram's
   general limits apply), then ONE combined prompt naming the muted ones
   (:func:`prompt_chunks`: at most ``MENTIONS_PER_PROMPT`` names and ``MAX_TEXT`` characters
-  a message), whose "I joined" button anyone it names may press (:data:`bot.gate.EVERYONE`);
+  a message), whose "I joined" button anyone it names may press (:data:`bot.gate.actions.EVERYONE`);
 * ``GATE_RAID_JOINS`` joins within ``GATE_RAID_WINDOW_S`` (:class:`JoinWindow`, a sliding
   window on the injected clock) start a raid lockdown of ``GATE_RAID_LOCKDOWN_S``, extended
   while joins keep that rate: joiners are checked and muted (``muted`` with detail
@@ -38,10 +38,11 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
 
 from bot import texts
-from bot.gate import EVERYONE, GROUPS_MAX, GateResult, GateService, prompt_keyboard
-from bot.repo import ChannelInfo, GroupConfig
-from bot.shared.client import RedisDown, SharedRedis
-from bot.shared.raids import SharedRaids
+from bot.gate.actions import EVERYONE, GateActions, prompt_keyboard
+from bot.gate.checker import GROUPS_MAX, GateResult
+from bot.storage.config import ChannelInfo, GroupConfig
+from bot.storage.shared.client import RedisDown, SharedRedis
+from bot.storage.shared.raids import SharedRaids
 from core.clock import Clock
 from core.expiring import ExpiringMap
 from core.models import GateEventType, VerificationTrigger
@@ -142,14 +143,14 @@ class RaidGuard:
 
     def __init__(
         self,
-        gate: GateService,
+        actions: GateActions,
         settings: GateSettings,
         clock: Clock,
         shared: SharedRedis | None = None,
     ) -> None:
         """``shared``: Redis, where every replica counts joins and keeps lockdowns
-        (:mod:`bot.shared.raids`); while it is down this process counts alone."""
-        self.gate = gate
+        (:mod:`bot.storage.shared.raids`); while it is down this process counts alone."""
+        self.actions = actions
         self.settings = settings
         self.clock = clock
         self.window = JoinWindow(clock.monotonic, settings.raid_window_s)
@@ -180,7 +181,7 @@ class RaidGuard:
         await self.expire(bot, group_id)
         lockdown, started = await self._count(group_id, len(users))
         if lockdown is None and len(users) == 1:
-            await self.gate.enforce(bot, config, users[0], VerificationTrigger.JOIN)
+            await self.actions.enforce(bot, config, users[0], VerificationTrigger.JOIN)
             return
         if lockdown is not None and started:
             await self._notice(
@@ -258,10 +259,10 @@ class RaidGuard:
         text: str,
         markup: InlineKeyboardMarkup | None = None,
     ) -> None:
-        sent = await self.gate.post(bot, group_id, text, markup)
+        sent = await self.actions.post(bot, group_id, text, markup)
         detail = {"raid_lockdown": phase, "joins": joins}
         detail["message_id"] = sent.message_id if sent else None
-        self.gate.event(group_id, None, GateEventType.PROMPTED, detail)
+        self.actions.event(group_id, None, GateEventType.PROMPTED, detail)
 
     async def _mute_all(
         self, bot: Bot, config: GroupConfig, users: Sequence[Any], extra: dict[str, Any]
@@ -269,11 +270,11 @@ class RaidGuard:
         """Check and mute every user, ``GATE_RAID_CONCURRENCY`` at a time, without prompts;
         the users muted, with their checks."""
         # one admin list for the whole batch, not one getChatAdministrators per joiner
-        await self.gate.is_admin(bot, config.group_id, users[0].id)
+        await self.actions.checker.is_admin(bot, config.group_id, users[0].id)
 
         async def one(user: Any) -> GateResult | None:
             async with self._slots:
-                return await self.gate.enforce(
+                return await self.actions.enforce(
                     bot, config, user, VerificationTrigger.JOIN, prompt=False, extra=extra
                 )
 
@@ -303,7 +304,7 @@ class RaidGuard:
         markup = prompt_keyboard(EVERYONE, channels)
         checks = {user.id: result for user, result in muted}
         for users, text in prompt_chunks([user for user, _ in muted], channels):
-            sent = await self.gate.post(bot, group_id, text, markup)
+            sent = await self.actions.post(bot, group_id, text, markup)
             if not sent:
                 continue
             for user in users:
@@ -314,4 +315,4 @@ class RaidGuard:
                     "message_id": sent.message_id,
                     "thread_id": None,
                 }
-                self.gate.event(group_id, user.id, GateEventType.PROMPTED, detail)
+                self.actions.event(group_id, user.id, GateEventType.PROMPTED, detail)

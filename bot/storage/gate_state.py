@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import itertools
 import logging
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from core.clock import Clock, SystemClock
 from core.db import Base, write_turn
 from core.expiring import ExpiringMap
 from core.models import User
+from core.retry import Retry, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 CHUNK = 400
 #: Users whose upsert interval is tracked at most.
 NOTED_USERS_MAX = 200_000
+#: The first pause before a failed batch is retried (then doubled up to ``retry_max_s``).
+RETRY_FIRST_S = 0.05
 
 T = TypeVar("T")
 RESTRICTIONS: sa.Table = Base.metadata.tables["user_restrictions"]
@@ -269,27 +273,15 @@ class StateWriter:
             await asyncio.wait_for(self._stop.wait(), seconds)
 
     async def _run(self) -> None:
-        delay = 0.05
+        # a failed batch is retried until it lands or the writer stops (no attempt limit: the
+        # database coming back is the only way out of an outage)
+        policy = RetryPolicy(Retry(Exception, sys.maxsize, self._backoff), sleep=self._pause)
         try:
             while (self._ops or self._users) and not self._stop.is_set():
-                if self.linger_s > 0 and len(self._ops) < self.batch_size:
-                    await self._pause(self.linger_s)
-                batch = list(itertools.islice(self._ops, self.batch_size))
-                users = list(self._users.values())
-                try:  # one transaction for a batch: all of it lands or none (then retried)
-                    async with write_turn(self.engine), self.engine.begin() as conn:
-                        await self._apply(conn, batch, users)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    self.stats.failed_attempts += 1
-                    log.warning(
-                        "state write failed (%s); retrying in %.2fs", type(exc).__name__, delay
-                    )
-                    await self._pause(delay)
-                    delay = min(delay * 2, self.retry_max_s)
-                    continue
-                delay = 0.05
+                written = await policy.call(self._write_head)
+                if written is None:
+                    break  # stopped during a backoff pause
+                batch, users = written
                 for row in users:  # keep rows noted again while this ran
                     if self._users.get(row["id"]) is row:
                         del self._users[row["id"]]
@@ -299,6 +291,27 @@ class StateWriter:
                 self.stats.pending = len(self._ops)
         finally:
             self._idle.set()
+
+    async def _write_head(self) -> tuple[list[Op], list[dict[str, Any]]] | None:
+        """Apply the head batch and the pending user rows in one transaction (all of it lands
+        or none); what was applied, or ``None`` when the writer stopped meanwhile."""
+        if self._stop.is_set():
+            return None
+        if self.linger_s > 0 and len(self._ops) < self.batch_size:
+            await self._pause(self.linger_s)
+        batch = list(itertools.islice(self._ops, self.batch_size))
+        users = list(self._users.values())
+        async with write_turn(self.engine), self.engine.begin() as conn:
+            await self._apply(conn, batch, users)
+        return batch, users
+
+    def _backoff(self, exc: Exception, attempt: int) -> float:
+        """The pause before retry ``attempt`` (1-based): doubling from ``RETRY_FIRST_S`` up to
+        ``retry_max_s``."""
+        delay = min(RETRY_FIRST_S * 2.0 ** min(attempt - 1, 30), self.retry_max_s)
+        self.stats.failed_attempts += 1
+        log.warning("state write failed (%s); retrying in %.2fs", type(exc).__name__, delay)
+        return delay
 
     async def _apply(
         self, conn: AsyncConnection, batch: list[Op], users: list[dict[str, Any]]

@@ -11,16 +11,20 @@ from aiogram import Dispatcher
 from aiogram.types import ErrorEvent
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cache import InMemoryMembershipCache, MembershipCache
-from bot.gate import GateService
-from bot.joinrequests import SweepMiddleware
-from bot.middlewares import RawLogMiddleware
-from bot.repo import ConfigRepo
+from bot.gate.actions import GateActions
+from bot.gate.checker import GateChecker
+from bot.gate.join_requests import JoinRequests, SweepMiddleware
+from bot.gate.joins import JoinTracker
+from bot.gate.raids import RaidGuard
 from bot.routers import get_routers
-from bot.services import BotServices
-from bot.shared.cache import RedisMembershipCache
-from bot.shared.client import SharedRedis
-from bot.state import StateWriter
+from bot.runtime.middlewares import RawLogMiddleware
+from bot.runtime.services import BotServices
+from bot.storage.config import ConfigRepo
+from bot.storage.gate_state import StateWriter
+from bot.storage.membership import InMemoryMembershipCache, MembershipCache
+from bot.storage.reactions import ReactionLog
+from bot.storage.shared.cache import RedisMembershipCache
+from bot.storage.shared.client import SharedRedis
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 
@@ -42,8 +46,8 @@ def build_services(
 ) -> BotServices:
     """The shared objects behind the handlers (also handy on their own in tests).
 
-    ``shared``: Redis for what replicas share (:mod:`bot.shared`): the membership cache (unless
-    ``cache`` is given), join memory, prompt throttle and raid counter."""
+    ``shared``: Redis for what replicas share (:mod:`bot.storage.shared`): the membership cache
+    (unless ``cache`` is given), join memory, prompt throttle and raid counter."""
     clock = clock or SystemClock()
     gate_settings = settings.gate
     if cache is None:  # (not `or`: an empty cache is falsy)
@@ -56,16 +60,16 @@ def build_services(
         clock=clock,
         upsert_interval_s=gate_settings.user_upsert_interval_s,
     )
-    gate = GateService(
+    checker = GateChecker(
         writer=writer,
         cache=cache,
         repo=repo,
-        state=state,
-        settings=gate_settings,
         clock=clock,
         admin_ttl_s=gate_settings.admin_cache_ttl_s,
         timer=timer,
-        shared=shared,
+    )
+    actions = GateActions(
+        checker, writer=writer, state=state, settings=gate_settings, clock=clock, shared=shared
     )
     return BotServices(
         settings=settings,
@@ -75,7 +79,18 @@ def build_services(
         cache=cache,
         repo=repo,
         state=state,
-        gate=gate,
+        checker=checker,
+        actions=actions,
+        joins=JoinTracker(writer, clock, shared),
+        raids=RaidGuard(actions, gate_settings, clock, shared),
+        join_requests=JoinRequests(
+            actions,
+            repo.group_config,
+            clock,
+            timeout_s=gate_settings.join_request_timeout_s,
+            shared=shared,
+        ),
+        reactions=ReactionLog(writer, clock, shared=shared),
         shared=shared,
     )
 
@@ -105,7 +120,8 @@ def create_dispatcher(
     """A Dispatcher with every router, the raw-log middleware and an error handler.
 
     The shared objects are one Dispatcher keyword argument: handlers receive ``services``
-    (:class:`BotServices`: settings, writer, gate, repo, state writer, clock).
+    (:class:`BotServices`: settings, writer, the gate's checker and actions, repo, state
+    writer, clock).
     ``dp["services"]`` gives them back (drain them before reading the database).
     """
     services = build_services(

@@ -1,4 +1,5 @@
-"""The membership cache shared by every replica through Redis (:class:`bot.cache.MembershipCache`).
+"""The membership cache shared by every replica through Redis
+(:class:`bot.storage.membership.MembershipCache`).
 
 One key per (user, channel), ``cache:<user>:<channel>`` = ``1`` | ``0``, written with
 ``SET ... PX ttl`` (the in-process cache's lifetimes and jitter), and one set per user,
@@ -7,8 +8,8 @@ lives as long as the longest member answer can. A replica that asks Telegram wri
 answer for all of them.
 
 Every answer is also kept in the in-process cache it wraps (write-through), which serves
-alone while Redis is down (:class:`bot.shared.client.RedisDown`): the gate keeps its hit rate
-through an outage instead of asking Telegram for everything. The stats are the in-process
+alone while Redis is down (:class:`bot.storage.shared.client.RedisDown`): the gate keeps its hit
+rate through an outage instead of asking Telegram for everything. The stats are the in-process
 cache's object, counted on whichever path answered.
 """
 
@@ -18,8 +19,8 @@ import contextlib
 
 from redis.asyncio import Redis
 
-from bot.cache import CacheStats, InMemoryMembershipCache
-from bot.shared.client import RedisDown, SharedRedis
+from bot.storage.membership import CacheStats, InMemoryMembershipCache
+from bot.storage.shared.client import RedisDown, SharedRedis
 
 CACHE, CACHE_USER = "cache", "cache_user"
 

@@ -1,13 +1,13 @@
-"""The gate: is this user a member of every channel the group links? Mute, prompt, unmute.
+"""The gate's checks: is this user a member of every channel the group links, and who skips?
 
-:meth:`GateService.check` answers for one (user, group) over all linked channels: cached
+:meth:`GateChecker.check` answers for one (user, group) over all linked channels: cached
 answers first, then one ``getChatMember`` per missing channel, all concurrently
 (``asyncio.gather``). Each check writes one ``verification_log`` row through the log writer.
-:meth:`GateService.enforce` acts on the answer (mute, delete the message, post a throttled
-prompt, in the forum topic the user wrote in) and :meth:`GateService.release` lifts a mute.
-:meth:`GateService.refuse_channel` deletes what a "send as channel" identity posts (and, by the
-group's ``ban_channel_senders`` setting, bans that identity). Every step the gate takes is one
-``gate_events`` row, in the order it happened.
+Admins, bots, Telegram's service accounts and the group's allow list skip the check
+(:meth:`GateChecker.bypasses`); :meth:`GateChecker.sender_kind` says who wrote a group message.
+:class:`bot.gate.actions.GateActions` acts on the answers (mute, delete the message, post a
+throttled prompt, in the forum topic the user wrote in; lift a mute; refuse a "send as channel"
+identity), each step one ``gate_events`` row, in the order it happened.
 
 Telegram faults never escape: a failed ``getChatMember`` makes the check an ``error`` (the
 user is left alone: the gate fails open rather than muting people because Telegram hiccuped);
@@ -21,48 +21,27 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.enums import ChatMemberStatus
-from aiogram.types import (
-    ChatMember,
-    Message,
-)
+from aiogram.types import ChatMember, Message
 
-from bot.cache import MembershipCache
-from bot.gate_actions import (
-    BAN_CHANNEL_SENDERS,
-    EVERYONE,
-    MUTED,
-    UNMUTED,
-    GateActions,
-    GateCounters,
-    GateResult,
-    JoinedCallback,
-    _classify,
-    _quietly,
-    prompt_keyboard,
-    prompt_text,
-)
-from bot.repo import ChannelInfo, ConfigRepo, GroupConfig
-from bot.senders import needs_linked_chat, sender_kind
-from bot.shared.client import SharedRedis
-from bot.shared.throttle import Throttle
-from bot.state import StateWriter
+from bot.gate.calls import classify
+from bot.gate.senders import needs_linked_chat, sender_kind
+from bot.storage.config import ChannelInfo, ConfigRepo, GroupConfig
+from bot.storage.membership import MembershipCache
 from core.clock import Clock, SystemClock
-from core.content import StoredText
 from core.expiring import ExpiringMap
 from core.models import (
     SERVICE_ACCOUNT_IDS,
-    GateEvent,
-    GateEventType,
+    ErrorType,
     SenderKind,
     VerificationLog,
     VerificationStatus,
     VerificationTrigger,
 )
-from core.settings import GateSettings
 
 if TYPE_CHECKING:
     from core.log_writer import LogWriter
@@ -75,8 +54,6 @@ MEMBER_STATUSES = frozenset(
 ADMIN_STATUSES = frozenset({ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR})
 #: How long a group's admin list keeps serving when reloading it fails.
 ADMINS_STALE_RETRY_S = 30.0
-#: (user, group) prompt throttles held at most (the least recently used go first).
-PROMPTED_MAX = 100_000
 #: How long a group's linked discussion channel (getChat's ``linked_chat_id``) is kept; a
 #: failed lookup is retried after ``LINKED_RETRY_S``.
 LINKED_CHAT_TTL_S = 3600.0
@@ -93,8 +70,45 @@ def is_member(member: ChatMember) -> bool:
     return status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False))
 
 
-class GateService(GateActions):
-    """Membership checks and the actions that follow them."""
+@dataclass(slots=True)
+class GateResult:
+    """The outcome of one check of (user, group) over the group's linked channels."""
+
+    status: VerificationStatus
+    missing: tuple[ChannelInfo, ...] = ()
+    cached: bool = False
+    latency_ms: float = 0.0
+    error_type: ErrorType | None = None
+    channels_checked: int = 0
+    muted: bool = False  # the gate muted the user after this check
+
+    @property
+    def passed(self) -> bool:
+        return self.status is VerificationStatus.SUCCESS
+
+    @property
+    def failed(self) -> bool:
+        return self.status is VerificationStatus.FAILED
+
+
+@dataclass
+class GateCounters:
+    """In-process counters (handy for logs and the simulator)."""
+
+    checks: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    cached: int = 0
+    mutes: int = 0
+    unmutes: int = 0
+    prompts: int = 0
+    bypassed: int = 0
+    by_trigger: dict[str, int] = field(default_factory=dict)
+
+
+class GateChecker:
+    """Membership checks, and who skips them."""
 
     def __init__(
         self,
@@ -102,25 +116,18 @@ class GateService(GateActions):
         writer: LogWriter,
         cache: MembershipCache,
         repo: ConfigRepo,
-        state: StateWriter,
-        settings: GateSettings,
         clock: Clock | None = None,
         bot: Bot | None = None,
         admin_ttl_s: float = 300.0,
         timer: Callable[[], float] = time.perf_counter,
-        shared: SharedRedis | None = None,
     ) -> None:
         """``timer`` measures a check's latency: wall time, or for a simulation on a
-        ManualClock :func:`bot.telegram.simulated_timer` (the played Telegram latency too).
-        ``shared``: Redis for the prompt throttle shared by replicas (:mod:`bot.shared`)."""
+        ManualClock :func:`bot.runtime.client.simulated_timer` (the played Telegram latency
+        too)."""
         self.writer = writer
         self.timer = timer
         self.cache = cache
         self.repo = repo
-        self.state = state
-        self.settings = settings
-        #: what of its own messages' text the gate logs (``MESSAGE_CONTENT``)
-        self.stored_text = StoredText.from_settings(settings)
         self.clock: Clock = clock or SystemClock()
         self.bot = bot
         self.admin_ttl_s = admin_ttl_s
@@ -128,14 +135,6 @@ class GateService(GateActions):
         #: group -> its admins' ids
         self._admins: ExpiringMap[int, frozenset[int]] = ExpiringMap(
             self.clock.monotonic, admin_ttl_s
-        )
-        #: (user, group) pairs prompted within ``prompt_throttle_s`` (by any replica)
-        self._prompted = Throttle(
-            self.clock,
-            settings.prompt_throttle_s,
-            max_entries=PROMPTED_MAX,
-            shared=shared,
-            purpose="prompted",
         )
         #: group -> its linked discussion channel (``None``: none)
         self._linked: ExpiringMap[int, int | None] = ExpiringMap(
@@ -172,7 +171,7 @@ class GateService(GateActions):
         error: BaseException | None = None
         if to_ask:
             if bot is None:
-                raise RuntimeError("GateService.check needs a bot for getChatMember")
+                raise RuntimeError("GateChecker.check needs a bot for getChatMember")
             replies: Sequence[ChatMember | BaseException] = await asyncio.gather(
                 *(bot.get_chat_member(channel.id, user_id) for channel in to_ask),
                 return_exceptions=True,
@@ -193,7 +192,7 @@ class GateService(GateActions):
             status = VerificationStatus.ERROR
         else:
             status = VerificationStatus.SUCCESS
-        error_type = _classify(error) if error is not None else None
+        error_type = classify(error) if error is not None else None
         if status is VerificationStatus.FAILED:
             order = {c.id: i for i, c in enumerate(channels)}
             missing.sort(key=lambda c: order.get(c.id, 0))
@@ -290,50 +289,14 @@ class GateService(GateActions):
         try:
             return await self._linked.fetch(group_id, load, stale_retry_s=LINKED_RETRY_S)
         except Exception as exc:
-            log.info("getChat(%s) for its linked channel failed: %s", group_id, _classify(exc))
+            log.info("getChat(%s) for its linked channel failed: %s", group_id, classify(exc))
             self._linked.set(group_id, None, LINKED_RETRY_S)
             return None
 
     async def sender_kind(self, bot: Bot, message: Message) -> SenderKind:
-        """Who wrote a group message (:func:`bot.senders.sender_kind`); asks for the group's
+        """Who wrote a group message (:func:`bot.gate.senders.sender_kind`); asks for the group's
         linked channel only when a channel identity other than the group's own speaks."""
         linked = None
         if needs_linked_chat(message):
             linked = await self.linked_chat_id(bot, message.chat.id)
         return sender_kind(message, linked)
-
-    # ------------------------------------------------------------------ gate events
-    def event(
-        self,
-        group_id: int,
-        user_id: int | None,
-        event: GateEventType,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """One ``gate_events`` row: something the gate did or saw, now."""
-        self.writer.put(
-            GateEvent,
-            timestamp=self.clock.now(),
-            group_id=group_id,
-            user_id=user_id,
-            event=event.value,
-            detail=detail,
-        )
-
-
-__all__ = [  # the gate's names, wherever they are defined
-    "ADMIN_STATUSES",
-    "BAN_CHANNEL_SENDERS",
-    "EVERYONE",
-    "MUTED",
-    "UNMUTED",
-    "GateCounters",
-    "GateResult",
-    "GateService",
-    "JoinedCallback",
-    "_classify",
-    "_quietly",
-    "is_member",
-    "prompt_keyboard",
-    "prompt_text",
-]

@@ -13,8 +13,8 @@ middlewares on it, outermost first:
    under a ManualClock) and writes one ``api_call_log`` row per attempt through the log writer,
    stamped with ``clock.now()``; ``error_type`` comes from :func:`classify_error`.
 
-The session's JSON decoder is :func:`bot.reactions.tolerant_loads`: a reaction of a type this
-aiogram does not know would otherwise make a whole ``getUpdates`` batch unreadable, forever.
+The session's JSON decoder is :func:`bot.storage.reactions.tolerant_loads`: a reaction of a type
+this aiogram does not know would otherwise make a whole ``getUpdates`` batch unreadable, forever.
 
 Simulations on a ManualClock: pass ``clock=manual_clock`` and either no ``sleep`` (the limiter
 then *advances the ManualClock* to the end of each wait instead of sleeping) or your own
@@ -62,9 +62,9 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.utils.token import TokenValidationError, validate_token
 
-from bot.reactions import tolerant_loads
-from bot.shared.client import SharedRedis
-from bot.shared.ratelimit import SharedRateLimiter
+from bot.storage.reactions import tolerant_loads
+from bot.storage.shared.client import SharedRedis
+from bot.storage.shared.ratelimit import SharedRateLimiter
 from core.clock import Clock, SystemClock
 from core.models import ApiCallLog, ErrorType
 from core.ratelimit import Rate, RateLimiter
@@ -297,7 +297,7 @@ class OutgoingLimiter(BaseRequestMiddleware):
         shared: SharedRedis | None = None,
     ) -> None:
         """``shared``: Redis, where the windows are kept for every replica of the token
-        (:class:`bot.shared.ratelimit.SharedRateLimiter`; in-process while it is down)."""
+        (:class:`bot.storage.shared.ratelimit.SharedRateLimiter`; in-process while it is down)."""
         if per_chat_per_minute < 1 or global_per_second < 1:
             raise ValueError("message limits must be at least 1")
         self.per_chat_per_minute = per_chat_per_minute
@@ -456,7 +456,7 @@ def create_bot(
     wall time; see :func:`simulated_timer` for simulations). Raises
     :class:`ClientSettingsError` (a ``ValueError``) with a clear message for a malformed token
     or API base, before anything is opened. ``shared``: Redis for the send budget of every
-    replica (:mod:`bot.shared`).
+    replica (:mod:`bot.storage.shared`).
     """
     check_client_settings(settings, api_base=session is None)
     token = settings.token.get_secret_value()

@@ -11,8 +11,8 @@ set ``join_requests``, scored by its deadline (the injected clock's wall time, m
   goes to exactly one replica's sweep (which declines it).
 
 Keys expire a day after their deadline (a sweep that never comes leaves nothing behind for
-long). Each call raises :class:`bot.shared.client.RedisDown` when Redis cannot answer:
-:class:`bot.joinrequests.JoinRequests` then keeps the request in process.
+long). Each call raises :class:`bot.storage.shared.client.RedisDown` when Redis cannot answer:
+:class:`bot.gate.join_requests.JoinRequests` then keeps the request in process.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.shared.client import SharedRedis
+from bot.storage.shared.client import SharedRedis
 from core.clock import Clock
 
 REQUEST, QUEUE = "join_request", "join_requests"

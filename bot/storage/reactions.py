@@ -44,7 +44,7 @@ from aiogram.types import Chat, MessageReactionCountUpdated, MessageReactionUpda
 from aiogram.types.reaction_type_union import ReactionTypeUnion
 from pydantic import TypeAdapter, ValidationError
 
-from bot.shared.client import RedisDown, SharedRedis
+from bot.storage.shared.client import RedisDown, SharedRedis
 from core.clock import Clock
 from core.expiring import ExpiringMap
 from core.models import ReactionEvent

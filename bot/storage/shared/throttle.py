@@ -4,7 +4,7 @@ The gate posts at most one prompt per (user, group) per ``GATE_PROMPT_THROTTLE_S
 several replicas a per-process throttle lets each one prompt once: the shared throttle claims
 ``<purpose>:<part>:...`` with ``SET NX PX``, so one replica wins the window. The in-process
 map is kept in step and decides alone while Redis is down
-(:class:`bot.shared.client.RedisDown`).
+(:class:`bot.storage.shared.client.RedisDown`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Hashable
 
-from bot.shared.client import RedisDown, SharedRedis
+from bot.storage.shared.client import RedisDown, SharedRedis
 from core.clock import Clock
 from core.expiring import ExpiringMap
 

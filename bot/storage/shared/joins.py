@@ -6,22 +6,22 @@ message), in either order, possibly to two replicas. :meth:`SharedJoins.claim` i
 and runs the join path (member event, check, mute, prompt); the other only extends the window.
 
 A join first seen as a message waits for its ``chat_member`` twin, the only report that names
-the invite link (:data:`bot.services.JOIN_TWIN_WAIT_S`). The waiting row is kept both in the
+the invite link (:data:`bot.gate.joins.JOIN_TWIN_WAIT_S`). The waiting row is kept both in the
 holding replica's memory (to know when it is due) and in Redis, ``held:<chat>:<user>`` =
 ``<timestamp>|<is_bot>``. Whoever takes it from Redis first (``GETDEL``, atomic) writes it:
 the twin, on any replica, with the link's name; or the holding replica when the twin is
 overdue, without one; or a leave that comes first. So one join gives one row wherever its
 reports land.
 
-Each method raises :class:`bot.shared.client.RedisDown` when Redis cannot answer: the caller
-(:class:`bot.services.BotServices`) then decides with its in-process memory.
+Each method raises :class:`bot.storage.shared.client.RedisDown` when Redis cannot answer: the caller
+(:class:`bot.runtime.services.BotServices`) then decides with its in-process memory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from bot.shared.client import SharedRedis
+from bot.storage.shared.client import SharedRedis
 
 JOIN, HELD = "join", "held"
 #: A held row outlives its wait by this much in Redis (a replica that died holding it leaves

@@ -9,8 +9,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update
 
-from bot.senders import topic_id
-from bot.services import BotServices
+from bot.gate.senders import topic_id
+from bot.runtime.services import BotServices
 from core.content import StoredText
 from core.models import Message as MessageLog
 from core.models import SenderKind
@@ -38,19 +38,19 @@ class RawLogMiddleware(BaseMiddleware):
         self.text = StoredText.from_settings(services.settings.gate)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        gate = self.services.gate
+        checker = self.services.checker
         bot = data.get("bot")
-        if gate.bot is None:
-            gate.bot = bot
+        if checker.bot is None:
+            checker.bot = bot
         try:
-            if self.services.joins_due():  # joins whose chat_member twin is overdue
-                await self.services.settle_joins()
+            if self.services.joins.due():  # joins whose chat_member twin is overdue
+                await self.services.joins.settle()
             user = data.get("event_from_user")
             if user is not None:
                 self.state.seen_user(user)
             message = event.message if isinstance(event, Update) else None
             if message is not None and message.chat.type in GROUP_TYPES and bot is not None:
-                kind = await gate.sender_kind(bot, message)
+                kind = await checker.sender_kind(bot, message)
                 data["sender_kind"] = kind
                 self.log_message(message, kind)
         except Exception:

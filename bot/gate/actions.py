@@ -1,7 +1,7 @@
 """What the gate does: mute, delete, prompt, release, refuse a channel identity, keep a
-blocked user out; and the Telegram-facing parts it needs (permissions, the "I joined" button,
-the prompt, quiet calls). :class:`GateActions` is a base of :class:`bot.gate.GateService`, which
-brings the checks, the caches and the gate-event writer these actions use.
+blocked user out, and record each step as a ``gate_events`` row; and the Telegram-facing parts it
+needs (permissions, the "I joined" button, the prompt). :class:`GateActions` asks its
+:class:`bot.gate.checker.GateChecker` (given to it) whether a user must be gated.
 """
 
 from __future__ import annotations
@@ -9,33 +9,32 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramNetworkError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot import texts
-from bot.repo import ChannelInfo, GroupConfig
-from core.models import (
-    ErrorType,
-    GateEventType,
-    SenderKind,
-    VerificationStatus,
-    VerificationTrigger,
-)
+from bot.gate.calls import quietly
+from bot.gate.checker import GateChecker, GateResult
+from bot.storage.config import ChannelInfo, GroupConfig
+from bot.storage.gate_state import StateWriter
+from bot.storage.shared.client import SharedRedis
+from bot.storage.shared.throttle import Throttle
+from core.clock import Clock
+from core.content import StoredText
+from core.models import GateEvent, GateEventType, SenderKind, VerificationTrigger
 from core.models import Message as MessageLog
+from core.settings import GateSettings
 
 if TYPE_CHECKING:
-    from bot.state import StateWriter
-    from core.clock import Clock
-    from core.content import StoredText
     from core.log_writer import LogWriter
-    from core.settings import GateSettings
 
-log = logging.getLogger("bot.gate")
+log = logging.getLogger(__name__)
+
+#: (user, group) prompt throttles held at most (the least recently used go first).
+PROMPTED_MAX = 100_000
 
 #: ``protected_groups.settings`` key: also ``banChatSenderChat`` a "send as channel" identity.
 BAN_CHANNEL_SENDERS = "ban_channel_senders"
@@ -77,70 +76,38 @@ class JoinedCallback(CallbackData, prefix="gpj"):
 EVERYONE = 0
 
 
-@dataclass(slots=True)
-class GateResult:
-    """The outcome of one check of (user, group) over the group's linked channels."""
-
-    status: VerificationStatus
-    missing: tuple[ChannelInfo, ...] = ()
-    cached: bool = False
-    latency_ms: float = 0.0
-    error_type: ErrorType | None = None
-    channels_checked: int = 0
-    muted: bool = False  # the gate muted the user after this check
-
-    @property
-    def passed(self) -> bool:
-        return self.status is VerificationStatus.SUCCESS
-
-    @property
-    def failed(self) -> bool:
-        return self.status is VerificationStatus.FAILED
-
-
-@dataclass
-class GateCounters:
-    """In-process counters (handy for logs and the simulator)."""
-
-    checks: int = 0
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    cached: int = 0
-    mutes: int = 0
-    unmutes: int = 0
-    prompts: int = 0
-    bypassed: int = 0
-    by_trigger: dict[str, int] = field(default_factory=dict)
-
-
 class GateActions:
-    """The gate's actions (a base of :class:`bot.gate.GateService`, which provides what is
-    declared here)."""
+    """The gate's actions, on the answers of ``checker``."""
 
-    if TYPE_CHECKING:
-        state: StateWriter
-        clock: Clock
-        writer: LogWriter
-        settings: GateSettings
-        stored_text: StoredText
-        counters: GateCounters
-        _prompted: Any
-
-        async def check(
-            self,
-            user_id: int,
-            group_id: int,
-            trigger: VerificationTrigger | str,
-            bypass_cache: bool = False,
-            *,
-            bot: Bot | None = None,
-            config: GroupConfig | None = None,
-        ) -> GateResult: ...
-        async def bypasses(self, bot: Bot, config: GroupConfig, user: Any) -> bool: ...
-        async def is_admin(self, bot: Bot, group_id: int, user_id: int) -> bool: ...
-        def event(self, group_id: int, user_id: int | None, kind: GateEventType,
-                  detail: dict[str, Any] | None = None) -> None: ...  # fmt: skip
+    def __init__(
+        self,
+        checker: GateChecker,
+        *,
+        writer: LogWriter,
+        state: StateWriter,
+        settings: GateSettings,
+        clock: Clock,
+        shared: SharedRedis | None = None,
+    ) -> None:
+        """``shared``: Redis for the prompt throttle shared by replicas
+        (:mod:`bot.storage.shared`)."""
+        self.checker = checker
+        self.writer = writer
+        self.state = state
+        self.settings = settings
+        self.clock = clock
+        #: the checker's counters: mutes, unmutes and prompts are counted with the checks
+        self.counters = checker.counters
+        #: what of its own messages' text the gate logs (``MESSAGE_CONTENT``)
+        self.stored_text = StoredText.from_settings(settings)
+        #: (user, group) pairs prompted within ``prompt_throttle_s`` (by any replica)
+        self._prompted = Throttle(
+            clock,
+            settings.prompt_throttle_s,
+            max_entries=PROMPTED_MAX,
+            shared=shared,
+            purpose="prompted",
+        )
 
     async def enforce(
         self,
@@ -158,15 +125,18 @@ class GateActions:
         (in forum topic ``thread_id`` when the triggering message was written in one).
 
         No prompt follows a mute that failed; none at all with ``prompt=False`` (a raid's
-        joiners: :mod:`bot.raids` prompts them together). ``extra`` goes into the events'
+        joiners: :mod:`bot.gate.raids` prompts them together). ``extra`` goes into the events'
         detail. Returns the check's result, or ``None`` when the user bypassed the check.
         """
-        if user.id in config.blocklist and not await self.is_admin(bot, config.group_id, user.id):
+        checker = self.checker
+        if user.id in config.blocklist and not await checker.is_admin(
+            bot, config.group_id, user.id
+        ):
             await self.keep_blocked(bot, config, user.id, message_id)
             return None
-        if await self.bypasses(bot, config, user):
+        if await checker.bypasses(bot, config, user):
             return None
-        result = await self.check(user.id, config.group_id, trigger, bot=bot, config=config)
+        result = await checker.check(user.id, config.group_id, trigger, bot=bot, config=config)
         if result.failed:
             detail = {"trigger": str(trigger), "missing": [c.id for c in result.missing]}
             detail.update(extra or {})
@@ -213,7 +183,7 @@ class GateActions:
             "sender_chat_id": sender_chat.id,
         }
         if config.settings.get(BAN_CHANNEL_SENDERS):
-            banned = await _quietly(
+            banned = await quietly(
                 bot.ban_chat_sender_chat(group_id, sender_chat.id), "banChatSenderChat"
             )
             detail["banned"] = bool(banned)
@@ -228,7 +198,7 @@ class GateActions:
         detail: dict[str, Any],
     ) -> bool:
         """Delete a message the gate refuses; a ``message_deleted`` event when it is gone."""
-        ok = await _quietly(bot.delete_message(group_id, message_id), "deleteMessage")
+        ok = await quietly(bot.delete_message(group_id, message_id), "deleteMessage")
         if ok:
             self.event(
                 group_id,
@@ -247,9 +217,7 @@ class GateActions:
         reason: str,
         detail: dict[str, Any] | None = None,
     ) -> bool:
-        ok = await _quietly(
-            bot.restrict_chat_member(group_id, user_id, MUTED), "restrictChatMember"
-        )
+        ok = await quietly(bot.restrict_chat_member(group_id, user_id, MUTED), "restrictChatMember")
         if ok:
             self.counters.mutes += 1
             self.state.mute(user_id, group_id, reason[:64], self.clock.now())
@@ -260,7 +228,7 @@ class GateActions:
         self, bot: Bot, group_id: int, user_id: int, *, detail: dict[str, Any] | None = None
     ) -> bool:
         """Lift the gate's mute (restrict with full permissions) and record it."""
-        ok = await _quietly(
+        ok = await quietly(
             bot.restrict_chat_member(group_id, user_id, UNMUTED), "restrictChatMember"
         )
         if ok:
@@ -311,7 +279,7 @@ class GateActions:
     ) -> Message | None:
         """Send one of the gate's messages (HTML) and log it as the bot's; ``None`` when
         Telegram refused it."""
-        sent: Message | None = await _quietly(
+        sent: Message | None = await quietly(
             bot.send_message(
                 group_id,
                 text,
@@ -338,6 +306,24 @@ class GateActions:
                 message_thread_id=thread_id,
             )
         return sent
+
+    # ------------------------------------------------------------------ gate events
+    def event(
+        self,
+        group_id: int,
+        user_id: int | None,
+        event: GateEventType,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """One ``gate_events`` row: something the gate did or saw, now."""
+        self.writer.put(
+            GateEvent,
+            timestamp=self.clock.now(),
+            group_id=group_id,
+            user_id=user_id,
+            event=event.value,
+            detail=detail,
+        )
 
 
 def prompt_text(user: Any, missing: Sequence[ChannelInfo]) -> str:
@@ -366,23 +352,3 @@ def prompt_keyboard(
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def _classify(exc: BaseException) -> ErrorType:
-    from bot.telegram import classify_error  # the one mapping of aiogram errors (lazy: cold path)
-
-    kind = classify_error(exc)
-    if kind is not None:
-        return kind
-    if isinstance(exc, TelegramNetworkError | TimeoutError):
-        return ErrorType.NETWORK_ERROR
-    return ErrorType.TELEGRAM_ERROR
-
-
-async def _quietly(call: Any, what: str) -> Any:
-    """Await a Bot API call; on a Telegram or network fault log it and return ``None``."""
-    try:
-        return await call
-    except Exception as exc:  # Telegram faults, timeouts, odd replies: never crash the gate
-        log.info("%s failed: %s", what, _classify(exc).value)
-        return None

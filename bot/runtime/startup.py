@@ -42,7 +42,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from bot.telegram import error_message, redact
+from bot.runtime.client import error_message, redact
 from core.migrate import current_revision, head_revision
 from core.settings import display_url
 from core.sleep import Sleep

@@ -20,9 +20,9 @@ from aiogram.types import (
     Message,
 )
 
-from bot.filters import InPrivate
-from bot.gate import _quietly
-from bot.services import BotServices
+from bot.gate.calls import quietly
+from bot.routers.filters import InPrivate
+from bot.runtime.services import BotServices
 from core.erasure import collect, erase, erasure_key, forget_calls, to_json
 
 log = logging.getLogger(__name__)
@@ -57,15 +57,15 @@ async def cmd_mydata(message: Message, bot: Bot, services: BotServices) -> None:
         data = await collect(services.repo.engine, user.id)
     except Exception as exc:
         log.warning("/mydata failed: %s", type(exc).__name__)
-        await _quietly(message.answer(FORGET_FAILED), "sendMessage")
+        await quietly(message.answer(FORGET_FAILED), "sendMessage")
         return
     rows = sum(len(v) for v in data.values())
     if not rows:
-        await _quietly(message.answer(MYDATA_NONE), "sendMessage")
+        await quietly(message.answer(MYDATA_NONE), "sendMessage")
         return
     body = to_json({"user_id": user.id, "tables": data}).encode()
     document = BufferedInputFile(body, filename=f"gatepulse-data-{user.id}.json")
-    await _quietly(
+    await quietly(
         bot.send_document(message.chat.id, document, caption=MYDATA_CAPTION.format(rows=rows)),
         "sendDocument",
     )
@@ -89,7 +89,7 @@ async def cmd_forgetme(message: Message) -> None:
             ]
         ]
     )
-    await _quietly(message.answer(FORGET_ASK, reply_markup=buttons), "sendMessage")
+    await quietly(message.answer(FORGET_ASK, reply_markup=buttons), "sendMessage")
 
 
 async def on_forget(
@@ -97,9 +97,9 @@ async def on_forget(
 ) -> None:
     message = query.message
     if callback_data.user_id != query.from_user.id or message is None:
-        await _quietly(query.answer(), "answerCallbackQuery")
+        await quietly(query.answer(), "answerCallbackQuery")
         return  # only the person themselves, in their own chat
-    await _quietly(query.answer(), "answerCallbackQuery")
+    await quietly(query.answer(), "answerCallbackQuery")
     if not callback_data.confirm:
         text = FORGET_CANCELLED
     else:
@@ -123,7 +123,7 @@ async def on_forget(
                 if report.found
                 else FORGET_NOTHING
             )
-    await _quietly(
+    await quietly(
         bot.edit_message_text(text, chat_id=message.chat.id, message_id=message.message_id),
         "editMessageText",
     )
