@@ -149,7 +149,7 @@ class BotSettings(BaseSettings):
     webhook_secret: SecretStr = SecretStr("")
     request_timeout_s: float = Field(default=30.0, gt=0)
     polling_timeout_s: int = Field(default=10, ge=0, le=50)
-    # retries of the Telegram client (bot/telegram.py): 429 RetryAfter waits and 5xx/network
+    # retries of the Telegram client (bot/runtime/client.py): 429 RetryAfter waits and 5xx/network
     retry_max_attempts: int = Field(default=3, ge=0, le=20)
     retry_max_wait_s: float = Field(default=60.0, gt=0)
     transient_retries: int = Field(default=1, ge=0, le=10)
@@ -157,7 +157,7 @@ class BotSettings(BaseSettings):
     #: the reason, as ``gatepulse bot --once`` does)
     start_retry: bool = True
     #: seconds between two ``update_health`` rows (webhook state, pending updates, update
-    #: lag; :mod:`bot.health`); 0 turns the reports off
+    #: lag; :mod:`bot.runtime.health`); 0 turns the reports off
     health_interval_s: float = Field(default=60.0, ge=0)
 
 
@@ -177,7 +177,7 @@ class GateSettings(BaseSettings):
     user_upsert_interval_s: float = Field(default=3600.0, ge=0)
     config_ttl_s: float = Field(default=30.0, gt=0)
     admin_cache_ttl_s: float = Field(default=300.0, gt=0)
-    #: Raids (:mod:`bot.raids`): joiners checked and muted at once, at most this many at a time.
+    #: Raids (:mod:`bot.gate.raids`): joiners checked and muted at once, at most this many at a time.
     raid_concurrency: int = Field(default=20, ge=1, le=200)
     #: ``raid_joins`` joins within ``raid_window_s`` put the group in a raid lockdown for
     #: ``raid_lockdown_s`` (from the last join at that rate).

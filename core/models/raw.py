@@ -220,7 +220,7 @@ class UpdateHealth(Base):
     Telegram's webhook state (getWebhookInfo; pending updates are reported in polling mode
     too; whether a URL is set, never the URL or its secret) and the lag between an update's
     ``date`` and the moment the bot handled it, over the updates that carry a date. No
-    personal data: the dashboard reads it as freshness metadata (:mod:`bot.health`)."""
+    personal data: the dashboard reads it as freshness metadata (:mod:`bot.runtime.health`)."""
 
     __tablename__ = "update_health"
 
