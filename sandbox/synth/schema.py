@@ -27,7 +27,6 @@ _DTYPES: dict[type, pl.DataType] = {
     float: pl.Float64(),
     bool: pl.Boolean(),
     str: pl.String(),
-    dict: pl.String(),  # JSON, as its text
     dt.datetime: UTC_US,
     dt.date: pl.Date(),
 }
@@ -36,6 +35,8 @@ _DTYPES: dict[type, pl.DataType] = {
 def dtype(column: sa.Column[Any]) -> pl.DataType:
     """The polars dtype of a generated column (JSON as its text)."""
     kind = column.type
+    if isinstance(kind, sa.JSON):
+        return pl.String()
     if isinstance(kind, sa.TypeDecorator):
         kind = kind.impl_instance
     return _DTYPES[kind.python_type]
