@@ -31,7 +31,7 @@ HOUR_P = 0.35 + np.exp(-((_hours - 14) ** 2) / 30.0)  # quiet nights, busy after
 HOUR_P /= HOUR_P.sum()
 METHODS = {
     "getChatMember": 45, "sendMessage": 12, "restrictChatMember": 8, "deleteMessage": 8,
-    "answerCallbackQuery": 7, "getChat": 5, "getChatMemberCount": 4, "getUpdates": 5,
+    "answerCallbackQuery": 7, "getChat": 5, "getChatAdministrators": 4, "getUpdates": 5,
     "editMessageText": 2, "createChatInviteLink": 1, "banChatMember": 1, "copyMessage": 2,
 }  # fmt: skip
 """Bot API methods and their weights in the call log."""
