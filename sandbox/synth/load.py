@@ -139,9 +139,9 @@ def load(
                 _drop_raw_indexes(conn) if postgres and sum(shape.rows.values()) >= BIG else []
             )
             task = bar.add_task("synthetic raw rows", total=sum(shape.rows.values()))
-            for name, frame in raw_frames(shape):
+            for name, frame, drawn in raw_frames(shape):
                 written[name] = written.get(name, 0) + write(conn, name, frame)
-                bar.advance(task, frame.height)
+                bar.advance(task, drawn)
             if rebuild:
                 task = bar.add_task("rebuild raw indexes", total=len(rebuild))
                 for definition in rebuild:

@@ -261,24 +261,25 @@ def member_counts(shape: Shape, rng: np.random.Generator, syncs: int) -> pl.Data
     return frame.select("chat_id", "kind", "member_count", _stamp(shape, "t").alias("synced_at"))
 
 
-def raw_frames(shape: Shape) -> Iterator[tuple[str, pl.DataFrame]]:
-    """``(table, rows)`` chunks of every raw table the shape asks rows of, in
-    :data:`RAW_TABLES` order (a gate episode's channel moves right after its gate events)."""
+def raw_frames(shape: Shape) -> Iterator[tuple[str, pl.DataFrame, int]]:
+    """``(table, rows, drawn)`` chunks of every raw table the shape asks rows of, in
+    :data:`RAW_TABLES` order (a gate episode's channel moves right after its gate events);
+    ``drawn`` counts the chunk against ``shape.rows`` (episodes, syncs), for progress."""
     for index, name in enumerate(RAW_TABLES):
         total = shape.rows.get(name, 0)
         if total <= 0:
             continue
         rng = np.random.default_rng([shape.seed, index])
         if name == "member_count_snapshots":
-            yield name, member_counts(shape, rng, total)
+            yield name, member_counts(shape, rng, total), total
             continue
         table = table_of(name)
         for offset, n in _chunks(total):
             draw = _draw(shape, rng, n, offset)
             if name == "gate_events":
                 gate, moves = gate_episodes(shape, draw)
-                yield name, gate
-                yield "member_events", moves
+                yield name, gate, n
+                yield "member_events", moves, 0
                 continue
             frame = fill(table, draw, FACTS.get(name, {}))
-            yield name, _relate(name, frame, shape)
+            yield name, _relate(name, frame, shape), n
