@@ -22,7 +22,7 @@ from core.db import sync_url
 from core.partitions import ensure_partitions
 from core.progress import progress_bar
 from sandbox.synth.raw import raw_frames
-from sandbox.synth.schema import generated_columns, series, table_of
+from sandbox.synth.schema import dtype, generated_columns, series, table_of
 from sandbox.synth.shape import RAW_TABLES, Shape
 from sandbox.synth.world import world_frames
 
@@ -81,7 +81,9 @@ def frame_of(name: str, rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
         values = [row.get(column.name, default) for row in rows]
         if isinstance(column.type, sa.JSON):
             values = [None if v is None else json.dumps(v) for v in values]
-        data[column.name] = series(column, pl.Series(values), len(rows))
+        data[column.name] = series(
+            column, pl.Series(values, dtype=dtype(column), strict=False), len(rows)
+        )
     return pl.DataFrame(data)
 
 
