@@ -54,6 +54,7 @@ def load_deployment(
     rows = {table: int(raw_rows * share) for table, share in SHARES.items()}
     rows["gate_events"] = max(1, int(rows["gate_events"] / EVENTS_PER_EPISODE))
     rows["member_count_snapshots"] = SYNCS_PER_DAY
+    rows["bot_rights"] = world.days * (world.groups + world.channels) // 10 + 1
     load(url, dataclasses.replace(world, rows=rows, seed=seed), progress=progress)
     settings = Settings(db=DatabaseSettings(DATABASE_URL=url))
     with warnings.catch_warnings():

@@ -94,6 +94,12 @@ FACTS: dict[str, dict[str, Fact]] = {
         "added": lambda d: d.pick([1, 1, 1, 2]),
         "removed": lambda d: d.pick([0, 0, 0, 1]),
     },
+    "bot_rights": {
+        "chat_id": lambda d: np.where(
+            d.share(0.6), d.groups, d.shape.linked_channel(d.group_index)
+        ),
+        "status": lambda d: d.pick(["administrator", "member"], [9, 1]),
+    },
 }
 """Per raw table, the columns whose values the schema alone would get wrong."""
 
@@ -117,6 +123,10 @@ def _relate(table: str, frame: pl.DataFrame, shape: Shape) -> pl.DataFrame:
         named = (pl.col("event") == "join") & pl.col("chat_id").is_in(shape.group_ids.tolist())
         bot = pl.col("is_bot")
         return frame.with_columns(invite_link_name=pl.when(named & ~bot).then("invite_link_name"))
+    if table == "bot_rights":  # an administrator with every right the gate needs, or none
+        admin = pl.col("status") == "administrator"
+        flags = ("is_admin", "can_restrict_members", "can_delete_messages", "can_invite_users")
+        return frame.with_columns(admin.alias(flag) for flag in flags)
     if table == "reaction_events":  # an anonymous count may add several at once
         anonymous = pl.col("user_id").is_null()
         return frame.with_columns(

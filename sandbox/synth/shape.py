@@ -15,6 +15,7 @@ RAW_TABLES = (
     "member_events",
     "gate_events",
     "reaction_events",
+    "bot_rights",
     "member_count_snapshots",
 )
 """The raw tables the generator fills, in the order it fills them."""
