@@ -41,26 +41,14 @@ from core.settings import (
 from pipelines.home import open_instance
 from pipelines.io import first_raw_day
 from pipelines.runner import materialize_range
-from sandbox.synth import Shape, load
+from sandbox.synth import SMALL_DAY, Shape, load, per_day
 
 FIRST_DAY = dt.date(2026, 3, 1)
-PER_DAY = {
-    "verification_log": 60,
-    "api_call_log": 50,
-    "messages": 60,
-    "member_events": 27,
-    "gate_events": 10,
-    "reaction_events": 15,
-    "member_count_snapshots": 2,
-}
-"""Raw rows a day (gate_events: episodes; member_count_snapshots: syncs), as the tests' world."""
 
 
 def shape(days: int) -> Shape:
     """``days`` days of a small world (3 groups, 2 channels, 20 users) from :data:`FIRST_DAY`."""
-    rows = {
-        name: n if name == "member_count_snapshots" else n * days for name, n in PER_DAY.items()
-    }
+    rows = {**per_day(SMALL_DAY, days), "member_count_snapshots": 2}
     return Shape(first_day=FIRST_DAY, days=days, rows=rows, texts=True)
 
 

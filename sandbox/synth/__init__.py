@@ -12,17 +12,19 @@ from __future__ import annotations
 
 from sandbox.synth.load import engine_for, frame_of, load, write, write_rows
 from sandbox.synth.raw import raw_frames
-from sandbox.synth.shape import RAW_TABLES, Shape
+from sandbox.synth.shape import RAW_TABLES, SMALL_DAY, Shape, per_day
 from sandbox.synth.world import OWNER_ID, group_titles, world_frames
 
 __all__ = [
     "OWNER_ID",
     "RAW_TABLES",
+    "SMALL_DAY",
     "Shape",
     "engine_for",
     "frame_of",
     "group_titles",
     "load",
+    "per_day",
     "raw_frames",
     "world_frames",
     "write",

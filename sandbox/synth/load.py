@@ -9,7 +9,6 @@ writes hand-placed rows (a test's specific situation) by the same path.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,11 +17,12 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from core.bulk import insert_frame
 from core.db import sync_url
 from core.partitions import ensure_partitions
 from core.progress import progress_bar
 from sandbox.synth.raw import raw_frames
-from sandbox.synth.schema import dtype, generated_columns, series, table_of
+from sandbox.synth.schema import dtype, generated_columns, scalar_default, series, table_of
 from sandbox.synth.shape import RAW_TABLES, Shape
 from sandbox.synth.world import world_frames
 
@@ -43,22 +43,14 @@ def write(conn: sa.Connection, name: str, frame: pl.DataFrame) -> int:
     """Append ``frame`` (columns of table ``name``; JSON as text) in bulk; the rows written."""
     if not frame.height:
         return 0
-    if conn.dialect.name == "postgresql":
-        csv = io.BytesIO()
-        frame.write_csv(csv, include_header=False, null_value="", float_precision=None)
-        csv.seek(0)
-        names = ", ".join(f'"{c}"' for c in frame.columns)
-        cursor: Any = conn.connection.dbapi_connection
-        with cursor.cursor() as cur:
-            cur.copy_expert(f'COPY "{name}" ({names}) FROM STDIN WITH (FORMAT csv)', csv)
-    else:
-        table = table_of(name)
-        rows = frame.to_dicts()
-        for column in _json_columns(table):
-            for row in rows:
-                if row.get(column) is not None:
-                    row[column] = json.loads(row[column])
-        conn.execute(sa.insert(table), rows)
+    table = table_of(name)
+    if conn.dialect.name != "postgresql":  # executemany binds JSON columns as objects
+        frame = frame.with_columns(
+            pl.Series(c, [None if v is None else json.loads(v) for v in frame[c]], pl.Object)
+            for c in _json_columns(table)
+            if c in frame.columns
+        )
+    insert_frame(conn, table, frame)
     return frame.height
 
 
@@ -75,10 +67,7 @@ def frame_of(name: str, rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     for column in generated_columns(table):
         if column.name not in named:
             continue
-        default = (
-            column.default.arg if column.default is not None and column.default.is_scalar else None
-        )
-        values = [row.get(column.name, default) for row in rows]
+        values = [row.get(column.name, scalar_default(column)) for row in rows]
         if isinstance(column.type, sa.JSON):
             values = [None if v is None else json.dumps(v) for v in values]
         data[column.name] = series(

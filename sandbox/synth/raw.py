@@ -18,7 +18,16 @@ import numpy as np
 import polars as pl
 
 from core.models import GateEventType
-from sandbox.synth.schema import Draw, Fact, fill, generated_columns, series, table_of, where
+from sandbox.synth.schema import (
+    Draw,
+    Fact,
+    fill,
+    generated_columns,
+    scalar_default,
+    series,
+    table_of,
+    where,
+)
 from sandbox.synth.shape import RAW_TABLES, Shape
 from sandbox.synth.vocabulary import CHAT_WORDS, INVITE_LINKS, TOPIC_WORDS
 
@@ -242,7 +251,7 @@ def gate_episodes(shape: Shape, draw: Draw) -> tuple[pl.DataFrame, pl.DataFrame]
         "event",
         _stamp(shape, "t").alias("timestamp"),
         *(
-            series(c, c.default.arg, moves.height)  # type: ignore[union-attr]
+            series(c, scalar_default(c), moves.height)
             for c in generated_columns(member_events)
             if c.name in ("is_bot", "via_join_request")
         ),

@@ -82,7 +82,8 @@ class Draw:
 Fact = Callable[[Draw], Any]
 
 
-def _scalar_default(column: sa.Column[Any]) -> Any:
+def scalar_default(column: sa.Column[Any]) -> Any:
+    """The column's default when it is one value (not a function), else None."""
     default = column.default
     if isinstance(default, sa.ColumnDefault) and default.is_scalar:
         return default.arg
@@ -91,7 +92,7 @@ def _scalar_default(column: sa.Column[Any]) -> Any:
 
 def _by_schema(column: sa.Column[Any], draw: Draw) -> Any:
     rules: dict[str, Any] = column.info.get("check", {})
-    default = _scalar_default(column)
+    default = scalar_default(column)
     if column.info.get("time"):
         return draw.times
     if column.name in ("group_id", "chat_id"):

@@ -8,17 +8,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.models import RAW_LOG_TABLES
+
 RAW_TABLES = (
-    "verification_log",
-    "api_call_log",
-    "messages",
-    "member_events",
-    "gate_events",
-    "reaction_events",
-    "bot_rights",
+    *(t for t in RAW_LOG_TABLES if t != "admin_audit_log"),
     "member_count_snapshots",
 )
-"""The raw tables the generator fills, in the order it fills them."""
+"""The raw tables the generator fills, in the order it fills them: every raw log but the
+admin audit log, and the member-count sync's snapshots."""
+SMALL_DAY = {
+    "verification_log": 60,
+    "api_call_log": 50,
+    "messages": 60,
+    "member_events": 27,
+    "gate_events": 10,
+    "reaction_events": 15,
+}
+"""Raw rows of one day of a small world (the tests'; gate_events: episodes)."""
+
+
+def per_day(rows: Mapping[str, int], days: int) -> dict[str, int]:
+    """``rows`` a day as rows over ``days`` days."""
+    return {name: n * days for name, n in rows.items()}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import polars as pl
 
-from sandbox.synth.schema import UTC_US, generated_columns, series, table_of
+from sandbox.synth.schema import UTC_US, generated_columns, scalar_default, series, table_of
 from sandbox.synth.shape import Shape
 from sandbox.synth.vocabulary import FIRST_NAMES, GROUP_NAMES
 
@@ -24,7 +24,7 @@ def _complete(name: str, data: dict[str, object], n: int) -> pl.DataFrame:
     columns = generated_columns(table_of(name))
     out = {}
     for c in columns:
-        default = c.default.arg if c.default is not None and c.default.is_scalar else None
+        default = scalar_default(c)
         out[c.name] = series(c, data.get(c.name, default), n)
     return pl.DataFrame(out)
 

@@ -23,7 +23,7 @@ from core.models import (
     time_column,
 )
 from pipelines.io import sync_engine
-from sandbox.synth import Shape, load, write_rows
+from sandbox.synth import SMALL_DAY, Shape, load, per_day, write_rows
 from sandbox.synth.vocabulary import CHAT_WORDS
 
 UTC = dt.UTC
@@ -44,15 +44,6 @@ RAW_LOGS = (
     BotRight,
 )
 """The raw logs :func:`seed` writes."""
-PER_DAY = {
-    "verification_log": 60,
-    "api_call_log": 50,
-    "messages": 60,
-    "member_events": 27,
-    "gate_events": 10,
-    "reaction_events": 15,
-}
-"""Raw rows a day of :func:`seed` (gate_events: episodes)."""
 
 
 def shape(first_day: dt.date = FIRST_DAY, days: int = DAYS, seed: int = 1, **more: Any) -> Shape:
@@ -69,7 +60,7 @@ def shape(first_day: dt.date = FIRST_DAY, days: int = DAYS, seed: int = 1, **mor
         group_base=GROUPS[0],
         channel_base=CHANNELS[0],
         user_base=USERS[0],
-        rows={name: n * busy for name, n in PER_DAY.items()},
+        rows=per_day(SMALL_DAY, busy),
         seed=seed,
         edges=True,
         empty_days=empty,
