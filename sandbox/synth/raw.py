@@ -44,7 +44,6 @@ METHODS = {
     "editMessageText": 2, "createChatInviteLink": 1, "banChatMember": 1, "copyMessage": 2,
 }  # fmt: skip
 """Bot API methods and their weights in the call log."""
-ERRORS = ("TelegramError", "BadRequest", "ChatNotFound", "Forbidden", "NetworkError", "RetryAfter")
 LANGS = ("en", "uk", "ru", "pt-BR")
 FORUM_EVERY = 5
 """Every fifth group is a forum: 60 % of its messages are in one of its topics."""
@@ -61,16 +60,11 @@ def _text(draw: Draw) -> pl.Series | None:
     return pl.Series([" ".join(picks[e - k : e]) for e, k in zip(ends, lengths, strict=True)])
 
 
-def _verification_error(draw: Draw) -> pl.Series:
-    return pl.Series(draw.pick(ERRORS))  # kept only on errors (:func:`_relate`)
-
-
 FACTS: dict[str, dict[str, Fact]] = {
     "verification_log": {
         "status": lambda d: d.pick(["success", "failed", "error"], [85, 12, 3]),
         "cached": lambda d: d.share(0.6),
         "latency_ms": lambda d: d.rng.lognormal(np.log(60), 0.9, d.n).round(3),
-        "error_type": _verification_error,
         "trigger": lambda d: d.pick(
             ["join", "message", "callback", "channel_leave"], [25, 60, 10, 5]
         ),
@@ -80,7 +74,6 @@ FACTS: dict[str, dict[str, Fact]] = {
         "method": lambda d: d.pick(list(METHODS), list(METHODS.values())),
         "success": lambda d: d.share(0.97),
         "latency_ms": lambda d: d.rng.lognormal(np.log(80), 0.7, d.n).round(3),
-        "error_type": lambda d: pl.Series(d.pick(ERRORS)),
     },
     "messages": {
         "content": _text,

@@ -3,7 +3,7 @@
 
 Each column gets, in this order: the value its table's facts give (:mod:`sandbox.synth.raw`);
 its table's event time (``info={"time": True}``); a chat or user id by its name; a value of
-its enum (``info={"check": {"isin": ...}}``) unless it has a default or may be NULL; a
+its enum (``info={"check": {"isin": ...}}``) unless it has a default; a
 non-negative number (``info={"check": {"ge": 0}}``); its scalar default; NULL.
 """
 
@@ -99,7 +99,7 @@ def _by_schema(column: sa.Column[Any], draw: Draw) -> Any:
         return draw.groups
     if column.name == "user_id":
         return draw.users()
-    if "isin" in rules and default is None and not column.nullable:
+    if "isin" in rules and default is None:  # a nullable one is NULLed by its table's facts
         return draw.pick(rules["isin"])
     if rules.get("ge") == 0 and default is None:
         return draw.rng.gamma(2.0, 40.0, draw.n).round(3)
