@@ -56,7 +56,8 @@ def write(conn: sa.Connection, name: str, frame: pl.DataFrame) -> int:
 
 def frame_of(name: str, rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     """Hand-written rows of table ``name`` as a frame :func:`write` takes: the columns the
-    rows name, a missing value at the column's scalar default (else NULL), JSON as text."""
+    rows name and those with a scalar default, a missing value at that default (else NULL),
+    JSON as text. (COPY applies no client-side default: the frame carries them.)"""
     rows = list(rows)
     table = table_of(name)
     named = {k for row in rows for k in row}
@@ -65,8 +66,8 @@ def frame_of(name: str, rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
         raise ValueError(f"{name} has no columns {sorted(unknown)}")
     data = {}
     for column in generated_columns(table):
-        if column.name not in named:
-            continue
+        if column.name not in named and scalar_default(column) is None:
+            continue  # NULL, or the database's own default
         values = [row.get(column.name, scalar_default(column)) for row in rows]
         if isinstance(column.type, sa.JSON):
             values = [None if v is None else json.dumps(v) for v in values]
