@@ -1,14 +1,14 @@
 """What recording runs in the persistent Dagster instance costs ``gatepulse materialize``.
 
-A throwaway database (SQLite, or ``--postgres``) gets ``--days`` days of the tests'
-deterministic raw logs; then ``pipelines.runner.materialize_range`` (what ``gatepulse
-materialize`` and the demo call) runs over all of them, summaries included, alternately on an
-ephemeral instance (nothing recorded, as before) and on a new persistent ``DAGSTER_HOME``
-made from the project's ``dagster.yaml`` (Dagster's SQLite run, event-log and schedule
-storage), the same number of times each. The new home's databases are created before the
-clock starts, as a ``DAGSTER_HOME`` is once, on its first use (``first use`` prints that
-one-time cost); opening the instance is timed. Prints each time, the medians, and last
-``recording_overhead: N×`` (persistent / ephemeral; target <= 1.1).
+A throwaway database (SQLite, or ``--postgres``) gets ``--days`` days of a small synthetic
+world (``sandbox.synth``, the size of the tests' one); then
+``pipelines.runner.materialize_range`` (what ``gatepulse materialize`` and the demo call) runs
+over all of them, summaries included, alternately on an ephemeral instance (nothing recorded,
+as before) and on a fresh persistent ``DAGSTER_HOME`` made from the project's ``dagster.yaml``
+(SQLite run, event-log and schedule storage), the same number of times each. The new home's
+databases are created before the clock starts, as a ``DAGSTER_HOME`` is once, on its first use
+(``first use`` prints that one-time cost); opening the instance is timed. Prints each time, the
+medians, and last ``recording_overhead: N×`` (persistent / ephemeral; target <= 1.1).
 
 ``--url URL`` measures an existing database instead (e.g. the demo's, after ``gatepulse demo
 --no-serve``: its whole raw range, as ``gatepulse materialize`` would); the throwaway instances
@@ -43,7 +43,15 @@ from core.settings import (
 from pipelines.home import open_instance
 from pipelines.io import first_raw_day
 from pipelines.runner import materialize_range
-from tests.pipelines.seed import FIRST_DAY, seed
+from sandbox.synth import SMALL_DAY, Shape, load, per_day
+
+FIRST_DAY = dt.date(2026, 3, 1)
+
+
+def shape(days: int) -> Shape:
+    """``days`` days of a small world (3 groups, 2 channels, 20 users) from :data:`FIRST_DAY`."""
+    rows = {**per_day(SMALL_DAY, days), "member_count_snapshots": 2}
+    return Shape(first_day=FIRST_DAY, days=days, rows=rows, texts=True)
 
 
 def _settings(url: str, var_dir: Path, first: dt.date) -> Settings:
@@ -94,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
             last = dt.datetime.now(dt.UTC).date()
         else:
             url = stack.enter_context(database(args.postgres))
-            seed(url, days=args.days)
+            load(url, shape(args.days))
             first, last = FIRST_DAY, FIRST_DAY + dt.timedelta(days=args.days - 1)
         days = (last - first).days + 1
         _timed(url, first, first, persistent=False)  # warm up imports, caches, connections

@@ -5,11 +5,11 @@ Starts its own throwaway PostgreSQL (sandbox.postgres) with two migrated databas
 
 * ``big``:   ``--raw-rows`` raw log rows (default 10M: 35% verification_log, 28% api_call_log,
   22% messages, 5% member_events, 6% gate_events, 4% reaction_events) over ``--days`` days and
-  ``--groups`` groups, loaded with COPY, then summarized into the analytics tables by SQL that
-  does what the pipelines do (one row per UTC day and key; :mod:`bench.reference.ranges`).
-  Snapshots, summaries, groups, channels, their links and freshness rows too.
-* ``small``: the same deployment (same groups, days, snapshots, summaries) with only
-  ``--small-raw-rows`` raw rows (default 10k), summarized the same way.
+  ``--groups`` groups: the one generator's world (``sandbox.synth``), loaded with COPY, then
+  the analytics tables filled by the real pipelines (``pipelines.runner.materialize_range``).
+  Groups, channels, their links, users and member counts too.
+* ``small``: the same deployment (same groups, days, member counts) with only
+  ``--small-raw-rows`` raw rows (default 10k), through the same pipelines.
 
 It then times, for the default view (the last 7 days, every group):
 
@@ -40,10 +40,10 @@ from typing import Any, TypeVar
 import numpy as np
 import psycopg2
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.dashboard_raw import PageData, alerts_page, raw_pages
-from bench.dashboard_world import dsn, load_deployment, make_world
+from bench.dashboard_world import load_deployment, make_world
+from core.db import plain_url
 from core.migrate import run_migrations
 from core.settings import DashboardSettings
 from dashboards.metrics import DateRange, group_titles
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     try:
         server.start()
-        admin = psycopg2.connect(dsn(server.url()))
+        admin = psycopg2.connect(plain_url(server.url()))
         admin.autocommit = True
         with admin.cursor() as cur:
             cur.execute("CREATE DATABASE big")
@@ -246,18 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         urls = {name: server.url(name) for name in ("small", "big")}
         analytics: dict[str, dict[str, int]] = {}
         started = time.perf_counter()
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            for name, rows in (("small", args.small_raw_rows), ("big", args.raw_rows)):
-                run_migrations(urls[name])
-                analytics[name] = load_deployment(
-                    urls[name], world, rows, seed=11, progress=progress
-                )
+        for name, rows in (("small", args.small_raw_rows), ("big", args.raw_rows)):
+            run_migrations(urls[name])
+            analytics[name] = load_deployment(urls[name], world, rows, seed=11, progress=True)
         console.print(f"loaded in {time.perf_counter() - started:.0f} s")
 
         engines = {name: make_engine(url) for name, url in urls.items()}

@@ -26,7 +26,6 @@ and record one ``analytics_materializations`` row per day.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import sqlite3
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -37,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
+from core.bulk import insert_frame
 from core.db import Base, backend_of, plain_url, sqlite_path, sync_url
 from pipelines.sources import MIGRATIONS_SCHEMA, RawSource
 
@@ -244,23 +244,6 @@ def replace_days(
             insert_frame(conn, target, frame)
         conn.execute(sa.insert(table("analytics_materializations")), marks)
     return counts
-
-
-def insert_frame(conn: sa.Connection, target: sa.Table, frame: pl.DataFrame) -> None:
-    """Bulk insert ``frame`` into ``target`` on ``conn`` (inside the caller's transaction)."""
-    if conn.dialect.name == "postgresql":
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False, null_value="", float_precision=None)
-        buffer.seek(0)
-        cols = ", ".join(f'"{c}"' for c in frame.columns)
-        raw: Any = conn.connection.dbapi_connection
-        with raw.cursor() as cur:
-            cur.copy_expert(
-                f'COPY "{target.name}" ({cols}) FROM STDIN WITH (FORMAT csv)',
-                buffer,
-            )
-    else:
-        conn.execute(sa.insert(target), frame.to_dicts())
 
 
 def record_materialization(

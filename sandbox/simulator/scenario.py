@@ -9,24 +9,11 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from sandbox.synth.vocabulary import FIRST_NAMES, GROUP_NAMES
+
 GROUP_ID_BASE = -1_001_500_000_000
 CHANNEL_ID_BASE = -1_002_500_000_000
 USER_ID_BASE = 5_000_000_000  # above 2**32: real Telegram ids are this large now
-
-_GROUP_NAMES = [
-    ("Kyiv Python", "python"), ("Rust Learners", "rust"), ("Crypto Signals", "crypto"),
-    ("Book Club", "books"), ("Runners of Lviv", "sport"), ("Remote Jobs EU", "jobs"),
-    ("Home Bakers", "food"), ("Indie Games", "games"), ("Data Science RU", "data"),
-    ("Photo Walks", "photo"), ("Startup Founders", "startup"), ("Language Exchange", "lang"),
-    ("DevOps Chat", "devops"), ("Plant Parents", "plants"), ("Film Nerds", "film"),
-    ("Board Gamers", "games"), ("Cycling Odesa", "sport"), ("Frontend Guild", "frontend"),
-]  # fmt: skip
-
-_FIRST_NAMES = [
-    "Olena", "Taras", "Anna", "Dmytro", "Iryna", "Max", "Sofia", "Andrii", "Kateryna", "Ivan",
-    "Maria", "Oleh", "Yulia", "Pavlo", "Nina", "Alex", "Emma", "Liam", "Noah", "Mia", "Lucas",
-    "Zoe", "Artem", "Daria", "Bohdan", "Vera", "Igor", "Alina", "Marta", "Roman",
-]  # fmt: skip
 
 
 class Persona(StrEnum):
@@ -91,7 +78,7 @@ class Scenario:
             name = rng.choice(["Free", "Crypto", "Promo", "Win", "Earn"]) + str(rng.randint(1, 999))
             user = SimUser(uid, name, f"promo{uid % 100000}", "en", 1.0)
         else:
-            name = rng.choice(_FIRST_NAMES)
+            name = rng.choice(FIRST_NAMES)
             username = f"{name.lower()}{uid % 10000}" if rng.random() < 0.7 else None
             user = SimUser(uid, name, username, rng.choice(["uk", "ru", "en", "en"]),
                            rng.paretovariate(1.6))  # fmt: skip
@@ -101,8 +88,8 @@ class Scenario:
 
 def build_scenario(*, seed: int, days: int, groups: int, scale: float) -> Scenario:
     """A world with ``groups`` groups sized so that ``scale=1`` gives a realistic month."""
-    if groups < 1 or groups > len(_GROUP_NAMES):
-        raise ValueError(f"groups must be between 1 and {len(_GROUP_NAMES)}, got {groups}")
+    if groups < 1 or groups > len(GROUP_NAMES):
+        raise ValueError(f"groups must be between 1 and {len(GROUP_NAMES)}, got {groups}")
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
     if scale <= 0:
@@ -113,7 +100,7 @@ def build_scenario(*, seed: int, days: int, groups: int, scale: float) -> Scenar
 
     n_channels = max(1, round(groups * 0.75))
     for j in range(n_channels):
-        title, topic = _GROUP_NAMES[j % len(_GROUP_NAMES)]
+        title, topic = GROUP_NAMES[j % len(GROUP_NAMES)]
         public = rng.random() < 0.7
         cid = CHANNEL_ID_BASE - j
         scenario.channels[cid] = SimChannel(
@@ -126,7 +113,7 @@ def build_scenario(*, seed: int, days: int, groups: int, scale: float) -> Scenar
     channel_ids = list(scenario.channels)
 
     for i in range(groups):
-        title, topic = _GROUP_NAMES[i]
+        title, topic = GROUP_NAMES[i]
         creator = scenario.new_user(rng)
         admins = [scenario.new_user(rng).user_id for _ in range(rng.randint(0, 2))]
         linked = rng.sample(channel_ids, k=min(len(channel_ids), rng.choice([1, 1, 2, 2, 3])))

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.simulator.scenario import Persona, Scenario, SimGroup
 from sandbox.simulator.traffic import Event, EventKind, poisson
+from sandbox.synth.vocabulary import BOT_NAMES, INVITE_LINKS
 
 if TYPE_CHECKING:
     from sandbox.fake_telegram.world import FakeWorld
@@ -51,10 +52,8 @@ SPAMMER_BANNED = 0.3
 BANS_PER_MEMBER_DAY = 0.0005
 #: Chance per group and day that an admin adds a bot.
 BOT_JOIN_PER_DAY = 0.05
-BOT_NAMES = ("Combot", "Shieldy", "QuizMaster", "PollBot", "WeatherNow", "RssFeed")
 #: Share of joins through a named invite link, and the names groups give their links.
 INVITE_LINK_SHARE = 0.35
-INVITE_LINKS = ("Website", "Partner chat", "Spring promo", "Newsletter")
 #: Social events' ``seq`` start here: apart from the planner's and the shapes' sequences.
 SEQ_START = 10**12
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from sandbox.simulator.scenario import Persona, Scenario, SimGroup
+from sandbox.synth.vocabulary import TOPIC_WORDS
 
 # Share of a day's messages in each UTC hour: quiet nights, a lunch bump, a long evening.
 HOURLY_PROFILE = [
@@ -47,24 +48,6 @@ HOURLY_PROFILE = [
 ]
 WEEKDAY_FACTOR = [1.0, 1.05, 1.05, 1.0, 0.95, 0.7, 0.6]  # Monday first
 
-_TOPIC_WORDS = {
-    "python": "python asyncio pandas typing poetry uv django fastapi decorator generator",
-    "rust": "rust borrow checker lifetimes cargo tokio traits async unsafe crate clippy",
-    "crypto": "bitcoin ethereum wallet staking airdrop exchange ledger altcoin chart pump",
-    "books": "novel chapter author poetry library translation fantasy ending audiobook shelf",
-    "sport": "marathon intervals pace shoes stretching trail tempo recovery race training",
-    "jobs": "vacancy salary remote interview resume contract visa relocation offer senior",
-    "food": "sourdough starter flour oven proofing crumb croissant butter recipe yeast",
-    "games": "steam demo pixel level boss itch roguelike jam sprite release",
-    "data": "dataset polars model feature notebook pipeline dashboard metric sql cluster",
-    "photo": "lens aperture film sunset portrait tripod exposure walk street light",
-    "startup": "funding pitch investors runway product users growth churn hiring mvp",
-    "lang": "grammar vocabulary pronunciation idiom exchange speaking accent lesson fluent",
-    "devops": "kubernetes terraform docker pipeline helm prometheus grafana incident deploy",
-    "plants": "monstera watering repotting soil sunlight cutting fertilizer pests leaves",
-    "film": "director cinema festival screenplay sequel trailer soundtrack premiere cast",
-    "frontend": "react css layout vite typescript component accessibility bundle hooks",
-}
 _PHRASES = {
     "en": [
         "has anyone tried {a} with {b}?",
@@ -187,7 +170,7 @@ class Planner:
         return day + dt.timedelta(hours=hour, seconds=self.rng.uniform(0, 3600))
 
     def _text(self, group: SimGroup, language: str) -> str:
-        words = _TOPIC_WORDS.get(group.topic, "chat news idea plan").split()
+        words = TOPIC_WORDS.get(group.topic, "chat news idea plan").split()
         a, b = self.rng.sample(words, 2)
         phrase = self.rng.choice(_PHRASES.get(language, _PHRASES["en"])).format(a=a, b=b)
         if self.rng.random() < 0.08:

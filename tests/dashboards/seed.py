@@ -13,7 +13,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.db import sync_url
 from core.models import (
     ANALYTICS_TABLES,
     Alert,
@@ -37,6 +36,7 @@ from core.models import (
     Summary,
     UpdateHealth,
 )
+from sandbox.synth import write_rows
 
 TABLES: dict[str, sa.Table] = {
     model.__table__.name: model.__table__
@@ -509,16 +509,9 @@ def _health_rows(seed: Seed, age: dt.timedelta) -> None:
 
 
 def write_seed(url: str, seed: Seed) -> None:
-    """Insert every seed row into the (migrated) database at ``url``."""
-    engine = sa.create_engine(sync_url(url))
-    try:
-        with engine.begin() as conn:
-            for name, table in TABLES.items():
-                rows = seed.rows.get(name)
-                if rows:
-                    conn.execute(sa.insert(table), rows)
-    finally:
-        engine.dispose()
+    """Insert every seed row into the (migrated) database at ``url``, by the generator's one
+    write path (:func:`sandbox.synth.write_rows`)."""
+    write_rows(url, {name: seed.rows[name] for name in TABLES if name in seed.rows})
 
 
 def seed_dashboard(url: str, today: dt.date | None = None, *, stale: bool = False) -> Seed:
