@@ -34,10 +34,8 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.pool import NullPool
 
-from core.db import Base, backend_of, plain_url, sqlite_path, sync_url
+from core.db import Base, backend_of, create_sync_engine, plain_url, sqlite_path
 from pipelines.sources import MIGRATIONS_SCHEMA, RawSource
 
 UTC = dt.UTC
@@ -181,20 +179,10 @@ def read_chat_migrations(url: str) -> pl.DataFrame:
 # --------------------------------------------------------------------------- writes
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 @lru_cache(maxsize=32)
 def sync_engine(url: str) -> sa.Engine:
     """A synchronous engine (psycopg2 / sqlite3) for ``url``; no pool kept between calls."""
-    engine = sa.create_engine(sync_url(url), poolclass=NullPool)
-    if backend_of(url) == "sqlite":
-        event.listen(engine, "connect", _sqlite_connect)
-    return engine
+    return create_sync_engine(url)
 
 
 def table(name: str) -> sa.Table:

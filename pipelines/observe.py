@@ -19,9 +19,8 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
-from core.db import backend_of, sqlite_path, sync_url
+from core.db import backend_of, create_sync_engine, sqlite_path
 from core.models import Base, time_column
 from pipelines.resources import DatabaseResource
 
@@ -84,10 +83,7 @@ def _probe_engine(url: str) -> sa.Engine | None:
         path = sqlite_path(url)
         if path != ":memory:" and not Path(path).exists():
             return None
-        args: dict[str, object] = {"timeout": PROBE_TIMEOUT_S}
-    else:
-        args = {"connect_timeout": PROBE_TIMEOUT_S}
-    return sa.create_engine(sync_url(url), poolclass=NullPool, connect_args=args)
+    return create_sync_engine(url, connect_timeout_s=PROBE_TIMEOUT_S)
 
 
 def newest_rows(url: str, tables: Iterable[str] = FACT_TABLES) -> dict[str, dt.datetime | None]:
