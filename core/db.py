@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -112,15 +112,15 @@ def sync_url(url: str) -> str:
     return u.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 
 
-def plain_url(url: str) -> str:
+def plain_url(url: str | URL) -> str:
     """A driver-less URL (``postgresql://`` or ``sqlite:///``) for connectorx, ADBC, libpq."""
     u = make_url(url)
     name = u.get_backend_name()
     return u.set(drivername=name).render_as_string(hide_password=False)
 
 
-def sqlite_path(url: str) -> str:
-    """The file path of a SQLite URL."""
+def sqlite_path(url: str | URL) -> str:
+    """The file path of a SQLite URL (an engine's ``url`` will do)."""
     u = make_url(url)
     if u.get_backend_name() != "sqlite" or not u.database:
         raise ValueError(f"not a SQLite file URL: {url}")
