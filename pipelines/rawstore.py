@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import connectorx as cx
 import polars as pl
 import sqlalchemy as sa
 
@@ -80,6 +81,8 @@ def _from_batches(batches: list[Any]) -> pl.DataFrame:
 def _iter_postgres(
     url: sa.URL, source: RawSource, start: dt.datetime, end: dt.datetime
 ) -> Iterator[pl.DataFrame]:
+    # measured: pyarrow and the ADBC driver take seconds to import, paid only by PostgreSQL
+    # reads (never on SQLite, nor by a process that only loads the code location)
     import adbc_driver_postgresql.dbapi as adbc
 
     # no bind parameters: see _read_postgres
@@ -101,8 +104,6 @@ def _iter_sqlite(
     """connectorx's Arrow stream (see :func:`_read_sqlite`); :class:`UnreadableRows` when it
     cannot read the rows, possibly after some chunks: the caller starts over with
     :func:`_iter_sqlite_stdlib`."""
-    import connectorx as cx
-
     bounds = (f"'{sqlite_text(start)}'", f"'{sqlite_text(end)}'")
     try:
         reader = cx.read_sql(
