@@ -104,11 +104,11 @@ def build_erasure_sensor(job: Any, edits_job: Any = None) -> dg.SensorDefinition
             mark_rewritten(database.engine, [erasure_id for erasure_id, _ in todo])
             context.log.info(f"summaries of {len(days)} days requested after erasures")
             return  # the digests wait for those runs
-        key = edit_run_key(database.engine)
-        if key is None or _busy(context.instance, job.name):
+        edits_key = edit_run_key(database.engine)
+        if edits_key is None or _busy(context.instance, job.name):
             return
         if not _busy(context.instance, edits_job.name):
-            yield dg.RunRequest(run_key=key, job_name=edits_job.name)
+            yield dg.RunRequest(run_key=edits_key, job_name=edits_job.name)
 
     return erased_summaries
 
