@@ -41,7 +41,7 @@ from core.settings import (
     normalize_database_url,
 )
 from pipelines.home import open_instance
-from pipelines.io import first_raw_day
+from pipelines.io import first_raw_day, sync_engine
 from pipelines.runner import materialize_range
 from sandbox.synth import SMALL_DAY, Shape, load, per_day
 
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.ExitStack() as stack:
         if args.url:
             url = normalize_database_url(args.url)
-            first = first_raw_day(url)
+            first = first_raw_day(sync_engine(url))
             if first is None:
                 parser.error(f"{display_url(url)} has no raw rows")
             last = dt.datetime.now(dt.UTC).date()

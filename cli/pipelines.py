@@ -80,20 +80,23 @@ def materialize_cmd(
 ) -> None:
     """Materialize every analytics asset (and summaries) for each day in a range; the runs
     are recorded in DAGSTER_HOME, so the Dagster UI shows them."""
+    from core.db import create_sync_engine
     from pipelines.home import open_instance
     from pipelines.io import first_raw_day
     from pipelines.runner import MaterializeError, materialize_range
 
     settings = settings_of(ctx)
-    url = settings.db.url
     end = _parse_day(to_day, "--to") or dt.datetime.now(dt.UTC).date()
     start = _parse_day(from_day, "--from")
     if start is None:
+        engine = create_sync_engine(settings.db.url)
         try:
-            start = first_raw_day(url) or end
+            start = first_raw_day(engine) or end
         except Exception as exc:  # no schema yet, unreachable server...
             typer.secho(f"error: cannot read the database: {exc}", fg="red", err=True)
             raise typer.Exit(1) from None
+        finally:
+            engine.dispose()
         start = min(start, end)
     if start > end:
         typer.secho(f"error: --from {start} is after --to {end}", fg="red", err=True)

@@ -100,6 +100,7 @@ def forget_cmd(
 
 
 def _rewrite_summaries(settings: Settings, report: ErasureReport) -> None:
+    from core.db import create_sync_engine
     from pipelines.privacy import mark_rewritten
     from pipelines.runner import MaterializeError, materialize_range
 
@@ -107,7 +108,7 @@ def _rewrite_summaries(settings: Settings, report: ErasureReport) -> None:
     try:
         materialize_range(days[0], days[-1], settings=settings, progress=True)
         if report.erasure_id is not None:
-            mark_rewritten(settings.db.url, [report.erasure_id])
+            mark_rewritten(create_sync_engine(settings.db.url), [report.erasure_id])
     except MaterializeError as exc:
         typer.secho(
             f"error: the summaries were deleted but not written again ({exc}); run "

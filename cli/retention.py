@@ -34,11 +34,12 @@ def retention_cmd(
     of PIPELINES_RETENTION_BATCH_SIZE rows, each committed on its own, so a running bot waits
     at most one short batch. Run it with --dry-run first to see what would go.
     """
+    from core.db import create_sync_engine
     from pipelines.assets.maintenance import count_expired, partitions_to_drop, prune
     from pipelines.transforms.retention import cutoffs, retention_days
 
     settings = settings_of(ctx).pipelines
-    url = settings_of(ctx).db.url
+    engine = create_sync_engine(settings_of(ctx).db.url)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     try:
         days = retention_days(settings.retention_days, settings.retention_overrides)
@@ -49,15 +50,17 @@ def retention_cmd(
     console = Console()
     try:
         if dry_run:
-            counts = count_expired(url, table_cutoffs)
-            to_drop = partitions_to_drop(url, table_cutoffs)
+            counts = count_expired(engine, table_cutoffs)
+            to_drop = partitions_to_drop(engine, table_cutoffs)
         else:
             dropped: dict[str, list[str]] = {}
-            deleted = prune(url, table_cutoffs, settings.retention_batch_size, dropped)
+            deleted = prune(engine, table_cutoffs, settings.retention_batch_size, dropped)
     except Exception as exc:  # no schema yet, unreachable server...
         what = "read" if dry_run else "prune"
         typer.secho(f"error: cannot {what} the database: {exc}", fg="red", err=True)
         raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
     if dry_run:
         table = Table(
             title=f"retention dry run at {now:%Y-%m-%d %H:%M} UTC: nothing deleted",

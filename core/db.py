@@ -1,4 +1,9 @@
-"""The database layer: declarative base, column types, async engine and session factories.
+"""The database layer: declarative base, column types, and the one engine factory.
+
+:func:`create_engine` gives the async engine (the bot, the log writer, migrations);
+:func:`create_sync_engine` the synchronous one (the pipelines' polars reads and bulk writes,
+the dashboard's pandas reads). Both share the URL handling, the connect arguments and the pool
+policy below.
 
 Both backends behave the same from Python: Telegram ids are 64-bit, timestamps go in and come
 out as tz-aware UTC (SQLite stores UTC text and gets its tzinfo back here), JSON is JSONB on
@@ -11,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import sys
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -20,12 +26,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 
+from core.retry import Retry, RetryPolicy
 from core.settings import DatabaseSettings
 
 NAMING_CONVENTION = {
@@ -105,15 +112,15 @@ def sync_url(url: str) -> str:
     return u.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 
 
-def plain_url(url: str) -> str:
+def plain_url(url: str | URL) -> str:
     """A driver-less URL (``postgresql://`` or ``sqlite:///``) for connectorx, ADBC, libpq."""
     u = make_url(url)
     name = u.get_backend_name()
     return u.set(drivername=name).render_as_string(hide_password=False)
 
 
-def sqlite_path(url: str) -> str:
-    """The file path of a SQLite URL."""
+def sqlite_path(url: str | URL) -> str:
+    """The file path of a SQLite URL (an engine's ``url`` will do)."""
     u = make_url(url)
     if u.get_backend_name() != "sqlite" or not u.database:
         raise ValueError(f"not a SQLite file URL: {url}")
@@ -163,12 +170,24 @@ def create_private_sqlite_file(path: str) -> None:
         os.close(open_private(file, os.O_WRONLY | os.O_CREAT))
 
 
+SQLITE_BUSY_TIMEOUT_S = 30
+"""How long a SQLite connection waits for another writer's lock before it fails."""
+PG_SESSION_OPTIONS = "-c timezone=UTC"
+"""PostgreSQL sessions of the sync engines run in UTC: timestamps read back are UTC-aware."""
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    cursor.close()
+
+
+def _sqlite_sync_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
@@ -196,7 +215,7 @@ def create_engine(
         path = u.database
         if path and path != ":memory:" and not u.query.get("uri"):
             create_private_sqlite_file(path)
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
         if not pool:
             kwargs["poolclass"] = NullPool
     else:
@@ -212,6 +231,44 @@ def create_engine(
     engine = _create_async_engine(url, **kwargs)
     if backend_of(url) == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def create_sync_engine(
+    url: str,
+    *,
+    pool_size: int = 0,
+    connect_timeout_s: float | None = None,
+    autocommit: bool = False,
+) -> sa.Engine:
+    """A synchronous engine (psycopg2 / sqlite3) for ``url`` (async spellings are converted).
+
+    ``pool_size=0`` opens a connection per use (``NullPool``: the pipelines' short runs, probes);
+    a positive size keeps that many (and as many again on overflow), pre-pinged and recycled
+    (a long-lived reader such as the dashboard). ``connect_timeout_s`` bounds the connect (and
+    SQLite's wait for a lock; default :data:`SQLITE_BUSY_TIMEOUT_S` there, the driver's own on
+    PostgreSQL). ``autocommit`` spares readers a BEGIN/ROLLBACK round trip per query.
+    SQLite connections enforce foreign keys; PostgreSQL sessions run in UTC.
+    """
+    kwargs: dict[str, Any] = {}
+    if backend_of(url) == "sqlite":
+        kwargs["connect_args"] = {"timeout": connect_timeout_s or SQLITE_BUSY_TIMEOUT_S}
+    else:
+        args: dict[str, Any] = {"options": PG_SESSION_OPTIONS}
+        if connect_timeout_s is not None:
+            args["connect_timeout"] = connect_timeout_s
+        kwargs["connect_args"] = args
+    if pool_size:
+        kwargs.update(
+            pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+        )
+    else:
+        kwargs["poolclass"] = NullPool
+    if autocommit:
+        kwargs["isolation_level"] = "AUTOCOMMIT"
+    engine = sa.create_engine(sync_url(url), **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_sync_on_connect)
     return engine
 
 
@@ -276,18 +333,27 @@ def wait_for_database(
     on ``monotonic``; waits ``interval_s`` between attempts with ``sleep``.
     """
     deadline = monotonic() + timeout_s
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            asyncio.run(asyncio.wait_for(ping(url), timeout=max(interval_s, 5.0)))
-            return attempt
-        except Exception as exc:
-            if monotonic() + interval_s > deadline:
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
-                shown = make_url(url).render_as_string(hide_password=True)
-                raise TimeoutError(
-                    f"database at {shown} did not answer within {timeout_s:g}s "
-                    f"({attempt} attempts; last error: {reason})"
-                ) from None
-            sleep(interval_s)
+    attempts = 0
+
+    async def attempt() -> None:
+        nonlocal attempts
+        attempts += 1
+        await asyncio.wait_for(ping(url), timeout=max(interval_s, 5.0))
+
+    def until_deadline(_fault: Exception, _retry: int) -> float | None:
+        return None if monotonic() + interval_s > deadline else interval_s
+
+    async def pause(seconds: float) -> None:
+        sleep(seconds)  # the caller's blocking sleep: nothing else runs on this loop
+
+    policy = RetryPolicy(Retry(Exception, sys.maxsize, until_deadline), sleep=pause)
+    try:
+        asyncio.run(policy.call(attempt))
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise TimeoutError(
+            f"database at {shown} did not answer within {timeout_s:g}s "
+            f"({attempts} attempts; last error: {reason})"
+        ) from None
+    return attempts

@@ -10,7 +10,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from core.db import Base, create_engine
+from core.db import create_engine
+from core.models import Base  # the package: every table is on Base.metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_INI = ROOT / "alembic.ini"
@@ -77,8 +78,6 @@ async def current_revision(url: str) -> str | None:
 
 async def table_counts(url: str) -> dict[str, int | None]:
     """Row count of every table in the schema (None where the table does not exist yet)."""
-    import core.models  # noqa: F401 - registers every table on Base.metadata
-
     engine = create_engine(url=url, pool=False)
     counts: dict[str, int | None] = {}
     try:

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from core.db import Base, backend_of, create_engine
+from core.db import backend_of, create_engine
+from core.models import Base, time_column  # the package: every table is on Base.metadata
 
 log = logging.getLogger("gatepulse.partitions")
 
@@ -42,9 +43,6 @@ otherwise hold up every insert that arrives after it."""
 
 def partitioned_tables() -> dict[str, str]:
     """Every table partitioned by day on PostgreSQL, with its time column (the partition key)."""
-    import core.models  # noqa: F401 - registers every table on Base.metadata
-    from core.models.kinds import time_column
-
     return {
         table.name: time_column(table)
         for table in Base.metadata.sorted_tables

@@ -1,4 +1,5 @@
-"""One retry policy (tenacity) for calls to Telegram, from the bot and from the pipelines.
+"""One retry policy (tenacity) for calls to Telegram, from the bot and from the pipelines, and
+for waiting on the database.
 
 A policy is a list of :class:`Retry` rules, one per kind of fault worth another attempt: which
 exceptions it covers, how many retries of them one call may make, and how long to wait before

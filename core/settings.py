@@ -177,7 +177,8 @@ class GateSettings(BaseSettings):
     user_upsert_interval_s: float = Field(default=3600.0, ge=0)
     config_ttl_s: float = Field(default=30.0, gt=0)
     admin_cache_ttl_s: float = Field(default=300.0, gt=0)
-    #: Raids (:mod:`bot.gate.raids`): joiners checked and muted at once, at most this many at a time.
+    #: Raids (:mod:`bot.gate.raids`): joiners checked and muted at once, at most this many at
+    #: a time.
     raid_concurrency: int = Field(default=20, ge=1, le=200)
     #: ``raid_joins`` joins within ``raid_window_s`` put the group in a raid lockdown for
     #: ``raid_lockdown_s`` (from the last join at that rate).

@@ -13,22 +13,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.db import backend_of, sync_url
+from core.db import create_sync_engine
 
 GroupIds = tuple[int, ...]
 """Selected group ids; empty means every group."""
 
 
 def make_engine(url: str) -> Engine:
-    """A synchronous engine for ``url`` (async spellings are accepted and converted)."""
-    # reads only: autocommit spares a BEGIN/ROLLBACK round trip per query
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "isolation_level": "AUTOCOMMIT"}
-    if backend_of(url) == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
-    else:
-        kwargs["connect_args"] = {"options": "-c timezone=UTC"}
-        kwargs.update(pool_size=4, max_overflow=4, pool_recycle=1800)
-    return sa.create_engine(sync_url(url), **kwargs)
+    """The dashboard's engine for ``url`` (:func:`core.db.create_sync_engine`): a small pool of
+    autocommit connections, for reads only."""
+    return create_sync_engine(url, pool_size=4, autocommit=True)
 
 
 def isum(column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from core.db import create_engine
-from core.models.kinds import muted_alert_kinds
+from core.models.kinds import ErrorType, muted_alert_kinds
 from core.settings import LogWriterSettings
-from pipelines.io import sync_engine, table
+from pipelines.io import table
+from pipelines.resources import DatabaseResource, TelegramResource
 from pipelines.transforms.alert_delivery import (
     Attempt,
     Audience,
@@ -36,8 +36,6 @@ from pipelines.transforms.alert_delivery import (
 
 if TYPE_CHECKING:
     from aiogram import Bot
-
-    from pipelines.resources import TelegramResource
 
 DELIVERY_WINDOW = dt.timedelta(hours=24)
 
@@ -59,12 +57,12 @@ class DeliveryState:
     audience: Audience
 
 
-def read_state(url: str, now: dt.datetime, admin_chat_id: int | None) -> DeliveryState:
+def read_state(engine: sa.Engine, now: dt.datetime, admin_chat_id: int | None) -> DeliveryState:
     """Open alerts of the window, their attempts so far, and who could receive them."""
     alerts, attempts = table("alerts"), table("alert_deliveries")
     groups, channels = table("protected_groups"), table("enforced_channels")
     links, private = table("group_channel_links"), table("bot_private_chats")
-    with sync_engine(url).connect() as conn:
+    with engine.connect() as conn:
         rows = conn.execute(
             sa.select(
                 alerts.c.id,
@@ -132,7 +130,7 @@ def _groups_concerned(state: DeliveryState) -> list[int]:
 async def _administrators(bot: Bot, group_id: int) -> list[int]:
     """The group's human administrators; none when Telegram will not say (the owner, known
     from ``protected_groups``, still gets the alert)."""
-    from bot.runtime.client import classify_error
+    from bot.runtime.client import classify_error  # see BotTelegramResource._bot
 
     try:
         members = await bot.get_chat_administrators(group_id)
@@ -148,7 +146,7 @@ async def send_due(
 ) -> list[tuple[int, int, bool, str | None, int | None]]:
     """Send every due (alert, recipient); returns the attempts as
     ``(alert_id, recipient, ok, error_type, telegram_message_id)``."""
-    from bot.runtime.client import classify_error
+    from bot.runtime.client import classify_error  # see BotTelegramResource._bot
 
     admins = {}
     for group_id in _groups_concerned(state):
@@ -182,14 +180,12 @@ async def send_due(
 
 
 def record(
-    url: str, made: list[tuple[int, int, bool, str | None, int | None]], now: dt.datetime
+    engine: sa.Engine, made: list[tuple[int, int, bool, str | None, int | None]], now: dt.datetime
 ) -> None:
     """The attempts as ``alert_deliveries`` rows, ``delivered_at`` of the alerts first
     delivered now, and people who blocked the bot (one transaction)."""
     if not made:
         return
-    from core.models.kinds import ErrorType
-
     attempts, alerts, private = (
         table("alert_deliveries"),
         table("alerts"),
@@ -199,7 +195,7 @@ def record(
     blocked = sorted(
         {r for _, r, ok, err, _ in made if not ok and err == ErrorType.FORBIDDEN and r > 0}
     )
-    with sync_engine(url).begin() as conn:
+    with engine.begin() as conn:
         conn.execute(
             sa.insert(attempts),
             [
@@ -251,14 +247,19 @@ def has_due(state: DeliveryState, max_attempts: int) -> bool:
 
 
 async def deliver_with(
-    bot: Bot, url: str, now: dt.datetime, *, admin_chat_id: int | None, max_attempts: int
+    bot: Bot,
+    engine: sa.Engine,
+    now: dt.datetime,
+    *,
+    admin_chat_id: int | None,
+    max_attempts: int,
 ) -> dict[str, int]:
     """One delivery pass with ``bot``; returns ``alerts`` considered, ``sent``, ``failed``."""
-    state = await asyncio.to_thread(read_state, url, now, admin_chat_id)
+    state = await asyncio.to_thread(read_state, engine, now, admin_chat_id)
     if not state.alerts or not has_due(state, max_attempts):
         return {"alerts": len(state.alerts), "sent": 0, "failed": 0}
     made = await send_due(bot, state, now, max_attempts)
-    await asyncio.to_thread(record, url, made, now)
+    await asyncio.to_thread(record, engine, made, now)
     return {
         "alerts": len(state.alerts),
         "sent": sum(1 for m in made if m[2]),
@@ -267,7 +268,7 @@ async def deliver_with(
 
 
 def deliver_alerts(
-    url: str,
+    database: DatabaseResource,
     telegram: TelegramResource,
     writer: LogWriterSettings,
     now: dt.datetime,
@@ -276,22 +277,16 @@ def deliver_alerts(
     max_attempts: int,
 ) -> dict[str, int]:
     """A blocking delivery pass through ``telegram`` (every call logged to ``api_call_log``)."""
-    state = read_state(url, now, admin_chat_id)
+    state = read_state(database.engine, now, admin_chat_id)
     if not state.alerts or not has_due(state, max_attempts):
         return {"alerts": len(state.alerts), "sent": 0, "failed": 0}
 
     async def run() -> dict[str, int]:
-        from core.log_writer import LogWriter
-
-        engine = create_engine(url=url, pool=False)
-        try:
-            async with LogWriter(engine, writer) as log, telegram.bot_client(log) as bot:
-                if bot is None:
-                    return {"alerts": len(state.alerts), "sent": 0, "failed": 0}
-                return await deliver_with(
-                    bot, url, now, admin_chat_id=admin_chat_id, max_attempts=max_attempts
-                )
-        finally:
-            await engine.dispose()
+        async with telegram.bot_client(database, writer) as bot:
+            if bot is None:
+                return {"alerts": len(state.alerts), "sent": 0, "failed": 0}
+            return await deliver_with(
+                bot, database.engine, now, admin_chat_id=admin_chat_id, max_attempts=max_attempts
+            )
 
     return asyncio.run(run())

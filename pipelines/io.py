@@ -31,13 +31,13 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+import connectorx as cx
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.pool import NullPool
 
 from core.bulk import insert_frame
-from core.db import Base, backend_of, plain_url, sqlite_path, sync_url
+from core.db import Base, create_sync_engine, plain_url, sqlite_path
+from core.models import time_column
 from pipelines.sources import MIGRATIONS_SCHEMA, RawSource
 
 UTC = dt.UTC
@@ -67,16 +67,21 @@ def empty_frame(source: RawSource) -> pl.DataFrame:
     return pl.DataFrame(schema=dict(source.columns))
 
 
-def read_raw(url: str, source: RawSource, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
-    """Raw rows of ``source`` with ``start <= time < end`` as a frame of ``source.columns``."""
-    if backend_of(url) == "sqlite":
-        return _read_sqlite(url, source, start, end)
-    return _read_postgres(url, source, start, end)
+def read_raw(
+    engine: sa.Engine, source: RawSource, start: dt.datetime, end: dt.datetime
+) -> pl.DataFrame:
+    """Raw rows of ``source`` with ``start <= time < end`` as a frame of ``source.columns``
+    (read through the fast drivers on the database of ``engine``)."""
+    if engine.dialect.name == "sqlite":
+        return _read_sqlite(engine.url, source, start, end)
+    return _read_postgres(engine.url, source, start, end)
 
 
 def _read_postgres(
-    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+    url: sa.URL, source: RawSource, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
+    # measured: pyarrow and the ADBC driver take seconds to import, paid only by PostgreSQL
+    # reads (never on SQLite, nor by a process that only loads the code location)
     import adbc_driver_postgresql.dbapi as adbc
 
     # No bind parameters on purpose: ADBC streams a parameterless query with binary COPY, but
@@ -97,12 +102,12 @@ def sqlite_text(when: dt.datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _read_sqlite(url: str, source: RawSource, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
+def _read_sqlite(
+    url: sa.URL, source: RawSource, start: dt.datetime, end: dt.datetime
+) -> pl.DataFrame:
     """connectorx (types from the declared columns, about 3x faster than ``sqlite3`` here);
     the stdlib driver when connectorx cannot read the rows (e.g. a malformed timestamp text,
     which the stdlib path turns into NULL for the raw model to report)."""
-    import connectorx as cx
-
     # connectorx takes no bind parameters: the bounds are rendered here from datetimes
     bounds = (f"'{sqlite_text(start)}'", f"'{sqlite_text(end)}'")
     try:
@@ -115,7 +120,7 @@ def _read_sqlite(url: str, source: RawSource, start: dt.datetime, end: dt.dateti
 
 
 def _read_sqlite_stdlib(
-    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+    url: sa.URL, source: RawSource, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
     sql = select_sql(source, (":start", ":end"))
     conn = sqlite3.connect(sqlite_path(url), timeout=30)
@@ -171,30 +176,21 @@ def conform(frame: pl.DataFrame, source: RawSource) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def read_chat_migrations(url: str) -> pl.DataFrame:
+def read_chat_migrations(engine: sa.Engine) -> pl.DataFrame:
     """``chat_migrations`` (``old_chat_id``, ``new_chat_id``): basic groups that became
     supergroups. A configuration table, small: read whole."""
-    rows = read_table(url, 'SELECT "old_chat_id", "new_chat_id" FROM "chat_migrations"')
+    rows = read_table(engine, 'SELECT "old_chat_id", "new_chat_id" FROM "chat_migrations"')
     return pl.DataFrame([tuple(r) for r in rows], schema=MIGRATIONS_SCHEMA, orient="row")
 
 
 # --------------------------------------------------------------------------- writes
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 @lru_cache(maxsize=32)
 def sync_engine(url: str) -> sa.Engine:
-    """A synchronous engine (psycopg2 / sqlite3) for ``url``; no pool kept between calls."""
-    engine = sa.create_engine(sync_url(url), poolclass=NullPool)
-    if backend_of(url) == "sqlite":
-        event.listen(engine, "connect", _sqlite_connect)
-    return engine
+    """The synchronous engine for ``url`` (:func:`core.db.create_sync_engine`), one per URL:
+    for entry points that hold a URL and no :class:`pipelines.resources.DatabaseResource`."""
+    return create_sync_engine(url)
 
 
 def table(name: str) -> sa.Table:
@@ -202,7 +198,7 @@ def table(name: str) -> sa.Table:
 
 
 def replace_days(
-    url: str,
+    engine: sa.Engine,
     table_name: str,
     frame: pl.DataFrame,
     days: Sequence[dt.date],
@@ -237,7 +233,6 @@ def replace_days(
         }
         for d in days
     ]
-    engine = sync_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.delete(target).where(target.c.day.between(days[0], days[-1])))
         if frame.height:
@@ -267,20 +262,18 @@ def record_materialization(
     )
 
 
-def read_table(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+def read_table(engine: sa.Engine, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
     """Small reads (configuration tables): rows of a text query with bound parameters."""
-    with sync_engine(url).connect() as conn:
+    with engine.connect() as conn:
         return list(conn.execute(sa.text(sql), dict(params or {})).all())
 
 
-def first_raw_day(url: str) -> dt.date | None:
+def first_raw_day(engine: sa.Engine) -> dt.date | None:
     """The UTC day of the oldest raw event (verifications, API calls, messages, joins)."""
-    from core.models import time_column
-
     found = []
     for name in ("verification_log", "api_call_log", "messages", "member_events"):
         column = time_column(name)
-        rows = read_table(url, f'SELECT MIN("{column}") FROM "{name}"')
+        rows = read_table(engine, f'SELECT MIN("{column}") FROM "{name}"')
         value = rows[0][0] if rows else None
         if value is not None:
             text = value.isoformat() if isinstance(value, dt.datetime) else str(value)

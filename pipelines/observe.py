@@ -19,9 +19,8 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
-from core.db import backend_of, sqlite_path, sync_url
+from core.db import backend_of, create_sync_engine, sqlite_path
 from core.models import Base, time_column
 from pipelines.resources import DatabaseResource
 
@@ -77,57 +76,50 @@ def _spec(table: str) -> dg.AssetSpec:
 RAW_SPECS = tuple(_spec(t) for t in RAW_TABLES)
 
 
-def _probe_engine(url: str) -> sa.Engine | None:
-    """A synchronous engine with a short connect timeout; None for a SQLite file that does
-    not exist (opening it would create it)."""
+def probe_engine(url: str) -> sa.Engine | None:
+    """A synchronous engine with a short connect timeout (:data:`PROBE_TIMEOUT_S`); None for a
+    SQLite file that does not exist (opening it would create it)."""
     if backend_of(url) == "sqlite":
         path = sqlite_path(url)
         if path != ":memory:" and not Path(path).exists():
             return None
-        args: dict[str, object] = {"timeout": PROBE_TIMEOUT_S}
-    else:
-        args = {"connect_timeout": PROBE_TIMEOUT_S}
-    return sa.create_engine(sync_url(url), poolclass=NullPool, connect_args=args)
+    return create_sync_engine(url, connect_timeout_s=PROBE_TIMEOUT_S)
 
 
-def newest_rows(url: str, tables: Iterable[str] = FACT_TABLES) -> dict[str, dt.datetime | None]:
-    """Per fact table, the event time of its newest row (None when empty): one indexed
-    ``MAX`` per table."""
-    engine = _probe_engine(url)
+def newest_rows(
+    engine: sa.Engine | None, tables: Iterable[str] = FACT_TABLES
+) -> dict[str, dt.datetime | None]:
+    """Per fact table, the event time of its newest row (None when empty, or with no database
+    to probe): one indexed ``MAX`` per table."""
     if engine is None:
         return dict.fromkeys(tables)
     out: dict[str, dt.datetime | None] = {}
-    try:
-        with engine.connect() as conn:
-            for name in tables:
-                table = Base.metadata.tables[name]
-                out[name] = conn.scalar(sa.select(sa.func.max(table.c[time_column(name)])))
-    finally:
-        engine.dispose()
+    with engine.connect() as conn:
+        for name in tables:
+            table = Base.metadata.tables[name]
+            out[name] = conn.scalar(sa.select(sa.func.max(table.c[time_column(name)])))
     return out
 
 
-def counted_rows(url: str) -> dict[str, int]:
+def counted_rows(engine: sa.Engine | None) -> dict[str, int]:
     """Rows of each of the small tables observed by their count."""
-    engine = _probe_engine(url)
     if engine is None:
         return dict.fromkeys(COUNTED_TABLES, 0)
-    try:
-        with engine.connect() as conn:
-            return {
-                name: int(
-                    conn.scalar(sa.select(sa.func.count()).select_from(Base.metadata.tables[name]))
-                    or 0
-                )
-                for name in COUNTED_TABLES
-            }
-    finally:
-        engine.dispose()
+    with engine.connect() as conn:
+        return {
+            name: int(
+                conn.scalar(sa.select(sa.func.count()).select_from(Base.metadata.tables[name])) or 0
+            )
+            for name in COUNTED_TABLES
+        }
 
 
 def first_day(url: str) -> dt.date | None:
-    """The UTC day of the oldest raw event, or None when there is none (or no database file)."""
-    engine = _probe_engine(url)
+    """The UTC day of the oldest raw event, or None when there is none (or no database file).
+
+    Run when the code location loads (where the daily partitions start), before any resource
+    exists: it probes ``url`` itself."""
+    engine = probe_engine(url)
     if engine is None:
         return None
     try:
@@ -146,7 +138,13 @@ def first_day(url: str) -> dt.date | None:
 def _observe(database: DatabaseResource) -> Iterator[dg.ObserveResult]:
     """One observation per raw table: the newest row's time as the data version and as
     ``dagster/last_updated_timestamp``; the small state tables report their row count."""
-    newest = newest_rows(database.database_url)
+    engine = probe_engine(database.database_url)
+    try:
+        newest = newest_rows(engine)
+        counts = counted_rows(engine)
+    finally:
+        if engine is not None:
+            engine.dispose()
     for name, when in newest.items():
         metadata: dict[str, object] = {"newest_row_at": when.isoformat() if when else "empty"}
         if when is not None:
@@ -156,7 +154,7 @@ def _observe(database: DatabaseResource) -> Iterator[dg.ObserveResult]:
             data_version=dg.DataVersion(when.isoformat() if when else "empty"),
             metadata=metadata,  # type: ignore[arg-type]
         )
-    for name, rows in counted_rows(database.database_url).items():
+    for name, rows in counts.items():
         yield dg.ObserveResult(
             asset_key=raw_key(name),
             data_version=dg.DataVersion(str(rows)),

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from core.models import MAX_EDIT_ATTEMPTS, DigestEditStatus
 from core.settings import LogWriterSettings
 from pipelines.assets.digests import build_week
-from pipelines.io import sync_engine, table
+from pipelines.io import table
 from pipelines.resources import DatabaseResource, PipelineConfigResource, TelegramResource
 from pipelines.transforms.digests import title
 
@@ -42,11 +42,11 @@ _UNFINISHED = [
 ]
 
 
-def pending(url: str) -> list[tuple[int, list[dt.date]]]:
+def pending(engine: sa.Engine) -> list[tuple[int, list[dt.date]]]:
     """Erasures whose summaries are still to be written again: (id, days)."""
     erasures = table("erasures")
     out: list[tuple[int, list[dt.date]]] = []
-    with sync_engine(url).connect() as conn:
+    with engine.connect() as conn:
         for erasure_id, removed in conn.execute(
             sa.select(erasures.c.id, erasures.c.rows_removed).order_by(erasures.c.id)
         ):
@@ -58,9 +58,9 @@ def pending(url: str) -> list[tuple[int, list[dt.date]]]:
     return out
 
 
-def mark_rewritten(url: str, erasure_ids: list[int]) -> None:
+def mark_rewritten(engine: sa.Engine, erasure_ids: list[int]) -> None:
     erasures = table("erasures")
-    with sync_engine(url).begin() as conn:
+    with engine.begin() as conn:
         for erasure_id in erasure_ids:
             removed = conn.scalar(
                 sa.select(erasures.c.rows_removed).where(erasures.c.id == erasure_id)
@@ -93,7 +93,7 @@ def build_erasure_sensor(job: Any, edits_job: Any = None) -> dg.SensorDefinition
     ) -> Iterator[dg.RunRequest]:
         """A finalize run for every day whose summaries an erasure deleted; once they are
         done, one run that edits the posted digests the erasures listed."""
-        todo = pending(database.database_url)
+        todo = pending(database.engine)
         days = sorted({day for _, ds in todo for day in ds})
         for day in days:
             key = day.isoformat()
@@ -101,14 +101,14 @@ def build_erasure_sensor(job: Any, edits_job: Any = None) -> dg.SensorDefinition
                 run_key=f"erasure-{todo[-1][0]}-{key}", partition_key=key, job_name=job.name
             )
         if todo:
-            mark_rewritten(database.database_url, [erasure_id for erasure_id, _ in todo])
+            mark_rewritten(database.engine, [erasure_id for erasure_id, _ in todo])
             context.log.info(f"summaries of {len(days)} days requested after erasures")
             return  # the digests wait for those runs
-        key = edit_run_key(database.database_url)
-        if key is None or _busy(context.instance, job.name):
+        edits_key = edit_run_key(database.engine)
+        if edits_key is None or _busy(context.instance, job.name):
             return
         if not _busy(context.instance, edits_job.name):
-            yield dg.RunRequest(run_key=key, job_name=edits_job.name)
+            yield dg.RunRequest(run_key=edits_key, job_name=edits_job.name)
 
     return erased_summaries
 
@@ -136,7 +136,7 @@ class EditOutcome:
     error: str | None = None
 
 
-def pending_edits(url: str) -> list[DigestToEdit]:
+def pending_edits(engine: sa.Engine) -> list[DigestToEdit]:
     """The posted digests that some erasure still asks to be written again, oldest week first
     (one entry per digest however many erasures asked)."""
     edits, digests = table("digest_edits"), table("digests")
@@ -148,19 +148,19 @@ def pending_edits(url: str) -> list[DigestToEdit]:
         .distinct()
         .order_by(digests.c.period_start, digests.c.chat_id)
     )
-    with sync_engine(url).connect() as conn:
+    with engine.connect() as conn:
         return [
             DigestToEdit(int(i), int(c), start.astimezone(dt.UTC).date(), int(m))
             for i, c, start, m in conn.execute(stmt)
         ]
 
 
-def edit_run_key(url: str) -> str | None:
+def edit_run_key(engine: sa.Engine) -> str | None:
     """A key naming the pending edits as they stand (None: nothing pending): it changes when
     an erasure asks for more or a transient failure counts an attempt, so the sensor asks for
     one run per state."""
     edits = table("digest_edits")
-    with sync_engine(url).connect() as conn:
+    with engine.connect() as conn:
         newest, attempts = conn.execute(
             sa.select(
                 sa.func.max(edits.c.id), sa.func.coalesce(sa.func.sum(edits.c.attempts), 0)
@@ -173,6 +173,7 @@ def outcome_of(digest_id: int, exc: BaseException | None) -> EditOutcome:
     """What one edit attempt means. Telegram's "message is not modified" is done (the text
     named nobody); any other 400 (message deleted, too old, not the bot's) and a 403 (the bot
     is no longer in the chat) are permanent; the rest (network, 5xx, 429) is tried again."""
+    # aiogram loads only when a step talks to Telegram (see BotTelegramResource._bot)
     from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 
     from bot.runtime.client import error_message
@@ -204,40 +205,33 @@ async def _edit_all(
     telegram: TelegramResource,
     todo: Sequence[DigestToEdit],
     texts: dict[int, str],
-    url: str,
+    database: DatabaseResource,
     writer: LogWriterSettings,
 ) -> list[EditOutcome]:
     """editMessageText for each digest, through the pipelines' logged client (every call in
     ``api_call_log``); one failure does not stop the others."""
-    from core.db import create_engine
-    from core.log_writer import LogWriter
-
-    engine = create_engine(url=url, pool=False)
     outcomes: list[EditOutcome] = []
-    try:
-        async with LogWriter(engine, writer) as log, telegram.bot_client(log) as bot:
-            for d in todo:
-                if bot is None:  # a client that cannot send: try again with a real one
-                    outcomes.append(EditOutcome(d.digest_id, None, "no Telegram client"))
-                    continue
-                try:
-                    await bot.edit_message_text(
-                        texts[d.digest_id], chat_id=d.chat_id, message_id=d.message_id
-                    )
-                except Exception as exc:
-                    outcomes.append(outcome_of(d.digest_id, exc))
-                else:
-                    outcomes.append(outcome_of(d.digest_id, None))
-    finally:
-        await engine.dispose()
+    async with telegram.bot_client(database, writer) as bot:
+        for d in todo:
+            if bot is None:  # a client that cannot send: try again with a real one
+                outcomes.append(EditOutcome(d.digest_id, None, "no Telegram client"))
+                continue
+            try:
+                await bot.edit_message_text(
+                    texts[d.digest_id], chat_id=d.chat_id, message_id=d.message_id
+                )
+            except Exception as exc:
+                outcomes.append(outcome_of(d.digest_id, exc))
+            else:
+                outcomes.append(outcome_of(d.digest_id, None))
     return outcomes
 
 
-def record_outcomes(url: str, outcomes: Sequence[EditOutcome], now: dt.datetime) -> None:
+def record_outcomes(engine: sa.Engine, outcomes: Sequence[EditOutcome], now: dt.datetime) -> None:
     """Close the pending requests of each digest with its outcome; a transient failure counts
     an attempt and, past :data:`MAX_EDIT_ATTEMPTS`, is given up (``failed``)."""
     edits = table("digest_edits")
-    with sync_engine(url).begin() as conn:
+    with engine.begin() as conn:
         for o in outcomes:
             mine = sa.and_(
                 edits.c.digest_id == o.digest_id,
@@ -269,14 +263,12 @@ def rewrite_digests(
     """Compute again and edit in place every posted digest an erasure listed; a JSON-friendly
     report. Run after the erased days' summaries were written again (the sensor waits for
     their runs; ``gatepulse forget`` runs it after its own)."""
-    todo = pending_edits(db.database_url)
+    todo = pending_edits(db.engine)
     if not todo:
         return {"digests": 0, "edited": 0, "unchanged": 0, "failed": [], "retry": 0}
     texts = new_texts(db, todo)
-    outcomes = asyncio.run(
-        _edit_all(telegram, todo, texts, db.database_url, config.log_writer_settings())
-    )
-    record_outcomes(db.database_url, outcomes, now)
+    outcomes = asyncio.run(_edit_all(telegram, todo, texts, db, config.log_writer_settings()))
+    record_outcomes(db.engine, outcomes, now)
 
     def count(status: str | None) -> int:
         return sum(o.status == status for o in outcomes)

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import connectorx as cx
 import polars as pl
+import sqlalchemy as sa
 
-from core.db import backend_of, plain_url, sqlite_path
+from core.db import plain_url, sqlite_path
 from pipelines.io import (
     conform,
     empty_frame,
@@ -42,11 +44,13 @@ in memory at once, whatever the day's volume."""
 
 
 def iter_raw(
-    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+    engine: sa.Engine, source: RawSource, start: dt.datetime, end: dt.datetime
 ) -> Iterator[pl.DataFrame]:
     """Raw rows of ``source`` with ``start <= time < end``, as conformed frames of at most
-    about :data:`CHUNK_ROWS` rows: one query, streamed (never the whole result at once)."""
-    if backend_of(url) == "sqlite":
+    about :data:`CHUNK_ROWS` rows: one query, streamed (never the whole result at once).
+    The fast drivers open their own connections to the database of ``engine``."""
+    url = engine.url
+    if engine.dialect.name == "sqlite":
         yield from _iter_sqlite(url, source, start, end)
     else:
         yield from _iter_postgres(url, source, start, end)
@@ -75,8 +79,10 @@ def _from_batches(batches: list[Any]) -> pl.DataFrame:
 
 
 def _iter_postgres(
-    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+    url: sa.URL, source: RawSource, start: dt.datetime, end: dt.datetime
 ) -> Iterator[pl.DataFrame]:
+    # measured: pyarrow and the ADBC driver take seconds to import, paid only by PostgreSQL
+    # reads (never on SQLite, nor by a process that only loads the code location)
     import adbc_driver_postgresql.dbapi as adbc
 
     # no bind parameters: see _read_postgres
@@ -93,13 +99,11 @@ class UnreadableRows(Exception):
 
 
 def _iter_sqlite(
-    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+    url: sa.URL, source: RawSource, start: dt.datetime, end: dt.datetime
 ) -> Iterator[pl.DataFrame]:
     """connectorx's Arrow stream (see :func:`_read_sqlite`); :class:`UnreadableRows` when it
     cannot read the rows, possibly after some chunks: the caller starts over with
     :func:`_iter_sqlite_stdlib`."""
-    import connectorx as cx
-
     bounds = (f"'{sqlite_text(start)}'", f"'{sqlite_text(end)}'")
     try:
         reader = cx.read_sql(
@@ -116,7 +120,7 @@ def _iter_sqlite(
 
 
 def _iter_sqlite_stdlib(
-    url: str, source: RawSource, start: dt.datetime, end: dt.datetime
+    url: sa.URL, source: RawSource, start: dt.datetime, end: dt.datetime
 ) -> Iterator[pl.DataFrame]:
     sql = select_sql(source, (":start", ":end"))
     conn = sqlite3.connect(sqlite_path(url), timeout=30)
@@ -162,15 +166,15 @@ class RawRead:
 
 
 def spool_raw(
-    url: str, source: RawSource, start: dt.datetime, end: dt.datetime, directory: Path
+    engine: sa.Engine, source: RawSource, start: dt.datetime, end: dt.datetime, directory: Path
 ) -> RawRead:
     """Stream one raw read into ``directory``: each chunk checked by the source's raw model,
     its valid rows written to a Parquet file, its invalid rows kept."""
     try:
-        return _spool(source, iter_raw(url, source, start, end), directory)
+        return _spool(source, iter_raw(engine, source, start, end), directory)
     except UnreadableRows:
         shutil.rmtree(directory, ignore_errors=True)
-        return _spool(source, _iter_sqlite_stdlib(url, source, start, end), directory)
+        return _spool(source, _iter_sqlite_stdlib(engine.url, source, start, end), directory)
 
 
 def _spool(source: RawSource, chunks: Iterable[pl.DataFrame], directory: Path) -> RawRead:
@@ -204,8 +208,8 @@ class RawStore:
     lives in a temporary directory (under ``TMPDIR``) removed by :meth:`clear`.
     """
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
         self._reads: dict[tuple[str, dt.datetime, dt.datetime], RawRead] = {}
         self._migrations: pl.DataFrame | None = None
         self._configs: dict[str, pl.DataFrame] = {}
@@ -227,7 +231,7 @@ class RawStore:
         with self._lock:
             found = self._reads.get(key)
         if found is None:
-            found = spool_raw(self.url, source, start, end, self._spool_dir(source, start, end))
+            found = spool_raw(self.engine, source, start, end, self._spool_dir(source, start, end))
             with self._lock:
                 self._reads[key] = found
         return found
@@ -259,7 +263,7 @@ class RawStore:
         with self._lock:
             found = self._migrations
         if found is None:
-            found = read_chat_migrations(self.url)
+            found = read_chat_migrations(self.engine)
             with self._lock:
                 self._migrations = found
         return found
@@ -269,7 +273,7 @@ class RawStore:
         with self._lock:
             found = self._configs.get(read.name)
         if found is None:
-            rows = read_table(self.url, read.sql)
+            rows = read_table(self.engine, read.sql)
             found = pl.DataFrame([tuple(r) for r in rows], schema=dict(read.schema), orient="row")
             with self._lock:
                 self._configs[read.name] = found

@@ -1,5 +1,10 @@
 """Dagster resources: the database, the Telegram client and the pipelines' knobs.
 
+The database resource builds its synchronous engine once and the assets pass it down (an async
+engine lives only as long as a step that logs Telegram calls). The Telegram resource is the one
+logged client of the pipelines: every Bot API call goes through the bot's API-call logging
+session into ``api_call_log``.
+
 Each resource is configured by its own fields. :func:`pipelines.definitions.resources_for`
 fills them from the settings the entry point built once; secrets set in the environment are
 passed as ``dg.EnvVar`` so that the Dagster UI never shows them. Field defaults are the
@@ -14,9 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+import sqlalchemy as sa
 from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.db import create_engine, create_sync_engine
+from core.log_writer import LogWriter
 from core.settings import (
     AlertSettings,
     BotSettings,
@@ -34,8 +43,6 @@ from pipelines.transforms.alerts import Thresholds
 if TYPE_CHECKING:
     from aiogram import Bot
 
-    from core.log_writer import LogWriter
-
 MemberCounter = Callable[[int], Awaitable[int]]
 """``await counter(chat_id)`` -> the chat's member count (getChatMemberCount)."""
 MessageSender = Callable[[int, str], Awaitable[int]]
@@ -50,11 +57,13 @@ def _default(area: type[BaseSettings], name: str) -> Any:
 class DatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The gatepulse database: ``url`` as ``DATABASE_URL`` takes it (sqlite:/// or postgresql://).
 
-    Keeps one :class:`RawStore` per run so that each raw table is read once for all assets.
+    Builds its synchronous :attr:`engine` once and keeps one :class:`RawStore` per run, so that
+    each raw table is read once for all assets.
     """
 
     url: str = Field(description="Database URL, e.g. postgresql://user:pw@host:5432/gatepulse")
     _store: RawStore | None = PrivateAttr(default=None)
+    _engine: sa.Engine | None = PrivateAttr(default=None)
 
     @property
     def database_url(self) -> str:
@@ -65,17 +74,36 @@ class DatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return url
 
     @property
+    def engine(self) -> sa.Engine:
+        """The synchronous engine (:func:`core.db.create_sync_engine`), built on first use."""
+        if self._engine is None:
+            self._engine = create_sync_engine(self.database_url)
+        return self._engine
+
+    @asynccontextmanager
+    async def async_engine(self) -> AsyncIterator[AsyncEngine]:
+        """An async engine without a pool for one blocking step's event loop (the API-call
+        log of the Telegram client), disposed at the end."""
+        engine = create_engine(url=self.database_url, pool=False)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+
+    @property
     def raw(self) -> RawStore:
         if self._store is None:
-            self._store = RawStore(self.database_url)
+            self._store = RawStore(self.engine)
         return self._store
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._store = RawStore(self.database_url)
+        self._store = RawStore(self.engine)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._store is not None:
             self._store.clear()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 class PipelineConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -132,24 +160,28 @@ class PipelineConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class TelegramResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Abstract Telegram client: what the pipelines ask of the Bot API."""
+    """Abstract Telegram client: what the pipelines ask of the Bot API.
+
+    Each method opens the client for one blocking step: its calls are logged to
+    ``api_call_log`` of ``database`` through a log writer with ``writer`` settings."""
 
     def member_counter(
-        self, writer: LogWriter | None
+        self, database: DatabaseResource, writer: LogWriterSettings
     ) -> AbstractAsyncContextManager[MemberCounter]:
-        """An async context giving ``await counter(chat_id) -> int``; calls logged via writer."""
+        """An async context giving ``await counter(chat_id) -> int``."""
         raise NotImplementedError
 
-    def bot_client(self, writer: LogWriter | None) -> AbstractAsyncContextManager[Bot | None]:
+    def bot_client(
+        self, database: DatabaseResource, writer: LogWriterSettings
+    ) -> AbstractAsyncContextManager[Bot | None]:
         """An async context giving the logged, rate-limited aiogram ``Bot`` the pipelines send
-        with (alerts, digests), or ``None`` when this client cannot send (tests' fakes)."""
+        with (alerts, digest edits), or ``None`` when this client cannot send (tests' fakes)."""
         return nullcontext(None)
 
     def message_sender(
-        self, writer: LogWriter | None
+        self, database: DatabaseResource, writer: LogWriterSettings
     ) -> AbstractAsyncContextManager[MessageSender]:
-        """An async context giving ``await send(chat_id, text) -> message id``; calls logged
-        via writer."""
+        """An async context giving ``await send(chat_id, text) -> message id``."""
         raise NotImplementedError
 
 
@@ -188,20 +220,29 @@ class BotTelegramResource(TelegramResource):
         )
 
     @asynccontextmanager
-    async def _bot(self, writer: LogWriter | None) -> AsyncIterator[Bot]:
-        """The client of :func:`bot.runtime.client.create_bot`: every call logged, Telegram's
-        outgoing limits kept and a RetryAfter waited out (within ``retry_*``)."""
+    async def _bot(
+        self, database: DatabaseResource, writer: LogWriterSettings
+    ) -> AsyncIterator[Bot]:
+        """The client of :func:`bot.runtime.client.create_bot` logging through a log writer on
+        ``database``: every call logged, Telegram's outgoing limits kept and a RetryAfter
+        waited out (within ``retry_*``)."""
+        # measured (python -X importtime): bot.runtime.client (aiogram, aiohttp) adds about two
+        # thirds again to the import of the code location, which every Dagster process
+        # loads; it is imported only when a step talks to Telegram
         from bot.runtime.client import create_bot
 
-        bot = create_bot(self.bot_settings(), writer)
-        try:
-            yield bot
-        finally:
-            await bot.session.close()
+        async with database.async_engine() as engine, LogWriter(engine, writer) as log:
+            bot = create_bot(self.bot_settings(), log)
+            try:
+                yield bot
+            finally:
+                await bot.session.close()
 
     @asynccontextmanager
-    async def _counter(self, writer: LogWriter | None) -> AsyncIterator[MemberCounter]:
-        async with self._bot(writer) as bot:
+    async def _counter(
+        self, database: DatabaseResource, writer: LogWriterSettings
+    ) -> AsyncIterator[MemberCounter]:
+        async with self._bot(database, writer) as bot:
 
             async def count(chat_id: int) -> int:
                 return int(await bot.get_chat_member_count(chat_id))
@@ -209,21 +250,27 @@ class BotTelegramResource(TelegramResource):
             yield count
 
     def member_counter(
-        self, writer: LogWriter | None
+        self, database: DatabaseResource, writer: LogWriterSettings
     ) -> AbstractAsyncContextManager[MemberCounter]:
-        return self._counter(writer)
+        return self._counter(database, writer)
 
     @asynccontextmanager
-    async def _client(self, writer: LogWriter | None) -> AsyncIterator[Bot | None]:
-        async with self._bot(writer) as bot:
+    async def _client(
+        self, database: DatabaseResource, writer: LogWriterSettings
+    ) -> AsyncIterator[Bot | None]:
+        async with self._bot(database, writer) as bot:
             yield bot
 
-    def bot_client(self, writer: LogWriter | None) -> AbstractAsyncContextManager[Bot | None]:
-        return self._client(writer)
+    def bot_client(
+        self, database: DatabaseResource, writer: LogWriterSettings
+    ) -> AbstractAsyncContextManager[Bot | None]:
+        return self._client(database, writer)
 
     @asynccontextmanager
-    async def _sender(self, writer: LogWriter | None) -> AsyncIterator[MessageSender]:
-        async with self._bot(writer) as bot:
+    async def _sender(
+        self, database: DatabaseResource, writer: LogWriterSettings
+    ) -> AsyncIterator[MessageSender]:
+        async with self._bot(database, writer) as bot:
 
             async def send(chat_id: int, text: str) -> int:
                 sent = await bot.send_message(chat_id, text, disable_notification=True)
@@ -232,9 +279,9 @@ class BotTelegramResource(TelegramResource):
             yield send
 
     def message_sender(
-        self, writer: LogWriter | None
+        self, database: DatabaseResource, writer: LogWriterSettings
     ) -> AbstractAsyncContextManager[MessageSender]:
-        return self._sender(writer)
+        return self._sender(database, writer)
 
 
 class FakeTelegramResource(TelegramResource):
@@ -251,7 +298,7 @@ class FakeTelegramResource(TelegramResource):
         return self._sent
 
     @asynccontextmanager
-    async def _counter(self, writer: LogWriter | None) -> AsyncIterator[MemberCounter]:
+    async def _counter(self) -> AsyncIterator[MemberCounter]:
         async def count(chat_id: int) -> int:
             if chat_id in self.failing or chat_id not in self.counts:
                 raise LookupError(f"chat {chat_id} not found")
@@ -260,12 +307,12 @@ class FakeTelegramResource(TelegramResource):
         yield count
 
     def member_counter(
-        self, writer: LogWriter | None
+        self, database: DatabaseResource, writer: LogWriterSettings
     ) -> AbstractAsyncContextManager[MemberCounter]:
-        return self._counter(writer)
+        return self._counter()
 
     @asynccontextmanager
-    async def _sender(self, writer: LogWriter | None) -> AsyncIterator[MessageSender]:
+    async def _sender(self) -> AsyncIterator[MessageSender]:
         async def send(chat_id: int, text: str) -> int:
             if chat_id in self.failing:
                 raise LookupError(f"chat {chat_id} not found")
@@ -275,9 +322,9 @@ class FakeTelegramResource(TelegramResource):
         yield send
 
     def message_sender(
-        self, writer: LogWriter | None
+        self, database: DatabaseResource, writer: LogWriterSettings
     ) -> AbstractAsyncContextManager[MessageSender]:
-        return self._sender(writer)
+        return self._sender()
 
 
 class AlertConfigResource(dg.ConfigurableResource):  # type: ignore[type-arg]

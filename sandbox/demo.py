@@ -259,7 +259,7 @@ def replay_demo_alerts(
     from pipelines.assets.alerts import replay_alerts
     from pipelines.delivery import deliver_alerts
     from pipelines.io import sync_engine
-    from pipelines.resources import AlertConfigResource
+    from pipelines.resources import AlertConfigResource, DatabaseResource
 
     url, cfg = settings.db.url, settings.alerts
     sent = {"sent": 0, "failed": 0}
@@ -275,7 +275,7 @@ def replay_demo_alerts(
 
     def deliver(now: dt.datetime) -> None:
         done = deliver_alerts(
-            url,
+            DatabaseResource(url=url),
             telegram,
             settings.writer,
             now,
@@ -289,7 +289,7 @@ def replay_demo_alerts(
     with progress_bar(console=console) as bar:
         task = bar.add_task("alert evaluations", total=steps)
         totals = replay_alerts(
-            url,
+            sync_engine(url),
             AlertConfigResource.from_settings(cfg).thresholds(),
             start,
             end,

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from core.models.kinds import GateEventType
 from pipelines.contract import raw_columns
 from pipelines.delivery import deliver_alerts
-from pipelines.io import read_raw, read_table, sync_engine, table
+from pipelines.io import read_raw, read_table, table
 from pipelines.resources import (
     AlertConfigResource,
     DatabaseResource,
@@ -59,12 +59,12 @@ RETRY_AFTERS = RawSource(
 UTC_US = pl.Datetime("us", "UTC")
 
 
-def _ids(url: str, sql: str) -> pl.DataFrame:
-    return pl.DataFrame([r[0] for r in read_table(url, sql)], schema={"id": pl.Int64})
+def _ids(engine: sa.Engine, sql: str) -> pl.DataFrame:
+    return pl.DataFrame([r[0] for r in read_table(engine, sql)], schema={"id": pl.Int64})
 
 
 def read_facts(
-    url: str, now: dt.datetime, since: dt.datetime | None = None
+    engine: sa.Engine, now: dt.datetime, since: dt.datetime | None = None
 ) -> dict[str, pl.DataFrame]:
     """The raw facts the rules look at, for the window ending at ``now`` (``since``: for
     every moment of ``[since, now]``, as :func:`facts_at` slices them)."""
@@ -85,7 +85,7 @@ def read_facts(
         if since == now
         else sa.select(marks.c.table_name, marks.c.materialized_at)  # sliced by facts_at
     )
-    with sync_engine(url).connect() as conn:
+    with engine.connect() as conn:
         notice_rows = [
             (g, u, e, None if d is None else json.dumps(d), t)
             for g, u, e, d, t in conn.execute(notices)
@@ -104,13 +104,13 @@ def read_facts(
     )
     return {
         "gate_events": gate_events,
-        "verifications": read_raw(url, FAILED_CHECKS, since - HOUR - BASELINE, now),
-        "api_calls": read_raw(url, RETRY_AFTERS, since - HOUR, now),
+        "verifications": read_raw(engine, FAILED_CHECKS, since - HOUR - BASELINE, now),
+        "api_calls": read_raw(engine, RETRY_AFTERS, since - HOUR, now),
         "last_rights": read_raw(
-            url, RIGHTS_BEFORE.source if since == now else BOT_RIGHTS, HISTORY_START, now
+            engine, RIGHTS_BEFORE.source if since == now else BOT_RIGHTS, HISTORY_START, now
         ),
-        "groups": _ids(url, PROTECTED_GROUPS.sql),
-        "channels": _ids(url, ENFORCED_CHANNELS.sql),
+        "groups": _ids(engine, PROTECTED_GROUPS.sql),
+        "channels": _ids(engine, ENFORCED_CHANNELS.sql),
         "materializations": pl.DataFrame(
             newest_rows, schema={"table_name": pl.String, "materialized_at": UTC_US}, orient="row"
         ),
@@ -139,7 +139,7 @@ def facts_at(facts: dict[str, pl.DataFrame], now: dt.datetime) -> dict[str, pl.D
 
 
 def evaluate_alerts(
-    url: str,
+    engine: sa.Engine,
     thresholds: Thresholds,
     now: dt.datetime,
     facts: dict[str, pl.DataFrame] | None = None,
@@ -149,11 +149,11 @@ def evaluate_alerts(
     ``facts``: those of :func:`read_facts` at ``now`` when already at hand (the replay).
     Returns how many alerts were ``opened``, ``resolved``, and are ``open`` afterwards.
     """
-    facts = read_facts(url, now) if facts is None else facts
+    facts = read_facts(engine, now) if facts is None else facts
     current = conditions(now=now, thresholds=thresholds, **facts)
     for attempt in range(3):
         try:
-            return _apply(url, current, now)
+            return _apply(engine, current, now)
         except sa.exc.IntegrityError:
             # another evaluation opened the same (chat, kind) meanwhile (the partial unique
             # index keeps one open): read the open alerts again
@@ -162,9 +162,9 @@ def evaluate_alerts(
     raise AssertionError("unreachable")
 
 
-def _apply(url: str, current: pl.DataFrame, now: dt.datetime) -> dict[str, int]:
+def _apply(engine: sa.Engine, current: pl.DataFrame, now: dt.datetime) -> dict[str, int]:
     alerts = table(ALERTS)
-    with sync_engine(url).begin() as conn:
+    with engine.begin() as conn:
         rows = conn.execute(
             sa.select(alerts.c.id, alerts.c.chat_id, alerts.c.kind).where(
                 alerts.c.resolved_at.is_(None)
@@ -204,7 +204,7 @@ def _apply(url: str, current: pl.DataFrame, now: dt.datetime) -> dict[str, int]:
 
 
 def replay_alerts(
-    url: str,
+    engine: sa.Engine,
     thresholds: Thresholds,
     start: dt.datetime,
     end: dt.datetime,
@@ -216,11 +216,11 @@ def replay_alerts(
     """Evaluate the rules at every ``step`` of ``(start, end]`` as the schedule would have
     (the raw facts read once), delivering after each evaluation that opened something when
     ``deliver`` is given. Returns the alerts ``opened`` and ``resolved`` in all."""
-    facts = read_facts(url, end, since=start)
+    facts = read_facts(engine, end, since=start)
     totals = {"opened": 0, "resolved": 0, "evaluations": 0}
     now = start + step
     while now <= end:
-        counts = evaluate_alerts(url, thresholds, now, facts_at(facts, now))
+        counts = evaluate_alerts(engine, thresholds, now, facts_at(facts, now))
         totals["opened"] += counts["opened"]
         totals["resolved"] += counts["resolved"]
         totals["evaluations"] += 1
@@ -244,12 +244,11 @@ def alerts_asset(
     that holds now, resolves the open ones whose condition has cleared, and sends the new ones
     to the people who run the group (and to ``ALERT_ADMIN_CHAT_ID``)."""
     now = dt.datetime.now(dt.UTC)
-    url = database.database_url
-    counts = evaluate_alerts(url, alert_config.thresholds(), now)
+    counts = evaluate_alerts(database.engine, alert_config.thresholds(), now)
     delivery = {"sent": 0, "failed": 0}
     if alert_config.delivery:
         delivery = deliver_alerts(
-            url,
+            database,
             telegram,
             pipeline_config.log_writer_settings(),
             now,

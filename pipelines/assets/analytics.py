@@ -296,7 +296,7 @@ def compute(
 def write(spec: AnalyticsSpec, db: DatabaseResource, computed: ComputedDays) -> dict[dt.date, int]:
     """Replace the computed days of ``spec.table`` (one transaction)."""
     return replace_days(
-        db.database_url,
+        db.engine,
         spec.table,
         computed.output,
         computed.days,

@@ -37,13 +37,13 @@ from typing import Any
 import dagster as dg
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db import create_engine
 from core.models import SummaryType
 from core.ratelimit import Rate, RateLimiter
 from core.settings import LogWriterSettings
 from pipelines.assets.summaries import read_users
-from pipelines.io import read_raw, sync_engine, table
+from pipelines.io import read_raw, table
 from pipelines.resources import (
     DatabaseResource,
     MessageSender,
@@ -101,7 +101,7 @@ def build_week(db: DatabaseResource, week: dt.date) -> tuple[pl.DataFrame, pl.Da
     start, end = week_bounds(week)
     last = week + dt.timedelta(days=6)
     groups_t = table("protected_groups")
-    with sync_engine(db.database_url).connect() as conn:
+    with db.engine.connect() as conn:
         groups = opted_in(conn.execute(sa.select(groups_t.c.id, groups_t.c.settings)).all())
         if groups.height == 0:
             return pl.DataFrame(), pl.DataFrame(), 0
@@ -156,14 +156,14 @@ def build_week(db: DatabaseResource, week: dt.date) -> tuple[pl.DataFrame, pl.Da
             | {"created_at": pl.Datetime("us", "UTC")},
         )
     # read past the run's raw cache: a backfill of many weeks keeps one week in memory at a time
-    check = split_valid(read_raw(db.database_url, MESSAGES, start, end), RAW_MODELS[MESSAGES.name])
+    check = split_valid(read_raw(db.engine, MESSAGES, start, end), RAW_MODELS[MESSAGES.name])
     messages = merge_migrated_chats(check.valid, MESSAGES.chat_column, db.raw.migrations())
     figures = weekly_figures(
         week, groups, group_daily, funnel_daily, channel_daily, links, messages
     )
     with_data = groups.filter(pl.col("group_id").is_in(figures["group_id"].implode()))
     posters = top_posters(week, with_data, messages)
-    users = read_users(db.database_url, sorted(posters["user_id"].unique().to_list()))
+    users = read_users(db.engine, sorted(posters["user_id"].unique().to_list()))
     texts = digest_texts(week, figures, posters, users, summaries)
     return figures, texts, check.invalid.height
 
@@ -173,8 +173,6 @@ def build_week(db: DatabaseResource, week: dt.date) -> tuple[pl.DataFrame, pl.Da
 
 def _claim(conn: sa.Connection, chat_id: int, period_start: dt.datetime) -> None:
     """Insert the week's row for the chat unless it exists (either backend, no error)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table("digests")).values(chat_id=chat_id, period_start=period_start)
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["chat_id", "period_start"]))
@@ -182,7 +180,7 @@ def _claim(conn: sa.Connection, chat_id: int, period_start: dt.datetime) -> None
 
 async def _send(digest: Pending, send: MessageSender, limiter: RateLimiter) -> Posting | int:
     """The sent message's id, or the failed Posting (a send never raises)."""
-    from bot.runtime.client import classify_error, error_message
+    from bot.runtime.client import classify_error, error_message  # see BotTelegramResource._bot
 
     await limiter.acquire()
     try:
@@ -207,7 +205,9 @@ def _record(conn: sa.Connection, digest_id: int, message_id: int) -> None:
     )
 
 
-async def post_one(url: str, digest: Pending, send: MessageSender, limiter: RateLimiter) -> Posting:
+async def post_one(
+    engine: sa.Engine, digest: Pending, send: MessageSender, limiter: RateLimiter
+) -> Posting:
     """Claim, send and record one digest (see the module docstring); never raises for a send.
 
     On PostgreSQL the claimed row stays locked (``FOR UPDATE SKIP LOCKED``) while it is sent,
@@ -218,7 +218,6 @@ async def post_one(url: str, digest: Pending, send: MessageSender, limiter: Rate
     """
     digests = table("digests")
     period_start, _ = week_bounds(digest.week)
-    engine = sync_engine(url)
     with engine.begin() as conn:
         _claim(conn, digest.chat_id, period_start)
     mine = sa.select(digests.c.id, digests.c.posted_at).where(
@@ -249,7 +248,7 @@ async def post_one(url: str, digest: Pending, send: MessageSender, limiter: Rate
 
 
 async def post_all(
-    url: str,
+    database: DatabaseResource,
     telegram: TelegramResource,
     digests: Sequence[Pending],
     *,
@@ -258,15 +257,9 @@ async def post_all(
 ) -> list[Posting]:
     """Post ``digests`` one after another, at most ``sends_per_s`` a second overall (the client
     keeps Telegram's per-group and global limits too), every call logged via a LogWriter."""
-    from core.log_writer import LogWriter
-
     limiter = RateLimiter(Rate(1, 1.0 / sends_per_s))
-    engine = create_engine(url=url, pool=False)
-    try:
-        async with LogWriter(engine, writer) as log, telegram.message_sender(log) as send:
-            return [await post_one(url, d, send, limiter) for d in digests]
-    finally:
-        await engine.dispose()
+    async with telegram.message_sender(database, writer) as send:
+        return [await post_one(database.engine, d, send, limiter) for d in digests]
 
 
 def run_digests(
@@ -290,7 +283,7 @@ def run_digests(
     postings = (
         asyncio.run(
             post_all(
-                db.database_url,
+                db,
                 telegram,
                 pending,
                 sends_per_s=config.digest_sends_per_s,

@@ -21,7 +21,7 @@ from core.partitions import (
     partitioned_tables,
     stray_days,
 )
-from pipelines.io import sync_engine, table
+from pipelines.io import table
 from pipelines.resources import DatabaseResource, PipelineConfigResource
 from pipelines.transforms.retention import TIME_COLUMNS, cutoffs
 
@@ -40,7 +40,7 @@ def _key(target: sa.Table) -> sa.Column[Any]:
 
 
 def prune(
-    url: str,
+    engine: sa.Engine,
     table_cutoffs: Mapping[str, dt.datetime],
     batch_size: int,
     dropped: dict[str, list[str]] | None = None,
@@ -57,7 +57,6 @@ def prune(
     time condition lets PostgreSQL prune the batch to the partitions that can hold such rows).
     Only the tables named in ``table_cutoffs`` are touched.
     """
-    engine = sync_engine(url)
     by_day = partitioned_tables() if engine.dialect.name == "postgresql" else {}
     deleted: dict[str, int] = {}
     with engine.connect() as conn:  # one connection, one transaction per step
@@ -99,13 +98,15 @@ def delete_in_batches(conn: sa.Connection, name: str, cutoff: dt.datetime, batch
             return total
 
 
-def count_expired(url: str, table_cutoffs: Mapping[str, dt.datetime]) -> dict[str, tuple[int, int]]:
+def count_expired(
+    engine: sa.Engine, table_cutoffs: Mapping[str, dt.datetime]
+) -> dict[str, tuple[int, int]]:
     """Per table, (rows :func:`prune` would delete now, rows it would keep); changes nothing.
 
     The same condition as :func:`prune`, counted in one read-only transaction.
     """
     counts: dict[str, tuple[int, int]] = {}
-    with sync_engine(url).connect() as conn:
+    with engine.connect() as conn:
         for name, cutoff in table_cutoffs.items():
             expired = sa.func.count().filter(_expired(name, cutoff))
             query = sa.select(expired, sa.func.count()).select_from(table(name))
@@ -115,11 +116,10 @@ def count_expired(url: str, table_cutoffs: Mapping[str, dt.datetime]) -> dict[st
 
 
 def partitions_to_drop(
-    url: str, table_cutoffs: Mapping[str, dt.datetime]
+    engine: sa.Engine, table_cutoffs: Mapping[str, dt.datetime]
 ) -> dict[str, list[tuple[str, int]]]:
     """Per partitioned table, the day partitions :func:`prune` would drop now, with their
     rows; changes nothing (empty on SQLite)."""
-    engine = sync_engine(url)
     if engine.dialect.name != "postgresql":
         return {}
     plan: dict[str, list[tuple[str, int]]] = {}
@@ -132,11 +132,10 @@ def partitions_to_drop(
     return plan
 
 
-def make_partitions(url: str, today: dt.date, ahead: int) -> list[str]:
+def make_partitions(engine: sa.Engine, today: dt.date, ahead: int) -> list[str]:
     """Make the raw logs' day partitions of ``today`` .. ``today + ahead``, and of every day
     with rows in a default partition (they move out into their day's partition, which
     retention can then drop whole); PostgreSQL only. Returns the partitions created."""
-    engine = sync_engine(url)
     if engine.dialect.name != "postgresql":
         return []
     with engine.begin() as conn:
@@ -158,7 +157,7 @@ def raw_log_partitions(
     landed in a default partition meanwhile (moving them out of it). Idempotent; nothing to do
     on SQLite."""
     today = dt.datetime.now(dt.UTC).date()
-    created = make_partitions(database.database_url, today, pipeline_config.partitions_ahead_days)
+    created = make_partitions(database.engine, today, pipeline_config.partitions_ahead_days)
     context.log.info(f"created {len(created)} partitions: {created}")
     return dg.MaterializeResult(
         metadata={
@@ -191,9 +190,7 @@ def raw_log_retention(
         now, pipeline_config.retention_days, pipeline_config.retention_overrides
     )
     dropped: dict[str, list[str]] = {}
-    deleted = prune(
-        database.database_url, table_cutoffs, pipeline_config.retention_batch_size, dropped
-    )
+    deleted = prune(database.engine, table_cutoffs, pipeline_config.retention_batch_size, dropped)
     context.log.info(f"retention deleted {deleted}; partitions dropped: {dropped}")
     return dg.MaterializeResult(
         metadata={

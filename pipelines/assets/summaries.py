@@ -15,7 +15,7 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from pipelines.io import day_bounds, record_materialization, sync_engine, table
+from pipelines.io import day_bounds, record_materialization, table
 from pipelines.partitions import partition_days
 from pipelines.resources import DatabaseResource, SummaryConfigResource, SummaryLLMResource
 from pipelines.schemas import SummaryRow, split_valid
@@ -38,14 +38,14 @@ OUTPUT_CHECK = "output_valid"
 LONGEST_WINDOW = max(WINDOWS.values())
 
 
-def read_users(url: str, user_ids: list[int]) -> pl.DataFrame:
+def read_users(engine: sa.Engine, user_ids: list[int]) -> pl.DataFrame:
     """``id, username, first_name`` of the given users."""
     schema = {"id": pl.Int64, "username": pl.String, "first_name": pl.String}
     if not user_ids:
         return pl.DataFrame(schema=schema)
     users = sa.table("users", sa.column("id"), sa.column("username"), sa.column("first_name"))
     rows: list[tuple[Any, ...]] = []
-    with sync_engine(url).connect() as conn:
+    with engine.connect() as conn:
         for i in range(0, len(user_ids), 5000):
             chunk = user_ids[i : i + 5000]
             rows.extend(
@@ -67,7 +67,7 @@ def compute_summaries(
     start, end = day_bounds(days[0] - LONGEST_WINDOW + dt.timedelta(days=1), days[-1])
     check = db.raw.valid(SUMMARY_MESSAGES, start, end)
     messages = merge_migrated_chats(check.valid, SUMMARY_MESSAGES.chat_column, db.raw.migrations())
-    users = read_users(db.database_url, sorted(messages["user_id"].drop_nulls().unique().to_list()))
+    users = read_users(db.engine, sorted(messages["user_id"].drop_nulls().unique().to_list()))
     corpus = prepare(messages, users, with_text=with_text)
     ends = [dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC) for day in days]
     newest = {}
@@ -81,7 +81,7 @@ def compute_summaries(
 
 
 def write_summaries(
-    url: str, frame: pl.DataFrame, days: list[dt.date], newest: dict[dt.date, Any]
+    engine: sa.Engine, frame: pl.DataFrame, days: list[dt.date], newest: dict[dt.date, Any]
 ) -> int:
     """Replace the summaries whose window ends at the end of one of ``days`` (one transaction).
 
@@ -95,7 +95,7 @@ def write_summaries(
     per_day = {d: 0 for d in days}
     for r in rows:
         per_day[(r["period_end"] - dt.timedelta(days=1)).date()] += 1
-    with sync_engine(url).begin() as conn:
+    with engine.begin() as conn:
         conn.execute(sa.delete(target).where(target.c.period_end.in_(ends)))
         if rows:
             conn.execute(sa.insert(target), rows)
@@ -162,7 +162,7 @@ def _define_summaries(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 metadata={"row_count": 0, "written": False}, check_results=[result]
             )
             return
-        written = write_summaries(database.database_url, frame, days, newest)
+        written = write_summaries(database.engine, frame, days, newest)
         yield dg.MaterializeResult(
             metadata={
                 "row_count": written,

@@ -7,9 +7,8 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from core.db import create_engine
 from core.settings import LogWriterSettings
-from pipelines.io import read_table, record_materialization, sync_engine, table
+from pipelines.io import read_table, record_materialization, table
 from pipelines.membersync import SyncOutcome, SyncTarget, fetch_counts
 from pipelines.resources import DatabaseResource, PipelineConfigResource, TelegramResource
 
@@ -17,11 +16,11 @@ GROUP = "telegram"
 MEMBER_COUNTS = "member_counts"
 
 
-def sync_targets(url: str) -> list[SyncTarget]:
+def sync_targets(engine: sa.Engine) -> list[SyncTarget]:
     """Enabled protected groups, then every channel linked to some group (ids sorted)."""
-    groups = read_table(url, "SELECT id FROM protected_groups WHERE enabled ORDER BY id")
+    groups = read_table(engine, "SELECT id FROM protected_groups WHERE enabled ORDER BY id")
     channels = read_table(
-        url,
+        engine,
         "SELECT DISTINCT c.id FROM enforced_channels c "
         "JOIN group_channel_links l ON l.channel_id = c.id ORDER BY c.id",
     )
@@ -31,7 +30,7 @@ def sync_targets(url: str) -> list[SyncTarget]:
 
 
 async def run_sync(
-    url: str,
+    database: DatabaseResource,
     telegram: TelegramResource,
     targets: list[SyncTarget],
     *,
@@ -39,25 +38,17 @@ async def run_sync(
     rate_per_s: float,
     writer: LogWriterSettings,
 ) -> list[SyncOutcome]:
-    """Fetch every count through the Telegram resource, logging each call via a LogWriter."""
-    from core.log_writer import LogWriter
-
-    engine = create_engine(url=url, pool=False)
-    try:
-        async with LogWriter(engine, writer) as log, telegram.member_counter(log) as counter:
-            return await fetch_counts(
-                targets, counter, concurrency=concurrency, rate_per_s=rate_per_s
-            )
-    finally:
-        await engine.dispose()
+    """Fetch every count through the Telegram resource (each call logged to ``database``)."""
+    async with telegram.member_counter(database, writer) as counter:
+        return await fetch_counts(targets, counter, concurrency=concurrency, rate_per_s=rate_per_s)
 
 
-def write_counts(url: str, outcomes: list[SyncOutcome], synced_at: dt.datetime) -> int:
+def write_counts(engine: sa.Engine, outcomes: list[SyncOutcome], synced_at: dt.datetime) -> int:
     """Current values on the config tables plus one snapshot per success (one transaction)."""
     ok = [o for o in outcomes if o.ok]
     groups = table("protected_groups")
     channels = table("enforced_channels")
-    with sync_engine(url).begin() as conn:
+    with engine.begin() as conn:
         for o in ok:
             if o.kind == "group":
                 conn.execute(
@@ -95,7 +86,7 @@ def write_counts(url: str, outcomes: list[SyncOutcome], synced_at: dt.datetime) 
 
 
 def sync_member_counts(
-    url: str,
+    database: DatabaseResource,
     telegram: TelegramResource,
     *,
     concurrency: int,
@@ -103,14 +94,19 @@ def sync_member_counts(
     writer: LogWriterSettings,
 ) -> dict[str, Any]:
     """The whole sync, blocking: targets, fetch, write. Returns a JSON-friendly report."""
-    targets = sync_targets(url)
+    targets = sync_targets(database.engine)
     outcomes = asyncio.run(
         run_sync(
-            url, telegram, targets, concurrency=concurrency, rate_per_s=rate_per_s, writer=writer
+            database,
+            telegram,
+            targets,
+            concurrency=concurrency,
+            rate_per_s=rate_per_s,
+            writer=writer,
         )
     )
     synced_at = dt.datetime.now(dt.UTC)
-    written = write_counts(url, outcomes, synced_at)
+    written = write_counts(database.engine, outcomes, synced_at)
     return {
         "targets": len(targets),
         "synced": written,
@@ -137,7 +133,7 @@ def member_counts(
     (and its call in api_call_log) without failing the others.
     """
     report = sync_member_counts(
-        database.database_url,
+        database,
         telegram,
         concurrency=pipeline_config.sync_concurrency,
         rate_per_s=pipeline_config.sync_rate_per_s,

@@ -39,9 +39,11 @@ async def sync_member_counts(
     while the bot's own writers go on in the event loop.
     """
     from pipelines.assets.telegram import sync_targets, write_counts
+    from pipelines.io import sync_engine
     from pipelines.membersync import fetch_counts
 
-    targets = await asyncio.to_thread(sync_targets, url)
+    engine = sync_engine(url)
+    targets = await asyncio.to_thread(sync_targets, engine)
     outcomes = await fetch_counts(
         targets,
         bot.get_chat_member_count,
@@ -49,4 +51,4 @@ async def sync_member_counts(
         rate_per_s=settings.sync_rate_per_s,
         clock=clock,
     )
-    return await asyncio.to_thread(write_counts, url, outcomes, synced_at)
+    return await asyncio.to_thread(write_counts, engine, outcomes, synced_at)

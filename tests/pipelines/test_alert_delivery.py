@@ -13,7 +13,7 @@ from core.models.kinds import muted_alert_kinds as muted_kinds
 from core.settings import LogWriterSettings
 from pipelines.delivery import deliver_alerts
 from pipelines.io import sync_engine, table
-from pipelines.resources import BotTelegramResource
+from pipelines.resources import BotTelegramResource, DatabaseResource
 from pipelines.transforms.alert_delivery import (
     Attempt,
     Audience,
@@ -175,9 +175,10 @@ def test_delivery_sends_each_alert_once_and_records_every_attempt(
     writer = LogWriterSettings.model_construct(spool_dir=tmp_path / "spool")
     with threaded_server(world) as server:
         telegram = BotTelegramResource(api_base=server.base_url, token=DEFAULT_TOKEN)
-        first = deliver_alerts(db_url, telegram, writer, NOW, admin_chat_id=OPS, max_attempts=3)
+        database = DatabaseResource(url=db_url)
+        first = deliver_alerts(database, telegram, writer, NOW, admin_chat_id=OPS, max_attempts=3)
         again = deliver_alerts(
-            db_url, telegram, writer, NOW + dt.timedelta(minutes=5), admin_chat_id=OPS,
+            database, telegram, writer, NOW + dt.timedelta(minutes=5), admin_chat_id=OPS,
             max_attempts=3,
         )  # fmt: skip
     assert first == {"alerts": 3, "sent": 5, "failed": 2}

@@ -215,11 +215,15 @@ def test_evaluate_alerts_opens_resolves_and_reopens_in_the_database(db_url: str)
             ],
         )
 
-    assert evaluate_alerts(db_url, T, NOW) == {"opened": 3, "resolved": 0, "open": 3}
-    assert evaluate_alerts(db_url, T, NOW + MINUTE) == {"opened": 0, "resolved": 0, "open": 3}
+    assert evaluate_alerts(sync_engine(db_url), T, NOW) == {"opened": 3, "resolved": 0, "open": 3}
+    assert evaluate_alerts(sync_engine(db_url), T, NOW + MINUTE) == {
+        "opened": 0,
+        "resolved": 0,
+        "open": 3,
+    }
     # two hours on: the raid notice and the RetryAfter errors are out of the window
     later = NOW + 2 * HOUR
-    assert evaluate_alerts(db_url, T, later) == {"opened": 0, "resolved": 2, "open": 1}
+    assert evaluate_alerts(sync_engine(db_url), T, later) == {"opened": 0, "resolved": 2, "open": 1}
     alerts = table("alerts")
     with engine.connect() as conn:
         rows = conn.execute(
@@ -265,7 +269,11 @@ def test_evaluate_alerts_opens_resolves_and_reopens_in_the_database(db_url: str)
             sa.insert(table("api_call_log")),
             [{**retry, "chat_id": None, "error_type": "RetryAfter", "timestamp": later}] * 5,
         )
-    assert evaluate_alerts(db_url, T, later + MINUTE) == {"opened": 1, "resolved": 0, "open": 2}
+    assert evaluate_alerts(sync_engine(db_url), T, later + MINUTE) == {
+        "opened": 1,
+        "resolved": 0,
+        "open": 2,
+    }
     with engine.connect() as conn:
         throttled = conn.execute(
             sa.select(alerts.c.opened_at, alerts.c.resolved_at)
@@ -299,7 +307,12 @@ def test_replay_evaluates_a_past_span_as_the_schedule_would_have(db_url: str) ->
         )  # fmt: skip
     delivered: list[dt.datetime] = []
     totals = replay_alerts(
-        db_url, T, NOW - HOUR, NOW + 3 * HOUR, step=30 * MINUTE, deliver=delivered.append
+        sync_engine(db_url),
+        T,
+        NOW - HOUR,
+        NOW + 3 * HOUR,
+        step=30 * MINUTE,
+        deliver=delivered.append,
     )
     assert totals == {"opened": 3, "resolved": 3, "evaluations": 8}
     assert delivered == [NOW]  # after the one evaluation that opened something

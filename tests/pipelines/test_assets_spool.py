@@ -33,9 +33,11 @@ def test_a_read_spooled_in_small_chunks_is_the_whole_read(
                 "(SELECT min(id) FROM verification_log UNION SELECT max(id) FROM verification_log)"
             )
         )
-    whole = split_valid(read_raw(db_url, VERIFICATIONS, start, end), RAW_MODELS["verifications"])
+    whole = split_valid(
+        read_raw(sync_engine(db_url), VERIFICATIONS, start, end), RAW_MODELS["verifications"]
+    )
     monkeypatch.setattr(rawstore, "CHUNK_ROWS", 64)
-    store = RawStore(db_url)
+    store = RawStore(sync_engine(db_url))
     read = store.read(VERIFICATIONS, start, end)
     columns = list(VERIFICATIONS.columns)
     assert read.rows == whole.valid.height + 2 > 64
@@ -53,7 +55,7 @@ def test_a_read_spooled_in_small_chunks_is_the_whole_read(
 
 def test_an_empty_window_scans_as_an_empty_frame_of_the_read(db_url: str) -> None:
     start, end = day_bounds(dt.date(2020, 1, 1), dt.date(2020, 1, 1))
-    read = RawStore(db_url).read(MEMBER_EVENTS, start, end)
+    read = RawStore(sync_engine(db_url)).read(MEMBER_EVENTS, start, end)
     frame = read.lazy().collect()
     assert (read.rows, read.files, frame.height) == (0, [], 0)
     assert frame.schema == pl.Schema(dict(MEMBER_EVENTS.columns))

@@ -181,7 +181,7 @@ def test_a_digest_another_run_is_posting_is_skipped(db_url: str) -> None:
     def post() -> str:
         limiter = RateLimiter(Rate(1000, 1.0))
         return asyncio.run(
-            post_one(db_url, Pending(ALICE_GROUP, WEEK_DAY, "hi"), send, limiter)
+            post_one(sync_engine(db_url), Pending(ALICE_GROUP, WEEK_DAY, "hi"), send, limiter)
         ).status
 
     digests = table("digests")

@@ -73,7 +73,7 @@ def test_deleted_summaries_are_written_again(
     # asked for in Telegram: the summaries go at once, the sensor asks for them again
     days = _erase(db_url, USERS[0])
     assert days and _counts(db_url)["summaries"] < summaries
-    [(erasure_id, pending_days)] = pending(db_url)
+    [(erasure_id, pending_days)] = pending(sync_engine(db_url))
     assert pending_days == days
     defs = build_definitions(app_settings)
     sensor = next(s for s in defs.sensors or [] if s.name == "erased_summaries")
@@ -83,7 +83,7 @@ def test_deleted_summaries_are_written_again(
     with dg.build_sensor_context(resources=resources, definitions=defs) as context:
         requests = sensor.evaluate_tick(context).run_requests or []
     assert [r.partition_key for r in requests] == [d.isoformat() for d in days]
-    assert pending(db_url) == []
+    assert pending(sync_engine(db_url)) == []
     with dg.build_sensor_context(resources=resources, definitions=defs) as context:
         assert not sensor.evaluate_tick(context).run_requests
 
@@ -93,7 +93,7 @@ def test_deleted_summaries_are_written_again(
     done = CliRunner().invoke(app, ["forget", str(USERS[1]), "--yes"])
     assert done.exit_code == 0, done.output
     assert "were written again without them" in done.output
-    assert pending(db_url) == []
+    assert pending(sync_engine(db_url)) == []
     with sync_engine(db_url).connect() as conn:
         left = conn.scalar(
             sa.text("SELECT count(*) FROM messages WHERE user_id IN (:a, :b)"),

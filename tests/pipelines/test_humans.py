@@ -157,7 +157,7 @@ def test_bots_service_accounts_and_channels_change_no_human_figure(
     for day in (FIRST_DAY, LAST_DAY):
         added.update(seed_non_humans(db_url, day))
     start, end = day_bounds(FIRST_DAY, LAST_DAY)
-    raw = RawStore(db_url)
+    raw = RawStore(sync_engine(db_url))
     for source in (MESSAGES, MEMBER_EVENTS):  # read, and valid: they are not merely dropped
         check = raw.valid(source, start, end)
         assert check.ok, check.metadata()

@@ -71,14 +71,14 @@ def test_retention_deletes_exactly_the_rows_past_the_cutoff(
         ).scalar_one()
     cutoffs = {name: cutoff for name in RAW_LOG_TABLES}
     cutoffs["messages"] = message_cutoff
-    deleted = prune(db_url, cutoffs, batch_size=7)  # many small batches
+    deleted = prune(sync_engine(db_url), cutoffs, batch_size=7)  # many small batches
     assert deleted == expected
     assert deleted["verification_log"] > 7 and deleted["admin_audit_log"] == 0
     for name in ("verification_log", "api_call_log", "member_events"):
         assert _count(db_url, f'SELECT count(*) FROM "{name}"') == remaining[name]
     assert _count(db_url, "SELECT count(*) FROM analytics_verification_daily") == analytics_before
     assert _count(db_url, "SELECT count(*) FROM summaries") == summaries_before
-    assert prune(db_url, cutoffs, batch_size=7) == dict.fromkeys(RAW_LOG_TABLES, 0)
+    assert prune(sync_engine(db_url), cutoffs, batch_size=7) == dict.fromkeys(RAW_LOG_TABLES, 0)
 
 
 def test_retention_asset_uses_the_configured_days(db_url: str, app_settings: Settings) -> None:

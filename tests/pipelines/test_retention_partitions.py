@@ -176,13 +176,13 @@ def test_retention_drops_exactly_the_expired_day_partitions(
         d2_table = partition_name("verification_log", d2)
         conn.execute(sa.text(f'ALTER TABLE verification_log DETACH PARTITION "{d2_table}"'))
     cutoffs = {"verification_log": _at(d3, 12), "messages": _at(d2, 0)}
-    assert partitions_to_drop(db_url, cutoffs) == {
+    assert partitions_to_drop(sync_engine(db_url), cutoffs) == {
         "verification_log": [(partition_name("verification_log", d1), 3),
                              (partition_name("verification_log", d2), 2)],
         "messages": [(partition_name("messages", d1), 1)],
     }  # fmt: skip
     dropped: dict[str, list[str]] = {}
-    deleted = prune(db_url, cutoffs, batch_size=100, dropped=dropped)
+    deleted = prune(sync_engine(db_url), cutoffs, batch_size=100, dropped=dropped)
     assert deleted == {"verification_log": 3 + 2 + 1 + 1, "messages": 1}
     assert dropped == {
         "verification_log": [partition_name("verification_log", d) for d in (d1, d2)],
@@ -199,7 +199,10 @@ def test_retention_drops_exactly_the_expired_day_partitions(
     assert partition_name("verification_log", d3) in names
     assert default_name("verification_log") in names
     assert _where(db_url, "messages") == {partition_name("messages", d4): 1}
-    assert prune(db_url, cutoffs, batch_size=100) == {"verification_log": 0, "messages": 0}
+    assert prune(sync_engine(db_url), cutoffs, batch_size=100) == {
+        "verification_log": 0,
+        "messages": 0,
+    }
 
 
 async def test_writer_and_erasure_on_partitioned_logs(engine: AsyncEngine, tmp_path: Path) -> None:
