@@ -43,6 +43,7 @@ from core.models import (
     ReactionEvent,
     VerificationLog,
 )
+from core.settings import DatabaseSettings, Settings
 from sandbox.synth import Shape, load
 
 DAY_1X = dt.date(2026, 5, 1)
@@ -112,7 +113,7 @@ def time_sql(dsn: str, day: dt.date) -> float:
 
 def _pipeline_child(url: str, day: dt.date, queue: Any) -> None:
     warnings.simplefilter("ignore")
-    from core.settings import DatabaseSettings, Settings
+    # imported in the measured child, after the filter: Dagster warns while it loads
     from pipelines.runner import materialize_range
 
     settings = Settings(db=DatabaseSettings(DATABASE_URL=url))

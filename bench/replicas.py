@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -375,8 +376,6 @@ def _report(outcome: Outcome, joiners: int) -> None:
 
 
 async def _bench(args: argparse.Namespace) -> float:
-    import redis
-
     with TempPostgres() as pg, TempRedis() as rd, tempfile.TemporaryDirectory() as tmp:
         outcomes = []
         for processes in (1, 3):

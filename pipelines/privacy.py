@@ -176,7 +176,7 @@ def outcome_of(digest_id: int, exc: BaseException | None) -> EditOutcome:
     # aiogram loads only when a step talks to Telegram (see BotTelegramResource._bot)
     from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 
-    from bot.runtime.client import error_message
+    from bot.runtime.client import error_message  # aiogram's too, as above
 
     if exc is None:
         return EditOutcome(digest_id, DigestEditStatus.EDITED.value)
