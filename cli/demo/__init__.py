@@ -1,4 +1,12 @@
-"""`gatepulse demo`: the whole system on one machine (the work is in :mod:`sandbox.demo`)."""
+"""`gatepulse demo`: the whole system on one machine.
+
+The demo's orchestration lives in this folder, one job per module: :mod:`cli.demo.run` (the
+steps, from the database to the report), :mod:`cli.demo.membercounts` (the simulated days'
+member-count sync), :mod:`cli.demo.materialize` (every partition, the alerts of
+:mod:`cli.demo.alerts` and the digests of :mod:`cli.demo.digests`), :mod:`cli.demo.report`
+(what it prints) and :mod:`cli.demo.screenshots` (the README's pictures of its result). The
+world it runs in (fake Telegram, simulator) is :mod:`sandbox`'s.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +49,7 @@ def demo_cmd(
 ) -> None:
     """Run the whole system: simulated traffic through the real bot, every Dagster asset
     materialized, then the dashboard on http://127.0.0.1:8501."""
-    from sandbox.demo import run_demo
+    from cli.demo.run import run_demo
 
     settings = settings_of(ctx)
     run_demo(
