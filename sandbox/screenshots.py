@@ -45,6 +45,15 @@ def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 60
     raise SystemExit(f"the dashboard did not answer at {base} within {timeout_s:.0f} s")
 
 
+def stop(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Terminate the server ``proc``; kill it if it has not ended within ``timeout_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def shoot(
     base: str, out: Path, pages: Iterable[tuple[str, str]], query: str = "", width: int = 1440
 ) -> list[Path]:

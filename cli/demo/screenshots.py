@@ -28,7 +28,7 @@ from core.settings import Settings, load_settings
 from dashboards.pages import PAGES
 from pipelines.home import prepare_dagster_home
 from sandbox.postgres import free_port
-from sandbox.screenshots import shoot, shoot_dagster, wait_healthy
+from sandbox.screenshots import shoot, shoot_dagster, stop, wait_healthy
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "images"
 DAGSTER_PAGES = (
@@ -62,11 +62,7 @@ def dagster_screenshots(settings: Settings, out: Path) -> None:
                     time.sleep(0.3)
             shoot_dagster(base, out, DAGSTER_PAGES)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc, 30)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,11 +95,7 @@ def main(argv: list[str] | None = None) -> None:
             pages = [(title, slug) for _script, title, _icon, slug in PAGES]
             shoot(base, args.out, pages, query=span)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc, 15)
 
 
 if __name__ == "__main__":
