@@ -5,24 +5,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.context import settings_of
+from core.db import create_engine, create_sync_engine
+from core.erasure import ErasureReport, collect, erase, erasure_key, parse_user_id, to_json
 from core.settings import BotSettings, Settings
-
-if TYPE_CHECKING:
-    from core.erasure import ErasureReport
 
 app = typer.Typer()
 
 
 def _user_id(value: str) -> int:
-    from core.erasure import parse_user_id
-
     try:
         return parse_user_id(value)
     except ValueError as exc:
@@ -43,9 +40,6 @@ def forget_cmd(
     reactions and user row go, their id is blanked where a row is someone else's fact, and
     the summaries that named or quoted them are written again without them. Active mutes and
     an admin's block stay. Recorded in `erasures` by a keyed hash of the id, never the id."""
-    from core.db import create_engine
-    from core.erasure import erase, erasure_key
-
     uid = _user_id(user_id)
     settings = settings_of(ctx)
     if not yes and not typer.confirm(f"Erase everything stored about user {uid}?"):
@@ -100,7 +94,8 @@ def forget_cmd(
 
 
 def _rewrite_summaries(settings: Settings, report: ErasureReport) -> None:
-    from core.db import create_sync_engine
+    # lazy: the pipelines (Dagster, polars) would double `gatepulse --help` (measured with
+    # -X importtime: +12 s over cli.main's 15 s on the shared 2-core machine)
     from pipelines.privacy import mark_rewritten
     from pipelines.runner import MaterializeError, materialize_range
 
@@ -142,6 +137,8 @@ def _edit_digests(settings: Settings, count: int) -> None:
             "edited (the erased_summaries sensor of `gatepulse pipelines` does it then)"
         )
         return
+    # lazy: the pipelines' Definitions would add about half of `gatepulse --help` again
+    # (measured with -X importtime: +8 s over cli.main's 15 s on the shared 2-core machine)
     from pipelines.definitions import resources_for
     from pipelines.privacy import rewrite_digests
     from pipelines.resources import DatabaseResource
@@ -171,9 +168,6 @@ def mydata_cmd(
     ),
 ) -> None:
     """Everything stored about one person, as JSON: what `/mydata` sends them in private."""
-    from core.db import create_engine
-    from core.erasure import collect, to_json
-
     uid = _user_id(user_id)
     settings = settings_of(ctx)
 

@@ -63,6 +63,8 @@ def fake_telegram_cmd(
             err=True,
         )
         raise typer.Exit(2)
+    # lazy: the fake server (aiohttp, aiogram) would double `gatepulse --help` (measured with
+    # -X importtime: +13 s over cli.main's 11 s on the shared 2-core machine)
     from sandbox.fake_telegram.scenarios import build_world
 
     try:
@@ -83,6 +85,7 @@ def fake_telegram_cmd(
 
 
 async def _serve(world: FakeWorld, token: str, host: str, port: int, scenario: str) -> None:
+    # lazy, as build_world in the command above
     from sandbox.fake_telegram.server import FakeTelegramServer
 
     server = FakeTelegramServer(world, token=token, host=host, port=port)

@@ -1,7 +1,7 @@
 """The dashboard's pages: (script under ``dashboards/``, title, icon, URL path), in sidebar order.
 
 Kept apart from ``app.py`` (which Streamlit runs as a script) so that other code can list the
-pages without running the dashboard: the README screenshots (:mod:`sandbox.screenshots`).
+pages without running the dashboard: the README screenshots (:mod:`cli.demo.screenshots`).
 """
 
 from __future__ import annotations

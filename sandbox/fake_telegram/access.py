@@ -7,63 +7,66 @@ from sandbox.fake_telegram.protocol import (
     CHAT_NOT_FOUND,
     GROUP_UPGRADED,
     ApiError,
-    _Params,
+    Params,
 )
-from sandbox.fake_telegram.state import _Chat, _State
+from sandbox.fake_telegram.store import Chat, ChatStore
 
 
-class _Access(_State):
-    """Access checks shared by the method handlers."""
+class Access:
+    """Access checks shared by the method handlers, over the world's ``store``."""
 
-    def _until(self, p: _Params) -> int:
+    def __init__(self, store: ChatStore) -> None:
+        self.store = store
+
+    def until(self, p: Params) -> int:
         """``until_date`` as Telegram applies it: under 30 s or over 366 days away is forever."""
         until = p.integer("until_date", 0) or 0
-        ahead = until - self._now()
+        ahead = until - self.store.now()
         return until if 30 <= ahead <= 366 * 86400 else 0
 
-    def _bot_in(self, chat: _Chat) -> bool:
+    def bot_in(self, chat: Chat) -> bool:
         if chat.type == "private":
             return True
-        member = chat.members.get(self.bot_id)
+        member = chat.members.get(self.store.bot_id)
         return member is not None and member.status in ("administrator", "member", "restricted")
 
-    def _bot_right(self, chat: _Chat, right: str) -> bool:
-        member = chat.members.get(self.bot_id)
+    def bot_right(self, chat: Chat, right: str) -> bool:
+        member = chat.members.get(self.store.bot_id)
         if member is None or member.status != "administrator":
             return False
         return bool((member.rights or {}).get(right, False))
 
-    def _check_bot_access(self, chat: _Chat) -> None:
+    def check_bot_access(self, chat: Chat) -> None:
         if chat.type == "private":
             return
-        member = chat.members.get(self.bot_id)
+        member = chat.members.get(self.store.bot_id)
         kind = {"channel": "channel", "group": "group", "supergroup": "supergroup"}[chat.type]
         if member is not None and member.status == "kicked":
             raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
-        if not self._bot_in(chat):
+        if not self.bot_in(chat):
             if chat.type == "channel":
                 raise ApiError(400, CHAT_NOT_FOUND)
             raise ApiError(403, f"Forbidden: bot is not a member of the {kind} chat")
 
-    def _readable_chat(self, ref: int | str) -> _Chat:
+    def readable_chat(self, ref: int | str) -> Chat:
         """A chat the bot may read about: public channels it is not in still exist."""
-        chat = self._existing(ref)
-        if chat.type == "channel" and not self._bot_in(chat) and not chat.username:
-            member = chat.members.get(self.bot_id)
+        chat = self.existing(ref)
+        if chat.type == "channel" and not self.bot_in(chat) and not chat.username:
+            member = chat.members.get(self.store.bot_id)
             if member is None or member.status != "kicked":
                 raise ApiError(400, CHAT_NOT_FOUND)
         return chat
 
-    def _target_chat(self, ref: int | str) -> _Chat:
+    def target_chat(self, ref: int | str) -> Chat:
         """A chat the bot must be in to act on."""
-        chat = self._existing(ref)
-        self._check_bot_access(chat)
+        chat = self.existing(ref)
+        self.check_bot_access(chat)
         return chat
 
-    def _existing(self, ref: int | str) -> _Chat:
+    def existing(self, ref: int | str) -> Chat:
         """The chat a call names; a basic group upgraded to a supergroup answers with the new id
         in ``parameters.migrate_to_chat_id`` (aiogram raises ``TelegramMigrateToChat``)."""
-        chat = self._find(ref)
+        chat = self.store.find(ref)
         if chat is None:
             raise ApiError(400, CHAT_NOT_FOUND)
         if chat.migrated_to is not None:

@@ -21,10 +21,10 @@ from sandbox.fake_telegram.protocol import (
     QUERY_TOO_OLD,
     TOO_MANY_REQUESTS,
     ApiError,
+    Params,
     Reply,
-    _Params,
 )
-from sandbox.fake_telegram.state import _Chat, _State
+from sandbox.fake_telegram.store import Chat, ChatStore
 
 #: The fault kinds :class:`FaultPlan` and :meth:`FakeWorld.fail_next` understand.
 FAULT_KINDS = (
@@ -108,11 +108,12 @@ class FaultPlan:
         return self._rng.choice(self.kinds)
 
 
-class _Faults(_State):
+class FaultInjector:
     """Which calls fail and how, how long each call takes, and flood control."""
 
-    def _init_faults(
+    def __init__(
         self,
+        store: ChatStore,
         *,
         seed: int,
         faults: FaultPlan | None,
@@ -120,12 +121,13 @@ class _Faults(_State):
         latency_spread: float,
         enforce_flood_limits: bool,
     ) -> None:
+        self.store = store
         #: Latency of every call: ``latency_s`` times a log-normal factor with sigma
         #: ``latency_spread`` (0 = always exactly ``latency_s``), drawn from the seed.
         self.latency_s = latency_s
         self.latency_spread = latency_spread
         self._latency_rng = random.Random(seed + 1)
-        self.faults = faults or FaultPlan(seed=seed)
+        self.plan = faults or FaultPlan(seed=seed)
         #: When true, sendMessage answers 429 past Telegram's limits (see ``_check_flood``).
         self.enforce_flood_limits = enforce_flood_limits
         self._flood_global: deque[float] = deque()
@@ -140,15 +142,16 @@ class _Faults(_State):
             raise ValueError("count must be at least 1")
         self._forced.setdefault(method, []).extend([(kind, retry_after)] * count)
 
-    def _draw_fault(self, method: str) -> tuple[str, int] | None:
+    def draw(self, method: str) -> tuple[str, int] | None:
+        """The fault of this call (its kind and 429 wait): a scripted one first, else drawn."""
         for key in (method, "*"):
             queue = self._forced.get(key)
             if queue:
                 return queue.pop(0)
-        kind = self.faults.draw(method)
-        return (kind, self.faults.retry_after) if kind else None
+        kind = self.plan.draw(method)
+        return (kind, self.plan.retry_after) if kind else None
 
-    def _fault_reply(
+    def reply(
         self, method: str, kind: str, retry_after: int, params: Mapping[str, Any]
     ) -> Reply | None:
         if kind == "retry_after":
@@ -165,14 +168,14 @@ class _Faults(_State):
         if kind == "timeout":
             reply = Reply.error(504, "Gateway Timeout")
             reply.hang = True
-            reply.delay_s = self.faults.hang_s
+            reply.delay_s = self.plan.hang_s
             return reply
         return None  # "slow": answer normally, later
 
     def _forbidden_text(self, params: Mapping[str, Any]) -> str:
         """Telegram's 403 text for the chat a call is about."""
         try:
-            chat = self._find(_Params(params).chat_ref())
+            chat = self.store.find(Params(params).chat_ref())
         except ApiError:
             chat = None
         if chat is not None and chat.type == "private":
@@ -182,10 +185,10 @@ class _Faults(_State):
         kind = chat.type if chat is not None else "supergroup"
         return f"Forbidden: bot was kicked from the {kind} chat"
 
-    def _check_flood(self, chat: _Chat) -> None:
+    def check_flood(self, chat: Chat) -> None:
         """Telegram's flood control, when ``enforce_flood_limits`` is on: a 429 past 20 messages
         a minute into one group or 30 a second overall (on the world's clock)."""
-        now = self.clock.monotonic()
+        now = self.store.clock.monotonic()
         overall = self._flood_global
         while overall and overall[0] <= now - 1.0:
             overall.popleft()

@@ -1,15 +1,16 @@
-"""The Bot API methods: the handler table, :meth:`_Methods.call` and one handler per method, with
-the access checks Telegram makes before acting in a chat."""
+"""The Bot API methods: the handler table, :meth:`BotApi.call` and one handler per method not
+owned by another area (delivery, moderation, join requests have their own handler objects)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sandbox.fake_telegram.faults import _Faults
-from sandbox.fake_telegram.joinrequests import _JoinRequests
-from sandbox.fake_telegram.migration import _Migration
-from sandbox.fake_telegram.moderation import _Moderation
+from sandbox.fake_telegram.access import Access
+from sandbox.fake_telegram.delivery import UpdateQueue
+from sandbox.fake_telegram.faults import FaultInjector
+from sandbox.fake_telegram.joinrequests import JoinRequests
+from sandbox.fake_telegram.moderation import Moderation
 from sandbox.fake_telegram.protocol import (
     BOT_BLOCKED,
     CANT_INITIATE,
@@ -27,26 +28,40 @@ from sandbox.fake_telegram.protocol import (
     USER_NOT_FOUND,
     ApiError,
     JsonDict,
+    Params,
     Reply,
-    _Params,
 )
-from sandbox.fake_telegram.shapes import _Shapes
-from sandbox.fake_telegram.state import GROUP_DEFAULT_PERMISSIONS, _Chat, _Member
-from sandbox.fake_telegram.updates import _quoted
+from sandbox.fake_telegram.store import GROUP_DEFAULT_PERMISSIONS, Chat, ChatStore, Member
+from sandbox.fake_telegram.updates import UpdateBuilders, quoted
 
 
-class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
-    """The Bot API methods this world answers, by name."""
+class BotApi:
+    """The Bot API methods this world answers, by name: each call goes through the fault
+    injector, then to its handler."""
 
-    def _init_methods(self) -> None:
-        self._handlers: dict[str, Callable[[_Params], Any]] = {
+    def __init__(
+        self,
+        store: ChatStore,
+        *,
+        access: Access,
+        faults: FaultInjector,
+        queue: UpdateQueue,
+        builders: UpdateBuilders,
+        moderation: Moderation,
+        join_requests: JoinRequests,
+    ) -> None:
+        self.store = store
+        self.access = access
+        self.faults = faults
+        self.builders = builders
+        self.handlers: dict[str, Callable[[Params], Any]] = {
             "getMe": self._get_me,
             "logOut": lambda p: True,
             "close": lambda p: True,
-            "getUpdates": self._get_updates,
-            "setWebhook": self._set_webhook,
-            "deleteWebhook": self._delete_webhook,
-            "getWebhookInfo": self._get_webhook_info,
+            "getUpdates": queue.get_updates,
+            "setWebhook": queue.set_webhook,
+            "deleteWebhook": queue.delete_webhook,
+            "getWebhookInfo": queue.get_webhook_info,
             "sendMessage": self._send_message,
             "sendChatAction": self._send_chat_action,
             "sendDocument": self._send_document,
@@ -54,13 +69,13 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
             "deleteMessages": self._delete_messages,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
-            "restrictChatMember": self._restrict_chat_member,
-            "banChatMember": self._ban_chat_member,
-            "unbanChatMember": self._unban_chat_member,
-            "banChatSenderChat": self._ban_chat_sender_chat,
-            "unbanChatSenderChat": self._unban_chat_sender_chat,
-            "approveChatJoinRequest": self._approve_chat_join_request,
-            "declineChatJoinRequest": self._decline_chat_join_request,
+            "restrictChatMember": moderation.restrict_chat_member,
+            "banChatMember": moderation.ban_chat_member,
+            "unbanChatMember": moderation.unban_chat_member,
+            "banChatSenderChat": moderation.ban_chat_sender_chat,
+            "unbanChatSenderChat": moderation.unban_chat_sender_chat,
+            "approveChatJoinRequest": join_requests.approve_chat_join_request,
+            "declineChatJoinRequest": join_requests.decline_chat_join_request,
             "getChatMember": self._get_chat_member,
             "getChatMemberCount": self._get_chat_member_count,
             "getChat": self._get_chat,
@@ -73,12 +88,12 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
             "deleteMyCommands": self._delete_my_commands,
             "leaveChat": self._leave_chat,
         }
-        self._by_lower = {name.lower(): name for name in self._handlers}
+        self._by_lower = {name.lower(): name for name in self.handlers}
 
     @property
     def methods(self) -> tuple[str, ...]:
         """The Bot API methods this world answers."""
-        return tuple(self._handlers)
+        return tuple(self.handlers)
 
     # ------------------------------------------------------------------ answering calls
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> Reply:
@@ -87,26 +102,26 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
         Faults are drawn first (a failed call changes nothing); then the method runs.
         """
         raw = dict(params or {})
-        self._remember(self.calls, (method, raw))
-        handler = self._handlers.get(method)
+        self.store.remember(self.store.calls, (method, raw))
+        handler = self.handlers.get(method)
         if handler is None:
             method = self._by_lower.get(method.lower(), method)  # Telegram ignores case
-            handler = self._handlers.get(method)
+            handler = self.handlers.get(method)
         if handler is None:
             return Reply.error(404, "Not Found")
-        fault = self._draw_fault(method)
+        fault = self.faults.draw(method)
         if fault is not None:
             kind, retry_after = fault
-            self._remember(self.injected_faults, (method, kind))
-            self.fault_counts[kind] += 1
-            reply = self._fault_reply(method, kind, retry_after, raw)
+            self.store.remember(self.store.injected_faults, (method, kind))
+            self.store.fault_counts[kind] += 1
+            reply = self.faults.reply(method, kind, retry_after, raw)
             if reply is not None:
                 return reply
-            extra = self.faults.slow_s
+            extra = self.faults.plan.slow_s
         else:
             extra = 0.0
         try:
-            result = handler(_Params(raw))
+            result = handler(Params(raw))
         except ApiError as exc:
             reply = Reply.error(
                 exc.status, exc.description, exc.retry_after, parameters=exc.parameters
@@ -116,13 +131,13 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
             reply = Reply.error(400, f"Bad Request: invalid parameters ({type(exc).__name__})")
         else:
             reply = result if isinstance(result, Reply) else Reply.success(result)
-        reply.delay_s += self.draw_latency() + extra
+        reply.delay_s += self.faults.draw_latency() + extra
         return reply
 
     # ------------------------------------------------------------------ method handlers
-    def _get_me(self, p: _Params) -> JsonDict:
+    def _get_me(self, p: Params) -> JsonDict:
         return dict(
-            self.bot_user,
+            self.store.bot_user,
             can_join_groups=True,
             can_read_all_group_messages=False,
             supports_inline_queries=False,
@@ -130,9 +145,9 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
             has_main_web_app=False,
         )
 
-    def _send_message(self, p: _Params) -> JsonDict:
-        chat = self._target_chat(p.chat_ref())
-        if chat.write_until is not None and self._now() > chat.write_until:
+    def _send_message(self, p: Params) -> JsonDict:
+        chat = self.access.target_chat(p.chat_ref())
+        if chat.write_until is not None and self.store.now() > chat.write_until:
             raise ApiError(403, CANT_INITIATE)  # a join request's window has closed
         if chat.bot_blocked:
             raise ApiError(403, BOT_BLOCKED)
@@ -141,14 +156,14 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
             raise ApiError(400, TEXT_EMPTY)
         if len(text) > 4096:
             raise ApiError(400, TEXT_TOO_LONG)
-        if chat.type == "channel" and not self._bot_right(chat, "can_post_messages"):
+        if chat.type == "channel" and not self.access.bot_right(chat, "can_post_messages"):
             raise ApiError(400, NEED_ADMIN_RIGHTS_CHANNEL)
         thread_id = p.integer("message_thread_id")
         if chat.is_forum and thread_id is not None and thread_id not in chat.topics:
             raise ApiError(400, MESSAGE_THREAD_NOT_FOUND)
-        if self.enforce_flood_limits:
-            self._check_flood(chat)
-        message = self._new_message(chat, self.bot_user, text=text)
+        if self.faults.enforce_flood_limits:
+            self.faults.check_flood(chat)
+        message = self.store.new_message(chat, self.store.bot_user, text=text)
         markup = p.obj("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup
@@ -156,21 +171,21 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
         reply_to = reply.get("message_id") if isinstance(reply, dict) else None
         reply_to = reply_to or p.integer("reply_to_message_id")
         if reply_to is not None and reply_to in chat.messages:
-            message["reply_to_message"] = _quoted(chat.messages[reply_to])
+            message["reply_to_message"] = quoted(chat.messages[reply_to])
         if chat.is_forum and thread_id is not None:
-            self._thread(chat, message, None, thread_id)
-        self._remember(self.sent_messages, message)
+            self.builders.thread(chat, message, None, thread_id)
+        self.store.remember(self.store.sent_messages, message)
         return message
 
-    def _send_document(self, p: _Params) -> JsonDict:
+    def _send_document(self, p: Params) -> JsonDict:
         """A file upload (``attach://``); ``sent_documents`` keeps its name and bytes."""
-        chat = self._target_chat(p.chat_ref())
+        chat = self.access.target_chat(p.chat_ref())
         if chat.bot_blocked:
             raise ApiError(403, BOT_BLOCKED)
         upload = p.file("document")
         if upload is None:
             raise ApiError(400, "Bad Request: there is no document in the request")
-        message = self._new_message(chat, self.bot_user, text=None)
+        message = self.store.new_message(chat, self.store.bot_user, text=None)
         message.pop("text", None)
         message["document"] = {
             "file_id": f"doc{message['message_id']}",
@@ -181,47 +196,51 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
         caption = p.text("caption")
         if caption:
             message["caption"] = caption
-        self._remember(self.sent_messages, message)
-        self.sent_documents.append({"chat_id": chat.id, "name": upload.filename,
+        self.store.remember(self.store.sent_messages, message)
+        self.store.sent_documents.append({"chat_id": chat.id, "name": upload.filename,
                                     "data": upload.data, "caption": caption})  # fmt: skip
         return message
 
-    def _send_chat_action(self, p: _Params) -> bool:
-        self._target_chat(p.chat_ref())
+    def _send_chat_action(self, p: Params) -> bool:
+        self.access.target_chat(p.chat_ref())
         return True
 
-    def _delete_message(self, p: _Params) -> bool:
-        chat = self._target_chat(p.chat_ref())
+    def _delete_message(self, p: Params) -> bool:
+        chat = self.access.target_chat(p.chat_ref())
         message_id = p.integer("message_id", required=True)
         assert message_id is not None
         self._delete_one(chat, message_id)
         return True
 
-    def _delete_messages(self, p: _Params) -> bool:
-        chat = self._target_chat(p.chat_ref())
+    def _delete_messages(self, p: Params) -> bool:
+        chat = self.access.target_chat(p.chat_ref())
         ids = p.obj("message_ids") or []
         for message_id in ids:
             if int(message_id) in chat.messages:
                 self._delete_one(chat, int(message_id))
         return True
 
-    def _delete_one(self, chat: _Chat, message_id: int) -> None:
+    def _delete_one(self, chat: Chat, message_id: int) -> None:
         message = chat.messages.get(message_id)
         if message is None:
             raise ApiError(400, MESSAGE_TO_DELETE_NOT_FOUND)
-        own = message.get("from", {}).get("id") == self.bot_id
-        if not own and chat.type != "private" and not self._bot_right(chat, "can_delete_messages"):
+        own = message.get("from", {}).get("id") == self.store.bot_id
+        if (
+            not own
+            and chat.type != "private"
+            and not self.access.bot_right(chat, "can_delete_messages")
+        ):
             raise ApiError(400, MESSAGE_CANT_BE_DELETED)
         del chat.messages[message_id]
-        if len(self.deleted_messages) >= self.history_limit:
-            self.deleted_messages.clear()
-        self.deleted_messages.add((chat.id, message_id))
+        if len(self.store.deleted_messages) >= self.store.history_limit:
+            self.store.deleted_messages.clear()
+        self.store.deleted_messages.add((chat.id, message_id))
 
-    def _edit_message_text(self, p: _Params) -> JsonDict:
-        chat = self._target_chat(p.chat_ref())
+    def _edit_message_text(self, p: Params) -> JsonDict:
+        chat = self.access.target_chat(p.chat_ref())
         message_id = p.integer("message_id", required=True)
         message = chat.messages.get(message_id or 0)
-        if message is None or message.get("from", {}).get("id") != self.bot_id:
+        if message is None or message.get("from", {}).get("id") != self.store.bot_id:
             raise ApiError(400, MESSAGE_TO_EDIT_NOT_FOUND)
         text = p.text("text") or ""
         if not text.strip():
@@ -230,18 +249,18 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
         if text == message.get("text") and markup == message.get("reply_markup"):
             raise ApiError(400, MESSAGE_NOT_MODIFIED)
         message["text"] = text
-        message["edit_date"] = self._now()
+        message["edit_date"] = self.store.now()
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup
         else:
             message.pop("reply_markup", None)
-        self._remember(self.edited_messages, dict(message))
+        self.store.remember(self.store.edited_messages, dict(message))
         return message
 
-    def _edit_message_reply_markup(self, p: _Params) -> JsonDict:
-        chat = self._target_chat(p.chat_ref())
+    def _edit_message_reply_markup(self, p: Params) -> JsonDict:
+        chat = self.access.target_chat(p.chat_ref())
         message = chat.messages.get(p.integer("message_id", required=True) or 0)
-        if message is None or message.get("from", {}).get("id") != self.bot_id:
+        if message is None or message.get("from", {}).get("id") != self.store.bot_id:
             raise ApiError(400, MESSAGE_TO_EDIT_NOT_FOUND)
         markup = p.obj("reply_markup")
         if markup == message.get("reply_markup"):
@@ -250,33 +269,33 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
             message["reply_markup"] = markup
         else:
             message.pop("reply_markup", None)
-        message["edit_date"] = self._now()
+        message["edit_date"] = self.store.now()
         return message
 
-    def _get_chat_member(self, p: _Params) -> JsonDict:
+    def _get_chat_member(self, p: Params) -> JsonDict:
         ref = p.chat_ref()
         user_id = p.integer("user_id", required=True)
         assert user_id is not None
-        chat = self._readable_chat(ref)
-        if chat.type == "channel" and not self._bot_in(chat):
+        chat = self.access.readable_chat(ref)
+        if chat.type == "channel" and not self.access.bot_in(chat):
             raise ApiError(400, MEMBER_LIST_INACCESSIBLE)
-        self._check_bot_access(chat)
-        if user_id not in self.users:
+        self.access.check_bot_access(chat)
+        if user_id not in self.store.users:
             raise ApiError(400, USER_NOT_FOUND)
-        return self._member_json(chat, user_id)
+        return self.store.member_json(chat, user_id)
 
-    def _get_chat_member_count(self, p: _Params) -> int:
-        chat = self._readable_chat(p.chat_ref())
-        if chat.type != "channel" or self._bot_in(chat):
-            self._check_bot_access(chat)
-        members = sum(1 for uid in chat.members if self.is_member(chat.id, uid))
+    def _get_chat_member_count(self, p: Params) -> int:
+        chat = self.access.readable_chat(p.chat_ref())
+        if chat.type != "channel" or self.access.bot_in(chat):
+            self.access.check_bot_access(chat)
+        members = sum(1 for uid in chat.members if self.store.is_member(chat.id, uid))
         return members + chat.extra_members
 
-    def _get_chat(self, p: _Params) -> JsonDict:
-        chat = self._readable_chat(p.chat_ref())
-        if chat.type != "channel" or self._bot_in(chat):
-            self._check_bot_access(chat)
-        info = self._chat_json(chat)
+    def _get_chat(self, p: Params) -> JsonDict:
+        chat = self.access.readable_chat(p.chat_ref())
+        if chat.type != "channel" or self.access.bot_in(chat):
+            self.access.check_bot_access(chat)
+        info = self.store.chat_json(chat)
         info.update(
             accent_color_id=abs(chat.id) % 7,
             max_reaction_count=11,
@@ -292,9 +311,9 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
             info["description"] = chat.description
         if chat.type == "private":
             return info
-        if self._bot_in(chat) and self._bot_right(chat, "can_invite_users"):
+        if self.access.bot_in(chat) and self.access.bot_right(chat, "can_invite_users"):
             if chat.invite_link is None:
-                chat.invite_link = self._make_link()
+                chat.invite_link = self.store.make_link()
             info["invite_link"] = chat.invite_link
         if chat.type in ("group", "supergroup"):
             info["permissions"] = dict(chat.permissions or GROUP_DEFAULT_PERMISSIONS)
@@ -302,24 +321,23 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
             info["linked_chat_id"] = chat.linked_chat_id
         return info
 
-    def _get_chat_administrators(self, p: _Params) -> list[JsonDict]:
-        chat = self._readable_chat(p.chat_ref())
-        if chat.type == "channel" and not self._bot_in(chat):
+    def _get_chat_administrators(self, p: Params) -> list[JsonDict]:
+        chat = self.access.readable_chat(p.chat_ref())
+        if chat.type == "channel" and not self.access.bot_in(chat):
             raise ApiError(400, MEMBER_LIST_INACCESSIBLE)
-        self._check_bot_access(chat)
+        self.access.check_bot_access(chat)
         return [
-            self._member_json(chat, uid)
+            self.store.member_json(chat, uid)
             for uid, member in chat.members.items()
             if member.status in ("creator", "administrator")
         ]
 
-    def _answer_callback_query(self, p: _Params) -> bool:
+    def _answer_callback_query(self, p: Params) -> bool:
         query_id = p.text("callback_query_id") or ""
-        if query_id not in self._open_callbacks:
+        if not self.builders.close_callback(query_id):
             raise ApiError(400, QUERY_TOO_OLD)
-        self._open_callbacks.discard(query_id)
-        self._remember(
-            self.answered_callbacks,
+        self.store.remember(
+            self.store.answered_callbacks,
             {
                 "callback_query_id": query_id,
                 "text": p.text("text"),
@@ -329,13 +347,13 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
         )
         return True
 
-    def _create_chat_invite_link(self, p: _Params) -> JsonDict:
-        chat = self._target_chat(p.chat_ref())
-        if not self._bot_right(chat, "can_invite_users"):
+    def _create_chat_invite_link(self, p: Params) -> JsonDict:
+        chat = self.access.target_chat(p.chat_ref())
+        if not self.access.bot_right(chat, "can_invite_users"):
             raise ApiError(400, NOT_ENOUGH_RIGHTS_INVITE)
         link: JsonDict = {
-            "invite_link": self._make_link(),
-            "creator": dict(self.bot_user),
+            "invite_link": self.store.make_link(),
+            "creator": dict(self.store.bot_user),
             "creates_join_request": p.flag("creates_join_request"),
             "is_primary": False,
             "is_revoked": False,
@@ -349,33 +367,33 @@ class _Methods(_Moderation, _JoinRequests, _Migration, _Shapes, _Faults):
         chat.invite_links.append(link)
         return link
 
-    def _export_chat_invite_link(self, p: _Params) -> str:
-        chat = self._target_chat(p.chat_ref())
-        if not self._bot_right(chat, "can_invite_users"):
+    def _export_chat_invite_link(self, p: Params) -> str:
+        chat = self.access.target_chat(p.chat_ref())
+        if not self.access.bot_right(chat, "can_invite_users"):
             raise ApiError(400, NOT_ENOUGH_RIGHTS_INVITE)
-        chat.invite_link = self._make_link()
+        chat.invite_link = self.store.make_link()
         return chat.invite_link
 
-    def _set_my_commands(self, p: _Params) -> bool:
+    def _set_my_commands(self, p: Params) -> bool:
         commands = p.obj("commands")
         if not isinstance(commands, list):
             raise ApiError(400, "Bad Request: can't parse commands JSON object")
         if not all(isinstance(c, dict) and c.get("command") for c in commands):
             raise ApiError(400, "Bad Request: can't parse commands JSON object")
-        self.commands = [dict(c) for c in commands]
+        self.store.commands = [dict(c) for c in commands]
         return True
 
-    def _get_my_commands(self, p: _Params) -> list[JsonDict]:
-        return list(self.commands)
+    def _get_my_commands(self, p: Params) -> list[JsonDict]:
+        return list(self.store.commands)
 
-    def _delete_my_commands(self, p: _Params) -> bool:
-        self.commands = []
+    def _delete_my_commands(self, p: Params) -> bool:
+        self.store.commands = []
         return True
 
-    def _leave_chat(self, p: _Params) -> bool:
-        chat = self._target_chat(p.chat_ref())
+    def _leave_chat(self, p: Params) -> bool:
+        chat = self.access.target_chat(p.chat_ref())
         if chat.type == "channel":
-            chat.members.pop(self.bot_id, None)
+            chat.members.pop(self.store.bot_id, None)
         else:
-            chat.members[self.bot_id] = _Member("left", is_member=False)
+            chat.members[self.store.bot_id] = Member("left", is_member=False)
         return True

@@ -141,7 +141,7 @@ class UploadedFile:
     data: bytes
 
 
-class _Params:
+class Params:
     """Typed access to call parameters that may be form strings or JSON values."""
 
     def __init__(self, raw: Mapping[str, Any]) -> None:

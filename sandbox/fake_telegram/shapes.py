@@ -9,16 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sandbox.fake_telegram.delivery import UpdateQueue
 from sandbox.fake_telegram.protocol import (
     CHANNEL_BOT,
     GROUP_ANONYMOUS_BOT,
     TELEGRAM_USER,
     JsonDict,
 )
-from sandbox.fake_telegram.state import _Chat, _Member
-from sandbox.fake_telegram.updates import _quoted, _Updates
+from sandbox.fake_telegram.store import Chat, ChatStore, Member
+from sandbox.fake_telegram.updates import UpdateBuilders, quoted
 
-#: The service messages :meth:`_Shapes.service_update` builds (Message fields of the Bot API).
+#: The service messages :meth:`Shapes.service_update` builds (Message fields of the Bot API).
 SERVICE_KINDS = (
     "forum_topic_created",
     "forum_topic_edited",
@@ -101,7 +102,7 @@ def _content(kind: str, n: int) -> JsonDict:
     return shapes[kind]
 
 
-#: The kinds of user content :meth:`_Shapes.media_update` builds.
+#: The kinds of user content :meth:`Shapes.media_update` builds.
 CONTENT_KINDS = (
     "photo",
     "video",
@@ -120,9 +121,14 @@ CONTENT_KINDS = (
 _CAPTIONED = frozenset({"photo", "video", "animation", "voice", "audio", "document"})
 
 
-class _Shapes(_Updates):
+class Shapes:
     """Builders of real update shapes. Each returns an update (push it with ``push_update``)
     and changes the world the way the event does."""
+
+    def __init__(self, store: ChatStore, queue: UpdateQueue, builders: UpdateBuilders) -> None:
+        self.store = store
+        self.queue = queue
+        self.builders = builders
 
     # ------------------------------------------------------------------ who writes
     def sender_chat_update(
@@ -138,15 +144,15 @@ class _Shapes(_Updates):
         """A message written on behalf of a chat: the group itself (an anonymous admin: ``from``
         is GroupAnonymousBot 1087968824) or a channel ("send as channel": ``from`` is
         Channel_Bot 136817688). Automatic forwards: :meth:`automatic_forward_update`."""
-        chat = self._chat_or_fail(chat_id)
-        sender = self._chat_or_fail(sender_chat_id)
+        chat = self.store.chat_or_fail(chat_id)
+        sender = self.store.chat_or_fail(sender_chat_id)
         account = GROUP_ANONYMOUS_BOT if sender_chat_id == chat_id else CHANNEL_BOT
-        message = self._new_message(chat, account, text=text, message_id=message_id)
-        message["sender_chat"] = self._chat_json(sender)
+        message = self.store.new_message(chat, account, text=text, message_id=message_id)
+        message["sender_chat"] = self.store.chat_json(sender)
         if author_signature:
             message["author_signature"] = author_signature
-        self._thread(chat, message, None, message_thread_id)
-        return {"update_id": self._new_update_id(), "message": message}
+        self.builders.thread(chat, message, None, message_thread_id)
+        return {"update_id": self.queue.new_update_id(), "message": message}
 
     def anonymous_admin_update(self, chat_id: int, text: str, **kwargs: Any) -> JsonDict:
         """An anonymous group administrator writes ``text`` (see :meth:`sender_chat_update`)."""
@@ -159,23 +165,23 @@ class _Shapes(_Updates):
         discussion group: ``from`` is Telegram 777000, ``sender_chat`` the channel,
         ``is_automatic_forward`` and a ``forward_origin`` of type ``channel``. The post is
         made in the channel too."""
-        chat = self._chat_or_fail(chat_id)
+        chat = self.store.chat_or_fail(chat_id)
         if chat.linked_chat_id is None:
             raise ValueError(f"chat {chat_id} has no linked channel; link_channel() it first")
-        channel = self._chat_or_fail(chat.linked_chat_id)
-        post = self._new_message(channel, {}, text=text, message_id=channel_post_id)
+        channel = self.store.chat_or_fail(chat.linked_chat_id)
+        post = self.store.new_message(channel, {}, text=text, message_id=channel_post_id)
         post.pop("from", None)
-        post["sender_chat"] = self._chat_json(channel)
-        message = self._new_message(chat, TELEGRAM_USER, text=text)
-        message["sender_chat"] = self._chat_json(channel)
+        post["sender_chat"] = self.store.chat_json(channel)
+        message = self.store.new_message(chat, TELEGRAM_USER, text=text)
+        message["sender_chat"] = self.store.chat_json(channel)
         message["forward_origin"] = {
             "type": "channel",
-            "chat": self._chat_json(channel),
+            "chat": self.store.chat_json(channel),
             "message_id": post["message_id"],
             "date": post["date"],
         }
         message["is_automatic_forward"] = True
-        return {"update_id": self._new_update_id(), "message": message}
+        return {"update_id": self.queue.new_update_id(), "message": message}
 
     def media_update(
         self,
@@ -190,7 +196,9 @@ class _Shapes(_Updates):
         ``caption`` where Telegram allows one)."""
         if kind not in CONTENT_KINDS:
             raise ValueError(f"unknown content {kind!r}; use one of {', '.join(CONTENT_KINDS)}")
-        update = self.message_update(chat_id, user_id, "", message_thread_id=message_thread_id)
+        update = self.builders.message_update(
+            chat_id, user_id, "", message_thread_id=message_thread_id
+        )
         message = update["message"]
         del message["text"]
         message.update(_content(kind, message["message_id"]))
@@ -209,14 +217,14 @@ class _Shapes(_Updates):
     ) -> JsonDict:
         """A forum topic is created: the ``forum_topic_created`` service message, whose
         message id is the topic's ``message_thread_id`` from now on."""
-        chat = self._chat_or_fail(chat_id)
+        chat = self.store.chat_or_fail(chat_id)
         if not chat.is_forum:
             raise ValueError(f"chat {chat_id} is not a forum; add_group(..., is_forum=True)")
         message = self._service_message(chat, by_user_id)
         message["forum_topic_created"] = {"name": name, "icon_color": icon_color}
         chat.topics[message["message_id"]] = message
-        self._thread(chat, message, None, message["message_id"])
-        return {"update_id": self._new_update_id(), "message": message}
+        self.builders.thread(chat, message, None, message["message_id"])
+        return {"update_id": self.queue.new_update_id(), "message": message}
 
     def service_update(
         self,
@@ -238,31 +246,31 @@ class _Shapes(_Updates):
         if kind == "forum_topic_created":
             sender = by_user_id if by_user_id is not None else self._creator(chat_id)
             return self.topic_created_update(chat_id, fields["name"], by_user_id=sender)
-        known = chat_id in self.chats or chat_id not in self.users
-        chat = self._chat_or_fail(chat_id) if known else self._private_chat(chat_id)
+        known = chat_id in self.store.chats or chat_id not in self.store.users
+        chat = self.store.chat_or_fail(chat_id) if known else self.store.private_chat(chat_id)
         payload = self._service_payload(chat, kind, by_user_id, fields)
         message = self._service_message(chat, by_user_id)
         message[kind] = payload
-        self._thread(chat, message, None, message_thread_id)
-        return {"update_id": self._new_update_id(), "message": message}
+        self.builders.thread(chat, message, None, message_thread_id)
+        return {"update_id": self.queue.new_update_id(), "message": message}
 
     def _service_payload(
-        self, chat: _Chat, kind: str, by_user_id: int | None, fields: Mapping[str, Any]
+        self, chat: Chat, kind: str, by_user_id: int | None, fields: Mapping[str, Any]
     ) -> Any:
         if kind == "forum_topic_edited":
             return {k: fields[k] for k in ("name", "icon_custom_emoji_id") if k in fields}
         if kind == "pinned_message":
-            return _quoted(chat.messages[int(fields["message_id"])])
+            return quoted(chat.messages[int(fields["message_id"])])
         if kind == "new_chat_title":
             chat.title = str(fields.get("title", "Renamed"))
             return chat.title
         if kind == "left_chat_member":
             user_id = int(fields.get("user_id", by_user_id or 0))
-            chat.members[user_id] = _Member("left", is_member=False)
-            return dict(self._ensure_user(user_id))
+            chat.members[user_id] = Member("left", is_member=False)
+            return dict(self.store.ensure_user(user_id))
         payloads: dict[str, Any] = {
             "boost_added": {"boost_count": int(fields.get("boost_count", 1))},
-            "video_chat_scheduled": {"start_date": self._now() + 3600},
+            "video_chat_scheduled": {"start_date": self.store.now() + 3600},
             "video_chat_ended": {"duration": int(fields.get("duration", 60))},
             "chat_background_set": {
                 "type": {
@@ -278,25 +286,27 @@ class _Shapes(_Updates):
         }
         return payloads.get(kind, {})
 
-    def _service_message(self, chat: _Chat, by_user_id: int | None) -> JsonDict:
+    def _service_message(self, chat: Chat, by_user_id: int | None) -> JsonDict:
         """An empty service message in ``chat`` from ``by_user_id`` (default the creator)."""
         if chat.type == "channel":
-            message = self._new_message(chat, {}, text=None)
+            message = self.store.new_message(chat, {}, text=None)
             message.pop("from", None)
-            message["sender_chat"] = self._chat_json(chat)
+            message["sender_chat"] = self.store.chat_json(chat)
             return message
         if by_user_id == chat.id:
-            message = self._new_message(chat, GROUP_ANONYMOUS_BOT, text=None)
-            message["sender_chat"] = self._chat_json(chat)
+            message = self.store.new_message(chat, GROUP_ANONYMOUS_BOT, text=None)
+            message["sender_chat"] = self.store.chat_json(chat)
             return message
         sender = by_user_id if by_user_id is not None else self._creator(chat.id)
-        return self._new_message(chat, self._ensure_user(sender), text=None)
+        return self.store.new_message(chat, self.store.ensure_user(sender), text=None)
 
     def _creator(self, chat_id: int) -> int:
-        chat = self._chat_or_fail(chat_id)
+        chat = self.store.chat_or_fail(chat_id)
         if chat.type == "private":
             return chat.id
-        return next((u for u, m in chat.members.items() if m.status == "creator"), self.bot_id)
+        return next(
+            (u for u, m in chat.members.items() if m.status == "creator"), self.store.bot_id
+        )
 
     # ------------------------------------------------------------------ joins, the bot, reactions
     def double_join_updates(
@@ -305,9 +315,9 @@ class _Shapes(_Updates):
         """One join as Telegram reports it: a ``chat_member`` update and a ``new_chat_members``
         message (``message_first`` for the other order). ``join`` goes to
         :meth:`join_update`."""
-        member = self.join_update(chat_id, user_id, **join)
+        member = self.builders.join_update(chat_id, user_id, **join)
         by = join.get("by_user_id")
-        message = self.new_members_update(chat_id, [user_id], by_user_id=by)
+        message = self.builders.new_members_update(chat_id, [user_id], by_user_id=by)
         return [message, member] if message_first else [member, message]
 
     def change_bot_rights(
@@ -321,19 +331,19 @@ class _Shapes(_Updates):
         """The bot's status or rights in the chat change (an administrator with ``rights``
         overriding the defaults, a ``member``, ``left`` or ``kicked``): the world changes and
         the ``my_chat_member`` update Telegram sends for it is returned."""
-        chat = self._chat_or_fail(chat_id)
-        old = self._member_json(chat, self.bot_id)
+        chat = self.store.chat_or_fail(chat_id)
+        old = self.store.member_json(chat, self.store.bot_id)
         if status == "administrator":
-            self.set_bot_admin(chat_id, True, **rights)
+            self.store.set_bot_admin(chat_id, True, **rights)
         elif status == "member":
-            self.set_bot_admin(chat_id, False)
+            self.store.set_bot_admin(chat_id, False)
         elif status in ("left", "kicked"):
-            chat.members[self.bot_id] = _Member(status, is_member=False)
+            chat.members[self.store.bot_id] = Member(status, is_member=False)
         else:
             raise ValueError(f"unknown bot status {status!r}")
-        new = self._member_json(chat, self.bot_id)
-        return self._chat_member_update(
-            chat, self._ensure_user(by_user_id), old, new, "my_chat_member"
+        new = self.store.member_json(chat, self.store.bot_id)
+        return self.builders.chat_member_update(
+            chat, self.store.ensure_user(by_user_id), old, new, "my_chat_member"
         )
 
     def reaction_update(
@@ -356,20 +366,20 @@ class _Shapes(_Updates):
         delivered only when the client lists ``message_reaction`` in ``allowed_updates``."""
         chat = self._reactions_chat(chat_id)
         event: JsonDict = {
-            "chat": self._chat_json(chat),
+            "chat": self.store.chat_json(chat),
             "message_id": message_id,
-            "date": self._now(),
+            "date": self.store.now(),
             "old_reaction": [reaction_type(r) for r in old],
             "new_reaction": [reaction_type(r) for r in new],
         }
         if user_id is not None:
-            user = self._ensure_user(user_id)
+            user = self.store.ensure_user(user_id)
             if user.get("is_bot"):
                 raise ValueError("Telegram sends no message_reaction for reactions set by bots")
             event["user"] = dict(user)
         elif actor_chat_id is not None:
-            event["actor_chat"] = self._chat_json(self._chat_or_fail(actor_chat_id))
-        return {"update_id": self._new_update_id(), "message_reaction": event}
+            event["actor_chat"] = self.store.chat_json(self.store.chat_or_fail(actor_chat_id))
+        return {"update_id": self.queue.new_update_id(), "message_reaction": event}
 
     def reaction_count_update(
         self, chat_id: int, message_id: int, counts: Mapping[str, int]
@@ -382,21 +392,24 @@ class _Shapes(_Updates):
         ``allowed_updates``."""
         chat = self._reactions_chat(chat_id)
         event: JsonDict = {
-            "chat": self._chat_json(chat),
+            "chat": self.store.chat_json(chat),
             "message_id": message_id,
-            "date": self._now(),
+            "date": self.store.now(),
             "reactions": [
                 {"type": reaction_type(r), "total_count": n} for r, n in counts.items() if n > 0
             ],
         }
-        return {"update_id": self._new_update_id(), "message_reaction_count": event}
+        return {"update_id": self.queue.new_update_id(), "message_reaction_count": event}
 
-    def _reactions_chat(self, chat_id: int) -> _Chat:
+    def _reactions_chat(self, chat_id: int) -> Chat:
         """The chat of a reaction update: a private chat with a user, or a chat the bot
         administers."""
-        chat = self._find(chat_id) if chat_id > 0 else None
-        chat = chat or self._chat_or_fail(chat_id)
-        if chat.type != "private" and self.member_status(chat_id, self.bot_id) != "administrator":
+        chat = self.store.find(chat_id) if chat_id > 0 else None
+        chat = chat or self.store.chat_or_fail(chat_id)
+        if (
+            chat.type != "private"
+            and self.store.member_status(chat_id, self.store.bot_id) != "administrator"
+        ):
             raise ValueError(f"Telegram sends reaction updates only to administrators ({chat_id})")
         return chat
 

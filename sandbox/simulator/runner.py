@@ -21,7 +21,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,12 +32,11 @@ from bot.gate.actions import JoinedCallback
 from bot.runtime.app import BotRuntime, build_runtime
 from bot.runtime.client import simulated_timer
 from bot.storage.membership import InMemoryMembershipCache
-from core.clock import ManualClock, SystemClock
+from core.clock import Clock, ManualClock, SystemClock
 from core.settings import Settings
 from sandbox.fake_telegram.server import FakeTelegramServer
 from sandbox.fake_telegram.session import FakeTelegramSession
 from sandbox.fake_telegram.world import FakeWorld, FaultPlan
-from sandbox.simulator.membercounts import day_end_stamp, sync_member_counts
 from sandbox.simulator.players import ShapePlayer
 from sandbox.simulator.scenario import Persona, Scenario, SimGroup
 from sandbox.simulator.shapes import FORUM_TOPICS, IDENTITY_CHANNELS, ShapePlanner, WorldPlan
@@ -53,6 +52,17 @@ SIM_FAULT_KINDS = ("retry_after", "forbidden", "bad_request", "server_error", "t
 SOCIAL_KINDS = frozenset(
     {EventKind.REACT, EventKind.KICK, EventKind.BOT_JOIN, EventKind.REACTION_COUNT}
 )
+
+MemberCountSync = Callable[[Bot, Clock, dt.datetime], Awaitable[int]]
+"""The member-count sync at the end of a simulated day: asks through the bot, waits on the
+clock, stamps the snapshots with the given moment; returns how many snapshots it wrote. The
+composition root builds it from the pipeline's pieces (:mod:`cli.demo.membercounts`)."""
+
+
+def day_end_stamp(day_end: dt.datetime) -> dt.datetime:
+    """The ``synced_at`` of a day's sync: the last second of the day that ends at ``day_end``
+    (a snapshot at midnight would count for the next day)."""
+    return day_end - dt.timedelta(seconds=1)
 
 
 @dataclass
@@ -150,7 +160,8 @@ def _sim_sleep(clock: ManualClock, rng: random.Random) -> Callable[[float], Any]
 
 class Simulation(ShapePlayer, SocialPlayer):
     """One run of a scenario from ``start`` to ``end`` through the real bot; at the end of each
-    simulated day the member counts are synced as the pipeline would (``sync_counts``)."""
+    simulated day the member counts are synced as the pipeline would (``sync_counts``, when
+    given)."""
 
     def __init__(
         self,
@@ -160,7 +171,7 @@ class Simulation(ShapePlayer, SocialPlayer):
         start: dt.datetime,
         end: dt.datetime,
         engine: AsyncEngine,
-        sync_counts: bool = True,
+        sync_counts: MemberCountSync | None = None,
     ) -> None:
         # Configuration only changes through admin commands, which invalidate the caches: on the
         # fast simulated clock a short TTL would only turn into database reads.
@@ -341,15 +352,12 @@ class Simulation(ShapePlayer, SocialPlayer):
         await self._feed(update)
         self.clock.advance(1.0)
 
-    async def _sync_counts(self, day_end: dt.datetime) -> None:
-        """The day's member-count sync, once its traffic is done (see
-        :mod:`sandbox.simulator.membercounts`)."""
+    async def _sync_counts(self, sync: MemberCountSync, day_end: dt.datetime) -> None:
+        """The day's member-count sync, once its traffic is done."""
         synced_at = day_end_stamp(day_end)
         if self.clock.now() < synced_at:
             self.clock.set(synced_at)
-        self.stats.member_count_snapshots += await sync_member_counts(
-            self.runtime.bot, self.settings.db.url, self.clock, synced_at, self.settings.pipelines
-        )
+        self.stats.member_count_snapshots += await sync(self.runtime.bot, self.clock, synced_at)
 
     async def run(self, on_day: Callable[[int, dt.date], None] | None = None) -> SimulationStats:
         """Play every day from ``start`` up to ``end``; ``on_day`` after each simulated day.
@@ -405,8 +413,8 @@ class Simulation(ShapePlayer, SocialPlayer):
                     if event.at > self.clock.now():
                         self.clock.set(event.at)
                     await self._play(event)
-                if self.sync_counts:
-                    await self._sync_counts(min(day_end, self.end))
+                if self.sync_counts is not None:
+                    await self._sync_counts(self.sync_counts, min(day_end, self.end))
                 if on_day:
                     on_day(index, (self.start + dt.timedelta(days=index)).date())
                 if day_end >= self.end:

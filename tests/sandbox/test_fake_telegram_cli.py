@@ -62,9 +62,7 @@ async def test_cli_serves_the_demo_world(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_the_command_knows_the_real_scenarios_and_token() -> None:
     from cli import telegram
-    from sandbox import demo
     from sandbox.fake_telegram import scenarios, server
 
     assert telegram.SCENARIOS == scenarios.SCENARIOS
     assert telegram.DEFAULT_TOKEN == server.DEFAULT_TOKEN
-    assert demo.FAKE_TOKEN == server.DEFAULT_TOKEN

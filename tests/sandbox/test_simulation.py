@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import sandbox.simulator.social as social
+from cli.demo.membercounts import member_count_sync
 from core.models import MemberCountSnapshot, MemberEvent, Message, ReactionEvent
 from sandbox.fake_telegram.world import FaultPlan
 from sandbox.simulator.runner import Simulation
@@ -64,7 +65,8 @@ async def test_two_days_have_daily_member_counts_and_the_social_shapes(
     scenario = build_scenario(seed=5, days=DAYS, groups=3, scale=0.05)
     start = END - dt.timedelta(days=DAYS)
     settings = settings_on(db_url, tmp_path / "var")
-    sim = Simulation(settings, scenario, start=start, end=END, engine=engine)
+    sync = member_count_sync(settings.db.url, settings.pipelines)
+    sim = Simulation(settings, scenario, start=start, end=END, engine=engine, sync_counts=sync)
     stats = await sim.run()
     world = sim.world
 

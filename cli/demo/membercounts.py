@@ -1,14 +1,14 @@
-"""The daily member-count sync of the simulated month.
+"""The daily member-count sync of the simulated month, wired from the pipeline's own pieces.
 
 In production the ``member_counts`` asset asks Telegram for the member count of every enabled
 protected group and every linked channel (getChatMemberCount) and keeps one snapshot per chat
-and run. The simulation plays that sync at the end of every simulated day with the pipeline's
-own pieces (:func:`pipelines.assets.telegram.sync_targets`,
+and run. The simulation plays that sync at the end of every simulated day through the hook
+this module builds (:func:`pipelines.assets.telegram.sync_targets`,
 :func:`pipelines.membersync.fetch_counts`, :func:`pipelines.assets.telegram.write_counts`), so
 that the history has one point per chat and day: the counts are the fake world's at that
 simulated moment, asked through the bot's own logged client (the calls land in
-``api_call_log`` at simulated time), and each snapshot's ``synced_at`` is the day's last second,
-not the wall-clock now.
+``api_call_log`` at simulated time), and each snapshot's ``synced_at`` is the day's last second
+(:func:`sandbox.simulator.runner.day_end_stamp`), not the wall-clock now.
 """
 
 from __future__ import annotations
@@ -20,12 +20,20 @@ from aiogram import Bot
 
 from core.clock import Clock
 from core.settings import PipelineSettings
+from pipelines.assets.telegram import sync_targets, write_counts
+from pipelines.io import sync_engine
+from pipelines.membersync import fetch_counts
+from sandbox.simulator.runner import MemberCountSync
 
 
-def day_end_stamp(day_end: dt.datetime) -> dt.datetime:
-    """The ``synced_at`` of a day's sync: the last second of the day that ends at ``day_end``
-    (a snapshot at midnight would count for the next day)."""
-    return day_end - dt.timedelta(seconds=1)
+def member_count_sync(url: str, settings: PipelineSettings) -> MemberCountSync:
+    """The simulation's day-end hook: the member counts synced into the database at ``url``
+    (politeness from ``settings``) as the pipeline would."""
+
+    async def sync(bot: Bot, clock: Clock, synced_at: dt.datetime) -> int:
+        return await sync_member_counts(bot, url, clock, synced_at, settings)
+
+    return sync
 
 
 async def sync_member_counts(
@@ -38,10 +46,6 @@ async def sync_member_counts(
     The database work is blocking (the pipeline's synchronous engine), so it runs in a thread
     while the bot's own writers go on in the event loop.
     """
-    from pipelines.assets.telegram import sync_targets, write_counts
-    from pipelines.io import sync_engine
-    from pipelines.membersync import fetch_counts
-
     engine = sync_engine(url)
     targets = await asyncio.to_thread(sync_targets, engine)
     outcomes = await fetch_counts(

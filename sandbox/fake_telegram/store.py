@@ -1,5 +1,8 @@
-"""The world's data: users, chats, memberships and the records of what happened, and the JSON
-Telegram shows for them (``Chat``, ``ChatMember``, ``Message``)."""
+"""The chat store: the world's data (users, chats, memberships, messages and the records of
+what happened) and the JSON Telegram shows for them (``Chat``, ``ChatMember``, ``Message``).
+
+Every handler of :class:`~sandbox.fake_telegram.world.FakeWorld` is constructed with the one
+:class:`ChatStore` and reads and changes the world through it."""
 
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ GROUP_DEFAULT_PERMISSIONS: dict[str, bool] = {
 
 
 @dataclass
-class _Member:
+class Member:
     status: str
     is_member: bool = True
     permissions: JsonDict | None = None
@@ -64,14 +67,14 @@ class _Member:
 
 
 @dataclass
-class _Chat:
+class Chat:
     id: int
     type: str  # "supergroup", "group", "channel", "private"
     title: str | None
     username: str | None = None
     invite_link: str | None = None
     description: str | None = None
-    members: dict[int, _Member] = field(default_factory=dict)
+    members: dict[int, Member] = field(default_factory=dict)
     extra_members: int = 0  # anonymous members counted by getChatMemberCount only
     messages: dict[int, JsonDict] = field(default_factory=dict)
     next_message_id: int = 1
@@ -90,18 +93,18 @@ class _Chat:
     bot_blocked: bool = False
 
 
-def _full_rights(value: bool = True) -> JsonDict:
+def full_rights(value: bool = True) -> JsonDict:
     return dict.fromkeys(ADMIN_RIGHT_FIELDS, value)
 
 
-def _closed_permissions() -> JsonDict:
+def closed_permissions() -> JsonDict:
     return dict.fromkeys(PERMISSION_FIELDS, False)
 
 
-class _State:
+class ChatStore:
     """Users, chats and memberships; scripting them; the records of what happened."""
 
-    def _init_state(
+    def __init__(
         self,
         *,
         bot_id: int,
@@ -123,7 +126,7 @@ class _State:
             "username": bot_username,
         }
         self.users: dict[int, JsonDict] = {bot_id: dict(self.bot_user)}
-        self.chats: dict[int, _Chat] = {}
+        self.chats: dict[int, Chat] = {}
         self._rng = random.Random(seed)
 
         # what happened
@@ -185,16 +188,16 @@ class _State:
         """
         if is_forum and not supergroup:
             raise ValueError("only a supergroup can be a forum")
-        chat = _Chat(chat_id, "supergroup" if supergroup else "group", title, username=username)
+        chat = Chat(chat_id, "supergroup" if supergroup else "group", title, username=username)
         chat.is_forum = is_forum
         self.chats[chat_id] = chat
-        self._ensure_user(creator_id)
-        chat.members[creator_id] = _Member("creator")
+        self.ensure_user(creator_id)
+        chat.members[creator_id] = Member("creator")
         for admin_id in admin_ids:
-            self._ensure_user(admin_id)
-            chat.members[admin_id] = _Member("administrator", rights=_full_rights())
+            self.ensure_user(admin_id)
+            chat.members[admin_id] = Member("administrator", rights=full_rights())
         self.set_bot_admin(chat_id, bot_is_admin)
-        return self._chat_json(chat)
+        return self.chat_json(chat)
 
     def add_channel(
         self,
@@ -210,43 +213,43 @@ class _State:
         """A channel. Without ``bot_is_admin`` the bot is not in it at all (bots can only be
         channel administrators): getChatMember then fails as on Telegram. ``subscribers`` adds
         anonymous members to getChatMemberCount."""
-        chat = _Chat(chat_id, "channel", title, username=(username or "").lstrip("@") or None)
+        chat = Chat(chat_id, "channel", title, username=(username or "").lstrip("@") or None)
         chat.invite_link = invite_link
         chat.extra_members = subscribers
         self.chats[chat_id] = chat
         if creator_id is not None:
-            self._ensure_user(creator_id)
-            chat.members[creator_id] = _Member("creator")
+            self.ensure_user(creator_id)
+            chat.members[creator_id] = Member("creator")
         self.set_bot_admin(chat_id, bot_is_admin)
-        return self._chat_json(chat)
+        return self.chat_json(chat)
 
     def set_bot_admin(self, chat_id: int, is_admin: bool, **rights: bool) -> None:
         """Make the bot an administrator of the chat (``rights`` override single rights), or
         take that away (a member of a group, absent from a channel)."""
-        chat = self._chat_or_fail(chat_id)
+        chat = self.chat_or_fail(chat_id)
         if is_admin:
-            granted = _full_rights()
+            granted = full_rights()
             granted.update(can_promote_members=False, can_change_info=False)
             if chat.type == "channel":
                 granted.update(can_post_messages=True, can_edit_messages=True)
             granted.update(rights)
-            chat.members[self.bot_id] = _Member("administrator", rights=granted)
+            chat.members[self.bot_id] = Member("administrator", rights=granted)
         elif chat.type == "channel":
             chat.members.pop(self.bot_id, None)
         else:
-            chat.members[self.bot_id] = _Member("member")
+            chat.members[self.bot_id] = Member("member")
 
     def link_channel(self, group_id: int, channel_id: int) -> None:
         """Make ``group_id`` the discussion group of ``channel_id`` (getChat shows
         ``linked_chat_id`` on both; their posts arrive in the group as automatic forwards)."""
-        group, channel = self._chat_or_fail(group_id), self._chat_or_fail(channel_id)
+        group, channel = self.chat_or_fail(group_id), self.chat_or_fail(channel_id)
         if group.type != "supergroup" or channel.type != "channel":
             raise ValueError("a channel's discussion group must be a supergroup")
         group.linked_chat_id, channel.linked_chat_id = channel_id, group_id
 
     def kick_bot(self, chat_id: int) -> None:
         """The bot was removed from the chat: its calls there now get 403."""
-        self._chat_or_fail(chat_id).members[self.bot_id] = _Member("kicked", is_member=False)
+        self.chat_or_fail(chat_id).members[self.bot_id] = Member("kicked", is_member=False)
 
     def set_member(
         self,
@@ -263,14 +266,14 @@ class _State:
         kicked."""
         if status not in MEMBER_STATUSES:
             raise ValueError(f"unknown status {status!r}; use one of {', '.join(MEMBER_STATUSES)}")
-        chat = self._chat_or_fail(chat_id)
-        self._ensure_user(user_id)
+        chat = self.chat_or_fail(chat_id)
+        self.ensure_user(user_id)
         if status == "administrator":
-            member = _Member(status, rights=_full_rights())
+            member = Member(status, rights=full_rights())
         elif status == "restricted":
-            perms = _closed_permissions()
+            perms = closed_permissions()
             perms["can_send_messages"] = bool(can_send_messages)
-            member = _Member(
+            member = Member(
                 status,
                 is_member=True if is_member is None else is_member,
                 permissions=perms,
@@ -278,20 +281,20 @@ class _State:
             )
             self.restrictions[(chat_id, user_id)] = dict(perms, until_date=until_date)
         elif status in ("left", "kicked"):
-            member = _Member(status, is_member=False, until_date=until_date)
+            member = Member(status, is_member=False, until_date=until_date)
         else:
-            member = _Member(status)
+            member = Member(status)
         chat.members[user_id] = member
 
     def member_status(self, chat_id: int, user_id: int) -> str:
         """The status getChatMember would report (``left`` when unknown)."""
         chat = self.chats.get(chat_id)
-        member = self._current(chat, user_id) if chat else None
+        member = self.current(chat, user_id) if chat else None
         return member.status if member else "left"
 
     def is_member(self, chat_id: int, user_id: int) -> bool:
         chat = self.chats.get(chat_id)
-        member = self._current(chat, user_id) if chat else None
+        member = self.current(chat, user_id) if chat else None
         if member is None:
             return False
         if member.status == "restricted":
@@ -301,7 +304,7 @@ class _State:
     def is_muted(self, chat_id: int, user_id: int) -> bool:
         """True when the user is restricted in the chat without the right to send messages."""
         chat = self.chats.get(chat_id)
-        member = self._current(chat, user_id) if chat else None
+        member = self.current(chat, user_id) if chat else None
         return bool(
             member
             and member.status == "restricted"
@@ -314,40 +317,40 @@ class _State:
 
     def chat(self, chat_id: int) -> JsonDict:
         """The chat as a Bot API ``Chat`` object."""
-        return self._chat_json(self._chat_or_fail(chat_id))
+        return self.chat_json(self.chat_or_fail(chat_id))
 
-    # ------------------------------------------------------------------ helpers
-    def _remember(self, records: list[Any], item: Any) -> None:
+    # ------------------------------------------------------------------ for the handlers
+    def remember(self, records: list[Any], item: Any) -> None:
         records.append(item)
         if len(records) > self.history_limit:
             del records[: self.history_limit // 2]
 
-    def _now(self) -> int:
+    def now(self) -> int:
         return int(self.clock.now().timestamp())
 
-    def _make_link(self) -> str:
+    def make_link(self) -> str:
         alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
         return "https://t.me/+" + "".join(self._rng.choice(alphabet) for _ in range(16))
 
-    def _ensure_user(self, user_id: int) -> JsonDict:
+    def ensure_user(self, user_id: int) -> JsonDict:
         user = self.users.get(user_id)
         if user is None:
             user = self.add_user(user_id, first_name=f"User{user_id}")
         return user
 
-    def _private_chat(self, user_id: int) -> _Chat:
-        user = self._ensure_user(user_id)
-        chat = _Chat(user_id, "private", None, username=user.get("username"))
+    def private_chat(self, user_id: int) -> Chat:
+        user = self.ensure_user(user_id)
+        chat = Chat(user_id, "private", None, username=user.get("username"))
         self.chats[user_id] = chat
         return chat
 
-    def _chat_or_fail(self, chat_id: int) -> _Chat:
+    def chat_or_fail(self, chat_id: int) -> Chat:
         chat = self.chats.get(chat_id)
         if chat is None:
             raise KeyError(f"unknown chat {chat_id}")
         return chat
 
-    def _find(self, ref: int | str) -> _Chat | None:
+    def find(self, ref: int | str) -> Chat | None:
         if isinstance(ref, str):
             name = ref.lstrip("@").lower()
             for chat in self.chats.values():
@@ -355,28 +358,28 @@ class _State:
                     return chat
             for user_id, user in self.users.items():
                 if str(user.get("username", "")).lower() == name and user_id != self.bot_id:
-                    return self.chats.get(user_id) or self._private_chat(user_id)
+                    return self.chats.get(user_id) or self.private_chat(user_id)
             return None
         found = self.chats.get(ref)
         if found is None and ref > 0 and ref in self.users and ref != self.bot_id:
-            found = self._private_chat(ref)
+            found = self.private_chat(ref)
         return found
 
-    def _current(self, chat: _Chat, user_id: int) -> _Member | None:
+    def current(self, chat: Chat, user_id: int) -> Member | None:
         """The member record, after a timed restriction or ban has run out (as on Telegram)."""
         member = chat.members.get(user_id)
         if (
             member is not None
             and member.status in ("restricted", "kicked")
-            and 0 < member.until_date <= self._now()
+            and 0 < member.until_date <= self.now()
         ):
             if member.status == "restricted" and member.is_member:
-                member = chat.members[user_id] = _Member("member")
+                member = chat.members[user_id] = Member("member")
             else:
-                member = chat.members[user_id] = _Member("left", is_member=False)
+                member = chat.members[user_id] = Member("left", is_member=False)
         return member
 
-    def _chat_json(self, chat: _Chat) -> JsonDict:
+    def chat_json(self, chat: Chat) -> JsonDict:
         data: JsonDict = {"id": chat.id, "type": chat.type}
         if chat.type == "private":
             user = self.users.get(chat.id, {})
@@ -392,9 +395,9 @@ class _State:
             data["is_forum"] = True
         return data
 
-    def _member_json(self, chat: _Chat, user_id: int) -> JsonDict:
+    def member_json(self, chat: Chat, user_id: int) -> JsonDict:
         user = dict(self.users.get(user_id) or {"id": user_id, "is_bot": False, "first_name": "?"})
-        member = self._current(chat, user_id)
+        member = self.current(chat, user_id)
         status = member.status if member else "left"
         if member is None or status == "left":
             return {"status": "left", "user": user}
@@ -404,7 +407,7 @@ class _State:
                 data["custom_title"] = member.custom_title
             return data
         if status == "administrator":
-            rights = dict(_full_rights(False), **(member.rights or {}))
+            rights = dict(full_rights(False), **(member.rights or {}))
             extra = CHANNEL_ADMIN_EXTRA if chat.type == "channel" else GROUP_ADMIN_EXTRA
             data = {"status": "administrator", "user": user, "can_be_edited": False}
             data["is_anonymous"] = False
@@ -421,7 +424,7 @@ class _State:
                 data["until_date"] = member.until_date
             return data
         if status == "restricted":
-            perms = dict(_closed_permissions(), **(member.permissions or {}))
+            perms = dict(closed_permissions(), **(member.permissions or {}))
             data = {"status": "restricted", "user": user, "is_member": member.is_member}
             for name in PERMISSION_FIELDS:
                 data[name] = bool(perms.get(name, False))
@@ -429,9 +432,9 @@ class _State:
             return data
         return {"status": "kicked", "user": user, "until_date": member.until_date}
 
-    def _new_message(
+    def new_message(
         self,
-        chat: _Chat,
+        chat: Chat,
         sender: Mapping[str, Any],
         *,
         text: str | None,
@@ -442,11 +445,11 @@ class _State:
         chat.next_message_id = max(chat.next_message_id, message_id + 1)
         message: JsonDict = {
             "message_id": message_id,
-            "date": self._now(),
-            "chat": self._chat_json(chat),
+            "date": self.now(),
+            "chat": self.chat_json(chat),
         }
         if chat.type == "channel" and sender.get("id") == self.bot_id:
-            message["sender_chat"] = self._chat_json(chat)
+            message["sender_chat"] = self.chat_json(chat)
         else:
             message["from"] = dict(sender)
         if text is not None:
