@@ -37,6 +37,10 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 
+# pipelines/ may use the bot's Telegram client factory, and nothing else of the bot (DESIGN.md)
+PIPELINES_FROM_BOT = {"bot.runtime.client"}
+
+
 def _modules(package: str) -> list[Path]:
     return sorted(p for p in (ROOT / package).rglob("*.py") if ".venv" not in p.parts)
 
@@ -51,6 +55,16 @@ def _imported_packages(tree: ast.AST) -> list[tuple[int, str]]:
         else:
             continue
         found += [(node.lineno, n.split(".")[0]) for n in names if n.split(".")[0] in PACKAGES]
+    return found
+
+
+def _imported_modules(tree: ast.AST) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append(node.module)
     return found
 
 
@@ -86,6 +100,16 @@ def test_no_import_runs_up_a_floor(package: str) -> None:
         if target != package and target not in ALLOWED[package]
     ]
     assert wrong == []
+
+
+def test_pipelines_use_only_the_bots_client_factory() -> None:
+    used = {
+        name
+        for path in _modules("pipelines")
+        for name in _imported_modules(ast.parse(path.read_text(), str(path)))
+        if name.split(".")[0] == "bot"
+    }
+    assert used <= PIPELINES_FROM_BOT
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
