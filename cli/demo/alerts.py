@@ -15,7 +15,7 @@ from core.settings import Settings
 from pipelines.assets.alerts import replay_alerts
 from pipelines.delivery import deliver_alerts
 from pipelines.io import sync_engine
-from pipelines.resources import AlertConfigResource
+from pipelines.resources import AlertConfigResource, DatabaseResource
 
 ALERT_REPLAY_STEP = dt.timedelta(hours=1)
 """The demo evaluates the alert rules once per simulated hour (production: every 5 minutes)."""
@@ -40,7 +40,7 @@ def replay_demo_alerts(
 
     def deliver(now: dt.datetime) -> None:
         done = deliver_alerts(
-            url,
+            DatabaseResource(url=url),
             telegram,
             settings.writer,
             now,
@@ -54,7 +54,7 @@ def replay_demo_alerts(
     with progress_bar(console=console) as bar:
         task = bar.add_task("alert evaluations", total=steps)
         totals = replay_alerts(
-            url,
+            sync_engine(url),
             AlertConfigResource.from_settings(cfg).thresholds(),
             start,
             end,

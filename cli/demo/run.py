@@ -29,6 +29,7 @@ from core.migrate import drop_schema, run_migrations, table_counts
 from core.models import VerificationLog
 from core.progress import progress_bar
 from core.settings import DatabaseSettings, Settings, display_url
+from pipelines.home import prepare_dagster_home
 from sandbox.fake_telegram.server import DEFAULT_TOKEN
 from sandbox.fake_telegram.world import FakeWorld
 from sandbox.simulator.runner import Simulation, build_world, run_live
@@ -107,7 +108,7 @@ def run_demo(
 
     with steps.step("database"):
         if reset:
-            _reset(db, settings.pipelines.dagster_home)
+            _reset(db, prepare_dagster_home(settings.pipelines.dagster_home))  # never the checkout
             console.print("reset: removed the previous demo data")
         run_migrations(db.url)
         console.print(f"migrated {report['database']}")
