@@ -20,16 +20,13 @@ import itertools
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.gate.actions import JoinedCallback
-from bot.runtime.app import BotRuntime, build_runtime
+from bot.runtime.app import build_runtime
 from bot.runtime.client import simulated_timer
 from bot.storage.membership import InMemoryMembershipCache
 from core.clock import Clock, ManualClock, SystemClock
@@ -37,9 +34,12 @@ from core.settings import Settings
 from sandbox.fake_telegram.server import FakeTelegramServer
 from sandbox.fake_telegram.session import FakeTelegramSession
 from sandbox.fake_telegram.world import FakeWorld, FaultPlan
+from sandbox.simulator.admins import AdminPlayer
+from sandbox.simulator.context import SimContext, SimulationStats
+from sandbox.simulator.people import PeoplePlayer
 from sandbox.simulator.players import ShapePlayer
-from sandbox.simulator.scenario import Persona, Scenario, SimGroup
-from sandbox.simulator.shapes import FORUM_TOPICS, IDENTITY_CHANNELS, ShapePlanner, WorldPlan
+from sandbox.simulator.scenario import Scenario
+from sandbox.simulator.shapes import IDENTITY_CHANNELS, ShapePlanner, WorldPlan
 from sandbox.simulator.social import SocialPlanner, SocialPlayer
 from sandbox.simulator.traffic import Event, EventKind, Planner
 
@@ -63,32 +63,6 @@ def day_end_stamp(day_end: dt.datetime) -> dt.datetime:
     """The ``synced_at`` of a day's sync: the last second of the day that ends at ``day_end``
     (a snapshot at midnight would count for the next day)."""
     return day_end - dt.timedelta(seconds=1)
-
-
-@dataclass
-class SimulationStats:
-    """What the simulation did, counted by the simulator (the bot's rows are in the database)."""
-
-    events: Counter[str] = field(default_factory=Counter)
-    faults: Counter[str] = field(default_factory=Counter)  # Telegram faults injected, by kind
-    updates_fed: int = 0
-    member_count_snapshots: int = 0
-    skipped_muted: int = 0
-    muted: int = 0
-    verified: int = 0
-    wall_s: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "updates_fed": self.updates_fed,
-            "muted": self.muted,
-            "verified": self.verified,
-            "member_count_snapshots": self.member_count_snapshots,
-            "skipped_while_muted": self.skipped_muted,
-            **{f"events_{k}": v for k, v in sorted(self.events.items())},
-            **{f"faults_{k}": v for k, v in sorted(self.faults.items())},
-            "wall_s": round(self.wall_s, 1),
-        }
 
 
 def build_world(scenario: Scenario, clock: ManualClock | SystemClock) -> FakeWorld:
@@ -158,10 +132,18 @@ def _sim_sleep(clock: ManualClock, rng: random.Random) -> Callable[[float], Any]
     return sleep
 
 
-class Simulation(ShapePlayer, SocialPlayer):
+class Simulation:
     """One run of a scenario from ``start`` to ``end`` through the real bot; at the end of each
     simulated day the member counts are synced as the pipeline would (``sync_counts``, when
-    given)."""
+    given).
+
+    It lays out each day (the people's traffic, their social life, the shapes) and plays it in
+    time order; the players share one :class:`~sandbox.simulator.context.SimContext`: the
+    people (:class:`~sandbox.simulator.people.PeoplePlayer`), the owners' admin flows
+    (:class:`~sandbox.simulator.admins.AdminPlayer`), the shapes and world events
+    (:class:`~sandbox.simulator.players.ShapePlayer`) and the social events
+    (:class:`~sandbox.simulator.social.SocialPlayer`).
+    """
 
     def __init__(
         self,
@@ -184,180 +166,48 @@ class Simulation(ShapePlayer, SocialPlayer):
         self.end = end
         self.engine = engine
         self.sync_counts = sync_counts
-        self.clock = ManualClock(start)
-        self.world = build_world(scenario, self.clock)
-        self.planner = Planner(scenario, start)
-        self.plan = WorldPlan.of(scenario)
-        self.shapes = ShapePlanner(scenario, self.plan, start)
-        self.social = SocialPlanner(scenario, self.plan, self.planner.personas)
-        self._init_social(scenario.seed)
+        clock = ManualClock(start)
+        planner = Planner(scenario, start)
+        plan = WorldPlan.of(scenario)
+        self.context = SimContext(
+            scenario, world=build_world(scenario, clock), clock=clock, planner=planner, plan=plan
+        )
+        self.shapes = ShapePlanner(scenario, plan, start)
+        self.social = SocialPlanner(scenario, plan, planner.personas)
+        self.admins = AdminPlayer(self.context)
+        self.people = PeoplePlayer(self.context, self.social.invite_link)
+        self.shape_player = ShapePlayer(self.context, self.admins, start=start)
+        self.social_player = SocialPlayer(self.context)
         self._shape_seq = itertools.count(-1, -1)  # apart from the planner's sequence
-        self._live: dict[int, int] = {}  # a migrated group's first id -> its supergroup id
-        self._topics: list[int] = []  # the forum group's topic (thread) ids
-        self.groups = {g.chat_id: g for g in scenario.groups}
-        self.groups_by_channel: dict[int, list[SimGroup]] = {}
-        for group in scenario.groups:
-            for channel_id in group.channel_ids:
-                self.groups_by_channel.setdefault(channel_id, []).append(group)
-        self.stats = SimulationStats()
-        self._queue: list[Event] = []
-        self._message_ids: dict[int, int] = {}  # MESSAGE event seq -> telegram message id
-        self._prompts: dict[tuple[int, int], int] = {}  # (group, user) -> prompt message id
-        self._runtime: BotRuntime | None = None
 
-    # ------------------------------------------------------------------ plumbing
     @property
-    def runtime(self) -> BotRuntime:
-        assert self._runtime is not None, "call run() first"
-        return self._runtime
+    def world(self) -> FakeWorld:
+        return self.context.world
 
-    async def _feed(self, update: dict[str, Any]) -> None:
-        runtime = self.runtime
-        await runtime.dp.feed_raw_update(runtime.bot, update)
-        self.stats.updates_fed += 1
+    @property
+    def clock(self) -> ManualClock:
+        return self.context.clock
 
-    def _find_prompt(self, group_id: int, user_id: int) -> None:
-        data = JoinedCallback(user_id=user_id).pack()
-        for sent in reversed(self.world.sent_messages[-60:]):
-            if sent.get("chat", {}).get("id") != group_id:
-                continue
-            rows = (sent.get("reply_markup") or {}).get("inline_keyboard") or []
-            if any(b.get("callback_data") == data for row in rows for b in row):
-                self._prompts[(group_id, user_id)] = int(sent["message_id"])
-                return
+    @property
+    def stats(self) -> SimulationStats:
+        return self.context.stats
 
-    def _chat(self, group: SimGroup) -> int:
-        """The group's id in Telegram now (a supergroup's after a migration)."""
-        return self._live.get(group.chat_id, group.chat_id)
-
-    def _after_gate(self, group: SimGroup, user_id: int, was_muted: bool) -> None:
-        """React to what the bot did to ``user_id`` in ``group``."""
-        muted = self.world.is_muted(self._chat(group), user_id)
-        if muted and not was_muted:
-            self.stats.muted += 1
-            self._find_prompt(self._chat(group), user_id)
-            missing = [c for c in group.channel_ids if not self.world.is_member(c, user_id)]
-            for event in self.planner.on_muted(group, user_id, self.clock.now(), missing):
-                heapq.heappush(self._queue, event)
-        elif was_muted and not muted:
-            self.stats.verified += 1
-            self.planner.on_verified(group, user_id)
-
-    # ------------------------------------------------------------------ events
     async def _play(self, event: Event) -> None:
-        world = self.world
-        kind = event.kind
-        self.stats.events[kind] += 1
-        if kind is EventKind.SHAPE:
-            await self._play_shape(event.shape)
-        elif kind in SOCIAL_KINDS:
-            await self._play_social(event)
-        elif kind is EventKind.MESSAGE:
-            group = self.groups[event.chat_id]
-            chat = self._chat(group)
-            if world.is_muted(chat, event.user_id):
-                self.stats.skipped_muted += 1  # Telegram would not let them write
-                return
-            if world.member_status(chat, event.user_id) in ("left", "kicked"):
-                return
-            reply_to = self._message_ids.get(event.reply_to_seq or -1)
-            thread = None
-            if chat == self.plan.forum_group and self._topics and reply_to is None:
-                thread = self._topics[event.seq % len(self._topics)]
-            update = world.message_update(
-                chat, event.user_id, event.text or "", reply_to=reply_to, message_thread_id=thread
-            )
-            self._message_ids[event.seq] = int(update["message"]["message_id"])
-            await self._feed(update)
-            self._after_gate(group, event.user_id, was_muted=False)
-        elif kind is EventKind.JOIN:
-            group = self.groups[event.chat_id]
-            if self.planner.persona(group.chat_id, event.user_id) is Persona.SUBSCRIBED:
-                for channel_id in group.channel_ids:  # subscribed long before
-                    world.set_member(channel_id, event.user_id, "member")
-            chat = self._chat(group)
-            if chat == self.plan.requests_group:
-                await self._join_request(group, event.user_id)
-                return
-            was_muted = world.is_muted(chat, event.user_id)
-            link = self.social.invite_link()
-            await self._feed(world.join_update(chat, event.user_id, invite_link_name=link))
-            self._after_gate(group, event.user_id, was_muted)
-            if not world.is_muted(chat, event.user_id):
-                self.planner.on_verified(group, event.user_id)
-        elif kind is EventKind.SUBSCRIBE:
-            if not world.is_member(event.chat_id, event.user_id):
-                await self._feed(world.join_update(event.chat_id, event.user_id))
-        elif kind is EventKind.CLICK:
-            group = self.groups[event.chat_id]
-            chat = self._chat(group)
-            prompt = self._prompts.get((chat, event.user_id))
-            if prompt is None or not world.is_muted(chat, event.user_id):
-                return
-            data = JoinedCallback(user_id=event.user_id).pack()
-            await self._feed(world.callback_update(chat, event.user_id, data, message_id=prompt))
-            self._after_gate(group, event.user_id, was_muted=True)
-        elif kind is EventKind.CHANNEL_LEAVE:
-            if not world.is_member(event.chat_id, event.user_id):
-                return
-            linked = self.groups_by_channel.get(event.chat_id, [])
-            before = {g.chat_id: world.is_muted(self._chat(g), event.user_id) for g in linked}
-            await self._feed(world.leave_update(event.chat_id, event.user_id))
-            for group in linked:
-                self._after_gate(group, event.user_id, before[group.chat_id])
-        elif kind is EventKind.GROUP_LEAVE:
-            group = self.groups[event.chat_id]
-            chat = self._chat(group)
-            if world.member_status(chat, event.user_id) in ("left", "kicked"):
-                return
-            await self._feed(world.leave_update(chat, event.user_id))
-            self.planner.on_left(group, event.user_id)
-
-    async def _setup(self) -> None:
-        """Each creator starts the bot in private (so alerts can reach them) and protects their
-        group with ``/protect`` (the real admin flow; the basic group is refused until it
-        becomes a supergroup); the forum gets its topics."""
-        for creator in sorted({group.creator_id for group in self.scenario.groups}):
-            await self._feed(self.world.message_update(creator, creator, "/start"))
-        for index, group in enumerate(self.scenario.groups):
-            await self._protect(group)
-            if index % 2 == 0 and group.chat_id != self.plan.basic_group:
-                await self._opt_in_digest(group, top_posters=index % 4 == 0)
-            if group.chat_id == self.plan.forum_group:
-                for name in FORUM_TOPICS:
-                    update = self.world.topic_created_update(
-                        group.chat_id, name, by_user_id=group.creator_id
-                    )
-                    await self._feed(update)
-                    self._topics.append(int(update["message"]["message_id"]))
-
-    async def _opt_in_digest(self, group: SimGroup, *, top_posters: bool) -> None:
-        """Half the groups ask for the weekly digest (``/settings digest weekly``), every
-        other one of them naming its top posters."""
-        commands = ["/settings digest weekly"] + (
-            ["/settings top_posters on"] if top_posters else []
-        )
-        for text in commands:
-            await self._feed(self.world.message_update(self._chat(group), group.creator_id, text))
-            self.clock.advance(1.0)
-
-    async def _protect(self, group: SimGroup) -> None:
-        refs = []
-        for channel_id in group.channel_ids:
-            channel = self.scenario.channels[channel_id]
-            refs.append(f"@{channel.username}" if channel.username else str(channel_id))
-        update = self.world.message_update(
-            self._chat(group), group.creator_id, "/protect " + " ".join(refs)
-        )
-        await self._feed(update)
-        self.clock.advance(1.0)
+        self.stats.events[event.kind] += 1
+        if event.kind is EventKind.SHAPE:
+            await self.shape_player.play(event.shape)
+        elif event.kind in SOCIAL_KINDS:
+            await self.social_player.play(event)
+        else:
+            await self.people.play(event)
 
     async def _sync_counts(self, sync: MemberCountSync, day_end: dt.datetime) -> None:
         """The day's member-count sync, once its traffic is done."""
         synced_at = day_end_stamp(day_end)
         if self.clock.now() < synced_at:
             self.clock.set(synced_at)
-        self.stats.member_count_snapshots += await sync(self.runtime.bot, self.clock, synced_at)
+        bot = self.context.runtime.bot
+        self.stats.member_count_snapshots += await sync(bot, self.clock, synced_at)
 
     async def run(self, on_day: Callable[[int, dt.date], None] | None = None) -> SimulationStats:
         """Play every day from ``start`` up to ``end``; ``on_day`` after each simulated day.
@@ -377,12 +227,13 @@ class Simulation(ShapePlayer, SocialPlayer):
 
     async def _run(self, on_day: Callable[[int, dt.date], None] | None) -> SimulationStats:
         started = time.perf_counter()
+        ctx = self.context
         session = FakeTelegramSession(
             self.world,
             sleep=_sim_sleep(self.clock, random.Random(self.scenario.seed)),
             instant_timeouts=True,
         )
-        self._runtime = await build_runtime(
+        ctx.runtime = await build_runtime(
             self.settings,
             clock=self.clock,
             session=session,
@@ -393,23 +244,23 @@ class Simulation(ShapePlayer, SocialPlayer):
             ),
         )
         try:
-            await self._setup()
+            await self.admins.setup()
             self.world.faults = FaultPlan(
                 rate=SIM_FAULT_RATE, kinds=SIM_FAULT_KINDS, seed=self.scenario.seed
             )
             days = (self.end.date() - self.start.date()).days + 1
             for index in range(days):
-                planned = self.planner.plan_day(index)
+                planned = ctx.planner.plan_day(index)
                 day_start = self.start + dt.timedelta(days=index)
                 for event in (*planned, *self.social.day(day_start, planned)):
-                    heapq.heappush(self._queue, event)
+                    ctx.schedule(event)
                 for shape in self.shapes.day(index):
-                    heapq.heappush(self._queue, Event(shape.at, next(self._shape_seq),
-                                   EventKind.SHAPE, shape.chat_id, 0, shape=shape))  # fmt: skip
-                await self._world_events(index)
+                    ctx.schedule(Event(shape.at, next(self._shape_seq), EventKind.SHAPE,
+                                       shape.chat_id, 0, shape=shape))  # fmt: skip
+                await self.shape_player.world_events(index)
                 day_end = self.start + dt.timedelta(days=index + 1)
-                while self._queue and self._queue[0].at < min(day_end, self.end):
-                    event = heapq.heappop(self._queue)
+                while ctx.queue and ctx.queue[0].at < min(day_end, self.end):
+                    event = heapq.heappop(ctx.queue)
                     if event.at > self.clock.now():
                         self.clock.set(event.at)
                     await self._play(event)
@@ -421,7 +272,7 @@ class Simulation(ShapePlayer, SocialPlayer):
                     break
             self.clock.set(max(self.clock.now(), self.end))
         finally:
-            await self.runtime.close()
+            await ctx.runtime.close()
         self.stats.faults.update(self.world.fault_counts)
         self.stats.wall_s = time.perf_counter() - started
         return self.stats

@@ -14,7 +14,7 @@ it was for a seed):
 * now and then a bot added to a group by an admin;
 * the name of the invite link a newcomer joins by (:meth:`SocialPlanner.invite_link`).
 
-:class:`SocialPlayer` (a base of :class:`~sandbox.simulator.runner.Simulation`) plays them
+:class:`SocialPlayer` (a part of :class:`~sandbox.simulator.runner.Simulation`) plays them
 through the fake world and the real bot, as Telegram would send them: a reaction only to a
 message still there, by someone who is a member and not muted, and only while the bot
 administers the chat.
@@ -26,16 +26,12 @@ import datetime as dt
 import itertools
 import random
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
+from sandbox.simulator.context import SimContext
 from sandbox.simulator.scenario import Persona, Scenario, SimGroup
+from sandbox.simulator.shapes import WorldPlan
 from sandbox.simulator.traffic import Event, EventKind, poisson
 from sandbox.synth.vocabulary import BOT_NAMES, INVITE_LINKS
-
-if TYPE_CHECKING:
-    from sandbox.fake_telegram.world import FakeWorld
-    from sandbox.simulator.shapes import WorldPlan
-    from sandbox.simulator.traffic import Planner
 
 #: Mean reactions per message, the share of them by silent reactors and by anonymous admins.
 REACTIONS_PER_MESSAGE = 0.07
@@ -155,32 +151,20 @@ class SocialPlanner:
 class SocialPlayer:
     """Plays the social events (see the module docstring)."""
 
-    if TYPE_CHECKING:
-        world: FakeWorld
-        planner: Planner
-        scenario: Scenario
-        groups: dict[int, SimGroup]
-        _message_ids: dict[int, int]
-
-        async def _feed(self, update: dict[str, Any]) -> None: ...
-        def _chat(self, group: SimGroup) -> int: ...
-
-    #: (chat, message, user: 0 for an anonymous admin) -> the reactions set now
-    _reactions: dict[tuple[int, int, int], tuple[str, ...]]
-    #: (channel, post) -> the anonymous totals now
-    _post_totals: dict[tuple[int, int], dict[str, int]]
-    _social_rng: random.Random
-
-    def _init_social(self, seed: int) -> None:
-        self._reactions = {}
-        self._post_totals = {}
-        self._social_rng = random.Random(seed * 7727 + 3)
+    def __init__(self, context: SimContext) -> None:
+        self.context = context
+        #: (chat, message, user: 0 for an anonymous admin) -> the reactions set now
+        self._reactions: dict[tuple[int, int, int], tuple[str, ...]] = {}
+        #: (channel, post) -> the anonymous totals now
+        self._post_totals: dict[tuple[int, int], dict[str, int]] = {}
+        self._rng = random.Random(context.scenario.seed * 7727 + 3)
 
     def _administers(self, chat_id: int) -> bool:
         """Telegram sends reaction updates only to a bot that administers the chat."""
-        return self.world.member_status(chat_id, self.world.bot_id) == "administrator"
+        world = self.context.world
+        return world.member_status(chat_id, world.bot_id) == "administrator"
 
-    async def _play_social(self, event: Event) -> None:
+    async def play(self, event: Event) -> None:
         kind = event.kind
         if kind is EventKind.REACT:
             await self._react(event)
@@ -192,9 +176,10 @@ class SocialPlayer:
             await self._post_reactions(event)
 
     async def _react(self, event: Event) -> None:
-        world = self.world
-        chat = self._chat(self.groups[event.chat_id])
-        message_id = self._message_ids.get(event.reply_to_seq or 0)
+        ctx = self.context
+        world = ctx.world
+        chat = ctx.chat(ctx.groups[event.chat_id])
+        message_id = ctx.message_ids.get(event.reply_to_seq or 0)
         if message_id is None or message_id not in world.chats[chat].messages:
             return  # never written (muted), deleted by the gate, or before a migration
         uid = event.user_id
@@ -211,48 +196,51 @@ class SocialPlayer:
             self._reactions[key] = new
         else:
             self._reactions.pop(key, None)
-        await self._feed(
+        await ctx.feed(
             world.reaction_update(
                 chat, message_id, uid or None, old=old, new=new, actor_chat_id=None if uid else chat
             )
         )
 
     async def _kick(self, event: Event) -> None:
-        group = self.groups[event.chat_id]
-        chat, uid = self._chat(group), event.user_id
-        if self.world.member_status(chat, uid) not in ("member", "restricted"):
+        ctx = self.context
+        group = ctx.groups[event.chat_id]
+        chat, uid = ctx.chat(group), event.user_id
+        if ctx.world.member_status(chat, uid) not in ("member", "restricted"):
             return  # gone already, or an admin
         admins = [group.creator_id, *group.admin_ids]
-        await self._feed(self.world.kick_update(chat, uid, by_user_id=admins[uid % len(admins)]))
-        self.planner.on_left(group, uid)
+        await ctx.feed(ctx.world.kick_update(chat, uid, by_user_id=admins[uid % len(admins)]))
+        ctx.planner.on_left(group, uid)
         if uid in group.reactors:
             group.reactors.remove(uid)
 
     async def _bot_join(self, event: Event) -> None:
-        group = self.groups[event.chat_id]
-        chat = self._chat(group)
-        uid = self.scenario.next_user_id
-        self.scenario.next_user_id += 1
+        ctx = self.context
+        group = ctx.groups[event.chat_id]
+        chat = ctx.chat(group)
+        uid = ctx.scenario.next_user_id
+        ctx.scenario.next_user_id += 1
         name = event.text or "HelperBot"
-        self.world.add_user(uid, name, f"{name.lower()}{uid % 10000}_bot", is_bot=True)
+        ctx.world.add_user(uid, name, f"{name.lower()}{uid % 10000}_bot", is_bot=True)
         admins = [group.creator_id, *group.admin_ids]
         by = admins[uid % len(admins)]
-        for update in self.world.double_join_updates(chat, uid, by_user_id=by):
-            await self._feed(update)
+        for update in ctx.world.double_join_updates(chat, uid, by_user_id=by):
+            await ctx.feed(update)
 
     async def _post_reactions(self, event: Event) -> None:
         """The anonymous totals of one of the linked channel's newest posts change."""
-        group = self.groups[event.chat_id]
+        ctx = self.context
+        group = ctx.groups[event.chat_id]
         channel = group.channel_ids[0]
-        posts = sorted(self.world.chats[channel].messages)[-3:]
+        posts = sorted(ctx.world.chats[channel].messages)[-3:]
         if not posts or not self._administers(channel):
             return
         post = posts[-1 - event.user_id % len(posts)]
         totals = self._post_totals.setdefault((channel, post), {})
-        rng = self._social_rng
+        rng = self._rng
         emoji = rng.choices(EMOJI, weights=EMOJI_WEIGHTS)[0]
         totals[emoji] = totals.get(emoji, 0) + rng.randint(1, 6)
         if rng.random() < 0.15:  # someone took theirs back
             gone = rng.choice(sorted(totals))
             totals[gone] -= 1
-        await self._feed(self.world.reaction_count_update(channel, post, totals))
+        await ctx.feed(ctx.world.reaction_count_update(channel, post, totals))

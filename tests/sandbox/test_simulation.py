@@ -92,7 +92,7 @@ async def test_two_days_have_daily_member_counts_and_the_social_shapes(
     assert last == {chat: reply.body["result"] for chat, reply in counted.items()}
 
     # reactions by people (silent reactors among them, who never write) and anonymous ones
-    ids = {g.chat_id: {g.chat_id, sim._chat(g)} for g in scenario.groups}  # one migrates
+    ids = {g.chat_id: {g.chat_id, sim.context.chat(g)} for g in scenario.groups}  # one migrates
     groups = set().union(*ids.values())
     reactors = {(c, u) for g in scenario.groups for c in ids[g.chat_id] for u in g.reactors}
     reacted = {(r.chat_id, r.user_id) for r in reactions if r.user_id is not None}
