@@ -27,7 +27,17 @@ from core.clock import ManualClock
 from core.db import create_engine
 from core.settings import BotSettings, RedisSettings
 from sandbox.fake_telegram import FakeTelegramSession, FakeWorld
-from tests.bot.conftest import ALICE, BOB, GROUP, START, TOKEN, Harness, make_settings, make_world
+from tests.bot.conftest import (
+    ALICE,
+    BOB,
+    GROUP,
+    START,
+    TOKEN,
+    Harness,
+    Pair,
+    make_settings,
+    make_world,
+)
 
 SECRET = "exactly-once-secret"
 PATH = "/telegram/webhook"
@@ -63,22 +73,11 @@ class PausingSession(FakeTelegramSession):
 
 
 @dataclass
-class Replicas:
-    a: Harness
-    b: Harness
+class Replicas(Pair):
+    """Two webhook replicas; ``a`` talks through a :class:`PausingSession`."""
+
     a_session: PausingSession
     clock: ManualClock
-
-    @property
-    def world(self) -> FakeWorld:
-        return self.a.world
-
-    def calls(self, method: str, **params: Any) -> int:
-        return sum(
-            1
-            for name, p in self.world.calls
-            if name == method and all(str(p.get(k)) == str(v) for k, v in params.items())
-        )
 
     async def rows(self, table: str, **where: Any) -> list[dict[str, Any]]:
         await self.b.drain()
@@ -87,10 +86,21 @@ class Replicas:
     async def events(self, user_id: int) -> list[str]:
         return [e["event"] for e in await self.rows("gate_events", user_id=user_id)]
 
-    def start_on_a(self, update: Mapping[str, Any], pause_at: str) -> asyncio.Task[Any]:
-        """``a`` handles ``update`` in a task of its own, held at its first ``pause_at``."""
+    async def start_on_a(self, update: Mapping[str, Any], pause_at: str) -> asyncio.Task[Any]:
+        """``a`` handles ``update`` in a task of its own, held at its first ``pause_at``
+        (returned once it got there)."""
         self.a_session.pause_at(pause_at)
-        return asyncio.create_task(self.a.feed(update))
+        task = asyncio.create_task(self.a.feed(update))
+        await self.a_session.reached.wait()
+        return task
+
+    async def kill_a_at(self, update: Mapping[str, Any], pause_at: str) -> None:
+        """``a`` dies while it handles ``update``, at its first ``pause_at`` call (which
+        never leaves): its request goes unanswered."""
+        task = await self.start_on_a(update, pause_at)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
 
 def _dead_redis_url() -> str:
@@ -193,8 +203,7 @@ async def test_an_update_sent_to_b_while_a_works_on_it_is_answered_503(
     r = replicas
     await r.a.protect()
     message = r.world.message_update(GROUP, ALICE, "let me in")  # ALICE subscribed nowhere
-    on_a = r.start_on_a(message, "getChatMember")
-    await r.a_session.reached.wait()
+    on_a = await r.start_on_a(message, "getChatMember")
     async with aiohttp.ClientSession() as client:
         async with client.post(webhook_b, json=message, headers={HEADER: SECRET}) as resp:
             assert resp.status == 503  # Telegram delivers it again later
@@ -220,11 +229,7 @@ async def test_a_join_whose_replica_dies_mid_request_is_finished_by_the_other(
         join = r.world.join_update(GROUP, ALICE, invite_link_name="promo")
     else:
         join = r.world.new_members_update(GROUP, [ALICE])
-    on_a = r.start_on_a(join, "restrictChatMember")  # a checked her; the mute never left
-    await r.a_session.reached.wait()
-    on_a.cancel()  # a dies: its request goes unanswered
-    with pytest.raises(asyncio.CancelledError):
-        await on_a
+    await r.kill_a_at(join, "restrictChatMember")  # a checked her; the mute never left
 
     await r.b.feed(join)  # Telegram delivers it again, to b: b does the whole work
     await r.b.services.joins.settle(everything=True)
@@ -246,11 +251,7 @@ async def test_the_twin_report_on_b_does_not_steal_the_join_of_a_dead_replica(
     await r.a.protect()
     member = r.world.join_update(GROUP, ALICE, invite_link_name="promo")
     message = r.world.new_members_update(GROUP, [ALICE])
-    on_a = r.start_on_a(member, "restrictChatMember")
-    await r.a_session.reached.wait()
-    on_a.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await on_a
+    await r.kill_a_at(member, "restrictChatMember")
     await r.b.feed(message)  # the twin: the join is claimed by a's update, not by this one
     assert r.calls("restrictChatMember", user_id=ALICE) == 0
     await r.b.feed(member)  # a's update again: it wins its own claim back
@@ -276,8 +277,7 @@ async def test_with_redis_down_the_database_deduplicates(
 
     # busy while a holds it; after a's lease lapses (a died silently), b takes it over
     message = r.world.message_update(GROUP, BOB, "hi")
-    on_a = r.start_on_a(message, "getChatMember")
-    await r.a_session.reached.wait()
+    on_a = await r.start_on_a(message, "getChatMember")
     assert await r.b.feed(message) is None
     assert len(await r.rows("messages", user_id=BOB)) == 0  # b skipped it: busy
     r.clock.advance(LEASE_S + 1)
