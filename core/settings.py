@@ -165,6 +165,10 @@ class BotSettings(BaseSettings):
     update_lease_s: float = Field(default=15.0, gt=0)
     #: hours an update's completion is remembered (Telegram redelivers for up to 24 h)
     update_keep_h: float = Field(default=24.0, ge=24.0)
+    #: write an update's raw rows to the database (or the writer's spool) before it counts as
+    #: done and is answered: a replica killed right after answering loses none of them (each
+    #: update with rows then waits for one log-writer flush)
+    update_flush: bool = False
 
 
 class GateSettings(BaseSettings):

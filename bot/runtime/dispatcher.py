@@ -101,6 +101,7 @@ def build_services(
             shared=shared,
             lease_s=settings.bot.update_lease_s,
             keep_s=settings.bot.update_keep_h * 3600.0,
+            flush=settings.bot.update_flush,
         ),
         shared=shared,
     )

@@ -106,8 +106,11 @@ class UpdateLedger:
         shared: SharedRedis | None = None,
         lease_s: float = 15.0,
         keep_s: float = 24 * 3600.0,
+        flush: bool = False,
     ) -> None:
+        """``flush``: an attempt's rows are flushed before its completion is recorded."""
         self.bot_id = bot_id
+        self.flush = flush
         self.clock = clock
         self.sessions = sessions
         self.writer = writer
@@ -184,11 +187,14 @@ class UpdateLedger:
         return True
 
     async def succeeded(self, attempt: Attempt) -> None:
-        """The attempt handled its update in full: write its raw rows, record the completion
-        where its lease lives (Redis down by now: in the database)."""
+        """The attempt handled its update in full: write its raw rows (and, with ``flush``,
+        wait until they are in the database or the spool), record the completion where its
+        lease lives (Redis down by now: in the database)."""
         attempt.open = False
         for table, columns in attempt.rows:
             self.writer.put(table, **columns)
+        if self.flush and attempt.rows:
+            await self.writer.flush()
         attempt.rows.clear()
         update_id = attempt.update_id
         self._leases.pop(update_id, None)

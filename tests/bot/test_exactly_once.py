@@ -18,14 +18,16 @@ from typing import Any
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 from aiogram import Bot
 from aiogram.methods import TelegramMethod
+from aiogram.types import Update
 from aiohttp import web
 
 from bot.runtime.app import build_runtime, create_webhook_app
 from core.clock import ManualClock
 from core.db import create_engine
-from core.settings import BotSettings, RedisSettings
+from core.settings import BotSettings, LogWriterSettings, RedisSettings
 from sandbox.fake_telegram import FakeTelegramSession, FakeWorld
 from tests.bot.conftest import (
     ALICE,
@@ -314,3 +316,26 @@ async def test_without_redis_one_process_skips_a_redelivered_update(harness: Har
     assert sum(1 for m, _ in h.world.calls if m == "restrictChatMember") == 1
     assert len(await h.rows("messages", user_id=ALICE)) == 1
     assert len(await h.rows("verification_log", user_id=ALICE)) == 1
+
+
+@pytest.mark.parametrize(("flush", "rows_at_answer"), [(False, 0), (True, 1)])
+async def test_update_flush_writes_an_updates_rows_before_it_is_answered(
+    db_url: str, tmp_path: Path, flush: bool, rows_at_answer: int
+) -> None:
+    clock = ManualClock(START)
+    world = make_world(clock=clock)
+    settings = make_settings(db_url, tmp_path)
+    settings.bot = BotSettings(token=TOKEN, health_interval_s=0, update_flush=flush)
+    settings.writer = LogWriterSettings(
+        flush_interval_s=3600, spool_dir=tmp_path / "spool", retry_max_s=0.5
+    )  # the writer flushes nothing on its own meanwhile
+    session = FakeTelegramSession(world, token=TOKEN, instant_timeouts=True)
+    runtime = await build_runtime(settings, clock=clock, session=session)
+    try:
+        message = world.message_update(GROUP, BOB, "hello")
+        await runtime.dp.feed_update(runtime.bot, Update.model_validate(message))
+        async with runtime.engine.connect() as conn:
+            count = await conn.scalar(sa.select(sa.func.count()).select_from(sa.table("messages")))
+        assert count == rows_at_answer
+    finally:
+        await runtime.close()
