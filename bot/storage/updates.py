@@ -30,18 +30,19 @@ import datetime as dt
 import itertools
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.shared.client import RedisDown, SharedRedis
 from bot.storage.shared.updates import SharedUpdates
 from core.clock import Clock
-from core.db import Base
+from core.db import Base, write_turn
 from core.expiring import ExpiringMap
 from core.models import UpdateClaim
 
@@ -113,6 +114,9 @@ class UpdateLedger:
         self.flush = flush
         self.clock = clock
         self.sessions = sessions
+        self.engine: AsyncEngine = sessions.kw["bind"]
+        on_pg = self.engine.dialect.name == "postgresql"
+        self._insert = postgresql.insert if on_pg else sqlite.insert
         self.writer = writer
         self.lease_s = lease_s
         self.keep_s = keep_s
@@ -143,8 +147,8 @@ class UpdateLedger:
                 pass
             else:
                 if answer == "won" and self._db_recent():
-                    db_answer = await self._db_claim(update_id, holder)
-                    if db_answer is not None and db_answer != "won":
+                    db_answer = await self._db_peek(update_id)
+                    if db_answer is not None:
                         with contextlib.suppress(RedisDown):
                             await self.redis.renew(update_id, holder, release=True)
                         return db_answer, None
@@ -254,15 +258,37 @@ class UpdateLedger:
             self._db_down = False
             log.warning("update claims: the database answers again")
 
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with write_turn(self.engine), self.sessions() as session, session.begin():
+            yield session
+
+    async def _db_peek(self, update_id: int) -> Answer | None:
+        """``done`` or ``busy`` as the database has it (``None``: neither, or no answer)."""
+        table = TABLE
+        query = sa.select(table.c.done_at, table.c.lease_until).where(
+            table.c.bot_id == self.bot_id, table.c.update_id == update_id
+        )
+        try:
+            async with self.sessions() as session:
+                row = (await session.execute(query)).first()
+        except (SQLAlchemyError, OSError) as exc:
+            self._db_failed(exc)
+            return None
+        if row is None:
+            return None
+        if row.done_at is not None:
+            return "done"
+        return "busy" if row.lease_until > self.clock.now() else None
+
     async def _db_claim(self, update_id: int, holder: str) -> Answer | None:
         """The database's answer, or ``None`` when it cannot answer."""
         now = self.clock.now()
         lease_until = now + dt.timedelta(seconds=self.lease_s)
         table = TABLE
         try:
-            async with self.sessions() as session, session.begin():
-                dialect = session.get_bind().dialect.name
-                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            async with self._transaction() as session:
+                insert = self._insert
                 values = insert(table).values(
                     bot_id=self.bot_id,
                     update_id=update_id,
@@ -304,7 +330,7 @@ class UpdateLedger:
             .values(**values)
         )
         try:
-            async with self.sessions() as session, session.begin():
+            async with self._transaction() as session:
                 result = await session.execute(stmt)
         except (SQLAlchemyError, OSError) as exc:
             self._db_failed(exc)
@@ -328,9 +354,8 @@ class UpdateLedger:
         # the lease was held in Redis (down since) or lapsed: record the completion anyway
         values = {"bot_id": self.bot_id, "update_id": attempt.update_id}
         try:
-            async with self.sessions() as session, session.begin():
-                dialect = session.get_bind().dialect.name
-                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            async with self._transaction() as session:
+                insert = self._insert
                 stmt = insert(table).values(
                     **values, holder=attempt.holder, lease_until=now, done_at=now
                 )
@@ -357,7 +382,7 @@ class UpdateLedger:
             table.c.lease_until < cutoff,
             sa.or_(table.c.done_at.is_(None), table.c.done_at < cutoff),
         )
-        async with self.sessions() as session, session.begin():
+        async with self._transaction() as session:
             result = await session.execute(stmt)
         return int(getattr(result, "rowcount", 0) or 0)
 

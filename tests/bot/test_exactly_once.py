@@ -29,6 +29,7 @@ from core.clock import ManualClock
 from core.db import create_engine
 from core.settings import BotSettings, LogWriterSettings, RedisSettings
 from sandbox.fake_telegram import FakeTelegramSession, FakeWorld
+from sandbox.redis import TempRedis
 from tests.bot.conftest import (
     ALICE,
     BOB,
@@ -339,3 +340,35 @@ async def test_update_flush_writes_an_updates_rows_before_it_is_answered(
         assert count == rows_at_answer
     finally:
         await runtime.close()
+
+
+def _breakers_by_hand(r: Replicas) -> list[float]:
+    """The replicas' Redis circuit breakers on one timer, moved by hand: ``now[0] += s``."""
+    now = [0.0]
+    for h in (r.a, r.b):
+        client = h.services.shared
+        assert client is not None
+        client.timer = lambda: now[0]
+    return now
+
+
+async def test_an_update_done_while_redis_was_down_stays_done_when_it_is_back(
+    db_url: str, tmp_path: Path
+) -> None:
+    with TempRedis() as server:  # its own server: this one is stopped
+        async for r in _replicas(db_url, tmp_path, server.url()):
+            now = _breakers_by_hand(r)
+            await r.a.protect()
+            message = r.world.message_update(GROUP, BOB, "during the outage")
+            other = r.world.message_update(GROUP, BOB, "also during it")
+            server.stop()
+            await r.a.feed(message)  # claimed and done in the database
+            await r.b.feed(other)
+            server.start()
+            now[0] += 60.0  # past the breakers' pause: Redis is used again
+            await r.b.feed(message)  # new to Redis, done in the database: skipped
+            shared = r.b.services.shared
+            assert shared is not None and shared.up
+            sent = message["message"]["message_id"]
+            assert len(await r.rows("messages", telegram_message_id=sent)) == 1
+            assert len(await r.rows("messages", user_id=BOB)) == 2
