@@ -25,6 +25,7 @@ from aiogram.types import Update
 from aiohttp import web
 
 from bot.runtime.app import build_runtime, create_webhook_app
+from bot.runtime.claims import UpdateClaims
 from core.clock import ManualClock
 from core.db import create_engine
 from core.settings import BotSettings, LogWriterSettings, RedisSettings
@@ -198,6 +199,8 @@ async def test_an_update_answered_by_a_and_delivered_again_to_b_is_skipped(
     assert [(j["user_id"], j["invite_link_name"]) for j in joins] == [(ALICE, "promo")]
     assert len(await r.rows("messages", user_id=BOB)) == 1
     assert len(await r.rows("verification_log", user_id=BOB)) == 1
+    claims = [m for m in r.b.dp.update.outer_middleware if isinstance(m, UpdateClaims)]
+    assert [(c.skipped_done, c.skipped_busy) for c in claims] == [(2, 0)]
 
 
 async def test_an_update_sent_to_b_while_a_works_on_it_is_answered_503(

@@ -61,10 +61,5 @@ class SharedUpdates:
         key = self.shared.key(UPDATE, update_id)
         await self.shared.run(lambda r: r.set(key, DONE, px=self._keep_ms))
 
-    async def is_done(self, update_id: int) -> bool:
-        key = self.shared.key(UPDATE, update_id)
-        value = await self.shared.run(lambda r: r.get(key))
-        return value in (DONE, DONE.encode())
-
 
 __all__ = ["SharedUpdates"]
