@@ -159,6 +159,16 @@ class BotSettings(BaseSettings):
     #: seconds between two ``update_health`` rows (webhook state, pending updates, update
     #: lag; :mod:`bot.runtime.health`); 0 turns the reports off
     health_interval_s: float = Field(default=60.0, ge=0)
+    #: seconds a replica holds an update it is handling (renewed while it works; a replica
+    #: that dies leaves it to expire): a redelivery meanwhile is answered 503, after it the
+    #: update is handled again (:mod:`bot.storage.updates`)
+    update_lease_s: float = Field(default=15.0, gt=0)
+    #: hours an update's completion is remembered (Telegram redelivers for up to 24 h)
+    update_keep_h: float = Field(default=24.0, ge=24.0)
+    #: write an update's raw rows to the database (or the writer's spool) before it counts as
+    #: done and is answered: a replica killed right after answering loses none of them (each
+    #: update with rows then waits for one log-writer flush)
+    update_flush: bool = False
 
 
 class GateSettings(BaseSettings):

@@ -22,6 +22,7 @@ from bot.storage.config import ChannelInfo, GroupConfig
 from bot.storage.gate_state import StateWriter
 from bot.storage.shared.client import SharedRedis
 from bot.storage.shared.throttle import Throttle
+from bot.storage.updates import put_raw
 from core.clock import Clock
 from core.content import StoredText
 from core.models import GateEvent, GateEventType, SenderKind, VerificationTrigger
@@ -291,7 +292,8 @@ class GateActions:
         )
         if sent:
             self.counters.prompts += 1
-            self.writer.put(
+            put_raw(  # held with the update being handled (bot.storage.updates)
+                self.writer,
                 MessageLog,
                 telegram_message_id=sent.message_id,
                 chat_id=group_id,
@@ -316,7 +318,8 @@ class GateActions:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """One ``gate_events`` row: something the gate did or saw, now."""
-        self.writer.put(
+        put_raw(  # held with the update being handled (bot.storage.updates)
+            self.writer,
             GateEvent,
             timestamp=self.clock.now(),
             group_id=group_id,

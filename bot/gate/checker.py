@@ -32,6 +32,7 @@ from bot.gate.calls import classify
 from bot.gate.senders import needs_linked_chat, sender_kind
 from bot.storage.config import ChannelInfo, ConfigRepo, GroupConfig
 from bot.storage.membership import MembershipCache
+from bot.storage.updates import put_raw
 from core.clock import Clock, SystemClock
 from core.expiring import ExpiringMap
 from core.models import (
@@ -204,7 +205,8 @@ class GateChecker:
             error_type=error_type,
             channels_checked=len(channels),
         )
-        self.writer.put(
+        put_raw(  # held with the update being handled (bot.storage.updates)
+            self.writer,
             VerificationLog,
             user_id=user_id,
             group_id=group_id,

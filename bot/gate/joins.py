@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.storage.shared.client import RedisDown, SharedRedis
 from bot.storage.shared.joins import SharedJoins
+from bot.storage.updates import current_update, put_raw
 from core.clock import Clock
 from core.expiring import ExpiringMap
 from core.models import MemberEvent, MemberEventType
@@ -57,8 +58,9 @@ class JoinTracker:
         """``shared``: Redis, where every replica claims joins and holds join rows."""
         self.writer = writer
         self.clock = clock
-        #: (chat, user) joins seen within ``JOIN_DEDUP_S``
-        self._joins: ExpiringMap[tuple[int, int], bool] = ExpiringMap(
+        #: (chat, user) joins seen within ``JOIN_DEDUP_S``, with the update that reported
+        #: them first (``None`` when unknown; its redelivery may finish the join's work)
+        self._joins: ExpiringMap[tuple[int, int], int | None] = ExpiringMap(
             clock.monotonic, JOIN_DEDUP_S, max_entries=JOINS_MAX
         )
         #: joins seen as a message, waiting for their chat_member twin (oldest first)
@@ -80,17 +82,29 @@ class JoinTracker:
 
         A first report ``from_message`` does not say which invite link the user came by: its
         row is held (up to ``JOIN_TWIN_WAIT_S``) for the ``chat_member`` twin that does, in the
-        same step as the claim."""
+        same step as the claim.
+
+        The claim names the update being handled (:func:`bot.storage.updates.current_update`):
+        the same update delivered again (its first attempt died mid-work) is ``True`` again,
+        and does the join's work in full (its raw rows were held with the attempt)."""
         key = (chat_id, user_id)
-        first = key not in self._joins
-        self._joins.set(key, True)  # a repeat within the window extends it
+        update_id = current_update()
+        seen = key in self._joins
+        by = self._joins.get(key) if seen else None
+        again = seen and update_id is not None and by == update_id
+        first = not seen or again
+        self._joins.set(key, by if seen else update_id)  # a repeat within the window extends it
         now = self.clock.now()
         shared = False
         if self.shared is not None:
             hold = (now, is_bot) if from_message else None
             with contextlib.suppress(RedisDown):
-                first = await self.shared.claim(chat_id, user_id, hold)
-                shared = True
+                won = await self.shared.claim(chat_id, user_id, hold, update_id=update_id)
+                first, again, shared = won > 0, won == 2, True
+                if first:
+                    self._joins.set(key, update_id)
+        if again and from_message and key in self._held:
+            return True  # held here already, by this update's first attempt
         if first and from_message:
             self._held[key] = _HeldJoin(
                 now, self.clock.monotonic() + JOIN_TWIN_WAIT_S, is_bot, shared
@@ -203,7 +217,8 @@ class JoinTracker:
     ) -> None:
         """One ``member_events`` row (``invite_link_name``: the name of the invite link the
         user joined by, when it has one). A group leave or kick goes through :meth:`end`."""
-        self.writer.put(
+        put_raw(
+            self.writer,
             MemberEvent,
             chat_id=chat_id,
             user_id=user_id,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.gate.join_requests import SWEEP_INTERVAL_S
 from bot.gate.onboarding import Onboarding
+from bot.runtime.claims import busy_answers_503
 from bot.runtime.client import ClientSettingsError, check_client_settings, create_bot, redact
 from bot.runtime.dispatcher import create_dispatcher
 from bot.runtime.health import HealthReporter, LagMeter, UpdateLagMiddleware
@@ -157,7 +158,8 @@ class BotRuntime:
 
 async def _housekeeping(services: BotServices, bot: Bot) -> None:
     """Every ``SWEEP_INTERVAL_S`` (wall time) until cancelled: write the held joins whose twin
-    is overdue, decline the join requests past their deadline (quiet groups too)."""
+    is overdue, decline the join requests past their deadline (quiet groups too), prune the
+    update claims past ``BOT_UPDATE_KEEP_H``."""
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_S)
         try:
@@ -168,6 +170,10 @@ async def _housekeeping(services: BotServices, bot: Bot) -> None:
             await services.join_requests.sweep(bot)
         except Exception as exc:
             log.warning("join request sweep failed: %s", type(exc).__name__)
+        try:
+            await services.updates.prune()
+        except Exception as exc:
+            log.warning("pruning update claims failed: %s", type(exc).__name__)
 
 
 async def build_runtime(
@@ -367,7 +373,7 @@ def create_webhook_app(
     reach the dispatcher."""
     if not secret:
         raise ValueError("a webhook needs a secret token")
-    app = web.Application()
+    app = web.Application(middlewares=[busy_answers_503])
     handler = SecretCheckingRequestHandler(
         dispatcher=dp, bot=bot, secret_token=secret, handle_in_background=False, **data
     )

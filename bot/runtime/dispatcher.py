@@ -17,6 +17,7 @@ from bot.gate.join_requests import JoinRequests, SweepMiddleware
 from bot.gate.joins import JoinTracker
 from bot.gate.raids import RaidGuard
 from bot.routers import get_routers
+from bot.runtime.claims import UpdateClaims
 from bot.runtime.middlewares import RawLogMiddleware
 from bot.runtime.services import BotServices
 from bot.storage.config import ConfigRepo
@@ -25,6 +26,7 @@ from bot.storage.membership import InMemoryMembershipCache, MembershipCache
 from bot.storage.reactions import ReactionLog
 from bot.storage.shared.cache import RedisMembershipCache
 from bot.storage.shared.client import SharedRedis
+from bot.storage.updates import UpdateLedger
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 
@@ -91,6 +93,16 @@ def build_services(
             shared=shared,
         ),
         reactions=ReactionLog(writer, clock, shared=shared),
+        updates=UpdateLedger(
+            bot_id=int(settings.bot.token.get_secret_value().split(":", 1)[0]),
+            clock=clock,
+            sessions=sessions,
+            writer=writer,
+            shared=shared,
+            lease_s=settings.bot.update_lease_s,
+            keep_s=settings.bot.update_keep_h * 3600.0,
+            flush=settings.bot.update_flush,
+        ),
         shared=shared,
     )
 
@@ -134,6 +146,9 @@ def create_dispatcher(
         shared=shared,
     )
     dp = Dispatcher(services=services)
+    # first: nothing runs for an update another replica handles or handled
+    claims = UpdateClaims(services.updates, redelivered=settings.bot.mode == "webhook")
+    dp.update.outer_middleware(claims)
     dp.update.outer_middleware(RawLogMiddleware(services))
     dp.update.outer_middleware(SweepMiddleware(services.join_requests))
     dp.errors.register(on_error)

@@ -11,6 +11,7 @@ from aiogram.types import Message, TelegramObject, Update
 
 from bot.gate.senders import topic_id
 from bot.runtime.services import BotServices
+from bot.storage.updates import put_raw
 from core.content import StoredText
 from core.models import Message as MessageLog
 from core.models import SenderKind
@@ -65,7 +66,8 @@ class RawLogMiddleware(BaseMiddleware):
         sender_chat = message.sender_chat
         text = message.text if message.text is not None else message.caption
         reply = message.reply_to_message
-        self.writer.put(
+        put_raw(
+            self.writer,
             MessageLog,
             telegram_message_id=message.message_id,
             chat_id=chat.id,

@@ -18,6 +18,7 @@ from bot.storage.gate_state import StateWriter
 from bot.storage.membership import MembershipCache
 from bot.storage.reactions import ReactionLog
 from bot.storage.shared.client import SharedRedis
+from bot.storage.updates import UpdateLedger
 from core.clock import Clock
 from core.settings import Settings
 
@@ -48,6 +49,8 @@ class BotServices:
     join_requests: JoinRequests
     #: reaction updates into ``reaction_events`` (:mod:`bot.storage.reactions`)
     reactions: ReactionLog
+    #: each update handled once across replicas (:mod:`bot.storage.updates`)
+    updates: UpdateLedger
     #: Redis, when ``REDIS_URL`` is set (:mod:`bot.storage.shared`); ``None``: all in-process
     shared: SharedRedis | None = None
 

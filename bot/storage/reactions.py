@@ -45,6 +45,7 @@ from aiogram.types.reaction_type_union import ReactionTypeUnion
 from pydantic import TypeAdapter, ValidationError
 
 from bot.storage.shared.client import RedisDown, SharedRedis
+from bot.storage.updates import put_raw
 from core.clock import Clock
 from core.expiring import ExpiringMap
 from core.models import ReactionEvent
@@ -180,7 +181,8 @@ class ReactionLog:
             return False
         if at.tzinfo is None:
             at = at.replace(tzinfo=dt.UTC)
-        self.writer.put(
+        put_raw(
+            self.writer,
             ReactionEvent,
             timestamp=at,
             chat_id=chat.id,

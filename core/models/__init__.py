@@ -36,6 +36,7 @@ from core.models.config import (
     Owner,
     ProtectedGroup,
 )
+from core.models.delivery import UpdateClaim
 from core.models.kinds import (
     LATENCY_BUCKETS_MS,
     NON_NEGATIVE,
@@ -165,6 +166,7 @@ __all__ = [
     "SummaryLanguage",
     "SummaryMethod",
     "SummaryType",
+    "UpdateClaim",
     "UpdateHealth",
     "User",
     "UserRestriction",

@@ -150,6 +150,25 @@ class Harness:
         return self.world.is_muted(chat_id, user_id)
 
 
+@dataclass
+class Pair:
+    """Two replicas (``a``, ``b``) of one bot on one world, database and Redis."""
+
+    a: Harness
+    b: Harness
+
+    @property
+    def world(self) -> Any:
+        return self.a.world
+
+    def calls(self, method: str, **params: Any) -> int:
+        return sum(
+            1
+            for name, p in self.world.calls
+            if name == method and all(str(p.get(k)) == str(v) for k, v in params.items())
+        )
+
+
 async def _no_wait(seconds: float) -> None:
     """The outgoing limiter's sleep in tests: RetryAfter is honoured (retried) without waiting."""
     await asyncio.sleep(0)

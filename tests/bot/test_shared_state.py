@@ -12,7 +12,6 @@ import logging
 import os
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from tests.bot.conftest import (
     START,
     TOKEN,
     Harness,
+    Pair,
     make_settings,
     make_world,
 )
@@ -53,25 +53,6 @@ def sqlite_url(_template_db: str, tmp_path: Path) -> str:
     path = tmp_path / "gatepulse.db"
     shutil.copyfile(_template_db, path)
     return f"sqlite+aiosqlite:///{path}"
-
-
-@dataclass
-class Pair:
-    """Two replicas (``a``, ``b``) of one bot on one world, database and Redis."""
-
-    a: Harness
-    b: Harness
-
-    @property
-    def world(self) -> Any:
-        return self.a.world
-
-    def calls(self, method: str, **params: Any) -> int:
-        return sum(
-            1
-            for name, p in self.world.calls
-            if name == method and all(str(p.get(k)) == str(v) for k, v in params.items())
-        )
 
 
 async def _pair(

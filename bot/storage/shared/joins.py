@@ -2,8 +2,10 @@
 
 Telegram reports one join twice (a ``chat_member`` update and a ``new_chat_members``
 message), in either order, possibly to two replicas. :meth:`SharedJoins.claim` is an atomic
-``SET join:<chat>:<user> 1 NX PX <window>``: exactly one report, on whichever replica, wins it
-and runs the join path (member event, check, mute, prompt); the other only extends the window.
+``SET join:<chat>:<user> u<update_id> NX PX <window>``: exactly one report, on whichever
+replica, wins it and runs the join path (member event, check, mute, prompt); the other only
+extends the window. The claim names the update that won it: when that update is delivered
+again (its replica died mid-work, :mod:`bot.storage.updates`), it wins again and finishes.
 
 A join first seen as a message waits for its ``chat_member`` twin, the only report that names
 the invite link (:data:`bot.gate.joins.JOIN_TWIN_WAIT_S`). The waiting row is kept both in the
@@ -30,11 +32,15 @@ HELD_GRACE_S = 60.0
 
 
 # KEYS: the claim, the held row. ARGV: window (ms), the held row's value ('' when none), its
-# lifetime (ms). Returns 1 when this report won the claim.
+# lifetime (ms), the claiming update ('' when unknown). Returns 1 when this report won the
+# claim, 2 when the same update had won it before (a redelivery: its held row, if any, is
+# left as it is, taken already or not), 0 when another report holds it.
 _CLAIM = """
-local won = redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1])
+local by = ARGV[4] ~= '' and ARGV[4] or '1'
+local won = redis.call('SET', KEYS[1], by, 'NX', 'PX', ARGV[1])
 if not won then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  if ARGV[4] ~= '' and redis.call('GET', KEYS[1]) == ARGV[4] then return 2 end
   return 0
 end
 if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
@@ -52,17 +58,25 @@ class SharedJoins:
         self._claim = shared.client.register_script(_CLAIM)
 
     async def claim(
-        self, chat_id: int, user_id: int, hold: tuple[dt.datetime, bool] | None = None
-    ) -> bool:
-        """``True`` for the first report of a join within the window (on any replica); a
-        repeat extends the window, as the in-process memory does. ``hold`` (the join's time,
-        whether a bot): a report by message, whose row is held for its twin, in the same
-        atomic step as the claim (a twin on another replica that loses the claim finds it)."""
+        self,
+        chat_id: int,
+        user_id: int,
+        hold: tuple[dt.datetime, bool] | None = None,
+        *,
+        update_id: int | None = None,
+    ) -> int:
+        """1 for the first report of a join within the window (on any replica); 0 for a
+        repeat, which extends the window, as the in-process memory does; 2 for a redelivery
+        of the update (``update_id``) that won it first, whose replica died mid-work: it does
+        the join's work again. ``hold`` (the join's time, whether a bot): a report by message,
+        whose row is held for its twin, in the same atomic step as the claim (a twin on
+        another replica that loses the claim finds it)."""
         keys = [self.shared.key(JOIN, chat_id, user_id), self.shared.key(HELD, chat_id, user_id)]
         value = "" if hold is None else f"{hold[0].isoformat()}|{int(hold[1])}"
-        args: list[str | int] = [self._dedup_ms, value, self._held_ms]
+        by = "" if update_id is None else f"u{update_id}"
+        args: list[str | int] = [self._dedup_ms, value, self._held_ms, by]
         won = await self.shared.run(lambda r: self._claim(keys=keys, args=args, client=r))
-        return bool(won)
+        return int(won)
 
     async def forget(self, chat_id: int, user_id: int) -> None:
         """A leave or kick ends the join: the next join is a new one."""

@@ -1,0 +1,65 @@
+"""Update claims and completions in Redis, shared by every replica.
+
+``update:<update_id>`` holds ``w:<holder>`` while one replica handles the update (a lease:
+``SET NX PX``, renewed while the work runs, deleted on failure, lapsing on its own when the
+holder dies) and ``d`` once the update was handled in full, kept ``BOT_UPDATE_KEEP_H``. See
+:mod:`bot.storage.updates` for what the bot does with each answer.
+
+Each method raises :class:`bot.storage.shared.client.RedisDown` when Redis cannot answer.
+"""
+
+from __future__ import annotations
+
+from bot.storage.shared.client import SharedRedis
+
+UPDATE = "update"
+DONE = "d"
+
+# KEYS: the update's key. ARGV: this attempt's lease value, the lease (ms).
+# Returns 'done', 'busy' or 'won'.
+_CLAIM = """
+local v = redis.call('GET', KEYS[1])
+if v == 'd' then return 'done' end
+if v then return 'busy' end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 'won'
+"""
+# KEYS: the update's key. ARGV: the lease value, the lease (ms; 0: release). 1 when held.
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '0' then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+
+
+class SharedUpdates:
+    """Update leases and completion records in Redis (see the module's docstring)."""
+
+    def __init__(self, shared: SharedRedis, *, lease_s: float, keep_s: float) -> None:
+        self.shared = shared
+        self._lease_ms = int(lease_s * 1000)
+        self._keep_ms = int(keep_s * 1000)
+        self._claim = shared.client.register_script(_CLAIM)
+        self._renew = shared.client.register_script(_RENEW)
+
+    async def claim(self, update_id: int, holder: str) -> str:
+        """``won`` (leased to ``holder``), ``busy`` (leased by another) or ``done``."""
+        keys = [self.shared.key(UPDATE, update_id)]
+        args: list[str | int] = [f"w:{holder}", self._lease_ms]
+        answer = await self.shared.run(lambda r: self._claim(keys=keys, args=args, client=r))
+        return answer.decode() if isinstance(answer, bytes) else str(answer)
+
+    async def renew(self, update_id: int, holder: str, *, release: bool = False) -> bool:
+        """Extend ``holder``'s lease (``release``: give it up); False when it was lost."""
+        keys = [self.shared.key(UPDATE, update_id)]
+        args: list[str | int] = [f"w:{holder}", 0 if release else self._lease_ms]
+        held = await self.shared.run(lambda r: self._renew(keys=keys, args=args, client=r))
+        return bool(held)
+
+    async def complete(self, update_id: int) -> None:
+        """The update was handled in full: every later delivery of it is skipped."""
+        key = self.shared.key(UPDATE, update_id)
+        await self.shared.run(lambda r: r.set(key, DONE, px=self._keep_ms))
+
+
+__all__ = ["SharedUpdates"]
