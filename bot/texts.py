@@ -46,7 +46,8 @@ USAGE_UNPROTECT = "Usage: /unprotect [@channel] (no argument: unlink every chann
 USAGE_ALERTS = "Usage: /alerts, /alerts mute KIND|all, /alerts unmute KIND|all"
 USAGE_SETTINGS = (
     "Usage: /settings gate on|off, /settings ban_channels on|off, "
-    "/settings digest weekly|off, or /settings top_posters on|off"
+    "/settings digest weekly|off, /settings top_posters on|off, "
+    "or /settings lost_channel hold|open"
 )
 DIGEST_SWITCHED = "Weekly digest: {value} (posted here each Monday morning UTC, about last week)."
 TOP_POSTERS_SWITCHED = "Top posters in the digest: {value}."
