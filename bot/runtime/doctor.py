@@ -389,10 +389,8 @@ async def _loopback(host: str) -> bool:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None)
     except OSError:
         return False
-    addresses = {info[4][0] for info in infos}
-    return bool(addresses) and all(
-        ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses
-    )
+    addresses = {str(info[4][0]).split("%", 1)[0] for info in infos}  # an IPv6 zone goes
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
 async def _answers_anyone(url: str, timeout_s: float) -> bool:
