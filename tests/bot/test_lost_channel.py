@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.gate.actions import JoinedCallback
 from bot.gate.channel_access import ChannelAccess
 from tests.bot.conftest import BOB, CAROL, CH_DEALS, CH_NEWS, CREATOR, GROUP, Harness
 
@@ -37,6 +38,12 @@ async def test_a_lost_channel_is_recorded_once_and_newcomers_are_held(
     h.world.set_bot_admin(channel, False)  # removed from the channel; no update tells the bot
     await h.feed(h.world.join_update(GROUP, BOB))  # subscribed to both channels
     assert h.muted(GROUP, BOB)  # held: nobody can be seen in the lost channel
+    data = JoinedCallback(user_id=BOB).pack()
+    (prompt,) = [m for m in h.sent_to(GROUP) if data in str(m.get("reply_markup"))]
+    await h.feed(h.world.callback_update(GROUP, BOB, data, message_id=prompt["message_id"]))
+    answer = h.world.answered_callbacks[-1]["text"]
+    assert answer.startswith("I can't see who joined") and "admins were told" in answer
+    assert h.muted(GROUP, BOB)
     calls = [c for c in await h.rows("api_call_log") if c["method"] == "getChatMember"]
     assert any(error in (c.get("error_message") or "").lower() for c in calls), calls
     await h.feed(h.world.join_update(GROUP, CAROL))
