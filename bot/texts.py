@@ -46,7 +46,8 @@ USAGE_UNPROTECT = "Usage: /unprotect [@channel] (no argument: unlink every chann
 USAGE_ALERTS = "Usage: /alerts, /alerts mute KIND|all, /alerts unmute KIND|all"
 USAGE_SETTINGS = (
     "Usage: /settings gate on|off, /settings ban_channels on|off, "
-    "/settings digest weekly|off, or /settings top_posters on|off"
+    "/settings digest weekly|off, /settings top_posters on|off, "
+    "or /settings lost_channel hold|open"
 )
 DIGEST_SWITCHED = "Weekly digest: {value} (posted here each Monday morning UTC, about last week)."
 TOP_POSTERS_SWITCHED = "Top posters in the digest: {value}."
@@ -68,6 +69,10 @@ REQUEST_GONE = "This request is no longer pending; send a new one if you still w
 CALLBACK_OK = "Thanks! You can write now."
 CALLBACK_MISSING = "You still need to join: {channels}"
 CALLBACK_ERROR = "I could not check right now. Please try again in a moment."
+CALLBACK_LOST = (
+    "I can't see who joined {channels}: I'm no longer an admin there. The group's admins were "
+    "told; press again once they add me back."
+)
 CALLBACK_NOT_YOURS = "This button is for someone else."
 CALLBACK_EXPIRED = "This button has expired."
 CALLBACK_NOT_PROTECTED = "This group is no longer protected by me; I changed nothing."

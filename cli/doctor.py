@@ -17,7 +17,7 @@ from cli.context import settings_of
 
 app = typer.Typer()
 
-STYLES = {"ok": "green", "FAIL": "bold red", "skip": "dim"}
+STYLES = {"ok": "green", "FAIL": "bold red", "skip": "dim", "warn": "bold yellow"}
 
 
 @app.command("doctor")
@@ -46,5 +46,11 @@ def doctor_cmd(
             table.add_row(c.check, f"[{STYLES[c.status]}]{c.status}[/]", c.detail, c.fix)
         console = Console()
         console.print(table)
-        console.print("all checks passed" if ok else "some checks FAILED: see the fix column")
+        warned = any(c.status == "warn" for c in checks)
+        if not ok:
+            console.print("some checks FAILED: see the fix column")
+        else:
+            console.print(
+                "all checks passed" + (", with warnings: see the fix column" if warned else "")
+            )
     raise typer.Exit(0 if ok else 1)

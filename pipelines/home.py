@@ -1,10 +1,18 @@
-"""``DAGSTER_HOME``: the folder of Dagster's instance, with the repo's ``dagster.yaml``."""
+"""``DAGSTER_HOME``: the folder of Dagster's instance, with the repo's ``dagster.yaml``.
+
+The folder is its owner's only (0700, files 0600): Dagster's run history there holds run
+configuration, logs and materialization metadata. The folder's mode is what guards the files
+Dagster creates later, as it pleases; an existing folder open to others is tightened, with
+everything in it, the first time it is prepared.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +63,29 @@ def prepare_dagster_home(home: Path) -> Path:
             f"DAGSTER_HOME is the checkout itself ({home}); "
             "leave it unset (var/dagster) or point it at a folder of its own"
         )
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=OWNER_DIR, parents=True, exist_ok=True)
+    if stat.S_IMODE(home.stat().st_mode) != OWNER_DIR:
+        owner_only(home)
     target = home / "dagster.yaml"
     if not target.exists():
         shutil.copyfile(DAGSTER_YAML, target)
+        target.chmod(OWNER_FILE)
     return home
+
+
+OWNER_DIR = 0o700
+OWNER_FILE = 0o600
+OWNER_UMASK = 0o077
+
+
+def owner_only(home: Path) -> None:
+    """Make ``home`` and everything in it its owner's only (folders 0700, files 0600); what
+    this user may not change is left as it is."""
+    for path in [home, *home.rglob("*")]:
+        if path.is_symlink():
+            continue
+        with contextlib.suppress(OSError):
+            path.chmod(OWNER_DIR if path.is_dir() else OWNER_FILE)
 
 
 def open_instance(home: Path) -> dg.DagsterInstance:
@@ -74,9 +100,11 @@ def open_instance(home: Path) -> dg.DagsterInstance:
     _HOMES.add(home)
     before = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
+    umask = os.umask(OWNER_UMASK)  # what Dagster creates now is the owner's only too
     try:
         return dg.DagsterInstance.from_config(str(home))
     finally:
+        os.umask(umask)
         if before is None:
             del os.environ["DAGSTER_HOME"]
         else:

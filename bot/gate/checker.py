@@ -12,7 +12,10 @@ identity), each step one ``gate_events`` row, in the order it happened.
 Telegram faults never escape: a failed ``getChatMember`` makes the check an ``error`` (the
 user is left alone: the gate fails open rather than muting people because Telegram hiccuped);
 a failed ``restrictChatMember``/``sendMessage``/``deleteMessage`` is logged and skipped, and
-a prompt never follows a mute that failed (the gate does not half-act).
+a prompt never follows a mute that failed (the gate does not half-act). The one exception is a
+channel the bot can no longer read (removed, or no longer an admin there): that is recorded once
+and the group's policy says whether the channel counts as not joined
+(:mod:`bot.gate.channel_access`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from aiogram.enums import ChatMemberStatus
 from aiogram.types import ChatMember, Message
 
 from bot.gate.calls import classify
+from bot.gate.channel_access import HOLD, ChannelAccess, is_lost_access, lost_channel_policy
 from bot.gate.senders import needs_linked_chat, sender_kind
 from bot.storage.config import ChannelInfo, ConfigRepo, GroupConfig
 from bot.storage.membership import MembershipCache
@@ -82,6 +86,8 @@ class GateResult:
     error_type: ErrorType | None = None
     channels_checked: int = 0
     muted: bool = False  # the gate muted the user after this check
+    lost: tuple[ChannelInfo, ...] = ()
+    """Linked channels the bot could not read (removed or no longer an admin there)."""
 
     @property
     def passed(self) -> bool:
@@ -133,6 +139,7 @@ class GateChecker:
         self.bot = bot
         self.admin_ttl_s = admin_ttl_s
         self.counters = GateCounters()
+        self.access = ChannelAccess(writer=writer, repo=repo, clock=self.clock)
         #: group -> its admins' ids
         self._admins: ExpiringMap[int, frozenset[int]] = ExpiringMap(
             self.clock.monotonic, admin_ttl_s
@@ -162,6 +169,7 @@ class GateChecker:
         bot = bot or self.bot
         missing: list[ChannelInfo] = []
         to_ask: list[ChannelInfo] = []
+        lost: list[ChannelInfo] = []
         cache = self.cache
         for channel in channels:
             answer = None if bypass_cache else await cache.get(user_id, channel.id)
@@ -182,11 +190,17 @@ class GateChecker:
                     if not isinstance(reply, Exception):
                         raise reply  # CancelledError, KeyboardInterrupt: not ours to swallow
                     error = error or reply
+                    if is_lost_access(reply):
+                        lost.append(channel)
+                        await self.access.lost(channel.id)
                     continue
+                self.access.readable(channel.id)
                 member = is_member(reply)
                 await cache.set(user_id, channel.id, member)
                 if not member:
                     missing.append(channel)
+        if lost and config is not None and lost_channel_policy(config.settings) == HOLD:
+            missing.extend(lost)  # held: a channel nobody can be seen in counts as not joined
         if missing:
             status = VerificationStatus.FAILED
         elif error is not None:
@@ -204,6 +218,7 @@ class GateChecker:
             latency_ms=(self.timer() - started) * 1000.0,
             error_type=error_type,
             channels_checked=len(channels),
+            lost=tuple(lost),
         )
         put_raw(  # held with the update being handled (bot.storage.updates)
             self.writer,

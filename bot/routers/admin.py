@@ -23,6 +23,14 @@ from aiogram.types import Message
 from bot import texts
 from bot.gate.actions import BAN_CHANNEL_SENDERS
 from bot.gate.calls import classify
+from bot.gate.channel_access import (
+    HOLD,
+    LOST_CHANNEL,
+    LOST_CHANNEL_DEFAULT,
+    OPEN,
+    is_lost_access,
+    lost_channel_policy,
+)
 from bot.gate.checker import ADMIN_STATUSES
 from bot.routers.access import cmd_allow, cmd_block, cmd_deny, cmd_unblock
 from bot.routers.alert_settings import cmd_alerts
@@ -271,6 +279,7 @@ async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
         f"Checks today (UTC): {checks}, answered from cache: {rate}",
         f"Allow list: {len(config.whitelist)} user(s); block list: {len(config.blocklist)}",
         await _rights_line(bot, group_id),
+        *await _channel_lines(bot, config, services),
         f"Log writer: {stats.written} written, {stats.queued} queued, {stats.spooled} spooled",
     ]
     if services.shared is not None:
@@ -287,6 +296,30 @@ async def _rights_line(bot: Bot, group_id: int) -> str:
     if missing:
         return f"My rights: MISSING - I cannot {describe_missing(missing)}; the gate is stuck"
     return "My rights: restrict and delete (ok)"
+
+
+async def _channel_lines(bot: Bot, config: GroupConfig, services: BotServices) -> list[str]:
+    """One line per linked channel the bot can no longer read (asked afresh: a loss found here
+    is recorded as a check would), and what the gate does meanwhile."""
+    lost: list[str] = []
+    for channel in config.channels:
+        try:
+            await bot.get_chat_member(channel.id, bot.id)
+        except Exception as exc:
+            if is_lost_access(exc):
+                await services.checker.access.lost(channel.id)
+                lost.append(channel.label)
+            continue
+        services.checker.access.readable(channel.id)
+    if not lost:
+        return []
+    held = lost_channel_policy(config.settings) == HOLD
+    return [
+        f"Channel rights: LOST in {', '.join(lost)} - I am no longer an administrator there",
+        "While lost: newcomers are held (muted until I am back)"
+        if held
+        else "While lost: newcomers may write unchecked (/settings lost_channel open)",
+    ]
 
 
 @dataclass(frozen=True)
@@ -333,6 +366,12 @@ SETTINGS: dict[str, Setting] = {
     ),
     GroupSetting.TOP_POSTERS.value: Setting(
         "Top posters in the digest", texts.TOP_POSTERS_SWITCHED, _ON_OFF
+    ),
+    LOST_CHANNEL: Setting(
+        "A linked channel I lost",
+        "A linked channel I lost: {value} (hold: newcomers stay muted; open: they may write).",
+        {HOLD: HOLD, OPEN: OPEN},
+        default=LOST_CHANNEL_DEFAULT,
     ),
 }
 """Every setting, in the order ``/settings`` lists them. The gate is ``protected_groups.enabled``;

@@ -72,6 +72,10 @@ async def on_joined(
         await _answer(query, texts.CALLBACK_OK)
     elif result.failed:
         clicked("failed", missing=[c.id for c in result.missing])
+        if result.lost:  # held: a channel the bot lost cannot be checked (bot.gate.channel_access)
+            lost = ", ".join(c.label for c in result.lost)
+            await _answer(query, texts.CALLBACK_LOST.format(channels=lost)[:200], alert=True)
+            return
         missing = ", ".join(c.label for c in result.missing)
         await _answer(query, texts.CALLBACK_MISSING.format(channels=missing)[:200], alert=True)
     else:

@@ -88,6 +88,8 @@ async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
                 ),
                 "sendMessage",
             )
+    elif chat.type == "channel" and now_rights["is_admin"]:
+        services.checker.access.readable(chat.id)  # back in: a later loss is a new change
     elif chat.type == "channel" and before["is_admin"] and not now_rights["is_admin"]:
         for group_id in await services.repo.linked_groups(chat.id):
             await quietly(

@@ -16,9 +16,11 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
-from aiogram.types import User
+from aiogram.methods import TelegramMethod
+from aiogram.types import Update, User
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.gate.join_requests import SWEEP_INTERVAL_S
@@ -363,6 +365,46 @@ class SecretCheckingRequestHandler(SimpleRequestHandler):
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         given = telegram_secret_token.encode("utf-8", "surrogateescape")
         return hmac.compare_digest(given, self._secret)
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        """aiogram's, with a body that is not an update (not JSON, not an object, nested too
+        deep for the parser or the model: ``RecursionError``) answered 400 with one log line,
+        not 500 with a traceback. Telegram never sends such a body; whoever does holds the
+        secret, so the line says what was wrong, never what was sent."""
+        try:
+            body = await request.json(loads=bot.session.json_loads)
+            check_depth(body)
+            update = Update.model_validate(body, context={"bot": bot})
+        except (ValueError, RecursionError, ValidationError) as exc:
+            # ValueError: not JSON (JSONDecodeError, UnicodeDecodeError) or nested deeper than
+            # an update goes; RecursionError: deeper than the parser recurses;
+            # ValidationError: JSON that is not an Update.
+            log.warning("webhook: a request that is not an update (%s): 400", type(exc).__name__)
+            return web.Response(body="Bad Request", status=400)
+        result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(
+            bot, update, **self.data
+        )
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
+
+
+WEBHOOK_MAX_DEPTH = 64
+"""How deep a webhook body may nest. A Bot API update nests about a dozen levels (a reply's
+keyboard in a message in an update); anything far deeper is no update, and past a few hundred
+levels aiogram's own logging of it (pydantic's serializer) fails with a depth error."""
+
+
+def check_depth(value: Any, limit: int = WEBHOOK_MAX_DEPTH) -> None:
+    """Raise ``ValueError`` when the parsed JSON ``value`` nests deeper than ``limit``
+    (iteratively: a deep value must not exhaust the stack here either)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise ValueError(f"nested deeper than {limit}")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
 
 
 def create_webhook_app(

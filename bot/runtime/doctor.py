@@ -12,7 +12,9 @@
   administrator with every right it uses there (getChatMember; :mod:`bot.gate.onboarding`);
 - **channel ...** for every channel such a group links: the bot an administrator;
 - **redis**: with ``REDIS_URL``, one PING (and its round trip); skipped without it (every bot
-  process keeps its own state);
+  process keeps its own state). A Redis on an address other than loopback that also answers a
+  PING without credentials is a ``warn`` (it passes, with a fix): anyone who reaches it can
+  write the membership cache and let people past the gate;
 - **dashboard role**: with ``DASHBOARD_DATABASE_URL``, it connects and can read an analytics
   table.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -61,7 +64,7 @@ from core.log_writer import LogWriter
 from core.models import EnforcedChannel, GroupChannelLink, ProtectedGroup
 from core.settings import Settings, display_url
 
-OK, FAIL, SKIP = "ok", "FAIL", "skip"
+OK, FAIL, SKIP, WARN = "ok", "FAIL", "skip", "warn"
 RECENT_WEBHOOK_ERROR = dt.timedelta(hours=1)
 """A webhook delivery error younger than this fails the check (Telegram keeps the last one)."""
 DASHBOARD_PROBE_TABLE = "analytics_group_daily"
@@ -82,6 +85,7 @@ class Check:
 
     @property
     def passed(self) -> bool:
+        """Everything but FAIL passes (a warning says what to fix, the deployment runs)."""
         return self.status != FAIL
 
     def as_dict(self) -> dict[str, str]:
@@ -359,7 +363,49 @@ async def _redis(url: str, timeout_s: float) -> Check:
         )
     finally:
         await client.aclose()
-    return Check("redis", OK, f"{where} answered PING in {latency_ms:.1f} ms")
+    answered = f"{where} answered PING in {latency_ms:.1f} ms"
+    parts = urlsplit(url)
+    remote = parts.scheme != "unix" and not await _loopback(parts.hostname or "localhost")
+    if remote and await _answers_anyone(url, timeout_s):
+        return Check(
+            "redis",
+            WARN,
+            f"{answered}, and to anyone without a password, from another host",
+            REDIS_AUTH_FIX,
+        )
+    return Check("redis", OK, answered)
+
+
+REDIS_AUTH_FIX = (
+    "give Redis a password (requirepass, or an ACL user) and put it in REDIS_URL "
+    "(redis://:password@host:6379/0); across hosts use TLS (rediss://) and a firewall "
+    "(docs/OPERATIONS.md, Several bot replicas)"
+)
+
+
+async def _loopback(host: str) -> bool:
+    """Whether every address ``host`` resolves to is a loopback address (unresolvable: no)."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError:
+        return False
+    addresses = {str(info[4][0]).split("%", 1)[0] for info in infos}  # an IPv6 zone goes
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+async def _answers_anyone(url: str, timeout_s: float) -> bool:
+    """Whether the Redis at ``url`` answers a PING sent without the URL's credentials."""
+    parts = urlsplit(url)
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    client = create_client(bare, timeout_s=timeout_s)
+    try:
+        async with asyncio.timeout(timeout_s):
+            await client.ping()
+    except Exception:  # NOAUTH / WRONGPASS: it wants credentials (or it went away)
+        return False
+    finally:
+        await client.aclose()
+    return True
 
 
 # ---------------------------------------------------------------------------- dashboard

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -16,6 +17,12 @@ TOP_CHANNELS = 5
 
 
 RIGHT_FLAGS = ("is_admin", "can_restrict_members", "can_delete_messages", "can_invite_users")
+GATE_MEANWHILE = {
+    "channel": "newcomers held (unless a group set /settings lost_channel open)",
+    "group": "newcomers not gated",
+}
+"""What the gate does while the bot lacks its rights in a chat of that kind (docs/OPERATIONS.md,
+"A linked channel the bot lost")."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +35,9 @@ class BotRights:
     """day, chat, hours_lacking: the chat-days with any time lacking."""
     chats: pd.DataFrame
     """Per chat that lacked rights: its kind, its status and rights at the end of the range
-    (its last day in the range), the total hours and the days lacking; most hours first."""
+    (its last day in the range), the total hours and the days lacking, and what the gate does
+    while it lacks them (``gate_meanwhile``; "back to normal" when its last day ended with the
+    rights); most hours first."""
 
 
 def bot_rights(rows: pd.DataFrame, names: dict[int, str]) -> BotRights:
@@ -55,11 +64,23 @@ def bot_rights(rows: pd.DataFrame, names: dict[int, str]) -> BotRights:
         .reset_index()
         .sort_values(["hours_lacking", "chat_id"], ascending=[False, True])
     )
+    chats["gate_meanwhile"] = [
+        GATE_MEANWHILE.get(str(row.chat_kind), "") if _lacks(row) else "back to normal"
+        for row in chats.itertuples()
+    ]
     return BotRights(
         known=True,
         hours=lacking[["day", "chat", "hours_lacking"]].reset_index(drop=True),
         chats=chats.reset_index(drop=True),
     )
+
+
+def _lacks(row: Any) -> bool:
+    """Whether a chat's state (a row with its kind and rights) lacks what the gate needs: in a
+    channel, admin; in a group, admin with the rights to restrict and delete."""
+    if not row.is_admin:
+        return True
+    return row.chat_kind == "group" and not (row.can_restrict_members and row.can_delete_messages)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,8 @@ def _rights(ctx: ui.PageContext, rights: groups.BotRights) -> None:
     st.caption(
         "Hours per day the bot lacked what the gate needs: in a group, admin with the rights "
         "to restrict members and delete messages; in a channel, admin. Status and rights as of "
-        "each chat's last day in the range."
+        "each chat's last day in the range; gate_meanwhile: what the gate does while a right "
+        "is lacking (a linked channel the bot lost holds newcomers by default)."
     )
     ui.chart(
         charts.stacked_by_day(rights.hours, "hours_lacking", "chat", title="Hours lacking rights"),

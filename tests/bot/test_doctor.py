@@ -15,20 +15,24 @@ import socket
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from click.testing import Result
 from pydantic import SecretStr
+from redis.asyncio.connection import SSLConnection
 from typer.testing import CliRunner
 
 from bot.runtime import doctor
-from bot.runtime.doctor import BASIC_GROUP_FIX, FAIL, OK, SKIP, diagnose, healthy
+from bot.runtime.doctor import BASIC_GROUP_FIX, FAIL, OK, SKIP, WARN, diagnose, healthy
 from bot.storage.config import ChannelInfo, ConfigRepo
+from bot.storage.shared.client import create_client
 from cli.main import app
 from core.db import create_engine, create_session_factory
 from core.migrate import head_revision
 from core.models import ApiCallLog
 from core.settings import display_url
 from sandbox.postgres import free_port
+from sandbox.redis import TempRedis
 from tests.bot.conftest import (
     CH_DEALS,
     CH_NEWS,
@@ -253,3 +257,51 @@ async def test_the_redis_check_fails_with_a_fix_when_nothing_answers() -> None:
         "start Redis (docker compose up -d redis) or fix REDIS_URL; unset it to keep state in "
         "each bot process"
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("192.0.2.10", False),
+     ("redis.invalid", False)],
+)  # fmt: skip
+async def test_loopback_is_every_address_of_the_host(host: str, loopback: bool) -> None:
+    assert await doctor._loopback(host) is loopback
+
+
+async def test_a_remote_redis_without_a_password_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Anyone who reaches such a Redis can write the membership cache; with a password (the
+    URL's, or an ACL user's) the check is ok. The server runs on loopback; the test says the
+    host is another one."""
+    with TempRedis() as server:
+        url = server.url()
+        assert (await doctor._redis(url, timeout_s=2.0)).status == OK  # loopback: fine
+        monkeypatch.setattr(doctor, "_loopback", _remote)
+        check = await doctor._redis(url, timeout_s=2.0)
+        assert (check.status, check.fix) == (WARN, doctor.REDIS_AUTH_FIX)
+        assert "to anyone without a password" in check.detail
+        assert check.passed  # a warning: the deployment runs, the fix is shown
+        with redis.Redis(port=server.port) as client:
+            client.config_set("requirepass", "hunter2-hunter2")
+        with_password = url.replace("redis://", "redis://:hunter2-hunter2@", 1)
+        check = await doctor._redis(with_password, timeout_s=2.0)
+        assert check.status == OK and "hunter2" not in check.detail
+        with redis.Redis(port=server.port, password="hunter2-hunter2") as client:
+            client.acl_setuser("gate", enabled=True, passwords=["+s3cret-s3cret"],
+                               commands=["+@all"], keys=["*"])  # fmt: skip
+        acl_user = url.replace("redis://", "redis://gate:s3cret-s3cret@", 1)
+        assert (await doctor._redis(acl_user, timeout_s=2.0)).status == OK
+
+
+async def _remote(_host: str) -> bool:
+    return False
+
+
+def test_rediss_urls_make_tls_clients() -> None:
+    """``rediss://`` (TLS, for Redis across hosts) goes through the one client factory as is."""
+    client = create_client("rediss://gate:pw@redis.example:6380/0?ssl_cert_reqs=required")
+    pool = client.connection_pool
+    assert pool.connection_class is SSLConnection
+    assert pool.connection_kwargs["username"] == "gate"
+    assert pool.connection_kwargs["ssl_cert_reqs"] == "required"

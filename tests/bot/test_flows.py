@@ -186,13 +186,18 @@ async def test_injected_faults_never_crash_and_are_classified(
     assert errors, "some checks must have hit a fault"
     assert {r["error_type"] for r in errors} <= set(KIND_TO_ERROR_TYPE.values())
     assert all(r["error_type"] for r in errors)
-    # a deterministic one: chat not found on the channel check
+    # deterministic ones: another Bad Request on the channel check is an error (the user is left
+    # alone); chat not found says the bot lost the channel: held (bot.gate.channel_access)
     world.faults = FaultPlan()
     h.services.cache.__init__(h.settings.gate, clock=h.services.clock)  # type: ignore[misc]
-    world.fail_next("getChatMember", "chat_not_found")
+    world.fail_next("getChatMember", "bad_request")
     result = await h.services.checker.check(users[1], GROUP, "message", bot=h.bot)
     assert result.status.value == "error" and result.error_type is not None
-    assert result.error_type.value == "ChatNotFound"
+    assert result.error_type.value == "BadRequest" and result.lost == ()
+    world.fail_next("getChatMember", "chat_not_found")
+    result = await h.services.checker.check(users[1], GROUP, "message", bot=h.bot)
+    assert result.status.value == "failed" and result.error_type is not None
+    assert result.error_type.value == "ChatNotFound" and len(result.lost) == 1
 
 
 async def test_timeouts_in_process_are_network_errors(harness: Harness) -> None:

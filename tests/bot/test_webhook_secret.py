@@ -80,3 +80,37 @@ async def test_a_non_ascii_secret_header_is_401(odd: str, caplog: pytest.LogCapt
         resp = await client.post(PATH, json=UPDATE, headers={HEADER: SECRET})
         assert resp.status == 200
     assert handled == ["hello"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the JSON parser recurses
+        b'{"update_id": 1, "message": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001,
+        b'{"update_id": 1, "x": ' + b"[" * 900 + b"]" * 900 + b"}",  # parses; not an update
+        b"{not json",
+        b"\xff\xfe\x00",
+        b"[1, 2]",
+    ],
+    ids=["nested-array", "nested-update", "nested-extra", "not-json", "not-utf8", "array"],
+)
+async def test_a_body_that_is_no_update_is_400_with_one_line(
+    body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the right secret, a body that is not an update (nested too deep included: a
+    ``RecursionError``) answers 400 and logs one line without a traceback, not a 500."""
+    handled: list[str] = []
+    async with TestClient(TestServer(_app(handled))) as client:
+        with caplog.at_level(logging.INFO):
+            resp = await client.post(
+                PATH,
+                data=body,
+                headers={HEADER: SECRET, "Content-Type": "application/json"},
+            )
+            assert resp.status == 400, await resp.text()
+        lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(lines) == 1, [r.getMessage() for r in lines]
+        assert lines[0].exc_info is None and "400" in lines[0].getMessage()
+        resp = await client.post(PATH, json=UPDATE, headers={HEADER: SECRET})
+        assert resp.status == 200  # the server is none the worse
+    assert handled == ["hello"]

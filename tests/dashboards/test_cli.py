@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from cli.dashboard import APP, app, streamlit_command
+from cli.dashboard import APP, app, port_is_free, streamlit_command
 
 
 def test_command_runs_the_entry_script_headless_on_loopback() -> None:
@@ -33,3 +40,52 @@ def test_port_in_use_is_a_clear_message() -> None:
         result = CliRunner().invoke(app, ["--host", "127.0.0.1", "--port", str(port)])
     assert result.exit_code == 2
     assert "already in use" in result.output
+
+
+def _children(pid: int) -> list[int]:
+    """The process's children, from Linux's /proc (the test needs a real process tree)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie, dead but not yet reaped by init, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_sigterm_stops_streamlit_too_and_frees_the_port(tmp_path: Path) -> None:
+    """`gatepulse dashboard` stopped with SIGTERM passes it on to its Streamlit server and
+    waits for it: the port is free and no child is left."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = Path(sys.executable).parent / "gatepulse"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"}
+    proc = subprocess.Popen(
+        [str(script), "dashboard", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while port_is_free("127.0.0.1", port):  # until Streamlit listens
+            assert proc.poll() is None, "gatepulse dashboard ended before serving"
+            assert time.monotonic() < deadline, "Streamlit did not start listening"
+            time.sleep(0.2)
+        children = _children(proc.pid)
+        assert children, "Streamlit runs as a child of the command"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        assert port_is_free("127.0.0.1", port)
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -440,3 +440,25 @@ def test_every_group_reads_the_rollup_and_a_selection_sums_its_groups(
     assert run("cache_hits", start=r.start, end=r.end, groups=())["hits"].tolist() == [
         10 + i for i in range(7, 14)
     ]
+
+
+def test_bot_rights_say_what_the_gate_does_while_a_right_is_lacking() -> None:
+    """A channel the bot lost (recorded at check time: status left, no rights) reads "held";
+    a group whose rights came back by the end of the range reads "back to normal"."""
+    day = dt.date(2026, 3, 2)
+    admin = {"status": "administrator", "is_admin": True, "can_restrict_members": True,
+             "can_delete_messages": True, "can_invite_users": True}  # fmt: skip
+    left = {"status": "left", "is_admin": False, "can_restrict_members": False,
+            "can_delete_messages": False, "can_invite_users": False}  # fmt: skip
+    rows = pd.DataFrame(
+        [
+            {"day": day, "chat_id": -1002, "chat_kind": "channel", **left, "lacking_s": 7200.0},
+            {"day": day, "chat_id": -1001, "chat_kind": "group", **admin, "lacking_s": 3600.0},
+            {"day": day, "chat_id": -1003, "chat_kind": "channel", **admin, "lacking_s": 0.0},
+        ]
+    )
+    chats = groups.bot_rights(rows, {-1002: "@news"}).chats.set_index("chat_id")
+    assert list(chats.index) == [-1002, -1001]  # the chat never lacking is not listed
+    assert chats.loc[-1002, "gate_meanwhile"] == groups.GATE_MEANWHILE["channel"]
+    assert chats.loc[-1002, "status"] == "left" and chats.loc[-1002, "chat"] == "@news"
+    assert chats.loc[-1001, "gate_meanwhile"] == "back to normal"

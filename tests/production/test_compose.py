@@ -110,7 +110,25 @@ def test_the_bot_shares_state_through_a_healthy_redis(config: dict[str, Any]) ->
     assert redis["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
     bot = services["bot"]
     assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert bot["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    password = _example_values()["REDIS_PASSWORD"]
+    assert bot["environment"]["REDIS_URL"] == f"redis://:{password}@redis:6379/0"
+
+
+def test_redis_asks_for_the_password(config: dict[str, Any]) -> None:
+    """Redis without a password let anyone who reaches it write the membership cache."""
+    redis = config["services"]["redis"]
+    password = _example_values()["REDIS_PASSWORD"]
+    script = redis["command"][-1]
+    assert '--requirepass "$$REDIS_PASSWORD"' in script  # $$: the shell expands it
+    assert script.startswith("exec docker-entrypoint.sh redis-server")  # as the redis user
+    assert redis["environment"] == {"REDIS_PASSWORD": password, "REDISCLI_AUTH": password}
+    assert not redis.get("ports")  # reachable from the stack's network only
+
+
+def test_a_missing_redis_password_stops_the_stack(tmp_path: Path) -> None:
+    done = _compose(tmp_path, "config", "-q", REDIS_PASSWORD="")
+    assert done.returncode != 0
+    assert "set REDIS_PASSWORD in .env" in done.stderr
 
 
 def test_startup_order_waits_for_health_and_migrations(config: dict[str, Any]) -> None:
