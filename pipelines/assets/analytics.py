@@ -78,6 +78,8 @@ BOT_RIGHTS_DAILY = "analytics_bot_rights_daily"
 ALL_GROUPS_DAILY = "analytics_all_groups_daily"
 ALL_GROUPS_HOURLY = "analytics_all_groups_hourly"
 
+STEP = "analytics_tables"
+"""The one step (op) computing every selected analytics table of a run."""
 POOL = "database"
 """The concurrency pool of the steps that read raw tables and write analytics tables."""
 
@@ -358,79 +360,122 @@ def _check_results(spec: AnalyticsSpec, computed: ComputedDays) -> list[dg.Asset
     ]
 
 
-def _specs_for(keys: Any) -> list[AnalyticsSpec]:
-    found = (SPEC_BY_TABLE.get(key.to_user_string()) for key in keys)
-    return [spec for spec in found if spec is not None]
+def _materialize(
+    spec: AnalyticsSpec,
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    days: list[dt.date],
+    prefetch: Sequence[AnalyticsSpec],
+) -> dg.MaterializeResult[Any]:
+    """Compute, check and (unless its output check fails) write ``days`` of ``spec.table``."""
+    computed = compute(spec, database, days, prefetch)
+    checks = [
+        c
+        for c in _check_results(spec, computed)
+        if dg.AssetCheckKey(dg.AssetKey(spec.table), c.check_name)
+        in context.selected_asset_check_keys
+    ]
+    metadata: dict[str, Any] = {
+        "days": len(days),
+        "first_day": days[0].isoformat(),
+        "last_day": days[-1].isoformat(),
+        **raw_metadata(computed),
+    }
+    if not computed.output_check.ok:
+        context.log.error(
+            f"{spec.table}: {computed.output_check.invalid.height} output rows fail "
+            f"{spec.model.name}; nothing written"
+        )
+        return dg.MaterializeResult(
+            asset_key=spec.table,
+            metadata={**metadata, "row_count": 0, "written": False},
+            check_results=checks,
+        )
+    written = write(spec, database, computed)
+    return dg.MaterializeResult(
+        asset_key=spec.table,
+        metadata={
+            **metadata,
+            "row_count": sum(written.values()),
+            "written": True,
+            "preview": preview(computed.output),
+        },
+        check_results=checks,
+    )
 
 
-def _build_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def _check_specs(spec: AnalyticsSpec) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            OUTPUT_CHECK,
+            asset=spec.table,
+            blocking=True,
+            description="The output frame matches its pandera model; failing rows listed.",
+        ),
+        dg.AssetCheckSpec(
+            RAW_CHECK,
+            asset=spec.table,
+            description="Raw rows that break their model (excluded, counted, listed).",
+        ),
+    ]
+
+
+def build_analytics_asset(
+    partitions: dg.PartitionsDefinition, specs: Sequence[AnalyticsSpec] | None = None
+) -> dg.AssetsDefinition:
+    """Every analytics table of ``specs`` (default :data:`SPECS`) on ``partitions``, with its
+    checks: one multi-asset, so one step per run (each step is recorded events), subsettable
+    (``can_subset``): the UI can still materialize a single table."""
     with warnings.catch_warnings():
-        # backfill_policy is a beta parameter of @asset
+        # backfill_policy is a beta parameter of @multi_asset
         warnings.simplefilter("ignore", category=dg.BetaWarning)
-        return _define_asset(spec, partitions)
+        return _define_asset(tuple(SPECS if specs is None else specs), partitions)
 
 
-def _define_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=spec.table,
-        group_name=GROUP,
-        kinds={"polars", "sql"},
-        description=spec.description,
+def _define_asset(
+    specs: tuple[AnalyticsSpec, ...], partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name=STEP,
+        specs=[
+            dg.AssetSpec(
+                spec.table,
+                group_name=GROUP,
+                kinds={"polars", "sql"},
+                description=spec.description,
+                skippable=True,
+            )
+            for spec in specs
+        ],
+        check_specs=[check for spec in specs for check in _check_specs(spec)],
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
-        check_specs=[
-            dg.AssetCheckSpec(
-                OUTPUT_CHECK,
-                asset=spec.table,
-                blocking=True,
-                description="The output frame matches its pandera model; failing rows listed.",
-            ),
-            dg.AssetCheckSpec(
-                RAW_CHECK,
-                asset=spec.table,
-                description="Raw rows that break their model (excluded, counted, listed).",
-            ),
-        ],
+        can_subset=True,
     )
     def _asset(
         context: dg.AssetExecutionContext, database: DatabaseResource
     ) -> Iterator[dg.MaterializeResult[Any]]:
         days = partition_days(context.partition_keys)
-        computed = compute(spec, database, days, _specs_for(context.selected_asset_keys))
-        checks = _check_results(spec, computed)
-        metadata: dict[str, Any] = {
-            "days": len(days),
-            "first_day": days[0].isoformat(),
-            "last_day": days[-1].isoformat(),
-            **raw_metadata(computed),
-        }
-        if not computed.output_check.ok:
-            context.log.error(
-                f"{spec.table}: {computed.output_check.invalid.height} output rows fail "
-                f"{spec.model.name}; nothing written"
-            )
-            yield dg.MaterializeResult(
-                metadata={**metadata, "row_count": 0, "written": False}, check_results=checks
-            )
-            return
-        written = write(spec, database, computed)
-        yield dg.MaterializeResult(
-            metadata={
-                **metadata,
-                "row_count": sum(written.values()),
-                "written": True,
-                "preview": preview(computed.output),
-            },
-            check_results=checks,
-        )
+        selected = [s for s in specs if dg.AssetKey(s.table) in context.selected_asset_keys]
+        failed: list[str] = []
+        for spec in selected:
+            try:
+                result = _materialize(spec, context, database, days, selected)
+            except Exception:  # the other tables still run, as separate steps would
+                context.log.exception(f"{spec.table} failed")
+                failed.append(spec.table)
+                continue
+            yield result
+        if failed:
+            raise dg.Failure(f"failed: {', '.join(failed)}")
 
     return _asset
 
 
 def build_analytics_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """One asset per analytics table on ``partitions``."""
-    return [_build_asset(spec, partitions) for spec in SPECS]
+    """The analytics tables on ``partitions`` (one multi-asset: :func:`build_analytics_asset`)."""
+    return [build_analytics_asset(partitions)]
 
 
 def build_freshness_checks(

@@ -320,11 +320,14 @@ def test_rerunning_a_partition_leaves_every_table_identical(
     assert per_window[0] == per_window[1]  # summaries: history per window, no duplicates
 
 
-def _materialize(assets: list[Any], settings: Settings, day: dt.date) -> dg.ExecuteInProcessResult:
+def _materialize(
+    assets: list[Any], settings: Settings, day: dt.date, selection: list[str] | None = None
+) -> dg.ExecuteInProcessResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return dg.materialize(
             assets,
+            selection=selection,
             resources=resources_for(settings, telegram=FakeTelegramResource()),
             partition_key=day.isoformat(),
             raise_on_error=False,
@@ -352,7 +355,7 @@ def test_bad_raw_row_is_reported_and_excluded(seeded: str, app_settings: Setting
             )
         )
     asset = asset_named(analytics.build_analytics_assets(PARTITIONS), analytics.VERIFICATION_DAILY)
-    result = _materialize([asset], app_settings, FIRST_DAY)
+    result = _materialize([asset], app_settings, FIRST_DAY, [analytics.VERIFICATION_DAILY])
     assert result.success  # a bad raw row warns, it does not block
     raw = _check(result, analytics.RAW_CHECK)
     assert not raw.passed
@@ -381,7 +384,8 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(
         return out.with_columns(passed=pl.col("verifications") + 1)  # impossible
 
     spec = dataclasses.replace(analytics.SPEC_BY_TABLE[analytics.GROUP_DAILY], transform=broken)
-    result = _materialize([analytics._build_asset(spec, PARTITIONS)], app_settings, FIRST_DAY)
+    asset = analytics.build_analytics_asset(PARTITIONS, [spec])
+    result = _materialize([asset], app_settings, FIRST_DAY)
     assert not result.success
     check = _check(result, analytics.OUTPUT_CHECK)
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
@@ -443,7 +447,7 @@ def test_malformed_sqlite_timestamp_is_reported_not_fatal(
             )
         )
     asset = asset_named(analytics.build_analytics_assets(PARTITIONS), analytics.API_CALLS_DAILY)
-    result = _materialize([asset], app_settings, FIRST_DAY)
+    result = _materialize([asset], app_settings, FIRST_DAY, [analytics.API_CALLS_DAILY])
     assert result.success
     raw = _check(result, analytics.RAW_CHECK)
     assert not raw.passed and raw.metadata["invalid_rows"].value == 1
