@@ -405,6 +405,24 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(
     assert _snapshot(seeded)["analytics_group_daily"] == before
 
 
+def test_a_failing_table_fails_the_run_and_the_others_are_still_written(
+    seeded: str, app_settings: Settings
+) -> None:
+    def broken(*frames: pl.DataFrame) -> pl.DataFrame:
+        raise RuntimeError("transform broke")
+
+    spec = dataclasses.replace(analytics.SPEC_BY_TABLE[analytics.GROUP_DAILY], transform=broken)
+    other = analytics.SPEC_BY_TABLE[analytics.TOPIC_DAILY]
+    asset = analytics.build_analytics_asset(PARTITIONS, [spec, other])
+    result = _materialize([asset], app_settings, FIRST_DAY)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert analytics.GROUP_DAILY in failure.step_failure_data.error.message  # type: ignore[union-attr]
+    assert materialization(result, analytics.TOPIC_DAILY).metadata["written"].value is True
+    snapshot = _snapshot(seeded)
+    assert snapshot[analytics.TOPIC_DAILY] and not snapshot[analytics.GROUP_DAILY]
+
+
 def test_definitions_load() -> None:
     loaded = defs()
     assert isinstance(loaded, dg.Definitions)
