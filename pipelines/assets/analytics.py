@@ -1,20 +1,26 @@
 """The daily analytics assets, their checks and their freshness checks.
 
-Each asset is a thin wrapper: read the raw rows of its partitions (shared across assets of the
-run) and whatever else its transform takes (history before the window, configuration, the
-days: :class:`AnalyticsSpec`), split off invalid raw rows (excluded from the aggregates,
-counted and reported in metadata and in the non-blocking ``raw_inputs_valid`` check), merge a
-migrated group's ids, run its pure polars transform, validate
-the output (the BLOCKING ``output_valid`` check; a failing frame is NOT written and the run
-fails), then replace its days in one transaction.
+Every analytics table is an asset of ONE multi-asset (:func:`build_analytics_asset`): one step
+per run computes the selected tables one after the other (``can_subset``: the UI can still
+materialize a single table; each table keeps its own materialization per day and its own
+checks). Each step is events in Dagster's event log (start, success, a concurrency slot), and
+recording events is what a persistent instance costs, so one step beats thirteen. A table that
+raises fails the run at the end, after the other tables are written, as its own step would.
+
+Per table: read the raw rows of its partitions (shared across the tables of the run) and
+whatever else its transform takes (history before the window, configuration, the days:
+:class:`AnalyticsSpec`), split off invalid raw rows (excluded from the aggregates, counted and
+reported in metadata and in the non-blocking ``raw_inputs_valid`` check), merge a migrated
+group's ids, run its pure polars transform, validate the output (the BLOCKING ``output_valid``
+check; a failing frame is NOT written and the run fails), then replace its days in one
+transaction.
 
 A backfill is one run over its whole range (``BackfillPolicy.single_run``): one streamed query
 per raw table, spooled in chunks (:class:`pipelines.rawstore.RawStore`), so memory does not grow
-with the length of the range; each table is written once. Every analytics step takes a slot
-of the Dagster concurrency pool :data:`POOL` (its limit: ``concurrency: pools:`` in the
+with the length of the range; each table is written once. The analytics step takes a slot of
+the Dagster concurrency pool :data:`POOL` (its limit: ``concurrency: pools:`` in the
 instance's ``dagster.yaml``), which caps how many steps read and write the database at once
-across runs.
-"""
+across runs."""
 
 import datetime as dt
 import warnings
