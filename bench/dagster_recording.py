@@ -134,9 +134,9 @@ def main(argv: list[str] | None = None) -> None:
         times: dict[str, list[float]] = {"ephemeral": [], "persistent": []}
         for repeat in range(args.repeat):
             for kind in times:
-                persistent = kind == "persistent"
-                show = persistent and repeat == 0  # the same events every time
-                seconds = _timed(url, first, last, persistent, show_events=show)
+                recording = kind == "persistent"
+                show = recording and repeat == 0  # the same events every time
+                seconds = _timed(url, first, last, recording, show_events=show)
                 times[kind].append(seconds)
                 print(f"{kind:<10} {days} days: {seconds:6.2f} s")
     ephemeral = statistics.median(times["ephemeral"])
