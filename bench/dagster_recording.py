@@ -7,8 +7,11 @@ over all of them, summaries included, alternately on an ephemeral instance (noth
 as before) and on a fresh persistent ``DAGSTER_HOME`` made from the project's ``dagster.yaml``
 (SQLite run, event-log and schedule storage), the same number of times each. The new home's
 databases are created before the clock starts, as a ``DAGSTER_HOME`` is once, on its first use
-(``first use`` prints that one-time cost); opening the instance is timed. Prints each time, the
-medians, and last ``recording_overhead: N×`` (persistent / ephemeral; target <= 1.1).
+(``first use`` prints that one-time cost); opening the instance is timed. Prints each time
+(wall clock and CPU), the events the first persistent run recorded (by type: Dagster's SQLite
+event log costs CPU per event, so their number is the lever), the medians, the ratio of the
+CPU times (steadier than wall-clock time on a shared machine), and last
+``recording_overhead: N×`` (persistent / ephemeral wall-clock time; target <= 1.1).
 
 ``--url URL`` measures an existing database instead (e.g. the demo's, after ``gatepulse demo
 --no-serve``: its whole raw range, as ``gatepulse materialize`` would); the throwaway instances
@@ -21,6 +24,7 @@ Usage: ``uv run python -m bench.dagster_recording [--days 14] [--repeat 3] [--po
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import datetime as dt
 import statistics
@@ -64,7 +68,27 @@ def _settings(url: str, var_dir: Path, first: dt.date) -> Settings:
     )
 
 
-def _timed(url: str, first: dt.date, last: dt.date, persistent: bool) -> float:
+def recorded_events(instance: dg.DagsterInstance) -> dict[str, collections.Counter[str]]:
+    """The events each run recorded in ``instance``, counted by type, per job."""
+    out: dict[str, collections.Counter[str]] = {}
+    for run in instance.get_runs():
+        records = instance.get_records_for_run(run.run_id, limit=1_000_000).records
+        kinds = (r.event_log_entry.dagster_event_type for r in records)
+        counted = out.setdefault(run.job_name, collections.Counter())
+        counted.update(k.value if k is not None else "LOG" for k in kinds)
+    return out
+
+
+def _print_events(events: dict[str, collections.Counter[str]]) -> None:
+    for job, counted in events.items():
+        kinds = ", ".join(f"{kind} {n}" for kind, n in counted.most_common())
+        print(f"events recorded by {job}: {counted.total()} ({kinds})")
+
+
+def _timed(
+    url: str, first: dt.date, last: dt.date, persistent: bool, show_events: bool = False
+) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one ``materialize_range`` over ``first..last``."""
     with tempfile.TemporaryDirectory(prefix="gatepulse-dagster-") as tmp:
         settings = _settings(url, Path(tmp), first)
         if persistent:  # the home's databases, made once per DAGSTER_HOME
@@ -72,7 +96,7 @@ def _timed(url: str, first: dt.date, last: dt.date, persistent: bool) -> float:
             with open_instance(settings.pipelines.dagster_home) as instance:
                 instance.get_runs(limit=1)
             print(f"first use  of a DAGSTER_HOME: {time.perf_counter() - created:6.2f} s")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         instance = (
             open_instance(settings.pipelines.dagster_home)
             if persistent
@@ -80,7 +104,10 @@ def _timed(url: str, first: dt.date, last: dt.date, persistent: bool) -> float:
         )
         with instance:
             materialize_range(first, last, settings=settings, progress=False, instance=instance)
-        return time.perf_counter() - started
+            seconds = time.perf_counter() - started, time.process_time() - cpu
+            if show_events:
+                _print_events(recorded_events(instance))
+        return seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,14 +134,22 @@ def main(argv: list[str] | None = None) -> None:
         days = (last - first).days + 1
         _timed(url, first, first, persistent=False)  # warm up imports, caches, connections
         times: dict[str, list[float]] = {"ephemeral": [], "persistent": []}
-        for _ in range(args.repeat):
+        cpu_times: dict[str, list[float]] = {"ephemeral": [], "persistent": []}
+        for repeat in range(args.repeat):
             for kind in times:
-                seconds = _timed(url, first, last, persistent=kind == "persistent")
+                recording = kind == "persistent"
+                show = recording and repeat == 0  # the same events every time
+                seconds, cpu = _timed(url, first, last, recording, show_events=show)
                 times[kind].append(seconds)
-                print(f"{kind:<10} {days} days: {seconds:6.2f} s")
+                cpu_times[kind].append(cpu)
+                print(f"{kind:<10} {days} days: {seconds:6.2f} s (CPU {cpu:6.2f} s)")
     ephemeral = statistics.median(times["ephemeral"])
     persistent = statistics.median(times["persistent"])
+    cpu_ratio = statistics.median(cpu_times["persistent"]) / statistics.median(
+        cpu_times["ephemeral"]
+    )
     print(f"median ephemeral {ephemeral:.2f} s, persistent {persistent:.2f} s")
+    print(f"CPU: persistent / ephemeral {cpu_ratio:.2f}× (steadier on a busy machine)")
     print(f"recording_overhead: {persistent / ephemeral:.2f}×")
 
 

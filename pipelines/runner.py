@@ -7,9 +7,11 @@ demo: the persistent one of ``DAGSTER_HOME``, so that the UI shows every partiti
 result and run). The assets run with a partition *range*, as the UI's backfill of that range
 does (every asset of those jobs has ``BackfillPolicy.single_run()``: one run per range), so
 each raw table is read once per run and each analytics table written once per run, with all
-checks evaluated; fewer runs record fewer events. A run launched from the UI for a partition or
-a range is the same job with the same tags. Member counts and retention are separate
-unpartitioned runs, on request; the raw tables are observed at the end (their newest rows).
+checks evaluated, in one step for all the analytics tables (a multi-asset); fewer runs and
+steps record fewer events, and recording events is what the persistent instance costs. A run
+launched from the UI for a partition or a range is the same job with the same tags. Member
+counts and retention are separate unpartitioned runs, on request; the raw tables are observed
+at the end (their newest rows).
 """
 
 from __future__ import annotations

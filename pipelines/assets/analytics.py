@@ -1,20 +1,26 @@
 """The daily analytics assets, their checks and their freshness checks.
 
-Each asset is a thin wrapper: read the raw rows of its partitions (shared across assets of the
-run) and whatever else its transform takes (history before the window, configuration, the
-days: :class:`AnalyticsSpec`), split off invalid raw rows (excluded from the aggregates,
-counted and reported in metadata and in the non-blocking ``raw_inputs_valid`` check), merge a
-migrated group's ids, run its pure polars transform, validate
-the output (the BLOCKING ``output_valid`` check; a failing frame is NOT written and the run
-fails), then replace its days in one transaction.
+Every analytics table is an asset of ONE multi-asset (:func:`build_analytics_asset`): one step
+per run computes the selected tables one after the other (``can_subset``: the UI can still
+materialize a single table; each table keeps its own materialization per day and its own
+checks). Each step is events in Dagster's event log (start, success, a concurrency slot), and
+recording events is what a persistent instance costs, so one step beats thirteen. A table that
+raises fails the run at the end, after the other tables are written, as its own step would.
+
+Per table: read the raw rows of its partitions (shared across the tables of the run) and
+whatever else its transform takes (history before the window, configuration, the days:
+:class:`AnalyticsSpec`), split off invalid raw rows (excluded from the aggregates, counted and
+reported in metadata and in the non-blocking ``raw_inputs_valid`` check), merge a migrated
+group's ids, run its pure polars transform, validate the output (the BLOCKING ``output_valid``
+check; a failing frame is NOT written and the run fails), then replace its days in one
+transaction.
 
 A backfill is one run over its whole range (``BackfillPolicy.single_run``): one streamed query
 per raw table, spooled in chunks (:class:`pipelines.rawstore.RawStore`), so memory does not grow
-with the length of the range; each table is written once. Every analytics step takes a slot
-of the Dagster concurrency pool :data:`POOL` (its limit: ``concurrency: pools:`` in the
+with the length of the range; each table is written once. The analytics step takes a slot of
+the Dagster concurrency pool :data:`POOL` (its limit: ``concurrency: pools:`` in the
 instance's ``dagster.yaml``), which caps how many steps read and write the database at once
-across runs.
-"""
+across runs."""
 
 import datetime as dt
 import warnings
@@ -80,6 +86,8 @@ BOT_RIGHTS_DAILY = "analytics_bot_rights_daily"
 ALL_GROUPS_DAILY = "analytics_all_groups_daily"
 ALL_GROUPS_HOURLY = "analytics_all_groups_hourly"
 
+STEP = "analytics_tables"
+"""The one step (op) computing every selected analytics table of a run."""
 POOL = "database"
 """The concurrency pool of the steps that read raw tables and write analytics tables."""
 
@@ -394,79 +402,119 @@ def _check_results(spec: AnalyticsSpec, computed: ComputedDays) -> list[dg.Asset
     ]
 
 
-def _specs_for(keys: Any) -> list[AnalyticsSpec]:
-    found = (SPEC_BY_TABLE.get(key.to_user_string()) for key in keys)
-    return [spec for spec in found if spec is not None]
+def _materialize(
+    spec: AnalyticsSpec,
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    days: list[dt.date],
+    prefetch: Sequence[AnalyticsSpec],
+) -> dg.MaterializeResult[Any]:
+    """Compute, check and (unless its output check fails) write ``days`` of ``spec.table``."""
+    computed = compute(spec, database, days, prefetch)
+    key = dg.AssetKey(spec.table)
+    selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == key}
+    checks = [c for c in _check_results(spec, computed) if c.check_name in selected]
+    metadata: dict[str, Any] = {
+        "days": len(days),
+        "first_day": days[0].isoformat(),
+        "last_day": days[-1].isoformat(),
+        **raw_metadata(computed),
+    }
+    if not computed.output_check.ok:
+        context.log.error(
+            f"{spec.table}: {computed.output_check.invalid.height} output rows fail "
+            f"{spec.model.name}; nothing written"
+        )
+        return dg.MaterializeResult(
+            asset_key=spec.table,
+            metadata={**metadata, "row_count": 0, "written": False},
+            check_results=checks,
+        )
+    written = write(spec, database, computed)
+    return dg.MaterializeResult(
+        asset_key=spec.table,
+        metadata={
+            **metadata,
+            "row_count": sum(written.values()),
+            "written": True,
+            "preview": preview(computed.output, spec.table),
+        },
+        check_results=checks,
+    )
 
 
-def _build_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def _check_specs(spec: AnalyticsSpec) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            OUTPUT_CHECK,
+            asset=spec.table,
+            blocking=True,
+            description="The output frame matches its pandera model; failing rows listed.",
+        ),
+        dg.AssetCheckSpec(
+            RAW_CHECK,
+            asset=spec.table,
+            description="Raw rows that break their model (excluded, counted, listed).",
+        ),
+    ]
+
+
+def build_analytics_asset(
+    partitions: dg.PartitionsDefinition, specs: Sequence[AnalyticsSpec] | None = None
+) -> dg.AssetsDefinition:
+    """Every analytics table of ``specs`` (default :data:`SPECS`) on ``partitions``, with its
+    checks: one multi-asset, so one step per run (each step is recorded events), subsettable
+    (``can_subset``): the UI can still materialize a single table."""
     with warnings.catch_warnings():
-        # backfill_policy is a beta parameter of @asset
+        # backfill_policy is a beta parameter of @multi_asset
         warnings.simplefilter("ignore", category=dg.BetaWarning)
-        return _define_asset(spec, partitions)
+        return _define_asset(tuple(SPECS if specs is None else specs), partitions)
 
 
-def _define_asset(spec: AnalyticsSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=spec.table,
-        group_name=GROUP,
-        kinds={"polars", "sql"},
-        description=spec.description,
+def _define_asset(
+    specs: tuple[AnalyticsSpec, ...], partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name=STEP,
+        specs=[
+            dg.AssetSpec(
+                spec.table,
+                group_name=GROUP,
+                kinds={"polars", "sql"},
+                description=spec.description,
+                skippable=True,
+            )
+            for spec in specs
+        ],
+        check_specs=[check for spec in specs for check in _check_specs(spec)],
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
-        check_specs=[
-            dg.AssetCheckSpec(
-                OUTPUT_CHECK,
-                asset=spec.table,
-                blocking=True,
-                description="The output frame matches its pandera model; failing rows listed.",
-            ),
-            dg.AssetCheckSpec(
-                RAW_CHECK,
-                asset=spec.table,
-                description="Raw rows that break their model (excluded, counted, listed).",
-            ),
-        ],
+        can_subset=True,
     )
     def _asset(
         context: dg.AssetExecutionContext, database: DatabaseResource
     ) -> Iterator[dg.MaterializeResult[Any]]:
         days = partition_days(context.partition_keys)
-        computed = compute(spec, database, days, _specs_for(context.selected_asset_keys))
-        checks = _check_results(spec, computed)
-        metadata: dict[str, Any] = {
-            "days": len(days),
-            "first_day": days[0].isoformat(),
-            "last_day": days[-1].isoformat(),
-            **raw_metadata(computed),
-        }
-        if not computed.output_check.ok:
-            context.log.error(
-                f"{spec.table}: {computed.output_check.invalid.height} output rows fail "
-                f"{spec.model.name}; nothing written"
-            )
-            yield dg.MaterializeResult(
-                metadata={**metadata, "row_count": 0, "written": False}, check_results=checks
-            )
-            return
-        written = write(spec, database, computed)
-        yield dg.MaterializeResult(
-            metadata={
-                **metadata,
-                "row_count": sum(written.values()),
-                "written": True,
-                "preview": preview(computed.output, spec.table),
-            },
-            check_results=checks,
-        )
+        selected = [s for s in specs if dg.AssetKey(s.table) in context.selected_asset_keys]
+        failed: list[str] = []
+        for spec in selected:
+            try:
+                result = _materialize(spec, context, database, days, selected)
+            except Exception:  # the other tables still run, as separate steps would
+                context.log.exception(f"{spec.table} failed")
+                failed.append(spec.table)
+                continue
+            yield result
+        if failed:
+            raise dg.Failure(f"failed: {', '.join(failed)}")
 
     return _asset
 
 
 def build_analytics_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """One asset per analytics table on ``partitions``."""
-    return [_build_asset(spec, partitions) for spec in SPECS]
+    """The analytics tables on ``partitions`` (one multi-asset: :func:`build_analytics_asset`)."""
+    return [build_analytics_asset(partitions)]
 
 
 def build_freshness_checks(

@@ -320,11 +320,14 @@ def test_rerunning_a_partition_leaves_every_table_identical(
     assert per_window[0] == per_window[1]  # summaries: history per window, no duplicates
 
 
-def _materialize(assets: list[Any], settings: Settings, day: dt.date) -> dg.ExecuteInProcessResult:
+def _materialize(
+    assets: list[Any], settings: Settings, day: dt.date, selection: list[str] | None = None
+) -> dg.ExecuteInProcessResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return dg.materialize(
             assets,
+            selection=selection,
             resources=resources_for(settings, telegram=FakeTelegramResource()),
             partition_key=day.isoformat(),
             raise_on_error=False,
@@ -352,7 +355,7 @@ def test_bad_raw_row_is_reported_and_excluded(seeded: str, app_settings: Setting
             )
         )
     asset = asset_named(analytics.build_analytics_assets(PARTITIONS), analytics.VERIFICATION_DAILY)
-    result = _materialize([asset], app_settings, FIRST_DAY)
+    result = _materialize([asset], app_settings, FIRST_DAY, [analytics.VERIFICATION_DAILY])
     assert result.success  # a bad raw row warns, it does not block
     raw = _check(result, analytics.RAW_CHECK)
     assert not raw.passed
@@ -381,7 +384,8 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(
         return out.with_columns(passed=pl.col("verifications") + 1)  # impossible
 
     spec = dataclasses.replace(analytics.SPEC_BY_TABLE[analytics.GROUP_DAILY], transform=broken)
-    result = _materialize([analytics._build_asset(spec, PARTITIONS)], app_settings, FIRST_DAY)
+    asset = analytics.build_analytics_asset(PARTITIONS, [spec])
+    result = _materialize([asset], app_settings, FIRST_DAY)
     assert not result.success
     check = _check(result, analytics.OUTPUT_CHECK)
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
@@ -399,6 +403,24 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(
             FIRST_DAY, FIRST_DAY, settings=app_settings, progress=False, summaries=False
         )
     assert _snapshot(seeded)["analytics_group_daily"] == before
+
+
+def test_a_failing_table_fails_the_run_and_the_others_are_still_written(
+    seeded: str, app_settings: Settings
+) -> None:
+    def broken(*frames: pl.DataFrame) -> pl.DataFrame:
+        raise RuntimeError("transform broke")
+
+    spec = dataclasses.replace(analytics.SPEC_BY_TABLE[analytics.GROUP_DAILY], transform=broken)
+    other = analytics.SPEC_BY_TABLE[analytics.TOPIC_DAILY]
+    asset = analytics.build_analytics_asset(PARTITIONS, [spec, other])
+    result = _materialize([asset], app_settings, FIRST_DAY)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert analytics.GROUP_DAILY in failure.step_failure_data.error.message  # type: ignore[union-attr]
+    assert materialization(result, analytics.TOPIC_DAILY).metadata["written"].value is True
+    snapshot = _snapshot(seeded)
+    assert snapshot[analytics.TOPIC_DAILY] and not snapshot[analytics.GROUP_DAILY]
 
 
 def test_definitions_load() -> None:
@@ -443,7 +465,7 @@ def test_malformed_sqlite_timestamp_is_reported_not_fatal(
             )
         )
     asset = asset_named(analytics.build_analytics_assets(PARTITIONS), analytics.API_CALLS_DAILY)
-    result = _materialize([asset], app_settings, FIRST_DAY)
+    result = _materialize([asset], app_settings, FIRST_DAY, [analytics.API_CALLS_DAILY])
     assert result.success
     raw = _check(result, analytics.RAW_CHECK)
     assert not raw.passed and raw.metadata["invalid_rows"].value == 1

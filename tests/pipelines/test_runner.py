@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from core.models import ANALYTICS_TABLES
 from core.settings import PipelineSettings, Settings
-from pipelines.assets.analytics import OUTPUT_CHECK, RAW_CHECK
+from pipelines.assets.analytics import OUTPUT_CHECK, RAW_CHECK, STEP
 from pipelines.home import ROOT, DagsterHomeError, open_instance, prepare_dagster_home
 from pipelines.io import sync_engine
 from pipelines.observe import raw_key
@@ -73,6 +73,11 @@ def test_runs_checks_and_observations_are_recorded_in_dagster_home(
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         days_run = next(r for r in runs if r.job_name == "analytics_job")
         assert days_run.tags == {**days_run.tags, **range_tags(DAYS[0], DAYS[-1])}
+        # one step computes every analytics table: each step is events in the event log
+        starts = instance.get_records_for_run(
+            days_run.run_id, of_type=dg.DagsterEventType.STEP_START
+        ).records
+        assert [r.event_log_entry.step_key for r in starts] == [STEP]
 
         event = instance.get_latest_materialization_event(dg.AssetKey("analytics_group_daily"))
         shown = event.asset_materialization.metadata  # type: ignore[union-attr]
