@@ -147,7 +147,6 @@ def bare_dispatcher() -> Dispatcher:
 async def run(args: argparse.Namespace, url: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         world = make_world(args.users)
-        updates = message_updates(world, args.updates, args.users)
         bare_bot = Bot(DEFAULT_TOKEN, session=FakeTelegramSession(world))
         bare = bare_dispatcher()
         async with bot_stack(url, world, Path(tmp)) as stack:
@@ -155,8 +154,11 @@ async def run(args: argparse.Namespace, url: str) -> float:
             await feed_all(stack.dp, stack.bot, message_updates(world, args.users * 3, args.users))
             await stack.services.drain()
             bare_rates, full_rates = [], []
-            chunks = [updates[i : i + CHUNK] for i in range(0, len(updates), CHUNK)]
             for rnd in range(1, args.rounds + 1):
+                # fresh updates (new update_ids) each round: the bot handles each update once,
+                # so a repeated one would be skipped as already handled, not checked
+                updates = message_updates(world, args.updates, args.users, seed=rnd)
+                chunks = [updates[i : i + CHUNK] for i in range(0, len(updates), CHUNK)]
                 # interleaved chunks: both sides see the same share of a noisy machine
                 bare_s = full_s = 0.0
                 before = stack.services.checker.counters.cached

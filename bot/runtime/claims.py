@@ -83,7 +83,13 @@ class UpdateClaims(BaseMiddleware):
             self._skip(event.update_id, answer)
             return None
         token = self.ledger.enter(attempt)
-        renewer = asyncio.create_task(self._renew(attempt))
+        # a timer, not a task per update: most updates are done long before the first renewal,
+        # and a timer costs a fraction of a task to make and cancel
+        renewal: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            self.ledger.lease_s / 3,
+            lambda: renewal.append(asyncio.create_task(self._renew(attempt))),
+        )
         try:
             result = await handler(event, data)
         except asyncio.CancelledError:
@@ -99,7 +105,9 @@ class UpdateClaims(BaseMiddleware):
             await self.ledger.succeeded(attempt)
             return result
         finally:
-            renewer.cancel()
+            timer.cancel()
+            for task in renewal:
+                task.cancel()
             self.ledger.leave(token)
 
     def _skip(self, update_id: int, answer: str) -> None:
@@ -119,8 +127,9 @@ class UpdateClaims(BaseMiddleware):
             await asyncio.shield(self.ledger.failed(attempt))
 
     async def _renew(self, attempt: Attempt) -> None:
+        """Renew now (a third of the lease has passed), then every third of the lease."""
         while True:
-            await asyncio.sleep(self.ledger.lease_s / 3)
             if not await self.ledger.renew(attempt):
                 log.warning("update %s: its lease was lost mid-work", attempt.update_id)
                 return
+            await asyncio.sleep(self.ledger.lease_s / 3)

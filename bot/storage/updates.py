@@ -123,7 +123,10 @@ class UpdateLedger:
         self.redis = (
             SharedUpdates(shared, lease_s=lease_s, keep_s=keep_s) if shared is not None else None
         )
-        self._holders = (f"{secrets.token_hex(6)}.{n}" for n in itertools.count(1))
+        # one random name per process, a counter per attempt: unique across replicas and
+        # attempts, and no call into the OS's random source per update
+        process = secrets.token_hex(6)
+        self._holders = (f"{process}.{n}" for n in itertools.count(1))
         #: leases held in memory: update_id -> (holder, monotonic expiry)
         self._leases: dict[int, tuple[str, float]] = {}
         self._done: ExpiringMap[int, bool] = ExpiringMap(
