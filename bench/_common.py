@@ -1,18 +1,33 @@
-"""What the benchmarks share: a migrated throwaway database and the ``--postgres`` switch."""
+"""What the benchmarks share: a migrated throwaway database, the ``--postgres`` switch, and
+SIGTERM handled as Ctrl+C (so that the servers a benchmark started are stopped either way)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import signal
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from core.db import Base
 from core.migrate import run_migrations
 from sandbox.postgres import TempPostgres
+
+
+def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM raise :class:`KeyboardInterrupt`, as Ctrl+C does, so that the ``with`` and
+    ``finally`` blocks holding a throwaway server (:func:`database`, ``TempPostgres``,
+    ``TempRedis``) stop and delete it (Python's default SIGTERM exits without running them).
+    Called first thing by every benchmark's ``main`` that starts a server."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 @contextlib.contextmanager
@@ -45,6 +60,7 @@ def run_on_database(
     args = parser.parse_args(argv)
     if invalid(args):
         parser.error(error)
+    stop_on_sigterm()
     with database(args.postgres) as url:
         asyncio.run(run(args, url))
 
@@ -54,4 +70,4 @@ def row_columns(model: type[Base]) -> tuple[str, ...]:
     return tuple(c.name for c in model.__table__.columns if c.name != "id")
 
 
-__all__ = ["database", "row_columns", "run_on_database"]
+__all__ = ["database", "row_columns", "run_on_database", "stop_on_sigterm"]

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from bench._common import database
+from bench._common import database, stop_on_sigterm
 from core.settings import (
     DatabaseSettings,
     LogWriterSettings,
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL")
     parser.add_argument("--url", help="an existing database to measure instead (left as is)")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     if args.days < 1 or args.repeat < 1:
         parser.error("--days and --repeat must be >= 1")
     warnings.simplefilter("ignore")

@@ -41,6 +41,7 @@ import numpy as np
 import psycopg2
 from rich.console import Console
 
+from bench._common import stop_on_sigterm
 from bench.dashboard_raw import PageData, alerts_page, raw_pages
 from bench.dashboard_world import load_deployment, make_world
 from core.db import plain_url
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=15, help="timed dashboard runs per page")
     parser.add_argument("--raw-repeat", type=int, default=3, help="timed raw runs per page")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     if min(args.raw_rows, args.small_raw_rows, args.days, args.groups, args.repeat) < 1:
         parser.error("every count must be >= 1")
     if args.range_days * 2 > args.days:
@@ -235,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     except PostgresUnavailable as exc:
         console.print(f"[red]error:[/] {exc}")
         return 3
-    try:
-        server.start()
+    with server:  # stopped and deleted on the way out, Ctrl+C and SIGTERM included
+        console.print(f"PostgreSQL on port {server.port} in {server.root}")
         admin = psycopg2.connect(plain_url(server.url()))
         admin.autocommit = True
         with admin.cursor() as cur:
@@ -261,8 +263,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         for engine in engines.values():
             engine.dispose()
-    finally:
-        server.cleanup()
 
     mismatches = [
         f"{page}.{key}"

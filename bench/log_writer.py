@@ -32,7 +32,7 @@ import asyncpg
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
-from bench._common import row_columns
+from bench._common import row_columns, stop_on_sigterm
 from core.db import create_engine, create_session_factory
 from core.log_writer import LogWriter
 from core.migrate import run_migrations
@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="LogWriter max_queue; 0 means --rows, so the producer, which is "
                         "far faster than any database, never overflows to the spool")  # fmt: skip
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     args.max_queue = args.max_queue or args.rows
     if args.rows < 1000 or args.orm_rows < 10 or args.rounds < 1 or args.batch_size < 1:
         parser.error("need --rows >= 1000, --orm-rows >= 10, --rounds >= 1, --batch-size >= 1")

@@ -31,7 +31,7 @@ from typing import Any
 
 import psycopg2
 
-from bench._common import database
+from bench._common import database, stop_on_sigterm
 from bench.reference import day as reference_day
 from core.db import plain_url
 from core.models import (
@@ -172,6 +172,7 @@ def main() -> None:
         help="fraction of 1M verifications / 1M API calls / 0.5M messages",
     )
     args = parser.parse_args()
+    stop_on_sigterm()
     if not 0 < args.scale <= 4:
         parser.error("--scale must be in (0, 4]")
     n_v, n_a, n_m = (int(x * args.scale) for x in (1_000_000, 1_000_000, 500_000))

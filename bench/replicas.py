@@ -44,6 +44,7 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench._common import stop_on_sigterm
 from core.db import create_engine
 from core.migrate import run_migrations
 from core.models import (
@@ -414,6 +415,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     if min(args.joiners, args.members, args.rounds) < 1:
         parser.error("--joiners, --members and --rounds must be at least 1")
     asyncio.run(_bench(args))

@@ -33,6 +33,7 @@ import time
 import sqlalchemy as sa
 from rich.console import Console
 
+from bench._common import stop_on_sigterm
 from core.migrate import run_migrations
 from core.partitions import (
     drop_partition,
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=2_000_000, help="rows in the day removed")
     parser.add_argument("--batch-size", type=int, default=5000, help="rows per DELETE batch")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     if args.rows < 1 or args.batch_size < 1:
         parser.error("--rows and --batch-size must be >= 1")
     try:

@@ -23,7 +23,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from bench._common import database
+from bench._common import database, stop_on_sigterm
 from core.db import create_engine
 from core.log_writer import WRITABLE_TABLES, _specs
 from core.models import VerificationLog
@@ -97,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
     args = parser.parse_args()
+    stop_on_sigterm()
     with database(postgres=False) as url:
         times = asyncio.run(_measure(url, _rows(args.rows)))
     ratio = times["per_row"] / times["writer"]

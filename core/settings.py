@@ -9,11 +9,13 @@ their own).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
@@ -236,6 +238,59 @@ class LogWriterSettings(BaseSettings):
         return self
 
 
+CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    (
+        "month",
+        1,
+        12,
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    ),
+    ("day of week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
+)
+"""A cron string's five fields: name, smallest and largest number, the names allowed."""
+CRON_ALIASES = ("@hourly", "@daily", "@weekly", "@monthly")
+_CRON_PART = re.compile(r"^(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?$")
+
+
+def validate_cron(value: str) -> str:
+    """``value`` stripped, if it is a five-field cron string (``*``, numbers, ranges ``a-b``,
+    steps ``/n``, lists ``,``; month and weekday names) or an alias such as ``@hourly``, as
+    Dagster's schedules accept them; else ``ValueError`` saying which field is wrong. Checked
+    here, without importing Dagster, so that a typo fails at start-up, not at the first tick."""
+    value = value.strip()
+    if value.lower() in CRON_ALIASES:
+        return value
+    fields = value.split()
+    if len(fields) != len(CRON_FIELDS):
+        raise ValueError(
+            f"{value!r} is not a cron string: expected 5 fields (minute hour day-of-month "
+            f"month day-of-week), e.g. '5 * * * *' (hourly) or '* * * * *' (every minute)"
+        )
+    for field, (name, low, high, names) in zip(fields, CRON_FIELDS, strict=True):
+        for part in field.lower().split(","):
+            match = _CRON_PART.match(part)
+            bounds = match.group(1).split("-") if match and match.group(1) != "*" else []
+            step = match.group(2) if match else None
+            numbers = [
+                names.index(b) + low if b in names else int(b) if b.isdigit() else -1
+                for b in bounds
+            ]
+            if (
+                match is None
+                or any(not low <= n <= high for n in numbers)
+                or numbers != sorted(numbers)
+                or (step is not None and int(step) < 1)
+            ):
+                raise ValueError(
+                    f"{value!r} is not a cron string: {field!r} is not a valid {name} "
+                    f"({low}-{high}, '*', ranges a-b, steps /n, lists a,b)"
+                )
+    return value
+
+
 class PipelineSettings(BaseSettings):
     """Dagster pipelines: partitions, retention, member-count sync, weekly digests."""
 
@@ -254,6 +309,8 @@ class PipelineSettings(BaseSettings):
     sync_rate_per_s: float = Field(default=20.0, gt=0)
     digest_sends_per_s: float = Field(default=5.0, gt=0)
     digest_max_age_days: int = Field(default=14, ge=1)
+    refresh_cron: Annotated[str, AfterValidator(validate_cron)] = "5 * * * *"
+    """When today's (still growing) analytics partitions are refreshed: a cron string (UTC)."""
     dagster_home: Path = Field(
         default=None, validation_alias="DAGSTER_HOME", validate_default=False
     )  # type: ignore[assignment]

@@ -9,8 +9,9 @@ On top of the assets' own decorators this module adds, in one place:
 - the bot's raw tables as external assets (:mod:`pipelines.observe`) and each asset's ``deps``
   on the raw tables it reads (from its declared sources), and the dashboard downstream, so
   the lineage reads bot → raw facts → analytics → dashboard;
-- declarative automation: today's analytics partitions ``on_cron`` hourly, run by the
-  ``default_automation_condition_sensor`` (on by default);
+- declarative automation: today's analytics partitions ``on_cron(PIPELINES_REFRESH_CRON)``
+  (default hourly at minute 5), run by the ``default_automation_condition_sensor`` (on by
+  default);
 - the daily partitions' start: ``PIPELINES_PARTITIONS_START``, else the first raw day, else
   today (an unreachable database gives today and one log line; loading never hangs).
 """
@@ -22,6 +23,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -58,7 +60,7 @@ from pipelines.resources import (
     SummaryLLMResource,
     TelegramResource,
 )
-from pipelines.schedules import TODAY_CRON, build_jobs, build_schedules
+from pipelines.schedules import build_jobs, build_schedules
 from pipelines.sources import ConfigRead, Lookback
 
 log = logging.getLogger(__name__)
@@ -121,29 +123,31 @@ def _keys(tables: Iterable[str]) -> list[dg.AssetKey]:
     return out
 
 
-def analytics_automation() -> dg.AutomationCondition[Any]:
-    """Today's partition, hourly (minute 5), once its deps are updated since the tick (the
+def analytics_automation(cron: str) -> dg.AutomationCondition[Any]:
+    """Today's partition at each ``cron`` tick (UTC; ``PIPELINES_REFRESH_CRON``, default
+    hourly at minute 5), once its deps are updated since the tick (the
     member-count sync for the channel table), never over a run still in progress, and never
     over an upstream whose blocking check failed. The raw tables are observed, not
     materialized: the condition ignores them (their updates are not waited for)."""
     raw = dg.AssetSelection.assets(*(raw_key(t) for t in RAW_TABLES))
     return (
         (
-            dg.AutomationCondition.on_cron(TODAY_CRON, "UTC")
+            dg.AutomationCondition.on_cron(cron, "UTC")
             & ~dg.AutomationCondition.in_progress()
             & dg.AutomationCondition.all_deps_blocking_checks_passed()
         )
         .ignore(raw)
-        .with_label(f"today's partition on_cron({TODAY_CRON})")
+        .with_label(f"today's partition on_cron({cron})")
     )
 
 
-def _with_lineage(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """Add the raw tables an asset reads to its deps; today's analytics partitions on cron."""
+def _with_lineage(spec: dg.AssetSpec, automation: dg.AutomationCondition[Any]) -> dg.AssetSpec:
+    """Add the raw tables an asset reads to its deps; today's analytics partitions on
+    ``automation``."""
     name = spec.key.to_user_string()
     if name in SPEC_BY_TABLE:
         return spec.merge_attributes(deps=raw_deps(name)).replace_attributes(
-            automation_condition=analytics_automation()
+            automation_condition=automation
         )
     if name == SUMMARIES:
         return spec.merge_attributes(deps=_keys(["messages", "chat_migrations"]))
@@ -169,7 +173,8 @@ def build_assets(settings: PipelineSettings, start: dt.date) -> list[Any]:
             alerts_asset,
             build_digests_asset(weekly_partitions(start)),
         ]
-        mapped = list(dg.map_asset_specs(_with_lineage, assets))
+        automation = analytics_automation(settings.refresh_cron)
+        mapped = list(dg.map_asset_specs(partial(_with_lineage, automation=automation), assets))
     analytics = [k for a in mapped for k in a.keys if a.group_names_by_key[k] == ANALYTICS_GROUP]
     dashboard = dashboard_spec([*(k.to_user_string() for k in analytics), *DASHBOARD_READS])
     return [observe_raw_tables, *mapped, dashboard]

@@ -1,8 +1,9 @@
 """Jobs and schedules.
 
-- today's partition of every analytics table, hourly (minute 5): not a schedule but the
-  assets' automation condition (``AutomationCondition.on_cron(TODAY_CRON)``, set in
-  :mod:`pipelines.definitions`, evaluated by the ``default_automation_condition_sensor``);
+- today's partition of every analytics table, hourly at minute 5 by default: not a schedule
+  but the assets' automation condition (``AutomationCondition.on_cron`` of the setting
+  ``PIPELINES_REFRESH_CRON``, set in :mod:`pipelines.definitions`, evaluated by the
+  ``default_automation_condition_sensor``);
 - yesterday finalized daily at 00:30 UTC: analytics and summaries (``on_cron`` only ever
   targets the latest partition, today's, so the finished day stays a schedule); retention and
   the raw logs' day partitions ahead (PostgreSQL) at 00:45 UTC;
@@ -29,8 +30,6 @@ from pipelines.observe import RAW_TABLES, raw_key
 
 FRESHNESS_CHECK = "freshness_check"
 """The name Dagster gives a time-partition freshness check."""
-TODAY_CRON = "5 * * * *"
-"""When today's (still growing) analytics partitions are refreshed."""
 
 
 def _day_of(context: dg.ScheduleEvaluationContext, offset_days: int = 0) -> str:

@@ -65,7 +65,11 @@ class TempPostgres:
         self._as_postgres = os.geteuid() == 0
         if self._as_postgres:
             shutil.chown(self.root, user="postgres", group="postgres")
-        self._initdb()
+        try:
+            self._initdb()
+        except BaseException:  # a failed or interrupted initdb leaves no directory behind
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
 
     # -- plumbing
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -8,6 +8,7 @@ from pydantic import SecretStr
 from core.settings import (
     BotSettings,
     DatabaseSettings,
+    PipelineSettings,
     SettingsError,
     load_settings,
     normalize_database_url,
@@ -103,3 +104,37 @@ def test_a_refused_database_url_never_shows_its_password(bad):
     with pytest.raises(ValueError) as info:
         normalize_database_url(bad)
     assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "good", ["5 * * * *", "* * * * *", "*/15 0-6,22 * jan-mar mon-fri", "0 6 * * 1", "@hourly"]
+)
+def test_the_refresh_cadence_takes_a_cron_string(monkeypatch, good):
+    monkeypatch.setenv("PIPELINES_REFRESH_CRON", good)
+    assert load_settings().pipelines.refresh_cron == good
+
+
+def test_the_refresh_cadence_defaults_to_hourly_at_minute_5(monkeypatch):
+    monkeypatch.delenv("PIPELINES_REFRESH_CRON", raising=False)
+    assert PipelineSettings(_env_file=None).refresh_cron == "5 * * * *"
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("every minute", "expected 5 fields"),
+        ("5 * * *", "expected 5 fields"),
+        ("60 * * * *", "'60' is not a valid minute"),
+        ("* 24 * * *", "'24' is not a valid hour"),
+        ("* * 0 * *", "'0' is not a valid day of month"),
+        ("* * * 13 *", "'13' is not a valid month"),
+        ("* * * * funday", "'funday' is not a valid day of week"),
+        ("*/0 * * * *", "'*/0' is not a valid minute"),
+        ("30-10 * * * *", "'30-10' is not a valid minute"),
+    ],
+)
+def test_a_bad_refresh_cadence_is_refused_with_the_variable_named(monkeypatch, bad, says):
+    monkeypatch.setenv("PIPELINES_REFRESH_CRON", bad)
+    with pytest.raises(SettingsError, match=r"^PIPELINES_REFRESH_CRON: ") as info:
+        load_settings()
+    assert says in str(info.value)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._utils.schedules import is_valid_cron_string
 
 from core.models import ANALYTICS_TABLES
-from core.settings import PipelineSettings, Settings
+from core.settings import PipelineSettings, Settings, validate_cron
 from pipelines.definitions import build_definitions, partitions_start
 from pipelines.observe import DASHBOARD, RAW_TABLES, first_day, raw_key
 from tests.pipelines.seed import FIRST_DAY, seed
@@ -124,6 +125,55 @@ def test_the_hourly_tick_requests_todays_partitions_once_their_deps_are_in() -> 
             table: set() if table == "analytics_channel_daily" else {"2026-11-20"}
             for table in ANALYTICS_TABLES
         }
+
+
+def _requested_by_tick(cron: str | None, *ticks: dt.datetime) -> list[set[str]]:
+    """Today's partitions of the verification table requested at each of ``ticks``, evaluated
+    as the sensor does (the cursor carried from tick to tick); ``cron`` None: the default."""
+    pipelines = PipelineSettings(_env_file=None)
+    if cron is not None:
+        pipelines = pipelines.model_copy(update={"refresh_cron": cron})
+    defs = build_definitions(Settings(pipelines=pipelines), start=dt.date(2026, 11, 1))
+    key = dg.AssetKey("analytics_verification_daily")
+    out: list[set[str]] = []
+    cursor = None
+    with dg.DagsterInstance.ephemeral() as instance:
+        for tick in ticks:
+            result = dg.evaluate_automation_conditions(
+                defs, instance, dg.AssetSelection.assets(key), evaluation_time=tick, cursor=cursor
+            )
+            out.append(result.get_requested_partitions(key))
+            cursor = result.cursor
+    return out
+
+
+def test_the_refresh_cadence_setting_sets_the_tick() -> None:
+    """``PIPELINES_REFRESH_CRON="* * * * *"`` (the rehearsal) requests today's partition at the
+    next minute; the default waits for minute 5 of the hour, as before the setting."""
+    at = dt.datetime(2026, 11, 20, 0, 50, 30, tzinfo=dt.UTC)
+    ticks = (at, at + dt.timedelta(minutes=1), at + dt.timedelta(minutes=16))  # 00:51:30, 01:06:30
+    assert _requested_by_tick("* * * * *", *ticks)[:2] == [set(), {"2026-11-20"}]
+    assert _requested_by_tick(None, *ticks) == [set(), set(), {"2026-11-20"}]
+    defs = build_definitions(
+        Settings(pipelines=PipelineSettings(_env_file=None, refresh_cron="* * * * *")),
+        start=dt.date(2026, 1, 1),
+    )
+    condition = defs.resolve_asset_graph().get(dg.AssetKey("analytics_verification_daily"))
+    assert condition.automation_condition is not None
+    assert condition.automation_condition.label == "today's partition on_cron(* * * * *)"
+
+
+@pytest.mark.parametrize(
+    "cron",
+    ["5 * * * *", "* * * * *", "*/15 0-6,22 * jan-mar mon-fri", "@daily", "61 * * * *", "* * *"],
+)
+def test_the_settings_cron_check_agrees_with_dagsters(cron: str) -> None:
+    try:
+        validate_cron(cron)
+        ours = True
+    except ValueError:
+        ours = False
+    assert ours == is_valid_cron_string(cron)
 
 
 def test_the_code_location_loads_and_resolves_every_job_without_a_warning() -> None:
