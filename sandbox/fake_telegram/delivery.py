@@ -107,10 +107,10 @@ class UpdateQueue:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(future)
         try:
-            await asyncio.wait_for(future, within_s)
-            return True
-        except TimeoutError:
-            return False
+            # asyncio.wait, not wait_for: Python 3.11's wait_for swallows a cancellation that
+            # arrives as the future completes, and a delivery loop must stop when cancelled.
+            done, _ = await asyncio.wait({future}, timeout=within_s)
+            return bool(done)
         finally:
             if future in self._waiters:
                 self._waiters.remove(future)
