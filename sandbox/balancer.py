@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Sequence
-from types import TracebackType
 
 import aiohttp
 from aiohttp import web
@@ -82,12 +81,7 @@ class RoundRobinBalancer:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:

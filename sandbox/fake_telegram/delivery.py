@@ -85,6 +85,12 @@ class UpdateQueue:
         self.wake()
         return True
 
+    def _forget_gone(self) -> None:
+        """Keep push times only for the updates still pending."""
+        if len(self.pushed_at) > len(self.updates):
+            pending = {u["update_id"] for u in self.updates}
+            self.pushed_at = {i: t for i, t in self.pushed_at.items() if i in pending}
+
     def is_pending(self, update: Mapping[str, Any]) -> bool:
         return any(u is update for u in self.updates)
 
@@ -149,6 +155,7 @@ class UpdateQueue:
         unwanted = [u for u in self.updates if not self.wanted(u)]
         if unwanted:
             self.updates = [u for u in self.updates if self.wanted(u)]
+        self._forget_gone()
         batch = self.updates[:limit]
         if not batch:
             reply = Reply.success([])
@@ -165,6 +172,7 @@ class UpdateQueue:
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
         if p.flag("drop_pending_updates"):
             self.updates.clear()
+            self.pushed_at.clear()
         allowed = p.obj("allowed_updates")
         if isinstance(allowed, list):
             self.allowed_updates = [str(a) for a in allowed] or None
@@ -182,6 +190,7 @@ class UpdateQueue:
     def delete_webhook(self, p: Params) -> bool:
         if p.flag("drop_pending_updates"):
             self.updates.clear()
+            self.pushed_at.clear()
         self.webhook = {
             "url": "",
             "secret_token": None,
