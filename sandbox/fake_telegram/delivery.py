@@ -21,21 +21,34 @@ from sandbox.fake_telegram.store import ChatStore
 #: Update types Telegram leaves out unless a client asks for them in ``allowed_updates``.
 OPT_IN_UPDATE_TYPES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: setWebhook's ``max_connections``: its default and its bounds, as on Telegram.
+DEFAULT_MAX_CONNECTIONS = 40
+MAX_CONNECTIONS_RANGE = (1, 100)
+#: Telegram keeps an undelivered update this long, then drops it.
+UPDATE_TTL_S = 24 * 3600
 
 
 class UpdateQueue:
     """Pending updates, getUpdates long polling and the webhook settings."""
 
-    def __init__(self, store: ChatStore, *, strict_allowed_updates: bool) -> None:
+    def __init__(
+        self, store: ChatStore, *, strict_allowed_updates: bool, first_update_id: int = 1
+    ) -> None:
         self.store = store
         #: When true, chat_member (and reaction) updates reach getUpdates/webhook only if the
         #: client asked for them in allowed_updates, as on Telegram.
         self.strict_allowed_updates = strict_allowed_updates
         self.updates: list[JsonDict] = []  # pending, in update_id order
-        self._last_update_id = 0
-        self._max_pushed_id = 0
+        self._last_update_id = first_update_id - 1
+        self._max_pushed_id = first_update_id - 1
+        #: When each pending update was pushed (world time, by update_id): for the 24 h expiry.
+        self.pushed_at: dict[int, int] = {}
         self.allowed_updates: list[str] | None = None
-        self.webhook: JsonDict = {"url": "", "secret_token": None}
+        self.webhook: JsonDict = {
+            "url": "",
+            "secret_token": None,
+            "max_connections": DEFAULT_MAX_CONNECTIONS,
+        }
         self.webhook_errors: list[str] = []
         #: When the latest failed delivery happened (unix time), as getWebhookInfo reports it.
         self.webhook_last_error_date: int | None = None
@@ -57,9 +70,34 @@ class UpdateQueue:
             self._last_update_id = max(self._last_update_id, update_id)
         self._max_pushed_id = update_id
         data["update_id"] = update_id
+        self.pushed_at[update_id] = self.store.now()
         self.updates.append(data)
         self.wake()
         return update_id
+
+    def remove(self, update: Mapping[str, Any]) -> bool:
+        """Take ``update`` (this very object) off the pending list: whether it was there."""
+        kept = [u for u in self.updates if u is not update]
+        if len(kept) == len(self.updates):
+            return False
+        self.updates = kept
+        self.pushed_at.pop(update["update_id"], None)
+        self.wake()
+        return True
+
+    def _forget_gone(self) -> None:
+        """Keep push times only for the updates still pending."""
+        if len(self.pushed_at) > len(self.updates):
+            pending = {u["update_id"] for u in self.updates}
+            self.pushed_at = {i: t for i, t in self.pushed_at.items() if i in pending}
+
+    def is_pending(self, update: Mapping[str, Any]) -> bool:
+        return any(u is update for u in self.updates)
+
+    def expired(self, update: Mapping[str, Any]) -> bool:
+        """Whether ``update`` waited longer than Telegram keeps an undelivered update."""
+        pushed = self.pushed_at.get(update["update_id"])
+        return pushed is not None and self.store.now() - pushed > UPDATE_TTL_S
 
     def pending_update_count(self) -> int:
         return len(self.updates)
@@ -75,10 +113,10 @@ class UpdateQueue:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(future)
         try:
-            await asyncio.wait_for(future, within_s)
-            return True
-        except TimeoutError:
-            return False
+            # asyncio.wait, not wait_for: Python 3.11's wait_for swallows a cancellation that
+            # arrives as the future completes, and a delivery loop must stop when cancelled.
+            done, _ = await asyncio.wait({future}, timeout=within_s)
+            return bool(done)
         finally:
             if future in self._waiters:
                 self._waiters.remove(future)
@@ -117,6 +155,7 @@ class UpdateQueue:
         unwanted = [u for u in self.updates if not self.wanted(u)]
         if unwanted:
             self.updates = [u for u in self.updates if self.wanted(u)]
+        self._forget_gone()
         batch = self.updates[:limit]
         if not batch:
             reply = Reply.success([])
@@ -133,19 +172,37 @@ class UpdateQueue:
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
         if p.flag("drop_pending_updates"):
             self.updates.clear()
+            self.pushed_at.clear()
         allowed = p.obj("allowed_updates")
         if isinstance(allowed, list):
             self.allowed_updates = [str(a) for a in allowed] or None
-        self.webhook = {"url": url, "secret_token": secret}
+        low, high = MAX_CONNECTIONS_RANGE
+        connections = p.integer("max_connections", DEFAULT_MAX_CONNECTIONS)
+        connections = DEFAULT_MAX_CONNECTIONS if connections is None else connections
+        self.webhook = {
+            "url": url,
+            "secret_token": secret,
+            "max_connections": max(low, min(high, connections)),
+        }
         self.wake()
         return True
 
     def delete_webhook(self, p: Params) -> bool:
         if p.flag("drop_pending_updates"):
             self.updates.clear()
-        self.webhook = {"url": "", "secret_token": None}
+            self.pushed_at.clear()
+        self.webhook = {
+            "url": "",
+            "secret_token": None,
+            "max_connections": DEFAULT_MAX_CONNECTIONS,
+        }
         self.wake()
         return True
+
+    def max_connections(self) -> int:
+        """The webhook's cap on requests in flight (setWebhook's ``max_connections``)."""
+        value = self.webhook.get("max_connections")
+        return value if isinstance(value, int) else DEFAULT_MAX_CONNECTIONS
 
     def get_webhook_info(self, p: Params) -> JsonDict:
         info: JsonDict = {
@@ -154,7 +211,7 @@ class UpdateQueue:
             "pending_update_count": len(self.updates),
         }
         if self.webhook["url"]:
-            info["max_connections"] = 40
+            info["max_connections"] = self.max_connections()
             if self.allowed_updates:
                 info["allowed_updates"] = list(self.allowed_updates)
             if self.webhook_errors:

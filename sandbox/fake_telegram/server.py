@@ -6,8 +6,8 @@ multipart/form-data (what aiogram's ``AiohttpSession`` sends), urlencoded, JSON 
 string. A wrong token gets Telegram's 401, an unknown method its 404.
 
 When ``setWebhook`` was called with a URL, :class:`FakeTelegramServer` POSTs every pushed update
-there (with ``X-Telegram-Bot-Api-Secret-Token`` when a secret was set), in order, retrying a
-failed delivery; a JSON reply that names a ``method`` is executed, as Telegram does.
+there (with ``X-Telegram-Bot-Api-Secret-Token`` when a secret was set) under Telegram's rules:
+see :mod:`sandbox.fake_telegram.webhook`.
 
 The access log is off: request paths hold the bot token, and it must never reach a log.
 """
@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 from types import TracebackType
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from sandbox.fake_telegram.protocol import UploadedFile
+from sandbox.fake_telegram.webhook import TELEGRAM_TIMEOUT_S, WebhookDeliverer
 from sandbox.fake_telegram.world import FakeWorld, Reply, serve_call
 
 log = logging.getLogger("gatepulse.fake_telegram")
@@ -33,7 +32,6 @@ log = logging.getLogger("gatepulse.fake_telegram")
 DEFAULT_TOKEN = "123456:TEST-TOKEN-for-the-fake-server"
 WORLD_KEY: web.AppKey[FakeWorld] = web.AppKey("world", FakeWorld)
 TOKEN_KEY: web.AppKey[str] = web.AppKey("token", str)
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 async def _read_params(request: web.Request) -> dict[str, Any]:
@@ -99,6 +97,8 @@ class FakeTelegramServer:
     """Run :func:`create_app` on ``host:port`` (0 = a free port) as an async context manager.
 
     ``base_url`` is what ``BOT_API_BASE`` / ``TelegramAPIServer.from_base`` need.
+    ``webhook_timeout_s`` is how long a webhook delivery waits for its answer (Telegram's 60 s),
+    ``webhook_retry_s`` the first back-off before a failed delivery is retried.
     """
 
     def __init__(
@@ -109,16 +109,20 @@ class FakeTelegramServer:
         port: int = 0,
         *,
         webhook_retry_s: float = 0.2,
+        webhook_timeout_s: float = TELEGRAM_TIMEOUT_S,
     ) -> None:
         self.world = world if world is not None else FakeWorld()
         self.token = token
         self.host = host
         self.port = port
         self.webhook_retry_s = webhook_retry_s
+        self.webhook_timeout_s = webhook_timeout_s
+        self.deliverer = WebhookDeliverer(
+            self.world, timeout_s=webhook_timeout_s, retry_s=webhook_retry_s
+        )
         self.app = create_app(self.world, token)
         self._runner: web.AppRunner | None = None
         self._delivery: asyncio.Task[None] | None = None
-        self._client: aiohttp.ClientSession | None = None
 
     @property
     def base_url(self) -> str:
@@ -152,9 +156,6 @@ class FakeTelegramServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._delivery
             self._delivery = None
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -182,52 +183,5 @@ class FakeTelegramServer:
 
     # ------------------------------------------------------------------ webhook delivery
     async def _deliver_webhooks(self) -> None:
-        world = self.world
-        backoff = self.webhook_retry_s
-        while True:
-            url = world.webhook["url"]
-            pending = [u for u in world.updates if world.wanted(u)] if url else []
-            if url and len(pending) != len(world.updates):
-                world.updates = pending
-            if not pending:
-                await world.wait_for_change(1.0)
-                continue
-            update = pending[0]
-            if await self._post(url, update):
-                if world.updates and world.updates[0] is update:
-                    world.updates.pop(0)
-                backoff = self.webhook_retry_s
-            else:
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-
-    async def _post(self, url: str, update: dict[str, Any]) -> bool:
-        if self._client is None:
-            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        headers = {}
-        secret = self.world.webhook.get("secret_token")
-        if secret:
-            headers[SECRET_HEADER] = secret
-        try:
-            async with self._client.post(url, json=update, headers=headers) as resp:
-                body = await resp.read()
-                status = resp.status
-                content_type = resp.content_type
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            self.world.record_webhook_error(f"Connection error: {type(exc).__name__}")
-            return False
-        if not 200 <= status < 300:
-            self.world.record_webhook_error(f"Wrong response from the webhook: {status}")
-            return False
-        if content_type == "application/json" and body:
-            await self._run_reply_method(body)
-        return True
-
-    async def _run_reply_method(self, body: bytes) -> None:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return
-        if isinstance(data, dict) and isinstance(data.get("method"), str):
-            params = {k: v for k, v in data.items() if k != "method"}
-            await serve_call(self.world, data["method"], params)
+        """Deliver pushed updates to the webhook (once set) as Telegram does, until stopped."""
+        await self.deliverer.run()

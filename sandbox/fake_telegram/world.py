@@ -191,6 +191,7 @@ class FakeWorld:
         strict_allowed_updates: bool = True,
         history_limit: int = 100_000,
         enforce_flood_limits: bool = False,
+        first_update_id: int = 1,
     ) -> None:
         store = self.store = ChatStore(
             bot_id=bot_id,
@@ -209,7 +210,9 @@ class FakeWorld:
             latency_spread=latency_spread,
             enforce_flood_limits=enforce_flood_limits,
         )
-        self.queue = UpdateQueue(store, strict_allowed_updates=strict_allowed_updates)
+        self.queue = UpdateQueue(
+            store, strict_allowed_updates=strict_allowed_updates, first_update_id=first_update_id
+        )
         self.builders = UpdateBuilders(store, self.queue)
         self.shapes = Shapes(store, self.queue, self.builders)
         self.moderation = Moderation(store, self.access)
