@@ -196,7 +196,8 @@ def checks_by_status(checks: pd.DataFrame) -> pd.DataFrame:
 
 
 def _when(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%d %H:%M")
+    """``value`` as text; None for a missing time (None, or pandas' NaT for a NULL)."""
+    return None if value is None or pd.isna(value) else value.strftime("%Y-%m-%d %H:%M")
 
 
 def freshness(fresh: pd.DataFrame, now: dt.datetime, stale_after_h: float) -> Freshness | None:
@@ -225,7 +226,7 @@ def freshness(fresh: pd.DataFrame, now: dt.datetime, stale_after_h: float) -> Fr
                 "materializations": 0 if row is None else int(row.materializations),
             }
         )
-    sources = [v for v in fresh["newest_source_at"] if v is not None]
+    sources = [v for v in fresh["newest_source_at"] if v is not None and not pd.isna(v)]
     newest_raw = max(sources) if sources else None
     return Freshness(
         table=pd.DataFrame(rows),

@@ -133,6 +133,26 @@ def test_freshness_flags_raw_events_older_than_the_limit() -> None:
     assert result is not None and result.raw_is_stale and result.newest_raw == old
 
 
+def test_freshness_of_a_table_whose_raw_sources_are_empty() -> None:
+    """A table whose raw sources hold no row yet (e.g. no bot_rights): pandas reads its NULL
+    newest_source_at as NaT, which shows as no raw event, not as an error."""
+    hour = dt.timedelta(hours=1)
+    fresh = _fresh(
+        [
+            ("analytics_verification_daily", NOW - hour, NOW - 2 * hour),
+            ("analytics_bot_rights_daily", NOW - hour, None),
+        ]
+    )
+    fresh["newest_source_at"] = pd.to_datetime(fresh["newest_source_at"], utc=True)
+    assert fresh["newest_source_at"].isna().sum() == 1  # NaT, as a query frame holds it
+    result = overview.freshness(fresh, NOW, stale_after_h=26)
+    assert result is not None
+    shown = dict(zip(result.table["table"], result.table["newest raw event (UTC)"], strict=True))
+    assert pd.isna(shown["analytics_bot_rights_daily"])  # an empty cell, as for a table never run
+    assert shown["analytics_verification_daily"] == (NOW - 2 * hour).strftime("%Y-%m-%d %H:%M")
+    assert result.newest_raw == NOW - 2 * hour and not result.raw_is_stale
+
+
 def test_members_are_unknown_before_the_first_snapshot_and_new_groups_do_not_count() -> None:
     chosen = pd.DataFrame(
         {"id": [ALPHA, BETA], "created_at": [NOW - dt.timedelta(days=30), NOW - dt.timedelta(1)]}
