@@ -10,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -20,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 STARTED = re.compile(r"PostgreSQL on port \d+ in (\S+)")
 
 
-def _lines(stream: object, out: queue.Queue[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
+def _lines(stream: IO[str], out: queue.Queue[str]) -> None:
+    for line in stream:
         out.put(line)
 
 
@@ -49,9 +51,9 @@ def _processes_of(data: Path) -> list[int]:
     return found
 
 
-def _until(check: object, timeout_s: float, what: str) -> None:
+def _until(check: Callable[[], object], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, f"not within {timeout_s:.0f} s: {what}"
         time.sleep(0.1)
 
