@@ -205,6 +205,20 @@ def _record(conn: sa.Connection, digest_id: int, message_id: int) -> None:
     )
 
 
+def _claim_and_read(
+    engine: sa.Engine, chat_id: int, period_start: dt.datetime, mine: sa.Select[Any]
+) -> sa.Row[Any] | None:
+    with engine.begin() as conn:
+        _claim(conn, chat_id, period_start)
+    with engine.connect() as conn:
+        return conn.execute(mine).first()
+
+
+def _record_apart(engine: sa.Engine, digest_id: int, message_id: int) -> None:
+    with engine.begin() as conn:
+        _record(conn, digest_id, message_id)
+
+
 async def post_one(
     engine: sa.Engine, digest: Pending, send: MessageSender, limiter: RateLimiter
 ) -> Posting:
@@ -218,22 +232,22 @@ async def post_one(
     """
     digests = table("digests")
     period_start, _ = week_bounds(digest.week)
-    with engine.begin() as conn:
-        _claim(conn, digest.chat_id, period_start)
     mine = sa.select(digests.c.id, digests.c.posted_at).where(
         digests.c.chat_id == digest.chat_id, digests.c.period_start == period_start
     )
     if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            row = conn.execute(mine).first()
+        # off the event loop: this loop's log writer may be between a write and its commit,
+        # and a blocking wait for SQLite's file lock here would keep it from ever committing
+        row = await asyncio.to_thread(_claim_and_read, engine, digest.chat_id, period_start, mine)
         if row is None or row.posted_at is not None:
             return Posting(digest.chat_id, digest.week, "already_posted")
         sent = await _send(digest, send, limiter)
         if isinstance(sent, Posting):
             return sent
-        with engine.begin() as conn:
-            _record(conn, row.id, sent)
+        await asyncio.to_thread(_record_apart, engine, row.id, sent)
         return Posting(digest.chat_id, digest.week, "posted", message_id=sent)
+    with engine.begin() as conn:
+        _claim(conn, digest.chat_id, period_start)
     with engine.connect() as conn, conn.begin():
         row = conn.execute(mine.with_for_update(skip_locked=True)).first()
         if row is None:  # locked: another run is posting it right now
