@@ -311,6 +311,9 @@ class PipelineSettings(BaseSettings):
     digest_max_age_days: int = Field(default=14, ge=1)
     refresh_cron: Annotated[str, AfterValidator(validate_cron)] = "5 * * * *"
     """When today's (still growing) analytics partitions are refreshed: a cron string (UTC)."""
+    alerts_cron: Annotated[str, AfterValidator(validate_cron)] = "*/5 * * * *"
+    """When the alert rules are evaluated (the ``alerts_every_5_minutes`` schedule, named for
+    its default): a cron string (UTC)."""
     dagster_home: Path = Field(
         default=None, validation_alias="DAGSTER_HOME", validate_default=False
     )  # type: ignore[assignment]

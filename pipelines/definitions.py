@@ -256,7 +256,7 @@ def build_definitions(
         assets=assets,
         asset_checks=freshness,
         jobs=[*jobs.values(), edits_job],
-        schedules=build_schedules(jobs),
+        schedules=build_schedules(jobs, alerts_cron=settings.pipelines.alerts_cron),
         sensors=[
             sensor,
             automation,

@@ -84,8 +84,11 @@ def build_jobs() -> dict[str, Any]:
 
 
 def build_schedules(
-    jobs: dict[str, Any],
+    jobs: dict[str, Any], *, alerts_cron: str = "*/5 * * * *"
 ) -> Sequence[dg.ScheduleDefinition]:
+    """The schedules; ``alerts_cron`` is ``PIPELINES_ALERTS_CRON`` (the alerts schedule keeps
+    its name ``alerts_every_5_minutes`` whatever its cadence: deployments refer to it)."""
+
     @dg.schedule(cron_schedule="30 0 * * *", job=jobs["finalize_day_job"], execution_timezone="UTC")
     def finalize_yesterday_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         """Finalize yesterday: its analytics partitions and its summaries."""
@@ -115,7 +118,7 @@ def build_schedules(
     )
     alerts_every_5_minutes = dg.ScheduleDefinition(
         name="alerts_every_5_minutes",
-        cron_schedule="*/5 * * * *",
+        cron_schedule=alerts_cron,
         job=jobs["alerts_job"],
         execution_timezone="UTC",
     )

@@ -138,3 +138,11 @@ def test_a_bad_refresh_cadence_is_refused_with_the_variable_named(monkeypatch, b
     with pytest.raises(SettingsError, match=r"^PIPELINES_REFRESH_CRON: ") as info:
         load_settings()
     assert says in str(info.value)
+
+
+def test_the_alerts_cadence_is_checked_like_the_refresh_cadence(monkeypatch):
+    monkeypatch.setenv("PIPELINES_ALERTS_CRON", "* * * * *")
+    assert load_settings().pipelines.alerts_cron == "* * * * *"
+    monkeypatch.setenv("PIPELINES_ALERTS_CRON", "every minute")
+    with pytest.raises(ValueError, match="expected 5 fields"):
+        load_settings()

@@ -194,3 +194,15 @@ def test_the_code_location_loads_and_resolves_every_job_without_a_warning() -> N
         if a.partitions_def is not None
     }
     assert policies == {dg.BackfillPolicy.single_run()}
+
+
+def test_the_alerts_cadence_setting_sets_the_alerts_schedule() -> None:
+    """``PIPELINES_ALERTS_CRON`` sets the alerts schedule's cron; its name stays the same."""
+
+    def alerts_cron(pipelines: PipelineSettings) -> str:
+        defs = build_definitions(Settings(pipelines=pipelines), start=dt.date(2026, 1, 1))
+        schedule = defs.resolve_schedule_def("alerts_every_5_minutes")
+        return str(schedule.cron_schedule)
+
+    assert alerts_cron(PipelineSettings(_env_file=None)) == "*/5 * * * *"
+    assert alerts_cron(PipelineSettings(_env_file=None, alerts_cron="* * * * *")) == "* * * * *"
