@@ -25,7 +25,7 @@ def _load_settings(ctx: typer.Context) -> None:
 
 
 COMMAND_MODULES = ("bot", "dashboard", "db", "demo", "doctor", "pipelines", "privacy",
-                   "production", "retention", "telegram")  # fmt: skip
+                   "production", "rehearse", "retention", "telegram")  # fmt: skip
 """The ``cli`` modules whose commands make up ``gatepulse``."""
 
 

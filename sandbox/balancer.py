@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections import Counter
 from collections.abc import Sequence
 
 import aiohttp
@@ -27,7 +28,8 @@ class RoundRobinBalancer:
     """Forward requests on ``host:port`` (0 = a free port) to ``targets`` in turn.
 
     Use as an async context manager; ``url`` is its base address. ``targets`` may be changed
-    while it runs. ``forwarded`` counts the requests each target was sent.
+    while it runs. ``forwarded`` counts the requests each target was sent, ``answered`` the
+    answers by target and status (502 when the target failed).
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class RoundRobinBalancer:
         self.host = host
         self.port = port
         self.forwarded: dict[tuple[str, int], int] = {}
+        self.answered: dict[tuple[str, int], Counter[int]] = {}
         self._next = 0
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
@@ -92,6 +95,7 @@ class RoundRobinBalancer:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROPPED_HEADERS}
         body = await request.read()
         url = f"http://{host}:{port}{request.path_qs}"
+        status = 0  # not answered: the sender gave up (cancelled) before the target answered
         try:
             async with self._client.request(
                 request.method, url, headers=headers, data=body
@@ -100,7 +104,12 @@ class RoundRobinBalancer:
                 answer_headers = {
                     k: v for k, v in upstream.headers.items() if k.lower() not in _DROPPED_HEADERS
                 }
-                return web.Response(status=upstream.status, body=payload, headers=answer_headers)
+                status = upstream.status
+                return web.Response(status=status, body=payload, headers=answer_headers)
         except aiohttp.ClientError as exc:
             log.info("target %s:%s failed: %s", host, port, type(exc).__name__)
+            status = 502
             return web.Response(status=502, text="Bad Gateway")
+        finally:
+            if status:
+                self.answered.setdefault(target, Counter())[status] += 1

@@ -14,9 +14,11 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, sync_playwright
 
 from sandbox.browser import CHROMIUM_FLAGS, ensure_chromium
 
@@ -54,6 +56,69 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
         proc.kill()
 
 
+def _wait_drawn(page: Page, timeout_s: float = 90) -> str | None:
+    """Wait over CDP until the Streamlit page's run is over and what it shows stops changing;
+    ``"EXCEPTION"`` when it shows an exception, ``"TIMEOUT"`` when it never settled, else None."""
+    stable, deadline = 0, time.monotonic() + timeout_s
+    last: object = None
+    while stable < 4:
+        if time.monotonic() > deadline:
+            return "TIMEOUT"
+        seen = page.evaluate(READY_JS)
+        if seen == "EXCEPTION":
+            return "EXCEPTION"
+        stable = stable + 1 if seen is not None and seen == last else 0
+        last = seen
+        page.wait_for_timeout(400)
+    return None
+
+
+@dataclass(frozen=True)
+class PageVisit:
+    """One page opened in the browser: its HTTP status and what went wrong (``None``: nothing)."""
+
+    title: str
+    status: int | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.problem is None
+
+
+def visit(base: str, pages: Iterable[tuple[str, str]], timeout_s: float = 90) -> list[PageVisit]:
+    """Open each Streamlit page (title, slug) at ``base/slug`` in the OS Chromium, wait until it
+    is drawn, and say how it went (HTTP status, an exception shown, a run that never ended)."""
+    visits: list[PageVisit] = []
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(ensure_chromium()),
+            headless=True,
+            args=list(CHROMIUM_FLAGS),
+            viewport={"width": 1280, "height": 1400},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            for title, slug in pages:
+                try:
+                    reply = page.goto(f"{base}/{slug}", wait_until="domcontentloaded")
+                except PlaywrightError as exc:
+                    visits.append(PageVisit(title, None, str(exc).splitlines()[0]))
+                    continue
+                status = reply.status if reply is not None else None
+                problem = _wait_drawn(page, timeout_s)
+                if problem == "EXCEPTION":
+                    shown = page.locator('[data-testid="stException"]').first.inner_text()
+                    problem = f"exception: {shown[:300]}"
+                elif problem == "TIMEOUT":
+                    problem = f"not drawn within {timeout_s:.0f} s"
+                visits.append(PageVisit(title, status, problem))
+        finally:
+            context.close()
+    return visits
+
+
 def shoot(
     base: str, out: Path, pages: Iterable[tuple[str, str]], query: str = "", width: int = 1440
 ) -> list[Path]:
@@ -73,15 +138,8 @@ def shoot(
             page = context.pages[0] if context.pages else context.new_page()
             for title, slug in pages:
                 page.goto(f"{base}/{slug}?{query}", wait_until="domcontentloaded")
-                stable, deadline = 0, time.monotonic() + 90
-                last: object = None
-                while stable < 4 and time.monotonic() < deadline:
-                    seen = page.evaluate(READY_JS)
-                    if seen == "EXCEPTION":
-                        raise SystemExit(f"the {title} page raised an exception")
-                    stable = stable + 1 if seen is not None and seen == last else 0
-                    last = seen
-                    page.wait_for_timeout(400)
+                if _wait_drawn(page) == "EXCEPTION":
+                    raise SystemExit(f"the {title} page raised an exception")
                 target = out / f"dashboard-{slug}.png"
                 page.screenshot(path=str(target), full_page=True)
                 written.append(target)

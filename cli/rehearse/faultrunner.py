@@ -1,0 +1,156 @@
+"""Playing the schedule: each fault done to the running stack (or to Telegram's side), each
+traffic event handed to the traffic, and how long the deployment took to recover.
+
+Recovery after a fault is measured from the moment it ends (the process started again, the
+server back, the burst over): the seconds until every update that was pending at that moment
+has been delivered (answered 2xx by a replica).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from cli.rehearse.faults import Durations, Step
+from cli.rehearse.stack import Stack
+from sandbox.fake_telegram import FakeWorld
+from sandbox.fake_telegram.faults import FaultPlan
+
+log = logging.getLogger("gatepulse.rehearse")
+
+BURST_RATE = 0.3
+"""The share of Bot API calls answered 429 or 5xx during a Telegram burst."""
+
+
+@dataclass
+class Played:
+    """What one step did: when (seconds from traffic start), and its recovery."""
+
+    step: Step
+    started_s: float = 0.0
+    ended_s: float | None = None
+    recovery_s: float | None = None
+    note: str = ""
+    _waiting: set[int] = field(default_factory=set, repr=False)
+
+
+class FaultRunner:
+    """Plays ``steps`` against ``stack`` and ``world``; ``events`` maps a traffic event's name
+    to the coroutine that makes it happen (the raid, the lost right)."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        world: FakeWorld,
+        durations: Durations,
+        *,
+        delivery_timeout_s: float,
+        events: dict[str, Callable[[], Awaitable[str]]],
+    ) -> None:
+        self.stack = stack
+        self.world = world
+        self.durations = durations
+        self.delivery_timeout_s = delivery_timeout_s
+        self.events = events
+        self.played: list[Played] = []
+        self.current: str = ""
+        self._t0 = 0.0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
+    async def run(self, steps: list[Step], t0: float, stop: asyncio.Event) -> None:
+        """Each step at its time (from ``t0``, monotonic), until done or ``stop`` is set."""
+        self._t0 = t0
+        for step in steps:
+            delay = step.at_s - self.elapsed()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                    return
+                except TimeoutError:
+                    pass
+            played = Played(step, started_s=self.elapsed())
+            self.played.append(played)
+            self.current = step.name
+            try:
+                played.note = await self._do(step)
+            except Exception as exc:  # a fault that cannot be done is a finding, not a crash
+                log.exception("fault %s failed", step.name)
+                played.note = f"could not be done: {exc}"
+            played.ended_s = self.elapsed()
+            played._waiting = {int(u["update_id"]) for u in self.world.updates}
+            self.current = ""
+
+    def track_recovery(self) -> None:
+        """Called as progress ticks: close the recovery of each ended step whose pending
+        updates have all been delivered."""
+        if not self.played:
+            return
+        pending = {int(u["update_id"]) for u in self.world.updates}
+        for played in self.played:
+            if played.ended_s is None or played.recovery_s is not None:
+                continue
+            played._waiting &= pending
+            if not played._waiting:
+                played.recovery_s = max(0.0, self.elapsed() - played.ended_s)
+
+    async def _sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def _do(self, step: Step) -> str:
+        stack, world, d = self.stack, self.world, self.durations
+        if step.name in self.events:
+            return await self.events[step.name]()
+        if step.name == "replica":
+            replica = stack.replicas[-1]
+            await asyncio.to_thread(replica.kill)
+            await self._sleep(d.replica_down_s)
+            await asyncio.to_thread(stack.restart, replica)
+            await asyncio.to_thread(replica.wait_ready, 120)
+            return f"{replica.name} killed (SIGKILL), started again"
+        if step.name == "telegram":
+            calm = world.faults
+            world.faults = FaultPlan(
+                rate=BURST_RATE,
+                kinds=("retry_after", "server_error"),
+                seed=7,
+                retry_after=1,
+                slow_s=calm.slow_s,
+            )
+            before = sum(world.fault_counts.values())
+            await self._sleep(d.telegram_burst_s)
+            world.faults = calm
+            return f"{sum(world.fault_counts.values()) - before} calls answered 429 or 500"
+        if step.name == "late":
+            # the next mute takes longer than Telegram waits for the webhook's answer: Telegram
+            # gives up, redelivers to the other replica, and the first one answers late
+            world.faults = FaultPlan(rate=0.0, slow_s=self.delivery_timeout_s + 4.0)
+            world.fail_next("restrictChatMember", "slow")
+            return f"next restrictChatMember answered after {self.delivery_timeout_s + 4:.0f} s"
+        if step.name == "postgres":
+            if stack.pg is None:
+                return "skipped: DATABASE_URL names a server the rehearsal does not run"
+            pg = stack.pg
+            await asyncio.to_thread(pg.stop, "immediate")
+            await self._sleep(d.postgres_down_s)
+            await asyncio.to_thread(pg.start)
+            return f"stopped (immediate) for {d.postgres_down_s:.0f} s"
+        if step.name == "redis":
+            redis = stack.redis
+            assert redis is not None
+            await asyncio.to_thread(redis.stop)
+            await self._sleep(d.redis_down_s)
+            await asyncio.to_thread(redis.start)
+            return f"stopped for {d.redis_down_s:.0f} s"
+        if step.name == "daemon":
+            daemon = stack.daemon
+            assert daemon is not None
+            await asyncio.to_thread(daemon.kill)
+            await self._sleep(d.daemon_down_s)
+            await asyncio.to_thread(stack.restart, daemon)
+            return "killed (SIGKILL), started again"
+        raise ValueError(f"unknown step {step.name}")

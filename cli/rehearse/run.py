@@ -1,0 +1,269 @@
+"""One rehearsal, start to end: Telegram's side in this process, the stack as OS processes,
+traffic with its schedule of faults under live progress, then the verdict and a clean end.
+
+Whatever happens (a failure, Ctrl+C, SIGTERM), everything it started is stopped; with a
+``DATABASE_URL`` of its own the database is left as it stood at the end, to be inspected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from cli.rehearse.checks import (
+    alerts_once,
+    clean_exit,
+    dashboard_pages,
+    fresh,
+    spool_empty,
+)
+from cli.rehearse.faultrunner import FaultRunner
+from cli.rehearse.faults import Durations, Step, plan
+from cli.rehearse.ledger import Check, Ledger, verify
+from cli.rehearse.report import Figures, print_report, schedule_table
+from cli.rehearse.stack import Stack, StackConfig
+from cli.rehearse.traffic import Traffic
+from core.db import create_engine
+from sandbox.balancer import RoundRobinBalancer
+from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
+from sandbox.postgres import free_port
+
+REFRESH_WAIT_S = 240.0
+"""How long the end waits for the automation's next refresh of today (a minute's cadence, the
+sensor's 30 s interval, and the run itself on a busy machine)."""
+DRAIN_WAIT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Options:
+    minutes: float
+    rate: float
+    faults: list[str]
+    durations: Durations
+    groups: int
+    seed: int
+    delivery_timeout_s: float
+    database_url: str | None
+    workdir: Path | None
+    dashboard_during: bool = True
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _raise_on_sigterm() -> None:
+    def handler(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def rehearse(options: Options, console: Console) -> int:
+    """Run it; the exit status (0 when every check passed)."""
+    _raise_on_sigterm()
+    workdir = options.workdir or Path(tempfile.mkdtemp(prefix="gatepulse-rehearsal-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    console.print(f"Logs and state under {workdir}")
+    return asyncio.run(_rehearse(options, workdir, console))
+
+
+async def _rehearse(options: Options, workdir: Path, console: Console) -> int:
+    traffic_s = options.minutes * 60.0
+    steps = plan(options.faults, traffic_s, options.durations)
+    console.print(schedule_table(steps))
+    traffic = Traffic.from_demo(seed=options.seed, groups=options.groups, rate=options.rate)
+    world = traffic.world
+    server = FakeTelegramServer(
+        world=world,
+        token=DEFAULT_TOKEN,
+        webhook_timeout_s=options.delivery_timeout_s,
+        webhook_retry_s=0.2,
+    )
+    ports = [free_port(), free_port()]
+    balancer = RoundRobinBalancer([("127.0.0.1", p) for p in ports])
+    stack: Stack | None = None
+    keep = options.database_url is not None
+    async with server, balancer:
+        stack = Stack(
+            StackConfig(
+                workdir=workdir,
+                token=DEFAULT_TOKEN,
+                api_base=server.base_url,
+                balancer_url=balancer.url,
+                replica_ports=ports,
+                database_url=options.database_url,
+            )
+        )
+        try:
+            return await _with_stack(options, steps, stack, traffic, server, balancer, console)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(stack.cleanup, keep_database=keep)
+
+
+async def _with_stack(
+    options: Options,
+    steps: list[Step],
+    stack: Stack,
+    traffic: Traffic,
+    server: FakeTelegramServer,
+    balancer: RoundRobinBalancer,
+    console: Console,
+) -> int:
+    world = traffic.world
+    with console.status("starting the stack") as status:
+        await asyncio.to_thread(stack.start, lambda text: status.update(f"starting {text}"))
+    console.print(
+        f"Stack up: Dagster UI {stack.webserver_url}, dashboard {stack.dashboard_url}, "
+        f"database {stack.database_url.split('@')[-1]}"
+    )
+    engine = create_engine(url=stack.database_url)
+    ledger: Ledger = traffic.ledger
+    checks: list[Check] = []
+    figures = Figures()
+    try:
+        with console.status("the owners protect their groups"):
+            await traffic.setup()
+            await traffic.wait_protected(engine, timeout_s=180)
+        runner = FaultRunner(
+            stack,
+            world,
+            options.durations,
+            delivery_timeout_s=options.delivery_timeout_s,
+            events={"raid": traffic.raid, "lost_right": traffic.lose_right},
+        )
+        stop = asyncio.Event()
+        t0 = time.monotonic()
+        traffic_task = asyncio.create_task(traffic.run(options.minutes * 60.0, stop))
+        faults_task = asyncio.create_task(runner.run(steps, t0, stop))
+        during: asyncio.Task[Check] | None = None
+        with Live(console=console, refresh_per_second=2, transient=False) as live:
+            while not traffic_task.done():
+                runner.track_recovery()
+                figures.peak_pending = max(figures.peak_pending, world.pending_update_count())
+                if (
+                    options.dashboard_during
+                    and during is None
+                    and runner.played
+                    and runner.played[-1].step.name in ("postgres", "redis", "daemon")
+                ):
+                    during = asyncio.create_task(
+                        asyncio.to_thread(
+                            dashboard_pages,
+                            stack.dashboard_url,
+                            stack.dashboard.log,  # type: ignore[union-attr]
+                            "during the faults",
+                        )
+                    )
+                live.update(_progress(traffic, runner, stack, world, t0, options))
+                await asyncio.sleep(0.5)
+            await traffic_task
+            stop.set()
+            await faults_task
+            traffic_end = dt.datetime.now(dt.UTC)
+            drained_by = time.monotonic() + DRAIN_WAIT_S
+            while world.pending_update_count() and time.monotonic() < drained_by:
+                runner.track_recovery()
+                live.update(_progress(traffic, runner, stack, world, t0, options, "draining"))
+                await asyncio.sleep(0.5)
+            runner.track_recovery()
+        figures.traffic_s = options.minutes * 60.0
+        figures.pushed = len(ledger.pushed)
+        figures.peak_pending = max(figures.peak_pending, world.queue.peak_pending)
+        for (_host, port), answers in balancer.answered.items():
+            name = next(r.name for r in stack.replicas if r.env["BOT_WEBHOOK_PORT"] == str(port))
+            ok = sum(n for status, n in answers.items() if 200 <= status < 300)
+            figures.per_replica[name] = ok / figures.traffic_s
+        raid_windows = [(ledger.raid.at, ledger.raid.at + 30.0)] if ledger.raid else []
+        records = server.deliverer.records
+        figures.answer_ms = [s * 1000.0 for s in records.answer_times(excluding=raid_windows)]
+        figures.recovery = [
+            (p.step.name, p.recovery_s) for p in runner.played if p.step.kind == "fault"
+        ]
+        with console.status("waiting for the automation's next refresh of today"):
+            today = dt.datetime.now(dt.UTC).date()
+            checks += await asyncio.to_thread(
+                fresh, stack.database_url, stack.dagster_db, today, traffic_end, REFRESH_WAIT_S
+            )
+        with console.status("checking every update's effects"):
+            verdict = await verify(engine, world, records, ledger)
+        checks = [*verdict.checks, *checks]
+        expected = traffic.expected_alerts()
+        checks += await asyncio.to_thread(alerts_once, stack.database_url, world, expected)
+        if during is not None:
+            checks.append(await during)
+        with console.status("reading every dashboard page"):
+            checks.append(
+                await asyncio.to_thread(
+                    dashboard_pages,
+                    stack.dashboard_url,
+                    stack.dashboard.log,  # type: ignore[union-attr]
+                    "after the faults",
+                )
+            )
+        recovered = [r for r in figures.recovery if r[0] == "replica"]
+        if recovered:
+            seconds = recovered[0][1]
+            checks.append(
+                Check(
+                    "drained <= 30 s after the replica restarts",
+                    seconds is not None and seconds <= 30.0,
+                    f"{seconds:.1f} s" if seconds is not None else "never drained",
+                )
+            )
+        with console.status("stopping every process with SIGTERM"):
+            codes = await asyncio.to_thread(stack.stop)
+        checks.append(spool_empty([stack.spool_dir(i) for i in range(len(stack.replicas))]))
+        not_applied = [
+            line for r in stack.replicas for line in r.log_lines("not applied at shutdown")
+        ]
+        left = {s.name: s.left_behind for s in stack.services if s.left_behind}
+        checks += clean_exit(codes, not_applied, left)
+        print_report(
+            console,
+            [(c.name, c.passed, c.detail) for c in checks],
+            figures,
+            verdict.lost,
+            verdict.duplicated,
+        )
+        return 0 if all(c.passed for c in checks) else 1
+    finally:
+        await engine.dispose()
+
+
+def _progress(
+    traffic: Traffic,
+    runner: FaultRunner,
+    stack: Stack,
+    world: object,
+    t0: float,
+    options: Options,
+    phase: str = "traffic",
+) -> Group:
+    elapsed = time.monotonic() - t0
+    total = options.minutes * 60.0
+    table = Table.grid(padding=(0, 2))
+    table.add_row(
+        f"[bold]{phase}[/] {min(elapsed, total):.0f}/{total:.0f} s",
+        f"pushed {len(traffic.ledger.pushed)}",
+        f"pending {world.pending_update_count()}",  # type: ignore[attr-defined]
+        f"fault: {runner.current or '-'}",
+    )
+    up = " ".join(f"[{'green' if s.alive else 'red'}]{s.name}[/]" for s in stack.services)
+    done = ", ".join(
+        f"{p.step.name}"
+        + (f" (recovered {p.recovery_s:.1f} s)" if p.recovery_s is not None else "")
+        for p in runner.played
+    )
+    return Group(table, f"services: {up}", f"played: {done or '-'}")
