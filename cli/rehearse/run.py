@@ -171,13 +171,15 @@ async def _with_stack(
             await traffic_task
             stop.set()
             await faults_task
-            traffic_end = dt.datetime.now(dt.UTC)
             drained_by = time.monotonic() + DRAIN_WAIT_S
             while world.pending_update_count() and time.monotonic() < drained_by:
                 runner.track_recovery()
                 live.update(_progress(traffic, runner, stack, world, t0, options, "draining"))
                 await asyncio.sleep(0.5)
             runner.track_recovery()
+        # the refresh that counts reads everything: it starts after the last update was answered
+        # (an answered update's rows are in the database or its replica's spool)
+        traffic_end = dt.datetime.now(dt.UTC)
         figures.traffic_s = options.minutes * 60.0
         figures.pushed = len(ledger.pushed)
         figures.peak_pending = max(figures.peak_pending, world.queue.peak_pending)
