@@ -1,9 +1,9 @@
--- The analytics of one UTC day as SQL inside PostgreSQL, run by bench/pipeline.py in one
--- transaction with the day and its bounds as parameters; the column lists, human filters,
--- service account ids and latency buckets are filled in from core.models (bench/reference/
--- day.py), as are the fragments the funnel and the all-groups rollup share (the users with
--- each funnel event, a mute's span, the seconds from mute to unmute). Definitions:
--- pipelines/transforms.
+-- The analytics of one UTC day as SQL inside PostgreSQL, run by bench/pipeline.py and
+-- reference/compare.py in one transaction with the day and its bounds as parameters; the column
+-- lists, human filters, service account ids and latency buckets are filled in from core.models
+-- (reference/day.py), as are the fragments the funnel and the all-groups rollup share (the
+-- users with each funnel event, a mute's span, the seconds from mute to unmute). Definitions:
+-- DESIGN.md's data contract, written again here independently of pipelines/transforms.
 
 DELETE FROM analytics_verification_daily WHERE day = %(day)s;
 INSERT INTO analytics_verification_daily {columns:analytics_verification_daily}

@@ -1,15 +1,16 @@
-"""Every analytics table of one UTC day as SQL inside PostgreSQL (``day.sql``), by the
-pipelines' definitions: humans only (``sender_kind = 'user'``, member events of people, not
-bots or Telegram's service accounts). Run in one transaction with ``day``, ``start`` and
-``end`` (the day's bounds) as parameters."""
+"""Every analytics table the pipelines fill from the raw logs for one UTC day, as SQL inside
+PostgreSQL (``day.sql``) by DESIGN.md's definitions: humans only (``sender_kind = 'user'``,
+member events of people, not bots or Telegram's service accounts). Run in one transaction with
+``day``, ``start`` and ``end`` (the day's bounds) as parameters (:func:`params`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
-from bench.reference import SERVICE, bucket_sql, columns
 from core.models import ANALYTICS_TABLES
 from pipelines.transforms.gate import FUNNEL_USERS
+from reference import SERVICE, bucket_sql, columns
 
 TEMPLATE = Path(__file__).with_suffix(".sql").read_text()
 """``day.sql``, with placeholders: ``{bucket}``, ``{human_message}``, ``{human_event}``,
@@ -55,3 +56,13 @@ def script() -> str:
     for table in ANALYTICS_TABLES:
         sql = sql.replace(f"{{columns:{table}}}", f"({columns(table)})")
     return sql
+
+
+TABLES: tuple[str, ...] = tuple(t for t in ANALYTICS_TABLES if f"{{columns:{t}}}" in TEMPLATE)
+"""The analytics tables ``day.sql`` fills, in ``ANALYTICS_TABLES``' order."""
+
+
+def params(day: dt.date) -> dict[str, object]:
+    """The parameters of :func:`script` for ``day``: the day and its UTC bounds."""
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return {"day": day, "start": start, "end": start + dt.timedelta(days=1)}
