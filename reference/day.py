@@ -8,14 +8,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from core.models import ANALYTICS_TABLES
+from core.models import ANALYTICS_TABLES, LATENCY_BUCKETS_MS
 from pipelines.transforms.gate import FUNNEL_USERS
 from reference import SERVICE, bucket_sql, columns
 
 TEMPLATE = Path(__file__).with_suffix(".sql").read_text()
-"""``day.sql``, with placeholders: ``{bucket}``, ``{human_message}``, ``{human_event}``,
-``{service}``, the shared fragments ``{event_users}``, ``{segment}``, ``{unmute_seconds}``,
-``{p50}``, ``{p90}``, and ``{columns:TABLE}`` for each table's ``INSERT`` column list."""
+"""``day.sql``, with placeholders: ``{bucket}``, ``{buckets}``, ``{human_message}``,
+``{human_event}``, ``{service}``, the shared fragments ``{event_users}``, ``{segment}``,
+``{unmute_seconds}``, ``{p50}``, ``{p90}``, and ``{columns:TABLE}`` for each table's
+``INSERT`` column list."""
 HUMAN_MESSAGE = (
     f"sender_kind = 'user' AND NOT is_bot_message AND coalesce(user_id, 0) NOT IN ({SERVICE})"
 )
@@ -36,6 +37,10 @@ UNMUTE_SECONDS = """SELECT u.group_id, extract(epoch FROM u.timestamp - m.at) AS
         ) AS m USING (group_id, user_id, segment)
         WHERE u.event = 'unmuted' AND u.timestamp >= %(start)s"""
 """The day's unmutes (of CTE ``mutes``) and the seconds since their span's first mute."""
+BUCKETS = "VALUES " + ", ".join(
+    f"({b}::float8)" for b in (*(float(b) for b in LATENCY_BUCKETS_MS), "NULL")
+)
+"""The latency histogram's buckets as rows (``NULL`` = +inf)."""
 P50 = "percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)"
 P90 = "percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds)"
 
@@ -47,6 +52,7 @@ def script() -> str:
         .replace("{human_message}", HUMAN_MESSAGE)
         .replace("{human_event}", HUMAN_EVENT)
         .replace("{service}", SERVICE)
+        .replace("{buckets}", BUCKETS)
         .replace("{event_users}", EVENT_USERS)
         .replace("{segment}", SEGMENT)
         .replace("{unmute_seconds}", UNMUTE_SECONDS)

@@ -37,14 +37,20 @@ SELECT %(day)s, hour, group_id, sum(v), sum(m), sum(j) FROM (
 
 DELETE FROM analytics_latency_histogram_daily WHERE day = %(day)s;
 INSERT INTO analytics_latency_histogram_daily {columns:analytics_latency_histogram_daily}
-SELECT %(day)s, source, bucket, count(*) FROM (
-    SELECT 'verification' AS source, {bucket} AS bucket
-    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-    UNION ALL
-    SELECT 'api', {bucket}
-    FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-      AND method <> 'getUpdates'
-) AS t GROUP BY source, bucket;
+WITH counted AS (
+    SELECT source, bucket, count(*) AS n FROM (
+        SELECT 'verification' AS source, {bucket} AS bucket
+        FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+        UNION ALL
+        SELECT 'api', {bucket}
+        FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+          AND method <> 'getUpdates'
+    ) AS t GROUP BY source, bucket
+)
+-- every bucket, zeros included, of each source with rows
+SELECT %(day)s, s.source, b.bucket, coalesce(c.n, 0)
+FROM (SELECT DISTINCT source FROM counted) AS s CROSS JOIN ({buckets}) AS b (bucket)
+LEFT JOIN counted AS c ON c.source = s.source AND c.bucket IS NOT DISTINCT FROM b.bucket;
 
 DELETE FROM analytics_group_daily WHERE day = %(day)s;
 INSERT INTO analytics_group_daily {columns:analytics_group_daily}
@@ -185,7 +191,8 @@ WITH calls AS (
 SELECT %(day)s, coalesce(sum(s.n), 0), coalesce(max(s.n), 0), coalesce(sum(s.sends), 0),
        coalesce(max(s.sends), 0), coalesce((SELECT max(n) FROM per_chat_minute), 0),
        coalesce(sum(s.retry_after), 0), p.n, CASE WHEN p.n > 0 THEN sum(s.n)::float / p.n END
-FROM people AS p LEFT JOIN per_second AS s ON true GROUP BY p.n;
+FROM people AS p LEFT JOIN per_second AS s ON true GROUP BY p.n
+HAVING p.n > 0 OR count(s.n) > 0;  -- a day with a call or a human message
 
 DELETE FROM analytics_topic_daily WHERE day = %(day)s;
 INSERT INTO analytics_topic_daily {columns:analytics_topic_daily}

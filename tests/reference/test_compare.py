@@ -1,0 +1,113 @@
+"""The reference's comparison against the pipelines (PostgreSQL): on the tests' world, seeded
+and materialized, the two agree on every day; the comparison leaves the database as it was; and
+a changed figure or a lost row is reported exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from core.models import ANALYTICS_TABLES, measure_columns
+from core.settings import Settings
+from pipelines.io import sync_engine
+from pipelines.runner import materialize_range
+from reference.compare import Difference, compare_day, summarize
+from reference.day import TABLES
+from tests.pipelines.seed import (
+    DAYS,
+    FIRST_DAY,
+    GROUPS,
+    seed,
+    seed_member_counts,
+    seed_non_humans,
+)
+
+LAST_DAY = FIRST_DAY + dt.timedelta(days=DAYS - 1)
+DAY = FIRST_DAY + dt.timedelta(days=1)
+"""A busy day with history before it (the muted backlog carries over)."""
+
+
+@pytest.fixture
+def materialized(db_url: str, app_settings: Settings) -> str:
+    """The tests' world (its non-human traffic too), every day materialized by the pipelines."""
+    seed(db_url)
+    seed_member_counts(db_url)
+    seed_non_humans(db_url, DAY)
+    materialize_range(FIRST_DAY, LAST_DAY, settings=app_settings, progress=False, summaries=False)
+    return db_url
+
+
+def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every analytics table, whole, surrogate ids included (a DELETE + INSERT committed would
+    renumber them)."""
+    with sync_engine(url).connect() as conn:
+        return {
+            name: sorted(conn.execute(sa.text(f'SELECT * FROM "{name}"')).all(), key=repr)
+            for name in ANALYTICS_TABLES
+        }
+
+
+def _execute(url: str, sql: str, **params: Any) -> Any:
+    with sync_engine(url).begin() as conn:
+        return conn.execute(sa.text(sql), params).one()
+
+
+@pytest.mark.postgres
+def test_pipelines_and_reference_agree_and_the_database_is_left_as_it_was(
+    materialized: str,
+) -> None:
+    before = _snapshot(materialized)
+    assert sum(len(before[name]) for name in TABLES) > 0
+    for offset in range(DAYS):
+        day = FIRST_DAY + dt.timedelta(days=offset)
+        diffs = compare_day(materialized, day)
+        assert diffs == [], f"{day}: {summarize(diffs)}"
+    assert _snapshot(materialized) == before
+    assert summarize([]) == f"{len(TABLES)} tables equal"
+
+
+@pytest.mark.postgres
+def test_a_changed_figure_and_a_lost_row_are_reported(materialized: str) -> None:
+    url = materialized
+    (nudged,) = _execute(  # within the relative tolerance: still equal
+        url,
+        "WITH u AS (UPDATE analytics_verification_daily SET latency_ms_sum = "
+        "latency_ms_sum * (1 + 1e-8) WHERE day = :day AND latency_ms_sum > 1 RETURNING 1) "
+        "SELECT count(*) FROM u",
+        day=DAY,
+    )
+    assert nudged > 0
+    assert compare_day(url, DAY) == []
+
+    group, messages = _execute(
+        url,
+        "UPDATE analytics_group_daily SET messages = messages + 1 "
+        "WHERE day = :day AND group_id = :group RETURNING group_id, messages",
+        day=DAY,
+        group=GROUPS[0],
+    )
+    changed = Difference(
+        "analytics_group_daily", {"day": DAY, "group_id": group}, "messages", messages, messages - 1
+    )
+    assert compare_day(url, DAY) == [changed]
+
+    measures = measure_columns("analytics_topic_daily")
+    deleted = _execute(
+        url,
+        "DELETE FROM analytics_topic_daily WHERE id = (SELECT min(id) FROM analytics_topic_daily "
+        f"WHERE day = :day) RETURNING group_id, message_thread_id, {', '.join(measures)}",
+        day=DAY,
+    )
+    lost = Difference(
+        "analytics_topic_daily",
+        {"day": DAY, "group_id": deleted[0], "message_thread_id": deleted[1]},
+        None,
+        None,
+        dict(zip(measures, deleted[2:], strict=True)),
+    )
+    assert compare_day(url, DAY) == [changed, lost]
+    assert compare_day(url, DAY, tables=["analytics_topic_daily"]) == [lost]
+    assert summarize([changed, lost]).startswith("2 differences in 2 tables: ")
