@@ -23,13 +23,14 @@ from sqlalchemy.dialects import postgresql
 
 from core.models import LATENCY_BUCKETS_MS, SERVICE_ACCOUNT_IDS, key_columns, measure_columns
 
-_QUOTE = postgresql.dialect().identifier_preparer.quote
+quote = postgresql.dialect().identifier_preparer.quote
+"""A name quoted where PostgreSQL needs it (``"left"``)."""
 
 
 def columns(table: str) -> str:
     """The column list of an analytics table's ``INSERT``: its key, then its measures, in the
     table's order, quoted where PostgreSQL needs it (``"left"``)."""
-    return ", ".join(_QUOTE(c) for c in (*key_columns(table), *measure_columns(table)))
+    return ", ".join(quote(c) for c in (*key_columns(table), *measure_columns(table)))
 
 
 def day_sql(col: str) -> str:

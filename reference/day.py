@@ -8,15 +8,56 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from core.db import Base
 from core.models import ANALYTICS_TABLES, LATENCY_BUCKETS_MS
 from pipelines.transforms.gate import FUNNEL_USERS
-from reference import SERVICE, bucket_sql, columns
+from reference import SERVICE, bucket_sql, columns, quote
 
 TEMPLATE = Path(__file__).with_suffix(".sql").read_text()
-"""``day.sql``, with placeholders: ``{bucket}``, ``{buckets}``, ``{human_message}``,
-``{human_event}``, ``{service}``, the shared fragments ``{event_users}``, ``{segment}``,
-``{unmute_seconds}``, ``{p50}``, ``{p90}``, and ``{columns:TABLE}`` for each table's
-``INSERT`` column list."""
+"""``day.sql``, with placeholders: ``{merged_views}``, ``{bucket}``, ``{buckets}``,
+``{human_message}``, ``{human_event}``, ``{service}``, the shared fragments ``{event_users}``,
+``{segment}``, ``{unmute_seconds}``, ``{p50}``, ``{p90}``, and ``{columns:TABLE}`` for each
+table's ``INSERT`` column list."""
+GROUP_COLUMNS = {
+    "verification_log": "group_id",
+    "messages": "chat_id",
+    "member_events": "chat_id",
+    "gate_events": "group_id",
+    "reaction_events": "chat_id",
+    "group_channel_links": "group_id",
+}
+"""The tables ``day.sql`` reads with a group's id, and that column. (``api_call_log`` is
+not merged: Telegram's limits are per chat as called; channels never migrate.)"""
+CHAT_NOW = """CREATE OR REPLACE TEMP VIEW chat_now AS
+WITH RECURSIVE chain (old_chat_id, now_id, seen) AS (
+    SELECT old_chat_id, new_chat_id, ARRAY[old_chat_id] FROM chat_migrations
+    UNION ALL
+    SELECT c.old_chat_id, m.new_chat_id, c.seen || m.old_chat_id
+    FROM chain AS c JOIN chat_migrations AS m ON m.old_chat_id = c.now_id
+    WHERE m.old_chat_id <> ALL (c.seen)  -- a cycle would be bad data: stop
+)
+SELECT DISTINCT ON (old_chat_id) old_chat_id, now_id FROM chain
+ORDER BY old_chat_id, cardinality(seen) DESC;"""
+"""``chat_now`` (``old_chat_id``, ``now_id``): each group that migrated and the id it has now,
+a chain of migrations followed to its end."""
+
+
+def merged_view(table: str, column: str) -> str:
+    """``merged_TABLE``: ``table`` with the group id in ``column`` replaced by the id the group
+    has now (:data:`CHAT_NOW`)."""
+    select = ", ".join(
+        f"coalesce(m.now_id, t.{quote(c)}) AS {quote(c)}" if c == column else f"t.{quote(c)}"
+        for c in (col.name for col in Base.metadata.tables[table].columns)
+    )
+    return (
+        f"CREATE OR REPLACE TEMP VIEW merged_{table} AS SELECT {select}\n"
+        f"FROM {table} AS t LEFT JOIN chat_now AS m ON m.old_chat_id = t.{quote(column)};"
+    )
+
+
+MERGED_VIEWS = "\n".join([CHAT_NOW, *(merged_view(t, c) for t, c in GROUP_COLUMNS.items())])
+"""The views every statement of ``day.sql`` reads the raw logs through (DESIGN: a group that
+migrated to a supergroup is one group; analytics count the old id's rows under the new id)."""
 HUMAN_MESSAGE = (
     f"sender_kind = 'user' AND NOT is_bot_message AND coalesce(user_id, 0) NOT IN ({SERVICE})"
 )
@@ -48,7 +89,8 @@ P90 = "percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds)"
 def script() -> str:
     """``day.sql`` filled in: the statements to run for one day."""
     sql = (
-        TEMPLATE.replace("{bucket}", bucket_sql("latency_ms"))
+        TEMPLATE.replace("{merged_views}", MERGED_VIEWS)
+        .replace("{bucket}", bucket_sql("latency_ms"))
         .replace("{human_message}", HUMAN_MESSAGE)
         .replace("{human_event}", HUMAN_EVENT)
         .replace("{service}", SERVICE)

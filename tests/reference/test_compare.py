@@ -20,22 +20,29 @@ from tests.pipelines.seed import (
     DAYS,
     FIRST_DAY,
     GROUPS,
+    record_migration,
     seed,
     seed_member_counts,
+    seed_migrated_group,
     seed_non_humans,
 )
 
 LAST_DAY = FIRST_DAY + dt.timedelta(days=DAYS - 1)
 DAY = FIRST_DAY + dt.timedelta(days=1)
 """A busy day with history before it (the muted backlog carries over)."""
+MIGRATED_TO = -100_777
+"""The supergroup ``GROUPS[0]`` becomes on :data:`DAY`: analytics count both ids as this one."""
 
 
 @pytest.fixture
 def materialized(db_url: str, app_settings: Settings) -> str:
-    """The tests' world (its non-human traffic too), every day materialized by the pipelines."""
+    """The tests' world (its non-human traffic and a migrated group too), every day
+    materialized by the pipelines."""
     seed(db_url)
     seed_member_counts(db_url)
     seed_non_humans(db_url, DAY)
+    seed_migrated_group(db_url, GROUPS[0], MIGRATED_TO, DAY)
+    record_migration(db_url, GROUPS[0], MIGRATED_TO, dt.datetime.combine(DAY, dt.time(12), dt.UTC))
     materialize_range(FIRST_DAY, LAST_DAY, settings=app_settings, progress=False, summaries=False)
     return db_url
 
