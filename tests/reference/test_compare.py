@@ -94,7 +94,7 @@ def test_a_changed_figure_and_a_lost_row_are_reported(materialized: str) -> None
         "UPDATE analytics_group_daily SET messages = messages + 1 "
         "WHERE day = :day AND group_id = :group RETURNING group_id, messages",
         day=DAY,
-        group=GROUPS[0],
+        group=GROUPS[1],
     )
     changed = Difference(
         "analytics_group_daily", {"day": DAY, "group_id": group}, "messages", messages, messages - 1
