@@ -15,9 +15,9 @@ from reference import SERVICE, bucket_sql, columns, quote
 
 TEMPLATE = Path(__file__).with_suffix(".sql").read_text()
 """``day.sql``, with placeholders: ``{merged_views}``, ``{bucket}``, ``{buckets}``,
-``{human_message}``, ``{human_event}``, ``{service}``, the shared fragments ``{event_users}``,
-``{segment}``, ``{unmute_seconds}``, ``{p50}``, ``{p90}``, and ``{columns:TABLE}`` for each
-table's ``INSERT`` column list."""
+``{human_message}``, ``{human_event}``, ``{service}``, ``{latency_sum}``, the shared fragments
+``{event_users}``, ``{segment}``, ``{unmute_seconds}``, ``{p50}``, ``{p90}``, and
+``{columns:TABLE}`` for each table's ``INSERT`` column list."""
 GROUP_COLUMNS = {
     "verification_log": "group_id",
     "messages": "chat_id",
@@ -82,8 +82,18 @@ BUCKETS = "VALUES " + ", ".join(
     f"({b}::float8)" for b in (*(float(b) for b in LATENCY_BUCKETS_MS), "NULL")
 )
 """The latency histogram's buckets as rows (``NULL`` = +inf)."""
-P50 = "percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)"
-P90 = "percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds)"
+LATENCY_SUM = "sum(round(latency_ms * 1000::float8)::bigint) / 1000.0"
+"""The sum of ``latency_ms`` at 1 µs resolution (each latency rounded half to even, summed as
+integers): a figure that does not depend on the order rows are summed in."""
+
+
+def _to_microsecond(seconds: str) -> str:
+    """Seconds rounded to the microsecond, half to even (``round`` of a double)."""
+    return f"round(({seconds}) * 1e6::float8) / 1e6::float8"
+
+
+P50 = _to_microsecond("percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)")
+P90 = _to_microsecond("percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds)")
 
 
 def script() -> str:
@@ -98,6 +108,7 @@ def script() -> str:
         .replace("{event_users}", EVENT_USERS)
         .replace("{segment}", SEGMENT)
         .replace("{unmute_seconds}", UNMUTE_SECONDS)
+        .replace("{latency_sum}", LATENCY_SUM)
         .replace("{p50}", P50)
         .replace("{p90}", P90)
     )

@@ -3,7 +3,9 @@
 -- lists, human filters, service account ids and latency buckets are filled in from core.models
 -- (reference/day.py), as are the fragments the funnel and the all-groups rollup share (the
 -- users with each funnel event, a mute's span, the seconds from mute to unmute). Definitions:
--- DESIGN.md's data contract, written again here independently of pipelines/transforms.
+-- DESIGN.md's data contract, written again here independently of pipelines/transforms; at the
+-- resolution the tables keep: latencies summed at 1 us, the mute-to-unmute percentiles rounded
+-- to the microsecond (half to even), so that a re-run gives identical tables.
 --
 -- A group that migrated to a supergroup is one group: the raw logs are read through the views
 -- merged_TABLE, a migrated group's old id replaced by the id it has now (chat_now, migrations
@@ -13,14 +15,14 @@
 
 DELETE FROM analytics_verification_daily WHERE day = %(day)s;
 INSERT INTO analytics_verification_daily {columns:analytics_verification_daily}
-SELECT %(day)s, group_id, status, cached, error_type, trigger, count(*), sum(latency_ms),
+SELECT %(day)s, group_id, status, cached, error_type, trigger, count(*), {latency_sum},
        max(latency_ms)
 FROM merged_verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
 GROUP BY group_id, status, cached, error_type, trigger;
 
 DELETE FROM analytics_api_calls_daily WHERE day = %(day)s;
 INSERT INTO analytics_api_calls_daily {columns:analytics_api_calls_daily}
-SELECT %(day)s, method, success, error_type, count(*), sum(latency_ms), max(latency_ms)
+SELECT %(day)s, method, success, error_type, count(*), {latency_sum}, max(latency_ms)
 FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
 GROUP BY method, success, error_type;
 

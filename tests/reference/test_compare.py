@@ -16,10 +16,12 @@ from pipelines.io import sync_engine
 from pipelines.runner import materialize_range
 from reference.compare import Difference, compare_day, summarize
 from reference.day import TABLES
+from sandbox.synth import write_rows
 from tests.pipelines.seed import (
     DAYS,
     FIRST_DAY,
     GROUPS,
+    USERS,
     record_migration,
     seed,
     seed_member_counts,
@@ -43,8 +45,29 @@ def materialized(db_url: str, app_settings: Settings) -> str:
     seed_non_humans(db_url, DAY)
     seed_migrated_group(db_url, GROUPS[0], MIGRATED_TO, DAY)
     record_migration(db_url, GROUPS[0], MIGRATED_TO, dt.datetime.combine(DAY, dt.time(12), dt.UTC))
+    write_rows(db_url, {"verification_log": _checks_timed_finer_than_a_microsecond()})
     materialize_range(FIRST_DAY, LAST_DAY, settings=app_settings, progress=False, summaries=False)
     return db_url
+
+
+def _checks_timed_finer_than_a_microsecond() -> list[dict[str, Any]]:
+    """Checks whose latencies have more digits than the tables keep (the bot's clock gives
+    them), in a key of their own: summed at 1 µs the figure is 0.704 ms, exactly 0.7037034."""
+    at = dt.datetime.combine(DAY, dt.time(9), dt.UTC)
+    return [
+        dict(
+            user_id=USERS[0],
+            group_id=GROUPS[1],
+            status="error",
+            cached=False,
+            latency_ms=ms,
+            error_type="NetworkError",
+            trigger="channel_leave",
+            channels_checked=1,
+            timestamp=at + dt.timedelta(seconds=i),
+        )
+        for i, ms in enumerate((0.1234567, 0.2345678, 0.3456789))
+    ]
 
 
 def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
