@@ -1,6 +1,7 @@
-"""The reference's comparison against the pipelines (PostgreSQL): on the tests' world, seeded
-and materialized, the two agree on every day; the comparison leaves the database as it was; and
-a changed figure or a lost row is reported exactly."""
+"""The reference's comparison against the pipelines (PostgreSQL): on the tests' world (with
+non-human traffic, a migrated group and checks timed finer than the tables keep), seeded and
+materialized, the two agree on every day; the comparison leaves the database as it was; and a
+changed figure or a lost row is reported exactly."""
 
 from __future__ import annotations
 
