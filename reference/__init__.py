@@ -23,8 +23,12 @@ from sqlalchemy.dialects import postgresql
 
 from core.models import LATENCY_BUCKETS_MS, SERVICE_ACCOUNT_IDS, key_columns, measure_columns
 
-quote = postgresql.dialect().identifier_preparer.quote
-"""A name quoted where PostgreSQL needs it (``"left"``)."""
+_PREPARER = postgresql.dialect().identifier_preparer  # type: ignore[no-untyped-call]
+
+
+def quote(name: str) -> str:
+    """``name`` quoted where PostgreSQL needs it (``"left"``)."""
+    return _PREPARER.quote(name)
 
 
 def columns(table: str) -> str:
