@@ -4,7 +4,7 @@ raw logs on request (the seed project's way), to time against the pages' own ``l
 What does not come from the raw logs (groups, channels, snapshots, summaries, alerts) is read
 through ``run`` as the pages do. The gate's tables (funnel, channels, API budget, topics, invite
 links, reactions) use the very statements that filled the benchmark's analytics tables
-(:mod:`bench.reference.ranges`), over the pages' range, so the two sides' figures agree exactly.
+(:mod:`reference.ranges`), over the pages' range, so the two sides' figures agree exactly.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from bench.reference import bucket_sql, day_sql
-from bench.reference.ranges import BUDGET, CHANNEL, FUNNEL, LINKS, REACTIONS, TOPICS
 from dashboards.metrics import DateRange, group_titles
 from dashboards.pagedata import alerts, funnel, groups, overview, summaries
 from dashboards.queries import DirectRun, Run
+from reference import bucket_sql, day_sql
+from reference.ranges import BUDGET, CHANNEL, FUNNEL, LINKS, REACTIONS, TOPICS
 
 PageData = dict[str, Any]
 """The figures of a page that the raw-log version must reproduce (cross-checked)."""

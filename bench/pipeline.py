@@ -11,7 +11,7 @@ with COPY. Then, in one run:
   of every analytics asset with all checks — timed in a fresh child process (which also
   reports its peak RSS);
 - sql: the same aggregates as ``DELETE`` + ``INSERT ... SELECT`` inside PostgreSQL
-  (:mod:`bench.reference.day`), one transaction (history before the day read as SQL would:
+  (:mod:`reference.day`), one transaction (history before the day read as SQL would:
   the muted backlog over all of it).
 
 Prints both times, peak memory, ``4x/1x`` for the pipeline's time and peak RSS (target
@@ -32,7 +32,6 @@ from typing import Any
 import psycopg2
 
 from bench._common import database, stop_on_sigterm
-from bench.reference import day as reference_day
 from core.db import plain_url
 from core.models import (
     ApiCallLog,
@@ -44,6 +43,7 @@ from core.models import (
     VerificationLog,
 )
 from core.settings import DatabaseSettings, Settings
+from reference import day as reference_day
 from sandbox.synth import Shape, load
 
 DAY_1X = dt.date(2026, 5, 1)
@@ -99,13 +99,11 @@ def seed_day(url: str, day_shape: Shape, *, world: bool) -> None:
 
 
 def time_sql(dsn: str, day: dt.date) -> float:
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    params = {"day": day, "start": start, "end": start + dt.timedelta(days=1)}
     conn = psycopg2.connect(dsn)
     try:
         began = time.perf_counter()
         with conn, conn.cursor() as cur:
-            cur.execute(reference_day.script(), params)
+            cur.execute(reference_day.script(), reference_day.params(day))
         return time.perf_counter() - began
     finally:
         conn.close()

@@ -18,6 +18,7 @@ PACKAGES = (
     "sandbox",
     "pipelines",
     "dashboards",
+    "reference",
     "cli",
     "migrations",
     "bench",
@@ -31,9 +32,10 @@ ALLOWED: dict[str, set[str]] = {
     "sandbox": {"core", "bot"},
     "pipelines": {"core", "bot"},
     "dashboards": {"core"},
+    "reference": {"core", "pipelines"},
     "migrations": {"core"},
-    "cli": {"core", "bot", "sandbox", "pipelines", "dashboards", "migrations"},
-    "bench": {"core", "bot", "sandbox", "pipelines", "dashboards", "cli", "migrations"},
+    "cli": {"core", "bot", "sandbox", "pipelines", "dashboards", "reference", "migrations"},
+    "bench": set(PACKAGES) - {"bench", "tests"},  # anything but the suite
 }
 
 

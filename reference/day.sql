@@ -1,20 +1,28 @@
--- The analytics of one UTC day as SQL inside PostgreSQL, run by bench/pipeline.py in one
--- transaction with the day and its bounds as parameters; the column lists, human filters,
--- service account ids and latency buckets are filled in from core.models (bench/reference/
--- day.py), as are the fragments the funnel and the all-groups rollup share (the users with
--- each funnel event, a mute's span, the seconds from mute to unmute). Definitions:
--- pipelines/transforms.
+-- The analytics of one UTC day as SQL inside PostgreSQL, run by bench/pipeline.py and
+-- reference/compare.py in one transaction with the day and its bounds as parameters; the column
+-- lists, human filters, service account ids and latency buckets are filled in from core.models
+-- (reference/day.py), as are the fragments the funnel and the all-groups rollup share (the
+-- users with each funnel event, a mute's span, the seconds from mute to unmute). Definitions:
+-- DESIGN.md's data contract, written again here independently of pipelines/transforms; at the
+-- resolution the tables keep: latencies summed at 1 us, the mute-to-unmute percentiles rounded
+-- to the microsecond (half to even), so that a re-run gives identical tables.
+--
+-- A group that migrated to a supergroup is one group: the raw logs are read through the views
+-- merged_TABLE, a migrated group's old id replaced by the id it has now (chat_now, migrations
+-- followed to their end); temporary, they go with the session (or with a rollback).
+
+{merged_views}
 
 DELETE FROM analytics_verification_daily WHERE day = %(day)s;
 INSERT INTO analytics_verification_daily {columns:analytics_verification_daily}
-SELECT %(day)s, group_id, status, cached, error_type, trigger, count(*), sum(latency_ms),
+SELECT %(day)s, group_id, status, cached, error_type, trigger, count(*), {latency_sum},
        max(latency_ms)
-FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+FROM merged_verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
 GROUP BY group_id, status, cached, error_type, trigger;
 
 DELETE FROM analytics_api_calls_daily WHERE day = %(day)s;
 INSERT INTO analytics_api_calls_daily {columns:analytics_api_calls_daily}
-SELECT %(day)s, method, success, error_type, count(*), sum(latency_ms), max(latency_ms)
+SELECT %(day)s, method, success, error_type, count(*), {latency_sum}, max(latency_ms)
 FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
 GROUP BY method, success, error_type;
 
@@ -23,28 +31,34 @@ INSERT INTO analytics_hourly_activity {columns:analytics_hourly_activity}
 SELECT %(day)s, hour, group_id, sum(v), sum(m), sum(j) FROM (
     SELECT extract(hour FROM timestamp AT TIME ZONE 'UTC')::int AS hour, group_id,
            1 AS v, 0 AS m, 0 AS j
-    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+    FROM merged_verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
     UNION ALL
     SELECT extract(hour FROM created_at AT TIME ZONE 'UTC')::int, chat_id, 0, 1, 0
-    FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
+    FROM merged_messages WHERE created_at >= %(start)s AND created_at < %(end)s
       AND {human_message}
     UNION ALL
     SELECT extract(hour FROM timestamp AT TIME ZONE 'UTC')::int, chat_id, 0, 0, 1
-    FROM member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
+    FROM merged_member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
       AND event = 'join' AND chat_id NOT IN (SELECT id FROM enforced_channels)
       AND {human_event}
 ) AS t GROUP BY hour, group_id;
 
 DELETE FROM analytics_latency_histogram_daily WHERE day = %(day)s;
 INSERT INTO analytics_latency_histogram_daily {columns:analytics_latency_histogram_daily}
-SELECT %(day)s, source, bucket, count(*) FROM (
-    SELECT 'verification' AS source, {bucket} AS bucket
-    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-    UNION ALL
-    SELECT 'api', {bucket}
-    FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
-      AND method <> 'getUpdates'
-) AS t GROUP BY source, bucket;
+WITH counted AS (
+    SELECT source, bucket, count(*) AS n FROM (
+        SELECT 'verification' AS source, {bucket} AS bucket
+        FROM merged_verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+        UNION ALL
+        SELECT 'api', {bucket}
+        FROM api_call_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+          AND method <> 'getUpdates'
+    ) AS t GROUP BY source, bucket
+)
+-- every bucket, zeros included, of each source with rows
+SELECT %(day)s, s.source, b.bucket, coalesce(c.n, 0)
+FROM (SELECT DISTINCT source FROM counted) AS s CROSS JOIN ({buckets}) AS b (bucket)
+LEFT JOIN counted AS c ON c.source = s.source AND c.bucket IS NOT DISTINCT FROM b.bucket;
 
 DELETE FROM analytics_group_daily WHERE day = %(day)s;
 INSERT INTO analytics_group_daily {columns:analytics_group_daily}
@@ -55,31 +69,31 @@ SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), 
            count(*) FILTER (WHERE status = 'success') AS passed,
            count(*) FILTER (WHERE status = 'failed') AS failed, 0 AS joins, 0 AS leaves,
            0 AS kicks, 0 AS bots, 0 AS reactions, 0 AS reacting, 0 AS silent
-    FROM verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+    FROM merged_verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
     GROUP BY group_id
     UNION ALL
     SELECT chat_id, count(*), count(DISTINCT user_id), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-    FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
+    FROM merged_messages WHERE created_at >= %(start)s AND created_at < %(end)s
       AND {human_message} GROUP BY chat_id
     UNION ALL
     SELECT chat_id, 0, 0, 0, 0, 0, count(*) FILTER (WHERE event = 'join' AND {human_event}),
            count(*) FILTER (WHERE event IN ('leave', 'kick') AND {human_event}),
            count(*) FILTER (WHERE event = 'kick' AND {human_event}),
            count(*) FILTER (WHERE event = 'join' AND is_bot), 0, 0, 0
-    FROM member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
+    FROM merged_member_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
       AND chat_id NOT IN (SELECT id FROM enforced_channels) AND user_id NOT IN ({service})
       AND (NOT is_bot OR event = 'join')
     GROUP BY chat_id
     UNION ALL
     SELECT chat_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, sum(added), 0, 0
-    FROM reaction_events WHERE timestamp >= %(start)s AND timestamp < %(end)s GROUP BY chat_id
+    FROM merged_reaction_events WHERE timestamp >= %(start)s AND timestamp < %(end)s GROUP BY chat_id
     UNION ALL
     SELECT r.chat_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, count(*), count(*) FILTER (
         WHERE a.user_id IS NULL)
-    FROM (SELECT DISTINCT chat_id, user_id FROM reaction_events
+    FROM (SELECT DISTINCT chat_id, user_id FROM merged_reaction_events
           WHERE timestamp >= %(start)s AND timestamp < %(end)s AND user_id IS NOT NULL
             AND user_id NOT IN ({service}) AND added > 0) AS r
-    LEFT JOIN (SELECT DISTINCT chat_id, user_id FROM messages
+    LEFT JOIN (SELECT DISTINCT chat_id, user_id FROM merged_messages
                WHERE created_at >= %(start)s AND created_at < %(end)s AND {human_message}
     ) AS a USING (chat_id, user_id)
     GROUP BY r.chat_id
@@ -90,14 +104,14 @@ INSERT INTO analytics_funnel_daily {columns:analytics_funnel_daily}
 WITH ev AS (
     SELECT group_id, {event_users},
            count(*) FILTER (WHERE event = 'message_deleted') AS messages_deleted
-    FROM gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s GROUP BY group_id
+    FROM merged_gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s GROUP BY group_id
 ), joined AS (
-    SELECT chat_id AS group_id, count(DISTINCT user_id) AS joined FROM member_events
+    SELECT chat_id AS group_id, count(DISTINCT user_id) AS joined FROM merged_member_events
     WHERE timestamp >= %(start)s AND timestamp < %(end)s AND event = 'join'
       AND chat_id NOT IN (SELECT id FROM enforced_channels) AND {human_event}
     GROUP BY chat_id
 ), denied AS (
-    SELECT group_id, count(*) AS denied_clicks FROM verification_log
+    SELECT group_id, count(*) AS denied_clicks FROM merged_verification_log
     WHERE timestamp >= %(start)s AND timestamp < %(end)s AND trigger = 'callback'
       AND status = 'failed' GROUP BY group_id
 ), mutes AS (
@@ -106,7 +120,7 @@ WITH ev AS (
            row_number() OVER (
                PARTITION BY group_id, user_id ORDER BY timestamp DESC, event = 'unmuted' DESC
            ) AS from_last
-    FROM gate_events WHERE timestamp < %(end)s AND event IN ('muted', 'unmuted')
+    FROM merged_gate_events WHERE timestamp < %(end)s AND event IN ('muted', 'unmuted')
       AND user_id IS NOT NULL
 ), backlog AS (
     SELECT group_id, count(*) AS still_muted FROM mutes
@@ -127,13 +141,13 @@ LEFT JOIN verify USING (group_id);
 DELETE FROM analytics_channel_daily WHERE day = %(day)s;
 INSERT INTO analytics_channel_daily {columns:analytics_channel_daily}
 WITH links AS (
-    SELECT DISTINCT group_id, channel_id FROM group_channel_links
+    SELECT DISTINCT group_id, channel_id FROM merged_group_channel_links
 ), moves AS (
-    SELECT id, chat_id, user_id, event, timestamp FROM member_events
+    SELECT id, chat_id, user_id, event, timestamp FROM merged_member_events
     WHERE timestamp >= %(start)s AND timestamp < %(end)s
       AND chat_id IN (SELECT channel_id FROM links) AND {human_event}
 ), gate AS (
-    SELECT group_id, user_id, event, timestamp FROM gate_events
+    SELECT group_id, user_id, event, timestamp FROM merged_gate_events
     WHERE timestamp >= %(start)s - interval '7 days' AND timestamp < %(end)s
       AND event IN ('prompted', 'unmuted') AND user_id IS NOT NULL
 ), matched AS (
@@ -179,17 +193,18 @@ WITH calls AS (
     SELECT count(*) AS n FROM calls WHERE send AND chat_id IS NOT NULL
     GROUP BY date_trunc('minute', second), chat_id
 ), people AS (
-    SELECT count(*) AS n FROM messages WHERE created_at >= %(start)s AND created_at < %(end)s
+    SELECT count(*) AS n FROM merged_messages WHERE created_at >= %(start)s AND created_at < %(end)s
       AND {human_message}
 )
 SELECT %(day)s, coalesce(sum(s.n), 0), coalesce(max(s.n), 0), coalesce(sum(s.sends), 0),
        coalesce(max(s.sends), 0), coalesce((SELECT max(n) FROM per_chat_minute), 0),
        coalesce(sum(s.retry_after), 0), p.n, CASE WHEN p.n > 0 THEN sum(s.n)::float / p.n END
-FROM people AS p LEFT JOIN per_second AS s ON true GROUP BY p.n;
+FROM people AS p LEFT JOIN per_second AS s ON true GROUP BY p.n
+HAVING p.n > 0 OR count(s.n) > 0;  -- a day with a call or a human message
 
 DELETE FROM analytics_topic_daily WHERE day = %(day)s;
 INSERT INTO analytics_topic_daily {columns:analytics_topic_daily}
-SELECT %(day)s, chat_id, message_thread_id, count(*), count(DISTINCT user_id) FROM messages
+SELECT %(day)s, chat_id, message_thread_id, count(*), count(DISTINCT user_id) FROM merged_messages
 WHERE created_at >= %(start)s AND created_at < %(end)s AND message_thread_id IS NOT NULL
   AND {human_message}
 GROUP BY chat_id, message_thread_id;
@@ -197,18 +212,18 @@ GROUP BY chat_id, message_thread_id;
 DELETE FROM analytics_invite_link_daily WHERE day = %(day)s;
 INSERT INTO analytics_invite_link_daily {columns:analytics_invite_link_daily}
 WITH j AS (
-    SELECT chat_id, invite_link_name, user_id, min(timestamp) AS joined_at FROM member_events
+    SELECT chat_id, invite_link_name, user_id, min(timestamp) AS joined_at FROM merged_member_events
     WHERE timestamp >= %(start)s AND timestamp < %(end)s AND event = 'join'
       AND invite_link_name IS NOT NULL AND {human_event}
       AND chat_id NOT IN (SELECT id FROM enforced_channels)
     GROUP BY chat_id, invite_link_name, user_id
 ), passed AS (
     SELECT DISTINCT j.chat_id, j.invite_link_name, j.user_id FROM j
-    JOIN gate_events AS g ON g.group_id = j.chat_id AND g.user_id = j.user_id
+    JOIN merged_gate_events AS g ON g.group_id = j.chat_id AND g.user_id = j.user_id
     WHERE g.event = 'passed' AND g.timestamp >= j.joined_at AND g.timestamp < %(end)s
 ), gone AS (
     SELECT DISTINCT j.chat_id, j.invite_link_name, j.user_id FROM j
-    JOIN member_events AS x ON x.chat_id = j.chat_id AND x.user_id = j.user_id
+    JOIN merged_member_events AS x ON x.chat_id = j.chat_id AND x.user_id = j.user_id
     WHERE x.event IN ('leave', 'kick') AND x.timestamp > j.joined_at
       AND x.timestamp < %(end)s
 )
@@ -233,28 +248,28 @@ WITH g AS (
            coalesce(sum(messages_deleted), 0) AS deleted
     FROM analytics_funnel_daily WHERE day = %(day)s
 ), authors AS (
-    SELECT DISTINCT user_id FROM messages WHERE created_at >= %(start)s
+    SELECT DISTINCT user_id FROM merged_messages WHERE created_at >= %(start)s
       AND created_at < %(end)s AND {human_message} AND user_id IS NOT NULL
       AND chat_id NOT IN (SELECT id FROM enforced_channels)
 ), reactors AS (
-    SELECT DISTINCT user_id FROM reaction_events WHERE timestamp >= %(start)s
+    SELECT DISTINCT user_id FROM merged_reaction_events WHERE timestamp >= %(start)s
       AND timestamp < %(end)s AND user_id IS NOT NULL AND user_id NOT IN ({service})
       AND added > 0 AND chat_id NOT IN (SELECT id FROM enforced_channels)
 ), ev AS (
     SELECT {event_users}
-    FROM gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
+    FROM merged_gate_events WHERE timestamp >= %(start)s AND timestamp < %(end)s
 ), j AS (
-    SELECT count(DISTINCT user_id) AS joined FROM member_events
+    SELECT count(DISTINCT user_id) AS joined FROM merged_member_events
     WHERE timestamp >= %(start)s AND timestamp < %(end)s AND event = 'join'
       AND chat_id NOT IN (SELECT id FROM enforced_channels) AND {human_event}
 ), hits AS (
-    SELECT count(*) AS hits FROM verification_log
+    SELECT count(*) AS hits FROM merged_verification_log
     WHERE timestamp >= %(start)s AND timestamp < %(end)s AND cached
       AND group_id NOT IN (SELECT id FROM enforced_channels)
 ), mutes AS (
     SELECT group_id, user_id, event, timestamp,
            {segment} AS segment
-    FROM gate_events WHERE timestamp < %(end)s AND event IN ('muted', 'unmuted')
+    FROM merged_gate_events WHERE timestamp < %(end)s AND event IN ('muted', 'unmuted')
       AND user_id IS NOT NULL
 ), verify AS (
     SELECT {p50} AS p50, {p90} AS p90 FROM ({unmute_seconds}) AS x

@@ -2,17 +2,16 @@
 ``SELECT`` per table, bounded by ``:start`` / ``:end`` (timestamps) and ``:first`` / ``:last``
 (the same range as days), one row per day and key.
 
-``bench/dashboard_world.py`` runs each over the whole world to fill the analytics table (as the
-pipelines would); ``bench/dashboard_raw.py`` runs the same statement over the pages' range as
-the "raw logs on request" side, so both sides agree exactly. Definitions follow DESIGN.md's
+``bench/dashboard_raw.py`` runs each over the pages' range as the "raw logs on request" side
+of the dashboard benchmark. Definitions follow DESIGN.md's
 data contract; where it leaves a choice (which ``muted`` an ``unmuted`` closes, what a denied
 click is) the choice is the plainest one, said below. Each statement selects its table's
-columns in the table's order (:func:`bench.reference.columns`).
+columns in the table's order (:func:`reference.columns`).
 """
 
 from __future__ import annotations
 
-from bench.reference import columns, day_sql
+from reference import columns, day_sql
 
 WINDOW = "timestamp >= :start AND timestamp < :end"
 SENDS = "(left(method, 4) = 'send' OR method IN ('copyMessage', 'forwardMessage'))"
