@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.migration import move_group
@@ -251,65 +252,80 @@ class ConfigRepo:
         Returns the channels newly linked (already-linked ones are left alone).
         """
         added: list[ChannelInfo] = []
+        # Upserts, not read-then-insert: two replicas protecting groups that share a channel
+        # (or an owner) at the same moment must both succeed.
+        insert: Any = (
+            postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        )
+        actor_id = actor.id if actor is not None else None
         async with write_turn(self.engine), self.sessions() as session, session.begin():
-            if actor is not None and await session.get(Owner, actor.id) is None:
-                session.add(
-                    Owner(
+            if actor is not None:
+                await session.execute(
+                    insert(Owner)
+                    .values(
                         id=actor.id,
                         username=actor.username,
                         first_name=actor.first_name,
                         created_at=now,
                         updated_at=now,
                     )
+                    .on_conflict_do_nothing(index_elements=[Owner.id])
                 )
-                await session.flush()
-            group = await session.get(ProtectedGroup, group_id)
-            if group is None:
-                group = ProtectedGroup(
+            await session.execute(
+                insert(ProtectedGroup)
+                .values(
                     id=group_id,
                     title=title,
-                    owner_id=actor.id if actor is not None else None,
+                    owner_id=actor_id,
                     enabled=True,
                     settings={},
                     created_at=now,
                     updated_at=now,
                 )
-                session.add(group)
-            elif title and group.title != title:
-                group.title = title
-            await session.flush()
-            for channel in channels:
-                row = await session.get(EnforcedChannel, channel.id)
-                if row is None:
-                    session.add(
-                        EnforcedChannel(
-                            id=channel.id,
-                            username=channel.username,
-                            title=channel.title,
-                            invite_link=channel.invite_link,
-                            created_at=now,
-                        )
+                .on_conflict_do_nothing(index_elements=[ProtectedGroup.id])
+            )
+            if title:
+                await session.execute(
+                    sa.update(ProtectedGroup)
+                    .where(
+                        ProtectedGroup.id == group_id, ProtectedGroup.title.is_distinct_from(title)
                     )
-                else:
-                    row.username = channel.username
-                    row.title = channel.title
-                    row.invite_link = channel.invite_link or row.invite_link
-                await session.flush()
-                exists = await session.scalar(
-                    sa.select(GroupChannelLink.id).where(
-                        GroupChannelLink.group_id == group_id,
-                        GroupChannelLink.channel_id == channel.id,
+                    .values(title=title)
+                )
+            for channel in channels:
+                stmt = insert(EnforcedChannel).values(
+                    id=channel.id,
+                    username=channel.username,
+                    title=channel.title,
+                    invite_link=channel.invite_link,
+                    created_at=now,
+                )
+                await session.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[EnforcedChannel.id],
+                        set_={
+                            "username": stmt.excluded.username,
+                            "title": stmt.excluded.title,
+                            "invite_link": sa.func.coalesce(
+                                stmt.excluded.invite_link, EnforcedChannel.invite_link
+                            ),
+                        },
                     )
                 )
-                if exists is None:
-                    session.add(
-                        GroupChannelLink(
-                            group_id=group_id,
-                            channel_id=channel.id,
-                            created_by=actor.id if actor is not None else None,
-                            created_at=now,
-                        )
+                linked = await session.scalar(
+                    insert(GroupChannelLink)
+                    .values(
+                        group_id=group_id,
+                        channel_id=channel.id,
+                        created_by=actor_id,
+                        created_at=now,
                     )
+                    .on_conflict_do_nothing(
+                        index_elements=[GroupChannelLink.group_id, GroupChannelLink.channel_id]
+                    )
+                    .returning(GroupChannelLink.id)
+                )
+                if linked is not None:
                     added.append(channel)
         self.invalidate(group_id)
         return added

@@ -118,9 +118,10 @@ class Service:
             self.exits.append(code)
         self.proc = None
 
-    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> int | None:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S, children_grace_s: float = 5.0) -> int | None:
         """SIGTERM to the service's leader and wait; its exit code, or ``None`` when it had to
-        be killed. Whatever of its group is still running afterwards is killed."""
+        be killed. Its children may take ``children_grace_s`` more to end (counted in
+        ``left_behind`` when they do not); whatever of its group still runs then is killed."""
         proc = self.proc
         if proc is None:
             return None
@@ -134,8 +135,10 @@ class Service:
                 code = None
         else:
             code = proc.returncode
-        if code is not None and leftovers([proc.pid]):
-            time.sleep(1.0)  # children told by their leader may still be on their way out
+        if code is not None:  # its children (a Dagster run, Streamlit) get a grace period
+            deadline = time.monotonic() + children_grace_s
+            while leftovers([proc.pid]) and time.monotonic() < deadline:
+                time.sleep(0.2)
             if leftovers([proc.pid]):
                 self.left_behind += 1
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -34,6 +34,8 @@ WEBHOOK_SECRET = "rehearsal-webhook-secret_0123456789"
 DASHBOARD_USER = "gatepulse_dashboard"
 DASHBOARD_PASSWORD = "rehearsal-dashboard-password"
 START_TIMEOUT_S = 240.0
+RUN_GRACE_S = 120.0
+"""How long a Dagster run launched before the daemon stopped may take to finish."""
 #: Environment prefixes of ours that never leak from the caller into the services: the
 #: rehearsal sets what each service needs, nothing else.
 OWN_PREFIXES = ("BOT_", "GATE_", "LOG_", "DASHBOARD_", "PIPELINES_", "DAGSTER_", "REDIS_",
@@ -284,12 +286,17 @@ class Stack:
         self._track(service)
 
     def stop(self) -> dict[str, int | None]:
-        """SIGTERM to every service (replicas first: their writers drain into the database
-        while it is still up); each one's exit code (``None``: it had to be killed)."""
+        """SIGTERM to every service while the databases are still up, each one's exit code
+        (``None``: it had to be killed). The daemon goes first, so it launches nothing more;
+        the runs it launched (its subprocesses, which outlive it by Dagster's design) may
+        finish within :data:`RUN_GRACE_S`. Then the replicas (their writers drain), the UI and
+        the dashboard."""
         codes = {}
-        for service in self.services:
-            if service.proc is not None:
-                codes[service.name] = service.stop(STOP_TIMEOUT_S)
+        order = [self.daemon, *self.replicas, self.webserver, self.dashboard]
+        for service in order:
+            if service is not None and service.proc is not None:
+                grace = RUN_GRACE_S if service is self.daemon else 5.0
+                codes[service.name] = service.stop(STOP_TIMEOUT_S, children_grace_s=grace)
         return codes
 
     def cleanup(self, *, keep_database: bool) -> list[int]:
