@@ -1,0 +1,1 @@
+"""`gatepulse rehearse`: the production topology under faults and real traffic."""
