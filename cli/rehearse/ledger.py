@@ -24,6 +24,7 @@ report's last line is :attr:`Verdict.last_line`.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -203,10 +204,13 @@ class _Tally:
         else:
             self.doubled.setdefault(pushed.update_id, []).append(f"{effect} {got}/{allowed[-1]}")
 
-    def check(self, ledger: Ledger) -> Check:
+    def check(self, ledger: Ledger, records: DeliveryRecords) -> Check:
         def shown(found: dict[int, list[str]]) -> str:
             items = sorted(found.items())[:SHOWN]
-            return "; ".join(f"#{i} {ledger.pushed[i].kind} {', '.join(what)}" for i, what in items)
+            return "; ".join(
+                f"#{i} {ledger.pushed[i].kind} {', '.join(what)}{_attempts(records, i)}"
+                for i, what in items
+            )
 
         parts = [f"{self.considered} updates"]
         if self.missing:
@@ -214,6 +218,14 @@ class _Tally:
         if self.doubled:
             parts.append(f"{len(self.doubled)} doubled: {shown(self.doubled)}")
         return Check(self.name, not self.missing and not self.doubled, "; ".join(parts))
+
+
+def _attempts(records: DeliveryRecords, update_id: int) -> str:
+    """The delivery's attempts, when there was more than one (a redelivery)."""
+    record = records.by_id.get(update_id)
+    if record is None or len(record.attempts) < 2:
+        return ""
+    return " (delivered after " + ", ".join(a.outcome for a in record.attempts[:-1]) + ")"
 
 
 @dataclass
@@ -227,7 +239,7 @@ class _Seen:
     gate: collections.Counter[tuple[int, int, str]]
     raid_mutes: set[tuple[int, int]]
     lockdowns: collections.Counter[int]
-    lost_rows: collections.Counter[int]
+    lost_rows: list[dt.datetime]  # the lost channel's bot_rights rows saying the bot left
     policies: dict[int, str]
     mutes: collections.Counter[tuple[int, int]]
     unmutes: collections.Counter[tuple[int, int]]
@@ -273,15 +285,18 @@ async def _read(engine: AsyncEngine, ledger: Ledger, world: FakeWorld) -> _Seen:
                 if row.event == GateEventType.MUTED and detail.get("raid"):
                     raid_mutes.add(key)
             gate[(*key, row.event)] += 1
-        lost_rows: collections.Counter[int] = collections.Counter()
+        lost_rows: list[dt.datetime] = []
         if ledger.lost_right is not None:
             channel = ledger.lost_right.channel_id
-            for row in await conn.execute(
-                sa.select(b.chat_id).where(
-                    b.chat_id == channel, b.is_admin.is_(False), b.status == "left"
-                )
-            ):
-                lost_rows[row.chat_id] += 1
+            lost_rows = list(
+                (
+                    await conn.execute(
+                        sa.select(b.timestamp)
+                        .where(b.chat_id == channel, b.is_admin.is_(False), b.status == "left")
+                        .order_by(b.timestamp)
+                    )
+                ).scalars()
+            )
         p = ProtectedGroup.__table__.c
         policies = {
             row.id: lost_channel_policy(row.settings)
@@ -416,12 +431,14 @@ def _once(ledger: Ledger, seen: _Seen) -> list[Check]:
         )
     if ledger.lost_right is not None:
         channel = ledger.lost_right.channel_id
-        got = seen.lost_rows[channel]
+        rows = seen.lost_rows
+        at = ", ".join(t.strftime("%H:%M:%S.%f")[:-3] for t in rows[:SHOWN])
         checks.append(
             Check(
                 "lost right: recorded once",
-                got == 1,
-                f"channel {channel}: {got} bot_rights row(s) saying the bot left",
+                len(rows) == 1,
+                f"channel {channel}: {len(rows)} bot_rights row(s) saying the bot left"
+                + (f" ({at})" if rows else ""),
             )
         )
     return checks
@@ -437,7 +454,7 @@ async def verify(
     delivered, undelivered = _delivery(ledger, records, pending)
     seen = await _read(engine, ledger, world)
     tallies = [*_raw_rows(ledger, seen), *_gate(ledger, seen, records)]
-    checks = [delivered, *(t.check(ledger) for t in tallies), *_once(ledger, seen)]
+    checks = [delivered, *(t.check(ledger, records) for t in tallies), *_once(ledger, seen)]
     lost = set(undelivered)
     doubled: set[int] = set()
     for tally in tallies:

@@ -71,7 +71,7 @@ class TrafficPlan:
     raid_joins: int = _GATE.raid_joins + 5
     raid_spread_s: float = 3.0
     lost_right_at_s: float | None = None
-    #: newcomers pushed into each group that links the lost channel, one a second, after it
+    #: newcomers pushed into each group that links the lost channel after it (one a second)
     lost_right_joins: int = 4
     #: the share of newcomers already in every linked channel
     subscribed_share: float = 0.4
@@ -148,23 +148,31 @@ class Traffic:
             update = world.message_update(creator, creator, "/start")
             self._push(update, Kind.PRIVATE, creator, creator)
         for index, group in enumerate(self.groups):
-            refs = []
-            for channel_id in group.channel_ids:
-                channel = self.scenario.channels[channel_id]
-                refs.append(f"@{channel.username}" if channel.username else str(channel_id))
-            self._say(group.chat_id, group.creator_id, "/protect " + " ".join(refs))
+            self._protect(group)
             if index % 2 == 0:
                 self._say(group.chat_id, group.creator_id, "/settings digest weekly")
 
-    async def wait_protected(self, engine: AsyncEngine, *, timeout_s: float = 120.0) -> None:
-        """Wait until every group is in ``protected_groups`` with its channels linked;
-        ``TimeoutError`` naming the groups still missing after ``timeout_s``."""
+    def _protect(self, group: SimGroup) -> None:
+        refs = []
+        for channel_id in group.channel_ids:
+            channel = self.scenario.channels[channel_id]
+            refs.append(f"@{channel.username}" if channel.username else str(channel_id))
+        self._say(group.chat_id, group.creator_id, "/protect " + " ".join(refs))
+
+    async def wait_protected(
+        self, engine: AsyncEngine, *, timeout_s: float = 120.0, retry_s: float = 5.0
+    ) -> None:
+        """Wait until every group is in ``protected_groups`` with its channels linked; an
+        owner whose group is not protected ``retry_s`` after their ``/protect`` sends it
+        again (as one would after "try again"). ``TimeoutError`` naming the groups still
+        missing, and what the bot last said in each, after ``timeout_s``."""
         want = {g.chat_id: set(g.channel_ids) for g in self.groups}
         p, link = ProtectedGroup.__table__.c, GroupChannelLink.__table__.c
         query = sa.select(p.id, link.channel_id).join_from(
             ProtectedGroup.__table__, GroupChannelLink.__table__, link.group_id == p.id
         )
         deadline = time.monotonic() + timeout_s
+        retry_at = time.monotonic() + retry_s
         missing = dict(want)
         while True:
             with contextlib.suppress(Exception):  # the database may be starting or down
@@ -175,12 +183,26 @@ class Traffic:
                 missing = {g: c for g, c in want.items() if not c <= have.get(g, set())}
                 if not missing:
                     return
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
+                said = {g: self._last_said(g) for g in sorted(missing)}
                 raise TimeoutError(
-                    f"groups not protected after {timeout_s:.0f} s: {sorted(missing)} "
-                    f"({self.world.pending_update_count()} updates still pending)"
+                    f"groups not protected after {timeout_s:.0f} s "
+                    f"({self.world.pending_update_count()} updates still pending); "
+                    f"the bot's last word in each: {said}"
                 )
+            if now > retry_at and self.world.pending_update_count() == 0:
+                for group in self.groups:
+                    if group.chat_id in missing:
+                        self._protect(group)
+                retry_at = now + retry_s
             await asyncio.sleep(0.2)
+
+    def _last_said(self, chat_id: int) -> str | None:
+        for message in reversed(self.world.sent_messages):
+            if (message.get("chat") or {}).get("id") == chat_id:
+                return str(message.get("text") or "")[:300]
+        return None
 
     # ------------------------------------------------------------------ traffic
     async def run(self, plan: TrafficPlan, stop: asyncio.Event | None = None) -> None:
@@ -386,19 +408,20 @@ class Traffic:
 
     async def lose_right(self, joins: int, plan: TrafficPlan) -> None:
         """The bot silently loses its admin right in :attr:`lost_channel`; then ``joins``
-        newcomers join each group linking it (one a second), so that checks meet the loss."""
+        newcomers join each group linking it (one a second in all, half of them subscribed),
+        so that checks meet the loss."""
         self.world.set_bot_admin(self.lost_channel, False)
         self._lost = True
         self.ledger.lost_right = LostRight(self.lost_channel, self.lost_groups, time.monotonic())
         for chat in self.lost_groups:  # newcomers there would be held from now on
             group = next(g for g in self.groups if g.chat_id == chat)
             self._writers[chat] = [u for u in self._writers[chat] if u in group.members]
-        for index in range(joins):
-            for group in self.groups:
-                if group.chat_id in self.lost_groups:
-                    subscribed = index % 2 == 0
-                    user = self._newcomer(group, subscribed=subscribed)
-                    self._joined(group, user, subscribed=subscribed, plan=plan, follow=False)
+        lost = [g for g in self.groups if g.chat_id in self.lost_groups]
+        for index in range(joins * len(lost)):
+            group = lost[index % len(lost)]
+            subscribed = (index // len(lost)) % 2 == 0
+            user = self._newcomer(group, subscribed=subscribed)
+            self._joined(group, user, subscribed=subscribed, plan=plan, follow=False)
             await asyncio.sleep(1.0)
 
     def _pick_lost_channel(self) -> int:
