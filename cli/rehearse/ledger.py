@@ -208,7 +208,7 @@ class _Tally:
         def shown(found: dict[int, list[str]]) -> str:
             items = sorted(found.items())[:SHOWN]
             return "; ".join(
-                f"#{i} {ledger.pushed[i].kind} {', '.join(what)}{_attempts(records, i)}"
+                f"#{i} {_named(ledger.pushed[i])} {', '.join(what)}{_attempts(records, i)}"
                 for i, what in items
             )
 
@@ -218,6 +218,10 @@ class _Tally:
         if self.doubled:
             parts.append(f"{len(self.doubled)} doubled: {shown(self.doubled)}")
         return Check(self.name, not self.missing and not self.doubled, "; ".join(parts))
+
+
+def _named(p: Pushed) -> str:
+    return f"{p.kind} (chat {p.chat_id}, user {p.user_id})"
 
 
 def _attempts(records: DeliveryRecords, update_id: int) -> str:

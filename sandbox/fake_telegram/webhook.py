@@ -115,6 +115,10 @@ class DeliveryRecords:
     def expired_ids(self) -> set[int]:
         return {i for i, r in self.by_id.items() if r.expired_at is not None}
 
+    def retried_ids(self) -> set[int]:
+        """The updates posted more than once (a failed attempt, then another)."""
+        return {i for i, r in self.by_id.items() if len(r.attempts) > 1}
+
     def answer_times(self, *, excluding: Iterable[tuple[float, float]] = ()) -> list[float]:
         """Seconds each delivering answer took, leaving out deliveries that started within one
         of the ``excluding`` windows (``time.monotonic()`` start, end)."""

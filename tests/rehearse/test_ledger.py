@@ -113,7 +113,7 @@ async def test_a_message_has_one_row(
     assert verdict.passed is (rows == 1)
     if rows != 1:
         (detail,) = failed(verdict).values()
-        assert f"#{update_id} message messages row {rows}/1" in detail
+        assert f"#{update_id} message (chat {GROUP}, user {ANN}) messages row {rows}/1" in detail
 
 
 async def test_an_update_never_answered_2xx_is_lost(engine: AsyncEngine) -> None:

@@ -264,7 +264,7 @@ def test_answer_percentiles_leave_out_the_given_windows() -> None:
     assert sorted(records.answer_times()) == [0.1, 0.2, 9.0]
     assert sorted(records.answer_times(excluding=[(12.0, 13.0)])) == [0.1, 0.2]
     assert records.answer_percentiles(excluding=[(12.0, 13.0)]) == pytest.approx((0.15, 0.199))
-    assert records.delivered_ids() == {0, 1, 2}
+    assert (records.delivered_ids(), records.retried_ids()) == ({0, 1, 2}, {2})
 
 
 def test_update_ids_start_at_the_worlds_offset() -> None:
