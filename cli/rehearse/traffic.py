@@ -71,8 +71,10 @@ class TrafficPlan:
     raid_joins: int = _GATE.raid_joins + 5
     raid_spread_s: float = 3.0
     lost_right_at_s: float | None = None
-    #: newcomers pushed into each group that links the lost channel after it (one a second)
+    #: newcomers pushed into each group that links the lost channel after it, one every
+    #: ``lost_right_every_s`` seconds
     lost_right_joins: int = 4
+    lost_right_every_s: float = 1.0
     #: the share of newcomers already in every linked channel
     subscribed_share: float = 0.4
     #: a prompted newcomer subscribes this long after the prompt, and presses "I joined" this
@@ -259,9 +261,12 @@ class Traffic:
             self._message()
 
     def _message(self) -> bool:
-        group = self.rng.choice(self.groups)
-        writers = [u for u in self._writers[group.chat_id] if self._can_write(group.chat_id, u)]
-        if not writers:
+        """A member who may write does, in a group drawn among those that have one."""
+        for group in self.rng.sample(self.groups, len(self.groups)):
+            writers = [u for u in self._writers[group.chat_id] if self._can_write(group.chat_id, u)]
+            if writers:
+                break
+        else:
             return False
         user = self.rng.choice(writers)
         update = self._say(group.chat_id, user, f"rehearsal {self.rng.randint(1, 10**6)}")
@@ -408,8 +413,8 @@ class Traffic:
 
     async def lose_right(self, joins: int, plan: TrafficPlan) -> None:
         """The bot silently loses its admin right in :attr:`lost_channel`; then ``joins``
-        newcomers join each group linking it (one a second in all, half of them subscribed),
-        so that checks meet the loss."""
+        newcomers join each group linking it (one every ``plan.lost_right_every_s`` in all,
+        half of them subscribed), so that checks meet the loss."""
         self.world.set_bot_admin(self.lost_channel, False)
         self._lost = True
         self.ledger.lost_right = LostRight(self.lost_channel, self.lost_groups, time.monotonic())
@@ -422,7 +427,7 @@ class Traffic:
             subscribed = (index // len(lost)) % 2 == 0
             user = self._newcomer(group, subscribed=subscribed)
             self._joined(group, user, subscribed=subscribed, plan=plan, follow=False)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(plan.lost_right_every_s)
 
     def _pick_lost_channel(self) -> int:
         """A channel of a group other than the raid's, linked by as few groups as possible."""
