@@ -152,11 +152,19 @@ def _listening(port: int) -> bool:
 
 @contextlib.asynccontextmanager
 async def replicas(
-    n: int, *, db_url: str, redis_url: str, api_base: str, workdir: Path
+    n: int,
+    *,
+    db_url: str,
+    redis_url: str,
+    api_base: str,
+    workdir: Path,
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[list[Replica]]:
     """``n`` ``gatepulse bot`` processes in webhook mode (their own spool each), listening;
-    stopped with SIGTERM on exit (each drains its log writer)."""
+    stopped with SIGTERM on exit (each drains its log writer). ``env`` overrides their
+    environment (e.g. ``BOT_WEBHOOK_URL`` for a balancer, ``GATE_RAID_JOINS``)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "GATE_", "LOG_"))}
+    overrides = dict(env or {})
     started: list[Replica] = []
     try:
         for i in range(n):
@@ -180,6 +188,7 @@ async def replicas(
                 "BOT_WEBHOOK_SECRET": SECRET,
                 "BOT_REQUEST_TIMEOUT_S": "10",
                 "GATE_RAID_JOINS": "100000",  # no raid lockdown: every joiner is prompted
+                **overrides,
             }
             log = var / "bot.log"
             with log.open("wb") as out:

@@ -53,6 +53,8 @@ class UpdateQueue:
         #: When the latest failed delivery happened (unix time), as getWebhookInfo reports it.
         self.webhook_last_error_date: int | None = None
         self._waiters: list[asyncio.Future[None]] = []
+        #: the most updates pending at once so far (what getWebhookInfo's count peaked at)
+        self.peak_pending = 0
 
     def record_webhook_error(self, message: str) -> None:
         """A delivery to the webhook failed: getWebhookInfo shows ``message`` and its time in
@@ -72,6 +74,7 @@ class UpdateQueue:
         data["update_id"] = update_id
         self.pushed_at[update_id] = self.store.now()
         self.updates.append(data)
+        self.peak_pending = max(self.peak_pending, len(self.updates))
         self.wake()
         return update_id
 

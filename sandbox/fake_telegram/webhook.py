@@ -11,6 +11,9 @@ The rules (Bot API docs; the Bot API server's maintainers in its issues):
   and getWebhookInfo shows the failure in ``last_error_date`` / ``last_error_message``;
 - an update older than 24 h (by the world's clock) is dropped undelivered;
 - a JSON answer naming a ``method`` is executed, as Telegram does.
+
+:attr:`WebhookDeliverer.records` keeps what each delivery went through (its attempts, how long
+the answer that delivered it took, or that it expired undelivered): what a rehearsal reports.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Hashable, Mapping
+import statistics
+import time
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -52,6 +58,87 @@ def order_key(update: Mapping[str, Any]) -> Hashable:
         if isinstance(sender, Mapping) and "id" in sender:
             return ("user", sender["id"])
     return ("update", update.get("update_id"))
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One POST of an update: when it started (``time.monotonic()``), how long it took, and
+    how it ended (the HTTP status as text, e.g. ``"200"``, or the error getWebhookInfo shows)."""
+
+    started: float
+    seconds: float
+    outcome: str
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.isdigit() and 200 <= int(self.outcome) < 300
+
+
+@dataclass(slots=True)
+class DeliveryRecord:
+    """What the delivery of one update went through."""
+
+    update_id: int
+    attempts: list[Attempt] = field(default_factory=list)
+    #: when the update was dropped undelivered (older than 24 h), ``time.monotonic()``
+    expired_at: float | None = None
+
+    @property
+    def delivered(self) -> Attempt | None:
+        """The attempt answered 2xx, if any (it is the last one)."""
+        last = self.attempts[-1] if self.attempts else None
+        return last if last is not None and last.ok else None
+
+
+class DeliveryRecords:
+    """Every update's :class:`DeliveryRecord` (by ``update_id``), and figures over them."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, DeliveryRecord] = {}
+
+    def get(self, update_id: int) -> DeliveryRecord:
+        record = self.by_id.get(update_id)
+        if record is None:
+            record = self.by_id[update_id] = DeliveryRecord(update_id)
+        return record
+
+    def attempt(self, update_id: int, started: float, outcome: str) -> None:
+        seconds = time.monotonic() - started
+        self.get(update_id).attempts.append(Attempt(started, seconds, outcome))
+
+    def expired(self, update_id: int) -> None:
+        self.get(update_id).expired_at = time.monotonic()
+
+    def delivered_ids(self) -> set[int]:
+        return {i for i, r in self.by_id.items() if r.delivered is not None}
+
+    def expired_ids(self) -> set[int]:
+        return {i for i, r in self.by_id.items() if r.expired_at is not None}
+
+    def retried_ids(self) -> set[int]:
+        """The updates posted more than once (a failed attempt, then another)."""
+        return {i for i, r in self.by_id.items() if len(r.attempts) > 1}
+
+    def answer_times(self, *, excluding: Iterable[tuple[float, float]] = ()) -> list[float]:
+        """Seconds each delivering answer took, leaving out deliveries that started within one
+        of the ``excluding`` windows (``time.monotonic()`` start, end)."""
+        windows = list(excluding)
+        return [
+            ok.seconds
+            for r in self.by_id.values()
+            if (ok := r.delivered) is not None
+            and not any(start <= ok.started <= end for start, end in windows)
+        ]
+
+    def answer_percentiles(
+        self, *, excluding: Iterable[tuple[float, float]] = ()
+    ) -> tuple[float, float] | None:
+        """p50 and p99 of :meth:`answer_times` in seconds; ``None`` without two deliveries."""
+        times = self.answer_times(excluding=excluding)
+        if len(times) < 2:
+            return None
+        cuts = statistics.quantiles(times, n=100, method="inclusive")
+        return cuts[49], cuts[98]
 
 
 class _Slots:
@@ -103,6 +190,7 @@ class WebhookDeliverer:
         self._busy: set[Hashable] = set()  # order keys with an update being delivered
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: aiohttp.ClientSession | None = None
+        self.records = DeliveryRecords()
 
     @property
     def in_flight(self) -> int:
@@ -134,6 +222,7 @@ class WebhookDeliverer:
         for update in stale:
             if queue.expired(update):
                 log.info("update %s expired undelivered", update["update_id"])
+                self.records.expired(update["update_id"])
             queue.remove(update)
         seen: set[Hashable] = set()
         for update in queue.updates:
@@ -154,6 +243,7 @@ class WebhookDeliverer:
         try:
             while self.queue.is_pending(update) and self.queue.webhook["url"]:
                 if self.queue.expired(update):
+                    self.records.expired(update["update_id"])
                     self.queue.remove(update)
                     return
                 async with self.slots.hold():
@@ -173,19 +263,19 @@ class WebhookDeliverer:
         secret = self.queue.webhook.get("secret_token")
         if secret:
             headers[SECRET_HEADER] = secret
+        started = time.monotonic()
+        update_id = update["update_id"]
         try:
             async with self._client.post(url, json=update, headers=headers) as resp:
                 body = await resp.read()
                 status, reason, content_type = resp.status, resp.reason, resp.content_type
         except TimeoutError:
-            self.queue.record_webhook_error("Read timeout expired")
-            return False
+            return self._failed(update_id, started, "Read timeout expired")
         except aiohttp.ClientConnectorError:
-            self.queue.record_webhook_error("Connection refused")
-            return False
+            return self._failed(update_id, started, "Connection refused")
         except aiohttp.ClientError as exc:
-            self.queue.record_webhook_error(f"Connection error: {type(exc).__name__}")
-            return False
+            return self._failed(update_id, started, f"Connection error: {type(exc).__name__}")
+        self.records.attempt(update_id, started, str(status))
         if not 200 <= status < 300:
             text = f"{status} {reason}" if reason else str(status)
             self.queue.record_webhook_error(f"Wrong response from the webhook: {text}")
@@ -193,6 +283,11 @@ class WebhookDeliverer:
         if content_type == "application/json" and body:
             await self._run_reply_method(body)
         return True
+
+    def _failed(self, update_id: int, started: float, message: str) -> bool:
+        self.records.attempt(update_id, started, message)
+        self.queue.record_webhook_error(message)
+        return False
 
     async def _run_reply_method(self, body: bytes) -> None:
         try:

@@ -10,12 +10,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from sandbox.balancer import RoundRobinBalancer
 from sandbox.fake_telegram import FakeTelegramServer, FakeWorld
 from sandbox.fake_telegram.delivery import UPDATE_TTL_S
-from sandbox.fake_telegram.webhook import order_key
+from sandbox.fake_telegram.webhook import Attempt, DeliveryRecords, order_key
 from tests.sandbox.fake_world import ALICE, ALL_UPDATES, BOB, GROUP, make_world
 from tests.support.waiting import eventually
 
@@ -180,13 +181,17 @@ async def test_a_500_is_retried_and_counts_as_pending_until_delivered() -> None:
         return web.json_response({})
 
     receiver = Receiver(answer)
-    async with receiver.running(), fake(world):
+    async with receiver.running(), fake(world) as server:
         set_webhook(world, receiver.url)
         update_id = world.push_update(world.message_update(GROUP, ALICE, "hello"))
         await receiver.next()
         await receiver.next()
         await eventually(lambda: world.pending_update_count() == 0, WITHIN_S)
     assert [u["update_id"] for u in receiver.got] == [update_id, update_id]
+    record = server.deliverer.records.by_id[update_id]
+    assert [a.outcome for a in record.attempts] == ["500", "200"]
+    assert record.delivered is record.attempts[-1]
+    assert server.deliverer.records.delivered_ids() == {update_id}
     (info,) = seen_at_retry
     assert info["pending_update_count"] == 1
     wrong = "Wrong response from the webhook: 500 Internal Server Error"
@@ -198,14 +203,18 @@ async def test_a_refused_connection_is_retried() -> None:
     world = make_world()
     port = free_port()
     receiver = Receiver()
-    async with fake(world):
+    async with fake(world) as server:
         set_webhook(world, f"http://127.0.0.1:{port}/hook")
         update_id = world.push_update(world.message_update(GROUP, ALICE, "hello"))
         await eventually(lambda: "Connection refused" in world.webhook_errors, WITHIN_S)
         assert webhook_info(world)["pending_update_count"] == 1
+        record = server.deliverer.records.by_id[update_id]
+        assert record.delivered is None
         async with receiver.running(port):
             assert (await receiver.next())["update_id"] == update_id
             await eventually(lambda: world.pending_update_count() == 0, WITHIN_S)
+    outcomes = [a.outcome for a in record.attempts]
+    assert set(outcomes[:-1]) == {"Connection refused"} and outcomes[-1] == "200"
 
 
 async def test_an_answer_after_the_timeout_gets_the_update_again() -> None:
@@ -233,14 +242,29 @@ async def test_an_answer_after_the_timeout_gets_the_update_again() -> None:
 async def test_an_update_older_than_24_hours_is_dropped() -> None:
     world = make_world()
     receiver = Receiver()
-    world.push_update(world.message_update(GROUP, ALICE, "old"))
+    old = world.push_update(world.message_update(GROUP, ALICE, "old"))
     world.store.clock.advance(UPDATE_TTL_S + 1)  # type: ignore[attr-defined]
     fresh = world.push_update(world.message_update(GROUP, ALICE, "fresh"))
-    async with receiver.running(), fake(world):
+    async with receiver.running(), fake(world) as server:
         set_webhook(world, receiver.url)
         assert (await receiver.next())["update_id"] == fresh
         await eventually(lambda: world.pending_update_count() == 0, WITHIN_S)
     assert [u["update_id"] for u in receiver.got] == [fresh]
+    records = server.deliverer.records
+    assert (records.expired_ids(), records.delivered_ids()) == ({old}, {fresh})
+    assert world.queue.peak_pending == 2
+
+
+def test_answer_percentiles_leave_out_the_given_windows() -> None:
+    records = DeliveryRecords()
+    attempts = [(0, 10.0, 0.1, "200"), (1, 11.0, 0.2, "200"), (2, 12.0, 5.0, "503"),
+                (2, 12.1, 9.0, "200"), (3, 14.0, 1.0, "Connection refused")]  # fmt: skip
+    for update_id, started, seconds, outcome in attempts:
+        records.get(update_id).attempts.append(Attempt(started, seconds, outcome))
+    assert sorted(records.answer_times()) == [0.1, 0.2, 9.0]
+    assert sorted(records.answer_times(excluding=[(12.0, 13.0)])) == [0.1, 0.2]
+    assert records.answer_percentiles(excluding=[(12.0, 13.0)]) == pytest.approx((0.15, 0.199))
+    assert (records.delivered_ids(), records.retried_ids()) == ({0, 1, 2}, {2})
 
 
 def test_update_ids_start_at_the_worlds_offset() -> None:
