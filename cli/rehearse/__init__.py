@@ -51,6 +51,9 @@ def rehearse_cmd(
         6, "--groups", min=2, max=24, help="Groups of the demo's population."
     ),
     seed: int = typer.Option(7, "--seed", help="Seed of the population and its traffic."),
+    scale: float = typer.Option(
+        0.05, "--scale", min=0.01, max=1.0, help="Size of the demo's population (1 = the demo's)."
+    ),
     workdir: Path | None = typer.Option(
         None, "--workdir", help="Folder for the logs and state (default: a new temporary one)."
     ),
@@ -87,6 +90,7 @@ def rehearse_cmd(
         ),
         groups=groups,
         seed=seed,
+        scale=scale,
         delivery_timeout_s=delivery_timeout_s,
         database_url=url if backend_of(url) == "postgresql" else None,
         workdir=workdir,

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import psycopg2
 import sqlalchemy as sa
-from reference.compare import compare_day, summarize
 from sqlalchemy.engine import make_url
 
+from cli.rehearse.ledger import Check
 from core.db import create_sync_engine
 from core.models import Alert, AlertDelivery
 from dashboards.pages import PAGES
+from reference.compare import compare_day, summarize
 from sandbox.fake_telegram import FakeWorld
 from sandbox.screenshots import visit
 
@@ -25,15 +26,6 @@ AUTOMATION_TAGS = ("dagster/sensor_name", "dagster/schedule_name", "dagster/back
 """A run with one of these tags was launched by the daemon (a sensor, a schedule, a backfill);
 one without any was launched by a person (the UI, the CLI)."""
 ANALYTICS_JOB_HINTS = ("__ASSET_JOB", "analytics")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One row of the PASS/FAIL table."""
-
-    name: str
-    passed: bool
-    detail: str
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from cli.rehearse.faults import Durations, Step
@@ -38,8 +37,9 @@ class Played:
 
 
 class FaultRunner:
-    """Plays ``steps`` against ``stack`` and ``world``; ``events`` maps a traffic event's name
-    to the coroutine that makes it happen (the raid, the lost right)."""
+    """Plays the faults of ``steps`` against ``stack`` and ``world``; the traffic events (the
+    raid, the lost right) are the traffic's own to play at their offsets: here they are only
+    noted as they come."""
 
     def __init__(
         self,
@@ -48,13 +48,11 @@ class FaultRunner:
         durations: Durations,
         *,
         delivery_timeout_s: float,
-        events: dict[str, Callable[[], Awaitable[str]]],
     ) -> None:
         self.stack = stack
         self.world = world
         self.durations = durations
         self.delivery_timeout_s = delivery_timeout_s
-        self.events = events
         self.played: list[Played] = []
         self.current: str = ""
         self._t0 = 0.0
@@ -103,8 +101,8 @@ class FaultRunner:
 
     async def _do(self, step: Step) -> str:
         stack, world, d = self.stack, self.world, self.durations
-        if step.name in self.events:
-            return await self.events[step.name]()
+        if step.kind == "event":
+            return "played by the traffic"
         if step.name == "replica":
             replica = stack.replicas[-1]
             await asyncio.to_thread(replica.kill)

@@ -32,7 +32,7 @@ from cli.rehearse.faults import Durations, Step, plan
 from cli.rehearse.ledger import Check, Ledger, verify
 from cli.rehearse.report import Figures, print_report, schedule_table
 from cli.rehearse.stack import Stack, StackConfig
-from cli.rehearse.traffic import Traffic
+from cli.rehearse.traffic import Traffic, TrafficPlan
 from core.db import create_engine
 from sandbox.balancer import RoundRobinBalancer
 from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
@@ -52,6 +52,7 @@ class Options:
     durations: Durations
     groups: int
     seed: int
+    scale: float
     delivery_timeout_s: float
     database_url: str | None
     workdir: Path | None
@@ -82,7 +83,14 @@ async def _rehearse(options: Options, workdir: Path, console: Console) -> int:
     traffic_s = options.minutes * 60.0
     steps = plan(options.faults, traffic_s, options.durations)
     console.print(schedule_table(steps))
-    traffic = Traffic.from_demo(seed=options.seed, groups=options.groups, rate=options.rate)
+    traffic = Traffic.build(seed=options.seed, groups=options.groups, scale=options.scale)
+    at = {step.name: step.at_s for step in steps}
+    traffic_plan = TrafficPlan(
+        rate=options.rate,
+        duration_s=traffic_s,
+        raid_at_s=at["raid"],
+        lost_right_at_s=at["lost_right"],
+    )
     world = traffic.world
     server = FakeTelegramServer(
         world=world,
@@ -106,7 +114,9 @@ async def _rehearse(options: Options, workdir: Path, console: Console) -> int:
             )
         )
         try:
-            return await _with_stack(options, steps, stack, traffic, server, balancer, console)
+            return await _with_stack(
+                options, steps, stack, traffic, traffic_plan, server, balancer, console
+            )
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(stack.cleanup, keep_database=keep)
@@ -117,6 +127,7 @@ async def _with_stack(
     steps: list[Step],
     stack: Stack,
     traffic: Traffic,
+    traffic_plan: TrafficPlan,
     server: FakeTelegramServer,
     balancer: RoundRobinBalancer,
     console: Console,
@@ -141,11 +152,10 @@ async def _with_stack(
             world,
             options.durations,
             delivery_timeout_s=options.delivery_timeout_s,
-            events={"raid": traffic.raid, "lost_right": traffic.lose_right},
         )
         stop = asyncio.Event()
         t0 = time.monotonic()
-        traffic_task = asyncio.create_task(traffic.run(options.minutes * 60.0, stop))
+        traffic_task = asyncio.create_task(traffic.run(traffic_plan, stop))
         faults_task = asyncio.create_task(runner.run(steps, t0, stop))
         during: asyncio.Task[Check] | None = None
         with Live(console=console, refresh_per_second=2, transient=False) as live:
@@ -201,7 +211,7 @@ async def _with_stack(
         with console.status("checking every update's effects"):
             verdict = await verify(engine, world, records, ledger)
         checks = [*verdict.checks, *checks]
-        expected = traffic.expected_alerts()
+        expected = _expected_alerts(traffic)
         checks += await asyncio.to_thread(alerts_once, stack.database_url, world, expected)
         if during is not None:
             checks.append(await during)
@@ -269,3 +279,13 @@ def _progress(
         for p in runner.played
     )
     return Group(table, f"services: {up}", f"played: {done or '-'}")
+
+
+def _expected_alerts(traffic: Traffic) -> dict[str, tuple[int, int]]:
+    """The alerts the traffic's events must open (kind -> (chat, owner who must get it))."""
+    raid = traffic.raid_group
+    lost_in = next(g for g in traffic.groups if g.chat_id in traffic.lost_groups)
+    return {
+        "raid": (raid.chat_id, raid.creator_id),
+        "permission_lost": (traffic.lost_channel, lost_in.creator_id),
+    }
