@@ -7,10 +7,11 @@ tell it (``my_chat_member`` reaches the bot only while it is in the channel), an
 
 :class:`ChannelAccess` records such a loss once per change: one ``bot_rights`` row for the
 channel (status ``left``, no rights), unless the channel's last row already says the bot is no
-administrator there (another replica, or this one before a restart, recorded it). That row is
-what the rest already acts on: the ``permission_lost`` alert (one alert, delivered once to the
-owner and admins of every group that links the channel, in private), the dashboard's "Bot
-rights" table. ``/status`` asks Telegram afresh (:mod:`bot.routers.admin`).
+administrator there (another replica, or this one before a restart, recorded it): read and
+written in one transaction under a per-channel lock, so replicas meeting it at once write one.
+That row is what the rest already acts on: the ``permission_lost`` alert (one alert, delivered
+once to the owner and admins of every group that links the channel, in private), the
+dashboard's "Bot rights" table. ``/status`` asks Telegram afresh (:mod:`bot.routers.admin`).
 
 The policy while a channel is lost (:data:`LOST_CHANNEL`, a group setting, ``/settings
 lost_channel hold|open``):
@@ -28,6 +29,7 @@ for the bot's return comes from ``my_chat_member`` when an admin adds it back.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,7 @@ import sqlalchemy as sa
 from aiogram.exceptions import TelegramBadRequest
 
 from core.clock import Clock
+from core.db import write_turn
 from core.models import BotRight
 
 if TYPE_CHECKING:
@@ -58,6 +61,7 @@ LOST_ROW: dict[str, Any] = {
     "can_invite_users": False,
 }
 """The ``bot_rights`` row of a lost channel: Telegram says only that the bot cannot read it."""
+LOCK_SPACE = 0x6272  # "br": the advisory locks of bot_rights losses, one per channel
 
 
 def is_lost_access(exc: BaseException) -> bool:
@@ -83,6 +87,8 @@ class ChannelAccess:
         self.clock = clock
         #: channel -> whether this process last saw it lost (True) or readable (False)
         self._lost: dict[int, bool] = {}
+        #: channel -> when this process last saw it readable (a loss recorded before is old)
+        self._readable_at: dict[int, dt.datetime] = {}
 
     def known_lost(self, channel_id: int) -> bool:
         return self._lost.get(channel_id, False)
@@ -95,31 +101,55 @@ class ChannelAccess:
         if seen:
             return False
         self._lost[channel_id] = True
-        if seen is None and await self._recorded(channel_id):
-            return False
-        self.writer.put(BotRight, chat_id=channel_id, timestamp=self.clock.now(), **LOST_ROW)
-        log.warning("lost access to channel %s: recorded in bot_rights", channel_id)
-        return True
+        recorded = await self._record_once(channel_id, self._readable_at.get(channel_id))
+        if recorded is None:  # the database is down: a second row beats a loss nobody hears of
+            self.writer.put(BotRight, chat_id=channel_id, timestamp=self.clock.now(), **LOST_ROW)
+            recorded = True
+        if recorded:
+            log.warning("lost access to channel %s: recorded in bot_rights", channel_id)
+        return recorded
 
     def readable(self, channel_id: int) -> None:
         """The bot reads ``channel_id`` (a check, ``/status``, ``my_chat_member``): a later
         loss is a new change."""
         self._lost[channel_id] = False
+        self._readable_at[channel_id] = self.clock.now()
 
-    async def _recorded(self, channel_id: int) -> bool:
-        """Whether the channel's last ``bot_rights`` row already says the bot is no admin
-        there. A database fault counts as no: a second row beats a loss nobody hears of."""
+    async def _record_once(self, channel_id: int, since: dt.datetime | None) -> bool | None:
+        """Write the loss row unless the channel's last ``bot_rights`` row already says the bot
+        is no administrator there (and, when this process saw the channel readable at
+        ``since``, was written after that); whether it wrote it (``None``: a database fault).
+
+        Read and write are one transaction, and on PostgreSQL under a transaction-level
+        advisory lock per channel: two replicas meeting the loss at once write one row, and
+        only the one that wrote it tells the owner. (SQLite serves one process.)
+        """
         t = BotRight.__table__
-        stmt = (
-            sa.select(t.c.is_admin)
+        last_row = (
+            sa.select(t.c.is_admin, t.c.timestamp)
             .where(t.c.chat_id == channel_id)
             .order_by(t.c.timestamp.desc(), t.c.id.desc())
             .limit(1)
         )
+        engine = self.repo.engine
         try:
-            async with self.repo.sessions() as session:
-                last = (await session.execute(stmt)).scalar_one_or_none()
+            async with write_turn(engine), self.repo.sessions() as session, session.begin():
+                if engine.dialect.name == "postgresql":
+                    await session.execute(
+                        sa.select(sa.func.pg_advisory_xact_lock(LOCK_SPACE, channel_id % 2**31))
+                    )
+                last = (await session.execute(last_row)).first()
+                if last is not None and not last.is_admin:
+                    at = last.timestamp
+                    at = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
+                    if since is None or at >= since:
+                        return False
+                await session.execute(
+                    sa.insert(BotRight).values(
+                        chat_id=channel_id, timestamp=self.clock.now(), **LOST_ROW
+                    )
+                )
+                return True
         except Exception as exc:
             log.warning("bot_rights of channel %s: database error %s", channel_id, type(exc))
-            return False
-        return last is not None and not last
+            return None

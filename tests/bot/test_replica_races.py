@@ -1,5 +1,6 @@
-"""``/protect`` run by two replicas at the same moment, for groups that share a channel and an
-owner: both succeed (upserts, not read-then-insert), each group linked once to each channel."""
+"""What two replicas do at the same moment, each once: ``/protect`` for groups that share a
+channel and an owner (both succeed: upserts, not read-then-insert, each group linked once to
+each channel); a lost channel met by both (one ``bot_rights`` row, one of them tells)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.gate.channel_access import ChannelAccess
 from bot.storage.config import ChannelInfo, ConfigRepo
+from core.clock import SystemClock
 from core.db import create_engine, create_session_factory
-from core.models import EnforcedChannel, GroupChannelLink, Owner, ProtectedGroup
+from core.models import BotRight, EnforcedChannel, GroupChannelLink, Owner, ProtectedGroup
 
 pytestmark = pytest.mark.db
 
@@ -55,3 +58,27 @@ async def test_two_replicas_protect_groups_sharing_a_channel_at_once(db_url: str
     # each link reported new exactly once, by whichever call made it
     reported = [c.id for batch in added for c in batch]
     assert sorted(reported) == sorted([SHARED.id, OWN.id, SHARED.id])
+
+
+@pytest.mark.postgres  # replicas share PostgreSQL; an SQLite file serves one bot process
+async def test_two_replicas_meeting_a_lost_channel_record_it_once(db_url: str) -> None:
+    engines: list[AsyncEngine] = [create_engine(url=db_url), create_engine(url=db_url)]
+    try:
+        accesses = [
+            ChannelAccess(
+                writer=None,  # type: ignore[arg-type]  # the database is up: no spooled row
+                repo=ConfigRepo(create_session_factory(e)),
+                clock=SystemClock(),
+            )
+            for e in engines
+        ]
+        told = await asyncio.gather(*(a.lost(SHARED.id) for a in accesses * 2))
+        async with engines[0].connect() as conn:
+            rows = await conn.scalar(
+                sa.select(sa.func.count()).where(BotRight.chat_id == SHARED.id)
+            )
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert rows == 1
+    assert sorted(told) == [False, False, False, True]  # one replica tells the owner
