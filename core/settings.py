@@ -169,8 +169,14 @@ class BotSettings(BaseSettings):
     update_keep_h: float = Field(default=24.0, ge=24.0)
     #: write an update's raw rows to the database (or the writer's spool) before it counts as
     #: done and is answered: a replica killed right after answering loses none of them (each
-    #: update with rows then waits for one log-writer flush)
-    update_flush: bool = False
+    #: update with rows then waits for one log-writer flush). Unset: on in webhook mode (an
+    #: answered update is never delivered again), off in polling mode
+    update_flush: bool | None = None
+
+    @property
+    def flushes_updates(self) -> bool:
+        """Whether an update's rows are flushed before it is answered (``update_flush``)."""
+        return self.update_flush if self.update_flush is not None else self.mode == "webhook"
 
 
 class GateSettings(BaseSettings):

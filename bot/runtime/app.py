@@ -432,6 +432,8 @@ async def run_webhook(settings: Settings, *, once: bool = False) -> None:
     or a URL Telegram refuses ends start-up with one sentence (:mod:`bot.runtime.startup`).
     """
     install_redaction(settings)
+    if settings.bot.mode != "webhook":  # `gatepulse bot --webhook`: webhook semantics too
+        settings = settings.replace(bot=settings.bot.model_copy(update={"mode": "webhook"}))
     runtime = await prepare(settings, once=once)
     cfg = settings.bot
     runner: web.AppRunner | None = None

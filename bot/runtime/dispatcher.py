@@ -101,7 +101,7 @@ def build_services(
             shared=shared,
             lease_s=settings.bot.update_lease_s,
             keep_s=settings.bot.update_keep_h * 3600.0,
-            flush=settings.bot.update_flush,
+            flush=settings.bot.flushes_updates,
         ),
         shared=shared,
     )

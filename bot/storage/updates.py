@@ -11,11 +11,14 @@ update is handled:
 * ``busy``: another replica holds its lease right now: the webhook answers 503, and Telegram
   delivers it again later (by then it is done, or its holder died and the lease lapsed).
 
-The lease and the completion live in Redis (:class:`bot.storage.shared.updates.SharedUpdates`);
-while Redis is down, in the database's ``update_claims`` table (:class:`UpdateClaim`, kept
+The lease lives in Redis (:class:`bot.storage.shared.updates.SharedUpdates`); while Redis is
+down, in the database's ``update_claims`` table (:class:`UpdateClaim`, kept
 ``BOT_UPDATE_KEEP_H``, pruned by :meth:`UpdateLedger.prune`); when the database cannot answer
-either, in this process's memory. Without ``REDIS_URL`` (one process, replicas share nothing)
-the memory alone decides: polling gets each update once, and a webhook's redelivery is caught.
+either, in this process's memory. The completion is recorded in Redis and, durably, in
+``update_claims``: a redelivery that meets Redis down (or a Redis restarted without its
+records: its epoch is younger than ``BOT_UPDATE_KEEP_H``) finds it there. Without
+``REDIS_URL`` (one process, replicas share nothing) the memory alone decides: polling gets each
+update once, and a webhook's redelivery is caught.
 
 A redelivered update must finish its work exactly once, so what an attempt writes to the raw
 logs (its ``messages`` and ``member_events`` rows, :func:`put_raw`) is held until the attempt
@@ -145,11 +148,11 @@ class UpdateLedger:
         holder = next(self._holders)
         if self.redis is not None:
             try:
-                answer = await self.redis.claim(update_id, holder)
+                answer, young = await self.redis.claim(update_id, holder)
             except RedisDown:
                 pass
             else:
-                if answer == "won" and self._db_recent():
+                if answer == "won" and (young or self._db_recent()):
                     db_answer = await self._db_peek(update_id)
                     if db_answer is not None:
                         with contextlib.suppress(RedisDown):
@@ -209,10 +212,10 @@ class UpdateLedger:
         if attempt.where == "redis" and self.redis is not None:
             try:
                 await self.redis.complete(update_id)
-                return
             except RedisDown:
                 self._db_used = self.clock.monotonic()
         if attempt.where != "memory":
+            # durable too: Redis may go down, or restart empty, before Telegram's redelivery
             await self._db_complete(attempt)
 
     async def failed(self, attempt: Attempt) -> None:

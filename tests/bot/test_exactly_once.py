@@ -375,3 +375,29 @@ async def test_an_update_done_while_redis_was_down_stays_done_when_it_is_back(
             sent = message["message"]["message_id"]
             assert len(await r.rows("messages", telegram_message_id=sent)) == 1
             assert len(await r.rows("messages", user_id=BOB)) == 2
+
+
+async def test_an_update_done_in_redis_stays_done_when_redis_restarts_empty_or_is_down(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The completion is durable: a redelivery after Redis lost its records (a restart without
+    persistence) or while Redis is down finds it in the database (the rehearsal's doubled
+    message: done through Redis, Redis stopped, delivered again to the other replica)."""
+    with TempRedis() as server:
+        async for r in _replicas(db_url, tmp_path, server.url()):
+            now = _breakers_by_hand(r)
+            await r.a.protect()
+            restarted = r.world.message_update(GROUP, BOB, "before the restart")
+            down = r.world.message_update(GROUP, BOB, "before the outage")
+            await r.a.feed(restarted)  # claimed and done in Redis (and the database)
+            await r.a.feed(down)
+            server.stop()  # a restart without persistence: Redis comes back empty
+            server.start()
+            await r.b.feed(restarted)  # new to Redis, done in the database: skipped
+            server.stop()
+            now[0] += 60.0
+            await r.b.feed(down)  # Redis down: the database says done
+            for update in (restarted, down):
+                sent = update["message"]["message_id"]
+                assert len(await r.rows("messages", telegram_message_id=sent)) == 1
+            assert len(await r.rows("verification_log", user_id=BOB)) == 2
