@@ -104,10 +104,10 @@ def test_todays_analytics_run_on_cron_and_the_sensor_is_on() -> None:
     }
 
 
-def test_the_hourly_tick_requests_todays_partitions_once_their_deps_are_in() -> None:
+def test_the_hourly_tick_requests_every_analytics_table_of_today() -> None:
     """Evaluated as the sensor does: nothing on the first tick, today's partition of every
-    analytics table after minute 5, except the channel table, which waits for the member-count
-    sync it reads; once that ran, the channel table follows, and nothing runs twice."""
+    analytics table after minute 5, the channel table too (it does not wait for the
+    member-count sync: it takes the newest snapshot there is), and nothing runs twice."""
     defs = build_definitions(Settings(), start=dt.date(2026, 11, 1))
     analytics = dg.AssetSelection.groups("analytics")
     at = dt.datetime(2026, 11, 20, 0, 50, tzinfo=dt.UTC)
@@ -121,10 +121,12 @@ def test_the_hourly_tick_requests_todays_partitions_once_their_deps_are_in() -> 
         requested = {
             table: second.get_requested_partitions(dg.AssetKey(table)) for table in ANALYTICS_TABLES
         }
-        assert requested == {
-            table: set() if table == "analytics_channel_daily" else {"2026-11-20"}
-            for table in ANALYTICS_TABLES
-        }
+        assert requested == {table: {"2026-11-20"} for table in ANALYTICS_TABLES}
+        third = dg.evaluate_automation_conditions(
+            defs, instance, analytics, evaluation_time=tick + dt.timedelta(minutes=1),
+            cursor=second.cursor,
+        )  # fmt: skip
+        assert third.total_requested == 0  # requested once per tick
 
 
 def _requested_by_tick(cron: str | None, *ticks: dt.datetime) -> list[set[str]]:
