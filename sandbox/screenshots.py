@@ -56,7 +56,20 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
         proc.kill()
 
 
-def _wait_drawn(page: Page, timeout_s: float = 90) -> str | None:
+ANSWERED_JS = """() => {
+  const running = document.querySelector('[data-testid="stStatusWidget"]');
+  const title = document.querySelector('h1');
+  const alert = document.querySelector('[data-testid="stAlert"]');
+  if (document.querySelector('[data-testid="stException"]')) return 'EXCEPTION';
+  if (running || !(title || alert)) return null;
+  return [title ? title.innerText.trim() : '', alert ? alert.innerText.trim() : '',
+          document.querySelectorAll('.js-plotly-plot .main-svg').length];
+}"""
+"""A page that has answered: its run is over and it shows its title or a message (an error
+the page itself shows, such as "Cannot read the dashboard database", is an answer)."""
+
+
+def _wait_drawn(page: Page, timeout_s: float = 90, ready_js: str = READY_JS) -> str | None:
     """Wait over CDP until the Streamlit page's run is over and what it shows stops changing;
     ``"EXCEPTION"`` when it shows an exception, ``"TIMEOUT"`` when it never settled, else None."""
     stable, deadline = 0, time.monotonic() + timeout_s
@@ -64,7 +77,7 @@ def _wait_drawn(page: Page, timeout_s: float = 90) -> str | None:
     while stable < 4:
         if time.monotonic() > deadline:
             return "TIMEOUT"
-        seen = page.evaluate(READY_JS)
+        seen = page.evaluate(ready_js)
         if seen == "EXCEPTION":
             return "EXCEPTION"
         stable = stable + 1 if seen is not None and seen == last else 0
@@ -75,11 +88,13 @@ def _wait_drawn(page: Page, timeout_s: float = 90) -> str | None:
 
 @dataclass(frozen=True)
 class PageVisit:
-    """One page opened in the browser: its HTTP status and what went wrong (``None``: nothing)."""
+    """One page opened in the browser: its HTTP status, what went wrong (``None``: nothing),
+    and the message it showed, if any (``st.error`` and the like)."""
 
     title: str
     status: int | None
     problem: str | None
+    message: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -107,13 +122,15 @@ def visit(base: str, pages: Iterable[tuple[str, str]], timeout_s: float = 90) ->
                     visits.append(PageVisit(title, None, str(exc).splitlines()[0]))
                     continue
                 status = reply.status if reply is not None else None
-                problem = _wait_drawn(page, timeout_s)
+                problem = _wait_drawn(page, timeout_s, ANSWERED_JS)
                 if problem == "EXCEPTION":
                     shown = page.locator('[data-testid="stException"]').first.inner_text()
                     problem = f"exception: {shown[:300]}"
                 elif problem == "TIMEOUT":
-                    problem = f"not drawn within {timeout_s:.0f} s"
-                visits.append(PageVisit(title, status, problem))
+                    problem = f"no answer within {timeout_s:.0f} s"
+                alerts = page.locator('[data-testid="stAlert"]')
+                message = alerts.first.inner_text()[:200] if alerts.count() else None
+                visits.append(PageVisit(title, status, problem, message))
         finally:
             context.close()
     return visits

@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 #: At most this many joiners named in one combined prompt (Telegram allows 20 messages a
 #: minute into a group: a batch of n joiners costs ceil(n / 20) of them).
 MENTIONS_PER_PROMPT = 20
+#: How long an update waits for a raid notice to be sent (see :meth:`RaidGuard._notice_soon`).
+NOTICE_WAIT_S = 2.0
 #: Telegram's limit on a message's text (checked on the HTML, which is never shorter).
 MAX_TEXT = 4096
 STARTED, ENDED = "started", "ended"
@@ -156,6 +158,8 @@ class RaidGuard:
         self.window = JoinWindow(clock.monotonic, settings.raid_window_s)
         self._lockdowns: dict[int, Lockdown] = {}
         self._slots = asyncio.Semaphore(settings.raid_concurrency)
+        #: notices sent after their update was answered (:meth:`_notice_soon`)
+        self._background: set[asyncio.Task[None]] = set()
         self.shared: SharedRaids | None = None
         if shared is not None:
             self.shared = SharedRaids(
@@ -183,8 +187,10 @@ class RaidGuard:
         if lockdown is None and len(users) == 1:
             await self.actions.enforce(bot, config, users[0], VerificationTrigger.JOIN)
             return
+        extra = {"raid": True} if lockdown is not None else {"batch": len(users)}
+        muted = await self._mute_all(bot, config, users, extra)  # muted first: the notice may wait
         if lockdown is not None and started:
-            await self._notice(
+            await self._notice_soon(
                 bot,
                 group_id,
                 STARTED,
@@ -195,8 +201,6 @@ class RaidGuard:
                 ),
                 prompt_keyboard(EVERYONE, config.channels),
             )
-        extra = {"raid": True} if lockdown is not None else {"batch": len(users)}
-        muted = await self._mute_all(bot, config, users, extra)
         if lockdown is None and muted:
             await self._prompt_all(bot, config, muted, extra)
 
@@ -210,13 +214,13 @@ class RaidGuard:
                 pass
             else:
                 if joins is not None:
-                    await self._notice(bot, group_id, ENDED, joins, texts.RAID_LOCKDOWN_ENDED)
+                    await self._notice_soon(bot, group_id, ENDED, joins, texts.RAID_LOCKDOWN_ENDED)
                 return
         lockdown = self._lockdowns.get(group_id)
         if lockdown is None or lockdown.until > self.clock.monotonic():
             return
         del self._lockdowns[group_id]  # before the await: one end, however many updates race
-        await self._notice(bot, group_id, ENDED, lockdown.joins, texts.RAID_LOCKDOWN_ENDED)
+        await self._notice_soon(bot, group_id, ENDED, lockdown.joins, texts.RAID_LOCKDOWN_ENDED)
 
     async def _count(self, group_id: int, joins: int) -> tuple[Lockdown | None, bool]:
         """Count the joins; the group's lockdown (if any) and whether it starts now."""
@@ -249,6 +253,33 @@ class RaidGuard:
         lockdown = self._lockdowns[group_id] = Lockdown(until=until, joins=rate)
         log.warning("raid in %s: %d joins within %.0f s", group_id, rate, self.window.window_s)
         return lockdown, True
+
+    async def _notice_soon(self, bot: Bot, group_id: int, *args: Any) -> None:
+        """:meth:`_notice`, waited for up to :data:`NOTICE_WAIT_S`; past that it goes on after
+        the update is answered (:meth:`settle` waits for it at shutdown). A lockdown starts
+        when the prompts before it have spent the group's 20-a-minute send budget: waiting for
+        the budget inside the update would hold every later update of the group (Telegram
+        delivers a chat's updates one at a time) for up to a minute."""
+        task = asyncio.ensure_future(self._notice(bot, group_id, *args))
+        done, _ = await asyncio.wait({task}, timeout=NOTICE_WAIT_S)
+        if task in done:
+            task.result()
+            return
+        log.info(
+            "raid notice in %s waits for the group's send budget: sent after the update", group_id
+        )
+        self._background.add(task)
+        task.add_done_callback(self._noticed)
+
+    def _noticed(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("raid notice failed: %s", type(exc).__name__, exc_info=exc)
+
+    async def settle(self, timeout_s: float) -> None:
+        """Wait (up to ``timeout_s``) for the notices still on their way (shutdown)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout_s)
 
     async def _notice(
         self,

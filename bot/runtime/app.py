@@ -143,6 +143,7 @@ class BotRuntime:
         if not await self.inflight.idle(state_timeout_s or HANDLERS_TIMEOUT_S):
             log.warning("%d updates still being handled at shutdown", self.inflight.count)
         await self.services.joins.settle(everything=True)  # before the writer closes
+        await self.services.raids.settle(state_timeout_s or HANDLERS_TIMEOUT_S)
         state = self.services.state
         try:
             await (state.close() if state_timeout_s is None else state.close(state_timeout_s))

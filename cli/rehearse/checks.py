@@ -168,12 +168,16 @@ def alerts_once(
 
 
 def dashboard_pages(base: str, log: Path, when: str) -> Check:
-    """Every page answers 200 and draws without an exception, read through the read-only role;
-    no traceback in the dashboard's log."""
+    """Every page answers 200 and runs to its end without an exception (its content, or a
+    message it shows itself, such as the database being unreachable during an outage), read
+    through the read-only role; no traceback in the dashboard's log."""
     visits = visit(base, [(title, slug) for _script, title, _icon, slug in PAGES])
     bad = [f"{v.title}: {v.status} {v.problem or ''}".strip() for v in visits if not v.ok]
     tracebacks = sum("Traceback" in line for line in log.read_text(errors="replace").splitlines())
-    detail = f"{len(visits) - len(bad)}/{len(visits)} pages drawn"
+    detail = f"{len(visits) - len(bad)}/{len(visits)} pages answered"
+    told = [f"{v.title}: {v.message}" for v in visits if v.ok and v.message]
+    if told:
+        detail += f" ({len(told)} with a message, e.g. {told[0][:120]})"
     if bad:
         detail += "; " + "; ".join(bad[:3])
     if tracebacks:

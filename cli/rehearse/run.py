@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import datetime as dt
 import signal
 import tempfile
@@ -36,6 +37,7 @@ from cli.rehearse.traffic import Traffic, TrafficPlan
 from core.db import create_engine
 from sandbox.balancer import RoundRobinBalancer
 from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
+from sandbox.fake_telegram.webhook import DeliveryRecords
 from sandbox.postgres import free_port
 
 REFRESH_WAIT_S = 240.0
@@ -210,6 +212,7 @@ async def _with_stack(
             )
         with console.status("checking every update's effects"):
             verdict = await verify(engine, world, records, ledger)
+        _write_deliveries(stack.config.workdir / "deliveries.jsonl", ledger, records, t0)
         checks = [*verdict.checks, *checks]
         expected = _expected_alerts(traffic)
         checks += await asyncio.to_thread(alerts_once, stack.database_url, world, expected)
@@ -289,3 +292,25 @@ def _expected_alerts(traffic: Traffic) -> dict[str, tuple[int, int]]:
         "raid": (raid.chat_id, raid.creator_id),
         "permission_lost": (traffic.lost_channel, lost_in.creator_id),
     }
+
+
+def _write_deliveries(path: Path, ledger: Ledger, records: DeliveryRecords, t0: float) -> None:
+    """One JSON line per pushed update: what it was, when it was pushed and each delivery
+    attempt (seconds from the start of traffic, how long, how it ended): what to read when a
+    check fails."""
+    with path.open("w") as out:
+        for update_id, pushed in sorted(ledger.pushed.items()):
+            record = records.by_id.get(update_id)
+            attempts = [
+                [round(a.started - t0, 2), round(a.seconds, 3), a.outcome]
+                for a in (record.attempts if record else [])
+            ]
+            line = {
+                "update_id": update_id,
+                "kind": str(pushed.kind),
+                "chat_id": pushed.chat_id,
+                "user_id": pushed.user_id,
+                "pushed_s": round(pushed.at - t0, 2),
+                "attempts": attempts,
+            }
+            out.write(json.dumps(line) + "\n")

@@ -18,7 +18,8 @@ UPDATE = "update"
 EPOCH = "updates-epoch"
 DONE = "d"
 
-# KEYS: the update's key, the epoch's key. ARGV: this attempt's lease value, the lease (ms).
+# KEYS: the update's key, the epoch's key. ARGV: this attempt's lease value, the lease (ms),
+# how long the epoch outlives the last claim (ms; like every key of ours it expires).
 # Returns {'done' | 'busy' | 'won', the epoch's age in ms}. The epoch is when this Redis began
 # to keep update records (set on first use): a young one may have lost records that a Redis
 # restart without persistence took with it.
@@ -26,7 +27,8 @@ _CLAIM = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local epoch = tonumber(redis.call('GET', KEYS[2]))
-if not epoch then redis.call('SET', KEYS[2], now); epoch = now end
+if epoch then redis.call('PEXPIRE', KEYS[2], ARGV[3])
+else redis.call('SET', KEYS[2], now, 'PX', ARGV[3]); epoch = now end
 local age = now - epoch
 local v = redis.call('GET', KEYS[1])
 if v == 'd' then return {'done', age} end
@@ -57,7 +59,7 @@ class SharedUpdates:
         Redis's update records are younger than ``BOT_UPDATE_KEEP_H`` (it may have lost some:
         a ``won`` is then checked against the database's records too)."""
         keys = [self.shared.key(UPDATE, update_id), self.shared.key(EPOCH)]
-        args: list[str | int] = [f"w:{holder}", self._lease_ms]
+        args: list[str | int] = [f"w:{holder}", self._lease_ms, 2 * self._keep_ms]
         answer, age = await self.shared.run(lambda r: self._claim(keys=keys, args=args, client=r))
         text = answer.decode() if isinstance(answer, bytes) else str(answer)
         return text, int(age) < self._keep_ms
