@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import datetime as dt
+import json
 import signal
 import tempfile
 import time
