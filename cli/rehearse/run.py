@@ -227,16 +227,6 @@ async def _with_stack(
                     "after the faults",
                 )
             )
-        recovered = [r for r in figures.recovery if r[0] == "replica"]
-        if recovered:
-            seconds = recovered[0][1]
-            checks.append(
-                Check(
-                    "drained <= 30 s after the replica restarts",
-                    seconds is not None and seconds <= 30.0,
-                    f"{seconds:.1f} s" if seconds is not None else "never drained",
-                )
-            )
         with console.status("stopping every process with SIGTERM"):
             codes = await asyncio.to_thread(stack.stop)
         checks.append(spool_empty([stack.spool_dir(i) for i in range(len(stack.replicas))]))
