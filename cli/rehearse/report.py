@@ -12,7 +12,6 @@ from rich.table import Table
 
 from cli.rehearse.faults import Step
 
-
 REPLICA_DRAIN_S = 30.0
 """Target: the updates pending when a replica restarts are delivered within this."""
 P99_MS = 1000.0
