@@ -162,7 +162,7 @@ class GateActions:
         group_id = config.group_id
         if message_id is not None:
             await self.delete(bot, group_id, message_id, user_id, {"reason": "blocked"})
-        if not await self.state.gate_mute_active(user_id, group_id):
+        if not await self.state.gate_mute_active(user_id, group_id):  # None: not muted by us
             await self.mute(bot, group_id, user_id, reason="blocked", detail={"reason": "blocked"})
 
     async def refuse_channel(self, bot: Bot, config: GroupConfig, message: Message) -> None:

@@ -20,7 +20,9 @@ above a threshold puts the group in a raid lockdown for a while.
 
 Each notice is a ``gate_events`` row ``prompted`` with ``user_id`` NULL and detail
 ``{"raid_lockdown": "started" | "ended", "joins": N, "message_id": ...}`` (``joins``: the joins
-in the window when it started; all joins during it when it ended).
+in the window when it started; all joins during it when it ended). The raiders are muted
+before the notice is sent; a notice that must wait for the group's send budget goes out after
+the update (``message_id`` NULL and ``"notice": "later"`` in its row, recorded at once).
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ class RaidGuard:
         self._lockdowns: dict[int, Lockdown] = {}
         self._slots = asyncio.Semaphore(settings.raid_concurrency)
         #: notices sent after their update was answered (:meth:`_notice_soon`)
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self.shared: SharedRaids | None = None
         if shared is not None:
             self.shared = SharedRaids(
@@ -254,34 +256,7 @@ class RaidGuard:
         log.warning("raid in %s: %d joins within %.0f s", group_id, rate, self.window.window_s)
         return lockdown, True
 
-    async def _notice_soon(self, bot: Bot, group_id: int, *args: Any) -> None:
-        """:meth:`_notice`, waited for up to :data:`NOTICE_WAIT_S`; past that it goes on after
-        the update is answered (:meth:`settle` waits for it at shutdown). A lockdown starts
-        when the prompts before it have spent the group's 20-a-minute send budget: waiting for
-        the budget inside the update would hold every later update of the group (Telegram
-        delivers a chat's updates one at a time) for up to a minute."""
-        task = asyncio.ensure_future(self._notice(bot, group_id, *args))
-        done, _ = await asyncio.wait({task}, timeout=NOTICE_WAIT_S)
-        if task in done:
-            task.result()
-            return
-        log.info(
-            "raid notice in %s waits for the group's send budget: sent after the update", group_id
-        )
-        self._background.add(task)
-        task.add_done_callback(self._noticed)
-
-    def _noticed(self, task: asyncio.Task[None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("raid notice failed: %s", type(exc).__name__, exc_info=exc)
-
-    async def settle(self, timeout_s: float) -> None:
-        """Wait (up to ``timeout_s``) for the notices still on their way (shutdown)."""
-        if self._background:
-            await asyncio.wait(set(self._background), timeout=timeout_s)
-
-    async def _notice(
+    async def _notice_soon(
         self,
         bot: Bot,
         group_id: int,
@@ -290,10 +265,36 @@ class RaidGuard:
         text: str,
         markup: InlineKeyboardMarkup | None = None,
     ) -> None:
-        sent = await self.actions.post(bot, group_id, text, markup)
-        detail = {"raid_lockdown": phase, "joins": joins}
-        detail["message_id"] = sent.message_id if sent else None
+        """Send the notice and record it (a ``prompted`` event, ``user_id`` NULL), waiting for
+        the send up to :data:`NOTICE_WAIT_S`. A lockdown starts when the prompts before it have
+        spent the group's 20-a-minute send budget, and waiting for the budget inside the update
+        would hold every later update of the group (Telegram delivers a chat's updates one at a
+        time) for up to a minute: past the wait the event is recorded at once, with the update
+        (``message_id`` NULL, ``"notice": "later"``), and the notice goes out after the update
+        is answered (:meth:`settle` waits for it at shutdown; a replica that dies first loses
+        the notice, never the lockdown's record)."""
+        task = asyncio.ensure_future(self.actions.post(bot, group_id, text, markup))
+        done, _ = await asyncio.wait({task}, timeout=NOTICE_WAIT_S)
+        detail: dict[str, Any] = {"raid_lockdown": phase, "joins": joins}
+        if task in done:
+            sent = task.result()
+            detail["message_id"] = sent.message_id if sent else None
+        else:
+            log.info("raid notice in %s waits for the group's send budget: sent later", group_id)
+            detail.update(message_id=None, notice="later")
+            self._background.add(task)
+            task.add_done_callback(self._noticed)
         self.actions.event(group_id, None, GateEventType.PROMPTED, detail)
+
+    def _noticed(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("raid notice failed: %s", type(exc).__name__, exc_info=exc)
+
+    async def settle(self, timeout_s: float) -> None:
+        """Wait (up to ``timeout_s``) for the notices still on their way (shutdown)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout_s)
 
     async def _mute_all(
         self, bot: Bot, config: GroupConfig, users: Sequence[Any], extra: dict[str, Any]

@@ -2,7 +2,9 @@
 
 The button lifts only a mute the gate itself placed and that is still active (an active
 ``user_restrictions`` row, :meth:`bot.storage.gate_state.StateWriter.gate_mute_active`): never a
-restriction an admin placed, and nothing at all in a group that is no longer protected. A group-wide
+restriction an admin placed, and nothing at all in a group that is no longer protected. With no
+row at all yet (the mute is still queued in another replica's state writer, e.g. while the
+database was down), a prompt addressed to the presser proves it: the gate sent it. A group-wide
 button (a raid's notice or combined prompt, ``user_id`` :data:`bot.gate.checker.EVERYONE`) checks
 whoever presses it, and stays for the others when one of them passes.
 """
@@ -56,6 +58,8 @@ async def on_joined(
         clicked("error", error_type="DatabaseError")
         await _answer(query, texts.CALLBACK_ERROR, alert=True)
         return
+    if ours is None:  # no record yet: a prompt addressed to this user proves the gate's mute
+        ours = callback_data.user_id == user.id
     if not ours:  # an admin's restriction, or a mute already lifted: not ours to touch
         clicked("no_gate_mute")
         await _answer(query, texts.CALLBACK_NO_GATE_MUTE, alert=True)

@@ -217,25 +217,24 @@ class StateWriter:
             self._idle.clear()
             self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def gate_mute_active(self, user_id: int, group_id: int) -> bool:
+    async def gate_mute_active(self, user_id: int, group_id: int) -> bool | None:
         """Whether the gate's own mute of ``user_id`` in ``group_id`` is active: the latest
-        queued operation for the pair decides, else the stored ``user_restrictions`` rows (a
-        restriction an admin placed has no row and is never the gate's)."""
+        queued operation for the pair decides, else the pair's newest ``user_restrictions``
+        row (a restriction an admin placed has no row and is never the gate's). ``None``: no
+        row at all, which also means a mute still queued in another replica's writer (while
+        the database was down, say); the caller decides what proves it then."""
         for op in reversed(self._ops):
             if op.user_id == user_id and op.group_id == group_id:
                 return isinstance(op, Mute)
         ur = RESTRICTIONS
         async with self.engine.connect() as conn:
-            found = await conn.scalar(
-                sa.select(ur.c.id)
-                .where(
-                    ur.c.user_id == user_id,
-                    ur.c.group_id == group_id,
-                    ur.c.is_active.is_(True),
-                )
+            active = await conn.scalar(
+                sa.select(ur.c.is_active)
+                .where(ur.c.user_id == user_id, ur.c.group_id == group_id)
+                .order_by(ur.c.is_active.desc())
                 .limit(1)
             )
-        return found is not None
+        return None if active is None else bool(active)
 
     @property
     def backlog(self) -> int:

@@ -36,7 +36,7 @@ from cli.rehearse.stack import Stack, StackConfig
 from cli.rehearse.traffic import Traffic, TrafficPlan
 from core.db import create_engine
 from sandbox.balancer import RoundRobinBalancer
-from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
+from sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, FakeWorld
 from sandbox.fake_telegram.webhook import DeliveryRecords
 from sandbox.postgres import free_port
 
@@ -213,6 +213,7 @@ async def _with_stack(
         with console.status("checking every update's effects"):
             verdict = await verify(engine, world, records, ledger)
         _write_deliveries(stack.config.workdir / "deliveries.jsonl", ledger, records, t0)
+        _write_calls(stack.config.workdir / "calls.jsonl", world)
         checks = [*verdict.checks, *checks]
         expected = _expected_alerts(traffic)
         checks += await asyncio.to_thread(alerts_once, stack.database_url, world, expected)
@@ -304,3 +305,12 @@ def _write_deliveries(path: Path, ledger: Ledger, records: DeliveryRecords, t0: 
                 "attempts": attempts,
             }
             out.write(json.dumps(line) + "\n")
+
+
+def _write_calls(path: Path, world: FakeWorld) -> None:
+    """One JSON line per Bot API call Telegram received, in order (method and parameters,
+    texts left out)."""
+    with path.open("w") as out:
+        for method, params in world.calls:
+            shown = {k: v for k, v in params.items() if k not in ("text", "reply_markup")}
+            out.write(json.dumps({"method": method, **shown}, default=str) + "\n")
