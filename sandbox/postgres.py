@@ -1,8 +1,9 @@
 """A throwaway PostgreSQL server on 127.0.0.1 for tests and benchmarks.
 
 Postgres refuses to run as root, so as root every server command runs as the ``postgres`` OS
-user (``runuser``) in a temporary directory it owns. The server uses ``fsync=off`` and trust
-auth: it is for tests and benchmarks only, and it is stopped and deleted when the context
+user (``runuser``) in a temporary directory it owns. The server uses ``fsync=off`` (unless
+``durable``: a rehearsal stops it in immediate mode, as a crash would) and trust auth: it is for
+tests, benchmarks and rehearsals only, and it is stopped and deleted when the context
 exits, even on error::
 
     with temp_postgres() as server:  # or: with TempPostgres() as server:
@@ -56,9 +57,12 @@ class TempPostgres:
     As a context manager it is started on entry and stopped and deleted on exit.
     """
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, durable: bool = False) -> None:
         self.bin_dir = ensure_installed()
         self.port = port or free_port()
+        #: fsync and synchronous commits on: a commit survives an immediate stop (a crash);
+        #: off by default (tests and benchmarks never crash the server on purpose)
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="gatepulse-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
@@ -94,10 +98,14 @@ class TempPostgres:
 
     # -- lifecycle
     def start(self) -> None:
+        speed = (
+            ""
+            if self.durable
+            else ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off ")
+        )
         opts = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
-            "-c shared_buffers=256MB"
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 {speed}"
+            "-c max_connections=300 -c shared_buffers=256MB"
         )
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.log), "-w",
                   "-t", "60", "start")  # fmt: skip

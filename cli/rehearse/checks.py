@@ -4,6 +4,7 @@ anyone's hand, alerts once, the dashboard up, a clean end. Each is a :class:`Che
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from core.db import create_sync_engine
 from core.models import Alert, AlertDelivery
 from dashboards.pages import PAGES
 from reference.compare import compare_day, summarize
+from reference.day import TABLES as ANALYTICS_TABLES
 from sandbox.fake_telegram import FakeWorld
 from sandbox.screenshots import visit
 
@@ -72,18 +74,44 @@ def _refreshes(runs: Sequence[DagsterRun], day: dt.date) -> list[DagsterRun]:
     return [r for r in runs if r.partition == day.isoformat() and "alert" not in r.job]
 
 
+def materialized(database_url: str, dagster_db: str, day: dt.date) -> dict[str, dt.datetime]:
+    """When each asset's ``day`` partition was last materialized (UTC), from the instance's
+    event log in PostgreSQL."""
+    u = make_url(database_url)
+    conn = psycopg2.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, dbname=dagster_db
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT asset_key, max(timestamp) FROM event_logs "
+                "WHERE dagster_event_type = 'ASSET_MATERIALIZATION' AND partition = %s "
+                "GROUP BY asset_key",
+                (day.isoformat(),),
+            )
+            rows = cur.fetchall()
+    finally:
+        conn.close()
+    out = {}
+    for key, at in rows:
+        name = "/".join(json.loads(key)) if key.startswith("[") else key
+        out[name] = at.replace(tzinfo=dt.UTC)
+    return out
+
+
 def wait_for_refresh(
     database_url: str, dagster_db: str, day: dt.date, after: dt.datetime, timeout_s: float
-) -> DagsterRun | None:
-    """The first run of ``day``'s partition created after ``after`` that succeeded (waiting up
-    to ``timeout_s`` for the automation to launch and finish it); None when none did."""
+) -> dt.datetime | None:
+    """When every analytics table the recomputation covers (``reference.day.TABLES``) had its
+    ``day`` partition materialized again after
+    ``after`` (the automation launches the daily tables and the all-groups rollups in turn),
+    waiting up to ``timeout_s``; None when some were not."""
     deadline = time.monotonic() + timeout_s
     while True:
-        runs = _refreshes(dagster_runs(database_url, dagster_db), day)
-        late = [r for r in runs if r.created > after]
-        done = [r for r in late if r.status == "SUCCESS"]
-        if done:
-            return done[0]
+        done = materialized(database_url, dagster_db, day)
+        fresh = [done[t] for t in ANALYTICS_TABLES if t in done and done[t] > after]
+        if len(fresh) == len(ANALYTICS_TABLES):
+            return max(fresh)
         if time.monotonic() > deadline:
             return None
         time.sleep(2.0)
@@ -99,16 +127,22 @@ def fresh(
     manual = [r for r in runs if not r.by_automation]
     today = _refreshes(runs, day)
     statuses = Counter(r.status for r in today)
+    stale = [
+        t
+        for t, at in materialized(database_url, dagster_db, day).items()
+        if t in ANALYTICS_TABLES and at <= traffic_end
+    ]
     checks = [
         Check(
             "fresh: refreshed by the automation",
             refresh is not None and not manual,
             f"{len(today)} runs of today's partition ({dict(statuses)}); "
             + (
-                f"one started {(refresh.created - traffic_end).total_seconds():.0f} s after "
-                "traffic stopped"
+                f"every analytics table refreshed within "
+                f"{(refresh - traffic_end).total_seconds():.0f} s after traffic stopped"
                 if refresh
-                else f"none succeeded within {timeout_s:.0f} s after traffic stopped"
+                else f"not refreshed within {timeout_s:.0f} s after traffic stopped: "
+                + ", ".join(stale or ["none materialized"])
             )
             + f"; {len(manual)} runs launched by hand",
         )
@@ -116,7 +150,14 @@ def fresh(
     if refresh is None:
         checks.append(Check("fresh: today's tables = recomputation", False, "no refresh to check"))
         return checks
-    diffs = compare_day(database_url, day)
+    for attempt in range(3):  # a run of the next tick may commit meanwhile: compare again
+        try:
+            diffs = compare_day(database_url, day)
+            break
+        except sa.exc.OperationalError:
+            if attempt == 2:
+                raise
+            time.sleep(2.0)
     checks.append(Check("fresh: today's tables = recomputation", not diffs, summarize(diffs)))
     return checks
 

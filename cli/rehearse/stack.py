@@ -109,7 +109,8 @@ class Stack:
         if cfg.database_url and backend_of(cfg.database_url) == "postgresql":
             self.database_url = cfg.database_url
         else:
-            self.pg = TempPostgres().launch()
+            # durable: the PostgreSQL fault is an immediate stop, and a commit must survive it
+            self.pg = TempPostgres(durable=True).launch()
             _admin_sql(self.pg.url(), 'CREATE DATABASE "gatepulse"')
             self.database_url = self.pg.url("gatepulse")
         url = make_url(self.database_url)
