@@ -102,6 +102,7 @@ def build_services(
             lease_s=settings.bot.update_lease_s,
             keep_s=settings.bot.update_keep_h * 3600.0,
             flush=settings.bot.flushes_updates,
+            redelivered=settings.bot.mode == "webhook",
         ),
         shared=shared,
     )

@@ -111,10 +111,14 @@ class UpdateLedger:
         lease_s: float = 15.0,
         keep_s: float = 24 * 3600.0,
         flush: bool = False,
+        redelivered: bool = False,
     ) -> None:
-        """``flush``: an attempt's rows are flushed before its completion is recorded."""
+        """``flush``: an attempt's rows are flushed before its completion is recorded.
+        ``redelivered``: Telegram delivers an update again when it is answered busy (webhook
+        mode); only then may a claim be deferred (polling gets each update once)."""
         self.bot_id = bot_id
         self.flush = flush
+        self.redelivered = redelivered
         self.clock = clock
         self.sessions = sessions
         self.engine: AsyncEngine = sessions.kw["bind"]
@@ -140,11 +144,19 @@ class UpdateLedger:
         self._db_used: float | None = None
         self._db_down = False
         self._pruned = 0.0
+        #: the attempts of this process in progress, by ``update_id``
+        self.live: dict[int, Attempt] = {}
 
     # -- one attempt ------------------------------------------------------------------------
 
     async def claim(self, update_id: int) -> tuple[Answer, Attempt | None]:
         """Whether this process may handle ``update_id`` now; the attempt when ``won``."""
+        answer, attempt = await self._claim(update_id)
+        if attempt is not None:
+            self.live[update_id] = attempt
+        return answer, attempt
+
+    async def _claim(self, update_id: int) -> tuple[Answer, Attempt | None]:
         holder = next(self._holders)
         if self.redis is not None:
             try:
@@ -160,6 +172,11 @@ class UpdateLedger:
                         return db_answer, None
                 return self._attempt(answer, update_id, holder, "redis")
             answer_db = await self._db_claim(update_id, holder)
+            if answer_db == "won" and self._redis_leases_may_live():
+                # another replica may hold this update's lease in the Redis that just went
+                # down; it moves the lease here at its next renewal: ask Telegram again later
+                await self._db_release(Attempt(update_id, holder, "db"))
+                answer_db = "busy"
             if answer_db is not None:
                 self._db_used = self.clock.monotonic()
                 return self._attempt(answer_db, update_id, holder, "db")
@@ -187,7 +204,12 @@ class UpdateLedger:
         if attempt.where == "redis" and self.redis is not None:
             with contextlib.suppress(RedisDown):
                 return await self.redis.renew(attempt.update_id, attempt.holder)
-            return True  # Redis went down: its lease lapses there; keep working
+            # Redis went down under the lease: move it to the database, where the others look
+            moved = await self._db_move(attempt)
+            if moved:
+                attempt.where = "db"
+                self._db_used = self.clock.monotonic()
+            return moved is not False  # the database down too: keep working
         if attempt.where == "db":
             return await self._db_renew(attempt)
         lease = self._leases.get(attempt.update_id)
@@ -201,6 +223,7 @@ class UpdateLedger:
         wait until they are in the database or the spool), record the completion where its
         lease lives (Redis down by now: in the database)."""
         attempt.open = False
+        self.live.pop(attempt.update_id, None)
         for table, columns in attempt.rows:
             self.writer.put(table, **columns)
         if self.flush and attempt.rows:
@@ -222,6 +245,7 @@ class UpdateLedger:
         """The attempt did not finish (an error, a cancellation): its rows are dropped and its
         lease released, so that a redelivery does the whole work again."""
         attempt.open = False
+        self.live.pop(attempt.update_id, None)
         attempt.rows.clear()
         update_id = attempt.update_id
         lease = self._leases.get(update_id)
@@ -322,6 +346,46 @@ class UpdateLedger:
             return None
         self._db_ok()
         return answer
+
+    def _redis_leases_may_live(self) -> bool:
+        """Whether Redis went down so recently that a lease another replica took there may
+        not have been moved to the database yet (holders renew every third of the lease)."""
+        if self.redis is None or not self.redelivered:
+            return False
+        shared = self.redis.shared
+        if not shared.ever_up or shared.down_since is None:
+            return False
+        return shared.timer() - shared.down_since < self.lease_s / 2
+
+    async def _db_move(self, attempt: Attempt) -> bool | None:
+        """Hold the attempt's lease in the database (its Redis went down): True when held,
+        False when another holds it there, ``None`` when the database cannot answer."""
+        now = self.clock.now()
+        lease_until = now + dt.timedelta(seconds=self.lease_s)
+        table = TABLE
+        try:
+            async with self._transaction() as session:
+                stmt = self._insert(table).values(
+                    bot_id=self.bot_id,
+                    update_id=attempt.update_id,
+                    holder=attempt.holder,
+                    lease_until=lease_until,
+                    done_at=None,
+                )
+                upsert = stmt.on_conflict_do_update(
+                    index_elements=[table.c.bot_id, table.c.update_id],
+                    set_={"holder": attempt.holder, "lease_until": lease_until},
+                    where=sa.and_(
+                        table.c.done_at.is_(None),
+                        sa.or_(table.c.lease_until < now, table.c.holder == attempt.holder),
+                    ),
+                ).returning(table.c.holder)
+                held = (await session.execute(upsert)).scalar_one_or_none()
+        except (SQLAlchemyError, OSError) as exc:
+            self._db_failed(exc)
+            return None
+        self._db_ok()
+        return bool(held == attempt.holder)
 
     async def _db_update(self, attempt: Attempt, **values: Any) -> int | None:
         table = TABLE

@@ -365,7 +365,12 @@ async def test_an_update_done_while_redis_was_down_stays_done_when_it_is_back(
             message = r.world.message_update(GROUP, BOB, "during the outage")
             other = r.world.message_update(GROUP, BOB, "also during it")
             server.stop()
-            await r.a.feed(message)  # claimed and done in the database
+            await r.a.feed(message)  # busy: a lease in the Redis just lost may still live
+            assert not await r.rows("messages", telegram_message_id=_sent(message))
+            now[0] += LEASE_S  # any such lease has moved to the database by now
+            await r.a.feed(message)  # Telegram delivers it again: claimed and done there
+            await r.b.feed(other)  # b's first try meets the outage: busy, then taken
+            now[0] += LEASE_S
             await r.b.feed(other)
             server.start()
             now[0] += 60.0  # past the breakers' pause: Redis is used again
@@ -401,3 +406,36 @@ async def test_an_update_done_in_redis_stays_done_when_redis_restarts_empty_or_i
                 sent = update["message"]["message_id"]
                 assert len(await r.rows("messages", telegram_message_id=sent)) == 1
             assert len(await r.rows("verification_log", user_id=BOB)) == 2
+
+
+def _sent(update: Mapping[str, Any]) -> int:
+    return int(update["message"]["message_id"])
+
+
+async def test_a_lease_held_in_redis_moves_to_the_database_when_redis_goes_down(
+    db_url: str, tmp_path: Path
+) -> None:
+    """a takes an update through Redis; Redis goes down while a works on it. Delivered again
+    to b, it is busy (first while a lease in the lost Redis may live, then because a moved its
+    lease into the database at its renewal); a finishes it once (the rehearsal's doubled
+    message: b took it from the database while a still worked)."""
+    with TempRedis() as server:
+        async for r in _replicas(db_url, tmp_path, server.url()):
+            now = _breakers_by_hand(r)
+            await r.a.protect()
+            message = r.world.message_update(GROUP, ALICE, "slow one")  # ALICE: no channel
+            on_a = await r.start_on_a(message, "getChatMember")
+            server.stop()
+            assert await r.b.feed(message) is None  # busy: the lost Redis may hold its lease
+            ledger = r.a.services.updates
+            held = ledger.live[message["update_id"]]
+            assert held.where == "redis"
+            assert await ledger.renew(held)  # a's renewal meets Redis down: still a's
+            assert held.where == "db"
+            now[0] += LEASE_S  # past b's deferral: the database answers now
+            assert await r.b.feed(message) is None  # busy: a holds it in the database
+            r.a_session.release.set()
+            await on_a
+            await r.b.feed(message)  # done
+            assert len(await r.rows("messages", telegram_message_id=_sent(message))) == 1
+            assert len(await r.rows("verification_log", user_id=ALICE)) == 1

@@ -3,7 +3,8 @@
 ``gatepulse rehearse`` as an operator runs it (a subprocess, the console command's own
 module), shortened: a minute and a half of traffic, one fault of each kind with shorter
 outages, and Telegram's delivery timeout at 5 s. It starts its own PostgreSQL and Redis (the
-environment's ``DATABASE_URL`` is left out); it runs once, in ``make test``'s PostgreSQL pass. It must pass every check and end with ``lost 0 duplicated 0``, and leave nothing running.
+environment's ``DATABASE_URL`` is left out); it runs once, in ``make test``'s PostgreSQL pass.
+It must pass every check and end with ``lost 0 duplicated 0``, and leave nothing running.
 """
 
 from __future__ import annotations

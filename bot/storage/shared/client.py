@@ -89,6 +89,9 @@ class SharedRedis:
         self.outages = 0
         #: calls answered by the local fallback because Redis was down
         self.fallbacks = 0
+        #: whether Redis ever answered this process (an outage after that may have taken
+        #: shared state with it: the update leases of other replicas)
+        self.ever_up = False
 
     def key(self, purpose: str, *parts: object) -> str:
         """``gatepulse:<bot id>:<purpose>:<part>:...``"""
@@ -110,6 +113,7 @@ class SharedRedis:
             self._failed(exc)
             self.fallbacks += 1
             raise RedisDown(self.where) from exc
+        self.ever_up = True
         if self.down_since is not None:
             log.warning(
                 "Redis at %s is back after %.0f s: replicas share state again",
