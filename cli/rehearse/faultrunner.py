@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 from cli.rehearse.faults import Durations, Step
 from cli.rehearse.stack import Stack
@@ -147,7 +148,9 @@ class FaultRunner:
         if step.name == "daemon":
             daemon = stack.daemon
             assert daemon is not None
-            await asyncio.to_thread(daemon.kill)
+            # kill -9 of the daemon's pid: the runs it launched live on and finish (a whole
+            # container killed takes them along: see OPERATIONS, "Rehearse before going live")
+            await asyncio.to_thread(partial(daemon.kill, group=False))
             await self._sleep(d.daemon_down_s)
             await asyncio.to_thread(stack.restart, daemon)
             return "killed (SIGKILL), started again"

@@ -107,12 +107,17 @@ class Service:
         self.exits.append(code)
         return code
 
-    def kill(self) -> None:
-        """SIGKILL to the whole group, as a crash (or the OOM killer) would end it."""
+    def kill(self, *, group: bool = True) -> None:
+        """SIGKILL to the whole group, as a crash would end it; ``group=False``: to the
+        service's own process only (``kill -9 PID``: its children live on, as the runs a
+        Dagster daemon launched do)."""
         if self.proc is None:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            if group:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.kill()
         code = self.proc.wait()
         if self.proc is not None and code is not None:
             self.exits.append(code)

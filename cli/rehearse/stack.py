@@ -11,8 +11,10 @@ rehearsal both drives it and watches it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,7 +308,10 @@ class Stack:
         for service in self.services:
             if service.proc is not None:
                 service.kill()
-        left = leftovers(self._pgids)
+        left = leftovers(self._pgids)  # e.g. a run of a daemon killed earlier, still going
+        for pgid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
         if self.redis is not None:
             self.redis.cleanup()
         if self.pg is not None and not keep_database:
