@@ -266,3 +266,24 @@ async def _status(bot: Harness) -> str:
     before = len(bot.sent_to(GROUP))
     await bot.feed(bot.world.message_update(GROUP, ADMIN, "/status"))
     return "\n".join(m.get("text", "") for m in bot.sent_to(GROUP)[before:])
+
+
+async def test_during_an_outage_no_replica_trusts_its_own_stale_no(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """a cached "ALICE is in no channel" (its own copy too); Redis goes down; she joins the
+    channels and b sees it. a must ask Telegram rather than answer its stale "no" (the
+    rehearsal muted a verified member again that way); a "yes" it still serves alone."""
+    with TempRedis() as server:
+        async for pair in _pair(sqlite_url, tmp_path, server.url()):
+            await pair.a.protect()
+            first = await pair.a.services.checker.check(ALICE, GROUP, "message", bot=pair.a.bot)
+            assert first.failed and pair.calls("getChatMember", user_id=ALICE) == 2
+            server.stop()
+            for channel in (CH_NEWS, CH_DEALS):
+                pair.world.set_member(channel, ALICE, "member")
+            again = await pair.a.services.checker.check(ALICE, GROUP, "message", bot=pair.a.bot)
+            assert again.passed and not again.cached  # asked Telegram: 2 more calls
+            assert pair.calls("getChatMember", user_id=ALICE) == 4
+            cached = await pair.a.services.checker.check(ALICE, GROUP, "message", bot=pair.a.bot)
+            assert cached.passed and cached.cached  # its own fresh "yes" serves

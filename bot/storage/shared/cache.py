@@ -9,8 +9,10 @@ answer for all of them.
 
 Every answer is also kept in the in-process cache it wraps (write-through), which serves
 alone while Redis is down (:class:`bot.storage.shared.client.RedisDown`): the gate keeps its hit
-rate through an outage instead of asking Telegram for everything. The stats are the in-process
-cache's object, counted on whichever path answered.
+rate through an outage instead of asking Telegram for everything. It serves only "member"
+answers then: a "not a member" kept here may be stale, as another replica may have seen the
+user join meanwhile (the rehearsal muted a verified member again on such a stale answer). The
+stats are the in-process cache's object, counted on whichever path answered.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ class RedisMembershipCache:
         try:
             raw = await self.shared.run(lambda r: r.get(key))
         except RedisDown:
-            return self.local.get_now(user_id, channel_id)
+            # never "not a member" from here: another replica may have seen the user join
+            # since (their "I joined" went there), and a stale no mutes a member
+            return True if self.local.get_now(user_id, channel_id) else None
         if raw is None:
             self.stats.misses += 1
             return None
