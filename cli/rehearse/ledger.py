@@ -242,6 +242,9 @@ class _Seen:
     checks: collections.Counter[tuple[int, int, str]]
     gate: collections.Counter[tuple[int, int, str]]
     raid_mutes: set[tuple[int, int]]
+    #: (group, user) whose join check Telegram could not answer (status ``error``): the gate
+    #: lets them write (a fault of Telegram's is not the newcomer's)
+    errored: set[tuple[int, int]]
     lockdowns: collections.Counter[int]
     lost_rows: list[dt.datetime]  # the lost channel's bot_rights rows saying the bot left
     policies: dict[int, str]
@@ -268,10 +271,12 @@ async def _read(engine: AsyncEngine, ledger: Ledger, world: FakeWorld) -> _Seen:
             (row.chat_id, row.telegram_message_id, row.user_id)
             for row in await conn.execute(sa.select(r.chat_id, r.telegram_message_id, r.user_id))
         )
-        checks = collections.Counter(
-            (row.group_id, row.user_id, row.trigger)
-            for row in await conn.execute(sa.select(v.group_id, v.user_id, v.trigger))
-        )
+        checks: collections.Counter[tuple[int, int, str]] = collections.Counter()
+        errored: set[tuple[int, int]] = set()
+        for row in await conn.execute(sa.select(v.group_id, v.user_id, v.trigger, v.status)):
+            checks[(row.group_id, row.user_id, row.trigger)] += 1
+            if row.trigger == VerificationTrigger.JOIN and row.status == "error":
+                errored.add((row.group_id, row.user_id))
         gate: collections.Counter[tuple[int, int, str]] = collections.Counter()
         raid_mutes: set[tuple[int, int]] = set()
         lockdowns: collections.Counter[int] = collections.Counter()
@@ -327,7 +332,7 @@ async def _read(engine: AsyncEngine, ledger: Ledger, world: FakeWorld) -> _Seen:
             user = JoinedCallback.unpack(data).user_id
             if (chat, user) in wanted:
                 prompts[(chat, user)] += 1
-    return _Seen(messages, member_events, reactions, checks, gate, raid_mutes, lockdowns,
+    return _Seen(messages, member_events, reactions, checks, gate, raid_mutes, errored, lockdowns,
                  lost_rows, policies, mutes, unmutes, prompts)  # fmt: skip
 
 
@@ -401,7 +406,9 @@ def _gate(ledger: Ledger, seen: _Seen, records: DeliveryRecords) -> list[_Tally]
         key = (p.chat_id, p.user_id)
         joins.expect(p, "join check", seen.checks[(*key, VerificationTrigger.JOIN)], [1])
         certainly, maybe = _lost_now(ledger, p, records, seen)
-        if certainly or not p.subscribed:
+        if key in seen.errored:
+            muted = [0]
+        elif certainly or not p.subscribed:
             muted = [1]
         elif maybe:
             muted = [0, 1]

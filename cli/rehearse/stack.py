@@ -16,7 +16,9 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psycopg2
@@ -91,7 +93,13 @@ class Stack:
         env["PYTHONPATH"] = str(ROOT)
         return env
 
-    def _service(self, name: str, argv: list[str], env: dict[str, str], ready=None) -> Service:  # type: ignore[no-untyped-def]
+    def _service(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        ready: Callable[[], bool] | None = None,
+    ) -> Service:
         folder = self.config.workdir / name
         folder.mkdir(parents=True, exist_ok=True)
         return Service(name, argv, env, folder / f"{name}.log", folder, ready)
@@ -169,7 +177,7 @@ class Stack:
                 f"replica{index}",
                 [sys.executable, "-m", "cli", "bot", "--webhook"],
                 self.replica_env(index),
-                ready=lambda port=port: listening(port),
+                ready=partial(listening, port),
             )
             self.replicas.append(replica)
         for replica in self.replicas:  # both boot at once; then each must listen
@@ -268,7 +276,7 @@ class Stack:
         return f"http://127.0.0.1:{self.webserver_port}"
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, step: callable = print) -> None:  # type: ignore[valid-type]
+    def start(self, step: Callable[[str], object] = print) -> None:
         """Bring everything up, in order; ``step(text)`` is told of each part."""
         step("PostgreSQL and Redis")
         self._databases()
