@@ -103,6 +103,12 @@ SEND_METHODS = frozenset(
         "forwardMessages",
     }
 )
+#: Writes that leave Telegram in the same state when repeated: retried after a 5xx or a
+#: connection error like the read-only methods (a mute that failed on Telegram's side would
+#: leave a newcomer free to write; sending a message again could post it twice: not here).
+IDEMPOTENT_WRITES = frozenset(
+    {"restrictChatMember", "banChatMember", "unbanChatMember", "deleteMessage"}
+)
 #: Never retried here: the poller has its own back-off.
 NO_RETRY_METHODS = frozenset({"getUpdates", "logOut", "close"})
 #: Safe to repeat after a 5xx or a connection error (they change nothing).
@@ -363,7 +369,8 @@ class OutgoingLimiter(BaseRequestMiddleware):
         """The retries of ``method``: a 429 is waited out (up to ``max_retries`` times, when
         Telegram asks for at most ``max_retry_wait_s``) but for the methods in
         ``NO_RETRY_METHODS``; a 5xx or connection error (not a timeout) is retried after a
-        doubling back-off, read-only methods only (``transient_retries`` times)."""
+        doubling back-off, read-only methods and idempotent writes only (``transient_retries``
+        times)."""
         return RetryPolicy(
             Retry(
                 TelegramRetryAfter,
@@ -372,7 +379,7 @@ class OutgoingLimiter(BaseRequestMiddleware):
             ),
             Retry(
                 (TelegramServerError, TelegramNetworkError),
-                self.transient_retries if method in READ_ONLY_METHODS else 0,
+                self.transient_retries if method in READ_ONLY_METHODS | IDEMPOTENT_WRITES else 0,
                 self._transient_wait,
             ),
             sleep=self._retry_wait,

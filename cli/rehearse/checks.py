@@ -163,6 +163,22 @@ def fresh(
 
 
 def alerts_once(
+    database_url: str,
+    world: FakeWorld,
+    expected: dict[str, tuple[int, int]],
+    timeout_s: float = 0.0,
+) -> list[Check]:
+    """:func:`_alerts_once`, polled until every check passes or ``timeout_s`` is over (the
+    alerts run on a schedule: the last one may still be on its way)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        checks = _alerts_once(database_url, world, expected)
+        if all(c.passed for c in checks) or time.monotonic() > deadline:
+            return checks
+        time.sleep(3.0)
+
+
+def _alerts_once(
     database_url: str, world: FakeWorld, expected: dict[str, tuple[int, int]]
 ) -> list[Check]:
     """Each expected alert (kind -> (chat id, owner id)) opened exactly once, delivered to the

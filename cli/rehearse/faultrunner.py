@@ -21,7 +21,7 @@ from sandbox.fake_telegram.faults import FaultPlan
 
 log = logging.getLogger("gatepulse.rehearse")
 
-BURST_RATE = 0.3
+BURST_RATE = 0.2
 """The share of Bot API calls answered 429 or 5xx during a Telegram burst."""
 
 

@@ -113,6 +113,8 @@ class Ledger:
         self.raid: Raid | None = None
         #: (method, params) of every Bot API call Telegram answered ok (:meth:`watch`)
         self.calls: list[tuple[str, Mapping[str, Any]]] = []
+        #: ... and of those it refused with a 5xx (Telegram's fault: sent or not, unknown)
+        self.refused: list[tuple[str, Mapping[str, Any]]] = []
 
     def record(
         self,
@@ -149,6 +151,8 @@ class Ledger:
             reply = answer(method, params)
             if reply.ok:
                 self.calls.append((method, dict(params or {})))
+            elif reply.status >= 500:
+                self.refused.append((method, dict(params or {})))
             return reply
 
         world.call = call
@@ -251,6 +255,9 @@ class _Seen:
     mutes: collections.Counter[tuple[int, int]]
     unmutes: collections.Counter[tuple[int, int]]
     prompts: collections.Counter[tuple[int, int]]
+    #: joins whose prompt Telegram refused with a 5xx: the gate does not send it again (it
+    #: may have been posted), so none may be seen
+    refused_prompts: set[tuple[int, int]]
 
 
 async def _read(engine: AsyncEngine, ledger: Ledger, world: FakeWorld) -> _Seen:
@@ -332,8 +339,19 @@ async def _read(engine: AsyncEngine, ledger: Ledger, world: FakeWorld) -> _Seen:
             user = JoinedCallback.unpack(data).user_id
             if (chat, user) in wanted:
                 prompts[(chat, user)] += 1
+    refused_prompts: set[tuple[int, int]] = set()
+    for method, raw in ledger.refused:
+        if method != "sendMessage":
+            continue
+        markup = str(raw.get("reply_markup") or "")
+        for chat, user in wanted:
+            if (
+                str(chat) == str(raw.get("chat_id"))
+                and f"{JoinedCallback(user_id=user).pack()}" in markup
+            ):
+                refused_prompts.add((chat, user))
     return _Seen(messages, member_events, reactions, checks, gate, raid_mutes, errored, lockdowns,
-                 lost_rows, policies, mutes, unmutes, prompts)  # fmt: skip
+                 lost_rows, policies, mutes, unmutes, prompts, refused_prompts)  # fmt: skip
 
 
 def _delivery(
@@ -418,6 +436,8 @@ def _gate(ledger: Ledger, seen: _Seen, records: DeliveryRecords) -> list[_Tally]
         joins.expect(p, "muted event", seen.gate[(*key, GateEventType.MUTED)], muted)
         was_muted = min(seen.gate[(*key, GateEventType.MUTED)], 1)
         prompted = [0] if key in seen.raid_mutes else [was_muted] if len(muted) > 1 else muted
+        if key in seen.refused_prompts and prompted == [1]:
+            prompted = [0, 1]  # Telegram answered its send with a 5xx
         joins.expect(p, "prompt", seen.prompts[key], prompted)
         joins.expect(p, "prompted event", seen.gate[(*key, GateEventType.PROMPTED)], prompted)
     for p in ledger.of(Kind.PRESS):

@@ -44,6 +44,9 @@ REFRESH_WAIT_S = 240.0
 """How long the end waits for the automation's next refresh of today (a minute's cadence, the
 sensor's 30 s interval, and the run itself on a busy machine)."""
 DRAIN_WAIT_S = 120.0
+ALERTS_WAIT_S = 150.0
+"""How long the end waits for the raid's and the lost right's alerts to be delivered (the
+alerts run every minute; one may be launched just after the daemon came back)."""
 
 
 @dataclass(frozen=True)
@@ -189,9 +192,6 @@ async def _with_stack(
                 live.update(_progress(traffic, runner, stack, world, t0, options, "draining"))
                 await asyncio.sleep(0.5)
             runner.track_recovery()
-        # the refresh that counts reads everything: it starts after the last update was answered
-        # (an answered update's rows are in the database or its replica's spool)
-        traffic_end = dt.datetime.now(dt.UTC)
         figures.traffic_s = options.minutes * 60.0
         figures.pushed = len(ledger.pushed)
         figures.peak_pending = max(figures.peak_pending, world.queue.peak_pending)
@@ -205,18 +205,31 @@ async def _with_stack(
         figures.recovery = [
             (p.step.name, p.recovery_s) for p in runner.played if p.step.kind == "fault"
         ]
-        with console.status("waiting for the automation's next refresh of today"):
-            today = dt.datetime.now(dt.UTC).date()
-            checks += await asyncio.to_thread(
-                fresh, stack.database_url, stack.dagster_db, today, traffic_end, REFRESH_WAIT_S
-            )
+        # the replicas stop first (their writers drain): from then on no raw row changes but
+        # what the pipelines log themselves
+        with console.status("stopping the replicas with SIGTERM"):
+            codes = await asyncio.to_thread(stack.stop_replicas)
+        checks.append(spool_empty([stack.spool_dir(i) for i in range(len(stack.replicas))]))
         with console.status("checking every update's effects"):
             verdict = await verify(engine, world, records, ledger)
         _write_deliveries(stack.config.workdir / "deliveries.jsonl", ledger, records, t0)
         _write_calls(stack.config.workdir / "calls.jsonl", world)
         checks = [*verdict.checks, *checks]
-        expected = _expected_alerts(traffic)
-        checks += await asyncio.to_thread(alerts_once, stack.database_url, world, expected)
+        with console.status("waiting for the alerts to reach the owners"):
+            expected = _expected_alerts(traffic)
+            checks += await asyncio.to_thread(
+                alerts_once, stack.database_url, world, expected, ALERTS_WAIT_S
+            )
+        with console.status("stopping the schedules that call Telegram"):
+            # the alerts and member-count runs log API calls: quiet, so that today's tables
+            # can equal a recomputation from raw tables that no longer change
+            await asyncio.to_thread(stack.quiet_schedules)
+            quiet_since = dt.datetime.now(dt.UTC)
+        with console.status("waiting for the automation's next refresh of today"):
+            today = quiet_since.date()
+            checks += await asyncio.to_thread(
+                fresh, stack.database_url, stack.dagster_db, today, quiet_since, REFRESH_WAIT_S
+            )
         if during is not None:
             checks.append(await during)
         with console.status("reading every dashboard page"):
@@ -228,9 +241,8 @@ async def _with_stack(
                     "after the faults",
                 )
             )
-        with console.status("stopping every process with SIGTERM"):
-            codes = await asyncio.to_thread(stack.stop)
-        checks.append(spool_empty([stack.spool_dir(i) for i in range(len(stack.replicas))]))
+        with console.status("stopping every other process with SIGTERM"):
+            codes.update(await asyncio.to_thread(stack.stop))
         not_applied = [
             line for r in stack.replicas for line in r.log_lines("not applied at shutdown")
         ]

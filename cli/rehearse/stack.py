@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,6 +39,8 @@ WEBHOOK_SECRET = "rehearsal-webhook-secret_0123456789"
 DASHBOARD_USER = "gatepulse_dashboard"
 DASHBOARD_PASSWORD = "rehearsal-dashboard-password"
 START_TIMEOUT_S = 240.0
+QUIET_SCHEDULES = ("alerts_every_5_minutes", "member_counts_every_15_minutes")
+QUIET_JOBS = ("alerts_job", "member_counts_job")
 RUN_GRACE_S = 120.0
 """How long a Dagster run launched before the daemon stopped may take to finish."""
 #: Environment prefixes of ours that never leak from the caller into the services: the
@@ -295,6 +298,44 @@ class Stack:
     def restart(self, service: Service) -> None:
         service.start()
         self._track(service)
+
+    def stop_replicas(self) -> dict[str, int | None]:
+        """SIGTERM to the bot replicas (their writers drain); each one's exit code."""
+        return {r.name: r.stop(STOP_TIMEOUT_S) for r in self.replicas if r.proc is not None}
+
+    def quiet_schedules(self, timeout_s: float = RUN_GRACE_S) -> None:
+        """Stop the schedules whose runs call Telegram (and so log API calls): the alerts and
+        the member-count sync; wait for such runs still going to end."""
+        env = self.dagster_env()
+        workspace = str(Path(env["DAGSTER_HOME"]) / "workspace.yaml")
+        dagster = str(Path(sys.executable).parent / "dagster")
+        for name in QUIET_SCHEDULES:
+            stop = self._service(
+                f"dagster-schedule-stop-{name}",
+                [dagster, "schedule", "stop", name, "-w", workspace],
+                env,
+            )
+            stop.run_to_end(120)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self._runs_going(QUIET_JOBS):
+            time.sleep(1.0)
+
+    def _runs_going(self, jobs: tuple[str, ...]) -> bool:
+        u = make_url(self.database_url)
+        conn = psycopg2.connect(
+            host=u.host, port=u.port, user=u.username, password=u.password, dbname=self.dagster_db
+        )
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT count(*) FROM runs WHERE pipeline_name = ANY(%s) AND status IN "
+                    "('QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED')",
+                    (list(jobs),),
+                )
+                row = cur.fetchone()
+        finally:
+            conn.close()
+        return bool(row and row[0])
 
     def stop(self) -> dict[str, int | None]:
         """SIGTERM to every service while the databases are still up, each one's exit code

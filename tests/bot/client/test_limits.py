@@ -11,7 +11,7 @@ import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
-from aiogram.types import ChatMemberMember
+from aiogram.types import ChatMemberMember, ChatPermissions
 
 from bot.runtime.client import OutgoingLimiter, create_bot
 from core.clock import ManualClock
@@ -63,10 +63,14 @@ async def test_transient_errors_retry_only_read_only_methods(
     server.world.fail_next("sendMessage", "server_error")
     with pytest.raises(TelegramServerError):
         await bot.send_message(GROUP, "not repeated: it might have been sent")
+    server.world.fail_next("restrictChatMember", "server_error")  # the same mute again: safe
+    assert await bot.restrict_chat_member(GROUP, BOB, ChatPermissions(can_send_messages=False))
     assert [r["error_type"] for r in recorder.api_calls] == [
         ErrorType.TELEGRAM_ERROR,
         None,
         ErrorType.TELEGRAM_ERROR,
+        ErrorType.TELEGRAM_ERROR,
+        None,
     ]
 
 
