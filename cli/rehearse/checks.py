@@ -139,9 +139,9 @@ def fresh(
             f"{len(today)} runs of today's partition ({dict(statuses)}); "
             + (
                 f"every analytics table refreshed within "
-                f"{(refresh - traffic_end).total_seconds():.0f} s after traffic stopped"
+                f"{(refresh - traffic_end).total_seconds():.0f} s after the raw tables went quiet"
                 if refresh
-                else f"not refreshed within {timeout_s:.0f} s after traffic stopped: "
+                else f"not refreshed within {timeout_s:.0f} s after the raw tables went quiet: "
                 + ", ".join(stale or ["none materialized"])
             )
             + f"; {len(manual)} runs launched by hand",

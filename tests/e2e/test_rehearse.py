@@ -27,6 +27,7 @@ SHORT = [
 ]  # fmt: skip
 
 
+@pytest.mark.timeout(900)  # about 5 minutes alone on this 2-core machine, more beside a lane
 def test_the_short_rehearsal_passes_every_check(tmp_path: Path) -> None:
     env = {
         k: v
@@ -41,7 +42,7 @@ def test_the_short_rehearsal_passes_every_check(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=840,
     )
     out = done.stdout + done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
