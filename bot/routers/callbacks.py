@@ -57,6 +57,10 @@ async def on_joined(
         log.warning("mute state of %s in %s unreadable: %s", user.id, group_id, type(exc).__name__)
         clicked("error", error_type="DatabaseError")
         await _answer(query, texts.CALLBACK_ERROR, alert=True)
+        if services.updates.redelivered:
+            # webhook mode: the update fails, Telegram delivers the press again, and it is
+            # checked once the database answers (the rehearsal saw presses lost this way)
+            raise
         return
     if ours is None:  # no record yet: a prompt addressed to this user proves the gate's mute
         ours = callback_data.user_id == user.id

@@ -98,6 +98,9 @@ class UpdateClaims(BaseMiddleware):
         except Exception:
             if self.redelivered:
                 await self._fail(attempt)
+                box = _request.get()
+                if box is not None:  # answered 503 (the error is logged and swallowed
+                    box.busy = True  # outside): Telegram delivers it again
             else:
                 await self.ledger.succeeded(attempt)
             raise

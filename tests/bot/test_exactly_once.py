@@ -24,6 +24,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 
+from bot.gate.actions import JoinedCallback
 from bot.runtime.app import build_runtime, create_webhook_app
 from bot.runtime.claims import UpdateClaims
 from core.clock import ManualClock
@@ -34,6 +35,8 @@ from sandbox.redis import TempRedis
 from tests.bot.conftest import (
     ALICE,
     BOB,
+    CH_DEALS,
+    CH_NEWS,
     GROUP,
     START,
     TOKEN,
@@ -439,3 +442,36 @@ async def test_a_lease_held_in_redis_moves_to_the_database_when_redis_goes_down(
             await r.b.feed(message)  # done
             assert len(await r.rows("messages", telegram_message_id=_sent(message))) == 1
             assert len(await r.rows("verification_log", user_id=ALICE)) == 1
+
+
+async def test_a_press_that_meets_the_database_down_is_checked_on_redelivery(
+    replicas: Replicas,
+) -> None:
+    """In webhook mode a press whose mute state cannot be read fails its update (its rows
+    dropped, its lease released): Telegram delivers it again, and then it unmutes once."""
+    r = replicas
+    await r.a.protect()
+    await r.a.feed(r.world.join_update(GROUP, ALICE))
+    prompt = r.world.sent_messages[-1]["message_id"]
+    for channel in (CH_NEWS, CH_DEALS):
+        r.world.set_member(channel, ALICE, "member")
+    state = r.a.services.state
+    real = state.gate_mute_active
+
+    async def down(user_id: int, group_id: int) -> bool | None:
+        state.gate_mute_active = real  # type: ignore[method-assign]  # back for the next try
+        raise OSError("the database is down")
+
+    state.gate_mute_active = down  # type: ignore[method-assign]
+    press = r.world.callback_update(
+        GROUP, ALICE, JoinedCallback(user_id=ALICE).pack(), message_id=prompt
+    )
+    await r.a.feed(press)  # the update fails (logged): its webhook request is answered 503
+    assert r.a.muted(GROUP, ALICE)
+    assert not [e for e in await r.rows("gate_events", user_id=ALICE) if e["event"] == "clicked"]
+    await r.b.feed(press)  # delivered again
+    assert not r.a.muted(GROUP, ALICE)
+    checks = await r.rows("verification_log", user_id=ALICE)
+    assert [c["trigger"] for c in checks] == ["join", "callback"]
+    clicks = [e for e in await r.rows("gate_events", user_id=ALICE) if e["event"] == "clicked"]
+    assert [c["detail"]["result"] for c in clicks] == ["passed"]  # the failed try left no row
