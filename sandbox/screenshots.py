@@ -9,11 +9,12 @@ charts are drawn and its run is over (half-rendered pages make useless pictures)
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,38 +102,44 @@ class PageVisit:
         return self.status == 200 and self.problem is None
 
 
-def visit(base: str, pages: Iterable[tuple[str, str]], timeout_s: float = 90) -> list[PageVisit]:
-    """Open each Streamlit page (title, slug) at ``base/slug`` in the OS Chromium, wait until it
-    is drawn, and say how it went (HTTP status, an exception shown, a run that never ended)."""
-    visits: list[PageVisit] = []
+@contextlib.contextmanager
+def _browser_page(width: int, height: int) -> Iterator[Page]:
+    """One page of the OS Chromium in a throwaway, offline profile (closed on exit)."""
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             profile,
             executable_path=str(ensure_chromium()),
             headless=True,
             args=list(CHROMIUM_FLAGS),
-            viewport={"width": 1280, "height": 1400},
+            viewport={"width": width, "height": height},
         )
         try:
-            page = context.pages[0] if context.pages else context.new_page()
-            for title, slug in pages:
-                try:
-                    reply = page.goto(f"{base}/{slug}", wait_until="domcontentloaded")
-                except PlaywrightError as exc:
-                    visits.append(PageVisit(title, None, str(exc).splitlines()[0]))
-                    continue
-                status = reply.status if reply is not None else None
-                problem = _wait_drawn(page, timeout_s, ANSWERED_JS)
-                if problem == "EXCEPTION":
-                    shown = page.locator('[data-testid="stException"]').first.inner_text()
-                    problem = f"exception: {shown[:300]}"
-                elif problem == "TIMEOUT":
-                    problem = f"no answer within {timeout_s:.0f} s"
-                alerts = page.locator('[data-testid="stAlert"]')
-                message = alerts.first.inner_text()[:200] if alerts.count() else None
-                visits.append(PageVisit(title, status, problem, message))
+            yield context.pages[0] if context.pages else context.new_page()
         finally:
             context.close()
+
+
+def visit(base: str, pages: Iterable[tuple[str, str]], timeout_s: float = 90) -> list[PageVisit]:
+    """Open each Streamlit page (title, slug) at ``base/slug`` in the OS Chromium, wait until it
+    is drawn, and say how it went (HTTP status, an exception shown, a run that never ended)."""
+    visits: list[PageVisit] = []
+    with _browser_page(1280, 1400) as page:
+        for title, slug in pages:
+            try:
+                reply = page.goto(f"{base}/{slug}", wait_until="domcontentloaded")
+            except PlaywrightError as exc:
+                visits.append(PageVisit(title, None, str(exc).splitlines()[0]))
+                continue
+            status = reply.status if reply is not None else None
+            problem = _wait_drawn(page, timeout_s, ANSWERED_JS)
+            if problem == "EXCEPTION":
+                shown = page.locator('[data-testid="stException"]').first.inner_text()
+                problem = f"exception: {shown[:300]}"
+            elif problem == "TIMEOUT":
+                problem = f"no answer within {timeout_s:.0f} s"
+            alerts = page.locator('[data-testid="stAlert"]')
+            message = alerts.first.inner_text()[:200] if alerts.count() else None
+            visits.append(PageVisit(title, status, problem, message))
     return visits
 
 
@@ -143,26 +150,15 @@ def shoot(
     ``base/slug?query``, written to ``out/dashboard-<slug>.png``; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(ensure_chromium()),
-            headless=True,
-            args=list(CHROMIUM_FLAGS),
-            viewport={"width": width, "height": 1600},
-        )
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            for title, slug in pages:
-                page.goto(f"{base}/{slug}?{query}", wait_until="domcontentloaded")
-                if _wait_drawn(page) == "EXCEPTION":
-                    raise SystemExit(f"the {title} page raised an exception")
-                target = out / f"dashboard-{slug}.png"
-                page.screenshot(path=str(target), full_page=True)
-                written.append(target)
-                print(f"{title}: {target}")
-        finally:
-            context.close()
+    with _browser_page(width, 1600) as page:
+        for title, slug in pages:
+            page.goto(f"{base}/{slug}?{query}", wait_until="domcontentloaded")
+            if _wait_drawn(page) == "EXCEPTION":
+                raise SystemExit(f"the {title} page raised an exception")
+            target = out / f"dashboard-{slug}.png"
+            page.screenshot(path=str(target), full_page=True)
+            written.append(target)
+            print(f"{title}: {target}")
     return written
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -97,8 +98,14 @@ class FaultRunner:
             if not played._waiting:
                 played.recovery_s = max(0.0, self.elapsed() - played.ended_s)
 
-    async def _sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    @staticmethod
+    async def _outage(
+        stop: Callable[[], object], start: Callable[[], object], down_s: float
+    ) -> None:
+        """``stop()``, ``down_s`` seconds, ``start()`` (the blocking calls off the loop)."""
+        await asyncio.to_thread(stop)
+        await asyncio.sleep(down_s)
+        await asyncio.to_thread(start)
 
     async def _do(self, step: Step) -> str:
         stack, world, d = self.stack, self.world, self.durations
@@ -106,9 +113,7 @@ class FaultRunner:
             return "played by the traffic"
         if step.name == "replica":
             replica = stack.replicas[-1]
-            await asyncio.to_thread(replica.kill)
-            await self._sleep(d.replica_down_s)
-            await asyncio.to_thread(stack.restart, replica)
+            await self._outage(replica.kill, partial(stack.restart, replica), d.replica_down_s)
             await asyncio.to_thread(replica.wait_ready, 120)
             return f"{replica.name} killed (SIGKILL), started again"
         if step.name == "telegram":
@@ -121,7 +126,7 @@ class FaultRunner:
                 slow_s=calm.slow_s,
             )
             before = sum(world.fault_counts.values())
-            await self._sleep(d.telegram_burst_s)
+            await asyncio.sleep(d.telegram_burst_s)
             world.faults = calm
             return f"{sum(world.fault_counts.values()) - before} calls answered 429 or 500"
         if step.name == "late":
@@ -134,24 +139,19 @@ class FaultRunner:
             if stack.pg is None:
                 return "skipped: DATABASE_URL names a server the rehearsal does not run"
             pg = stack.pg
-            await asyncio.to_thread(pg.stop, "immediate")
-            await self._sleep(d.postgres_down_s)
-            await asyncio.to_thread(pg.start)
+            await self._outage(partial(pg.stop, "immediate"), pg.start, d.postgres_down_s)
             return f"stopped (immediate) for {d.postgres_down_s:.0f} s"
         if step.name == "redis":
             redis = stack.redis
             assert redis is not None
-            await asyncio.to_thread(redis.stop)
-            await self._sleep(d.redis_down_s)
-            await asyncio.to_thread(redis.start)
+            await self._outage(redis.stop, redis.start, d.redis_down_s)
             return f"stopped for {d.redis_down_s:.0f} s"
         if step.name == "daemon":
             daemon = stack.daemon
             assert daemon is not None
             # kill -9 of the daemon's pid: the runs it launched live on and finish (a whole
             # container killed takes them along: see OPERATIONS, "Rehearse before going live")
-            await asyncio.to_thread(partial(daemon.kill, group=False))
-            await self._sleep(d.daemon_down_s)
-            await asyncio.to_thread(stack.restart, daemon)
+            restart = partial(stack.restart, daemon)
+            await self._outage(partial(daemon.kill, group=False), restart, d.daemon_down_s)
             return "killed (SIGKILL), started again"
         raise ValueError(f"unknown step {step.name}")

@@ -144,6 +144,8 @@ async def _with_stack(
         f"Stack up: Dagster UI {stack.webserver_url}, dashboard {stack.dashboard_url}, "
         f"database {stack.database_url.split('@')[-1]}"
     )
+    assert stack.dashboard is not None  # started with the stack
+    dashboard_log = stack.dashboard.log
     engine = create_engine(url=stack.database_url)
     ledger: Ledger = traffic.ledger
     checks: list[Check] = []
@@ -177,7 +179,7 @@ async def _with_stack(
                         asyncio.to_thread(
                             dashboard_pages,
                             stack.dashboard_url,
-                            stack.dashboard.log,  # type: ignore[union-attr]
+                            dashboard_log,
                             "during the faults",
                         )
                     )
@@ -237,7 +239,7 @@ async def _with_stack(
                 await asyncio.to_thread(
                     dashboard_pages,
                     stack.dashboard_url,
-                    stack.dashboard.log,  # type: ignore[union-attr]
+                    dashboard_log,
                     "after the faults",
                 )
             )
@@ -264,7 +266,7 @@ def _progress(
     traffic: Traffic,
     runner: FaultRunner,
     stack: Stack,
-    world: object,
+    world: FakeWorld,
     t0: float,
     options: Options,
     phase: str = "traffic",
@@ -275,7 +277,7 @@ def _progress(
     table.add_row(
         f"[bold]{phase}[/] {min(elapsed, total):.0f}/{total:.0f} s",
         f"pushed {len(traffic.ledger.pushed)}",
-        f"pending {world.pending_update_count()}",  # type: ignore[attr-defined]
+        f"pending {world.pending_update_count()}",
         f"fault: {runner.current or '-'}",
     )
     up = " ".join(f"[{'green' if s.alive else 'red'}]{s.name}[/]" for s in stack.services)
