@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 async def on_channel_join(update: ChatMemberUpdated, services: BotServices) -> None:
     """A non-member became a member of the channel (aiogram's ``JOIN_TRANSITION``)."""
     channel_id = update.chat.id
-    if not await services.repo.linked_groups(channel_id):
+    # groups_for_channel raises when the database cannot say: the update fails (a webhook
+    # answers 503 and Telegram delivers it again) instead of dropping the join's row
+    if not await services.repo.groups_for_channel(channel_id):
         return  # not a channel any protected group links
     user = update.new_chat_member.user
     services.joins.member_event(channel_id, user.id, MemberEventType.JOIN)
@@ -37,7 +39,7 @@ async def on_channel_leave(update: ChatMemberUpdated, bot: Bot, services: BotSer
     """A member left the channel or was removed (``LEAVE_TRANSITION``): a leave or kick row,
     and the user is checked again in every active group that links the channel."""
     channel_id = update.chat.id
-    groups = await services.repo.linked_groups(channel_id)
+    groups = await services.repo.groups_for_channel(channel_id)  # raises: as for a join
     if not groups:
         return  # not a channel any protected group links
     user = update.new_chat_member.user
