@@ -70,6 +70,8 @@ class GateEventType(StrEnum):
     APPROVED = "approved"
     DECLINED = "declined"
     EXPIRED = "expired"
+    TIMED_OUT = "timed_out"
+    """A newcomer still unverified at the group's timeout; ``detail.action`` mute|kick|ban."""
 
 
 class AlertKind(StrEnum):
