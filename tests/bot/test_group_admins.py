@@ -1,0 +1,112 @@
+"""``group_admins``: who administers each protected group, kept by the bot from /protect's
+getChatAdministrators, the daily refresh and chat_member promotions, demotions and leaves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.storage.admins import REFRESH_AFTER, GroupAdmins
+from tests.bot.conftest import (
+    ADMIN,
+    ALICE,
+    BOB,
+    BOT_ID,
+    CREATOR,
+    GROUP,
+    GROUP2,
+    NEWS,
+    Harness,
+)
+
+BASIC = -4000000002
+UPGRADED = -1004000000002
+
+
+async def _admins(h: Harness, group_id: int = GROUP) -> dict[int, str]:
+    return {r["user_id"]: r["status"] for r in await h.rows("group_admins", group_id=group_id)}
+
+
+async def _say(h: Harness, chat_id: int, user: int, text: str) -> None:
+    await h.feed(h.world.message_update(chat_id, user, text))
+
+
+async def test_protect_reads_the_groups_admins(harness: Harness) -> None:
+    await _say(harness, GROUP, CREATOR, "/protect @gp_news")
+    assert await _admins(harness) == {CREATOR: "creator", ADMIN: "administrator"}
+    assert BOT_ID not in await _admins(harness)  # bots (the bot itself) are no owners
+    assert await _admins(harness, GROUP2) == {}
+
+
+async def test_promotions_demotions_leaves_and_kicks_follow_chat_member_updates(
+    harness: Harness,
+) -> None:
+    await harness.protect()
+    await harness.services.admins.refresh(harness.bot, GROUP)
+    world = harness.world
+    world.set_member(GROUP, ALICE, "member")
+    world.set_member(GROUP, BOB, "member")
+    await harness.feed(world.promote_update(GROUP, ALICE, by_user_id=CREATOR))
+    await harness.feed(world.promote_update(GROUP, BOB, by_user_id=CREATOR))
+    assert await _admins(harness) == {
+        CREATOR: "creator",
+        ADMIN: "administrator",
+        ALICE: "administrator",
+        BOB: "administrator",
+    }
+    await harness.feed(world.demote_update(GROUP, ALICE, by_user_id=CREATOR))
+    await harness.feed(world.leave_update(GROUP, ADMIN))
+    await harness.feed(world.kick_update(GROUP, BOB, by_user_id=CREATOR))
+    assert await _admins(harness) == {CREATOR: "creator"}
+    # the gate's own handling of the same updates still ran (the tracker swallows nothing)
+    events = await harness.rows("member_events", chat_id=GROUP)
+    assert sorted((e["user_id"], e["event"]) for e in events) == [
+        (ADMIN, "leave"),
+        (BOB, "kick"),
+    ]
+
+
+async def test_odd_and_foreign_updates_change_nothing(harness: Harness) -> None:
+    world = harness.world
+    world.set_member(GROUP, ALICE, "member")
+    # GROUP is not protected yet: a promotion there stores nothing, and does not fail
+    await harness.feed(world.promote_update(GROUP, ALICE, by_user_id=CREATOR))
+    assert await harness.rows("group_admins") == []
+    await harness.protect()
+    update: dict[str, Any] = world.promote_update(GROUP, BOB, by_user_id=CREATOR)
+    update["chat_member"]["new_chat_member"]["user"]["is_bot"] = True  # a bot made admin
+    await harness.feed(update)
+    assert await harness.rows("group_admins") == []
+
+
+async def test_daily_refresh_reads_stale_groups_once_across_replicas(harness: Harness) -> None:
+    await harness.protect(GROUP)
+    await harness.protect(GROUP2)
+    admins = harness.services.admins
+    # never read: both groups are stale, and one sweep reads them
+    assert sorted(await admins.stale_groups()) == sorted([GROUP, GROUP2])
+    assert await admins.refresh_stale(harness.bot) == 2
+    assert await _admins(harness, GROUP2) == {CREATOR: "creator"}
+    assert await admins.stale_groups() == []
+    # Telegram changed behind the bot's back (no update reached it): a day later it is read again
+    harness.world.set_member(GROUP2, ALICE, "administrator")
+    harness.clock.advance(REFRESH_AFTER.total_seconds() - 60)
+    assert await admins.refresh_stale(harness.bot) == 0
+    harness.clock.advance(120)
+    other = GroupAdmins(harness.services.sessions, harness.clock)  # a second replica
+    assert await other.claim(GROUP2)
+    assert not await admins.claim(GROUP2)  # the first claim wins; the stamp is shared
+    assert await admins.refresh_stale(harness.bot) == 1  # GROUP only
+    assert await _admins(harness, GROUP2) == {CREATOR: "creator"}
+    assert await other.refresh(harness.bot, GROUP2)
+    assert await _admins(harness, GROUP2) == {CREATOR: "creator", ALICE: "administrator"}
+
+
+async def test_a_migrated_group_keeps_its_admins(harness: Harness) -> None:
+    harness.world.add_group(BASIC, "Basic", creator_id=CREATOR, supergroup=False)
+    await harness.protect(BASIC, (NEWS,))
+    await harness.services.admins.refresh(harness.bot, BASIC)
+    assert await _admins(harness, BASIC) == {CREATOR: "creator"}
+    for update in harness.world.migrate_group(BASIC, UPGRADED, by_user_id=CREATOR):
+        await harness.feed(update)
+    assert await harness.rows("group_admins", group_id=BASIC) == []
+    assert await _admins(harness, UPGRADED) == {CREATOR: "creator"}
