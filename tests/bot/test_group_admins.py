@@ -6,11 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.storage.admins import REFRESH_AFTER, GroupAdmins
+from dashboards.queries import make_engine
+from dashboards.scope import load_scope
 from tests.bot.conftest import (
     ADMIN,
     ALICE,
     BOB,
     BOT_ID,
+    CH_DEALS,
+    CH_NEWS,
     CREATOR,
     GROUP,
     GROUP2,
@@ -110,3 +114,29 @@ async def test_a_migrated_group_keeps_its_admins(harness: Harness) -> None:
         await harness.feed(update)
     assert await harness.rows("group_admins", group_id=BASIC) == []
     assert await _admins(harness, UPGRADED) == {CREATOR: "creator"}
+
+
+async def test_a_demoted_admin_loses_the_group_at_the_next_dashboard_read(
+    harness: Harness, db_url: str
+) -> None:
+    """Telegram (the fake) demotes an admin: its chat_member update reaches the bot, which
+    drops the row, and the dashboard's next scope read no longer has the group."""
+    await _say(harness, GROUP, CREATOR, "/protect @gp_news")
+    await _say(harness, GROUP2, CREATOR, "/protect @gp_news")
+    harness.world.set_member(GROUP2, ADMIN, "member")
+    await harness.feed(harness.world.promote_update(GROUP2, ADMIN, by_user_id=CREATOR))
+    await harness.drain()
+    engine = make_engine(db_url)
+    try:
+        before = load_scope(engine, ADMIN)
+        assert sorted(before.group_ids) == sorted([GROUP, GROUP2])
+        assert before.channel_ids == (CH_NEWS,)
+        await harness.feed(harness.world.demote_update(GROUP, ADMIN, by_user_id=CREATOR))
+        assert load_scope(engine, ADMIN).group_ids == (GROUP2,)
+        await harness.feed(harness.world.demote_update(GROUP2, ADMIN, by_user_id=CREATOR))
+        after = load_scope(engine, ADMIN)
+        assert (after.group_ids, after.channel_ids) == ((), ())
+        assert load_scope(engine, CREATOR).group_ids == tuple(sorted([GROUP, GROUP2]))
+        assert CH_DEALS not in load_scope(engine, CREATOR).channel_ids  # never linked
+    finally:
+        engine.dispose()
