@@ -82,13 +82,13 @@ class GroupAdmin(Base):
     updates that promote or demote someone). The dashboard's owner scope reads it."""
 
     __tablename__ = "group_admins"
+    __table_args__ = (sa.UniqueConstraint("group_id", "user_id"),)
 
-    group_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("protected_groups.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[int] = mapped_column(
-        TelegramId, primary_key=True, autoincrement=False, index=True, info=pii(PII.DELETE)
-    )
+    id: Mapped[int] = _id()  # the erasure deletes rows by a surrogate key
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("protected_groups.id", ondelete="CASCADE"))
+    #: deleted when the person is erased (the daily refresh reads them again while they
+    #: administer the group)
+    user_id: Mapped[int] = mapped_column(index=True, info=pii(PII.DELETE))
     status: Mapped[str] = mapped_column(sa.String(16))  # an AdminStatus value
     updated_at: Mapped[dt.datetime] = mapped_column(default=_now)
 

@@ -48,8 +48,14 @@ def _grants(verb: str, direction: str) -> None:
 def upgrade() -> None:
     op.create_table(
         "group_admins",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("group_id", sa.BigInteger(), nullable=False),
-        sa.Column("user_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -58,7 +64,8 @@ def upgrade() -> None:
             name=op.f("fk_group_admins_group_id_protected_groups"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("group_id", "user_id", name=op.f("pk_group_admins")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_group_admins")),
+        sa.UniqueConstraint("group_id", "user_id", name=op.f("uq_group_admins_group_id_user_id")),
     )
     op.create_index(op.f("ix_group_admins_user_id"), "group_admins", ["user_id"], unique=False)
     _grants("GRANT", "TO")
