@@ -71,6 +71,10 @@ class GroupAdmins:
         self.clock = clock
         #: groups whose change could not be stored: refreshed at the next sweep
         self.pending: set[int] = set()
+        #: groups Telegram would not list the admins of (the bot removed, ...), by the
+        #: ``clock.monotonic()`` of the failure: asked again a day later, so that they do not
+        #: take every sweep's turn
+        self.failed: dict[int, float] = {}
 
     def _insert(self) -> Any:
         return postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
@@ -134,6 +138,8 @@ class GroupAdmins:
         """Protected groups whose oldest admin row is older than :data:`REFRESH_AFTER`, or that
         have none; those never read first, then the oldest."""
         cutoff = self.clock.now() - REFRESH_AFTER
+        since = self.clock.monotonic() - REFRESH_AFTER.total_seconds()
+        self.failed = {g: at for g, at in self.failed.items() if at > since}
         oldest = sa.func.min(GroupAdmin.updated_at)
         stmt = (
             sa.select(ProtectedGroup.id)
@@ -141,6 +147,7 @@ class GroupAdmins:
                 ProtectedGroup, GroupAdmin, GroupAdmin.group_id == ProtectedGroup.id, isouter=True
             )
             .group_by(ProtectedGroup.id)
+            .where(ProtectedGroup.id.not_in(list(self.failed)))
             .having(sa.or_(oldest.is_(None), oldest < cutoff))
             .order_by(oldest.is_not(None), oldest, ProtectedGroup.id)
             .limit(limit)
@@ -174,6 +181,8 @@ class GroupAdmins:
             log.info(
                 "admins of %s not read: getChatAdministrators %s", group_id, type(exc).__name__
             )
+            self.failed[group_id] = self.clock.monotonic()
+            self.pending.discard(group_id)  # asked again a day later, as a stale group
             return False
         try:
             await self.replace(group_id, admin_rows(members))

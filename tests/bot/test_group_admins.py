@@ -140,3 +140,21 @@ async def test_a_demoted_admin_loses_the_group_at_the_next_dashboard_read(
         assert CH_DEALS not in load_scope(engine, CREATOR).channel_ids  # never linked
     finally:
         engine.dispose()
+
+
+async def test_a_group_telegram_will_not_list_waits_a_day_and_takes_no_other_turn(
+    harness: Harness,
+) -> None:
+    await harness.protect(GROUP)
+    await harness.protect(GROUP2)
+    harness.world.kick_bot(GROUP)  # getChatAdministrators there now fails
+    admins = harness.services.admins
+    done = [await admins.refresh_stale(harness.bot, limit=1) for _ in range(2)]
+    assert sorted(done) == [0, 1]
+    # both were tried once: GROUP2 is read, GROUP is not asked again at every sweep
+    assert await _admins(harness, GROUP2) == {CREATOR: "creator"}
+    assert await admins.stale_groups() == []
+    calls = sum(1 for name, p in harness.world.calls if name == "getChatAdministrators")
+    assert calls == 2
+    harness.clock.advance(REFRESH_AFTER.total_seconds() + 1)  # a day later: asked again
+    assert sorted(await admins.stale_groups()) == sorted([GROUP, GROUP2])
