@@ -158,3 +158,22 @@ async def test_a_group_telegram_will_not_list_waits_a_day_and_takes_no_other_tur
     assert calls == 2
     harness.clock.advance(REFRESH_AFTER.total_seconds() + 1)  # a day later: asked again
     assert sorted(await admins.stale_groups()) == sorted([GROUP, GROUP2])
+
+
+async def test_a_change_the_database_missed_is_read_again_at_the_next_sweep(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    await harness.protect()
+    admins = harness.services.admins
+    await admins.refresh(harness.bot, GROUP)
+    harness.world.set_member(GROUP, ALICE, "member")
+
+    async def down(*args: Any) -> None:
+        raise ConnectionError("database down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(admins, "set_status", down)
+        await harness.feed(harness.world.promote_update(GROUP, ALICE, by_user_id=CREATOR))
+    assert ALICE not in await _admins(harness) and admins.pending == {GROUP}
+    assert await admins.refresh_stale(harness.bot) == 1
+    assert (await _admins(harness))[ALICE] == "administrator" and admins.pending == set()
