@@ -43,7 +43,7 @@ def _gate_tiles(now: GateKpis, before: GateKpis) -> None:
         fmt_int(now.produced),
         delta_int(now.produced, before.produced),
         help="Channel joins by users the gate prompted in a linking group in the 24 h before, "
-        "over every channel (the group filter does not apply).",
+        "over every channel you may see (the group filter does not apply).",
     )
     cols[3].metric(
         "Backlog (still muted)",
