@@ -206,6 +206,7 @@ async def cmd_protect(
             },
         )
     services.checker.forget_admins(message.chat.id)
+    await services.admins.refresh(bot, message.chat.id)  # who may see the group's dashboard
     labels = ", ".join(c.label for c in channels)
     if added:
         await reply(message, f"Protected. Members must now join: {labels}.")

@@ -162,7 +162,8 @@ class BotRuntime:
 async def _housekeeping(services: BotServices, bot: Bot) -> None:
     """Every ``SWEEP_INTERVAL_S`` (wall time) until cancelled: write the held joins whose twin
     is overdue, decline the join requests past their deadline (quiet groups too), prune the
-    update claims past ``BOT_UPDATE_KEEP_H``."""
+    update claims past ``BOT_UPDATE_KEEP_H``, read again the admins of a few groups whose list
+    is a day old (:meth:`bot.storage.admins.GroupAdmins.refresh_stale`)."""
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_S)
         try:
@@ -177,6 +178,10 @@ async def _housekeeping(services: BotServices, bot: Bot) -> None:
             await services.updates.prune()
         except Exception as exc:
             log.warning("pruning update claims failed: %s", type(exc).__name__)
+        try:
+            await services.admins.refresh_stale(bot)
+        except Exception as exc:
+            log.warning("refreshing group admins failed: %s", type(exc).__name__)
 
 
 async def build_runtime(

@@ -20,6 +20,7 @@ from bot.routers import get_routers
 from bot.runtime.claims import UpdateClaims
 from bot.runtime.middlewares import RawLogMiddleware
 from bot.runtime.services import BotServices
+from bot.storage.admins import AdminTracker, GroupAdmins
 from bot.storage.config import ConfigRepo
 from bot.storage.gate_state import StateWriter
 from bot.storage.membership import InMemoryMembershipCache, MembershipCache
@@ -104,6 +105,7 @@ def build_services(
             flush=settings.bot.flushes_updates,
             redelivered=settings.bot.mode == "webhook",
         ),
+        admins=GroupAdmins(sessions, clock),
         shared=shared,
     )
 
@@ -152,6 +154,8 @@ def create_dispatcher(
     dp.update.outer_middleware(claims)
     dp.update.outer_middleware(RawLogMiddleware(services))
     dp.update.outer_middleware(SweepMiddleware(services.join_requests))
+    # admin changes ride along every chat_member update, whichever handler takes it
+    dp.chat_member.outer_middleware(AdminTracker(services.admins))
     dp.errors.register(on_error)
     dp.include_routers(*get_routers())
     # No shutdown hook closes the state writer: the dispatcher's shutdown is emitted as soon as

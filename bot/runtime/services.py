@@ -13,6 +13,7 @@ from bot.gate.checker import GateChecker
 from bot.gate.join_requests import JoinRequests
 from bot.gate.joins import JoinTracker
 from bot.gate.raids import RaidGuard
+from bot.storage.admins import GroupAdmins
 from bot.storage.config import ConfigRepo
 from bot.storage.gate_state import StateWriter
 from bot.storage.membership import MembershipCache
@@ -51,6 +52,8 @@ class BotServices:
     reactions: ReactionLog
     #: each update handled once across replicas (:mod:`bot.storage.updates`)
     updates: UpdateLedger
+    #: who administers each protected group (:mod:`bot.storage.admins`)
+    admins: GroupAdmins
     #: Redis, when ``REDIS_URL`` is set (:mod:`bot.storage.shared`); ``None``: all in-process
     shared: SharedRedis | None = None
 

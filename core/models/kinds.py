@@ -74,6 +74,13 @@ class GateEventType(StrEnum):
     """A newcomer still unverified at the group's timeout; ``detail.action`` mute|kick|ban."""
 
 
+class AdminStatus(StrEnum):
+    """A group administrator's Telegram status (``group_admins.status``)."""
+
+    CREATOR = "creator"
+    ADMINISTRATOR = "administrator"
+
+
 class AlertKind(StrEnum):
     """What an alert is about (``alerts.kind``); see :mod:`pipelines.transforms.alerts`."""
 
