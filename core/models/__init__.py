@@ -57,6 +57,7 @@ from core.models.kinds import (
     SummaryLanguage,
     SummaryMethod,
     SummaryType,
+    TimeoutAction,
     VerificationStatus,
     VerificationTrigger,
     key_columns,
@@ -77,6 +78,7 @@ from core.models.raw import (
     UserRestriction,
     VerificationLog,
 )
+from core.models.timers import GateTimer
 
 RAW_LOG_TABLES: tuple[str, ...] = (
     "verification_log",
@@ -150,6 +152,7 @@ __all__ = [
     "ErrorType",
     "GateEvent",
     "GateEventType",
+    "GateTimer",
     "GroupChannelLink",
     "GroupSetting",
     "HistogramSource",
@@ -166,6 +169,7 @@ __all__ = [
     "SummaryLanguage",
     "SummaryMethod",
     "SummaryType",
+    "TimeoutAction",
     "UpdateClaim",
     "UpdateHealth",
     "User",

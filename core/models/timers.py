@@ -1,0 +1,40 @@
+"""What the gate will do later: delete an unanswered prompt, act on a newcomer's timeout."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+from core.models.kinds import _id, _now
+
+
+class GateTimer(Base):
+    """One thing the gate does at ``due_at``, kept in the database so that a restart keeps it
+    and one replica does it (:mod:`bot.storage.timers`).
+
+    ``kind`` ``prompt``: delete the prompt ``message_id`` (``due_at`` NULL: never on its own,
+    only when the newcomer's timeout removes it); ``user_id`` 0 for a prompt naming several
+    joiners. ``kind`` ``timeout``: act on ``user_id``, still unverified, as the group's
+    ``on_timeout`` says (``message_id`` 0). A replica claims a due row by setting
+    ``lease_until`` (and counting ``attempts``); the row is deleted once done. No row outlives
+    its newcomer's verification, leave or timeout: nothing here for the dashboard or erasure.
+    """
+
+    __tablename__ = "gate_timers"
+    __table_args__ = (
+        sa.UniqueConstraint("group_id", "user_id", "kind", "message_id"),
+        sa.Index(None, "due_at"),
+    )
+
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    group_id: Mapped[int]
+    user_id: Mapped[int]
+    message_id: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[dt.datetime | None]
+    lease_until: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
