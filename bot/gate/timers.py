@@ -54,6 +54,8 @@ class GateTimers:
     def __init__(
         self, actions: GateActions, configs: Configs, store: TimerStore, clock: Clock
     ) -> None:
+        """``configs(group_id)``: the group's config, ``None`` when unprotected; it raises
+        while the database cannot say (the timer then waits for a later sweep)."""
         self.actions = actions
         self.configs = configs
         self.store = store

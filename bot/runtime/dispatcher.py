@@ -94,7 +94,9 @@ def build_services(
             timeout_s=gate_settings.join_request_timeout_s,
             shared=shared,
         ),
-        timers=GateTimers(actions, repo.group_config, TimerStore(state.engine), clock),
+        # repo.group raises while the database is down: a due timer then waits (group_config
+        # would say "unprotected" and the timer would be dropped)
+        timers=GateTimers(actions, repo.group, TimerStore(state.engine), clock),
         reactions=ReactionLog(writer, clock, shared=shared),
         updates=UpdateLedger(
             bot_id=int(settings.bot.token.get_secret_value().split(":", 1)[0]),

@@ -15,7 +15,7 @@ from bot.gate.actions import JoinedCallback
 from bot.gate.deadlines import parse_duration, show_duration
 from bot.gate.welcome import MAX_WELCOME, WelcomeRefused, check_welcome, welcome_text
 from bot.runtime.app import build_runtime
-from bot.storage.timers import PROMPT, TIMEOUT, Arm, Disarm, plan_timers
+from bot.storage.timers import PROMPT, TIMEOUT, Arm, Disarm, TimerStore, apply_timers, plan_timers
 from core.clock import ManualClock
 from core.db import create_engine
 from sandbox.fake_telegram import FakeTelegramSession
@@ -351,27 +351,27 @@ async def test_who_passes_or_leaves_before_the_timeout_gets_nothing(harness: Har
     assert harness.world.bans == {}
 
 
+async def _process(db_url: str, tmp_path: Any, world: Any, clock: ManualClock) -> Harness:
+    """One bot process on ``db_url`` (its own engine and writers) in ``world``."""
+    session = FakeTelegramSession(world, token=TOKEN, instant_timeouts=True)
+    settings = make_settings(db_url, tmp_path)
+    engine = create_engine(url=db_url)
+    runtime = await build_runtime(settings, clock=clock, session=session, engine=engine)
+    return Harness(world, runtime, clock)
+
+
 async def test_a_timeout_armed_before_a_restart_is_acted_on_after_it(
     db_url: str, tmp_path: Any
 ) -> None:
     clock = ManualClock(START)
     world = make_world(clock=clock)
-    settings = make_settings(db_url, tmp_path)
-
-    async def runtime() -> Harness:
-        session = FakeTelegramSession(world, token=TOKEN, instant_timeouts=True)
-        rt = await build_runtime(
-            settings, clock=clock, session=session, engine=create_engine(url=db_url)
-        )
-        return Harness(world, rt, clock)
-
-    first = await runtime()
+    first = await _process(db_url, tmp_path, world, clock)
     await first.protect()
     await _set(first, timeout=3600, on_timeout="kick")
     await first.feed(world.join_update(GROUP, ALICE))
     await first.runtime.close()  # its state writes land; nothing stays in memory
     clock.advance(3600)
-    second = await runtime()
+    second = await _process(db_url, tmp_path, world, clock)
     try:
         assert await second.services.timers.sweep(second.bot) == 2  # the prompt, the timeout
         assert await _timed_out(second) == [(ALICE, {"action": "kick", "timeout_s": 3600})]
@@ -382,22 +382,16 @@ async def test_a_timeout_armed_before_a_restart_is_acted_on_after_it(
 
 @pytest.fixture
 async def replicas(db_url: str, tmp_path: Any) -> AsyncIterator[tuple[Harness, Harness]]:
-    """Two bot processes on one database (each its own engine and writers) and one world."""
+    """Two bot processes on one database and one world."""
     clock = ManualClock(START)
     world = make_world(clock=clock)
-    settings = make_settings(db_url, tmp_path)
-    built = []
-    for _ in range(2):
-        session = FakeTelegramSession(world, token=TOKEN, instant_timeouts=True)
-        rt = await build_runtime(
-            settings, clock=clock, session=session, engine=create_engine(url=db_url)
-        )
-        built.append(Harness(world, rt, clock))
+    a = await _process(db_url, tmp_path, world, clock)
+    b = await _process(db_url, tmp_path, world, clock)
     try:
-        yield built[0], built[1]
+        yield a, b
     finally:
-        for h in built:
-            await h.runtime.close()
+        await b.runtime.close()
+        await a.runtime.close()
 
 
 async def test_two_replicas_act_on_each_timer_once(replicas: tuple[Harness, Harness]) -> None:
@@ -415,6 +409,7 @@ async def test_two_replicas_act_on_each_timer_once(replicas: tuple[Harness, Harn
     assert sum(done) == 2 * len(users)  # each prompt and each timeout, by one of them
     bans = [p["user_id"] for name, p in a.world.calls if name == "banChatMember"]
     assert sorted(int(u) for u in bans) == users
+    await b.drain()  # the events of b's sweep, through b's log writer
     assert sorted(u for u, _ in await _timed_out(a)) == users
     assert await a.services.timers.store.pending() == []
 
@@ -447,3 +442,24 @@ async def test_clean_service_without_the_right_does_nothing(harness: Harness) ->
     await harness.feed(join)
     assert (GROUP, join["message"]["message_id"]) not in harness.world.deleted_messages
     assert harness.muted(GROUP, ALICE)
+
+
+async def test_concurrent_claims_take_disjoint_timers(db_url: str) -> None:
+    """Claims from two engines (two replicas) at once never share a timer, and a claimed timer
+    is not claimed again while its lease lasts."""
+    engines = [create_engine(url=db_url), create_engine(url=db_url)]
+    try:
+        async with engines[0].begin() as conn:
+            due = START - dt.timedelta(seconds=1)
+            await apply_timers(conn, [Arm(TIMEOUT, G, u, due) for u in range(1, 51)], START)
+        stores = [TimerStore(e) for e in engines]
+        claims = await asyncio.gather(*(stores[i % 2].claim(START, 60, 10) for i in range(4)))
+        taken = [t.user_id for batch in claims for t in batch]
+        assert len(taken) == len(set(taken)) == 40
+        again = await stores[0].claim(START + dt.timedelta(seconds=59), 60, 100)
+        assert sorted(t.user_id for t in again) == sorted(set(range(1, 51)) - set(taken))
+        expired = await stores[1].claim(START + dt.timedelta(seconds=61), 60, 100)
+        assert len(expired) == 40 and {t.attempts for t in expired} == {2}
+    finally:
+        for engine in engines:
+            await engine.dispose()
