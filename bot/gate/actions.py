@@ -290,13 +290,14 @@ class GateActions:
 
     def track_prompt(self, config: GroupConfig, user_id: int, message_id: int) -> None:
         """Remember a prompt sent to ``user_id`` (:data:`EVERYONE`: several joiners): deleted
-        after the group's ``prompt_ttl``, or when the newcomer's timeout acts. Not kept when
-        neither is on."""
-        ttl, timeout = prompt_ttl_of(config.settings), timeout_of(config.settings)
-        if not ttl and not (timeout and user_id != EVERYONE):
-            return
-        due = self.clock.now() + dt.timedelta(seconds=ttl) if ttl else None
-        self.state.arm(Arm(PROMPT, config.group_id, user_id, due, message_id))
+        after the group's ``prompt_ttl`` or, with that off, at the newcomer's timeout (which
+        removes it as it acts). Not kept when neither is on."""
+        seconds = prompt_ttl_of(config.settings)
+        if not seconds and user_id != EVERYONE:
+            seconds = timeout_of(config.settings)
+        if seconds:
+            due = self.clock.now() + dt.timedelta(seconds=seconds)
+            self.state.arm(Arm(PROMPT, config.group_id, user_id, due, message_id))
 
     async def post(
         self,

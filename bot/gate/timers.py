@@ -68,16 +68,18 @@ class GateTimers:
         while True:
             timers = await self.store.claim(self.clock.now(), LEASE_S, CLAIM_BATCH)
             done: list[int] = []
-            for timer in timers:
-                try:
-                    await self._fire(bot, timer)
-                except Retry as exc:
-                    if timer.attempts < MAX_ATTEMPTS:
-                        continue  # claimed again once the lease ends
-                    log.warning("gate timer %s given up after %d attempts: %s",
-                                timer.kind, timer.attempts, exc)  # fmt: skip
-                done.append(timer.id)
-            await self.store.done(done)
+            try:
+                for timer in timers:
+                    try:
+                        await self._fire(bot, timer)
+                    except Retry as exc:
+                        if timer.attempts < MAX_ATTEMPTS:
+                            continue  # claimed again once the lease ends
+                        log.warning("gate timer %s given up after %d attempts: %s",
+                                    timer.kind, timer.attempts, exc)  # fmt: skip
+                    done.append(timer.id)
+            finally:  # a database error midway: what was done is not done again
+                await self.store.done(done)
             finished += len(done)
             if len(timers) < CLAIM_BATCH:
                 return finished

@@ -42,7 +42,7 @@ class Arm:
     kind: str
     group_id: int
     user_id: int
-    due_at: dt.datetime | None
+    due_at: dt.datetime
     message_id: int = 0
 
 

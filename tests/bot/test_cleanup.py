@@ -13,6 +13,7 @@ import pytest
 
 from bot.gate.actions import JoinedCallback
 from bot.gate.deadlines import parse_duration, show_duration
+from bot.gate.timers import LEASE_S
 from bot.gate.welcome import MAX_WELCOME, WelcomeRefused, check_welcome, welcome_text
 from bot.runtime.app import build_runtime
 from bot.storage.timers import PROMPT, TIMEOUT, Arm, Disarm, TimerStore, apply_timers, plan_timers
@@ -324,6 +325,37 @@ async def test_timeout_action_through_the_real_client(
     logged = [r["method"] for r in await h.rows("api_call_log")]
     assert ("banChatMember" in logged) is (action != "mute")  # through the logged client
     assert await h.services.timers.sweep(h.bot) == 0  # done once
+
+
+async def test_a_telegram_fault_leaves_the_timer_for_a_later_sweep(harness: Harness) -> None:
+    h = harness
+    await h.protect()
+    await _set(h, timeout=1800, on_timeout="ban", prompt_ttl=0)
+    await h.feed(h.world.join_update(GROUP, ALICE))
+    await h.drain()
+    h.clock.advance(1800)
+    h.world.fail_next("banChatMember", "server_error", count=2)  # the client's try and retry
+    # the prompt goes at the timeout (prompt_ttl off); the timeout itself is kept, leased
+    assert await h.services.timers.sweep(h.bot) == 1 and _prompts(h) == []
+    assert await _timed_out(h) == [] and (GROUP, ALICE) not in h.world.bans
+    assert await h.services.timers.sweep(h.bot) == 0  # not claimed again while leased
+    h.clock.advance(LEASE_S)
+    assert await h.services.timers.sweep(h.bot) == 1
+    assert await _timed_out(h) == [(ALICE, {"action": "ban", "timeout_s": 1800})]
+    assert (GROUP, ALICE) in h.world.bans
+
+
+async def test_a_refused_action_ends_the_timer_without_an_event(harness: Harness) -> None:
+    h = harness
+    await h.protect()
+    await _set(h, timeout=1800, on_timeout="ban", prompt_ttl=0)
+    await h.feed(h.world.join_update(GROUP, ALICE))
+    await h.drain()
+    h.clock.advance(1800)
+    h.world.set_bot_admin(GROUP, True, can_restrict_members=False)  # no right to ban now
+    assert await h.services.timers.sweep(h.bot) == 2  # the timeout, and the prompt it outlived
+    assert await _timed_out(h) == [] and h.world.bans == {}
+    assert await h.services.timers.store.pending() == []
 
 
 async def test_who_passes_or_leaves_before_the_timeout_gets_nothing(harness: Harness) -> None:
