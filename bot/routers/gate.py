@@ -109,14 +109,13 @@ async def on_new_members(
         if user.id != bot.id and await _admit(services, chat_id, user, from_message=True)
     ]
     config = await services.repo.group_config(chat_id)
-    await _clean_service(bot, config, message)
-    if not joiners or config is None or not config.active:
-        return
-    work = services.raids.gate_joiners(bot, config, joiners)
-    if inflight is not None and len(joiners) > services.settings.gate.raid_concurrency:
-        inflight.track(work)  # answered now; shutdown waits for it
-    else:
-        await work
+    if joiners and config is not None and config.active:
+        work = services.raids.gate_joiners(bot, config, joiners)
+        if inflight is not None and len(joiners) > services.settings.gate.raid_concurrency:
+            inflight.track(work)  # answered now; shutdown waits for it
+        else:
+            await work
+    await _clean_service(bot, config, message)  # after the mutes: they are what is urgent
 
 
 async def on_group_message(
