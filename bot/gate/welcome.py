@@ -89,6 +89,8 @@ class _TagChecker(HTMLParser):
         odd = [name for name, _ in attrs if name not in allowed]
         if odd:
             raise WelcomeRefused(f"<{tag}> cannot carry {odd[0]}=.")
+        if any("{" in (value or "") for _, value in attrs):
+            raise WelcomeRefused("{mention} and {channels} go in the text, not inside a tag.")
         if tag == "a" and not dict(attrs).get("href"):
             raise WelcomeRefused('A link needs its address: <a href="https://...">text</a>.')
         if tag == "span" and dict(attrs).get("class") != "tg-spoiler":

@@ -95,6 +95,7 @@ def test_bad_durations_are_refused(word: str) -> None:
         ("<script>x</script>", "<script> is not a tag Telegram shows"),
         ('<a title="x">x</a>', "cannot carry title="),
         ("<a>x</a>", "needs its address"),
+        ('<a href="{mention}">x</a>', "not inside a tag"),
         ('<span class="big">x</span>', "tg-spoiler"),
         ("1 < 2", "&lt;"),
         ("a &nbsp; b", "&nbsp; is unknown"),
