@@ -328,13 +328,18 @@ async def test_timeout_action_through_the_real_client(
     assert await h.services.timers.sweep(h.bot) == 0  # done once
 
 
-async def test_a_telegram_fault_leaves_the_timer_for_a_later_sweep(harness: Harness) -> None:
-    h = harness
+async def _alice_due_for_a_ban(h: Harness) -> Harness:
+    """Alice joined a group that bans at a 30-minute timeout (prompt_ttl off), 30 minutes ago."""
     await h.protect()
     await _set(h, timeout=1800, on_timeout="ban", prompt_ttl=0)
     await h.feed(h.world.join_update(GROUP, ALICE))
     await h.drain()
     h.clock.advance(1800)
+    return h
+
+
+async def test_a_telegram_fault_leaves_the_timer_for_a_later_sweep(harness: Harness) -> None:
+    h = await _alice_due_for_a_ban(harness)
     h.world.fail_next("banChatMember", "server_error", count=2)  # the client's try and retry
     # the prompt goes at the timeout (prompt_ttl off); the timeout itself is kept, leased
     assert await h.services.timers.sweep(h.bot) == 1 and _prompts(h) == []
@@ -347,12 +352,7 @@ async def test_a_telegram_fault_leaves_the_timer_for_a_later_sweep(harness: Harn
 
 
 async def test_a_refused_action_ends_the_timer_without_an_event(harness: Harness) -> None:
-    h = harness
-    await h.protect()
-    await _set(h, timeout=1800, on_timeout="ban", prompt_ttl=0)
-    await h.feed(h.world.join_update(GROUP, ALICE))
-    await h.drain()
-    h.clock.advance(1800)
+    h = await _alice_due_for_a_ban(harness)
     h.world.set_bot_admin(GROUP, True, can_restrict_members=False)  # no right to ban now
     assert await h.services.timers.sweep(h.bot) == 2  # the timeout, and the prompt it outlived
     assert await _timed_out(h) == [] and h.world.bans == {}
