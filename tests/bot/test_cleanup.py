@@ -5,8 +5,10 @@ restart and two replicas), "joined"/"left" service messages deleted."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from bot.gate.actions import JoinedCallback
 from bot.gate.deadlines import parse_duration, show_duration
 from bot.gate.timers import LEASE_S
 from bot.gate.welcome import MAX_WELCOME, WelcomeRefused, check_welcome, welcome_text
+from bot.runtime import app
 from bot.runtime.app import build_runtime
 from bot.storage.timers import PROMPT, TIMEOUT, Arm, Disarm, TimerStore, apply_timers, plan_timers
 from core.clock import ManualClock
@@ -496,3 +499,33 @@ async def test_concurrent_claims_take_disjoint_timers(db_url: str) -> None:
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_housekeeping_sweeps_the_timers_and_survives_a_failed_sweep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    swept = asyncio.Event()
+    calls: list[str] = []
+
+    class Timers:
+        async def sweep(self, bot: Any) -> int:
+            calls.append("sweep")
+            if len(calls) == 1:
+                raise ConnectionError("database down")
+            swept.set()
+            return 0
+
+    async def nothing(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    part = SimpleNamespace(settle=nothing, sweep=nothing, prune=nothing)
+    services = SimpleNamespace(joins=part, join_requests=part, updates=part, timers=Timers())
+    monkeypatch.setattr(app, "SWEEP_INTERVAL_S", 0.0)
+    task = asyncio.create_task(app._housekeeping(services, bot=None))  # type: ignore[arg-type]
+    try:
+        await asyncio.wait_for(swept.wait(), 5.0)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert calls[:2] == ["sweep", "sweep"]
