@@ -16,6 +16,7 @@ from bot.gate.checker import GateChecker
 from bot.gate.join_requests import JoinRequests, SweepMiddleware
 from bot.gate.joins import JoinTracker
 from bot.gate.raids import RaidGuard
+from bot.gate.timers import GateTimers
 from bot.routers import get_routers
 from bot.runtime.claims import UpdateClaims
 from bot.runtime.middlewares import RawLogMiddleware
@@ -27,6 +28,7 @@ from bot.storage.membership import InMemoryMembershipCache, MembershipCache
 from bot.storage.reactions import ReactionLog
 from bot.storage.shared.cache import RedisMembershipCache
 from bot.storage.shared.client import SharedRedis
+from bot.storage.timers import TimerStore
 from bot.storage.updates import UpdateLedger
 from core.clock import Clock, SystemClock
 from core.settings import Settings
@@ -93,6 +95,9 @@ def build_services(
             timeout_s=gate_settings.join_request_timeout_s,
             shared=shared,
         ),
+        # repo.group raises while the database is down: a due timer then waits (group_config
+        # would say "unprotected" and the timer would be dropped)
+        timers=GateTimers(actions, repo.group, TimerStore(state.engine), clock),
         reactions=ReactionLog(writer, clock, shared=shared),
         updates=UpdateLedger(
             bot_id=int(settings.bot.token.get_secret_value().split(":", 1)[0]),

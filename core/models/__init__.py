@@ -59,6 +59,7 @@ from core.models.kinds import (
     SummaryLanguage,
     SummaryMethod,
     SummaryType,
+    TimeoutAction,
     VerificationStatus,
     VerificationTrigger,
     key_columns,
@@ -79,6 +80,7 @@ from core.models.raw import (
     UserRestriction,
     VerificationLog,
 )
+from core.models.timers import GateTimer
 
 RAW_LOG_TABLES: tuple[str, ...] = (
     "verification_log",
@@ -153,6 +155,7 @@ __all__ = [
     "ErrorType",
     "GateEvent",
     "GateEventType",
+    "GateTimer",
     "GroupAdmin",
     "GroupChannelLink",
     "GroupSetting",
@@ -170,6 +173,7 @@ __all__ = [
     "SummaryLanguage",
     "SummaryMethod",
     "SummaryType",
+    "TimeoutAction",
     "UpdateClaim",
     "UpdateHealth",
     "User",

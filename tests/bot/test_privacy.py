@@ -81,6 +81,8 @@ async def _traces(h: Harness) -> list[str]:
             for row in rows:
                 if table.name == "user_restrictions" and row["is_active"]:
                     continue  # the gate's active mute stays on purpose
+                if table.name == "gate_timers":
+                    continue  # and so do its pending timers (deleted once they fire)
                 for column in table.columns:
                     value = row[column.name]
                     name = column.name
