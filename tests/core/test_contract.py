@@ -38,7 +38,7 @@ def test_measures_follow_the_table_order():
     assert measure_columns("analytics_all_groups_hourly") == ("verifications", "messages", "joins")
     assert measure_columns("analytics_invite_link_daily") == ("joins", "passed", "left")
     funnel = measure_columns("analytics_funnel_daily")
-    assert funnel[:2] == ("joined", "prompted") and funnel[-1] == "messages_deleted"
+    assert funnel[:2] == ("joined", "prompted") and funnel[-2:] == ("messages_deleted", "timed_out")
 
 
 def test_every_column_that_names_a_person_is_marked():
