@@ -23,6 +23,7 @@ from core.models import (
     AnalyticsBotRightsDaily,
     AnalyticsChannelDaily,
     AnalyticsFunnelDaily,
+    AnalyticsFunnelLanguageDaily,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
     AnalyticsInviteLinkDaily,
@@ -49,6 +50,7 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsHourlyActivity,
         AnalyticsGroupDaily,
         AnalyticsFunnelDaily,
+        AnalyticsFunnelLanguageDaily,
         AnalyticsChannelDaily,
         AnalyticsApiBudgetDaily,
         AnalyticsTopicDaily,
@@ -72,6 +74,7 @@ API = AnalyticsApiCallsDaily.__table__.name
 HOURLY = AnalyticsHourlyActivity.__table__.name
 GROUP_DAILY = AnalyticsGroupDaily.__table__.name
 FUNNEL = AnalyticsFunnelDaily.__table__.name
+FUNNEL_LANGUAGES = AnalyticsFunnelLanguageDaily.__table__.name
 CHANNEL_DAILY = AnalyticsChannelDaily.__table__.name
 BUDGET = AnalyticsApiBudgetDaily.__table__.name
 TOPICS = AnalyticsTopicDaily.__table__.name
@@ -142,6 +145,13 @@ def _gate_rows(seed: Seed, i: int, day: dt.date) -> None:
             unmuted=0, denied_clicks=0, still_muted=5, verify_s_p50=None, verify_s_p90=None,
             join_requests=0, approved=0, declined=0, expired=0, messages_deleted=0,
         )  # fmt: skip
+    # by language: Alpha prompts in uk (all pass) and es (one in two days), Beta in ru; Beta
+    # has a pass with no prompt every other day
+    seed.add(FUNNEL_LANGUAGES, day=day, group_id=ALPHA, lang="uk", prompted=2, passed=2)
+    seed.add(FUNNEL_LANGUAGES, day=day, group_id=ALPHA, lang="es", prompted=1, passed=i % 2)
+    seed.add(FUNNEL_LANGUAGES, day=day, group_id=BETA, lang="ru", prompted=2, passed=1)
+    if i % 2 == 0:
+        seed.add(FUNNEL_LANGUAGES, day=day, group_id=BETA, lang="unknown", prompted=0, passed=1)
     seed.add(
         CHANNEL_DAILY, day=day, channel_id=NEWS_A, joins=5, leaves=2, joins_after_prompt=3,
         leaves_after_unmute_7d=1, subscriber_count=400 + 5 * i,
