@@ -233,9 +233,8 @@ def funnel_language_daily(gate_events: pl.DataFrame, last_prompts: pl.DataFrame)
     # one prompt per (group, user, instant): the later row, so the as-of match is one row
     known = (
         pl.concat([last_prompts.lazy().select(cols), prompts])
-        .sort("timestamp", "id")
         .group_by([*PAIR, "timestamp"])
-        .agg(pl.col("detail").last())
+        .agg(pl.col("detail").sort_by("id").last())
         .select(*PAIR, pl.col("timestamp").alias("prompted_at"), prompt_language(pl.col("detail")))
         .sort("prompted_at")
     )
