@@ -1,5 +1,6 @@
 """Funnel: joined -> prompted -> clicked -> passed -> unmuted, time to verify, the backlog of
-users still muted, denied clicks, join-request outcomes and messages the gate deleted.
+users still muted, denied clicks, join-request outcomes, messages the gate deleted and newcomers
+its timeout acted on (``timed_out``).
 
 Every count of ``analytics_funnel_daily`` is of distinct users in one group on one day, so the
 range's figures are user-days: a user prompted on two days counts twice. Two figures are not
@@ -28,7 +29,7 @@ from dashboards.metrics import DateRange, group_label, ratio
 from dashboards.queries import GroupIds, Run
 
 STAGES = ("joined", "prompted", "clicked", "passed", "unmuted")
-FLOWS = (*STAGES, "denied_clicks", "messages_deleted")
+FLOWS = (*STAGES, "denied_clicks", "messages_deleted", "timed_out")
 REQUESTS = ("join_requests", "approved", "declined", "expired")
 REQUEST_OUTCOMES = ("approved", "declined", "expired")
 

@@ -132,18 +132,19 @@ def _gate_rows(seed: Seed, i: int, day: dt.date) -> None:
         FUNNEL, day=day, group_id=ALPHA, joined=4, prompted=3 if current else 4, clicked=2,
         passed=2, unmuted=2, denied_clicks=1, still_muted=1 + i % 3, verify_s_p50=30.0,
         verify_s_p90=90.0, join_requests=0, approved=0, declined=0, expired=0,
-        messages_deleted=1,
+        messages_deleted=1, timed_out=i % 2,
     )  # fmt: skip
     seed.add(
         FUNNEL, day=day, group_id=BETA, joined=2, prompted=2, clicked=1, passed=1, unmuted=1,
         denied_clicks=0, still_muted=2, verify_s_p50=60.0, verify_s_p90=120.0, join_requests=3,
-        approved=1, declined=1, expired=1, messages_deleted=0,
+        approved=1, declined=1, expired=1, messages_deleted=0, timed_out=0,
     )  # fmt: skip
     if i == DAYS - 2:
         seed.add(
             FUNNEL, day=day, group_id=DELTA, joined=1, prompted=1, clicked=0, passed=0,
             unmuted=0, denied_clicks=0, still_muted=5, verify_s_p50=None, verify_s_p90=None,
             join_requests=0, approved=0, declined=0, expired=0, messages_deleted=0,
+            timed_out=0,
         )  # fmt: skip
     # by language: Alpha prompts in uk (all pass) and es (one in two days), Beta in ru; Beta
     # has a pass with no prompt every other day

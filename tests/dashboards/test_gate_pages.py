@@ -32,7 +32,7 @@ def test_funnel_page(dashboard_env: str, open_page: Open) -> None:
     by_group = frame(at, "group_id", "prompted", "conversion").set_index("group_id")
     assert list(by_group.index) == [ALPHA, BETA, DELTA]  # most prompted first
     for gid in by_group.index:
-        for stage in ("joined", "prompted", "clicked", "passed", "unmuted"):
+        for stage in ("joined", "prompted", "clicked", "passed", "unmuted", "timed_out"):
             assert by_group.loc[gid, stage] == total(rows, stage, group_id=gid), (gid, stage)
     assert by_group["backlog"].to_dict() == {ALPHA: 2, BETA: 2, DELTA: 5}
     assert by_group["conversion"].to_dict() == {ALPHA: round(14 / 21, 4), BETA: 0.5, DELTA: 0}
