@@ -21,6 +21,7 @@ from core.models import (
     AnalyticsBotRightsDaily,
     AnalyticsChannelDaily,
     AnalyticsFunnelDaily,
+    AnalyticsFunnelLanguageDaily,
     AnalyticsInviteLinkDaily,
     AnalyticsTopicDaily,
     measure_columns,
@@ -29,6 +30,7 @@ from dashboards.scope import Scope
 from dashboards.sql import GroupIds, isum
 
 FUNNEL = AnalyticsFunnelDaily.__table__
+FUNNEL_LANGUAGES = AnalyticsFunnelLanguageDaily.__table__
 CHANNEL_DAILY = AnalyticsChannelDaily.__table__
 API_BUDGET = AnalyticsApiBudgetDaily.__table__
 TOPICS = AnalyticsTopicDaily.__table__
@@ -54,6 +56,22 @@ def load_funnel(
         sa.select(t.c.day, t.c.group_id, *(t.c[m] for m in FUNNEL_MEASURES))
         .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .order_by(t.c.day, t.c.group_id)
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_funnel_languages(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Per prompt language over the range and groups: ``prompted`` and ``passed`` summed
+    (user-days, like the funnel's counts), most prompted first."""
+    t = FUNNEL_LANGUAGES
+    prompted = isum(t.c.prompted).label("prompted")
+    stmt = (
+        sa.select(t.c.lang, prompted, isum(t.c.passed).label("passed"))
+        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
+        .group_by(t.c.lang)
+        .order_by(prompted.desc(), t.c.lang)
     )
     return pd.read_sql_query(stmt, engine)
 

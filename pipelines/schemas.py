@@ -21,6 +21,7 @@ from pipelines.contract import output_schema, raw_schema
 # --------------------------------------------------------------------------- raw inputs
 
 _GATE = ("group_id", "user_id", "event", "timestamp")
+_PROMPTS = ("id", "group_id", "user_id", "event", "detail", "timestamp")
 _RIGHTS = (
     "id",  # orders two changes at one instant
     "chat_id",
@@ -61,6 +62,8 @@ RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
     "prompts_before": ("gate_events", _GATE),
     "unmutes_before": ("gate_events", _GATE),
     "mute_history": ("gate_events", _GATE),
+    "prompts_passes": ("gate_events", _PROMPTS),
+    "last_prompts": ("gate_events", _PROMPTS),
     "reactions": ("reaction_events", ("chat_id", "user_id", "added", "timestamp")),
     "channel_snapshots": ("member_count_snapshots", ("chat_id", "member_count", "synced_at")),
     "bot_rights": ("bot_rights", _RIGHTS),
@@ -164,6 +167,12 @@ AllGroupsDaily = output_schema(
     ],
 )
 AllGroupsHourly = output_schema("analytics_all_groups_hourly", name="AllGroupsHourly")
+FunnelLanguageDaily = output_schema(
+    "analytics_funnel_language_daily",
+    name="FunnelLanguageDaily",
+    # a row is a language someone was prompted in or passed after
+    checks=[_rule("not_empty", (pl.col("prompted") > 0) | (pl.col("passed") > 0))],
+)
 ChannelDaily = output_schema(
     "analytics_channel_daily",
     name="ChannelDaily",

@@ -132,6 +132,34 @@ is an unmute). In groups that migrated (old or new id) their last ``unmuted`` to
 merging the two ids' tails gives the tail of the merged history. Everything a later unmute's
 mute start and the muted backlog depend on, without reading the closed history."""
 
+_PROMPT_COLUMNS = (
+    '"id", "group_id", "user_id", "event", CAST("detail" AS TEXT) AS "detail", "timestamp"'
+)
+_PROMPTS_AND_PASSES = f"""
+SELECT {_PROMPT_COLUMNS} FROM gate_events
+WHERE "timestamp" >= {{start}} AND "timestamp" < {{end}} AND user_id IS NOT NULL
+  AND event IN ('prompted', 'passed')
+"""
+PROMPTS_AND_PASSES = _source("prompts_passes", chat_column="group_id", query=_PROMPTS_AND_PASSES)
+"""The window's ``prompted`` and ``passed`` events of users, with their ``detail`` (as JSON
+text, for the prompt's language) and row ``id`` (orders two prompts at one instant)."""
+
+_LAST_PROMPTS = f"""
+SELECT {_PROMPT_COLUMNS} FROM (
+    SELECT *, row_number() OVER (
+        PARTITION BY group_id, user_id ORDER BY "timestamp" DESC, id DESC) AS from_last
+    FROM gate_events
+    WHERE "timestamp" >= {{start}} AND "timestamp" < {{end}} AND user_id IS NOT NULL
+      AND event = 'prompted'
+) AS p WHERE from_last = 1
+"""
+LAST_PROMPTS = Lookback(
+    _source("last_prompts", chat_column="group_id", query=_LAST_PROMPTS), span=None
+)
+"""Each (group, user)'s latest ``prompted`` event before a window, from all the history (the
+language a later pass counts under). A migrated group's old and new ids each give theirs; once
+merged, the later one is the latest."""
+
 BOT_RIGHTS = _source("bot_rights", chat_column="chat_id")
 
 _LAST_RIGHTS = """

@@ -131,12 +131,40 @@ WITH ev AS (
 SELECT %(day)s, g.group_id, coalesce(joined, 0), coalesce(prompted, 0), coalesce(clicked, 0),
        coalesce(passed, 0), coalesce(unmuted, 0), coalesce(denied_clicks, 0),
        coalesce(still_muted, 0), p50, p90, coalesce(join_requests, 0), coalesce(approved, 0),
-       coalesce(declined, 0), coalesce(expired, 0), coalesce(messages_deleted, 0)
+       coalesce(declined, 0), coalesce(expired, 0), coalesce(messages_deleted, 0),
+       coalesce(timed_out, 0)
 FROM (SELECT group_id FROM ev UNION SELECT group_id FROM joined
       UNION SELECT group_id FROM backlog) AS g
 LEFT JOIN ev USING (group_id) LEFT JOIN joined USING (group_id)
 LEFT JOIN denied USING (group_id) LEFT JOIN backlog USING (group_id)
 LEFT JOIN verify USING (group_id);
+
+-- a prompt's language: what its detail records, 'unknown' when nothing; a pass counts under its
+-- user's latest prompt in the group at or before it (at one instant the later row), 'unknown'
+-- with none: in each (group, user)'s prompts and passes in time order (a prompt before a pass
+-- at one instant), a pass belongs with the prompts counted up to it, and so to the last of them
+DELETE FROM analytics_funnel_language_daily WHERE day = %(day)s;
+INSERT INTO analytics_funnel_language_daily {columns:analytics_funnel_language_daily}
+WITH steps AS (
+    SELECT id, group_id, user_id, event, timestamp,
+           CASE WHEN event = 'prompted' THEN coalesce(detail->>'lang', 'unknown') END AS lang
+    FROM merged_gate_events WHERE user_id IS NOT NULL AND timestamp < %(end)s
+      AND (event = 'prompted' OR (event = 'passed' AND timestamp >= %(start)s))
+), counted AS (
+    SELECT *, count(*) FILTER (WHERE event = 'prompted') OVER (
+               PARTITION BY group_id, user_id ORDER BY timestamp, event = 'passed', id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prompts
+    FROM steps
+), placed AS (
+    SELECT event, timestamp, group_id, user_id,
+           coalesce(max(lang) OVER (PARTITION BY group_id, user_id, prompts), 'unknown') AS lang
+    FROM counted
+), shown AS (
+    SELECT group_id, lang, count(DISTINCT user_id) FILTER (WHERE event = 'prompted') AS prompted,
+           count(DISTINCT user_id) FILTER (WHERE event = 'passed') AS passed
+    FROM placed WHERE timestamp >= %(start)s GROUP BY group_id, lang
+)
+SELECT %(day)s, group_id, lang, prompted, passed FROM shown;
 
 DELETE FROM analytics_channel_daily WHERE day = %(day)s;
 INSERT INTO analytics_channel_daily {columns:analytics_channel_daily}
@@ -280,5 +308,5 @@ SELECT %(day)s, g.messages, (SELECT count(*) FROM authors), g.checks, g.passed, 
         WHERE NOT EXISTS (SELECT 1 FROM authors AS a WHERE a.user_id = r.user_id)),
        f.funnel_groups, j.joined, ev.prompted, ev.clicked, ev.passed, ev.unmuted, f.denied,
        f.still_muted, verify.p50, verify.p90, ev.join_requests, ev.approved, ev.declined,
-       ev.expired, f.deleted
+       ev.expired, f.deleted, ev.timed_out
 FROM g, f, ev, j, hits, verify;

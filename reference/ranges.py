@@ -48,7 +48,7 @@ WITH ev AS (
     SELECT day, group_id, sum(j) AS joined, sum(pr) AS prompted, sum(c) AS clicked,
            sum(pa) AS passed, sum(u) AS unmuted, sum(dc) AS denied_clicks,
            sum(jr) AS join_requests, sum(ap) AS approved, sum(de) AS declined,
-           sum(ex) AS expired, sum(md) AS messages_deleted
+           sum(ex) AS expired, sum(md) AS messages_deleted, sum(t) AS timed_out
     FROM (
         SELECT {day_sql("timestamp")} AS day, group_id, 0 AS j, {_distinct("prompted")} AS pr,
                {_distinct("clicked")} AS c, {_distinct("passed")} AS pa,
@@ -57,11 +57,12 @@ WITH ev AS (
                    AS dc,
                {_distinct("join_request")} AS jr, {_distinct("approved")} AS ap,
                {_distinct("declined")} AS de, {_distinct("expired")} AS ex,
-               count(*) FILTER (WHERE event = 'message_deleted') AS md
+               count(*) FILTER (WHERE event = 'message_deleted') AS md,
+               {_distinct("timed_out")} AS t
         FROM gate_events WHERE {WINDOW} GROUP BY 1, 2
         UNION ALL
         SELECT {day_sql("timestamp")}, chat_id, count(DISTINCT user_id), 0, 0, 0, 0, 0, 0, 0,
-               0, 0, 0
+               0, 0, 0, 0
         FROM member_events WHERE event = 'join' AND NOT is_bot AND {WINDOW}
             AND chat_id IN (SELECT id FROM protected_groups) GROUP BY 1, 2
     ) AS x GROUP BY 1, 2
@@ -72,7 +73,8 @@ SELECT k.day, k.group_id, coalesce(c.joined, 0) AS joined, coalesce(c.prompted, 
        coalesce(b.still_muted, 0) AS still_muted, t.p50 AS verify_s_p50, t.p90 AS verify_s_p90,
        coalesce(c.join_requests, 0) AS join_requests, coalesce(c.approved, 0) AS approved,
        coalesce(c.declined, 0) AS declined, coalesce(c.expired, 0) AS expired,
-       coalesce(c.messages_deleted, 0) AS messages_deleted
+       coalesce(c.messages_deleted, 0) AS messages_deleted,
+       coalesce(c.timed_out, 0) AS timed_out
 FROM (SELECT day, group_id FROM counts UNION SELECT day, group_id FROM backlog) AS k
 LEFT JOIN counts AS c USING (day, group_id)
 LEFT JOIN backlog AS b USING (day, group_id)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from core.db import Base
 from core.models.alerts import Alert, AlertDelivery, BotPrivateChat, Digest
 from core.models.analytics import (
+    FUNNEL_LANGUAGES,
+    UNKNOWN_LANGUAGE,
     AnalyticsAllGroupsDaily,
     AnalyticsAllGroupsHourly,
     AnalyticsApiBudgetDaily,
@@ -17,6 +19,7 @@ from core.models.analytics import (
     AnalyticsBotRightsDaily,
     AnalyticsChannelDaily,
     AnalyticsFunnelDaily,
+    AnalyticsFunnelLanguageDaily,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
     AnalyticsInviteLinkDaily,
@@ -101,6 +104,7 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_latency_histogram_daily",
     "analytics_group_daily",
     "analytics_funnel_daily",
+    "analytics_funnel_language_daily",
     "analytics_channel_daily",
     "analytics_api_budget_daily",
     "analytics_topic_daily",
@@ -112,6 +116,7 @@ ANALYTICS_TABLES: tuple[str, ...] = (
 
 __all__ = [
     "ANALYTICS_TABLES",
+    "FUNNEL_LANGUAGES",
     "LATENCY_BUCKETS_MS",
     "MAX_EDIT_ATTEMPTS",
     "NON_NEGATIVE",
@@ -120,6 +125,7 @@ __all__ = [
     "RAW_LOG_TABLES",
     "SERVICE_ACCOUNT_IDS",
     "TIME",
+    "UNKNOWN_LANGUAGE",
     "AccessList",
     "AdminAuditLog",
     "AdminStatus",
@@ -133,6 +139,7 @@ __all__ = [
     "AnalyticsBotRightsDaily",
     "AnalyticsChannelDaily",
     "AnalyticsFunnelDaily",
+    "AnalyticsFunnelLanguageDaily",
     "AnalyticsGroupDaily",
     "AnalyticsHourlyActivity",
     "AnalyticsInviteLinkDaily",

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
+from core.languages import LANGUAGES
 from core.models.kinds import (
     DAY_SECONDS,
     HOUR,
@@ -37,6 +38,13 @@ from core.models.kinds import (
     _isin,
     _now,
 )
+
+UNKNOWN_LANGUAGE = "unknown"
+"""``analytics_funnel_language_daily.lang`` of a pass with no prompt before it (or of a prompt
+that recorded no language)."""
+FUNNEL_LANGUAGES: tuple[str, ...] = (*LANGUAGES, UNKNOWN_LANGUAGE)
+"""The ``lang`` values the bot writes today: its languages, and unknown. Not a check on the
+table: a prompt recorded in another code (an older or newer bot) is counted, not refused."""
 
 
 class AnalyticsVerificationDaily(Base):
@@ -139,6 +147,25 @@ class AnalyticsFunnelDaily(Base):
     declined: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
     expired: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
     messages_deleted: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+    # addition (issue 26): distinct users with a ``timed_out`` gate event that day
+    timed_out: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
+
+
+class AnalyticsFunnelLanguageDaily(Base):
+    """The funnel per day, group and prompt language (DESIGN:
+    ``analytics_funnel_language_daily``): ``prompted``, users prompted in ``lang`` that day;
+    ``passed``, users who passed that day whose latest prompt in the group at or before the pass
+    was in ``lang`` (:data:`UNKNOWN_LANGUAGE` when they had none)."""
+
+    __tablename__ = "analytics_funnel_language_daily"
+    __table_args__ = (sa.UniqueConstraint("day", "group_id", "lang"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    group_id: Mapped[int]
+    lang: Mapped[str] = mapped_column(sa.String(16), info=NOT_EMPTY)
+    prompted: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    passed: Mapped[int] = mapped_column(info=NON_NEGATIVE)
 
 
 class AnalyticsChannelDaily(Base):
@@ -328,6 +355,7 @@ class AnalyticsAllGroupsDaily(Base):
     declined: Mapped[int] = mapped_column(info=NON_NEGATIVE)
     expired: Mapped[int] = mapped_column(info=NON_NEGATIVE)
     messages_deleted: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    timed_out: Mapped[int] = mapped_column(default=0, server_default="0", info=NON_NEGATIVE)
 
 
 class AnalyticsAllGroupsHourly(Base):

@@ -1,5 +1,6 @@
 """Funnel: joined -> prompted -> clicked -> passed -> unmuted, time to verify, the backlog of
-users still muted, denied clicks, join-request outcomes and messages the gate deleted.
+users still muted, denied clicks, join-request outcomes, messages the gate deleted and newcomers
+its timeout acted on (``timed_out``).
 
 Every count of ``analytics_funnel_daily`` is of distinct users in one group on one day, so the
 range's figures are user-days: a user prompted on two days counts twice. Two figures are not
@@ -11,6 +12,10 @@ sums:
   over the groups;
 - time to verify: a group's daily p50/p90 cannot be merged exactly with another group's, so
   over several groups a day's figure is their mean weighted by unmutes (exact for one group).
+
+By language (``analytics_funnel_language_daily``): users prompted in each language the prompt
+was shown in, users who passed after a prompt in it, and the pass rate (passed / prompted);
+``unknown`` holds the passes with no prompt before them, so it has no rate.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.models import UNKNOWN_LANGUAGE
 from dashboards.metrics import DateRange, group_label, ratio
 from dashboards.queries import GroupIds, Run
 
 STAGES = ("joined", "prompted", "clicked", "passed", "unmuted")
-FLOWS = (*STAGES, "denied_clicks", "messages_deleted")
+FLOWS = (*STAGES, "denied_clicks", "messages_deleted", "timed_out")
 REQUESTS = ("join_requests", "approved", "declined", "expired")
 REQUEST_OUTCOMES = ("approved", "declined", "expired")
 
@@ -47,6 +53,8 @@ class Funnel:
     conversion: float | None
     """Passed / prompted over the range."""
     backlog: int
+    languages: pd.DataFrame
+    """Per prompt language: :func:`by_language` (empty when no language row is in range)."""
 
 
 def _ints(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -134,6 +142,43 @@ def requests_per_day(rows: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
     )
 
 
+LANGUAGE_COLUMNS = ("lang", "language", "prompted", "passed", "pass_rate")
+LANGUAGE_NAMES = {
+    "en": "English",
+    "uk": "Ukrainian",
+    "ru": "Russian",
+    "es": "Spanish",
+    "pt-BR": "Portuguese (Brazil)",
+    "de": "German",
+    "fr": "French",
+    "it": "Italian",
+    "tr": "Turkish",
+    "id": "Indonesian",
+    "fa": "Persian",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "uz": "Uzbek",
+    UNKNOWN_LANGUAGE: "unknown (passed with no prompt)",
+}
+"""What the page calls each ``lang`` (a code it does not know is shown as is)."""
+
+
+def by_language(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per language of ``rows`` (the ``funnel_languages`` query: ``lang``, ``prompted``,
+    ``passed``): its name, the counts and ``pass_rate`` = passed / prompted (NaN without a
+    prompt); most prompted first, ``unknown`` last."""
+    if rows.empty:
+        return pd.DataFrame(columns=list(LANGUAGE_COLUMNS))
+    out = _ints(rows[["lang", "prompted", "passed"]], ("prompted", "passed"))
+    out["language"] = [LANGUAGE_NAMES.get(code, code) for code in out["lang"]]
+    out["pass_rate"] = (out["passed"] / out["prompted"].where(out["prompted"] > 0)).round(4)
+    last = out["lang"] == UNKNOWN_LANGUAGE
+    out = out.assign(_last=last).sort_values(
+        ["_last", "prompted", "lang"], ascending=[True, False, True], kind="stable"
+    )
+    return out[list(LANGUAGE_COLUMNS)].reset_index(drop=True)
+
+
 def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Funnel | None:
     """The Funnel page of ``r``; None when there is no funnel row in it."""
     rows = run("funnel", start=r.start, end=r.end, groups=groups)
@@ -151,6 +196,7 @@ def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Fu
         requests_per_day=requests_per_day(rows, requests["group_id"]),
         conversion=ratio(int(users["passed"]), int(users["prompted"])),
         backlog=backlog(rows),
+        languages=by_language(run("funnel_languages", start=r.start, end=r.end, groups=groups)),
     )
 
 

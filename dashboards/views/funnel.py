@@ -77,6 +77,32 @@ def _denied_and_deleted(page: funnel.Funnel) -> None:
     )
 
 
+def _languages(page: funnel.Funnel) -> None:
+    st.subheader("By newcomer language")
+    languages = page.languages
+    if languages.empty:
+        st.caption("No prompt in this range recorded the language it was shown in.")
+        return
+    rated = languages.dropna(subset=["pass_rate"])
+    if not rated.empty:
+        ui.chart(
+            charts.bars(
+                rated.assign(pass_rate=rated["pass_rate"] * 100),
+                "language",
+                "pass_rate",
+                title="Pass rate by the language the prompt was shown in (%)",
+                horizontal=True,
+            ),
+            "funnel_languages",
+        )
+    st.caption(
+        "Passed / prompted per language (user-days): a low rate shows an audience the gate "
+        "loses. A pass counts under the language of the user's latest prompt; 'unknown' "
+        "holds passes with no prompt before them."
+    )
+    ui.table(languages, "funnel by language")
+
+
 def _join_requests(page: funnel.Funnel) -> None:
     st.subheader("Join requests")
     if page.requests.empty:
@@ -118,6 +144,7 @@ def render() -> None:
         _denied_and_deleted(page)
     st.subheader("By group")
     ui.table(page.per_group, "funnel by group")
+    _languages(page)
     st.subheader("Time to verify and backlog")
     _timing(page)
     _join_requests(page)

@@ -47,10 +47,12 @@ from pipelines.sources import (
     CHANNEL_SNAPSHOTS,
     ENFORCED_CHANNELS,
     GATE_EVENTS,
+    LAST_PROMPTS,
     LINKS,
     MEMBER_EVENTS,
     MESSAGES,
     MUTE_HISTORY,
+    PROMPTS_AND_PASSES,
     PROMPTS_BEFORE,
     PROTECTED_GROUPS,
     REACTIONS,
@@ -78,6 +80,7 @@ HOURLY_ACTIVITY = "analytics_hourly_activity"
 LATENCY_HISTOGRAM_DAILY = "analytics_latency_histogram_daily"
 GROUP_DAILY = "analytics_group_daily"
 FUNNEL_DAILY = "analytics_funnel_daily"
+FUNNEL_LANGUAGE_DAILY = "analytics_funnel_language_daily"
 CHANNEL_DAILY = "analytics_channel_daily"
 API_BUDGET_DAILY = "analytics_api_budget_daily"
 TOPIC_DAILY = "analytics_topic_daily"
@@ -180,8 +183,18 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         "The verification funnel per UTC day and group: humans joined, users prompted, "
         "clicked, passed, unmuted; denied clicks; users still muted at the end of the day; "
         "p50/p90 seconds from mute to unmute; join requests approved, declined, expired; "
-        "messages deleted.",
+        "messages deleted; users the gate's timeout acted on.",
         (MUTE_HISTORY, PARTITION_DAYS),
+    ),
+    AnalyticsSpec(
+        FUNNEL_LANGUAGE_DAILY,
+        (PROMPTS_AND_PASSES,),
+        gate.funnel_language_daily,
+        schemas.FunnelLanguageDaily,
+        "The funnel per UTC day, group and the language the prompt was shown in: users "
+        "prompted in it, and users who passed whose latest prompt was in it (unknown: no "
+        "prompt before the pass).",
+        (LAST_PROMPTS,),
     ),
     AnalyticsSpec(
         CHANNEL_DAILY,

@@ -11,6 +11,8 @@ events of the 24 h and the ``unmuted`` events of the 7 days before it, the curre
 - ``joined``: distinct humans with a ``join`` member event in the group that day.
 - ``prompted``, ``clicked``, ``passed``, ``unmuted``, ``join_requests`` (``join_request``),
   ``approved``, ``declined``, ``expired``: distinct users with that gate event that day.
+- ``timed_out`` (an addition, issue 26): distinct users with a ``timed_out`` gate event that
+  day (the group's timeout acted on them: muted, kicked or banned).
 - ``messages_deleted``: ``message_deleted`` rows that day.
 - ``denied_clicks``: ``verification_log`` rows with ``trigger = 'callback'`` and
   ``status = 'failed'`` that day (counted on the rows below; they make no row themselves).
@@ -24,6 +26,16 @@ events of the 24 h and the ``unmuted`` events of the 7 days before it, the curre
   no pair.
 - Rows: each (day, group) with any gate event or human join that day, or ``still_muted > 0``
   (so the backlog has a point every day it is not zero).
+
+``analytics_funnel_language_daily`` (day, group_id, lang), from the ``prompted`` and ``passed``
+gate events with a user:
+- ``lang`` of a prompt: its ``detail.lang`` (the language it was shown in); ``unknown`` when
+  it recorded none (rows written before prompts carried their language).
+- ``prompted``: distinct users with a ``prompted`` event that day in ``lang``.
+- ``passed``: distinct users with a ``passed`` event that day whose latest ``prompted`` event
+  in the group at or before the pass (over all history; at one instant the later row id) was in
+  ``lang``; ``unknown`` when they had none.
+- Rows: each (day, group, lang) with either count above zero.
 
 ``analytics_channel_daily`` (day, channel_id), for the channels some group links now:
 - ``joins``: human ``join`` events in the channel; ``leaves``: human ``leave`` + ``kick``.
@@ -51,7 +63,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from core.models import GateEventType
+from core.models import UNKNOWN_LANGUAGE, GateEventType
 from pipelines.transforms.daily import ENGINE, utc_day
 from pipelines.transforms.humans import human_member_events
 
@@ -69,6 +81,7 @@ FUNNEL_USERS = {  # output column: the gate event whose distinct users it counts
     "approved": GateEventType.APPROVED.value,
     "declined": GateEventType.DECLINED.value,
     "expired": GateEventType.EXPIRED.value,
+    "timed_out": GateEventType.TIMED_OUT.value,
 }
 FUNNEL_COUNTS = (
     "joined",
@@ -194,6 +207,54 @@ def funnel_daily(
             "verify_s_p50",
             "verify_s_p90",
         )
+        .sort(keys)
+        .collect(engine=ENGINE)
+    )
+
+
+def prompt_language(detail: pl.Expr) -> pl.Expr:
+    """The language a ``prompted`` event's ``detail`` (JSON text) records, else ``unknown``."""
+    return detail.str.json_path_match("$.lang").fill_null(UNKNOWN_LANGUAGE).alias("lang")
+
+
+def funnel_language_daily(gate_events: pl.DataFrame, last_prompts: pl.DataFrame) -> pl.DataFrame:
+    """``analytics_funnel_language_daily`` (definitions in the module docstring).
+    ``gate_events``: the window's ``prompted`` and ``passed`` events with their ``id`` and
+    ``detail``; ``last_prompts``: each (group, user)'s latest ``prompted`` event before the
+    window (:data:`pipelines.sources.LAST_PROMPTS`; a migrated group's old and new ids may each
+    give one)."""
+    keys = ["day", "group_id", "lang"]
+    window = gate_events.lazy().filter(pl.col("user_id").is_not_null())
+    cols = ["id", *PAIR, "timestamp", "detail"]
+    prompts = window.filter(pl.col("event") == GateEventType.PROMPTED.value).select(cols)
+    prompted = prompts.group_by(
+        utc_day("timestamp"), "group_id", prompt_language(pl.col("detail"))
+    ).agg(pl.col("user_id").n_unique().cast(pl.Int64).alias("prompted"))
+    # one prompt per (group, user, instant): the later row, so the as-of match is one row
+    known = (
+        pl.concat([last_prompts.lazy().select(cols), prompts])
+        .group_by([*PAIR, "timestamp"])
+        .agg(pl.col("detail").sort_by("id").last())
+        .select(*PAIR, pl.col("timestamp").alias("prompted_at"), prompt_language(pl.col("detail")))
+        .sort("prompted_at")
+    )
+    passes = window.filter(pl.col("event") == GateEventType.PASSED.value).select(*PAIR, "timestamp")
+    passed = (
+        passes.sort("timestamp")
+        .join_asof(  # both sorted by time above (polars cannot check it with ``by``)
+            known,
+            left_on="timestamp",
+            right_on="prompted_at",
+            by=PAIR,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .group_by(utc_day("timestamp"), "group_id", pl.col("lang").fill_null(UNKNOWN_LANGUAGE))
+        .agg(pl.col("user_id").n_unique().cast(pl.Int64).alias("passed"))
+    )
+    return (
+        prompted.join(passed, on=keys, how="full", coalesce=True)
+        .select(*keys, *(pl.col(c).fill_null(0) for c in ("prompted", "passed")))
         .sort(keys)
         .collect(engine=ENGINE)
     )

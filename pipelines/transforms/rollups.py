@@ -15,7 +15,7 @@ the caller), the ids of the linked channels and the window's days. Per UTC day:
   ``active_users`` (human authors), ``reacting_users``, ``silent_reactors`` (reacted in some
   group, wrote in none), ``joined`` (humans with a group join), and the users with each
   funnel event: ``prompted``, ``clicked``, ``gate_passed`` (the funnel's ``passed``),
-  ``unmuted``, ``join_requests``, ``approved``, ``declined``, ``expired``.
+  ``unmuted``, ``join_requests``, ``approved``, ``declined``, ``expired``, ``timed_out``.
 - ``verify_s_p50``, ``verify_s_p90``: over every unmute of the day in any group, the
   funnel's definition (mute and unmute matched per group and user); NULL with no pair.
 - Rows: every day of the window, zeros (and NULL percentiles) on a day without events.

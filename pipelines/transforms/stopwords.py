@@ -1,4 +1,4 @@
-"""Stopwords for the summary keywords: English, Russian and Ukrainian (lower case).
+"""Stopwords for the summary keywords: English, Russian, Ukrainian and Spanish (lower case).
 
 Besides function words: greetings, thanks and "anyone"-words, which chats are full of and
 which say nothing about what a chat discusses.
@@ -41,6 +41,15 @@ UKRAINIAN = """
 хтось щось всім дякую привіт будь ласка доброго ранку здається
 """
 
+SPANISH = """
+a al algo algún alguna algunas alguno algunos ante antes aquí así aun aunque bien cada como
+con contra cual cuando de del desde donde dos el ella ellas ellos en entre era es esa ese eso
+esta está están este esto estos fue ha hace hasta hay la las le les lo los más me mi mis muy
+nada ni no nos nosotros o os otra otro para pero poco por porque que qué quien se sea ser si
+sí sin sobre su sus también te tengo tiene todo todos tu tú un una unos uno vosotros y ya yo
+alguien gracias hola buenos días todos vale jaja
+"""
+
 STOPWORDS: frozenset[str] = frozenset(
-    word for block in (ENGLISH, RUSSIAN, UKRAINIAN) for word in block.split()
+    word for block in (ENGLISH, RUSSIAN, UKRAINIAN, SPANISH) for word in block.split()
 )

@@ -1,5 +1,6 @@
 """What the groups' owners do through the bot's admin commands: start the bot in private,
-protect their group with ``/protect``, opt in to the weekly digest, open the forum's topics."""
+protect their group with ``/protect``, set its language and newcomer rules with ``/settings``,
+opt in to the weekly digest, open the forum's topics."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class AdminPlayer:
             await ctx.feed(ctx.world.message_update(creator, creator, "/start"))
         for index, group in enumerate(groups):
             await self.protect(group)
+            if group.chat_id != ctx.plan.basic_group:
+                await self.configure(group)
             if index % 2 == 0 and group.chat_id != ctx.plan.basic_group:
                 await self._opt_in_digest(group, top_posters=index % 4 == 0)
             if group.chat_id == ctx.plan.forum_group:
@@ -47,6 +50,13 @@ class AdminPlayer:
         await ctx.feed(update)
         ctx.clock.advance(1.0)
 
+    async def configure(self, group: SimGroup) -> None:
+        """The owner's ``/settings`` for ``group`` (:func:`settings_commands`)."""
+        ctx = self.context
+        for text in settings_commands(group):
+            await ctx.feed(ctx.world.message_update(ctx.chat(group), group.creator_id, text))
+            ctx.clock.advance(1.0)
+
     async def _opt_in_digest(self, group: SimGroup, *, top_posters: bool) -> None:
         """Half the groups ask for the weekly digest (``/settings digest weekly``), every
         other one of them naming its top posters."""
@@ -57,3 +67,19 @@ class AdminPlayer:
         for text in commands:
             await ctx.feed(ctx.world.message_update(ctx.chat(group), group.creator_id, text))
             ctx.clock.advance(1.0)
+
+
+def settings_commands(group: SimGroup) -> list[str]:
+    """The ``/settings`` an owner sends for ``group``: its language (unless English, the
+    default for an English-speaking owner), a timeout and what it does, service-message
+    cleanup."""
+    commands = []
+    if group.language != "en":
+        commands.append(f"/settings language {group.language}")
+    if group.timeout is not None:
+        commands.append(f"/settings timeout {group.timeout}")
+    if group.on_timeout is not None:
+        commands.append(f"/settings on_timeout {group.on_timeout}")
+    if group.clean_service:
+        commands.append("/settings clean_service on")
+    return commands

@@ -21,13 +21,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runtime.app import build_runtime
-from bot.runtime.client import simulated_timer
 from bot.storage.membership import InMemoryMembershipCache
 from core.clock import Clock, ManualClock, SystemClock
 from core.settings import Settings
@@ -36,6 +34,7 @@ from sandbox.fake_telegram.session import FakeTelegramSession
 from sandbox.fake_telegram.world import FakeWorld, FaultPlan
 from sandbox.simulator.admins import AdminPlayer
 from sandbox.simulator.context import SimContext, SimulationStats
+from sandbox.simulator.latency import PlayedLatency
 from sandbox.simulator.people import PeoplePlayer
 from sandbox.simulator.players import ShapePlayer
 from sandbox.simulator.scenario import Scenario
@@ -45,8 +44,10 @@ from sandbox.simulator.traffic import Event, EventKind, Planner
 
 log = logging.getLogger(__name__)
 
-#: Median Telegram latency in the simulation, and the rate of injected API faults.
+#: Median Telegram latency in the simulation (each call's drawn with a log-normal spread), and
+#: the rate of injected API faults.
 SIM_LATENCY_S = 0.045
+SIM_LATENCY_SPREAD = 0.45
 SIM_FAULT_RATE = 0.004
 SIM_FAULT_KINDS = ("retry_after", "forbidden", "bad_request", "server_error", "timeout", "slow")
 SOCIAL_KINDS = frozenset(
@@ -69,7 +70,12 @@ def build_world(scenario: Scenario, clock: ManualClock | SystemClock) -> FakeWor
     """The fake Telegram world the scenario describes (faults off: setup must not fail), with
     the special parts of :class:`~sandbox.simulator.shapes.WorldPlan`: "send as channel"
     identities, a discussion group linked to its channel, a forum, and a basic group."""
-    world = FakeWorld(clock=clock, seed=scenario.seed, latency_s=SIM_LATENCY_S)
+    world = FakeWorld(
+        clock=clock,
+        seed=scenario.seed,
+        latency_s=SIM_LATENCY_S,
+        latency_spread=SIM_LATENCY_SPREAD,
+    )
     for user in scenario.users.values():
         world.add_user(
             user.user_id, user.first_name, user.username, language_code=user.language_code
@@ -110,26 +116,6 @@ def build_world(scenario: Scenario, clock: ManualClock | SystemClock) -> FakeWor
             for channel_id in group.channel_ids:
                 world.set_member(channel_id, uid, "member")
     return world
-
-
-def _sim_sleep(clock: ManualClock, rng: random.Random) -> Callable[[float], Any]:
-    """Latency on the simulated clock: "sleep until", jittered around the requested delay.
-
-    Calls that start together (the gate's concurrent getChatMember) end around the same
-    simulated moment, as they would on the wire.
-    """
-
-    async def sleep(seconds: float) -> None:
-        if seconds > 0:
-            target = clock.monotonic() + seconds * rng.lognormvariate(0.0, 0.45)
-            await asyncio.sleep(0)
-            now = clock.monotonic()
-            if target > now:
-                clock.advance(target - now)
-        else:
-            await asyncio.sleep(0)
-
-    return sleep
 
 
 class Simulation:
@@ -228,17 +214,16 @@ class Simulation:
     async def _run(self, on_day: Callable[[int, dt.date], None] | None) -> SimulationStats:
         started = time.perf_counter()
         ctx = self.context
-        session = FakeTelegramSession(
-            self.world,
-            sleep=_sim_sleep(self.clock, random.Random(self.scenario.seed)),
-            instant_timeouts=True,
-        )
+        # each call's latency_ms (and a check's) is what the fake played for it, not every
+        # move of the simulated clock while it was in flight
+        latency = PlayedLatency(self.clock)
+        session = FakeTelegramSession(self.world, sleep=latency.sleep, instant_timeouts=True)
         ctx.runtime = await build_runtime(
             self.settings,
             clock=self.clock,
             session=session,
             engine=self.engine,
-            timer=simulated_timer(self.clock),
+            timer=latency.timer,
             cache=InMemoryMembershipCache(
                 self.settings.gate, clock=self.clock, seed=self.scenario.seed
             ),

@@ -9,11 +9,28 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sandbox.synth.vocabulary import FIRST_NAMES, GROUP_NAMES
+from sandbox.synth.vocabulary import FIRST_NAMES, GROUP_LANGUAGES, GROUP_NAMES
 
 GROUP_ID_BASE = -1_001_500_000_000
 CHANNEL_ID_BASE = -1_002_500_000_000
 USER_ID_BASE = 5_000_000_000  # above 2**32: real Telegram ids are this large now
+
+
+NEWCOMER_LANGUAGES: dict[str, tuple[tuple[str, float], ...]] = {
+    "uk": (("uk", 0.6), ("ru", 0.15), ("en", 0.1), ("pl", 0.05), ("de", 0.05), ("es", 0.05)),
+    "ru": (("ru", 0.6), ("uk", 0.15), ("en", 0.1), ("uz", 0.05), ("tr", 0.05), ("es", 0.05)),
+    "es": (("es", 0.6), ("pt-br", 0.15), ("en", 0.15), ("it", 0.05), ("uk", 0.05)),
+}
+"""The ``language_code`` of newcomers to a group in each language: mostly its own, then its
+neighbours' (a code without a catalog, such as ``pl``, too)."""
+MIXED = (("en", 0.4), ("uk", 0.2), ("ru", 0.2), ("es", 0.1), ("ar", 0.05), ("de", 0.05))
+"""Newcomers to an English group, or one that follows each newcomer's language."""
+
+
+def newcomer_language(rng: random.Random, group_language: str) -> str:
+    """A newcomer's Telegram ``language_code`` for a group in ``group_language``."""
+    codes, weights = zip(*NEWCOMER_LANGUAGES.get(group_language, MIXED), strict=True)
+    return rng.choices(codes, weights=weights)[0]
 
 
 class Persona(StrEnum):
@@ -49,6 +66,10 @@ class SimGroup:
     legacy_unsubscribed: list[int] = field(default_factory=list)  # joined before the gate
     base_members: int = 0
     reactors: list[int] = field(default_factory=list)  # silent: they react, never write
+    language: str = "en"  # the group's ``/settings language``: a code, or "auto"
+    timeout: str | None = None  # ``/settings timeout`` (e.g. "2h"), None: off
+    on_timeout: str | None = None  # ``/settings on_timeout`` mute|kick|ban, None: the default
+    clean_service: bool = False  # ``/settings clean_service on``
 
 
 @dataclass
@@ -126,6 +147,7 @@ def build_scenario(*, seed: int, days: int, groups: int, scale: float) -> Scenar
             channel_ids=linked,
             chattiness=scale * rng.lognormvariate(5.6, 0.6),  # ~320 messages a day, skewed
             newcomers_per_day=scale * rng.lognormvariate(2.3, 0.5),  # ~10 a day
+            language=GROUP_LANGUAGES.get(title, "en"),
         )
         n_members = max(5, int(scale * rng.lognormvariate(4.2, 0.5)))
         group.members = [scenario.new_user(rng).user_id for _ in range(n_members)]
@@ -142,4 +164,26 @@ def build_scenario(*, seed: int, days: int, groups: int, scale: float) -> Scenar
     for group in scenario.groups:
         count = max(2, len(group.members) // 3)
         group.reactors = [scenario.new_user(reactors_rng).user_id for _ in range(count)]
+    # The people of a group in a language speak it mostly (a stream of its own, as above)
+    languages_rng = random.Random(seed * 7_654_321 + 13)
+    for group in scenario.groups:
+        if group.language in NEWCOMER_LANGUAGES:
+            for uid in (group.creator_id, *group.admin_ids, *group.members,
+                        *group.legacy_unsubscribed, *group.reactors):  # fmt: skip
+                scenario.users[uid].language_code = newcomer_language(languages_rng, group.language)
+    _group_settings(scenario)
     return scenario
+
+
+def _group_settings(scenario: Scenario) -> None:
+    """What the owners set with ``/settings`` besides the language: every third group removes
+    newcomers still unverified after a while (``timeout`` with ``on_timeout kick``), one of
+    them after two hours, the others after a day; the first group in a language other than
+    English deletes the join and leave service messages (``clean_service on``)."""
+    for index, group in enumerate(scenario.groups):
+        if index % 3 == 1:
+            group.timeout = "2h" if index == 1 else "1d"
+            group.on_timeout = "kick"
+    cleaner = next((g for g in scenario.groups if g.language not in ("en", "auto")), None)
+    if cleaner is not None:
+        cleaner.clean_service = True

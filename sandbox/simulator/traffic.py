@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sandbox.simulator.scenario import Persona, Scenario, SimGroup
-from sandbox.synth.vocabulary import TOPIC_WORDS
+from sandbox.simulator.scenario import Persona, Scenario, SimGroup, newcomer_language
+from sandbox.synth.chat import CHAT_LANGUAGES, chat_message
 
 # Share of a day's messages in each UTC hour: quiet nights, a lunch bump, a long evening.
 HOURLY_PROFILE = [
@@ -47,38 +47,9 @@ HOURLY_PROFILE = [
     1.8,
 ]
 WEEKDAY_FACTOR = [1.0, 1.05, 1.05, 1.0, 0.95, 0.7, 0.6]  # Monday first
+OWN_LANGUAGE_SHARE = 0.1
+"""Share of the messages in a group with a language that people write in their own."""
 
-_PHRASES = {
-    "en": [
-        "has anyone tried {a} with {b}?",
-        "I think {a} is overrated, {b} works better",
-        "quick question about {a}",
-        "thanks, the {a} tip helped a lot",
-        "does {a} still need {b} these days?",
-        "sharing my notes on {a} and {b}",
-        "what is your favourite {a}?",
-        "good morning everyone",
-        "agree with you on {a}",
-    ],
-    "uk": [
-        "хтось пробував {a} разом з {b}?",
-        "дякую, порада про {a} дуже допомогла",
-        "питання щодо {a}",
-        "мені здається {a} краще ніж {b}",
-        "всім доброго ранку",
-        "ділюся нотатками про {a}",
-        "згоден щодо {a}",
-    ],
-    "ru": [
-        "кто-нибудь пробовал {a} вместе с {b}?",
-        "спасибо, совет про {a} очень помог",
-        "вопрос про {a}",
-        "мне кажется {a} лучше чем {b}",
-        "всем доброе утро",
-        "делюсь заметками про {a}",
-        "согласен насчёт {a}",
-    ],
-}
 _SPAM = [
     "🔥 FREE crypto airdrop, click the link in my bio 🔥",
     "Earn $500 a day from home!!! DM me now",
@@ -135,6 +106,10 @@ class Planner:
         self.scenario = scenario
         self.start = start
         self.rng = random.Random(scenario.seed * 7919 + 1)
+        # texts and newcomers' languages from streams of their own: the rest of the plan does
+        # not change with the corpus
+        self.text_rng = random.Random(scenario.seed * 104_729 + 3)
+        self.language_rng = random.Random(scenario.seed * 1_299_709 + 5)
         self._seq = itertools.count(1)
         self.personas: dict[tuple[int, int], Persona] = {}
         for group in scenario.groups:
@@ -169,13 +144,14 @@ class Planner:
         hour = self.rng.choices(range(24), weights=HOURLY_PROFILE)[0]
         return day + dt.timedelta(hours=hour, seconds=self.rng.uniform(0, 3600))
 
-    def _text(self, group: SimGroup, language: str) -> str:
-        words = TOPIC_WORDS.get(group.topic, "chat news idea plan").split()
-        a, b = self.rng.sample(words, 2)
-        phrase = self.rng.choice(_PHRASES.get(language, _PHRASES["en"])).format(a=a, b=b)
-        if self.rng.random() < 0.08:
-            phrase += " " + " ".join(self.rng.choices(words, k=self.rng.randint(10, 60)))
-        return phrase
+    def _text(self, group: SimGroup, author: int) -> str:
+        """A message by ``author`` in ``group``: in the group's language, at times (and always
+        in a group without one) in the author's own."""
+        own = self.scenario.users[author].language_code if author in self.scenario.users else "en"
+        language = group.language
+        if language not in CHAT_LANGUAGES or self.text_rng.random() < OWN_LANGUAGE_SHARE:
+            language = own
+        return chat_message(self.text_rng, group.topic, language)
 
     # ------------------------------------------------------------------ days
     def plan_day(self, index: int) -> list[Event]:
@@ -213,13 +189,12 @@ class Planner:
             for _ in range(size):
                 at += dt.timedelta(seconds=self.rng.expovariate(1 / 25))
                 uid = self.rng.choice(people)
-                language = users[uid].language_code if uid in users else "en"
                 reply = None
                 if thread and self.rng.random() < 0.45:
                     # replies cluster on the opening message and the last few: threads
                     reply = thread[0] if self.rng.random() < 0.4 else self.rng.choice(thread[-3:])
                 event = self._event(
-                    at, EventKind.MESSAGE, group.chat_id, uid, self._text(group, language), reply
+                    at, EventKind.MESSAGE, group.chat_id, uid, self._text(group, uid), reply
                 )
                 thread.append(event.seq)
                 out.append(event)
@@ -230,6 +205,7 @@ class Planner:
         out = []
         for _ in range(count):
             user = self.scenario.new_user(self.rng)
+            user.language_code = newcomer_language(self.language_rng, group.language)
             persona = self._draw_persona()
             self.personas[(group.chat_id, user.user_id)] = persona
             out.append(self._event(self._moment(day), EventKind.JOIN, group.chat_id, user.user_id))

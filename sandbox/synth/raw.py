@@ -3,9 +3,9 @@
 :mod:`sandbox.synth.schema` fills every column from the models; the facts here are what ties
 columns together as the bot writes them (an error type only on errors, a bot's message marked
 as one, a reaction count without a user) and the mixes real traffic shows (statuses, methods,
-triggers). Gate events come as episodes (mute, prompt, click, pass, unmute), and 40 % of the
-prompted users join the group's linked channel 20 s after their prompt, 2 % of the unmuted
-leave it an hour after their click.
+triggers). Gate events come as episodes (mute, prompt, click, pass, unmute; a tenth of those
+who never pass time out), and 40 % of the prompted users join the group's linked channel 20 s
+after their prompt, 2 % of the unmuted leave it an hour after their click.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ METHODS = {
 LANGS = ("en", "uk", "ru", "pt-BR")
 FORUM_EVERY = 5
 """Every fifth group is a forum: 60 % of its messages are in one of its topics."""
+TIMEOUT_ACTIONS = ("mute", "kick", "ban")
 SIDE_EVENTS = ("join_request", "approved", "declined", "expired", "message_deleted")
 
 
@@ -189,21 +190,25 @@ def gate_episodes(shape: Shape, draw: Draw) -> tuple[pl.DataFrame, pl.DataFrame]
     passes = clicks & draw.share(0.8)
     side = np.arange(n) % 10 == 0
     everyone = np.ones(n, dtype=bool)
+    # a tenth of those who never pass meet the group's timeout after half an hour
+    timed_out = ~passes & (np.arange(n) % 10 == 5)
+    actions = np.array(TIMEOUT_ACTIONS)[np.arange(n) % len(TIMEOUT_ACTIONS)]
     steps = [
         ("muted", everyone, t0, None),
-        ("prompted", everyone, t0 + US // 2, draw.pick(LANGS)),
+        ("prompted", everyone, t0 + US // 2, ("lang", draw.pick(LANGS))),
         ("clicked", clicks, clicked, None),
         ("passed", passes, clicked + US, None),
         ("unmuted", passes, clicked + US + US // 5, None),
+        ("timed_out", timed_out, t0 + 1800 * US, ("action", actions)),
         *((event, side, t0 + US // 4, None) for event in SIDE_EVENTS),
     ]
     known = set(table_of("gate_events").c.event.info["check"]["isin"])
     assert {s[0] for s in steps} <= known == {e.value for e in GateEventType}
     parts = []
-    for event, mask, t, lang in steps:
+    for event, mask, t, about in steps:
         detail = (
-            pl.Series([json.dumps({"lang": str(v)}) for v in lang[mask]], dtype=pl.String)
-            if lang is not None
+            pl.Series([json.dumps({about[0]: str(v)}) for v in about[1][mask]], dtype=pl.String)
+            if about is not None
             else pl.Series([None] * int(mask.sum()), dtype=pl.String)
         )
         group_level = event == "message_deleted"  # a channel identity's post: no user

@@ -14,6 +14,21 @@ GROUP_NAMES: list[tuple[str, str]] = [
 ]  # fmt: skip
 """(title, topic) of the groups, in the order worlds use them."""
 
+GROUP_LANGUAGES: dict[str, str] = {
+    "Kyiv Python": "uk",
+    "Crypto Signals": "ru",
+    "Book Club": "es",
+    "Runners of Lviv": "uk",
+    "Home Bakers": "es",
+    "Data Science RU": "ru",
+    "Photo Walks": "uk",
+    "Language Exchange": "auto",
+    "Cycling Odesa": "uk",
+}
+"""The language a group's owner sets (``/settings language``) by its title: Kyiv and Lviv in
+Ukrainian, Russian- and Spanish-speaking communities, a language exchange that answers each
+newcomer in their own; the others stay in English."""
+
 FIRST_NAMES: list[str] = [
     "Olena", "Taras", "Anna", "Dmytro", "Iryna", "Max", "Sofia", "Andrii", "Kateryna", "Ivan",
     "Maria", "Oleh", "Yulia", "Pavlo", "Nina", "Alex", "Emma", "Liam", "Noah", "Mia", "Lucas",

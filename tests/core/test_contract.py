@@ -31,14 +31,16 @@ def test_keys_from_unique_constraints_and_from_marked_columns():
         "day", "group_id", "status", "cached", "error_type", "trigger",
     )  # fmt: skip
     assert key_columns("analytics_latency_histogram_daily") == ("day", "source", "bucket_le_ms")
+    assert key_columns("analytics_funnel_language_daily") == ("day", "group_id", "lang")
     assert key_columns("summaries") == ()
 
 
 def test_measures_follow_the_table_order():
     assert measure_columns("analytics_all_groups_hourly") == ("verifications", "messages", "joins")
     assert measure_columns("analytics_invite_link_daily") == ("joins", "passed", "left")
+    assert measure_columns("analytics_funnel_language_daily") == ("prompted", "passed")
     funnel = measure_columns("analytics_funnel_daily")
-    assert funnel[:2] == ("joined", "prompted") and funnel[-1] == "messages_deleted"
+    assert funnel[:2] == ("joined", "prompted") and funnel[-2:] == ("messages_deleted", "timed_out")
 
 
 def test_every_column_that_names_a_person_is_marked():

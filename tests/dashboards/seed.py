@@ -23,6 +23,7 @@ from core.models import (
     AnalyticsBotRightsDaily,
     AnalyticsChannelDaily,
     AnalyticsFunnelDaily,
+    AnalyticsFunnelLanguageDaily,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
     AnalyticsInviteLinkDaily,
@@ -53,6 +54,7 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsHourlyActivity,
         AnalyticsGroupDaily,
         AnalyticsFunnelDaily,
+        AnalyticsFunnelLanguageDaily,
         AnalyticsChannelDaily,
         AnalyticsApiBudgetDaily,
         AnalyticsTopicDaily,
@@ -78,6 +80,7 @@ API = AnalyticsApiCallsDaily.__table__.name
 HOURLY = AnalyticsHourlyActivity.__table__.name
 GROUP_DAILY = AnalyticsGroupDaily.__table__.name
 FUNNEL = AnalyticsFunnelDaily.__table__.name
+FUNNEL_LANGUAGES = AnalyticsFunnelLanguageDaily.__table__.name
 CHANNEL_DAILY = AnalyticsChannelDaily.__table__.name
 BUDGET = AnalyticsApiBudgetDaily.__table__.name
 TOPICS = AnalyticsTopicDaily.__table__.name
@@ -138,19 +141,27 @@ def _gate_rows(seed: Seed, i: int, day: dt.date) -> None:
         FUNNEL, day=day, group_id=ALPHA, joined=4, prompted=3 if current else 4, clicked=2,
         passed=2, unmuted=2, denied_clicks=1, still_muted=1 + i % 3, verify_s_p50=30.0,
         verify_s_p90=90.0, join_requests=0, approved=0, declined=0, expired=0,
-        messages_deleted=1,
+        messages_deleted=1, timed_out=i % 2,
     )  # fmt: skip
     seed.add(
         FUNNEL, day=day, group_id=BETA, joined=2, prompted=2, clicked=1, passed=1, unmuted=1,
         denied_clicks=0, still_muted=2, verify_s_p50=60.0, verify_s_p90=120.0, join_requests=3,
-        approved=1, declined=1, expired=1, messages_deleted=0,
+        approved=1, declined=1, expired=1, messages_deleted=0, timed_out=0,
     )  # fmt: skip
     if i == DAYS - 2:
         seed.add(
             FUNNEL, day=day, group_id=DELTA, joined=1, prompted=1, clicked=0, passed=0,
             unmuted=0, denied_clicks=0, still_muted=5, verify_s_p50=None, verify_s_p90=None,
             join_requests=0, approved=0, declined=0, expired=0, messages_deleted=0,
+            timed_out=0,
         )  # fmt: skip
+    # by language: Alpha prompts in uk (all pass) and es (one in two days), Beta in ru; Beta
+    # has a pass with no prompt every other day
+    seed.add(FUNNEL_LANGUAGES, day=day, group_id=ALPHA, lang="uk", prompted=2, passed=2)
+    seed.add(FUNNEL_LANGUAGES, day=day, group_id=ALPHA, lang="es", prompted=1, passed=i % 2)
+    seed.add(FUNNEL_LANGUAGES, day=day, group_id=BETA, lang="ru", prompted=2, passed=1)
+    if i % 2 == 0:
+        seed.add(FUNNEL_LANGUAGES, day=day, group_id=BETA, lang="unknown", prompted=0, passed=1)
     seed.add(
         CHANNEL_DAILY, day=day, channel_id=NEWS_A, joins=5, leaves=2, joins_after_prompt=3,
         leaves_after_unmute_7d=1, subscriber_count=400 + 5 * i,

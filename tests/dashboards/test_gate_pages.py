@@ -8,7 +8,16 @@ import datetime as dt
 
 import pandas as pd
 
-from tests.dashboards.seed import ALPHA, BETA, DELTA, FUNNEL, NEWS_A, NEWS_B, seed_dashboard
+from tests.dashboards.seed import (
+    ALPHA,
+    BETA,
+    DELTA,
+    FUNNEL,
+    FUNNEL_LANGUAGES,
+    NEWS_A,
+    NEWS_B,
+    seed_dashboard,
+)
 from tests.dashboards.test_pages import Open, csv_for_every_table, current, frame, metric, total
 
 
@@ -23,13 +32,20 @@ def test_funnel_page(dashboard_env: str, open_page: Open) -> None:
     by_group = frame(at, "group_id", "prompted", "conversion").set_index("group_id")
     assert list(by_group.index) == [ALPHA, BETA, DELTA]  # most prompted first
     for gid in by_group.index:
-        for stage in ("joined", "prompted", "clicked", "passed", "unmuted"):
+        for stage in ("joined", "prompted", "clicked", "passed", "unmuted", "timed_out"):
             assert by_group.loc[gid, stage] == total(rows, stage, group_id=gid), (gid, stage)
     assert by_group["backlog"].to_dict() == {ALPHA: 2, BETA: 2, DELTA: 5}
     assert by_group["conversion"].to_dict() == {ALPHA: round(14 / 21, 4), BETA: 0.5, DELTA: 0}
     requests = frame(at, "group", "join_requests")  # only Beta takes join requests
     outcomes = ["group_id", "join_requests", "approved", "declined", "expired"]
     assert requests[outcomes].to_numpy().tolist() == [[BETA, 21, 7, 7, 7]]
+    languages = frame(at, "lang", "language", "pass_rate").set_index("lang")
+    shown = seed.where(FUNNEL_LANGUAGES, *current(seed))
+    for code in ("uk", "es", "ru"):
+        prompted, passed = (total(shown, c, lang=code) for c in ("prompted", "passed"))
+        assert languages.loc[code, "pass_rate"] == round(passed / prompted, 4), code
+    assert list(languages.index)[-1] == "unknown"
+    assert "By newcomer language" in [h.value for h in at.subheader]
     assert csv_for_every_table(at)
     days = frame(at, "day", "backlog", "verify_s_p50")
     # Alpha's backlog is 1 + i % 3 on day i, Beta's 2, Delta's 5 carried from the day before

@@ -54,7 +54,7 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 def test_every_query_has_one_name() -> None:
     assert QUERIES["verification"].__name__ == "load_verification"
-    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 27
+    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 28
 
 
 def test_cached_run_asks_the_database_once_per_query_and_parameters(dashboard_env: str) -> None:
@@ -271,6 +271,23 @@ def test_backlog_is_each_groups_latest_state_carried_forward() -> None:
     assert empty == funnel.GateKpis(prompted=0, conversion=None, produced=None, backlog=None)
 
 
+def test_pass_rate_by_language_most_prompted_first_unknown_last() -> None:
+    rows = pd.DataFrame(
+        {
+            "lang": ["unknown", "es", "uk", "xx"],
+            "prompted": [0, 4, 10, 4],
+            "passed": [3, 1, 8, 0],
+        }
+    )
+    table = funnel.by_language(rows)
+    assert table["lang"].tolist() == ["uk", "es", "xx", "unknown"]
+    assert table["language"].tolist()[:2] == ["Ukrainian", "Spanish"]
+    assert table["language"].tolist()[2] == "xx"  # a code the page does not know: as is
+    assert table["pass_rate"].tolist()[:3] == [0.8, 0.25, 0.0]
+    assert pd.isna(table["pass_rate"].iloc[3])  # passes without a prompt: no rate
+    assert funnel.by_language(rows.iloc[0:0]).empty
+
+
 def test_growth_puts_flows_beside_the_synced_change() -> None:
     totals = pd.DataFrame(
         {"group_id": [ALPHA, NEWS_A], "joins": [9, 4], "leaves": [2, 1], "kicks": [1, 0]}
@@ -316,6 +333,11 @@ def test_gate_page_data_from_the_seed(db_url: str, engine: sa.Engine) -> None:
     assert page.stages["users"].tolist() == [43, 36, 21, 21, 21]
     assert (page.backlog, round(page.conversion or 0, 4)) == (9, round(21 / 36, 4))
     assert page.requests["join_requests"].tolist() == [21]
+    languages = page.languages.set_index("lang")
+    assert languages["prompted"].to_dict() == {"uk": 14, "ru": 14, "es": 7, "unknown": 0}
+    assert languages.loc["uk", "pass_rate"] == 1.0 and languages.loc["ru", "pass_rate"] == 0.5
+    beta = funnel.load(run, r, (BETA,), titles)
+    assert beta is not None and beta.languages["lang"].tolist() == ["ru", "unknown"]
     assert funnel.load(run, DateRange(DAY, DAY), (), titles) is None
     assert run("newest_day", table=FUNNEL) == seed.today
     # the Overview's shortcuts: per day sums and each group's latest backlog, in SQL

@@ -34,6 +34,7 @@ FUNNEL_EVENTS = {
     "approved": "approved",
     "declined": "declined",
     "expired": "expired",
+    "timed_out": "timed_out",
 }
 
 
@@ -67,6 +68,9 @@ class Dialect:
 def _sums(table: str, columns: str) -> str:
     sums = ", ".join(f"sum({c})" for c in columns.split(", "))
     return f"SELECT day, {sums} FROM {table} GROUP BY day"
+
+
+ZEROS = ", ".join(["0"] * len(FUNNEL_EVENTS))
 
 
 def per_day_pairs(backend: str) -> dict[str, tuple[str, str]]:
@@ -114,12 +118,12 @@ def per_day_pairs(backend: str) -> dict[str, tuple[str, str]]:
                        sum(CASE WHEN event = 'message_deleted' THEN 1 ELSE 0 END) AS md
                 FROM gate_events GROUP BY 1, 2
                 UNION ALL
-                SELECT {q.day(ts)}, chat_id, count(DISTINCT user_id), {", ".join(["0"] * 8)},
+                SELECT {q.day(ts)}, chat_id, count(DISTINCT user_id), {ZEROS},
                        0, 0
                 FROM member_events WHERE event = 'join' AND {GROUP_CHAT} AND {HUMAN}
                 GROUP BY 1, 2
                 UNION ALL
-                SELECT {q.day(ts)}, group_id, 0, {", ".join(["0"] * 8)}, count(*), 0
+                SELECT {q.day(ts)}, group_id, 0, {ZEROS}, count(*), 0
                 FROM verification_log WHERE trigger = 'callback' AND status = 'failed'
                 GROUP BY 1, 2
             ) AS t GROUP BY d""",

@@ -264,9 +264,8 @@ def _assert_all_groups(url: str, backend: str, seeded_days: set[str]) -> None:
         f"AND {raw_totals.GROUP_CHAT} GROUP BY 1",
         "joined": f"SELECT {t}, count(DISTINCT user_id) FROM member_events WHERE event = 'join' "
         f"AND {raw_totals.GROUP_CHAT} AND {raw_totals.HUMAN} GROUP BY 1",
-        "prompted, clicked, gate_passed, unmuted, join_requests, approved, declined, expired": (
-            f"SELECT {t}, {events} FROM gate_events GROUP BY 1"
-        ),
+        "prompted, clicked, gate_passed, unmuted, join_requests, approved, declined, expired, "
+        "timed_out": (f"SELECT {t}, {events} FROM gate_events GROUP BY 1"),
     }
     for columns, raw_sql in distinct.items():
         got = _per_day(url, f"SELECT day, {columns} FROM {rollup}")

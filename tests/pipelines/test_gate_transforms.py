@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 
@@ -59,6 +60,10 @@ WINDOW_GATE = gate_events(
         (-1, 18, "expired", at(D1, 8, 3)),
         (-1, 18, "message_deleted", at(D1, 8, 4)),
         (-1, None, "message_deleted", at(D1, 8, 5)),
+        (-1, 20, "timed_out", at(D1, 13)),
+        (-1, 20, "timed_out", at(D1, 14)),  # twice: one user
+        (-1, 21, "timed_out", at(D1, 13)),
+        (-1, 22, "timed_out", at(D2, 13)),
     ]
 )
 MUTE_HISTORY = gate_events(  # as pipelines.sources.MUTE_HISTORY reads it: the open tails
@@ -109,16 +114,17 @@ def test_funnel_daily() -> None:
         "declined",
         "expired",
         "messages_deleted",
+        "timed_out",
         "verify_s_p50",
         "verify_s_p90",
     ]
     assert out.select(names).rows() == [
-        (D1, -2, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, None, None),  # backlog only
-        (D1, -1, 2, 2, 1, 1, 2, 2, 3, 2, 1, 1, 1, 2, 3600.0, 3600.0),
-        (D2, -3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, None),
-        (D2, -2, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, None, None),
+        (D1, -2, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, None, None),  # backlog only
+        (D1, -1, 2, 2, 1, 1, 2, 2, 3, 2, 1, 1, 1, 2, 2, 3600.0, 3600.0),
+        (D2, -3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, None),
+        (D2, -2, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, None, None),
         # 1 µs, 2 h, 48 h: p50 7200; p90 = 7200 + 0.8 x (172800 - 7200), linear
-        (D2, -1, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 7200.0, 139680.0),
+        (D2, -1, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 7200.0, 139680.0),
     ]
 
 
@@ -138,6 +144,66 @@ def test_funnel_of_one_day_sees_the_mute_of_the_day_before_as_history() -> None:
         (D2, -2, 1, None, None),
         (D2, -1, 0, 7200.0, 139680.0),
     ]
+
+
+# ----------------------------------------------------------------------------- by language
+
+prompts = raw_frame("gate_events", ("id", "group_id", "user_id", "event", "detail"))
+
+
+def lang(code: str) -> str:
+    return json.dumps({"lang": code, "channels": 2})
+
+
+def test_funnel_language_daily() -> None:
+    window = prompts(
+        [
+            # prompted twice the same day in two languages: once in each; passes after the
+            # second, in its language; passes again the next day, still in it
+            (1, -1, 10, "prompted", lang("uk"), at(D1, 9)),
+            (2, -1, 10, "prompted", lang("es"), at(D1, 9, 30)),
+            (3, -1, 10, "passed", None, at(D1, 9, 40)),
+            (4, -1, 10, "passed", None, at(D2, 1)),
+            # latest prompt in another language (before the window, in ru); prompted in uk
+            # only after passing
+            (5, -1, 11, "passed", None, at(D1, 9)),
+            (6, -1, 11, "prompted", lang("uk"), at(D1, 10)),
+            # two prompts at one instant: the later row's language; a pass at that instant
+            (8, -1, 12, "prompted", lang("uk"), at(D1, 8)),
+            (7, -1, 12, "prompted", lang("en"), at(D1, 8)),
+            (9, -1, 12, "passed", None, at(D1, 8)),
+            # a pass with no prompt at all: unknown
+            (10, -1, 13, "passed", None, at(D1, 12)),
+            # a prompt that recorded no language: unknown
+            (11, -1, 14, "prompted", None, at(D1, 12)),
+            (12, -1, 14, "prompted", "{}", at(D1, 12, 1)),
+            # prompted in another group only: the pass here is unknown
+            (13, -2, 15, "prompted", lang("ar"), at(D1, 7)),
+            (14, -1, 15, "passed", None, at(D1, 13)),
+            # a raid notice: no user
+            (15, -1, None, "prompted", lang("uk"), at(D1, 7)),
+        ]
+    )
+    last = prompts([(0, -1, 11, "prompted", lang("ru"), at(D0, 23))])
+    out = gate.funnel_language_daily(window, last)
+    schemas.FunnelLanguageDaily.validate(out)
+    assert out.rows() == [
+        (D1, -2, "ar", 1, 0),
+        (D1, -1, "en", 1, 0),
+        (D1, -1, "es", 1, 1),
+        (D1, -1, "ru", 0, 1),
+        (D1, -1, "uk", 3, 1),
+        (D1, -1, "unknown", 1, 2),
+        (D2, -1, "es", 0, 1),
+    ]
+
+
+def test_funnel_language_of_one_day_takes_the_last_prompt_from_history() -> None:
+    """D2 alone, with D1's latest prompts as LAST_PROMPTS reads them: the same D2 figures."""
+    on_d2 = prompts([(4, -1, 10, "passed", None, at(D2, 1))])
+    last = prompts([(2, -1, 10, "prompted", lang("es"), at(D1, 9, 30))])
+    out = gate.funnel_language_daily(on_d2, last)
+    assert out.rows() == [(D2, -1, "es", 0, 1)]
 
 
 # ----------------------------------------------------------------------------- channels
@@ -307,6 +373,7 @@ def test_new_transforms_of_nothing_are_empty_and_valid() -> None:
         (gate.funnel_daily(v.clear(), e, g, g, days(D1)), schemas.FunnelDaily),
         (gate.channel_daily(c, g, snapshots([]), g, g, LINKS), schemas.ChannelDaily),
         (gate.invite_link_daily(e, g), schemas.InviteLinkDaily),
+        (gate.funnel_language_daily(prompts([]), prompts([])), schemas.FunnelLanguageDaily),
         (budget.api_budget_daily(api_calls([]), messages([])), schemas.ApiBudgetDaily),
         (daily.topic_daily(messages([])), schemas.TopicDaily),
     ):

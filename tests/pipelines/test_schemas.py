@@ -63,6 +63,7 @@ def test_frame_rules_stay():
         (schemas.ApiBudgetDaily, "peaks_within_totals"),
         (schemas.TopicDaily, "authors_within_messages"),
         (schemas.InviteLinkDaily, "of_the_joiners"),
+        (schemas.FunnelLanguageDaily, "not_empty"),
         (schemas.BotRightsDaily, "lacking_only_where_gated"),
         (schemas.SummaryRow, "period_ordered"),
     ]
@@ -83,6 +84,20 @@ def test_a_frame_that_breaks_the_contract_is_caught():
     assert not schemas.split_valid(twice, schemas.TopicDaily).ok  # key
     extra = _topic().with_columns(id=pl.lit(1, pl.Int64))
     assert not schemas.split_valid(extra, schemas.TopicDaily).ok  # strict
+
+
+def test_a_language_row_names_a_language_and_counts_someone():
+    def row(**changes: Any) -> pl.DataFrame:
+        base = {"day": D, "group_id": -1, "lang": "pt-BR", "prompted": 2, "passed": 1}
+        return pl.DataFrame([base | changes])
+
+    model = schemas.FunnelLanguageDaily
+    assert schemas.split_valid(row(), model).ok
+    assert schemas.split_valid(row(lang="unknown", prompted=0), model).ok
+    # a code the bot has no catalog for (an older or newer bot's) is counted, not refused
+    assert schemas.split_valid(row(lang="pt-br"), model).ok
+    assert not schemas.split_valid(row(lang=""), model).ok
+    assert not schemas.split_valid(row(prompted=0, passed=0), model).ok  # an empty row
 
 
 def _summary(**changes: Any) -> pl.DataFrame:

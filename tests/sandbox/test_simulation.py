@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import sandbox.simulator.social as social
 from cli.demo.membercounts import member_count_sync
-from core.models import MemberCountSnapshot, MemberEvent, Message, ReactionEvent
+from core.models import ApiCallLog, MemberCountSnapshot, MemberEvent, Message, ReactionEvent
 from sandbox.fake_telegram.world import FaultPlan
-from sandbox.simulator.runner import Simulation
+from sandbox.simulator.runner import SIM_LATENCY_S, Simulation
 from sandbox.simulator.scenario import Persona, build_scenario
-from sandbox.simulator.shapes import WorldPlan
+from sandbox.simulator.shapes import RAIDERS, WorldPlan
 from sandbox.simulator.traffic import Event, EventKind
 from tests.conftest import settings_on
 
@@ -67,6 +67,7 @@ async def test_two_days_have_daily_member_counts_and_the_social_shapes(
     settings = settings_on(db_url, tmp_path / "var")
     sync = member_count_sync(settings.db.url, settings.pipelines)
     sim = Simulation(settings, scenario, start=start, end=END, engine=engine, sync_counts=sync)
+    sim.world.latency_spread = 0.0  # every call plays exactly SIM_LATENCY_S (a slow one more)
     stats = await sim.run()
     world = sim.world
 
@@ -75,6 +76,26 @@ async def test_two_days_have_daily_member_counts_and_the_social_shapes(
         members = (await conn.execute(sa.select(MemberEvent.__table__))).all()
         reactions = (await conn.execute(sa.select(ReactionEvent.__table__))).all()
         writers = set((await conn.execute(sa.select(Message.chat_id, Message.user_id))).all())
+        asked = (
+            await conn.execute(
+                sa.select(ApiCallLog.timestamp, ApiCallLog.latency_ms).where(
+                    ApiCallLog.method == "getChatMember"
+                )
+            )
+        ).all()
+
+    # each call's latency is the fake's own delay for it (SIM_LATENCY_S, or with a "slow"
+    # fault its extra second), not the simulated time others moved the clock meanwhile: the
+    # raid's getChatMember calls too
+    plan = WorldPlan.of(scenario)
+    assert plan.raid_group is not None
+    raid_day = (start + dt.timedelta(days=plan.raid_day)).date()
+    on_raid_day = [ms for at, ms in asked if at.date() == raid_day]
+    assert len(on_raid_day) >= RAIDERS
+    own = SIM_LATENCY_S * 1000
+    slow = own + FaultPlan().slow_s * 1000
+    assert all(ms <= slow + 1e-3 for _, ms in asked)
+    assert sum(abs(ms - own) < 1e-3 for _, ms in asked) > 0.9 * len(asked)
 
     # one snapshot per chat and simulated day, at the day's last second (simulated time)
     days = [start + dt.timedelta(days=d + 1, seconds=-1) for d in range(DAYS)]
