@@ -90,6 +90,12 @@ def make_link(key: bytes, user_id: int, now: dt.datetime, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/?{query}"
 
 
+def owner_link(settings: DashboardSettings, user_id: int, now: dt.datetime) -> str:
+    """The link the bot sends ``user_id`` (and ``gatepulse owner-link`` prints): the configured
+    or generated key, the dashboard's public address."""
+    return make_link(load_key(settings), user_id, now, settings.link_base_url)
+
+
 def verify(key: bytes, token: str, now: dt.datetime) -> Claim | Refusal:
     """The token's claim, or why it is refused: not a token, a wrong signature (forged or
     altered), or too old (or from too far in the future)."""
