@@ -16,6 +16,7 @@ HELP = (
     "/settings top_posters on|off - name the week's top 5 posters in the digest\n"
     "/alerts [mute|unmute KIND|all] - which alerts the group's admins get from me in private\n"
     "In private with me: /mydata - a copy of what I store about you; /forgetme - erase it\n"
+    "/dashboard (here or in private) - a private link to your groups' figures\n"
     "/allow (or /approve) @user - let a user write without the check\n"
     "/deny (or /unapprove) @user - take a user off the allow list\n"
     "/block @user or -100id (or reply) - delete their messages and keep them muted\n"
@@ -88,3 +89,17 @@ RAID_LOCKDOWN_STARTED = (
     'New members are muted until they join {channels}; then press "I joined".'
 )
 RAID_LOCKDOWN_ENDED = "The raid lockdown is over: new members get their own prompt again."
+
+DASHBOARD_LINK = (
+    "Your sign-in link to the gatepulse dashboard: it works once, within {minutes} minutes, "
+    "and shows the groups you administer. Do not forward it: whoever opens it signs in as you."
+)
+DASHBOARD_LINK_PLAIN = DASHBOARD_LINK + "\n{link}"
+DASHBOARD_BUTTON = "Open the dashboard"
+DASHBOARD_SENT = "I sent you a private message with your dashboard link."
+DASHBOARD_START_PRIVATE = (
+    "I cannot write to you: start a private chat with me first (open my profile and press "
+    "Start), then send /dashboard again."
+)
+DASHBOARD_ANONYMOUS = "Send /dashboard as yourself, not anonymously, or send it to me in private."
+DASHBOARD_UNAVAILABLE = "The dashboard link cannot be made right now. Try again later."
