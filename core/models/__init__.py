@@ -36,6 +36,7 @@ from core.models.config import (
     Owner,
     ProtectedGroup,
 )
+from core.models.dashboard import DashboardAuditLog, DashboardLinkUse
 from core.models.delivery import UpdateClaim
 from core.models.kinds import (
     LATENCY_BUCKETS_MS,
@@ -138,6 +139,8 @@ __all__ = [
     "ApiCallLog",
     "Base",
     "BotPrivateChat",
+    "DashboardAuditLog",
+    "DashboardLinkUse",
     "BotRight",
     "ChatKind",
     "ChatMigration",
