@@ -49,9 +49,7 @@ def upgrade() -> None:
         sa.Column("client", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_audit_log")),
     )
-    op.create_index(
-        op.f("ix_dashboard_audit_log_timestamp"), "dashboard_audit_log", ["timestamp"]
-    )
+    op.create_index(op.f("ix_dashboard_audit_log_timestamp"), "dashboard_audit_log", ["timestamp"])
     if op.get_context().dialect.name == "postgresql":
         op.execute(f"GRANT INSERT ON TABLE {', '.join(INSERT_ONLY)} TO {ROLE}")
 
