@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from streamlit.navigation.page import StreamlitPage
 
 from core.settings import DashboardSettings, Settings, SettingsError, load_settings
-from dashboards import auth, ui
+from dashboards import auth, signin, ui
 from dashboards.cache import CachedRun
 from dashboards.metrics import DateRange, group_titles
 from dashboards.pages import PAGES
@@ -73,7 +73,12 @@ def _sidebar(run: CachedRun, dashboard: DashboardSettings) -> ui.PageContext:
     )
     if st.sidebar.button("Refresh data", key="refresh", help="Forget cached query results"):
         st.cache_data.clear()
-    if auth.is_required(dashboard.password) and st.sidebar.button("Sign out", key="sign_out"):
+    operator = st.session_state.get(signin.VIEWER_KIND_KEY) == signin.OPERATOR
+    if (
+        operator
+        and auth.is_required(dashboard.password)
+        and st.sidebar.button("Sign out", key="sign_out")
+    ):
         auth.logout()
         st.rerun()
     ctx = ui.PageContext(
@@ -102,10 +107,12 @@ def _database_error(url: str, exc: sa.exc.DBAPIError) -> None:
     )
 
 
-def _sign_in(password: SecretStr) -> None:
+def _sign_in(password: SecretStr, url: str) -> None:
     """Serve the sign-in form at the root and at every page's address, so that a bookmarked
     ``/funnel`` asks for the password and, once it is right, reruns into the page itself."""
-    form = functools.partial(auth.login_page, password)
+    form = functools.partial(
+        auth.login_page, password, functools.partial(signin.record_operator_sign_in, url)
+    )
     login = st.Page(form, title="Sign in", url_path="login", default=True)
     aliases = [
         st.Page(form, title="Sign in", url_path=slug, visibility="hidden") for *_, slug in PAGES
@@ -139,10 +146,13 @@ def main() -> None:
     st.set_page_config(page_title="gatepulse", page_icon=":material/shield:", layout="wide")
     settings = _settings()
     dashboard, url = settings.dashboard, database_url(settings)
-    if not auth.is_authenticated(dashboard.password):
-        _sign_in(dashboard.password)
-        return
     try:
+        # an owner signed in from the bot (issue 27), else the operator: password or none
+        if signin.owner_viewer(dashboard, url) is None:
+            if not auth.is_authenticated(dashboard.password):
+                _sign_in(dashboard.password, url)
+                return
+            st.session_state[signin.VIEWER_KIND_KEY] = signin.OPERATOR
         _sidebar(CachedRun(url, dashboard.cache_ttl_s), dashboard)
         st.navigation(_pages()).run()
     except (sa.exc.DBAPIError, pd.errors.DatabaseError) as exc:
