@@ -325,3 +325,43 @@ async def test_every_dashboard_query_runs_as_the_readonly_user(
     assert results["load_newest_day"] == day
     frames = [r for r in results.values() if isinstance(r, pd.DataFrame)]
     assert any("messages" in f.columns and f["messages"].sum() == 5 for f in frames)
+
+
+@pytest.mark.postgres
+async def test_readonly_user_records_used_links_and_the_audit_and_nothing_more(
+    db_url: str, readonly_user: str
+) -> None:
+    """The dashboard's writes (issue 27) through the role: INSERT only, never read back,
+    updated or deleted."""
+    from core.owner_links import Claim
+    from dashboards import queries, signin
+
+    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    url = make_url(db_url).set(username=readonly_user, password=None)
+    engine = queries.make_engine(url.render_as_string(hide_password=False))
+    try:
+        claim = Claim(user_id=42, issued_at=now, nonce="ab" * 16)
+        assert signin.use_link(engine, claim, now) is True
+        assert signin.use_link(engine, claim, now) is False  # a replay fails to insert
+        signin.record(engine, "sign_in", viewer="owner", user_id=42, group_ids=[-1001], now=now)
+    finally:
+        engine.dispose()
+    conn = await asyncpg.connect(_dsn(db_url, readonly_user))
+    try:
+        await conn.execute("SET default_transaction_read_only = off")
+        for statement in (
+            "SELECT * FROM dashboard_link_uses",
+            "SELECT * FROM dashboard_audit_log",
+            "UPDATE dashboard_audit_log SET user_id = NULL",
+            "DELETE FROM dashboard_link_uses",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()
+    admin = await asyncpg.connect(_dsn(db_url))
+    try:
+        assert await admin.fetchval("SELECT user_id FROM dashboard_link_uses") == 42
+        assert await admin.fetchval("SELECT group_ids::text FROM dashboard_audit_log") == "[-1001]"
+    finally:
+        await admin.close()
