@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -14,11 +15,15 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from cli.dashboard import streamlit_command
+from core.owner_links import make_link
+from dashboards.signin import REFUSED
 from sandbox.browser import CHROMIUM_FLAGS, ensure_chromium
 from tests.dashboards.seed import seed_dashboard
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PASSWORD = "e2e-secret"
+LINK_KEY = "e2e-link-key-0123456789"
+OWNER = 4_200_000_001
 PAGES = (  # sidebar link, page title, plotly charts the page must show at least
     ("Overview", "Overview", 1),
     ("Alerts", "Alerts", 2),
@@ -54,6 +59,7 @@ def dashboard_server(db_url: str, tmp_path: Path) -> Iterator[str]:
         "DASHBOARD_DATABASE_URL": db_url,
         "DASHBOARD_PASSWORD": PASSWORD,
         "DASHBOARD_CACHE_TTL_S": "60",
+        "DASHBOARD_LINK_KEY": LINK_KEY,
     }
     log = (tmp_path / "streamlit.log").open("w")
     proc = subprocess.Popen(
@@ -150,5 +156,42 @@ def test_every_page_renders_in_chromium(
             assert (
                 "release date was announced" in page.locator('[data-testid="stMain"]').inner_text()
             )
+        finally:
+            context.close()
+
+
+@pytest.mark.slow
+def test_an_owner_signs_in_through_the_link_in_chromium(
+    dashboard_server: str, tmp_path: Path, backend: str
+) -> None:
+    """The link from the bot opens the dashboard without the password, a reload keeps the
+    session, and the same link opened again is refused."""
+    link = make_link(LINK_KEY.encode(), OWNER, dt.datetime.now(dt.UTC), dashboard_server)
+    chromium = ensure_chromium()
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(chromium),
+            headless=True,
+            args=list(CHROMIUM_FLAGS),
+            viewport={"width": 1440, "height": 2200},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.goto(link, wait_until="domcontentloaded")
+            _wait_ready(page, "Overview", 1)
+            signed_in = page.get_by_text(f"Signed in from Telegram as user {OWNER}")
+            signed_in.wait_for(timeout=30_000)
+            page.wait_for_url("**session=*", timeout=30_000)
+            assert "owner=" not in page.url  # the token left the address bar
+            page.screenshot(path=str(SCREENSHOTS / f"{backend}_owner_view.png"), full_page=True)
+            page.reload(wait_until="domcontentloaded")
+            _wait_ready(page, "Overview", 1)
+            signed_in.wait_for(timeout=30_000)
+            again = context.new_page()
+            again.goto(link, wait_until="domcontentloaded")
+            again.get_by_text(REFUSED).wait_for(timeout=30_000)
+            assert again.locator(".js-plotly-plot").count() == 0
+            assert again.get_by_label("Password", exact=True).count() == 0
         finally:
             context.close()
