@@ -363,6 +363,15 @@ class AlertSettings(BaseSettings):
     delivery_max_attempts: int = Field(default=3, ge=1)
 
 
+def http_url(value: str, example: str) -> str:
+    """``value`` stripped of spaces and a trailing ``/``, if empty or an http(s) URL; else
+    ``ValueError`` showing ``example``."""
+    value = value.strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http(s) URL, e.g. {example}")
+    return value
+
+
 class SummaryLLMSettings(BaseSettings):
     """An optional OpenAI-compatible endpoint that writes the chat summaries.
 
@@ -385,10 +394,7 @@ class SummaryLLMSettings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL, e.g. http://127.0.0.1:8000/v1")
-        return value
+        return http_url(value, "http://127.0.0.1:8000/v1")
 
     @field_validator("model")
     @classmethod
@@ -438,10 +444,7 @@ class DashboardSettings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _public_http_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://stats.example.org")
-        return value
+        return http_url(value, "https://stats.example.org")
 
     @property
     def link_base_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
@@ -116,12 +117,10 @@ def _no_exception(page: Page, name: str) -> None:
         pytest.fail(f"Streamlit exception on {name}: {errors.first.inner_text()[:1500]}")
 
 
-@pytest.mark.slow
-def test_every_page_renders_in_chromium(
-    dashboard_server: str, tmp_path: Path, backend: str
-) -> None:
+@contextlib.contextmanager
+def _browser(tmp_path: Path) -> Iterator[Page]:
+    """A page of the OS Chromium (headless, a tall viewport for full-page screenshots)."""
     chromium = ensure_chromium()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),
@@ -131,33 +130,39 @@ def test_every_page_renders_in_chromium(
             viewport={"width": 1440, "height": 2200},
         )
         try:
-            page = context.pages[0] if context.pages else context.new_page()
-            # a page's address typed in the address bar: the password gate comes first, and
-            # shows nothing else; once signed in, that page itself
-            page.goto(f"{dashboard_server}/overview", wait_until="domcontentloaded")
-            password = page.get_by_label("Password", exact=True)
-            password.wait_for(timeout=30_000)
-            assert page.locator(".js-plotly-plot").count() == 0
-            password.fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            for i, (link, title, min_charts) in enumerate(PAGES):
-                if i:  # the first page is the one just signed into
-                    page.locator('[data-testid="stSidebarNav"]').get_by_role(
-                        "link", name=link, exact=True
-                    ).click()
-                _wait_ready(page, title, min_charts)
-                if i == 0:
-                    assert page.url == f"{dashboard_server}/overview"
-                    assert "Page not found" not in page.locator("body").inner_text()
-                _no_exception(page, title)
-                slug = title.lower().replace(" & ", "_").replace(" ", "_")
-                page.screenshot(path=str(SCREENSHOTS / f"{backend}_{slug}.png"), full_page=True)
-            # the last page is Summaries: the latest 7-day summary of the first chat is shown
-            assert (
-                "release date was announced" in page.locator('[data-testid="stMain"]').inner_text()
-            )
+            yield context.pages[0] if context.pages else context.new_page()
         finally:
             context.close()
+
+
+@pytest.mark.slow
+def test_every_page_renders_in_chromium(
+    dashboard_server: str, tmp_path: Path, backend: str
+) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with _browser(tmp_path) as page:
+        # a page's address typed in the address bar: the password gate comes first, and
+        # shows nothing else; once signed in, that page itself
+        page.goto(f"{dashboard_server}/overview", wait_until="domcontentloaded")
+        password = page.get_by_label("Password", exact=True)
+        password.wait_for(timeout=30_000)
+        assert page.locator(".js-plotly-plot").count() == 0
+        password.fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        for i, (link, title, min_charts) in enumerate(PAGES):
+            if i:  # the first page is the one just signed into
+                page.locator('[data-testid="stSidebarNav"]').get_by_role(
+                    "link", name=link, exact=True
+                ).click()
+            _wait_ready(page, title, min_charts)
+            if i == 0:
+                assert page.url == f"{dashboard_server}/overview"
+                assert "Page not found" not in page.locator("body").inner_text()
+            _no_exception(page, title)
+            slug = title.lower().replace(" & ", "_").replace(" ", "_")
+            page.screenshot(path=str(SCREENSHOTS / f"{backend}_{slug}.png"), full_page=True)
+        # the last page is Summaries: the latest 7-day summary of the first chat is shown
+        assert "release date was announced" in page.locator('[data-testid="stMain"]').inner_text()
 
 
 @pytest.mark.slow
@@ -167,31 +172,20 @@ def test_an_owner_signs_in_through_the_link_in_chromium(
     """The link from the bot opens the dashboard without the password, a reload keeps the
     session, and the same link opened again is refused."""
     link = make_link(LINK_KEY.encode(), OWNER, dt.datetime.now(dt.UTC), dashboard_server)
-    chromium = ensure_chromium()
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(chromium),
-            headless=True,
-            args=list(CHROMIUM_FLAGS),
-            viewport={"width": 1440, "height": 2200},
-        )
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.goto(link, wait_until="domcontentloaded")
-            _wait_ready(page, "Overview", 1)
-            signed_in = page.get_by_text(f"Signed in from Telegram as user {OWNER}")
-            signed_in.wait_for(timeout=30_000)
-            page.wait_for_url("**session=*", timeout=30_000)
-            assert "owner=" not in page.url  # the token left the address bar
-            page.screenshot(path=str(SCREENSHOTS / f"{backend}_owner_view.png"), full_page=True)
-            page.reload(wait_until="domcontentloaded")
-            _wait_ready(page, "Overview", 1)
-            signed_in.wait_for(timeout=30_000)
-            again = context.new_page()
-            again.goto(link, wait_until="domcontentloaded")
-            again.get_by_text(REFUSED).wait_for(timeout=30_000)
-            assert again.locator(".js-plotly-plot").count() == 0
-            assert again.get_by_label("Password", exact=True).count() == 0
-        finally:
-            context.close()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with _browser(tmp_path) as page:
+        page.goto(link, wait_until="domcontentloaded")
+        _wait_ready(page, "Overview", 1)
+        signed_in = page.get_by_text(f"Signed in from Telegram as user {OWNER}")
+        signed_in.wait_for(timeout=30_000)
+        page.wait_for_url("**session=*", timeout=30_000)
+        assert "owner=" not in page.url  # the token left the address bar
+        page.screenshot(path=str(SCREENSHOTS / f"{backend}_owner_view.png"), full_page=True)
+        page.reload(wait_until="domcontentloaded")
+        _wait_ready(page, "Overview", 1)
+        signed_in.wait_for(timeout=30_000)
+        again = page.context.new_page()
+        again.goto(link, wait_until="domcontentloaded")
+        again.get_by_text(REFUSED).wait_for(timeout=30_000)
+        assert again.locator(".js-plotly-plot").count() == 0
+        assert again.get_by_label("Password", exact=True).count() == 0
