@@ -117,7 +117,7 @@ def _writing(engine: Engine) -> Iterator[Connection]:
 
 def use_link(engine: Engine, claim: Claim, now: dt.datetime) -> bool:
     """Record the link's nonce as used; False when it was used before."""
-    row = {"nonce": claim.nonce, "user_id": claim.user_id, "used_at": now}
+    row = {"nonce": claim.nonce, "used_at": now}
     try:
         with _writing(engine) as conn:
             conn.execute(sa.insert(DashboardLinkUse).values(**row))

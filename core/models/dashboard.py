@@ -15,12 +15,11 @@ from core.models.kinds import PII, TIME, pii
 
 class DashboardLinkUse(Base):
     """One owner sign-in link that was used: its nonce is the key, so a second use of the same
-    link fails to insert and is refused."""
+    link fails to insert and is refused. Whose link it was is in ``dashboard_audit_log``."""
 
     __tablename__ = "dashboard_link_uses"
 
     nonce: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    user_id: Mapped[int] = mapped_column(TelegramId, info=pii(PII.DELETE))
     used_at: Mapped[dt.datetime] = mapped_column(info=TIME)
 
 

@@ -29,7 +29,6 @@ def upgrade() -> None:
     op.create_table(
         "dashboard_link_uses",
         sa.Column("nonce", sa.String(length=32), nullable=False),
-        sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("nonce", name=op.f("pk_dashboard_link_uses")),
     )
