@@ -24,6 +24,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NoReturn
 
 import sqlalchemy as sa
 import streamlit as st
@@ -170,10 +171,8 @@ def _record_view(engine: Engine, action: str, download: str | None = None) -> No
 def record_download(engine_or_run: Engine | CachedRun, name: str) -> None:
     """Record that this session's viewer downloaded ``name`` (a page's CSV, say). Pages call it
     from the download button's ``on_click``."""
-    engine = (
-        get_engine(engine_or_run.url) if isinstance(engine_or_run, CachedRun) else (engine_or_run)
-    )
-    _record_view(engine, DOWNLOAD, name)
+    run = engine_or_run
+    _record_view(get_engine(run.url) if isinstance(run, CachedRun) else run, DOWNLOAD, name)
 
 
 def record_operator_sign_in(url: str) -> None:
@@ -183,7 +182,7 @@ def record_operator_sign_in(url: str) -> None:
     _record_view(get_engine(url), SIGN_IN)
 
 
-def _refuse(message: str, client: str) -> None:
+def _refuse(message: str, client: str) -> NoReturn:
     """Say ``message`` (one sentence), count a failure for ``client``, and stop the run."""
     auth.default_throttle().record(client, ok=False)
     _sign_out()
@@ -213,7 +212,6 @@ def _follow_link(token: str, settings: DashboardSettings, url: str, client: str)
     if not isinstance(claim, Claim):
         log.info("owner sign-in refused: %s (client %s)", claim.value, client)
         _refuse(REFUSED, client)
-    assert isinstance(claim, Claim)  # _refuse stopped the run otherwise
     auth.default_throttle().record(client, ok=True)
     return claim.user_id
 
@@ -252,7 +250,6 @@ def owner_viewer(settings: DashboardSettings, url: str) -> int | None:
     session = store.get(str(session_id), _now())
     if session is None:
         _refuse(SESSION_ENDED, client)
-    assert session is not None  # _refuse stopped the run otherwise
     st.session_state[OWNER_SESSION_KEY] = session_id
     st.session_state[VIEWER_KIND_KEY] = OWNER
     st.session_state[VIEWER_USER_KEY] = session.user_id

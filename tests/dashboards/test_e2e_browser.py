@@ -139,6 +139,7 @@ def _browser(tmp_path: Path) -> Iterator[Page]:
 def test_every_page_renders_in_chromium(
     dashboard_server: str, tmp_path: Path, backend: str
 ) -> None:
+    """Every page after the password; then an owner's sign-in through the bot's link."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with _browser(tmp_path) as page:
         # a page's address typed in the address bar: the password gate comes first, and
@@ -163,29 +164,27 @@ def test_every_page_renders_in_chromium(
             page.screenshot(path=str(SCREENSHOTS / f"{backend}_{slug}.png"), full_page=True)
         # the last page is Summaries: the latest 7-day summary of the first chat is shown
         assert "release date was announced" in page.locator('[data-testid="stMain"]').inner_text()
+        # the same server and browser (one server start, one browser launch less)
+        _owner_signs_in(page.context.new_page(), dashboard_server, backend)
 
 
-@pytest.mark.slow
-def test_an_owner_signs_in_through_the_link_in_chromium(
-    dashboard_server: str, tmp_path: Path, backend: str
-) -> None:
-    """The link from the bot opens the dashboard without the password, a reload keeps the
-    session, and the same link opened again is refused."""
-    link = make_link(LINK_KEY.encode(), OWNER, dt.datetime.now(dt.UTC), dashboard_server)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with _browser(tmp_path) as page:
-        page.goto(link, wait_until="domcontentloaded")
-        _wait_ready(page, "Overview", 1)
-        signed_in = page.get_by_text(f"Signed in from Telegram as user {OWNER}")
-        signed_in.wait_for(timeout=30_000)
-        page.wait_for_url("**session=*", timeout=30_000)
-        assert "owner=" not in page.url  # the token left the address bar
-        page.screenshot(path=str(SCREENSHOTS / f"{backend}_owner_view.png"), full_page=True)
-        page.reload(wait_until="domcontentloaded")
-        _wait_ready(page, "Overview", 1)
-        signed_in.wait_for(timeout=30_000)
-        again = page.context.new_page()
-        again.goto(link, wait_until="domcontentloaded")
-        again.get_by_text(REFUSED).wait_for(timeout=30_000)
-        assert again.locator(".js-plotly-plot").count() == 0
-        assert again.get_by_label("Password", exact=True).count() == 0
+def _owner_signs_in(page: Page, base: str, backend: str) -> None:
+    """The link from the bot, opened in a new tab (a Streamlit session of its own): the
+    dashboard without the password, a reload keeps the session, the same link again is
+    refused."""
+    link = make_link(LINK_KEY.encode(), OWNER, dt.datetime.now(dt.UTC), base)
+    page.goto(link, wait_until="domcontentloaded")
+    _wait_ready(page, "Overview", 1)
+    signed_in = page.get_by_text(f"Signed in from Telegram as user {OWNER}")
+    signed_in.wait_for(timeout=30_000)
+    page.wait_for_url("**session=*", timeout=30_000)
+    assert "owner=" not in page.url  # the token left the address bar
+    page.screenshot(path=str(SCREENSHOTS / f"{backend}_owner_view.png"), full_page=True)
+    page.reload(wait_until="domcontentloaded")
+    _wait_ready(page, "Overview", 1)
+    signed_in.wait_for(timeout=30_000)
+    again = page.context.new_page()
+    again.goto(link, wait_until="domcontentloaded")
+    again.get_by_text(REFUSED).wait_for(timeout=30_000)
+    assert again.locator(".js-plotly-plot").count() == 0
+    assert again.get_by_label("Password", exact=True).count() == 0
