@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import SendMessage
 
 from bot import texts
 from core import owner_links as ol
@@ -86,3 +88,37 @@ async def test_anyone_in_private_gets_their_own_link(h: Harness) -> None:
     await h.feed(h.world.message_update(ALICE, ALICE, "/dashboard"))
     second = h.sent_to(ALICE)[1]
     assert _claim(h, second).nonce != _claim(h, private).nonce  # a fresh link each time
+
+
+async def test_an_anonymous_admin_is_asked_to_write_as_themselves(h: Harness) -> None:
+    """Telegram hides who an anonymous admin is: there is nobody to send the link to."""
+    before = len(h.world.sent_messages)
+    await h.feed(h.world.anonymous_admin_update(GROUP, "/dashboard"))
+    assert [m["text"] for m in h.sent_to(GROUP)] == [texts.DASHBOARD_ANONYMOUS]
+    assert len(h.world.sent_messages) == before + 1
+    _nowhere_in_groups(h)
+
+
+async def test_a_refused_button_sends_the_link_as_text_in_private(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram may refuse a button to a local address: the link then goes as text, still in
+    private only."""
+    real = h.bot.send_message
+
+    async def refusing(chat_id: int, text: str, reply_markup: Any = None, **kw: Any) -> Any:
+        if reply_markup is not None:
+            method = SendMessage(chat_id=chat_id, text=text)
+            raise TelegramBadRequest(method, "Bad Request: BUTTON_URL_INVALID")
+        return await real(chat_id, text, **kw)
+
+    monkeypatch.setattr(h.bot, "send_message", refusing)
+    await h.feed(h.world.message_update(GROUP, ADMIN, "/dashboard"))
+    assert [m["text"] for m in h.sent_to(GROUP)] == [texts.DASHBOARD_SENT]
+    (private,) = h.sent_to(ADMIN)
+    link = private["text"].splitlines()[-1]
+    (token,) = parse_qs(urlsplit(link).query)[ol.QUERY_PARAM]
+    key = ol.load_key(h.services.settings.dashboard)
+    claim = ol.verify(key, token, dt.datetime.now(dt.UTC))
+    assert isinstance(claim, ol.Claim) and claim.user_id == ADMIN
+    _nowhere_in_groups(h)
