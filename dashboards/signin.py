@@ -210,7 +210,13 @@ def _follow_link(token: str, settings: DashboardSettings, url: str, client: str)
     if isinstance(claim, Claim) and not use_link(get_engine(url), claim, now):
         claim = Refusal.REPLAYED
     if not isinstance(claim, Claim):
-        log.info("owner sign-in refused: %s (client %s)", claim.value, client)
+        hint = (
+            " (if every link is refused so, the bot signs with another key: give both the "
+            "same DASHBOARD_LINK_KEY)"
+            if claim is Refusal.FORGED
+            else ""
+        )
+        log.warning("owner sign-in refused: %s, client %s%s", claim.value, client, hint)
         _refuse(REFUSED, client)
     auth.default_throttle().record(client, ok=True)
     return claim.user_id
