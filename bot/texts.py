@@ -14,6 +14,11 @@ HELP = (
     '/settings ban_channels on|off - also ban channel identities ("send as channel")\n'
     "/settings digest weekly|off - post last week's figures here every Monday\n"
     "/settings top_posters on|off - name the week's top 5 posters in the digest\n"
+    "/settings prompt_ttl 10m|1h|off - delete prompts nobody answered after this long\n"
+    "/settings timeout 30m|2h|1d|off and /settings on_timeout mute|kick|ban - what happens to "
+    "a newcomer still unverified after the timeout\n"
+    '/settings clean_service on|off - delete the "joined" and "left" messages\n'
+    "/settings welcome [xx] <text>|off - your own prompt text, with {mention} and {channels}\n"
     "/alerts [mute|unmute KIND|all] - which alerts the group's admins get from me in private\n"
     "In private with me: /mydata - a copy of what I store about you; /forgetme - erase it\n"
     "/dashboard (here or in private) - a private link to your groups' figures\n"
@@ -48,7 +53,9 @@ USAGE_ALERTS = "Usage: /alerts, /alerts mute KIND|all, /alerts unmute KIND|all"
 USAGE_SETTINGS = (
     "Usage: /settings gate on|off, /settings ban_channels on|off, "
     "/settings digest weekly|off, /settings top_posters on|off, "
-    "or /settings lost_channel hold|open"
+    "/settings lost_channel hold|open, /settings prompt_ttl 10m|off, "
+    "/settings timeout 30m|2h|1d|off, /settings on_timeout mute|kick|ban, "
+    "/settings clean_service on|off, or /settings welcome [xx] <text>|off"
 )
 DIGEST_SWITCHED = "Weekly digest: {value} (posted here each Monday morning UTC, about last week)."
 TOP_POSTERS_SWITCHED = "Top posters in the digest: {value}."
@@ -89,6 +96,31 @@ RAID_LOCKDOWN_STARTED = (
     'New members are muted until they join {channels}; then press "I joined".'
 )
 RAID_LOCKDOWN_ENDED = "The raid lockdown is over: new members get their own prompt again."
+
+PROMPT_TTL_SWITCHED = "Unanswered prompts are deleted after: {value}."
+TIMEOUT_SWITCHED = "Timeout for newcomers: {value} (then /settings on_timeout decides)."
+ON_TIMEOUT_SWITCHED = (
+    "At the timeout a newcomer still unverified is: {value} "
+    "(mute: stays muted; kick: removed, may come back; ban: removed for good)."
+)
+CLEAN_SERVICE_SWITCHED = 'Deleting the "joined" and "left" messages: {value}.'
+USAGE_PROMPT_TTL = (
+    "Usage: /settings prompt_ttl 10m|1h|1d|off (from 1 minute to 1 day, as 30m, 2h or 1d; "
+    "off keeps prompts)"
+)
+USAGE_TIMEOUT = (
+    "Usage: /settings timeout 30m|2h|1d|off (from 1 minute to 30 days, as 30m, 2h or 1d; "
+    "off: newcomers may stay unverified)"
+)
+USAGE_WELCOME = (
+    "Usage: /settings welcome <text> (for the group's language), /settings welcome xx <text> "
+    "(for language xx), /settings welcome [xx] off (back to the default). The text may use "
+    "{mention}, {channels} and Telegram's HTML tags. A text starting with a language code "
+    "(it, hi, id...) needs the language first: /settings welcome en it is..."
+)
+WELCOME_REFUSED = "Welcome text refused, nothing was changed: {why}"
+WELCOME_SET = "Welcome text for {lang} set: prompts in {lang} now use it."
+WELCOME_DEFAULT = "Welcome text for {lang}: back to the default prompt."
 
 DASHBOARD_LINK = (
     "Your sign-in link to the gatepulse dashboard: it works once, within {minutes} minutes, "

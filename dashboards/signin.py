@@ -35,6 +35,7 @@ from core.owner_links import QUERY_PARAM, Claim, KeyFileError, Refusal, load_key
 from core.settings import DashboardSettings
 from dashboards import auth
 from dashboards.cache import CachedRun, get_engine
+from dashboards.scope import load_scope
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ SESSION_PARAM = "session"
 VIEWER_USER_KEY = "viewer_user_id"
 VIEWER_KIND_KEY = "viewer_kind"
 VIEWER_GROUPS_KEY = "viewer_group_ids"
-"""Set by the scope (the groups in view); recorded with each sign-in and download."""
+"""The owner's groups (:mod:`dashboards.scope`, read on each view); recorded with each sign-in
+and download."""
 OWNER_SESSION_KEY = "gatepulse_owner_session"
 OWNER, OPERATOR = "owner", "operator"
 SIGN_IN, DOWNLOAD = "sign_in", "download"
@@ -250,7 +252,9 @@ def owner_viewer(settings: DashboardSettings, url: str) -> int | None:
         st.session_state[OWNER_SESSION_KEY] = session_id
         st.session_state[VIEWER_KIND_KEY] = OWNER
         st.session_state[VIEWER_USER_KEY] = user_id
-        _record_view(get_engine(url), SIGN_IN)
+        engine = get_engine(url)
+        st.session_state[VIEWER_GROUPS_KEY] = list(load_scope(engine, user_id).group_ids)
+        _record_view(engine, SIGN_IN)
     else:
         session_id = known or session_id
     session = store.get(str(session_id), _now())

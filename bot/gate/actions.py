@@ -6,6 +6,7 @@ needs (permissions, the "I joined" button, the prompt). :class:`GateActions` ask
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import logging
 from collections.abc import Sequence
@@ -18,10 +19,13 @@ from aiogram.types import ChatPermissions, InlineKeyboardButton, InlineKeyboardM
 from bot import texts
 from bot.gate.calls import quietly
 from bot.gate.checker import GateChecker, GateResult
+from bot.gate.deadlines import prompt_ttl_of, timeout_of
+from bot.gate.welcome import group_language, render_welcome, welcome_text
 from bot.storage.config import ChannelInfo, GroupConfig
 from bot.storage.gate_state import StateWriter
 from bot.storage.shared.client import SharedRedis
 from bot.storage.shared.throttle import Throttle
+from bot.storage.timers import PROMPT, TIMEOUT, Arm
 from bot.storage.updates import put_raw
 from core.clock import Clock
 from core.content import StoredText
@@ -148,6 +152,8 @@ class GateActions:
                 await self.delete(
                     bot, config.group_id, message_id, user.id, {"reason": "not_subscribed"}
                 )
+            if muted:
+                self.arm_timeout(config, user.id)
             if muted and prompt:
                 await self.prompt(
                     bot, config, user, result.missing, thread_id=thread_id, detail=detail
@@ -235,6 +241,7 @@ class GateActions:
         if ok:
             self.counters.unmutes += 1
             self.state.lift(user_id, group_id, self.clock.now())
+            self.state.disarm(group_id, user_id, PROMPT, TIMEOUT)
             await self._prompted.forget((user_id, group_id))
             self.event(group_id, user_id, GateEventType.UNMUTED, detail)
         return bool(ok)
@@ -253,10 +260,11 @@ class GateActions:
         topic ``thread_id`` when given."""
         if not await self._prompted.first((user.id, config.group_id)):
             return False
+        lang = group_language(config.settings)
         sent = await self.post(
             bot,
             config.group_id,
-            prompt_text(user, missing),
+            prompt_text(user, missing, welcome=welcome_text(config.settings, lang)),
             prompt_keyboard(user.id, missing),
             thread_id=thread_id,
         )
@@ -267,7 +275,29 @@ class GateActions:
                 GateEventType.PROMPTED,
                 {**(detail or {}), "message_id": sent.message_id, "thread_id": thread_id},
             )
+            self.track_prompt(config, user.id, sent.message_id)
         return bool(sent)
+
+    # ------------------------------------------------------------------ timers
+    def arm_timeout(self, config: GroupConfig, user_id: int) -> None:
+        """With the group's ``timeout`` on: act on ``user_id`` (just muted) when it runs out,
+        unless they pass or leave first (:mod:`bot.gate.timers`). A timeout already running
+        keeps its deadline."""
+        seconds = timeout_of(config.settings)
+        if seconds:
+            due = self.clock.now() + dt.timedelta(seconds=seconds)
+            self.state.arm(Arm(TIMEOUT, config.group_id, user_id, due))
+
+    def track_prompt(self, config: GroupConfig, user_id: int, message_id: int) -> None:
+        """Remember a prompt sent to ``user_id`` (:data:`EVERYONE`: several joiners): deleted
+        after the group's ``prompt_ttl`` or, with that off, at the newcomer's timeout (which
+        removes it as it acts). Not kept when neither is on."""
+        seconds = prompt_ttl_of(config.settings)
+        if not seconds and user_id != EVERYONE:
+            seconds = timeout_of(config.settings)
+        if seconds:
+            due = self.clock.now() + dt.timedelta(seconds=seconds)
+            self.state.arm(Arm(PROMPT, config.group_id, user_id, due, message_id))
 
     async def post(
         self,
@@ -329,10 +359,14 @@ class GateActions:
         )
 
 
-def prompt_text(user: Any, missing: Sequence[ChannelInfo]) -> str:
+def prompt_text(user: Any, missing: Sequence[ChannelInfo], *, welcome: str | None = None) -> str:
+    """The prompt's HTML: the group's ``welcome`` text (:mod:`bot.gate.welcome`) when it has
+    one, else the default."""
     name = html.escape((getattr(user, "first_name", None) or "there")[:64])
     mention = f'<a href="tg://user?id={int(user.id)}">{name}</a>'
     channels = ", ".join(html.escape(c.label) for c in missing) or "the linked channels"
+    if welcome is not None:
+        return render_welcome(welcome, mention=mention, channels=channels)
     return texts.PROMPT.format(mention=mention, channels=channels)
 
 

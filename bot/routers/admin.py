@@ -32,6 +32,20 @@ from bot.gate.channel_access import (
     lost_channel_policy,
 )
 from bot.gate.checker import ADMIN_STATUSES
+from bot.gate.deadlines import (
+    PROMPT_TTL_DEFAULT_S,
+    PROMPT_TTL_MAX_S,
+    TIMEOUT_MAX_S,
+    parse_duration,
+    show_duration,
+)
+from bot.gate.welcome import (
+    WelcomeRefused,
+    check_welcome,
+    group_language,
+    language_code,
+    welcome_texts,
+)
 from bot.routers.access import cmd_allow, cmd_block, cmd_deny, cmd_unblock
 from bot.routers.alert_settings import cmd_alerts
 from bot.routers.chats import (
@@ -45,7 +59,7 @@ from bot.routers.commands import audit, authorized, command_args, onboarding_of,
 from bot.routers.filters import CommandLike, InGroup
 from bot.runtime.services import BotServices
 from bot.storage.config import CHAT_ID_RE, USERNAME_RE, ChannelInfo, GroupConfig
-from core.models import DigestFrequency, ErrorType, GroupSetting
+from core.models import DigestFrequency, ErrorType, GroupSetting, TimeoutAction
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +220,7 @@ async def cmd_protect(
             },
         )
     services.checker.forget_admins(message.chat.id)
+    await services.admins.refresh(bot, message.chat.id)  # who may see the group's dashboard
     labels = ", ".join(c.label for c in channels)
     if added:
         await reply(message, f"Protected. Members must now join: {labels}.")
@@ -322,9 +337,13 @@ async def _channel_lines(bot: Bot, config: GroupConfig, services: BotServices) -
     ]
 
 
+class Refused(ValueError):
+    """A ``/settings`` value that cannot be taken; the reply says why and nothing changes."""
+
+
 @dataclass(frozen=True)
 class Setting:
-    """One ``/settings`` switch: the words it accepts (-> the value stored), how it reads."""
+    """One ``/settings`` entry: the words it accepts (-> the value stored), how it reads."""
 
     label: str
     """How ``/settings`` lists it."""
@@ -334,18 +353,105 @@ class Setting:
     default: Any = False
     """Its value while unset."""
 
+    def parse(self, rest: str) -> Any:
+        """The value the text after the setting's name asks for; :class:`Refused` when it is
+        not one (the usage)."""
+        word = rest.strip().lower()
+        if word not in self.words:
+            raise Refused(texts.USAGE_SETTINGS)
+        return self.words[word]
+
+    def value(self, parsed: Any, settings: Mapping[str, Any]) -> Any:
+        """The value to store for ``parsed``, given the group's ``settings`` now."""
+        return parsed
+
+    def confirm(self, parsed: Any, settings: Mapping[str, Any]) -> str:
+        """The reply once ``parsed`` is set (``settings``: the group's before)."""
+        return self.said.format(value=self.shown(self.value(parsed, settings)))
+
     def stored(self, value: Any) -> Any:
         """A stored value as one of this setting's values (unset or unknown: the default)."""
         if isinstance(self.default, bool):
             return value if isinstance(value, bool) else self.default
         return value if value in set(self.words.values()) else self.default
 
-    @staticmethod
-    def shown(value: Any) -> str:
+    def shown(self, value: Any) -> str:
         """A value as a word ("on", "off", "weekly")."""
         if isinstance(value, bool):
             return "on" if value else "off"
         return str(value)
+
+
+@dataclass(frozen=True)
+class DurationSetting(Setting):
+    """A duration in seconds, given as ``30m``, ``2h``, ``1d`` or ``off`` (0), within
+    ``[low_s, high_s]``."""
+
+    low_s: int = 60
+    high_s: int = 86_400
+    usage: str = ""
+
+    def parse(self, rest: str) -> Any:
+        seconds = parse_duration(rest)
+        if seconds is None or (seconds and not self.low_s <= seconds <= self.high_s):
+            raise Refused(self.usage)
+        return seconds
+
+    def stored(self, value: Any) -> Any:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return value if ok else self.default
+
+    def shown(self, value: Any) -> str:
+        return show_duration(int(value))
+
+
+@dataclass(frozen=True)
+class WelcomeChange:
+    """``/settings welcome [xx] <text>|off``: ``lang`` None = the group's language; ``text``
+    None = back to the default."""
+
+    lang: str | None
+    text: str | None
+
+
+@dataclass(frozen=True)
+class WelcomeSetting(Setting):
+    """The group's own prompt text per language (:mod:`bot.gate.welcome`), case and line breaks
+    kept."""
+
+    def parse(self, rest: str) -> Any:
+        words = rest.split(maxsplit=1)
+        lang = language_code(words[0]) if words else None
+        body = (words[1] if len(words) > 1 else "") if lang is not None else rest.strip()
+        if not body:
+            raise Refused(texts.USAGE_WELCOME)
+        if body.lower() == "off":
+            return WelcomeChange(lang, None)
+        try:
+            return WelcomeChange(lang, check_welcome(body))
+        except WelcomeRefused as exc:
+            raise Refused(texts.WELCOME_REFUSED.format(why=exc)) from None
+
+    def value(self, parsed: Any, settings: Mapping[str, Any]) -> Any:
+        chosen = welcome_texts(settings)
+        lang = parsed.lang or group_language(settings)
+        if parsed.text is None:
+            chosen.pop(lang, None)
+        else:
+            chosen[lang] = parsed.text
+        return chosen
+
+    def confirm(self, parsed: Any, settings: Mapping[str, Any]) -> str:
+        lang = parsed.lang or group_language(settings)
+        said = texts.WELCOME_DEFAULT if parsed.text is None else texts.WELCOME_SET
+        return said.format(lang=lang)
+
+    def stored(self, value: Any) -> Any:
+        return welcome_texts({GroupSetting.WELCOME.value: value})
+
+    def shown(self, value: Any) -> str:
+        chosen = self.stored(value)
+        return f"own text in {', '.join(sorted(chosen))}" if chosen else "default"
 
 
 _ON_OFF: dict[str, Any] = {**dict.fromkeys(ON_WORDS, True), **dict.fromkeys(OFF_WORDS, False)}
@@ -373,6 +479,32 @@ SETTINGS: dict[str, Setting] = {
         {HOLD: HOLD, OPEN: OPEN},
         default=LOST_CHANNEL_DEFAULT,
     ),
+    GroupSetting.PROMPT_TTL.value: DurationSetting(
+        "Unanswered prompts deleted after",
+        texts.PROMPT_TTL_SWITCHED,
+        {},
+        default=PROMPT_TTL_DEFAULT_S,
+        high_s=PROMPT_TTL_MAX_S,
+        usage=texts.USAGE_PROMPT_TTL,
+    ),
+    GroupSetting.TIMEOUT.value: DurationSetting(
+        "Timeout for newcomers",
+        texts.TIMEOUT_SWITCHED,
+        {},
+        default=0,
+        high_s=TIMEOUT_MAX_S,
+        usage=texts.USAGE_TIMEOUT,
+    ),
+    GroupSetting.ON_TIMEOUT.value: Setting(
+        "At the timeout",
+        texts.ON_TIMEOUT_SWITCHED,
+        {a.value: a.value for a in TimeoutAction},
+        default=TimeoutAction.MUTE.value,
+    ),
+    GroupSetting.CLEAN_SERVICE.value: Setting(
+        "Delete join/leave messages", texts.CLEAN_SERVICE_SWITCHED, _ON_OFF
+    ),
+    GroupSetting.WELCOME.value: WelcomeSetting("Welcome text", "", {}, default={}),
 }
 """Every setting, in the order ``/settings`` lists them. The gate is ``protected_groups.enabled``;
 the others are keys of ``protected_groups.settings`` (the digest's are read by the pipelines)."""
@@ -381,7 +513,7 @@ SETTINGS_ALIASES = {"ban_channels": BAN_CHANNEL_SENDERS}
 
 def _listing(config: GroupConfig | None) -> str:
     """Every setting's state, one a line."""
-    gate = "not protected" if config is None else Setting.shown(config.enabled)
+    gate = "not protected" if config is None else SETTINGS[GATE].shown(config.enabled)
     chosen = {} if config is None else config.settings
     lines = [f"Gate: {gate}"]
     for name, setting in SETTINGS.items():
@@ -394,25 +526,38 @@ def _listing(config: GroupConfig | None) -> str:
 async def cmd_settings(
     message: Message, command: CommandObject, bot: Bot, services: BotServices
 ) -> None:
-    args = [a.lower() for a in command_args(command)]
-    name = SETTINGS_ALIASES.get(args[0], args[0]) if args else ""
+    args = command_args(command)
+    word = args[0].lower() if args else ""
+    name = SETTINGS_ALIASES.get(word, word)
     setting = SETTINGS.get(name)
-    if args and (len(args) != 2 or setting is None or args[1] not in setting.words):
+    if args and setting is None:
         await reply(message, texts.USAGE_SETTINGS)
         return
+    parsed: Any = None
+    if setting is not None:  # the raw text after the name: a welcome text keeps its case
+        rest = (command.args or "").strip()[len(args[0]) :]
+        try:
+            parsed = setting.parse(rest)
+        except Refused as refused:
+            await reply(message, str(refused))
+            return
     if not await authorized(message, bot, services, "settings"):
         return
     if setting is None:
         config = await services.repo.group_config(message.chat.id)
         await reply(message, _listing(config) + "\n" + texts.USAGE_SETTINGS)
         return
-    value = setting.words[args[1]]
     now = services.clock.now()
+    before: dict[str, Any] = {}
     try:
         if name == GATE:
+            value = parsed
             previous: Any = await services.repo.set_enabled(message.chat.id, value, now)
         else:
-            previous = await services.repo.set_setting(message.chat.id, name, value, now)
+            changed = await services.repo.change_setting(
+                message.chat.id, name, lambda current: setting.value(parsed, current), now
+            )
+            previous, value, before = changed or (None, None, {})
     except Exception as exc:
         log.warning("/settings: database error %s", type(exc).__name__)
         await reply(message, texts.DB_UNAVAILABLE)
@@ -425,7 +570,7 @@ async def cmd_settings(
         key = "enabled" if name == GATE else name
         change = {key: {"from": previous, "to": value}}
         audit(services, message, "settings", resource=name, changes=change)
-    await reply(message, setting.said.format(value=setting.shown(value)))
+    await reply(message, setting.confirm(parsed, before))
 
 
 def create_router() -> Router:

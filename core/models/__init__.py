@@ -32,6 +32,7 @@ from core.models.config import (
     AdminAuditLog,
     ChatMigration,
     EnforcedChannel,
+    GroupAdmin,
     GroupChannelLink,
     Owner,
     ProtectedGroup,
@@ -45,6 +46,7 @@ from core.models.kinds import (
     PII,
     SERVICE_ACCOUNT_IDS,
     TIME,
+    AdminStatus,
     AlertKind,
     ChatKind,
     DigestFrequency,
@@ -58,6 +60,7 @@ from core.models.kinds import (
     SummaryLanguage,
     SummaryMethod,
     SummaryType,
+    TimeoutAction,
     VerificationStatus,
     VerificationTrigger,
     key_columns,
@@ -78,6 +81,7 @@ from core.models.raw import (
     UserRestriction,
     VerificationLog,
 )
+from core.models.timers import GateTimer
 
 RAW_LOG_TABLES: tuple[str, ...] = (
     "verification_log",
@@ -119,6 +123,7 @@ __all__ = [
     "TIME",
     "AccessList",
     "AdminAuditLog",
+    "AdminStatus",
     "Alert",
     "AlertDelivery",
     "AlertKind",
@@ -153,6 +158,8 @@ __all__ = [
     "ErrorType",
     "GateEvent",
     "GateEventType",
+    "GateTimer",
+    "GroupAdmin",
     "GroupChannelLink",
     "GroupSetting",
     "HistogramSource",
@@ -169,6 +176,7 @@ __all__ = [
     "SummaryLanguage",
     "SummaryMethod",
     "SummaryType",
+    "TimeoutAction",
     "UpdateClaim",
     "UpdateHealth",
     "User",

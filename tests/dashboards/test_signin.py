@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import owner_links as ol
 from core.db import Base, create_sync_engine
+from core.models import AdminStatus, GroupAdmin, ProtectedGroup
 from dashboards import auth, signin
 from dashboards.auth import LoginThrottle
 from tests.dashboards.conftest import APP
@@ -63,6 +64,22 @@ def _rows(url: str, table: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
+def _administers(url: str, user_id: int, groups: list[int]) -> None:
+    """``user_id`` administers ``groups`` (as the bot records it in ``group_admins``)."""
+    engine = create_sync_engine(url)
+    try:
+        with engine.begin() as conn:
+            for group_id in groups:
+                conn.execute(sa.insert(ProtectedGroup).values(id=group_id, title=f"G{group_id}"))
+                conn.execute(
+                    sa.insert(GroupAdmin).values(
+                        group_id=group_id, user_id=user_id, status=AdminStatus.ADMINISTRATOR
+                    )
+                )
+    finally:
+        engine.dispose()
+
+
 def _signed_in(at: AppTest) -> int | None:
     """The owner this run shows the pages to (None: refused, or the operator's view)."""
     assert not at.exception, [e.value for e in at.exception]
@@ -76,6 +93,7 @@ def _signed_in(at: AppTest) -> int | None:
 def test_a_valid_link_signs_the_owner_in_and_a_reload_keeps_the_session(
     env: dict[str, Any],
 ) -> None:
+    _administers(env["url"], OWNER, [-1001, -1002])
     token = _token()
     at = _open(owner=token)
     assert _errors(at) == [] and _signed_in(at) == OWNER
@@ -90,7 +108,7 @@ def test_a_valid_link_signs_the_owner_in_and_a_reload_keeps_the_session(
     assert len(use["nonce"]) == 32
     (audit,) = _rows(env["url"], "dashboard_audit_log")
     assert (audit["viewer"], audit["user_id"], audit["action"]) == ("owner", OWNER, "sign_in")
-    assert audit["group_ids"] is None  # the scope's groups, when the scope provides them
+    assert audit["group_ids"] == [-1002, -1001]  # the groups they administer now
     assert token not in str(audit) and token[:20] not in str(audit)
     assert env["slept"] == []  # nothing failed: nothing waited
 
@@ -206,8 +224,10 @@ def _download_page(url: str, engine: bool) -> None:
     from core.db import create_sync_engine
     from dashboards import signin
     from dashboards.cache import CachedRun
+    from dashboards.scope import Scope
 
-    signin.record_download(create_sync_engine(url) if engine else CachedRun(url, 60), "f.csv")
+    run = CachedRun(url, 60, Scope.operator())
+    signin.record_download(create_sync_engine(url) if engine else run, "f.csv")
 
 
 @pytest.mark.parametrize("through", ["cached_run", "engine"])
