@@ -19,12 +19,11 @@ from cli.dashboard import streamlit_command
 from core.owner_links import make_link
 from dashboards.signin import REFUSED
 from sandbox.browser import CHROMIUM_FLAGS, ensure_chromium
-from tests.dashboards.seed import seed_dashboard
+from tests.dashboards.seed import OWNER, seed_dashboard
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PASSWORD = "e2e-secret"
 LINK_KEY = "e2e-link-key-0123456789"
-OWNER = 4_200_000_001
 PAGES = (  # sidebar link, page title, plotly charts the page must show at least
     ("Overview", "Overview", 1),
     ("Alerts", "Alerts", 2),
@@ -179,6 +178,9 @@ def _owner_signs_in(page: Page, base: str, backend: str) -> None:
     signed_in.wait_for(timeout=30_000)
     page.wait_for_url("**session=*", timeout=30_000)
     assert "owner=" not in page.url  # the token left the address bar
+    shown = page.locator('[data-testid="stMain"]').inner_text()
+    assert "all your groups" in shown  # the owner's scope (their groups: Alpha and Delta)
+    assert "Beta" not in shown and "Gamma" not in shown
     page.screenshot(path=str(SCREENSHOTS / f"{backend}_owner_view.png"), full_page=True)
     page.reload(wait_until="domcontentloaded")
     _wait_ready(page, "Overview", 1)
