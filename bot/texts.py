@@ -21,6 +21,7 @@ HELP = (
     "/settings welcome [xx] <text>|off - your own prompt text, with {mention} and {channels}\n"
     "/alerts [mute|unmute KIND|all] - which alerts the group's admins get from me in private\n"
     "In private with me: /mydata - a copy of what I store about you; /forgetme - erase it\n"
+    "/dashboard (here or in private) - a private link to your groups' figures\n"
     "/allow (or /approve) @user - let a user write without the check\n"
     "/deny (or /unapprove) @user - take a user off the allow list\n"
     "/block @user or -100id (or reply) - delete their messages and keep them muted\n"
@@ -120,3 +121,17 @@ USAGE_WELCOME = (
 WELCOME_REFUSED = "Welcome text refused, nothing was changed: {why}"
 WELCOME_SET = "Welcome text for {lang} set: prompts in {lang} now use it."
 WELCOME_DEFAULT = "Welcome text for {lang}: back to the default prompt."
+
+DASHBOARD_LINK = (
+    "Your sign-in link to the gatepulse dashboard: it works once, within {minutes} minutes, "
+    "and shows the groups you administer. Do not forward it: whoever opens it signs in as you."
+)
+DASHBOARD_LINK_PLAIN = DASHBOARD_LINK + "\n{link}"
+DASHBOARD_BUTTON = "Open the dashboard"
+DASHBOARD_SENT = "I sent you a private message with your dashboard link."
+DASHBOARD_START_PRIVATE = (
+    "I cannot write to you: start a private chat with me first (open my profile and press "
+    "Start), then send /dashboard again."
+)
+DASHBOARD_ANONYMOUS = "Send /dashboard as yourself, not anonymously, or send it to me in private."
+DASHBOARD_UNAVAILABLE = "The dashboard link cannot be made right now. Try again later."

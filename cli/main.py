@@ -24,7 +24,7 @@ def _load_settings(ctx: typer.Context) -> None:
     ctx.obj = load_or_exit()
 
 
-COMMAND_MODULES = ("bot", "dashboard", "db", "demo", "doctor", "pipelines", "privacy",
+COMMAND_MODULES = ("bot", "dashboard", "db", "demo", "doctor", "owner", "pipelines", "privacy",
                    "production", "rehearse", "retention", "telegram")  # fmt: skip
 """The ``cli`` modules whose commands make up ``gatepulse``."""
 

@@ -363,6 +363,15 @@ class AlertSettings(BaseSettings):
     delivery_max_attempts: int = Field(default=3, ge=1)
 
 
+def http_url(value: str, example: str) -> str:
+    """``value`` stripped of spaces and a trailing ``/``, if empty or an http(s) URL; else
+    ``ValueError`` showing ``example``."""
+    value = value.strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http(s) URL, e.g. {example}")
+    return value
+
+
 class SummaryLLMSettings(BaseSettings):
     """An optional OpenAI-compatible endpoint that writes the chat summaries.
 
@@ -385,10 +394,7 @@ class SummaryLLMSettings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL, e.g. http://127.0.0.1:8000/v1")
-        return value
+        return http_url(value, "http://127.0.0.1:8000/v1")
 
     @field_validator("model")
     @classmethod
@@ -414,6 +420,36 @@ class DashboardSettings(BaseSettings):
     database_url: DatabaseUrl = ""
     cache_ttl_s: int = Field(default=60, ge=0)
     stale_after_h: float = Field(default=26.0, gt=0)
+    #: The HMAC key of owners' sign-in links (:mod:`core.owner_links`). Empty: a key is made
+    #: once in ``GATEPULSE_VAR_DIR`` and shared by the bot, the dashboard and ``owner-link``.
+    #: Changing it ends every link and every owner session at once.
+    link_key: SecretStr = Field(default=SecretStr(""), validate_default=True)
+    #: hours an owner stays signed in after following a link
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 31)
+    #: the dashboard's address as owners' browsers reach it, put in their links; empty:
+    #: ``http://DASHBOARD_HOST:DASHBOARD_PORT``
+    public_url: str = ""
+    var_dir: Path = Field(default=Path("var"), validation_alias="GATEPULSE_VAR_DIR")
+
+    @field_validator("link_key")
+    @classmethod
+    def _long_link_key(cls, value: SecretStr) -> SecretStr:
+        if 0 < len(value.get_secret_value()) < HASH_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"a link key needs at least {HASH_KEY_MIN_LENGTH} characters "
+                "(e.g. the output of: openssl rand -hex 32), or leave it empty"
+            )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_http_url(cls, value: str) -> str:
+        return http_url(value, "https://stats.example.org")
+
+    @property
+    def link_base_url(self) -> str:
+        """Where owners' sign-in links point: ``public_url``, else the host and port served."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
 
 class RedisSettings(BaseSettings):

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from streamlit.navigation.page import StreamlitPage
 
 from core.settings import DashboardSettings, Settings, SettingsError, load_settings
-from dashboards import auth, ui
+from dashboards import auth, signin, ui
 from dashboards.cache import CachedRun, get_engine
 from dashboards.metrics import DateRange, group_titles
 from dashboards.pages import PAGES, visible_pages
@@ -27,8 +27,6 @@ from dashboards.scope import Scope, ScopeError, load_scope
 HOME = "home"  # the URL path the root page reserves (Streamlit serves it at ``/``)
 DATE_KEY = "date_range"
 GROUPS_KEY = "groups"
-VIEWER_KEY = "viewer_user_id"  # set by the owner sign-in; absent: the operator
-VIEWER_GROUPS_KEY = "viewer_group_ids"  # the signed-in owner's groups, for the audit rows
 DEFAULT_DAYS = 7
 
 
@@ -65,11 +63,11 @@ def _date_range(today: dt.date) -> DateRange:
 def _scope(url: str) -> Scope:
     """The viewer's scope, read from the database on every page view (never cached: losing
     admin rights ends access at the next view); the operator's when no owner signed in."""
-    user_id = st.session_state.get(VIEWER_KEY)
+    user_id = st.session_state.get(signin.VIEWER_USER_KEY)  # set by signin.owner_viewer
     if user_id is None:
         return Scope.operator()
     scope = load_scope(get_engine(url), int(user_id))
-    st.session_state[VIEWER_GROUPS_KEY] = list(scope.group_ids)
+    st.session_state[signin.VIEWER_GROUPS_KEY] = list(scope.group_ids)  # for the audit rows
     return scope
 
 
@@ -91,7 +89,12 @@ def _sidebar(run: CachedRun, dashboard: DashboardSettings) -> ui.PageContext:
     )
     if st.sidebar.button("Refresh data", key="refresh", help="Forget cached query results"):
         st.cache_data.clear()
-    if auth.is_required(dashboard.password) and st.sidebar.button("Sign out", key="sign_out"):
+    operator = st.session_state.get(signin.VIEWER_KIND_KEY) == signin.OPERATOR
+    if (
+        operator
+        and auth.is_required(dashboard.password)
+        and st.sidebar.button("Sign out", key="sign_out")
+    ):
         auth.logout()
         st.rerun()
     ctx = ui.PageContext(
@@ -120,10 +123,12 @@ def _database_error(url: str, exc: sa.exc.DBAPIError) -> None:
     )
 
 
-def _sign_in(password: SecretStr) -> None:
+def _sign_in(password: SecretStr, url: str) -> None:
     """Serve the sign-in form at the root and at every page's address, so that a bookmarked
     ``/funnel`` asks for the password and, once it is right, reruns into the page itself."""
-    form = functools.partial(auth.login_page, password)
+    form = functools.partial(
+        auth.login_page, password, functools.partial(signin.record_operator_sign_in, url)
+    )
     login = st.Page(form, title="Sign in", url_path="login", default=True)
     aliases = [
         st.Page(form, title="Sign in", url_path=slug, visibility="hidden") for *_, slug in PAGES
@@ -158,10 +163,13 @@ def main() -> None:
     st.set_page_config(page_title="gatepulse", page_icon=":material/shield:", layout="wide")
     settings = _settings()
     dashboard, url = settings.dashboard, database_url(settings)
-    if not auth.is_authenticated(dashboard.password):
-        _sign_in(dashboard.password)
-        return
     try:
+        # an owner signed in from the bot (issue 27), else the operator: password or none
+        if signin.owner_viewer(dashboard, url) is None:
+            if not auth.is_authenticated(dashboard.password):
+                _sign_in(dashboard.password, url)
+                return
+            st.session_state[signin.VIEWER_KIND_KEY] = signin.OPERATOR
         scope = _scope(url)
         _sidebar(CachedRun(url, dashboard.cache_ttl_s, scope), dashboard)
         st.navigation(_pages(scope.is_operator)).run()

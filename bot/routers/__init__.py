@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.routers import admin, callbacks, channels, chats, gate, private, reactions, requests
+from bot.routers import (
+    admin,
+    callbacks,
+    channels,
+    chats,
+    dashboard,
+    gate,
+    private,
+    reactions,
+    requests,
+)
 
 
 def get_routers() -> list[Router]:
@@ -25,6 +35,11 @@ def get_routers() -> list[Router]:
     right after the gate: group messages never reach them, and they pass two routers only.
     Registering their handlers is also what puts their update types into
     ``resolve_used_update_types()`` (Telegram sends them only when asked).
+    ``/dashboard`` (:mod:`bot.routers.dashboard`): its group handler is a sub-router of the
+    admin router (visited by group commands only), its private one comes before the private
+    router's catch-all.
     """
-    modules = (admin, gate, reactions, requests, private, callbacks, channels, chats)
-    return [m.create_router() for m in modules]
+    modules = (admin, gate, reactions, requests, dashboard, private, callbacks, channels, chats)
+    routers = [m.create_router() for m in modules]
+    routers[0].include_router(dashboard.create_group_router())
+    return routers

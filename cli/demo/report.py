@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from core.owner_links import owner_link
+from core.settings import DashboardSettings
+from sandbox.simulator.scenario import Scenario
 
 console = Console()
 
@@ -48,3 +53,34 @@ def print_report(report: dict[str, Any]) -> None:
         "Dagster UI: run [bold]uv run gatepulse pipelines[/] and open http://127.0.0.1:3000\n"
         "Database tables: [bold]uv run gatepulse tables[/]"
     )
+
+
+def demo_owner(scenario: Scenario) -> tuple[int, list[str]] | None:
+    """The demo's owner to sign in as: the person who administers the most groups (creator
+    or admin; two or more when the world has such a person), and the titles of their groups."""
+    groups: dict[int, list[str]] = {}
+    for group in scenario.groups:
+        for person in dict.fromkeys([group.creator_id, *group.admin_ids]):
+            groups.setdefault(person, []).append(group.title)
+    if not groups:
+        return None
+    person = min(groups, key=lambda p: (-len(groups[p]), p))
+    return person, groups[person]
+
+
+def print_owner_link(settings: DashboardSettings, scenario: Scenario) -> str | None:
+    """One owner's sign-in link beside the operator's address (as the bot's /dashboard would
+    send it); returns the link."""
+    owner = demo_owner(scenario)
+    if owner is None:
+        return None
+    user_id, titles = owner
+    link = owner_link(settings, user_id, dt.datetime.now(dt.UTC))
+    console.print(
+        f"Dashboard, every group (the operator): {settings.link_base_url}\n"
+        f"Dashboard as owner {user_id} ({', '.join(titles)}), once, within 10 minutes:\n"
+        f"  {link}\n"
+        f"  another link: [bold]uv run gatepulse owner-link {user_id}[/]",
+        soft_wrap=True,
+    )
+    return link

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from cli.demo.materialize import materialize_demo
 from cli.demo.membercounts import member_count_sync
-from cli.demo.report import Steps, console, print_report
+from cli.demo.report import Steps, console, print_owner_link, print_report
 from core.clock import SystemClock
 from core.db import backend_of, create_engine, sqlite_path
 from core.migrate import drop_schema, run_migrations, table_counts
@@ -180,6 +180,7 @@ def run_demo(
     report["tables"] = asyncio.run(table_counts(db.url))
     report["steps"] = dict(steps.times)
     print_report(report)
+    report["owner_link"] = print_owner_link(settings.dashboard, scenario)
     return report
 
 

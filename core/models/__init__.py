@@ -40,6 +40,7 @@ from core.models.config import (
     Owner,
     ProtectedGroup,
 )
+from core.models.dashboard import DashboardAuditLog, DashboardLinkUse
 from core.models.delivery import UpdateClaim
 from core.models.kinds import (
     LATENCY_BUCKETS_MS,
@@ -153,6 +154,8 @@ __all__ = [
     "BotRight",
     "ChatKind",
     "ChatMigration",
+    "DashboardAuditLog",
+    "DashboardLinkUse",
     "Digest",
     "DigestEdit",
     "DigestEditStatus",

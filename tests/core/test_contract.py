@@ -64,6 +64,7 @@ def test_every_column_that_names_a_person_is_marked():
     assert pii_columns(PII.DELETE) == [("bot_rights", "chat_id"), ("group_admins", "user_id")]
     assert set(pii_columns(PII.ACTOR)) == {
         ("admin_audit_log", "actor_id"),
+        ("dashboard_audit_log", "user_id"),
         ("protected_groups", "owner_id"),
     }
     assert set(pii_columns(PII.BLANK)) == {

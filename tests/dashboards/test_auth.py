@@ -86,3 +86,25 @@ def test_the_login_form_waits_through_the_throttle(
     assert slept == [0.5, 1.0, 2.0, 3.0]  # the right password waited its turn too
     # the session's count is cleared; the 4 wrong passwords still count once globally
     assert gate.delay(at.session_state[auth.SESSION_KEY]) == gate.delay("elsewhere") == 0.5
+
+
+def test_ten_failures_in_fifteen_minutes_lock_the_client_out_for_fifteen_minutes() -> None:
+    gate, clock, _ = throttled(lock_after=10, lock_window_s=900.0, lock_s=900.0)
+    for _ in range(9):
+        assert not gate.check("203.0.113.7", "guess", PASSWORD)
+    assert gate.locked_for("203.0.113.7") == 0
+    assert not gate.check("203.0.113.7", "guess", PASSWORD)  # the tenth
+    assert gate.locked_for("203.0.113.7") == 900.0
+    assert gate.check("203.0.113.7", "s3cret", PASSWORD) is False  # refused while locked
+    assert gate.locked_for("198.51.100.1") == 0  # other clients are not locked out
+    clock.advance(900.0)
+    assert gate.locked_for("203.0.113.7") == 0
+    assert gate.check("203.0.113.7", "s3cret", PASSWORD) is True
+
+
+def test_failures_spread_beyond_the_lock_window_do_not_lock() -> None:
+    gate, clock, _ = throttled(lock_after=3, lock_window_s=900.0, lock_s=900.0)
+    for _ in range(5):
+        gate.check("c", "guess", PASSWORD)
+        clock.advance(500.0)  # never three within 15 minutes
+    assert gate.locked_for("c") == 0

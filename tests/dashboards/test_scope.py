@@ -3,6 +3,7 @@ no page or download shows a row of a group (or channel) the owner does not admin
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import inspect
 import json
@@ -19,6 +20,8 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 
 import dashboards
+from core.owner_links import QUERY_PARAM, load_key, make_token
+from core.settings import DashboardSettings
 from dashboards.cache import CachedRun
 from dashboards.pages import OPERATOR_PAGES, PAGES, visible_pages
 from dashboards.queries import QUERIES, DirectRun, make_engine
@@ -195,7 +198,9 @@ def _foreign_in_text(texts: list[str]) -> list[str]:
 
 def _owner_app(groups: list[int] | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
-    at.session_state["viewer_user_id"] = OWNER
+    # signed in as the bot's link does it (the key: the one the dashboard makes in var/)
+    key = load_key(DashboardSettings())
+    at.query_params[QUERY_PARAM] = make_token(key, OWNER, dt.datetime.now(dt.UTC))
     if groups is not None:  # a forged selection (the picker never offers it)
         at.session_state["groups"] = groups
     return at

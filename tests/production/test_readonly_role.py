@@ -49,6 +49,8 @@ HIDDEN_TABLES = set(Base.metadata.tables) - DASHBOARD_TABLES
 READABLE_COLUMNS = {"group_channel_links": ("group_id", "channel_id")}
 """Hidden tables whose listed columns the role may read (an owner's scope: which channels
 their groups link, not who linked them)."""
+INSERT_ONLY_TABLES = {"dashboard_link_uses", "dashboard_audit_log"}
+"""What the dashboard writes (used sign-in links, its audit): INSERT, no SELECT, nothing else."""
 
 
 def _dsn(url: str, user: str | None = None) -> str:
@@ -145,7 +147,7 @@ async def test_role_reads_exactly_the_dashboard_tables(db_url: str) -> None:
     assert readable == DASHBOARD_TABLES, "grant new dashboard tables in their migration"
     assert set(RAW_LOG_TABLES) <= HIDDEN_TABLES
     writable = {t: p - {"SELECT"} for t, p in privileges.items() if p - {"SELECT"}}
-    assert writable == {}
+    assert writable == {table: {"INSERT"} for table in INSERT_ONLY_TABLES}
 
 
 @pytest.mark.postgres
@@ -178,6 +180,8 @@ WRITES = (
     "DELETE FROM analytics_group_daily",
     "TRUNCATE analytics_group_daily",
     "CREATE TABLE sneaky (id int)",
+    "UPDATE dashboard_audit_log SET user_id = NULL",
+    "DELETE FROM dashboard_link_uses",
     "INSERT INTO verification_log (user_id, group_id, status, cached, latency_ms, trigger, "
     "channels_checked, timestamp) VALUES (1, 1, 'success', false, 1, 'join', 1, now())",
 )
@@ -226,7 +230,7 @@ def test_role_migration_up_down_up(empty_db_url: str) -> None:
 
     run_migrations(empty_db_url)
     granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
-    assert {t for t, p in granted.items() if p} == DASHBOARD_TABLES
+    assert {t for t, p in granted.items() if p} == DASHBOARD_TABLES | INSERT_ONLY_TABLES
 
     # The role is cluster-wide: the downgrade drops it unless it still holds privileges in
     # another database on the server (e.g. the other test databases), and keeps it otherwise.
@@ -242,7 +246,7 @@ def test_role_migration_up_down_up(empty_db_url: str) -> None:
 
     run_migrations(empty_db_url)
     granted = asyncio.run(_privileges(empty_db_url, READONLY_ROLE))
-    assert {t for t, p in granted.items() if p} == DASHBOARD_TABLES
+    assert {t for t, p in granted.items() if p} == DASHBOARD_TABLES | INSERT_ONLY_TABLES
 
 
 def _sqlite_schema(path: Path) -> tuple[str | None, list[tuple[str, str, str | None]]]:
@@ -335,3 +339,30 @@ async def test_every_dashboard_query_runs_as_the_readonly_user(
     assert results["load_newest_day"] == day
     frames = [r for r in results.values() if isinstance(r, pd.DataFrame)]
     assert any("messages" in f.columns and f["messages"].sum() == 5 for f in frames)
+
+
+@pytest.mark.postgres
+async def test_readonly_user_records_used_links_and_the_audit_and_nothing_more(
+    db_url: str, readonly_user: str
+) -> None:
+    """The dashboard's writes (issue 27) through the role, as the dashboard makes them."""
+    from core.owner_links import Claim
+    from dashboards import queries, signin
+
+    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    url = make_url(db_url).set(username=readonly_user, password=None)
+    engine = queries.make_engine(url.render_as_string(hide_password=False))
+    try:
+        claim = Claim(user_id=42, issued_at=now, nonce="ab" * 16)
+        assert signin.use_link(engine, claim, now) is True
+        assert signin.use_link(engine, claim, now) is False  # a replay fails to insert
+        signin.record(engine, "sign_in", viewer="owner", user_id=42, group_ids=[-1001], now=now)
+    finally:
+        engine.dispose()
+    # reading them back is refused (HIDDEN_TABLES), so are updates and deletes (WRITES)
+    admin = await asyncpg.connect(_dsn(db_url))
+    try:
+        assert await admin.fetchval("SELECT nonce FROM dashboard_link_uses") == "ab" * 16
+        assert await admin.fetchval("SELECT group_ids::text FROM dashboard_audit_log") == "[-1001]"
+    finally:
+        await admin.close()
