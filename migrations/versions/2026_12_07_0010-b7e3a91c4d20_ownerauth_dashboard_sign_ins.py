@@ -6,7 +6,7 @@ The dashboard writes both through its read-only role, which gets INSERT on them 
 else: it never reads, updates or deletes these rows (issue 27).
 
 Revision ID: b7e3a91c4d20
-Revises: 9ed04020756c
+Revises: a7c3e9d2f146
 Create Date: 2026-12-07 00:10:00.000000+00:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "b7e3a91c4d20"
-down_revision: str | Sequence[str] | None = "9ed04020756c"
+down_revision: str | Sequence[str] | None = "a7c3e9d2f146"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
