@@ -15,7 +15,10 @@ column (docs/PRIVACY.md lists them all, with what is deliberately kept):
   alerts anyway; people who started it and did not block it stay (rows with NULL).
 
 ``update_health`` (the bot's delivery health, no personal data) goes by ``recorded_at`` too,
-so the freshness block's history does not grow without end.
+so the freshness block's history does not grow without end. The dashboard's owner access goes
+the same way: ``dashboard_audit_log`` (who signed in or downloaded, from which address) by
+``timestamp``, and ``dashboard_link_uses`` (the used links' nonces, which matter for the 10
+minutes a link lives) by ``used_at``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ TIME_COLUMNS: dict[str, str] = {
     "users": "last_seen_at",
     "bot_private_chats": "blocked_at",
     "update_health": "recorded_at",
+    "dashboard_audit_log": "timestamp",
+    "dashboard_link_uses": "used_at",
 }
 """Every table retention prunes, with the column it goes by: rows whose value is older than
 the table's cutoff are deleted (rows where it is NULL never are)."""
