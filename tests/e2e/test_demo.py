@@ -124,7 +124,9 @@ def test_small_demo_fills_every_table_and_agrees_with_the_raw_logs(db_url: str, 
     assert isinstance(got["update_health"], int) and got["update_health"] >= 2
 
     raw_checks = dict(got["raw_verifications"])
-    assert sum(raw_checks.values()) > 500
+    # a few hundred checks in 3 groups over 3 days at a quarter of the scale (fewer since the
+    # demo's groups time newcomers out: a kicked newcomer writes no more)
+    assert sum(raw_checks.values()) > 300
     assert got["verification_daily"] == raw_checks
     assert got["hourly_verifications"] == raw_checks
     assert got["histogram_verifications"] == raw_checks

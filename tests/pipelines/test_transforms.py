@@ -279,7 +279,8 @@ def test_retention_cutoffs() -> None:
     assert got["verification_log"] == now - dt.timedelta(days=90)
     assert set(RAW_LOG_TABLES) < set(got)
     assert set(got) - set(RAW_LOG_TABLES) == {
-        "alert_deliveries", "user_restrictions", "users", "bot_private_chats", "update_health"
+        "alert_deliveries", "user_restrictions", "users", "bot_private_chats", "update_health",
+        "dashboard_audit_log", "dashboard_link_uses",
     }  # fmt: skip
     assert got["users"] == now - dt.timedelta(days=90)
     with pytest.raises(ValueError, match="unknown tables"):
