@@ -18,13 +18,16 @@ from aiogram.types import ChatPermissions, InlineKeyboardButton, InlineKeyboardM
 from bot import texts
 from bot.gate.calls import quietly
 from bot.gate.checker import GateChecker, GateResult
+from bot.gate.language import prompt_languages
 from bot.storage.config import ChannelInfo, GroupConfig
 from bot.storage.gate_state import StateWriter
 from bot.storage.shared.client import SharedRedis
 from bot.storage.shared.throttle import Throttle
 from bot.storage.updates import put_raw
+from bot.texts import ENGLISH, Texts
 from core.clock import Clock
 from core.content import StoredText
+from core.languages import DEFAULT_LANGUAGE
 from core.models import GateEvent, GateEventType, SenderKind, VerificationTrigger
 from core.models import Message as MessageLog
 from core.settings import GateSettings
@@ -253,11 +256,12 @@ class GateActions:
         topic ``thread_id`` when given."""
         if not await self._prompted.first((user.id, config.group_id)):
             return False
+        langs = prompt_languages(config.settings, getattr(user, "language_code", None))
         sent = await self.post(
             bot,
             config.group_id,
-            prompt_text(user, missing),
-            prompt_keyboard(user.id, missing),
+            prompt_text(user, missing, langs),
+            prompt_keyboard(user.id, missing, t=Texts(langs[0])),
             thread_id=thread_id,
         )
         if sent:
@@ -265,7 +269,12 @@ class GateActions:
                 config.group_id,
                 user.id,
                 GateEventType.PROMPTED,
-                {**(detail or {}), "message_id": sent.message_id, "thread_id": thread_id},
+                {
+                    **(detail or {}),
+                    "message_id": sent.message_id,
+                    "thread_id": thread_id,
+                    "lang": langs[0],
+                },
             )
         return bool(sent)
 
@@ -329,27 +338,38 @@ class GateActions:
         )
 
 
-def prompt_text(user: Any, missing: Sequence[ChannelInfo]) -> str:
-    name = html.escape((getattr(user, "first_name", None) or "there")[:64])
+def prompt_text(
+    user: Any, missing: Sequence[ChannelInfo], langs: Sequence[str] = (DEFAULT_LANGUAGE,)
+) -> str:
+    """The newcomer's prompt (HTML): one paragraph per language of ``langs``."""
+    return texts.BILINGUAL_SEPARATOR.join(_prompt_in(Texts(lang), user, missing) for lang in langs)
+
+
+def _prompt_in(t: Texts, user: Any, missing: Sequence[ChannelInfo]) -> str:
+    name = html.escape((getattr(user, "first_name", None) or t(texts.THERE))[:64])
     mention = f'<a href="tg://user?id={int(user.id)}">{name}</a>'
-    channels = ", ".join(html.escape(c.label) for c in missing) or "the linked channels"
-    return texts.PROMPT.format(mention=mention, channels=channels)
+    channels = ", ".join(html.escape(c.label) for c in missing) or t(texts.LINKED_CHANNELS)
+    return t(texts.PROMPT, mention=mention, channels=channels)
 
 
 def prompt_keyboard(
-    user_id: int, missing: Sequence[ChannelInfo], joined_data: str | None = None
+    user_id: int,
+    missing: Sequence[ChannelInfo],
+    joined_data: str | None = None,
+    *,
+    t: Texts = ENGLISH,
 ) -> InlineKeyboardMarkup:
     """A join button per channel, then "I joined" (``joined_data``: its callback data, by
-    default :class:`JoinedCallback` for ``user_id``)."""
+    default :class:`JoinedCallback` for ``user_id``), in ``t``'s language."""
     rows = [
-        [InlineKeyboardButton(text=texts.JOIN_BUTTON.format(label=c.label), url=c.join_url)]
+        [InlineKeyboardButton(text=t(texts.JOIN_BUTTON, label=c.label), url=c.join_url)]
         for c in missing
         if c.join_url
     ]
     rows.append(
         [
             InlineKeyboardButton(
-                text=texts.JOINED_BUTTON,
+                text=t(texts.JOINED_BUTTON),
                 callback_data=joined_data or JoinedCallback(user_id=user_id).pack(),
             )
         ]

@@ -17,10 +17,12 @@ from aiogram.enums import ChatMemberStatus
 from aiogram.filters import BaseFilter
 from aiogram.types import ChatMember, ChatMemberUpdated, Message
 
+from bot import texts
 from bot.gate.calls import quietly
 from bot.gate.onboarding import GROUP_GATE_RIGHTS, RIGHT_WORDS
 from bot.runtime.services import BotServices
 from bot.storage.private_chats import note_private_chat
+from bot.texts import ENGLISH, Texts
 from core.models import AdminAuditLog, BotRight
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,9 @@ def missing_group_rights(rights: dict[str, Any]) -> list[str]:
     return [name for name in GATE_RIGHTS if not rights[name]]
 
 
-def describe_missing(missing: list[str]) -> str:
-    names = {"administrator": "be an administrator", **RIGHT_WORDS}
-    return ", ".join(names.get(m, m) for m in missing)
+def describe_missing(missing: list[str], t: Texts = ENGLISH) -> str:
+    names = {"administrator": texts.BE_ADMINISTRATOR, **RIGHT_WORDS}
+    return ", ".join(t(names[m]) if m in names else m for m in missing)
 
 
 async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:

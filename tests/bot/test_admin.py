@@ -171,7 +171,8 @@ async def test_settings_digest_and_top_posters(harness: Harness) -> None:
     shown = await _say(harness, CREATOR, "/settings")
     assert shown.startswith(
         "Gate: on\nBan channel identities: off\nWeekly digest: off\n"
-        "Top posters in the digest: off\nA linked channel I lost: hold\nUsage: /settings"
+        "Top posters in the digest: off\nA linked channel I lost: hold\nLanguage: en\n"
+        "Bilingual prompts: off\nUsage: /settings"
     )
     assert await _say(harness, CREATOR, "/settings digest WEEKLY") == (
         "Weekly digest: weekly (posted here each Monday morning UTC, about last week)."

@@ -1,0 +1,76 @@
+"""The bot's gettext catalogs and the language fallback chain, for the bot and the pipelines.
+
+The catalogs live in ``core/locales/<locale>/LC_MESSAGES/messages.po`` (and the compiled
+``.mo`` beside it), the layout aiogram's ``aiogram.utils.i18n.I18n`` and Babel's ``pybabel``
+use; ``make locales`` extracts, updates and compiles them. A locale directory is the language
+code with ``_`` for ``-`` (``pt-BR`` -> ``pt_BR``). The English texts are the message ids, so
+a missing catalog or entry reads in English.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext as _gettext
+from pathlib import Path
+
+from core.languages import DEFAULT_LANGUAGE, LANGUAGES, RTL_LANGUAGES
+
+LOCALES = Path(__file__).resolve().with_name("locales")
+DOMAIN = "messages"
+
+_BY_FOLDED = {code.lower(): code for code in LANGUAGES}
+_BY_BASE = {code.split("-")[0].lower(): code for code in reversed(LANGUAGES)}
+
+#: Unicode FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE (Unicode's bidi algorithm, UAX #9).
+FSI = "\u2068"
+PDI = "\u2069"
+
+
+def locale_dir(lang: str) -> str:
+    """The catalog folder of a language code (``pt-BR`` -> ``pt_BR``)."""
+    return lang.replace("-", "_")
+
+
+def match(code: str | None) -> str | None:
+    """The catalog for a ``language_code`` (any case, ``-`` or ``_``): the exact code, else its
+    base language (``de-AT`` -> ``de``; ``pt``/``pt-PT`` -> ``pt-BR``, the one Portuguese
+    catalog), else ``None``."""
+    if not code:
+        return None
+    folded = code.strip().replace("_", "-").lower()
+    return _BY_FOLDED.get(folded) or _BY_BASE.get(folded.split("-")[0])
+
+
+def choose(*codes: str | None) -> str:
+    """The first of ``codes`` that :func:`match` finds a catalog for, else English."""
+    for code in codes:
+        found = match(code)
+        if found is not None:
+            return found
+    return DEFAULT_LANGUAGE
+
+
+@functools.cache
+def translation(lang: str) -> _gettext.NullTranslations:
+    """The compiled catalog of one of :data:`LANGUAGES` (English, or none compiled: the
+    message ids themselves)."""
+    if lang == DEFAULT_LANGUAGE or lang not in LANGUAGES:
+        return _gettext.NullTranslations()
+    return _gettext.translation(DOMAIN, LOCALES, languages=[locale_dir(lang)], fallback=True)
+
+
+def gettext(lang: str, message: str) -> str:
+    """``message`` (an English message id) in ``lang``."""
+    return translation(lang).gettext(message)
+
+
+def ngettext(lang: str, singular: str, plural: str, n: int) -> str:
+    """The plural form of ``singular``/``plural`` (English ids) for ``n`` in ``lang``."""
+    return translation(lang).ngettext(singular, plural, n)
+
+
+def isolate(lang: str, text: str) -> str:
+    """``text`` (a name, a mention, a list of channels) set apart from the sentence around it
+    when ``lang`` is written right to left, so a Latin name keeps its place and direction;
+    unchanged otherwise."""
+    return f"{FSI}{text}{PDI}" if lang in RTL_LANGUAGES else text
