@@ -25,7 +25,7 @@ locales: bootstrap  ## extract the bot's texts, update every catalog (a new lang
 	$(UV) run pybabel extract --no-location --sort-output -k NP_:1,2 --project gatepulse \
 		--msgid-bugs-address "" --copyright-holder gatepulse -o $(LOCALES)/messages.pot bot pipelines
 	@for l in $(LOCALE_NAMES); do \
-		$(UV) run pybabel update --init-missing --ignore-obsolete --no-fuzzy-matching --omit-header \
+		$(UV) run pybabel update --init-missing --ignore-obsolete --no-fuzzy-matching \
 			-l $$l -i $(LOCALES)/messages.pot -d $(LOCALES) || exit 1; \
 	done
 	$(UV) run pybabel compile --statistics -d $(LOCALES)
