@@ -80,9 +80,8 @@ def test_each_catalog_translates_every_text_with_the_same_placeholders(lang: str
 def test_each_catalog_has_its_languages_plural_forms(lang: str) -> None:
     catalog = _catalog(lang)
     assert catalog.num_plurals == get_plural(i18n.locale_dir(lang)).num_plurals
-    assert (
-        catalog.num_plurals
-        == {"uk": 3, "ru": 3, "ar": 6, "id": 1, "de": 2, "en": 2}.get(lang, catalog.num_plurals)
+    assert catalog.num_plurals == {"uk": 3, "ru": 3, "ar": 6, "id": 1, "de": 2, "en": 2}.get(
+        lang, catalog.num_plurals
     )
 
 
