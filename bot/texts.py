@@ -1,6 +1,6 @@
 """Every text the bot sends, in one place: the English message ids of the catalogs in
 ``core/locales`` (``make locales`` extracts them), translated where they are sent with
-:class:`Texts` for the reader's language (``bot.gate.language`` chooses it).
+:class:`core.i18n.Texts` for the reader's language (``bot.gate.language`` chooses it).
 
 Texts are marked with :func:`N_` (one form) or :func:`NP_` (singular and plural, for
 ``ngettext``) and stay plain English here: a button or a reply is translated inside its
@@ -9,56 +9,11 @@ handler, never with a lazy string (aiogram's i18n documentation explains why).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from core import i18n
-from core.languages import DEFAULT_LANGUAGE
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for the catalogs; it is translated where it is sent."""
-    return message
-
-
-@dataclass(frozen=True)
-class Plural:
-    """A text with a singular and a plural form (English ids of an ``ngettext`` entry)."""
-
-    singular: str
-    plural: str
-
-
-def NP_(singular: str, plural: str) -> Plural:
-    """Mark a text with plural forms for the catalogs."""
-    return Plural(singular, plural)
-
-
-@dataclass(frozen=True)
-class Texts:
-    """The bot's texts in one language: ``t(texts.PROMPT, mention=..., channels=...)``.
-
-    In a right-to-left language every string value is wrapped in Unicode isolates, so a Latin
-    name, an HTML mention or a channel list keeps its direction inside the sentence."""
-
-    lang: str = DEFAULT_LANGUAGE
-
-    def __call__(self, message: str, /, **values: Any) -> str:
-        text = i18n.gettext(self.lang, message)
-        return text.format(**self._isolated(values)) if values else text
-
-    def n(self, plural: Plural, count: int, /, **values: Any) -> str:
-        """The form of ``plural`` for ``count`` (``{n}`` in the text is ``count``)."""
-        text = i18n.ngettext(self.lang, plural.singular, plural.plural, count)
-        return text.format(n=count, **self._isolated(values))
-
-    def _isolated(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {
-            k: i18n.isolate(self.lang, v) if isinstance(v, str) else v for k, v in values.items()
-        }
-
-
-ENGLISH = Texts()
+from core.i18n import ENGLISH as ENGLISH
+from core.i18n import N_ as N_
+from core.i18n import NP_ as NP_
+from core.i18n import Plural as Plural
+from core.i18n import Texts as Texts
 
 HELP = N_(
     "gatepulse keeps a group for subscribers: newcomers must join the group's linked "

@@ -5,13 +5,18 @@ The catalogs live in ``core/locales/<locale>/LC_MESSAGES/messages.po`` (and the 
 use; ``make locales`` extracts, updates and compiles them. A locale directory is the language
 code with ``_`` for ``-`` (``pt-BR`` -> ``pt_BR``). The English texts are the message ids, so
 a missing catalog or entry reads in English.
+
+Texts are marked with :func:`N_` (one form) or :func:`NP_` (singular and plural, for
+``ngettext``) where they are defined, and translated where they are sent with :class:`Texts`.
 """
 
 from __future__ import annotations
 
 import functools
 import gettext as _gettext
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.languages import DEFAULT_LANGUAGE, LANGUAGES, RTL_LANGUAGES
 
@@ -74,3 +79,46 @@ def isolate(lang: str, text: str) -> str:
     when ``lang`` is written right to left, so a Latin name keeps its place and direction;
     unchanged otherwise."""
     return f"{FSI}{text}{PDI}" if lang in RTL_LANGUAGES else text
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogs; it is translated where it is sent."""
+    return message
+
+
+@dataclass(frozen=True)
+class Plural:
+    """A text with a singular and a plural form (English ids of an ``ngettext`` entry)."""
+
+    singular: str
+    plural: str
+
+
+def NP_(singular: str, plural: str) -> Plural:
+    """Mark a text with plural forms for the catalogs."""
+    return Plural(singular, plural)
+
+
+@dataclass(frozen=True)
+class Texts:
+    """The bot's texts in one language: ``t(texts.PROMPT, mention=..., channels=...)``.
+
+    In a right-to-left language every string value is wrapped in Unicode isolates, so a Latin
+    name, an HTML mention or a channel list keeps its direction inside the sentence."""
+
+    lang: str = DEFAULT_LANGUAGE
+
+    def __call__(self, message: str, /, **values: Any) -> str:
+        text = gettext(self.lang, message)
+        return text.format(**self._isolated(values)) if values else text
+
+    def n(self, plural: Plural, count: int, /, **values: Any) -> str:
+        """The form of ``plural`` for ``count`` (``{n}`` in the text is ``count``)."""
+        text = ngettext(self.lang, plural.singular, plural.plural, count)
+        return text.format(n=count, **self._isolated(values))
+
+    def _isolated(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {k: isolate(self.lang, v) if isinstance(v, str) else v for k, v in values.items()}
+
+
+ENGLISH = Texts()

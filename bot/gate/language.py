@@ -20,12 +20,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from core import i18n
-from core.languages import AUTO, DEFAULT_LANGUAGE, LANGUAGES
-
-LANGUAGE = "language"
-LANGUAGE_DEFAULT = "language_default"
-BILINGUAL = "bilingual"
-
+from core.languages import AUTO, LANGUAGES
+from core.languages import BILINGUAL as BILINGUAL
+from core.languages import LANGUAGE as LANGUAGE
+from core.languages import LANGUAGE_DEFAULT as LANGUAGE_DEFAULT
+from core.languages import group_language as group_language
 
 LANGUAGE_WORDS: dict[str, str] = {
     form: code
@@ -39,16 +38,6 @@ def parse(word: str) -> str | None:
     """``/settings language``'s argument as stored: a code of :data:`LANGUAGES` (any case,
     ``pt-br`` or ``pt_BR``) or ``"auto"``; ``None`` when it is neither."""
     return LANGUAGE_WORDS.get(word.strip().lower())
-
-
-def group_language(settings: Mapping[str, Any]) -> str:
-    """The language the group's own messages use (replies, notices, digests): its fixed
-    language, or while ``auto`` its ``language_default``; English when it has none."""
-    chosen = settings.get(LANGUAGE)
-    if isinstance(chosen, str) and chosen in LANGUAGES:
-        return chosen
-    fallback = settings.get(LANGUAGE_DEFAULT)
-    return fallback if isinstance(fallback, str) and fallback in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def prompt_languages(settings: Mapping[str, Any], user_code: str | None) -> tuple[str, ...]:
