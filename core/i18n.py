@@ -29,6 +29,10 @@ _BY_BASE = {code.split("-")[0].lower(): code for code in reversed(LANGUAGES)}
 #: Unicode FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE (Unicode's bidi algorithm, UAX #9).
 FSI = "\u2068"
 PDI = "\u2069"
+#: RIGHT-TO-LEFT MARK: starts a right-to-left text, so that an app that takes a paragraph's
+#: direction from its first strong character (some skip no isolates) sets it right to left even
+#: when the text begins with a Latin name.
+RLM = "\u200f"
 
 
 def locale_dir(lang: str) -> str:
@@ -104,18 +108,22 @@ class Texts:
     """The bot's texts in one language: ``t(texts.PROMPT, mention=..., channels=...)``.
 
     In a right-to-left language every string value is wrapped in Unicode isolates, so a Latin
-    name, an HTML mention or a channel list keeps its direction inside the sentence."""
+    name, an HTML mention or a channel list keeps its direction inside the sentence, and the
+    text starts with :data:`RLM`."""
 
     lang: str = DEFAULT_LANGUAGE
 
     def __call__(self, message: str, /, **values: Any) -> str:
         text = gettext(self.lang, message)
-        return text.format(**self._isolated(values)) if values else text
+        return self._marked(text.format(**self._isolated(values)) if values else text)
 
     def n(self, plural: Plural, count: int, /, **values: Any) -> str:
         """The form of ``plural`` for ``count`` (``{n}`` in the text is ``count``)."""
         text = ngettext(self.lang, plural.singular, plural.plural, count)
-        return text.format(n=count, **self._isolated(values))
+        return self._marked(text.format(n=count, **self._isolated(values)))
+
+    def _marked(self, text: str) -> str:
+        return RLM + text if self.lang in RTL_LANGUAGES else text
 
     def _isolated(self, values: dict[str, Any]) -> dict[str, Any]:
         return {k: isolate(self.lang, v) if isinstance(v, str) else v for k, v in values.items()}

@@ -161,6 +161,7 @@ def test_right_to_left_languages_isolate_what_they_interpolate() -> None:
     assert i18n.isolate("uk", mention) == mention
     shown = texts.Texts("ar")(texts.PROMPT, mention=mention, channels="@news")
     assert f"\u2068{mention}\u2069" in shown and "\u2068@news\u2069" in shown
+    assert shown.startswith("\u200f\u2068")  # right to left from its first character on
     assert texts.Texts("en")(texts.PROMPT, mention=mention, channels="@news") == (
         texts.PROMPT.format(mention=mention, channels="@news")
     )
