@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: demo test bootstrap lint locales
+.PHONY: demo test bootstrap lint locales bench
 
 bootstrap:  ## install uv when missing, then the locked environment
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -11,6 +11,9 @@ bootstrap:  ## install uv when missing, then the locked environment
 
 demo: bootstrap  ## migrate the embedded database and run the demo
 	$(UV) run gatepulse demo
+
+bench: bootstrap  ## every benchmark with its defaults (over an hour), then one table of figures
+	$(UV) run python -m bench $(BENCH_ARGS)
 
 lint: bootstrap
 	$(UV) run ruff check .

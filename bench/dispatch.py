@@ -16,7 +16,7 @@ share the machine's noise.
   committed.
 
 Best of ``--rounds``; prints both rates and the ratio, last line ``dispatch: <full/bare>``.
-Target (DESIGN.md): >= 0.5.
+Target (DESIGN.md): >= 0.6.
 
     uv run python -m bench.dispatch [--updates 20000] [--rounds 3] [--postgres]
 """
@@ -60,6 +60,8 @@ CHANNELS = (-1002234500001, -1002234500002, -1002234500003)
 CREATOR = 100
 YIELD_EVERY = 100
 CHUNK = 2000
+TARGET = 0.6
+"""DESIGN.md: the full stack makes at least this share of bare aiogram's rate."""
 
 
 @dataclass
@@ -188,7 +190,7 @@ async def run(args: argparse.Namespace, url: str) -> float:
     print(f"bare aiogram feed_update (no-op handler): {best_bare:,.0f} updates/s")
     print(f"full stack (gate, warm cache, all logging): {best_full:,.0f} updates/s")
     print(f"log writer: {stats}")
-    print(f"target: >= 0.5x -> {'met' if ratio >= 0.5 else 'MISSED'}")
+    print(f"target (DESIGN.md): >= {TARGET}x -> {'met' if ratio >= TARGET else 'MISSED'}")
     print(f"dispatch: {ratio:.2f}")
     return ratio
 

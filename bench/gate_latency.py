@@ -11,7 +11,7 @@ cost about one round trip, like a check over 1 channel.
   ``--hits`` times; p50/p99 of the wall time of the call (the ``verification_log`` row is
   queued to the real ``LogWriter`` inside it).
 
-Last line ``gate_latency: <cold 3ch / cold 1ch>``. Targets (DESIGN.md): ratio <= 1.3,
+Last line ``gate_latency: <cold 3ch / cold 1ch>``. Targets (DESIGN.md): ratio <= 1.1,
 cache-hit p99 <= 1 ms.
 
     uv run python -m bench.gate_latency [--latency-ms 50] [--cold 30] [--hits 20000] [--postgres]
@@ -34,6 +34,8 @@ from bench.dispatch import GROUP, GROUP_1CH, bot_stack, make_world
 from core.models import VerificationTrigger
 
 console = Console(stderr=True)
+TARGET = 1.1
+"""DESIGN.md: a cold check over 3 channels takes at most this times a 1-channel check."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -83,7 +85,8 @@ async def run(args: argparse.Namespace, url: str) -> float:
     print(f"cold check, 3 channels: median {m3:.1f} ms (p90 {percentile(cold3, 90):.1f} ms)")
     print(f"cold check, 1 channel:  median {m1:.1f} ms (p90 {percentile(cold1, 90):.1f} ms)")
     print(
-        f"cold 3 vs 1 channels: {ratio:.2f}x (target <= 1.3: {'met' if ratio <= 1.3 else 'MISSED'})"
+        f"cold 3 vs 1 channels: {ratio:.2f}x "
+        f"(target (DESIGN.md) <= {TARGET}: {'met' if ratio <= TARGET else 'MISSED'})"
     )
     print(
         f"cache hit over 3 channels: p50 {p50 * 1000:.0f} us, p99 {p99 * 1000:.0f} us, "

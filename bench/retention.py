@@ -42,11 +42,14 @@ from core.partitions import (
     partition_name,
     partition_rows,
 )
+from core.progress import progress_bar
 from pipelines.assets.maintenance import delete_in_batches
 from pipelines.io import sync_engine
 from sandbox.postgres import PostgresUnavailable, TempPostgres
 
 TABLE = "verification_log"
+LOAD_CHUNK = 500_000
+"""Rows a statement while a day is loaded (one step of the progress bar)."""
 DAY = dt.date(2026, 6, 1)
 console = Console(stderr=True)
 
@@ -59,26 +62,34 @@ def load_day(engine: sa.Engine, day: dt.date, rows: int) -> float:
     """Insert ``rows`` realistic checks spread over ``day`` (server-side, no Python rows);
     then analyze and checkpoint, so that what follows starts from the same state."""
     started = time.perf_counter()
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO verification_log (user_id, group_id, status, cached, latency_ms, "
-                "error_type, trigger, channels_checked, timestamp) "
-                "SELECT 5000000000 + (CAST(g AS bigint) * 7919) % 2000000, "
-                "-1001000000000 - g % 500, "
-                "(ARRAY['success','success','success','success','failed','error'])[1 + g % 6], "
-                "g % 3 = 0, 5 + (g % 997) / 10.0, "
-                "CASE WHEN g % 6 = 5 THEN 'NetworkError' END, "
-                "(ARRAY['join','message','message','callback'])[1 + g % 4], 1 + g % 3, "
-                "CAST(:start AS timestamptz) + (g * (86400.0 / :n)) * interval '1 second' "
-                "FROM generate_series(0, :n - 1) AS g"
-            ),
-            {"start": _day_start(day), "n": rows},
-        )
+    with engine.begin() as conn, progress_bar(console=console) as bar:
+        task = bar.add_task(f"{day}: {rows:,} checks", total=rows)
+        for first in range(0, rows, LOAD_CHUNK):
+            _insert_checks(conn, day, rows, first, min(first + LOAD_CHUNK, rows))
+            bar.advance(task, min(LOAD_CHUNK, rows - first))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text(f"VACUUM ANALYZE {TABLE}"))  # as an old day is: autovacuum idle
         conn.execute(sa.text("CHECKPOINT"))
     return time.perf_counter() - started
+
+
+def _insert_checks(conn: sa.Connection, day: dt.date, rows: int, first: int, end: int) -> None:
+    """Checks ``first`` to ``end - 1`` of the ``rows`` spread over ``day``."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO verification_log (user_id, group_id, status, cached, latency_ms, "
+            "error_type, trigger, channels_checked, timestamp) "
+            "SELECT 5000000000 + (CAST(g AS bigint) * 7919) % 2000000, "
+            "-1001000000000 - g % 500, "
+            "(ARRAY['success','success','success','success','failed','error'])[1 + g % 6], "
+            "g % 3 = 0, 5 + (g % 997) / 10.0, "
+            "CASE WHEN g % 6 = 5 THEN 'NetworkError' END, "
+            "(ARRAY['join','message','message','callback'])[1 + g % 4], 1 + g % 3, "
+            "CAST(:start AS timestamptz) + (g * (86400.0 / :n)) * interval '1 second' "
+            "FROM generate_series(:first, :end - 1) AS g"
+        ),
+        {"start": _day_start(day), "n": rows, "first": first, "end": end},
+    )
 
 
 def _count(engine: sa.Engine, day: dt.date) -> int:

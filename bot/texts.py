@@ -27,6 +27,11 @@ HELP = N_(
     '/settings ban_channels on|off - also ban channel identities ("send as channel")\n'
     "/settings digest weekly|off - post last week's figures here every Monday\n"
     "/settings top_posters on|off - name the week's top 5 posters in the digest\n"
+    "/settings prompt_ttl 10m|1h|off - delete prompts nobody answered after this long\n"
+    "/settings timeout 30m|2h|1d|off and /settings on_timeout mute|kick|ban - what happens to "
+    "a newcomer still unverified after the timeout\n"
+    '/settings clean_service on|off - delete the "joined" and "left" messages\n'
+    "/settings welcome [xx] <text>|off - your own prompt text, with {mention} and {channels}\n"
     "/settings language xx|auto - the group's language (auto: each newcomer's own)\n"
     "/settings bilingual on|off - add the group's language under a newcomer's prompt\n"
     "/alerts [mute|unmute KIND|all] - which alerts the group's admins get from me in private\n"
@@ -68,7 +73,9 @@ USAGE_ALERTS = N_("Usage: /alerts, /alerts mute KIND|all, /alerts unmute KIND|al
 USAGE_SETTINGS = N_(
     "Usage: /settings gate on|off, /settings ban_channels on|off, "
     "/settings digest weekly|off, /settings top_posters on|off, "
-    "or /settings lost_channel hold|open"
+    "/settings lost_channel hold|open, /settings prompt_ttl 10m|off, "
+    "/settings timeout 30m|2h|1d|off, /settings on_timeout mute|kick|ban, "
+    "/settings clean_service on|off, or /settings welcome [xx] <text>|off"
 )
 DIGEST_SWITCHED = N_(
     "Weekly digest: {value} (posted here each Monday morning UTC, about last week)."
@@ -240,3 +247,36 @@ FORGET_BUTTON = N_("Erase my data")
 CANCEL_BUTTON = N_("Cancel")
 MYDATA_NONE = N_("I store nothing about you.")
 MYDATA_CAPTION = N_("Everything gatepulse stores about you ({rows} records). /forgetme erases it.")
+
+# /settings prompt_ttl, timeout, on_timeout, clean_service, welcome
+PROMPT_TTL_LABEL = N_("Unanswered prompts deleted after")
+TIMEOUT_LABEL = N_("Timeout for newcomers")
+ON_TIMEOUT_LABEL = N_("At the timeout")
+CLEAN_SERVICE_LABEL = N_("Delete join/leave messages")
+WELCOME_LABEL = N_("Welcome text")
+WELCOME_OWN = N_("own text in {languages}")
+WELCOME_NONE = N_("default")
+PROMPT_TTL_SWITCHED = N_("Unanswered prompts are deleted after: {value}.")
+TIMEOUT_SWITCHED = N_("Timeout for newcomers: {value} (then /settings on_timeout decides).")
+ON_TIMEOUT_SWITCHED = N_(
+    "At the timeout a newcomer still unverified is: {value} "
+    "(mute: stays muted; kick: removed, may come back; ban: removed for good)."
+)
+CLEAN_SERVICE_SWITCHED = N_('Deleting the "joined" and "left" messages: {value}.')
+USAGE_PROMPT_TTL = N_(
+    "Usage: /settings prompt_ttl 10m|1h|1d|off (from 1 minute to 1 day, as 30m, 2h or 1d; "
+    "off keeps prompts)"
+)
+USAGE_TIMEOUT = N_(
+    "Usage: /settings timeout 30m|2h|1d|off (from 1 minute to 30 days, as 30m, 2h or 1d; "
+    "off: newcomers may stay unverified)"
+)
+USAGE_WELCOME = N_(
+    "Usage: /settings welcome <text> (for the group's language), /settings welcome xx <text> "
+    "(for language xx), /settings welcome [xx] off (back to the default). The text may use "
+    "{mention}, {channels} and Telegram's HTML tags. A text starting with a language code "
+    "(it, hi, id...) needs the language first: /settings welcome en it is..."
+)
+WELCOME_REFUSED = N_("Welcome text refused, nothing was changed: {why}")
+WELCOME_SET = N_("Welcome text for {lang} set: prompts in {lang} now use it.")
+WELCOME_DEFAULT = N_("Welcome text for {lang}: back to the default prompt.")

@@ -19,13 +19,16 @@ from streamlit.navigation.page import StreamlitPage
 
 from core.settings import DashboardSettings, Settings, SettingsError, load_settings
 from dashboards import auth, ui
-from dashboards.cache import CachedRun
+from dashboards.cache import CachedRun, get_engine
 from dashboards.metrics import DateRange, group_titles
-from dashboards.pages import PAGES
+from dashboards.pages import PAGES, visible_pages
+from dashboards.scope import Scope, ScopeError, load_scope
 
 HOME = "home"  # the URL path the root page reserves (Streamlit serves it at ``/``)
 DATE_KEY = "date_range"
 GROUPS_KEY = "groups"
+VIEWER_KEY = "viewer_user_id"  # set by the owner sign-in; absent: the operator
+VIEWER_GROUPS_KEY = "viewer_group_ids"  # the signed-in owner's groups, for the audit rows
 DEFAULT_DAYS = 7
 
 
@@ -59,17 +62,32 @@ def _date_range(today: dt.date) -> DateRange:
     return DateRange(min(days), max(days))  # a half-picked range counts as one day
 
 
+def _scope(url: str) -> Scope:
+    """The viewer's scope, read from the database on every page view (never cached: losing
+    admin rights ends access at the next view); the operator's when no owner signed in."""
+    user_id = st.session_state.get(VIEWER_KEY)
+    if user_id is None:
+        return Scope.operator()
+    scope = load_scope(get_engine(url), int(user_id))
+    st.session_state[VIEWER_GROUPS_KEY] = list(scope.group_ids)
+    return scope
+
+
 def _sidebar(run: CachedRun, dashboard: DashboardSettings) -> ui.PageContext:
-    titles = group_titles(run("groups"))
+    titles = group_titles(run("groups"))  # the viewer's groups only
     today = dt.datetime.now(dt.UTC).date()
     st.sidebar.header("Filters")
     date_range = _date_range(today)
+    picked = st.session_state.get(GROUPS_KEY)
+    if isinstance(picked, list) and any(g not in titles for g in picked):
+        # a group the viewer no longer administers leaves the selection
+        st.session_state[GROUPS_KEY] = [g for g in picked if g in titles]
     selected = st.sidebar.multiselect(
         "Groups",
         options=list(titles),
         format_func=lambda g: f"{titles.get(g) or 'untitled'} ({g})",
         key=GROUPS_KEY,
-        placeholder="All groups",
+        placeholder="All groups" if run.scope.is_operator else "All your groups",
     )
     if st.sidebar.button("Refresh data", key="refresh", help="Forget cached query results"):
         st.cache_data.clear()
@@ -113,7 +131,7 @@ def _sign_in(password: SecretStr) -> None:
     st.navigation([login, *aliases], position="hidden").run()
 
 
-def _pages() -> list[StreamlitPage]:
+def _pages(operator: bool) -> list[StreamlitPage]:
     """Every page at its own URL path, and a hidden default page at the root that switches
     to the first one.
 
@@ -122,7 +140,8 @@ def _pages() -> list[StreamlitPage]:
     keeps ``/overview`` and the redirect keeps ``/`` working too.
     """
     pages = [
-        st.Page(path, title=title, icon=icon, url_path=slug) for path, title, icon, slug in PAGES
+        st.Page(path, title=title, icon=icon, url_path=slug)
+        for path, title, icon, slug in visible_pages(operator)
     ]
     first = pages[0]
     home = st.Page(
@@ -143,8 +162,11 @@ def main() -> None:
         _sign_in(dashboard.password)
         return
     try:
-        _sidebar(CachedRun(url, dashboard.cache_ttl_s), dashboard)
-        st.navigation(_pages()).run()
+        scope = _scope(url)
+        _sidebar(CachedRun(url, dashboard.cache_ttl_s, scope), dashboard)
+        st.navigation(_pages(scope.is_operator)).run()
+    except ScopeError:
+        st.error("This page shows every group's figures: only the operator may see it.")
     except (sa.exc.DBAPIError, pd.errors.DatabaseError) as exc:
         error = _driver_error(exc)  # unreachable server, missing tables, no permission
         if error is None:

@@ -25,7 +25,8 @@ from core.models import (
     AnalyticsTopicDaily,
     measure_columns,
 )
-from dashboards.sql import GroupIds, in_groups, isum
+from dashboards.scope import Scope
+from dashboards.sql import GroupIds, isum
 
 FUNNEL = AnalyticsFunnelDaily.__table__
 CHANNEL_DAILY = AnalyticsChannelDaily.__table__
@@ -41,7 +42,7 @@ BUDGET_MEASURES = measure_columns(API_BUDGET)
 
 
 def load_funnel(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """The funnel rows of the range as stored: one per day and group.
 
@@ -51,28 +52,29 @@ def load_funnel(
     t = FUNNEL
     stmt = (
         sa.select(t.c.day, t.c.group_id, *(t.c[m] for m in FUNNEL_MEASURES))
-        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
+        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .order_by(t.c.day, t.c.group_id)
     )
     return pd.read_sql_query(stmt, engine)
 
 
-def load_channel_days(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
+def load_channel_days(engine: Engine, scope: Scope, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Per day and channel: joins, leaves, joins after a prompt, leaves within 7 days of an
-    unmute, the day's last subscriber count (every channel: the group filter cannot apply, the
-    dashboard's role does not read which group links which channel)."""
+    unmute, the day's last subscriber count (every channel the viewer may see: the group
+    filter does not apply)."""
     t = CHANNEL_DAILY
     stmt = (
         sa.select(t.c.day, t.c.channel_id, *(t.c[m] for m in CHANNEL_MEASURES))
-        .where(t.c.day.between(start, end))
+        .where(t.c.day.between(start, end), scope.channel_filter(t.c.channel_id))
         .order_by(t.c.day, t.c.channel_id)
     )
     return pd.read_sql_query(stmt, engine)
 
 
-def load_api_budget(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
+def load_api_budget(engine: Engine, scope: Scope, start: dt.date, end: dt.date) -> pd.DataFrame:
     """The Telegram API budget per day: calls, sends, their peaks, RetryAfter errors, human
-    messages and calls per message."""
+    messages and calls per message (every group's: the operator's alone)."""
+    scope.require_operator("the API budget")
     t = API_BUDGET
     stmt = (
         sa.select(t.c.day, *(t.c[m] for m in BUDGET_MEASURES))
@@ -83,7 +85,7 @@ def load_api_budget(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFram
 
 
 def load_topics(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Per group and forum topic over the range: messages, the most active users of one day
     (distinct users do not add up over days) and the days with messages; busiest first."""
@@ -97,7 +99,7 @@ def load_topics(
             sa.func.max(t.c.active_users).label("peak_active_users"),
             sa.func.count().label("days"),
         )
-        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
+        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .group_by(t.c.group_id, t.c.message_thread_id)
         .order_by(messages.desc(), t.c.group_id, t.c.message_thread_id)
     )
@@ -105,7 +107,7 @@ def load_topics(
 
 
 def load_invite_links(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Per group and named invite link over the range: joins, joiners who passed the gate and
     joiners who left (each the same day as their join)."""
@@ -119,7 +121,7 @@ def load_invite_links(
             isum(t.c.passed).label("passed"),
             isum(t.c.left).label("left"),
         )
-        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
+        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .group_by(t.c.group_id, t.c.invite_link_name)
         .order_by(joins.desc(), t.c.group_id, t.c.invite_link_name)
     )
@@ -127,13 +129,13 @@ def load_invite_links(
 
 
 def load_gate_days(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Per day: users prompted and passed (the groups'), subscribers produced (every channel's
-    ``joins_after_prompt``), and how many funnel and channel rows there were: the Overview's
-    gate figures without fetching every group's row."""
+    ``joins_after_prompt``, of the viewer's channels), and how many funnel and channel rows
+    there were: the Overview's gate figures without fetching every group's row."""
     f, c, a = FUNNEL, CHANNEL_DAILY, ALL_GROUPS
-    if not groups and all_groups_covers(engine, start, end):
+    if scope.every_group(groups) and all_groups_covers(engine, start, end):
         # every group: the rollup's one row per day (users distinct over all groups)
         funnel: sa.Select[Any] = sa.select(
             a.c.day,
@@ -151,7 +153,7 @@ def load_gate_days(
             sa.literal(0).label("produced"),
             sa.literal(1).label("funnel_rows"),
             sa.literal(0).label("channel_rows"),
-        ).where(f.c.day.between(start, end), in_groups(f.c.group_id, groups))
+        ).where(f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
     rows = sa.union_all(
         funnel,
         sa.select(
@@ -161,7 +163,7 @@ def load_gate_days(
             c.c.joins_after_prompt,
             sa.literal(0),
             sa.literal(1),
-        ).where(c.c.day.between(start, end)),
+        ).where(c.c.day.between(start, end), scope.channel_filter(c.c.channel_id)),
     ).subquery()
     measures = ("prompted", "passed", "produced", "funnel_rows", "channel_rows")
     stmt = (
@@ -172,11 +174,13 @@ def load_gate_days(
     return pd.read_sql_query(stmt, engine)
 
 
-def load_backlog(engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()) -> int | None:
+def load_backlog(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> int | None:
     """Users still muted at the end of the range: each group's ``still_muted`` on its latest
     day in the range, summed; None when the range has no funnel row. Every group: the
     rollup's ``still_muted`` (that sum) on its latest day in the range with a funnel row."""
-    if not groups and all_groups_covers(engine, start, end):
+    if scope.every_group(groups) and all_groups_covers(engine, start, end):
         a = ALL_GROUPS
         latest_day = (
             sa.select(sa.func.max(a.c.day))
@@ -187,7 +191,7 @@ def load_backlog(engine: Engine, start: dt.date, end: dt.date, groups: GroupIds 
             found = conn.execute(sa.select(a.c.still_muted).where(a.c.day == latest_day)).scalar()
         return None if found is None else int(found)
     f = FUNNEL
-    in_range = (f.c.day.between(start, end), in_groups(f.c.group_id, groups))
+    in_range = (f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
     latest = (
         sa.select(f.c.group_id, sa.func.max(f.c.day).label("day"))
         .where(*in_range)
@@ -210,13 +214,13 @@ def all_groups_covers(engine: Engine, start: dt.date, end: dt.date) -> bool:
         return bool(conn.execute(stmt).scalar())
 
 
-def load_bot_rights(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The bot's rights per day and chat in the range, as stored (every chat: channels are no
-    groups, so the group filter does not apply)."""
+def load_bot_rights(engine: Engine, scope: Scope, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The bot's rights per day and chat in the range, as stored (every chat the viewer may
+    see: channels are no groups, so the group filter does not apply)."""
     t = BOT_RIGHTS
     stmt = (
         sa.select(*(c for c in t.c if c.name != "id"))
-        .where(t.c.day.between(start, end))
+        .where(t.c.day.between(start, end), scope.chat_filter(t.c.chat_id))
         .order_by(t.c.day, t.c.chat_id)
     )
     return pd.read_sql_query(stmt, engine)

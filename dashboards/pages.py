@@ -17,3 +17,12 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("views/api_calls.py", "API calls", ":material/api:", "api-calls"),
     ("views/summaries.py", "Summaries", ":material/summarize:", "summaries"),
 )
+
+OPERATOR_PAGES = frozenset({"api-calls"})
+"""URL paths of the pages only the operator sees (every group's figures): hidden from a
+signed-in owner's navigation, and their queries refuse a scoped viewer."""
+
+
+def visible_pages(operator: bool) -> tuple[tuple[str, str, str, str], ...]:
+    """The pages a viewer's navigation lists: every page for the operator."""
+    return tuple(p for p in PAGES if operator or p[3] not in OPERATOR_PAGES)

@@ -62,8 +62,9 @@ from dashboards.gate_queries import (
     load_invite_links,
     load_topics,
 )
+from dashboards.scope import Scope, ScopeError, require_scope
 from dashboards.sql import GroupIds as GroupIds  # what the pages' filters pass
-from dashboards.sql import day_of, in_groups, isum, start_of
+from dashboards.sql import day_of, isum, start_of
 from dashboards.sql import make_engine as make_engine  # the engine the pages' runs use
 
 VERIFICATION = AnalyticsVerificationDaily.__table__
@@ -101,7 +102,7 @@ those of ``analytics_hourly_activity`` (summed)."""
 # --------------------------------------------------------------------------- loaders
 
 
-def load_groups(engine: Engine) -> pd.DataFrame:
+def load_groups(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Protected groups: id, title, enabled, member_count, last_sync_at, created_at."""
     stmt = sa.select(
         GROUPS.c.id,
@@ -110,11 +111,12 @@ def load_groups(engine: Engine) -> pd.DataFrame:
         GROUPS.c.member_count,
         GROUPS.c.last_sync_at,
         GROUPS.c.created_at,
-    ).order_by(GROUPS.c.title, GROUPS.c.id)
+    ).where(scope.group_filter(GROUPS.c.id))
+    stmt = stmt.order_by(GROUPS.c.title, GROUPS.c.id)
     return pd.read_sql_query(stmt, engine)
 
 
-def load_channels(engine: Engine) -> pd.DataFrame:
+def load_channels(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Enforced channels: id, username, title, subscriber_count, last_sync_at."""
     stmt = sa.select(
         CHANNELS.c.id,
@@ -122,12 +124,13 @@ def load_channels(engine: Engine) -> pd.DataFrame:
         CHANNELS.c.title,
         CHANNELS.c.subscriber_count,
         CHANNELS.c.last_sync_at,
-    ).order_by(CHANNELS.c.title, CHANNELS.c.id)
+    ).where(scope.channel_filter(CHANNELS.c.id))
+    stmt = stmt.order_by(CHANNELS.c.title, CHANNELS.c.id)
     return pd.read_sql_query(stmt, engine)
 
 
 def load_verification(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Checks per day, status, cached, error type and trigger (summed over the groups)."""
     t = VERIFICATION
@@ -139,7 +142,7 @@ def load_verification(
             sa.func.sum(t.c.latency_ms_sum).label("latency_ms_sum"),
             sa.func.max(t.c.latency_ms_max).label("latency_ms_max"),
         )
-        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
+        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .group_by(*keys)
         .order_by(t.c.day)
     )
@@ -147,10 +150,10 @@ def load_verification(
 
 
 def load_cache_hits(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Checks answered from the membership cache, per day: day, hits."""
-    if not groups:
+    if scope.every_group(groups):
         hits = ALL_GROUPS.c.cache_hits
         rollup = _all_groups(engine, start, end, [hits.label("hits")], active=hits > 0)
         if rollup is not None:
@@ -158,7 +161,7 @@ def load_cache_hits(
     t = VERIFICATION
     stmt = (
         sa.select(t.c.day, isum(t.c.checks).label("hits"))
-        .where(t.c.day.between(start, end), t.c.cached, in_groups(t.c.group_id, groups))
+        .where(t.c.day.between(start, end), t.c.cached, scope.group_filter(t.c.group_id, groups))
         .group_by(t.c.day)
         .order_by(t.c.day)
     )
@@ -183,8 +186,12 @@ def _all_groups(
     return pd.read_sql_query(stmt.order_by(t.c.day), engine)
 
 
-def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) -> pd.DataFrame:
-    """Latency histogram counts per day and bucket for ``source`` (verification | api)."""
+def load_histogram(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, source: str
+) -> pd.DataFrame:
+    """Latency histogram counts per day and bucket for ``source`` (verification | api): kept
+    for every group together, so the operator's alone."""
+    scope.require_operator("the latency histogram")
     t = HISTOGRAM
     stmt = (
         sa.select(t.c.day, t.c.bucket_le_ms, isum(t.c.count).label("count"))
@@ -195,8 +202,9 @@ def load_histogram(engine: Engine, start: dt.date, end: dt.date, source: str) ->
     return pd.read_sql_query(stmt, engine)
 
 
-def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """API calls per day, method, success and error type."""
+def load_api_calls(engine: Engine, scope: Scope, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """API calls per day, method, success and error type (the operator's alone)."""
+    scope.require_operator("the API calls")
     t = API_CALLS
     keys = [t.c[k] for k in key_columns(t)]
     stmt = (
@@ -213,8 +221,10 @@ def load_api_calls(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame
     return pd.read_sql_query(stmt, engine)
 
 
-def load_api_totals(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """API calls per day and success only: what the Overview's error rate needs."""
+def load_api_totals(engine: Engine, scope: Scope, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """API calls per day and success only: what the Overview's error rate needs (the
+    operator's alone)."""
+    scope.require_operator("the API calls")
     t = API_CALLS
     stmt = (
         sa.select(t.c.day, t.c.success, isum(t.c.calls).label("calls"))
@@ -226,11 +236,11 @@ def load_api_totals(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFram
 
 
 def load_hourly(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Verifications, messages and joins per day and hour (summed over the groups; every group:
     the all-groups hourly rollup, when it covers the range)."""
-    if not groups and all_groups_covers(engine, start, end):
+    if scope.every_group(groups) and all_groups_covers(engine, start, end):
         a = ALL_GROUPS_HOURLY
         stmt = (
             sa.select(a.c.day, a.c.hour, *(a.c[m] for m in HOURLY_MEASURES))
@@ -241,7 +251,7 @@ def load_hourly(
     t = HOURLY
     stmt = (
         sa.select(t.c.day, t.c.hour, *(isum(t.c[m]).label(m) for m in HOURLY_MEASURES))
-        .where(t.c.day.between(start, end), in_groups(t.c.group_id, groups))
+        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .group_by(t.c.day, t.c.hour)
         .order_by(t.c.day, t.c.hour)
     )
@@ -263,14 +273,14 @@ def _group_measure(name: str) -> sa.ColumnElement[int]:
 
 
 def _group_daily_by(
-    engine: Engine, key: str, start: dt.date, end: dt.date, groups: GroupIds
+    engine: Engine, scope: Scope, key: str, start: dt.date, end: dt.date, groups: GroupIds
 ) -> pd.DataFrame:
     t = GROUP_DAILY
     stmt = (
         sa.select(t.c[key], *(_group_measure(m) for m in GROUP_MEASURES))
         .where(
             t.c.day.between(start, end),
-            in_groups(t.c.group_id, groups),
+            scope.group_filter(t.c.group_id, groups),
             # the pipelines also count a linked channel's joins and leaves under its own id:
             # they are the Growth page's channel figures, not a group's
             t.c.group_id.not_in(sa.select(CHANNELS.c.id)),
@@ -282,15 +292,16 @@ def _group_daily_by(
 
 
 def load_group_days(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Per day, summed over the groups: messages, active users, checks, passed, failed, joins,
     voluntary leaves, kicks, bots joined, reactions, reacting users and silent reactors.
 
     Every group (no selection): the all-groups rollup, whose active users, reacting users and
     silent reactors are distinct over all groups (a person in two groups is one). Selected
-    groups: their rows summed, those figures per-group distinct, summed."""
-    if not groups:
+    groups (and every group of a scoped viewer): their rows summed, those figures per-group
+    distinct, summed."""
+    if scope.every_group(groups):
         t = ALL_GROUPS
         measures = [
             (t.c.leaves - t.c.kicks).label("leaves") if m == "leaves" else t.c[m]
@@ -305,18 +316,22 @@ def load_group_days(
         rollup = _all_groups(engine, start, end, measures, active=active)
         if rollup is not None:
             return rollup
-    return _group_daily_by(engine, "day", start, end, groups)
+    return _group_daily_by(engine, scope, "day", start, end, groups)
 
 
 def load_group_totals(
-    engine: Engine, start: dt.date, end: dt.date, groups: GroupIds = ()
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Per group, summed over the days: the same measures as :func:`load_group_days`."""
-    return _group_daily_by(engine, "group_id", start, end, groups)
+    return _group_daily_by(engine, scope, "group_id", start, end, groups)
 
 
 def load_counts_at(
-    engine: Engine, kind: str, instants: Sequence[dt.datetime], chat_ids: Sequence[int]
+    engine: Engine,
+    scope: Scope,
+    kind: str,
+    instants: Sequence[dt.datetime],
+    chat_ids: Sequence[int],
 ) -> pd.DataFrame:
     """The newest snapshot before each instant of each chat: at, chat_id, member_count,
     synced_at (``at`` is the index of the instant in ``instants``).
@@ -325,6 +340,7 @@ def load_counts_at(
     statement: the cost follows the number of chats, not the length of the history.
     """
     columns = ["at", "chat_id", "member_count", "synced_at"]
+    chat_ids = scope.chats(chat_ids)
     if not chat_ids or not instants:
         return pd.DataFrame(columns=columns)
     s = SNAPSHOTS
@@ -355,9 +371,10 @@ def load_counts_at(
 
 
 def load_snapshot_history(
-    engine: Engine, kind: str, start: dt.date, end: dt.date, chat_ids: Sequence[int]
+    engine: Engine, scope: Scope, kind: str, start: dt.date, end: dt.date, chat_ids: Sequence[int]
 ) -> pd.DataFrame:
     """Daily member count (the day's highest snapshot) per chat: chat_id, day, member_count."""
+    chat_ids = scope.chats(chat_ids)
     if not chat_ids:
         return pd.DataFrame(columns=["chat_id", "day", "member_count"])
     s = SNAPSHOTS
@@ -376,7 +393,7 @@ def load_snapshot_history(
     return pd.read_sql_query(stmt, engine)
 
 
-def load_freshness(engine: Engine) -> pd.DataFrame:
+def load_freshness(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Per table: last materialized_at, newest raw event seen, newest partition day, runs."""
     t = MATERIALIZATIONS
     stmt = (
@@ -397,9 +414,10 @@ def load_freshness(engine: Engine) -> pd.DataFrame:
     return frame
 
 
-def load_update_health(engine: Engine, limit: int = 10) -> pd.DataFrame:
+def load_update_health(engine: Engine, scope: Scope, limit: int = 10) -> pd.DataFrame:
     """The bot's newest update-delivery health reports (``update_health``: freshness metadata
-    about delivery, no personal data), newest first."""
+    about delivery, no personal data), newest first (the operator's alone)."""
+    scope.require_operator("update-delivery health")
     t = UpdateHealth.__table__
     stmt = (
         sa.select(
@@ -430,26 +448,49 @@ def _aware(value: Any) -> dt.datetime | None:
     return UTCDateTime().process_result_value(value, sa.engine.default.DefaultDialect())
 
 
-def load_newest_day(engine: Engine, table: str | None = None) -> dt.date | None:
+def load_newest_day(engine: Engine, scope: Scope, table: str | None = None) -> dt.date | None:
     """The newest day of ``table`` (one of :data:`DAILY_TABLES`), by default of the first daily
-    analytics tables (for empty states); None when empty."""
+    analytics tables (for empty states); None when empty. A scoped viewer: the newest day of
+    their groups' (or channels') rows; tables of neither are the operator's alone."""
     tables = (DAILY_TABLES[table],) if table else (VERIFICATION, GROUP_DAILY)
     with engine.connect() as conn:
-        days = [conn.execute(sa.select(sa.func.max(t.c.day))).scalar() for t in tables]
+        days = [
+            conn.execute(sa.select(sa.func.max(t.c.day)).where(_chat_rows(scope, t))).scalar()
+            for t in tables
+        ]
     found = [d for d in days if d is not None]
     return max(found) if found else None
 
 
-def load_summary_chats(engine: Engine) -> list[int]:
+def _chat_rows(scope: Scope, table: sa.FromClause) -> sa.ColumnElement[bool]:
+    """The rows of a daily table the viewer may see, by its group, channel or chat column."""
+    if scope.is_operator:
+        return sa.true()
+    c = table.c
+    if "group_id" in c:
+        return scope.group_filter(c.group_id)
+    if "channel_id" in c:
+        return scope.channel_filter(c.channel_id)
+    if "chat_id" in c:
+        return scope.chat_filter(c.chat_id)
+    scope.require_operator(f"{table.description}")
+    return sa.false()  # (require_operator raised)
+
+
+def load_summary_chats(engine: Engine, scope: Scope) -> list[int]:
     """Protected groups that have at least one summary (one index probe per group)."""
     t = SUMMARIES
     has_summary = sa.exists().where(t.c.chat_id == GROUPS.c.id)
-    stmt = sa.select(GROUPS.c.id).where(has_summary).order_by(GROUPS.c.title, GROUPS.c.id)
+    stmt = (
+        sa.select(GROUPS.c.id)
+        .where(has_summary, scope.group_filter(GROUPS.c.id))
+        .order_by(GROUPS.c.title, GROUPS.c.id)
+    )
     with engine.connect() as conn:
         return [int(chat) for chat in conn.execute(stmt).scalars()]
 
 
-def load_summaries(engine: Engine, chat_id: int, limit: int = 500) -> pd.DataFrame:
+def load_summaries(engine: Engine, scope: Scope, chat_id: int, limit: int = 500) -> pd.DataFrame:
     """Every summary of one chat, newest first (up to ``limit``)."""
     t = SUMMARIES
     stmt = (
@@ -464,7 +505,7 @@ def load_summaries(engine: Engine, chat_id: int, limit: int = 500) -> pd.DataFra
             t.c.language,
             t.c.content,
         )
-        .where(t.c.chat_id == int(chat_id))
+        .where(t.c.chat_id == int(chat_id), scope.group_filter(t.c.chat_id))
         .order_by(t.c.created_at.desc(), t.c.id.desc())
         .limit(limit)
     )
@@ -508,16 +549,29 @@ QUERIES: dict[str, Callable[..., Any]] = {
 
 
 class Run(Protocol):
-    """Runs the query named ``query`` (a key of :data:`QUERIES`) with ``params``."""
+    """Runs the query named ``query`` (a key of :data:`QUERIES`) with ``params``, within the
+    viewer's :attr:`scope` (every query gets it; a run refuses to work without one)."""
+
+    @property
+    def scope(self) -> Scope: ...
 
     def __call__(self, query: str, /, **params: Any) -> Any: ...
 
 
+def scoped_params(scope: object, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` and the viewer's ``scope`` for a query; :class:`ScopeError` when the run has
+    no scope or the caller tries to pass another one."""
+    if "scope" in params:
+        raise ScopeError("a run passes its own scope: do not pass one")
+    return {"scope": require_scope(scope), **params}
+
+
 @dataclass(frozen=True)
 class DirectRun:
-    """Queries on ``engine``, uncached."""
+    """Queries on ``engine`` within ``scope``, uncached."""
 
     engine: Engine
+    scope: Scope
 
     def __call__(self, query: str, /, **params: Any) -> Any:
-        return QUERIES[query](self.engine, **params)
+        return QUERIES[query](self.engine, **scoped_params(self.scope, params))

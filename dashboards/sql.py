@@ -1,5 +1,6 @@
 """SQL building blocks shared by the dashboard's query modules: the read-only engine, integer
-sums, the group filter and UTC days on either backend.
+sums and UTC days on either backend (the group filter is the viewer's scope:
+:meth:`dashboards.scope.Scope.group_filter`).
 
 Kept apart from :mod:`dashboards.queries` so that the query modules (``queries`` for the first
 analytics tables, ``gate_queries`` for the gate's own) share them without importing each other.
@@ -28,10 +29,6 @@ def make_engine(url: str) -> Engine:
 def isum(column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
     """SUM of an integer column as an integer (PostgreSQL's SUM(bigint) is numeric)."""
     return sa.cast(sa.func.sum(column), sa.BigInteger())
-
-
-def in_groups(column: sa.ColumnElement[int], groups: GroupIds) -> sa.ColumnElement[bool]:
-    return column.in_(groups) if groups else sa.true()
 
 
 def day_of(column: Any, backend: str) -> sa.ColumnElement[dt.date]:

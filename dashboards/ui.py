@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboards.metrics import DateRange, group_label
 from dashboards.queries import Run
+from dashboards.scope import Scope
 
 CONTEXT_KEY = "gatepulse_context"
 
@@ -35,6 +36,11 @@ class PageContext:
     stale_after_h: float = 26.0
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
+    @property
+    def viewer(self) -> Scope:
+        """Whose data the pages may show (the run's scope)."""
+        return self.run.scope
+
     def group_name(self, group_id: int) -> str:
         return group_label(self.group_titles, group_id)
 
@@ -42,7 +48,7 @@ class PageContext:
     def scope(self) -> str:
         """``all groups`` or the selected group names, for captions."""
         if not self.groups:
-            return "all groups"
+            return "all groups" if self.viewer.is_operator else "all your groups"
         names = [self.group_name(g) for g in self.groups]
         return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 

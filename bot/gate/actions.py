@@ -6,9 +6,10 @@ needs (permissions, the "I joined" button, the prompt). :class:`GateActions` ask
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
@@ -18,15 +19,19 @@ from aiogram.types import ChatPermissions, InlineKeyboardButton, InlineKeyboardM
 from bot import texts
 from bot.gate.calls import quietly
 from bot.gate.checker import GateChecker, GateResult
+from bot.gate.deadlines import prompt_ttl_of, timeout_of
 from bot.gate.language import prompt_languages
+from bot.gate.welcome import render_welcome, welcome_texts
 from bot.storage.config import ChannelInfo, GroupConfig
 from bot.storage.gate_state import StateWriter
 from bot.storage.shared.client import SharedRedis
 from bot.storage.shared.throttle import Throttle
+from bot.storage.timers import PROMPT, TIMEOUT, Arm
 from bot.storage.updates import put_raw
 from bot.texts import ENGLISH, Texts
 from core.clock import Clock
 from core.content import StoredText
+from core.i18n import isolate
 from core.languages import DEFAULT_LANGUAGE
 from core.models import GateEvent, GateEventType, SenderKind, VerificationTrigger
 from core.models import Message as MessageLog
@@ -151,6 +156,8 @@ class GateActions:
                 await self.delete(
                     bot, config.group_id, message_id, user.id, {"reason": "not_subscribed"}
                 )
+            if muted:
+                self.arm_timeout(config, user.id)
             if muted and prompt:
                 await self.prompt(
                     bot, config, user, result.missing, thread_id=thread_id, detail=detail
@@ -238,6 +245,7 @@ class GateActions:
         if ok:
             self.counters.unmutes += 1
             self.state.lift(user_id, group_id, self.clock.now())
+            self.state.disarm(group_id, user_id, PROMPT, TIMEOUT)
             await self._prompted.forget((user_id, group_id))
             self.event(group_id, user_id, GateEventType.UNMUTED, detail)
         return bool(ok)
@@ -260,7 +268,7 @@ class GateActions:
         sent = await self.post(
             bot,
             config.group_id,
-            prompt_text(user, missing, langs),
+            prompt_text(user, missing, langs, welcomes=welcome_texts(config.settings)),
             prompt_keyboard(user.id, missing, t=Texts(langs[0])),
             thread_id=thread_id,
         )
@@ -276,7 +284,29 @@ class GateActions:
                     "lang": langs[0],
                 },
             )
+            self.track_prompt(config, user.id, sent.message_id)
         return bool(sent)
+
+    # ------------------------------------------------------------------ timers
+    def arm_timeout(self, config: GroupConfig, user_id: int) -> None:
+        """With the group's ``timeout`` on: act on ``user_id`` (just muted) when it runs out,
+        unless they pass or leave first (:mod:`bot.gate.timers`). A timeout already running
+        keeps its deadline."""
+        seconds = timeout_of(config.settings)
+        if seconds:
+            due = self.clock.now() + dt.timedelta(seconds=seconds)
+            self.state.arm(Arm(TIMEOUT, config.group_id, user_id, due))
+
+    def track_prompt(self, config: GroupConfig, user_id: int, message_id: int) -> None:
+        """Remember a prompt sent to ``user_id`` (:data:`EVERYONE`: several joiners): deleted
+        after the group's ``prompt_ttl`` or, with that off, at the newcomer's timeout (which
+        removes it as it acts). Not kept when neither is on."""
+        seconds = prompt_ttl_of(config.settings)
+        if not seconds and user_id != EVERYONE:
+            seconds = timeout_of(config.settings)
+        if seconds:
+            due = self.clock.now() + dt.timedelta(seconds=seconds)
+            self.state.arm(Arm(PROMPT, config.group_id, user_id, due, message_id))
 
     async def post(
         self,
@@ -339,16 +369,30 @@ class GateActions:
 
 
 def prompt_text(
-    user: Any, missing: Sequence[ChannelInfo], langs: Sequence[str] = (DEFAULT_LANGUAGE,)
+    user: Any,
+    missing: Sequence[ChannelInfo],
+    langs: Sequence[str] = (DEFAULT_LANGUAGE,),
+    *,
+    welcomes: Mapping[str, str] | None = None,
 ) -> str:
-    """The newcomer's prompt (HTML): one paragraph per language of ``langs``."""
-    return texts.BILINGUAL_SEPARATOR.join(_prompt_in(Texts(lang), user, missing) for lang in langs)
+    """The newcomer's prompt (HTML): one paragraph per language of ``langs``, each the group's
+    welcome text in that language (:mod:`bot.gate.welcome`) when it has one, else the
+    default."""
+    chosen = welcomes or {}
+    return texts.BILINGUAL_SEPARATOR.join(
+        _prompt_in(Texts(lang), user, missing, chosen.get(lang)) for lang in langs
+    )
 
 
-def _prompt_in(t: Texts, user: Any, missing: Sequence[ChannelInfo]) -> str:
+def _prompt_in(
+    t: Texts, user: Any, missing: Sequence[ChannelInfo], welcome: str | None = None
+) -> str:
     name = html.escape((getattr(user, "first_name", None) or t(texts.THERE))[:64])
     mention = f'<a href="tg://user?id={int(user.id)}">{name}</a>'
     channels = ", ".join(html.escape(c.label) for c in missing) or t(texts.LINKED_CHANNELS)
+    if welcome is not None:  # an admin's text: the name and channels set apart all the same
+        isolated = {"mention": isolate(t.lang, mention), "channels": isolate(t.lang, channels)}
+        return render_welcome(welcome, **isolated)
     return t(texts.PROMPT, mention=mention, channels=channels)
 
 

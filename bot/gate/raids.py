@@ -356,6 +356,7 @@ class RaidGuard:
             sent = await self.actions.post(bot, group_id, text, markup)
             if not sent:
                 continue
+            self.actions.track_prompt(config, EVERYONE, sent.message_id)  # its ttl only
             for user in users:
                 detail = {
                     "trigger": str(VerificationTrigger.JOIN),

@@ -22,11 +22,15 @@ from aiogram.enums import ChatMemberStatus
 from aiogram.filters import JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated, Message, User
 
+from bot.gate.calls import quietly
+from bot.gate.deadlines import cleans_service, timeout_of
 from bot.gate.language import group_language
 from bot.gate.senders import is_user_content, topic_id
 from bot.routers.filters import HasNewMembers, InGroup
 from bot.runtime.inflight import InFlight
 from bot.runtime.services import BotServices
+from bot.storage.config import GroupConfig
+from bot.storage.timers import TIMEOUT
 from bot.texts import Texts
 from core.models import SERVICE_ACCOUNT_IDS, MemberEventType, SenderKind, VerificationTrigger
 
@@ -90,6 +94,13 @@ async def _admit(
     return not (user.is_bot or user.id in SERVICE_ACCOUNT_IDS)
 
 
+async def _clean_service(bot: Bot, config: GroupConfig | None, message: Message) -> None:
+    """Delete a "X joined" / "X left" service message in a group with ``clean_service`` on
+    (without the right to delete, Telegram refuses: one log line, nothing else)."""
+    if config is not None and cleans_service(config.settings):
+        await quietly(bot.delete_message(message.chat.id, message.message_id), "deleteMessage")
+
+
 async def on_new_members(
     message: Message, bot: Bot, services: BotServices, inflight: InFlight | None = None
 ) -> None:
@@ -99,16 +110,14 @@ async def on_new_members(
         for user in message.new_chat_members or ()
         if user.id != bot.id and await _admit(services, chat_id, user, from_message=True)
     ]
-    if not joiners:
-        return
     config = await services.repo.group_config(chat_id)
-    if config is None or not config.active:
-        return
-    work = services.raids.gate_joiners(bot, config, joiners)
-    if inflight is not None and len(joiners) > services.settings.gate.raid_concurrency:
-        inflight.track(work)  # answered now; shutdown waits for it
-    else:
-        await work
+    if joiners and config is not None and config.active:
+        work = services.raids.gate_joiners(bot, config, joiners)
+        if inflight is not None and len(joiners) > services.settings.gate.raid_concurrency:
+            inflight.track(work)  # answered now; shutdown waits for it
+        else:
+            await work
+    await _clean_service(bot, config, message)  # after the mutes: they are what is urgent
 
 
 async def on_group_message(
@@ -118,8 +127,10 @@ async def on_group_message(
     sender_kind: SenderKind | None = None,
 ) -> None:
     """``sender_kind`` comes from the raw-log middleware (asked again when absent)."""
-    if not is_user_content(message):
-        return  # service messages are never gated
+    if not is_user_content(message):  # service messages are never gated
+        if message.left_chat_member is not None:
+            await _clean_service(bot, await services.repo.group_config(message.chat.id), message)
+        return
     if sender_kind is None:
         sender_kind = await services.checker.sender_kind(bot, message)
     if sender_kind is not SenderKind.USER and sender_kind is not SenderKind.CHANNEL:
@@ -173,6 +184,9 @@ async def on_group_leave(update: ChatMemberUpdated, bot: Bot, services: BotServi
     kicked = update.new_chat_member.status == ChatMemberStatus.KICKED
     event = MemberEventType.KICK if kicked else MemberEventType.LEAVE
     await services.joins.end(update.chat.id, user.id, event, is_bot=user.is_bot)
+    config = await services.repo.group_config(update.chat.id)
+    if config is not None and timeout_of(config.settings):  # gone before their timeout
+        services.state.disarm(update.chat.id, user.id, TIMEOUT)
 
 
 def create_router() -> Router:

@@ -161,8 +161,10 @@ class BotRuntime:
 
 async def _housekeeping(services: BotServices, bot: Bot) -> None:
     """Every ``SWEEP_INTERVAL_S`` (wall time) until cancelled: write the held joins whose twin
-    is overdue, decline the join requests past their deadline (quiet groups too), prune the
-    update claims past ``BOT_UPDATE_KEEP_H``."""
+    is overdue, decline the join requests past their deadline (quiet groups too), act on the
+    gate's due timers (:mod:`bot.gate.timers`), prune the update claims past
+    ``BOT_UPDATE_KEEP_H``, read again the admins of a few groups whose list is a day old
+    (:meth:`bot.storage.admins.GroupAdmins.refresh_stale`)."""
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_S)
         try:
@@ -174,9 +176,17 @@ async def _housekeeping(services: BotServices, bot: Bot) -> None:
         except Exception as exc:
             log.warning("join request sweep failed: %s", type(exc).__name__)
         try:
+            await services.timers.sweep(bot)
+        except Exception as exc:  # the database: the due timers wait for the next round
+            log.warning("gate timer sweep failed: %s", type(exc).__name__)
+        try:
             await services.updates.prune()
         except Exception as exc:
             log.warning("pruning update claims failed: %s", type(exc).__name__)
+        try:
+            await services.admins.refresh_stale(bot)
+        except Exception as exc:
+            log.warning("refreshing group admins failed: %s", type(exc).__name__)
 
 
 async def build_runtime(

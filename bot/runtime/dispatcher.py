@@ -16,16 +16,19 @@ from bot.gate.checker import GateChecker
 from bot.gate.join_requests import JoinRequests, SweepMiddleware
 from bot.gate.joins import JoinTracker
 from bot.gate.raids import RaidGuard
+from bot.gate.timers import GateTimers
 from bot.routers import get_routers
 from bot.runtime.claims import UpdateClaims
 from bot.runtime.middlewares import RawLogMiddleware
 from bot.runtime.services import BotServices
+from bot.storage.admins import AdminTracker, GroupAdmins
 from bot.storage.config import ConfigRepo
 from bot.storage.gate_state import StateWriter
 from bot.storage.membership import InMemoryMembershipCache, MembershipCache
 from bot.storage.reactions import ReactionLog
 from bot.storage.shared.cache import RedisMembershipCache
 from bot.storage.shared.client import SharedRedis
+from bot.storage.timers import TimerStore
 from bot.storage.updates import UpdateLedger
 from core.clock import Clock, SystemClock
 from core.settings import Settings
@@ -92,6 +95,9 @@ def build_services(
             timeout_s=gate_settings.join_request_timeout_s,
             shared=shared,
         ),
+        # repo.group raises while the database is down: a due timer then waits (group_config
+        # would say "unprotected" and the timer would be dropped)
+        timers=GateTimers(actions, repo.group, TimerStore(state.engine), clock),
         reactions=ReactionLog(writer, clock, shared=shared),
         updates=UpdateLedger(
             bot_id=int(settings.bot.token.get_secret_value().split(":", 1)[0]),
@@ -104,6 +110,7 @@ def build_services(
             flush=settings.bot.flushes_updates,
             redelivered=settings.bot.mode == "webhook",
         ),
+        admins=GroupAdmins(sessions, clock),
         shared=shared,
     )
 
@@ -152,6 +159,8 @@ def create_dispatcher(
     dp.update.outer_middleware(claims)
     dp.update.outer_middleware(RawLogMiddleware(services))
     dp.update.outer_middleware(SweepMiddleware(services.join_requests))
+    # admin changes ride along every chat_member update, whichever handler takes it
+    dp.chat_member.outer_middleware(AdminTracker(services.admins))
     dp.errors.register(on_error)
     dp.include_routers(*get_routers())
     # No shutdown hook closes the state writer: the dispatcher's shutdown is emitted as soon as

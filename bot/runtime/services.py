@@ -13,6 +13,8 @@ from bot.gate.checker import GateChecker
 from bot.gate.join_requests import JoinRequests
 from bot.gate.joins import JoinTracker
 from bot.gate.raids import RaidGuard
+from bot.gate.timers import GateTimers
+from bot.storage.admins import GroupAdmins
 from bot.storage.config import ConfigRepo
 from bot.storage.gate_state import StateWriter
 from bot.storage.membership import MembershipCache
@@ -47,10 +49,15 @@ class BotServices:
     raids: RaidGuard
     #: join requests the gate is waiting on (:mod:`bot.gate.join_requests`)
     join_requests: JoinRequests
+    #: prompts deleted after their ttl, newcomers acted on at their timeout
+    #: (:mod:`bot.gate.timers`; swept by the runtime's housekeeping)
+    timers: GateTimers
     #: reaction updates into ``reaction_events`` (:mod:`bot.storage.reactions`)
     reactions: ReactionLog
     #: each update handled once across replicas (:mod:`bot.storage.updates`)
     updates: UpdateLedger
+    #: who administers each protected group (:mod:`bot.storage.admins`)
+    admins: GroupAdmins
     #: Redis, when ``REDIS_URL`` is set (:mod:`bot.storage.shared`); ``None``: all in-process
     shared: SharedRedis | None = None
 

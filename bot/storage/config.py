@@ -383,6 +383,28 @@ class ConfigRepo:
         self.invalidate(group_id)
         return previous
 
+    async def change_setting(
+        self,
+        group_id: int,
+        name: str,
+        change: Callable[[Mapping[str, Any]], Any],
+        now: dt.datetime,
+    ) -> tuple[Any, Any, dict[str, Any]] | None:
+        """Set one of the group's settings to ``change(settings)`` (the group's settings now,
+        read in the same transaction: a value built on another, like one language's welcome
+        text in the dict of them all). Returns (the previous value, ``False`` when unset; the
+        new value; the settings before), or ``None`` when the group is not protected."""
+        async with write_turn(self.engine), self.sessions() as session, session.begin():
+            group = await session.get(ProtectedGroup, group_id, with_for_update=True)
+            if group is None:
+                return None
+            before = dict(group.settings or {})
+            value = change(before)
+            group.settings = {**before, name: value}
+            group.updated_at = now
+        self.invalidate(group_id)
+        return before.get(name, False), value, before
+
     async def set_enabled(self, group_id: int, enabled: bool, now: dt.datetime) -> bool | None:
         """Turn the gate on/off. Returns the previous value, ``None`` if not protected."""
         async with write_turn(self.engine), self.sessions() as session, session.begin():

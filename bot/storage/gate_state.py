@@ -1,4 +1,5 @@
-"""The gate's own state writes: mutes it placed, mutes it lifted, users it has seen.
+"""The gate's own state writes: mutes it placed, mutes it lifted, users it has seen, and the
+timers it arms and disarms (:mod:`bot.storage.timers`, applied in the same transactions).
 
 :class:`StateWriter` takes them without waiting (the gate never blocks on the database) and one
 background task applies them in order, a batch per transaction, retried with backoff while the
@@ -33,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.storage.timers import Arm, Disarm, TimerOp, apply_timers
 from core.clock import Clock, SystemClock
 from core.db import Base, write_turn
 from core.expiring import ExpiringMap
@@ -79,7 +81,8 @@ class Lift:
     at: dt.datetime
 
 
-Op = Mute | Lift
+Op = Mute | Lift | Arm | Disarm
+RestrictionOp = Mute | Lift
 
 
 @dataclass
@@ -91,7 +94,7 @@ class RestrictionChanges:
 
 
 def plan_restrictions(
-    ops: Iterable[Op], active: Iterable[tuple[int, int, int]]
+    ops: Iterable[RestrictionOp], active: Iterable[tuple[int, int, int]]
 ) -> RestrictionChanges:
     """Replay ``ops`` in order over the stored ``active`` rows ``(id, user_id, group_id)``.
 
@@ -181,6 +184,14 @@ class StateWriter:
     def lift(self, user_id: int, group_id: int, at: dt.datetime) -> None:
         self._push(Lift(user_id, group_id, at))
 
+    def arm(self, timer: Arm) -> None:
+        """Arm a timer (:mod:`bot.storage.timers`), in order with the mutes and lifts."""
+        self._push(timer)
+
+    def disarm(self, group_id: int, user_id: int, *kinds: str) -> None:
+        """Drop the (group, user) timers of these kinds."""
+        self._push(Disarm(group_id, user_id, kinds))
+
     def seen_user(self, user: Any) -> None:
         """Note a user; upserted at most once per ``upsert_interval_s`` per process."""
         if user.id in self._recently_noted:
@@ -224,7 +235,7 @@ class StateWriter:
         row at all, which also means a mute still queued in another replica's writer (while
         the database was down, say); the caller decides what proves it then."""
         for op in reversed(self._ops):
-            if op.user_id == user_id and op.group_id == group_id:
+            if isinstance(op, Mute | Lift) and op.user_id == user_id and op.group_id == group_id:
                 return isinstance(op, Mute)
         ur = RESTRICTIONS
         async with self.engine.connect() as conn:
@@ -315,12 +326,16 @@ class StateWriter:
     async def _apply(
         self, conn: AsyncConnection, batch: list[Op], users: list[dict[str, Any]]
     ) -> None:
-        if batch:
-            await self._apply_restrictions(conn, batch)
+        restrictions = [op for op in batch if isinstance(op, Mute | Lift)]
+        if restrictions:
+            await self._apply_restrictions(conn, restrictions)
+        timers: list[TimerOp] = [op for op in batch if isinstance(op, Arm | Disarm)]
+        if timers:
+            await apply_timers(conn, timers, self.clock.now())
         if users:
             await self._upsert_users(conn, users)
 
-    async def _apply_restrictions(self, conn: AsyncConnection, batch: list[Op]) -> None:
+    async def _apply_restrictions(self, conn: AsyncConnection, batch: list[RestrictionOp]) -> None:
         ur = RESTRICTIONS
         active: list[tuple[int, int, int]] = []
         pairs = sorted({(op.user_id, op.group_id) for op in batch})

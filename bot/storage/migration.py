@@ -7,13 +7,13 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import AccessList, GroupChannelLink, ProtectedGroup, UserRestriction
+from core.models import AccessList, GroupAdmin, GroupChannelLink, ProtectedGroup, UserRestriction
 
 
 async def move_group(
     session: AsyncSession, old: ProtectedGroup, new_id: int, now: dt.datetime
 ) -> None:
-    """Move a protected group's row, linked channels, access lists and active mutes to
+    """Move a protected group's row, linked channels, admins, access lists and active mutes to
     ``new_id`` inside the caller's transaction (the supergroup a basic group became)."""
     old_id = old.id
     if await session.get(ProtectedGroup, new_id) is None:
@@ -31,7 +31,12 @@ async def move_group(
             )
         )
         await session.flush()
+    known = sa.select(GroupAdmin.user_id).where(GroupAdmin.group_id == new_id)
+    await session.execute(  # the new id's own rows (already read there) win
+        sa.delete(GroupAdmin).where(GroupAdmin.group_id == old_id, GroupAdmin.user_id.in_(known))
+    )
     for model, column in (
+        (GroupAdmin, GroupAdmin.group_id),
         (GroupChannelLink, GroupChannelLink.group_id),
         (AccessList, AccessList.group_id),
         (UserRestriction, UserRestriction.group_id),

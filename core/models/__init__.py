@@ -32,6 +32,7 @@ from core.models.config import (
     AdminAuditLog,
     ChatMigration,
     EnforcedChannel,
+    GroupAdmin,
     GroupChannelLink,
     Owner,
     ProtectedGroup,
@@ -44,6 +45,7 @@ from core.models.kinds import (
     PII,
     SERVICE_ACCOUNT_IDS,
     TIME,
+    AdminStatus,
     AlertKind,
     ChatKind,
     DigestFrequency,
@@ -57,6 +59,7 @@ from core.models.kinds import (
     SummaryLanguage,
     SummaryMethod,
     SummaryType,
+    TimeoutAction,
     VerificationStatus,
     VerificationTrigger,
     key_columns,
@@ -77,6 +80,7 @@ from core.models.raw import (
     UserRestriction,
     VerificationLog,
 )
+from core.models.timers import GateTimer
 
 RAW_LOG_TABLES: tuple[str, ...] = (
     "verification_log",
@@ -118,6 +122,7 @@ __all__ = [
     "TIME",
     "AccessList",
     "AdminAuditLog",
+    "AdminStatus",
     "Alert",
     "AlertDelivery",
     "AlertKind",
@@ -150,6 +155,8 @@ __all__ = [
     "ErrorType",
     "GateEvent",
     "GateEventType",
+    "GateTimer",
+    "GroupAdmin",
     "GroupChannelLink",
     "GroupSetting",
     "HistogramSource",
@@ -166,6 +173,7 @@ __all__ = [
     "SummaryLanguage",
     "SummaryMethod",
     "SummaryType",
+    "TimeoutAction",
     "UpdateClaim",
     "UpdateHealth",
     "User",

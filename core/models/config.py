@@ -1,4 +1,5 @@
-"""Configuration tables: owners, protected groups, linked channels, access lists, audit."""
+"""Configuration tables: owners, protected groups, their admins, linked channels, access lists,
+audit."""
 
 from __future__ import annotations
 
@@ -73,6 +74,23 @@ class GroupChannelLink(Base):
     )
     created_by: Mapped[int | None] = mapped_column(info=pii(PII.BLANK))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class GroupAdmin(Base):
+    """Who administers a protected group now: one row per creator or administrator, as the bot
+    last learned it (``getChatAdministrators`` at ``/protect`` and daily, and the ``chat_member``
+    updates that promote or demote someone). The dashboard's owner scope reads it."""
+
+    __tablename__ = "group_admins"
+    __table_args__ = (sa.UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = _id()  # the erasure deletes rows by a surrogate key
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("protected_groups.id", ondelete="CASCADE"))
+    #: deleted when the person is erased (the daily refresh reads them again while they
+    #: administer the group)
+    user_id: Mapped[int] = mapped_column(index=True, info=pii(PII.DELETE))
+    status: Mapped[str] = mapped_column(sa.String(16))  # an AdminStatus value
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now)
 
 
 class AccessList(Base):

@@ -74,6 +74,13 @@ class GateEventType(StrEnum):
     """A newcomer still unverified at the group's timeout; ``detail.action`` mute|kick|ban."""
 
 
+class AdminStatus(StrEnum):
+    """A group administrator's Telegram status (``group_admins.status``)."""
+
+    CREATOR = "creator"
+    ADMINISTRATOR = "administrator"
+
+
 class AlertKind(StrEnum):
     """What an alert is about (``alerts.kind``); see :mod:`pipelines.transforms.alerts`."""
 
@@ -119,6 +126,20 @@ class GroupSetting(StrEnum):
     DIGEST = "digest"  # a DigestFrequency value
     TOP_POSTERS = "top_posters"  # bool: name the week's top posters in the digest
     ALERTS_MUTED = "alerts_muted"  # list of AlertKind values: not sent to the group's admins
+    PROMPT_TTL = "prompt_ttl"  # int seconds an unanswered prompt stays (0: kept); default 600
+    TIMEOUT = "timeout"  # int seconds a newcomer may stay unverified (0: no limit, the default)
+    ON_TIMEOUT = "on_timeout"  # TimeoutAction value: what happens then (default mute)
+    CLEAN_SERVICE = "clean_service"  # bool: delete "X joined" / "X left" service messages
+    WELCOME = "welcome"  # dict language code -> the group's own prompt text
+
+
+class TimeoutAction(StrEnum):
+    """What the gate does to a newcomer still unverified at the group's timeout
+    (``GroupSetting.ON_TIMEOUT``; ``gate_events`` ``timed_out`` detail.action)."""
+
+    MUTE = "mute"  # stays muted; the prompt goes
+    KICK = "kick"  # banned and unbanned at once: out, free to come back
+    BAN = "ban"  # banned
 
 
 def muted_alert_kinds(settings: Mapping[str, Any] | None) -> frozenset[str]:

@@ -127,6 +127,13 @@ class Overview:
     """None when nothing has been materialized yet."""
     delivery: Delivery | None = None
     """The bot's newest update-delivery report; None when it never reported."""
+    operator: bool = True
+    """False for a scoped viewer: no latency, API or delivery figures (every group's)."""
+
+
+NO_HISTOGRAM = pd.DataFrame(columns=["day", "bucket_le_ms", "count"])
+"""The latency histogram a scoped viewer gets: none (it is kept for every group together)."""
+NO_API_TOTALS = pd.DataFrame(columns=["day", "success", "calls"])
 
 
 def end_of(day: dt.date) -> dt.datetime:
@@ -246,8 +253,9 @@ def load(
     checks = checks_per_day(
         run("group_days", **span, groups=groups), run("cache_hits", **span, groups=groups)
     )
-    histogram = run("histogram", **span, source="verification")
-    api = run("api_totals", **span)
+    operator = run.scope.is_operator  # the latency and API figures are every group's
+    histogram = run("histogram", **span, source="verification") if operator else NO_HISTOGRAM
+    api = run("api_totals", **span) if operator else NO_API_TOTALS
     gate = run("gate_days", **span, groups=groups)
     if (
         checks.empty
@@ -277,5 +285,6 @@ def load(
         ),
         checks=checks[checks["day"] >= r.start] if not checks.empty else checks,
         freshness=freshness(run("freshness"), now, stale_after_h),
-        delivery=delivery(run("update_health"), now),
+        delivery=delivery(run("update_health"), now) if operator else None,
+        operator=operator,
     )

@@ -102,6 +102,9 @@ def load(run: Run, r: DateRange, groups: GroupIds) -> Verification | None:
         errors=error_types(ver),
         triggers=triggers,
         by_trigger=trigger_table(triggers),
-        # histograms are kept for every group together: the group filter does not apply
-        latency=latency(run("histogram", start=r.start, end=r.end, source="verification")),
+        # histograms are kept for every group together: the group filter does not apply, and
+        # a scoped viewer gets none
+        latency=latency(run("histogram", start=r.start, end=r.end, source="verification"))
+        if run.scope.is_operator
+        else None,
     )

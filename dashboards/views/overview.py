@@ -43,7 +43,7 @@ def _gate_tiles(now: GateKpis, before: GateKpis) -> None:
         fmt_int(now.produced),
         delta_int(now.produced, before.produced),
         help="Channel joins by users the gate prompted in a linking group in the 24 h before, "
-        "over every channel (the group filter does not apply).",
+        "over every channel you may see (the group filter does not apply).",
     )
     cols[3].metric(
         "Backlog (still muted)",
@@ -55,7 +55,7 @@ def _gate_tiles(now: GateKpis, before: GateKpis) -> None:
     )
 
 
-def _kpi_tiles(now: Kpis, before: Kpis) -> None:
+def _kpi_tiles(now: Kpis, before: Kpis, operator: bool) -> None:
     top = st.columns(4)
     top[0].metric("Checks", fmt_int(now.checks), delta_int(now.checks, before.checks))
     top[1].metric("Pass rate", fmt_pct(now.pass_rate), delta_pp(now.pass_rate, before.pass_rate))
@@ -64,6 +64,20 @@ def _kpi_tiles(now: Kpis, before: Kpis) -> None:
         fmt_pct(now.cache_hit_rate),
         delta_pp(now.cache_hit_rate, before.cache_hit_rate),
     )
+    if not operator:  # latency and API figures are every group's: the operator's alone
+        top[3].metric(
+            "Protected groups",
+            fmt_int(now.protected_groups),
+            delta_int(now.protected_groups, before.protected_groups),
+            help="Your enabled groups that existed at the end of the range.",
+        )
+        st.columns(4)[0].metric(
+            "Members",
+            fmt_int(now.members),
+            delta_int(now.members, before.members),
+            help="Members of those groups at the end of the range (latest snapshot).",
+        )
+        return
     top[3].metric(
         "p95 check latency",
         fmt_ms(now.p95_latency_ms),
@@ -125,7 +139,10 @@ def _seconds(value: float | None) -> str:
 
 
 def _delivery(ctx: ui.PageContext, health: overview.Delivery | None) -> None:
-    """The bot's newest update-delivery report (``update_health``), under data freshness."""
+    """The bot's newest update-delivery report (``update_health``), under data freshness (the
+    operator's alone)."""
+    if not ctx.viewer.is_operator:
+        return
     if health is None:
         st.caption(
             "The bot has not reported its update delivery yet (it does every "
@@ -188,7 +205,7 @@ def render() -> None:
         ui.empty_state("analytics data", ctx, None)
         return
     st.caption(f"Changes are against {page.previous.label()}.")
-    _kpi_tiles(page.now, page.before)
+    _kpi_tiles(page.now, page.before, page.operator)
     _gate_tiles(page.gate, page.gate_before)
     if page.checks.empty:
         ui.empty_state("gate checks", ctx, ctx.run("newest_day"))

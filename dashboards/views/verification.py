@@ -75,7 +75,8 @@ def render() -> None:
     with right:
         ui.chart(charts.rate_line(daily, "cache_hit_rate", title="Cache hit rate"), "ver_hitrate")
 
-    _latency(page.latency)
+    if ctx.viewer.is_operator:  # the histograms are every group's
+        _latency(page.latency)
 
     st.subheader("Errors and triggers")
     left, right = st.columns(2)

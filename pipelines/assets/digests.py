@@ -39,6 +39,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from core.db import create_sync_engine
 from core.languages import group_language
 from core.models import SummaryType
 from core.ratelimit import Rate, RateLimiter
@@ -173,6 +174,10 @@ def build_week(db: DatabaseResource, week: dt.date) -> tuple[pl.DataFrame, pl.Da
 
 # --------------------------------------------------------------------------- posting
 
+IN_FLIGHT = 8
+"""Digests posted at once on PostgreSQL (each holds its row lock and a connection while its
+send is in flight)."""
+
 
 def _claim(conn: sa.Connection, chat_id: int, period_start: dt.datetime) -> None:
     """Insert the week's row for the chat unless it exists (either backend, no error)."""
@@ -222,6 +227,27 @@ def _record_apart(engine: sa.Engine, digest_id: int, message_id: int) -> None:
         _record(conn, digest_id, message_id)
 
 
+def _claim_and_lock(
+    engine: sa.Engine, chat_id: int, period_start: dt.datetime, mine: sa.Select[Any]
+) -> tuple[sa.Connection, sa.Row[Any] | None]:
+    """PostgreSQL: claim the row, then lock it (``SKIP LOCKED``: None when another run holds
+    it) in a transaction left open on the returned connection, for the send."""
+    with engine.begin() as conn:
+        _claim(conn, chat_id, period_start)
+    conn = engine.connect()
+    try:
+        conn.begin()
+        return conn, conn.execute(mine.with_for_update(skip_locked=True)).first()
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _record_and_commit(conn: sa.Connection, digest_id: int, message_id: int) -> None:
+    _record(conn, digest_id, message_id)
+    conn.commit()
+
+
 async def post_one(
     engine: sa.Engine, digest: Pending, send: MessageSender, limiter: RateLimiter
 ) -> Posting:
@@ -249,10 +275,10 @@ async def post_one(
             return sent
         await asyncio.to_thread(_record_apart, engine, row.id, sent)
         return Posting(digest.chat_id, digest.week, "posted", message_id=sent)
-    with engine.begin() as conn:
-        _claim(conn, digest.chat_id, period_start)
-    with engine.connect() as conn, conn.begin():
-        row = conn.execute(mine.with_for_update(skip_locked=True)).first()
+    # the database work runs on threads, so that digests in flight at once (post_all) overlap
+    # theirs too instead of taking turns on the event loop
+    conn, row = await asyncio.to_thread(_claim_and_lock, engine, digest.chat_id, period_start, mine)
+    try:
         if row is None:  # locked: another run is posting it right now
             return Posting(digest.chat_id, digest.week, "in_progress")
         if row.posted_at is not None:
@@ -260,7 +286,9 @@ async def post_one(
         sent = await _send(digest, send, limiter)
         if isinstance(sent, Posting):
             return sent
-        _record(conn, row.id, sent)
+        await asyncio.to_thread(_record_and_commit, conn, row.id, sent)
+    finally:
+        await asyncio.to_thread(conn.close)  # an uncommitted lock is rolled back
     return Posting(digest.chat_id, digest.week, "posted", message_id=sent)
 
 
@@ -272,11 +300,33 @@ async def post_all(
     sends_per_s: float,
     writer: LogWriterSettings,
 ) -> list[Posting]:
-    """Post ``digests`` one after another, at most ``sends_per_s`` a second overall (the client
-    keeps Telegram's per-group and global limits too), every call logged via a LogWriter."""
+    """Post ``digests``, at most ``sends_per_s`` a second overall (the client keeps Telegram's
+    per-group and global limits too), every call logged via a LogWriter; the postings in the
+    order of ``digests``.
+
+    On PostgreSQL up to :data:`IN_FLIGHT` digests are in flight at once, so that a send's round
+    trip and its claim and record do not hold the next send back: the pace is the limiter's,
+    not one round trip after another (6,500 groups at Telegram's 30 a second take the
+    4 minutes the limit sets, not the 7 a one-at-a-time walk needs at 50 ms a call). On SQLite
+    (one writer) they go one after another.
+    """
     limiter = RateLimiter(Rate(1, 1.0 / sends_per_s))
-    async with telegram.message_sender(database, writer) as send:
-        return [await post_one(database.engine, d, send, limiter) for d in digests]
+    postgres = database.engine.dialect.name == "postgresql"
+    # PostgreSQL: a small pool for the digests in flight (a connection per use would cost a
+    # connect per claim, lock and record)
+    engine = create_sync_engine(database.database_url, pool_size=IN_FLIGHT) if postgres else None
+    at_once = asyncio.Semaphore(IN_FLIGHT if postgres else 1)
+
+    async def post(digest: Pending, send: MessageSender) -> Posting:
+        async with at_once:
+            return await post_one(engine or database.engine, digest, send, limiter)
+
+    try:
+        async with telegram.message_sender(database, writer) as send:
+            return list(await asyncio.gather(*(post(d, send) for d in digests)))
+    finally:
+        if engine is not None:
+            engine.dispose()
 
 
 def run_digests(

@@ -163,6 +163,31 @@ class UpdateBuilders:
         actor = self.store.ensure_user(by_user_id)
         return self.chat_member_update(chat, actor, old, new, "chat_member")
 
+    def promote_update(self, chat_id: int, user_id: int, *, by_user_id: int) -> JsonDict:
+        """A ``chat_member`` update: the creator or an administrator ``by_user_id`` makes the
+        member an administrator (member -> administrator with the rights given), as Telegram
+        reports a promotion made in the app or through ``promoteChatMember``. The world
+        changes."""
+        chat = self.store.chat_or_fail(chat_id)
+        self.store.ensure_user(user_id)
+        old = self.store.member_json(chat, user_id)
+        self.store.set_member(chat_id, user_id, "administrator")
+        new = self.store.member_json(chat, user_id)
+        actor = self.store.ensure_user(by_user_id)
+        return self.chat_member_update(chat, actor, old, new, "chat_member")
+
+    def demote_update(self, chat_id: int, user_id: int, *, by_user_id: int) -> JsonDict:
+        """A ``chat_member`` update: ``by_user_id`` takes every right from the administrator,
+        who stays a plain member (administrator -> member), as Telegram reports a demotion.
+        The world changes."""
+        chat = self.store.chat_or_fail(chat_id)
+        self.store.ensure_user(user_id)
+        old = self.store.member_json(chat, user_id)
+        chat.members[user_id] = Member("member")
+        new = self.store.member_json(chat, user_id)
+        actor = self.store.ensure_user(by_user_id)
+        return self.chat_member_update(chat, actor, old, new, "chat_member")
+
     def new_members_update(
         self, chat_id: int, user_ids: Iterable[int], *, by_user_id: int | None = None
     ) -> JsonDict:

@@ -256,6 +256,8 @@ class FakeWorld:
         self.join_update = self.builders.join_update
         self.leave_update = self.builders.leave_update
         self.kick_update = self.builders.kick_update
+        self.promote_update = self.builders.promote_update
+        self.demote_update = self.builders.demote_update
         self.new_members_update = self.builders.new_members_update
         self.block_bot_update = self.builders.block_bot_update
         self.bot_added_update = self.builders.bot_added_update

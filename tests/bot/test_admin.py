@@ -113,6 +113,18 @@ async def test_protect_explains_missing_channel_and_missing_admin_rights(harness
         "/settings gate on extra",
         "/settings digest on",
         "/settings top_posters weekly",
+        "/settings prompt_ttl",
+        "/settings prompt_ttl 10",
+        "/settings prompt_ttl 30s",
+        "/settings prompt_ttl 2d",
+        "/settings prompt_ttl 0m",
+        "/settings timeout soon",
+        "/settings timeout 31d",
+        "/settings timeout 1h 2h",
+        "/settings on_timeout kill",
+        "/settings clean_service maybe",
+        "/settings welcome",
+        "/settings welcome uk",
         "/allow",
         "/allow @alice @bob",
         "/allow al ice",
@@ -171,8 +183,10 @@ async def test_settings_digest_and_top_posters(harness: Harness) -> None:
     shown = await _say(harness, CREATOR, "/settings")
     assert shown.startswith(
         "Gate: on\nBan channel identities: off\nWeekly digest: off\n"
-        "Top posters in the digest: off\nA linked channel I lost: hold\nLanguage: en\n"
-        "Bilingual prompts: off\nUsage: /settings"
+        "Top posters in the digest: off\nA linked channel I lost: hold\n"
+        "Unanswered prompts deleted after: 10m\nTimeout for newcomers: off\n"
+        "At the timeout: mute\nDelete join/leave messages: off\nWelcome text: default\n"
+        "Language: en\nBilingual prompts: off\nUsage: /settings"
     )
     assert await _say(harness, CREATOR, "/settings digest WEEKLY") == (
         "Weekly digest: weekly (posted here each Monday morning UTC, about last week)."

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from bot.routers.privacy import ForgetCallback
 from core.db import Base
+from core.models import AdminStatus
 from pipelines.runner import materialize_range
 from tests.bot.conftest import (
     ADMIN,
@@ -40,10 +41,12 @@ async def _private(h: Harness, user: int, text: str) -> list[dict[str, Any]]:
 
 async def _alice_everywhere(h: Harness) -> None:
     """Alice joins, is muted, verifies, writes, is replied to and named, reacts, is allowed
-    by an admin, starts the bot; in the second group she stays muted."""
+    by an admin, starts the bot, is recorded as an admin of the second group (``group_admins``);
+    in the second group she stays muted."""
     world = h.world
     await h.protect()
     await h.protect(GROUP2)
+    await h.services.admins.set_status(GROUP2, ALICE, AdminStatus.ADMINISTRATOR)
     await h.feed(world.join_update(GROUP2, ALICE))  # not subscribed: muted there, and stays
     await h.feed(world.join_update(GROUP, ALICE))
     prompt = h.sent_to(GROUP)[-1]
@@ -78,6 +81,8 @@ async def _traces(h: Harness) -> list[str]:
             for row in rows:
                 if table.name == "user_restrictions" and row["is_active"]:
                     continue  # the gate's active mute stays on purpose
+                if table.name == "gate_timers":
+                    continue  # and so do its pending timers (deleted once they fire)
                 for column in table.columns:
                     value = row[column.name]
                     name = column.name

@@ -59,7 +59,7 @@ def test_every_column_that_names_a_person_is_marked():
         ("owners", "id"),
         ("bot_private_chats", "user_id"),
     }
-    assert pii_columns(PII.DELETE) == [("bot_rights", "chat_id")]
+    assert pii_columns(PII.DELETE) == [("bot_rights", "chat_id"), ("group_admins", "user_id")]
     assert set(pii_columns(PII.ACTOR)) == {
         ("admin_audit_log", "actor_id"),
         ("protected_groups", "owner_id"),

@@ -31,6 +31,8 @@ from core.models import (
     AnalyticsTopicDaily,
     AnalyticsVerificationDaily,
     EnforcedChannel,
+    GroupAdmin,
+    GroupChannelLink,
     MemberCountSnapshot,
     ProtectedGroup,
     Summary,
@@ -43,6 +45,8 @@ TABLES: dict[str, sa.Table] = {
     for model in (
         ProtectedGroup,
         EnforcedChannel,
+        GroupChannelLink,
+        GroupAdmin,
         AnalyticsVerificationDaily,
         AnalyticsLatencyHistogramDaily,
         AnalyticsApiCallsDaily,
@@ -66,6 +70,8 @@ TABLES: dict[str, sa.Table] = {
 """Every table the seed fills (in insert order): exactly the tables the dashboard may read."""
 GROUPS = ProtectedGroup.__table__.name
 CHANNELS = EnforcedChannel.__table__.name
+CHANNEL_LINKS = GroupChannelLink.__table__.name
+ADMINS = GroupAdmin.__table__.name
 VER = AnalyticsVerificationDaily.__table__.name
 HISTOGRAM = AnalyticsLatencyHistogramDaily.__table__.name
 API = AnalyticsApiCallsDaily.__table__.name
@@ -90,6 +96,9 @@ FRESHNESS = (*ANALYTICS_TABLES, SNAPSHOTS, SUMMARIES)
 ALPHA, BETA, GAMMA, DELTA = -1001, -1002, -1003, -1004
 NEWS_A, NEWS_B = -2001, -2002
 BOT = 0  # alerts about the bot itself
+OWNER = 501  # creator of Alpha, administrator of Delta: an owner's scope (Alpha, Delta, News A)
+OTHER_OWNER = 502  # creator of Beta and Gamma
+LINKED = {ALPHA: NEWS_A, BETA: NEWS_B}
 DAYS = 14
 
 
@@ -322,6 +331,17 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
             CHANNELS, id=cid, username=username, title=username.title(),
             subscriber_count=subscribers, last_sync_at=now, created_at=created,
         )  # fmt: skip
+
+    for n, (gid, cid) in enumerate(LINKED.items(), start=1):
+        seed.add(CHANNEL_LINKS, id=n, group_id=gid, channel_id=cid, created_by=None,
+                 created_at=created)  # fmt: skip
+    for gid, uid, status in (
+        (ALPHA, OWNER, "creator"),
+        (DELTA, OWNER, "administrator"),
+        (BETA, OTHER_OWNER, "creator"),
+        (GAMMA, OTHER_OWNER, "creator"),
+    ):
+        seed.add(ADMINS, group_id=gid, user_id=uid, status=status, updated_at=now)
 
     for i in range(DAYS):
         day = first + dt.timedelta(days=i)

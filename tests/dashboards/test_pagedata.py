@@ -17,6 +17,7 @@ from dashboards.cache import CachedRun, get_engine
 from dashboards.metrics import DateRange
 from dashboards.pagedata import activity, api_calls, funnel, groups, growth, overview, verification
 from dashboards.queries import QUERIES, DirectRun, make_engine
+from dashboards.scope import Scope
 from tests.dashboards.seed import (
     ALPHA,
     API,
@@ -32,6 +33,7 @@ from tests.dashboards.seed import (
 
 NOW = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
 DAY = dt.date(2026, 3, 10)
+OPERATOR = Scope.operator()
 
 
 def _statements(engine: sa.Engine) -> list[str]:
@@ -57,7 +59,7 @@ def test_every_query_has_one_name() -> None:
 
 def test_cached_run_asks_the_database_once_per_query_and_parameters(dashboard_env: str) -> None:
     seed = seed_dashboard(dashboard_env)
-    run = CachedRun(dashboard_env, ttl_s=60)
+    run = CachedRun(dashboard_env, ttl_s=60, scope=OPERATOR)
     seen = _statements(get_engine(dashboard_env))
     start, end = seed.today - dt.timedelta(days=6), seed.today
     first = run("verification", start=start, end=end, groups=())
@@ -75,13 +77,13 @@ def test_cached_results_never_leak_between_databases(dashboard_env: str, tmp_pat
     seed_dashboard(dashboard_env)
     empty = f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
     run_migrations(empty)
-    assert len(CachedRun(dashboard_env, ttl_s=60)("groups")) == 4
-    assert CachedRun(empty, ttl_s=60)("groups").empty
+    assert len(CachedRun(dashboard_env, ttl_s=60, scope=OPERATOR)("groups")) == 4
+    assert CachedRun(empty, ttl_s=60, scope=OPERATOR)("groups").empty
 
 
 def test_direct_run_answers_like_the_cached_one(dashboard_env: str, engine: sa.Engine) -> None:
     seed = seed_dashboard(dashboard_env)
-    direct, cached = DirectRun(engine), CachedRun(dashboard_env, ttl_s=60)
+    direct, cached = DirectRun(engine, OPERATOR), CachedRun(dashboard_env, ttl_s=60, scope=OPERATOR)
     params = {"start": seed.today - dt.timedelta(days=13), "end": seed.today, "groups": ()}
     pd.testing.assert_frame_equal(direct("group_days", **params), cached("group_days", **params))
     assert direct("newest_day") == cached("newest_day") == seed.today
@@ -306,7 +308,7 @@ def test_latency_leaves_out_long_polls() -> None:
 def test_gate_page_data_from_the_seed(db_url: str, engine: sa.Engine) -> None:
     """The new pages' ``load`` over the seeded tables, on both backends."""
     seed = seed_dashboard(db_url)
-    run = DirectRun(engine)
+    run = DirectRun(engine, OPERATOR)
     r = DateRange(seed.today - dt.timedelta(days=6), seed.today)
     titles = {ALPHA: "Alpha", BETA: "Beta"}
     page = funnel.load(run, r, (), titles)
@@ -362,7 +364,7 @@ def test_the_benchmark_times_the_pages_own_loads(db_url: str, engine: sa.Engine)
     seed = seed_dashboard(db_url)
     r = DateRange(seed.today - dt.timedelta(days=6), seed.today)
     figures: dict[str, dict[str, Any]] = {
-        name: page() for name, page in dashboard_pages(DirectRun(engine), r).items()
+        name: page() for name, page in dashboard_pages(DirectRun(engine, OPERATOR), r).items()
     }
     checks = sum(row["checks"] for row in seed.where(VER, r.start, r.end))
     assert figures["verification"]["checks"] == figures["overview"]["checks"] == checks
@@ -409,7 +411,7 @@ def test_every_group_reads_the_rollup_and_a_selection_sums_its_groups(
     figures summed); groups selected: their rows summed; no rollup row in the range (days
     materialized before it existed): the sum over every group."""
     seed = seed_dashboard(db_url)
-    run = DirectRun(engine)
+    run = DirectRun(engine, OPERATOR)
     today = seed.today
     r = DateRange(today - dt.timedelta(days=6), today)
     with engine.begin() as conn:  # Alice writes in Alpha and Beta today: one active user

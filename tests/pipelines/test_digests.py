@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import dagster as dg
@@ -13,12 +15,25 @@ import pytest
 import sqlalchemy as sa
 
 from core.ratelimit import Rate, RateLimiter
-from core.settings import Settings
-from pipelines.assets.digests import Pending, build_digests_asset, post_one, run_digests
+from core.settings import LogWriterSettings, Settings
+from pipelines.assets.digests import (
+    IN_FLIGHT,
+    Pending,
+    build_digests_asset,
+    post_all,
+    post_one,
+    run_digests,
+)
 from pipelines.definitions import resources_for
 from pipelines.io import sync_engine, table
 from pipelines.partitions import weekly_partitions
-from pipelines.resources import BotTelegramResource, DatabaseResource, PipelineConfigResource
+from pipelines.resources import (
+    BotTelegramResource,
+    DatabaseResource,
+    MessageSender,
+    PipelineConfigResource,
+    TelegramResource,
+)
 from pipelines.runner import RANGE_END_TAG, RANGE_START_TAG
 from pipelines.schedules import build_jobs, build_schedules
 from sandbox.fake_telegram.world import FakeWorld
@@ -198,6 +213,53 @@ def test_a_digest_another_run_is_posting_is_skipped(db_url: str) -> None:
     assert post() == "posted" and sent == [ALICE_GROUP]
     assert post() == "already_posted" and sent == [ALICE_GROUP]
     assert _digests(db_url) == {ALICE_GROUP: (True, 41)}
+
+
+class _OverlapTelegram(TelegramResource):
+    """Sends that note how many are in flight at once (each takes one loop turn or more)."""
+
+    def message_sender(
+        self, database: DatabaseResource, writer: LogWriterSettings
+    ) -> AbstractAsyncContextManager[MessageSender]:
+        return self._sender()
+
+    @asynccontextmanager
+    async def _sender(self) -> AsyncIterator[MessageSender]:
+        async def send(chat_id: int, text: str) -> int:
+            _IN_FLIGHT.append(_IN_FLIGHT[-1] + 1)
+            await asyncio.sleep(0.01)
+            _IN_FLIGHT.append(_IN_FLIGHT[-1] - 1)
+            return -chat_id
+
+        yield send
+
+
+_IN_FLIGHT = [0]
+
+
+def test_the_fan_out_overlaps_sends_on_postgresql_only(db_url: str) -> None:
+    """PostgreSQL: several digests are in flight at once (the pace is the limiter's, not one
+    round trip after another); SQLite (one writer): one at a time. Every one is posted once,
+    and the postings come back in the order given."""
+    _IN_FLIGHT[:] = [0]
+    pending = [Pending(-5000 - i, WEEK_DAY, f"digest {i}") for i in range(12)]
+    postings = asyncio.run(
+        post_all(
+            DatabaseResource(url=db_url),
+            _OverlapTelegram(),
+            pending,
+            sends_per_s=10_000,
+            writer=LogWriterSettings(),
+        )
+    )
+    assert [(p.chat_id, p.status, p.message_id) for p in postings] == [
+        (d.chat_id, "posted", -d.chat_id) for d in pending
+    ]
+    most = max(_IN_FLIGHT)
+    if db_url.startswith("sqlite"):
+        assert most == 1
+    else:
+        assert 1 < most <= IN_FLIGHT
 
 
 def test_the_monday_schedule_asks_for_last_week() -> None:

@@ -43,8 +43,12 @@ DASHBOARD_TABLES = {
     "enforced_channels",
     "alerts",
     "update_health",
+    "group_admins",
 }
 HIDDEN_TABLES = set(Base.metadata.tables) - DASHBOARD_TABLES
+READABLE_COLUMNS = {"group_channel_links": ("group_id", "channel_id")}
+"""Hidden tables whose listed columns the role may read (an owner's scope: which channels
+their groups link, not who linked them)."""
 
 
 def _dsn(url: str, user: str | None = None) -> str:
@@ -159,6 +163,10 @@ async def test_readonly_user_selects_dashboard_tables_and_nothing_else(
         for table in sorted(HIDDEN_TABLES):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.fetch(f"SELECT * FROM {table} LIMIT 1")
+        for table, columns in READABLE_COLUMNS.items():
+            await conn.fetch(f"SELECT {', '.join(columns)} FROM {table} LIMIT 1")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.fetch(f"SELECT created_by FROM {table} LIMIT 1")
     finally:
         await conn.close()
 
@@ -298,6 +306,7 @@ async def test_every_dashboard_query_runs_as_the_readonly_user(
     import pandas as pd
 
     from dashboards import queries
+    from dashboards.scope import Scope, load_scope
 
     url = make_url(db_url).set(username=readonly_user, password=None)
     engine = queries.make_engine(url.render_as_string(hide_password=False))
@@ -306,6 +315,7 @@ async def test_every_dashboard_query_runs_as_the_readonly_user(
         "engine": engine, "start": day, "end": day, "groups": (-1001,), "source": "verification",
         "kind": "group", "until": dt.datetime(2026, 3, 2, tzinfo=dt.UTC), "chat_ids": [-1001],
         "instants": [dt.datetime(2026, 3, 2, tzinfo=dt.UTC)], "chat_id": -1001,
+        "scope": Scope.operator(),
     }  # fmt: skip
     loaders = {n: f for n, f in vars(queries).items() if n.startswith("load_") and callable(f)}
     assert len(loaders) >= 8, sorted(loaders)
@@ -317,6 +327,8 @@ async def test_every_dashboard_query_runs_as_the_readonly_user(
             assert not unknown, f"teach this test the arguments {unknown} of {name}"
             kwargs = {p.name: arguments[p.name] for p in params if p.name in arguments}
             results[name] = load(**kwargs)  # raises on "permission denied"
+        owner = load_scope(engine, 42)  # reads group_admins and group_channel_links
+        assert (owner.group_ids, owner.channel_ids) == ((), ())
     finally:
         engine.dispose()
     assert list(results["load_groups"]["id"]) == [-1001]
