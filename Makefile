@@ -26,7 +26,10 @@ LOCALE_NAMES = $(shell $(UV) run python -c "from core.languages import LANGUAGES
 
 locales: bootstrap  ## extract the bot's texts, update every catalog (a new language: a new one), compile them
 	$(UV) run pybabel extract --no-location --sort-output -k NP_:1,2 --project gatepulse \
-		--msgid-bugs-address "" --copyright-holder gatepulse -o $(LOCALES)/messages.pot bot pipelines
+		--msgid-bugs-address "" --copyright-holder gatepulse -o $(LOCALES)/messages.pot.new bot pipelines
+	@# a template that differs only in its creation date changes nothing (no churn in the catalogs)
+	@if diff -q -I '^"POT-Creation-Date' $(LOCALES)/messages.pot $(LOCALES)/messages.pot.new >/dev/null 2>&1; \
+	then rm $(LOCALES)/messages.pot.new; else mv $(LOCALES)/messages.pot.new $(LOCALES)/messages.pot; fi
 	@for l in $(LOCALE_NAMES); do \
 		$(UV) run pybabel update --init-missing --ignore-obsolete --no-fuzzy-matching \
 			-l $$l -i $(LOCALES)/messages.pot -d $(LOCALES) || exit 1; \
