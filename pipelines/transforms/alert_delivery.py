@@ -195,8 +195,11 @@ def render(
 
 def recipient_language(alert_chat_id: int, recipient: int, audience: Audience) -> str:
     """An alert's language for one recipient: their own (``users.language_code``), else the
-    language of the group the alert is about (a channel's: its first group's), else English."""
+    language of the group the alert is about (a channel's: its first group's), else English.
+    The operators' chat (``ALERT_ADMIN_CHAT_ID``) is nobody's group: English."""
     own = audience.languages.get(recipient)
+    if recipient == audience.admin_chat_id:
+        return i18n.choose(own)
     groups = [alert_chat_id, *audience.channel_groups.get(alert_chat_id, ())]
     group = next((audience.groups[g].language for g in groups if g in audience.groups), None)
     return i18n.choose(own, group)

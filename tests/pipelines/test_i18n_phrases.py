@@ -36,6 +36,7 @@ def test_an_alert_speaks_its_recipients_language_else_the_groups() -> None:
     assert recipient_language(CH, ADMIN, a) == "uk"  # a channel's: its first group's
     assert recipient_language(G_EN, ADMIN, a) == "en"
     assert recipient_language(0, OPS, a) == "en"  # the operators' chat, about no group
+    assert recipient_language(G, OPS, a) == "en"  # nor about a Ukrainian group
 
 
 def test_an_alert_rendered_in_ukrainian() -> None:
