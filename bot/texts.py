@@ -136,6 +136,14 @@ BILINGUAL_SWITCHED = N_("Bilingual prompts (the group's language under a newcome
 USAGE_LANGUAGE = N_("Usage: /settings language {languages}|auto, /settings bilingual on|off")
 
 BE_ADMINISTRATOR = N_("be an administrator")
+GROUP_RIGHTS_LOST = N_(
+    "I can no longer {rights} here, so the gate cannot mute newcomers. An admin can restore "
+    "these rights in the group settings; /status shows what is missing."
+)
+LINKED_CHANNEL_LOST = N_(
+    "I am no longer an administrator of the linked channel {channel}, so I cannot check who "
+    "joined it. Add me there as an administrator again."
+)
 
 # /protect, /unprotect
 BASIC_GROUP = N_(
