@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: demo test bootstrap lint bench
+.PHONY: demo test bootstrap lint locales bench
 
 bootstrap:  ## install uv when missing, then the locked environment
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -19,6 +19,22 @@ lint: bootstrap
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy core bot
+
+LOCALES := core/locales
+# core.languages.LANGUAGES as Babel names them (pt-BR -> pt_BR)
+LOCALE_NAMES = $(shell $(UV) run python -c "from core.languages import LANGUAGES; print(' '.join(c.replace('-', '_') for c in LANGUAGES))")
+
+locales: bootstrap  ## extract the bot's texts, update every catalog (a new language: a new one), compile them
+	$(UV) run pybabel extract --no-location --sort-output -k NP_:1,2 --project gatepulse \
+		--msgid-bugs-address "" --copyright-holder gatepulse -o $(LOCALES)/messages.pot.new bot pipelines
+	@# a template that differs only in its creation date changes nothing (no churn in the catalogs)
+	@if diff -q -I '^"POT-Creation-Date' $(LOCALES)/messages.pot $(LOCALES)/messages.pot.new >/dev/null 2>&1; \
+	then rm $(LOCALES)/messages.pot.new; else mv $(LOCALES)/messages.pot.new $(LOCALES)/messages.pot; fi
+	@for l in $(LOCALE_NAMES); do \
+		$(UV) run pybabel update --init-missing --ignore-obsolete --no-fuzzy-matching \
+			-l $$l -i $(LOCALES)/messages.pot -d $(LOCALES) || exit 1; \
+	done
+	$(UV) run pybabel compile --statistics -d $(LOCALES)
 
 DEFAULT_DEMO_TEST := tests/e2e/test_demo_default.py
 

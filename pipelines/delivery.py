@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from core.i18n import Texts
+from core.languages import group_language
 from core.models.kinds import ErrorType, muted_alert_kinds
 from core.settings import LogWriterSettings
 from pipelines.io import table
@@ -30,6 +32,7 @@ from pipelines.transforms.alert_delivery import (
     Audience,
     GroupInfo,
     due,
+    recipient_language,
     recipients,
     render,
 )
@@ -60,7 +63,7 @@ class DeliveryState:
 def read_state(engine: sa.Engine, now: dt.datetime, admin_chat_id: int | None) -> DeliveryState:
     """Open alerts of the window, their attempts so far, and who could receive them."""
     alerts, attempts = table("alerts"), table("alert_deliveries")
-    groups, channels = table("protected_groups"), table("enforced_channels")
+    groups, channels, users = table("protected_groups"), table("enforced_channels"), table("users")
     links, private = table("group_channel_links"), table("bot_private_chats")
     with engine.connect() as conn:
         rows = conn.execute(
@@ -93,7 +96,9 @@ def read_state(engine: sa.Engine, now: dt.datetime, admin_chat_id: int | None) -
         ):
             made[alert_id].append(Attempt(recipient, bool(ok), error_type))
         group_info = {
-            gid: GroupInfo(title, owner, muted_alert_kinds(settings))
+            gid: GroupInfo(
+                title, owner, muted_alert_kinds(settings), group_language(settings or {})
+            )
             for gid, title, owner, settings in conn.execute(
                 sa.select(groups.c.id, groups.c.title, groups.c.owner_id, groups.c.settings)
             )
@@ -107,6 +112,15 @@ def read_state(engine: sa.Engine, now: dt.datetime, admin_chat_id: int | None) -
         reachable = frozenset(
             conn.scalars(sa.select(private.c.user_id).where(private.c.blocked_at.is_(None)))
         )
+        # each recipient's Telegram language (the bot notes it with every update of theirs)
+        languages = {
+            user_id: code
+            for user_id, code in conn.execute(
+                sa.select(users.c.id, users.c.language_code).where(
+                    users.c.id.in_(sorted(reachable)), users.c.language_code.is_not(None)
+                )
+            )
+        }
     audience = Audience(
         groups=group_info,
         channel_groups=dict(channel_groups),
@@ -114,6 +128,7 @@ def read_state(engine: sa.Engine, now: dt.datetime, admin_chat_id: int | None) -
         reachable=reachable,
         admin_chat_id=admin_chat_id,
         channel_titles=titles,
+        languages=languages,
     )
     return DeliveryState(open_alerts, dict(made), audience)
 
@@ -158,17 +173,21 @@ async def send_due(
         todo = due(_targets(alert, audience, made_before), made_before, max_attempts)
         if not todo:
             continue
-        text = render(
-            chat_id=alert.chat_id,
-            kind=alert.kind,
-            severity=alert.severity,
-            details=alert.details,
-            opened_at=alert.opened_at,
-            audience=audience,
-        )
+        texts: dict[str, str] = {}  # one text per language
         for recipient in todo:
+            lang = recipient_language(alert.chat_id, recipient, audience)
+            if lang not in texts:
+                texts[lang] = render(
+                    chat_id=alert.chat_id,
+                    kind=alert.kind,
+                    severity=alert.severity,
+                    details=alert.details,
+                    opened_at=alert.opened_at,
+                    audience=audience,
+                    t=Texts(lang),
+                )
             try:
-                sent = await bot.send_message(recipient, text)
+                sent = await bot.send_message(recipient, texts[lang])
             except Exception as exc:
                 error = classify_error(exc)
                 if error is None:

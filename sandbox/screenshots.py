@@ -195,3 +195,12 @@ def shoot_dagster(
         finally:
             context.close()
     return written
+
+
+def shoot_html(html: str, target: Path, selector: str = "body", width: int = 520) -> Path:
+    """A PNG of ``selector`` in the page ``html`` (no network: the page is set, not served)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _browser_page(width, 800) as page:
+        page.set_content(html, wait_until="load")
+        page.locator(selector).first.screenshot(path=str(target))
+    return target

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
@@ -20,15 +20,19 @@ from bot import texts
 from bot.gate.calls import quietly
 from bot.gate.checker import GateChecker, GateResult
 from bot.gate.deadlines import prompt_ttl_of, timeout_of
-from bot.gate.welcome import group_language, render_welcome, welcome_text
+from bot.gate.language import prompt_languages
+from bot.gate.welcome import render_welcome, welcome_texts
 from bot.storage.config import ChannelInfo, GroupConfig
 from bot.storage.gate_state import StateWriter
 from bot.storage.shared.client import SharedRedis
 from bot.storage.shared.throttle import Throttle
 from bot.storage.timers import PROMPT, TIMEOUT, Arm
 from bot.storage.updates import put_raw
+from bot.texts import ENGLISH, Texts
 from core.clock import Clock
 from core.content import StoredText
+from core.i18n import isolate
+from core.languages import DEFAULT_LANGUAGE
 from core.models import GateEvent, GateEventType, SenderKind, VerificationTrigger
 from core.models import Message as MessageLog
 from core.settings import GateSettings
@@ -260,12 +264,12 @@ class GateActions:
         topic ``thread_id`` when given."""
         if not await self._prompted.first((user.id, config.group_id)):
             return False
-        lang = group_language(config.settings)
+        langs = prompt_languages(config.settings, getattr(user, "language_code", None))
         sent = await self.post(
             bot,
             config.group_id,
-            prompt_text(user, missing, welcome=welcome_text(config.settings, lang)),
-            prompt_keyboard(user.id, missing),
+            prompt_text(user, missing, langs, welcomes=welcome_texts(config.settings)),
+            prompt_keyboard(user.id, missing, t=Texts(langs[0])),
             thread_id=thread_id,
         )
         if sent:
@@ -273,7 +277,12 @@ class GateActions:
                 config.group_id,
                 user.id,
                 GateEventType.PROMPTED,
-                {**(detail or {}), "message_id": sent.message_id, "thread_id": thread_id},
+                {
+                    **(detail or {}),
+                    "message_id": sent.message_id,
+                    "thread_id": thread_id,
+                    "lang": langs[0],
+                },
             )
             self.track_prompt(config, user.id, sent.message_id)
         return bool(sent)
@@ -359,31 +368,52 @@ class GateActions:
         )
 
 
-def prompt_text(user: Any, missing: Sequence[ChannelInfo], *, welcome: str | None = None) -> str:
-    """The prompt's HTML: the group's ``welcome`` text (:mod:`bot.gate.welcome`) when it has
-    one, else the default."""
-    name = html.escape((getattr(user, "first_name", None) or "there")[:64])
+def prompt_text(
+    user: Any,
+    missing: Sequence[ChannelInfo],
+    langs: Sequence[str] = (DEFAULT_LANGUAGE,),
+    *,
+    welcomes: Mapping[str, str] | None = None,
+) -> str:
+    """The newcomer's prompt (HTML): one paragraph per language of ``langs``, each the group's
+    welcome text in that language (:mod:`bot.gate.welcome`) when it has one, else the
+    default."""
+    chosen = welcomes or {}
+    return texts.BILINGUAL_SEPARATOR.join(
+        _prompt_in(Texts(lang), user, missing, chosen.get(lang)) for lang in langs
+    )
+
+
+def _prompt_in(
+    t: Texts, user: Any, missing: Sequence[ChannelInfo], welcome: str | None = None
+) -> str:
+    name = html.escape((getattr(user, "first_name", None) or t(texts.THERE))[:64])
     mention = f'<a href="tg://user?id={int(user.id)}">{name}</a>'
-    channels = ", ".join(html.escape(c.label) for c in missing) or "the linked channels"
-    if welcome is not None:
-        return render_welcome(welcome, mention=mention, channels=channels)
-    return texts.PROMPT.format(mention=mention, channels=channels)
+    channels = ", ".join(html.escape(c.label) for c in missing) or t(texts.LINKED_CHANNELS)
+    if welcome is not None:  # an admin's text: the name and channels set apart all the same
+        isolated = {"mention": isolate(t.lang, mention), "channels": isolate(t.lang, channels)}
+        return render_welcome(welcome, **isolated)
+    return t(texts.PROMPT, mention=mention, channels=channels)
 
 
 def prompt_keyboard(
-    user_id: int, missing: Sequence[ChannelInfo], joined_data: str | None = None
+    user_id: int,
+    missing: Sequence[ChannelInfo],
+    joined_data: str | None = None,
+    *,
+    t: Texts = ENGLISH,
 ) -> InlineKeyboardMarkup:
     """A join button per channel, then "I joined" (``joined_data``: its callback data, by
-    default :class:`JoinedCallback` for ``user_id``)."""
+    default :class:`JoinedCallback` for ``user_id``), in ``t``'s language."""
     rows = [
-        [InlineKeyboardButton(text=texts.JOIN_BUTTON.format(label=c.label), url=c.join_url)]
+        [InlineKeyboardButton(text=t(texts.JOIN_BUTTON, label=c.label), url=c.join_url)]
         for c in missing
         if c.join_url
     ]
     rows.append(
         [
             InlineKeyboardButton(
-                text=texts.JOINED_BUTTON,
+                text=t(texts.JOINED_BUTTON),
                 callback_data=joined_data or JoinedCallback(user_id=user_id).pack(),
             )
         ]

@@ -37,9 +37,11 @@ from aiogram.types import CallbackQuery, ChatJoinRequest, TelegramObject
 from bot import texts
 from bot.gate.actions import GateActions, prompt_keyboard
 from bot.gate.calls import classify, quietly
+from bot.gate.language import group_language, private_language
 from bot.storage.config import ChannelInfo, GroupConfig
 from bot.storage.shared.client import RedisDown, SharedRedis
 from bot.storage.shared.requests import SharedRequests
+from bot.texts import ENGLISH, Texts
 from core.clock import Clock
 from core.models import GateEventType, VerificationTrigger
 
@@ -137,12 +139,15 @@ class JoinRequests:
         if not result.failed:  # the check itself failed: ask for every channel
             detail["check_error"] = result.error_type.value if result.error_type else None
         message_id: int | None = None
+        # a private chat: the requester's own language, else the group's
+        lang = private_language(user.language_code, group_language(config.settings))
+        detail["lang"] = lang
         try:
             sent = await bot.send_message(
                 request.user_chat_id,
-                request_text(config.title, missing, self.timeout_s),
+                request_text(config.title, missing, self.timeout_s, Texts(lang)),
                 reply_markup=prompt_keyboard(
-                    user.id, missing, RequestCallback(group_id=group_id).pack()
+                    user.id, missing, RequestCallback(group_id=group_id).pack(), t=Texts(lang)
                 ),
                 parse_mode="HTML",
             )
@@ -171,6 +176,8 @@ class JoinRequests:
         missing. Every press is a ``clicked`` event, as in a group (its detail says
         ``"via": "join_request"``), written before the approval it may lead to."""
         user_id = query.from_user.id
+        fallback = group_language(config.settings) if config is not None else None
+        t = Texts(private_language(query.from_user.language_code, fallback))
 
         def clicked(result: str, **detail: Any) -> None:
             detail = {"result": result, **detail, "via": "join_request"}
@@ -179,7 +186,7 @@ class JoinRequests:
         if config is None or not config.active:  # unprotected or switched off meanwhile
             clicked("not_protected")
             await self._forget(group_id, user_id)  # the admins' to answer now
-            await _answer(query, texts.CALLBACK_NOT_PROTECTED, alert=True)
+            await _answer(query, t(texts.CALLBACK_NOT_PROTECTED), alert=True)
             return
         result = await self.checker.check(
             user_id,
@@ -192,11 +199,11 @@ class JoinRequests:
         if result.failed:
             clicked("failed", missing=[c.id for c in result.missing])
             missing = ", ".join(c.label for c in result.missing)
-            await _answer(query, texts.CALLBACK_MISSING.format(channels=missing)[:200], alert=True)
+            await _answer(query, t(texts.CALLBACK_MISSING, channels=missing)[:200], alert=True)
             return
         if not result.passed:
             clicked("error", error_type=result.error_type.value if result.error_type else None)
-            await _answer(query, texts.CALLBACK_ERROR, alert=True)
+            await _answer(query, t(texts.CALLBACK_ERROR), alert=True)
             return
         clicked("passed")
         pending = await self._forget(group_id, user_id)
@@ -204,14 +211,14 @@ class JoinRequests:
         if approved is None:  # a fault: keep waiting, the button may be pressed again
             if pending is not None:
                 await self._keep(group_id, user_id, pending)
-            await _answer(query, texts.CALLBACK_ERROR, alert=True)
+            await _answer(query, t(texts.CALLBACK_ERROR), alert=True)
             return
         if not approved:  # declined, expired or answered by an admin meanwhile
-            await _answer(query, texts.REQUEST_GONE, alert=True)
+            await _answer(query, t(texts.REQUEST_GONE), alert=True)
             return
-        await _answer(query, texts.CALLBACK_OK)
+        await _answer(query, t(texts.CALLBACK_OK))
         if query.message is not None:
-            text = texts.REQUEST_APPROVED.format(group=_group(config.title))
+            text = t(texts.REQUEST_APPROVED, group=_group(config.title, t))
             await quietly(
                 bot.edit_message_text(
                     text,
@@ -254,7 +261,8 @@ class JoinRequests:
             declined += 1
             self.actions.event(group_id, user_id, GateEventType.DECLINED, {"reason": "expired"})
             if pending.message_id is not None:
-                text = texts.REQUEST_EXPIRED.format(group=_group(pending.title))
+                t = Texts(group_language(config.settings))  # the group's: the request's is not kept
+                text = t(texts.REQUEST_EXPIRED, group=_group(pending.title, t))
                 await quietly(
                     bot.edit_message_text(
                         text,
@@ -339,14 +347,18 @@ class SweepMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-def request_text(title: str | None, missing: Sequence[ChannelInfo], timeout_s: float) -> str:
-    channels = ", ".join(html.escape(c.label) for c in missing) or "the linked channels"
+def request_text(
+    title: str | None, missing: Sequence[ChannelInfo], timeout_s: float, t: Texts = ENGLISH
+) -> str:
+    channels = ", ".join(html.escape(c.label) for c in missing) or t(texts.LINKED_CHANNELS)
     minutes = max(1, math.ceil(timeout_s / 60))
-    return texts.REQUEST_PROMPT.format(group=_group(title), channels=channels, minutes=minutes)
+    return t.n(
+        texts.REQUEST_PROMPT, minutes, minutes=minutes, group=_group(title, t), channels=channels
+    )
 
 
-def _group(title: str | None) -> str:
-    return f"<b>{html.escape(title)}</b>" if title else "the group"
+def _group(title: str | None, t: Texts) -> str:
+    return f"<b>{html.escape(title)}</b>" if title else t(texts.THE_GROUP)
 
 
 async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:

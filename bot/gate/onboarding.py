@@ -24,12 +24,16 @@ hand a gate bot the keys to the group):
   ``invite_users`` is the one the gate uses there (``/protect`` creates an invite link for a
   private channel that has none), so :data:`CHANNEL_RIGHTS` is that one alone.
 
-Pure functions: no I/O, no aiogram. The caller knows the bot's username (getMe).
+Pure functions: no I/O, no aiogram (the texts come from :mod:`bot.texts`). The caller knows
+the bot's username (getMe).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bot import texts
+from bot.texts import ENGLISH, N_, Texts
 
 GROUP_GATE_RIGHTS = ("can_restrict_members", "can_delete_messages")
 """What the gate needs in a protected group; without them it cannot gate at all."""
@@ -57,9 +61,9 @@ LINK_NAMES = {
 """Bot API administrator right -> its identifier in a deep link's ``admin`` parameter."""
 
 RIGHT_WORDS = {
-    "can_restrict_members": "restrict members",
-    "can_delete_messages": "delete messages",
-    "can_invite_users": "invite users",
+    "can_restrict_members": N_("restrict members"),
+    "can_delete_messages": N_("delete messages"),
+    "can_invite_users": N_("invite users"),
 }
 """How a right reads in a message to a person (Telegram's own labels, lower case)."""
 
@@ -81,10 +85,10 @@ def channel_link(username: str) -> str:
     return f"https://t.me/{username}?startchannel&admin={_admin(CHANNEL_RIGHTS)}"
 
 
-def describe(rights: tuple[str, ...] | list[str]) -> str:
+def describe(rights: tuple[str, ...] | list[str], t: Texts = ENGLISH) -> str:
     """``("can_restrict_members", "can_delete_messages")`` -> "restrict members, delete
-    messages"."""
-    return ", ".join(RIGHT_WORDS.get(r, r) for r in rights)
+    messages" (in ``t``'s language)."""
+    return ", ".join(t(RIGHT_WORDS[r]) if r in RIGHT_WORDS else r for r in rights)
 
 
 @dataclass(frozen=True)
@@ -101,15 +105,13 @@ class Onboarding:
     def channel(self) -> str:
         return channel_link(self.username)
 
-    def steps(self) -> str:
+    def steps(self, t: Texts = ENGLISH) -> str:
         """The owner's walk-through (``/start`` in private sends it)."""
-        return (
-            "Three steps protect a group:\n"
-            f"1. Add me to your group (a supergroup) as an admin; the link pre-selects "
-            f"{describe(GROUP_RIGHTS)}: {self.group}\n"
-            f"2. Add me to each channel members must join, as an admin: {self.channel}\n"
-            "3. In the group, send /protect @channel (or /protect @one @two).\n"
-            "/help lists every command."
+        return t(
+            texts.STEPS,
+            rights=describe(GROUP_RIGHTS, t),
+            group_link=self.group,
+            channel_link=self.channel,
         )
 
     def log_lines(self) -> list[str]:

@@ -42,11 +42,14 @@ from aiogram.types import InlineKeyboardMarkup
 from bot import texts
 from bot.gate.actions import EVERYONE, GateActions, prompt_keyboard
 from bot.gate.checker import GROUPS_MAX, GateResult
+from bot.gate.language import group_language
 from bot.storage.config import ChannelInfo, GroupConfig
 from bot.storage.shared.client import RedisDown, SharedRedis
 from bot.storage.shared.raids import SharedRaids
+from bot.texts import ENGLISH, Texts
 from core.clock import Clock
 from core.expiring import ExpiringMap
+from core.languages import DEFAULT_LANGUAGE
 from core.models import GateEventType, VerificationTrigger
 from core.settings import GateSettings
 
@@ -95,14 +98,14 @@ class JoinWindow:
         return recent.total
 
 
-def mention(user: Any) -> str:
+def mention(user: Any, t: Texts = ENGLISH) -> str:
     """An HTML mention of the user by their (escaped, shortened) first name."""
-    name = html.escape((getattr(user, "first_name", None) or "there")[:64])
+    name = html.escape((getattr(user, "first_name", None) or t(texts.THERE))[:64])
     return f'<a href="tg://user?id={int(user.id)}">{name}</a>'
 
 
-def channels_text(channels: Sequence[ChannelInfo]) -> str:
-    return ", ".join(html.escape(c.label) for c in channels) or "the linked channels"
+def channels_text(channels: Sequence[ChannelInfo], t: Texts = ENGLISH) -> str:
+    return ", ".join(html.escape(c.label) for c in channels) or t(texts.LINKED_CHANNELS)
 
 
 def prompt_chunks(
@@ -111,19 +114,21 @@ def prompt_chunks(
     *,
     per_message: int = MENTIONS_PER_PROMPT,
     max_chars: int = MAX_TEXT,
+    t: Texts = ENGLISH,
 ) -> list[tuple[list[Any], str]]:
     """The combined prompts for ``users``, in order: (the users named, the HTML text), each
-    naming at most ``per_message`` users in at most ``max_chars`` characters."""
-    listed = channels_text(channels)
+    naming at most ``per_message`` users in at most ``max_chars`` characters, in ``t``'s
+    language."""
+    listed = channels_text(channels, t)
 
     def text(names: list[str]) -> str:
-        return texts.RAID_PROMPT.format(mentions=", ".join(names), channels=listed)
+        return t(texts.RAID_PROMPT, mentions=", ".join(names), channels=listed)
 
     chunks: list[tuple[list[Any], str]] = []
     named: list[Any] = []
     names: list[str] = []
     for user in users:
-        name = mention(user)
+        name = mention(user, t)
         if names and (len(names) >= per_message or len(text([*names, name])) > max_chars):
             chunks.append((named, text(names)))
             named, names = [], []
@@ -184,31 +189,36 @@ class RaidGuard:
         if not users:
             return
         group_id = config.group_id
-        await self.expire(bot, group_id)
+        await self.expire(bot, group_id, Texts(group_language(config.settings)))
         lockdown, started = await self._count(group_id, len(users))
         if lockdown is None and len(users) == 1:
             await self.actions.enforce(bot, config, users[0], VerificationTrigger.JOIN)
             return
         extra = {"raid": True} if lockdown is not None else {"batch": len(users)}
         muted = await self._mute_all(bot, config, users, extra)  # muted first: the notice may wait
+        t = Texts(group_language(config.settings))  # one message for many: the group's language
         if lockdown is not None and started:
+            minutes = math.ceil(self.settings.raid_lockdown_s / 60)
             await self._notice_soon(
                 bot,
                 group_id,
                 STARTED,
                 lockdown.joins,
-                texts.RAID_LOCKDOWN_STARTED.format(
-                    minutes=math.ceil(self.settings.raid_lockdown_s / 60),
-                    channels=channels_text(config.channels),
+                t.n(
+                    texts.RAID_LOCKDOWN_STARTED,
+                    minutes,
+                    minutes=minutes,
+                    channels=channels_text(config.channels, t),
                 ),
-                prompt_keyboard(EVERYONE, config.channels),
+                prompt_keyboard(EVERYONE, config.channels, t=t),
+                lang=t.lang,
             )
         if lockdown is None and muted:
-            await self._prompt_all(bot, config, muted, extra)
+            await self._prompt_all(bot, config, muted, extra, t)
 
-    async def expire(self, bot: Bot, group_id: int) -> None:
-        """End the group's lockdown when its time is up (with the notice that says so; one
-        replica sends it)."""
+    async def expire(self, bot: Bot, group_id: int, t: Texts = ENGLISH) -> None:
+        """End the group's lockdown when its time is up (with the notice that says so, in
+        ``t``'s language; one replica sends it)."""
         if self.shared is not None:
             try:
                 joins = await self.shared.end(group_id)
@@ -216,13 +226,17 @@ class RaidGuard:
                 pass
             else:
                 if joins is not None:
-                    await self._notice_soon(bot, group_id, ENDED, joins, texts.RAID_LOCKDOWN_ENDED)
+                    await self._notice_soon(
+                        bot, group_id, ENDED, joins, t(texts.RAID_LOCKDOWN_ENDED), lang=t.lang
+                    )
                 return
         lockdown = self._lockdowns.get(group_id)
         if lockdown is None or lockdown.until > self.clock.monotonic():
             return
         del self._lockdowns[group_id]  # before the await: one end, however many updates race
-        await self._notice_soon(bot, group_id, ENDED, lockdown.joins, texts.RAID_LOCKDOWN_ENDED)
+        await self._notice_soon(
+            bot, group_id, ENDED, lockdown.joins, t(texts.RAID_LOCKDOWN_ENDED), lang=t.lang
+        )
 
     async def _count(self, group_id: int, joins: int) -> tuple[Lockdown | None, bool]:
         """Count the joins; the group's lockdown (if any) and whether it starts now."""
@@ -264,18 +278,20 @@ class RaidGuard:
         joins: int,
         text: str,
         markup: InlineKeyboardMarkup | None = None,
+        *,
+        lang: str = DEFAULT_LANGUAGE,
     ) -> None:
-        """Send the notice and record it (a ``prompted`` event, ``user_id`` NULL), waiting for
-        the send up to :data:`NOTICE_WAIT_S`. A lockdown starts when the prompts before it have
-        spent the group's 20-a-minute send budget, and waiting for the budget inside the update
-        would hold every later update of the group (Telegram delivers a chat's updates one at a
-        time) for up to a minute: past the wait the event is recorded at once, with the update
-        (``message_id`` NULL, ``"notice": "later"``), and the notice goes out after the update
-        is answered (:meth:`settle` waits for it at shutdown; a replica that dies first loses
-        the notice, never the lockdown's record)."""
+        """Send the notice (in ``lang``) and record it (a ``prompted`` event, ``user_id`` NULL),
+        waiting for the send up to :data:`NOTICE_WAIT_S`. A lockdown starts when the prompts
+        before it have spent the group's 20-a-minute send budget, and waiting for the budget
+        inside the update would hold every later update of the group (Telegram delivers a chat's
+        updates one at a time) for up to a minute: past the wait the event is recorded at once,
+        with the update (``message_id`` NULL, ``"notice": "later"``), and the notice goes out
+        after the update is answered (:meth:`settle` waits for it at shutdown; a replica that
+        dies first loses the notice, never the lockdown's record)."""
         task = asyncio.ensure_future(self.actions.post(bot, group_id, text, markup))
         done, _ = await asyncio.wait({task}, timeout=NOTICE_WAIT_S)
-        detail: dict[str, Any] = {"raid_lockdown": phase, "joins": joins}
+        detail: dict[str, Any] = {"raid_lockdown": phase, "joins": joins, "lang": lang}
         if task in done:
             sent = task.result()
             detail["message_id"] = sent.message_id if sent else None
@@ -327,15 +343,16 @@ class RaidGuard:
         config: GroupConfig,
         muted: Sequence[tuple[Any, GateResult]],
         extra: dict[str, Any],
+        t: Texts,
     ) -> None:
         """One combined prompt per ``MENTIONS_PER_PROMPT`` muted joiners; a ``prompted``
         event for each user named in a prompt that was sent."""
         group_id = config.group_id
         missing = {c.id for _, result in muted for c in result.missing}
         channels = [c for c in config.channels if c.id in missing]
-        markup = prompt_keyboard(EVERYONE, channels)
+        markup = prompt_keyboard(EVERYONE, channels, t=t)
         checks = {user.id: result for user, result in muted}
-        for users, text in prompt_chunks([user for user, _ in muted], channels):
+        for users, text in prompt_chunks([user for user, _ in muted], channels, t=t):
             sent = await self.actions.post(bot, group_id, text, markup)
             if not sent:
                 continue
@@ -347,5 +364,6 @@ class RaidGuard:
                     **extra,
                     "message_id": sent.message_id,
                     "thread_id": None,
+                    "lang": t.lang,
                 }
                 self.actions.event(group_id, user.id, GateEventType.PROMPTED, detail)

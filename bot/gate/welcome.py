@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 
-from core.languages import DEFAULT_LANGUAGE, LANGUAGES
+from core.languages import LANGUAGES
 from core.models import GroupSetting
 
 #: The longest welcome text accepted (characters, HTML included): the prompt adds the newcomer's
@@ -50,12 +50,6 @@ _BY_LOWER = {code.lower(): code for code in LANGUAGES}
 def language_code(word: str) -> str | None:
     """``word`` as one of the bot's language codes (any case), or ``None``."""
     return _BY_LOWER.get(word.lower())
-
-
-def group_language(settings: Mapping[str, Any] | None) -> str:
-    """The group's fixed language (``settings["language"]``); English when unset or ``auto``."""
-    chosen = (settings or {}).get("language")
-    return chosen if isinstance(chosen, str) and chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def welcome_texts(settings: Mapping[str, Any] | None) -> dict[str, str]:

@@ -16,6 +16,7 @@ from bot import texts
 from bot.routers.commands import audit, authorized, command_args, reply
 from bot.runtime.services import BotServices
 from bot.storage.config import CHAT_ID_RE, USERNAME_RE
+from bot.texts import ENGLISH, Texts
 from core.models import ListType
 
 log = logging.getLogger(__name__)
@@ -31,22 +32,28 @@ async def _target_user(message: Message, services: BotServices, args: list[str])
 
 
 async def cmd_allow(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
+    message: Message, command: CommandObject, bot: Bot, services: BotServices, t: Texts = ENGLISH
 ) -> None:
-    await _access(message, command, bot, services, allow=True)
+    await _access(message, command, bot, services, allow=True, t=t)
 
 
 async def cmd_deny(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
+    message: Message, command: CommandObject, bot: Bot, services: BotServices, t: Texts = ENGLISH
 ) -> None:
-    await _access(message, command, bot, services, allow=False)
+    await _access(message, command, bot, services, allow=False, t=t)
 
 
 async def _access(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices, *, allow: bool
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    services: BotServices,
+    *,
+    allow: bool,
+    t: Texts,
 ) -> None:
     action = "allow" if allow else "deny"
-    usage = texts.USAGE_ALLOW if allow else texts.USAGE_DENY
+    usage = t(texts.USAGE_ALLOW if allow else texts.USAGE_DENY)
     args = command_args(command)
     well_formed = (not args and message.reply_to_message is not None) or (
         len(args) == 1 and (USERNAME_RE.match(args[0]) or CHAT_ID_RE.match(args[0]))
@@ -54,7 +61,7 @@ async def _access(
     if not well_formed:
         await reply(message, usage)
         return
-    if not await authorized(message, bot, services, action):
+    if not await authorized(message, bot, services, action, t):
         return
     group_id = message.chat.id
     with contextlib.suppress(TimeoutError):  # users seen a moment ago: let them land first
@@ -65,11 +72,8 @@ async def _access(
         if target_id is None and args and CHAT_ID_RE.match(args[0]) and int(args[0]) != 0:
             target_id = int(args[0])  # an id is unambiguous even if we never saw the user
         if target_id is None:
-            await reply(
-                message,
-                f"I do not know {args[0] if args else 'that user'} yet: they must write "
-                "somewhere I can see first, or use their numeric id.",
-            )
+            who = args[0] if args else t(texts.THAT_USER)
+            await reply(message, t(texts.UNKNOWN_USER, user=who))
             return
         actor_id = message.from_user.id if message.from_user is not None else 0
         now = services.clock.now()
@@ -81,12 +85,12 @@ async def _access(
             muted = False
     except Exception as exc:
         log.warning("/%s: database error %s", action, type(exc).__name__)
-        await reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, t(texts.DB_UNAVAILABLE))
         return
     name = args[0] if args else str(target_id)
     if not changed:
-        state = "already on" if allow else "not on"
-        await reply(message, f"{name} is {state} the allow list. Nothing changed.")
+        said = texts.ALREADY_ALLOWED if allow else texts.NOT_ALLOWED
+        await reply(message, t(said, user=name))
         return
     if muted:
         await services.actions.release(bot, group_id, target_id)
@@ -97,22 +101,19 @@ async def _access(
         resource=str(target_id),
         changes={"user_id": target_id, "whitelisted": allow},
     )
-    if allow:
-        await reply(message, f"{name} may now write without joining the channels.")
-    else:
-        await reply(message, f"{name} is off the allow list and will be checked again.")
+    await reply(message, t(texts.ALLOWED if allow else texts.DENIED, user=name))
 
 
 async def cmd_block(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
+    message: Message, command: CommandObject, bot: Bot, services: BotServices, t: Texts = ENGLISH
 ) -> None:
-    await _block(message, command, bot, services, block=True)
+    await _block(message, command, bot, services, block=True, t=t)
 
 
 async def cmd_unblock(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
+    message: Message, command: CommandObject, bot: Bot, services: BotServices, t: Texts = ENGLISH
 ) -> None:
-    await _block(message, command, bot, services, block=False)
+    await _block(message, command, bot, services, block=False, t=t)
 
 
 def _block_target(message: Message, args: list[str]) -> int | None:
@@ -128,16 +129,22 @@ def _block_target(message: Message, args: list[str]) -> int | None:
 
 
 async def _block(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices, *, block: bool
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    services: BotServices,
+    *,
+    block: bool,
+    t: Texts,
 ) -> None:
     action = "block" if block else "unblock"
     args = command_args(command)
     target_id = _block_target(message, args)
     well_formed = target_id is not None or (len(args) == 1 and USERNAME_RE.match(args[0]))
     if not well_formed or (not args and message.reply_to_message is None):
-        await reply(message, BLOCK_USAGE.format(command=action))
+        await reply(message, t(texts.USAGE_BLOCK, command=action))
         return
-    if not await authorized(message, bot, services, action):
+    if not await authorized(message, bot, services, action, t):
         return
     group_id = message.chat.id
     try:
@@ -147,7 +154,7 @@ async def _block(
             user = await services.repo.resolve_user(args[0])
             target_id = user.id if user is not None else None
         if target_id is None:
-            await reply(message, f"I do not know {args[0]} yet: use their numeric id.")
+            await reply(message, t(texts.UNKNOWN_BLOCK_TARGET, user=args[0]))
             return
         actor_id = message.from_user.id if message.from_user is not None else 0
         now = services.clock.now()
@@ -160,11 +167,12 @@ async def _block(
         muted = await services.repo.has_active_restriction(group_id, target_id)
     except Exception as exc:
         log.warning("/%s: database error %s", action, type(exc).__name__)
-        await reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, t(texts.DB_UNAVAILABLE))
         return
     name = args[0] if args else str(target_id)
     if not changed:
-        await reply(message, f"{name} is {'already' if block else 'not'} on the block list.")
+        said = texts.ALREADY_BLOCKED if block else texts.NOT_BLOCKED
+        await reply(message, t(said, user=name))
         return
     if block and target_id > 0 and not muted:
         await services.actions.mute(
@@ -174,13 +182,4 @@ async def _block(
         await services.actions.release(bot, group_id, target_id)  # checked again when they write
     audit(services, message, action, resource=str(target_id),
            changes={"subject_id": target_id, "blocked": block})  # fmt: skip
-    if block:
-        await reply(message, f"{name} is blocked: their messages are deleted and they stay muted.")
-    else:
-        await reply(message, f"{name} is off the block list and will be checked like anyone.")
-
-
-BLOCK_USAGE = (
-    "Usage: /{command} @username, a numeric user or channel id (-100...), or reply to a "
-    "message (a channel identity's message blocks that channel)"
-)
+    await reply(message, t(texts.BLOCKED if block else texts.UNBLOCKED, user=name))

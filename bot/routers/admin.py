@@ -39,10 +39,16 @@ from bot.gate.deadlines import (
     parse_duration,
     show_duration,
 )
+from bot.gate.language import (
+    BILINGUAL,
+    LANGUAGE,
+    LANGUAGE_DEFAULT,
+    LANGUAGE_WORDS,
+    group_language,
+)
 from bot.gate.welcome import (
     WelcomeRefused,
     check_welcome,
-    group_language,
     language_code,
     welcome_texts,
 )
@@ -55,10 +61,20 @@ from bot.routers.chats import (
     on_migration,
     rights_of,
 )
-from bot.routers.commands import audit, authorized, command_args, onboarding_of, reply
+from bot.routers.commands import (
+    ReplyLanguage,
+    audit,
+    authorized,
+    command_args,
+    onboarding_of,
+    reply,
+)
 from bot.routers.filters import CommandLike, InGroup
 from bot.runtime.services import BotServices
 from bot.storage.config import CHAT_ID_RE, USERNAME_RE, ChannelInfo, GroupConfig
+from bot.texts import ENGLISH, Texts
+from core.i18n import match
+from core.languages import AUTO, DEFAULT_LANGUAGE, LANGUAGES
 from core.models import DigestFrequency, ErrorType, GroupSetting, TimeoutAction
 
 log = logging.getLogger(__name__)
@@ -82,47 +98,37 @@ def _channel_ref(token: str) -> str | int | None:
     return None
 
 
-async def _protect_problems(message: Message, bot: Bot) -> list[str]:
+async def _protect_problems(message: Message, bot: Bot, t: Texts) -> list[str]:
     """Why the gate cannot run in this group (empty: it can): a basic group, missing rights,
     or an anonymous caller whose rights in the channels cannot be checked."""
     if message.chat.type != "supergroup":
-        return [
-            "This is a basic group: Telegram lets bots restrict members only in supergroups. "
-            "Make the group public once, or turn on its chat history for new members, and "
-            "Telegram upgrades it; then /protect again."
-        ]
+        return [t(texts.BASIC_GROUP)]
     try:
         me = await bot.get_chat_member(message.chat.id, bot.id)
     except Exception as exc:
-        return [f"I could not check my rights here ({classify(exc).value}); try again later."]
+        return [t(texts.RIGHTS_UNCHECKED, error=classify(exc).value)]
     missing = missing_group_rights(rights_of(me))
     if missing:
-        text = (
-            f"I need to {describe_missing(missing)} in this group: make me an admin with "
-            "those rights, then /protect again."
-        )
+        text = t(texts.RIGHTS_MISSING, rights=describe_missing(missing, t))
         onboarding = await onboarding_of(bot)
         if onboarding is not None:  # pick this group: Telegram adds the rights to mine
-            text += f"\nThis link grants them: {onboarding.group}"
+            text += "\n" + t(texts.RIGHTS_LINK, link=onboarding.group)
         return [text]
     if message.sender_chat is not None:
-        return [
-            "Send /protect as yourself, not anonymously: I must check that you administer "
-            "each channel you link."
-        ]
+        return [t(texts.PROTECT_ANONYMOUS)]
     return []
 
 
-async def _not_channel_admin(bot: Bot, label: str) -> str:
-    why = f"{label}: I am not an administrator there. Add me as an admin first."
+async def _not_channel_admin(bot: Bot, label: str, t: Texts) -> str:
+    why = t(texts.CHANNEL_NOT_ADMIN, label=label)
     onboarding = await onboarding_of(bot)
     if onboarding is not None:
-        why += f" This link does it: {onboarding.channel}"
+        why += " " + t(texts.CHANNEL_ADMIN_LINK, link=onboarding.channel)
     return why
 
 
 async def _describe_channel(
-    bot: Bot, ref: str | int, caller: Any = None
+    bot: Bot, ref: str | int, caller: Any = None, t: Texts = ENGLISH
 ) -> tuple[ChannelInfo | None, str | None]:
     """Look a channel up, check that we administer it and that ``caller`` (when given)
     administers it too: (channel, None) or (None, why)."""
@@ -132,21 +138,21 @@ async def _describe_channel(
     except Exception as exc:
         kind = classify(exc)
         if kind in (ErrorType.CHAT_NOT_FOUND, ErrorType.BAD_REQUEST):
-            return None, f"{label}: no such channel (check the spelling)."
+            return None, t(texts.CHANNEL_NOT_FOUND, label=label)
         if kind is ErrorType.FORBIDDEN:
-            return None, f"{label}: I cannot see this channel. Add me there as an administrator."
-        return None, f"{label}: Telegram did not answer ({kind.value}); try again later."
+            return None, t(texts.CHANNEL_HIDDEN, label=label)
+        return None, t(texts.CHANNEL_NO_ANSWER, label=label, error=kind.value)
     if chat.type != "channel":
-        return None, f"{label} is not a channel."
+        return None, t(texts.NOT_A_CHANNEL, label=label)
     try:
         me = await bot.get_chat_member(chat.id, bot.id)
     except Exception as exc:
         kind = classify(exc)
         if kind in (ErrorType.FORBIDDEN, ErrorType.CHAT_NOT_FOUND, ErrorType.BAD_REQUEST):
-            return None, await _not_channel_admin(bot, label)
-        return None, f"{label}: Telegram did not answer ({kind.value}); try again later."
+            return None, await _not_channel_admin(bot, label, t)
+        return None, t(texts.CHANNEL_NO_ANSWER, label=label, error=kind.value)
     if me.status not in ADMIN_STATUSES:
-        return None, await _not_channel_admin(bot, label)
+        return None, await _not_channel_admin(bot, label, t)
     if caller is not None:
         try:
             theirs = await bot.get_chat_member(chat.id, caller.id)
@@ -154,10 +160,10 @@ async def _describe_channel(
         except Exception as exc:
             kind = classify(exc)
             if kind not in (ErrorType.BAD_REQUEST, ErrorType.CHAT_NOT_FOUND, ErrorType.FORBIDDEN):
-                return None, f"{label}: Telegram did not answer ({kind.value}); try again later."
+                return None, t(texts.CHANNEL_NO_ANSWER, label=label, error=kind.value)
             is_admin = False
         if not is_admin:
-            return None, f"{label}: only an administrator of the channel may link it."
+            return None, t(texts.CHANNEL_CALLER_NOT_ADMIN, label=label)
     invite = chat.invite_link
     if not chat.username and not invite:
         try:
@@ -172,20 +178,20 @@ async def _describe_channel(
 
 
 async def cmd_protect(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
+    message: Message, command: CommandObject, bot: Bot, services: BotServices, t: Texts = ENGLISH
 ) -> None:
     args = command_args(command)
     refs = [_channel_ref(a) for a in args]
     if not args or len(args) > MAX_CHANNELS or any(r is None for r in refs):
-        await reply(message, texts.USAGE_PROTECT)
+        await reply(message, t(texts.USAGE_PROTECT))
         return
-    if not await authorized(message, bot, services, "protect"):
+    if not await authorized(message, bot, services, "protect", t):
         return
     unique = list(dict.fromkeys(r for r in refs if r is not None))
-    problems = await _protect_problems(message, bot)
+    problems = await _protect_problems(message, bot, t)
     if not problems:
         caller = message.from_user if message.sender_chat is None else None
-        found = await asyncio.gather(*(_describe_channel(bot, r, caller) for r in unique))
+        found = await asyncio.gather(*(_describe_channel(bot, r, caller, t) for r in unique))
         problems = [why for _, why in found if why]
     if problems:
         audit(
@@ -196,16 +202,24 @@ async def cmd_protect(
             changes={"refused": problems},
             success=False,
         )
-        await reply(message, "Nothing was changed:\n" + "\n".join(problems))
+        await reply(message, t(texts.NOTHING_CHANGED) + "\n" + "\n".join(problems))
         return
     channels = [c for c, _ in found if c is not None]
+    # a group without a language takes the language of the admin who protects it
+    admin = message.from_user if message.sender_chat is None else None
+    admin_code = admin.language_code if admin is not None else None
     try:
         added = await services.repo.protect(
-            message.chat.id, message.chat.title, message.from_user, channels, services.clock.now()
+            message.chat.id,
+            message.chat.title,
+            message.from_user,
+            channels,
+            services.clock.now(),
+            language=match(admin_code),
         )
     except Exception as exc:
         log.warning("/protect: database error %s", type(exc).__name__)
-        await reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, t(texts.DB_UNAVAILABLE))
         return
     for channel in channels:
         audit(
@@ -223,35 +237,35 @@ async def cmd_protect(
     await services.admins.refresh(bot, message.chat.id)  # who may see the group's dashboard
     labels = ", ".join(c.label for c in channels)
     if added:
-        await reply(message, f"Protected. Members must now join: {labels}.")
+        await reply(message, t(texts.PROTECTED, channels=labels))
     else:
-        await reply(message, f"Already linked: {labels}. Nothing new.")
+        await reply(message, t(texts.ALREADY_LINKED, channels=labels))
 
 
 async def cmd_unprotect(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
+    message: Message, command: CommandObject, bot: Bot, services: BotServices, t: Texts = ENGLISH
 ) -> None:
     args = command_args(command)
     if len(args) > 1 or (args and _channel_ref(args[0]) is None):
-        await reply(message, texts.USAGE_UNPROTECT)
+        await reply(message, t(texts.USAGE_UNPROTECT))
         return
-    if not await authorized(message, bot, services, "unprotect"):
+    if not await authorized(message, bot, services, "unprotect", t):
         return
     try:
         channel_id: int | None = None
         if args:
             channel = await services.repo.find_linked_channel(message.chat.id, args[0])
             if channel is None:
-                await reply(message, f"{args[0]} is not linked to this group. Nothing changed.")
+                await reply(message, t(texts.NOT_LINKED, channel=args[0]))
                 return
             channel_id = channel.id
         removed = await services.repo.unprotect(message.chat.id, channel_id)
     except Exception as exc:
         log.warning("/unprotect: database error %s", type(exc).__name__)
-        await reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, t(texts.DB_UNAVAILABLE))
         return
     if not removed:
-        await reply(message, "No channel is linked to this group. Nothing changed.")
+        await reply(message, t(texts.NO_CHANNEL_LINKED))
         return
     audit(
         services,
@@ -260,11 +274,11 @@ async def cmd_unprotect(
         resource=args[0] if args else "*",
         changes={"channel_ids": removed},
     )
-    await reply(message, f"Unlinked {len(removed)} channel(s).")
+    await reply(message, t.n(texts.UNLINKED, len(removed)))
 
 
-async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
-    if not await authorized(message, bot, services, "status"):
+async def cmd_status(message: Message, bot: Bot, services: BotServices, t: Texts = ENGLISH) -> None:
+    if not await authorized(message, bot, services, "status", t):
         return
     group_id = message.chat.id
     try:
@@ -279,41 +293,49 @@ async def cmd_status(message: Message, bot: Bot, services: BotServices) -> None:
         )
     except Exception as exc:
         log.warning("/status: database error %s", type(exc).__name__)
-        await reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, t(texts.DB_UNAVAILABLE))
         return
     if config is None:
-        await reply(message, "This group is not protected. Use /protect @channel to start.")
+        await reply(message, t(texts.NOT_PROTECTED))
         return
-    channels = ", ".join(c.label for c in config.channels) or "none"
-    rate = f"{100.0 * cached / checks:.0f}%" if checks else "n/a"
+    channels = ", ".join(c.label for c in config.channels) or t(texts.NONE)
+    rate = f"{100.0 * cached / checks:.0f}%" if checks else t(texts.NOT_AVAILABLE)
     stats = services.writer.stats
+    lists = t.n(texts.STATUS_LISTS, len(config.whitelist), blocked=len(config.blocklist))
     lines = [
-        f"Gate: {'on' if config.enabled else 'off'}",
-        f"Linked channels: {channels}",
-        f"Muted (waiting to join): {muted}",
-        f"Checks today (UTC): {checks}, answered from cache: {rate}",
-        f"Allow list: {len(config.whitelist)} user(s); block list: {len(config.blocklist)}",
-        await _rights_line(bot, group_id),
-        *await _channel_lines(bot, config, services),
-        f"Log writer: {stats.written} written, {stats.queued} queued, {stats.spooled} spooled",
+        t(texts.STATUS_GATE, value=SETTINGS[GATE].shown(config.enabled, t)),
+        t(texts.STATUS_CHANNELS, channels=channels),
+        t(texts.STATUS_MUTED, count=muted),
+        t(texts.STATUS_CHECKS, checks=checks, rate=rate),
+        lists,
+        await _rights_line(bot, group_id, t),
+        *await _channel_lines(bot, config, services, t),
+        t(
+            texts.STATUS_WRITER,
+            written=stats.written,
+            queued=stats.queued,
+            spooled=stats.spooled,
+        ),
     ]
     if services.shared is not None:
         lines.append(services.shared.describe())
     await reply(message, "\n".join(lines))
 
 
-async def _rights_line(bot: Bot, group_id: int) -> str:
+async def _rights_line(bot: Bot, group_id: int, t: Texts) -> str:
     try:
         me = await bot.get_chat_member(group_id, bot.id)
     except Exception as exc:
-        return f"My rights: unknown ({classify(exc).value})"
+        return t(texts.RIGHTS_UNKNOWN, error=classify(exc).value)
     missing = missing_group_rights(rights_of(me))
     if missing:
-        return f"My rights: MISSING - I cannot {describe_missing(missing)}; the gate is stuck"
-    return "My rights: restrict and delete (ok)"
+        return t(texts.RIGHTS_STUCK, rights=describe_missing(missing, t))
+    return t(texts.RIGHTS_OK)
 
 
-async def _channel_lines(bot: Bot, config: GroupConfig, services: BotServices) -> list[str]:
+async def _channel_lines(
+    bot: Bot, config: GroupConfig, services: BotServices, t: Texts
+) -> list[str]:
     """One line per linked channel the bot can no longer read (asked afresh: a loss found here
     is recorded as a check would), and what the gate does meanwhile."""
     lost: list[str] = []
@@ -330,15 +352,22 @@ async def _channel_lines(bot: Bot, config: GroupConfig, services: BotServices) -
         return []
     held = lost_channel_policy(config.settings) == HOLD
     return [
-        f"Channel rights: LOST in {', '.join(lost)} - I am no longer an administrator there",
-        "While lost: newcomers are held (muted until I am back)"
-        if held
-        else "While lost: newcomers may write unchecked (/settings lost_channel open)",
+        t(texts.CHANNEL_RIGHTS_LOST, channels=", ".join(lost)),
+        t(texts.WHILE_LOST_HELD) if held else t(texts.WHILE_LOST_OPEN),
     ]
 
 
 class Refused(ValueError):
-    """A ``/settings`` value that cannot be taken; the reply says why and nothing changes."""
+    """A ``/settings`` value that cannot be taken; the reply says why (a text of
+    :mod:`bot.texts` with its values) and nothing changes."""
+
+    def __init__(self, message: str, **values: Any) -> None:
+        super().__init__(message)
+        self.message, self.values = message, values
+
+    def said(self, t: Texts) -> str:
+        """The reply, in ``t``'s language."""
+        return t(self.message, **self.values)
 
 
 @dataclass(frozen=True)
@@ -365,9 +394,9 @@ class Setting:
         """The value to store for ``parsed``, given the group's ``settings`` now."""
         return parsed
 
-    def confirm(self, parsed: Any, settings: Mapping[str, Any]) -> str:
+    def confirm(self, parsed: Any, settings: Mapping[str, Any], t: Texts = ENGLISH) -> str:
         """The reply once ``parsed`` is set (``settings``: the group's before)."""
-        return self.said.format(value=self.shown(self.value(parsed, settings)))
+        return t(self.said, value=self.shown(self.value(parsed, settings), t))
 
     def stored(self, value: Any) -> Any:
         """A stored value as one of this setting's values (unset or unknown: the default)."""
@@ -375,10 +404,10 @@ class Setting:
             return value if isinstance(value, bool) else self.default
         return value if value in set(self.words.values()) else self.default
 
-    def shown(self, value: Any) -> str:
-        """A value as a word ("on", "off", "weekly")."""
+    def shown(self, value: Any, t: Texts = ENGLISH) -> str:
+        """A value as a word ("on", "off" in ``t``'s language; "weekly", "uk" as typed)."""
         if isinstance(value, bool):
-            return "on" if value else "off"
+            return t(texts.ON) if value else t(texts.OFF)
         return str(value)
 
 
@@ -401,7 +430,7 @@ class DurationSetting(Setting):
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
         return value if ok else self.default
 
-    def shown(self, value: Any) -> str:
+    def shown(self, value: Any, t: Texts = ENGLISH) -> str:
         return show_duration(int(value))
 
 
@@ -430,7 +459,7 @@ class WelcomeSetting(Setting):
         try:
             return WelcomeChange(lang, check_welcome(body))
         except WelcomeRefused as exc:
-            raise Refused(texts.WELCOME_REFUSED.format(why=exc)) from None
+            raise Refused(texts.WELCOME_REFUSED, why=str(exc)) from None
 
     def value(self, parsed: Any, settings: Mapping[str, Any]) -> Any:
         chosen = welcome_texts(settings)
@@ -441,28 +470,39 @@ class WelcomeSetting(Setting):
             chosen[lang] = parsed.text
         return chosen
 
-    def confirm(self, parsed: Any, settings: Mapping[str, Any]) -> str:
+    def confirm(self, parsed: Any, settings: Mapping[str, Any], t: Texts = ENGLISH) -> str:
         lang = parsed.lang or group_language(settings)
         said = texts.WELCOME_DEFAULT if parsed.text is None else texts.WELCOME_SET
-        return said.format(lang=lang)
+        return t(said, lang=lang)
 
     def stored(self, value: Any) -> Any:
         return welcome_texts({GroupSetting.WELCOME.value: value})
 
-    def shown(self, value: Any) -> str:
+    def shown(self, value: Any, t: Texts = ENGLISH) -> str:
         chosen = self.stored(value)
-        return f"own text in {', '.join(sorted(chosen))}" if chosen else "default"
+        if chosen:
+            return t(texts.WELCOME_OWN, languages=", ".join(sorted(chosen)))
+        return t(texts.WELCOME_NONE)
+
+
+@dataclass(frozen=True)
+class LanguageSetting(Setting):
+    """The group's language: a code of ``LANGUAGES`` (any case) or ``auto``."""
+
+    def parse(self, rest: str) -> Any:
+        word = rest.strip().lower()
+        if word not in self.words:
+            raise Refused(texts.USAGE_LANGUAGE, languages="|".join(LANGUAGES))
+        return self.words[word]
 
 
 _ON_OFF: dict[str, Any] = {**dict.fromkeys(ON_WORDS, True), **dict.fromkeys(OFF_WORDS, False)}
 GATE = "gate"
 SETTINGS: dict[str, Setting] = {
-    GATE: Setting("Gate", "Gate is {value}.", _ON_OFF, default=True),
-    BAN_CHANNEL_SENDERS: Setting(
-        "Ban channel identities", "Banning channel identities is {value}.", _ON_OFF
-    ),
+    GATE: Setting(texts.GATE_LABEL, texts.GATE_SWITCHED, _ON_OFF, default=True),
+    BAN_CHANNEL_SENDERS: Setting(texts.BAN_CHANNELS_LABEL, texts.BAN_CHANNELS_SWITCHED, _ON_OFF),
     GroupSetting.DIGEST.value: Setting(
-        "Weekly digest",
+        texts.DIGEST_LABEL,
         texts.DIGEST_SWITCHED,
         {
             "weekly": DigestFrequency.WEEKLY.value,
@@ -471,16 +511,16 @@ SETTINGS: dict[str, Setting] = {
         default=DigestFrequency.OFF.value,
     ),
     GroupSetting.TOP_POSTERS.value: Setting(
-        "Top posters in the digest", texts.TOP_POSTERS_SWITCHED, _ON_OFF
+        texts.TOP_POSTERS_LABEL, texts.TOP_POSTERS_SWITCHED, _ON_OFF
     ),
     LOST_CHANNEL: Setting(
-        "A linked channel I lost",
-        "A linked channel I lost: {value} (hold: newcomers stay muted; open: they may write).",
+        texts.LOST_CHANNEL_LABEL,
+        texts.LOST_CHANNEL_SWITCHED,
         {HOLD: HOLD, OPEN: OPEN},
         default=LOST_CHANNEL_DEFAULT,
     ),
     GroupSetting.PROMPT_TTL.value: DurationSetting(
-        "Unanswered prompts deleted after",
+        texts.PROMPT_TTL_LABEL,
         texts.PROMPT_TTL_SWITCHED,
         {},
         default=PROMPT_TTL_DEFAULT_S,
@@ -488,7 +528,7 @@ SETTINGS: dict[str, Setting] = {
         usage=texts.USAGE_PROMPT_TTL,
     ),
     GroupSetting.TIMEOUT.value: DurationSetting(
-        "Timeout for newcomers",
+        texts.TIMEOUT_LABEL,
         texts.TIMEOUT_SWITCHED,
         {},
         default=0,
@@ -496,42 +536,53 @@ SETTINGS: dict[str, Setting] = {
         usage=texts.USAGE_TIMEOUT,
     ),
     GroupSetting.ON_TIMEOUT.value: Setting(
-        "At the timeout",
+        texts.ON_TIMEOUT_LABEL,
         texts.ON_TIMEOUT_SWITCHED,
         {a.value: a.value for a in TimeoutAction},
         default=TimeoutAction.MUTE.value,
     ),
     GroupSetting.CLEAN_SERVICE.value: Setting(
-        "Delete join/leave messages", texts.CLEAN_SERVICE_SWITCHED, _ON_OFF
+        texts.CLEAN_SERVICE_LABEL, texts.CLEAN_SERVICE_SWITCHED, _ON_OFF
     ),
-    GroupSetting.WELCOME.value: WelcomeSetting("Welcome text", "", {}, default={}),
+    GroupSetting.WELCOME.value: WelcomeSetting(texts.WELCOME_LABEL, "", {}, default={}),
+    LANGUAGE: LanguageSetting(
+        texts.LANGUAGE_LABEL, texts.LANGUAGE_SWITCHED, LANGUAGE_WORDS, default=DEFAULT_LANGUAGE
+    ),
+    BILINGUAL: Setting(texts.BILINGUAL_LABEL, texts.BILINGUAL_SWITCHED, _ON_OFF),
 }
 """Every setting, in the order ``/settings`` lists them. The gate is ``protected_groups.enabled``;
 the others are keys of ``protected_groups.settings`` (the digest's are read by the pipelines)."""
 SETTINGS_ALIASES = {"ban_channels": BAN_CHANNEL_SENDERS}
 
 
-def _listing(config: GroupConfig | None) -> str:
+def _listing(config: GroupConfig | None, t: Texts = ENGLISH) -> str:
     """Every setting's state, one a line."""
-    gate = "not protected" if config is None else SETTINGS[GATE].shown(config.enabled)
+    if config is None:
+        gate = t(texts.NOT_PROTECTED_STATE)
+    else:
+        gate = SETTINGS[GATE].shown(config.enabled, t)
     chosen = {} if config is None else config.settings
-    lines = [f"Gate: {gate}"]
+    lines = [t(texts.SETTING_LINE, label=t(texts.GATE_LABEL), value=gate)]
     for name, setting in SETTINGS.items():
-        if name != GATE:
+        if name == LANGUAGE:  # unset: the group's own language (bot.gate.language)
+            value = chosen[LANGUAGE] if chosen.get(LANGUAGE) == AUTO else group_language(chosen)
+        elif name != GATE:
             value = setting.stored(chosen.get(name, setting.default))
-            lines.append(f"{setting.label}: {setting.shown(value)}")
+        if name != GATE:
+            line = t(texts.SETTING_LINE, label=t(setting.label), value=setting.shown(value, t))
+            lines.append(line)
     return "\n".join(lines)
 
 
 async def cmd_settings(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
+    message: Message, command: CommandObject, bot: Bot, services: BotServices, t: Texts = ENGLISH
 ) -> None:
     args = command_args(command)
     word = args[0].lower() if args else ""
     name = SETTINGS_ALIASES.get(word, word)
     setting = SETTINGS.get(name)
     if args and setting is None:
-        await reply(message, texts.USAGE_SETTINGS)
+        await reply(message, t(texts.USAGE_SETTINGS))
         return
     parsed: Any = None
     if setting is not None:  # the raw text after the name: a welcome text keeps its case
@@ -539,13 +590,15 @@ async def cmd_settings(
         try:
             parsed = setting.parse(rest)
         except Refused as refused:
-            await reply(message, str(refused))
+            await reply(message, refused.said(t))
             return
-    if not await authorized(message, bot, services, "settings"):
+    if not await authorized(message, bot, services, "settings", t):
         return
     if setting is None:
         config = await services.repo.group_config(message.chat.id)
-        await reply(message, _listing(config) + "\n" + texts.USAGE_SETTINGS)
+        languages = t(texts.USAGE_LANGUAGE, languages="|".join(LANGUAGES))
+        usage = t(texts.USAGE_SETTINGS) + "\n" + languages
+        await reply(message, _listing(config, t) + "\n" + usage)
         return
     now = services.clock.now()
     before: dict[str, Any] = {}
@@ -558,25 +611,31 @@ async def cmd_settings(
                 message.chat.id, name, lambda current: setting.value(parsed, current), now
             )
             previous, value, before = changed or (None, None, {})
+            if changed is not None and name == LANGUAGE and value != AUTO:
+                # the group's own language, for auto's fallbacks later (bot.gate.language)
+                await services.repo.set_setting(message.chat.id, LANGUAGE_DEFAULT, value, now)
     except Exception as exc:
         log.warning("/settings: database error %s", type(exc).__name__)
-        await reply(message, texts.DB_UNAVAILABLE)
+        await reply(message, t(texts.DB_UNAVAILABLE))
         return
     if previous is None:
-        await reply(message, "This group is not protected yet: /protect @channel first.")
+        await reply(message, t(texts.NOT_PROTECTED_YET))
         return
     previous = setting.stored(previous)
     if previous != value:
         key = "enabled" if name == GATE else name
         change = {key: {"from": previous, "to": value}}
         audit(services, message, "settings", resource=name, changes=change)
-    await reply(message, setting.confirm(parsed, before))
+    if name == LANGUAGE and value != AUTO:  # the answer in the language just chosen
+        t = Texts(value)
+    await reply(message, setting.confirm(parsed, before, t))
 
 
 def create_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
     router = Router(name=__name__)
     router.message.filter(InGroup(), or_f(CommandLike(), Migrated()))
+    router.message.middleware(ReplyLanguage())
     router.message.register(on_migration, Migrated())
     router.message.register(cmd_protect, Command("protect"))
     router.message.register(cmd_unprotect, Command("unprotect"))

@@ -19,6 +19,7 @@ from aiogram.types import Message
 from bot import texts
 from bot.routers.commands import audit, authorized, command_args, reply
 from bot.runtime.services import BotServices
+from bot.texts import ENGLISH, N_, Texts
 from core.models.kinds import AlertKind, GroupSetting, muted_alert_kinds
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,11 @@ log = logging.getLogger(__name__)
 MUTED_SETTING = GroupSetting.ALERTS_MUTED.value
 KINDS = tuple(k.value for k in AlertKind)
 DESCRIPTIONS = {
-    AlertKind.RAID.value: "a raid: the gate locked the group down",
-    AlertKind.FAILURE_SPIKE.value: "far more failed checks than usual in an hour",
-    AlertKind.PERMISSION_LOST.value: "I lost a right the gate needs (here or in a channel)",
-    AlertKind.THROTTLED.value: "Telegram is slowing my messages down",
-    AlertKind.STALE_PIPELINE.value: "the analytics stopped refreshing",
+    AlertKind.RAID.value: N_("a raid: the gate locked the group down"),
+    AlertKind.FAILURE_SPIKE.value: N_("far more failed checks than usual in an hour"),
+    AlertKind.PERMISSION_LOST.value: N_("I lost a right the gate needs (here or in a channel)"),
+    AlertKind.THROTTLED.value: N_("Telegram is slowing my messages down"),
+    AlertKind.STALE_PIPELINE.value: N_("the analytics stopped refreshing"),
 }
 
 
@@ -38,34 +39,34 @@ def _muted(settings: Mapping[str, Any] | None) -> list[str]:
     return sorted(muted_alert_kinds(settings))
 
 
-def _listing(muted: list[str]) -> str:
-    lines = ["Alerts for this group's administrators (sent in private once you /start me):"]
+def _listing(muted: list[str], t: Texts = ENGLISH) -> str:
+    lines = [t(texts.ALERTS_HEADER)]
     for kind in KINDS:
-        state = "muted" if kind in muted else "on"
-        lines.append(f"• {kind} ({state}) - {DESCRIPTIONS[kind]}")
-    lines.append(texts.USAGE_ALERTS)
+        state = t(texts.MUTED) if kind in muted else t(texts.ON)
+        lines.append(t(texts.ALERT_LINE, kind=kind, state=state, about=t(DESCRIPTIONS[kind])))
+    lines.append(t(texts.USAGE_ALERTS))
     return "\n".join(lines)
 
 
 async def cmd_alerts(
-    message: Message, command: CommandObject, bot: Bot, services: BotServices
+    message: Message, command: CommandObject, bot: Bot, services: BotServices, t: Texts = ENGLISH
 ) -> None:
     args = [a.lower() for a in command_args(command)]
     valid = not args or (
         len(args) == 2 and args[0] in ("mute", "unmute") and args[1] in (*KINDS, "all")
     )
     if not valid:
-        await reply(message, texts.USAGE_ALERTS)
+        await reply(message, t(texts.USAGE_ALERTS))
         return
-    if not await authorized(message, bot, services, "alerts"):
+    if not await authorized(message, bot, services, "alerts", t):
         return
     config = await services.repo.group_config(message.chat.id)
     if config is None:
-        await reply(message, "This group is not protected yet: /protect @channel first.")
+        await reply(message, t(texts.NOT_PROTECTED_YET))
         return
     before = _muted(config.settings)
     if not args:
-        await reply(message, _listing(before))
+        await reply(message, _listing(before, t))
         return
     chosen = set(KINDS) if args[1] == "all" else {args[1]}
     after = sorted(set(before) | chosen) if args[0] == "mute" else sorted(set(before) - chosen)
@@ -76,10 +77,10 @@ async def cmd_alerts(
             )
         except Exception as exc:
             log.warning("/alerts: database error %s", type(exc).__name__)
-            await reply(message, texts.DB_UNAVAILABLE)
+            await reply(message, t(texts.DB_UNAVAILABLE))
             return
         if previous is None:
-            await reply(message, "This group is not protected yet: /protect @channel first.")
+            await reply(message, t(texts.NOT_PROTECTED_YET))
             return
         audit(
             services,
@@ -88,5 +89,5 @@ async def cmd_alerts(
             resource=MUTED_SETTING,
             changes={MUTED_SETTING: {"from": before, "to": after}},
         )
-    muted = ", ".join(after) or "none"
-    await reply(message, f"Muted alerts here: {muted}.")
+    muted = ", ".join(after) or t(texts.NONE)
+    await reply(message, t(texts.ALERTS_MUTED, kinds=muted))

@@ -20,7 +20,9 @@ from aiogram.types import CallbackQuery
 from bot import texts
 from bot.gate.actions import EVERYONE, JoinedCallback
 from bot.gate.calls import quietly
+from bot.gate.language import private_language, prompt_languages
 from bot.runtime.services import BotServices
+from bot.texts import Texts
 from core.models import GateEventType, VerificationTrigger
 
 log = logging.getLogger(__name__)
@@ -34,11 +36,12 @@ async def on_joined(
     query: CallbackQuery, callback_data: JoinedCallback, bot: Bot, services: BotServices
 ) -> None:
     message = query.message
+    own = private_language(query.from_user.language_code)
     if message is None:
-        await _answer(query, texts.CALLBACK_EXPIRED)
+        await _answer(query, Texts(own)(texts.CALLBACK_EXPIRED))
         return
     if callback_data.user_id not in (EVERYONE, query.from_user.id):
-        await _answer(query, texts.CALLBACK_NOT_YOURS)
+        await _answer(query, Texts(own)(texts.CALLBACK_NOT_YOURS))
         return
     group_id, user = message.chat.id, query.from_user
     checker, actions = services.checker, services.actions
@@ -49,14 +52,16 @@ async def on_joined(
     config = await services.repo.group_config(group_id)
     if config is None or not config.active:  # unprotected or switched off meanwhile
         clicked("not_protected")
-        await _answer(query, texts.CALLBACK_NOT_PROTECTED, alert=True)
+        await _answer(query, Texts(own)(texts.CALLBACK_NOT_PROTECTED), alert=True)
         return
+    # the answers speak the language of the clicker's prompt
+    t = Texts(prompt_languages(config.settings, user.language_code)[0])
     try:
         ours = await services.state.gate_mute_active(user.id, group_id)
     except Exception as exc:
         log.warning("mute state of %s in %s unreadable: %s", user.id, group_id, type(exc).__name__)
         clicked("error", error_type="DatabaseError")
-        await _answer(query, texts.CALLBACK_ERROR, alert=True)
+        await _answer(query, t(texts.CALLBACK_ERROR), alert=True)
         if services.updates.redelivered:
             # webhook mode: the update fails, Telegram delivers the press again, and it is
             # checked once the database answers (the rehearsal saw presses lost this way)
@@ -66,7 +71,7 @@ async def on_joined(
         ours = callback_data.user_id == user.id
     if not ours:  # an admin's restriction, or a mute already lifted: not ours to touch
         clicked("no_gate_mute")
-        await _answer(query, texts.CALLBACK_NO_GATE_MUTE, alert=True)
+        await _answer(query, t(texts.CALLBACK_NO_GATE_MUTE), alert=True)
         return
     result = await checker.check(
         user.id, group_id, VerificationTrigger.CALLBACK, bypass_cache=True, bot=bot, config=config
@@ -77,19 +82,19 @@ async def on_joined(
         await actions.release(bot, group_id, user.id, detail={"trigger": "callback"})
         if callback_data.user_id != EVERYONE:  # a group-wide button stays for the others
             await quietly(bot.delete_message(group_id, message.message_id), "deleteMessage")
-        await _answer(query, texts.CALLBACK_OK)
+        await _answer(query, t(texts.CALLBACK_OK))
     elif result.failed:
         clicked("failed", missing=[c.id for c in result.missing])
         if result.lost:  # held: a channel the bot lost cannot be checked (bot.gate.channel_access)
             lost = ", ".join(c.label for c in result.lost)
-            await _answer(query, texts.CALLBACK_LOST.format(channels=lost)[:200], alert=True)
+            await _answer(query, t(texts.CALLBACK_LOST, channels=lost)[:200], alert=True)
             return
         missing = ", ".join(c.label for c in result.missing)
-        await _answer(query, texts.CALLBACK_MISSING.format(channels=missing)[:200], alert=True)
+        await _answer(query, t(texts.CALLBACK_MISSING, channels=missing)[:200], alert=True)
     else:
         error_type = result.error_type.value if result.error_type is not None else None
         clicked("error", error_type=error_type)
-        await _answer(query, texts.CALLBACK_ERROR, alert=True)
+        await _answer(query, t(texts.CALLBACK_ERROR), alert=True)
 
 
 async def on_other_callback(query: CallbackQuery) -> None:

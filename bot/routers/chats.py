@@ -17,10 +17,13 @@ from aiogram.enums import ChatMemberStatus
 from aiogram.filters import BaseFilter
 from aiogram.types import ChatMember, ChatMemberUpdated, Message
 
+from bot import texts
 from bot.gate.calls import quietly
+from bot.gate.language import group_language
 from bot.gate.onboarding import GROUP_GATE_RIGHTS, RIGHT_WORDS
 from bot.runtime.services import BotServices
 from bot.storage.private_chats import note_private_chat
+from bot.texts import ENGLISH, Texts
 from core.models import AdminAuditLog, BotRight
 
 log = logging.getLogger(__name__)
@@ -50,9 +53,9 @@ def missing_group_rights(rights: dict[str, Any]) -> list[str]:
     return [name for name in GATE_RIGHTS if not rights[name]]
 
 
-def describe_missing(missing: list[str]) -> str:
-    names = {"administrator": "be an administrator", **RIGHT_WORDS}
-    return ", ".join(names.get(m, m) for m in missing)
+def describe_missing(missing: list[str], t: Texts = ENGLISH) -> str:
+    names = {"administrator": texts.BE_ADMINISTRATOR, **RIGHT_WORDS}
+    return ", ".join(t(names[m]) if m in names else m for m in missing)
 
 
 async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotServices) -> None:
@@ -78,28 +81,17 @@ async def on_my_chat_member(update: ChatMemberUpdated, bot: Bot, services: BotSe
         ]
         services.checker.forget_admins(chat.id)
         if lost and now_rights["status"] not in ("left", "kicked"):
-            await quietly(
-                bot.send_message(
-                    chat.id,
-                    "I can no longer "
-                    + describe_missing(lost)
-                    + " here, so the gate cannot mute newcomers. An admin can restore these "
-                    "rights in the group settings; /status shows what is missing.",
-                ),
-                "sendMessage",
-            )
+            t = Texts(group_language(config.settings))
+            text = t(texts.GROUP_RIGHTS_LOST, rights=describe_missing(lost, t))
+            await quietly(bot.send_message(chat.id, text), "sendMessage")
     elif chat.type == "channel" and now_rights["is_admin"]:
         services.checker.access.readable(chat.id)  # back in: a later loss is a new change
     elif chat.type == "channel" and before["is_admin"] and not now_rights["is_admin"]:
         for group_id in await services.repo.linked_groups(chat.id):
-            await quietly(
-                bot.send_message(
-                    group_id,
-                    f"I am no longer an administrator of the linked channel {chat.title or chat.id}"
-                    ", so I cannot check who joined it. Add me there as an administrator again.",
-                ),
-                "sendMessage",
-            )
+            linked = await services.repo.group_config(group_id)
+            t = Texts(group_language(linked.settings if linked is not None else {}))
+            text = t(texts.LINKED_CHANNEL_LOST, channel=chat.title or str(chat.id))
+            await quietly(bot.send_message(group_id, text), "sendMessage")
 
 
 class Migrated(BaseFilter):

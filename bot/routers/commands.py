@@ -4,20 +4,54 @@ arguments."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot
+from aiogram import BaseMiddleware, Bot
 from aiogram.filters import CommandObject
-from aiogram.types import Message
+from aiogram.types import Message, TelegramObject
 
 from bot import texts
 from bot.gate.calls import classify, quietly
 from bot.gate.checker import ADMIN_STATUSES
+from bot.gate.language import group_language, private_language
 from bot.gate.onboarding import Onboarding
 from bot.runtime.services import BotServices
+from bot.texts import ENGLISH, Texts
 from core.models import AdminAuditLog, VerificationTrigger
 
 log = logging.getLogger(__name__)
+
+
+class ReplyLanguage(BaseMiddleware):
+    """Gives a command handler ``t``, the bot's texts in the language it answers in: the
+    group's language in a group (while the group is not protected: the caller's own, as
+    ``/protect`` will store it), the user's own in private (:mod:`bot.gate.language`)."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, Message):
+            data["t"] = await reply_texts(event, data["services"])
+        return await handler(event, data)
+
+
+async def reply_texts(message: Message, services: BotServices) -> Texts:
+    """The texts a reply to ``message`` uses (see :class:`ReplyLanguage`)."""
+    own = message.from_user.language_code if message.from_user is not None else None
+    if message.chat.type == "private":
+        return Texts(private_language(own))
+    try:
+        config = await services.repo.group_config(message.chat.id)
+    except Exception as exc:  # the handler meets the fault and says so, in the caller's words
+        log.info("group language unreadable: %s", type(exc).__name__)
+        config = None
+    if config is None:
+        return Texts(private_language(own))
+    return Texts(group_language(config.settings))
 
 
 async def reply(message: Message, text: str) -> None:
@@ -46,7 +80,9 @@ def audit(
     )
 
 
-async def authorized(message: Message, bot: Bot, services: BotServices, action: str) -> bool:
+async def authorized(
+    message: Message, bot: Bot, services: BotServices, action: str, t: Texts = ENGLISH
+) -> bool:
     """Whether the caller administers this group; refuse (once, briefly) and audit if not."""
     chat = message.chat
     if message.sender_chat is not None:
@@ -66,7 +102,7 @@ async def authorized(message: Message, bot: Bot, services: BotServices, action: 
         member = await bot.get_chat_member(chat.id, user.id)
     except Exception as exc:
         log.info("getChatMember for /%s failed: %s", action, classify(exc).value)
-        await reply(message, texts.TELEGRAM_UNAVAILABLE)
+        await reply(message, t(texts.TELEGRAM_UNAVAILABLE))
         return False
     if member.status in ADMIN_STATUSES:
         return True
@@ -79,7 +115,7 @@ async def authorized(message: Message, bot: Bot, services: BotServices, action: 
         )
         if result is not None and result.failed:
             return False  # muted and prompted: no second message
-    await reply(message, texts.NOT_ADMIN)
+    await reply(message, t(texts.NOT_ADMIN))
     return False
 
 

@@ -24,12 +24,14 @@ from aiogram.types import ChatMemberUpdated, Message, User
 
 from bot.gate.calls import quietly
 from bot.gate.deadlines import cleans_service, timeout_of
+from bot.gate.language import group_language
 from bot.gate.senders import is_user_content, topic_id
 from bot.routers.filters import HasNewMembers, InGroup
 from bot.runtime.inflight import InFlight
 from bot.runtime.services import BotServices
 from bot.storage.config import GroupConfig
 from bot.storage.timers import TIMEOUT
+from bot.texts import Texts
 from core.models import SERVICE_ACCOUNT_IDS, MemberEventType, SenderKind, VerificationTrigger
 
 log = logging.getLogger(__name__)
@@ -136,7 +138,8 @@ async def on_group_message(
     config = await services.repo.group_config(message.chat.id)
     if config is None or not config.active:
         return
-    await services.raids.expire(bot, config.group_id)  # a raid lockdown ends on its next event
+    # a raid lockdown ends on its next event
+    await services.raids.expire(bot, config.group_id, Texts(group_language(config.settings)))
     if sender_kind is SenderKind.CHANNEL:
         await services.actions.refuse_channel(bot, config, message)
         return

@@ -20,28 +20,15 @@ from aiogram.types import (
     Message,
 )
 
+from bot import texts
 from bot.gate.calls import quietly
+from bot.gate.language import private_language
 from bot.routers.filters import InPrivate
 from bot.runtime.services import BotServices
+from bot.texts import Texts
 from core.erasure import collect, erase, erasure_key, forget_calls, to_json
 
 log = logging.getLogger(__name__)
-
-FORGET_ASK = (
-    "This erases what gatepulse stores about you: your messages, checks, joins and leaves, "
-    "reactions and your user record, in every group this bot serves. Summaries that quoted "
-    "you are written again without you. A mute the gate placed on you stays (erasure is no "
-    "way round a group's rules), and so does an admin's block. This cannot be undone."
-)
-FORGET_DONE = (
-    "Done: {removed} records about you were erased and {changed} others no longer name you. "
-    "The erasure is recorded without your id."
-)
-FORGET_NOTHING = "I store nothing about you; nothing was changed."
-FORGET_CANCELLED = "Nothing was erased."
-FORGET_FAILED = "I could not finish the erasure (my database is unavailable). Please try again."
-MYDATA_NONE = "I store nothing about you."
-MYDATA_CAPTION = "Everything gatepulse stores about you ({rows} records). /forgetme erases it."
 
 
 class ForgetCallback(CallbackData, prefix="forgetme"):
@@ -53,20 +40,21 @@ async def cmd_mydata(message: Message, bot: Bot, services: BotServices) -> None:
     user = message.from_user
     if user is None:
         return
+    t = Texts(private_language(user.language_code))
     try:
         data = await collect(services.repo.engine, user.id)
     except Exception as exc:
         log.warning("/mydata failed: %s", type(exc).__name__)
-        await quietly(message.answer(FORGET_FAILED), "sendMessage")
+        await quietly(message.answer(t(texts.FORGET_FAILED)), "sendMessage")
         return
     rows = sum(len(v) for v in data.values())
     if not rows:
-        await quietly(message.answer(MYDATA_NONE), "sendMessage")
+        await quietly(message.answer(t(texts.MYDATA_NONE)), "sendMessage")
         return
     body = to_json({"user_id": user.id, "tables": data}).encode()
     document = BufferedInputFile(body, filename=f"gatepulse-data-{user.id}.json")
     await quietly(
-        bot.send_document(message.chat.id, document, caption=MYDATA_CAPTION.format(rows=rows)),
+        bot.send_document(message.chat.id, document, caption=t(texts.MYDATA_CAPTION, rows=rows)),
         "sendDocument",
     )
 
@@ -75,21 +63,22 @@ async def cmd_forgetme(message: Message) -> None:
     user = message.from_user
     if user is None:
         return
+    t = Texts(private_language(user.language_code))
     buttons = InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text="Erase my data",
+                    text=t(texts.FORGET_BUTTON),
                     callback_data=ForgetCallback(user_id=user.id, confirm=True).pack(),
                 ),
                 InlineKeyboardButton(
-                    text="Cancel",
+                    text=t(texts.CANCEL_BUTTON),
                     callback_data=ForgetCallback(user_id=user.id, confirm=False).pack(),
                 ),
             ]
         ]
     )
-    await quietly(message.answer(FORGET_ASK, reply_markup=buttons), "sendMessage")
+    await quietly(message.answer(t(texts.FORGET_ASK), reply_markup=buttons), "sendMessage")
 
 
 async def on_forget(
@@ -100,8 +89,9 @@ async def on_forget(
         await quietly(query.answer(), "answerCallbackQuery")
         return  # only the person themselves, in their own chat
     await quietly(query.answer(), "answerCallbackQuery")
+    t = Texts(private_language(query.from_user.language_code))
     if not callback_data.confirm:
-        text = FORGET_CANCELLED
+        text = t(texts.FORGET_CANCELLED)
     else:
         try:
             await services.drain()  # what they did until now is in the tables, then goes
@@ -114,14 +104,16 @@ async def on_forget(
             )
         except Exception as exc:
             log.warning("/forgetme failed: %s", type(exc).__name__)
-            text = FORGET_FAILED
+            text = t(texts.FORGET_FAILED)
         else:
             text = (
-                FORGET_DONE.format(
-                    removed=sum(report.removed.values()), changed=sum(report.changed.values())
+                t(
+                    texts.FORGET_DONE,
+                    removed=sum(report.removed.values()),
+                    changed=sum(report.changed.values()),
                 )
                 if report.found
-                else FORGET_NOTHING
+                else t(texts.FORGET_NOTHING)
             )
     await quietly(
         bot.edit_message_text(text, chat_id=message.chat.id, message_id=message.message_id),

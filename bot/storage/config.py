@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.gate.language import protect_defaults
 from bot.storage.migration import move_group
 from core.db import write_turn
 from core.expiring import ExpiringMap
@@ -246,8 +247,12 @@ class ConfigRepo:
         actor: Any,
         channels: Iterable[ChannelInfo],
         now: dt.datetime,
+        *,
+        language: str | None = None,
     ) -> list[ChannelInfo]:
-        """Link channels to the group (creating the group and owner rows as needed).
+        """Link channels to the group (creating the group and owner rows as needed); a group
+        without a language takes ``language`` (the protecting admin's, when known) as its
+        language and its default (:func:`bot.gate.language.protect_defaults`).
 
         Returns the channels newly linked (already-linked ones are left alone).
         """
@@ -284,6 +289,12 @@ class ConfigRepo:
                 )
                 .on_conflict_do_nothing(index_elements=[ProtectedGroup.id])
             )
+            if language is not None:
+                group = await session.get(ProtectedGroup, group_id)
+                if group is not None and (
+                    added_language := protect_defaults(group.settings or {}, language)
+                ):
+                    group.settings = {**(group.settings or {}), **added_language}
             if title:
                 await session.execute(
                     sa.update(ProtectedGroup)

@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db import create_sync_engine
+from core.languages import group_language
 from core.models import SummaryType
 from core.ratelimit import Rate, RateLimiter
 from core.settings import LogWriterSettings
@@ -103,7 +104,9 @@ def build_week(db: DatabaseResource, week: dt.date) -> tuple[pl.DataFrame, pl.Da
     last = week + dt.timedelta(days=6)
     groups_t = table("protected_groups")
     with db.engine.connect() as conn:
-        groups = opted_in(conn.execute(sa.select(groups_t.c.id, groups_t.c.settings)).all())
+        chosen = conn.execute(sa.select(groups_t.c.id, groups_t.c.settings)).all()
+        groups = opted_in(chosen)
+        languages = {int(gid): group_language(settings or {}) for gid, settings in chosen}
         if groups.height == 0:
             return pl.DataFrame(), pl.DataFrame(), 0
         ids = groups["group_id"].to_list()
@@ -165,7 +168,7 @@ def build_week(db: DatabaseResource, week: dt.date) -> tuple[pl.DataFrame, pl.Da
     with_data = groups.filter(pl.col("group_id").is_in(figures["group_id"].implode()))
     posters = top_posters(week, with_data, messages)
     users = read_users(db.engine, sorted(posters["user_id"].unique().to_list()))
-    texts = digest_texts(week, figures, posters, users, summaries)
+    texts = digest_texts(week, figures, posters, users, summaries, languages)
     return figures, texts, check.invalid.height
 
 

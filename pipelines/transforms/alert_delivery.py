@@ -22,6 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import i18n
+from core.i18n import ENGLISH, N_, Texts
+from core.languages import DEFAULT_LANGUAGE
 from core.models.kinds import AlertKind, ErrorType
 
 FINAL_ERRORS = frozenset({ErrorType.FORBIDDEN.value, ErrorType.BAD_REQUEST.value,
@@ -36,6 +39,8 @@ class GroupInfo:
     title: str | None
     owner_id: int | None
     muted: frozenset[str] = frozenset()
+    language: str = DEFAULT_LANGUAGE
+    """The group's language (``core.languages.group_language``)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class Audience:
     reachable: frozenset[int]  # users who started the bot in private and did not block it
     admin_chat_id: int | None = None
     channel_titles: Mapping[int, str | None] = field(default_factory=dict)
+    languages: Mapping[int, str | None] = field(default_factory=dict)
+    """Recipient -> their Telegram ``language_code`` (``users``), where known."""
 
 
 def _group_people(group_id: int, kind: str, audience: Audience) -> set[int]:
@@ -93,16 +100,49 @@ def due(targets: Iterable[int], attempts: Iterable[Attempt], max_attempts: int) 
 
 # ------------------------------------------------------------------------------ texts
 ICON = {"critical": "🚨", "warning": "⚠️"}
+HEADING = N_("{icon} gatepulse alert · {kind}")
+RAID = N_(
+    "Raid in {where}: {joins} joins within a minute. The gate locked the group down at "
+    "{started}; newcomers stay muted until they verify."
+)
+SPIKE = N_(
+    "Verification failures in {where}: {failures} failed or errored checks in the last hour "
+    "(usually {usual} an hour). A channel may have gone private, or the bot may have lost a "
+    "right there."
+)
+CHANNEL_LOST = N_(
+    "I am no longer an administrator of {where}, so I cannot tell who subscribed. Add me back "
+    "as an administrator of the channel."
+)
+RIGHTS_LOST = N_(
+    "I lost the rights the gate needs in {where} (status: {status}). Make me an administrator "
+    "with “Ban users” and “Delete messages” again; until then newcomers are not gated."
+)
+THROTTLED = N_(
+    "Telegram is throttling me: {count} “retry after” answers in the last hour. Messages are "
+    "delayed, none are lost."
+)
+THROTTLED_IN = N_(
+    "Telegram is throttling me in {where}: {count} “retry after” answers in the last hour. "
+    "Messages are delayed, none are lost."
+)
+SOME_TABLES = N_("some tables")
+STALE = N_("The analytics are stale: {tables} not refreshed on time. Check the Dagster daemon.")
+OTHER = N_("{kind} in {where}.")
+SINCE = N_("Since {time} UTC.")
+STOP = N_("Stop these for the group: /alerts mute {kind} (in the group).")
 
 
-def _chat_name(chat_id: int, audience: Audience) -> str:
+def _chat_name(chat_id: int, audience: Audience, t: Texts) -> str:
     if chat_id in audience.groups:
         title = audience.groups[chat_id].title
-        return f"“{title}”" if title else f"group {chat_id}"
+        return f"“{title}”" if title else t(N_("group {id}"), id=chat_id)
     if chat_id in audience.channel_titles or chat_id in audience.channel_groups:
         title = audience.channel_titles.get(chat_id)
-        return f"channel “{title}”" if title else f"channel {chat_id}"
-    return f"chat {chat_id}"
+        if title:
+            return t(N_("channel “{title}”"), title=title)
+        return t(N_("channel {id}"), id=chat_id)
+    return t(N_("chat {id}"), id=chat_id)
 
 
 def _hhmm(iso: Any) -> str:
@@ -120,48 +160,46 @@ def render(
     details: Mapping[str, Any] | None,
     opened_at: dt.datetime,
     audience: Audience,
+    t: Texts = ENGLISH,
 ) -> str:
-    """The alert as a short Telegram message: what happened, where, and what to do."""
+    """The alert as a short Telegram message: what happened, where, and what to do (in
+    ``t``'s language: the recipient's, :func:`recipient_language`)."""
     d = dict(details or {})
-    where = _chat_name(chat_id, audience)
+    where = _chat_name(chat_id, audience, t)
     if kind == AlertKind.RAID:
-        body = (
-            f"Raid in {where}: {d.get('joins', '?')} joins within a minute. The gate locked "
-            f"the group down at {_hhmm(d.get('started_at', opened_at.isoformat()))}; newcomers "
-            "stay muted until they verify."
-        )
+        started = _hhmm(d.get("started_at", opened_at.isoformat()))
+        body = t(RAID, where=where, joins=d.get("joins", "?"), started=started)
     elif kind == AlertKind.FAILURE_SPIKE:
         avg = float(d.get("hourly_avg_7d") or 0.0)
-        body = (
-            f"Verification failures in {where}: {d.get('failures', '?')} failed or errored "
-            f"checks in the last hour (usually {avg:.1f} an hour). A channel may have gone "
-            "private, or the bot may have lost a right there."
-        )
+        body = t(SPIKE, where=where, failures=d.get("failures", "?"), usual=f"{avg:.1f}")
     elif kind == AlertKind.PERMISSION_LOST:
         if d.get("chat_kind") == "channel":
-            body = (
-                f"I am no longer an administrator of {where}, so I cannot tell who "
-                "subscribed. Add me back as an administrator of the channel."
-            )
+            body = t(CHANNEL_LOST, where=where)
         else:
-            body = (
-                f"I lost the rights the gate needs in {where} (status: "
-                f"{d.get('status', '?')}). Make me an administrator with “Ban users” and "
-                "“Delete messages” again; until then newcomers are not gated."
-            )
+            body = t(RIGHTS_LOST, where=where, status=d.get("status", "?"))
     elif kind == AlertKind.THROTTLED:
-        scope = "" if chat_id == 0 else f" in {where}"
-        body = (
-            f"Telegram is throttling me{scope}: {d.get('retry_after', '?')} “retry after” "
-            "answers in the last hour. Messages are delayed, none are lost."
-        )
+        said = THROTTLED if chat_id == 0 else THROTTLED_IN
+        body = t(said, where=where, count=d.get("retry_after", "?"))
     elif kind == AlertKind.STALE_PIPELINE:
-        tables = ", ".join(sorted((d.get("tables") or {}).keys())) or "some tables"
-        body = f"The analytics are stale: {tables} not refreshed on time. Check the Dagster daemon."
+        tables = ", ".join(sorted((d.get("tables") or {}).keys())) or t(SOME_TABLES)
+        body = t(STALE, tables=tables)
     else:
-        body = f"{kind} in {where}."
-    lines = [f"{ICON.get(severity, '⚠️')} gatepulse alert · {kind.replace('_', ' ')}", body]
-    lines.append(f"Since {opened_at:%Y-%m-%d %H:%M} UTC.")
+        body = t(OTHER, kind=kind, where=where)
+    icon = ICON.get(severity, "⚠️")
+    lines = [t(HEADING, icon=icon, kind=kind.replace("_", " ")), body]
+    lines.append(t(SINCE, time=f"{opened_at:%Y-%m-%d %H:%M}"))
     if chat_id in audience.groups:
-        lines.append(f"Stop these for the group: /alerts mute {kind} (in the group).")
+        lines.append(t(STOP, kind=kind))
     return "\n".join(lines)
+
+
+def recipient_language(alert_chat_id: int, recipient: int, audience: Audience) -> str:
+    """An alert's language for one recipient: their own (``users.language_code``), else the
+    language of the group the alert is about (a channel's: its first group's), else English.
+    The operators' chat (``ALERT_ADMIN_CHAT_ID``) is nobody's group: English."""
+    own = audience.languages.get(recipient)
+    if recipient == audience.admin_chat_id:
+        return i18n.choose(own)
+    groups = [alert_chat_id, *audience.channel_groups.get(alert_chat_id, ())]
+    group = next((audience.groups[g].language for g in groups if g in audience.groups), None)
+    return i18n.choose(own, group)

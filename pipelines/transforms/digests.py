@@ -34,7 +34,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
+from babel.dates import format_date
+from babel.numbers import format_decimal
 
+from core import i18n
+from core.i18n import ENGLISH, N_, Texts
+from core.languages import DEFAULT_LANGUAGE
 from core.models import DigestFrequency, GroupSetting
 from pipelines.transforms.humans import human_messages
 
@@ -43,10 +48,17 @@ WEEK = dt.timedelta(days=7)
 TOP_POSTERS = 5
 MAX_TEXT = 4096
 """Telegram's limit for a message's text, in UTF-16 code units."""
-SUMMARY_HEADING = "Summary of the week:"
+SUMMARY_HEADING = N_("Summary of the week:")
 MIN_SUMMARY = 40
 """A summary cut shorter than this many characters is left out instead."""
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+TITLE = N_("Weekly digest · {first} – {last}")
+MESSAGES = N_("Messages: {count}")
+ACTIVE = N_("Active members: {count}")
+NOT_AVAILABLE = N_("n/a")
+MOVES = N_("Joins: {joins} · left: {leaves} · removed: {kicks} · growth: {growth}")
+VERIFICATIONS = N_("Verifications passed: {passed} · failed: {failed}")
+SUBSCRIBERS = N_("Channel subscribers from the gate: {count}")
+TOP = N_("Top posters:")
 _SPACES = re.compile(r"\s+")
 
 FIGURES_SCHEMA: dict[str, Any] = {
@@ -214,19 +226,29 @@ def cut(text: str, limit: int) -> str:
     return "".join(out).rstrip() + "…"
 
 
-def _day(day: dt.date, with_year: bool) -> str:
-    text = f"{day.day} {_MONTHS[day.month - 1]}"
-    return f"{text} {day.year}" if with_year else text
+def _day(day: dt.date, with_year: bool, t: Texts) -> str:
+    """ "2 Mar" (with the year: "8 Mar 2026"), as the digest's language writes dates."""
+    return format_date(day, "d MMM y" if with_year else "d MMM", locale=_locale(t))
 
 
-def title(week: dt.date) -> str:
+def _locale(t: Texts) -> str:
+    return i18n.locale_dir(t.lang)
+
+
+def _number(value: int, t: Texts) -> str:
+    """1,234 as the digest's language groups digits."""
+    return format_decimal(value, locale=_locale(t))
+
+
+def title(week: dt.date, t: Texts = ENGLISH) -> str:
     """ "Weekly digest · 2 Mar – 8 Mar 2026" (both years when the week spans two)."""
     sunday = week + dt.timedelta(days=6)
-    return f"Weekly digest · {_day(week, week.year != sunday.year)} – {_day(sunday, True)}"
+    first = _day(week, week.year != sunday.year, t)
+    return t(TITLE, first=first, last=_day(sunday, True, t))
 
 
-def _growth(value: int) -> str:
-    return f"{value:+,}" if value else "0"
+def _growth(value: int, t: Texts) -> str:
+    return ("+" if value > 0 else "") + _number(value, t)
 
 
 def render(
@@ -234,28 +256,38 @@ def render(
     figures: Mapping[str, Any],
     posters: Iterable[tuple[str, int]] = (),
     summary: str | None = None,
+    t: Texts = ENGLISH,
 ) -> str:
-    """The digest's text: title, figures, top posters (when given), then the summary, cut so
-    that the whole text stays within :data:`MAX_TEXT`."""
+    """The digest's text in ``t``'s language (the group's): title, figures, top posters (when
+    given), then the summary, cut so that the whole text stays within :data:`MAX_TEXT`."""
     active = figures["active_members"]
+
+    def n(column: str) -> str:
+        return _number(figures[column], t)
+
     lines = [
-        title(week),
+        title(week, t),
         "",
-        f"Messages: {figures['messages']:,}",
-        f"Active members: {'n/a' if active is None else format(active, ',')}",
-        f"Joins: {figures['joins']:,} · left: {figures['leaves']:,} · removed: "
-        f"{figures['kicks']:,} · growth: {_growth(figures['growth'])}",
-        f"Verifications passed: {figures['passed']:,} · failed: {figures['failed']:,}",
-        f"Channel subscribers from the gate: {figures['subscribers']:,}",
+        t(MESSAGES, count=n("messages")),
+        t(ACTIVE, count=t(NOT_AVAILABLE) if active is None else n("active_members")),
+        t(
+            MOVES,
+            joins=n("joins"),
+            leaves=n("leaves"),
+            kicks=n("kicks"),
+            growth=_growth(figures["growth"], t),
+        ),
+        t(VERIFICATIONS, passed=n("passed"), failed=n("failed")),
+        t(SUBSCRIBERS, count=n("subscribers")),
     ]
-    ranked = [f"{i}. {name} — {count:,}" for i, (name, count) in enumerate(posters, 1)]
+    ranked = [f"{i}. {name} — {_number(count, t)}" for i, (name, count) in enumerate(posters, 1)]
     if ranked:
-        lines += ["", "Top posters:", *ranked]
+        lines += ["", t(TOP), *ranked]
     text = cut("\n".join(lines), MAX_TEXT)
     body = (summary or "").strip()
     if not body:
         return text
-    head = f"{text}\n\n{SUMMARY_HEADING}\n"
+    head = f"{text}\n\n{t(SUMMARY_HEADING)}\n"
     room = MAX_TEXT - utf16_len(head)
     if room < MIN_SUMMARY and utf16_len(body) > room:
         return text
@@ -268,13 +300,16 @@ def digest_texts(
     posters: pl.DataFrame,
     users: pl.DataFrame,
     summaries: pl.DataFrame,
+    languages: Mapping[int, str] | None = None,
 ) -> pl.DataFrame:
     """``chat_id, text``: the digest of each group in ``figures`` (sorted by chat id).
 
     ``posters`` as :func:`top_posters` gives them, ``users`` (``id, username, first_name``)
     to name them, ``summaries`` (``id, chat_id, content, created_at``) the week's ``7day``
-    summaries.
+    summaries, ``languages`` each group's language (:func:`core.languages.group_language`;
+    English where missing).
     """
+    chosen = languages or {}
     names = {
         int(u): display_name(int(u), username, first)
         for u, username, first in users.select("id", "username", "first_name").iter_rows()
@@ -287,7 +322,13 @@ def digest_texts(
     rows = [
         (
             row["group_id"],
-            render(week, row, ranked.get(row["group_id"], ()), summary_of.get(row["group_id"])),
+            render(
+                week,
+                row,
+                ranked.get(row["group_id"], ()),
+                summary_of.get(row["group_id"]),
+                Texts(chosen.get(row["group_id"], DEFAULT_LANGUAGE)),
+            ),
         )
         for row in figures.sort("group_id").iter_rows(named=True)
     ]

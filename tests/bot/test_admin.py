@@ -186,7 +186,7 @@ async def test_settings_digest_and_top_posters(harness: Harness) -> None:
         "Top posters in the digest: off\nA linked channel I lost: hold\n"
         "Unanswered prompts deleted after: 10m\nTimeout for newcomers: off\n"
         "At the timeout: mute\nDelete join/leave messages: off\nWelcome text: default\n"
-        "Usage: /settings"
+        "Language: en\nBilingual prompts: off\nUsage: /settings"
     )
     assert await _say(harness, CREATOR, "/settings digest WEEKLY") == (
         "Weekly digest: weekly (posted here each Monday morning UTC, about last week)."

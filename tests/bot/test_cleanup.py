@@ -185,21 +185,23 @@ async def test_welcome_text_per_language_set_and_reset(harness: Harness) -> None
     await harness.protect()
     said = await _say(harness, CREATOR, "/settings welcome <b>Hi</b> {mention}!\nJoin {channels}")
     assert said == "Welcome text for en set: prompts in en now use it."
-    await _set(harness, language="uk")  # the group's language: uk (set by the i18n part)
-    assert "for uk set" in await _say(harness, CREATOR, "/settings welcome Привіт, {mention}")
-    assert "for es set" in await _say(harness, ADMIN, "/settings welcome ES Hola {mention}")
-    assert "for pt-BR set" in await _say(harness, ADMIN, "/settings welcome pt-br Olá")
+    await _set(harness, language="uk")  # the group's language, which its replies speak now
+    assert "для uk встановлено" in await _say(
+        harness, CREATOR, "/settings welcome Привіт, {mention}"
+    )
+    assert "для es встановлено" in await _say(harness, ADMIN, "/settings welcome ES Hola {mention}")
+    assert "для pt-BR встановлено" in await _say(harness, ADMIN, "/settings welcome pt-br Olá")
     assert (await _settings(harness))["welcome"] == {
         "en": "<b>Hi</b> {mention}!\nJoin {channels}",
         "uk": "Привіт, {mention}",
         "es": "Hola {mention}",
         "pt-BR": "Olá",
     }
-    assert "Welcome text: own text in en, es, pt-BR, uk" in await _say(
+    assert "Текст привітання: власний текст: en, es, pt-BR, uk" in await _say(
         harness, CREATOR, "/settings"
     )
-    assert "for es: back to the default" in await _say(harness, CREATOR, "/settings welcome es off")
-    assert "for uk: back" in await _say(harness, CREATOR, "/settings welcome OFF")
+    assert "для es: знову типове" in await _say(harness, CREATOR, "/settings welcome es off")
+    assert "для uk: знову типове" in await _say(harness, CREATOR, "/settings welcome OFF")
     assert (await _settings(harness))["welcome"] == {
         "en": "<b>Hi</b> {mention}!\nJoin {channels}",
         "pt-BR": "Olá",

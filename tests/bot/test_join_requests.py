@@ -129,7 +129,11 @@ async def test_a_newcomer_is_asked_in_private_joins_presses_and_is_approved(h: H
     assert await h.services.join_requests.sweep(h.bot) == 0
     assert called(h, "declineChatJoinRequest") == []
     assert await events(h) == [
-        ("join_request", ALICE, {"missing": BOTH, "message_id": prompt["message_id"]}),
+        (
+            "join_request",
+            ALICE,
+            {"missing": BOTH, "lang": "en", "message_id": prompt["message_id"]},
+        ),
         clicked(ALICE, "failed", missing=BOTH),
         clicked(ALICE, "failed", missing=[CH_DEALS]),
         clicked(ALICE, "passed"),
@@ -156,7 +160,11 @@ async def test_a_request_never_satisfied_is_declined_after_the_timeout(h: Harnes
     (edited,) = h.world.edited_messages
     assert edited["message_id"] == prompt["message_id"] and "expired" in edited["text"]
     assert await events(h) == [
-        ("join_request", ALICE, {"missing": BOTH, "message_id": prompt["message_id"]}),
+        (
+            "join_request",
+            ALICE,
+            {"missing": BOTH, "lang": "en", "message_id": prompt["message_id"]},
+        ),
         *timed_out(ALICE),
     ]
     # joining and pressing afterwards: the request is gone, nothing is approved
@@ -175,7 +183,11 @@ async def test_the_next_update_declines_what_is_due(h: Harness) -> None:
     await request(h, BOB)  # an update: ALICE's request is declined before BOB's is handled
     assert h.world.pending_join_requests(GROUP) == []
     assert await events(h) == [
-        ("join_request", ALICE, {"missing": BOTH, "message_id": h.sent_to(ALICE)[0]["message_id"]}),
+        (
+            "join_request",
+            ALICE,
+            {"missing": BOTH, "lang": "en", "message_id": h.sent_to(ALICE)[0]["message_id"]},
+        ),
         *timed_out(ALICE),
         *approved_at_once(BOB),
     ]
@@ -190,7 +202,7 @@ async def test_a_private_message_refused_is_recorded_and_the_request_expires(h: 
     assert h.world.pending_join_requests(GROUP) == []
     assert h.world.edited_messages == []  # nothing to edit
     assert await events(h) == [
-        ("join_request", ALICE, {"missing": BOTH, "message_error": "Forbidden"}),
+        ("join_request", ALICE, {"missing": BOTH, "lang": "en", "message_error": "Forbidden"}),
         *timed_out(ALICE),
     ]
 
@@ -223,10 +235,13 @@ async def test_the_private_window_of_a_request_closes_after_five_minutes(h: Harn
     h.clock.advance(TIMEOUT_S)
     assert await h.services.join_requests.sweep(h.bot) == 3
     assert h.world.pending_join_requests(GROUP) == []
-    asked = {u: {"missing": BOTH, "message_id": h.sent_to(u)[0]["message_id"]} for u in (eve, fay)}
+    asked = {
+        u: {"missing": BOTH, "lang": "en", "message_id": h.sent_to(u)[0]["message_id"]}
+        for u in (eve, fay)
+    }
     assert await events(h) == [
         ("join_request", eve, asked[eve]),
-        ("join_request", ALICE, {"missing": BOTH, "message_error": "Forbidden"}),
+        ("join_request", ALICE, {"missing": BOTH, "lang": "en", "message_error": "Forbidden"}),
         ("join_request", fay, asked[fay]),
         *timed_out(eve),
         *timed_out(ALICE),

@@ -89,7 +89,7 @@ async def test_a_batch_is_muted_concurrently_with_one_combined_prompt(h: Harness
         JoinedCallback(user_id=EVERYONE).pack(),
     ]
     detail = {"trigger": "join", "missing": BOTH, "batch": 5}
-    prompted = {**detail, "message_id": prompt["message_id"], "thread_id": None}
+    prompted = {**detail, "message_id": prompt["message_id"], "thread_id": None, "lang": "en"}
     assert await events(h) == [
         *(("muted", uid, detail) for uid in RAIDERS[:4]),
         *(("prompted", uid, prompted) for uid in RAIDERS[:4]),
@@ -175,8 +175,24 @@ async def test_a_raid_lockdown_starts_above_the_join_rate_and_ends_by_itself(
     rows = await events(h)
     lockdowns = [(u, d) for e, u, d in rows if d and "raid_lockdown" in d]
     assert lockdowns == [
-        (None, {"raid_lockdown": "started", "joins": 6, "message_id": notice["message_id"]}),
-        (None, {"raid_lockdown": "ended", "joins": 10, "message_id": ended["message_id"]}),
+        (
+            None,
+            {
+                "raid_lockdown": "started",
+                "joins": 6,
+                "lang": "en",
+                "message_id": notice["message_id"],
+            },
+        ),
+        (
+            None,
+            {
+                "raid_lockdown": "ended",
+                "joins": 10,
+                "lang": "en",
+                "message_id": ended["message_id"],
+            },
+        ),
     ]
     raid_mutes = [u for e, u, d in rows if e == "muted" and d and d.get("raid")]
     assert raid_mutes[:1] == [RAIDERS[5]] and sorted(raid_mutes) == RAIDERS[5:10]
@@ -200,7 +216,7 @@ async def test_a_batch_above_the_rate_is_a_raid_with_one_notice(h: Harness) -> N
     assert rows[-1] == (
         "prompted",
         None,
-        {"raid_lockdown": "started", "joins": 20, "message_id": notice["message_id"]},
+        {"raid_lockdown": "started", "joins": 20, "lang": "en", "message_id": notice["message_id"]},
     )
     assert {(e, str(d and d.get("raid"))) for e, _, d in rows[:-1]} == {("muted", "True")}
 

@@ -170,7 +170,12 @@ async def test_the_raid_counter_and_its_lockdown_are_shared(pair: Pair) -> None:
         if e["user_id"] is None
     ]
     assert notices == [
-        {"raid_lockdown": "started", "joins": 6, "message_id": notices[0]["message_id"]}
+        {
+            "raid_lockdown": "started",
+            "joins": 6,
+            "lang": "en",
+            "message_id": notices[0]["message_id"],
+        }
     ]
     muted = await pair.a.rows("gate_events", user_id=joiners[-1], event="muted")
     assert muted[0]["detail"]["raid"] is True

@@ -125,7 +125,11 @@ async def test_each_sender_is_recorded_and_only_people_and_channel_identities_ar
         channel_deleted(spam, CH_SPAM),
         ("muted", ALICE, missing),
         ("message_deleted", ALICE, {"message_id": alice, "reason": "not_subscribed"}),
-        ("prompted", ALICE, {**missing, "message_id": prompt["message_id"], "thread_id": None}),
+        (
+            "prompted",
+            ALICE,
+            {**missing, "message_id": prompt["message_id"], "thread_id": None, "lang": "en"},
+        ),
     ]
 
 
@@ -310,7 +314,7 @@ async def test_the_button_records_each_step_of_a_verification(http_clock_harness
     join = {"trigger": "join", "missing": BOTH}
     assert await events(h) == [
         ("muted", ALICE, join),
-        ("prompted", ALICE, {**join, "message_id": prompt, "thread_id": None}),
+        ("prompted", ALICE, {**join, "message_id": prompt, "thread_id": None, "lang": "en"}),
         ("clicked", ALICE, {"result": "failed", "missing": BOTH}),
         ("clicked", ALICE, {"result": "passed"}),
         ("passed", ALICE, None),
