@@ -164,11 +164,10 @@ def test_digests_post_once_across_reruns_and_backfills(db_url: str, app_settings
                 "WHERE method = 'sendMessage' ORDER BY id"
             )
         ).all()
-    assert [(c, bool(ok), e) for c, ok, e in calls] == [
-        (KICKED, False, "Forbidden"),  # chats in id order
-        (ALICE_GROUP, True, None),
-        (KICKED, True, None),
-    ]
+    got = [(c, bool(ok), e) for c, ok, e in calls]
+    # the first run's two sends overlap on PostgreSQL: either may be logged first
+    assert sorted(got[:2]) == [(KICKED, False, "Forbidden"), (ALICE_GROUP, True, None)]
+    assert got[2:] == [(KICKED, True, None)]
 
 
 def test_weeks_past_the_max_age_are_not_posted(db_url: str) -> None:
