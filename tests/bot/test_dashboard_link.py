@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import SendMessage
 
 from bot import texts
+from bot.texts import ENGLISH, Texts
 from core import owner_links as ol
 from core.settings import DashboardSettings
 from tests.bot.conftest import ADMIN, ALICE, BOB, CREATOR, GROUP, Harness
@@ -31,11 +32,11 @@ def h(http_harness: Harness, tmp_path: Path) -> Harness:
     return http_harness
 
 
-def _claim(h: Harness, message: dict[str, Any]) -> ol.Claim:
-    """The button's link, verified with the dashboard's key."""
+def _claim(h: Harness, message: dict[str, Any], t: Texts = ENGLISH) -> ol.Claim:
+    """The button's link (its text in ``t``'s language), verified with the dashboard's key."""
     (row,) = message["reply_markup"]["inline_keyboard"]
     (button,) = row
-    assert button["text"] == texts.DASHBOARD_BUTTON
+    assert button["text"] == t(texts.DASHBOARD_BUTTON)
     url = urlsplit(button["url"])
     assert f"{url.scheme}://{url.netloc}" == PUBLIC
     (token,) = parse_qs(url.query)[ol.QUERY_PARAM]
@@ -62,6 +63,21 @@ async def test_an_admins_dashboard_in_the_group_is_answered_in_private(h: Harnes
         ("dashboard", ADMIN, True)
     ]
     assert "owner=" not in str(audit)  # the link is not kept anywhere
+
+
+async def test_the_link_speaks_the_admins_language_the_group_its_own(h: Harness) -> None:
+    """A Ukrainian-speaking admin of an English group: the group hears English, the private
+    link comes in Ukrainian."""
+    await h.protect()  # no language chosen: the group speaks English
+    h.world.add_user(ADMIN, "Admin", username="admin", language_code="uk")
+    await h.feed(h.world.message_update(GROUP, ADMIN, "/dashboard"))
+    assert [m["text"] for m in h.sent_to(GROUP)] == [texts.DASHBOARD_SENT]
+    (private,) = h.sent_to(ADMIN)
+    uk = Texts("uk")
+    assert private["text"] == uk(texts.DASHBOARD_LINK, minutes=10)
+    assert private["text"].startswith("Ваше посилання для входу в панель gatepulse")
+    assert _claim(h, private, uk).user_id == ADMIN
+    _nowhere_in_groups(h)
 
 
 async def test_a_non_admin_is_refused_and_gets_no_link(h: Harness) -> None:
