@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import sandbox.simulator.runner as runner
 import sandbox.simulator.social as social
 from cli.demo.membercounts import member_count_sync
+from cli.demo.report import demo_owner
 from core.models import (
     ApiCallLog,
     GateEvent,
+    GroupAdmin,
     MemberCountSnapshot,
     MemberEvent,
     Message,
@@ -148,13 +150,21 @@ async def test_the_gate_timers_run_on_the_simulated_clock(
     scenario = build_scenario(seed=11, days=1, groups=2, scale=0.6)
     timed = scenario.groups[1]
     assert (timed.timeout, timed.on_timeout) == ("2h", "kick")
+    # the demo's owner creates one group and administers the other: the bot read both lists
+    owner, titles = demo_owner(scenario) or (0, [])
+    assert titles == [g.title for g in scenario.groups]
     start = END - dt.timedelta(days=1)
     sim = Simulation(settings_on(db_url, tmp_path / "var"), scenario, start=start, end=END,
                      engine=engine)  # fmt: skip
     stats = await sim.run()
     async with engine.connect() as conn:
         events = (await conn.execute(sa.select(GateEvent.__table__))).all()
+        admins = (await conn.execute(sa.select(GroupAdmin.group_id, GroupAdmin.status)
+                                     .where(GroupAdmin.user_id == owner))).all()  # fmt: skip
 
+    assert sorted(admins) == sorted(
+        [(scenario.groups[0].chat_id, "creator"), (timed.chat_id, "administrator")]
+    )
     assert stats.housekeeping_rounds == 24 * 3600 / runner.SIM_HOUSEKEEPING_S
     muted = {}
     for e in sorted(events, key=lambda e: e.timestamp):
