@@ -16,6 +16,7 @@ import sandbox.simulator.runner as runner
 import sandbox.simulator.social as social
 from cli.demo.membercounts import member_count_sync
 from cli.demo.report import demo_owner
+from cli.demo.screenshots import busiest_admin
 from core.models import (
     ApiCallLog,
     GateEvent,
@@ -165,6 +166,8 @@ async def test_the_gate_timers_run_on_the_simulated_clock(
     assert sorted(admins) == sorted(
         [(scenario.groups[0].chat_id, "creator"), (timed.chat_id, "administrator")]
     )
+    # the screenshots sign in as the same person, found in the database
+    assert await busiest_admin(db_url) == (owner, sorted(titles))
     assert stats.housekeeping_rounds == 24 * 3600 / runner.SIM_HOUSEKEEPING_S
     muted = {}
     for e in sorted(events, key=lambda e: e.timestamp):
