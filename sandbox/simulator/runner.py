@@ -222,7 +222,9 @@ class Simulation:
         The faults injected on purpose are counted (``stats.faults``, and every failed call is
         in ``api_call_log``); their one-line warnings are kept off the console meanwhile.
         """
-        quiet = [logging.getLogger(name) for name in ("aiogram", "gatepulse.telegram")]
+        quiet = [
+            logging.getLogger(name) for name in ("aiogram", "gatepulse.telegram", "bot.gate.timers")
+        ]
         levels = [logger.level for logger in quiet]
         for logger in quiet:
             logger.setLevel(logging.ERROR)
