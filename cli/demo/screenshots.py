@@ -7,12 +7,12 @@ are drawn and the run is over (half-rendered pages make useless pictures), and w
 ``docs/images/dashboard-<page>.png``; the Funnel page's section by newcomer language
 (``docs/images/dashboard-funnel-languages.png``); and the dashboard as the demo's owner sees it,
 signed in through their link as the bot would send it (the person who administers the most
-groups: their groups and nothing else, ``docs/images/dashboard-owner-view.png``). Then the
-Dagster UI: ``dagster-webserver`` on a free port over the demo's ``DAGSTER_HOME``, the analytics
-assets' lineage and one asset's partitions (``docs/images/dagster-lineage.png``,
-``docs/images/dagster-partitions.png``). ``--only`` (repeatable) picks ``pages``,
-``languages``, ``owner``, ``dagster`` or ``dashboard`` (the first three). The shooting itself
-is :mod:`sandbox.screenshots`'.
+groups: their groups and nothing else, ``docs/images/dashboard-owner-view.png`` and
+``docs/images/dashboard-owner-groups.png``). Then the Dagster UI: ``dagster-webserver`` on a
+free port over the demo's ``DAGSTER_HOME``, the analytics assets' lineage and one asset's
+partitions (``docs/images/dagster-lineage.png``, ``docs/images/dagster-partitions.png``).
+``--only`` (repeatable) picks ``pages``, ``languages``, ``owner``, ``dagster`` or ``dashboard``
+(the first three). The shooting itself is :mod:`sandbox.screenshots`'.
 """
 
 from __future__ import annotations
@@ -137,8 +137,9 @@ def served_dashboard(settings: Settings) -> Iterator[str]:
             stop(proc, 15)
 
 
-def owner_screenshot(settings: Settings, base: str, out: Path) -> Path:
-    """The dashboard at ``base`` as the demo's owner sees it after opening their link."""
+def owner_screenshots(settings: Settings, base: str, out: Path) -> list[Path]:
+    """The dashboard at ``base`` as the demo's owner sees it after opening their link: the
+    Overview it lands on, then the Groups & channels page that names their groups."""
     url = settings.dashboard.database_url or settings.db.url
     owner = asyncio.run(busiest_admin(url))
     if owner is None:
@@ -146,7 +147,8 @@ def owner_screenshot(settings: Settings, base: str, out: Path) -> Path:
     user_id, titles = owner
     print(f"owner {user_id} administers {len(titles)} groups: {', '.join(titles)}")
     link = make_link(load_key(settings.dashboard), user_id, dt.datetime.now(dt.UTC), base)
-    return shoot_signed_in(link, out / "dashboard-owner-view.png")
+    groups = ("Groups & channels", out / "dashboard-owner-groups.png")
+    return shoot_signed_in(link, out / "dashboard-owner-view.png", [groups])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
             target = args.out / "dashboard-funnel-languages.png"
             shoot_section(f"{base}/funnel?{span}", target, *LANGUAGES_SECTION)
         if "owner" in only:
-            owner_screenshot(settings, base, args.out)
+            owner_screenshots(settings, base, args.out)
 
 
 if __name__ == "__main__":
