@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import FloatRect, Page, sync_playwright
 
 from sandbox.browser import CHROMIUM_FLAGS, ensure_chromium
 
@@ -160,6 +160,52 @@ def shoot(
             written.append(target)
             print(f"{title}: {target}")
     return written
+
+
+def shoot_signed_in(
+    link: str, target: Path, more: Iterable[tuple[str, Path]] = (), width: int = 1440
+) -> list[Path]:
+    """The page a sign-in ``link`` lands on (a Streamlit app that swaps the link's token for a
+    ``?session=`` address), once signed in and drawn, full page, written to ``target``; then,
+    in the same session, each page of ``more`` (its title, as the sidebar links it, and its
+    file). Returns the files written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with _browser_page(width, 1600) as page:
+        page.goto(link, wait_until="domcontentloaded")
+        page.wait_for_url("**session=*", timeout=90_000)
+        for title, path in (("", target), *more):
+            if title:
+                nav = page.locator('[data-testid="stSidebarNav"]')
+                nav.get_by_role("link", name=title, exact=True).click()
+                page.get_by_role("heading", name=title, level=1).wait_for(timeout=90_000)
+            if _wait_drawn(page) == "EXCEPTION":
+                raise SystemExit(f"the page {title or 'signed in to'} raised an exception")
+            page.screenshot(path=str(path), full_page=True)
+            written.append(path)
+            print(f"signed in: {path}")
+    return written
+
+
+def shoot_section(url: str, target: Path, heading: str, last: str, width: int = 1440) -> Path:
+    """Part of the Streamlit page at ``url``: from its subheader ``heading`` down to the button
+    named ``last``, across the main column, once drawn, written to ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _browser_page(width, 6000) as page:  # tall: the whole page fits without scrolling
+        page.goto(url, wait_until="domcontentloaded")
+        if _wait_drawn(page) == "EXCEPTION":
+            raise SystemExit(f"the page at {url} raised an exception")
+        main = page.locator('[data-testid="stMain"]').bounding_box()
+        top = page.get_by_role("heading", name=heading).first.bounding_box()
+        bottom = page.get_by_role("button", name=last).first.bounding_box()
+        if main is None or top is None or bottom is None:
+            raise SystemExit(f"the page at {url} shows no {heading!r} section")
+        y = max(0.0, top["y"] - 16)
+        clip = FloatRect(x=main["x"], y=y, width=main["width"],
+                         height=bottom["y"] + bottom["height"] + 16 - y)  # fmt: skip
+        page.screenshot(path=str(target), clip=clip)
+    print(f"{heading}: {target}")
+    return target
 
 
 def shoot_dagster(

@@ -9,7 +9,7 @@ import logging
 import secrets
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -160,33 +160,33 @@ class BotRuntime:
 
 
 async def _housekeeping(services: BotServices, bot: Bot) -> None:
-    """Every ``SWEEP_INTERVAL_S`` (wall time) until cancelled: write the held joins whose twin
-    is overdue, decline the join requests past their deadline (quiet groups too), act on the
-    gate's due timers (:mod:`bot.gate.timers`), prune the update claims past
-    ``BOT_UPDATE_KEEP_H``, read again the admins of a few groups whose list is a day old
-    (:meth:`bot.storage.admins.GroupAdmins.refresh_stale`)."""
+    """Every ``SWEEP_INTERVAL_S`` (wall time) until cancelled: :func:`housekeep`."""
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_S)
+        await housekeep(services, bot)
+
+
+async def housekeep(services: BotServices, bot: Bot) -> None:
+    """One round of housekeeping: write the held joins whose twin is overdue, decline the join
+    requests past their deadline (quiet groups too), act on the gate's due timers
+    (:mod:`bot.gate.timers`), prune the update claims past ``BOT_UPDATE_KEEP_H``, read again
+    the admins of a few groups whose list is a day old
+    (:meth:`bot.storage.admins.GroupAdmins.refresh_stale`). Each step's failure is logged and
+    the next step runs. The runtime's loop calls it on wall time; on a ManualClock its owner
+    (a simulation) calls it as its clock moves."""
+    steps: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
+        ("settling held joins", services.joins.settle),
+        ("join request sweep", lambda: services.join_requests.sweep(bot)),
+        # the database: the due timers wait for the next round
+        ("gate timer sweep", lambda: services.timers.sweep(bot)),
+        ("pruning update claims", services.updates.prune),
+        ("refreshing group admins", lambda: services.admins.refresh_stale(bot)),
+    )
+    for what, step in steps:
         try:
-            await services.joins.settle()
+            await step()
         except Exception as exc:
-            log.warning("settling held joins failed: %s", type(exc).__name__)
-        try:
-            await services.join_requests.sweep(bot)
-        except Exception as exc:
-            log.warning("join request sweep failed: %s", type(exc).__name__)
-        try:
-            await services.timers.sweep(bot)
-        except Exception as exc:  # the database: the due timers wait for the next round
-            log.warning("gate timer sweep failed: %s", type(exc).__name__)
-        try:
-            await services.updates.prune()
-        except Exception as exc:
-            log.warning("pruning update claims failed: %s", type(exc).__name__)
-        try:
-            await services.admins.refresh_stale(bot)
-        except Exception as exc:
-            log.warning("refreshing group admins failed: %s", type(exc).__name__)
+            log.warning("%s failed: %s", what, type(exc).__name__)
 
 
 async def build_runtime(

@@ -4,16 +4,22 @@
 serves the dashboard on a free port over ``DASHBOARD_DATABASE_URL`` / ``DATABASE_URL`` (the demo's
 SQLite file by default), opens each page at its own address, waits over CDP until its charts
 are drawn and the run is over (half-rendered pages make useless pictures), and writes
-``docs/images/dashboard-<page>.png``. Then the Dagster UI: ``dagster-webserver`` on a free port
-over the demo's ``DAGSTER_HOME``, the analytics assets' lineage and one asset's partitions
-(``docs/images/dagster-lineage.png``, ``docs/images/dagster-partitions.png``); ``--only
-dagster`` or ``--only dashboard`` for one of the two. The shooting itself is
-:mod:`sandbox.screenshots`'.
+``docs/images/dashboard-<page>.png``; the Funnel page's section by newcomer language
+(``docs/images/dashboard-funnel-languages.png``); and the dashboard as the demo's owner sees it,
+signed in through their link as the bot would send it (the person who administers the most
+groups: their groups and nothing else, ``docs/images/dashboard-owner-view.png`` and
+``docs/images/dashboard-owner-groups.png``). Then the Dagster UI: ``dagster-webserver`` on a
+free port over the demo's ``DAGSTER_HOME``, the analytics assets' lineage and one asset's
+partitions (``docs/images/dagster-lineage.png``, ``docs/images/dagster-partitions.png``).
+``--only`` (repeatable) picks ``pages``, ``languages``, ``owner``, ``dagster`` or ``dashboard``
+(the first three). The shooting itself is :mod:`sandbox.screenshots`'.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import datetime as dt
 import os
 import subprocess
@@ -21,14 +27,27 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from cli.dashboard import streamlit_command
+from core.db import create_engine
+from core.models import GroupAdmin, ProtectedGroup
+from core.owner_links import load_key, make_link
 from core.settings import Settings, load_settings
 from dashboards.pages import PAGES
 from pipelines.home import prepare_dagster_home
 from sandbox.postgres import free_port
-from sandbox.screenshots import shoot, shoot_dagster, stop, wait_healthy
+from sandbox.screenshots import (
+    shoot,
+    shoot_dagster,
+    shoot_section,
+    shoot_signed_in,
+    stop,
+    wait_healthy,
+)
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "images"
 DAGSTER_PAGES = (
@@ -36,6 +55,11 @@ DAGSTER_PAGES = (
     ("partitions", "/assets/analytics_funnel_daily?view=partitions", "Materialized"),
 )
 """(name, path, text the page shows once drawn) of each Dagster UI screenshot."""
+SHOTS = ("pages", "languages", "owner", "dagster")
+GROUPS = {"dashboard": ("pages", "languages", "owner")}
+"""``--only`` names standing for several of :data:`SHOTS`."""
+LANGUAGES_SECTION = ("By newcomer language", "Download funnel by language (CSV)")
+"""The Funnel page's section by language: its subheader, and the button under its table."""
 
 
 def dagster_screenshots(settings: Settings, out: Path) -> None:
@@ -65,16 +89,34 @@ def dagster_screenshots(settings: Settings, out: Path) -> None:
             stop(proc, 30)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the PNGs ({OUT})")
-    parser.add_argument("--only", choices=("dashboard", "dagster"), help="one of the two")
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    if args.only != "dashboard":
-        dagster_screenshots(settings, args.out)
-    if args.only == "dagster":
-        return
+async def busiest_admin(url: str) -> tuple[int, list[str]] | None:
+    """Who administers the most protected groups as ``group_admins`` says (the demo's owner,
+    as :func:`cli.demo.report.demo_owner` picks them from the scenario; the lowest id among
+    equals), with those groups' titles; ``None`` when nobody is recorded."""
+    engine = create_engine(url=url, pool=False)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(GroupAdmin.user_id, ProtectedGroup.title)
+                .join(ProtectedGroup, ProtectedGroup.id == GroupAdmin.group_id)
+                .order_by(GroupAdmin.user_id, ProtectedGroup.title)
+            )
+            groups: dict[int, list[str]] = {}
+            for user_id, title in rows:
+                groups.setdefault(user_id, []).append(title or "")
+    finally:
+        await engine.dispose()
+    if not groups:
+        return None
+    person = min(groups, key=lambda p: (-len(groups[p]), p))
+    return person, groups[person]
+
+
+@contextlib.contextmanager
+def served_dashboard(settings: Settings) -> Iterator[str]:
+    """The dashboard served on a free port over the demo's database, without a password (the
+    operator's view; owners' links still sign them in, with the demo's link key); its base
+    address."""
     url = settings.dashboard.database_url or settings.db.url
     port = free_port()
     env = {
@@ -90,12 +132,52 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             wait_healthy(base, proc)
-            today = dt.datetime.now(dt.UTC).date()
-            span = f"from={today - dt.timedelta(days=30)}&to={today}"  # the demo's month
-            pages = [(title, slug) for _script, title, _icon, slug in PAGES]
-            shoot(base, args.out, pages, query=span)
+            yield base
         finally:
             stop(proc, 15)
+
+
+def owner_screenshots(settings: Settings, base: str, out: Path) -> list[Path]:
+    """The dashboard at ``base`` as the demo's owner sees it after opening their link: the
+    Overview it lands on, then the Groups & channels page that names their groups."""
+    url = settings.dashboard.database_url or settings.db.url
+    owner = asyncio.run(busiest_admin(url))
+    if owner is None:
+        raise SystemExit("no group admin recorded: run `gatepulse demo --no-serve` first")
+    user_id, titles = owner
+    print(f"owner {user_id} administers {len(titles)} groups: {', '.join(titles)}")
+    link = make_link(load_key(settings.dashboard), user_id, dt.datetime.now(dt.UTC), base)
+    groups = ("Groups & channels", out / "dashboard-owner-groups.png")
+    return shoot_signed_in(link, out / "dashboard-owner-view.png", [groups])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the PNGs ({OUT})")
+    parser.add_argument(
+        "--only",
+        choices=(*SHOTS, *GROUPS),
+        action="append",
+        help="these pictures only (repeatable; dashboard: pages, languages and owner)",
+    )
+    args = parser.parse_args(argv)
+    only = {shot for name in args.only or SHOTS for shot in GROUPS.get(name, (name,))}
+    settings = load_settings()
+    if "dagster" in only:
+        dagster_screenshots(settings, args.out)
+    if not only & {"pages", "languages", "owner"}:
+        return
+    today = dt.datetime.now(dt.UTC).date()
+    span = f"from={today - dt.timedelta(days=30)}&to={today}"  # the demo's month
+    with served_dashboard(settings) as base:
+        if "pages" in only:
+            pages = [(title, slug) for _script, title, _icon, slug in PAGES]
+            shoot(base, args.out, pages, query=span)
+        if "languages" in only:
+            target = args.out / "dashboard-funnel-languages.png"
+            shoot_section(f"{base}/funnel?{span}", target, *LANGUAGES_SECTION)
+        if "owner" in only:
+            owner_screenshots(settings, base, args.out)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ class SimulationStats:
     skipped_muted: int = 0
     muted: int = 0
     verified: int = 0
+    housekeeping_rounds: int = 0  # the bot's housekeeping, run on the simulated clock
     wall_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -41,6 +42,7 @@ class SimulationStats:
             "verified": self.verified,
             "member_count_snapshots": self.member_count_snapshots,
             "skipped_while_muted": self.skipped_muted,
+            "housekeeping_rounds": self.housekeeping_rounds,
             **{f"events_{k}": v for k, v in sorted(self.events.items())},
             **{f"faults_{k}": v for k, v in sorted(self.faults.items())},
             "wall_s": round(self.wall_s, 1),

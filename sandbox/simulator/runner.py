@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.runtime.app import build_runtime
+from bot.runtime.app import build_runtime, housekeep
 from bot.storage.membership import InMemoryMembershipCache
 from core.clock import Clock, ManualClock, SystemClock
 from core.settings import Settings
@@ -50,6 +50,12 @@ SIM_LATENCY_S = 0.045
 SIM_LATENCY_SPREAD = 0.45
 SIM_FAULT_RATE = 0.004
 SIM_FAULT_KINDS = ("retry_after", "forbidden", "bad_request", "server_error", "timeout", "slow")
+SIM_HOUSEKEEPING_S = 300.0
+"""How often, in simulated time, the bot's housekeeping runs (its loop runs on wall time, so on
+the simulated clock the simulation runs each round itself): prompts are deleted after their
+``prompt_ttl``, newcomers time out, join requests expire, admin lists are read again, each at
+most this late. Every five simulated minutes: a round costs a few milliseconds of database
+work, so once a simulated minute would add minutes to the demo's month."""
 SOCIAL_KINDS = frozenset(
     {EventKind.REACT, EventKind.KICK, EventKind.BOT_JOIN, EventKind.REACTION_COUNT}
 )
@@ -128,7 +134,8 @@ class Simulation:
     people (:class:`~sandbox.simulator.people.PeoplePlayer`), the owners' admin flows
     (:class:`~sandbox.simulator.admins.AdminPlayer`), the shapes and world events
     (:class:`~sandbox.simulator.players.ShapePlayer`) and the social events
-    (:class:`~sandbox.simulator.social.SocialPlayer`).
+    (:class:`~sandbox.simulator.social.SocialPlayer`). Between events the bot's housekeeping
+    runs every ``SIM_HOUSEKEEPING_S`` of simulated time (gate timers, join requests, admins).
     """
 
     def __init__(
@@ -165,6 +172,7 @@ class Simulation:
         self.shape_player = ShapePlayer(self.context, self.admins, start=start)
         self.social_player = SocialPlayer(self.context)
         self._shape_seq = itertools.count(-1, -1)  # apart from the planner's sequence
+        self._next_housekeeping = start
 
     @property
     def world(self) -> FakeWorld:
@@ -187,6 +195,19 @@ class Simulation:
         else:
             await self.people.play(event)
 
+    async def _housekeep_until(self, at: dt.datetime) -> None:
+        """Every housekeeping round due before ``at``, each at its own simulated moment, as the
+        bot's loop would run it (:func:`bot.runtime.app.housekeep`); what Telegram sends
+        the bot meanwhile (a declined request's update) is fed to it."""
+        ctx = self.context
+        while self._next_housekeeping < at:
+            if self._next_housekeeping > self.clock.now():
+                self.clock.set(self._next_housekeeping)
+            await housekeep(ctx.runtime.services, ctx.runtime.bot)
+            await ctx.feed_queued()
+            self.stats.housekeeping_rounds += 1
+            self._next_housekeeping += dt.timedelta(seconds=SIM_HOUSEKEEPING_S)
+
     async def _sync_counts(self, sync: MemberCountSync, day_end: dt.datetime) -> None:
         """The day's member-count sync, once its traffic is done."""
         synced_at = day_end_stamp(day_end)
@@ -201,7 +222,9 @@ class Simulation:
         The faults injected on purpose are counted (``stats.faults``, and every failed call is
         in ``api_call_log``); their one-line warnings are kept off the console meanwhile.
         """
-        quiet = [logging.getLogger(name) for name in ("aiogram", "gatepulse.telegram")]
+        quiet = [
+            logging.getLogger(name) for name in ("aiogram", "gatepulse.telegram", "bot.gate.timers")
+        ]
         levels = [logger.level for logger in quiet]
         for logger in quiet:
             logger.setLevel(logging.ERROR)
@@ -246,9 +269,11 @@ class Simulation:
                 day_end = self.start + dt.timedelta(days=index + 1)
                 while ctx.queue and ctx.queue[0].at < min(day_end, self.end):
                     event = heapq.heappop(ctx.queue)
+                    await self._housekeep_until(event.at)
                     if event.at > self.clock.now():
                         self.clock.set(event.at)
                     await self._play(event)
+                await self._housekeep_until(min(day_end, self.end))
                 if self.sync_counts is not None:
                     await self._sync_counts(self.sync_counts, min(day_end, self.end))
                 if on_day:

@@ -30,7 +30,7 @@ MIXED = (("en", 0.4), ("uk", 0.2), ("ru", 0.2), ("es", 0.1), ("ar", 0.05), ("de"
 def newcomer_language(rng: random.Random, group_language: str) -> str:
     """A newcomer's Telegram ``language_code`` for a group in ``group_language``."""
     codes, weights = zip(*NEWCOMER_LANGUAGES.get(group_language, MIXED), strict=True)
-    return rng.choices(codes, weights=weights)[0]
+    return str(rng.choices(codes, weights=weights)[0])
 
 
 class Persona(StrEnum):
@@ -171,8 +171,22 @@ def build_scenario(*, seed: int, days: int, groups: int, scale: float) -> Scenar
             for uid in (group.creator_id, *group.admin_ids, *group.members,
                         *group.legacy_unsubscribed, *group.reactors):  # fmt: skip
                 scenario.users[uid].language_code = newcomer_language(languages_rng, group.language)
+    _shared_owner(scenario)
     _group_settings(scenario)
     return scenario
+
+
+def _shared_owner(scenario: Scenario) -> None:
+    """One owner runs two groups (the dashboard's owner view shows them both and nothing else):
+    the first group's creator is an admin of the next group in its language too (of the second
+    group when there is none). The last group is never chosen: a large world's last group is
+    its basic group, protected only once it becomes a supergroup."""
+    first, *others = scenario.groups
+    candidates = others[:-1] if len(others) > 1 else others
+    same = [g for g in candidates if g.language == first.language]
+    second = same[0] if same else next(iter(candidates), None)
+    if second is not None and first.creator_id not in second.admin_ids:
+        second.admin_ids.append(first.creator_id)
 
 
 def _group_settings(scenario: Scenario) -> None:

@@ -12,9 +12,20 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import sandbox.simulator.runner as runner
 import sandbox.simulator.social as social
 from cli.demo.membercounts import member_count_sync
-from core.models import ApiCallLog, MemberCountSnapshot, MemberEvent, Message, ReactionEvent
+from cli.demo.report import demo_owner
+from cli.demo.screenshots import busiest_admin
+from core.models import (
+    ApiCallLog,
+    GateEvent,
+    GroupAdmin,
+    MemberCountSnapshot,
+    MemberEvent,
+    Message,
+    ReactionEvent,
+)
 from sandbox.fake_telegram.world import FaultPlan
 from sandbox.simulator.runner import SIM_LATENCY_S, Simulation
 from sandbox.simulator.scenario import Persona, build_scenario
@@ -130,3 +141,48 @@ async def test_two_days_have_daily_member_counts_and_the_social_shapes(
     assert kicks and all(world.member_status(m.chat_id, m.user_id) == "kicked" for m in kicks)
     bots = [m for m in members if m.is_bot and m.event == "join"]
     assert len(bots) == stats.events[EventKind.BOT_JOIN] == DAYS * len(scenario.groups)
+
+
+async def test_the_gate_timers_run_on_the_simulated_clock(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: AsyncEngine
+) -> None:
+    # no injected faults: every prompt the timers delete is really gone
+    monkeypatch.setattr(runner, "SIM_FAULT_RATE", 0.0)
+    scenario = build_scenario(seed=11, days=1, groups=2, scale=0.6)
+    timed = scenario.groups[1]
+    assert (timed.timeout, timed.on_timeout) == ("2h", "kick")
+    # the demo's owner creates one group and administers the other: the bot read both lists
+    owner, titles = demo_owner(scenario) or (0, [])
+    assert titles == [g.title for g in scenario.groups]
+    start = END - dt.timedelta(days=1)
+    sim = Simulation(settings_on(db_url, tmp_path / "var"), scenario, start=start, end=END,
+                     engine=engine)  # fmt: skip
+    stats = await sim.run()
+    async with engine.connect() as conn:
+        events = (await conn.execute(sa.select(GateEvent.__table__))).all()
+        admins = (await conn.execute(sa.select(GroupAdmin.group_id, GroupAdmin.status)
+                                     .where(GroupAdmin.user_id == owner))).all()  # fmt: skip
+
+    assert sorted(admins) == sorted(
+        [(scenario.groups[0].chat_id, "creator"), (timed.chat_id, "administrator")]
+    )
+    # the screenshots sign in as the same person, found in the database
+    assert await busiest_admin(db_url) == (owner, sorted(titles))
+    assert stats.housekeeping_rounds == 24 * 3600 / runner.SIM_HOUSEKEEPING_S
+    muted = {}
+    for e in sorted(events, key=lambda e: e.timestamp):
+        if e.event == "muted":
+            muted.setdefault((e.group_id, e.user_id), e.timestamp)
+    timed_out = [e for e in events if e.event == "timed_out"]
+    assert timed_out and {e.group_id for e in timed_out} == {timed.chat_id}
+    round_s = dt.timedelta(seconds=runner.SIM_HOUSEKEEPING_S)
+    for e in timed_out:  # two hours after the mute, within a housekeeping round
+        assert e.detail["action"] == "kick"
+        late = e.timestamp - muted[(e.group_id, e.user_id)] - dt.timedelta(hours=2)
+        assert dt.timedelta(0) <= late <= round_s + dt.timedelta(seconds=30)
+        assert sim.world.member_status(e.group_id, e.user_id) == "left"  # kicked, may return
+    # every prompt older than its prompt_ttl (600 s) and a round is deleted from the group
+    prompts = [e for e in events if e.event == "prompted"]
+    due = END - dt.timedelta(seconds=600 + 2 * runner.SIM_HOUSEKEEPING_S)
+    old = {(e.group_id, e.detail["message_id"]) for e in prompts if e.timestamp < due}
+    assert old and old <= sim.world.deleted_messages
