@@ -61,6 +61,7 @@ class ShapePlayer:
                 assert new_id is not None, "the world migrated the group"
                 ctx.live[group.chat_id] = new_id
                 await self.admins.protect(group)
+                await self.admins.configure(group)  # its language, timeout... as the others'
         if index == plan.raid_day and plan.raid_group is not None:
             await self._raid(ctx.groups[plan.raid_group])
         if plan.rights_channel is not None and index in (plan.rights_day, plan.rights_day + 1):
