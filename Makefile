@@ -43,9 +43,9 @@ test: lint  ## lint, then on two cores: the database tests on a throwaway Postgr
 	@# the SQLite pass and then the default-demo guard on the other. The SQLite pass and the guard
 	@# print as they go; the PostgreSQL pass's output is printed when all are done.
 	@pglog=$$(mktemp); \
-	$(UV) run python -m tests.support.pg -- pytest -p no:cacheprovider --durations=12 -m "db or postgres" $(PYTEST_ARGS) >"$$pglog" 2>&1 & pgjob=$$!; \
+	$(UV) run python -m tests.support.pg -- pytest -p no:cacheprovider --durations=12 -m "(db or postgres) and not once" $(PYTEST_ARGS) >"$$pglog" 2>&1 & pgjob=$$!; \
 	echo "==> pytest on SQLite (beside it: the database tests on PostgreSQL, a throwaway server on 127.0.0.1)"; \
-	$(UV) run pytest --durations=12 -m "not postgres and not once" --ignore=$(DEFAULT_DEMO_TEST) $(PYTEST_ARGS); sqlite=$$?; \
+	$(UV) run pytest --durations=12 -m "not postgres" --ignore=$(DEFAULT_DEMO_TEST) $(PYTEST_ARGS); sqlite=$$?; \
 	echo "==> the default demo on SQLite"; \
 	$(UV) run pytest -p no:cacheprovider $(DEFAULT_DEMO_TEST); guard=$$?; \
 	wait $$pgjob; pg=$$?; \

@@ -143,6 +143,7 @@ async def test_polling_delivers_updates_to_the_gate(http_harness: Harness) -> No
     assert [m["user_id"] for m in messages if m["is_bot_message"]] == [h.bot.id]  # the prompt
 
 
+@pytest.mark.once  # Telegram's faults: nothing here depends on the database's backend
 async def test_injected_faults_never_crash_and_are_classified(
     http_harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
