@@ -153,7 +153,8 @@ def create_dispatcher(
         timer=timer,
         shared=shared,
     )
-    dp = Dispatcher(services=services)
+    # no handler keeps conversation state: without aiogram's FSM, no storage lookup per update
+    dp = Dispatcher(services=services, disable_fsm=True)
     # first: nothing runs for an update another replica handles or handled
     claims = UpdateClaims(services.updates, redelivered=settings.bot.mode == "webhook")
     dp.update.outer_middleware(claims)
