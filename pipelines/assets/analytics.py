@@ -23,9 +23,10 @@ instance's ``dagster.yaml``), which caps how many steps read and write the datab
 across runs."""
 
 import datetime as dt
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -272,6 +273,9 @@ class ComputedDays:
     output_check: Validation
     raw_checks: dict[str, RawRead]
     newest_source_at: dict[dt.date, dt.datetime | None]
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each phase (``read``, ``transform``, ``check``; ``write`` once written):
+    where a table's time goes, in its materialization's metadata."""
 
 
 def compute(
@@ -283,6 +287,7 @@ def compute(
     """Read, check and transform ``days`` (contiguous) of ``spec.table``; nothing is written.
 
     ``prefetch``: other specs of the run, whose reads are started together with these."""
+    began = time.perf_counter()
     start, end = day_bounds(days[0], days[-1])
     reads = spec.reads(start, end)
     db.raw.prefetch([*reads, *(r for other in prefetch for r in other.reads(start, end))])
@@ -301,7 +306,10 @@ def compute(
             inputs.append(merged(db.raw.config(extra), extra.chat_column))
         else:
             inputs.append(pl.DataFrame({"day": days}, schema={"day": pl.Date}))
+    read = time.perf_counter()
     output = spec.transform(*inputs)
+    transformed = time.perf_counter()
+    output_check = split_valid(output, spec.model)
     newest: dict[dt.date, dt.datetime] = {}
     for source in spec.sources:
         for day, when in db.raw.newest_per_day(source, start, end).items():
@@ -310,21 +318,30 @@ def compute(
     return ComputedDays(
         days=days,
         output=output,
-        output_check=split_valid(output, spec.model),
+        output_check=output_check,
         raw_checks=raw_checks,
         newest_source_at={d: newest.get(d) for d in days},
+        seconds={
+            "read": read - began,
+            "transform": transformed - read,
+            "check": time.perf_counter() - transformed,
+        },
     )
 
 
 def write(spec: AnalyticsSpec, db: DatabaseResource, computed: ComputedDays) -> dict[dt.date, int]:
-    """Replace the computed days of ``spec.table`` (one transaction)."""
-    return replace_days(
+    """Replace the computed days of ``spec.table`` (one transaction); its time goes in
+    ``computed.seconds["write"]``."""
+    began = time.perf_counter()
+    written = replace_days(
         db.engine,
         spec.table,
         computed.output,
         computed.days,
         newest_source_at=computed.newest_source_at,
     )
+    computed.seconds["write"] = time.perf_counter() - began
+    return written
 
 
 PREVIEW_ROWS = 10
@@ -450,6 +467,7 @@ def _materialize(
             **metadata,
             "row_count": sum(written.values()),
             "written": True,
+            **{f"{phase}_s": round(took, 3) for phase, took in computed.seconds.items()},
             "preview": preview(computed.output, spec.table),
         },
         check_results=checks,
