@@ -254,6 +254,17 @@ def read_tables(url: str, day: dt.date, groups: list[int]) -> dict[str, compare.
         engine.dispose()
 
 
+def database_gb(dsn: str) -> float:
+    """The database's size on disk (raw logs, their indexes, the rest), GB."""
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_database_size(current_database())")
+            return float(cur.fetchone()[0]) / 1e9  # type: ignore[index]
+    finally:
+        conn.close()
+
+
 def warm(dsn: str) -> None:
     conn = psycopg2.connect(dsn)
     with conn, conn.cursor() as cur:
@@ -305,7 +316,7 @@ def run_combot(fraction: float) -> None:
             f"{rows['messages']:,} messages, {rows['verification_log']:,} checks, "
             f"{rows['api_call_log']:,} API calls, {rows['gate_events']:,} gate episodes, "
             f"{rows['member_events']:,} member events, {rows['reaction_events']:,} reactions "
-            f"in {time.perf_counter() - began:.0f}s",
+            f"in {time.perf_counter() - began:.0f}s (database {database_gb(dsn):.1f} GB)",
             flush=True,
         )
         warm(dsn)
