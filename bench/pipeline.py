@@ -27,7 +27,8 @@ read after each side wrote them), and last ``combot_pipeline_vs_sql: ratio`` (ta
 peak RSS target <= 2048 MB).
 
 Usage: ``uv run python -m bench.pipeline [--scale 0.1 | --scale combot [--fraction 0.05]]``.
-Runtime here: about 3 minutes at the default scale; ``--scale combot`` about 40 minutes.
+Runtime here: about 4 minutes at the default scale; ``--scale combot`` about 15 minutes
+(loading its 7.4 GB world about 5 of them), ``--fraction 0.05`` about 2.
 """
 
 from __future__ import annotations
@@ -279,7 +280,7 @@ def main() -> None:
         "--scale",
         default="1",
         help="fraction of 1M verifications / 1M API calls / 0.5M messages (0 < x <= 4), or "
-        "'combot': one day of 25M messages over 13,000 groups (about 40 minutes)",
+        "'combot': one day of 25M messages over 13,000 groups (about 15 minutes)",
     )
     parser.add_argument(
         "--fraction",
