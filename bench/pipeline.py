@@ -261,7 +261,7 @@ def database_gb(dsn: str) -> float:
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_database_size(current_database())")
-            return float(cur.fetchone()[0]) / 1e9  # type: ignore[index]
+            return float(cur.fetchone()[0]) / 1e9
     finally:
         conn.close()
 
