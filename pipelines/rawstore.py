@@ -15,7 +15,7 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from pipelines.schemas import RAW_MODELS, Validation, split_valid
 from pipelines.sources import ConfigRead, RawSource
 from pipelines.transforms.daily import newest_per_day
 
+PREFETCH_THREADS = 4
+"""Raw reads spooled at once in the background (the drivers release the GIL)."""
 CHUNK_ROWS = 262_144
 """Raw rows conformed, checked and spooled at a time (one Parquet row group): what a read holds
 in memory at once, whatever the day's volume."""
@@ -204,8 +206,9 @@ def _spool(source: RawSource, chunks: Iterable[pl.DataFrame], directory: Path) -
 class RawStore:
     """Raw reads of one run, spooled once per (source, window) and shared by every asset.
 
-    ``prefetch`` spools several sources concurrently (the drivers release the GIL). The spool
-    lives in a temporary directory (under ``TMPDIR``) removed by :meth:`clear`.
+    ``prefetch`` spools several sources concurrently in the background (the drivers release
+    the GIL). The spool lives in a temporary directory (under ``TMPDIR``) removed by
+    :meth:`clear`.
     """
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -215,6 +218,8 @@ class RawStore:
         self._configs: dict[str, pl.DataFrame] = {}
         self._lock = threading.Lock()
         self._dir: Path | None = None
+        self._pending: dict[tuple[str, dt.datetime, dt.datetime], Future[RawRead]] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
     def _spool_dir(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> Path:
         with self._lock:
@@ -226,26 +231,38 @@ class RawStore:
             return self._dir / f"{source.name}-{stamp}"
 
     def read(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> RawRead:
-        """The spooled read of ``source`` over ``[start, end)`` (streamed on first use)."""
+        """The spooled read of ``source`` over ``[start, end)`` (streamed on first use, or
+        waited for when :meth:`prefetch` started it)."""
         key = (source.name, start, end)
         with self._lock:
             found = self._reads.get(key)
-        if found is None:
-            found = spool_raw(self.engine, source, start, end, self._spool_dir(source, start, end))
-            with self._lock:
-                self._reads[key] = found
+            pending = self._pending.get(key)
+        if found is not None:
+            return found
+        if pending is not None:
+            return pending.result()
+        return self._spool(source, start, end)
+
+    def _spool(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> RawRead:
+        found = spool_raw(self.engine, source, start, end, self._spool_dir(source, start, end))
+        with self._lock:
+            self._reads[(source.name, start, end)] = found
         return found
 
     def prefetch(self, reads: Iterable[tuple[RawSource, dt.datetime, dt.datetime]]) -> None:
-        """Spool each ``(source, start, end)`` not read yet, several at a time."""
-        todo = list({(s.name, a, b): (s, a, b) for s, a, b in reads}.values())
-        todo = [(s, a, b) for s, a, b in todo if (s.name, a, b) not in self._reads]
-        if len(todo) <= 1:
-            for s, a, b in todo:
-                self.read(s, a, b)
-            return
-        with ThreadPoolExecutor(max_workers=min(len(todo), 4)) as pool:
-            list(pool.map(lambda read: self.read(*read), todo))
+        """Start spooling each ``(source, start, end)`` not read yet, in the order given, up to
+        :data:`PREFETCH_THREADS` at a time, in the background: :meth:`read` waits only for the
+        read it asks for, so a table's transform runs while the later tables' reads go on."""
+        with self._lock:
+            for s, a, b in reads:
+                key = (s.name, a, b)
+                if key in self._reads or key in self._pending:
+                    continue
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        max_workers=PREFETCH_THREADS, thread_name_prefix="raw-read"
+                    )
+                self._pending[key] = self._pool.submit(self._spool, s, a, b)
 
     def valid(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> Validation:
         """The rows of a read split by the source's raw model, in memory (small reads only:
@@ -280,11 +297,16 @@ class RawStore:
         return found
 
     def clear(self) -> None:
-        """Forget every read and delete the spool."""
+        """Forget every read (waiting for those under way) and delete the spool."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             self._migrations = None
             self._configs.clear()
             self._reads.clear()
+            self._pending.clear()
             spool, self._dir = self._dir, None
         if spool is not None:
             shutil.rmtree(spool, ignore_errors=True)

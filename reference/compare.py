@@ -76,26 +76,33 @@ def compare_day(url: str, day: dt.date, tables: Sequence[str] | None = None) -> 
         with engine.connect() as conn:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin() as transaction:
-                pipelines = {name: _rows(conn, name, day) for name in names}
+                pipelines = {name: rows_of(conn, name, day) for name in names}
                 conn.exec_driver_sql(reference_day.script(), reference_day.params(day))
-                reference = {name: _rows(conn, name, day) for name in names}
+                reference = {name: rows_of(conn, name, day) for name in names}
                 transaction.rollback()
     finally:
         engine.dispose()
-    return [d for name in names for d in _differences(name, pipelines[name], reference[name])]
+    return [d for name in names for d in differences(name, pipelines[name], reference[name])]
 
 
-def _rows(conn: sa.Connection, name: str, day: dt.date) -> Rows:
+def rows_of(
+    conn: sa.Connection, name: str, day: dt.date, groups: Sequence[int] | None = None
+) -> Rows:
+    """The rows of analytics table ``name`` for ``day`` by key; with ``groups``, of a table
+    keyed by ``group_id`` only those groups' rows (a sample), the other tables whole."""
     table = Base.metadata.tables[name]
     keys, measures = key_columns(name), measure_columns(name)
     query = sa.select(*(table.c[c] for c in (*keys, *measures))).where(table.c.day == day)
+    if groups is not None and "group_id" in keys:
+        query = query.where(table.c.group_id.in_(list(groups)))
     return {
         tuple(row[: len(keys)]): dict(zip(measures, row[len(keys) :], strict=True))
         for row in conn.execute(query)
     }
 
 
-def _differences(name: str, pipelines: Rows, reference: Rows) -> list[Difference]:
+def differences(name: str, pipelines: Rows, reference: Rows) -> list[Difference]:
+    """The differences between two readings of table ``name`` (:func:`rows_of`)."""
     keys = key_columns(name)
     found = []
     for key in sorted(pipelines.keys() | reference.keys(), key=_sortable):

@@ -23,9 +23,10 @@ instance's ``dagster.yaml``), which caps how many steps read and write the datab
 across runs."""
 
 import datetime as dt
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -33,6 +34,7 @@ import pandera.polars as pa
 import polars as pl
 import sqlalchemy as sa
 
+from core.models import key_columns
 from pipelines import schemas
 from pipelines.io import day_bounds, replace_days
 from pipelines.io import table as table_of
@@ -91,6 +93,11 @@ ALL_GROUPS_HOURLY = "analytics_all_groups_hourly"
 
 STEP = "analytics_tables"
 """The one step (op) computing every selected analytics table of a run."""
+SHARD_ROWS = 8_000_000
+"""Raw rows (the sum of a per-group table's window reads) per shard of groups: a bigger read
+is computed in ``ceil(rows / SHARD_ROWS)`` shards. About 50 MB of a transform's state per
+million rows of a per-group table here (Combot's day: 42.5M rows, 6 shards of the group
+table); a smaller value holds less at once and scans the spool once more per shard."""
 POOL = "database"
 """The concurrency pool of the steps that read raw tables and write analytics tables."""
 
@@ -122,6 +129,10 @@ class AnalyticsSpec:
     model: pa.DataFrameSchema
     description: str
     extras: tuple[Extra, ...] = ()
+    by_group: bool = False
+    """Every figure is per group (the group in the key, every input read per group): on a big
+    window the table is computed shard by shard of groups and the shards concatenated
+    (:func:`shard_count`), so that its state (distinct users per group) is a shard's."""
 
     def reads(
         self, start: dt.datetime, end: dt.datetime
@@ -174,6 +185,7 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         "Per UTC day and group (a migrated group under its new id): human messages, active "
         "users, verifications, passed, failed, human joins, leaves (with kicks) and kicks, bots "
         "joined, reactions added, reacting users and silent reactors (reacted, wrote nothing).",
+        by_group=True,
     ),
     AnalyticsSpec(
         FUNNEL_DAILY,
@@ -185,6 +197,7 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         "p50/p90 seconds from mute to unmute; join requests approved, declined, expired; "
         "messages deleted; users the gate's timeout acted on.",
         (MUTE_HISTORY, PARTITION_DAYS),
+        by_group=True,
     ),
     AnalyticsSpec(
         FUNNEL_LANGUAGE_DAILY,
@@ -195,6 +208,7 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         "prompted in it, and users who passed whose latest prompt was in it (unknown: no "
         "prompt before the pass).",
         (LAST_PROMPTS,),
+        by_group=True,
     ),
     AnalyticsSpec(
         CHANNEL_DAILY,
@@ -229,6 +243,7 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         schemas.InviteLinkDaily,
         "Per UTC day, group and named invite link: humans who joined by it, and of them those "
         "who passed the gate and those who left the same day.",
+        by_group=True,
     ),
     AnalyticsSpec(
         BOT_RIGHTS_DAILY,
@@ -272,6 +287,21 @@ class ComputedDays:
     output_check: Validation
     raw_checks: dict[str, RawRead]
     newest_source_at: dict[dt.date, dt.datetime | None]
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each phase (``read``, ``transform``, ``check``; ``write`` once written):
+    where a table's time goes, in its materialization's metadata."""
+
+
+def shard_count(rows: int, shard_rows: int | None = None) -> int:
+    """Shards of groups for ``rows`` raw rows: ``ceil(rows / SHARD_ROWS)``, at least one."""
+    return max(1, -(-rows // (shard_rows or SHARD_ROWS)))
+
+
+def in_shard(column: str, shard: int, shards: int) -> pl.Expr:
+    """Rows of shard ``shard`` of ``shards``: the group id in ``column`` modulo ``shards``
+    (a row without one in shard 0). Applied after the migrated ids are merged, so that a
+    group's old and new ids fall in one shard."""
+    return (pl.col(column) % shards).fill_null(0) == shard
 
 
 def compute(
@@ -283,6 +313,7 @@ def compute(
     """Read, check and transform ``days`` (contiguous) of ``spec.table``; nothing is written.
 
     ``prefetch``: other specs of the run, whose reads are started together with these."""
+    began = time.perf_counter()
     start, end = day_bounds(days[0], days[-1])
     reads = spec.reads(start, end)
     db.raw.prefetch([*reads, *(r for other in prefetch for r in other.reads(start, end))])
@@ -292,16 +323,25 @@ def compute(
     def merged(frame: Any, chat_column: str | None) -> Any:
         return merge_migrated_chats(frame, chat_column, migrations)
 
-    # raw inputs are lazy scans of the spooled rows: each plan reads the columns it uses
-    inputs: list[Frame] = [merged(raw_checks[s.name].lazy(), s.chat_column) for s in spec.sources]
+    # raw inputs are lazy scans of the spooled rows: each plan reads the columns it uses;
+    # each with the column holding its group id (None: not read per group)
+    inputs: list[tuple[Frame, str | None]] = [
+        (merged(raw_checks[s.name].lazy(), s.chat_column), s.chat_column) for s in spec.sources
+    ]
     for extra in spec.extras:
         if isinstance(extra, Lookback):
-            inputs.append(merged(raw_checks[extra.source.name].lazy(), extra.source.chat_column))
+            column = extra.source.chat_column
+            inputs.append((merged(raw_checks[extra.source.name].lazy(), column), column))
         elif isinstance(extra, ConfigRead):
-            inputs.append(merged(db.raw.config(extra), extra.chat_column))
+            inputs.append((merged(db.raw.config(extra), extra.chat_column), extra.chat_column))
         else:
-            inputs.append(pl.DataFrame({"day": days}, schema={"day": pl.Date}))
-    output = spec.transform(*inputs)
+            inputs.append((pl.DataFrame({"day": days}, schema={"day": pl.Date}), None))
+    rows = sum(raw_checks[s.name].rows for s in spec.sources)
+    shards = shard_count(rows) if spec.by_group else 1
+    read = time.perf_counter()
+    output = _transform(spec, inputs, shards)
+    transformed = time.perf_counter()
+    output_check = split_valid(output, spec.model)
     newest: dict[dt.date, dt.datetime] = {}
     for source in spec.sources:
         for day, when in db.raw.newest_per_day(source, start, end).items():
@@ -310,21 +350,50 @@ def compute(
     return ComputedDays(
         days=days,
         output=output,
-        output_check=split_valid(output, spec.model),
+        output_check=output_check,
         raw_checks=raw_checks,
         newest_source_at={d: newest.get(d) for d in days},
+        seconds={
+            "read": read - began,
+            "transform": transformed - read,
+            "check": time.perf_counter() - transformed,
+        },
     )
 
 
+def _transform(
+    spec: AnalyticsSpec, inputs: Sequence[tuple[Frame, str | None]], shards: int
+) -> pl.DataFrame:
+    """``spec.transform`` over ``inputs``; with several ``shards``, once per shard of groups
+    (each input with a group column filtered to the shard), the parts concatenated in key
+    order (each group's rows are in one shard: the same rows as one pass)."""
+    if shards == 1:
+        return spec.transform(*(frame for frame, _ in inputs))
+    parts = [
+        spec.transform(
+            *(
+                frame if column is None else frame.filter(in_shard(column, shard, shards))
+                for frame, column in inputs
+            )
+        )
+        for shard in range(shards)
+    ]
+    return pl.concat(parts).sort(key_columns(spec.table))
+
+
 def write(spec: AnalyticsSpec, db: DatabaseResource, computed: ComputedDays) -> dict[dt.date, int]:
-    """Replace the computed days of ``spec.table`` (one transaction)."""
-    return replace_days(
+    """Replace the computed days of ``spec.table`` (one transaction); its time goes in
+    ``computed.seconds["write"]``."""
+    began = time.perf_counter()
+    written = replace_days(
         db.engine,
         spec.table,
         computed.output,
         computed.days,
         newest_source_at=computed.newest_source_at,
     )
+    computed.seconds["write"] = time.perf_counter() - began
+    return written
 
 
 PREVIEW_ROWS = 10
@@ -450,6 +519,7 @@ def _materialize(
             **metadata,
             "row_count": sum(written.values()),
             "written": True,
+            **{f"{phase}_s": round(took, 3) for phase, took in computed.seconds.items()},
             "preview": preview(computed.output, spec.table),
         },
         check_results=checks,

@@ -59,3 +59,24 @@ def test_an_empty_window_scans_as_an_empty_frame_of_the_read(db_url: str) -> Non
     frame = read.lazy().collect()
     assert (read.rows, read.files, frame.height) == (0, [], 0)
     assert frame.schema == pl.Schema(dict(MEMBER_EVENTS.columns))
+
+
+def test_prefetched_reads_are_the_reads_and_clear_waits_for_them(db_url: str) -> None:
+    """Reads started in the background give what a read on request gives; ``clear`` waits
+    for those under way and deletes the spool."""
+    seed(db_url)
+    start, end = day_bounds(FIRST_DAY, LAST_DAY)
+    first = RawStore(sync_engine(db_url))  # kept: a dropped store deletes its spool
+    alone = first.read(VERIFICATIONS, start, end)
+    store = RawStore(sync_engine(db_url))
+    store.prefetch([(VERIFICATIONS, start, end), (MEMBER_EVENTS, start, end)])
+    read = store.read(VERIFICATIONS, start, end)
+    assert read.rows == alone.rows > 0
+    assert read.lazy().collect().equals(alone.lazy().collect())
+    assert store.read(VERIFICATIONS, start, end) is read
+    store.prefetch([(MEMBER_EVENTS, start, end)])  # already under way or done: not again
+    events = store.read(MEMBER_EVENTS, start, end)
+    assert events.rows > 0 and store.read(MEMBER_EVENTS, start, end) is events
+    spool = store._dir
+    store.clear()
+    assert spool is not None and not spool.exists()
