@@ -22,6 +22,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench._common import stop_on_sigterm, stopped_with
+
 console = Console()
 
 BENCHMARKS: dict[str, str] = {
@@ -38,6 +40,8 @@ BENCHMARKS: dict[str, str] = {
     "rehearsal": "the production topology under faults (lost 0, duplicated 0)",
 }
 """The benchmarks ``make bench`` runs, in order, and what each measures (its DESIGN.md target)."""
+STOP_GRACE_S = 120.0
+"""How long an interrupted benchmark gets to stop its servers before it is killed."""
 
 
 @dataclass
@@ -54,23 +58,24 @@ def run_one(name: str, logs: Path) -> Outcome:
     log = logs / f"{name}.log"
     started = time.perf_counter()
     lines: list[str] = []
-    with log.open("w") as out, console.status(f"bench.{name}: {BENCHMARKS[name]}"):
+    # line-buffered: the log can be followed while the benchmark runs
+    with log.open("w", buffering=1) as out, console.status(f"bench.{name}: {BENCHMARKS[name]}"):
+        # its own session: Ctrl+C reaches it once, from here (stopped_with's SIGTERM, which it
+        # handles as Ctrl+C), and a SIGTERM to `make bench` reaches it too
         proc = subprocess.Popen(
             [sys.executable, "-m", f"bench.{name}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
-        assert proc.stdout is not None
-        try:
+        with stopped_with(proc, grace_s=STOP_GRACE_S):
+            assert proc.stdout is not None
             for line in proc.stdout:
                 out.write(line)
                 if line.strip():
                     lines.append(line.rstrip())
             code = proc.wait()
-        except KeyboardInterrupt:  # the child got the same Ctrl+C and stops its own servers
-            proc.wait()
-            raise
     targets = [line for line in lines if "target" in line and ("met" in line or "MISSED" in line)]
     return Outcome(
         name,
@@ -117,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logs", type=Path, default=Path("var/bench"), help="each one's output")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     if args.list:
         for name, what in BENCHMARKS.items():
             print(f"{name:18} {what}")

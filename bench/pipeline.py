@@ -31,7 +31,7 @@ from typing import Any
 
 import psycopg2
 
-from bench._common import database, stop_on_sigterm
+from bench._common import database, stop_on_sigterm, stopped_with
 from core.db import plain_url
 from core.models import (
     ApiCallLog,
@@ -148,8 +148,9 @@ def time_pipeline(url: str, day: dt.date) -> tuple[float, float, dict[str, int]]
     queue = ctx.Queue()
     child = ctx.Process(target=_pipeline_child, args=(url, day, queue))
     child.start()
-    result = queue.get(timeout=1800)
-    child.join()
+    with stopped_with(child):  # not left running when this one is stopped
+        result = queue.get(timeout=1800)
+        child.join()
     return result  # type: ignore[no-any-return]
 
 
