@@ -199,11 +199,13 @@ def test_sigterm_to_make_bench_stops_the_running_benchmark(tmp_path: Path) -> No
         assert benchmark
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=180)
-    finally:
-        for pid in [proc.pid] * (proc.poll() is None) + benchmark:
+        _until(lambda: not any(Path(f"/proc/{p}").exists() for p in benchmark), 30, "it stopped")
+        _until(lambda: not _processes_of(data), 30, f"no process of {data} is left")
+        assert not root.exists()
+    except BaseException:  # a failed test leaves nothing running
+        for pid in [proc.pid, *benchmark]:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)  # a failed test leaves nothing running
+                os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
         proc.wait()
-    _until(lambda: not any(Path(f"/proc/{p}").exists() for p in benchmark), 30, "it stopped")
-    _until(lambda: not _processes_of(data), 30, f"no process of {data} is left")
-    assert not root.exists()
