@@ -38,6 +38,8 @@ BENCHMARKS: dict[str, str] = {
     "dagster_recording": "recorded runs vs ephemeral (<= 1.1)",
     "fanout": "alerts over 13,000 groups (<= 30 s), digest fan-out (<= 1.2x floor)",
     "rehearsal": "the production topology under faults (lost 0, duplicated 0)",
+    "sqlite_busy_loop": "SQLite rows per step vs the writer's multi-row INSERTs, loop busy",
+    "fake_telegram": "the fake Bot API in process vs over HTTP (how fast the fake answers)",
 }
 """The benchmarks ``make bench`` runs, in order, and what each measures (its DESIGN.md target)."""
 STOP_GRACE_S = 120.0

@@ -27,7 +27,11 @@ STOP_GRACE_S = 300.0
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=" ".join(__doc__.split("\n\n")[0].split())
+        + " Runtime here: a little over 10 minutes at the "
+        "defaults (10 minutes of traffic, then the checks; estimated, not timed)."
+    )
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=8.0)
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="more gatepulse rehearse options")
