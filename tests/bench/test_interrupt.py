@@ -59,6 +59,19 @@ def _until(check: Callable[[], object], timeout_s: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _started(proc: subprocess.Popen[str], lines: queue.Queue[str]) -> re.Match[str]:
+    deadline = time.monotonic() + 120
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0 and proc.poll() is None, "it never said its PostgreSQL is up"
+        try:
+            match = STARTED.search(lines.get(timeout=left))
+        except queue.Empty:
+            continue
+        if match:
+            return match
+
+
 def test_sigterm_stops_the_dashboard_benchs_postgresql() -> None:
     """``bench.dashboard`` (big enough that loading takes minutes) gets SIGTERM once its
     PostgreSQL is up: it exits before finishing, and neither the server nor its folder is left."""
@@ -71,16 +84,7 @@ def test_sigterm_stops_the_dashboard_benchs_postgresql() -> None:
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_lines, args=(bench.stderr, lines), daemon=True).start()
     try:
-        deadline = time.monotonic() + 120
-        root = None
-        while root is None:
-            left = deadline - time.monotonic()
-            assert left > 0 and bench.poll() is None, "the bench never said its PostgreSQL is up"
-            try:
-                match = STARTED.search(lines.get(timeout=left))
-            except queue.Empty:
-                continue
-            root = Path(match.group(1)) if match else None
+        root = Path(_started(bench, lines).group(1))
         data = root / "data"
         _until(lambda: _postmaster(data) is not None, 60, "the postmaster is up")
         bench.send_signal(signal.SIGTERM)
@@ -112,19 +116,6 @@ with TempPostgres() as server, stopped_with(sleeper):
 
 def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell's background job starts
-
-
-def _started(proc: subprocess.Popen[str], lines: queue.Queue[str]) -> re.Match[str]:
-    deadline = time.monotonic() + 120
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0 and proc.poll() is None, "it never said its PostgreSQL is up"
-        try:
-            match = STARTED.search(lines.get(timeout=left))
-        except queue.Empty:
-            continue
-        if match:
-            return match
 
 
 @pytest.mark.parametrize(
