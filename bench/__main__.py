@@ -3,9 +3,10 @@
 Each benchmark runs as its own process (``python -m bench.<name>`` with its defaults), its
 whole output kept in ``--logs`` (default ``var/bench/``); the table gives each one's last line
 (its headline figure), the target lines it printed with "met" or "MISSED", how long it took
-and how it exited. Runtime: well over an hour at the defaults (the pipeline at 4x, the
-dashboard's 10M-row world and the ten-minute rehearsal are the long ones); ``--only`` and
-``--skip`` pick some.
+and how it exited. Runtime here: about 50 minutes at the defaults (each one's ``--help`` gives
+its own; the rehearsal, the dashboard, the pipeline and the fan-out are the long ones);
+``--only`` and ``--skip`` pick some. Ctrl+C or SIGTERM stops the running benchmark (it stops
+its servers) and prints the table of those that finished.
 
     uv run python -m bench [--only dispatch,raid] [--skip rehearsal] [--logs var/bench]
 """
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench",
         description=(
             "Run every benchmark with its defaults, one after another, and print one table of "
-            "their headline figures and targets. Runtime: over an hour for all of them."
+            "their headline figures and targets. Runtime here: about 50 minutes for all of them."
         ),
     )
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run")

@@ -81,9 +81,15 @@ ROWS_TARGET = 1.2
 """DESIGN.md: page data at 10M raw rows <= 1.2x the time at 10k."""
 VS_RAW_TARGET = 50.0
 """DESIGN.md: >= 50x faster than aggregating raw logs on request (every page, issue #28)."""
+NO_RAW_WAY = ("alerts", "summaries")
+"""Pages whose raw side is their own ``load`` (:mod:`bench.dashboard_raw`: their rows are not
+figures over the raw logs), left out of the per-page raw target."""
 GROUPS_TARGET = 1.5
 """DESIGN.md: page data at 13,000 groups <= 1.5x the time at 12 groups."""
-RUNTIME = "Runtime here: about 7 minutes at the defaults (loading the world about 5)."
+RUNTIME = (
+    "Runtime here: about 10 minutes at the defaults (loading the world about 3, timing the "
+    "pages the raw-log way most of the rest)."
+)
 OPERATOR = Scope.operator()  # the benchmark reads every group, as the operator does
 
 
@@ -339,7 +345,7 @@ def report(
     )
     ratios = {page: big_t[page] / base_t[page] for page in base_t}
     worst = max(ratios, key=ratios.__getitem__)
-    vs_raw = {page: raw_t[page] / big_t[page] for page in base_t}
+    vs_raw = {page: raw_t[page] / big_t[page] for page in base_t if page not in NO_RAW_WAY}
     least = min(vs_raw, key=vs_raw.__getitem__)
 
     def met(ok: bool) -> str:
@@ -347,7 +353,8 @@ def report(
 
     vs_raw_ok = vs_raw[least] >= VS_RAW_TARGET
     print(
-        f"target (DESIGN.md) every page >= {VS_RAW_TARGET:.0f}x faster than raw logs: "
+        f"target (DESIGN.md) every page >= {VS_RAW_TARGET:.0f}x faster than raw logs "
+        f"(all but {' and '.join(NO_RAW_WAY)}): "
         f"{met(vs_raw_ok)} (least {least} {vs_raw[least]:.1f}x, "
         f"all pages {total_raw / total_big:.1f}x)"
     )
