@@ -11,7 +11,7 @@ import multiprocessing.process
 import signal
 import subprocess
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -93,7 +93,7 @@ def database(postgres: bool) -> Iterator[str]:
 def run_on_database(
     parser: argparse.ArgumentParser,
     argv: list[str] | None,
-    run: Callable[[argparse.Namespace, str], Awaitable[Any]],
+    run: Callable[[argparse.Namespace, str], Coroutine[Any, Any, Any]],
     invalid: Callable[[argparse.Namespace], bool],
     error: str,
 ) -> None:

@@ -80,8 +80,8 @@ def signals_held() -> Iterator[None]:
     finally:
         for signum, handler in before.items():
             signal.signal(signum, handler)
-        for signum in dict.fromkeys(caught):
-            signal.raise_signal(signum)
+        for held in dict.fromkeys(caught):
+            signal.raise_signal(held)
 
 
 class TempPostgres:

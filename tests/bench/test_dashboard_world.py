@@ -4,6 +4,7 @@ the last days only, and every table vacuumed."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import psycopg2
 import pytest
@@ -14,12 +15,12 @@ from core.db import plain_url
 pytestmark = pytest.mark.postgres
 
 
-def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
     conn = psycopg2.connect(plain_url(url))
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
-            return cur.fetchall()
+            return list(cur.fetchall())
     finally:
         conn.close()
 
