@@ -324,21 +324,19 @@ def report(
             f"({detail}); loaded in {loaded[deployment.database].total_s:.0f} s"
         )
     lo, hi = base.label, big.label
-    print(
-        f"{'page':<14}{lo + ' ms':>10}{hi + ' ms':>10}{hi + '/' + lo:>12}"
-        f"{'raw ' + hi + ' ms':>16}{'raw/dash':>10}"
-    )
-    for page in base_t:
-        print(
-            f"{page:<14}{base_t[page] * 1e3:>10.1f}{big_t[page] * 1e3:>10.1f}"
-            f"{big_t[page] / base_t[page]:>12.2f}{raw_t[page] * 1e3:>16.1f}"
-            f"{raw_t[page] / big_t[page]:>10.1f}"
-        )
+    heads = ("page", f"{lo} ms", f"{hi} ms", f"{hi}/{lo}", f"raw {hi} ms", "raw/dash")
+    widths = [14, *(max(10, len(h) + 2) for h in heads[1:])]
+    cells = zip(heads[1:], widths[1:], strict=True)
+    print(heads[0].ljust(widths[0]) + "".join(h.rjust(w) for h, w in cells))
     total_base, total_big, total_raw = (sum(t.values()) for t in (base_t, big_t, raw_t))
-    print(
-        f"{'all pages':<14}{total_base * 1e3:>10.1f}{total_big * 1e3:>10.1f}"
-        f"{total_big / total_base:>12.2f}{total_raw * 1e3:>16.1f}{total_raw / total_big:>10.1f}"
-    )
+    rows = [(page, base_t[page], big_t[page], raw_t[page]) for page in base_t]
+    for page, at_base, at_big, from_raw in [*rows, ("all pages", total_base, total_big, total_raw)]:
+        cells = (at_base * 1e3, at_big * 1e3, at_big / at_base, from_raw * 1e3, from_raw / at_big)
+        formats = (".1f", ".1f", ".2f", ".1f", ".1f")
+        print(
+            page.ljust(widths[0])
+            + "".join(f"{c:>{w}{f}}" for c, w, f in zip(cells, widths[1:], formats, strict=True))
+        )
     print(
         "cross-check dashboard figures vs raw logs: "
         + ("identical" if not mismatches else f"DIFFERENT in {', '.join(mismatches)}")
