@@ -326,8 +326,8 @@ def report(
     lo, hi = base.label, big.label
     heads = ("page", f"{lo} ms", f"{hi} ms", f"{hi}/{lo}", f"raw {hi} ms", "raw/dash")
     widths = [14, *(max(10, len(h) + 2) for h in heads[1:])]
-    cells = zip(heads[1:], widths[1:], strict=True)
-    print(heads[0].ljust(widths[0]) + "".join(h.rjust(w) for h, w in cells))
+    columns = zip(heads[1:], widths[1:], strict=True)
+    print(heads[0].ljust(widths[0]) + "".join(h.rjust(w) for h, w in columns))
     total_base, total_big, total_raw = (sum(t.values()) for t in (base_t, big_t, raw_t))
     rows = [(page, base_t[page], big_t[page], raw_t[page]) for page in base_t]
     for page, at_base, at_big, from_raw in [*rows, ("all pages", total_base, total_big, total_raw)]:
