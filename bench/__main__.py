@@ -3,9 +3,10 @@
 Each benchmark runs as its own process (``python -m bench.<name>`` with its defaults), its
 whole output kept in ``--logs`` (default ``var/bench/``); the table gives each one's last line
 (its headline figure), the target lines it printed with "met" or "MISSED", how long it took
-and how it exited. Runtime: well over an hour at the defaults (the pipeline at 4x, the
-dashboard's 10M-row world and the ten-minute rehearsal are the long ones); ``--only`` and
-``--skip`` pick some.
+and how it exited. Runtime here: about 50 minutes at the defaults (each one's ``--help`` gives
+its own; the rehearsal, the dashboard, the pipeline and the fan-out are the long ones);
+``--only`` and ``--skip`` pick some. Ctrl+C or SIGTERM stops the running benchmark (it stops
+its servers) and prints the table of those that finished.
 
     uv run python -m bench [--only dispatch,raid] [--skip rehearsal] [--logs var/bench]
 """
@@ -22,6 +23,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench._common import stop_on_sigterm, stopped_with
+
 console = Console()
 
 BENCHMARKS: dict[str, str] = {
@@ -36,8 +39,12 @@ BENCHMARKS: dict[str, str] = {
     "dagster_recording": "recorded runs vs ephemeral (<= 1.1)",
     "fanout": "alerts over 13,000 groups (<= 30 s), digest fan-out (<= 1.2x floor)",
     "rehearsal": "the production topology under faults (lost 0, duplicated 0)",
+    "sqlite_busy_loop": "SQLite rows per step vs the writer's multi-row INSERTs, loop busy",
+    "fake_telegram": "the fake Bot API in process vs over HTTP (how fast the fake answers)",
 }
 """The benchmarks ``make bench`` runs, in order, and what each measures (its DESIGN.md target)."""
+STOP_GRACE_S = 120.0
+"""How long an interrupted benchmark gets to stop its servers before it is killed."""
 
 
 @dataclass
@@ -54,23 +61,24 @@ def run_one(name: str, logs: Path) -> Outcome:
     log = logs / f"{name}.log"
     started = time.perf_counter()
     lines: list[str] = []
-    with log.open("w") as out, console.status(f"bench.{name}: {BENCHMARKS[name]}"):
+    # line-buffered: the log can be followed while the benchmark runs
+    with log.open("w", buffering=1) as out, console.status(f"bench.{name}: {BENCHMARKS[name]}"):
+        # its own session: Ctrl+C reaches it once, from here (stopped_with's SIGTERM, which it
+        # handles as Ctrl+C), and a SIGTERM to `make bench` reaches it too
         proc = subprocess.Popen(
             [sys.executable, "-m", f"bench.{name}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
-        assert proc.stdout is not None
-        try:
+        with stopped_with(proc, grace_s=STOP_GRACE_S):
+            assert proc.stdout is not None
             for line in proc.stdout:
                 out.write(line)
                 if line.strip():
                     lines.append(line.rstrip())
             code = proc.wait()
-        except KeyboardInterrupt:  # the child got the same Ctrl+C and stops its own servers
-            proc.wait()
-            raise
     targets = [line for line in lines if "target" in line and ("met" in line or "MISSED" in line)]
     return Outcome(
         name,
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench",
         description=(
             "Run every benchmark with its defaults, one after another, and print one table of "
-            "their headline figures and targets. Runtime: over an hour for all of them."
+            "their headline figures and targets. Runtime here: about 50 minutes for all of them."
         ),
     )
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run")
@@ -117,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logs", type=Path, default=Path("var/bench"), help="each one's output")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     if args.list:
         for name, what in BENCHMARKS.items():
             print(f"{name:18} {what}")

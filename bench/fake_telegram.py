@@ -8,9 +8,9 @@ line is ``fake_session_vs_http: <ratio>``.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
-import sys
 import time
 from typing import Any
 
@@ -22,6 +22,8 @@ from core.settings import BotSettings
 from sandbox.fake_telegram.server import FakeTelegramServer
 from sandbox.fake_telegram.session import FakeTelegramSession
 from sandbox.fake_telegram.world import FakeWorld
+
+RUNTIME = "Runtime here: about 10 seconds at the defaults."
 
 CHANNEL = -1002000000001
 USER = 42
@@ -69,9 +71,14 @@ async def measure(calls: int = 3000) -> dict[str, float]:
     return {"in_process_calls_per_s": in_process, "http_calls_per_s": over_http}
 
 
-def main() -> None:
-    calls = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3000
-    figures = asyncio.run(measure(calls))
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fake_telegram",
+        description=__doc__.split("\n\n")[1].replace("\n", " ") + " " + RUNTIME,
+    )
+    parser.add_argument("calls", type=int, nargs="?", default=3000, help="in-process calls")
+    args = parser.parse_args(argv)
+    figures = asyncio.run(measure(args.calls))
     print(f"in-process FakeTelegramSession: {figures['in_process_calls_per_s']:,.0f} calls/s")
     print(f"HTTP AiohttpSession -> server:  {figures['http_calls_per_s']:,.0f} calls/s")
     ratio = figures["in_process_calls_per_s"] / figures["http_calls_per_s"]

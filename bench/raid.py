@@ -90,7 +90,8 @@ async def run(args: argparse.Namespace, url: str) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.raid",
-        description="A raid: N joiners in one update with fake latency; time until all muted.",
+        description="A raid: N joiners in one update with fake latency; time until all muted. "
+        "Runtime here: about 15 seconds at the defaults.",
     )
     parser.add_argument("--joiners", type=int, default=200, help="joiners in the one update")
     parser.add_argument("--latency-ms", type=float, default=50.0, help="fake latency per call")

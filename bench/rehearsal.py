@@ -20,11 +20,18 @@ import os
 import subprocess
 import sys
 
-from bench._common import stop_on_sigterm
+from bench._common import stop_on_sigterm, stopped_with
+
+STOP_GRACE_S = 300.0
+"""How long the interrupted rehearsal gets to stop its topology before it is killed."""
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=" ".join(__doc__.split("\n\n")[0].split())
+        + " Runtime here: a little over 10 minutes at the "
+        "defaults (10 minutes of traffic, then the checks; estimated, not timed)."
+    )
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=8.0)
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="more gatepulse rehearse options")
@@ -34,13 +41,14 @@ def main(argv: list[str] | None = None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
     cmd = [sys.executable, "-m", "cli", "rehearse", "--minutes", str(args.minutes),
            "--rate", str(args.rate), *rest]  # fmt: skip
-    # the rehearsal stops everything it started on SIGTERM: pass ours on and wait for it
-    proc = subprocess.Popen(cmd, env=env)
+    # the rehearsal stops everything it started on SIGTERM: Ctrl+C or SIGTERM here sends it
+    # one (its own session: not the terminal's Ctrl+C besides) and waits for it
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     try:
-        code = proc.wait()
-    except (KeyboardInterrupt, SystemExit):
-        proc.terminate()
-        code = proc.wait()
+        with stopped_with(proc, grace_s=STOP_GRACE_S):
+            code = proc.wait()
+    except KeyboardInterrupt:
+        code = proc.returncode or 130
     sys.exit(code)
 
 

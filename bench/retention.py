@@ -155,7 +155,10 @@ def run(url: str, rows: int, batch_size: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] + " Runtime here: about a minute at the defaults "
+        "(2M rows); the batched DELETE grows with --rows."
+    )
     parser.add_argument("--rows", type=int, default=2_000_000, help="rows in the day removed")
     parser.add_argument("--batch-size", type=int, default=5000, help="rows per DELETE batch")
     args = parser.parse_args(argv)

@@ -4,7 +4,8 @@ Postgres refuses to run as root, so as root every server command runs as the ``p
 user (``runuser``) in a temporary directory it owns. The server uses ``fsync=off`` (unless
 ``durable``: a rehearsal stops it in immediate mode, as a crash would) and trust auth: it is for
 tests, benchmarks and rehearsals only, and it is stopped and deleted when the context
-exits, even on error::
+exits, even on error or Ctrl+C (a second Ctrl+C or a SIGTERM during that cleanup waits until the
+server is gone)::
 
     with temp_postgres() as server:  # or: with TempPostgres() as server:
         url = server.url()  # postgresql+asyncpg://postgres@127.0.0.1:<port>/postgres
@@ -15,14 +16,18 @@ Debian's ``postgresql`` package is installed (as root, with apt-get) when ``init
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 from sandbox.os_packages import ensure_package
 
@@ -49,6 +54,34 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl+C and SIGTERM until the block ends, then deliver them to their handlers: an
+    impatient second Ctrl+C must not cut a server's stop and deletion short. (Only the main
+    thread handles signals: elsewhere the block just runs.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    # a handler installed outside Python (None) could not be put back: left alone
+    before = {
+        s: h for s in (signal.SIGINT, signal.SIGTERM) if (h := signal.getsignal(s)) is not None
+    }
+    for signum in before:
+        signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        for held in dict.fromkeys(caught):
+            signal.raise_signal(held)
 
 
 class TempPostgres:
@@ -80,7 +113,10 @@ class TempPostgres:
         cmd = [str(self.bin_dir / args[0]), *args[1:]]
         if self._as_postgres:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root)
+        # its own session: the terminal's Ctrl+C goes to this process, not to a pg_ctl stopping
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=self.root, start_new_session=True
+        )
         if check and done.returncode != 0:
             tail = ""
             if self.log.exists():
@@ -117,9 +153,11 @@ class TempPostgres:
         return self._run("pg_ctl", "-D", str(self.data), "status", check=False).returncode == 0
 
     def cleanup(self) -> None:
-        if self.data.exists():
-            self.stop(mode="immediate")
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Stop the server (immediate mode) and delete its folder, with signals held."""
+        with signals_held():
+            if self.data.exists():
+                self.stop(mode="immediate")
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def launch(self) -> TempPostgres:
         """``start()`` it, or ``cleanup()`` and raise when it cannot start; returns it."""
@@ -159,5 +197,6 @@ __all__ = [
     "TempPostgres",
     "ensure_installed",
     "free_port",
+    "signals_held",
     "temp_postgres",
 ]
