@@ -118,7 +118,7 @@ GROUP BY ev.day, ev.chat_id, s.member_count ORDER BY 1, 2"""
 BUDGET = f"""
 WITH calls AS (
     SELECT {day_sql("timestamp")} AS day, timestamp, chat_id, error_type, {SENDS} AS is_send
-    FROM api_call_log WHERE {WINDOW}
+    FROM api_call_log WHERE {WINDOW} AND method <> 'getUpdates'
 ), per_s AS (
     SELECT day, max(n) AS calls, max(s) AS sends FROM (
         SELECT day, count(*) AS n, count(*) FILTER (WHERE is_send) AS s
