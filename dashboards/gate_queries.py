@@ -76,14 +76,17 @@ def load_funnel_languages(
     return pd.read_sql_query(stmt, engine)
 
 
-def load_channel_days(engine: Engine, scope: Scope, start: dt.date, end: dt.date) -> pd.DataFrame:
+def load_channel_days(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, channels: GroupIds = ()
+) -> pd.DataFrame:
     """Per day and channel: joins, leaves, joins after a prompt, leaves within 7 days of an
-    unmute, the day's last subscriber count (every channel the viewer may see: the group
-    filter does not apply)."""
+    unmute, the day's last subscriber count (every channel the viewer may see, or only those
+    of ``channels``: the group filter does not apply)."""
     t = CHANNEL_DAILY
+    chosen = t.c.channel_id.in_([int(c) for c in channels]) if channels else sa.true()
     stmt = (
         sa.select(t.c.day, t.c.channel_id, *(t.c[m] for m in CHANNEL_MEASURES))
-        .where(t.c.day.between(start, end), scope.channel_filter(t.c.channel_id))
+        .where(t.c.day.between(start, end), scope.channel_filter(t.c.channel_id), chosen)
         .order_by(t.c.day, t.c.channel_id)
     )
     return pd.read_sql_query(stmt, engine)

@@ -167,6 +167,21 @@ AllGroupsDaily = output_schema(
     ],
 )
 AllGroupsHourly = output_schema("analytics_all_groups_hourly", name="AllGroupsHourly")
+AllGroupsFunnelDaily = output_schema(
+    "analytics_all_groups_funnel_daily",
+    name="AllGroupsFunnelDaily",
+    # the timed unmutes are some of the unmutes; a mean exactly when there is a weight
+    checks=[
+        _rule("timed_within_unmuted", pl.col("timed_unmutes") <= pl.col("unmuted")),
+        _rule(
+            "mean_when_timed",
+            (pl.col("timed_unmutes") > 0) == pl.col("verify_s_p50_mean").is_not_null(),
+        ),
+    ],
+)
+AllGroupsVerificationDaily = output_schema(
+    "analytics_all_groups_verification_daily", name="AllGroupsVerificationDaily"
+)
 FunnelLanguageDaily = output_schema(
     "analytics_funnel_language_daily",
     name="FunnelLanguageDaily",

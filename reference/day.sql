@@ -310,3 +310,24 @@ SELECT %(day)s, g.messages, (SELECT count(*) FROM authors), g.checks, g.passed, 
        f.still_muted, verify.p50, verify.p90, ev.join_requests, ev.approved, ev.declined,
        ev.expired, f.deleted, ev.timed_out
 FROM g, f, ev, j, hits, verify;
+
+DELETE FROM analytics_all_groups_funnel_daily WHERE day = %(day)s;
+INSERT INTO analytics_all_groups_funnel_daily {columns:analytics_all_groups_funnel_daily}
+WITH f AS (
+    SELECT *, unmuted > 0 AND verify_s_p50 IS NOT NULL AS timed
+    FROM analytics_funnel_daily WHERE day = %(day)s
+)
+SELECT %(day)s, count(*), sum(joined), sum(prompted), sum(clicked), sum(passed), sum(unmuted),
+       sum(denied_clicks), sum(still_muted), sum(join_requests), sum(approved), sum(declined),
+       sum(expired), sum(messages_deleted), sum(timed_out),
+       coalesce(sum(unmuted) FILTER (WHERE timed), 0),
+       sum(unmuted * verify_s_p50) FILTER (WHERE timed) / sum(unmuted) FILTER (WHERE timed),
+       sum(unmuted * verify_s_p90) FILTER (WHERE timed) / sum(unmuted) FILTER (WHERE timed)
+FROM f HAVING count(*) > 0;  -- a day with a funnel row
+
+DELETE FROM analytics_all_groups_verification_daily WHERE day = %(day)s;
+INSERT INTO analytics_all_groups_verification_daily
+    {columns:analytics_all_groups_verification_daily}
+SELECT %(day)s, status, cached, error_type, trigger, count(*), {latency_sum}, max(latency_ms)
+FROM merged_verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+GROUP BY status, cached, error_type, trigger;

@@ -13,7 +13,9 @@ from core.models.analytics import (
     FUNNEL_LANGUAGES,
     UNKNOWN_LANGUAGE,
     AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsFunnelDaily,
     AnalyticsAllGroupsHourly,
+    AnalyticsAllGroupsVerificationDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -113,6 +115,8 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_bot_rights_daily",
     "analytics_all_groups_daily",
     "analytics_all_groups_hourly",
+    "analytics_all_groups_funnel_daily",
+    "analytics_all_groups_verification_daily",
 )
 
 __all__ = [
@@ -134,7 +138,9 @@ __all__ = [
     "AlertDelivery",
     "AlertKind",
     "AnalyticsAllGroupsDaily",
+    "AnalyticsAllGroupsFunnelDaily",
     "AnalyticsAllGroupsHourly",
+    "AnalyticsAllGroupsVerificationDaily",
     "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",
     "AnalyticsBotRightsDaily",

@@ -88,6 +88,8 @@ INVITE_LINK_DAILY = "analytics_invite_link_daily"
 BOT_RIGHTS_DAILY = "analytics_bot_rights_daily"
 ALL_GROUPS_DAILY = "analytics_all_groups_daily"
 ALL_GROUPS_HOURLY = "analytics_all_groups_hourly"
+ALL_GROUPS_FUNNEL_DAILY = "analytics_all_groups_funnel_daily"
+ALL_GROUPS_VERIFICATION_DAILY = "analytics_all_groups_verification_daily"
 
 STEP = "analytics_tables"
 """The one step (op) computing every selected analytics table of a run."""
@@ -258,6 +260,25 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         "Verifications, human messages and human joins per UTC day and hour, every group "
         "together (analytics_hourly_activity summed; what the dashboard shows with no group "
         "selected).",
+    ),
+    AnalyticsSpec(
+        ALL_GROUPS_FUNNEL_DAILY,
+        (VERIFICATIONS, MEMBER_EVENTS, GATE_EVENTS),
+        rollups.all_groups_funnel_daily,
+        schemas.AllGroupsFunnelDaily,
+        "The verification funnel per UTC day with every group's rows added up (user-days per "
+        "group, as the Funnel page counts), the backlog over the groups and the groups' "
+        "verification times weighted by their unmutes (what the Funnel page shows with no "
+        "group selected).",
+        (MUTE_HISTORY, PARTITION_DAYS),
+    ),
+    AnalyticsSpec(
+        ALL_GROUPS_VERIFICATION_DAILY,
+        (VERIFICATIONS,),
+        rollups.all_groups_verification_daily,
+        schemas.AllGroupsVerificationDaily,
+        "Gate checks per UTC day, status, cache use, error type and trigger over every group, "
+        "with latency sum and max (what the Verification page shows with no group selected).",
     ),
 )
 SPEC_BY_TABLE = {s.table: s for s in SPECS}

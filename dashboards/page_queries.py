@@ -1,0 +1,476 @@
+"""The queries that keep the dashboard's cost flat at 13,000 groups: the sidebar's group search,
+titles of the groups a page shows, and every per-group (or per-channel) table a page at a time
+(:class:`dashboards.paging.Paged`: ``ORDER BY ... LIMIT ... OFFSET`` in SQL, and the total).
+
+Same rules as :mod:`dashboards.queries`, which names these loaders in its ``QUERIES``:
+analytics tables and configuration only, every query within the viewer's scope and (for daily
+tables) bounded by a ``day`` range, a synchronous engine in, a frame or a page out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.models import (
+    AnalyticsAllGroupsFunnelDaily,
+    AnalyticsGroupDaily,
+    EnforcedChannel,
+    MemberCountSnapshot,
+    ProtectedGroup,
+    measure_columns,
+)
+from dashboards.gate_queries import CHANNEL_DAILY, FUNNEL, INVITE_LINKS, TOPICS
+from dashboards.paging import PAGE_SIZE, Paged, paged
+from dashboards.scope import Scope
+from dashboards.sql import GroupIds, isum
+
+GROUPS = ProtectedGroup.__table__
+CHANNELS = EnforcedChannel.__table__
+GROUP_DAILY = AnalyticsGroupDaily.__table__
+FUNNEL_TOTALS = AnalyticsAllGroupsFunnelDaily.__table__
+SNAPSHOTS = MemberCountSnapshot.__table__
+
+SEARCH_LIMIT = 50
+"""Groups the sidebar's search offers at once."""
+GROUP_MEASURES = measure_columns(GROUP_DAILY)
+FUNNEL_FLOWS = (
+    "joined",
+    "prompted",
+    "clicked",
+    "passed",
+    "unmuted",
+    "denied_clicks",
+    "messages_deleted",
+    "timed_out",
+)
+FUNNEL_REQUESTS = ("join_requests", "approved", "declined", "expired")
+
+
+def _like(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere (its wildcards escaped with ``\\``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def load_group_search(
+    engine: Engine, scope: Scope, text: str = "", limit: int = SEARCH_LIMIT
+) -> Paged:
+    """The viewer's groups whose title contains ``text`` (any case), or whose id does: the
+    first ``limit`` by title (every group when ``text`` is blank), and how many match."""
+    t = GROUPS
+    stmt = sa.select(t.c.id, t.c.title).where(scope.group_filter(t.c.id))
+    text = text.strip()
+    if text:
+        pattern = _like(text)
+        stmt = stmt.where(
+            sa.or_(
+                t.c.title.ilike(pattern, escape="\\"),
+                sa.cast(t.c.id, sa.String()).like(pattern, escape="\\"),
+            )
+        )
+    return paged(engine, stmt, [t.c.title, t.c.id], 0, limit)
+
+
+def load_group_titles(engine: Engine, scope: Scope, ids: GroupIds) -> dict[int, str]:
+    """Title ("" when untitled) of each of ``ids`` the viewer may see."""
+    allowed = scope.groups(ids)
+    if allowed is not None and not allowed:
+        return {}
+    t = GROUPS
+    stmt = sa.select(t.c.id, t.c.title).where(t.c.id.in_([int(g) for g in ids]))
+    with engine.connect() as conn:
+        return {
+            int(g): title or "" for g, title in conn.execute(stmt.where(scope.group_filter(t.c.id)))
+        }
+
+
+def load_group_counts(engine: Engine, scope: Scope) -> dict[str, int]:
+    """The viewer's protected groups: ``enabled`` and ``disabled``."""
+    t = GROUPS
+    enabled = sa.func.count().filter(t.c.enabled)
+    stmt = sa.select(enabled, sa.func.count()).where(scope.group_filter(t.c.id))
+    with engine.connect() as conn:
+        on, every = conn.execute(stmt).one()
+    return {"enabled": int(on or 0), "disabled": int(every or 0) - int(on or 0)}
+
+
+def load_groups_page(engine: Engine, scope: Scope, page: int = 0, size: int = PAGE_SIZE) -> Paged:
+    """The viewer's protected groups by title: id, title, enabled, member_count,
+    last_sync_at."""
+    t = GROUPS
+    stmt = sa.select(t.c.id, t.c.title, t.c.enabled, t.c.member_count, t.c.last_sync_at).where(
+        scope.group_filter(t.c.id)
+    )
+    return paged(engine, stmt, [t.c.title, t.c.id], page, size)
+
+
+def load_largest_groups(
+    engine: Engine, scope: Scope, groups: GroupIds = (), limit: int = 10
+) -> list[int]:
+    """The ``limit`` selected (every: the viewer's) groups with the most members (the latest
+    sync), largest first."""
+    t = GROUPS
+    stmt = (
+        sa.select(t.c.id)
+        .where(scope.group_filter(t.c.id, groups))
+        .order_by(t.c.member_count.desc().nulls_last(), t.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [int(g) for g in conn.execute(stmt).scalars()]
+
+
+def load_channels_page(engine: Engine, scope: Scope, page: int = 0, size: int = PAGE_SIZE) -> Paged:
+    """The viewer's enforced channels, most subscribers first: id, username, title,
+    subscriber_count, last_sync_at."""
+    t = CHANNELS
+    stmt = sa.select(t.c.id, t.c.username, t.c.title, t.c.subscriber_count, t.c.last_sync_at).where(
+        scope.channel_filter(t.c.id)
+    )
+    return paged(engine, stmt, [t.c.subscriber_count.desc().nulls_last(), t.c.id], page, size)
+
+
+def _group_measure(name: str) -> sa.ColumnElement[int]:
+    t = GROUP_DAILY
+    if name == "leaves":  # voluntary leaves: the table's leaves count kicks too
+        return isum(t.c.leaves - t.c.kicks).label("leaves")
+    return isum(t.c[name]).label(name)
+
+
+def load_group_ranking(
+    engine: Engine,
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    groups: GroupIds = (),
+    order: str = "verifications",
+    page: int = 0,
+    size: int = PAGE_SIZE,
+) -> Paged:
+    """Per group over the range (linked channels' own rows left out): the measures of
+    ``analytics_group_daily`` summed (leaves voluntary), most ``order`` first."""
+    if order not in GROUP_MEASURES:
+        raise ValueError(f"cannot order groups by {order!r}")
+    t = GROUP_DAILY
+    measures = {m: _group_measure(m) for m in GROUP_MEASURES}
+    stmt = (
+        sa.select(t.c.group_id, *measures.values())
+        .where(
+            t.c.day.between(start, end),
+            scope.group_filter(t.c.group_id, groups),
+            t.c.group_id.not_in(sa.select(CHANNELS.c.id)),
+        )
+        .group_by(t.c.group_id)
+    )
+    return paged(engine, stmt, [measures[order].desc(), t.c.group_id], page, size)
+
+
+def load_growth_groups(
+    engine: Engine,
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    groups: GroupIds = (),
+    page: int = 0,
+    size: int = PAGE_SIZE,
+) -> Paged:
+    """The selected protected groups (every group of the viewer's when none), largest first by
+    their latest synced member count: joins, voluntary leaves, kicks and bots joined over the
+    range (0 without a row)."""
+    t, g = GROUP_DAILY, GROUPS
+    flows = (
+        sa.select(t.c.group_id, *(_group_measure(m) for m in ("joins", "leaves", "kicks")))
+        .add_columns(isum(t.c.bots_joined).label("bots_joined"))
+        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
+        .group_by(t.c.group_id)
+        .subquery()
+    )
+    stmt = (
+        sa.select(
+            g.c.id.label("group_id"),
+            *(sa.func.coalesce(flows.c[c], 0).label(c) for c in ("joins", "leaves", "kicks")),
+            sa.func.coalesce(flows.c.bots_joined, 0).label("bots_joined"),
+            g.c.member_count.label("members_now"),
+        )
+        .join_from(g, flows, flows.c.group_id == g.c.id, isouter=True)
+        .where(scope.group_filter(g.c.id, groups))
+    )
+    return paged(engine, stmt, [g.c.member_count.desc().nulls_last(), g.c.id], page, size)
+
+
+def _funnel_sums(columns: tuple[str, ...]) -> list[sa.ColumnElement[int]]:
+    return [isum(FUNNEL.c[c]).label(c) for c in columns]
+
+
+def load_funnel_groups(
+    engine: Engine,
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    groups: GroupIds = (),
+    page: int = 0,
+    size: int = PAGE_SIZE,
+) -> Paged:
+    """Per group with funnel rows in the range, most prompted first: the flows summed
+    (user-days) and ``backlog``, the group's ``still_muted`` on its latest day in the range."""
+    f = FUNNEL
+    in_range = (f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
+    sums = _funnel_sums(FUNNEL_FLOWS)
+    stmt = sa.select(f.c.group_id, *sums).where(*in_range).group_by(f.c.group_id)
+    found = paged(engine, stmt, [sums[1].desc(), f.c.group_id], page, size)
+    ids = [int(g) for g in found.rows["group_id"]]
+    if not ids:
+        return found.with_rows(found.rows.assign(backlog=pd.Series(dtype="int64")))
+    latest = (
+        sa.select(f.c.group_id, sa.func.max(f.c.day).label("day"))
+        .where(*in_range, f.c.group_id.in_(ids))
+        .group_by(f.c.group_id)
+        .subquery()
+    )
+    backlog = sa.select(f.c.group_id, f.c.still_muted).join_from(
+        f, latest, sa.and_(f.c.group_id == latest.c.group_id, f.c.day == latest.c.day)
+    )
+    with engine.connect() as conn:
+        by_group = {int(g): int(n) for g, n in conn.execute(backlog)}
+    rows = found.rows.assign(backlog=[by_group.get(g, 0) for g in ids])
+    return found.with_rows(rows)
+
+
+def load_request_groups(
+    engine: Engine,
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    groups: GroupIds = (),
+    page: int = 0,
+    size: int = PAGE_SIZE,
+) -> Paged:
+    """Per group with a join request in the range, most requests first: requests and their
+    outcomes."""
+    f = FUNNEL
+    sums = _funnel_sums(FUNNEL_REQUESTS)
+    stmt = (
+        sa.select(f.c.group_id, *sums)
+        .where(f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
+        .group_by(f.c.group_id)
+        .having(sums[0] > 0)
+    )
+    return paged(engine, stmt, [sums[0].desc(), f.c.group_id], page, size)
+
+
+def load_funnel_days(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Per day with funnel rows, over the groups: the flows and join requests summed
+    (user-days), ``backlog`` (the groups' ``still_muted`` summed: a group has a row every day
+    its backlog is not zero) and the day's ``verify_s_p50``/``verify_s_p90``, the groups'
+    figures weighted by their unmutes (exact for one group).
+
+    Every group: the rollup ``analytics_all_groups_funnel_daily`` (one row a day) when it covers
+    the range; otherwise the funnel rows, summed in SQL."""
+    columns = (*FUNNEL_FLOWS, *FUNNEL_REQUESTS)
+    if scope.every_group(groups) and _funnel_totals_cover(engine, start, end):
+        a = FUNNEL_TOTALS
+        stmt: sa.Select[Any] = sa.select(
+            a.c.day,
+            *(a.c[c] for c in columns),
+            a.c.still_muted.label("backlog"),
+            sa.func.round(a.c.verify_s_p50_mean, 1).label("verify_s_p50"),
+            sa.func.round(a.c.verify_s_p90_mean, 1).label("verify_s_p90"),
+        ).where(a.c.day.between(start, end), a.c.groups > 0)
+    else:
+        f = FUNNEL
+        timed = sa.and_(f.c.unmuted > 0, f.c.verify_s_p50.is_not(None))
+        weight = sa.func.sum(sa.case((timed, f.c.unmuted), else_=None))
+
+        def weighted(column: sa.ColumnElement[float]) -> sa.ColumnElement[float]:
+            mean = sa.func.sum(sa.case((timed, f.c.unmuted * column), else_=None)) / sa.cast(
+                weight, sa.Float()
+            )
+            return sa.func.round(sa.cast(mean, sa.Numeric()), 1)
+
+        stmt = (
+            sa.select(
+                f.c.day,
+                *_funnel_sums(columns),
+                isum(f.c.still_muted).label("backlog"),
+                weighted(f.c.verify_s_p50).label("verify_s_p50"),
+                weighted(f.c.verify_s_p90).label("verify_s_p90"),
+            )
+            .where(f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
+            .group_by(f.c.day)
+        )
+    frame = pd.read_sql_query(stmt.order_by(sa.text("day")), engine)
+    for column in ("verify_s_p50", "verify_s_p90"):
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def _funnel_totals_cover(engine: Engine, start: dt.date, end: dt.date) -> bool:
+    """Whether the all-groups funnel rollup has a row in the range (one index probe)."""
+    stmt = sa.select(sa.exists().where(FUNNEL_TOTALS.c.day.between(start, end)))
+    with engine.connect() as conn:
+        return bool(conn.execute(stmt).scalar())
+
+
+def load_channel_ranking(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, page: int = 0, size: int = PAGE_SIZE
+) -> Paged:
+    """Per channel with rows in the range, most produced subscribers first: joins, leaves,
+    ``joins_after_prompt``, ``leaves_after_unmute_7d`` and ``subscribers`` (the newest count
+    in the range)."""
+    c = CHANNEL_DAILY
+    flows = ("joins", "leaves", "joins_after_prompt", "leaves_after_unmute_7d")
+    sums = {m: isum(c.c[m]).label(m) for m in flows}
+    stmt = (
+        sa.select(c.c.channel_id, *sums.values())
+        .where(c.c.day.between(start, end), scope.channel_filter(c.c.channel_id))
+        .group_by(c.c.channel_id)
+    )
+    found = paged(engine, stmt, [sums["joins_after_prompt"].desc(), c.c.channel_id], page, size)
+    ids = [int(x) for x in found.rows["channel_id"]]
+    counted: dict[int, int] = {}
+    if ids:
+        newest = (
+            sa.select(c.c.channel_id, sa.func.max(c.c.day).label("day"))
+            .where(
+                c.c.day.between(start, end),
+                c.c.channel_id.in_(ids),
+                c.c.subscriber_count.is_not(None),
+            )
+            .group_by(c.c.channel_id)
+            .subquery()
+        )
+        stmt2 = sa.select(c.c.channel_id, c.c.subscriber_count).join_from(
+            c, newest, sa.and_(c.c.channel_id == newest.c.channel_id, c.c.day == newest.c.day)
+        )
+        with engine.connect() as conn:
+            counted = {int(x): int(n) for x, n in conn.execute(stmt2)}
+    rows = found.rows.assign(subscribers=pd.array([counted.get(x) for x in ids], dtype="Int64"))
+    return found.with_rows(rows)
+
+
+def load_topics_page(
+    engine: Engine,
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    groups: GroupIds = (),
+    page: int = 0,
+    size: int = PAGE_SIZE,
+) -> Paged:
+    """:func:`dashboards.gate_queries.load_topics` a page at a time, busiest first."""
+    t = TOPICS
+    messages = isum(t.c.messages).label("messages")
+    stmt = (
+        sa.select(
+            t.c.group_id,
+            t.c.message_thread_id,
+            messages,
+            sa.func.max(t.c.active_users).label("peak_active_users"),
+            sa.func.count().label("days"),
+        )
+        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
+        .group_by(t.c.group_id, t.c.message_thread_id)
+    )
+    order = [messages.desc(), t.c.group_id, t.c.message_thread_id]
+    return paged(engine, stmt, order, page, size)
+
+
+def load_topic_messages(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> int:
+    """Messages in forum topics over the range and groups."""
+    t = TOPICS
+    stmt = sa.select(isum(t.c.messages)).where(
+        t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups)
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar() or 0)
+
+
+def load_invite_links_page(
+    engine: Engine,
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    groups: GroupIds = (),
+    page: int = 0,
+    size: int = PAGE_SIZE,
+) -> Paged:
+    """:func:`dashboards.gate_queries.load_invite_links` a page at a time, most joins first."""
+    t = INVITE_LINKS
+    joins = isum(t.c.joins).label("joins")
+    stmt = (
+        sa.select(
+            t.c.group_id,
+            t.c.invite_link_name,
+            joins,
+            isum(t.c.passed).label("passed"),
+            isum(t.c.left).label("left"),
+        )
+        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
+        .group_by(t.c.group_id, t.c.invite_link_name)
+    )
+    order = [joins.desc(), t.c.group_id, t.c.invite_link_name]
+    return paged(engine, stmt, order, page, size)
+
+
+def load_invite_link_joins(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> int:
+    """Joins through a named invite link over the range and groups."""
+    t = INVITE_LINKS
+    stmt = sa.select(isum(t.c.joins)).where(
+        t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups)
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar() or 0)
+
+
+def load_channel_titles(engine: Engine, scope: Scope, ids: GroupIds) -> pd.DataFrame:
+    """id, username, title of each of the channels ``ids`` the viewer may see."""
+    t = CHANNELS
+    stmt = sa.select(t.c.id, t.c.username, t.c.title).where(
+        t.c.id.in_([int(c) for c in ids]), scope.channel_filter(t.c.id)
+    )
+    return pd.read_sql_query(stmt, engine)
+
+
+def load_member_totals(
+    engine: Engine, scope: Scope, instants: Sequence[dt.datetime], groups: GroupIds = ()
+) -> list[tuple[int, int | None]]:
+    """Per instant: the selected (every: the viewer's) enabled groups created before it, and
+    their members then (each group's newest snapshot before it, summed; None without any).
+
+    One statement per instant, its lookups index probes inside the database: nothing per group
+    comes back."""
+    g, s = GROUPS, SNAPSHOTS
+    out: list[tuple[int, int | None]] = []
+    with engine.connect() as conn:
+        for until in instants:
+            newest = (
+                sa.select(s.c.member_count)
+                .where(s.c.chat_id == g.c.id, s.c.kind == "group", s.c.synced_at < until)
+                .order_by(s.c.synced_at.desc())
+                .limit(1)
+                .correlate(g)
+                .scalar_subquery()
+            )
+            counted = (
+                sa.select(g.c.id, newest.label("members"))
+                .where(g.c.enabled, g.c.created_at < until, scope.group_filter(g.c.id, groups))
+                .subquery()
+            )
+            stmt = sa.select(
+                sa.func.count(), isum(counted.c.members), sa.func.count(counted.c.members)
+            )
+            existing, members, known = conn.execute(stmt).one()
+            out.append((int(existing), int(members) if known else None))
+    return out
