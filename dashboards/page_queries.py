@@ -268,12 +268,14 @@ def load_funnel_days(
     engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
     """Per day with funnel rows, over the groups: the flows and join requests summed
-    (user-days), ``backlog`` (the groups' ``still_muted`` summed: a group has a row every day
-    its backlog is not zero) and the day's ``verify_s_p50``/``verify_s_p90``, the groups'
-    figures weighted by their unmutes (exact for one group).
+    (user-days), ``backlog`` (each group's ``still_muted`` on its latest row up to that day in
+    the range, summed) and the day's ``verify_s_p50``/``verify_s_p90``, the groups' figures
+    weighted by their unmutes (exact for one group).
 
     Every group: the rollup ``analytics_all_groups_funnel_daily`` (one row a day) when it covers
-    the range; otherwise the funnel rows, summed in SQL."""
+    the range, whose backlog is the day's rows summed (the pipelines write a group's row every
+    day its backlog is not zero, so nothing needs carrying); otherwise the funnel rows, summed
+    in SQL."""
     columns = (*FUNNEL_FLOWS, *FUNNEL_REQUESTS)
     if scope.every_group(groups) and _funnel_totals_cover(engine, start, end):
         a = FUNNEL_TOTALS
@@ -299,7 +301,6 @@ def load_funnel_days(
             sa.select(
                 f.c.day,
                 *_funnel_sums(columns),
-                isum(f.c.still_muted).label("backlog"),
                 weighted(f.c.verify_s_p50).label("verify_s_p50"),
                 weighted(f.c.verify_s_p90).label("verify_s_p90"),
             )
@@ -307,9 +308,40 @@ def load_funnel_days(
             .group_by(f.c.day)
         )
     frame = pd.read_sql_query(stmt.order_by(sa.text("day")), engine)
+    if "backlog" not in frame:
+        carried = pd.read_sql_query(_carried_backlog(scope, start, end, groups), engine)
+        frame = frame.merge(carried, on="day", how="left")
+        frame.insert(len(frame.columns) - 3, "backlog", frame.pop("backlog"))
     for column in ("verify_s_p50", "verify_s_p90"):
         frame[column] = frame[column].astype(float)
     return frame
+
+
+def _carried_backlog(
+    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds
+) -> sa.Select[Any]:
+    """day, backlog: per day with funnel rows, each group's ``still_muted`` on its latest row
+    up to that day in the range, summed."""
+    f = FUNNEL
+    in_range = (f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
+
+    def rows() -> sa.Subquery:
+        return sa.select(f.c.day, f.c.group_id, f.c.still_muted).where(*in_range).subquery()
+
+    days, before, kept = sa.select(f.c.day).where(*in_range).distinct().subquery(), rows(), rows()
+    latest = (
+        sa.select(days.c.day, before.c.group_id, sa.func.max(before.c.day).label("at"))
+        .join_from(days, before, before.c.day <= days.c.day)
+        .group_by(days.c.day, before.c.group_id)
+        .subquery()
+    )
+    return (
+        sa.select(latest.c.day, isum(kept.c.still_muted).label("backlog"))
+        .join_from(
+            latest, kept, sa.and_(kept.c.group_id == latest.c.group_id, kept.c.day == latest.c.at)
+        )
+        .group_by(latest.c.day)
+    )
 
 
 def _funnel_totals_cover(engine: Engine, start: dt.date, end: dt.date) -> bool:
