@@ -283,8 +283,8 @@ def load_funnel_days(
             a.c.day,
             *(a.c[c] for c in columns),
             a.c.still_muted.label("backlog"),
-            sa.func.round(a.c.verify_s_p50_mean, 1).label("verify_s_p50"),
-            sa.func.round(a.c.verify_s_p90_mean, 1).label("verify_s_p90"),
+            a.c.verify_s_p50_mean.label("verify_s_p50"),
+            a.c.verify_s_p90_mean.label("verify_s_p90"),
         ).where(a.c.day.between(start, end), a.c.groups > 0)
     else:
         f = FUNNEL
@@ -292,10 +292,8 @@ def load_funnel_days(
         weight = sa.func.sum(sa.case((timed, f.c.unmuted), else_=None))
 
         def weighted(column: sa.ColumnElement[float]) -> sa.ColumnElement[float]:
-            mean = sa.func.sum(sa.case((timed, f.c.unmuted * column), else_=None)) / sa.cast(
-                weight, sa.Float()
-            )
-            return sa.func.round(sa.cast(mean, sa.Numeric()), 1)
+            total = sa.func.sum(sa.case((timed, f.c.unmuted * column), else_=None))
+            return total / sa.cast(weight, sa.Float())
 
         stmt = (
             sa.select(
@@ -312,8 +310,8 @@ def load_funnel_days(
         carried = pd.read_sql_query(_carried_backlog(scope, start, end, groups), engine)
         frame = frame.merge(carried, on="day", how="left")
         frame.insert(len(frame.columns) - 3, "backlog", frame.pop("backlog"))
-    for column in ("verify_s_p50", "verify_s_p90"):
-        frame[column] = frame[column].astype(float)
+    for column in ("verify_s_p50", "verify_s_p90"):  # seconds, to the tenth
+        frame[column] = frame[column].astype(float).round(1)
     return frame
 
 
