@@ -25,7 +25,7 @@ from core.models import (
     ProtectedGroup,
     measure_columns,
 )
-from dashboards.gate_queries import CHANNEL_DAILY, FUNNEL, INVITE_LINKS, TOPICS
+from dashboards.gate_queries import BOT_RIGHTS, CHANNEL_DAILY, FUNNEL, INVITE_LINKS, TOPICS
 from dashboards.paging import PAGE_SIZE, Paged, paged
 from dashboards.scope import Scope
 from dashboards.sql import GroupIds, isum
@@ -182,26 +182,27 @@ def load_growth_groups(
 ) -> Paged:
     """The selected protected groups (every group of the viewer's when none), largest first by
     their latest synced member count: joins, voluntary leaves, kicks and bots joined over the
-    range (0 without a row)."""
-    t, g = GROUP_DAILY, GROUPS
-    flows = (
-        sa.select(t.c.group_id, *(_group_measure(m) for m in ("joins", "leaves", "kicks")))
-        .add_columns(isum(t.c.bots_joined).label("bots_joined"))
-        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
-        .group_by(t.c.group_id)
-        .subquery()
+    range (0 without a row). The page's groups are picked first (an index-ordered read of
+    ``protected_groups``), then only their flows are summed."""
+    g, t = GROUPS, GROUP_DAILY
+    catalog = sa.select(g.c.id.label("group_id"), g.c.member_count.label("members_now")).where(
+        scope.group_filter(g.c.id, groups)
     )
-    stmt = (
-        sa.select(
-            g.c.id.label("group_id"),
-            *(sa.func.coalesce(flows.c[c], 0).label(c) for c in ("joins", "leaves", "kicks")),
-            sa.func.coalesce(flows.c.bots_joined, 0).label("bots_joined"),
-            g.c.member_count.label("members_now"),
+    found = paged(engine, catalog, [g.c.member_count.desc().nulls_last(), g.c.id], page, size)
+    ids = [int(x) for x in found.rows["group_id"]]
+    measures = ("joins", "leaves", "kicks", "bots_joined")
+    flows = pd.DataFrame(columns=["group_id", *measures])
+    if ids:
+        stmt = (
+            sa.select(t.c.group_id, *(_group_measure(m) for m in measures))
+            .where(t.c.day.between(start, end), t.c.group_id.in_(ids))
+            .group_by(t.c.group_id)
         )
-        .join_from(g, flows, flows.c.group_id == g.c.id, isouter=True)
-        .where(scope.group_filter(g.c.id, groups))
-    )
-    return paged(engine, stmt, [g.c.member_count.desc().nulls_last(), g.c.id], page, size)
+        flows = pd.read_sql_query(stmt, engine)
+    rows = found.rows.merge(flows, on="group_id", how="left")
+    for m in measures:
+        rows[m] = rows[m].fillna(0).astype("int64")
+    return found.with_rows(rows[["group_id", *measures, "members_now"]])
 
 
 def _funnel_sums(columns: tuple[str, ...]) -> list[sa.ColumnElement[int]]:
@@ -504,3 +505,31 @@ def load_member_totals(
             existing, members, known = conn.execute(stmt).one()
             out.append((int(existing), int(members) if known else None))
     return out
+
+
+def load_rights_lacking(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, page: int = 0, size: int = 10
+) -> Paged:
+    """The chats where the bot lacked what the gate needs in the range, most seconds lacking
+    first, a page at a time: every ``analytics_bot_rights_daily`` row of the page's chats in
+    the range (the columns of ``bot_rights``), and the number of such chats."""
+    t = BOT_RIGHTS
+    in_range = (t.c.day.between(start, end), scope.chat_filter(t.c.chat_id))
+    lacking = sa.func.sum(t.c.lacking_s)
+    ranked = sa.select(t.c.chat_id).where(*in_range, t.c.lacking_s > 0).group_by(t.c.chat_id)
+    found = paged(engine, ranked, [lacking.desc(), t.c.chat_id], page, size)
+    ids = [int(c) for c in found.rows["chat_id"]]
+    stmt = (
+        sa.select(*(c for c in t.c if c.name != "id"))
+        .where(*in_range, t.c.chat_id.in_(ids))
+        .order_by(t.c.day, t.c.chat_id)
+    )
+    return found.with_rows(pd.read_sql_query(stmt, engine))
+
+
+def load_rights_known(engine: Engine, scope: Scope, start: dt.date, end: dt.date) -> bool:
+    """Whether some chat the viewer may see has a row of the bot's rights in the range."""
+    t = BOT_RIGHTS
+    stmt = sa.select(sa.exists().where(t.c.day.between(start, end), scope.chat_filter(t.c.chat_id)))
+    with engine.connect() as conn:
+        return bool(conn.execute(stmt).scalar())

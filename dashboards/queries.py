@@ -81,6 +81,8 @@ from dashboards.page_queries import (
     load_largest_groups,
     load_member_totals,
     load_request_groups,
+    load_rights_known,
+    load_rights_lacking,
     load_topic_messages,
     load_topics_page,
 )
@@ -505,14 +507,18 @@ def _chat_rows(scope: Scope, table: sa.FromClause) -> sa.ColumnElement[bool]:
     return sa.false()  # (require_operator raised)
 
 
-def load_summary_chats(engine: Engine, scope: Scope) -> list[int]:
-    """Protected groups that have at least one summary (one index probe per group)."""
+def load_summary_chats(
+    engine: Engine, scope: Scope, groups: GroupIds = (), limit: int | None = None
+) -> list[int]:
+    """Protected groups (the selected ones, when any) that have at least one summary, by
+    title: the first ``limit`` (every one when None; one index probe per group)."""
     t = SUMMARIES
     has_summary = sa.exists().where(t.c.chat_id == GROUPS.c.id)
     stmt = (
         sa.select(GROUPS.c.id)
-        .where(has_summary, scope.group_filter(GROUPS.c.id))
+        .where(has_summary, scope.group_filter(GROUPS.c.id, groups))
         .order_by(GROUPS.c.title, GROUPS.c.id)
+        .limit(limit)
     )
     with engine.connect() as conn:
         return [int(chat) for chat in conn.execute(stmt).scalars()]
@@ -589,6 +595,8 @@ QUERIES: dict[str, Callable[..., Any]] = {
         load_invite_links_page,
         load_invite_link_joins,
         load_member_totals,
+        load_rights_known,
+        load_rights_lacking,
     )
 }
 """Every query by name (``verification`` is :func:`load_verification`): what

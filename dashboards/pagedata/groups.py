@@ -45,11 +45,12 @@ class BotRights:
     rights); most hours first."""
 
 
-def bot_rights(rows: pd.DataFrame, names: dict[int, str]) -> BotRights:
-    """The panel from the ``bot_rights`` query; ``names``: chat id -> label."""
+def bot_rights(rows: pd.DataFrame, names: dict[int, str], known: bool | None = None) -> BotRights:
+    """The panel from rows of the ``bot_rights`` query; ``names``: chat id -> label; ``known``:
+    whether any chat has a row in the range (by default: whether ``rows`` has one)."""
     if rows.empty:
         empty = pd.DataFrame()
-        return BotRights(known=False, hours=empty, chats=empty)
+        return BotRights(known=bool(known), hours=empty, chats=empty)
     rows = rows.assign(
         chat=[names.get(int(c), str(c)) for c in rows["chat_id"]],
         hours_lacking=(rows["lacking_s"] / 3600).round(2),
@@ -113,6 +114,9 @@ class Groups:
     default_channels: list[int]
     """The channels whose subscribers are shown until others are picked."""
     rights: BotRights
+    """The :data:`TOP` chats that lacked rights longest."""
+    rights_lacking: int
+    """Chats that lacked rights in the range."""
 
 
 def per_group(rows: pd.DataFrame) -> pd.DataFrame:
@@ -180,7 +184,8 @@ def load(
     checked = ranked if not page else _ranking(run, r, groups, "verifications", size=TOP)
     busiest = _ranking(run, r, groups, "messages", size=TOP)
     shown = run("largest_groups", groups=groups, limit=TOP)
-    rights = run("bot_rights", start=r.start, end=r.end)
+    lacking = run("rights_lacking", start=r.start, end=r.end)
+    rights = lacking.rows
     names = chat_names(
         run,
         [
@@ -213,5 +218,6 @@ def load(
         group_names={g: names.get(g, str(g)) for g in shown},
         channel_names=listed,
         default_channels=defaults,
-        rights=bot_rights(rights, names),
+        rights=bot_rights(rights, names, known=run("rights_known", start=r.start, end=r.end)),
+        rights_lacking=lacking.total,
     )

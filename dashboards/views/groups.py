@@ -74,7 +74,7 @@ def _history(ctx: ui.PageContext, page: groups.Groups) -> None:
             ui.history_note(history["day"].nunique(), "subscriber-count")
 
 
-def _rights(ctx: ui.PageContext, rights: groups.BotRights) -> None:
+def _rights(ctx: ui.PageContext, rights: groups.BotRights, lacking: int) -> None:
     st.subheader("Bot rights")
     if not rights.known:
         ui.empty_state(
@@ -101,6 +101,8 @@ def _rights(ctx: ui.PageContext, rights: groups.BotRights) -> None:
         "rights_hours",
     )
     ui.table(rights.chats, "bot rights")
+    if lacking > len(rights.chats):
+        st.caption(f"The {len(rights.chats)} of {lacking:,} chats that lacked rights longest.")
 
 
 def _configuration(page: groups.Groups) -> None:
@@ -141,7 +143,7 @@ def render() -> None:
         return
     _top(ctx, page)
     _history(ctx, page)
-    _rights(ctx, page.rights)
+    _rights(ctx, page.rights, page.rights_lacking)
     _configuration(page)
 
 
