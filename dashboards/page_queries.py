@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from core.models import (
     AnalyticsAllGroupsFunnelDaily,
+    AnalyticsAllGroupsMembersDaily,
     AnalyticsGroupDaily,
     EnforcedChannel,
     MemberCountSnapshot,
@@ -35,6 +36,7 @@ CHANNELS = EnforcedChannel.__table__
 GROUP_DAILY = AnalyticsGroupDaily.__table__
 FUNNEL_TOTALS = AnalyticsAllGroupsFunnelDaily.__table__
 SNAPSHOTS = MemberCountSnapshot.__table__
+MEMBERS = AnalyticsAllGroupsMembersDaily.__table__
 
 SEARCH_LIMIT = 50
 """Groups the sidebar's search offers at once."""
@@ -465,6 +467,27 @@ def load_invite_link_joins(
         return int(conn.execute(stmt).scalar() or 0)
 
 
+def _members_from_rollup(conn: sa.Connection, until: dt.datetime) -> tuple[int, int | None]:
+    """(enabled groups created before ``until``, the members of the rollup's newest day before
+    it; None without one)."""
+    g = GROUPS
+    existing = sa.select(sa.func.count()).where(g.c.enabled, g.c.created_at < until)
+    last_day = until.date() - dt.timedelta(days=1) if until.time() == dt.time() else until.date()
+    newest = (
+        sa.select(MEMBERS.c.members)
+        .where(MEMBERS.c.day <= last_day)
+        .order_by(MEMBERS.c.day.desc())
+        .limit(1)
+    )
+    members = conn.execute(newest).scalar()
+    return int(conn.execute(existing).scalar() or 0), None if members is None else int(members)
+
+
+def _has_rows(engine: Engine, table: sa.Table) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(sa.select(sa.exists().select_from(table))).scalar())
+
+
 def load_channel_titles(engine: Engine, scope: Scope, ids: GroupIds) -> pd.DataFrame:
     """id, username, title of each of the channels ``ids`` the viewer may see."""
     t = CHANNELS
@@ -480,12 +503,18 @@ def load_member_totals(
     """Per instant: the selected (every: the viewer's) enabled groups created before it, and
     their members then (each group's newest snapshot before it, summed; None without any).
 
-    One statement per instant, its lookups index probes inside the database: nothing per group
-    comes back."""
+    Every group: the members of the rollup ``analytics_all_groups_members_daily`` on its newest
+    day before the instant (the groups synced that day, summed), once the pipelines fill it.
+    Otherwise one statement per instant, its lookups index probes inside the database: nothing
+    per group comes back."""
     g, s = GROUPS, SNAPSHOTS
     out: list[tuple[int, int | None]] = []
+    rollup = scope.every_group(groups) and _has_rows(engine, MEMBERS)
     with engine.connect() as conn:
         for until in instants:
+            if rollup:
+                out.append(_members_from_rollup(conn, until))
+                continue
             newest = (
                 sa.select(s.c.member_count)
                 .where(s.c.chat_id == g.c.id, s.c.kind == "group", s.c.synced_at < until)

@@ -66,6 +66,7 @@ RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
     "last_prompts": ("gate_events", _PROMPTS),
     "reactions": ("reaction_events", ("chat_id", "user_id", "added", "timestamp")),
     "channel_snapshots": ("member_count_snapshots", ("chat_id", "member_count", "synced_at")),
+    "group_snapshots": ("member_count_snapshots", ("chat_id", "member_count", "synced_at")),
     "bot_rights": ("bot_rights", _RIGHTS),
     "rights_before": ("bot_rights", _RIGHTS),
     "summary_messages": (
@@ -178,6 +179,9 @@ AllGroupsFunnelDaily = output_schema(
             (pl.col("timed_unmutes") > 0) == pl.col("verify_s_p50_mean").is_not_null(),
         ),
     ],
+)
+AllGroupsMembersDaily = output_schema(
+    "analytics_all_groups_members_daily", name="AllGroupsMembersDaily"
 )
 AllGroupsVerificationDaily = output_schema(
     "analytics_all_groups_verification_daily", name="AllGroupsVerificationDaily"

@@ -331,3 +331,14 @@ INSERT INTO analytics_all_groups_verification_daily
 SELECT %(day)s, status, cached, error_type, trigger, count(*), {latency_sum}, max(latency_ms)
 FROM merged_verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
 GROUP BY status, cached, error_type, trigger;
+
+DELETE FROM analytics_all_groups_members_daily WHERE day = %(day)s;
+INSERT INTO analytics_all_groups_members_daily {columns:analytics_all_groups_members_daily}
+WITH last AS (
+    SELECT DISTINCT ON (coalesce(m.now_id, s.chat_id)) s.member_count
+    FROM member_count_snapshots AS s LEFT JOIN chat_now AS m ON m.old_chat_id = s.chat_id
+    WHERE s.kind = 'group' AND s.synced_at >= %(start)s AND s.synced_at < %(end)s
+      AND coalesce(m.now_id, s.chat_id) IN (SELECT id FROM protected_groups)
+    ORDER BY coalesce(m.now_id, s.chat_id), s.synced_at DESC, s.member_count DESC
+)
+SELECT %(day)s, count(*), coalesce(sum(member_count), 0) FROM last HAVING count(*) > 0;

@@ -15,6 +15,7 @@ from core.models.analytics import (
     AnalyticsAllGroupsDaily,
     AnalyticsAllGroupsFunnelDaily,
     AnalyticsAllGroupsHourly,
+    AnalyticsAllGroupsMembersDaily,
     AnalyticsAllGroupsVerificationDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
@@ -117,6 +118,7 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_all_groups_hourly",
     "analytics_all_groups_funnel_daily",
     "analytics_all_groups_verification_daily",
+    "analytics_all_groups_members_daily",
 )
 
 __all__ = [
@@ -140,6 +142,7 @@ __all__ = [
     "AnalyticsAllGroupsDaily",
     "AnalyticsAllGroupsFunnelDaily",
     "AnalyticsAllGroupsHourly",
+    "AnalyticsAllGroupsMembersDaily",
     "AnalyticsAllGroupsVerificationDaily",
     "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",

@@ -428,3 +428,19 @@ class AnalyticsAllGroupsVerificationDaily(Base):
     checks: Mapped[int] = mapped_column(info=POSITIVE)
     latency_ms_sum: Mapped[float] = mapped_column(info=NON_NEGATIVE | MS)
     latency_ms_max: Mapped[float] = mapped_column(info=NON_NEGATIVE | MS)
+
+
+class AnalyticsAllGroupsMembersDaily(Base):
+    """Every protected group's members per day (an addition, issue 28): ``synced_groups``, the
+    protected groups with a member-count snapshot (``kind`` group) that day, and ``members``,
+    the member count of each one's last snapshot that day, summed (a migrated group under its
+    new id). What the Overview's member count reads with no group selected, instead of looking
+    up every group's newest snapshot. One row per day with a snapshot."""
+
+    __tablename__ = "analytics_all_groups_members_daily"
+    __table_args__ = (sa.UniqueConstraint("day"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    synced_groups: Mapped[int] = mapped_column(info=POSITIVE)
+    members: Mapped[int] = mapped_column(info=NON_NEGATIVE)

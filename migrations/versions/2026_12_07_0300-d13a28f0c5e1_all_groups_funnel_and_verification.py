@@ -1,10 +1,12 @@
-"""analytics: every group's funnel and checks per day, for the dashboard at 13,000 groups
+"""analytics: every group's funnel, checks and members per day, for the dashboard at 13,000 groups
 
 ``analytics_all_groups_funnel_daily`` (day): ``analytics_funnel_daily`` summed over the groups
 (user-days per group, as the Funnel page counts), the backlog, and the verification times
 weighted by unmutes. ``analytics_all_groups_verification_daily`` (day, status, cached,
 error_type, trigger): ``analytics_verification_daily`` over every group. The Funnel and
-Verification pages read them with no group selected (issue 28). The dashboard's read-only role
+Verification pages read them with no group selected (issue 28).
+``analytics_all_groups_members_daily`` (day): the protected groups synced that day and their
+last member counts summed, for the Overview's members. The dashboard's read-only role
 may read both (PostgreSQL only).
 
 Revision ID: d13a28f0c5e1
@@ -25,6 +27,7 @@ depends_on: str | Sequence[str] | None = None
 ROLE = "gatepulse_readonly"
 FUNNEL = "analytics_all_groups_funnel_daily"
 VERIFICATION = "analytics_all_groups_verification_daily"
+MEMBERS = "analytics_all_groups_members_daily"
 FUNNEL_COUNTS = (
     "groups",
     "joined",
@@ -61,7 +64,7 @@ def _grant() -> None:
         DO $$
         BEGIN
             IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{ROLE}') THEN
-                GRANT SELECT ON TABLE {FUNNEL}, {VERIFICATION} TO {ROLE};
+                GRANT SELECT ON TABLE {FUNNEL}, {VERIFICATION}, {MEMBERS} TO {ROLE};
             END IF;
         END
         $$
@@ -94,10 +97,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{VERIFICATION}")),
     )
     op.create_index(op.f(f"ix_{VERIFICATION}_day"), VERIFICATION, ["day"], unique=False)
+    op.create_table(
+        MEMBERS,
+        _id(),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("synced_groups", sa.BigInteger(), nullable=False),
+        sa.Column("members", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{MEMBERS}")),
+        sa.UniqueConstraint("day", name=op.f(f"uq_{MEMBERS}_day")),
+    )
     _grant()
 
 
 def downgrade() -> None:
+    op.drop_table(MEMBERS)
     op.drop_index(op.f(f"ix_{VERIFICATION}_day"), table_name=VERIFICATION)
     op.drop_table(VERIFICATION)
     op.drop_table(FUNNEL)

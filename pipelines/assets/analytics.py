@@ -47,6 +47,7 @@ from pipelines.sources import (
     CHANNEL_SNAPSHOTS,
     ENFORCED_CHANNELS,
     GATE_EVENTS,
+    GROUP_SNAPSHOTS,
     LAST_PROMPTS,
     LINKS,
     MEMBER_EVENTS,
@@ -90,6 +91,7 @@ ALL_GROUPS_DAILY = "analytics_all_groups_daily"
 ALL_GROUPS_HOURLY = "analytics_all_groups_hourly"
 ALL_GROUPS_FUNNEL_DAILY = "analytics_all_groups_funnel_daily"
 ALL_GROUPS_VERIFICATION_DAILY = "analytics_all_groups_verification_daily"
+ALL_GROUPS_MEMBERS_DAILY = "analytics_all_groups_members_daily"
 
 STEP = "analytics_tables"
 """The one step (op) computing every selected analytics table of a run."""
@@ -279,6 +281,15 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         schemas.AllGroupsVerificationDaily,
         "Gate checks per UTC day, status, cache use, error type and trigger over every group, "
         "with latency sum and max (what the Verification page shows with no group selected).",
+    ),
+    AnalyticsSpec(
+        ALL_GROUPS_MEMBERS_DAILY,
+        (GROUP_SNAPSHOTS,),
+        rollups.all_groups_members_daily,
+        schemas.AllGroupsMembersDaily,
+        "Protected groups with a member-count sync per UTC day and their last synced member "
+        "counts summed (what the Overview's member count reads with no group selected).",
+        (PROTECTED_GROUPS,),
     ),
 )
 SPEC_BY_TABLE = {s.table: s for s in SPECS}

@@ -32,6 +32,10 @@ as weights, NULL without any. A row per day with a funnel row.
 
 ``analytics_all_groups_verification_daily`` (day, status, cached, error_type, trigger):
 :func:`.daily.verification_daily` with every group as one.
+
+``analytics_all_groups_members_daily`` (day): ``synced_groups``, the protected groups with a
+member-count snapshot that day, and ``members``, each one's last snapshot that day summed (at
+one instant the higher count); a row per day with a snapshot.
 """
 
 from __future__ import annotations
@@ -195,3 +199,22 @@ def all_groups_verification_daily(verifications: Frame) -> pl.DataFrame:
     group as one."""
     relabelled = verifications.lazy().with_columns(group_id=pl.lit(ALL, pl.Int64))
     return verification_daily(relabelled).drop("group_id")  # type: ignore[arg-type]
+
+
+def all_groups_members_daily(snapshots: Frame, groups: pl.DataFrame) -> pl.DataFrame:
+    """``analytics_all_groups_members_daily`` from the groups' ``member_count_snapshots`` rows
+    (``chat_id``, ``member_count``, ``synced_at``) and the protected groups (column ``id``)."""
+    return (
+        snapshots.lazy()
+        .join(groups.lazy().select(pl.col("id").alias("chat_id")), on="chat_id", how="semi")
+        .sort("synced_at", "member_count")
+        .group_by(utc_day("synced_at"), "chat_id")
+        .agg(pl.col("member_count").last())
+        .group_by("day")
+        .agg(
+            pl.len().cast(pl.Int64).alias("synced_groups"),
+            pl.col("member_count").sum().cast(pl.Int64).alias("members"),
+        )
+        .sort("day")
+        .collect(engine=ENGINE)
+    )

@@ -19,6 +19,7 @@ from core.models import (
     AnalyticsAllGroupsDaily,
     AnalyticsAllGroupsFunnelDaily,
     AnalyticsAllGroupsHourly,
+    AnalyticsAllGroupsMembersDaily,
     AnalyticsAllGroupsVerificationDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
@@ -66,6 +67,7 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsAllGroupsHourly,
         AnalyticsAllGroupsFunnelDaily,  # left empty: the pages sum the groups' rows instead
         AnalyticsAllGroupsVerificationDaily,  # (tests/dashboards/test_paging.py fills them)
+        AnalyticsAllGroupsMembersDaily,
         MemberCountSnapshot,
         Summary,
         AnalyticsMaterialization,

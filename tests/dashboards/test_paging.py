@@ -209,6 +209,27 @@ def test_members_are_counted_in_the_database_at_each_instant(
     assert DirectRun(engine, _owner())("member_totals", instants=(NOW,)) == [(3, 140)]
 
 
+def test_every_groups_members_come_from_the_rollup_once_filled(
+    db_url: str, engine: sa.Engine
+) -> None:
+    _world(db_url)
+    rollup = [
+        dict(day=DAY - dt.timedelta(days=d), synced_groups=29, members=m)
+        for d, m in ((0, 5000), (3, 4000))
+    ]
+    write_rows(db_url, {"analytics_all_groups_members_daily": rollup})
+    run = DirectRun(engine, OPERATOR)
+    seen = _statements(engine)
+    midnight = dt.datetime.combine(DAY, dt.time(), dt.UTC)
+    instants = (midnight + dt.timedelta(days=1), midnight, midnight - dt.timedelta(days=3))
+    # the newest rollup day before each instant; none before the first: unknown
+    assert run("member_totals", instants=instants) == [(29, 5000), (29, 4000), (29, None)]
+    assert not any("member_count_snapshots" in s for s in seen)
+    # a selection (and an owner) still count their own groups' snapshots
+    assert run("member_totals", instants=instants[:1], groups=(GROUP_IDS[0],)) == [(1, None)]
+    assert any("member_count_snapshots" in s for s in seen)
+
+
 # --------------------------------------------------------------------------- funnel
 
 

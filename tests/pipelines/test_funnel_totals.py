@@ -1,5 +1,5 @@
-"""``analytics_all_groups_funnel_daily`` and ``analytics_all_groups_verification_daily`` by
-their transforms, on a small case computed by hand."""
+"""``analytics_all_groups_funnel_daily``, ``analytics_all_groups_verification_daily`` and
+``analytics_all_groups_members_daily`` by their transforms, on small cases computed by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import datetime as dt
 import polars as pl
 
 from core.models import measure_columns
-from pipelines.transforms.rollups import all_groups_verification_daily, funnel_totals
+from pipelines.transforms.rollups import (
+    all_groups_members_daily,
+    all_groups_verification_daily,
+    funnel_totals,
+)
 
 D1, D2 = dt.date(2026, 3, 1), dt.date(2026, 3, 2)
 FUNNEL = "analytics_funnel_daily"
@@ -82,3 +86,22 @@ def test_checks_of_every_group_are_one_group() -> None:
     assert rows[(D1, "success")]["latency_ms_max"] == 7.0
     assert rows[(D1, "failed")]["checks"] == 1 and rows[(D2, "success")]["checks"] == 1
     assert len(rows) == 3
+
+
+def test_members_are_each_protected_groups_last_count_of_the_day() -> None:
+    at = dt.datetime(2026, 3, 1, 6, tzinfo=dt.UTC)
+    hour = dt.timedelta(hours=1)
+    snapshots = pl.DataFrame(
+        {
+            "chat_id": [-1, -1, -2, -9, -1],
+            "member_count": [10, 12, 5, 99, 20],
+            "synced_at": [at, at + hour, at, at, at + 24 * hour],
+        },
+        schema_overrides={"synced_at": pl.Datetime("us", "UTC")},
+    )
+    groups = pl.DataFrame({"id": [-1, -2]})  # -9 is no protected group
+    out = all_groups_members_daily(snapshots, groups).to_dicts()
+    assert out == [
+        {"day": D1, "synced_groups": 2, "members": 12 + 5},
+        {"day": D2, "synced_groups": 1, "members": 20},
+    ]
