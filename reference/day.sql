@@ -338,7 +338,9 @@ WITH last AS (
     SELECT DISTINCT ON (coalesce(m.now_id, s.chat_id)) s.member_count
     FROM member_count_snapshots AS s LEFT JOIN chat_now AS m ON m.old_chat_id = s.chat_id
     WHERE s.kind = 'group' AND s.synced_at >= %(start)s AND s.synced_at < %(end)s
-      AND coalesce(m.now_id, s.chat_id) IN (SELECT id FROM protected_groups)
+      AND coalesce(m.now_id, s.chat_id) IN (  -- the protected groups, by the ids they have now
+          SELECT coalesce(n.now_id, p.id) FROM protected_groups AS p
+          LEFT JOIN chat_now AS n ON n.old_chat_id = p.id)
     ORDER BY coalesce(m.now_id, s.chat_id), s.synced_at DESC, s.member_count DESC
 )
 SELECT %(day)s, count(*), coalesce(sum(member_count), 0) FROM last HAVING count(*) > 0;
