@@ -76,7 +76,7 @@ def load_group_search(
                 sa.cast(t.c.id, sa.String()).like(pattern, escape="\\"),
             )
         )
-    return paged(engine, stmt, [t.c.title, t.c.id], 0, limit)
+    return paged(engine, stmt, [t.c.title, t.c.id], 0, limit, aggregate=False)
 
 
 def load_group_titles(engine: Engine, scope: Scope, ids: GroupIds) -> dict[int, str]:
@@ -109,7 +109,7 @@ def load_groups_page(engine: Engine, scope: Scope, page: int = 0, size: int = PA
     stmt = sa.select(t.c.id, t.c.title, t.c.enabled, t.c.member_count, t.c.last_sync_at).where(
         scope.group_filter(t.c.id)
     )
-    return paged(engine, stmt, [t.c.title, t.c.id], page, size)
+    return paged(engine, stmt, [t.c.title, t.c.id], page, size, aggregate=False)
 
 
 def load_largest_groups(
@@ -135,7 +135,14 @@ def load_channels_page(engine: Engine, scope: Scope, page: int = 0, size: int = 
     stmt = sa.select(t.c.id, t.c.username, t.c.title, t.c.subscriber_count, t.c.last_sync_at).where(
         scope.channel_filter(t.c.id)
     )
-    return paged(engine, stmt, [t.c.subscriber_count.desc().nulls_last(), t.c.id], page, size)
+    return paged(
+        engine,
+        stmt,
+        [t.c.subscriber_count.desc().nulls_last(), t.c.id],
+        page,
+        size,
+        aggregate=False,
+    )
 
 
 def _group_measure(name: str) -> sa.ColumnElement[int]:
@@ -190,7 +197,9 @@ def load_growth_groups(
     catalog = sa.select(g.c.id.label("group_id"), g.c.member_count.label("members_now")).where(
         scope.group_filter(g.c.id, groups)
     )
-    found = paged(engine, catalog, [g.c.member_count.desc().nulls_last(), g.c.id], page, size)
+    found = paged(
+        engine, catalog, [g.c.member_count.desc().nulls_last(), g.c.id], page, size, aggregate=False
+    )
     ids = [int(x) for x in found.rows["group_id"]]
     measures = ("joins", "leaves", "kicks", "bots_joined")
     flows = pd.DataFrame(columns=["group_id", *measures])

@@ -71,19 +71,27 @@ def paged(
     order: Sequence[sa.ColumnElement[Any]],
     page: int,
     size: int,
+    *,
+    aggregate: bool = True,
 ) -> Paged:
     """Page ``page`` (from 0) of ``size`` rows of ``stmt`` in the ``order`` given (the last
-    key should make it total: a group's id), and the number of rows over every page."""
+    key should make it total: a group's id), and the number of rows over every page.
+
+    ``aggregate``: ``stmt`` sums rows (GROUP BY), so every row is computed anyway and the total
+    rides along on each (``count(*) OVER ()``, one pass); otherwise (a plain read an index can
+    serve in order) the rows are counted apart, so that the page stops at its last row."""
     page, size = max(0, int(page)), max(1, int(size))
-    # the total rides along on every row (one pass over the rows, not a second query)
+    every = sa.select(sa.func.count()).select_from(stmt.subquery())
+    if not aggregate:
+        with engine.connect() as conn:
+            total = int(conn.execute(every).scalar() or 0)
+            rows = pd.read_sql_query(stmt.order_by(*order).limit(size).offset(page * size), conn)
+        return Paged(rows=rows, total=total, page=page, size=size)
     counted = stmt.add_columns(sa.func.count().over().label(TOTAL))
     with engine.connect() as conn:
         rows = pd.read_sql_query(counted.order_by(*order).limit(size).offset(page * size), conn)
-        if len(rows):
-            total = int(rows[TOTAL].iloc[0])
-        else:  # a page past the end (or no rows at all): count them
-            every = sa.select(sa.func.count()).select_from(stmt.subquery())
-            total = int(conn.execute(every).scalar() or 0)
+        # a page past the end (or no rows at all): count them
+        total = int(rows[TOTAL].iloc[0] if len(rows) else conn.execute(every).scalar() or 0)
     return Paged(rows=rows.drop(columns=TOTAL), total=total, page=page, size=size)
 
 

@@ -6,8 +6,9 @@ weighted by unmutes. ``analytics_all_groups_verification_daily`` (day, status, c
 error_type, trigger): ``analytics_verification_daily`` over every group. The Funnel and
 Verification pages read them with no group selected (issue 28).
 ``analytics_all_groups_members_daily`` (day): the protected groups synced that day and their
-last member counts summed, for the Overview's members. The dashboard's read-only role
-may read both (PostgreSQL only).
+last member counts summed, for the Overview's members. ``protected_groups`` gains an index on
+(title, id): the dashboard lists and searches groups by title a page at a time. The
+dashboard's read-only role may read the new tables (PostgreSQL only).
 
 Revision ID: d13a28f0c5e1
 Revises: b7e3a91c4d20
@@ -106,10 +107,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{MEMBERS}")),
         sa.UniqueConstraint("day", name=op.f(f"uq_{MEMBERS}_day")),
     )
+    with op.batch_alter_table("protected_groups", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_protected_groups_title_id"), ["title", "id"])
     _grant()
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("protected_groups", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_protected_groups_title_id"))
     op.drop_table(MEMBERS)
     op.drop_index(op.f(f"ix_{VERIFICATION}_day"), table_name=VERIFICATION)
     op.drop_table(VERIFICATION)
