@@ -152,6 +152,26 @@ def _group_measure(name: str) -> sa.ColumnElement[int]:
     return isum(t.c[name]).label(name)
 
 
+def _group_totals(
+    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds, *orders: str
+) -> sa.Select[Any]:
+    """Per group over the range (linked channels' own rows left out): the measures of
+    ``analytics_group_daily`` summed (leaves voluntary)."""
+    for order in orders:
+        if order not in GROUP_MEASURES:
+            raise ValueError(f"cannot order groups by {order!r}")
+    t = GROUP_DAILY
+    return (
+        sa.select(t.c.group_id, *(_group_measure(m) for m in GROUP_MEASURES))
+        .where(
+            t.c.day.between(start, end),
+            scope.group_filter(t.c.group_id, groups),
+            t.c.group_id.not_in(sa.select(CHANNELS.c.id)),
+        )
+        .group_by(t.c.group_id)
+    )
+
+
 def load_group_ranking(
     engine: Engine,
     scope: Scope,
@@ -162,22 +182,53 @@ def load_group_ranking(
     page: int = 0,
     size: int = PAGE_SIZE,
 ) -> Paged:
-    """Per group over the range (linked channels' own rows left out): the measures of
-    ``analytics_group_daily`` summed (leaves voluntary), most ``order`` first."""
-    if order not in GROUP_MEASURES:
-        raise ValueError(f"cannot order groups by {order!r}")
-    t = GROUP_DAILY
-    measures = {m: _group_measure(m) for m in GROUP_MEASURES}
-    stmt = (
-        sa.select(t.c.group_id, *measures.values())
-        .where(
-            t.c.day.between(start, end),
-            scope.group_filter(t.c.group_id, groups),
-            t.c.group_id.not_in(sa.select(CHANNELS.c.id)),
-        )
-        .group_by(t.c.group_id)
+    """Per group over the range (:func:`_group_totals`), most ``order`` first."""
+    totals = _group_totals(scope, start, end, groups, order).subquery()
+    stmt = sa.select(totals)
+    return paged(engine, stmt, [totals.c[order].desc(), totals.c.group_id], page, size)
+
+
+def load_group_leaders(
+    engine: Engine,
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    groups: GroupIds = (),
+    order: str = "verifications",
+    page: int = 0,
+    size: int = PAGE_SIZE,
+    also: str = "messages",
+    top: int = 10,
+) -> tuple[Paged, pd.DataFrame]:
+    """:func:`load_group_ranking` by ``order`` and, from the same pass over the rows, the
+    ``top`` groups by ``also`` (most first)."""
+    totals = _group_totals(scope, start, end, groups, order, also).subquery()
+    ranked = sa.select(
+        totals,
+        sa.func.row_number()
+        .over(order_by=[totals.c[order].desc(), totals.c.group_id])
+        .label("_rank"),
+        sa.func.row_number()
+        .over(order_by=[totals.c[also].desc(), totals.c.group_id])
+        .label("_also"),
+        sa.func.count().over().label("_total"),
+    ).subquery()
+    page, size = max(0, int(page)), max(1, int(size))
+    first = page * size
+    stmt = sa.select(ranked).where(
+        sa.or_(ranked.c._rank.between(first + 1, first + size), ranked.c._also <= top)
     )
-    return paged(engine, stmt, [measures[order].desc(), t.c.group_id], page, size)
+    rows = pd.read_sql_query(stmt, engine)
+    total = int(rows["_total"].iloc[0]) if len(rows) else 0
+    if not total and page:  # past the end of some rows? count them
+        total = paged(engine, sa.select(totals), [totals.c.group_id], 0, 1).total
+    columns = [c for c in rows.columns if not c.startswith("_")]
+    shown = rows[rows["_rank"].between(first + 1, first + size)].sort_values("_rank")
+    leaders = rows[rows["_also"] <= top].sort_values("_also")
+    return (
+        Paged(rows=shown[columns].reset_index(drop=True), total=total, page=page, size=size),
+        leaders[columns].reset_index(drop=True),
+    )
 
 
 def load_growth_groups(

@@ -180,9 +180,10 @@ def load(
     channels = run("channels_page", page=channel_page)
     if not catalog.total and not channels.total:
         return None
-    ranked = _ranking(run, r, groups, "verifications", page=page)
+    span = {"start": r.start, "end": r.end, "groups": groups}
+    ranked, busiest_rows = run("group_leaders", **span, page=page, also="messages", top=TOP)
+    busiest = Paged(rows=busiest_rows, total=ranked.total)
     checked = ranked if not page else _ranking(run, r, groups, "verifications", size=TOP)
-    busiest = _ranking(run, r, groups, "messages", size=TOP)
     shown = run("largest_groups", groups=groups, limit=TOP)
     lacking = run("rights_lacking", start=r.start, end=r.end)
     rights = lacking.rows

@@ -117,6 +117,11 @@ def test_a_page_shows_the_next_rows_in_order_and_the_total(db_url: str, engine: 
     assert mine.total == 3 and set(mine.rows["group_id"]) == set(GROUP_IDS[:3])
     with pytest.raises(ValueError, match="cannot order"):
         run("group_ranking", **span, order="title; DROP TABLE x")
+    # one pass: the page by checks and the top by messages, as the two rankings give them
+    shown, busiest = run("group_leaders", **span, page=1, size=10, also="messages", top=3)
+    pd.testing.assert_frame_equal(shown.rows, second.rows, check_dtype=False)
+    assert shown.total == 30 and (shown.page, shown.size) == (1, 10)
+    pd.testing.assert_frame_equal(busiest, by_messages.rows, check_dtype=False)
 
 
 def test_catalog_pages_and_counts(db_url: str, engine: sa.Engine) -> None:
