@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.models import (
+    AnalyticsAllChannelsDaily,
     AnalyticsAllGroupsDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsBotRightsDaily,
@@ -27,7 +28,7 @@ from core.models import (
     measure_columns,
 )
 from dashboards.scope import Scope
-from dashboards.sql import GroupIds, isum
+from dashboards.sql import GroupIds, covers, isum
 
 FUNNEL = AnalyticsFunnelDaily.__table__
 FUNNEL_LANGUAGES = AnalyticsFunnelLanguageDaily.__table__
@@ -37,6 +38,7 @@ TOPICS = AnalyticsTopicDaily.__table__
 INVITE_LINKS = AnalyticsInviteLinkDaily.__table__
 BOT_RIGHTS = AnalyticsBotRightsDaily.__table__
 ALL_GROUPS = AnalyticsAllGroupsDaily.__table__
+ALL_CHANNELS = AnalyticsAllChannelsDaily.__table__
 
 FUNNEL_MEASURES = measure_columns(FUNNEL)
 CHANNEL_MEASURES = measure_columns(CHANNEL_DAILY)
@@ -154,7 +156,8 @@ def load_gate_days(
 ) -> pd.DataFrame:
     """Per day: users prompted and passed (the groups'), subscribers produced (every channel's
     ``joins_after_prompt``, of the viewer's channels), and how many funnel and channel rows
-    there were: the Overview's gate figures without fetching every group's row."""
+    there were: the Overview's gate figures without fetching every group's row. Every group:
+    the all-groups and all-channels rollups' rows, when they cover the range."""
     f, c, a = FUNNEL, CHANNEL_DAILY, ALL_GROUPS
     if scope.every_group(groups) and all_groups_covers(engine, start, end):
         # every group: the rollup's one row per day (users distinct over all groups)
@@ -175,17 +178,26 @@ def load_gate_days(
             sa.literal(1).label("funnel_rows"),
             sa.literal(0).label("channel_rows"),
         ).where(f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
-    rows = sa.union_all(
-        funnel,
-        sa.select(
-            c.c.day,
+    channels: sa.Select[Any] = sa.select(
+        c.c.day,
+        sa.literal(0),
+        sa.literal(0),
+        c.c.joins_after_prompt,
+        sa.literal(0),
+        sa.literal(1),
+    ).where(c.c.day.between(start, end), scope.channel_filter(c.c.channel_id))
+    if scope.every_group(groups) and covers(engine, ALL_CHANNELS, start, end):
+        # every channel (the operator's): the channels' rollup, one row per day
+        k = ALL_CHANNELS
+        channels = sa.select(
+            k.c.day,
             sa.literal(0),
             sa.literal(0),
-            c.c.joins_after_prompt,
+            k.c.joins_after_prompt,
             sa.literal(0),
-            sa.literal(1),
-        ).where(c.c.day.between(start, end), scope.channel_filter(c.c.channel_id)),
-    ).subquery()
+            k.c.channels,
+        ).where(k.c.day.between(start, end))
+    rows = sa.union_all(funnel, channels).subquery()
     measures = ("prompted", "passed", "produced", "funnel_rows", "channel_rows")
     stmt = (
         sa.select(rows.c.day, *(isum(rows.c[m]).label(m) for m in measures))

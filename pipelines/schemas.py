@@ -180,6 +180,14 @@ AllGroupsFunnelDaily = output_schema(
         ),
     ],
 )
+AllChannelsDaily = output_schema(
+    "analytics_all_channels_daily",
+    name="AllChannelsDaily",
+    checks=[
+        _rule("after_prompt_within_joins", pl.col("joins_after_prompt") <= pl.col("joins")),
+        _rule("after_unmute_within_leaves", pl.col("leaves_after_unmute_7d") <= pl.col("leaves")),
+    ],
+)
 AllGroupsMembersDaily = output_schema(
     "analytics_all_groups_members_daily", name="AllGroupsMembersDaily"
 )

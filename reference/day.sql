@@ -344,3 +344,9 @@ WITH last AS (
     ORDER BY coalesce(m.now_id, s.chat_id), s.synced_at DESC, s.member_count DESC
 )
 SELECT %(day)s, count(*), coalesce(sum(member_count), 0) FROM last HAVING count(*) > 0;
+
+DELETE FROM analytics_all_channels_daily WHERE day = %(day)s;
+INSERT INTO analytics_all_channels_daily {columns:analytics_all_channels_daily}
+SELECT %(day)s, count(*), sum(joins), sum(leaves), sum(joins_after_prompt),
+       sum(leaves_after_unmute_7d)
+FROM analytics_channel_daily WHERE day = %(day)s HAVING count(*) > 0;  -- a day with a channel row

@@ -12,6 +12,7 @@ from core.models.alerts import Alert, AlertDelivery, BotPrivateChat, Digest
 from core.models.analytics import (
     FUNNEL_LANGUAGES,
     UNKNOWN_LANGUAGE,
+    AnalyticsAllChannelsDaily,
     AnalyticsAllGroupsDaily,
     AnalyticsAllGroupsFunnelDaily,
     AnalyticsAllGroupsHourly,
@@ -119,6 +120,7 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_all_groups_funnel_daily",
     "analytics_all_groups_verification_daily",
     "analytics_all_groups_members_daily",
+    "analytics_all_channels_daily",
 )
 
 __all__ = [
@@ -139,6 +141,7 @@ __all__ = [
     "Alert",
     "AlertDelivery",
     "AlertKind",
+    "AnalyticsAllChannelsDaily",
     "AnalyticsAllGroupsDaily",
     "AnalyticsAllGroupsFunnelDaily",
     "AnalyticsAllGroupsHourly",

@@ -444,3 +444,21 @@ class AnalyticsAllGroupsMembersDaily(Base):
     day: Mapped[dt.date]
     synced_groups: Mapped[int] = mapped_column(info=POSITIVE)
     members: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+
+
+class AnalyticsAllChannelsDaily(Base):
+    """Every linked channel's ``analytics_channel_daily`` rows added up, per day (an addition,
+    issue 28): ``channels``, the rows (channels) that day, and ``joins``, ``leaves``,
+    ``joins_after_prompt``, ``leaves_after_unmute_7d`` summed. What the Overview's subscribers
+    produced by the gate read with no group selected. One row per day with a channel row."""
+
+    __tablename__ = "analytics_all_channels_daily"
+    __table_args__ = (sa.UniqueConstraint("day"),)
+
+    id: Mapped[int] = _id()
+    day: Mapped[dt.date]
+    channels: Mapped[int] = mapped_column(info=POSITIVE)
+    joins: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    leaves: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    joins_after_prompt: Mapped[int] = mapped_column(info=NON_NEGATIVE)
+    leaves_after_unmute_7d: Mapped[int] = mapped_column(info=NON_NEGATIVE)

@@ -1,4 +1,4 @@
-"""analytics: every group's funnel, checks and members per day, for the dashboard at 13,000 groups
+"""analytics: all-groups funnel, checks, members and channels per day (the dashboard at 13k groups)
 
 ``analytics_all_groups_funnel_daily`` (day): ``analytics_funnel_daily`` summed over the groups
 (user-days per group, as the Funnel page counts), the backlog, and the verification times
@@ -6,9 +6,11 @@ weighted by unmutes. ``analytics_all_groups_verification_daily`` (day, status, c
 error_type, trigger): ``analytics_verification_daily`` over every group. The Funnel and
 Verification pages read them with no group selected (issue 28).
 ``analytics_all_groups_members_daily`` (day): the protected groups synced that day and their
-last member counts summed, for the Overview's members. ``protected_groups`` gains an index on
-(title, id): the dashboard lists and searches groups by title a page at a time. The
-dashboard's read-only role may read the new tables (PostgreSQL only).
+last member counts summed, for the Overview's members; ``analytics_all_channels_daily`` (day):
+``analytics_channel_daily`` summed over the channels, for its subscribers produced.
+``protected_groups`` gains an index on (title, id): the dashboard lists and searches groups by
+title a page at a time. The dashboard's read-only role may read the new tables (PostgreSQL
+only).
 
 Revision ID: d13a28f0c5e1
 Revises: b7e3a91c4d20
@@ -29,6 +31,8 @@ ROLE = "gatepulse_readonly"
 FUNNEL = "analytics_all_groups_funnel_daily"
 VERIFICATION = "analytics_all_groups_verification_daily"
 MEMBERS = "analytics_all_groups_members_daily"
+CHANNELS = "analytics_all_channels_daily"
+CHANNEL_SUMS = ("channels", "joins", "leaves", "joins_after_prompt", "leaves_after_unmute_7d")
 FUNNEL_COUNTS = (
     "groups",
     "joined",
@@ -65,7 +69,8 @@ def _grant() -> None:
         DO $$
         BEGIN
             IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{ROLE}') THEN
-                GRANT SELECT ON TABLE {FUNNEL}, {VERIFICATION}, {MEMBERS} TO {ROLE};
+                GRANT SELECT ON TABLE {FUNNEL}, {VERIFICATION}, {MEMBERS}, {CHANNELS}
+                    TO {ROLE};
             END IF;
         END
         $$
@@ -107,6 +112,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{MEMBERS}")),
         sa.UniqueConstraint("day", name=op.f(f"uq_{MEMBERS}_day")),
     )
+    op.create_table(
+        CHANNELS,
+        _id(),
+        sa.Column("day", sa.Date(), nullable=False),
+        *(sa.Column(c, sa.BigInteger(), nullable=False) for c in CHANNEL_SUMS),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{CHANNELS}")),
+        sa.UniqueConstraint("day", name=op.f(f"uq_{CHANNELS}_day")),
+    )
     with op.batch_alter_table("protected_groups", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_protected_groups_title_id"), ["title", "id"])
     _grant()
@@ -115,6 +128,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("protected_groups", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_protected_groups_title_id"))
+    op.drop_table(CHANNELS)
     op.drop_table(MEMBERS)
     op.drop_index(op.f(f"ix_{VERIFICATION}_day"), table_name=VERIFICATION)
     op.drop_table(VERIFICATION)

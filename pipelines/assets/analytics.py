@@ -92,6 +92,7 @@ ALL_GROUPS_HOURLY = "analytics_all_groups_hourly"
 ALL_GROUPS_FUNNEL_DAILY = "analytics_all_groups_funnel_daily"
 ALL_GROUPS_VERIFICATION_DAILY = "analytics_all_groups_verification_daily"
 ALL_GROUPS_MEMBERS_DAILY = "analytics_all_groups_members_daily"
+ALL_CHANNELS_DAILY = "analytics_all_channels_daily"
 
 STEP = "analytics_tables"
 """The one step (op) computing every selected analytics table of a run."""
@@ -290,6 +291,16 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         "Protected groups with a member-count sync per UTC day and their last synced member "
         "counts summed (what the Overview's member count reads with no group selected).",
         (PROTECTED_GROUPS,),
+    ),
+    AnalyticsSpec(
+        ALL_CHANNELS_DAILY,
+        (CHANNEL_EVENTS, GATE_EVENTS, CHANNEL_SNAPSHOTS),
+        rollups.all_channels_daily,
+        schemas.AllChannelsDaily,
+        "Every linked channel's joins, leaves, joins within 24 h after a prompt and leaves "
+        "within 7 days after an unmute per UTC day, summed (what the Overview's subscribers "
+        "produced read with no group selected).",
+        (PROMPTS_BEFORE, UNMUTES_BEFORE, LINKS),
     ),
 )
 SPEC_BY_TABLE = {s.table: s for s in SPECS}

@@ -33,6 +33,9 @@ as weights, NULL without any. A row per day with a funnel row.
 ``analytics_all_groups_verification_daily`` (day, status, cached, error_type, trigger):
 :func:`.daily.verification_daily` with every group as one.
 
+``analytics_all_channels_daily`` (day): :func:`.gate.channel_daily`'s rows added up
+(``channels``: the rows); a row per day with a channel row.
+
 ``analytics_all_groups_members_daily`` (day): ``synced_groups``, the protected groups with a
 member-count snapshot that day, and ``members``, each one's last snapshot that day summed (at
 one instant the higher count); a row per day with a snapshot.
@@ -57,6 +60,7 @@ from pipelines.transforms.daily import (
 )
 from pipelines.transforms.gate import (
     FUNNEL_USERS,
+    channel_daily,
     funnel_daily,
     mute_stream,
     users_with,
@@ -217,4 +221,34 @@ def all_groups_members_daily(snapshots: Frame, groups: pl.DataFrame) -> pl.DataF
         )
         .sort("day")
         .collect(engine=ENGINE)
+    )
+
+
+CHANNEL_SUMS = ("joins", "leaves", "joins_after_prompt", "leaves_after_unmute_7d")
+
+
+def all_channels_daily(
+    channel_events: Frame,
+    gate_events: Frame,
+    snapshots: Frame,
+    prompts_before: Frame,
+    unmutes_before: Frame,
+    links: pl.DataFrame,
+) -> pl.DataFrame:
+    """``analytics_all_channels_daily``: :func:`.gate.channel_daily`'s rows added up."""
+    per_channel = channel_daily(
+        channel_events,  # type: ignore[arg-type]
+        gate_events,  # type: ignore[arg-type]
+        snapshots,  # type: ignore[arg-type]
+        prompts_before,  # type: ignore[arg-type]
+        unmutes_before,  # type: ignore[arg-type]
+        links,
+    )
+    return (
+        per_channel.group_by("day")
+        .agg(
+            pl.len().cast(pl.Int64).alias("channels"),
+            *(pl.col(c).sum().cast(pl.Int64) for c in CHANNEL_SUMS),
+        )
+        .sort("day")
     )

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from core.models import (
     ANALYTICS_TABLES,
     Alert,
+    AnalyticsAllChannelsDaily,
     AnalyticsAllGroupsDaily,
     AnalyticsAllGroupsFunnelDaily,
     AnalyticsAllGroupsHourly,
@@ -68,6 +69,7 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsAllGroupsFunnelDaily,  # left empty: the pages sum the groups' rows instead
         AnalyticsAllGroupsVerificationDaily,  # (tests/dashboards/test_paging.py fills them)
         AnalyticsAllGroupsMembersDaily,
+        AnalyticsAllChannelsDaily,
         MemberCountSnapshot,
         Summary,
         AnalyticsMaterialization,

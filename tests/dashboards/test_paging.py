@@ -235,6 +235,27 @@ def test_every_groups_members_come_from_the_rollup_once_filled(
     assert any("member_count_snapshots" in s for s in seen)
 
 
+def test_overview_gate_days_read_the_channels_rollup(db_url: str, engine: sa.Engine) -> None:
+    _world(db_url)
+    rows = [
+        _zeros("analytics_channel_daily", day=DAY, channel_id=CHANNEL, joins=9,
+               joins_after_prompt=4) | {"subscriber_count": None}
+    ]  # fmt: skip
+    rollup = [
+        dict(day=DAY, channels=1, joins=9, leaves=0, joins_after_prompt=4,
+             leaves_after_unmute_7d=0)
+    ]  # fmt: skip
+    write_rows(db_url, {"analytics_channel_daily": rows})
+    run = DirectRun(engine, OPERATOR)
+    before = run("gate_days", start=DAY, end=DAY, groups=())
+    write_rows(db_url, {"analytics_all_channels_daily": rollup})
+    seen = _statements(engine)
+    after = run("gate_days", start=DAY, end=DAY, groups=())
+    assert not any("FROM analytics_channel_daily" in s for s in seen)
+    assert after[["produced", "channel_rows"]].to_numpy().tolist() == [[4, 1]]
+    pd.testing.assert_frame_equal(before, after)
+
+
 # --------------------------------------------------------------------------- funnel
 
 

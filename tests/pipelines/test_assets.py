@@ -310,7 +310,8 @@ FUNNEL_COUNTS = (
 def _assert_funnel_and_verification_rollups(url: str) -> None:
     """``analytics_all_groups_funnel_daily``: the funnel rows summed per day, the percentiles
     weighted by the unmutes of the rows with one; ``analytics_all_groups_verification_daily``:
-    the checks summed over the groups."""
+    the checks summed over the groups; ``analytics_all_channels_daily``: the channel rows
+    summed per day."""
     sums = ", ".join(f"sum({c})" for c in FUNNEL_COUNTS.split(", "))
     timed = "unmuted > 0 AND verify_s_p50 IS NOT NULL"
     got = _per_day(
@@ -366,6 +367,13 @@ def _assert_funnel_and_verification_rollups(url: str) -> None:
                 ),
             )
         )
+    channels = "joins, leaves, joins_after_prompt, leaves_after_unmute_7d"
+    got = _per_day(url, f"SELECT day, channels, {channels} FROM analytics_all_channels_daily")
+    sums = ", ".join(f"sum({c})" for c in channels.split(", "))
+    summed = _per_day(
+        url, f"SELECT day, count(*), {sums} FROM analytics_channel_daily GROUP BY day"
+    )
+    assert got == summed and summed
     assert len(rollup) == len(per_group) > 0
     for mine, theirs in zip(rollup, per_group, strict=True):
         assert mine[:6] == theirs[:6] and mine[6:] == pytest.approx(theirs[6:], rel=1e-9)
