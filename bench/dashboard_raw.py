@@ -219,10 +219,14 @@ def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]
             "WHERE created_at >= :start AND created_at < :end GROUP BY 1",
             win,
         )
-        largest = run("groups").nlargest(groups.TOP, "member_count")["id"]
-        groups.history(run, "group", r, [int(g) for g in largest])
-        most = run("channels").nlargest(groups.TOP_CHANNELS, "subscriber_count")["id"]
-        groups.history(run, "channel", r, [int(c) for c in most])
+        catalog = run("groups").sort_values("member_count", ascending=False, na_position="last")
+        groups.history(run, "group", r, [int(g) for g in catalog["id"].head(groups.TOP)])
+        channels = run("channels").sort_values(
+            "subscriber_count", ascending=False, na_position="last"
+        )
+        groups.history(
+            run, "channel", r, [int(c) for c in channels["id"].head(groups.TOP_CHANNELS)]
+        )
         return {"top_checks": checks.set_index("group_id")["verifications"].nlargest(10).to_dict()}
 
     def api_calls_page() -> PageData:

@@ -107,11 +107,12 @@ def load_api_budget(engine: Engine, scope: Scope, start: dt.date, end: dt.date) 
     return pd.read_sql_query(stmt, engine)
 
 
-def load_topics(
-    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
-) -> pd.DataFrame:
+def topic_totals(
+    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> tuple[sa.Select[Any], list[sa.ColumnElement[Any]]]:
     """Per group and forum topic over the range: messages, the most active users of one day
-    (distinct users do not add up over days) and the days with messages; busiest first."""
+    (distinct users do not add up over days) and the days with messages; and the order,
+    busiest first."""
     t = TOPICS
     messages = isum(t.c.messages).label("messages")
     stmt = (
@@ -124,16 +125,23 @@ def load_topics(
         )
         .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .group_by(t.c.group_id, t.c.message_thread_id)
-        .order_by(messages.desc(), t.c.group_id, t.c.message_thread_id)
     )
-    return pd.read_sql_query(stmt, engine)
+    return stmt, [messages.desc(), t.c.group_id, t.c.message_thread_id]
 
 
-def load_invite_links(
+def load_topics(
     engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
+    """Every row of :func:`topic_totals`, busiest first."""
+    stmt, order = topic_totals(scope, start, end, groups)
+    return pd.read_sql_query(stmt.order_by(*order), engine)
+
+
+def invite_link_totals(
+    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> tuple[sa.Select[Any], list[sa.ColumnElement[Any]]]:
     """Per group and named invite link over the range: joins, joiners who passed the gate and
-    joiners who left (each the same day as their join)."""
+    joiners who left (each the same day as their join); and the order, most joins first."""
     t = INVITE_LINKS
     joins = isum(t.c.joins).label("joins")
     stmt = (
@@ -146,9 +154,16 @@ def load_invite_links(
         )
         .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .group_by(t.c.group_id, t.c.invite_link_name)
-        .order_by(joins.desc(), t.c.group_id, t.c.invite_link_name)
     )
-    return pd.read_sql_query(stmt, engine)
+    return stmt, [joins.desc(), t.c.group_id, t.c.invite_link_name]
+
+
+def load_invite_links(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Every row of :func:`invite_link_totals`, most joins first."""
+    stmt, order = invite_link_totals(scope, start, end, groups)
+    return pd.read_sql_query(stmt.order_by(*order), engine)
 
 
 def load_gate_days(

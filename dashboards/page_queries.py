@@ -26,7 +26,15 @@ from core.models import (
     ProtectedGroup,
     measure_columns,
 )
-from dashboards.gate_queries import BOT_RIGHTS, CHANNEL_DAILY, FUNNEL, INVITE_LINKS, TOPICS
+from dashboards.gate_queries import (
+    BOT_RIGHTS,
+    CHANNEL_DAILY,
+    FUNNEL,
+    INVITE_LINKS,
+    TOPICS,
+    invite_link_totals,
+    topic_totals,
+)
 from dashboards.paging import PAGE_SIZE, Paged, paged
 from dashboards.scope import Scope
 from dashboards.sql import GroupIds, isum
@@ -458,34 +466,8 @@ def load_topics_page(
     page: int = 0,
     size: int = PAGE_SIZE,
 ) -> Paged:
-    """:func:`dashboards.gate_queries.load_topics` a page at a time, busiest first."""
-    t = TOPICS
-    messages = isum(t.c.messages).label("messages")
-    stmt = (
-        sa.select(
-            t.c.group_id,
-            t.c.message_thread_id,
-            messages,
-            sa.func.max(t.c.active_users).label("peak_active_users"),
-            sa.func.count().label("days"),
-        )
-        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
-        .group_by(t.c.group_id, t.c.message_thread_id)
-    )
-    order = [messages.desc(), t.c.group_id, t.c.message_thread_id]
-    return paged(engine, stmt, order, page, size)
-
-
-def load_topic_messages(
-    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
-) -> int:
-    """Messages in forum topics over the range and groups."""
-    t = TOPICS
-    stmt = sa.select(isum(t.c.messages)).where(
-        t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups)
-    )
-    with engine.connect() as conn:
-        return int(conn.execute(stmt).scalar() or 0)
+    """:func:`dashboards.gate_queries.topic_totals` a page at a time, busiest first."""
+    return paged(engine, *topic_totals(scope, start, end, groups), page, size)
 
 
 def load_invite_links_page(
@@ -497,34 +479,40 @@ def load_invite_links_page(
     page: int = 0,
     size: int = PAGE_SIZE,
 ) -> Paged:
-    """:func:`dashboards.gate_queries.load_invite_links` a page at a time, most joins first."""
-    t = INVITE_LINKS
-    joins = isum(t.c.joins).label("joins")
-    stmt = (
-        sa.select(
-            t.c.group_id,
-            t.c.invite_link_name,
-            joins,
-            isum(t.c.passed).label("passed"),
-            isum(t.c.left).label("left"),
-        )
-        .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
-        .group_by(t.c.group_id, t.c.invite_link_name)
+    """:func:`dashboards.gate_queries.invite_link_totals` a page at a time, most joins
+    first."""
+    return paged(engine, *invite_link_totals(scope, start, end, groups), page, size)
+
+
+def _range_sum(
+    engine: Engine,
+    scope: Scope,
+    column: sa.Column[int],
+    start: dt.date,
+    end: dt.date,
+    groups: GroupIds,
+) -> int:
+    """``column`` of a per-group daily table summed over the range and groups."""
+    t = column.table
+    stmt = sa.select(isum(column)).where(
+        t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups)
     )
-    order = [joins.desc(), t.c.group_id, t.c.invite_link_name]
-    return paged(engine, stmt, order, page, size)
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar() or 0)
+
+
+def load_topic_messages(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> int:
+    """Messages in forum topics over the range and groups."""
+    return _range_sum(engine, scope, TOPICS.c.messages, start, end, groups)
 
 
 def load_invite_link_joins(
     engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> int:
     """Joins through a named invite link over the range and groups."""
-    t = INVITE_LINKS
-    stmt = sa.select(isum(t.c.joins)).where(
-        t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups)
-    )
-    with engine.connect() as conn:
-        return int(conn.execute(stmt).scalar() or 0)
+    return _range_sum(engine, scope, INVITE_LINKS.c.joins, start, end, groups)
 
 
 def _members_from_rollup(conn: sa.Connection, until: dt.datetime) -> tuple[int, int | None]:
