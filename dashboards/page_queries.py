@@ -24,7 +24,6 @@ from core.models import (
     EnforcedChannel,
     MemberCountSnapshot,
     ProtectedGroup,
-    measure_columns,
 )
 from dashboards.gate_queries import (
     BOT_RIGHTS,
@@ -48,7 +47,8 @@ MEMBERS = AnalyticsAllGroupsMembersDaily.__table__
 
 SEARCH_LIMIT = 50
 """Groups the sidebar's search offers at once."""
-GROUP_MEASURES = measure_columns(GROUP_DAILY)
+RANKED = ("verifications", "passed", "failed", "messages", "joins", "leaves")
+"""The measures of the groups' ranking (what the Groups page shows of each group)."""
 FUNNEL_FLOWS = (
     "joined",
     "prompted",
@@ -163,14 +163,14 @@ def _group_measure(name: str) -> sa.ColumnElement[int]:
 def _group_totals(
     scope: Scope, start: dt.date, end: dt.date, groups: GroupIds, *orders: str
 ) -> sa.Select[Any]:
-    """Per group over the range (linked channels' own rows left out): the measures of
-    ``analytics_group_daily`` summed (leaves voluntary)."""
+    """Per group over the range (linked channels' own rows left out): the :data:`RANKED`
+    measures of ``analytics_group_daily`` summed (leaves voluntary)."""
     for order in orders:
-        if order not in GROUP_MEASURES:
+        if order not in RANKED:
             raise ValueError(f"cannot order groups by {order!r}")
     t = GROUP_DAILY
     return (
-        sa.select(t.c.group_id, *(_group_measure(m) for m in GROUP_MEASURES))
+        sa.select(t.c.group_id, *(_group_measure(m) for m in RANKED))
         .where(
             t.c.day.between(start, end),
             scope.group_filter(t.c.group_id, groups),
@@ -279,60 +279,90 @@ def _funnel_sums(columns: tuple[str, ...]) -> list[sa.ColumnElement[int]]:
     return [isum(FUNNEL.c[c]).label(c) for c in columns]
 
 
-def load_funnel_groups(
+def load_funnel_group_tables(
     engine: Engine,
     scope: Scope,
     start: dt.date,
     end: dt.date,
     groups: GroupIds = (),
     page: int = 0,
+    requests_page: int = 0,
     size: int = PAGE_SIZE,
-) -> Paged:
-    """Per group with funnel rows in the range, most prompted first: the flows summed
-    (user-days) and ``backlog``, the group's ``still_muted`` on its latest day in the range."""
+) -> tuple[Paged, Paged]:
+    """The Funnel page's two per-group tables from one pass over the range's funnel rows:
+
+    - page ``page`` of the groups with funnel rows, most prompted first: the flows summed
+      (user-days) and ``backlog``, the group's ``still_muted`` on its latest day in the range;
+    - page ``requests_page`` of the groups with a join request, most requests first: requests
+      and their outcomes."""
     f = FUNNEL
     in_range = (f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
-    sums = _funnel_sums(FUNNEL_FLOWS)
-    stmt = sa.select(f.c.group_id, *sums).where(*in_range).group_by(f.c.group_id)
-    found = paged(engine, stmt, [sums[1].desc(), f.c.group_id], page, size)
-    ids = [int(g) for g in found.rows["group_id"]]
-    if not ids:
-        return found.with_rows(found.rows.assign(backlog=pd.Series(dtype="int64")))
-    latest = (
-        sa.select(f.c.group_id, sa.func.max(f.c.day).label("day"))
-        .where(*in_range, f.c.group_id.in_(ids))
+    totals = (
+        sa.select(f.c.group_id, *_funnel_sums((*FUNNEL_FLOWS, *FUNNEL_REQUESTS)))
+        .where(*in_range)
         .group_by(f.c.group_id)
         .subquery()
     )
-    backlog = sa.select(f.c.group_id, f.c.still_muted).join_from(
-        f, latest, sa.and_(f.c.group_id == latest.c.group_id, f.c.day == latest.c.day)
+    asked = totals.c.join_requests > 0
+    ranked = sa.select(
+        totals,
+        sa.func.row_number()
+        .over(order_by=[totals.c.prompted.desc(), totals.c.group_id])
+        .label("_rank"),
+        sa.func.row_number()
+        .over(partition_by=asked, order_by=[totals.c.join_requests.desc(), totals.c.group_id])
+        .label("_asked_rank"),
+        sa.func.count().over().label("_total"),
+        sa.func.sum(sa.case((asked, 1), else_=0)).over().label("_asked"),
+    ).subquery()
+    size = max(1, int(size))
+    first, asked_first = max(0, int(page)) * size, max(0, int(requests_page)) * size
+    stmt = sa.select(ranked).where(
+        sa.or_(
+            ranked.c._rank.between(first + 1, first + size),
+            sa.and_(
+                ranked.c.join_requests > 0,
+                ranked.c._asked_rank.between(asked_first + 1, asked_first + size),
+            ),
+        )
     )
-    with engine.connect() as conn:
-        by_group = {int(g): int(n) for g, n in conn.execute(backlog)}
-    rows = found.rows.assign(backlog=[by_group.get(g, 0) for g in ids])
-    return found.with_rows(rows)
-
-
-def load_request_groups(
-    engine: Engine,
-    scope: Scope,
-    start: dt.date,
-    end: dt.date,
-    groups: GroupIds = (),
-    page: int = 0,
-    size: int = PAGE_SIZE,
-) -> Paged:
-    """Per group with a join request in the range, most requests first: requests and their
-    outcomes."""
-    f = FUNNEL
-    sums = _funnel_sums(FUNNEL_REQUESTS)
-    stmt = (
-        sa.select(f.c.group_id, *sums)
-        .where(f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
-        .group_by(f.c.group_id)
-        .having(sums[0] > 0)
+    rows = pd.read_sql_query(stmt, engine)
+    total, asked_total = (int(rows[c].iloc[0]) if len(rows) else 0 for c in ("_total", "_asked"))
+    if not len(rows) and (page or requests_page):  # pages past the end: count the groups
+        counted = sa.select(
+            sa.func.count(), sa.func.coalesce(isum(sa.case((asked, 1), else_=0)), 0)
+        ).select_from(totals)
+        with engine.connect() as conn:
+            total, asked_total = (int(n) for n in conn.execute(counted).one())
+    shown = rows[rows["_rank"].between(first + 1, first + size)].sort_values("_rank")
+    requested = rows[
+        (rows["join_requests"] > 0)
+        & rows["_asked_rank"].between(asked_first + 1, asked_first + size)
+    ].sort_values("_asked_rank")
+    ids = [int(g) for g in shown["group_id"]]
+    by_group: dict[int, int] = {}
+    if ids:
+        latest = (
+            sa.select(f.c.group_id, sa.func.max(f.c.day).label("day"))
+            .where(*in_range, f.c.group_id.in_(ids))
+            .group_by(f.c.group_id)
+            .subquery()
+        )
+        backlog = sa.select(f.c.group_id, f.c.still_muted).join_from(
+            f, latest, sa.and_(f.c.group_id == latest.c.group_id, f.c.day == latest.c.day)
+        )
+        with engine.connect() as conn:
+            by_group = {int(g): int(n) for g, n in conn.execute(backlog)}
+    flows = shown[["group_id", *FUNNEL_FLOWS]].assign(backlog=[by_group.get(g, 0) for g in ids])
+    return (
+        Paged(rows=flows.reset_index(drop=True), total=total, page=max(0, page), size=size),
+        Paged(
+            rows=requested[["group_id", *FUNNEL_REQUESTS]].reset_index(drop=True),
+            total=asked_total,
+            page=max(0, requests_page),
+            size=size,
+        ),
     )
-    return paged(engine, stmt, [sums[0].desc(), f.c.group_id], page, size)
 
 
 def load_funnel_days(

@@ -95,7 +95,7 @@ def per_day(days: pd.DataFrame) -> pd.DataFrame:
 
 
 def group_table(found: Paged, run: Run, titles: dict[int, str]) -> Paged:
-    """A page of the ``funnel_groups`` query with group names and conversion."""
+    """A page of the ``funnel_group_tables`` query's groups with names and conversion."""
     rows = label_groups(run, _ints(found.rows, (*FLOWS, "backlog")), titles)
     rows["conversion"] = (rows["passed"] / rows["prompted"].where(rows["prompted"] > 0)).round(4)
     return found.with_rows(rows[["group_id", "group", *FLOWS, "conversion", "backlog"]])
@@ -164,11 +164,12 @@ def load(
     stages = stage_totals(days)
     users = stages.set_index("stage")["users"]
     found = run("backlog", **span)
+    by_group, requests = run("funnel_group_tables", **span, page=page, requests_page=requests_page)
     return Funnel(
         stages=stages,
-        per_group=group_table(run("funnel_groups", **span, page=page), run, titles),
+        per_group=group_table(by_group, run, titles),
         per_day=days,
-        requests=label_groups_page(run, run("request_groups", **span, page=requests_page), titles),
+        requests=label_groups_page(run, requests, titles),
         requests_per_day=requests_per_day(days),
         join_requests=int(days["join_requests"].sum()),
         conversion=ratio(int(users["passed"]), int(users["prompted"])),

@@ -302,6 +302,14 @@ def test_funnel_days_are_summed_in_the_database(db_url: str, engine: sa.Engine) 
     assert page.per_group.rows["group"].tolist() == [f"Group 01 ({B})", f"Group 00 ({A})"]
     assert page.requests.rows[["group_id", "join_requests"]].to_numpy().tolist() == [[B, 3]]
     assert page.join_requests == 3 and page.backlog == 6
+    # a page of one: B, then A; the join-request groups are their own table
+    span = {"start": D1, "end": D3, "groups": (), "size": 1}
+    first, asked = run("funnel_group_tables", **span)
+    second, _ = run("funnel_group_tables", **span, page=1)
+    beyond, asked_beyond = run("funnel_group_tables", **span, page=3, requests_page=3)
+    assert [first.rows["group_id"].tolist(), second.rows["group_id"].tolist()] == [[B], [A]]
+    assert first.total == second.total == beyond.total == 2 and beyond.rows.empty
+    assert asked.rows["group_id"].tolist() == [B] and asked.total == asked_beyond.total == 1
 
 
 def test_funnel_page_reads_the_all_groups_rollup(db_url: str, engine: sa.Engine) -> None:
