@@ -29,8 +29,6 @@ from dashboards.gate_queries import (
     BOT_RIGHTS,
     CHANNEL_DAILY,
     FUNNEL,
-    INVITE_LINKS,
-    TOPICS,
     invite_link_totals,
     topic_totals,
 )
@@ -496,8 +494,10 @@ def load_topics_page(
     page: int = 0,
     size: int = PAGE_SIZE,
 ) -> Paged:
-    """:func:`dashboards.gate_queries.topic_totals` a page at a time, busiest first."""
-    return paged(engine, *topic_totals(scope, start, end, groups), page, size)
+    """:func:`dashboards.gate_queries.topic_totals` a page at a time, busiest first, and the
+    messages of every page (``sums``)."""
+    stmt, order = topic_totals(scope, start, end, groups)
+    return paged(engine, stmt, order, page, size, sums=("messages",))
 
 
 def load_invite_links_page(
@@ -510,39 +510,9 @@ def load_invite_links_page(
     size: int = PAGE_SIZE,
 ) -> Paged:
     """:func:`dashboards.gate_queries.invite_link_totals` a page at a time, most joins
-    first."""
-    return paged(engine, *invite_link_totals(scope, start, end, groups), page, size)
-
-
-def _range_sum(
-    engine: Engine,
-    scope: Scope,
-    column: sa.Column[int],
-    start: dt.date,
-    end: dt.date,
-    groups: GroupIds,
-) -> int:
-    """``column`` of a per-group daily table summed over the range and groups."""
-    t = column.table
-    stmt = sa.select(isum(column)).where(
-        t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups)
-    )
-    with engine.connect() as conn:
-        return int(conn.execute(stmt).scalar() or 0)
-
-
-def load_topic_messages(
-    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
-) -> int:
-    """Messages in forum topics over the range and groups."""
-    return _range_sum(engine, scope, TOPICS.c.messages, start, end, groups)
-
-
-def load_invite_link_joins(
-    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
-) -> int:
-    """Joins through a named invite link over the range and groups."""
-    return _range_sum(engine, scope, INVITE_LINKS.c.joins, start, end, groups)
+    first, and the joins of every page (``sums``)."""
+    stmt, order = invite_link_totals(scope, start, end, groups)
+    return paged(engine, stmt, order, page, size, sums=("joins",))
 
 
 def _members_from_rollup(conn: sa.Connection, until: dt.datetime) -> tuple[int, int | None]:

@@ -10,7 +10,7 @@ the groups it shows (:func:`label_groups`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
@@ -33,6 +33,8 @@ class Paged:
     total: int
     page: int = 0
     size: int = PAGE_SIZE
+    sums: dict[str, int] = field(default_factory=dict)
+    """Columns summed over every page (those :func:`paged` was asked for)."""
 
     @property
     def pages(self) -> int:
@@ -57,7 +59,7 @@ class Paged:
 
     def with_rows(self, rows: pd.DataFrame) -> Paged:
         """The same page with its rows replaced (labelled, computed columns added)."""
-        return Paged(rows=rows, total=self.total, page=self.page, size=self.size)
+        return Paged(rows=rows, total=self.total, page=self.page, size=self.size, sums=self.sums)
 
 
 def empty(columns: Sequence[str], size: int = PAGE_SIZE) -> Paged:
@@ -73,13 +75,16 @@ def paged(
     size: int,
     *,
     aggregate: bool = True,
+    sums: Sequence[str] = (),
 ) -> Paged:
     """Page ``page`` (from 0) of ``size`` rows of ``stmt`` in the ``order`` given (the last
     key should make it total: a group's id), and the number of rows over every page.
 
     ``aggregate``: ``stmt`` sums rows (GROUP BY), so every row is computed anyway and the total
     rides along on each (``count(*) OVER ()``, one pass); otherwise (a plain read an index can
-    serve in order) the rows are counted apart, so that the page stops at its last row."""
+    serve in order) the rows are counted apart, so that the page stops at its last row.
+    ``sums``: columns of ``stmt`` to add up over every page too (riding along like the total;
+    an aggregate ``stmt`` only)."""
     page, size = max(0, int(page)), max(1, int(size))
     every = sa.select(sa.func.count()).select_from(stmt.subquery())
     if not aggregate:
@@ -87,12 +92,33 @@ def paged(
             total = int(conn.execute(every).scalar() or 0)
             rows = pd.read_sql_query(stmt.order_by(*order).limit(size).offset(page * size), conn)
         return Paged(rows=rows, total=total, page=page, size=size)
-    counted = stmt.add_columns(sa.func.count().over().label(TOTAL))
+    extra = {
+        f"{TOTAL}_{c}": sa.func.sum(_unlabelled(stmt.selected_columns[c])).over() for c in sums
+    }
+    counted = stmt.add_columns(
+        sa.func.count().over().label(TOTAL), *(v.label(k) for k, v in extra.items())
+    )
     with engine.connect() as conn:
         rows = pd.read_sql_query(counted.order_by(*order).limit(size).offset(page * size), conn)
-        # a page past the end (or no rows at all): count them
-        total = int(rows[TOTAL].iloc[0] if len(rows) else conn.execute(every).scalar() or 0)
-    return Paged(rows=rows.drop(columns=TOTAL), total=total, page=page, size=size)
+        if len(rows):
+            total = int(rows[TOTAL].iloc[0])
+            summed = {c: int(rows[f"{TOTAL}_{c}"].iloc[0] or 0) for c in sums}
+        else:  # a page past the end (or no rows at all): count them
+            inner = stmt.subquery()
+            found = conn.execute(
+                sa.select(sa.func.count(), *(sa.func.sum(inner.c[c]) for c in sums)).select_from(
+                    inner
+                )
+            ).one()
+            total = int(found[0])
+            summed = {c: int(v or 0) for c, v in zip(sums, found[1:], strict=True)}
+    rows = rows.drop(columns=[TOTAL, *extra])
+    return Paged(rows=rows, total=total, page=page, size=size, sums=summed)
+
+
+def _unlabelled(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The expression behind a labelled column (a window over it needs the expression)."""
+    return column.element if isinstance(column, sa.Label) else column
 
 
 class TitleRun(Protocol):

@@ -77,13 +77,11 @@ from dashboards.page_queries import (
     load_group_titles,
     load_groups_page,
     load_growth_groups,
-    load_invite_link_joins,
     load_invite_links_page,
     load_largest_groups,
     load_member_totals,
     load_rights_known,
     load_rights_lacking,
-    load_topic_messages,
     load_topics_page,
 )
 from dashboards.scope import Scope, ScopeError, require_scope
@@ -591,9 +589,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
         load_funnel_days,
         load_channel_ranking,
         load_topics_page,
-        load_topic_messages,
         load_invite_links_page,
-        load_invite_link_joins,
         load_member_totals,
         load_rights_known,
         load_rights_lacking,

@@ -160,5 +160,5 @@ def load(
         channels=channels.with_rows(channel_table(channels.rows, names)),
         channel_names=names,
         invite_links=links.with_rows(invite_links(links.rows, shown)),
-        link_joins=run("invite_link_joins", **span, groups=groups),
+        link_joins=links.sums["joins"],
     )

@@ -54,7 +54,7 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 def test_every_query_has_one_name() -> None:
     assert QUERIES["verification"].__name__ == "load_verification"
-    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 48
+    assert len(QUERIES) == len({f.__name__ for f in QUERIES.values()}) == 46
 
 
 def test_cached_run_asks_the_database_once_per_query_and_parameters(dashboard_env: str) -> None:

@@ -13,12 +13,13 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from core.models import measure_columns
+from core.models import AnalyticsGroupDaily, measure_columns
 from dashboards.metrics import DateRange
 from dashboards.pagedata import funnel, verification
-from dashboards.paging import Paged
+from dashboards.paging import Paged, paged
 from dashboards.queries import DirectRun, make_engine
 from dashboards.scope import Scope
+from dashboards.sql import isum
 from pipelines.transforms.rollups import funnel_totals
 from sandbox.synth import write_rows
 
@@ -87,6 +88,15 @@ def _world(url: str) -> None:
     )
 
 
+def _ranking_stmt() -> sa.Select[Any]:
+    t = AnalyticsGroupDaily.__table__
+    return (
+        sa.select(t.c.group_id, isum(t.c.messages).label("messages"))
+        .where(t.c.group_id != CHANNEL)
+        .group_by(t.c.group_id)
+    )
+
+
 def _owner() -> Scope:
     return Scope.owner(OWNER, GROUP_IDS[:3], ())
 
@@ -111,6 +121,14 @@ def test_a_page_shows_the_next_rows_in_order_and_the_total(db_url: str, engine: 
     assert second.caption("groups") == "rows 11–20 of 30 groups"
     beyond = run("group_ranking", **span, page=5, size=10)
     assert beyond.rows.empty and beyond.total == 30
+    # a column summed over every page rides along (and is summed apart past the end)
+    messages = sum(range(30))
+    assert paged(
+        engine, _ranking_stmt(), [sa.text("group_id")], 1, 10, sums=("messages",)
+    ).sums == {"messages": messages}
+    assert paged(
+        engine, _ranking_stmt(), [sa.text("group_id")], 9, 10, sums=("messages",)
+    ).sums == {"messages": messages}
     by_messages = run("group_ranking", **span, order="messages", size=3)
     assert by_messages.rows["group_id"].tolist() == GROUP_IDS[29:26:-1]
     mine = DirectRun(engine, _owner())("group_ranking", **span, size=10)
