@@ -105,7 +105,8 @@ def _shown(page: T | None) -> T:
 def dashboard_pages(run: Run, r: DateRange) -> dict[str, Callable[[], PageData]]:
     """Each page's own ``load`` (its queries and figures) for the default view of range ``r``:
     every group, the default channels, the first chat with summaries."""
-    titles = group_titles(run("groups"))  # the sidebar's, built once per script run
+    matches = run("group_search").rows  # the sidebar's search, once per script run
+    titles = group_titles(matches)  # the groups it offers; the pages look up the rest
 
     def overview_page() -> PageData:
         now = dt.datetime.now(dt.UTC)
@@ -124,7 +125,7 @@ def dashboard_pages(run: Run, r: DateRange) -> dict[str, Callable[[], PageData]]
         return {
             "stages": page.stages.set_index("stage")["users"].to_dict(),
             "backlog": page.backlog,
-            "join_requests": int(page.requests["join_requests"].sum()),
+            "join_requests": page.join_requests,
         }
 
     def verification_page() -> PageData:
@@ -140,26 +141,25 @@ def dashboard_pages(run: Run, r: DateRange) -> dict[str, Callable[[], PageData]]
             "messages": int(page.hourly["messages"].sum()),
             "messages_per_day": page.daily.set_index("day")["messages"].to_dict(),
             "reactions": page.reactions,
-            "topic_messages": int(page.topics["messages"].sum()),
+            "topic_messages": page.topic_messages,
         }
 
     def growth_page() -> PageData:
         page = _shown(growth.load(run, r, (), titles))
         growth.group_history(run, r, page.group_ids[0])  # the default pick: the largest
-        if not page.channels.empty:
-            first = int(page.channels["channel_id"].iloc[0])
-            growth.channel_history(run, r, first, page.channel_days)
-        moved = page.groups[["group_id", "joins", "leaves", "kicks"]].set_index("group_id")
+        channels = page.channels.rows
+        if not channels.empty:
+            growth.channel_history(run, r, int(channels["channel_id"].iloc[0]))
         return {
-            "group_flows": moved[moved.sum(axis=1) > 0].sum().to_dict(),
-            "produced": page.channels.set_index("channel_id")["joins_after_prompt"].to_dict(),
-            "link_joins": int(page.invite_links["joins"].sum()),
+            "group_flows": page.flows,
+            "produced": channels.set_index("channel_id")["joins_after_prompt"].to_dict(),
+            "link_joins": page.link_joins,
         }
 
     def groups_page() -> PageData:
         page = _shown(groups.load(run, r, (), titles))
         groups.history(run, "channel", r, page.default_channels)
-        return {"top_checks": page.per_group.set_index("group_id")["checks"].nlargest(10).to_dict()}
+        return {"top_checks": page.top_checks.set_index("group_id")["checks"].to_dict()}
 
     def api_calls_page() -> PageData:
         page = _shown(api_calls.load(run, r))

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from dashboards.metrics import DateRange, group_titles
 from dashboards.pagedata import alerts, funnel, groups, overview, summaries
+from dashboards.paging import PAGE_SIZE
 from dashboards.queries import DirectRun, Run
 from reference import bucket_sql, day_sql
 from reference.ranges import BUDGET, CHANNEL, FUNNEL, LINKS, REACTIONS, TOPICS
@@ -36,6 +37,16 @@ def alerts_page(run: Run, r: DateRange, titles: dict[int, str]) -> PageData:
     queries)."""
     page = alerts.load(run, r, (), titles, dt.datetime.now(dt.UTC))
     return {"open": page.open.counts, "in_range": page.in_range, "resolved": len(page.resolved)}
+
+
+def top_page(by_channel: pd.Series) -> dict[int, int]:
+    """The first page of a per-channel figure as the Growth page lists it: most first, then by
+    channel id."""
+    ranked = by_channel.reset_index().sort_values(
+        [by_channel.name, "channel_id"], ascending=[False, True]
+    )
+    top = ranked.head(PAGE_SIZE)
+    return dict(zip(top["channel_id"], top[by_channel.name], strict=True))
 
 
 def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]:
@@ -80,7 +91,8 @@ def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]
             ("member_events", "timestamp"),
         ):
             frame(f"SELECT max({col}) FROM {table}", {})
-        ids = tuple(int(i) for i in overview.enabled_groups(run("groups"), ())["id"])
+        catalog = run("groups")
+        ids = tuple(int(i) for i in catalog.loc[catalog["enabled"].astype(bool), "id"])
         run("counts_at", kind="group", instants=(win["end"], both["cur"]), chat_ids=ids)
         rows = overview.within(frame(FUNNEL, both_span), r.start, r.end)
         channels = overview.within(frame(CHANNEL, both_span), r.start, r.end)
@@ -191,7 +203,7 @@ def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]
             run("snapshot_history", kind="channel", start=r.start, end=r.end, chat_ids=(int(top),))
         return {
             "group_flows": {k: int(v) for k, v in moved.iloc[0].items()},
-            "produced": channels.groupby("channel_id")["joins_after_prompt"].sum().to_dict(),
+            "produced": top_page(channels.groupby("channel_id")["joins_after_prompt"].sum()),
             "link_joins": int(links["joins"].sum()),
         }
 
@@ -207,8 +219,14 @@ def raw_pages(run: DirectRun, r: DateRange) -> dict[str, Callable[[], PageData]]
             "WHERE created_at >= :start AND created_at < :end GROUP BY 1",
             win,
         )
-        groups.history(run, "group", r, groups.history_groups(run("groups"), ()))
-        groups.history(run, "channel", r, groups.default_channels(run("channels")))
+        catalog = run("groups").sort_values("member_count", ascending=False, na_position="last")
+        groups.history(run, "group", r, [int(g) for g in catalog["id"].head(groups.TOP)])
+        channels = run("channels").sort_values(
+            "subscriber_count", ascending=False, na_position="last"
+        )
+        groups.history(
+            run, "channel", r, [int(c) for c in channels["id"].head(groups.TOP_CHANNELS)]
+        )
         return {"top_checks": checks.set_index("group_id")["verifications"].nlargest(10).to_dict()}
 
     def api_calls_page() -> PageData:

@@ -20,13 +20,14 @@ from streamlit.navigation.page import StreamlitPage
 from core.settings import DashboardSettings, Settings, SettingsError, load_settings
 from dashboards import auth, signin, ui
 from dashboards.cache import CachedRun, get_engine
-from dashboards.metrics import DateRange, group_titles
+from dashboards.metrics import DateRange
 from dashboards.pages import PAGES, visible_pages
 from dashboards.scope import Scope, ScopeError, load_scope
 
 HOME = "home"  # the URL path the root page reserves (Streamlit serves it at ``/``)
 DATE_KEY = "date_range"
 GROUPS_KEY = "groups"
+SEARCH_KEY = "group_search"
 DEFAULT_DAYS = 7
 
 
@@ -71,22 +72,44 @@ def _scope(url: str) -> Scope:
     return scope
 
 
-def _sidebar(run: CachedRun, dashboard: DashboardSettings) -> ui.PageContext:
-    titles = group_titles(run("groups"))  # the viewer's groups only
-    today = dt.datetime.now(dt.UTC).date()
-    st.sidebar.header("Filters")
-    date_range = _date_range(today)
+def _group_picker(run: CachedRun) -> tuple[tuple[int, ...], dict[int, str]]:
+    """The sidebar's group filter: a search over the viewer's groups (title or id, in the
+    database, :data:`dashboards.page_queries.SEARCH_LIMIT` matches at a time) and a pick among
+    the matches and the groups already picked. Returns the picked ids and the titles of the
+    groups it offered (the pages look up the titles of the rows they show)."""
+    text = st.sidebar.text_input(
+        "Find groups", key=SEARCH_KEY, placeholder="title or id", help="Type to narrow the list."
+    )
+    matches = run("group_search", text=text)
     picked = st.session_state.get(GROUPS_KEY)
-    if isinstance(picked, list) and any(g not in titles for g in picked):
+    picked = [int(g) for g in picked] if isinstance(picked, list) else []
+    titles: dict[int, str] = run("group_titles", ids=tuple(sorted(picked))) if picked else {}
+    if any(g not in titles for g in picked):
         # a group the viewer no longer administers leaves the selection
-        st.session_state[GROUPS_KEY] = [g for g in picked if g in titles]
+        picked = [g for g in picked if g in titles]
+        st.session_state[GROUPS_KEY] = picked
+    titles |= dict(
+        zip(matches.rows["id"].astype(int), matches.rows["title"].fillna(""), strict=True)
+    )
     selected = st.sidebar.multiselect(
         "Groups",
-        options=list(titles),
+        options=list(dict.fromkeys([*picked, *titles])),
         format_func=lambda g: f"{titles.get(g) or 'untitled'} ({g})",
         key=GROUPS_KEY,
         placeholder="All groups" if run.scope.is_operator else "All your groups",
     )
+    if matches.total > len(matches.rows):
+        st.sidebar.caption(
+            f"{len(matches.rows)} of {matches.total:,} matching groups listed: type to narrow."
+        )
+    return tuple(sorted(int(g) for g in selected)), titles
+
+
+def _sidebar(run: CachedRun, dashboard: DashboardSettings) -> ui.PageContext:
+    today = dt.datetime.now(dt.UTC).date()
+    st.sidebar.header("Filters")
+    date_range = _date_range(today)
+    selected, titles = _group_picker(run)
     if st.sidebar.button("Refresh data", key="refresh", help="Forget cached query results"):
         st.cache_data.clear()
     operator = st.session_state.get(signin.VIEWER_KIND_KEY) == signin.OPERATOR
@@ -100,7 +123,7 @@ def _sidebar(run: CachedRun, dashboard: DashboardSettings) -> ui.PageContext:
     ctx = ui.PageContext(
         run=run,
         range=date_range,
-        groups=tuple(sorted(int(g) for g in selected)),
+        groups=selected,
         group_titles=titles,
         stale_after_h=dashboard.stale_after_h,
     )

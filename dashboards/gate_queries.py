@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.models import (
+    AnalyticsAllChannelsDaily,
     AnalyticsAllGroupsDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsBotRightsDaily,
@@ -27,7 +28,7 @@ from core.models import (
     measure_columns,
 )
 from dashboards.scope import Scope
-from dashboards.sql import GroupIds, isum
+from dashboards.sql import GroupIds, covers, isum
 
 FUNNEL = AnalyticsFunnelDaily.__table__
 FUNNEL_LANGUAGES = AnalyticsFunnelLanguageDaily.__table__
@@ -37,6 +38,7 @@ TOPICS = AnalyticsTopicDaily.__table__
 INVITE_LINKS = AnalyticsInviteLinkDaily.__table__
 BOT_RIGHTS = AnalyticsBotRightsDaily.__table__
 ALL_GROUPS = AnalyticsAllGroupsDaily.__table__
+ALL_CHANNELS = AnalyticsAllChannelsDaily.__table__
 
 FUNNEL_MEASURES = measure_columns(FUNNEL)
 CHANNEL_MEASURES = measure_columns(CHANNEL_DAILY)
@@ -76,14 +78,17 @@ def load_funnel_languages(
     return pd.read_sql_query(stmt, engine)
 
 
-def load_channel_days(engine: Engine, scope: Scope, start: dt.date, end: dt.date) -> pd.DataFrame:
+def load_channel_days(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, channels: GroupIds = ()
+) -> pd.DataFrame:
     """Per day and channel: joins, leaves, joins after a prompt, leaves within 7 days of an
-    unmute, the day's last subscriber count (every channel the viewer may see: the group
-    filter does not apply)."""
+    unmute, the day's last subscriber count (every channel the viewer may see, or only those
+    of ``channels``: the group filter does not apply)."""
     t = CHANNEL_DAILY
+    chosen = t.c.channel_id.in_([int(c) for c in channels]) if channels else sa.true()
     stmt = (
         sa.select(t.c.day, t.c.channel_id, *(t.c[m] for m in CHANNEL_MEASURES))
-        .where(t.c.day.between(start, end), scope.channel_filter(t.c.channel_id))
+        .where(t.c.day.between(start, end), scope.channel_filter(t.c.channel_id), chosen)
         .order_by(t.c.day, t.c.channel_id)
     )
     return pd.read_sql_query(stmt, engine)
@@ -102,11 +107,12 @@ def load_api_budget(engine: Engine, scope: Scope, start: dt.date, end: dt.date) 
     return pd.read_sql_query(stmt, engine)
 
 
-def load_topics(
-    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
-) -> pd.DataFrame:
+def topic_totals(
+    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> tuple[sa.Select[Any], list[sa.ColumnElement[Any]]]:
     """Per group and forum topic over the range: messages, the most active users of one day
-    (distinct users do not add up over days) and the days with messages; busiest first."""
+    (distinct users do not add up over days) and the days with messages; and the order,
+    busiest first."""
     t = TOPICS
     messages = isum(t.c.messages).label("messages")
     stmt = (
@@ -119,16 +125,23 @@ def load_topics(
         )
         .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .group_by(t.c.group_id, t.c.message_thread_id)
-        .order_by(messages.desc(), t.c.group_id, t.c.message_thread_id)
     )
-    return pd.read_sql_query(stmt, engine)
+    return stmt, [messages.desc(), t.c.group_id, t.c.message_thread_id]
 
 
-def load_invite_links(
+def load_topics(
     engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
+    """Every row of :func:`topic_totals`, busiest first."""
+    stmt, order = topic_totals(scope, start, end, groups)
+    return pd.read_sql_query(stmt.order_by(*order), engine)
+
+
+def invite_link_totals(
+    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> tuple[sa.Select[Any], list[sa.ColumnElement[Any]]]:
     """Per group and named invite link over the range: joins, joiners who passed the gate and
-    joiners who left (each the same day as their join)."""
+    joiners who left (each the same day as their join); and the order, most joins first."""
     t = INVITE_LINKS
     joins = isum(t.c.joins).label("joins")
     stmt = (
@@ -141,9 +154,16 @@ def load_invite_links(
         )
         .where(t.c.day.between(start, end), scope.group_filter(t.c.group_id, groups))
         .group_by(t.c.group_id, t.c.invite_link_name)
-        .order_by(joins.desc(), t.c.group_id, t.c.invite_link_name)
     )
-    return pd.read_sql_query(stmt, engine)
+    return stmt, [joins.desc(), t.c.group_id, t.c.invite_link_name]
+
+
+def load_invite_links(
+    engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
+) -> pd.DataFrame:
+    """Every row of :func:`invite_link_totals`, most joins first."""
+    stmt, order = invite_link_totals(scope, start, end, groups)
+    return pd.read_sql_query(stmt.order_by(*order), engine)
 
 
 def load_gate_days(
@@ -151,7 +171,8 @@ def load_gate_days(
 ) -> pd.DataFrame:
     """Per day: users prompted and passed (the groups'), subscribers produced (every channel's
     ``joins_after_prompt``, of the viewer's channels), and how many funnel and channel rows
-    there were: the Overview's gate figures without fetching every group's row."""
+    there were: the Overview's gate figures without fetching every group's row. Every group:
+    the all-groups and all-channels rollups' rows, when they cover the range."""
     f, c, a = FUNNEL, CHANNEL_DAILY, ALL_GROUPS
     if scope.every_group(groups) and all_groups_covers(engine, start, end):
         # every group: the rollup's one row per day (users distinct over all groups)
@@ -172,17 +193,26 @@ def load_gate_days(
             sa.literal(1).label("funnel_rows"),
             sa.literal(0).label("channel_rows"),
         ).where(f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
-    rows = sa.union_all(
-        funnel,
-        sa.select(
-            c.c.day,
+    channels: sa.Select[Any] = sa.select(
+        c.c.day,
+        sa.literal(0),
+        sa.literal(0),
+        c.c.joins_after_prompt,
+        sa.literal(0),
+        sa.literal(1),
+    ).where(c.c.day.between(start, end), scope.channel_filter(c.c.channel_id))
+    if scope.every_group(groups) and covers(engine, ALL_CHANNELS, start, end):
+        # every channel (the operator's): the channels' rollup, one row per day
+        k = ALL_CHANNELS
+        channels = sa.select(
+            k.c.day,
             sa.literal(0),
             sa.literal(0),
-            c.c.joins_after_prompt,
+            k.c.joins_after_prompt,
             sa.literal(0),
-            sa.literal(1),
-        ).where(c.c.day.between(start, end), scope.channel_filter(c.c.channel_id)),
-    ).subquery()
+            k.c.channels,
+        ).where(k.c.day.between(start, end))
+    rows = sa.union_all(funnel, channels).subquery()
     measures = ("prompted", "passed", "produced", "funnel_rows", "channel_rows")
     stmt = (
         sa.select(rows.c.day, *(isum(rows.c[m]).label(m) for m in measures))

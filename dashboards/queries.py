@@ -30,6 +30,7 @@ from core.db import UTCDateTime
 from core.models import (
     AnalyticsAllGroupsDaily,
     AnalyticsAllGroupsHourly,
+    AnalyticsAllGroupsVerificationDaily,
     AnalyticsApiCallsDaily,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
@@ -63,9 +64,29 @@ from dashboards.gate_queries import (
     load_invite_links,
     load_topics,
 )
+from dashboards.page_queries import (
+    load_channel_ranking,
+    load_channel_titles,
+    load_channels_page,
+    load_funnel_days,
+    load_funnel_group_tables,
+    load_group_counts,
+    load_group_leaders,
+    load_group_ranking,
+    load_group_search,
+    load_group_titles,
+    load_groups_page,
+    load_growth_groups,
+    load_invite_links_page,
+    load_largest_groups,
+    load_member_totals,
+    load_rights_known,
+    load_rights_lacking,
+    load_topics_page,
+)
 from dashboards.scope import Scope, ScopeError, require_scope
 from dashboards.sql import GroupIds as GroupIds  # what the pages' filters pass
-from dashboards.sql import day_of, isum, start_of
+from dashboards.sql import covers, day_of, isum, start_of
 from dashboards.sql import make_engine as make_engine  # the engine the pages' runs use
 
 VERIFICATION = AnalyticsVerificationDaily.__table__
@@ -75,6 +96,7 @@ HISTOGRAM = AnalyticsLatencyHistogramDaily.__table__
 GROUP_DAILY = AnalyticsGroupDaily.__table__
 ALL_GROUPS = AnalyticsAllGroupsDaily.__table__
 ALL_GROUPS_HOURLY = AnalyticsAllGroupsHourly.__table__
+ALL_GROUPS_VERIFICATION = AnalyticsAllGroupsVerificationDaily.__table__
 SNAPSHOTS = MemberCountSnapshot.__table__
 SUMMARIES = Summary.__table__
 MATERIALIZATIONS = AnalyticsMaterialization.__table__
@@ -133,7 +155,12 @@ def load_channels(engine: Engine, scope: Scope) -> pd.DataFrame:
 def load_verification(
     engine: Engine, scope: Scope, start: dt.date, end: dt.date, groups: GroupIds = ()
 ) -> pd.DataFrame:
-    """Checks per day, status, cached, error type and trigger (summed over the groups)."""
+    """Checks per day, status, cached, error type and trigger (summed over the groups; every
+    group: the rollup ``analytics_all_groups_verification_daily``, when it covers the range)."""
+    if scope.every_group(groups) and covers(engine, ALL_GROUPS_VERIFICATION, start, end):
+        a = ALL_GROUPS_VERIFICATION
+        rows = sa.select(*(a.c[c] for c in (*key_columns(a), *measure_columns(a))))
+        return pd.read_sql_query(rows.where(a.c.day.between(start, end)).order_by(a.c.day), engine)
     t = VERIFICATION
     keys = [t.c[k] for k in key_columns(t) if k != "group_id"]  # summed over the groups
     stmt = (
@@ -478,14 +505,18 @@ def _chat_rows(scope: Scope, table: sa.FromClause) -> sa.ColumnElement[bool]:
     return sa.false()  # (require_operator raised)
 
 
-def load_summary_chats(engine: Engine, scope: Scope) -> list[int]:
-    """Protected groups that have at least one summary (one index probe per group)."""
+def load_summary_chats(
+    engine: Engine, scope: Scope, groups: GroupIds = (), limit: int | None = None
+) -> list[int]:
+    """Protected groups (the selected ones, when any) that have at least one summary, by
+    title: the first ``limit`` (every one when None; one index probe per group)."""
     t = SUMMARIES
     has_summary = sa.exists().where(t.c.chat_id == GROUPS.c.id)
     stmt = (
         sa.select(GROUPS.c.id)
-        .where(has_summary, scope.group_filter(GROUPS.c.id))
+        .where(has_summary, scope.group_filter(GROUPS.c.id, groups))
         .order_by(GROUPS.c.title, GROUPS.c.id)
+        .limit(limit)
     )
     with engine.connect() as conn:
         return [int(chat) for chat in conn.execute(stmt).scalars()]
@@ -544,6 +575,24 @@ QUERIES: dict[str, Callable[..., Any]] = {
         load_bot_rights,
         load_open_alerts,
         load_alerts,
+        load_group_search,
+        load_group_titles,
+        load_group_counts,
+        load_groups_page,
+        load_largest_groups,
+        load_channels_page,
+        load_channel_titles,
+        load_group_ranking,
+        load_group_leaders,
+        load_growth_groups,
+        load_funnel_group_tables,
+        load_funnel_days,
+        load_channel_ranking,
+        load_topics_page,
+        load_invite_links_page,
+        load_member_totals,
+        load_rights_known,
+        load_rights_lacking,
     )
 }
 """Every query by name (``verification`` is :func:`load_verification`): what

@@ -41,3 +41,11 @@ def day_of(column: Any, backend: str) -> sa.ColumnElement[dt.date]:
 def start_of(day: dt.date) -> dt.datetime:
     """Midnight UTC at the start of ``day``."""
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def covers(engine: Engine, table: sa.Table, start: dt.date, end: dt.date) -> bool:
+    """Whether the daily rollup ``table`` has a row in the range (one index probe). Without
+    one (days materialized before the rollup existed) the per-group rows are summed instead."""
+    stmt = sa.select(sa.exists().where(table.c.day.between(start, end)))
+    with engine.connect() as conn:
+        return bool(conn.execute(stmt).scalar())

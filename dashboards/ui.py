@@ -17,6 +17,7 @@ import streamlit as st
 from dashboards import signin
 from dashboards.cache import CachedRun
 from dashboards.metrics import DateRange, group_label
+from dashboards.paging import Paged
 from dashboards.queries import DirectRun, Run
 from dashboards.scope import Scope
 
@@ -96,6 +97,32 @@ def table(
         on_click=_downloaded,
         args=(name,),
     )
+
+
+def page_number(key: str) -> int:
+    """The page (from 0) the viewer picked in the page control ``key`` (the first until they
+    pick one): read before the page's data is loaded, the control drawn under the table."""
+    picked = st.session_state.get(key)
+    return max(0, int(picked) - 1) if isinstance(picked, int) else 0
+
+
+def paged_table(found: Paged, name: str, what: str, key: str) -> None:
+    """One page of a top-N table (:func:`table`, its CSV download: the rows shown), the total
+    and, when there are several pages, a page control ``key`` (read it with
+    :func:`page_number`)."""
+    table(found.rows, name)
+    if found.pages > 1:
+        if st.session_state.get(key, 1) > found.pages:  # fewer pages now: the last one
+            st.session_state[key] = found.pages
+        left, right = st.columns([1, 3])
+        with left:
+            st.number_input(
+                f"Page (of {found.pages:,})", min_value=1, max_value=found.pages, step=1, key=key
+            )
+        with right:
+            st.caption(found.caption(what))
+    else:
+        st.caption(found.caption(what))
 
 
 def _downloaded(name: str) -> None:

@@ -66,6 +66,7 @@ RAW_READS: dict[str, tuple[str, tuple[str, ...]]] = {
     "last_prompts": ("gate_events", _PROMPTS),
     "reactions": ("reaction_events", ("chat_id", "user_id", "added", "timestamp")),
     "channel_snapshots": ("member_count_snapshots", ("chat_id", "member_count", "synced_at")),
+    "group_snapshots": ("member_count_snapshots", ("chat_id", "member_count", "synced_at")),
     "bot_rights": ("bot_rights", _RIGHTS),
     "rights_before": ("bot_rights", _RIGHTS),
     "summary_messages": (
@@ -167,6 +168,32 @@ AllGroupsDaily = output_schema(
     ],
 )
 AllGroupsHourly = output_schema("analytics_all_groups_hourly", name="AllGroupsHourly")
+AllGroupsFunnelDaily = output_schema(
+    "analytics_all_groups_funnel_daily",
+    name="AllGroupsFunnelDaily",
+    # the timed unmutes are some of the unmutes; a mean exactly when there is a weight
+    checks=[
+        _rule("timed_within_unmuted", pl.col("timed_unmutes") <= pl.col("unmuted")),
+        _rule(
+            "mean_when_timed",
+            (pl.col("timed_unmutes") > 0) == pl.col("verify_s_p50_mean").is_not_null(),
+        ),
+    ],
+)
+AllChannelsDaily = output_schema(
+    "analytics_all_channels_daily",
+    name="AllChannelsDaily",
+    checks=[
+        _rule("after_prompt_within_joins", pl.col("joins_after_prompt") <= pl.col("joins")),
+        _rule("after_unmute_within_leaves", pl.col("leaves_after_unmute_7d") <= pl.col("leaves")),
+    ],
+)
+AllGroupsMembersDaily = output_schema(
+    "analytics_all_groups_members_daily", name="AllGroupsMembersDaily"
+)
+AllGroupsVerificationDaily = output_schema(
+    "analytics_all_groups_verification_daily", name="AllGroupsVerificationDaily"
+)
 FunnelLanguageDaily = output_schema(
     "analytics_funnel_language_daily",
     name="FunnelLanguageDaily",

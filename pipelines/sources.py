@@ -96,6 +96,7 @@ CHANNEL_EVENTS = _source("channel_events", f"chat_id IN {LINKED_CHANNELS}")
 GATE_EVENTS = _source("gate_events", chat_column="group_id")
 REACTIONS = _source("reactions", chat_column="chat_id")
 CHANNEL_SNAPSHOTS = _source("channel_snapshots", f"chat_id IN {LINKED_CHANNELS}")
+GROUP_SNAPSHOTS = _source("group_snapshots", "kind = 'group'", chat_column="chat_id")
 SUMMARY_MESSAGES = _source("summary_messages", chat_column="chat_id")
 
 PROMPTS_BEFORE = Lookback(
@@ -211,6 +212,7 @@ RAW_SOURCES = {
         GATE_EVENTS,
         REACTIONS,
         CHANNEL_SNAPSHOTS,
+        GROUP_SNAPSHOTS,
         BOT_RIGHTS,
     )
 }

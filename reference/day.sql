@@ -310,3 +310,43 @@ SELECT %(day)s, g.messages, (SELECT count(*) FROM authors), g.checks, g.passed, 
        f.still_muted, verify.p50, verify.p90, ev.join_requests, ev.approved, ev.declined,
        ev.expired, f.deleted, ev.timed_out
 FROM g, f, ev, j, hits, verify;
+
+DELETE FROM analytics_all_groups_funnel_daily WHERE day = %(day)s;
+INSERT INTO analytics_all_groups_funnel_daily {columns:analytics_all_groups_funnel_daily}
+WITH f AS (
+    SELECT *, unmuted > 0 AND verify_s_p50 IS NOT NULL AS timed
+    FROM analytics_funnel_daily WHERE day = %(day)s
+)
+SELECT %(day)s, count(*), sum(joined), sum(prompted), sum(clicked), sum(passed), sum(unmuted),
+       sum(denied_clicks), sum(still_muted), sum(join_requests), sum(approved), sum(declined),
+       sum(expired), sum(messages_deleted), sum(timed_out),
+       coalesce(sum(unmuted) FILTER (WHERE timed), 0),
+       sum(unmuted * verify_s_p50) FILTER (WHERE timed) / sum(unmuted) FILTER (WHERE timed),
+       sum(unmuted * verify_s_p90) FILTER (WHERE timed) / sum(unmuted) FILTER (WHERE timed)
+FROM f HAVING count(*) > 0;  -- a day with a funnel row
+
+DELETE FROM analytics_all_groups_verification_daily WHERE day = %(day)s;
+INSERT INTO analytics_all_groups_verification_daily
+    {columns:analytics_all_groups_verification_daily}
+SELECT %(day)s, status, cached, error_type, trigger, count(*), {latency_sum}, max(latency_ms)
+FROM merged_verification_log WHERE timestamp >= %(start)s AND timestamp < %(end)s
+GROUP BY status, cached, error_type, trigger;
+
+DELETE FROM analytics_all_groups_members_daily WHERE day = %(day)s;
+INSERT INTO analytics_all_groups_members_daily {columns:analytics_all_groups_members_daily}
+WITH last AS (
+    SELECT DISTINCT ON (coalesce(m.now_id, s.chat_id)) s.member_count
+    FROM member_count_snapshots AS s LEFT JOIN chat_now AS m ON m.old_chat_id = s.chat_id
+    WHERE s.kind = 'group' AND s.synced_at >= %(start)s AND s.synced_at < %(end)s
+      AND coalesce(m.now_id, s.chat_id) IN (  -- the protected groups, by the ids they have now
+          SELECT coalesce(n.now_id, p.id) FROM protected_groups AS p
+          LEFT JOIN chat_now AS n ON n.old_chat_id = p.id)
+    ORDER BY coalesce(m.now_id, s.chat_id), s.synced_at DESC, s.member_count DESC
+)
+SELECT %(day)s, count(*), coalesce(sum(member_count), 0) FROM last HAVING count(*) > 0;
+
+DELETE FROM analytics_all_channels_daily WHERE day = %(day)s;
+INSERT INTO analytics_all_channels_daily {columns:analytics_all_channels_daily}
+SELECT %(day)s, count(*), sum(joins), sum(leaves), sum(joins_after_prompt),
+       sum(leaves_after_unmute_7d)
+FROM analytics_channel_daily WHERE day = %(day)s HAVING count(*) > 0;  -- a day with a channel row

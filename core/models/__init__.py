@@ -12,8 +12,12 @@ from core.models.alerts import Alert, AlertDelivery, BotPrivateChat, Digest
 from core.models.analytics import (
     FUNNEL_LANGUAGES,
     UNKNOWN_LANGUAGE,
+    AnalyticsAllChannelsDaily,
     AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsFunnelDaily,
     AnalyticsAllGroupsHourly,
+    AnalyticsAllGroupsMembersDaily,
+    AnalyticsAllGroupsVerificationDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -113,6 +117,10 @@ ANALYTICS_TABLES: tuple[str, ...] = (
     "analytics_bot_rights_daily",
     "analytics_all_groups_daily",
     "analytics_all_groups_hourly",
+    "analytics_all_groups_funnel_daily",
+    "analytics_all_groups_verification_daily",
+    "analytics_all_groups_members_daily",
+    "analytics_all_channels_daily",
 )
 
 __all__ = [
@@ -133,8 +141,12 @@ __all__ = [
     "Alert",
     "AlertDelivery",
     "AlertKind",
+    "AnalyticsAllChannelsDaily",
     "AnalyticsAllGroupsDaily",
+    "AnalyticsAllGroupsFunnelDaily",
     "AnalyticsAllGroupsHourly",
+    "AnalyticsAllGroupsMembersDaily",
+    "AnalyticsAllGroupsVerificationDaily",
     "AnalyticsApiBudgetDaily",
     "AnalyticsApiCallsDaily",
     "AnalyticsBotRightsDaily",

@@ -31,6 +31,8 @@ class ProtectedGroup(Base):
     """A group where the gate runs."""
 
     __tablename__ = "protected_groups"
+    # the dashboard lists groups by title a page at a time (issue 28)
+    __table_args__ = (sa.Index(None, "title", "id"),)
 
     id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
     title: Mapped[str | None] = mapped_column(sa.String(256))

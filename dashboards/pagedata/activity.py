@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboards.metrics import DateRange, group_label
+from dashboards.metrics import DateRange
+from dashboards.paging import Paged, label_groups
 from dashboards.queries import GroupIds, Run
 
 DAILY_COLUMNS = [
@@ -46,29 +47,35 @@ class Activity:
     joins: int
     leaves: int
     kicks: int
-    topics: pd.DataFrame
-    """Per group and forum topic: messages, peak active users, days (empty without topics)."""
+    topics: Paged
+    """One page of the groups' forum topics, busiest first: messages, peak active users, days
+    (none without topics)."""
+    topic_messages: int
+    """Messages in forum topics over the range and groups."""
 
 
 def _mean(column: pd.Series) -> float | None:
     return float(column.mean()) if len(column) else None
 
 
-def topics_table(topics: pd.DataFrame, titles: dict[int, str]) -> pd.DataFrame:
-    """The ``topics`` query with group names first."""
-    table = topics.copy()
-    table.insert(1, "group", [group_label(titles, g) for g in table["group_id"]])
+def topics_table(run: Run, topics: pd.DataFrame, titles: dict[int, str]) -> pd.DataFrame:
+    """Rows of the ``topics_page`` query with group names first."""
+    table = label_groups(run, topics, titles)
     table.insert(3, "topic", [f"topic {t}" for t in table["message_thread_id"]])
     return table
 
 
-def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Activity | None:
-    """The Activity page of ``r``; None when there is no activity in it."""
+def load(
+    run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str], page: int = 0
+) -> Activity | None:
+    """The Activity page of ``r`` (page ``page`` of its forum topics, from 0); None when there
+    is no activity in it."""
     hourly = run("hourly", start=r.start, end=r.end, groups=groups)
     per_day = run("group_days", start=r.start, end=r.end, groups=groups)
     if hourly.empty and per_day.empty:
         return None
     daily = per_day[DAILY_COLUMNS]
+    topics = run("topics_page", start=r.start, end=r.end, groups=groups, page=page)
     return Activity(
         hourly=hourly,
         daily=daily,
@@ -80,5 +87,6 @@ def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Ac
         joins=int(daily["joins"].sum()),
         leaves=int(daily["leaves"].sum()),
         kicks=int(daily["kicks"].sum()),
-        topics=topics_table(run("topics", start=r.start, end=r.end, groups=groups), titles),
+        topics=topics.with_rows(topics_table(run, topics.rows, titles)),
+        topic_messages=topics.sums["messages"],
     )

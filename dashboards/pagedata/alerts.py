@@ -21,6 +21,7 @@ import pandas as pd
 from core.models.kinds import AlertKind
 from dashboards.metrics import DateRange, duration_text, group_label
 from dashboards.pagedata.groups import channel_names
+from dashboards.paging import titles_for
 from dashboards.queries import GroupIds, Run
 
 KINDS: tuple[str, ...] = tuple(kind.value for kind in AlertKind)
@@ -179,8 +180,9 @@ def describe(kind: str, details: object, chat_id: int) -> str:
 
 def chat_names(titles: Mapping[int, str], channels: pd.DataFrame) -> dict[int, str]:
     """Chat id -> what to call it: ``Alpha (-1001)``, ``@news``, or ``the bot itself``."""
+    known = dict(titles)
     return {
-        **{int(g): group_label(dict(titles), g) for g in titles},
+        **{int(g): group_label(known, g) for g in known},
         **channel_names(channels),
         BOT_CHAT: BOT_NAME,
     }
@@ -317,8 +319,15 @@ class Alerts:
     """Median time from opening to resolution of the range's resolved alerts."""
 
 
-def _names(run: Run, titles: Mapping[int, str]) -> dict[int, str]:
-    return chat_names(titles, run("channels"))
+def _names(run: Run, titles: Mapping[int, str], *alerts: pd.DataFrame) -> dict[int, str]:
+    """Names of the chats of ``alerts``, looked up for those chats only."""
+    ids = sorted({int(c) for rows in alerts for c in rows["chat_id"]} - {BOT_CHAT})
+    if not ids:
+        return {BOT_CHAT: BOT_NAME}
+    known = titles_for(run, ids, titles)
+    return chat_names(
+        {g: known[g] for g in ids if g in known}, run("channel_titles", ids=tuple(ids))
+    )
 
 
 def open_alerts(
@@ -339,8 +348,7 @@ def load_open(
 ) -> OpenAlerts:
     """The alerts open now, of the selected groups and not about any group."""
     rows = run("open_alerts", groups=groups)
-    names = _names(run, titles) if not rows.empty else {}
-    return open_alerts(rows, names, now)
+    return open_alerts(rows, _names(run, titles, rows), now)
 
 
 def load(
@@ -352,9 +360,10 @@ def load(
     kinds: Sequence[str] = (),
 ) -> Alerts:
     """The Alerts page of ``r``, the alerts of ``kinds`` only when it is not empty."""
-    names = _names(run, titles)
-    current = open_alerts(run("open_alerts", groups=groups), names, now, kinds)
+    opened = run("open_alerts", groups=groups)
     rows = of_kinds(run("alerts", start=r.start, end=r.end, groups=groups), kinds)
+    names = _names(run, titles, opened, rows)
+    current = open_alerts(opened, names, now, kinds)
     done = rows[rows["resolved_at"].notna()]
     lasted = pd.to_datetime(done["resolved_at"], utc=True) - pd.to_datetime(
         done["opened_at"], utc=True

@@ -6,12 +6,15 @@ Every count of ``analytics_funnel_daily`` is of distinct users in one group on o
 range's figures are user-days: a user prompted on two days counts twice. Two figures are not
 sums:
 
-- the backlog (``still_muted``) is a state, not a flow: a group's backlog on a day is its value
-  on the group's latest row up to that day in the range (a group without gate events on a day
-  may have no row that day), and the range's backlog is that value at the range's end, summed
-  over the groups;
+- the backlog (``still_muted``) is a state, not a flow: a group has a funnel row every day its
+  backlog is not zero, so a day's backlog is the day's rows summed, and the range's backlog is
+  each group's value on its latest row in the range, summed over the groups;
 - time to verify: a group's daily p50/p90 cannot be merged exactly with another group's, so
   over several groups a day's figure is their mean weighted by unmutes (exact for one group).
+
+Nothing is summed here: with no group selected the days come from the all-groups funnel
+rollup (``analytics_all_groups_funnel_daily``, one row a day), and the per-group tables a page
+at a time (``ORDER BY ... LIMIT`` in SQL), so the page costs the same at 12 or 13,000 groups.
 
 By language (``analytics_funnel_language_daily``): users prompted in each language the prompt
 was shown in, users who passed after a prompt in it, and the pass rate (passed / prompted);
@@ -25,7 +28,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.models import UNKNOWN_LANGUAGE
-from dashboards.metrics import DateRange, group_label, ratio
+from dashboards.metrics import DateRange, ratio
+from dashboards.paging import Paged, label_groups, label_groups_page
 from dashboards.queries import GroupIds, Run
 
 STAGES = ("joined", "prompted", "clicked", "passed", "unmuted")
@@ -36,20 +40,22 @@ REQUEST_OUTCOMES = ("approved", "declined", "expired")
 
 @dataclass(frozen=True)
 class Funnel:
-    rows: pd.DataFrame
-    """The ``funnel`` query: one row per day and group."""
     stages: pd.DataFrame
     """``stage``, ``users``: the five stages summed over the range and groups."""
-    per_group: pd.DataFrame
-    """Per group: the stages, denied clicks, deleted messages, conversion and backlog."""
+    per_group: Paged
+    """One page of the groups, most prompted first: the stages, denied clicks, deleted
+    messages, timed out, conversion and backlog."""
     per_day: pd.DataFrame
     """Per day, over the groups: the stages, denied clicks, deleted messages, join-request
     outcomes, backlog and time to verify (p50/p90 in seconds)."""
-    requests: pd.DataFrame
-    """Per group that received join requests in the range: requests and their outcomes (empty
-    when no group uses them)."""
+    requests: Paged
+    """One page of the groups that received join requests in the range, most first: requests
+    and their outcomes (none when no group uses them)."""
     requests_per_day: pd.DataFrame
-    """``day``, ``outcome``, ``users``: join-request outcomes per day (long form)."""
+    """``day``, ``outcome``, ``users``: join-request outcomes per day (long form), every
+    group's."""
+    join_requests: int
+    """Join requests over the range and groups (user-days)."""
     conversion: float | None
     """Passed / prompted over the range."""
     backlog: int
@@ -64,7 +70,7 @@ def _ints(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 def stage_totals(rows: pd.DataFrame) -> pd.DataFrame:
-    """The five stages summed over every row."""
+    """The five stages summed over every row (of the funnel, or of the per-day table)."""
     return pd.DataFrame(
         {"stage": list(STAGES), "users": [int(rows[s].sum()) if len(rows) else 0 for s in STAGES]}
     )
@@ -81,63 +87,23 @@ def backlog(rows: pd.DataFrame) -> int:
     return int(latest_backlog(rows).sum())
 
 
-def backlog_per_day(rows: pd.DataFrame) -> pd.Series:
-    """Per day of ``rows``: each group's backlog carried forward from its latest row, summed."""
-    if rows.empty:
-        return pd.Series(dtype="int64")
-    wide = rows.pivot(index="day", columns="group_id", values="still_muted")
-    return wide.sort_index().ffill().fillna(0).sum(axis=1).astype("int64")
+def per_day(days: pd.DataFrame) -> pd.DataFrame:
+    """The per-day table from the ``funnel_days`` query: flows and join requests as integers,
+    then the backlog and the time to verify."""
+    out = _ints(days, (*FLOWS, *REQUESTS, "backlog"))
+    return out[["day", *FLOWS, *REQUESTS, "backlog", "verify_s_p50", "verify_s_p90"]]
 
 
-def verify_times(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per day: ``verify_s_p50``, ``verify_s_p90`` weighted by the groups' unmutes (days
-    without an unmute are left out)."""
-    columns = ["day", "verify_s_p50", "verify_s_p90"]
-    timed = rows[(rows["unmuted"] > 0) & rows["verify_s_p50"].notna()]
-    if timed.empty:
-        return pd.DataFrame(columns=columns)
-    weight = timed["unmuted"].astype(float)
-    weighted = timed.assign(
-        w=weight,
-        p50=timed["verify_s_p50"].astype(float) * weight,
-        p90=timed["verify_s_p90"].astype(float) * weight,
-    )
-    sums = weighted.groupby("day", as_index=False)[["w", "p50", "p90"]].sum()
-    sums["verify_s_p50"] = (sums["p50"] / sums["w"]).round(1)
-    sums["verify_s_p90"] = (sums["p90"] / sums["w"]).round(1)
-    return sums[columns]
+def group_table(found: Paged, run: Run, titles: dict[int, str]) -> Paged:
+    """A page of the ``funnel_group_tables`` query's groups with names and conversion."""
+    rows = label_groups(run, _ints(found.rows, (*FLOWS, "backlog")), titles)
+    rows["conversion"] = (rows["passed"] / rows["prompted"].where(rows["prompted"] > 0)).round(4)
+    return found.with_rows(rows[["group_id", "group", *FLOWS, "conversion", "backlog"]])
 
 
-def per_day(rows: pd.DataFrame) -> pd.DataFrame:
-    """The per-day table: flows and join requests summed over groups, backlog, time to verify."""
-    sums = rows.groupby("day", as_index=False)[[*FLOWS, *REQUESTS]].sum()
-    sums = _ints(sums, (*FLOWS, *REQUESTS))
-    sums["backlog"] = sums["day"].map(backlog_per_day(rows)).astype("int64")
-    return sums.merge(verify_times(rows), on="day", how="left")
-
-
-def per_group(rows: pd.DataFrame, titles: dict[int, str]) -> pd.DataFrame:
-    """Per group over the range, most prompted first."""
-    sums = _ints(rows.groupby("group_id", as_index=False)[list(FLOWS)].sum(), FLOWS)
-    sums.insert(1, "group", [group_label(titles, g) for g in sums["group_id"]])
-    sums["conversion"] = (sums["passed"] / sums["prompted"].where(sums["prompted"] > 0)).round(4)
-    sums["backlog"] = sums["group_id"].map(latest_backlog(rows)).astype("int64")
-    return sums.sort_values(["prompted", "group_id"], ascending=[False, True])
-
-
-def join_requests(rows: pd.DataFrame, titles: dict[int, str]) -> pd.DataFrame:
-    """Per group with at least one join request in the range: requests and outcomes."""
-    sums = _ints(rows.groupby("group_id", as_index=False)[list(REQUESTS)].sum(), REQUESTS)
-    sums = sums[sums["join_requests"] > 0]
-    sums.insert(1, "group", [group_label(titles, g) for g in sums["group_id"]])
-    return sums.sort_values(["join_requests", "group_id"], ascending=[False, True])
-
-
-def requests_per_day(rows: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
-    """Join-request outcomes per day of the groups in ``groups`` (long form)."""
-    users = rows[rows["group_id"].isin(groups)]
-    sums = users.groupby("day", as_index=False)[list(REQUEST_OUTCOMES)].sum()
-    return sums.melt(
+def requests_per_day(days: pd.DataFrame) -> pd.DataFrame:
+    """Join-request outcomes per day (long form), from the per-day table."""
+    return days.melt(
         id_vars="day", value_vars=list(REQUEST_OUTCOMES), var_name="outcome", value_name="users"
     )
 
@@ -179,24 +145,36 @@ def by_language(rows: pd.DataFrame) -> pd.DataFrame:
     return out[list(LANGUAGE_COLUMNS)].reset_index(drop=True)
 
 
-def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Funnel | None:
-    """The Funnel page of ``r``; None when there is no funnel row in it."""
-    rows = run("funnel", start=r.start, end=r.end, groups=groups)
-    if rows.empty:
+def load(
+    run: Run,
+    r: DateRange,
+    groups: GroupIds,
+    titles: dict[int, str],
+    page: int = 0,
+    requests_page: int = 0,
+) -> Funnel | None:
+    """The Funnel page of ``r`` (page ``page`` of its groups, ``requests_page`` of those with
+    join requests; from 0); None when there is no funnel row in it. Every figure is summed in
+    the database: the all-groups funnel rollup with no group selected, the groups' rows
+    otherwise."""
+    span = {"start": r.start, "end": r.end, "groups": groups}
+    days = per_day(run("funnel_days", **span))
+    if days.empty:
         return None
-    requests = join_requests(rows, titles)
-    stages = stage_totals(rows)
+    stages = stage_totals(days)
     users = stages.set_index("stage")["users"]
+    found = run("backlog", **span)
+    by_group, requests = run("funnel_group_tables", **span, page=page, requests_page=requests_page)
     return Funnel(
-        rows=rows,
         stages=stages,
-        per_group=per_group(rows, titles),
-        per_day=per_day(rows),
-        requests=requests,
-        requests_per_day=requests_per_day(rows, requests["group_id"]),
+        per_group=group_table(by_group, run, titles),
+        per_day=days,
+        requests=label_groups_page(run, requests, titles),
+        requests_per_day=requests_per_day(days),
+        join_requests=int(days["join_requests"].sum()),
         conversion=ratio(int(users["passed"]), int(users["prompted"])),
-        backlog=backlog(rows),
-        languages=by_language(run("funnel_languages", start=r.start, end=r.end, groups=groups)),
+        backlog=0 if found is None else int(found),
+        languages=by_language(run("funnel_languages", **span)),
     )
 
 

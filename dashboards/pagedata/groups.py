@@ -1,5 +1,9 @@
 """Groups & channels: top groups, member and subscriber counts over time, where the bot lacked
-the rights the gate needs, enabled groups."""
+the rights the gate needs, enabled groups.
+
+Every list is a page at a time, ordered and cut in SQL (the groups in the range by checks, the
+protected groups by title, the channels by subscribers), and names are looked up for the chats
+shown only: the page costs the same at 12 or 13,000 groups."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from dashboards.metrics import DateRange, group_label
+from dashboards.paging import Paged, titles_for
 from dashboards.queries import GroupIds, Run
 
 TOP = 10
@@ -40,11 +45,12 @@ class BotRights:
     rights); most hours first."""
 
 
-def bot_rights(rows: pd.DataFrame, names: dict[int, str]) -> BotRights:
-    """The panel from the ``bot_rights`` query; ``names``: chat id -> label."""
+def bot_rights(rows: pd.DataFrame, names: dict[int, str], known: bool | None = None) -> BotRights:
+    """The panel from rows of the ``bot_rights`` query; ``names``: chat id -> label; ``known``:
+    whether any chat has a row in the range (by default: whether ``rows`` has one)."""
     if rows.empty:
         empty = pd.DataFrame()
-        return BotRights(known=False, hours=empty, chats=empty)
+        return BotRights(known=bool(known), hours=empty, chats=empty)
     rows = rows.assign(
         chat=[names.get(int(c), str(c)) for c in rows["chat_id"]],
         hours_lacking=(rows["lacking_s"] / 3600).round(2),
@@ -85,45 +91,43 @@ def _lacks(row: Any) -> bool:
 
 @dataclass(frozen=True)
 class Groups:
-    catalog: pd.DataFrame
-    """The ``groups`` query: every protected group."""
-    channels: pd.DataFrame
-    """The ``channels`` query: every enforced channel."""
-    per_group: pd.DataFrame
-    """Per group in the range: checks, passed, failed, messages, joins, leaves, pass rate."""
+    counts: dict[str, int]
+    """The viewer's protected groups: ``enabled`` and ``disabled``."""
+    catalog: Paged
+    """One page of the protected groups, by title."""
+    channels: Paged
+    """One page of the enforced channels, most subscribers first."""
+    per_group: Paged
+    """One page of the groups in the range, most checks first: checks, passed, failed,
+    messages, joins, leaves, pass rate."""
+    top_checks: pd.DataFrame
+    """The :data:`TOP` groups with the most checks in the range (same columns)."""
+    top_messages: pd.DataFrame
+    """The :data:`TOP` groups with the most messages in the range (same columns)."""
     history_groups: list[int]
     group_history: pd.DataFrame
     """Daily member count of ``history_groups``."""
+    group_names: dict[int, str]
+    """Names of the groups shown in the history."""
     channel_names: dict[int, str]
+    """Names of the default channels and of the channels' page."""
     default_channels: list[int]
     """The channels whose subscribers are shown until others are picked."""
     rights: BotRights
+    """The :data:`TOP` chats that lacked rights longest."""
+    rights_lacking: int
+    """Chats that lacked rights in the range."""
 
 
-def per_group(totals: pd.DataFrame, channels: pd.DataFrame, titles: dict[int, str]) -> pd.DataFrame:
-    """The ``group_totals`` query as a table of groups, most checks first."""
-    # the daily table also counts joins/leaves of linked channels under their own ids
-    totals = totals[~totals["group_id"].isin(channels["id"])] if not totals.empty else totals
-    if totals.empty:
-        return totals
-    totals = totals[
-        ["group_id", "verifications", "passed", "failed", "messages", "joins", "leaves"]
-    ]
-    totals.insert(1, "group", [group_label(titles, g) for g in totals["group_id"]])
-    totals["pass_rate"] = (
-        totals["passed"] / totals["verifications"].where(totals["verifications"] > 0)
+def per_group(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the ``group_ranking`` query (labelled) as a table of groups."""
+    table = rows[
+        ["group_id", "group", "verifications", "passed", "failed", "messages", "joins", "leaves"]
+    ].copy()
+    table["pass_rate"] = (
+        table["passed"] / table["verifications"].where(table["verifications"] > 0)
     ).round(4)
-    return totals.rename(columns={"verifications": "checks"}).sort_values(
-        ["checks", "group_id"], ascending=[False, True]
-    )
-
-
-def history_groups(catalog: pd.DataFrame, groups: GroupIds) -> list[int]:
-    """The selected groups, else the ``TOP`` largest."""
-    if groups:
-        return list(groups)
-    ranked = catalog.sort_values("member_count", ascending=False, na_position="last")
-    return [int(g) for g in ranked["id"].head(TOP)]
+    return table.rename(columns={"verifications": "checks"})
 
 
 def channel_name(chat_id: int, username: object, title: object) -> str:
@@ -139,35 +143,82 @@ def channel_names(channels: pd.DataFrame) -> dict[int, str]:
     }
 
 
-def default_channels(channels: pd.DataFrame) -> list[int]:
-    """The ``TOP_CHANNELS`` channels with the most subscribers."""
-    ranked = channels.sort_values("subscriber_count", ascending=False, na_position="last")
-    return [int(c) for c in ranked["id"].head(TOP_CHANNELS)]
-
-
 def history(run: Run, kind: str, r: DateRange, chat_ids: Sequence[int]) -> pd.DataFrame:
     """Daily member (``group``) or subscriber (``channel``) count of ``chat_ids`` in ``r``."""
     ids = tuple(int(c) for c in chat_ids)
     return run("snapshot_history", kind=kind, start=r.start, end=r.end, chat_ids=ids)
 
 
-def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Groups | None:
-    """The Groups & channels page of ``r`` (channel history aside: see :func:`history`);
-    None when there is no protected group and no channel."""
-    catalog = run("groups")
-    channels = run("channels")
-    if catalog.empty and channels.empty:
+def chat_names(run: Run, chat_ids: Sequence[int], titles: dict[int, str]) -> dict[int, str]:
+    """Labels of ``chat_ids`` (groups and channels), looked up for those ids only."""
+    ids = tuple(sorted({int(c) for c in chat_ids}))
+    if not ids:
+        return {}
+    known = titles_for(run, ids, titles)
+    channels = channel_names(run("channel_titles", ids=ids))
+    return {**{c: group_label(known, c) for c in ids if c not in channels}, **channels}
+
+
+def _ranking(run: Run, r: DateRange, groups: GroupIds, order: str, **page: int) -> Paged:
+    return run("group_ranking", start=r.start, end=r.end, groups=groups, order=order, **page)
+
+
+def load(
+    run: Run,
+    r: DateRange,
+    groups: GroupIds,
+    titles: dict[int, str],
+    page: int = 0,
+    catalog_page: int = 0,
+    channel_page: int = 0,
+) -> Groups | None:
+    """The Groups & channels page of ``r`` (page ``page`` of the groups in the range,
+    ``catalog_page`` of the protected groups, ``channel_page`` of the channels; from 0; the
+    channel history aside: see :func:`history`); None when there is no protected group and no
+    channel."""
+    catalog = run("groups_page", page=catalog_page)
+    channels = run("channels_page", page=channel_page)
+    if not catalog.total and not channels.total:
         return None
-    totals = run("group_totals", start=r.start, end=r.end, groups=groups)
-    shown = history_groups(catalog, groups)
-    names = {**{int(g): group_label(titles, g) for g in catalog["id"]}, **channel_names(channels)}
+    span = {"start": r.start, "end": r.end, "groups": groups}
+    ranked, busiest_rows = run("group_leaders", **span, page=page, also="messages", top=TOP)
+    busiest = Paged(rows=busiest_rows, total=ranked.total)
+    checked = ranked if not page else _ranking(run, r, groups, "verifications", size=TOP)
+    shown = run("largest_groups", groups=groups, limit=TOP)
+    lacking = run("rights_lacking", start=r.start, end=r.end)
+    rights = lacking.rows
+    names = chat_names(
+        run,
+        [
+            *ranked.rows["group_id"],
+            *checked.rows["group_id"],
+            *busiest.rows["group_id"],
+            *shown,
+            *rights["chat_id"],
+        ],
+        titles,
+    )
+    top = channels if not channel_page else run("channels_page", size=TOP_CHANNELS)
+    defaults = [int(c) for c in top.rows["id"].head(TOP_CHANNELS)]
+    listed = {**channel_names(top.rows), **channel_names(channels.rows)}
+
+    def labelled(found: Paged) -> pd.DataFrame:
+        rows = found.rows.copy()
+        rows.insert(1, "group", [names.get(int(g), str(g)) for g in rows["group_id"]])
+        return per_group(rows)
+
     return Groups(
+        counts=run("group_counts"),
         catalog=catalog,
         channels=channels,
-        per_group=per_group(totals, channels, titles),
+        per_group=ranked.with_rows(labelled(ranked)),
+        top_checks=labelled(checked).head(TOP),
+        top_messages=labelled(busiest),
         history_groups=shown,
         group_history=history(run, "group", r, shown),
-        channel_names=channel_names(channels),
-        default_channels=default_channels(channels),
-        rights=bot_rights(run("bot_rights", start=r.start, end=r.end), names),
+        group_names={g: names.get(g, str(g)) for g in shown},
+        channel_names=listed,
+        default_channels=defaults,
+        rights=bot_rights(rights, names, known=run("rights_known", start=r.start, end=r.end)),
+        rights_lacking=lacking.total,
     )

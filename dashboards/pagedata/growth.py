@@ -3,6 +3,9 @@ reports, what the gate did for each channel, and how joiners by invite link fare
 
 Definitions (analytics tables count humans only; Telegram's counts include bots):
 
+- groups are listed a page at a time, largest first by their latest synced member count
+  (``protected_groups.member_count``), channels most produced first (both ordered and cut in
+  SQL: the page costs the same at 12 or 13,000 groups);
 - a group's ``growth`` over the range is ``joins - leaves - kicks``, where ``leaves`` are the
   voluntary ones (``analytics_group_daily.leaves`` counts leaves and kicks);
 - its ``synced change`` is the newest member count before the end of the range minus the newest
@@ -21,6 +24,7 @@ import pandas as pd
 
 from dashboards.metrics import DateRange, group_label
 from dashboards.pagedata.groups import channel_names
+from dashboards.paging import Paged, titles_for
 from dashboards.queries import GroupIds, Run
 from dashboards.sql import start_of
 
@@ -30,18 +34,23 @@ CHANNEL_FLOWS = ["joins", "leaves", "joins_after_prompt", "leaves_after_unmute_7
 
 @dataclass(frozen=True)
 class Growth:
-    groups: pd.DataFrame
-    """Per group: joins, leaves, kicks, bots joined, growth, members before/after, synced
-    change; largest first."""
+    groups: Paged
+    """One page of the groups, largest first (by their latest synced member count): joins,
+    leaves, kicks, bots joined, growth, members before/after, synced change."""
     group_ids: list[int]
-    """The groups the member history can show, largest first."""
-    channels: pd.DataFrame
-    """Per channel with rows in the range: flows, produced, churn, kept, subscribers."""
+    """The groups of that page: those the member history can show, largest first."""
+    flows: dict[str, int]
+    """Joins, leaves and kicks over the range and every selected group."""
+    channels: Paged
+    """One page of the channels with rows in the range, most produced first: flows, produced,
+    churn, kept, subscribers."""
     channel_names: dict[int, str]
-    channel_days: pd.DataFrame
-    """The ``channel_days`` query: per day and channel."""
-    invite_links: pd.DataFrame
-    """Per group and invite link: joins, passed, left, still there, pass rate."""
+    """Names of the channels of that page."""
+    invite_links: Paged
+    """One page of the groups' invite links, most joins first: joins, passed, left, still
+    there, pass rate."""
+    link_joins: int
+    """Joins through a named invite link over the range and groups."""
 
 
 @dataclass(frozen=True)
@@ -57,27 +66,12 @@ def _all_days(r: DateRange) -> pd.DataFrame:
     return pd.DataFrame({"day": [r.start + dt.timedelta(days=i) for i in range(r.days)]})
 
 
-def group_growth(
-    totals: pd.DataFrame,
-    catalog: pd.DataFrame,
-    channels: pd.DataFrame,
-    counts: pd.DataFrame,
-    titles: dict[int, str],
-    groups: GroupIds,
-) -> pd.DataFrame:
-    """Per group: the range's flows and growth beside its synced member counts.
-
-    ``totals`` is the ``group_totals`` query, ``counts`` the ``counts_at`` query at the range's
+def group_growth(rows: pd.DataFrame, counts: pd.DataFrame, titles: dict[int, str]) -> pd.DataFrame:
+    """A page of the ``growth_groups`` query: the range's flows and growth beside the groups'
+    synced member counts. ``counts`` is the ``counts_at`` query of those groups at the range's
     start (``at`` 0) and end (``at`` 1)."""
-    ids = set(catalog["id"].astype(int))
-    if groups:
-        ids &= set(groups)
-    flows = totals[~totals["group_id"].isin(channels["id"])] if not totals.empty else totals
-    ids |= set(flows["group_id"].astype(int))
-    table = pd.DataFrame({"group_id": sorted(ids)})
-    wanted = ["group_id", *GROUP_FLOWS, "bots_joined"]
-    table = table.merge(flows[wanted] if not flows.empty else flows, on="group_id", how="left")
-    for column in wanted[1:]:
+    table = rows[["group_id", *GROUP_FLOWS, "bots_joined"]].copy()
+    for column in (*GROUP_FLOWS, "bots_joined"):
         table[column] = table[column].fillna(0).astype("int64")
     table.insert(1, "group", [group_label(titles, g) for g in table["group_id"]])
     table["growth"] = table["joins"] - table["leaves"] - table["kicks"]
@@ -85,28 +79,15 @@ def group_growth(
         found = counts[counts["at"] == at].set_index("chat_id")["member_count"]
         table[column] = table["group_id"].map(found).astype("Int64")
     table["synced_change"] = table["members_after"] - table["members_before"]
-    return table.sort_values(
-        ["members_after", "group_id"], ascending=[False, True], na_position="last"
-    ).reset_index(drop=True)
+    return table.reset_index(drop=True)
 
 
-def channel_table(days: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
-    """Per channel with rows in the range, most produced subscribers first."""
-    if days.empty:
-        return pd.DataFrame(
-            columns=["channel_id", "channel", *CHANNEL_FLOWS, "kept", "subscribers"]
-        )
-    sums = days.groupby("channel_id", as_index=False)[CHANNEL_FLOWS].sum()
-    for column in CHANNEL_FLOWS:
-        sums[column] = sums[column].astype("int64")
-    sums.insert(1, "channel", [names.get(int(c), str(c)) for c in sums["channel_id"]])
-    sums["kept"] = sums["joins_after_prompt"] - sums["leaves_after_unmute_7d"]
-    counted = days[days["subscriber_count"].notna()].sort_values("day")
-    newest = counted.groupby("channel_id")["subscriber_count"].last()
-    sums["subscribers"] = sums["channel_id"].map(newest).astype("Int64")
-    return sums.sort_values(
-        ["joins_after_prompt", "channel_id"], ascending=[False, True]
-    ).reset_index(drop=True)
+def channel_table(rows: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
+    """A page of the ``channel_ranking`` query with names and ``kept``."""
+    table = rows.copy()
+    table.insert(1, "channel", [names.get(int(c), str(c)) for c in table["channel_id"]])
+    table["kept"] = table["joins_after_prompt"] - table["leaves_after_unmute_7d"]
+    return table[["channel_id", "channel", *CHANNEL_FLOWS, "kept", "subscribers"]]
 
 
 def invite_links(links: pd.DataFrame, titles: dict[int, str]) -> pd.DataFrame:
@@ -139,34 +120,45 @@ def group_history(run: Run, r: DateRange, group_id: int) -> History:
     return History(days=days, points=found.points)
 
 
-def channel_history(run: Run, r: DateRange, channel_id: int, days: pd.DataFrame) -> History:
-    """One channel's subscribers and flows per day (``days`` is the ``channel_days`` query)."""
+def channel_history(run: Run, r: DateRange, channel_id: int) -> History:
+    """One channel's subscribers and flows per day."""
     cid = int(channel_id)
     snapshots = run("snapshot_history", kind="channel", start=r.start, end=r.end, chat_ids=(cid,))
-    flows = days[days["channel_id"] == cid][["day", *CHANNEL_FLOWS]]
-    return history(snapshots, flows, r, "subscribers")
+    days = run("channel_days", start=r.start, end=r.end, channels=(cid,))
+    return history(snapshots, days[["day", *CHANNEL_FLOWS]], r, "subscribers")
 
 
-def load(run: Run, r: DateRange, groups: GroupIds, titles: dict[int, str]) -> Growth | None:
-    """The Growth page of ``r``; None when there is no protected group and no channel."""
-    catalog = run("groups")
-    channels = run("channels")
-    if catalog.empty and channels.empty:
+def load(
+    run: Run,
+    r: DateRange,
+    groups: GroupIds,
+    titles: dict[int, str],
+    page: int = 0,
+    channel_page: int = 0,
+    link_page: int = 0,
+) -> Growth | None:
+    """The Growth page of ``r`` (pages ``page`` of the groups, ``channel_page`` of the
+    channels, ``link_page`` of the invite links; from 0); None when there is no protected
+    group and no channel."""
+    span = {"start": r.start, "end": r.end}
+    found = run("growth_groups", **span, groups=groups, page=page)
+    channels = run("channel_ranking", **span, page=channel_page)
+    if not found.total and not channels.total and run("channels_page", size=1).rows.empty:
         return None
-    totals = run("group_totals", start=r.start, end=r.end, groups=groups)
-    ids = tuple(int(g) for g in catalog["id"] if not groups or int(g) in groups)
+    ids = tuple(int(g) for g in found.rows["group_id"])
     instants = (start_of(r.start), start_of(r.end + dt.timedelta(days=1)))
     counts = run("counts_at", kind="group", instants=instants, chat_ids=ids)
-    table = group_growth(totals, catalog, channels, counts, titles, groups)
-    names = channel_names(channels)
-    days = run("channel_days", start=r.start, end=r.end)
+    moved = run("group_days", **span, groups=groups)
+    links = run("invite_links_page", **span, groups=groups, page=link_page)
+    shown = titles_for(run, [*ids, *links.rows["group_id"]], titles)
+    channel_ids = tuple(int(c) for c in channels.rows["channel_id"])
+    names = channel_names(run("channel_titles", ids=channel_ids)) if channel_ids else {}
     return Growth(
-        groups=table,
-        group_ids=[int(g) for g in table["group_id"]],
-        channels=channel_table(days, names),
+        groups=found.with_rows(group_growth(found.rows, counts, shown)),
+        group_ids=list(ids),
+        flows={f: int(moved[f].sum()) if not moved.empty else 0 for f in GROUP_FLOWS},
+        channels=channels.with_rows(channel_table(channels.rows, names)),
         channel_names=names,
-        channel_days=days,
-        invite_links=invite_links(
-            run("invite_links", start=r.start, end=r.end, groups=groups), titles
-        ),
+        invite_links=links.with_rows(invite_links(links.rows, shown)),
+        link_joins=links.sums["joins"],
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,31 +139,6 @@ def end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
-def enabled_groups(catalog: pd.DataFrame, groups: GroupIds) -> pd.DataFrame:
-    """The enabled protected groups, only the selected ones when ``groups`` is not empty."""
-    chosen = catalog[catalog["enabled"].astype(bool)]
-    if groups:
-        chosen = chosen[chosen["id"].isin(groups)]
-    return chosen
-
-
-def group_figures(
-    chosen: pd.DataFrame, counts: pd.DataFrame, instants: Sequence[dt.datetime]
-) -> list[tuple[int, int | None]]:
-    """Per instant: (groups of ``chosen`` that existed then, their members then).
-
-    ``counts`` is the ``counts_at`` query for those groups and instants.
-    """
-    created = pd.to_datetime(chosen["created_at"], utc=True)
-    figures = []
-    for index, until in enumerate(instants):
-        existing = set(chosen.loc[created < pd.Timestamp(until), "id"].astype(int))
-        at = counts[(counts["at"] == index) & counts["chat_id"].isin(existing)]
-        # no snapshot yet at that moment: unknown, not zero (no misleading delta)
-        figures.append((len(existing), int(at["member_count"].sum()) if not at.empty else None))
-    return figures
-
-
 def within(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
     """The rows of a per-day frame with ``start <= day <= end``."""
     if frame.empty:
@@ -266,11 +240,9 @@ def load(
         and run("freshness").empty
     ):
         return None
-    chosen = enabled_groups(run("groups"), groups)
     instants = (end_of(r.end), end_of(previous.end))
-    ids = tuple(int(i) for i in chosen["id"])
-    counts = run("counts_at", kind="group", instants=instants, chat_ids=ids)
-    at_end, at_previous_end = group_figures(chosen, counts, instants)
+    # the enabled groups and their members at each instant, counted inside the database
+    at_end, at_previous_end = run("member_totals", instants=instants, groups=groups)
     return Overview(
         previous=previous,
         now=range_kpis(r, checks, histogram, api, at_end),

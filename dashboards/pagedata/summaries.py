@@ -38,10 +38,15 @@ def written_by(row: pd.Series) -> str:
     return f"{method}, {language}" if isinstance(language, str) and language else method
 
 
+CHATS_LIMIT = 50
+"""Chats with summaries the page offers at once (by title; narrow with the group filter)."""
+
+
 def chats(run: Run, groups: GroupIds) -> list[int]:
-    """Chats with at least one summary, only the selected ones when ``groups`` is not empty."""
-    found: list[int] = run("summary_chats")
-    return [c for c in found if c in groups] if groups else found
+    """Chats with at least one summary, only the selected ones when ``groups`` is not empty:
+    the first :data:`CHATS_LIMIT` by title."""
+    found: list[int] = run("summary_chats", groups=groups, limit=CHATS_LIMIT)
+    return found
 
 
 def load(run: Run, chat_id: int) -> Summaries:

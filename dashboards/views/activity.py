@@ -9,6 +9,7 @@ from dashboards import charts, ui
 from dashboards.pagedata import activity
 
 HEATMAP_METRICS = {"Messages": "messages", "Checks": "verifications", "Joins": "joins"}
+TOPICS_PAGE = "activity_topics_page"
 PER_GROUP_DAY = "Distinct per group and day, summed over the groups, averaged over days."
 
 
@@ -34,26 +35,28 @@ def _kpis(page: activity.Activity) -> None:
 
 
 def _topics(page: activity.Activity) -> None:
-    if page.topics.empty:  # no forum group in the selection: nothing to say
+    if not page.topics.total:  # no forum group in the selection: nothing to say
         return
     st.subheader("Forum topics")
     ui.chart(
         charts.bars(
-            page.topics.head(15).assign(where=lambda f: f["topic"] + " · " + f["group"]),
+            page.topics.rows.head(15).assign(where=lambda f: f["topic"] + " · " + f["group"]),
             "where",
             "messages",
-            title="Busiest topics by messages",
+            title="Busiest topics by messages (this page)",
             horizontal=True,
         ),
         "act_topics",
     )
-    ui.table(page.topics, "forum topics")
+    ui.paged_table(page.topics, "forum topics", "topics", TOPICS_PAGE)
 
 
 def render() -> None:
     ctx = ui.context()
     ui.header("Activity", ctx)
-    page = activity.load(ctx.run, ctx.range, ctx.groups, ctx.group_titles)
+    page = activity.load(
+        ctx.run, ctx.range, ctx.groups, ctx.group_titles, page=ui.page_number(TOPICS_PAGE)
+    )
     if page is None:
         ui.empty_state("activity", ctx, ctx.run("newest_day"))
         return

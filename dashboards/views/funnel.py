@@ -9,6 +9,8 @@ from dashboards.metrics import fmt_int, fmt_pct
 from dashboards.pagedata import funnel
 
 FUNNEL_TABLE = "analytics_funnel_daily"
+GROUPS_PAGE = "funnel_groups_page"
+REQUESTS_PAGE = "funnel_requests_page"
 
 
 def _kpis(page: funnel.Funnel) -> None:
@@ -46,7 +48,7 @@ def _timing(page: funnel.Funnel) -> None:
                 ),
                 "funnel_verify",
             )
-            if page.per_group["unmuted"].gt(0).sum() > 1:
+            if page.per_group.total > 1:
                 st.caption(
                     "Over several groups a day's p50/p90 is the groups' mean weighted by "
                     "unmutes; pick one group in the sidebar for its exact figures."
@@ -105,7 +107,7 @@ def _languages(page: funnel.Funnel) -> None:
 
 def _join_requests(page: funnel.Funnel) -> None:
     st.subheader("Join requests")
-    if page.requests.empty:
+    if not page.requests.total:
         st.caption(
             "No group received join requests in this range (a group uses them when its invite "
             "links require admin approval)."
@@ -121,13 +123,20 @@ def _join_requests(page: funnel.Funnel) -> None:
         ),
         "funnel_requests",
     )
-    ui.table(page.requests, "join requests by group")
+    ui.paged_table(page.requests, "join requests by group", "groups", REQUESTS_PAGE)
 
 
 def render() -> None:
     ctx = ui.context()
     ui.header("Funnel", ctx)
-    page = funnel.load(ctx.run, ctx.range, ctx.groups, ctx.group_titles)
+    page = funnel.load(
+        ctx.run,
+        ctx.range,
+        ctx.groups,
+        ctx.group_titles,
+        page=ui.page_number(GROUPS_PAGE),
+        requests_page=ui.page_number(REQUESTS_PAGE),
+    )
     if page is None:
         newest = ctx.run("newest_day", table=FUNNEL_TABLE)
         ui.empty_state("gate funnel", ctx, newest, FUNNEL_TABLE)
@@ -143,7 +152,7 @@ def render() -> None:
     with right:
         _denied_and_deleted(page)
     st.subheader("By group")
-    ui.table(page.per_group, "funnel by group")
+    ui.paged_table(page.per_group, "funnel by group", "groups", GROUPS_PAGE)
     _languages(page)
     st.subheader("Time to verify and backlog")
     _timing(page)

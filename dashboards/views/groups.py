@@ -3,31 +3,35 @@ enabled groups."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboards import charts, ui
 from dashboards.pagedata import groups
 
+RANKING_PAGE = "groups_ranking_page"
+CATALOG_PAGE = "groups_catalog_page"
+CHANNELS_PAGE = "groups_channels_page"
 
-def _top(ctx: ui.PageContext, totals: pd.DataFrame) -> None:
+
+def _top(ctx: ui.PageContext, page: groups.Groups) -> None:
     st.subheader("Top groups")
-    if totals.empty:
+    if not page.per_group.total:
         ui.empty_state("group activity", ctx, ctx.run("newest_day"))
         return
     left, right = st.columns(2)
     with left:
-        top = totals.nlargest(groups.TOP, "checks")
         ui.chart(
-            charts.bars(top, "group", "checks", title="By checks", horizontal=True), "top_checks"
+            charts.bars(page.top_checks, "group", "checks", title="By checks", horizontal=True),
+            "top_checks",
         )
     with right:
-        top = totals.nlargest(groups.TOP, "messages")
         ui.chart(
-            charts.bars(top, "group", "messages", title="By messages", horizontal=True),
+            charts.bars(
+                page.top_messages, "group", "messages", title="By messages", horizontal=True
+            ),
             "top_messages",
         )
-    ui.table(totals, "groups in range")
+    ui.paged_table(page.per_group, "groups in range", "groups", RANKING_PAGE)
 
 
 def _history(ctx: ui.PageContext, page: groups.Groups) -> None:
@@ -43,7 +47,7 @@ def _history(ctx: ui.PageContext, page: groups.Groups) -> None:
             ui.chart(
                 charts.history_lines(
                     page.group_history,
-                    {int(g): ctx.group_name(g) for g in page.history_groups},
+                    page.group_names,
                     title="Group members (daily high)",
                 ),
                 "hist_groups",
@@ -53,7 +57,8 @@ def _history(ctx: ui.PageContext, page: groups.Groups) -> None:
         names = page.channel_names
         picked = st.multiselect(
             "Channels",
-            options=[int(c) for c in page.channels["id"]],
+            # the channels picked on another page of the channels stay pickable
+            options=list(dict.fromkeys([*names, *st.session_state.get("channels_pick", [])])),
             default=page.default_channels,
             format_func=lambda c: names.get(c, str(c)),
             key="channels_pick",
@@ -69,7 +74,7 @@ def _history(ctx: ui.PageContext, page: groups.Groups) -> None:
             ui.history_note(history["day"].nunique(), "subscriber-count")
 
 
-def _rights(ctx: ui.PageContext, rights: groups.BotRights) -> None:
+def _rights(ctx: ui.PageContext, rights: groups.BotRights, lacking: int) -> None:
     st.subheader("Bot rights")
     if not rights.known:
         ui.empty_state(
@@ -96,39 +101,50 @@ def _rights(ctx: ui.PageContext, rights: groups.BotRights) -> None:
         "rights_hours",
     )
     ui.table(rights.chats, "bot rights")
+    if lacking > len(rights.chats):
+        st.caption(f"The {len(rights.chats)} of {lacking:,} chats that lacked rights longest.")
 
 
-def _configuration(catalog: pd.DataFrame, channels: pd.DataFrame) -> None:
+def _configuration(page: groups.Groups) -> None:
     st.subheader("Protected groups and channels")
-    enabled = int(catalog["enabled"].astype(bool).sum())
-    disabled = len(catalog) - enabled
+    counts = page.counts
     left, right = st.columns([1, 2])
     with left:
         ui.chart(
-            charts.donut(["enabled", "disabled"], [enabled, disabled], title="Groups"), "donut"
+            charts.donut(
+                ["enabled", "disabled"], [counts["enabled"], counts["disabled"]], title="Groups"
+            ),
+            "donut",
         )
     with right:
-        ui.table(
-            catalog.drop(columns=["created_at"]).rename(columns={"member_count": "members"}),
-            "protected groups",
-        )
-    ui.table(channels, "enforced channels")
+        catalog = page.catalog
+        rows = catalog.rows.rename(columns={"member_count": "members"})
+        ui.paged_table(catalog.with_rows(rows), "protected groups", "groups", CATALOG_PAGE)
+    ui.paged_table(page.channels, "enforced channels", "channels", CHANNELS_PAGE)
 
 
 def render() -> None:
     ctx = ui.context()
     ui.header("Groups & channels", ctx)
-    page = groups.load(ctx.run, ctx.range, ctx.groups, ctx.group_titles)
+    page = groups.load(
+        ctx.run,
+        ctx.range,
+        ctx.groups,
+        ctx.group_titles,
+        page=ui.page_number(RANKING_PAGE),
+        catalog_page=ui.page_number(CATALOG_PAGE),
+        channel_page=ui.page_number(CHANNELS_PAGE),
+    )
     if page is None:
         st.info(
             "No protected groups yet: add the bot to a group and link a channel, or run "
             "`make demo` for simulated groups."
         )
         return
-    _top(ctx, page.per_group)
+    _top(ctx, page)
     _history(ctx, page)
-    _rights(ctx, page.rights)
-    _configuration(page.catalog, page.channels)
+    _rights(ctx, page.rights, page.rights_lacking)
+    _configuration(page)
 
 
 render()

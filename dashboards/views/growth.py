@@ -8,19 +8,34 @@ import streamlit as st
 from dashboards import charts, ui
 from dashboards.pagedata import growth
 
+GROUPS_PAGE = "growth_groups_page"
+CHANNELS_PAGE = "growth_channels_page"
+LINKS_PAGE = "growth_links_page"
+
 
 def _groups(ctx: ui.PageContext, page: growth.Growth) -> None:
     st.subheader("Groups: growth beside the synced member counts")
+    flows = page.flows
+    cols = st.columns(4)
+    for col, name in zip(cols, ("joins", "leaves", "kicks"), strict=False):
+        col.metric(name.capitalize(), f"{flows[name]:,}")
+    cols[3].metric("Growth", f"{flows['joins'] - flows['leaves'] - flows['kicks']:+,}")
     st.caption(
         "growth = joins - leaves - kicks (people; leaves are voluntary). synced change = the "
         "member count Telegram reported at the end of the range minus the one before it "
-        "started; it also counts bots and anything the bot did not see."
+        "started; it also counts bots and anything the bot did not see. Largest groups "
+        "first (the latest synced member count)."
     )
-    ui.table(page.groups, "group growth")
+    ui.paged_table(page.groups, "group growth", "groups", GROUPS_PAGE)
     if not page.group_ids:
         return
+    rows = page.groups.rows
+    names = dict(zip(rows["group_id"].astype(int), rows["group"], strict=True))
     gid = st.selectbox(
-        "Member history of", page.group_ids, format_func=ctx.group_name, key="growth_group"
+        "Member history of",
+        page.group_ids,
+        format_func=lambda g: names.get(int(g), str(g)),
+        key="growth_group",
     )
     found = growth.group_history(ctx.run, ctx.range, int(gid or page.group_ids[0]))
     ui.chart(
@@ -44,11 +59,11 @@ def _channels(ctx: ui.PageContext, page: growth.Growth) -> None:
         "before; churn = channel leaves by users it unmuted there in the 7 days before; "
         "kept = produced - churn. Every channel: the group filter does not apply."
     )
-    if page.channels.empty:
+    if not page.channels.total:
         table = "analytics_channel_daily"
         ui.empty_state("channel figures", ctx, ctx.run("newest_day", table=table), table)
         return
-    top = page.channels.head(10).melt(
+    top = page.channels.rows.head(10).melt(
         id_vars="channel",
         value_vars=["joins_after_prompt", "leaves_after_unmute_7d"],
         var_name="measure",
@@ -70,16 +85,16 @@ def _channels(ctx: ui.PageContext, page: growth.Growth) -> None:
         ),
         "growth_channels",
     )
-    ui.table(page.channels, "channel growth")
+    ui.paged_table(page.channels, "channel growth", "channels", CHANNELS_PAGE)
     names = page.channel_names
-    ids = [int(c) for c in page.channels["channel_id"]]
+    ids = [int(c) for c in page.channels.rows["channel_id"]]
     cid = st.selectbox(
         "Subscriber history of",
         ids,
         format_func=lambda c: names.get(c, str(c)),
         key="growth_channel",
     )
-    found = growth.channel_history(ctx.run, ctx.range, int(cid or ids[0]), page.channel_days)
+    found = growth.channel_history(ctx.run, ctx.range, int(cid or ids[0]))
     ui.chart(
         charts.flows_and_count(
             found.days,
@@ -96,8 +111,8 @@ def _channels(ctx: ui.PageContext, page: growth.Growth) -> None:
 
 def _invite_links(page: growth.Growth) -> None:
     st.subheader("Invite links")
-    links = page.invite_links
-    if links.empty:
+    links = page.invite_links.rows
+    if not page.invite_links.total:
         st.info(
             "No joins through a named invite link in this range. Give invite links a name in "
             "Telegram (Manage group > Invite links) to see here how their joiners fare."
@@ -121,13 +136,21 @@ def _invite_links(page: growth.Growth) -> None:
         ),
         "growth_links",
     )
-    ui.table(links, "invite links")
+    ui.paged_table(page.invite_links, "invite links", "invite links", LINKS_PAGE)
 
 
 def render() -> None:
     ctx = ui.context()
     ui.header("Growth", ctx)
-    page = growth.load(ctx.run, ctx.range, ctx.groups, ctx.group_titles)
+    page = growth.load(
+        ctx.run,
+        ctx.range,
+        ctx.groups,
+        ctx.group_titles,
+        page=ui.page_number(GROUPS_PAGE),
+        channel_page=ui.page_number(CHANNELS_PAGE),
+        link_page=ui.page_number(LINKS_PAGE),
+    )
     if page is None:
         st.info(
             "No protected groups yet: add the bot to a group and link a channel, or run "

@@ -7,8 +7,10 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import ui
+from dashboards.metrics import group_label
 from dashboards.pagedata import summaries
 from dashboards.pagedata.summaries import when, written_by
+from dashboards.paging import titles_for
 
 
 def _show(row: pd.Series) -> None:
@@ -34,7 +36,15 @@ def render() -> None:
             "(or `make demo`)."
         )
         return
-    chat = st.selectbox("Chat", chats, format_func=ctx.group_name, key="summary_chat")
+    titles = titles_for(ctx.run, chats, ctx.group_titles)  # the chats offered only
+    chat = st.selectbox(
+        "Chat", chats, format_func=lambda c: group_label(titles, c), key="summary_chat"
+    )
+    if len(chats) == summaries.CHATS_LIMIT:
+        st.caption(
+            f"The first {summaries.CHATS_LIMIT} chats with summaries by title: pick groups in "
+            "the sidebar to see others."
+        )
     page = summaries.load(ctx.run, int(chat or chats[0]))
     columns = st.columns(2)
     for col, (kind, title) in zip(columns, summaries.TYPES, strict=True):

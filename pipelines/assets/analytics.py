@@ -49,6 +49,7 @@ from pipelines.sources import (
     CHANNEL_SNAPSHOTS,
     ENFORCED_CHANNELS,
     GATE_EVENTS,
+    GROUP_SNAPSHOTS,
     LAST_PROMPTS,
     LINKS,
     MEMBER_EVENTS,
@@ -90,6 +91,10 @@ INVITE_LINK_DAILY = "analytics_invite_link_daily"
 BOT_RIGHTS_DAILY = "analytics_bot_rights_daily"
 ALL_GROUPS_DAILY = "analytics_all_groups_daily"
 ALL_GROUPS_HOURLY = "analytics_all_groups_hourly"
+ALL_GROUPS_FUNNEL_DAILY = "analytics_all_groups_funnel_daily"
+ALL_GROUPS_VERIFICATION_DAILY = "analytics_all_groups_verification_daily"
+ALL_GROUPS_MEMBERS_DAILY = "analytics_all_groups_members_daily"
+ALL_CHANNELS_DAILY = "analytics_all_channels_daily"
 
 STEP = "analytics_tables"
 """The one step (op) computing every selected analytics table of a run."""
@@ -273,6 +278,44 @@ SPECS: tuple[AnalyticsSpec, ...] = (
         "Verifications, human messages and human joins per UTC day and hour, every group "
         "together (analytics_hourly_activity summed; what the dashboard shows with no group "
         "selected).",
+    ),
+    AnalyticsSpec(
+        ALL_GROUPS_FUNNEL_DAILY,
+        (VERIFICATIONS, MEMBER_EVENTS, GATE_EVENTS),
+        rollups.all_groups_funnel_daily,
+        schemas.AllGroupsFunnelDaily,
+        "The verification funnel per UTC day with every group's rows added up (user-days per "
+        "group, as the Funnel page counts), the backlog over the groups and the groups' "
+        "verification times weighted by their unmutes (what the Funnel page shows with no "
+        "group selected).",
+        (MUTE_HISTORY, PARTITION_DAYS),
+    ),
+    AnalyticsSpec(
+        ALL_GROUPS_VERIFICATION_DAILY,
+        (VERIFICATIONS,),
+        rollups.all_groups_verification_daily,
+        schemas.AllGroupsVerificationDaily,
+        "Gate checks per UTC day, status, cache use, error type and trigger over every group, "
+        "with latency sum and max (what the Verification page shows with no group selected).",
+    ),
+    AnalyticsSpec(
+        ALL_GROUPS_MEMBERS_DAILY,
+        (GROUP_SNAPSHOTS,),
+        rollups.all_groups_members_daily,
+        schemas.AllGroupsMembersDaily,
+        "Protected groups with a member-count sync per UTC day and their last synced member "
+        "counts summed (what the Overview's member count reads with no group selected).",
+        (PROTECTED_GROUPS,),
+    ),
+    AnalyticsSpec(
+        ALL_CHANNELS_DAILY,
+        (CHANNEL_EVENTS, GATE_EVENTS, CHANNEL_SNAPSHOTS),
+        rollups.all_channels_daily,
+        schemas.AllChannelsDaily,
+        "Every linked channel's joins, leaves, joins within 24 h after a prompt and leaves "
+        "within 7 days after an unmute per UTC day, summed (what the Overview's subscribers "
+        "produced read with no group selected).",
+        (PROMPTS_BEFORE, UNMUTES_BEFORE, LINKS),
     ),
 )
 SPEC_BY_TABLE = {s.table: s for s in SPECS}

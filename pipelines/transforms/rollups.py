@@ -23,16 +23,44 @@ the caller), the ids of the linked channels and the window's days. Per UTC day:
 ``analytics_all_groups_hourly`` (day, hour): ``analytics_hourly_activity``'s verifications,
 human messages and human joins summed over its rows (every chat, as the dashboard has always
 summed them); a row per day and hour with any.
+
+``analytics_all_groups_funnel_daily`` (day): the rows of ``analytics_funnel_daily`` added up
+(user-days per group, as the Funnel page counts; :func:`funnel_totals`): ``groups`` (the rows),
+each count summed, ``timed_unmutes`` (the unmutes of the rows with a ``verify_s_p50``) and
+``verify_s_p50_mean``, ``verify_s_p90_mean``: the rows' percentiles averaged with those unmutes
+as weights, NULL without any. A row per day with a funnel row.
+
+``analytics_all_groups_verification_daily`` (day, status, cached, error_type, trigger):
+:func:`.daily.verification_daily` with every group as one.
+
+``analytics_all_channels_daily`` (day): :func:`.gate.channel_daily`'s rows added up
+(``channels``: the rows); a row per day with a channel row.
+
+``analytics_all_groups_members_daily`` (day): ``synced_groups``, the protected groups with a
+member-count snapshot that day, and ``members``, each one's last snapshot that day summed (at
+one instant the higher count); a row per day with a snapshot.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from core.models import AnalyticsAllGroupsDaily, key_columns, measure_columns
-from pipelines.transforms.daily import ENGINE, group_daily, hourly_activity, utc_day
+from core.models import (
+    AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsFunnelDaily,
+    key_columns,
+    measure_columns,
+)
+from pipelines.transforms.daily import (
+    ENGINE,
+    group_daily,
+    hourly_activity,
+    utc_day,
+    verification_daily,
+)
 from pipelines.transforms.gate import (
     FUNNEL_USERS,
+    channel_daily,
     funnel_daily,
     mute_stream,
     users_with,
@@ -50,6 +78,13 @@ OUTPUT = (*key_columns(ALL_GROUPS), *measure_columns(ALL_GROUPS))
 """The rollup's columns, in the table's order (``core.models.AnalyticsAllGroupsDaily``)."""
 ALL = 0
 """The one group id every group's rows are relabelled to before distinct counting."""
+FUNNEL_TOTALS = (
+    *key_columns(AnalyticsAllGroupsFunnelDaily.__table__),
+    *measure_columns(AnalyticsAllGroupsFunnelDaily.__table__),
+)
+"""The funnel rollup's columns, in the table's order."""
+WEIGHTED = {"verify_s_p50": "verify_s_p50_mean", "verify_s_p90": "verify_s_p90_mean"}
+"""The funnel's percentiles and the rollup's unmute-weighted means of them."""
 
 
 def all_groups_daily(
@@ -119,3 +154,101 @@ def all_groups_hourly(verifications: Frame, messages: Frame, member_events: Fram
         messages.lazy().with_columns(chat_id=pl.lit(ALL, pl.Int64)),
         member_events.lazy().with_columns(chat_id=pl.lit(ALL, pl.Int64)),
     ).drop("group_id")
+
+
+def funnel_totals(per_group: Frame) -> pl.DataFrame:
+    """``analytics_all_groups_funnel_daily`` from ``analytics_funnel_daily``'s rows
+    (definitions in the module docstring)."""
+    timed = (pl.col("unmuted") > 0) & pl.col("verify_s_p50").is_not_null()
+    weight = pl.when(timed).then(pl.col("unmuted")).otherwise(0)
+    derived = ("day", "groups", "timed_unmutes", *WEIGHTED.values())
+    counts = [c for c in FUNNEL_TOTALS if c not in derived]
+    return (
+        per_group.lazy()
+        .group_by("day")
+        .agg(
+            pl.len().cast(pl.Int64).alias("groups"),
+            *(pl.col(c).sum().cast(pl.Int64) for c in counts),
+            weight.sum().cast(pl.Int64).alias("timed_unmutes"),
+            *((pl.col(c) * weight).sum().alias(f"_{c}") for c in WEIGHTED),
+        )
+        .with_columns(
+            pl.when(pl.col("timed_unmutes") > 0)
+            .then(pl.col(f"_{c}") / pl.col("timed_unmutes"))
+            .otherwise(None)
+            .cast(pl.Float64)
+            .alias(mean)
+            for c, mean in WEIGHTED.items()
+        )
+        .select(FUNNEL_TOTALS)
+        .sort("day")
+        .collect(engine=ENGINE)
+    )
+
+
+def all_groups_funnel_daily(
+    verifications: Frame,
+    member_events: Frame,
+    gate_events: Frame,
+    mute_history: Frame,
+    days: pl.DataFrame,
+) -> pl.DataFrame:
+    """``analytics_all_groups_funnel_daily``: :func:`.gate.funnel_daily`'s rows added up."""
+    per_group = funnel_daily(verifications, member_events, gate_events, mute_history, days)
+    return funnel_totals(per_group)
+
+
+def all_groups_verification_daily(verifications: Frame) -> pl.DataFrame:
+    """``analytics_all_groups_verification_daily``: :func:`.daily.verification_daily` with every
+    group as one."""
+    relabelled = verifications.lazy().with_columns(group_id=pl.lit(ALL, pl.Int64))
+    return verification_daily(relabelled).drop("group_id")  # type: ignore[arg-type]
+
+
+def all_groups_members_daily(snapshots: Frame, groups: pl.DataFrame) -> pl.DataFrame:
+    """``analytics_all_groups_members_daily`` from the groups' ``member_count_snapshots`` rows
+    (``chat_id``, ``member_count``, ``synced_at``) and the protected groups (column ``id``)."""
+    return (
+        snapshots.lazy()
+        .join(groups.lazy().select(pl.col("id").alias("chat_id")), on="chat_id", how="semi")
+        .sort("synced_at", "member_count")
+        .group_by(utc_day("synced_at"), "chat_id")
+        .agg(pl.col("member_count").last())
+        .group_by("day")
+        .agg(
+            pl.len().cast(pl.Int64).alias("synced_groups"),
+            pl.col("member_count").sum().cast(pl.Int64).alias("members"),
+        )
+        .sort("day")
+        .collect(engine=ENGINE)
+    )
+
+
+CHANNEL_SUMS = ("joins", "leaves", "joins_after_prompt", "leaves_after_unmute_7d")
+
+
+def all_channels_daily(
+    channel_events: Frame,
+    gate_events: Frame,
+    snapshots: Frame,
+    prompts_before: Frame,
+    unmutes_before: Frame,
+    links: pl.DataFrame,
+) -> pl.DataFrame:
+    """``analytics_all_channels_daily``: :func:`.gate.channel_daily`'s rows added up."""
+    per_channel = channel_daily(
+        channel_events,  # type: ignore[arg-type]
+        gate_events,  # type: ignore[arg-type]
+        snapshots,  # type: ignore[arg-type]
+        prompts_before,  # type: ignore[arg-type]
+        unmutes_before,  # type: ignore[arg-type]
+        links,
+    )
+    return (
+        per_channel.group_by("day")
+        .agg(
+            pl.len().cast(pl.Int64).alias("channels"),
+            *(pl.col(c).sum().cast(pl.Int64) for c in CHANNEL_SUMS),
+        )
+        .sort("day")
+    )

@@ -16,8 +16,12 @@ import sqlalchemy as sa
 from core.models import (
     ANALYTICS_TABLES,
     Alert,
+    AnalyticsAllChannelsDaily,
     AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsFunnelDaily,
     AnalyticsAllGroupsHourly,
+    AnalyticsAllGroupsMembersDaily,
+    AnalyticsAllGroupsVerificationDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
     AnalyticsBotRightsDaily,
@@ -62,6 +66,10 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsBotRightsDaily,
         AnalyticsAllGroupsDaily,
         AnalyticsAllGroupsHourly,
+        AnalyticsAllGroupsFunnelDaily,  # left empty: the pages sum the groups' rows instead
+        AnalyticsAllGroupsVerificationDaily,  # (tests/dashboards/test_paging.py fills them)
+        AnalyticsAllGroupsMembersDaily,
+        AnalyticsAllChannelsDaily,
         MemberCountSnapshot,
         Summary,
         AnalyticsMaterialization,
@@ -499,6 +507,19 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
         seed.add(
             SNAPSHOTS, chat_id=NEWS_B, kind="channel", member_count=300, synced_at=_at(day, 12)
         )
+
+    # the member-count sync keeps each group's newest count on the group too
+    newest: dict[int, dict[str, Any]] = {}
+    for snap in seed.rows[SNAPSHOTS]:
+        gid = snap["chat_id"]
+        if snap["kind"] == "group" and (
+            gid not in newest or snap["synced_at"] > newest[gid]["synced_at"]
+        ):
+            newest[gid] = snap
+    for group in seed.rows[GROUPS]:
+        if group["id"] in newest:
+            snap = newest[group["id"]]
+            group.update(member_count=snap["member_count"], last_sync_at=snap["synced_at"])
 
     for created_day, kind, text, method, language in (
         (today - dt.timedelta(days=7), "7day", "Older week: people asked about **pricing**.",

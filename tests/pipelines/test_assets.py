@@ -298,6 +298,85 @@ def _assert_all_groups(url: str, backend: str, seeded_days: set[str]) -> None:
     assert expected and {(str(d),) for d, _, _ in quantiles} == set(expected)
     for day, p50, p90 in quantiles:
         assert (p50, p90) == pytest.approx(expected[(str(day),)], abs=1e-3)
+    _assert_funnel_and_verification_rollups(url)
+
+
+FUNNEL_COUNTS = (
+    "joined, prompted, clicked, passed, unmuted, denied_clicks, still_muted, join_requests, "
+    "approved, declined, expired, messages_deleted, timed_out"
+)
+
+
+def _assert_funnel_and_verification_rollups(url: str) -> None:
+    """``analytics_all_groups_funnel_daily``: the funnel rows summed per day, the percentiles
+    weighted by the unmutes of the rows with one; ``analytics_all_groups_verification_daily``:
+    the checks summed over the groups; ``analytics_all_channels_daily``: the channel rows
+    summed per day."""
+    sums = ", ".join(f"sum({c})" for c in FUNNEL_COUNTS.split(", "))
+    timed = "unmuted > 0 AND verify_s_p50 IS NOT NULL"
+    got = _per_day(
+        url, f"SELECT day, groups, {FUNNEL_COUNTS} FROM analytics_all_groups_funnel_daily"
+    )
+    summed = _per_day(url, f"SELECT day, count(*), {sums} FROM analytics_funnel_daily GROUP BY day")
+    assert got == summed and summed
+    with sync_engine(url).connect() as conn:
+        means = {
+            str(d): (w, p50, p90)
+            for d, w, p50, p90 in conn.execute(
+                sa.text(
+                    "SELECT day, timed_unmutes, verify_s_p50_mean, verify_s_p90_mean "
+                    "FROM analytics_all_groups_funnel_daily"
+                )
+            )
+        }
+        weighted = {
+            str(d): (int(w or 0), p50, p90)
+            for d, w, p50, p90 in conn.execute(
+                sa.text(
+                    f"SELECT day, sum(CASE WHEN {timed} THEN unmuted END), "
+                    f"sum(CASE WHEN {timed} THEN unmuted * verify_s_p50 END) "
+                    f"/ sum(CASE WHEN {timed} THEN unmuted END), "
+                    f"sum(CASE WHEN {timed} THEN unmuted * verify_s_p90 END) "
+                    f"/ sum(CASE WHEN {timed} THEN unmuted END) "
+                    "FROM analytics_funnel_daily GROUP BY day"
+                )
+            )
+        }
+        assert set(means) == set(weighted) and any(w for w, _, _ in means.values())
+        for day, (w, p50, p90) in means.items():
+            assert w == weighted[day][0], day
+            if w:
+                assert (p50, p90) == pytest.approx(weighted[day][1:], rel=1e-9), day
+            else:
+                assert p50 is None and p90 is None, day
+        keys = "day, status, cached, coalesce(error_type, '-'), trigger"
+        rollup, per_group = (
+            sorted(tuple(str(v) if i < 5 else v for i, v in enumerate(r)) for r in rows)
+            for rows in (
+                conn.execute(
+                    sa.text(
+                        f"SELECT {keys}, checks, latency_ms_sum, latency_ms_max "
+                        "FROM analytics_all_groups_verification_daily"
+                    )
+                ),
+                conn.execute(
+                    sa.text(
+                        f"SELECT {keys}, sum(checks), sum(latency_ms_sum), max(latency_ms_max) "
+                        f"FROM analytics_verification_daily GROUP BY {keys}"
+                    )
+                ),
+            )
+        )
+    channels = "joins, leaves, joins_after_prompt, leaves_after_unmute_7d"
+    got = _per_day(url, f"SELECT day, channels, {channels} FROM analytics_all_channels_daily")
+    sums = ", ".join(f"sum({c})" for c in channels.split(", "))
+    summed = _per_day(
+        url, f"SELECT day, count(*), {sums} FROM analytics_channel_daily GROUP BY day"
+    )
+    assert got == summed and summed
+    assert len(rollup) == len(per_group) > 0
+    for mine, theirs in zip(rollup, per_group, strict=True):
+        assert mine[:6] == theirs[:6] and mine[6:] == pytest.approx(theirs[6:], rel=1e-9)
 
 
 def test_rerunning_a_partition_leaves_every_table_identical(
