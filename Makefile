@@ -12,7 +12,7 @@ bootstrap:  ## install uv when missing, then the locked environment
 demo: bootstrap  ## migrate the embedded database and run the demo
 	$(UV) run gatepulse demo
 
-bench: bootstrap  ## every benchmark with its defaults (over an hour), then one table of figures
+bench: bootstrap  ## every benchmark with its defaults (about 50 minutes here), then one table of figures
 	$(UV) run python -m bench $(BENCH_ARGS)
 
 lint: bootstrap
