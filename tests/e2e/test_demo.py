@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -82,6 +83,32 @@ async def _read(url: str) -> dict[str, object]:
     return out
 
 
+HUNG_AFTER_S = 240
+"""Well past a loaded run (about 2 minutes with two other demos on the two cores), short of
+pytest's own timeout: a demo still running then is stuck, and shows where."""
+
+
+def _demo(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``gatepulse demo`` with ``args``; a run that hangs is stopped with SIGABRT, and the
+    failure shows every thread's stack (Python's faulthandler) instead of pytest's timeout."""
+    child = subprocess.Popen(
+        [sys.executable, "-X", "faulthandler", "-m", "cli", "demo", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+    try:
+        out, err = child.communicate(timeout=HUNG_AFTER_S)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGABRT)
+        out, err = child.communicate()
+        pytest.fail(f"the demo hung; its threads:\n{err[-20000:]}\n{out[-3000:]}")
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
+
+
+@pytest.mark.timeout(2 * HUNG_AFTER_S + 120)  # two demo runs, then the reads
 def test_small_demo_fills_every_table_and_agrees_with_the_raw_logs(db_url: str, tmp_path: Path):
     env = {
         **os.environ,
@@ -104,14 +131,7 @@ def test_small_demo_fills_every_table_and_agrees_with_the_raw_logs(db_url: str, 
         "2",
         "--no-serve",
     ]
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "demo", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-    )
+    done = _demo(args, env, tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "rows per table" in done.stdout
     assert "live phase: the bot took" in done.stdout
@@ -134,14 +154,7 @@ def test_small_demo_fills_every_table_and_agrees_with_the_raw_logs(db_url: str, 
     assert got["api_daily"] == dict(got["raw_api_calls"])
 
     # a second run reuses the data instead of simulating again, and changes no raw row
-    again = subprocess.run(
-        [sys.executable, "-m", "cli", "demo", *args[:-3], "--live-seconds", "0", "--no-serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-    )
+    again = _demo([*args[:-3], "--live-seconds", "0", "--no-serve"], env, tmp_path)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "reusing the traffic already simulated" in again.stdout
     assert dict(asyncio.run(_read(db_url))["raw_verifications"]) == raw_checks

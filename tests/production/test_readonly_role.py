@@ -319,7 +319,7 @@ async def test_every_dashboard_query_runs_as_the_readonly_user(
         "engine": engine, "start": day, "end": day, "groups": (-1001,), "source": "verification",
         "kind": "group", "until": dt.datetime(2026, 3, 2, tzinfo=dt.UTC), "chat_ids": [-1001],
         "instants": [dt.datetime(2026, 3, 2, tzinfo=dt.UTC)], "chat_id": -1001,
-        "scope": Scope.operator(),
+        "scope": Scope.operator(), "ids": (-1001,),
     }  # fmt: skip
     loaders = {n: f for n, f in vars(queries).items() if n.startswith("load_") and callable(f)}
     assert len(loaders) >= 8, sorted(loaders)
