@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 
 import typer
@@ -18,9 +19,22 @@ app = typer.Typer(
 )
 
 
+def _signals_not_ignored() -> None:
+    """Ctrl+C and SIGTERM stop a command even when it was started with them ignored (a shell's
+    background job ignores Ctrl+C). Left ignored, every Dagster run gives SIGTERM that same
+    disposition as it ends, and the `tail` processes that capture a later run's output (the
+    demo materializes in a worker thread, where Dagster leaves signals alone) inherit it: they
+    outlive their run, each costing a minute of waiting, and keep the command's output open."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @app.callback()
 def _load_settings(ctx: typer.Context) -> None:
     """Read every setting once, before any command runs: one clear line on a bad value."""
+    _signals_not_ignored()
     ctx.obj = load_or_exit()
 
 

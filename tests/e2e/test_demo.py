@@ -6,6 +6,7 @@ Every analytics table must be non-empty and its daily totals must equal the raw 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -89,23 +90,29 @@ pytest's own timeout: a demo still running then is stuck, and shows where."""
 
 
 def _demo(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``gatepulse demo`` with ``args``; a run that hangs is stopped with SIGABRT, and the
-    failure shows every thread's stack (Python's faulthandler) instead of pytest's timeout."""
-    child = subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", "-m", "cli", "demo", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-    )
-    try:
-        out, err = child.communicate(timeout=HUNG_AFTER_S)
-    except subprocess.TimeoutExpired:
-        child.send_signal(signal.SIGABRT)
-        out, err = child.communicate()
-        pytest.fail(f"the demo hung; its threads:\n{err[-20000:]}\n{out[-3000:]}")
-    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
+    """``gatepulse demo`` with ``args``, its output in files (a process it leaves behind cannot
+    hold a pipe open); one still running after :data:`HUNG_AFTER_S` is stopped with SIGABRT,
+    its process group killed, and the failure shows every thread's stack (faulthandler)."""
+    out_path, err_path = cwd / "demo.out", cwd / "demo.err"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-X", "faulthandler", "-m", "cli", "demo", *args],
+            env=env, stdout=out, stderr=err, text=True, cwd=cwd, start_new_session=True,
+        )  # fmt: skip
+        try:
+            child.wait(timeout=HUNG_AFTER_S)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGABRT)
+            child.wait()
+            hung = True
+        else:
+            hung = False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)  # whatever it left running
+    stdout, stderr = out_path.read_text(), err_path.read_text()
+    if hung:
+        pytest.fail(f"the demo hung; its threads:\n{stderr[-20000:]}\n{stdout[-3000:]}")
+    return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
 
 
 @pytest.mark.timeout(2 * HUNG_AFTER_S + 120)  # two demo runs, then the reads
