@@ -100,7 +100,7 @@ def newest_per_day(frame: pl.DataFrame, ts: str) -> pl.DataFrame:
     return frame.group_by(utc_day(ts)).agg(pl.col(ts).max().alias("newest"))
 
 
-def verification_daily(verifications: pl.DataFrame) -> pl.DataFrame:
+def verification_daily(verifications: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """``analytics_verification_daily``: checks and latency per day, group and outcome."""
     keys = ["day", *VERIFICATION_KEYS]
     return (

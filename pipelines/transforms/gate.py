@@ -280,11 +280,11 @@ def _matched(
 
 
 def channel_daily(
-    channel_events: pl.DataFrame,
-    gate_events: pl.DataFrame,
-    snapshots: pl.DataFrame,
-    prompts_before: pl.DataFrame,
-    unmutes_before: pl.DataFrame,
+    channel_events: pl.DataFrame | pl.LazyFrame,
+    gate_events: pl.DataFrame | pl.LazyFrame,
+    snapshots: pl.DataFrame | pl.LazyFrame,
+    prompts_before: pl.DataFrame | pl.LazyFrame,
+    unmutes_before: pl.DataFrame | pl.LazyFrame,
     links: pl.DataFrame,
 ) -> pl.DataFrame:
     """``analytics_channel_daily`` (definitions in the module docstring). ``channel_events``:

@@ -202,7 +202,7 @@ def all_groups_verification_daily(verifications: Frame) -> pl.DataFrame:
     """``analytics_all_groups_verification_daily``: :func:`.daily.verification_daily` with every
     group as one."""
     relabelled = verifications.lazy().with_columns(group_id=pl.lit(ALL, pl.Int64))
-    return verification_daily(relabelled).drop("group_id")  # type: ignore[arg-type]
+    return verification_daily(relabelled).drop("group_id")
 
 
 def all_groups_members_daily(snapshots: Frame, groups: pl.DataFrame) -> pl.DataFrame:
@@ -237,12 +237,7 @@ def all_channels_daily(
 ) -> pl.DataFrame:
     """``analytics_all_channels_daily``: :func:`.gate.channel_daily`'s rows added up."""
     per_channel = channel_daily(
-        channel_events,  # type: ignore[arg-type]
-        gate_events,  # type: ignore[arg-type]
-        snapshots,  # type: ignore[arg-type]
-        prompts_before,  # type: ignore[arg-type]
-        unmutes_before,  # type: ignore[arg-type]
-        links,
+        channel_events, gate_events, snapshots, prompts_before, unmutes_before, links
     )
     return (
         per_channel.group_by("day")
