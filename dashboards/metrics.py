@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -45,10 +46,9 @@ def bucket_label(bound: float | None) -> str:
     return f"≤ {bound:g} ms"
 
 
-def merge_histogram(frame: pd.DataFrame) -> list[tuple[float | None, int]]:
-    """Sum the counts per bucket bound over every row; ordered by bound, +inf last."""
+def _merged(bounds: Iterable[Any], counts: Iterable[Any]) -> list[tuple[float | None, int]]:
     totals: dict[float | None, int] = {}
-    for bound, count in zip(frame["bucket_le_ms"], frame["count"], strict=True):
+    for bound, count in zip(bounds, counts, strict=True):
         key = None if bound is None or pd.isna(bound) else float(bound)
         totals[key] = totals.get(key, 0) + int(count)
     finite = sorted(b for b in totals if b is not None)
@@ -56,6 +56,11 @@ def merge_histogram(frame: pd.DataFrame) -> list[tuple[float | None, int]]:
     if None in totals:
         ordered.append((None, totals[None]))
     return ordered
+
+
+def merge_histogram(frame: pd.DataFrame) -> list[tuple[float | None, int]]:
+    """Sum the counts per bucket bound over every row; ordered by bound, +inf last."""
+    return _merged(frame["bucket_le_ms"], frame["count"])
 
 
 def histogram_quantile(buckets: Iterable[tuple[float | None, int]], q: float) -> float | None:
@@ -89,9 +94,14 @@ def daily_quantiles(frame: pd.DataFrame, qs: Iterable[float] = (0.5, 0.95, 0.99)
     columns = ["day", *(f"p{round(q * 100)}" for q in qs)]
     if frame.empty:
         return pd.DataFrame(columns=columns)
+    per_day: dict[Any, tuple[list[Any], list[Any]]] = {}
+    for day, bound, count in zip(frame["day"], frame["bucket_le_ms"], frame["count"], strict=True):
+        bounds, counts = per_day.setdefault(day, ([], []))
+        bounds.append(bound)
+        counts.append(count)
     rows = []
-    for day, part in frame.groupby("day", sort=True):
-        merged = merge_histogram(part)
+    for day in sorted(per_day):
+        merged = _merged(*per_day[day])
         rows.append([day, *(histogram_quantile(merged, q) for q in qs)])
     return pd.DataFrame(rows, columns=columns)
 

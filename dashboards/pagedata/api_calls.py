@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import polars as pl
 
+from dashboards.frames import to_pandas, to_polars
 from dashboards.metrics import DateRange, ratio
 from dashboards.queries import Run
 
@@ -58,65 +60,90 @@ def timed(api: pd.DataFrame) -> pd.DataFrame:
     return api[~api["method"].isin(LONG_POLLS)]
 
 
+def _calls(api: pd.DataFrame) -> pl.DataFrame:
+    """Rows of the ``api_calls`` query in polars (SQLite gives ``success`` as 0 or 1)."""
+    return to_polars(api).with_columns(
+        pl.col("success").cast(pl.Boolean), pl.col("error_type").cast(pl.String)
+    )
+
+
+def _timed(api: pl.DataFrame) -> pl.DataFrame:
+    return api.filter(~pl.col("method").is_in(list(LONG_POLLS)))
+
+
+def _by_method(api: pl.DataFrame) -> pl.DataFrame:
+    polls = pl.col("method").is_in(list(LONG_POLLS))
+    table = api.group_by("method").agg(
+        pl.col("calls").sum(),
+        pl.col("calls").filter(~pl.col("success")).sum().alias("errors"),
+        pl.col("latency_ms_sum").sum(),
+        pl.col("latency_ms_max").max().alias("max_latency_ms"),
+    )
+    return table.select(
+        "method",
+        "calls",
+        "errors",
+        pl.when(~polls).then(pl.col("max_latency_ms").round(1)).alias("max_latency_ms"),
+        (pl.col("errors") / pl.col("calls")).round(4).alias("error_rate"),
+        pl.when(~polls)
+        .then((pl.col("latency_ms_sum") / pl.col("calls")).round(1))
+        .alias("avg_latency_ms"),
+    ).sort(["calls", "method"], descending=[True, False])
+
+
 def by_method(api: pd.DataFrame) -> pd.DataFrame:
     """Per method: calls, errors, error rate, average and max latency (none for long polls);
     most calls first."""
-    frame = api.assign(errors=api["calls"].where(~api["success"].astype(bool), 0))
-    table = frame.groupby("method", as_index=False).agg(
-        calls=("calls", "sum"),
-        errors=("errors", "sum"),
-        latency_ms_sum=("latency_ms_sum", "sum"),
-        max_latency_ms=("latency_ms_max", "max"),
+    return to_pandas(_by_method(_calls(api)))
+
+
+def _latency_per_day(api: pl.DataFrame) -> pl.DataFrame:
+    days = (
+        _timed(api)
+        .group_by("day")
+        .agg(pl.col("calls").sum(), pl.col("latency_ms_sum").sum(), pl.col("latency_ms_max").max())
     )
-    table["error_rate"] = (table["errors"] / table["calls"]).round(4)
-    table["avg_latency_ms"] = (table["latency_ms_sum"] / table["calls"]).round(1)
-    table["max_latency_ms"] = table["max_latency_ms"].round(1)
-    polls = table["method"].isin(LONG_POLLS)
-    table.loc[polls, ["avg_latency_ms", "max_latency_ms"]] = None
-    return table.drop(columns="latency_ms_sum").sort_values(
-        ["calls", "method"], ascending=[False, True]
+    return days.sort("day").select(
+        "day",
+        (pl.col("latency_ms_sum") / pl.col("calls")).round(1).alias("avg_latency_ms"),
+        pl.col("latency_ms_max").round(1).alias("max_latency_ms"),
     )
 
 
 def latency_per_day(api: pd.DataFrame) -> pd.DataFrame:
     """Per day: mean and max latency (ms) of every call but the long polls."""
-    rows = timed(api)
-    if rows.empty:
-        return pd.DataFrame(columns=["day", "avg_latency_ms", "max_latency_ms"])
-    days = rows.groupby("day", as_index=False).agg(
-        calls=("calls", "sum"),
-        latency_ms_sum=("latency_ms_sum", "sum"),
-        max_latency_ms=("latency_ms_max", "max"),
-    )
-    days["avg_latency_ms"] = (days["latency_ms_sum"] / days["calls"]).round(1)
-    days["max_latency_ms"] = days["max_latency_ms"].round(1)
-    return days[["day", "avg_latency_ms", "max_latency_ms"]]
+    return to_pandas(_latency_per_day(_calls(api)))
+
+
+OUTCOME = (
+    pl.when(pl.col("success"))
+    .then(pl.lit("ok"))
+    .when(pl.col("error_type").fill_null("") != "")
+    .then(pl.col("error_type"))
+    .otherwise(pl.lit("unknown error"))
+    .alias("outcome")
+)
+"""``ok`` or the error type (``unknown error`` when it has none)."""
 
 
 def outcomes(api: pd.DataFrame) -> pd.DataFrame:
     """``api`` with ``outcome``: ``ok`` or the error type."""
-    return api.assign(
-        outcome=[
-            "ok" if ok else (err if isinstance(err, str) and err else "unknown error")
-            for ok, err in zip(api["success"].astype(bool), api["error_type"], strict=True)
-        ]
+    return to_pandas(_calls(api).with_columns(OUTCOME))
+
+
+def _errors_by_type(api: pl.DataFrame) -> pl.DataFrame:
+    return (
+        api.filter(~pl.col("success"))
+        .with_columns(pl.col("error_type").fill_null("unknown error"))
+        .group_by(["method", "error_type"])
+        .agg(pl.col("calls").sum())
+        .sort(["calls", "method", "error_type"], descending=[True, False, False])
     )
-
-
-def by_result(outcome: pd.DataFrame) -> pd.DataFrame:
-    frame = outcome.assign(result=outcome["success"].map(lambda s: "ok" if s else "error"))
-    return frame.groupby(["method", "result"], as_index=False)["calls"].sum()
 
 
 def errors_by_type(api: pd.DataFrame) -> pd.DataFrame:
     """Failed calls per method and error type, most first."""
-    return (
-        api[~api["success"].astype(bool)]
-        .assign(error_type=lambda f: f["error_type"].fillna("unknown error"))
-        .groupby(["method", "error_type"], as_index=False)["calls"]
-        .sum()
-        .sort_values("calls", ascending=False)
-    )
+    return to_pandas(_errors_by_type(_calls(api)))
 
 
 def load(run: Run, r: DateRange) -> ApiCalls | None:
@@ -124,19 +151,28 @@ def load(run: Run, r: DateRange) -> ApiCalls | None:
     api = run("api_calls", start=r.start, end=r.end)
     if api.empty:
         return None
-    methods = by_method(api)
-    outcome = outcomes(api)
-    rows = timed(api)
+    calls = _calls(api)
+    methods = _by_method(calls)
+    timed_calls = _timed(calls)
+    result = pl.when(pl.col("success")).then(pl.lit("ok")).otherwise(pl.lit("error"))
     return ApiCalls(
         calls=api,
-        methods=methods,
+        methods=to_pandas(methods),
         total=int(methods["calls"].sum()),
         errors=int(methods["errors"].sum()),
-        avg_latency_ms=ratio(float(rows["latency_ms_sum"].sum()), float(rows["calls"].sum())),
-        latency_per_day=latency_per_day(api),
-        by_result=by_result(outcome),
-        by_outcome=outcome.groupby(["day", "outcome"], as_index=False)["calls"].sum(),
-        errors_by_type=errors_by_type(api),
+        avg_latency_ms=ratio(
+            float(timed_calls["latency_ms_sum"].sum()), float(timed_calls["calls"].sum())
+        ),
+        latency_per_day=to_pandas(_latency_per_day(calls)),
+        by_result=to_pandas(
+            calls.group_by("method", result.alias("result"))
+            .agg(pl.col("calls").sum())
+            .sort(["method", "result"])
+        ),
+        by_outcome=to_pandas(
+            calls.group_by("day", OUTCOME).agg(pl.col("calls").sum()).sort(["day", "outcome"])
+        ),
+        errors_by_type=to_pandas(_errors_by_type(calls)),
     )
 
 

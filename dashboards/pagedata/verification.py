@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import polars as pl
 
+from dashboards.frames import to_pandas, to_polars
 from dashboards.metrics import DateRange, daily_quantiles, histogram_quantile, merge_histogram
 from dashboards.queries import GroupIds, Run
 
@@ -35,46 +37,82 @@ class Verification:
     """None when there is no histogram in the range."""
 
 
+def _checks(ver: pd.DataFrame) -> pl.DataFrame:
+    """Rows of the ``verification`` query in polars (SQLite gives ``cached`` as 0 or 1)."""
+    return to_polars(ver).with_columns(
+        pl.col("cached").cast(pl.Boolean),
+        pl.col("status").cast(pl.String),
+        pl.col("error_type").cast(pl.String),
+        pl.col("trigger").cast(pl.String),
+    )
+
+
+def _daily(ver: pl.DataFrame) -> pl.DataFrame:
+    def checks_where(condition: pl.Expr) -> pl.Expr:
+        return pl.col("checks").filter(condition).sum()
+
+    daily = ver.group_by("day").agg(
+        pl.col("checks").sum(),
+        checks_where(pl.col("status") == "success").alias("passed"),
+        checks_where(pl.col("status") == "failed").alias("failed"),
+        checks_where(pl.col("status") == "error").alias("errors"),
+        checks_where(pl.col("cached")).alias("cache_hits"),
+        pl.col("latency_ms_sum").sum(),
+        pl.col("latency_ms_max").max().round(1).alias("max_latency_ms"),
+    )
+    return daily.sort("day").select(
+        "day",
+        "checks",
+        "passed",
+        "failed",
+        "errors",
+        "cache_hits",
+        (pl.col("passed") / pl.col("checks")).round(4).alias("pass_rate"),
+        (pl.col("cache_hits") / pl.col("checks")).round(4).alias("cache_hit_rate"),
+        (pl.col("latency_ms_sum") / pl.col("checks")).round(1).alias("avg_latency_ms"),
+        "max_latency_ms",
+    )
+
+
 def daily_table(ver: pd.DataFrame) -> pd.DataFrame:
     """Per day: checks, passed, failed, errors, cache hits, their rates, average and max
     latency."""
-    frame = ver.assign(
-        passed=ver["checks"].where(ver["status"] == "success", 0),
-        failed=ver["checks"].where(ver["status"] == "failed", 0),
-        errors=ver["checks"].where(ver["status"] == "error", 0),
-        cache_hits=ver["checks"].where(ver["cached"].astype(bool), 0),
-    )
-    daily = frame.groupby("day", as_index=False)[
-        ["checks", "passed", "failed", "errors", "cache_hits", "latency_ms_sum"]
-    ].sum()
-    daily["pass_rate"] = (daily["passed"] / daily["checks"]).round(4)
-    daily["cache_hit_rate"] = (daily["cache_hits"] / daily["checks"]).round(4)
-    daily["avg_latency_ms"] = (daily["latency_ms_sum"] / daily["checks"]).round(1)
-    highest = ver.groupby("day")["latency_ms_max"].max().round(1)
-    daily["max_latency_ms"] = daily["day"].map(highest)
-    return daily.drop(columns="latency_ms_sum")
+    return to_pandas(_daily(_checks(ver)))
+
+
+def _summed(ver: pl.DataFrame, *by: str | pl.Expr) -> pl.DataFrame:
+    """Checks per ``by``, in the order of ``by``."""
+    table = ver.group_by(*by).agg(pl.col("checks").sum())
+    return table.sort(table.columns[:-1])
+
+
+LOOKUP = pl.when(pl.col("cached")).then(pl.lit("hit")).otherwise(pl.lit("miss")).alias("lookup")
 
 
 def cache_lookups(ver: pd.DataFrame) -> pd.DataFrame:
     """Checks per day and lookup (hit | miss)."""
-    cache = ver.assign(lookup=ver["cached"].map(lambda c: "hit" if c else "miss"))
-    return cache.groupby(["day", "lookup"], as_index=False)["checks"].sum()
+    return to_pandas(_summed(_checks(ver), "day", LOOKUP))
+
+
+def _error_types(ver: pl.DataFrame) -> pl.DataFrame:
+    errors = ver.filter(pl.col("error_type").is_not_null())
+    return _summed(errors, "error_type").sort(["checks", "error_type"], descending=[True, False])
 
 
 def error_types(ver: pd.DataFrame) -> pd.DataFrame:
     """Checks per error type, most first (empty when no check ended in an error)."""
-    errors = ver[ver["error_type"].notna()]
-    errors = errors.groupby("error_type", as_index=False)["checks"].sum()
-    return errors.sort_values("checks", ascending=False) if not errors.empty else errors
+    return to_pandas(_error_types(_checks(ver)))
+
+
+def _trigger_table(triggers: pl.DataFrame) -> pl.DataFrame:
+    table = triggers.pivot(on="status", index="trigger", values="checks", aggregate_function="sum")
+    statuses = sorted(c for c in table.columns if c != "trigger")
+    return table.select("trigger", *(pl.col(c).fill_null(0) for c in statuses)).sort("trigger")
 
 
 def trigger_table(triggers: pd.DataFrame) -> pd.DataFrame:
     """Checks per trigger (rows) and status (columns)."""
-    table = triggers.pivot_table(
-        index="trigger", columns="status", values="checks", aggfunc="sum", fill_value=0
-    ).reset_index()
-    table.columns.name = None
-    return table
+    return to_pandas(_trigger_table(to_polars(triggers)))
 
 
 def latency(histogram: pd.DataFrame) -> Latency | None:
@@ -93,15 +131,16 @@ def load(run: Run, r: DateRange, groups: GroupIds) -> Verification | None:
     ver = run("verification", start=r.start, end=r.end, groups=groups)
     if ver.empty:
         return None
-    triggers = ver.groupby(["trigger", "status"], as_index=False)["checks"].sum()
+    checks = _checks(ver)
+    triggers = _summed(checks, "trigger", "status")
     return Verification(
         checks=ver,
-        daily=daily_table(ver),
-        by_status=ver.groupby(["day", "status"], as_index=False)["checks"].sum(),
-        by_cache=cache_lookups(ver),
-        errors=error_types(ver),
-        triggers=triggers,
-        by_trigger=trigger_table(triggers),
+        daily=to_pandas(_daily(checks)),
+        by_status=to_pandas(_summed(checks, "day", "status")),
+        by_cache=to_pandas(_summed(checks, "day", LOOKUP)),
+        errors=to_pandas(_error_types(checks)),
+        triggers=to_pandas(triggers),
+        by_trigger=to_pandas(_trigger_table(triggers)),
         # histograms are kept for every group together: the group filter does not apply, and
         # a scoped viewer gets none
         latency=latency(run("histogram", start=r.start, end=r.end, source="verification"))
