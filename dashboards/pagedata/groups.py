@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
+import polars as pl
 
+from dashboards.frames import to_pandas, to_polars
 from dashboards.metrics import DateRange, group_label
 from dashboards.paging import Paged, titles_for
 from dashboards.queries import GroupIds, Run
@@ -45,48 +46,50 @@ class BotRights:
     rights); most hours first."""
 
 
+def _lacks() -> pl.Expr:
+    """Whether a chat's state lacks what the gate needs: in a channel, admin; in a group,
+    admin with the rights to restrict and delete."""
+    group = pl.col("chat_kind") == "group"
+    able = pl.col("can_restrict_members") & pl.col("can_delete_messages")
+    return ~pl.col("is_admin") | (group & ~able)
+
+
 def bot_rights(rows: pd.DataFrame, names: dict[int, str], known: bool | None = None) -> BotRights:
     """The panel from rows of the ``bot_rights`` query; ``names``: chat id -> label; ``known``:
     whether any chat has a row in the range (by default: whether ``rows`` has one)."""
     if rows.empty:
         empty = pd.DataFrame()
         return BotRights(known=bool(known), hours=empty, chats=empty)
-    rows = rows.assign(
-        chat=[names.get(int(c), str(c)) for c in rows["chat_id"]],
-        hours_lacking=(rows["lacking_s"] / 3600).round(2),
+    frame = to_polars(rows).with_columns(
+        *(pl.col(flag).cast(pl.Boolean).fill_null(False) for flag in RIGHT_FLAGS),
+        pl.col("chat_kind").cast(pl.String),
+        pl.col("lacking_s").cast(pl.Float64),
+        pl.Series("chat", [names.get(int(c), str(c)) for c in rows["chat_id"]], pl.String),
     )
-    lacking = rows[rows["lacking_s"] > 0]
-    if lacking.empty:
-        return BotRights(known=True, hours=lacking, chats=lacking)
-    totals = lacking.groupby("chat_id").agg(
-        hours_lacking=("lacking_s", "sum"), days_lacking=("day", "nunique")
+    lacking = frame.filter(pl.col("lacking_s") > 0)
+    if lacking.is_empty():
+        return BotRights(known=True, hours=to_pandas(lacking), chats=to_pandas(lacking))
+    totals = lacking.group_by("chat_id").agg(
+        (pl.col("lacking_s").sum() / 3600).round(2).alias("hours_lacking"),
+        pl.col("day").n_unique().alias("days_lacking"),
     )
-    totals["hours_lacking"] = (totals["hours_lacking"] / 3600).round(2)
-    latest = rows.sort_values("day").groupby("chat_id").tail(1).set_index("chat_id")
-    columns = ["chat", "chat_kind", "status", *RIGHT_FLAGS]
+    columns = ["chat_id", "chat", "chat_kind", "status", *RIGHT_FLAGS]
+    latest = frame.sort("day").group_by("chat_id").last().select(columns)
+    meanwhile = pl.col("chat_kind").replace_strict(GATE_MEANWHILE, default="")
     chats = (
-        latest.loc[totals.index, columns]
-        .join(totals)
-        .reset_index()
-        .sort_values(["hours_lacking", "chat_id"], ascending=[False, True])
+        latest.join(totals, on="chat_id")
+        .sort(["hours_lacking", "chat_id"], descending=[True, False])
+        .with_columns(
+            pl.when(_lacks())
+            .then(meanwhile)
+            .otherwise(pl.lit("back to normal"))
+            .alias("gate_meanwhile")
+        )
     )
-    chats["gate_meanwhile"] = [
-        GATE_MEANWHILE.get(str(row.chat_kind), "") if _lacks(row) else "back to normal"
-        for row in chats.itertuples()
-    ]
-    return BotRights(
-        known=True,
-        hours=lacking[["day", "chat", "hours_lacking"]].reset_index(drop=True),
-        chats=chats.reset_index(drop=True),
+    hours = lacking.select(
+        "day", "chat", (pl.col("lacking_s") / 3600).round(2).alias("hours_lacking")
     )
-
-
-def _lacks(row: Any) -> bool:
-    """Whether a chat's state (a row with its kind and rights) lacks what the gate needs: in a
-    channel, admin; in a group, admin with the rights to restrict and delete."""
-    if not row.is_admin:
-        return True
-    return row.chat_kind == "group" and not (row.can_restrict_members and row.can_delete_messages)
+    return BotRights(known=True, hours=to_pandas(hours), chats=to_pandas(chats))
 
 
 @dataclass(frozen=True)
@@ -121,13 +124,24 @@ class Groups:
 
 def per_group(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows of the ``group_ranking`` query (labelled) as a table of groups."""
-    table = rows[
-        ["group_id", "group", "verifications", "passed", "failed", "messages", "joins", "leaves"]
-    ].copy()
-    table["pass_rate"] = (
-        table["passed"] / table["verifications"].where(table["verifications"] > 0)
-    ).round(4)
-    return table.rename(columns={"verifications": "checks"})
+    checks = pl.col("verifications")
+    table = to_polars(
+        rows[
+            [
+                "group_id",
+                "group",
+                "verifications",
+                "passed",
+                "failed",
+                "messages",
+                "joins",
+                "leaves",
+            ]
+        ]
+    ).with_columns(
+        pl.when(checks > 0).then((pl.col("passed") / checks).round(4)).alias("pass_rate")
+    )
+    return to_pandas(table.rename({"verifications": "checks"}))
 
 
 def channel_name(chat_id: int, username: object, title: object) -> str:
