@@ -20,7 +20,12 @@ from sqlalchemy.engine import Engine
 from core.models import (
     AnalyticsAllGroupsFunnelDaily,
     AnalyticsAllGroupsMembersDaily,
+    AnalyticsBotRights7d,
+    AnalyticsChannel7d,
+    AnalyticsFunnel7d,
+    AnalyticsGroup7d,
     AnalyticsGroupDaily,
+    AnalyticsTopic7d,
     EnforcedChannel,
     MemberCountSnapshot,
     ProtectedGroup,
@@ -29,17 +34,24 @@ from dashboards.gate_queries import (
     BOT_RIGHTS,
     CHANNEL_DAILY,
     FUNNEL,
+    TOPICS,
     invite_link_totals,
     topic_totals,
 )
 from dashboards.paging import PAGE_SIZE, Paged, paged
 from dashboards.scope import Scope
 from dashboards.sql import GroupIds, isum
+from dashboards.weeks import week_serves
 
 GROUPS = ProtectedGroup.__table__
 CHANNELS = EnforcedChannel.__table__
 GROUP_DAILY = AnalyticsGroupDaily.__table__
+GROUP_7D = AnalyticsGroup7d.__table__
 FUNNEL_TOTALS = AnalyticsAllGroupsFunnelDaily.__table__
+FUNNEL_7D = AnalyticsFunnel7d.__table__
+CHANNEL_7D = AnalyticsChannel7d.__table__
+TOPIC_7D = AnalyticsTopic7d.__table__
+RIGHTS_7D = AnalyticsBotRights7d.__table__
 SNAPSHOTS = MemberCountSnapshot.__table__
 MEMBERS = AnalyticsAllGroupsMembersDaily.__table__
 
@@ -151,31 +163,36 @@ def load_channels_page(engine: Engine, scope: Scope, page: int = 0, size: int = 
     )
 
 
-def _group_measure(name: str) -> sa.ColumnElement[int]:
-    t = GROUP_DAILY
+def _group_measure(name: str, t: sa.Table = GROUP_DAILY) -> sa.ColumnElement[int]:
     if name == "leaves":  # voluntary leaves: the table's leaves count kicks too
         return isum(t.c.leaves - t.c.kicks).label("leaves")
     return isum(t.c[name]).label(name)
 
 
 def _group_totals(
-    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds, *orders: str
+    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds, *orders: str, week: bool = False
 ) -> sa.Select[Any]:
     """Per group over the range (linked channels' own rows left out): the :data:`RANKED`
-    measures of ``analytics_group_daily`` summed (leaves voluntary)."""
+    measures of ``analytics_group_daily`` summed (leaves voluntary); from the week ending at
+    ``end`` (``analytics_group_7d``, one row a group) when ``week`` says it holds them."""
     for order in orders:
         if order not in RANKED:
             raise ValueError(f"cannot order groups by {order!r}")
-    t = GROUP_DAILY
+    t = GROUP_7D if week else GROUP_DAILY
+    days = t.c.day == end if week else t.c.day.between(start, end)
     return (
-        sa.select(t.c.group_id, *(_group_measure(m) for m in RANKED))
+        sa.select(t.c.group_id, *(_group_measure(m, t) for m in RANKED))
         .where(
-            t.c.day.between(start, end),
+            days,
             scope.group_filter(t.c.group_id, groups),
             t.c.group_id.not_in(sa.select(CHANNELS.c.id)),
         )
         .group_by(t.c.group_id)
     )
+
+
+def _group_week(engine: Engine, start: dt.date, end: dt.date) -> bool:
+    return week_serves(engine, GROUP_7D, GROUP_DAILY, start, end)
 
 
 def load_group_ranking(
@@ -189,7 +206,8 @@ def load_group_ranking(
     size: int = PAGE_SIZE,
 ) -> Paged:
     """Per group over the range (:func:`_group_totals`), most ``order`` first."""
-    totals = _group_totals(scope, start, end, groups, order).subquery()
+    week = _group_week(engine, start, end)
+    totals = _group_totals(scope, start, end, groups, order, week=week).subquery()
     stmt = sa.select(totals)
     return paged(engine, stmt, [totals.c[order].desc(), totals.c.group_id], page, size)
 
@@ -208,7 +226,8 @@ def load_group_leaders(
 ) -> tuple[Paged, pd.DataFrame]:
     """:func:`load_group_ranking` by ``order`` and, from the same pass over the rows, the
     ``top`` groups by ``also`` (most first)."""
-    totals = _group_totals(scope, start, end, groups, order, also).subquery()
+    week = _group_week(engine, start, end)
+    totals = _group_totals(scope, start, end, groups, order, also, week=week).subquery()
     ranked = sa.select(
         totals,
         sa.func.row_number()
@@ -261,9 +280,12 @@ def load_growth_groups(
     measures = ("joins", "leaves", "kicks", "bots_joined")
     flows = pd.DataFrame(columns=["group_id", *measures])
     if ids:
+        if _group_week(engine, start, end):
+            t = GROUP_7D
+        days = t.c.day == end if t is GROUP_7D else t.c.day.between(start, end)
         stmt = (
-            sa.select(t.c.group_id, *(_group_measure(m) for m in measures))
-            .where(t.c.day.between(start, end), t.c.group_id.in_(ids))
+            sa.select(t.c.group_id, *(_group_measure(m, t) for m in measures))
+            .where(days, t.c.group_id.in_(ids))
             .group_by(t.c.group_id)
         )
         flows = pd.read_sql_query(stmt, engine)
@@ -295,12 +317,25 @@ def load_funnel_group_tables(
       and their outcomes."""
     f = FUNNEL
     in_range = (f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
-    totals = (
-        sa.select(f.c.group_id, *_funnel_sums((*FUNNEL_FLOWS, *FUNNEL_REQUESTS)))
-        .where(*in_range)
-        .group_by(f.c.group_id)
-        .subquery()
-    )
+    week = week_serves(engine, FUNNEL_7D, FUNNEL, start, end)
+    if week:  # one row a group, its backlog included
+        w = FUNNEL_7D
+        totals = (
+            sa.select(
+                w.c.group_id,
+                *(w.c[c] for c in (*FUNNEL_FLOWS, *FUNNEL_REQUESTS)),
+                w.c.still_muted.label("backlog"),
+            )
+            .where(w.c.day == end, scope.group_filter(w.c.group_id, groups))
+            .subquery()
+        )
+    else:
+        totals = (
+            sa.select(f.c.group_id, *_funnel_sums((*FUNNEL_FLOWS, *FUNNEL_REQUESTS)))
+            .where(*in_range)
+            .group_by(f.c.group_id)
+            .subquery()
+        )
     asked = totals.c.join_requests > 0
     ranked = sa.select(
         totals,
@@ -339,7 +374,11 @@ def load_funnel_group_tables(
     ].sort_values("_asked_rank")
     ids = [int(g) for g in shown["group_id"]]
     by_group: dict[int, int] = {}
-    if ids:
+    if week:
+        by_group = {
+            int(g): int(n) for g, n in zip(shown["group_id"], shown["backlog"], strict=True)
+        }
+    elif ids:
         latest = (
             sa.select(f.c.group_id, sa.func.max(f.c.day).label("day"))
             .where(*in_range, f.c.group_id.in_(ids))
@@ -456,13 +495,21 @@ def load_channel_ranking(
     in the range)."""
     c = CHANNEL_DAILY
     flows = ("joins", "leaves", "joins_after_prompt", "leaves_after_unmute_7d")
-    sums = {m: isum(c.c[m]).label(m) for m in flows}
-    stmt = (
-        sa.select(c.c.channel_id, *sums.values())
-        .where(c.c.day.between(start, end), scope.channel_filter(c.c.channel_id))
-        .group_by(c.c.channel_id)
-    )
-    found = paged(engine, stmt, [sums["joins_after_prompt"].desc(), c.c.channel_id], page, size)
+    if week_serves(engine, CHANNEL_7D, CHANNEL_DAILY, start, end):  # one row a channel
+        w = CHANNEL_7D
+        stmt = sa.select(w.c.channel_id, *(w.c[m] for m in flows)).where(
+            w.c.day == end, scope.channel_filter(w.c.channel_id)
+        )
+        order = [w.c.joins_after_prompt.desc(), w.c.channel_id]
+    else:
+        sums = {m: isum(c.c[m]).label(m) for m in flows}
+        stmt = (
+            sa.select(c.c.channel_id, *sums.values())
+            .where(c.c.day.between(start, end), scope.channel_filter(c.c.channel_id))
+            .group_by(c.c.channel_id)
+        )
+        order = [sums["joins_after_prompt"].desc(), c.c.channel_id]
+    found = paged(engine, stmt, order, page, size)
     ids = [int(x) for x in found.rows["channel_id"]]
     counted: dict[int, int] = {}
     if ids:
@@ -496,7 +543,14 @@ def load_topics_page(
 ) -> Paged:
     """:func:`dashboards.gate_queries.topic_totals` a page at a time, busiest first, and the
     messages of every page (``sums``)."""
-    stmt, order = topic_totals(scope, start, end, groups)
+    if week_serves(engine, TOPIC_7D, TOPICS, start, end):  # one row a topic
+        w = TOPIC_7D
+        stmt = sa.select(
+            w.c.group_id, w.c.message_thread_id, w.c.messages, w.c.peak_active_users, w.c.days
+        ).where(w.c.day == end, scope.group_filter(w.c.group_id, groups))
+        order = [w.c.messages.desc(), w.c.group_id, w.c.message_thread_id]
+    else:
+        stmt, order = topic_totals(scope, start, end, groups)
     return paged(engine, stmt, order, page, size, sums=("messages",))
 
 
@@ -592,9 +646,14 @@ def load_rights_lacking(
     the range (the columns of ``bot_rights``), and the number of such chats."""
     t = BOT_RIGHTS
     in_range = (t.c.day.between(start, end), scope.chat_filter(t.c.chat_id))
-    lacking = sa.func.sum(t.c.lacking_s)
-    ranked = sa.select(t.c.chat_id).where(*in_range, t.c.lacking_s > 0).group_by(t.c.chat_id)
-    found = paged(engine, ranked, [lacking.desc(), t.c.chat_id], page, size)
+    if week_serves(engine, RIGHTS_7D, BOT_RIGHTS, start, end):  # one row a chat lacking
+        w = RIGHTS_7D
+        ranked = sa.select(w.c.chat_id).where(w.c.day == end, scope.chat_filter(w.c.chat_id))
+        found = paged(engine, ranked, [w.c.lacking_s.desc(), w.c.chat_id], page, size)
+    else:
+        lacking = sa.func.sum(t.c.lacking_s)
+        ranked = sa.select(t.c.chat_id).where(*in_range, t.c.lacking_s > 0).group_by(t.c.chat_id)
+        found = paged(engine, ranked, [lacking.desc(), t.c.chat_id], page, size)
     ids = [int(c) for c in found.rows["chat_id"]]
     stmt = (
         sa.select(*(c for c in t.c if c.name != "id"))

@@ -42,6 +42,7 @@ from pipelines.assets.digests import build_digests_asset
 from pipelines.assets.maintenance import raw_log_partitions, raw_log_retention
 from pipelines.assets.summaries import SUMMARIES, build_summaries_asset
 from pipelines.assets.telegram import MEMBER_COUNTS, member_counts
+from pipelines.assets.windows import WINDOW_BY_TABLE
 from pipelines.observe import (
     RAW_TABLES,
     dashboard_spec,
@@ -131,13 +132,15 @@ def analytics_automation(cron: str) -> dg.AutomationCondition[Any]:
     (the channel table takes the newest snapshot there is; waiting for a sync since the tick
     kept it stale for up to 15 minutes after every tick, as the rehearsal found)."""
     raw = dg.AssetSelection.assets(*(raw_key(t) for t in RAW_TABLES), MEMBER_COUNTS)
+    # a trailing week runs in the same step as its daily table, after it: it waits for nothing
+    daily = dg.AssetSelection.assets(*(w.source for w in WINDOW_BY_TABLE.values()))
     return (
         (
             dg.AutomationCondition.on_cron(cron, "UTC")
             & ~dg.AutomationCondition.in_progress()
             & dg.AutomationCondition.all_deps_blocking_checks_passed()
         )
-        .ignore(raw)
+        .ignore(raw | daily)
         .with_label(f"today's partition on_cron({cron})")
     )
 
@@ -150,6 +153,8 @@ def _with_lineage(spec: dg.AssetSpec, automation: dg.AutomationCondition[Any]) -
         return spec.merge_attributes(deps=raw_deps(name)).replace_attributes(
             automation_condition=automation
         )
+    if name in WINDOW_BY_TABLE:  # its daily table's days: a dep of the spec already
+        return spec.replace_attributes(automation_condition=automation)
     if name == SUMMARIES:
         return spec.merge_attributes(deps=_keys(["messages", "chat_migrations"]))
     if name == ALERTS:

@@ -26,6 +26,7 @@ from pipelines.assets.digests import WEEKLY_DIGESTS
 from pipelines.assets.maintenance import GROUP as MAINTENANCE_GROUP
 from pipelines.assets.summaries import SUMMARIES
 from pipelines.assets.telegram import MEMBER_COUNTS
+from pipelines.assets.windows import WINDOW_SPECS
 from pipelines.observe import RAW_TABLES, raw_key
 
 FRESHNESS_CHECK = "freshness_check"
@@ -41,7 +42,10 @@ def build_jobs() -> dict[str, Any]:
     """Partitioned jobs take their partitions from the selected assets. The freshness checks
     are left out of the jobs: their sensor evaluates them, not each run."""
     freshness = dg.AssetSelection.checks(
-        *(dg.AssetCheckKey(dg.AssetKey(spec.table), FRESHNESS_CHECK) for spec in SPECS)
+        *(
+            dg.AssetCheckKey(dg.AssetKey(table), FRESHNESS_CHECK)
+            for table in (*(s.table for s in SPECS), *(w.table for w in WINDOW_SPECS))
+        )
     )
     analytics = dg.AssetSelection.groups(ANALYTICS_GROUP) - freshness
     return {

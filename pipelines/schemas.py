@@ -188,6 +188,30 @@ AllChannelsDaily = output_schema(
         _rule("after_unmute_within_leaves", pl.col("leaves_after_unmute_7d") <= pl.col("leaves")),
     ],
 )
+Group7d = output_schema(
+    "analytics_group_7d",
+    name="Group7d",
+    # the daily table's rules hold for its sums
+    checks=[_rule("outcomes_within_checks", _OUTCOMES & _AUTHORS & _KICKS & _SILENT)],
+)
+Funnel7d = output_schema("analytics_funnel_7d", name="Funnel7d")
+Channel7d = output_schema(
+    "analytics_channel_7d",
+    name="Channel7d",
+    checks=[
+        _rule("after_prompt_within_joins", pl.col("joins_after_prompt") <= pl.col("joins")),
+        _rule("after_unmute_within_leaves", pl.col("leaves_after_unmute_7d") <= pl.col("leaves")),
+    ],
+)
+Topic7d = output_schema("analytics_topic_7d", name="Topic7d")
+BotRights7d = output_schema(
+    "analytics_bot_rights_7d",
+    name="BotRights7d",
+    checks=[
+        _rule("days_lacking_in_window", pl.col("days_lacking") <= 7),
+        _rule("lacking_within_days", pl.col("lacking_s") <= pl.col("days_lacking") * 86_400),
+    ],
+)
 AllGroupsMembersDaily = output_schema(
     "analytics_all_groups_members_daily", name="AllGroupsMembersDaily"
 )

@@ -350,3 +350,43 @@ INSERT INTO analytics_all_channels_daily {columns:analytics_all_channels_daily}
 SELECT %(day)s, count(*), sum(joins), sum(leaves), sum(joins_after_prompt),
        sum(leaves_after_unmute_7d)
 FROM analytics_channel_daily WHERE day = %(day)s HAVING count(*) > 0;  -- a day with a channel row
+
+-- The trailing weeks: each daily table's rows of the 7 days ending at the day, added up per key
+-- (the day's own rows just written above, the 6 days before as written by their own runs).
+DELETE FROM analytics_group_7d WHERE day = %(day)s;
+INSERT INTO analytics_group_7d {columns:analytics_group_7d}
+SELECT %(day)s, group_id, sum(messages), sum(active_users), sum(verifications), sum(passed),
+       sum(failed), sum(joins), sum(leaves), sum(kicks), sum(bots_joined), sum(reactions),
+       sum(reacting_users), sum(silent_reactors)
+FROM analytics_group_daily WHERE day BETWEEN %(day)s::date - 6 AND %(day)s
+GROUP BY group_id;
+
+DELETE FROM analytics_funnel_7d WHERE day = %(day)s;
+INSERT INTO analytics_funnel_7d {columns:analytics_funnel_7d}
+SELECT %(day)s, group_id, sum(joined), sum(prompted), sum(clicked), sum(passed), sum(unmuted),
+       sum(denied_clicks),
+       (array_agg(still_muted ORDER BY day DESC))[1],  -- on the group's latest day with a row
+       sum(join_requests), sum(approved), sum(declined), sum(expired), sum(messages_deleted),
+       sum(timed_out)
+FROM analytics_funnel_daily WHERE day BETWEEN %(day)s::date - 6 AND %(day)s
+GROUP BY group_id;
+
+DELETE FROM analytics_channel_7d WHERE day = %(day)s;
+INSERT INTO analytics_channel_7d {columns:analytics_channel_7d}
+SELECT %(day)s, channel_id, sum(joins), sum(leaves), sum(joins_after_prompt),
+       sum(leaves_after_unmute_7d)
+FROM analytics_channel_daily WHERE day BETWEEN %(day)s::date - 6 AND %(day)s
+GROUP BY channel_id;
+
+DELETE FROM analytics_topic_7d WHERE day = %(day)s;
+INSERT INTO analytics_topic_7d {columns:analytics_topic_7d}
+SELECT %(day)s, group_id, message_thread_id, sum(messages), max(active_users), count(*)
+FROM analytics_topic_daily WHERE day BETWEEN %(day)s::date - 6 AND %(day)s
+GROUP BY group_id, message_thread_id;
+
+DELETE FROM analytics_bot_rights_7d WHERE day = %(day)s;
+INSERT INTO analytics_bot_rights_7d {columns:analytics_bot_rights_7d}
+SELECT %(day)s, chat_id, sum(lacking_s), count(*)
+FROM analytics_bot_rights_daily WHERE day BETWEEN %(day)s::date - 6 AND %(day)s
+  AND lacking_s > 0
+GROUP BY chat_id;

@@ -124,21 +124,13 @@ class Groups:
 
 def per_group(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows of the ``group_ranking`` query (labelled) as a table of groups."""
+    counts = ["verifications", "passed", "failed", "messages", "joins", "leaves"]
     checks = pl.col("verifications")
-    table = to_polars(
-        rows[
-            [
-                "group_id",
-                "group",
-                "verifications",
-                "passed",
-                "failed",
-                "messages",
-                "joins",
-                "leaves",
-            ]
-        ]
-    ).with_columns(
+    table = to_polars(rows[["group_id", "group", *counts]]).with_columns(
+        pl.col("group_id", *counts).cast(pl.Int64),  # an empty page reads untyped
+        pl.col("group").cast(pl.String),
+    )
+    table = table.with_columns(
         pl.when(checks > 0).then((pl.col("passed") / checks).round(4)).alias("pass_rate")
     )
     return to_pandas(table.rename({"verifications": "checks"}))

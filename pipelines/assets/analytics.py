@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 from core.models import key_columns
 from pipelines import schemas
+from pipelines.assets import windows
 from pipelines.io import day_bounds, replace_days
 from pipelines.io import table as table_of
 from pipelines.partitions import partition_days
@@ -586,33 +587,66 @@ def _check_specs(spec: AnalyticsSpec) -> list[dg.AssetCheckSpec]:
 
 
 def build_analytics_asset(
-    partitions: dg.PartitionsDefinition, specs: Sequence[AnalyticsSpec] | None = None
+    partitions: dg.PartitionsDefinition,
+    specs: Sequence[AnalyticsSpec] | None = None,
+    weeks: Sequence[windows.WindowSpec] | None = None,
 ) -> dg.AssetsDefinition:
-    """Every analytics table of ``specs`` (default :data:`SPECS`) on ``partitions``, with its
-    checks: one multi-asset, so one step per run (each step is recorded events), subsettable
-    (``can_subset``): the UI can still materialize a single table."""
+    """Every analytics table of ``specs`` (default :data:`SPECS`) and trailing-week table of
+    ``weeks`` (default: every one when ``specs`` is the default, else none) on ``partitions``,
+    with their checks: one multi-asset, so one step per run (each step is recorded events),
+    subsettable (``can_subset``): the UI can still materialize a single table. A week is
+    computed after the daily tables, from its daily table as written."""
+    if weeks is None:
+        weeks = windows.WINDOW_SPECS if specs is None else ()
     with warnings.catch_warnings():
         # backfill_policy is a beta parameter of @multi_asset
         warnings.simplefilter("ignore", category=dg.BetaWarning)
-        return _define_asset(tuple(SPECS if specs is None else specs), partitions)
+        return _define_asset(tuple(SPECS if specs is None else specs), tuple(weeks), partitions)
 
 
 def _define_asset(
-    specs: tuple[AnalyticsSpec, ...], partitions: dg.PartitionsDefinition
+    specs: tuple[AnalyticsSpec, ...],
+    weeks: tuple[windows.WindowSpec, ...],
+    partitions: dg.PartitionsDefinition,
 ) -> dg.AssetsDefinition:
+
     @dg.multi_asset(
         name=STEP,
         specs=[
-            dg.AssetSpec(
-                spec.table,
-                group_name=GROUP,
-                kinds={"polars", "sql"},
-                description=spec.description,
-                skippable=True,
-            )
-            for spec in specs
+            *(
+                dg.AssetSpec(
+                    spec.table,
+                    group_name=GROUP,
+                    kinds={"polars", "sql"},
+                    description=spec.description,
+                    skippable=True,
+                )
+                for spec in specs
+            ),
+            *(
+                dg.AssetSpec(
+                    week.table,
+                    group_name=GROUP,
+                    kinds={"polars", "sql"},
+                    description=week.description,
+                    skippable=True,
+                    deps=[week.dep()],
+                )
+                for week in weeks
+            ),
         ],
-        check_specs=[check for spec in specs for check in _check_specs(spec)],
+        check_specs=[
+            *(check for spec in specs for check in _check_specs(spec)),
+            *(
+                dg.AssetCheckSpec(
+                    OUTPUT_CHECK,
+                    asset=week.table,
+                    blocking=True,
+                    description="The output frame matches its pandera model.",
+                )
+                for week in weeks
+            ),
+        ],
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
@@ -632,6 +666,14 @@ def _define_asset(
                 failed.append(spec.table)
                 continue
             yield result
+        for week in weeks:  # after the daily tables they add up
+            if dg.AssetKey(week.table) not in context.selected_asset_keys:
+                continue
+            try:
+                yield windows.materialize(week, context, database, days, OUTPUT_CHECK)
+            except Exception:
+                context.log.exception(f"{week.table} failed")
+                failed.append(week.table)
         if failed:
             raise dg.Failure(f"failed: {', '.join(failed)}")
 

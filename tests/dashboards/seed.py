@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 
 from core.models import (
@@ -24,15 +25,20 @@ from core.models import (
     AnalyticsAllGroupsVerificationDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
+    AnalyticsBotRights7d,
     AnalyticsBotRightsDaily,
+    AnalyticsChannel7d,
     AnalyticsChannelDaily,
+    AnalyticsFunnel7d,
     AnalyticsFunnelDaily,
     AnalyticsFunnelLanguageDaily,
+    AnalyticsGroup7d,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
     AnalyticsInviteLinkDaily,
     AnalyticsLatencyHistogramDaily,
     AnalyticsMaterialization,
+    AnalyticsTopic7d,
     AnalyticsTopicDaily,
     AnalyticsVerificationDaily,
     EnforcedChannel,
@@ -42,7 +48,9 @@ from core.models import (
     ProtectedGroup,
     Summary,
     UpdateHealth,
+    measure_columns,
 )
+from pipelines.assets.windows import WINDOW_SPECS
 from sandbox.synth import write_rows
 
 TABLES: dict[str, sa.Table] = {
@@ -70,6 +78,11 @@ TABLES: dict[str, sa.Table] = {
         AnalyticsAllGroupsVerificationDaily,  # (tests/dashboards/test_paging.py fills them)
         AnalyticsAllGroupsMembersDaily,
         AnalyticsAllChannelsDaily,
+        AnalyticsGroup7d,  # the weeks ending today, as the pipelines would write them
+        AnalyticsFunnel7d,
+        AnalyticsChannel7d,
+        AnalyticsTopic7d,
+        AnalyticsBotRights7d,
         MemberCountSnapshot,
         Summary,
         AnalyticsMaterialization,
@@ -535,6 +548,7 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
         )  # fmt: skip
 
     _alert_rows(seed)
+    _weeks(seed)
     age = dt.timedelta(days=3) if stale else dt.timedelta(hours=1)
     for table in FRESHNESS:
         seed.add(
@@ -543,6 +557,21 @@ def build_seed(today: dt.date | None = None, *, stale: bool = False) -> Seed:
         )  # fmt: skip
     _health_rows(seed, dt.timedelta(days=3) if stale else dt.timedelta(minutes=1))
     return seed
+
+
+def _weeks(seed: Seed) -> None:
+    """The trailing weeks ending today from the seed's daily rows, by the pipelines' own
+    transforms (a daily row's measures left out are 0, as the table's defaults)."""
+    for spec in WINDOW_SPECS:
+        daily = [
+            {**dict.fromkeys(measure_columns(spec.source), 0), **row}
+            for row in seed.rows.get(spec.source, [])
+        ]
+        if not daily:
+            continue
+        week = spec.transform(pl.DataFrame(daily, infer_schema_length=None), [seed.today])
+        for row in week.to_dicts():
+            seed.add(spec.table, **row)
 
 
 WEBHOOK_ERROR = "Wrong response from the webhook: 502 Bad Gateway"

@@ -456,7 +456,7 @@ def test_pages_read_only_analytics_tables(dashboard_env: str, open_page: Open) -
     tables = {
         name
         for sql in seen
-        for name in re.findall(r'\b(?:FROM|JOIN)\s+"?([a-z_]+)"?', sql, flags=re.IGNORECASE)
+        for name in re.findall(r'\b(?:FROM|JOIN)\s+"?([a-z0-9_]+)"?', sql, flags=re.IGNORECASE)
     }
     assert {VER, SUMMARIES, SNAPSHOTS} <= tables
     assert tables <= ALLOWED, tables - ALLOWED

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from core.models import ANALYTICS_TABLES
 from core.settings import PipelineSettings, Settings
-from pipelines.assets.analytics import OUTPUT_CHECK, RAW_CHECK, STEP
+from pipelines.assets.analytics import OUTPUT_CHECK, RAW_CHECK, SPEC_BY_TABLE, STEP
 from pipelines.home import ROOT, DagsterHomeError, open_instance, prepare_dagster_home
 from pipelines.io import sync_engine
 from pipelines.observe import raw_key
@@ -63,7 +63,8 @@ def test_runs_checks_and_observations_are_recorded_in_dagster_home(
         for table in ANALYTICS_TABLES:
             key = dg.AssetKey(table)
             assert instance.get_materialized_partitions(key) == KEYS, table
-            for check in (OUTPUT_CHECK, RAW_CHECK):
+            raw = (RAW_CHECK,) if table in SPEC_BY_TABLE else ()  # a week reads no raw rows
+            for check in (OUTPUT_CHECK, *raw):
                 record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
                     [dg.AssetCheckKey(key, check)]
                 )[dg.AssetCheckKey(key, check)]
