@@ -170,24 +170,43 @@ def _group_measure(name: str, t: sa.Table = GROUP_DAILY) -> sa.ColumnElement[int
 
 
 def _group_totals(
-    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds, *orders: str, week: bool = False
+    scope: Scope, start: dt.date, end: dt.date, groups: GroupIds, *orders: str
 ) -> sa.Select[Any]:
     """Per group over the range (linked channels' own rows left out): the :data:`RANKED`
-    measures of ``analytics_group_daily`` summed (leaves voluntary); from the week ending at
-    ``end`` (``analytics_group_7d``, one row a group) when ``week`` says it holds them."""
-    for order in orders:
-        if order not in RANKED:
-            raise ValueError(f"cannot order groups by {order!r}")
-    t = GROUP_7D if week else GROUP_DAILY
-    days = t.c.day == end if week else t.c.day.between(start, end)
+    measures of ``analytics_group_daily`` summed (leaves voluntary)."""
+    _orderable(*orders)
+    t = GROUP_DAILY
     return (
-        sa.select(t.c.group_id, *(_group_measure(m, t) for m in RANKED))
+        sa.select(t.c.group_id, *(_group_measure(m) for m in RANKED))
         .where(
-            days,
+            t.c.day.between(start, end),
             scope.group_filter(t.c.group_id, groups),
             t.c.group_id.not_in(sa.select(CHANNELS.c.id)),
         )
         .group_by(t.c.group_id)
+    )
+
+
+def _orderable(*orders: str) -> None:
+    for order in orders:
+        if order not in RANKED:
+            raise ValueError(f"cannot order groups by {order!r}")
+
+
+def _week_measure(name: str) -> sa.ColumnElement[int]:
+    t = GROUP_7D
+    return (t.c.leaves - t.c.kicks) if name == "leaves" else t.c[name]
+
+
+def _week_groups(scope: Scope, end: dt.date, groups: GroupIds) -> sa.Select[Any]:
+    """Per group, the :data:`RANKED` measures of the week ending at ``end`` (one row a
+    group, linked channels' own rows left out): what :func:`_group_totals` gives over that
+    week, a page of it an index range (``analytics_group_7d``)."""
+    t = GROUP_7D
+    return sa.select(t.c.group_id, *(_week_measure(m).label(m) for m in RANKED)).where(
+        t.c.day == end,
+        scope.group_filter(t.c.group_id, groups),
+        ~sa.exists().where(CHANNELS.c.id == t.c.group_id),
     )
 
 
@@ -206,8 +225,12 @@ def load_group_ranking(
     size: int = PAGE_SIZE,
 ) -> Paged:
     """Per group over the range (:func:`_group_totals`), most ``order`` first."""
-    week = _group_week(engine, start, end)
-    totals = _group_totals(scope, start, end, groups, order, week=week).subquery()
+    if _group_week(engine, start, end):
+        _orderable(order)
+        week = _week_groups(scope, end, groups)
+        by = [_week_measure(order).desc(), GROUP_7D.c.group_id]
+        return paged(engine, week, by, page, size, aggregate=False)
+    totals = _group_totals(scope, start, end, groups, order).subquery()
     stmt = sa.select(totals)
     return paged(engine, stmt, [totals.c[order].desc(), totals.c.group_id], page, size)
 
@@ -226,8 +249,14 @@ def load_group_leaders(
 ) -> tuple[Paged, pd.DataFrame]:
     """:func:`load_group_ranking` by ``order`` and, from the same pass over the rows, the
     ``top`` groups by ``also`` (most first)."""
-    week = _group_week(engine, start, end)
-    totals = _group_totals(scope, start, end, groups, order, also, week=week).subquery()
+    if _group_week(engine, start, end):
+        _orderable(order, also)
+        week = _week_groups(scope, end, groups)
+        ids = GROUP_7D.c.group_id
+        found = paged(engine, week, [_week_measure(order).desc(), ids], page, size, aggregate=False)
+        leaders = week.order_by(_week_measure(also).desc(), ids).limit(max(0, int(top)))
+        return found, pd.read_sql_query(leaders, engine)
+    totals = _group_totals(scope, start, end, groups, order, also).subquery()
     ranked = sa.select(
         totals,
         sa.func.row_number()
@@ -280,14 +309,17 @@ def load_growth_groups(
     measures = ("joins", "leaves", "kicks", "bots_joined")
     flows = pd.DataFrame(columns=["group_id", *measures])
     if ids:
-        if _group_week(engine, start, end):
-            t = GROUP_7D
-        days = t.c.day == end if t is GROUP_7D else t.c.day.between(start, end)
-        stmt = (
-            sa.select(t.c.group_id, *(_group_measure(m, t) for m in measures))
-            .where(days, t.c.group_id.in_(ids))
-            .group_by(t.c.group_id)
-        )
+        if _group_week(engine, start, end):  # one row a group
+            w = GROUP_7D
+            stmt = sa.select(w.c.group_id, *(_week_measure(m).label(m) for m in measures)).where(
+                w.c.day == end, w.c.group_id.in_(ids)
+            )
+        else:
+            stmt = (
+                sa.select(t.c.group_id, *(_group_measure(m) for m in measures))
+                .where(t.c.day.between(start, end), t.c.group_id.in_(ids))
+                .group_by(t.c.group_id)
+            )
         flows = pd.read_sql_query(stmt, engine)
     rows = found.rows.merge(flows, on="group_id", how="left")
     for m in measures:
@@ -297,6 +329,38 @@ def load_growth_groups(
 
 def _funnel_sums(columns: tuple[str, ...]) -> list[sa.ColumnElement[int]]:
     return [isum(FUNNEL.c[c]).label(c) for c in columns]
+
+
+def _funnel_week_tables(
+    engine: Engine,
+    scope: Scope,
+    end: dt.date,
+    groups: GroupIds,
+    page: int,
+    requests_page: int,
+    size: int,
+) -> tuple[Paged, Paged]:
+    """:func:`load_funnel_group_tables` over the week ending at ``end`` from
+    ``analytics_funnel_7d`` (one row a group, its backlog in it): each page an index range."""
+    w = FUNNEL_7D
+    mine = (w.c.day == end, scope.group_filter(w.c.group_id, groups))
+    flows = sa.select(
+        w.c.group_id, *(w.c[c] for c in FUNNEL_FLOWS), w.c.still_muted.label("backlog")
+    ).where(*mine)
+    asked = sa.select(w.c.group_id, *(w.c[c] for c in FUNNEL_REQUESTS)).where(
+        *mine, w.c.join_requests > 0
+    )
+    return (
+        paged(engine, flows, [w.c.prompted.desc(), w.c.group_id], page, size, aggregate=False),
+        paged(
+            engine,
+            asked,
+            [w.c.join_requests.desc(), w.c.group_id],
+            requests_page,
+            size,
+            aggregate=False,
+        ),
+    )
 
 
 def load_funnel_group_tables(
@@ -317,25 +381,14 @@ def load_funnel_group_tables(
       and their outcomes."""
     f = FUNNEL
     in_range = (f.c.day.between(start, end), scope.group_filter(f.c.group_id, groups))
-    week = week_serves(engine, FUNNEL_7D, FUNNEL, start, end)
-    if week:  # one row a group, its backlog included
-        w = FUNNEL_7D
-        totals = (
-            sa.select(
-                w.c.group_id,
-                *(w.c[c] for c in (*FUNNEL_FLOWS, *FUNNEL_REQUESTS)),
-                w.c.still_muted.label("backlog"),
-            )
-            .where(w.c.day == end, scope.group_filter(w.c.group_id, groups))
-            .subquery()
-        )
-    else:
-        totals = (
-            sa.select(f.c.group_id, *_funnel_sums((*FUNNEL_FLOWS, *FUNNEL_REQUESTS)))
-            .where(*in_range)
-            .group_by(f.c.group_id)
-            .subquery()
-        )
+    if week_serves(engine, FUNNEL_7D, FUNNEL, start, end):
+        return _funnel_week_tables(engine, scope, end, groups, page, requests_page, size)
+    totals = (
+        sa.select(f.c.group_id, *_funnel_sums((*FUNNEL_FLOWS, *FUNNEL_REQUESTS)))
+        .where(*in_range)
+        .group_by(f.c.group_id)
+        .subquery()
+    )
     asked = totals.c.join_requests > 0
     ranked = sa.select(
         totals,
@@ -374,11 +427,7 @@ def load_funnel_group_tables(
     ].sort_values("_asked_rank")
     ids = [int(g) for g in shown["group_id"]]
     by_group: dict[int, int] = {}
-    if week:
-        by_group = {
-            int(g): int(n) for g, n in zip(shown["group_id"], shown["backlog"], strict=True)
-        }
-    elif ids:
+    if ids:
         latest = (
             sa.select(f.c.group_id, sa.func.max(f.c.day).label("day"))
             .where(*in_range, f.c.group_id.in_(ids))
@@ -501,6 +550,7 @@ def load_channel_ranking(
             w.c.day == end, scope.channel_filter(w.c.channel_id)
         )
         order = [w.c.joins_after_prompt.desc(), w.c.channel_id]
+        found = paged(engine, stmt, order, page, size, aggregate=False)
     else:
         sums = {m: isum(c.c[m]).label(m) for m in flows}
         stmt = (
@@ -509,7 +559,7 @@ def load_channel_ranking(
             .group_by(c.c.channel_id)
         )
         order = [sums["joins_after_prompt"].desc(), c.c.channel_id]
-    found = paged(engine, stmt, order, page, size)
+        found = paged(engine, stmt, order, page, size)
     ids = [int(x) for x in found.rows["channel_id"]]
     counted: dict[int, int] = {}
     if ids:
@@ -549,8 +599,8 @@ def load_topics_page(
             w.c.group_id, w.c.message_thread_id, w.c.messages, w.c.peak_active_users, w.c.days
         ).where(w.c.day == end, scope.group_filter(w.c.group_id, groups))
         order = [w.c.messages.desc(), w.c.group_id, w.c.message_thread_id]
-    else:
-        stmt, order = topic_totals(scope, start, end, groups)
+        return paged(engine, stmt, order, page, size, aggregate=False, sums=("messages",))
+    stmt, order = topic_totals(scope, start, end, groups)
     return paged(engine, stmt, order, page, size, sums=("messages",))
 
 
@@ -649,7 +699,8 @@ def load_rights_lacking(
     if week_serves(engine, RIGHTS_7D, BOT_RIGHTS, start, end):  # one row a chat lacking
         w = RIGHTS_7D
         ranked = sa.select(w.c.chat_id).where(w.c.day == end, scope.chat_filter(w.c.chat_id))
-        found = paged(engine, ranked, [w.c.lacking_s.desc(), w.c.chat_id], page, size)
+        by = [w.c.lacking_s.desc(), w.c.chat_id]
+        found = paged(engine, ranked, by, page, size, aggregate=False)
     else:
         lacking = sa.func.sum(t.c.lacking_s)
         ranked = sa.select(t.c.chat_id).where(*in_range, t.c.lacking_s > 0).group_by(t.c.chat_id)

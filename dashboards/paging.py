@@ -83,15 +83,17 @@ def paged(
     ``aggregate``: ``stmt`` sums rows (GROUP BY), so every row is computed anyway and the total
     rides along on each (``count(*) OVER ()``, one pass); otherwise (a plain read an index can
     serve in order) the rows are counted apart, so that the page stops at its last row.
-    ``sums``: columns of ``stmt`` to add up over every page too (riding along like the total;
-    an aggregate ``stmt`` only)."""
+    ``sums``: columns of ``stmt`` to add up over every page too (riding along like the total,
+    or with the count)."""
     page, size = max(0, int(page)), max(1, int(size))
-    every = sa.select(sa.func.count()).select_from(stmt.subquery())
     if not aggregate:
+        inner = stmt.subquery()
+        every = sa.select(sa.func.count(), *(sa.func.sum(inner.c[c]) for c in sums))
         with engine.connect() as conn:
-            total = int(conn.execute(every).scalar() or 0)
+            found = conn.execute(every.select_from(inner)).one()
             rows = pd.read_sql_query(stmt.order_by(*order).limit(size).offset(page * size), conn)
-        return Paged(rows=rows, total=total, page=page, size=size)
+        summed = {c: int(v or 0) for c, v in zip(sums, found[1:], strict=True)}
+        return Paged(rows=rows, total=int(found[0] or 0), page=page, size=size, sums=summed)
     extra = {
         f"{TOTAL}_{c}": sa.func.sum(_unlabelled(stmt.selected_columns[c])).over() for c in sums
     }

@@ -172,7 +172,8 @@ class AnalyticsChannelDaily(Base):
     """What the gate did for each linked channel (DESIGN: ``analytics_channel_daily``)."""
 
     __tablename__ = "analytics_channel_daily"
-    __table_args__ = (sa.UniqueConstraint("day", "channel_id"),)
+    # by channel and day too: the dashboard reads a page of channels' newest counts
+    __table_args__ = (sa.UniqueConstraint("day", "channel_id"), sa.Index(None, "channel_id", "day"))
 
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
@@ -236,7 +237,8 @@ class AnalyticsBotRightsDaily(Base):
     (definitions in ``pipelines/transforms/rights.py``)."""
 
     __tablename__ = "analytics_bot_rights_daily"
-    __table_args__ = (sa.UniqueConstraint("day", "chat_id"),)
+    # by chat and day too: the dashboard reads the days of the chats a page lists
+    __table_args__ = (sa.UniqueConstraint("day", "chat_id"), sa.Index(None, "chat_id", "day"))
 
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
@@ -485,7 +487,12 @@ class AnalyticsGroup7d(Base):
     summed (``active_users``, ``reacting_users`` and ``silent_reactors`` as user-days)."""
 
     __tablename__ = "analytics_group_7d"
-    __table_args__ = (sa.UniqueConstraint("day", "group_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("day", "group_id"),
+        # the rankings' default orders: a page of the top groups is an index range
+        sa.Index(None, "day", "verifications"),
+        sa.Index(None, "day", "messages"),
+    )
 
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
@@ -510,7 +517,11 @@ class AnalyticsFunnel7d(Base):
     latest day with a row among the 7 (the backlog the Funnel page shows for a group)."""
 
     __tablename__ = "analytics_funnel_7d"
-    __table_args__ = (sa.UniqueConstraint("day", "group_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("day", "group_id"),
+        sa.Index(None, "day", "prompted"),
+        sa.Index(None, "day", "join_requests"),
+    )
 
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
@@ -535,7 +546,10 @@ class AnalyticsChannel7d(Base):
     joins, leaves, joins after a prompt and leaves after an unmute summed."""
 
     __tablename__ = "analytics_channel_7d"
-    __table_args__ = (sa.UniqueConstraint("day", "channel_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("day", "channel_id"),
+        sa.Index(None, "day", "joins_after_prompt"),
+    )
 
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
@@ -552,7 +566,10 @@ class AnalyticsTopic7d(Base):
     days) and the days with messages."""
 
     __tablename__ = "analytics_topic_7d"
-    __table_args__ = (sa.UniqueConstraint("day", "group_id", "message_thread_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("day", "group_id", "message_thread_id"),
+        sa.Index(None, "day", "messages"),
+    )
 
     id: Mapped[int] = _id()
     day: Mapped[dt.date]
@@ -568,7 +585,7 @@ class AnalyticsBotRights7d(Base):
     what the gate needs on one of them: the seconds lacking summed and the days lacking."""
 
     __tablename__ = "analytics_bot_rights_7d"
-    __table_args__ = (sa.UniqueConstraint("day", "chat_id"),)
+    __table_args__ = (sa.UniqueConstraint("day", "chat_id"), sa.Index(None, "day", "lacking_s"))
 
     id: Mapped[int] = _id()
     day: Mapped[dt.date]

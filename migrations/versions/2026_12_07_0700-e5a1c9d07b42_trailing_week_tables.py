@@ -7,7 +7,9 @@ the 7 days ending at ``day`` added up per key (``core.models.analytics``). The d
 groups, channels, topics and chats lacking rights over a 7-day range from one row each
 instead of adding up seven (issue 28). ``analytics_materializations`` gains an index on
 (table_name, partition_day): the dashboard reads a week only while it is as new as the days it
-adds up. The dashboard's read-only role may read the new tables (PostgreSQL only).
+adds up; ``analytics_channel_daily`` and ``analytics_bot_rights_daily`` one on (key, day): the
+dashboard reads the days of the channels and chats a page lists. The dashboard's read-only role
+may read the new tables (PostgreSQL only).
 
 Revision ID: e5a1c9d07b42
 Revises: d13a28f0c5e1
@@ -32,6 +34,16 @@ TOPIC = "analytics_topic_7d"
 RIGHTS = "analytics_bot_rights_7d"
 TABLES = (GROUP, FUNNEL, CHANNEL, TOPIC, RIGHTS)
 MARKS = "analytics_materializations"
+ORDERS = {
+    GROUP: ("verifications", "messages"),
+    FUNNEL: ("prompted", "join_requests"),
+    CHANNEL: ("joins_after_prompt",),
+    TOPIC: ("messages",),
+    RIGHTS: ("lacking_s",),
+}
+"""The columns the dashboard ranks each by: an index on (day, column) each."""
+BY_KEY = {"analytics_channel_daily": "channel_id", "analytics_bot_rights_daily": "chat_id"}
+"""Daily tables the dashboard reads a page of keys from: an index on (key, day) each."""
 GROUP_SUMS = (
     "messages", "active_users", "verifications", "passed", "failed", "joins", "leaves", "kicks",
     "bots_joined", "reactions", "reacting_users", "silent_reactors",
@@ -99,6 +111,11 @@ def upgrade() -> None:
         sa.Column("lacking_s", sa.Float(), nullable=False),
         sa.Column("days_lacking", sa.BigInteger(), nullable=False),
     )
+    for name, columns in ORDERS.items():
+        for column in columns:
+            op.create_index(op.f(f"ix_{name}_day_{column}"), name, ["day", column])
+    for name, key in BY_KEY.items():
+        op.create_index(op.f(f"ix_{name}_{key}_day"), name, [key, "day"])
     with op.batch_alter_table(MARKS, schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f(f"ix_{MARKS}_table_name_partition_day"), ["table_name", "partition_day"]
@@ -107,6 +124,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name, key in BY_KEY.items():
+        op.drop_index(op.f(f"ix_{name}_{key}_day"), table_name=name)
     with op.batch_alter_table(MARKS, schema=None) as batch_op:
         batch_op.drop_index(batch_op.f(f"ix_{MARKS}_table_name_partition_day"))
     for name in reversed(TABLES):
