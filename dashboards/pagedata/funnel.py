@@ -26,8 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import polars as pl
 
 from core.models import UNKNOWN_LANGUAGE
+from dashboards.frames import to_pandas, to_polars
 from dashboards.metrics import DateRange, ratio
 from dashboards.paging import Paged, label_groups, label_groups_page
 from dashboards.queries import GroupIds, Run
@@ -63,10 +65,9 @@ class Funnel:
     """Per prompt language: :func:`by_language` (empty when no language row is in range)."""
 
 
-def _ints(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    out = frame.copy()
-    out[list(columns)] = out[list(columns)].fillna(0).astype("int64")
-    return out
+def _ints(frame: pd.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """``frame`` in polars with ``columns`` as integers (a missing count is 0)."""
+    return to_polars(frame).with_columns(pl.col(*columns).cast(pl.Int64).fill_null(0))
 
 
 def stage_totals(rows: pd.DataFrame) -> pd.DataFrame:
@@ -91,21 +92,32 @@ def per_day(days: pd.DataFrame) -> pd.DataFrame:
     """The per-day table from the ``funnel_days`` query: flows and join requests as integers,
     then the backlog and the time to verify."""
     out = _ints(days, (*FLOWS, *REQUESTS, "backlog"))
-    return out[["day", *FLOWS, *REQUESTS, "backlog", "verify_s_p50", "verify_s_p90"]]
+    return to_pandas(
+        out.select("day", *FLOWS, *REQUESTS, "backlog", "verify_s_p50", "verify_s_p90")
+    )
 
 
 def group_table(found: Paged, run: Run, titles: dict[int, str]) -> Paged:
     """A page of the ``funnel_group_tables`` query's groups with names and conversion."""
-    rows = label_groups(run, _ints(found.rows, (*FLOWS, "backlog")), titles)
-    rows["conversion"] = (rows["passed"] / rows["prompted"].where(rows["prompted"] > 0)).round(4)
-    return found.with_rows(rows[["group_id", "group", *FLOWS, "conversion", "backlog"]])
+    rows = label_groups(run, found.rows, titles)
+    prompted = pl.col("prompted")
+    table = _ints(rows, (*FLOWS, "backlog")).select(
+        pl.col("group_id").cast(pl.Int64),
+        pl.col("group").cast(pl.String),
+        *FLOWS,
+        pl.when(prompted > 0).then((pl.col("passed") / prompted).round(4)).alias("conversion"),
+        "backlog",
+    )
+    return found.with_rows(to_pandas(table))
 
 
 def requests_per_day(days: pd.DataFrame) -> pd.DataFrame:
     """Join-request outcomes per day (long form), from the per-day table."""
-    return days.melt(
-        id_vars="day", value_vars=list(REQUEST_OUTCOMES), var_name="outcome", value_name="users"
+    frame = to_polars(days[["day", *REQUEST_OUTCOMES]])
+    long = frame.unpivot(
+        index="day", on=list(REQUEST_OUTCOMES), variable_name="outcome", value_name="users"
     )
+    return to_pandas(long)
 
 
 LANGUAGE_COLUMNS = ("lang", "language", "prompted", "passed", "pass_rate")
@@ -136,13 +148,14 @@ def by_language(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(columns=list(LANGUAGE_COLUMNS))
     out = _ints(rows[["lang", "prompted", "passed"]], ("prompted", "passed"))
-    out["language"] = [LANGUAGE_NAMES.get(code, code) for code in out["lang"]]
-    out["pass_rate"] = (out["passed"] / out["prompted"].where(out["prompted"] > 0)).round(4)
-    last = out["lang"] == UNKNOWN_LANGUAGE
-    out = out.assign(_last=last).sort_values(
-        ["_last", "prompted", "lang"], ascending=[True, False, True], kind="stable"
-    )
-    return out[list(LANGUAGE_COLUMNS)].reset_index(drop=True)
+    prompted = pl.col("prompted")
+    table = out.with_columns(
+        pl.col("lang").cast(pl.String),
+        pl.Series("language", [LANGUAGE_NAMES.get(c, c) for c in out["lang"]], pl.String),
+        pl.when(prompted > 0).then((pl.col("passed") / prompted).round(4)).alias("pass_rate"),
+        (pl.col("lang") == UNKNOWN_LANGUAGE).alias("_last"),
+    ).sort(["_last", "prompted", "lang"], descending=[False, True, False], maintain_order=True)
+    return to_pandas(table.select(LANGUAGE_COLUMNS))
 
 
 def load(
