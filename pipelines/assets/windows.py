@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from core.models import WINDOW_DAYS
 from pipelines import schemas
+from pipelines.contract import output_dtype
 from pipelines.io import replace_days
 from pipelines.io import table as table_of
 from pipelines.resources import DatabaseResource
@@ -99,18 +100,15 @@ WINDOW_BY_TABLE = {s.table: s for s in WINDOW_SPECS}
 
 
 def read_daily(engine: sa.Engine, table: str, first: dt.date, last: dt.date) -> pl.DataFrame:
-    """The rows of daily ``table`` from ``first`` to ``last`` as written (no ``id``)."""
+    """The rows of daily ``table`` from ``first`` to ``last`` as written (no ``id``), typed as
+    the pipelines write them (an empty range too)."""
     t = table_of(table)
     columns = [c for c in t.columns if not c.primary_key]
     stmt = sa.select(*columns).where(t.c.day.between(first, last))
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    return pl.DataFrame(
-        [tuple(r) for r in rows],
-        schema=[c.name for c in columns],
-        orient="row",
-        infer_schema_length=None,
-    ).with_columns(pl.col("day").cast(pl.Date))
+    schema = {c.name: output_dtype(c) for c in columns}
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from core.models import ANALYTICS_TABLES
-from pipelines.assets.analytics import OUTPUT_CHECK, RAW_CHECK
+from pipelines.assets.analytics import OUTPUT_CHECK, RAW_CHECK, SPEC_BY_TABLE
 from pipelines.observe import RAW_TABLES
 from pipelines.runner import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from sandbox.postgres import free_port
@@ -139,7 +139,8 @@ def test_the_webserver_shows_every_partition_check_run_and_raw_table(
         if table == "summaries":
             continue
         checks = {c["name"]: c for c in node["assetChecksOrError"]["checks"]}
-        for name in (OUTPUT_CHECK, RAW_CHECK):
+        raw = (RAW_CHECK,) if table in SPEC_BY_TABLE else ()  # a week reads no raw rows
+        for name in (OUTPUT_CHECK, *raw):
             latest = checks[name]["executionForLatestMaterialization"]
             assert latest["status"] == "SUCCEEDED" and latest["evaluation"]["success"], (
                 table,

@@ -38,7 +38,9 @@ async def test_run_pushes_every_update_it_notes_with_a_raid_and_a_lost_right() -
     assert {u["update_id"] for u in world.queue.updates} == set(ledger.pushed)
     kinds = collections.Counter(p.kind for p in ledger.pushed.values())
     assert kinds == traffic.stats
-    assert kinds[Kind.MESSAGE] > kinds[Kind.JOIN] > 0 and kinds[Kind.REACTION] > 0
+    # every kind is pushed (how many of each in 1.5 s depends on how busy the machine is: the
+    # raid's joins are a fixed number, the messages a rate)
+    assert kinds[Kind.MESSAGE] > 0 and kinds[Kind.JOIN] > 0 and kinds[Kind.REACTION] > 0
 
     raid = ledger.raid
     assert raid is not None and raid.group_id == traffic.raid_group.chat_id
