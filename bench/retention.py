@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -36,7 +38,8 @@ from rich.console import Console
 from bench._common import stop_on_sigterm
 from core.migrate import run_migrations
 from core.partitions import (
-    drop_partition,
+    detach_partition,
+    drop_detached,
     ensure_partitions,
     expired_partitions,
     partition_name,
@@ -102,6 +105,42 @@ def _count(engine: sa.Engine, day: dt.date) -> int:
         )
 
 
+def _size(engine: sa.Engine, partition: str) -> int:
+    """Bytes of ``partition`` with its indexes on disk."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text("SELECT pg_total_relation_size(CAST(CAST(:p AS text) AS regclass))"),
+                {"p": partition},
+            ).scalar_one()
+        )
+
+
+def file_system(path: Path, mounts: str | None = None) -> str:
+    """The file system holding ``path``, as ``/proc/mounts`` names it: ``<device> on <mount
+    point> type <type> (<options>)`` (the options say whether it frees blocks with online
+    ``discard``, which is much of a drop's time); ``unknown`` without ``/proc/mounts``."""
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text()
+        except OSError:
+            return "unknown"
+    target = os.path.realpath(path)
+    best: list[str] = []
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best[1] if best else ""):
+            best = [fields[0], point, fields[2], fields[3]]
+    if not best:
+        return "unknown"
+    device, point, kind, options = best
+    return f"{device} on {point} type {kind} ({options})"
+
+
 def run(url: str, rows: int, batch_size: int) -> float:
     engine = sync_engine(url)
     nxt = DAY + dt.timedelta(days=1)
@@ -112,6 +151,8 @@ def run(url: str, rows: int, batch_size: int) -> float:
     load_day(engine, nxt, max(rows // 10, 1))
     loaded = load_day(engine, DAY, rows)
     console.print(f"  loaded in {loaded:.1f} s")
+    partition = partition_name(TABLE, DAY)
+    delete_bytes = _size(engine, partition)
 
     with engine.connect() as conn:
         started = time.perf_counter()
@@ -126,17 +167,23 @@ def run(url: str, rows: int, batch_size: int) -> float:
         vacuum_s = time.perf_counter() - started
     console.print(f"        and VACUUM to reuse their space in {vacuum_s:.2f} s")
     load_day(engine, DAY, rows)
+    drop_bytes = _size(engine, partition)
     # retention's own steps (prune): list the expired partitions, count, detach + drop
+    # (core.partitions.drop_partition's two steps, timed one by one)
     started = time.perf_counter()
     with engine.connect() as conn:
         with conn.begin():
-            (partition,) = expired_partitions(conn, TABLE, cutoff)
+            (expired,) = expired_partitions(conn, TABLE, cutoff)
         with conn.begin():
-            counted = partition_rows(conn, partition)
+            counted = partition_rows(conn, expired)
         count_s = time.perf_counter() - started
-        drop_partition(conn, TABLE, partition)
+        detach_partition(conn, TABLE, expired)
+        detach_s = time.perf_counter() - started - count_s
+        drop_detached(conn, expired)
+        dropped_s = time.perf_counter() - started - count_s - detach_s
         left = delete_in_batches(conn, TABLE, cutoff, batch_size)  # nothing: the day is gone
     drop_s = time.perf_counter() - started
+    assert expired == partition, expired
     assert counted == rows and left == 0 and _count(engine, DAY) == 0, (counted, left)
     assert _count(engine, nxt) == max(rows // 10, 1)  # the next day is untouched
     console.print(f"drop:   {rows:,} rows, partition {partition}, in {drop_s:.3f} s")
@@ -146,8 +193,13 @@ def run(url: str, rows: int, batch_size: int) -> float:
     print(f"batched_delete_s: {delete_s:.3f} ({rows / delete_s:,.0f} rows/s)")
     print(f"batched_delete_plus_vacuum_s: {delete_s + vacuum_s:.3f}")
     print(
-        f"partition_drop_s: {drop_s:.4f} (of which counting the rows for the report "
-        f"{count_s:.3f}; detach and drop, the files freed at commit, {drop_s - count_s:.3f})"
+        f"partition_bytes: {drop_bytes / 1e9:.2f} GB with its indexes at the drop "
+        f"({delete_bytes / 1e9:.2f} GB at the delete)"
+    )
+    print(
+        f"partition_drop_s: {drop_s:.4f} (counting the rows for the report {count_s:.3f}; "
+        f"detach {detach_s:.3f}; DROP TABLE, the files freed at its commit, {dropped_s:.3f}; "
+        f"the batched pass over what is left {drop_s - count_s - detach_s - dropped_s:.3f})"
     )
     print(f"drop_vs_delete_plus_vacuum: {(delete_s + vacuum_s) / drop_s:.0f}×")
     print(f"retention_speedup: {ratio:.0f}")
@@ -157,16 +209,28 @@ def run(url: str, rows: int, batch_size: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0] + " Runtime here: about a minute at the defaults "
-        "(2M rows); the batched DELETE grows with --rows."
+        "(2M rows), about 7 minutes at 10M; the batched DELETE grows with --rows."
     )
     parser.add_argument("--rows", type=int, default=2_000_000, help="rows in the day removed")
     parser.add_argument("--batch-size", type=int, default=5000, help="rows per DELETE batch")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder the throwaway PostgreSQL's data directory is made in, e.g. on another "
+        "file system (default: the system's temp folder); 10M rows need about 5 GB there",
+    )
     args = parser.parse_args(argv)
-    stop_on_sigterm()
     if args.rows < 1 or args.batch_size < 1:
         parser.error("--rows and --batch-size must be >= 1")
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        parser.error(f"--data-dir {args.data_dir}: not an existing folder")
+    stop_on_sigterm()
     try:
-        with TempPostgres() as server:
+        with TempPostgres(parent=args.data_dir) as server:
+            console.print(f"PostgreSQL on port {server.port} in {server.root}")
+            print(f"data_dir: {server.root}")
+            print(f"file_system: {file_system(server.root)}")
             url = server.url()
             run_migrations(url)
             run(url, args.rows, args.batch_size)

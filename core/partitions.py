@@ -300,6 +300,13 @@ def drop_partition(conn: sa.Connection, parent: str, name: str) -> None:
     parent covers only the detach, a catalogue change, while the drop, which frees the files,
     locks nothing but the partition. A run stopped in between leaves a detached table that
     :func:`expired_partitions` still lists, so the next run drops it."""
+    detach_partition(conn, parent, name)
+    drop_detached(conn, name)
+
+
+def detach_partition(conn: sa.Connection, parent: str, name: str) -> None:
+    """The first step of :func:`drop_partition`: detach ``name`` from ``parent`` unless it is
+    detached already, in a transaction of its own (a catalogue change: milliseconds)."""
     with conn.begin():
         conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         attached = conn.execute(
@@ -313,6 +320,12 @@ def drop_partition(conn: sa.Connection, parent: str, name: str) -> None:
             conn.execute(
                 sa.text(f"ALTER TABLE {_q(conn, parent)} DETACH PARTITION {_q(conn, name)}")
             )
+
+
+def drop_detached(conn: sa.Connection, name: str) -> None:
+    """The second step of :func:`drop_partition`: ``DROP TABLE`` of the detached ``name`` in
+    a transaction of its own. Its commit frees the table's and its indexes' files (PostgreSQL
+    truncates or unlinks them then), which is most of its time: the file system's."""
     with conn.begin():
         conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         conn.execute(sa.text(f"DROP TABLE {_q(conn, name)}"))
@@ -326,6 +339,8 @@ __all__ = [
     "day_of_partition",
     "days_ahead",
     "default_name",
+    "detach_partition",
+    "drop_detached",
     "drop_partition",
     "ensure_partitions",
     "expired_days",
