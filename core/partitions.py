@@ -289,8 +289,14 @@ def _detached(conn: sa.Connection, table: str) -> list[str]:
 
 
 def partition_rows(conn: sa.Connection, name: str) -> int:
-    """The rows a partition holds (for retention's report: counted before the drop, outside
-    its lock, as an expired day gets no new rows)."""
+    """The rows a partition holds, exactly (for retention's report: counted before the drop,
+    outside its lock, as an expired day gets no new rows), in the caller's transaction.
+
+    The planner already picks the cheapest exact way (at 10M rows a parallel index-only scan
+    of the smallest index, the deduplicated ``error_type`` one: 0.33-0.41 s here, against
+    0.50-0.60 s for a parallel scan of the heap); JIT is turned off for it, as compiling the
+    plan (about 25 ms measured) is worth nothing for one count."""
+    conn.execute(sa.text("SET LOCAL jit = off"))
     return int(conn.execute(sa.text(f"SELECT count(*) FROM {_q(conn, name)}")).scalar_one())
 
 
