@@ -36,8 +36,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -150,7 +152,54 @@ def file_system(path: Path, mounts: str | None = None) -> str:
     return f"{device} on {point} type {kind} ({options})"
 
 
-def run(url: str, rows: int, batch_size: int) -> float:
+def relation_files(folder: Path, relfile: str) -> list[Path]:
+    """The files of one relation file node ``relfile`` in ``folder``: its segments (``N``,
+    ``N.1``, ...) and its other forks (``N_fsm``, ``N_vm``, ``N_init`` and their segments)."""
+    shape = re.compile(re.escape(relfile) + r"(_(fsm|vm|init))?(\.\d+)?")
+    return sorted(f for f in folder.iterdir() if shape.fullmatch(f.name))
+
+
+def evict_from_page_cache(path: Path) -> None:
+    """Write ``path``'s dirty pages (the server runs with ``fsync=off``) and drop the file
+    from the kernel's page cache: that file only, not the machine's whole cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def make_cold(engine: sa.Engine, partition: str, restart: Callable[[], None]) -> int:
+    """Leave ``partition`` (its table, indexes and TOAST table) in no cache, as a day past
+    retention is: ``restart`` PostgreSQL (its buffers emptied), then evict its files from the
+    page cache. Returns the bytes evicted."""
+    with engine.connect() as conn:
+        data = Path(conn.execute(sa.text("SHOW data_directory")).scalar_one())
+        relfiles = conn.scalars(
+            sa.text(
+                "WITH t AS (SELECT CAST(CAST(:p AS text) AS regclass) AS oid), "
+                "rels AS (SELECT oid FROM t UNION ALL "
+                "SELECT reltoastrelid FROM pg_class WHERE oid = (SELECT oid FROM t) "
+                "AND reltoastrelid <> 0) "
+                "SELECT pg_relation_filepath(oid) FROM rels UNION ALL "
+                "SELECT pg_relation_filepath(indexrelid) FROM pg_index "
+                "WHERE indrelid IN (SELECT oid FROM rels)"
+            ),
+            {"p": partition},
+        ).all()
+    engine.dispose()
+    restart()
+    evicted = 0
+    for relfile in relfiles:
+        for path in relation_files((data / relfile).parent, (data / relfile).name):
+            evicted += path.stat().st_size
+            evict_from_page_cache(path)
+    return evicted
+
+
+def run(url: str, rows: int, batch_size: int, restart: Callable[[], None] | None = None) -> float:
+    """Both sides in one run; with ``restart`` (the server's restart) each starts cold."""
     engine = sync_engine(url)
     nxt = DAY + dt.timedelta(days=1)
     cutoff = _day_start(nxt)  # exactly the day DAY goes
@@ -162,6 +211,9 @@ def run(url: str, rows: int, batch_size: int) -> float:
     console.print(f"  loaded in {loaded:.1f} s")
     partition = partition_name(TABLE, DAY)
     delete_bytes = _size(engine, partition)
+    if restart is not None:
+        evicted = make_cold(engine, partition, restart)
+        console.print(f"  cold: server restarted, {evicted / 1e9:.2f} GB evicted")
 
     with engine.connect() as conn:
         started = time.perf_counter()
@@ -184,6 +236,9 @@ def run(url: str, rows: int, batch_size: int) -> float:
         ensure_partitions(conn, [DAY])
     load_day(engine, DAY, rows)
     drop_bytes = _size(engine, partition)
+    if restart is not None:
+        evicted = make_cold(engine, partition, restart)
+        console.print(f"  cold: server restarted, {evicted / 1e9:.2f} GB evicted")
     # retention's own steps (prune): list the expired partitions, count, detach + drop
     # (core.partitions.drop_partition's two steps, timed one by one)
     started = time.perf_counter()
@@ -206,6 +261,14 @@ def run(url: str, rows: int, batch_size: int) -> float:
 
     ratio = delete_s / drop_s
     print(f"rows: {rows}")
+    print(
+        "cache: "
+        + (
+            "cold (each side: server restarted, the day's files evicted from the page cache)"
+            if restart is not None
+            else "warm (each side: the day just loaded, in the page cache)"
+        )
+    )
     print(f"batched_delete_s: {delete_s:.3f} ({rows / delete_s:,.0f} rows/s)")
     print(f"batched_delete_plus_vacuum_s: {delete_s + vacuum_s:.3f}")
     print(
@@ -222,6 +285,14 @@ def run(url: str, rows: int, batch_size: int) -> float:
     return ratio
 
 
+def _restarter(server: TempPostgres) -> Callable[[], None]:
+    def restart() -> None:
+        server.stop()
+        server.start()
+
+    return restart
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0] + " Runtime here: about a minute at the defaults "
@@ -236,6 +307,13 @@ def main(argv: list[str] | None = None) -> int:
         help="folder the throwaway PostgreSQL's data directory is made in, e.g. on another "
         "file system (default: the system's temp folder); 10M rows need about 5 GB there",
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="start each side with the day in no cache, as a day past retention is: the "
+        "server restarted and the day's files evicted from the page cache (default: warm, "
+        "just loaded)",
+    )
     args = parser.parse_args(argv)
     if args.rows < 1 or args.batch_size < 1:
         parser.error("--rows and --batch-size must be >= 1")
@@ -249,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"file_system: {file_system(server.root)}")
             url = server.url()
             run_migrations(url)
-            run(url, args.rows, args.batch_size)
+            run(url, args.rows, args.batch_size, _restarter(server) if args.cold else None)
     except PostgresUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
