@@ -289,8 +289,14 @@ def _detached(conn: sa.Connection, table: str) -> list[str]:
 
 
 def partition_rows(conn: sa.Connection, name: str) -> int:
-    """The rows a partition holds (for retention's report: counted before the drop, outside
-    its lock, as an expired day gets no new rows)."""
+    """The rows a partition holds, exactly (for retention's report: counted before the drop,
+    outside its lock, as an expired day gets no new rows), in the caller's transaction.
+
+    The planner already picks the cheapest exact way (at 10M rows a parallel index-only scan
+    of the smallest index, the deduplicated ``error_type`` one: 0.33-0.41 s here, against
+    0.50-0.60 s for a parallel scan of the heap); JIT is turned off for it, as compiling the
+    plan (about 25 ms measured) is worth nothing for one count."""
+    conn.execute(sa.text("SET LOCAL jit = off"))
     return int(conn.execute(sa.text(f"SELECT count(*) FROM {_q(conn, name)}")).scalar_one())
 
 
@@ -300,6 +306,13 @@ def drop_partition(conn: sa.Connection, parent: str, name: str) -> None:
     parent covers only the detach, a catalogue change, while the drop, which frees the files,
     locks nothing but the partition. A run stopped in between leaves a detached table that
     :func:`expired_partitions` still lists, so the next run drops it."""
+    detach_partition(conn, parent, name)
+    drop_detached(conn, name)
+
+
+def detach_partition(conn: sa.Connection, parent: str, name: str) -> None:
+    """The first step of :func:`drop_partition`: detach ``name`` from ``parent`` unless it is
+    detached already, in a transaction of its own (a catalogue change: milliseconds)."""
     with conn.begin():
         conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         attached = conn.execute(
@@ -313,6 +326,12 @@ def drop_partition(conn: sa.Connection, parent: str, name: str) -> None:
             conn.execute(
                 sa.text(f"ALTER TABLE {_q(conn, parent)} DETACH PARTITION {_q(conn, name)}")
             )
+
+
+def drop_detached(conn: sa.Connection, name: str) -> None:
+    """The second step of :func:`drop_partition`: ``DROP TABLE`` of the detached ``name`` in
+    a transaction of its own. Its commit frees the table's and its indexes' files (PostgreSQL
+    truncates or unlinks them then), which is most of its time: the file system's."""
     with conn.begin():
         conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         conn.execute(sa.text(f"DROP TABLE {_q(conn, name)}"))
@@ -326,6 +345,8 @@ __all__ = [
     "day_of_partition",
     "days_ahead",
     "default_name",
+    "detach_partition",
+    "drop_detached",
     "drop_partition",
     "ensure_partitions",
     "expired_days",

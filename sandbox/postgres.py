@@ -90,13 +90,17 @@ class TempPostgres:
     As a context manager it is started on entry and stopped and deleted on exit.
     """
 
-    def __init__(self, port: int | None = None, *, durable: bool = False) -> None:
+    def __init__(
+        self, port: int | None = None, *, durable: bool = False, parent: str | Path | None = None
+    ) -> None:
         self.bin_dir = ensure_installed()
         self.port = port or free_port()
         #: fsync and synchronous commits on: a commit survives an immediate stop (a crash);
         #: off by default (tests and benchmarks never crash the server on purpose)
         self.durable = durable
-        self.root = Path(tempfile.mkdtemp(prefix="gatepulse-pg-"))
+        #: the temporary directory is made in ``parent`` (default: the system's temp folder),
+        #: e.g. to put the data directory on another file system
+        self.root = Path(tempfile.mkdtemp(prefix="gatepulse-pg-", dir=parent))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self._as_postgres = os.geteuid() == 0
