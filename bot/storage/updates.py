@@ -94,7 +94,7 @@ def put_raw(writer: LogWriter, table: type[Base], **columns: Any) -> None:
     if attempt is not None and attempt.open:
         attempt.rows.append((table, columns))
     else:
-        writer.put(table, **columns)
+        writer.put(table, columns)
 
 
 class UpdateLedger:
@@ -151,13 +151,16 @@ class UpdateLedger:
 
     async def claim(self, update_id: int) -> tuple[Answer, Attempt | None]:
         """Whether this process may handle ``update_id`` now; the attempt when ``won``."""
-        answer, attempt = await self._claim(update_id)
+        holder = next(self._holders)
+        if self.redis is None:  # this process alone decides: no awaits on the hot path
+            answer, attempt = self._in_memory(update_id, holder)
+        else:
+            answer, attempt = await self._claim(update_id, holder)
         if attempt is not None:
             self.live[update_id] = attempt
         return answer, attempt
 
-    async def _claim(self, update_id: int) -> tuple[Answer, Attempt | None]:
-        holder = next(self._holders)
+    async def _claim(self, update_id: int, holder: str) -> tuple[Answer, Attempt | None]:
         if self.redis is not None:
             try:
                 answer, young = await self.redis.claim(update_id, holder)
@@ -180,6 +183,9 @@ class UpdateLedger:
             if answer_db is not None:
                 self._db_used = self.clock.monotonic()
                 return self._attempt(answer_db, update_id, holder, "db")
+        return self._in_memory(update_id, holder)
+
+    def _in_memory(self, update_id: int, holder: str) -> tuple[Answer, Attempt | None]:
         return self._attempt(self._memory_claim(update_id, holder), update_id, holder, "memory")
 
     @staticmethod
@@ -224,8 +230,9 @@ class UpdateLedger:
         lease lives (Redis down by now: in the database)."""
         attempt.open = False
         self.live.pop(attempt.update_id, None)
+        put = self.writer.put
         for table, columns in attempt.rows:
-            self.writer.put(table, **columns)
+            put(table, columns)  # (the mapping as it is: no copy of it per row)
         if self.flush and attempt.rows:
             await self.writer.flush()
         attempt.rows.clear()
