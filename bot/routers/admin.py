@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.filters import BaseFilter, Command, CommandObject
+from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot import texts
@@ -43,7 +43,7 @@ from bot.routers.commands import (
     onboarding_of,
     reply,
 )
-from bot.routers.filters import CommandLike, InGroup
+from bot.routers.filters import GroupMessage
 from bot.routers.settings import GATE, SETTINGS, cmd_settings
 from bot.runtime.services import BotServices
 from bot.storage.config import CHAT_ID_RE, USERNAME_RE, ChannelInfo, GroupConfig
@@ -329,27 +329,11 @@ async def _channel_lines(
     ]
 
 
-class AdminTraffic(BaseFilter):
-    """The router's filter: ``InGroup()`` and (``CommandLike()`` or ``Migrated()``), as one.
-
-    Every group message meets it (this router comes first), and each filter aiogram calls
-    costs it a partial and a copy of the keyword arguments, more than these checks do."""
-
-    def __init__(self) -> None:
-        self.in_group = InGroup()
-        self.command = CommandLike()
-        self.migrated = Migrated()
-
-    async def __call__(self, message: Message) -> bool:
-        return await self.in_group(message) and (
-            await self.command(message) or await self.migrated(message)
-        )
-
-
 def create_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
     router = Router(name=__name__)
-    router.message.filter(AdminTraffic())
+    # group /commands and migration notices (the gate router took the other group messages)
+    router.message.filter(GroupMessage(admin=True))
     router.message.middleware(ReplyLanguage())
     router.message.register(on_migration, Migrated())
     router.message.register(cmd_protect, Command("protect"))
