@@ -46,7 +46,7 @@ from bot.storage.shared.client import RedisDown, SharedRedis
 from bot.storage.shared.updates import SharedUpdates
 from core.clock import Clock
 from core.db import Base, write_turn
-from core.expiring import ExpiringMap
+from core.expiring import ExpiringSet
 from core.models import UpdateClaim
 
 if TYPE_CHECKING:
@@ -136,9 +136,7 @@ class UpdateLedger:
         self._holders = (f"{process}.{n}" for n in itertools.count(1))
         #: leases held in memory: update_id -> (holder, monotonic expiry)
         self._leases: dict[int, tuple[str, float]] = {}
-        self._done: ExpiringMap[int, bool] = ExpiringMap(
-            clock.monotonic, keep_s, max_entries=MEMORY_MAX
-        )
+        self._done: ExpiringSet[int] = ExpiringSet(clock.monotonic, keep_s, max_entries=MEMORY_MAX)
         #: ``clock.monotonic()`` when the database last held a claim (``None``: never): a
         #: Redis answer ``won`` is then checked against it too
         self._db_used: float | None = None
@@ -238,7 +236,7 @@ class UpdateLedger:
         attempt.rows.clear()
         update_id = attempt.update_id
         self._leases.pop(update_id, None)
-        self._done.set(update_id, True)
+        self._done.add(update_id)
         if attempt.where == "redis" and self.redis is not None:
             try:
                 await self.redis.complete(update_id)
