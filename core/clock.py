@@ -7,7 +7,9 @@ seconds on a :class:`ManualClock`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 UTC = dt.UTC
@@ -22,13 +24,13 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """Wall-clock time."""
+    """Wall-clock time.
 
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(UTC)
+    Its methods are the C functions themselves, without a Python frame around them: the bot
+    asks for the time several times per update (TTL caches, throttles, row timestamps)."""
 
-    def monotonic(self) -> float:
-        return time.monotonic()
+    now: Callable[[], dt.datetime] = staticmethod(functools.partial(dt.datetime.now, UTC))
+    monotonic: Callable[[], float] = staticmethod(time.monotonic)
 
 
 class ManualClock:

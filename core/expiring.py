@@ -122,4 +122,47 @@ class ExpiringMap(Generic[K, V]):
                 self.on_evict(old)
 
 
-__all__ = ["ExpiringMap"]
+class ExpiringSet(Generic[K]):
+    """Keys that expire, each ``ttl`` seconds after it was added: a throttle's or a memory's
+    :class:`ExpiringMap` without the values, for keys added by the thousand.
+
+    An :class:`ExpiringMap` keeps a ``(value, expires_at)`` tuple per entry, an object the
+    garbage collector tracks (each one brings its next pass nearer); here a key's deadline is
+    a float alone. The same rules: a key is in the set while ``timer() < expires_at``;
+    past ``max_entries`` the least recently used (added, or found in the set) goes first.
+    """
+
+    def __init__(self, timer: Callable[[], float], ttl: float, *, max_entries: int) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.timer = timer
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._deadlines: OrderedDict[K, float] = OrderedDict()
+
+    def __len__(self) -> int:
+        """Keys held, expired ones included (they go when added again or pushed out)."""
+        return len(self._deadlines)
+
+    def __contains__(self, key: K) -> bool:
+        """Whether ``key`` is live (a use of it)."""
+        expires_at = self._deadlines.get(key)
+        if expires_at is None or expires_at <= self.timer():
+            return False
+        self._deadlines.move_to_end(key)
+        return True
+
+    def add(self, key: K) -> None:
+        """Keep ``key`` for ``ttl`` seconds from now."""
+        deadlines = self._deadlines
+        deadlines[key] = self.timer() + self.ttl
+        deadlines.move_to_end(key)
+        while len(deadlines) > self.max_entries:
+            deadlines.popitem(last=False)
+
+    def discard(self, key: K) -> None:
+        """Forget ``key`` (nothing happens when it is not there)."""
+        self._deadlines.pop(key, None)
+
+
+__all__ = ["ExpiringMap", "ExpiringSet"]

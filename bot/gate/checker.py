@@ -35,7 +35,7 @@ from bot.gate.calls import classify
 from bot.gate.channel_access import HOLD, ChannelAccess, is_lost_access, lost_channel_policy
 from bot.gate.senders import needs_linked_chat, sender_kind
 from bot.storage.config import ChannelInfo, ConfigRepo, GroupConfig
-from bot.storage.membership import MembershipCache
+from bot.storage.membership import InMemoryMembershipCache, MembershipCache
 from bot.storage.updates import put_raw
 from core.clock import Clock, SystemClock
 from core.expiring import ExpiringMap
@@ -139,6 +139,11 @@ class GateChecker:
         self.bot = bot
         self.admin_ttl_s = admin_ttl_s
         self.counters = GateCounters()
+        #: the cache's synchronous lookup when it has one (in-process): no coroutine per
+        #: channel on the hot path
+        self._get_now: Callable[[int, int], bool | None] | None = (
+            cache.get_now if isinstance(cache, InMemoryMembershipCache) else None
+        )
         self.access = ChannelAccess(writer=writer, repo=repo, clock=self.clock)
         #: group -> its admins' ids
         self._admins: ExpiringMap[int, frozenset[int]] = ExpiringMap(
@@ -162,7 +167,8 @@ class GateChecker:
     ) -> GateResult:
         """Check every linked channel of the group; log one ``verification_log`` row."""
         started = self.timer()
-        trigger = VerificationTrigger(trigger)
+        if not isinstance(trigger, VerificationTrigger):
+            trigger = VerificationTrigger(trigger)
         if config is None:
             config = await self.repo.group(group_id)
         channels = config.channels if config is not None else ()
@@ -170,9 +176,14 @@ class GateChecker:
         missing: list[ChannelInfo] = []
         to_ask: list[ChannelInfo] = []
         lost: list[ChannelInfo] = []
-        cache = self.cache
+        cache, get_now = self.cache, self._get_now
         for channel in channels:
-            answer = None if bypass_cache else await cache.get(user_id, channel.id)
+            if bypass_cache:
+                answer = None
+            elif get_now is not None:
+                answer = get_now(user_id, channel.id)
+            else:
+                answer = await cache.get(user_id, channel.id)
             if answer is None:
                 to_ask.append(channel)
             elif not answer:
@@ -251,6 +262,9 @@ class GateChecker:
     async def is_admin(self, bot: Bot, group_id: int, user_id: int) -> bool:
         """Whether the user administers the group (admin list cached for ``admin_ttl_s``; when
         reloading it fails, the previous list serves ``ADMINS_STALE_RETRY_S`` longer)."""
+        admin_ids = self._admins.get(group_id)
+        if admin_ids is not None:  # the hot path (every message): no closure, no coroutine
+            return user_id in admin_ids
 
         async def load() -> frozenset[int]:
             try:

@@ -189,7 +189,7 @@ class RaidGuard:
         if not users:
             return
         group_id = config.group_id
-        await self.expire(bot, group_id, Texts(group_language(config.settings)))
+        await self.expire(bot, config)
         lockdown, started = await self._count(group_id, len(users))
         if lockdown is None and len(users) == 1:
             await self.actions.enforce(bot, config, users[0], VerificationTrigger.JOIN)
@@ -216,9 +216,10 @@ class RaidGuard:
         if lockdown is None and muted:
             await self._prompt_all(bot, config, muted, extra, t)
 
-    async def expire(self, bot: Bot, group_id: int, t: Texts = ENGLISH) -> None:
+    async def expire(self, bot: Bot, config: GroupConfig) -> None:
         """End the group's lockdown when its time is up (with the notice that says so, in
-        ``t``'s language; one replica sends it)."""
+        the group's language; one replica sends it)."""
+        group_id = config.group_id
         if self.shared is not None:
             try:
                 joins = await self.shared.end(group_id)
@@ -226,16 +227,20 @@ class RaidGuard:
                 pass
             else:
                 if joins is not None:
-                    await self._notice_soon(
-                        bot, group_id, ENDED, joins, t(texts.RAID_LOCKDOWN_ENDED), lang=t.lang
-                    )
+                    await self._ended(bot, config, joins)
                 return
         lockdown = self._lockdowns.get(group_id)
         if lockdown is None or lockdown.until > self.clock.monotonic():
             return
         del self._lockdowns[group_id]  # before the await: one end, however many updates race
+        await self._ended(bot, config, lockdown.joins)
+
+    async def _ended(self, bot: Bot, config: GroupConfig, joins: int) -> None:
+        """The notice that the lockdown is over, in the group's language (its texts are
+        looked up here: :meth:`expire` runs for every message, a lockdown ends seldom)."""
+        t = Texts(group_language(config.settings))
         await self._notice_soon(
-            bot, group_id, ENDED, lockdown.joins, t(texts.RAID_LOCKDOWN_ENDED), lang=t.lang
+            bot, config.group_id, ENDED, joins, t(texts.RAID_LOCKDOWN_ENDED), lang=t.lang
         )
 
     async def _count(self, group_id: int, joins: int) -> tuple[Lockdown | None, bool]:

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject, or_f
+from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot import texts
@@ -43,7 +43,7 @@ from bot.routers.commands import (
     onboarding_of,
     reply,
 )
-from bot.routers.filters import CommandLike, InGroup
+from bot.routers.filters import GroupMessage
 from bot.routers.settings import GATE, SETTINGS, cmd_settings
 from bot.runtime.services import BotServices
 from bot.storage.config import CHAT_ID_RE, USERNAME_RE, ChannelInfo, GroupConfig
@@ -332,7 +332,8 @@ async def _channel_lines(
 def create_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
     router = Router(name=__name__)
-    router.message.filter(InGroup(), or_f(CommandLike(), Migrated()))
+    # group /commands and migration notices (the gate router took the other group messages)
+    router.message.filter(GroupMessage(admin=True))
     router.message.middleware(ReplyLanguage())
     router.message.register(on_migration, Migrated())
     router.message.register(cmd_protect, Command("protect"))

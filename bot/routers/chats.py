@@ -21,6 +21,7 @@ from bot import texts
 from bot.gate.calls import quietly
 from bot.gate.language import group_language
 from bot.gate.onboarding import GROUP_GATE_RIGHTS, RIGHT_WORDS
+from bot.routers.filters import is_migration
 from bot.runtime.services import BotServices
 from bot.storage.private_chats import note_private_chat
 from bot.texts import ENGLISH, Texts
@@ -98,7 +99,7 @@ class Migrated(BaseFilter):
     """A service message announcing a group-to-supergroup migration (either side)."""
 
     async def __call__(self, message: Message) -> bool:
-        return bool(message.migrate_to_chat_id or message.migrate_from_chat_id)
+        return is_migration(message)
 
 
 async def on_migration(message: Message, services: BotServices) -> None:

@@ -47,12 +47,41 @@ class InChannel(ChatTypeFilter):
         super().__init__("channel")
 
 
+def is_command_like(message: Message) -> bool:
+    """Text that starts with ``/``."""
+    text = message.text
+    return text is not None and text.startswith("/")
+
+
+def is_migration(message: Message) -> bool:
+    """A service message announcing a group-to-supergroup migration (either side)."""
+    return bool(message.migrate_to_chat_id or message.migrate_from_chat_id)
+
+
 class CommandLike(BaseFilter):
     """Text that starts with ``/`` (cheap gate in front of the Command filters)."""
 
     async def __call__(self, message: Message) -> bool:
-        text = message.text
-        return text is not None and text.startswith("/")
+        return is_command_like(message)
+
+
+class GroupMessage(BaseFilter):
+    """Messages in a group or supergroup; with ``admin``, only those the admin router takes
+    (``True``: ``/commands`` and migration notices) or only the others (``False``).
+
+    One filter where ``InGroup()`` and an ``or_f`` of two would be three: every group
+    message meets it, and each filter aiogram calls costs it a partial and a copy of the
+    keyword arguments, more than these checks do."""
+
+    def __init__(self, *, admin: bool | None = None) -> None:
+        self.admin = admin
+
+    async def __call__(self, message: Message) -> bool:
+        if message.chat.type not in GROUP_TYPES:
+            return False
+        return self.admin is None or self.admin == (
+            is_command_like(message) or is_migration(message)
+        )
 
 
 class HasNewMembers(BaseFilter):

@@ -24,14 +24,12 @@ from aiogram.types import ChatMemberUpdated, Message, User
 
 from bot.gate.calls import quietly
 from bot.gate.deadlines import cleans_service, timeout_of
-from bot.gate.language import group_language
 from bot.gate.senders import is_user_content, topic_id
-from bot.routers.filters import HasNewMembers, InGroup
+from bot.routers.filters import GroupMessage, HasNewMembers, InGroup
 from bot.runtime.inflight import InFlight
 from bot.runtime.services import BotServices
 from bot.storage.config import GroupConfig
 from bot.storage.timers import TIMEOUT
-from bot.texts import Texts
 from core.models import SERVICE_ACCOUNT_IDS, MemberEventType, SenderKind, VerificationTrigger
 
 log = logging.getLogger(__name__)
@@ -139,7 +137,7 @@ async def on_group_message(
     if config is None or not config.active:
         return
     # a raid lockdown ends on its next event
-    await services.raids.expire(bot, config.group_id, Texts(group_language(config.settings)))
+    await services.raids.expire(bot, config)
     if sender_kind is SenderKind.CHANNEL:
         await services.actions.refuse_channel(bot, config, message)
         return
@@ -190,12 +188,29 @@ async def on_group_leave(update: ChatMemberUpdated, bot: Bot, services: BotServi
 
 
 def create_router() -> Router:
-    """A fresh router with this module's handlers (one per Dispatcher)."""
+    """A fresh router with this module's handlers (one per Dispatcher), for every group
+    event but the admin router's messages (``/commands``, migration notices)."""
     router = Router(name=__name__)
-    router.message.register(on_new_members, InGroup(), HasNewMembers())
-    router.message.register(on_group_message, InGroup())
-    router.chat_member.register(on_group_join, InGroup(), ChatMemberUpdatedFilter(JOIN_TRANSITION))
-    router.chat_member.register(
-        on_group_leave, InGroup(), ChatMemberUpdatedFilter(LEAVE_TRANSITION)
-    )
+    # checked once per event as the observers' filters rather than once per handler (each
+    # filter aiogram calls costs it a partial and a copy of the keyword arguments)
+    router.message.filter(GroupMessage(admin=False))
+    router.chat_member.filter(InGroup())
+    _register_messages(router)
+    router.chat_member.register(on_group_join, ChatMemberUpdatedFilter(JOIN_TRANSITION))
+    router.chat_member.register(on_group_leave, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
     return router
+
+
+def create_command_router() -> Router:
+    """The gate for the group ``/commands`` no admin handler takes (``/foo``, or a command
+    for another bot): they are messages like any other. Placed right after the admin
+    router."""
+    router = Router(name=f"{__name__}.commands")
+    router.message.filter(GroupMessage())
+    _register_messages(router)
+    return router
+
+
+def _register_messages(router: Router) -> None:
+    router.message.register(on_new_members, HasNewMembers())
+    router.message.register(on_group_message)

@@ -73,10 +73,12 @@ def webhook_state(info: WebhookInfo) -> WebhookState:
 def update_date(update: Update) -> dt.datetime | None:
     """When Telegram says the update's event happened: an edit's ``edit_date``, else the
     event's ``date``; None for updates without one (callback and inline queries, polls)."""
-    try:
-        event = update.event
-    except UpdateTypeLookupError:  # an update of a kind this aiogram does not know: no date
-        return None
+    event: object = update.message  # the usual update, without a lookup of its type
+    if event is None:
+        try:
+            event = update.event
+        except UpdateTypeLookupError:  # an update of a kind this aiogram does not know
+            return None
     when = getattr(event, "edit_date", None) or getattr(event, "date", None)
     if isinstance(when, int) and not isinstance(when, bool):  # aiogram keeps edit_date as int
         return dt.datetime.fromtimestamp(when, dt.UTC)

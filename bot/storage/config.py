@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -146,6 +146,9 @@ class ConfigRepo:
     async def group_config(self, group_id: int) -> GroupConfig | None:
         """The group's gate config; ``None`` when unprotected or unknown (database down and
         nothing cached: the gate then lets everyone through rather than stall)."""
+        cached = self._groups.get(group_id, _MISSING)
+        if cached is not _MISSING:  # the hot path (every group message): no coroutines
+            return cast(GroupConfig | None, cached)
         try:
             return await self.group(group_id)
         except Exception as exc:

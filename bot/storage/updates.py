@@ -46,7 +46,7 @@ from bot.storage.shared.client import RedisDown, SharedRedis
 from bot.storage.shared.updates import SharedUpdates
 from core.clock import Clock
 from core.db import Base, write_turn
-from core.expiring import ExpiringMap
+from core.expiring import ExpiringSet
 from core.models import UpdateClaim
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def put_raw(writer: LogWriter, table: type[Base], **columns: Any) -> None:
     if attempt is not None and attempt.open:
         attempt.rows.append((table, columns))
     else:
-        writer.put(table, **columns)
+        writer.put(table, columns)
 
 
 class UpdateLedger:
@@ -136,9 +136,7 @@ class UpdateLedger:
         self._holders = (f"{process}.{n}" for n in itertools.count(1))
         #: leases held in memory: update_id -> (holder, monotonic expiry)
         self._leases: dict[int, tuple[str, float]] = {}
-        self._done: ExpiringMap[int, bool] = ExpiringMap(
-            clock.monotonic, keep_s, max_entries=MEMORY_MAX
-        )
+        self._done: ExpiringSet[int] = ExpiringSet(clock.monotonic, keep_s, max_entries=MEMORY_MAX)
         #: ``clock.monotonic()`` when the database last held a claim (``None``: never): a
         #: Redis answer ``won`` is then checked against it too
         self._db_used: float | None = None
@@ -151,13 +149,16 @@ class UpdateLedger:
 
     async def claim(self, update_id: int) -> tuple[Answer, Attempt | None]:
         """Whether this process may handle ``update_id`` now; the attempt when ``won``."""
-        answer, attempt = await self._claim(update_id)
+        holder = next(self._holders)
+        if self.redis is None:  # this process alone decides: no awaits on the hot path
+            answer, attempt = self._in_memory(update_id, holder)
+        else:
+            answer, attempt = await self._claim(update_id, holder)
         if attempt is not None:
             self.live[update_id] = attempt
         return answer, attempt
 
-    async def _claim(self, update_id: int) -> tuple[Answer, Attempt | None]:
-        holder = next(self._holders)
+    async def _claim(self, update_id: int, holder: str) -> tuple[Answer, Attempt | None]:
         if self.redis is not None:
             try:
                 answer, young = await self.redis.claim(update_id, holder)
@@ -180,6 +181,9 @@ class UpdateLedger:
             if answer_db is not None:
                 self._db_used = self.clock.monotonic()
                 return self._attempt(answer_db, update_id, holder, "db")
+        return self._in_memory(update_id, holder)
+
+    def _in_memory(self, update_id: int, holder: str) -> tuple[Answer, Attempt | None]:
         return self._attempt(self._memory_claim(update_id, holder), update_id, holder, "memory")
 
     @staticmethod
@@ -224,14 +228,15 @@ class UpdateLedger:
         lease lives (Redis down by now: in the database)."""
         attempt.open = False
         self.live.pop(attempt.update_id, None)
+        put = self.writer.put
         for table, columns in attempt.rows:
-            self.writer.put(table, **columns)
+            put(table, columns)  # (the mapping as it is: no copy of it per row)
         if self.flush and attempt.rows:
             await self.writer.flush()
         attempt.rows.clear()
         update_id = attempt.update_id
         self._leases.pop(update_id, None)
-        self._done.set(update_id, True)
+        self._done.add(update_id)
         if attempt.where == "redis" and self.redis is not None:
             try:
                 await self.redis.complete(update_id)

@@ -233,6 +233,22 @@ async def test_newcomer_is_muted_and_prompted_once_per_throttle(harness: Harness
     assert [u["id"] for u in users] == [ALICE]
 
 
+async def test_a_leading_slash_is_no_way_round_the_gate(harness: Harness) -> None:
+    """Group commands go to the admin router; those no admin handler takes (another bot's, an
+    unknown one) are gated like any message, and the admin router's own stay its own."""
+    await harness.protect()
+    world = harness.world
+    for text in ("/start@other_bot", "/nonsense", "/status@other_bot"):
+        update = world.message_update(GROUP, ALICE, text)
+        await harness.feed(update)
+        assert (GROUP, update["message"]["message_id"]) in world.deleted_messages, text
+    assert harness.muted(GROUP, ALICE)
+    deleted = len(world.deleted_messages)
+    await harness.feed(world.message_update(GROUP, BOB, "/status"))  # answered, not gated
+    assert len(world.deleted_messages) == deleted
+    assert not harness.muted(GROUP, BOB)
+
+
 async def test_joined_button_unmutes_after_joining(harness: Harness) -> None:
     await harness.protect()
     world = harness.world

@@ -1,4 +1,4 @@
-"""The one expiring map: lifetimes on the injected clock, LRU bound, stale-while-error."""
+"""The expiring map (and set): lifetimes on the injected clock, LRU bound, stale-while-error."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from core.clock import ManualClock
-from core.expiring import ExpiringMap
+from core.expiring import ExpiringMap, ExpiringSet
 
 START = dt.datetime(2026, 5, 4, 8, 0, tzinfo=dt.UTC)
 
@@ -64,6 +64,25 @@ def test_past_max_entries_the_least_recently_used_go(clock: ManualClock) -> None
     lru.set(6, "6")
     assert evicted == [2, 1, 4]
     assert sorted(k for k in (1, 2, 3, 4, 5, 6) if k in lru) == [3, 5, 6]
+
+
+def test_a_set_keeps_keys_their_ttl_and_the_most_recently_used(clock: ManualClock) -> None:
+    done: ExpiringSet[int] = ExpiringSet(clock.monotonic, 60.0, max_entries=3)
+    for key in (1, 2, 3):
+        done.add(key)
+        clock.advance(1.0)
+    assert 1 in done  # a use: 2 is now the least recently used
+    done.add(4)
+    assert [k for k in (1, 2, 3, 4) if k in done] == [1, 3, 4] and len(done) == 3
+    clock.advance(57.0)  # 60 s after 1 was added; 3 and 4 came later
+    assert 1 not in done and 3 in done and 4 in done
+    done.add(1)  # added again: a new lifetime
+    done.discard(3)
+    done.discard(99)  # not there: nothing happens
+    clock.advance(3.0)  # 4 was added 60 s ago
+    assert [k for k in (1, 3, 4) if k in done] == [1]
+    with pytest.raises(ValueError):
+        ExpiringSet(clock.monotonic, 60.0, max_entries=0)
 
 
 def test_discard_and_clear(clock: ManualClock) -> None:

@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from core.db import create_session_factory
+from core.db import UTCDateTime, create_session_factory
 from core.models import (
     AdminAuditLog,
     ApiCallLog,
@@ -76,6 +77,27 @@ async def test_naive_timestamps_are_refused(engine):
                     method="m", success=True, latency_ms=1.0, timestamp=dt.datetime(2026, 1, 1)
                 )
             )
+
+
+def test_sqlite_stores_the_text_sqlalchemys_datetime_would() -> None:
+    """UTCDateTime's own SQLite bind processor (a faster path) writes exactly the text
+    SQLAlchemy's DATETIME makes of the value converted to naive UTC."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    theirs = sqlite.DATETIME().bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    plus_5_30 = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    for value in (
+        dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC),  # no microseconds
+        dt.datetime(2026, 3, 1, 12, 0, 0, 7, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 2, 59, 59, 999_999, tzinfo=plus_5_30),  # the day before in UTC
+        dt.datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),  # a three-digit year
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+    ):
+        assert ours(value) == theirs(value.astimezone(dt.UTC).replace(tzinfo=None)), value
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="naive datetime"):
+        ours(dt.datetime(2026, 1, 1))
 
 
 async def test_json_params_round_trip(engine):
