@@ -161,6 +161,7 @@ def _pipeline_child(url: str, day: dt.date, queue: Any) -> None:
     import dagster as dg
 
     from pipelines.assets.analytics import SPECS
+    from pipelines.assets.windows import WINDOW_SPECS
     from pipelines.runner import materialize_range
 
     settings = Settings(db=DatabaseSettings(DATABASE_URL=url))
@@ -188,8 +189,9 @@ def _pipeline_child(url: str, day: dt.date, queue: Any) -> None:
     )
     seconds = time.perf_counter() - began
     phases = dict.fromkeys(PHASES, 0.0)
-    for spec in SPECS:  # each table's phases, from its materialization's metadata
-        event = instance.get_latest_materialization_event(dg.AssetKey(spec.table))
+    tables = [*(s.table for s in SPECS), *(w.table for w in WINDOW_SPECS)]
+    for table in tables:  # each table's phases, from its materialization's metadata
+        event = instance.get_latest_materialization_event(dg.AssetKey(table))
         found = event.asset_materialization if event else None
         for phase in PHASES:
             value = found.metadata.get(f"{phase}_s") if found else None
