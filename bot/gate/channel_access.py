@@ -96,15 +96,20 @@ class ChannelAccess:
     async def lost(self, channel_id: int) -> bool:
         """Note that the bot cannot read ``channel_id``; whether this recorded a change (a new
         ``bot_rights`` row). Unless this process saw the channel readable since, the channel's
-        last row decides (another replica, or this one before a restart, may have written it)."""
+        last row decides (another replica, or this one before a restart, may have written it).
+        With the database down nothing is recorded, and the next call tries again."""
         seen = self._lost.get(channel_id)
         if seen:
             return False
         self._lost[channel_id] = True
         recorded = await self._record_once(channel_id, self._readable_at.get(channel_id))
-        if recorded is None:  # the database is down: a second row beats a loss nobody hears of
-            self.writer.put(BotRight, chat_id=channel_id, timestamp=self.clock.now(), **LOST_ROW)
-            recorded = True
+        if recorded is None:
+            # the database is down: not recorded yet. The next check that meets the loss (every
+            # newcomer's check asks Telegram again) records it, once: a row written blind now
+            # would be a second one whenever another replica, or this one before a restart,
+            # had recorded the loss already
+            del self._lost[channel_id]
+            return False
         if recorded:
             log.warning("lost access to channel %s: recorded in bot_rights", channel_id)
         return recorded

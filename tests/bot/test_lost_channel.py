@@ -83,3 +83,38 @@ async def test_status_is_quiet_while_every_channel_is_readable(http_harness: Har
     await h.protect()
     assert "Channel rights" not in await _say(h, CREATOR, "/status")
     assert await _lost_rows(h, CH_NEWS) == [] and await _lost_rows(h, CH_DEALS) == []
+
+
+class _DownRepo:
+    """The config repository with its database down: every session fails to open."""
+
+    def __init__(self, engine: object) -> None:
+        self.engine = engine
+
+    def sessions(self) -> object:
+        raise OSError("the database is down")
+
+
+async def test_a_loss_met_while_the_database_is_down_is_recorded_once_it_is_back(
+    http_harness: Harness,
+) -> None:
+    """Nothing is written blind (another replica may have recorded the loss already); the next
+    check that meets the loss records it, once."""
+    h = http_harness
+    await h.protect()
+    access = ChannelAccess(writer=h.writer, repo=h.services.repo, clock=h.services.clock)
+    up = access.repo
+    access.repo = _DownRepo(up.engine)  # type: ignore[assignment]
+    assert not await access.lost(CH_NEWS)
+    await h.writer.flush()
+    assert await _lost_rows(h, CH_NEWS) == []
+    access.repo = up
+    assert await access.lost(CH_NEWS)  # the next check records it
+    assert not await access.lost(CH_NEWS)
+    assert len(await _lost_rows(h, CH_NEWS)) == 1
+    # and a replica that wrote it while this one could not: this one adds nothing
+    other = ChannelAccess(writer=h.writer, repo=_DownRepo(up.engine), clock=h.services.clock)  # type: ignore[arg-type]
+    assert not await other.lost(CH_NEWS)
+    other.repo = up
+    assert not await other.lost(CH_NEWS)
+    assert len(await _lost_rows(h, CH_NEWS)) == 1
