@@ -74,9 +74,9 @@ def _scope(url: str) -> Scope:
 
 def _group_picker(run: CachedRun) -> tuple[tuple[int, ...], dict[int, str]]:
     """The sidebar's group filter: a search over the viewer's groups (title or id, in the
-    database, :data:`dashboards.page_queries.catalog.SEARCH_LIMIT` matches at a time) and a pick among
-    the matches and the groups already picked. Returns the picked ids and the titles of the
-    groups it offered (the pages look up the titles of the rows they show)."""
+    database, :data:`dashboards.page_queries.catalog.SEARCH_LIMIT` matches at a time) and a
+    pick among the matches and the groups already picked. Returns the picked ids and the titles
+    of the groups it offered (the pages look up the titles of the rows they show)."""
     text = st.sidebar.text_input(
         "Find groups", key=SEARCH_KEY, placeholder="title or id", help="Type to narrow the list."
     )
