@@ -42,7 +42,6 @@ from core.models import BotRight
 
 if TYPE_CHECKING:
     from bot.storage.config import ConfigRepo
-    from core.log_writer import LogWriter
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +80,7 @@ def lost_channel_policy(settings: Any) -> str:
 class ChannelAccess:
     """Which channels this process knows it lost, and their one ``bot_rights`` row per loss."""
 
-    def __init__(self, *, writer: LogWriter, repo: ConfigRepo, clock: Clock) -> None:
-        self.writer = writer
+    def __init__(self, *, repo: ConfigRepo, clock: Clock) -> None:
         self.repo = repo
         self.clock = clock
         #: channel -> whether this process last saw it lost (True) or readable (False)

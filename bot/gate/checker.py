@@ -144,7 +144,7 @@ class GateChecker:
         self._get_now: Callable[[int, int], bool | None] | None = (
             cache.get_now if isinstance(cache, InMemoryMembershipCache) else None
         )
-        self.access = ChannelAccess(writer=writer, repo=repo, clock=self.clock)
+        self.access = ChannelAccess(repo=repo, clock=self.clock)
         #: group -> its admins' ids
         self._admins: ExpiringMap[int, frozenset[int]] = ExpiringMap(
             self.clock.monotonic, admin_ttl_s

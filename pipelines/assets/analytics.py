@@ -37,6 +37,12 @@ import sqlalchemy as sa
 from core.models import key_columns
 from pipelines import schemas
 from pipelines.assets import windows
+from pipelines.assets.results import (
+    OUTPUT_CHECK,
+    day_metadata,
+    materialized,
+    output_check_result,
+)
 from pipelines.io import day_bounds, replace_days
 from pipelines.io import table as table_of
 from pipelines.partitions import partition_days
@@ -73,7 +79,6 @@ from pipelines.transforms.humans import merge_migrated_chats
 Frame = pl.DataFrame | pl.LazyFrame
 
 GROUP = "analytics"
-OUTPUT_CHECK = "output_valid"
 """Blocking: the computed frame matches the table's pandera model (else nothing is written)."""
 RAW_CHECK = "raw_inputs_valid"
 """Warning: every raw row read passed its raw model (invalid rows are listed)."""
@@ -502,19 +507,7 @@ def raw_metadata(computed: ComputedDays) -> dict[str, Any]:
 def _check_results(spec: AnalyticsSpec, computed: ComputedDays) -> list[dg.AssetCheckResult]:
     invalid_raw = {n: c for n, c in computed.raw_checks.items() if not c.ok}
     return [
-        dg.AssetCheckResult(
-            check_name=OUTPUT_CHECK,
-            asset_key=spec.table,
-            passed=computed.output_check.ok,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "rows": computed.output.height,
-                **{
-                    k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v
-                    for k, v in computed.output_check.metadata().items()
-                },
-            },
-        ),
+        output_check_result(spec.table, computed.output, computed.output_check),
         dg.AssetCheckResult(
             check_name=RAW_CHECK,
             asset_key=spec.table,
@@ -539,34 +532,16 @@ def _materialize(
     computed = compute(spec, database, days, prefetch)
     key = dg.AssetKey(spec.table)
     selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == key}
-    checks = [c for c in _check_results(spec, computed) if c.check_name in selected]
-    metadata: dict[str, Any] = {
-        "days": len(days),
-        "first_day": days[0].isoformat(),
-        "last_day": days[-1].isoformat(),
-        **raw_metadata(computed),
-    }
-    if not computed.output_check.ok:
-        context.log.error(
-            f"{spec.table}: {computed.output_check.invalid.height} output rows fail "
-            f"{spec.model.name}; nothing written"
-        )
-        return dg.MaterializeResult(
-            asset_key=spec.table,
-            metadata={**metadata, "row_count": 0, "written": False},
-            check_results=checks,
-        )
-    written = write(spec, database, computed)
-    return dg.MaterializeResult(
-        asset_key=spec.table,
-        metadata={
-            **metadata,
-            "row_count": sum(written.values()),
-            "written": True,
-            **{f"{phase}_s": round(took, 3) for phase, took in computed.seconds.items()},
-            "preview": preview(computed.output, spec.table),
-        },
-        check_results=checks,
+    return materialized(
+        context,
+        spec.table,
+        spec.model.name,
+        computed.output_check,
+        lambda: write(spec, database, computed),
+        computed.seconds,
+        {**day_metadata(days), **raw_metadata(computed)},
+        [c for c in _check_results(spec, computed) if c.check_name in selected],
+        lambda: {"preview": preview(computed.output, spec.table)},
     )
 
 
@@ -670,7 +645,7 @@ def _define_asset(
             if dg.AssetKey(week.table) not in context.selected_asset_keys:
                 continue
             try:
-                yield windows.materialize(week, context, database, days, OUTPUT_CHECK)
+                yield windows.materialize(week, context, database, days)
             except Exception:
                 context.log.exception(f"{week.table} failed")
                 failed.append(week.table)

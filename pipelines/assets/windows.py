@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from core.models import WINDOW_DAYS
 from pipelines import schemas
+from pipelines.assets.results import OUTPUT_CHECK, day_metadata, materialized, output_check_result
 from pipelines.contract import output_dtype
 from pipelines.io import replace_days
 from pipelines.io import table as table_of
@@ -144,53 +145,25 @@ def materialize(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,
     days: list[dt.date],
-    output_check: str,
 ) -> dg.MaterializeResult[Any]:
     """Compute, check and (unless the output check fails) write ``days`` of ``spec.table``."""
     computed = compute(spec, database.engine, days)
     key = dg.AssetKey(spec.table)
-    checks = []
-    if any(
-        k.asset_key == key and k.name == output_check for k in context.selected_asset_check_keys
-    ):
-        checks.append(
-            dg.AssetCheckResult(
-                check_name=output_check,
-                asset_key=spec.table,
-                passed=computed.check.ok,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={
-                    "rows": computed.output.height,
-                    "invalid_rows": computed.check.invalid.height,
-                },
-            )
-        )
-    metadata: dict[str, Any] = {
-        "days": len(days),
-        "first_day": days[0].isoformat(),
-        "last_day": days[-1].isoformat(),
-        f"{spec.source}_rows_read": computed.source_rows,
-    }
-    if not computed.check.ok:
-        context.log.error(
-            f"{spec.table}: {computed.check.invalid.height} output rows fail "
-            f"{spec.model.name}; nothing written"
-        )
-        return dg.MaterializeResult(
-            asset_key=spec.table,
-            metadata={**metadata, "row_count": 0, "written": False},
-            check_results=checks,
-        )
-    began = time.perf_counter()
-    written = replace_days(database.engine, spec.table, computed.output, days)
-    computed.seconds["write"] = time.perf_counter() - began
-    return dg.MaterializeResult(
-        asset_key=spec.table,
-        metadata={
-            **metadata,
-            "row_count": sum(written.values()),
-            "written": True,
-            **{f"{phase}_s": round(took, 3) for phase, took in computed.seconds.items()},
-        },
-        check_results=checks,
+    selected = dg.AssetCheckKey(key, OUTPUT_CHECK) in context.selected_asset_check_keys
+
+    def write() -> dict[dt.date, int]:
+        began = time.perf_counter()
+        written = replace_days(database.engine, spec.table, computed.output, days)
+        computed.seconds["write"] = time.perf_counter() - began
+        return written
+
+    return materialized(
+        context,
+        spec.table,
+        spec.model.name,
+        computed.check,
+        write,
+        computed.seconds,
+        {**day_metadata(days), f"{spec.source}_rows_read": computed.source_rows},
+        [output_check_result(spec.table, computed.output, computed.check)] if selected else [],
     )

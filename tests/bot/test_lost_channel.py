@@ -54,7 +54,7 @@ async def test_a_lost_channel_is_recorded_once_and_newcomers_are_held(
     assert "Channel rights: LOST in" in status and "newcomers are held" in status
     assert len(await _lost_rows(h, channel)) == 1  # /status found the same change
     # another process (a replica, a restart) finds it already recorded
-    fresh = ChannelAccess(writer=h.writer, repo=h.services.repo, clock=h.services.clock)
+    fresh = ChannelAccess(repo=h.services.repo, clock=h.services.clock)
     assert not await fresh.lost(channel)
     # the bot is added back (my_chat_member records it) and dropped again: a second change
     h.world.set_bot_admin(channel, True)
@@ -102,7 +102,7 @@ async def test_a_loss_met_while_the_database_is_down_is_recorded_once_it_is_back
     check that meets the loss records it, once."""
     h = http_harness
     await h.protect()
-    access = ChannelAccess(writer=h.writer, repo=h.services.repo, clock=h.services.clock)
+    access = ChannelAccess(repo=h.services.repo, clock=h.services.clock)
     up = access.repo
     access.repo = _DownRepo(up.engine)  # type: ignore[assignment]
     assert not await access.lost(CH_NEWS)
@@ -113,7 +113,7 @@ async def test_a_loss_met_while_the_database_is_down_is_recorded_once_it_is_back
     assert not await access.lost(CH_NEWS)
     assert len(await _lost_rows(h, CH_NEWS)) == 1
     # and a replica that wrote it while this one could not: this one adds nothing
-    other = ChannelAccess(writer=h.writer, repo=_DownRepo(up.engine), clock=h.services.clock)  # type: ignore[arg-type]
+    other = ChannelAccess(repo=_DownRepo(up.engine), clock=h.services.clock)  # type: ignore[arg-type]
     assert not await other.lost(CH_NEWS)
     other.repo = up
     assert not await other.lost(CH_NEWS)

@@ -66,7 +66,6 @@ async def test_two_replicas_meeting_a_lost_channel_record_it_once(db_url: str) -
     try:
         accesses = [
             ChannelAccess(
-                writer=None,  # type: ignore[arg-type]  # the database is up: no spooled row
                 repo=ConfigRepo(create_session_factory(e)),
                 clock=SystemClock(),
             )
