@@ -46,16 +46,61 @@ in memory at once, whatever the day's volume."""
 
 
 def iter_raw(
-    engine: sa.Engine, source: RawSource, start: dt.datetime, end: dt.datetime
+    engine: sa.Engine,
+    source: RawSource,
+    start: dt.datetime,
+    end: dt.datetime,
+    postgres: PostgresReads | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Raw rows of ``source`` with ``start <= time < end``, as conformed frames of at most
     about :data:`CHUNK_ROWS` rows: one query, streamed (never the whole result at once).
-    The fast drivers open their own connections to the database of ``engine``."""
+    The fast drivers open their own connections to the database of ``engine`` (on PostgreSQL
+    from ``postgres``, a store's shared ADBC database, when given)."""
     url = engine.url
     if engine.dialect.name == "sqlite":
         yield from _iter_sqlite(url, source, start, end)
-    else:
-        yield from _iter_postgres(url, source, start, end)
+        return
+    reads = postgres or PostgresReads(url)
+    try:
+        yield from _iter_postgres(reads, source, start, end)
+    finally:
+        if postgres is None:
+            reads.close()
+
+
+class PostgresReads:
+    """ADBC connections to one PostgreSQL database, for the reads of one store.
+
+    The ADBC driver loads the database's types once per ADBC *database* object: every type,
+    each table's and partition's row type included, so about 0.15 s on a deployment with its
+    daily partitions (measured on ``bench.dashboard``'s 90 days), paid again by every
+    ``adbc.connect``. A run reads about sixteen raw windows, so the first read opens the
+    database and each read then takes a clone of it (``adbc_clone``: a connection of its own
+    sharing the loaded types, a few milliseconds), closed when the read ends."""
+
+    def __init__(self, url: sa.URL) -> None:
+        self.url = url
+        self._root: Any = None
+        self._lock = threading.Lock()
+
+    def connect(self) -> Any:
+        """A new ADBC connection (DB-API) to the database; the caller closes it."""
+        with self._lock:
+            if self._root is None:
+                # measured: pyarrow and the ADBC driver take seconds to import, paid only by
+                # PostgreSQL reads (never on SQLite, nor by a process that only loads the code
+                # location)
+                import adbc_driver_postgresql.dbapi as adbc
+
+                self._root = adbc.connect(plain_url(self.url))
+            return self._root.adbc_clone()
+
+    def close(self) -> None:
+        """Close the shared database (clones still open keep it until they close)."""
+        with self._lock:
+            root, self._root = self._root, None
+        if root is not None:
+            root.close()
 
 
 def _batches(reader: Any, source: RawSource) -> Iterator[pl.DataFrame]:
@@ -81,17 +126,13 @@ def _from_batches(batches: list[Any]) -> pl.DataFrame:
 
 
 def _iter_postgres(
-    url: sa.URL, source: RawSource, start: dt.datetime, end: dt.datetime
+    postgres: PostgresReads, source: RawSource, start: dt.datetime, end: dt.datetime
 ) -> Iterator[pl.DataFrame]:
-    # measured: pyarrow and the ADBC driver take seconds to import, paid only by PostgreSQL
-    # reads (never on SQLite, nor by a process that only loads the code location)
-    import adbc_driver_postgresql.dbapi as adbc
-
     # no bind parameters: see _read_postgres
     sql = select_sql(
         source, (f"'{start.isoformat()}'::timestamptz", f"'{end.isoformat()}'::timestamptz")
     )
-    with adbc.connect(plain_url(url)) as conn, conn.cursor() as cur:
+    with postgres.connect() as conn, conn.cursor() as cur:
         cur.execute(sql)
         yield from _batches(cur.fetch_record_batch(), source)
 
@@ -168,12 +209,18 @@ class RawRead:
 
 
 def spool_raw(
-    engine: sa.Engine, source: RawSource, start: dt.datetime, end: dt.datetime, directory: Path
+    engine: sa.Engine,
+    source: RawSource,
+    start: dt.datetime,
+    end: dt.datetime,
+    directory: Path,
+    postgres: PostgresReads | None = None,
 ) -> RawRead:
     """Stream one raw read into ``directory``: each chunk checked by the source's raw model,
-    its valid rows written to a Parquet file, its invalid rows kept."""
+    its valid rows written to a Parquet file, its invalid rows kept (on PostgreSQL through
+    ``postgres`` when given: see :func:`iter_raw`)."""
     try:
-        return _spool(source, iter_raw(engine, source, start, end), directory)
+        return _spool(source, iter_raw(engine, source, start, end, postgres), directory)
     except UnreadableRows:
         shutil.rmtree(directory, ignore_errors=True)
         return _spool(source, _iter_sqlite_stdlib(engine.url, source, start, end), directory)
@@ -220,6 +267,9 @@ class RawStore:
         self._dir: Path | None = None
         self._pending: dict[tuple[str, dt.datetime, dt.datetime], Future[RawRead]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._postgres = None if engine.dialect.name == "sqlite" else PostgresReads(engine.url)
+        if self._postgres is not None:  # a store dropped without clear() closes it too
+            weakref.finalize(self, self._postgres.close)
 
     def _spool_dir(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> Path:
         with self._lock:
@@ -244,7 +294,8 @@ class RawStore:
         return self._spool(source, start, end)
 
     def _spool(self, source: RawSource, start: dt.datetime, end: dt.datetime) -> RawRead:
-        found = spool_raw(self.engine, source, start, end, self._spool_dir(source, start, end))
+        directory = self._spool_dir(source, start, end)
+        found = spool_raw(self.engine, source, start, end, directory, self._postgres)
         with self._lock:
             self._reads[(source.name, start, end)] = found
         return found
@@ -308,5 +359,7 @@ class RawStore:
             self._reads.clear()
             self._pending.clear()
             spool, self._dir = self._dir, None
+        if self._postgres is not None:
+            self._postgres.close()  # the next read opens it again
         if spool is not None:
             shutil.rmtree(spool, ignore_errors=True)

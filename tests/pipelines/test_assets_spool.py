@@ -80,3 +80,37 @@ def test_prefetched_reads_are_the_reads_and_clear_waits_for_them(db_url: str) ->
     spool = store._dir
     store.clear()
     assert spool is not None and not spool.exists()
+
+
+@pytest.mark.postgres  # the ADBC driver reads PostgreSQL only
+def test_a_store_loads_the_database_types_once_for_all_its_reads(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADBC loads every type of the database (each partition's row type too) per connect: a
+    store opens it once, each read takes a clone of it, and ``clear`` closes it (a later read
+    opens it again). The reads are those of a store that opens a database per read."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    seed(db_url)
+    start, end = day_bounds(FIRST_DAY, LAST_DAY)
+    opened: list[str] = []
+    connect = adbc.connect
+
+    def counted(uri: str, *args: object, **kwargs: object) -> object:
+        opened.append(uri)
+        return connect(uri, *args, **kwargs)
+
+    monkeypatch.setattr(adbc, "connect", counted)
+    store = RawStore(sync_engine(db_url))
+    store.prefetch([(VERIFICATIONS, start, end), (MEMBER_EVENTS, start, end)])
+    reads = [store.read(VERIFICATIONS, start, end), store.read(MEMBER_EVENTS, start, end)]
+    assert len(opened) == 1
+    first_day = day_bounds(FIRST_DAY, FIRST_DAY)
+    assert store.read(VERIFICATIONS, *first_day).rows > 0 and len(opened) == 1
+    for read, source in zip(reads, (VERIFICATIONS, MEMBER_EVENTS), strict=True):
+        alone = rawstore.iter_raw(sync_engine(db_url), source, start, end)  # a database of its own
+        assert read.rows == sum(chunk.height for chunk in alone) > 0
+    assert len(opened) == 3
+    store.clear()
+    assert store.read(MEMBER_EVENTS, start, end).rows == reads[1].rows and len(opened) == 4
+    store.clear()
