@@ -458,7 +458,7 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(
     before = _snapshot(seeded)["analytics_group_daily"]
 
     def broken(*frames: pl.DataFrame) -> pl.DataFrame:
-        out = analytics.daily.group_daily(*frames)
+        out = analytics.catalog.daily.group_daily(*frames)
         return out.with_columns(passed=pl.col("verifications") + 1)  # impossible
 
     spec = dataclasses.replace(analytics.SPEC_BY_TABLE[analytics.GROUP_DAILY], transform=broken)
@@ -473,7 +473,9 @@ def test_bad_output_fails_the_blocking_check_and_writes_nothing(
 
     # the runner (what the CLI and the demo call) raises on that run and names the check
     monkeypatch.setattr(
-        analytics, "SPECS", tuple(spec if s.table == spec.table else s for s in analytics.SPECS)
+        analytics.catalog,  # read by build_analytics_asset when the runner builds the job
+        "SPECS",
+        tuple(spec if s.table == spec.table else s for s in analytics.SPECS),
     )
     failed_check = f"{analytics.GROUP_DAILY}.*{analytics.OUTPUT_CHECK}"
     with pytest.raises(MaterializeError, match=failed_check):

@@ -47,7 +47,7 @@ def test_a_per_group_table_in_shards_equals_one_pass(
         db = DatabaseResource(url=db_url)
         whole = analytics.compute(spec, db, days)
         rows = sum(whole.raw_checks[s.name].rows for s in spec.sources)
-        monkeypatch.setattr(analytics, "SHARD_ROWS", -(-rows // shards))
+        monkeypatch.setattr(analytics.computing, "SHARD_ROWS", -(-rows // shards))
         assert analytics.shard_count(rows) == shards
         parts = analytics.compute(spec, DatabaseResource(url=db_url), days)
         monkeypatch.undo()
