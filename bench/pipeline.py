@@ -27,8 +27,8 @@ read after each side wrote them), and last ``combot_pipeline_vs_sql: ratio`` (ta
 peak RSS target <= 2048 MB).
 
 Usage: ``uv run python -m bench.pipeline [--scale 0.1 | --scale combot [--fraction 0.05]]``.
-Runtime here: about 4 minutes at the default scale; ``--scale combot`` about 15 minutes
-(loading its 7.4 GB world about 5 of them), ``--fraction 0.05`` about 2.
+Runtime here: about 4 minutes at the default scale; ``--scale combot`` about 8 minutes idle and
+15 under load (loading its 7.4 GB world 3 to 5 of them), ``--fraction 0.05`` about 2.
 """
 
 from __future__ import annotations
@@ -276,14 +276,14 @@ def warm(dsn: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n")[0] + " Runtime here: about 4 minutes at the defaults "
-        "(seeding, then 1x and 4x, each as pipelines and as SQL); --scale combot about 15 "
-        "minutes (--fraction 0.05 about 2).",
+        "(seeding, then 1x and 4x, each as pipelines and as SQL); --scale combot about 8 "
+        "minutes idle, 15 under load (--fraction 0.05 about 2).",
     )
     parser.add_argument(
         "--scale",
         default="1",
         help="fraction of 1M verifications / 1M API calls / 0.5M messages (0 < x <= 4), or "
-        "'combot': one day of 25M messages over 13,000 groups (about 15 minutes)",
+        "'combot': one day of 25M messages over 13,000 groups (about 8-15 minutes)",
     )
     parser.add_argument(
         "--fraction",
