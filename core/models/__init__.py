@@ -12,29 +12,17 @@ from core.models.alerts import Alert, AlertDelivery, BotPrivateChat, Digest
 from core.models.analytics import (
     FUNNEL_LANGUAGES,
     UNKNOWN_LANGUAGE,
-    WINDOW_DAYS,
-    AnalyticsAllChannelsDaily,
-    AnalyticsAllGroupsDaily,
-    AnalyticsAllGroupsFunnelDaily,
-    AnalyticsAllGroupsHourly,
-    AnalyticsAllGroupsMembersDaily,
-    AnalyticsAllGroupsVerificationDaily,
     AnalyticsApiBudgetDaily,
     AnalyticsApiCallsDaily,
-    AnalyticsBotRights7d,
     AnalyticsBotRightsDaily,
-    AnalyticsChannel7d,
     AnalyticsChannelDaily,
-    AnalyticsFunnel7d,
     AnalyticsFunnelDaily,
     AnalyticsFunnelLanguageDaily,
-    AnalyticsGroup7d,
     AnalyticsGroupDaily,
     AnalyticsHourlyActivity,
     AnalyticsInviteLinkDaily,
     AnalyticsLatencyHistogramDaily,
     AnalyticsMaterialization,
-    AnalyticsTopic7d,
     AnalyticsTopicDaily,
     AnalyticsVerificationDaily,
     MemberCountSnapshot,
@@ -94,7 +82,23 @@ from core.models.raw import (
     UserRestriction,
     VerificationLog,
 )
+from core.models.rollups import (
+    AnalyticsAllChannelsDaily,
+    AnalyticsAllGroupsDaily,
+    AnalyticsAllGroupsFunnelDaily,
+    AnalyticsAllGroupsHourly,
+    AnalyticsAllGroupsMembersDaily,
+    AnalyticsAllGroupsVerificationDaily,
+)
 from core.models.timers import GateTimer
+from core.models.weeks import (
+    WINDOW_DAYS,
+    AnalyticsBotRights7d,
+    AnalyticsChannel7d,
+    AnalyticsFunnel7d,
+    AnalyticsGroup7d,
+    AnalyticsTopic7d,
+)
 
 RAW_LOG_TABLES: tuple[str, ...] = (
     "verification_log",

@@ -3,7 +3,7 @@
 ``analytics_group_7d`` (day, group_id), ``analytics_funnel_7d`` (day, group_id),
 ``analytics_channel_7d`` (day, channel_id), ``analytics_topic_7d`` (day, group_id,
 message_thread_id) and ``analytics_bot_rights_7d`` (day, chat_id): each daily table's rows over
-the 7 days ending at ``day`` added up per key (``core.models.analytics``). The dashboard ranks
+the 7 days ending at ``day`` added up per key (``core.models.weeks``). The dashboard ranks
 groups, channels, topics and chats lacking rights over a 7-day range from one row each
 instead of adding up seven (issue 28). ``analytics_materializations`` gains an index on
 (table_name, partition_day): the dashboard reads a week only while it is as new as the days it

@@ -7,9 +7,11 @@ newcomers (or, with ``/settings lost_channel open``, lets them write)."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.gate.actions import JoinedCallback
 from bot.gate.channel_access import ChannelAccess
+from bot.storage.config import ConfigRepo
 from tests.bot.conftest import BOB, CAROL, CH_DEALS, CH_NEWS, CREATOR, GROUP, Harness
 
 NEWCOMER = 2901
@@ -85,14 +87,16 @@ async def test_status_is_quiet_while_every_channel_is_readable(http_harness: Har
     assert await _lost_rows(h, CH_NEWS) == [] and await _lost_rows(h, CH_DEALS) == []
 
 
-class _DownRepo:
-    """The config repository with its database down: every session fails to open."""
+class _DownSession(AsyncSession):
+    """A session of a database that is down: it fails to open."""
 
-    def __init__(self, engine: object) -> None:
-        self.engine = engine
-
-    def sessions(self) -> object:
+    async def __aenter__(self) -> AsyncSession:
         raise OSError("the database is down")
+
+
+def _down(repo: ConfigRepo) -> ConfigRepo:
+    """The config repository on ``repo``'s engine with its database down."""
+    return ConfigRepo(async_sessionmaker(bind=repo.engine, class_=_DownSession))
 
 
 async def test_a_loss_met_while_the_database_is_down_is_recorded_once_it_is_back(
@@ -104,7 +108,7 @@ async def test_a_loss_met_while_the_database_is_down_is_recorded_once_it_is_back
     await h.protect()
     access = ChannelAccess(repo=h.services.repo, clock=h.services.clock)
     up = access.repo
-    access.repo = _DownRepo(up.engine)  # type: ignore[assignment]
+    access.repo = _down(up)
     assert not await access.lost(CH_NEWS)
     await h.writer.flush()
     assert await _lost_rows(h, CH_NEWS) == []
@@ -113,7 +117,7 @@ async def test_a_loss_met_while_the_database_is_down_is_recorded_once_it_is_back
     assert not await access.lost(CH_NEWS)
     assert len(await _lost_rows(h, CH_NEWS)) == 1
     # and a replica that wrote it while this one could not: this one adds nothing
-    other = ChannelAccess(repo=_DownRepo(up.engine), clock=h.services.clock)  # type: ignore[arg-type]
+    other = ChannelAccess(repo=_down(up), clock=h.services.clock)
     assert not await other.lost(CH_NEWS)
     other.repo = up
     assert not await other.lost(CH_NEWS)
